@@ -1,0 +1,1 @@
+"""Everything that talks to Kalshi and lands data. No Prefect, no CLI."""

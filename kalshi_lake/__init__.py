@@ -1,0 +1,1 @@
+"""kalshi-lake: the product surface (CLI, warehouse, backtesting)."""

@@ -1,0 +1,1 @@
+"""A local Kalshi-compatible exchange. Shares no code with kalshi_extract."""
