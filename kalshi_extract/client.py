@@ -1,0 +1,315 @@
+"""``KalshiClient``: the one Kalshi client everything shares (pulls, orders, CLI, notebooks).
+
+```python
+from kalshi_extract import KalshiClient
+with KalshiClient.from_env() as c:
+    c.get_balance()
+    for market in c.get_markets(status="open"):
+        ...
+    for page in c.paginate("/markets/trades", {"ticker": "X", "limit": 1000}, data_key="trades"):
+        checkpoint(page.cursor)
+```
+Generic calls: ``get``/``get_bytes``/``post``/``delete``/``paginate``; typed methods come from the endpoint
+registry (``kalshi_extract.endpoints``). Paths are relative to the base URL (``/markets``). Signing follows the
+registry: public endpoints are not signed (saves CPU), the orderbook is signed when a key exists, private
+endpoints need a key (``ConfigError`` naming KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH otherwise), unknown
+paths are signed when a key exists.
+
+Typed list methods (``get_markets``, ``get_trades`` …) return iterators over items across all pages; single-object
+methods return the inner object (``get_market`` → the market dict); ``get_balance``, ``get_exchange_status``,
+``get_historical_cutoff`` and ``get_orderbook`` return the whole response body.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from kalshi_extract.auth import Signer
+from kalshi_extract.endpoints import ENDPOINTS, Endpoint
+from kalshi_extract.errors import KalshiLakeError
+from kalshi_extract.http import ClientStats, HttpClient, RetryPolicy
+from kalshi_extract.pacer import Pacer, shared_pacer
+from kalshi_extract.paginator import Page, paginate
+from kalshi_extract.settings import Settings
+
+__all__ = ["KalshiClient", "is_loopback"]
+
+_log = logging.getLogger(__name__)
+
+
+def is_loopback(url: str) -> bool:
+    """True when the URL's host is this machine (the local exchange)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _seg(value: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a non-empty ticker/id string, got {value!r}")
+    return quote(value, safe="")
+
+
+class KalshiClient:
+    """Kalshi Trade API v2 client: pooled session, signing, shared pacing, GET retries, one paginator."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
+        pacer: Pacer | None = None,
+        session=None,
+    ) -> None:
+        self.settings = settings if settings is not None else Settings.load()
+        s = self.settings
+        self.base_url = s.base_url
+        self._http = HttpClient(
+            self.base_url,
+            signer_factory=(lambda: Signer.from_settings(s)) if s.has_key else None,
+            stats=ClientStats(),
+            timeout=timeout,
+            retry=retry,
+            pool_size=max(16, 2 * s.concurrency),
+            session=session,
+        )
+        self._http.pacer = (
+            pacer if pacer is not None else shared_pacer(self.base_url, s.api_key_id, self._build_pacer)
+        )
+
+    @classmethod
+    def from_env(cls, **kwargs) -> KalshiClient:
+        """A client configured from the environment (and ``kalshi-lake.toml``)."""
+        return cls(Settings.load(), **kwargs)
+
+    # --- plumbing ----------------------------------------------------------------------------------------------
+    def _build_pacer(self) -> Pacer:
+        s = self.settings
+        if s.tier_explicit or not is_loopback(self.base_url):
+            return Pacer.for_tier(s.tier)
+        # the local exchange tells us its configured limits (unlimited by default)
+        try:
+            _, limits = self._http.request("GET", "/account/limits", auth="optional")
+            pacer = Pacer.from_limits(limits)
+        except (KalshiLakeError, ValueError, KeyError, TypeError) as exc:
+            _log.warning(
+                "could not read %s/account/limits (%s); pacing at tier %s", self.base_url, exc, s.tier
+            )
+            return Pacer.for_tier(s.tier)
+        return pacer
+
+    @property
+    def pacer(self) -> Pacer:
+        return self._http.pacer
+
+    @property
+    def stats(self) -> ClientStats:
+        """Thread-safe counters: requests, retries, throttled_429, bytes, errors (``.snapshot()`` for a copy)."""
+        return self._http.stats
+
+    @property
+    def has_key(self) -> bool:
+        return self._http.has_key
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> KalshiClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KalshiClient(base_url={self.base_url!r}, key_id={self.settings.api_key_id!r}, pacer={self.pacer!r})"
+
+    # --- generic calls -----------------------------------------------------------------------------------------
+    def get(self, path: str, params: dict | None = None) -> dict:
+        """GET ``path`` (relative to the base URL) and return the parsed JSON."""
+        return self._http.request("GET", path, params)[1]
+
+    def get_bytes(self, path: str, params: dict | None = None) -> bytes:
+        """GET ``path`` and return the raw body (validated as JSON, so truncated bodies are retried)."""
+        return self._http.request("GET", path, params)[0]
+
+    def post(self, path: str, json: Any) -> dict:
+        """POST a JSON body once (never retried) and return the parsed response (None if empty)."""
+        return self._http.request("POST", path, None, json)[1]
+
+    def delete(self, path: str, params: dict | None = None, json: Any = None) -> dict | None:
+        """DELETE once (never retried); the parsed response or None for an empty (204) body."""
+        return self._http.request("DELETE", path, params, json)[1]
+
+    def paginate(
+        self, path: str, params: dict | None = None, data_key: str = "trades", cursor: str | None = None
+    ) -> Iterator[Page]:
+        """Yield pages of a cursor-paginated list; ``page.cursor`` is the checkpoint to resume from."""
+        return paginate(self._fetch, path, params, data_key, cursor)
+
+    def _fetch(self, path: str, params: dict) -> tuple[bytes, Any]:
+        return self._http.request("GET", path, params)
+
+    # --- registry-driven helpers -------------------------------------------------------------------------------
+    def _params(self, ep: Endpoint, params: dict) -> dict:
+        merged = dict(ep.default_params)
+        merged.update(params)
+        return merged
+
+    def _items(self, name: str, params: dict, path: str | None = None) -> Iterator[dict]:
+        ep = ENDPOINTS[name]
+        params = self._params(ep, params)
+        cursor = params.pop("cursor", None)
+        for page in paginate(self._fetch, path or ep.path, params, ep.data_key, cursor):
+            yield from page.items
+
+    def _object(self, name: str, path: str, params: dict | None = None) -> Any:
+        ep = ENDPOINTS[name]
+        data = self._http.request("GET", path, params)[1]
+        if ep.object_key is not None and isinstance(data, dict) and ep.object_key in data:
+            return data[ep.object_key]
+        return data
+
+    def endpoint_items(self, name: str, **params) -> Iterator[dict]:
+        """Iterate the items of any paginated registry endpoint by name (``endpoint_items("fills", ticker=...)``)."""
+        ep = ENDPOINTS[name]
+        if not ep.paginated:
+            raise ValueError(f"endpoint {name!r} is not a cursor-paginated list")
+        return self._items(name, params)
+
+    # --- exchange ----------------------------------------------------------------------------------------------
+    def get_exchange_status(self) -> dict:
+        return self._object("exchange_status", "/exchange/status")
+
+    def get_exchange_schedule(self) -> dict:
+        return self._object("exchange_schedule", "/exchange/schedule")
+
+    def get_user_data_timestamp(self) -> dict:
+        return self._object("user_data_timestamp", "/exchange/user_data_timestamp")
+
+    def get_account_limits(self) -> dict:
+        return self._object("account_limits", "/account/limits")
+
+    # --- series / events / markets -----------------------------------------------------------------------------
+    def get_series_list(self, **params) -> list[dict]:
+        data = self._http.request("GET", "/series", params)[1]
+        return (data or {}).get("series") or []
+
+    def get_series(self, ticker: str) -> dict:
+        return self._object("series", f"/series/{_seg(ticker)}")
+
+    def get_events(self, **params) -> Iterator[dict]:
+        return self._items("events", params)
+
+    def get_event(self, ticker: str, **params) -> dict:
+        return self._object("event", f"/events/{_seg(ticker)}", params or None)
+
+    def get_markets(self, **params) -> Iterator[dict]:
+        """All markets matching the filters (``mve_filter="exclude"`` unless given; pass None to drop it)."""
+        return self._items("markets", params)
+
+    def get_market(self, ticker: str) -> dict:
+        return self._object("market", f"/markets/{_seg(ticker)}")
+
+    def get_orderbook(self, ticker: str, depth: int = 0) -> dict:
+        """The whole orderbook response (``{"orderbook_fp": {"yes_dollars": [...], "no_dollars": [...]}}``)."""
+        return self._http.request("GET", f"/markets/{_seg(ticker)}/orderbook", {"depth": depth})[1]
+
+    def get_orderbooks(self, tickers: Iterable[str]) -> list[dict]:
+        """Books for many tickers (batched 100 per request): ``[{"ticker", "orderbook_fp"}, ...]``."""
+        tickers = list(tickers)
+        out: list[dict] = []
+        for i in range(0, len(tickers), 100):
+            data = self._http.request("GET", "/markets/orderbooks", {"tickers": tickers[i : i + 100]})[1]
+            out.extend((data or {}).get("orderbooks") or [])
+        return out
+
+    def get_trades(self, **params) -> Iterator[dict]:
+        return self._items("trades", params)
+
+    def get_candlesticks(
+        self, series: str, ticker: str, start_ts: int, end_ts: int, period_interval: int, **params
+    ) -> list[dict]:
+        params.update(start_ts=start_ts, end_ts=end_ts, period_interval=period_interval)
+        path = f"/series/{_seg(series)}/markets/{_seg(ticker)}/candlesticks"
+        data = self._http.request("GET", path, params)[1]
+        return (data or {}).get("candlesticks") or []
+
+    def get_candlesticks_batch(
+        self, tickers: Iterable[str], start_ts: int, end_ts: int, period_interval: int, **params
+    ) -> list[dict]:
+        """``[{"market_ticker", "candlesticks"}]`` for many markets (100 tickers per request; the API caps a
+        response at 10,000 candles, so size the time window accordingly)."""
+        tickers = list(tickers)
+        out: list[dict] = []
+        for i in range(0, len(tickers), 100):
+            q = dict(
+                params,
+                market_tickers=",".join(tickers[i : i + 100]),
+                start_ts=start_ts,
+                end_ts=end_ts,
+                period_interval=period_interval,
+            )
+            data = self._http.request("GET", "/markets/candlesticks", q)[1]
+            out.extend((data or {}).get("markets") or [])
+        return out
+
+    # --- historical --------------------------------------------------------------------------------------------
+    def get_historical_cutoff(self) -> dict:
+        return self._object("historical_cutoff", "/historical/cutoff")
+
+    def get_historical_markets(self, **params) -> Iterator[dict]:
+        return self._items("historical_markets", params)
+
+    def get_historical_market(self, ticker: str) -> dict:
+        return self._object("historical_market", f"/historical/markets/{_seg(ticker)}")
+
+    def get_historical_candlesticks(
+        self, ticker: str, start_ts: int, end_ts: int, period_interval: int, **params
+    ) -> list[dict]:
+        params.update(start_ts=start_ts, end_ts=end_ts, period_interval=period_interval)
+        data = self._http.request("GET", f"/historical/markets/{_seg(ticker)}/candlesticks", params)[1]
+        return (data or {}).get("candlesticks") or []
+
+    def get_historical_trades(self, **params) -> Iterator[dict]:
+        return self._items("historical_trades", params)
+
+    def get_historical_fills(self, **params) -> Iterator[dict]:
+        return self._items("historical_fills", params)
+
+    def get_historical_orders(self, **params) -> Iterator[dict]:
+        return self._items("historical_orders", params)
+
+    def get_historical_positions(self, **params) -> Iterator[dict]:
+        return self._items("historical_positions", params)
+
+    # --- portfolio (private) -----------------------------------------------------------------------------------
+    def get_balance(self, **params) -> dict:
+        return self._object("balance", "/portfolio/balance", params or None)
+
+    def get_positions(self, **params) -> Iterator[dict]:
+        """Market positions across pages (``get_event_positions`` for the event-level list)."""
+        return self._items("positions", params)
+
+    def get_event_positions(self, **params) -> Iterator[dict]:
+        return self._items("event_positions", params)
+
+    def get_fills(self, **params) -> Iterator[dict]:
+        return self._items("fills", params)
+
+    def get_settlements(self, **params) -> Iterator[dict]:
+        return self._items("settlements", params)
+
+    def get_orders(self, **params) -> Iterator[dict]:
+        return self._items("orders", params)
+
+    def get_order(self, order_id: str) -> dict:
+        return self._object("order", f"/portfolio/orders/{_seg(order_id)}")

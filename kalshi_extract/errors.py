@@ -1,0 +1,193 @@
+"""The one exception tree of kalshi-lake. Callers catch types; messages are for humans and say what to do next.
+
+```
+KalshiLakeError
+├── ConfigError            bad/unknown setting; missing key for a private endpoint (names the two variables)
+├── KalshiApiError         .status .code .message .details .method .path (never a signature or key)
+│   ├── BadRequestError        400
+│   ├── AuthenticationError    401 / 403
+│   ├── NotFoundError          404
+│   ├── ConflictError          409
+│   ├── RateLimitError         429
+│   └── ServerError            5xx
+├── TransportError         connection refused/reset, timeout, truncated or malformed body (.maybe_sent)
+├── PaginationError        repeated cursor, malformed page
+├── LakeError
+│   ├── LakeLockedError        the lake lock is held by another run
+│   └── LakeStateError         corrupt state file
+└── OrderError
+    ├── OrderValidationError   bad input, nothing was sent
+    └── OrderOutcomeUnknown    the request may have reached the exchange; resolve by looking the order up
+```
+Other modules may add subclasses below these; nobody adds new roots.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "KalshiLakeError",
+    "ConfigError",
+    "KalshiApiError",
+    "BadRequestError",
+    "AuthenticationError",
+    "NotFoundError",
+    "ConflictError",
+    "RateLimitError",
+    "ServerError",
+    "TransportError",
+    "PaginationError",
+    "LakeError",
+    "LakeLockedError",
+    "LakeStateError",
+    "OrderError",
+    "OrderValidationError",
+    "OrderOutcomeUnknown",
+    "api_error_for_status",
+]
+
+
+class KalshiLakeError(Exception):
+    """Root of every error kalshi-lake raises on purpose."""
+
+
+class ConfigError(KalshiLakeError):
+    """A setting is missing, malformed or unknown (the message names the setting and the fix)."""
+
+
+class KalshiApiError(KalshiLakeError):
+    """The API answered with an error status.
+
+    ``status`` (HTTP status), ``code``/``message``/``details`` (Kalshi's error body, when it sent one),
+    ``method`` and ``path`` (the request path without the query string). Never holds request headers.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        details: str | None = None,
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.method = method
+        self.path = path
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        parts = [f"{self.method} {self.path} -> HTTP {self.status}".strip()]
+        if self.code:
+            parts.append(f"[{self.code}]")
+        if self.message:
+            parts.append(self.message)
+        if self.details:
+            parts.append(f"({self.details})")
+        return " ".join(parts)
+
+    def __reduce__(self):  # keep pickling (process pools, Prefect) working with keyword-only args
+        return (
+            _rebuild_api_error,
+            (type(self), self.message, self.status, self.code, self.details, self.method, self.path),
+        )
+
+
+def _rebuild_api_error(cls, message, status, code, details, method, path):
+    return cls(message, status=status, code=code, details=details, method=method, path=path)
+
+
+class BadRequestError(KalshiApiError):
+    """HTTP 400: the exchange rejected the request's parameters or body."""
+
+
+class AuthenticationError(KalshiApiError):
+    """HTTP 401/403: key id, signature, clock or key scope is wrong."""
+
+
+class NotFoundError(KalshiApiError):
+    """HTTP 404: no such ticker/order/path."""
+
+
+class ConflictError(KalshiApiError):
+    """HTTP 409: the resource already exists (e.g. a duplicate client_order_id)."""
+
+
+class RateLimitError(KalshiApiError):
+    """HTTP 429: the token bucket is empty. Reads are retried with backoff before this surfaces."""
+
+
+class ServerError(KalshiApiError):
+    """HTTP 5xx: the exchange failed. Reads are retried with backoff before this surfaces."""
+
+
+class TransportError(KalshiLakeError):
+    """No usable response: connection refused/reset, timeout, truncated or malformed body.
+
+    ``maybe_sent`` is False only when the request certainly never reached the server (connection refused,
+    connect timeout); orders use it to decide whether an outcome is unknown.
+    """
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", maybe_sent: bool = True) -> None:
+        self.method = method
+        self.path = path
+        self.maybe_sent = maybe_sent
+        super().__init__(f"{method} {path}: {message}".strip(": ") if (method or path) else message)
+
+    def __reduce__(self):
+        return (_rebuild_transport_error, (type(self), self.args[0], self.method, self.path, self.maybe_sent))
+
+
+def _rebuild_transport_error(cls, text, method, path, maybe_sent):
+    err = cls.__new__(cls)
+    Exception.__init__(err, text)
+    err.method, err.path, err.maybe_sent = method, path, maybe_sent
+    return err
+
+
+class PaginationError(KalshiLakeError):
+    """The cursor loop cannot continue safely: a repeated cursor or a malformed page."""
+
+
+class LakeError(KalshiLakeError):
+    """Problems with the Parquet lake."""
+
+
+class LakeLockedError(LakeError):
+    """Another run holds the lake lock."""
+
+
+class LakeStateError(LakeError):
+    """A state/watermark file is corrupt or inconsistent."""
+
+
+class OrderError(KalshiLakeError):
+    """Problems placing or managing orders."""
+
+
+class OrderValidationError(OrderError):
+    """The order was rejected locally before anything was sent."""
+
+
+class OrderOutcomeUnknown(OrderError):
+    """The request may or may not have reached the exchange; look the order up by client_order_id."""
+
+
+_STATUS_TYPES: dict[int, type[KalshiApiError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: AuthenticationError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+
+
+def api_error_for_status(status: int) -> type[KalshiApiError]:
+    """The typed error class for an HTTP error status."""
+    if status >= 500:
+        return ServerError
+    return _STATUS_TYPES.get(status, KalshiApiError)

@@ -1,0 +1,325 @@
+"""HTTP layer: one pooled ``requests.Session``, signing, pacing, typed errors and the one retry decision.
+
+``HttpClient.request`` is the only place a request is sent. Retries (``_retry_delay``) happen only for GETs, on
+transport errors (refused/reset/timeout/truncated or malformed JSON), 429 and 5xx, with capped exponential
+backoff and full jitter, honouring ``Retry-After`` when the server sends it (Kalshi usually does not). POST and
+DELETE are never re-sent: the typed error is raised and the order module resolves the outcome itself.
+
+Per-request overhead is kept small: cached route lookup, no log formatting unless DEBUG is on, one orjson parse,
+no copies of the body.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+
+from kalshi_extract.auth import MISSING_KEY_MESSAGE, Signer
+from kalshi_extract.endpoints import request_cost, route
+from kalshi_extract.errors import (
+    ConfigError,
+    KalshiApiError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    api_error_for_status,
+)
+from kalshi_extract.pacer import Pacer
+
+__all__ = ["HttpClient", "ClientStats", "StatsSnapshot", "RetryPolicy"]
+
+_log = logging.getLogger(__name__)
+_USER_AGENT = "kalshi-lake/0.1 (+python-requests)"
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    requests: int
+    retries: int
+    throttled_429: int
+    bytes: int
+    errors: int
+
+
+class ClientStats:
+    """Thread-safe request counters: ``requests`` (sent, incl. retries), ``retries``, ``throttled_429``,
+    ``bytes`` (response bodies), ``errors`` (error responses and transport failures)."""
+
+    __slots__ = ("requests", "retries", "throttled_429", "bytes", "errors", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = self.retries = self.throttled_429 = self.bytes = self.errors = 0
+
+    def _add(self, requests: int = 0, retries: int = 0, throttled: int = 0, nbytes: int = 0, errors: int = 0):
+        with self._lock:
+            self.requests += requests
+            self.retries += retries
+            self.throttled_429 += throttled
+            self.bytes += nbytes
+            self.errors += errors
+
+    def snapshot(self) -> StatsSnapshot:
+        with self._lock:
+            return StatsSnapshot(self.requests, self.retries, self.throttled_429, self.bytes, self.errors)
+
+    def __repr__(self) -> str:
+        s = self.snapshot()
+        return (
+            f"ClientStats(requests={s.requests}, retries={s.retries}, throttled_429={s.throttled_429}, "
+            f"bytes={s.bytes}, errors={s.errors})"
+        )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """GET retry budget: ``max_retries`` extra attempts, delay ``uniform(0, min(cap, base·2^n))``; a
+    ``Retry-After`` header wins (capped at ``retry_after_cap``)."""
+
+    max_retries: int = 6
+    backoff_base: float = 0.25
+    backoff_cap: float = 20.0
+    retry_after_cap: float = 60.0
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return str(obj)
+    raise TypeError(f"cannot send {type(obj).__name__} as JSON")
+
+
+def _clean_params(params: dict | None) -> dict | None:
+    if not params:
+        return None
+    out = {}
+    for k, v in params.items():
+        if v is None:
+            continue
+        if v is True or v is False:
+            v = "true" if v else "false"  # requests would send "True"
+        elif isinstance(v, float):
+            raise TypeError(f"query parameter {k}={v!r} is a float; pass a string or int")
+        out[k] = v
+    return out
+
+
+class HttpClient:
+    """Sends requests to one base URL. Not for direct use: ``KalshiClient`` wraps it."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        signer_factory=None,
+        pacer: Pacer | None = None,
+        stats: ClientStats | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
+        pool_size: int = 16,
+        session: requests.Session | None = None,
+        sleep=time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._signer_factory = signer_factory
+        self._signer: Signer | None = None
+        self._signer_lock = threading.Lock()
+        self.pacer = pacer or Pacer(None, None, "unlimited", "default")
+        self.stats = stats or ClientStats()
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._own_session = session is None
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 4), max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        session.headers.update({"User-Agent": _USER_AGENT, "Accept": "application/json"})
+        self.session = session
+
+    # --- signing -----------------------------------------------------------------------------------------------
+    @property
+    def has_key(self) -> bool:
+        return self._signer_factory is not None
+
+    def signer(self) -> Signer:
+        """The signer, built (key loaded) once on first use; ConfigError if no key is configured."""
+        if self._signer is None:
+            if self._signer_factory is None:
+                raise ConfigError(MISSING_KEY_MESSAGE)
+            with self._signer_lock:
+                if self._signer is None:
+                    self._signer = self._signer_factory()
+        return self._signer
+
+    # --- the request loop --------------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: dict | None = None,
+        json_body: Any = None,
+        *,
+        parse: bool = True,
+        auth: str | None = None,
+    ) -> tuple[bytes, Any]:
+        """Send ``method path`` and return ``(body, parsed)``; ``parsed`` is None for an empty body or when
+        ``parse`` is False. GETs are retried per ``RetryPolicy``; other methods are sent exactly once."""
+        method = method.upper()
+        r = route(method, path)
+        need = auth or r.auth
+        if need == "required":
+            sign = True
+            if self._signer_factory is None:
+                raise ConfigError(f"{method} {path}: {MISSING_KEY_MESSAGE}")
+        else:  # "optional": sign when a key exists (orderbook, unknown paths); "none": never (saves CPU)
+            sign = need == "optional" and self._signer_factory is not None
+        cost = request_cost(r, json_body)
+        data = None if json_body is None else orjson.dumps(json_body, default=_json_default)
+        params = _clean_params(params)
+        retryable = method == "GET"
+        attempt = 0
+        while True:
+            self.pacer.acquire(r.write, cost)
+            try:
+                return self._send_once(method, path, params, data, sign, parse or retryable)
+            except (TransportError, RateLimitError, ServerError) as exc:
+                if isinstance(exc, RateLimitError):
+                    self.pacer.throttled(r.write)
+                delay = self._retry_delay(retryable, attempt, exc)
+                if delay is None:
+                    raise
+                attempt += 1
+                self.stats._add(retries=1)
+                _log.info("retrying %s %s in %.2fs after: %s", method, path, delay, exc)
+                self._sleep(delay)
+
+    def _retry_delay(self, retryable: bool, attempt: int, exc: Exception) -> float | None:
+        """THE retry decision. Returns seconds to wait before the next attempt, or None to give up.
+
+        - Only idempotent reads (GET) are retried. A POST/DELETE may have reached the exchange even when we saw
+          an error, so re-sending could place an order twice; the caller resolves the outcome instead.
+        - Retried failures: transport errors (refused, reset, timeout, truncated/malformed body), 429, 5xx.
+          Other 4xx are the request's fault and are never retried.
+        - Delay: ``Retry-After`` seconds if the server sent one (capped); else full jitter
+          ``uniform(0, min(cap, base·2^attempt))`` so parallel workers do not retry in lockstep. After a 429 the
+          pacer's bucket has also been drained, so the next send waits for the refill on top of this delay.
+        """
+        if not retryable or attempt >= self.retry.max_retries:
+            return None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry.retry_after_cap)
+        return random.uniform(0.0, min(self.retry.backoff_cap, self.retry.backoff_base * (2**attempt)))
+
+    def _send_once(self, method, path, params, data, sign, parse) -> tuple[bytes, Any]:
+        headers = self.signer().headers(method, path) if sign else None
+        if data is not None:
+            headers = dict(headers or {})
+            headers["Content-Type"] = "application/json"
+        url = self.base_url + path
+        self.stats._add(requests=1)
+        try:
+            resp = self.session.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+            body = resp.content  # reads the whole body; a short read raises ChunkedEncodingError
+        except requests.exceptions.RequestException as exc:
+            self.stats._add(errors=1)
+            raise _transport_error(exc, method, path) from None
+        status = resp.status_code
+        self.stats._add(nbytes=len(body))
+        if status >= 400 or status < 200:
+            self.stats._add(errors=1, throttled=1 if status == 429 else 0)
+            raise _api_error(status, body, resp, method, path)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s %s -> %d (%d bytes)", method, path, status, len(body))
+        if not parse or not body:
+            return body, None
+        try:
+            return body, orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            self.stats._add(errors=1)
+            raise TransportError(
+                f"malformed or truncated JSON body ({len(body)} bytes): {exc}", method=method, path=path
+            ) from None
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+
+def _transport_error(exc: requests.exceptions.RequestException, method: str, path: str) -> TransportError:
+    maybe_sent = True
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        maybe_sent = False
+    elif isinstance(exc, requests.exceptions.ConnectionError):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        if reason is not None and type(reason).__name__ in ("NewConnectionError", "NameResolutionError"):
+            maybe_sent = False  # refused / unresolvable: nothing left this machine
+    kind = type(exc).__name__
+    # str(exc) of requests exceptions holds the URL (with query) but no headers; keep it short
+    text = str(exc)
+    if len(text) > 300:
+        text = text[:300] + "…"
+    return TransportError(f"{kind}: {text}", method=method, path=path, maybe_sent=maybe_sent)
+
+
+def _api_error(status: int, body: bytes, resp: requests.Response, method: str, path: str) -> KalshiApiError:
+    code = details = None
+    message = ""
+    try:
+        payload = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        payload = None
+    if isinstance(payload, dict):
+        inner = payload.get("error")
+        if isinstance(inner, dict):  # {"error": {"code": ..., "message": ...}}
+            payload = inner
+            inner = None
+        code = payload.get("code")
+        message = payload.get("message") or (inner if isinstance(inner, str) else "") or ""
+        details = payload.get("details")
+        code = None if code is None else str(code)
+        details = None if details in (None, "") else str(details)
+        message = str(message)
+    elif body:
+        message = body[:200].decode("utf-8", "replace")
+    if not message:
+        message = resp.reason or ""
+    cls = api_error_for_status(status)
+    err = cls(message[:500], status=status, code=code, details=details, method=method, path=path)
+    if status == 429 or status >= 500:
+        err.retry_after = _parse_retry_after(resp.headers.get("Retry-After"))
+    return err
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return float(int(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

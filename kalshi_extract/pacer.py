@@ -1,0 +1,179 @@
+"""Client-side token buckets so concurrent pulls run at, never over, the account's rate limit.
+
+Kalshi meters two buckets per account (notes §5): *read* (GETs) and *write* (order placement, amends, cancels).
+A request costs 10 tokens unless the endpoint registry says otherwise. One ``Pacer`` is shared by every client
+and thread of a process for the same ``(base_url, key id)`` (``shared_pacer``).
+
+Bucket model: a request *reserves* its tokens immediately (the balance may go negative) and then sleeps until the
+debt is repaid by the refill. So the tokens granted by time t never exceed ``capacity + rate·t``, waiters are
+served in arrival order, and the lock is never held while sleeping.
+
+Sizing: ``KALSHI_TIER`` picks a row of ``TIER_LIMITS``; ``unlimited`` disables pacing. Against a loopback base URL
+with no explicit tier the pacer asks the exchange's ``GET /account/limits`` once and follows the answer.
+Table tiers refill at 90% of the published rate (the notes' guidance: ≤180 tokens/s on Basic) to absorb clock
+and network jitter; discovered limits are followed as given. Expert has no published numbers; it uses Advanced's.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+__all__ = ["TokenBucket", "Pacer", "TIER_LIMITS", "shared_pacer", "reset_shared_pacers", "BucketSpec"]
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    refill_rate: float  # tokens per second
+    capacity: float
+
+
+# tier -> (read, write); write buckets hold two seconds of budget, read buckets one (notes §5)
+TIER_LIMITS: dict[str, tuple[BucketSpec, BucketSpec] | None] = {
+    "basic": (BucketSpec(200, 200), BucketSpec(100, 200)),
+    "advanced": (BucketSpec(300, 300), BucketSpec(300, 600)),
+    "expert": (BucketSpec(300, 300), BucketSpec(300, 600)),
+    "premier": (BucketSpec(1000, 1000), BucketSpec(1000, 2000)),
+    "paragon": (BucketSpec(2000, 2000), BucketSpec(2000, 4000)),
+    "prime": (BucketSpec(4000, 4000), BucketSpec(4000, 8000)),
+    "prestige": (BucketSpec(12000, 12000), BucketSpec(9600, 19200)),
+    "unlimited": None,
+}
+TABLE_HEADROOM = 0.9
+
+
+class TokenBucket:
+    """Thread-safe token bucket with reservation (see module docstring)."""
+
+    __slots__ = ("rate", "capacity", "_tokens", "_stamp", "_lock", "_clock", "_sleep", "granted", "waited")
+
+    def __init__(self, rate: float, capacity: float, *, clock=time.monotonic, sleep=time.sleep) -> None:
+        if rate <= 0 or capacity <= 0:
+            raise ValueError("token bucket rate and capacity must be positive")
+        self.rate = float(rate)
+        self.capacity = float(capacity)
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(capacity)
+        self._stamp = clock()
+        self._lock = threading.Lock()
+        self.granted = 0  # tokens handed out so far
+        self.waited = 0.0  # seconds callers spent waiting
+
+    def reserve(self, cost: float) -> float:
+        """Take ``cost`` tokens now; return how many seconds the caller must wait before sending."""
+        with self._lock:
+            now = self._clock()
+            tokens = self._tokens + (now - self._stamp) * self.rate
+            if tokens > self.capacity:
+                tokens = self.capacity
+            tokens -= cost
+            self._tokens = tokens
+            self._stamp = now
+            self.granted += cost
+            wait = -tokens / self.rate if tokens < 0 else 0.0
+            self.waited += wait
+            return wait
+
+    def acquire(self, cost: float) -> None:
+        """Block until ``cost`` tokens are ours."""
+        wait = self.reserve(cost)
+        if wait > 0:
+            self._sleep(wait)
+
+    def drain(self) -> None:
+        """Empty the bucket (after a 429: the server's bucket is empty, so ours should be too)."""
+        with self._lock:
+            now = self._clock()
+            tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+            self._tokens = min(tokens, 0.0)
+            self._stamp = now
+
+    def __repr__(self) -> str:
+        return f"TokenBucket(rate={self.rate:g}/s, capacity={self.capacity:g})"
+
+
+class Pacer:
+    """Read and write buckets for one account; ``Pacer(None, None)`` (tier unlimited) never waits."""
+
+    __slots__ = ("read", "write", "tier", "source")
+
+    def __init__(
+        self, read: TokenBucket | None, write: TokenBucket | None, tier: str = "", source: str = ""
+    ) -> None:
+        self.read = read
+        self.write = write
+        self.tier = tier
+        self.source = source
+
+    @classmethod
+    def for_tier(cls, tier: str) -> Pacer:
+        spec = TIER_LIMITS[tier]
+        if spec is None:
+            return cls(None, None, tier, "tier")
+        r, w = spec
+        return cls(
+            TokenBucket(r.refill_rate * TABLE_HEADROOM, r.capacity),
+            TokenBucket(w.refill_rate * TABLE_HEADROOM, w.capacity),
+            tier,
+            "tier",
+        )
+
+    @classmethod
+    def from_limits(cls, limits: dict) -> Pacer:
+        """Build from a ``GET /account/limits`` body (``usage_tier``, ``read``/``write`` refill_rate+capacity)."""
+        tier = str(limits.get("usage_tier") or "")
+        if tier == "unlimited":
+            return cls(None, None, tier, "account/limits")
+        buckets = []
+        for side in ("read", "write"):
+            spec = limits.get(side)
+            if not isinstance(spec, dict):
+                raise ValueError(f"/account/limits has no {side!r} bucket")
+            buckets.append(TokenBucket(float(spec["refill_rate"]), float(spec["bucket_capacity"])))
+        return cls(buckets[0], buckets[1], tier, "account/limits")
+
+    @property
+    def unlimited(self) -> bool:
+        return self.read is None
+
+    def acquire(self, write: bool, cost: int) -> None:
+        bucket = self.write if write else self.read
+        if bucket is not None:
+            bucket.acquire(cost)
+
+    def throttled(self, write: bool) -> None:
+        bucket = self.write if write else self.read
+        if bucket is not None:
+            bucket.drain()
+
+    def __repr__(self) -> str:
+        if self.unlimited:
+            return f"Pacer(tier={self.tier!r}, unlimited, from {self.source})"
+        return f"Pacer(tier={self.tier!r}, read={self.read!r}, write={self.write!r}, from {self.source})"
+
+
+_shared: dict[tuple[str, str], Pacer] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_pacer(base_url: str, key_id: str | None, build) -> Pacer:
+    """The process-wide pacer for ``(base_url, key_id)``; ``build()`` makes it the first time (under a lock, so
+    a discovery request happens once)."""
+    key = (base_url, key_id or "")
+    pacer = _shared.get(key)
+    if pacer is not None:
+        return pacer
+    with _shared_lock:
+        pacer = _shared.get(key)
+        if pacer is None:
+            pacer = build()
+            _shared[key] = pacer
+        return pacer
+
+
+def reset_shared_pacers() -> None:
+    """Forget every shared pacer (tests; or after the account's tier changed)."""
+    with _shared_lock:
+        _shared.clear()

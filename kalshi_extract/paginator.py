@@ -1,0 +1,105 @@
+"""The one cursor paginator every list endpoint goes through.
+
+``paginate(fetch, path, params, data_key, cursor)`` yields ``Page`` objects, one at a time (only the current
+page is referenced). After a page, ``page.cursor`` is the cursor for the *next* page (None at the end): store it
+as a checkpoint and pass it back as ``cursor=`` to resume. The loop stops on a missing, null or empty cursor and
+raises ``PaginationError`` on a cursor seen before (a server loop would otherwise never end) or a malformed page.
+
+A ``null`` data list (Go's nil slice) is read as an empty page; a missing data key is malformed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from kalshi_extract.errors import PaginationError
+
+__all__ = ["Page", "paginate"]
+
+
+class Page:
+    """One page: ``items`` (list of dicts), ``body`` (raw bytes as received), ``cursor`` (next cursor or None),
+    ``number`` (1-based), ``request_cursor`` (the cursor that fetched it), ``data`` (the whole parsed object,
+    for side keys such as ``event_positions`` or ``milestones``)."""
+
+    __slots__ = ("items", "body", "cursor", "number", "request_cursor", "data")
+
+    def __init__(
+        self,
+        items: list,
+        body: bytes,
+        cursor: str | None,
+        number: int,
+        request_cursor: str | None,
+        data: dict,
+    ) -> None:
+        self.items = items
+        self.body = body
+        self.cursor = cursor
+        self.number = number
+        self.request_cursor = request_cursor
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        return f"Page(number={self.number}, items={len(self.items)}, cursor={self.cursor!r})"
+
+
+def paginate(
+    fetch: Callable[[str, dict], tuple[bytes, Any]],
+    path: str,
+    params: dict | None = None,
+    data_key: str = "trades",
+    cursor: str | None = None,
+) -> Iterator[Page]:
+    """Yield pages of ``path`` until the cursor runs out. ``fetch(path, params) -> (body, parsed)``."""
+    base = dict(params or {})
+    base.pop("cursor", None)
+    seen: set[str] = set()
+    if cursor:
+        seen.add(cursor)
+    number = 0
+    while True:
+        query = dict(base)
+        if cursor:
+            query["cursor"] = cursor
+        body, data = fetch(path, query)
+        number += 1
+        if not isinstance(data, dict):
+            raise PaginationError(
+                f"GET {path} page {number}: expected a JSON object, got {type(data).__name__}"
+            )
+        if data_key not in data:
+            keys = ", ".join(sorted(data)) or "none"
+            raise PaginationError(
+                f"GET {path} page {number}: no {data_key!r} list in the response (keys: {keys})"
+            )
+        items = data[data_key]
+        if items is None:
+            items = []
+        elif not isinstance(items, list):
+            raise PaginationError(
+                f"GET {path} page {number}: {data_key!r} is {type(items).__name__}, not a list"
+            )
+        nxt = data.get("cursor")
+        if nxt is not None and not isinstance(nxt, str):
+            raise PaginationError(f"GET {path} page {number}: cursor is {type(nxt).__name__}, not a string")
+        if not nxt:
+            nxt = None
+        elif nxt in seen:
+            raise PaginationError(
+                f"GET {path} page {number}: the server returned cursor {nxt[:40]!r} again; stopping to avoid an "
+                f"endless loop (resume later from the last stored cursor)"
+            )
+        else:
+            seen.add(nxt)
+        page = Page(items, body, nxt, number, cursor, data)
+        del body, data, items  # hold no reference to this page while the next one is fetched
+        yield page
+        del page
+        if nxt is None:
+            return
+        cursor = nxt
