@@ -1,9 +1,372 @@
-"""CLI commands: data_cmd (registered by kalshi_lake.cli)."""
+"""CLI data commands: `pull`, `build`, `sql`, `status`, `serve`, `demo` (registered by kalshi_lake.cli).
+
+Thin: each command validates its input, then calls the library (`pipelines` flows, `kalshi_lake.warehouse`,
+`kalshi_lake.demo`). Heavy modules (Prefect, DuckDB, the local exchange) are imported inside the command
+functions so `kalshi-lake --help` stays fast and never imports Prefect.
+
+`pull` and `build` run the flows' `.fn` (the same code without Prefect's API, which costs 10-20 s to start in
+ephemeral mode); `--prefect` runs them as orchestrated Prefect flow runs. Errors a user can cause exit non-zero
+with a one-line `error: ...` on stderr and no traceback; bad input is rejected before the lake is touched.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
 import typer
+
+EXIT_FAILED = 1
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Turn library errors into a one-line message and a non-zero exit code (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from kalshi_extract.errors import KalshiLakeError
+
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except KalshiLakeError as exc:
+            raise _fail(_one_line(exc)) from None
+        except KeyboardInterrupt:
+            raise _fail("interrupted", 130) from None
+
+    return wrapper
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _settings():
+    from kalshi_extract.settings import Settings
+
+    return Settings.load()
+
+
+def _console(err: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=err)
+
+
+# --------------------------------------------------------------------------------------------------- pull
+def _progress_display(streams: list[str], console):
+    """A rich Progress with one line per stream (pages, rows, rows/s) and its listener."""
+    import threading
+    import time
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description:<20}"),
+        TextColumn("{task.fields[pages]:>6} pages"),
+        TextColumn("{task.fields[rows]:>10,} rows"),
+        TextColumn("{task.fields[rate]:>9} rows/s"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    ids = {s: progress.add_task(s, total=None, pages=0, rows=0, rate="-", start=False) for s in streams}
+    started: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def listener(stream: str, pages: int, rows: int) -> None:
+        with lock:
+            if stream not in ids:
+                ids[stream] = progress.add_task(stream, total=None, pages=0, rows=0, rate="-")
+            if stream not in started:
+                started[stream] = time.monotonic()
+                progress.start_task(ids[stream])
+            elapsed = max(time.monotonic() - started[stream], 1e-6)
+            progress.update(ids[stream], pages=pages, rows=rows, rate=f"{rows / elapsed:,.0f}")
+
+    return progress, listener
+
+
+def _summary_rows(outcomes) -> list[dict]:
+    rows = []
+    for o in outcomes:
+        r = o.result
+        rows.append(
+            {
+                "stream": o.key,
+                "outcome": "failed" if o.error else str(getattr(r, "outcome", "ok") or "ok"),
+                "pages": getattr(r, "pages", None),
+                "rows": getattr(r, "rows", None),
+                "requests": getattr(r, "requests", None),
+                "retries": getattr(r, "retries", None),
+                "throttled": getattr(r, "throttled", None),
+                "seconds": round(float(getattr(r, "seconds", 0) or 0), 2) if r is not None else None,
+                "error": _one_line(o.error) if o.error else None,
+            }
+        )
+    return rows
+
+
+def _summary_table(rows: list[dict]):
+    from rich.table import Table
+
+    table = Table(title="pull summary")
+    for col in ("stream", "outcome", "pages", "rows", "requests", "retries", "throttled", "seconds"):
+        table.add_column(col, justify="left" if col in ("stream", "outcome") else "right")
+    for r in rows:
+        style = "red" if r["outcome"] == "failed" else None
+        table.add_row(
+            *(
+                "" if r[c] is None else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
+                for c in ("stream", "outcome", "pages", "rows", "requests", "retries", "throttled", "seconds")
+            ),
+            style=style,
+        )
+    return table
+
+
+def run_pull(plan, *, use_prefect: bool = False, console=None, show_progress: bool = True):
+    """Run a planned pull through the `refresh` flow (without building); returns every stream's Outcome.
+
+    Raises PullFailed (with `.results`) when a stream failed.
+    """
+    from pipelines import progress as progress_hooks
+    from pipelines.flows import refresh
+
+    params = dict(
+        market_data=bool(plan.market_streams),
+        portfolio=bool(plan.portfolio_streams),
+        build=False,
+        streams=list(plan.streams),
+        **plan.flow_parameters(),
+    )
+    runner = refresh if use_prefect else refresh.fn
+
+    def _go():
+        result = runner(**params)
+        return list(result["market_data"]) + list(result["portfolio"])
+
+    if not show_progress:
+        return _go()
+    display, listener = _progress_display(list(plan.streams), console)
+    with display, progress_hooks.listening(listener):
+        return _go()
+
+
+def pull(
+    streams: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Streams to pull (default: all market data, plus the portfolio when a key is set).",
+            show_default=False,
+        ),
+    ] = None,
+    series: Annotated[
+        list[str] | None,
+        typer.Option("--series", help="Only these series (repeat or comma-separate).", show_default=False),
+    ] = None,
+    tickers: Annotated[
+        list[str] | None, typer.Option("--tickers", help="Only these market tickers.", show_default=False)
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Start: YYYY-MM-DD, ISO time or Unix seconds.")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="End (exclusive): YYYY-MM-DD, ISO time or Unix seconds.")
+    ] = None,
+    use_prefect: Annotated[
+        bool, typer.Option("--prefect", help="Run as an orchestrated Prefect flow run.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON (no progress display).")
+    ] = False,
+) -> None:
+    """Pull streams from Kalshi into the Parquet lake.  Example: kalshi-lake pull markets trades --since 2025-01-01"""
+    from pipelines.plan import PullFailed, plan_pull
+
+    settings = _settings()
+    plan = plan_pull(settings, streams, series=series, tickers=tickers, since=since, until=until)
+    console = _console()
+    try:
+        outcomes = run_pull(plan, use_prefect=use_prefect, console=console, show_progress=not as_json)
+        failed = None
+    except PullFailed as exc:
+        outcomes, failed = exc.results, exc
+    rows = _summary_rows(outcomes)
+    if as_json:
+        typer.echo(json.dumps({"lake": str(settings.lake_root), "streams": rows}, default=str))
+    else:
+        console.print(_summary_table(rows))
+    if failed is not None:
+        bad = [r for r in rows if r["outcome"] == "failed"]
+        raise _fail("; ".join(f"{r['stream']}: {r['error']}" for r in bad) or _one_line(failed))
+
+
+# --------------------------------------------------------------------------------------------------- build
+def build(
+    skip_tests: Annotated[bool, typer.Option("--skip-tests", help="Do not run the model tests.")] = False,
+    use_prefect: Annotated[
+        bool, typer.Option("--prefect", help="Run as an orchestrated Prefect flow run.")
+    ] = False,
+) -> None:
+    """Build the SQL models into $KALSHI_LAKE_DIR/kalshi.duckdb.  Example: kalshi-lake build"""
+    from pipelines.flows import build_models
+
+    settings = _settings()
+    console = _console()
+    runner = build_models if use_prefect else build_models.fn
+    with console.status("building models"):
+        result = runner(run_tests=not skip_tests)
+    models = getattr(result, "models", []) or []
+    tests = getattr(result, "tests", []) or []
+    console.print(f"built {len(models)} models, ran {len(tests)} tests into {settings.warehouse_path}")
+
+
+# --------------------------------------------------------------------------------------------------- sql
+def _jsonable(value: Any) -> Any:
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return str(value)  # exact: never through float
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def run_query(settings, query: str):
+    """Run one query on the warehouse (read-only); returns (columns, rows)."""
+    import os
+
+    import duckdb
+
+    from kalshi_extract.errors import ConfigError
+    from kalshi_lake.warehouse import connect
+
+    path = str(settings.warehouse_path)
+    if "://" not in path and not os.path.exists(path):
+        raise ConfigError(f"no warehouse at {path}: run `kalshi-lake build` first")
+    con = connect(path, read_only=True)
+    try:
+        cur = con.execute(query)
+        columns = [d[0] for d in (cur.description or [])]
+        rows = cur.fetchall() if columns else []
+    except duckdb.Error as exc:
+        raise ConfigError(f"query failed: {_one_line(exc)}") from None
+    finally:
+        con.close()
+    return columns, rows
+
+
+def sql(
+    query: Annotated[str, typer.Argument(help="A SQL query (DuckDB dialect) on the warehouse.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Output format: table, csv or json.")] = "table",
+    limit: Annotated[int, typer.Option(help="Show at most this many rows in table format (0 = all).")] = 200,
+) -> None:
+    """Query the warehouse.  Example: kalshi-lake sql "select ticker, count(*) from stg_trades group by 1" -f csv"""
+    fmt = fmt.lower()
+    if fmt not in ("table", "csv", "json"):
+        raise _fail(f"--format {fmt!r} is not one of table, csv, json")
+    columns, rows = run_query(_settings(), query)
+    if fmt == "json":
+        typer.echo(json.dumps([{c: _jsonable(v) for c, v in zip(columns, r, strict=True)} for r in rows]))
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for r in rows:
+            writer.writerow(["" if v is None else _jsonable(v) for v in r])
+    else:
+        from rich.table import Table
+
+        table = Table(*columns, caption=f"{len(rows)} rows")
+        for r in rows[: limit or None]:
+            table.add_row(*("" if v is None else str(_jsonable(v)) for v in r))
+        _console().print(table)
+
+
+# --------------------------------------------------------------------------------------------------- status
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Per stream: rows, time range, last run, freshness and gaps.  Example: kalshi-lake status --json"""
+    from pipelines.status import lake_status
+
+    settings = _settings()
+    report = lake_status(settings)
+    if as_json:
+        typer.echo(json.dumps(report, default=_jsonable))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"lake {report['lake']}")
+    for col in ("stream", "rows", "first", "last", "last run", "outcome", "freshness", "gaps"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    for s in report["streams"]:
+        table.add_row(
+            s["stream"],
+            f"{s['rows']:,}",
+            s["first"] or "",
+            s["last"] or "",
+            s["last_run"] or "never",
+            s["last_outcome"] or "",
+            s["freshness"] or "",
+            str(len(s["gaps"])) if s["gaps"] else "",
+        )
+    _console().print(table)
+
+
+# --------------------------------------------------------------------------------------------------- serve
+def serve() -> None:
+    """Run the scheduled flows in this process until Ctrl-C (Prefect).  Example: kalshi-lake serve"""
+    from pipelines.plan import has_api_key
+
+    settings = _settings()
+    console = _console()
+    console.print(
+        f"market data + models: [bold]{settings.schedule_market_data}[/] (KALSHI_SCHEDULE_MARKET_DATA)"
+    )
+    if has_api_key(settings):
+        console.print(
+            f"portfolio + models:   [bold]{settings.schedule_portfolio}[/] (KALSHI_SCHEDULE_PORTFOLIO)"
+        )
+    else:
+        console.print(
+            "portfolio: not scheduled (no API key: set KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH)"
+        )
+    console.print(
+        "Prefect UI: run `prefect server start` in another shell and set "
+        "PREFECT_API_URL=http://127.0.0.1:4200/api before `kalshi-lake serve`."
+    )
+    from pipelines.serve import serve_forever
+
+    serve_forever(settings)
+
+
+# --------------------------------------------------------------------------------------------------- demo
+def demo(
+    seed: Annotated[int, typer.Option(help="Seed of the local exchange (same seed, same world).")] = 7,
+    size: Annotated[str, typer.Option(help="World size of the local exchange: small or demo.")] = "demo",
+) -> None:
+    """Run the whole stack against an embedded local exchange: no account, no network.  Example: kalshi-lake demo"""
+    from kalshi_lake.demo import run_demo
+
+    run_demo(seed=seed, size=size, console=_console())
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
+    for command in (pull, build, sql, status, serve, demo):
+        app.command(name=command.__name__)(handle_errors(command))

@@ -1,0 +1,278 @@
+"""The Prefect flows: thin wrappers over `kalshi_extract.pull` and `kalshi_lake.warehouse`.
+
+Flows
+- `pull_market_data(streams, series, tickers, since, until)`: series, events, markets, exchange status, then
+  trades, candlesticks and order book snapshots; one task run per stream (`pull_<stream>`).
+- `pull_portfolio(streams, since, until)`: fills, settlements, orders, positions, balance (needs an API key).
+- `build_models(run_tests)`: runs `sql/` into `<lake_dir>/kalshi.duckdb` (one task, `build_warehouse`).
+- `refresh(market_data, portfolio, build, ...)`: the parent flow: pulls as subflows, then the models.
+
+Rules
+- Settings (with the private key) are loaded inside each task from the environment; they are never flow or
+  task parameters, so Prefect never records a secret. Parameters are JSON-safe (dates as ISO strings).
+- Retries only on the task decorators, for whole-task failures; the HTTP client already retries requests.
+  Configuration and authentication errors are not retried (they cannot heal by waiting).
+- A failed stream does not stop the others; the flow then fails with `PullFailed` (whose `.results` has every
+  stream's outcome) after the others landed. `refresh` still builds the models from what landed.
+- `build_models` imports `kalshi_lake.warehouse` inside its task: the one place the flows reach up into
+  `kalshi_lake` (the warehouse lives there by contract; the CLI imports pipelines, never the reverse at import).
+- Call `flow.fn(...)` to run the same code without Prefect (what the interactive CLI does).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from kalshi_extract.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    KalshiLakeError,
+    NotFoundError,
+)
+from pipelines import progress
+from pipelines.plan import PORTFOLIO_STREAMS, SECOND_WAVE, PullFailed, plan_pull
+from pipelines.runtime import Outcome, call_flow, logger, run_tasks
+
+_NOT_RETRIED = (ConfigError, AuthenticationError, BadRequestError, NotFoundError)
+
+
+class ModelBuildFailed(KalshiLakeError):
+    """The warehouse built but some model tests failed (the failures are in the message)."""
+
+
+def _retry_condition(task_obj, task_run, state) -> bool:
+    """Retry a whole task unless it failed for a reason that waiting cannot fix."""
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception:  # result unavailable: let Prefect retry as usual
+        return True
+    return not isinstance(exc, _NOT_RETRIED)
+
+
+def _settings():
+    from kalshi_extract.settings import Settings
+
+    return Settings.load()
+
+
+def new_run_id() -> str:
+    """A run id shared by every stream of one flow run (the lake's generator when it has one)."""
+    try:
+        from kalshi_extract.runs import new_run_id as lake_new_run_id
+    except ImportError:
+        import uuid
+        from datetime import UTC, datetime
+
+        return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+    return lake_new_run_id()
+
+
+@task(
+    name="pull_stream",
+    task_run_name="pull_{stream}",
+    retries=2,
+    retry_delay_seconds=[10, 60],
+    retry_condition_fn=_retry_condition,
+    cache_policy=NO_CACHE,
+)
+def pull_stream_task(stream: str, selection: dict, run_id: str):
+    """Pull one stream into the lake (resumes from the stream's checkpoint when retried)."""
+    from kalshi_extract.client import KalshiClient
+    from kalshi_extract.lake import Lake
+    from kalshi_extract.pull import pull_stream
+
+    settings = _settings()
+    plan = plan_pull(settings, [stream], **selection)
+    log = logger()
+    started = time.monotonic()
+    with KalshiClient(settings) as client:
+        lake = Lake.from_settings(settings)
+        result = pull_stream(client, lake, stream, plan.selection(), run_id, progress=progress.emit)
+    error = getattr(result, "error", None)
+    outcome = getattr(result, "outcome", "ok")
+    if error or outcome in ("failed", "error"):
+        raise KalshiLakeError(f"{stream}: {error or outcome}")
+    log.info(
+        "pulled %s: %s rows in %s pages (%s requests, %s retries, %s throttled) in %.1fs",
+        stream,
+        getattr(result, "rows", "?"),
+        getattr(result, "pages", "?"),
+        getattr(result, "requests", "?"),
+        getattr(result, "retries", "?"),
+        getattr(result, "throttled", "?"),
+        time.monotonic() - started,
+    )
+    return result
+
+
+@task(name="build_warehouse", retries=1, retry_delay_seconds=15, cache_policy=NO_CACHE)
+def build_warehouse_task(run_tests: bool = True):
+    """Run the SQL models (staging views, marts) into the DuckDB warehouse and their tests."""
+    from kalshi_lake.warehouse import build
+
+    settings = _settings()
+    result = build(settings, run_tests=run_tests)
+    failures = list(getattr(result, "failures", []) or [])
+    log = logger()
+    log.info(
+        "built %s models, %s tests, %s failures",
+        len(getattr(result, "models", []) or []),
+        len(getattr(result, "tests", []) or []),
+        len(failures),
+    )
+    if failures:
+        raise ModelBuildFailed(f"{len(failures)} model test(s) failed: " + "; ".join(map(str, failures[:5])))
+    return result
+
+
+def _run_streams(settings, streams: Sequence[str], selection: dict, run_id: str) -> list[Outcome]:
+    """Pull streams in two waves (reference data first), one task per stream; collect every outcome."""
+    first = [s for s in streams if s not in SECOND_WAVE]
+    second = [s for s in streams if s in SECOND_WAVE]
+    outcomes: list[Outcome] = []
+    for wave in (first, second):
+        calls = [
+            (
+                s,
+                pull_stream_task.with_options(name=f"pull_{s}"),
+                {"stream": s, "selection": selection, "run_id": run_id},
+            )
+            for s in wave
+        ]
+        outcomes.extend(run_tasks(settings, calls))
+    return outcomes
+
+
+def _finish(kind: str, outcomes: list[Outcome]) -> list[Outcome]:
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        detail = "; ".join(f"{o.key}: {o.error}" for o in failed)
+        raise PullFailed(f"{kind}: {len(failed)} of {len(outcomes)} streams failed ({detail})", outcomes)
+    return outcomes
+
+
+@flow(name="pull_market_data", log_prints=False)
+def pull_market_data(
+    streams: list[str] | None = None,
+    series: list[str] | None = None,
+    tickers: list[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    run_id: str | None = None,
+) -> list[Outcome]:
+    """Pull the public market-data streams (all of them by default) into the lake."""
+    settings = _settings()
+    wanted = [s for s in (streams or []) if s not in PORTFOLIO_STREAMS]
+    if streams and not wanted:
+        return []
+    plan = plan_pull(
+        settings,
+        wanted or None,
+        series=series,
+        tickers=tickers,
+        since=since,
+        until=until,
+        include_portfolio=False,
+    )
+    run_id = run_id or new_run_id()
+    logger().info("pull_market_data run %s: %s", run_id, ", ".join(plan.market_streams))
+    outcomes = _run_streams(settings, plan.market_streams, plan.flow_parameters(), run_id)
+    return _finish("pull_market_data", outcomes)
+
+
+@flow(name="pull_portfolio", log_prints=False)
+def pull_portfolio(
+    streams: list[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    run_id: str | None = None,
+) -> list[Outcome]:
+    """Pull the private portfolio streams of the configured account (needs an API key)."""
+    settings = _settings()
+    wanted = [s for s in (streams or PORTFOLIO_STREAMS) if s in PORTFOLIO_STREAMS]
+    if not wanted:
+        return []
+    plan = plan_pull(settings, wanted, since=since, until=until)
+    run_id = run_id or new_run_id()
+    logger().info("pull_portfolio run %s: %s", run_id, ", ".join(plan.portfolio_streams))
+    outcomes = _run_streams(settings, plan.portfolio_streams, plan.flow_parameters(), run_id)
+    return _finish("pull_portfolio", outcomes)
+
+
+@flow(name="build_models", log_prints=False)
+def build_models(run_tests: bool = True):
+    """Build the DuckDB warehouse from the lake and run the model tests."""
+    settings = _settings()
+    (outcome,) = run_tasks(settings, [("build_warehouse", build_warehouse_task, {"run_tests": run_tests})])
+    if not outcome.ok:
+        raise outcome.error
+    return outcome.result
+
+
+@flow(name="refresh", log_prints=False)
+def refresh(
+    market_data: bool = True,
+    portfolio: bool | None = None,
+    build: bool = True,
+    streams: list[str] | None = None,
+    series: list[str] | None = None,
+    tickers: list[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> dict:
+    """Pull market data and (when a key is configured, or `portfolio=True`) the portfolio, then build the models.
+
+    Returns {"market_data": [...], "portfolio": [...], "build": BuildResult | None}. Fails with `PullFailed`
+    after building if any stream failed.
+    """
+    from pipelines.plan import has_api_key
+
+    settings = _settings()
+    if portfolio is None:
+        portfolio = has_api_key(settings)
+    # Validate everything up front: bad input must change nothing.
+    plan_pull(
+        settings,
+        streams,
+        series=series,
+        tickers=tickers,
+        since=since,
+        until=until,
+        include_portfolio=portfolio if not streams else None,
+    )
+    run_id = new_run_id()
+    results: dict = {"market_data": [], "portfolio": [], "build": None}
+    failures: list[PullFailed] = []
+    if market_data:
+        try:
+            results["market_data"] = call_flow(
+                pull_market_data,
+                streams=streams,
+                series=series,
+                tickers=tickers,
+                since=since,
+                until=until,
+                run_id=run_id,
+            )
+        except PullFailed as exc:
+            failures.append(exc)
+            results["market_data"] = exc.results
+    if portfolio:
+        try:
+            results["portfolio"] = call_flow(
+                pull_portfolio, streams=streams, since=since, until=until, run_id=run_id
+            )
+        except PullFailed as exc:
+            failures.append(exc)
+            results["portfolio"] = exc.results
+    if build:
+        results["build"] = call_flow(build_models)
+    if failures:
+        every = [o for part in ("market_data", "portfolio") for o in results[part]]
+        raise PullFailed("; ".join(str(f) for f in failures), every)
+    return results

@@ -1,0 +1,187 @@
+"""Which streams a pull covers, checked before anything runs. Imports no Prefect.
+
+`plan_pull` turns user input (stream names, series, tickers, dates as text) into a `PullPlan`: the market-data
+streams, the portfolio streams and a `Selection`. Every problem a user can make (unknown stream, malformed date,
+a private stream with no API key) is raised here as a one-line `ConfigError`, before a client or the lake is
+touched, so bad input changes nothing.
+
+Decisions (the contract is silent):
+- With no streams named, a pull covers every market-data stream, plus the portfolio streams when an API key is
+  configured (public data needs no key).
+- Naming a portfolio stream without a key is an error that names the two key variables.
+- Dates: `YYYY-MM-DD` (midnight UTC), an ISO-8601 datetime (naive = UTC), or Unix seconds.
+- Market-data streams run in two waves: reference streams first (series, events, markets, exchange status),
+  then the streams that may enumerate markets (trades, candlesticks, order book snapshots).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from kalshi_extract.errors import ConfigError, KalshiLakeError
+
+# Flow composition: which flow pulls which stream (the stream registry itself is the lake's).
+MARKET_DATA_STREAMS: tuple[str, ...] = (
+    "series",
+    "events",
+    "markets",
+    "exchange_status",
+    "trades",
+    "candlesticks",
+    "orderbook_snapshots",
+)
+# Streams that read the market reference data first (second wave of pull_market_data).
+SECOND_WAVE: frozenset[str] = frozenset({"trades", "candlesticks", "orderbook_snapshots"})
+PORTFOLIO_STREAMS: tuple[str, ...] = ("fills", "settlements", "orders", "positions", "balance")
+
+
+class PullFailed(KalshiLakeError):
+    """One or more streams of a pull failed; `.results` holds every stream's outcome (the others landed)."""
+
+    def __init__(self, message: str, results: Sequence[object] = ()):
+        super().__init__(message)
+        self.results = list(results)
+
+
+@dataclass(frozen=True)
+class PullPlan:
+    """What one `kalshi-lake pull` (or a scheduled refresh) will do."""
+
+    market_streams: tuple[str, ...]
+    portfolio_streams: tuple[str, ...]
+    series: tuple[str, ...] | None = None
+    tickers: tuple[str, ...] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        return self.market_streams + self.portfolio_streams
+
+    def selection(self):
+        """The lake's `Selection` for this plan."""
+        from kalshi_extract.pull import Selection
+
+        return Selection(
+            series=list(self.series) if self.series else None,
+            tickers=list(self.tickers) if self.tickers else None,
+            since=self.since,
+            until=self.until,
+        )
+
+    def flow_parameters(self) -> dict:
+        """JSON-safe parameters for the flows (dates as ISO strings)."""
+        return {
+            "series": list(self.series) if self.series else None,
+            "tickers": list(self.tickers) if self.tickers else None,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+        }
+
+
+def has_api_key(settings) -> bool:
+    """True when settings carry a key id and a private key (path or PEM text)."""
+    key = getattr(settings, "private_key", None) or getattr(settings, "private_key_path", None)
+    return bool(getattr(settings, "api_key_id", None) and key)
+
+
+def parse_when(text: str | datetime | None, option: str = "--since") -> datetime | None:
+    """Parse a user date: YYYY-MM-DD, ISO-8601 datetime (naive = UTC) or Unix seconds; raises ConfigError."""
+    if text is None or text == "":
+        return None
+    if isinstance(text, datetime):
+        return text if text.tzinfo else text.replace(tzinfo=UTC)
+    raw = str(text).strip()
+    if raw.isdigit():
+        return datetime.fromtimestamp(int(raw), tz=UTC)
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"{option} {raw!r} is not a date: use YYYY-MM-DD, an ISO-8601 time (2024-05-01T12:00:00Z) "
+            "or Unix seconds"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _known_streams() -> tuple[str, ...]:
+    from kalshi_extract.pull import STREAM_NAMES
+
+    return tuple(STREAM_NAMES)
+
+
+def _check_stream(name: str, known: Iterable[str]) -> None:
+    known = list(known)
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(f"unknown stream {name!r}{hint}; streams: {', '.join(known)}")
+
+
+def _clean(values: Iterable[str] | None) -> tuple[str, ...] | None:
+    if not values:
+        return None
+    out: list[str] = []
+    for v in values:
+        out.extend(p.strip() for p in str(v).split(",") if p.strip())
+    return tuple(dict.fromkeys(out)) or None
+
+
+def plan_pull(
+    settings,
+    streams: Iterable[str] | None = None,
+    *,
+    series: Iterable[str] | None = None,
+    tickers: Iterable[str] | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    include_portfolio: bool | None = None,
+) -> PullPlan:
+    """Validate a pull request and split it into market-data and portfolio streams.
+
+    `include_portfolio=None` (default) adds the portfolio streams when no stream is named and a key exists.
+    Raises ConfigError with a one-line reason; touches nothing.
+    """
+    known = _known_streams()
+    named = _clean(streams)
+    for name in named or ():
+        _check_stream(name, known)
+    since_dt = parse_when(since, "--since")
+    until_dt = parse_when(until, "--until")
+    if since_dt and until_dt and since_dt >= until_dt:
+        raise ConfigError(f"--since ({since_dt.isoformat()}) must be before --until ({until_dt.isoformat()})")
+    keyed = has_api_key(settings)
+    if named:
+        market = tuple(s for s in MARKET_DATA_STREAMS if s in named)
+        portfolio = tuple(s for s in PORTFOLIO_STREAMS if s in named)
+        other = [s for s in named if s not in market and s not in portfolio]
+        if other:
+            raise ConfigError(
+                f"stream {other[0]!r} is not pulled from the API (it is written by another part of kalshi-lake)"
+            )
+        if portfolio and not keyed:
+            raise ConfigError(
+                f"stream {portfolio[0]!r} is private: set KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH "
+                "(or KALSHI_PRIVATE_KEY)"
+            )
+    else:
+        market = tuple(s for s in MARKET_DATA_STREAMS if s in known)
+        want_portfolio = keyed if include_portfolio is None else include_portfolio
+        if want_portfolio and not keyed:
+            raise ConfigError(
+                "the portfolio streams are private: set KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH "
+                "(or KALSHI_PRIVATE_KEY)"
+            )
+        portfolio = tuple(s for s in PORTFOLIO_STREAMS if s in known) if want_portfolio else ()
+    return PullPlan(
+        market_streams=market,
+        portfolio_streams=portfolio,
+        series=_clean(series),
+        tickers=_clean(tickers),
+        since=since_dt,
+        until=until_dt,
+    )

@@ -1,0 +1,119 @@
+"""How the flows run their tasks: orchestrated by Prefect, or plainly through `.fn`.
+
+Interactive CLI commands call a flow's `.fn` (the same code, no Prefect API: Prefect's ephemeral server costs
+10-20 s per process to start). Inside a Prefect flow run the tasks are submitted to a task runner so the UI shows
+one task run per stream; outside one, the task functions (`task.fn`) run in a thread pool. Either way a failed
+stream does not stop the others: every outcome is collected.
+
+Task runner (`KALSHI_TASK_RUNNER`): `threads` (default, `settings.concurrency` workers) or `dask`
+(`pip install 'kalshi-lake[dask]'`; a local Dask cluster, or the scheduler named by Dask's own
+`DASK_SCHEDULER_ADDRESS`). The runner is chosen at run time from settings, so a deployment served by
+`kalshi-lake serve` follows the environment of the serving process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from kalshi_extract.errors import ConfigError
+
+
+@dataclass
+class Outcome:
+    """One task's result or the exception it ended with."""
+
+    key: str
+    result: Any = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def in_flow_run() -> bool:
+    """True inside an orchestrated Prefect flow run (False under `.fn`)."""
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
+def logger() -> logging.Logger | logging.LoggerAdapter:
+    """Prefect's run logger inside a run, the `pipelines` logger otherwise."""
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    if TaskRunContext.get() is not None or FlowRunContext.get() is not None:
+        from prefect.logging import get_run_logger
+
+        return get_run_logger()
+    return logging.getLogger("pipelines")
+
+
+def make_task_runner(settings):
+    """The Prefect task runner selected by `settings.task_runner`."""
+    kind = (getattr(settings, "task_runner", None) or "threads").lower()
+    workers = max(1, int(getattr(settings, "concurrency", 8) or 8))
+    if kind == "threads":
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if kind == "dask":
+        try:
+            import dask.config
+            from prefect_dask import DaskTaskRunner
+        except ImportError:
+            raise ConfigError(
+                "KALSHI_TASK_RUNNER=dask needs the dask extra: pip install 'kalshi-lake[dask]' "
+                "(or uv sync --extra dask)"
+            ) from None
+        address = dask.config.get("scheduler-address", None)
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1})
+    raise ConfigError(f"KALSHI_TASK_RUNNER={kind!r} is not a task runner: use 'threads' or 'dask'")
+
+
+def run_tasks(settings, calls: Sequence[tuple[str, Any, dict]]) -> list[Outcome]:
+    """Run `(key, task, parameters)` calls concurrently and collect every outcome, in order.
+
+    Orchestrated: each call becomes a Prefect task run on the configured task runner (task retries apply).
+    Under `.fn`: `task.fn(**parameters)` in a thread pool, no Prefect involved.
+    """
+    if not calls:
+        return []
+    if in_flow_run():
+        with make_task_runner(settings) as runner:
+            futures = [(key, runner.submit(task, parameters)) for key, task, parameters in calls]
+            outcomes = []
+            for key, future in futures:
+                future.wait()
+                value = future.result(raise_on_failure=False)
+                if isinstance(value, BaseException):
+                    outcomes.append(Outcome(key, error=value))
+                elif future.state.is_failed() or future.state.is_crashed():
+                    outcomes.append(Outcome(key, error=RuntimeError(future.state.message or "task failed")))
+                else:
+                    outcomes.append(Outcome(key, result=value))
+            return outcomes
+    workers = max(1, min(len(calls), int(getattr(settings, "concurrency", 8) or 8)))
+
+    def _one(call: tuple[str, Any, dict]) -> Outcome:
+        key, task, parameters = call
+        try:
+            return Outcome(key, result=task.fn(**parameters))
+        except Exception as exc:  # collected and reported by the flow, like a failed task run
+            return Outcome(key, error=exc)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kalshi-task") as pool:
+        return list(pool.map(_one, calls))
+
+
+def call_flow(flow_obj, **parameters):
+    """Call a subflow: as a Prefect subflow run when orchestrated, else its `.fn`."""
+    if in_flow_run():
+        return flow_obj(**parameters)
+    return flow_obj.fn(**parameters)
