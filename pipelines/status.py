@@ -1,0 +1,136 @@
+"""`kalshi-lake status`: what the lake holds per stream and how fresh it is. Imports no Prefect.
+
+Per stream: rows, the range of partition dates (event date, or load date for snapshot streams), the last run and
+its outcome (from the lake's `_runs` log), freshness (time since the newest `_loaded_at`) and gaps (missing
+partition days between the first and the last: a day with no trades, or a day nobody pulled a snapshot stream).
+Reads Parquet footers and the `_loaded_at` column only, through DuckDB; nothing is written.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+MAX_GAPS = 50
+
+
+def _streams() -> list[str]:
+    from kalshi_extract.pull import STREAM_NAMES
+
+    names = list(STREAM_NAMES)
+    if "order_events" not in names:
+        names.append("order_events")
+    return names
+
+
+def _fs_and_path(uri: str):
+    import fsspec.core
+
+    fs, path = fsspec.core.url_to_fs(uri)
+    return fs, path
+
+
+def _age(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 0:
+        return "0s"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def _missing_days(days: list[date]) -> list[dict[str, str]]:
+    """Runs of missing calendar days between consecutive present days."""
+    gaps = []
+    for a, b in zip(days, days[1:], strict=False):
+        if (b - a).days > 1:
+            gaps.append(
+                {"from": (a + timedelta(days=1)).isoformat(), "to": (b - timedelta(days=1)).isoformat()}
+            )
+    return gaps[:MAX_GAPS]
+
+
+def _stream_files(fs, root: str, stream: str) -> list[str]:
+    return sorted(fs.glob(f"{root}/{stream}/date=*/*.parquet"))
+
+
+def _scan_stream(con, fs, root: str, protocol: str, stream: str) -> dict[str, Any]:
+    files = _stream_files(fs, root, stream)
+    out: dict[str, Any] = {
+        "stream": stream,
+        "rows": 0,
+        "files": len(files),
+        "first": None,
+        "last": None,
+        "loaded_at": None,
+        "gaps": [],
+    }
+    if not files:
+        return out
+    uris = [f if protocol in ("file", "local") else f"{protocol}://{f}" for f in files]
+    row = con.execute(
+        "select count(*), min(date), max(date), max(_loaded_at) "
+        "from read_parquet(?, hive_partitioning = true, union_by_name = true)",
+        [uris],
+    ).fetchone()
+    out["rows"] = int(row[0])
+    days = sorted({date.fromisoformat(f.split("date=")[1].split("/")[0]) for f in files})
+    out["first"], out["last"] = days[0].isoformat(), days[-1].isoformat()
+    loaded = row[3]
+    if isinstance(loaded, datetime):
+        out["loaded_at"] = loaded if loaded.tzinfo else loaded.replace(tzinfo=UTC)
+    out["gaps"] = _missing_days(days)
+    return out
+
+
+def read_runs(settings) -> list[dict[str, Any]]:
+    """The lake's run log as dicts (one per stream per run), oldest first; [] when nothing ran yet."""
+    try:
+        from kalshi_extract.runs import read_runs as lake_read_runs
+    except ImportError:
+        return []
+    from kalshi_extract.lake import Lake
+
+    records = lake_read_runs(Lake.from_settings(settings))
+    return [r if isinstance(r, dict) else dict(vars(r)) for r in records]
+
+
+def _run_time(run: dict[str, Any]) -> str:
+    for key in ("finished_at", "ended_at", "finished", "started_at", "started"):
+        value = run.get(key)
+        if value:
+            return value.isoformat() if isinstance(value, datetime) else str(value)
+    return ""
+
+
+def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
+    """Status of every stream in the lake of `settings` (JSON-safe dict)."""
+    import duckdb
+
+    now = now or datetime.now(UTC)
+    root_uri = str(settings.lake_root)
+    fs, root = _fs_and_path(root_uri)
+    protocol = fs.protocol[0] if isinstance(fs.protocol, tuple | list) else fs.protocol
+    runs = read_runs(settings)
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    if protocol not in ("file", "local"):
+        con.register_filesystem(fs)
+    streams = []
+    try:
+        for stream in _streams():
+            info = _scan_stream(con, fs, root, protocol, stream)
+            mine = [r for r in runs if r.get("stream") == stream]
+            last = max(mine, key=_run_time) if mine else None
+            info["last_run"] = _run_time(last) if last else None
+            info["last_run_id"] = last.get("run_id") if last else None
+            info["last_outcome"] = str(last.get("outcome")) if last and last.get("outcome") else None
+            info["runs"] = len(mine)
+            loaded = info.pop("loaded_at")
+            info["loaded_at"] = loaded.isoformat() if loaded else None
+            info["freshness"] = _age(now - loaded) if loaded else None
+            streams.append(info)
+    finally:
+        con.close()
+    return {"lake": root_uri, "now": now.isoformat(), "streams": streams}
