@@ -1,0 +1,102 @@
+"""The warehouse: builds `sql/` into DuckDB over the Parquet lake.
+
+```python
+from kalshi_lake import warehouse
+result = warehouse.build(settings)               # or a lake dir: build("./data"); -> BuildResult
+result.ok, result.failures                       # failed sql/tests checks, each naming the test + offending rows
+con = warehouse.connect()                        # read-only connection to <lake_dir>/kalshi.duckdb
+con = warehouse.build_in_memory("./data/lake")   # same models in an in-memory DuckDB (tests, notebooks)
+```
+
+Decisions (where docs/CONTRACTS.md is silent):
+- `build(x)`: `x` is a Settings (uses `.lake_root`, `.warehouse_path`) or a lake dir (lake root `<dir>/lake`,
+  database `<dir>/kalshi.duckdb`). `db_path` overrides the database (":memory:" allowed).
+- Macros, `src_<stream>` views, staging views and mart tables are created in ONE transaction: a model that fails
+  raises `ModelError` (naming the model and file) and leaves the previous warehouse untouched. Rebuilding replaces
+  every object (`create or replace`), so it is idempotent.
+- Failed `sql/tests` checks do not raise: they are returned in `BuildResult.failures` (the models stay built, as
+  with dbt); call `result.raise_for_failures()` to turn them into a `WarehouseError`.
+- Every connection runs with `TimeZone = 'UTC'` so dates of `timestamptz` columns are UTC days.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import ModelError, WarehouseError
+from .runner import BuildResult, ModelResult, TestFailure, TestResult, build_models, run_tests
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+__all__ = [
+    "SQL_DIR", "BuildResult", "ModelError", "ModelResult", "TestFailure", "TestResult", "WarehouseError",
+    "build", "build_in_memory", "build_on", "connect",
+]
+
+
+def _paths(settings_or_lake_dir) -> tuple[str, str]:
+    if hasattr(settings_or_lake_dir, "lake_root") and hasattr(settings_or_lake_dir, "warehouse_path"):
+        return str(settings_or_lake_dir.lake_root), str(settings_or_lake_dir.warehouse_path)
+    if isinstance(settings_or_lake_dir, str | os.PathLike):
+        base = str(settings_or_lake_dir).rstrip("/")
+        return f"{base}/lake", f"{base}/kalshi.duckdb"
+    raise WarehouseError(
+        f"build() needs a Settings or a lake directory path, got {type(settings_or_lake_dir).__name__}"
+    )
+
+
+def _connect(db_path: str, read_only: bool = False):
+    import duckdb
+
+    con = duckdb.connect(db_path, read_only=read_only)
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def build_on(con, lake_root: str, run_tests_: bool = True, sql_dir: Path | None = None) -> BuildResult:
+    """Build every model on an open DuckDB connection `con` over `lake_root`, then run the checks."""
+    sql_dir = Path(sql_dir) if sql_dir else SQL_DIR
+    con.execute("set TimeZone = 'UTC'")
+    result = BuildResult(models=build_models(con, sql_dir, str(lake_root)))
+    if run_tests_:
+        result.tests, result.failures = run_tests(con, sql_dir)
+    return result
+
+
+def build(settings_or_lake_dir, db_path: str | None = None, run_tests: bool = True,
+          sql_dir: Path | None = None) -> BuildResult:
+    """Build `sql/` into `<lake_dir>/kalshi.duckdb` (or `db_path`) and run `sql/tests`. Idempotent."""
+    lake_root, default_db = _paths(settings_or_lake_dir)
+    db = str(db_path or default_db)
+    if db != ":memory:" and "://" not in db:
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
+    con = _connect(db)
+    try:
+        result = build_on(con, lake_root, run_tests, sql_dir)
+    finally:
+        con.close()
+    result.db_path = db
+    return result
+
+
+def build_in_memory(lake_root, run_tests: bool = False, sql_dir: Path | None = None):
+    """Build the same models in an in-memory DuckDB and return the open connection.
+
+    With `run_tests=True` a failed check raises `WarehouseError` (naming the test and its rows).
+    """
+    con = _connect(":memory:")
+    result = build_on(con, str(lake_root), run_tests, sql_dir)
+    result.raise_for_failures()
+    return con
+
+
+def connect(db_path: str | None = None, read_only: bool = True):
+    """Open the built warehouse (default `<KALSHI_LAKE_DIR>/kalshi.duckdb` from Settings)."""
+    if db_path is None:
+        from kalshi_extract.settings import Settings
+
+        db_path = str(Settings.load().warehouse_path)
+    if db_path != ":memory:" and "://" not in str(db_path) and not Path(db_path).exists():
+        raise WarehouseError(f"no warehouse at {db_path}: run `kalshi-lake build` first")
+    return _connect(str(db_path), read_only=read_only)

@@ -1,0 +1,212 @@
+"""Discover the `sql/` models, order them by their references, build them, run the `sql/tests` checks.
+
+Layout: `sql/macros.sql` (DuckDB macros, created first), `sql/sources.toml` (lake streams -> `src_<stream>` views),
+`sql/staging/*.sql` (views), `sql/marts/*.sql` (tables; `int_*` helpers live here too), `sql/tests/*.sql`
+(queries that must return zero rows). A model's file name is its name; its body is one `select` (CTEs allowed).
+Dependencies are read from the SQL itself: a model depends on every other model or source whose name appears in
+its text as a whole word outside comments; the build order is a topological sort (ties broken by layer, then
+name). A staging model may reference only sources; a cycle or a reference upward is an error.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+from .errors import ModelError, WarehouseError
+from .sources import load_sources, source_sql
+
+MAX_FAILURE_ROWS = 20
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+_STRING = re.compile(r"'(?:[^']|'')*'")
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    layer: str  # "staging" | "marts"
+    path: Path
+    sql: str
+
+    @property
+    def kind(self) -> str:
+        return "view" if self.layer == "staging" else "table"
+
+
+@dataclass
+class ModelResult:
+    name: str
+    kind: str
+    rows: int
+    seconds: float
+
+
+@dataclass
+class TestResult:
+    name: str
+    failing_rows: int
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return self.failing_rows == 0
+
+
+@dataclass
+class TestFailure:
+    """A `sql/tests` check that returned rows: its name, the row count and the first rows (as dicts)."""
+
+    name: str
+    path: Path
+    failing_rows: int
+    columns: list[str]
+    rows: list[tuple]
+
+    def __str__(self) -> str:
+        lines = [f"test {self.name} failed: {self.failing_rows} offending row(s) ({self.path})"]
+        lines.append("  " + " | ".join(self.columns))
+        for row in self.rows:
+            lines.append("  " + " | ".join("NULL" if v is None else str(v) for v in row))
+        if self.failing_rows > len(self.rows):
+            lines.append(f"  ... {self.failing_rows - len(self.rows)} more")
+        return "\n".join(lines)
+
+
+@dataclass
+class BuildResult:
+    """What `build` did: models built (in order), tests run, and the failing tests."""
+
+    models: list[ModelResult] = field(default_factory=list)
+    tests: list[TestResult] = field(default_factory=list)
+    failures: list[TestFailure] = field(default_factory=list)
+    db_path: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def raise_for_failures(self) -> None:
+        """Raise `WarehouseError` listing every failed check with its offending rows."""
+        if self.failures:
+            raise WarehouseError("\n".join(str(f) for f in self.failures))
+
+    def __str__(self) -> str:
+        head = f"built {len(self.models)} models, ran {len(self.tests)} tests, {len(self.failures)} failed"
+        return "\n".join([head, *(str(f) for f in self.failures)])
+
+
+def _strip(sql: str) -> str:
+    return _STRING.sub("''", _COMMENT.sub(" ", sql))
+
+
+def _body(path: Path) -> str:
+    text = path.read_text(encoding="utf-8").strip()
+    while text.endswith(";"):
+        text = text[:-1].rstrip()
+    return text
+
+
+def discover(sql_dir: Path) -> list[Model]:
+    models = []
+    for layer in ("staging", "marts"):
+        for path in sorted((sql_dir / layer).glob("*.sql")):
+            models.append(Model(path.stem, layer, path, _body(path)))
+    names = [m.name for m in models]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise WarehouseError(f"duplicate model names in {sql_dir}: {sorted(dupes)}")
+    return models
+
+
+def order_models(models: list[Model], source_views: set[str]) -> list[Model]:
+    """Topologically sort models by the names they reference; reject cycles and upward references."""
+    by_name = {m.name: m for m in models}
+    rank = {"staging": 0, "marts": 1}
+    graph: dict[str, set[str]] = {}
+    for m in models:
+        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", _strip(m.sql).lower()))
+        deps = {w for w in words if w in by_name and w != m.name}
+        if m.layer == "staging":
+            bad = sorted(deps)
+            if bad:
+                raise ModelError(m.name, m.path, f"a staging model may read only src_ views, not {bad}")
+        graph[m.name] = deps
+    ts = TopologicalSorter(graph)
+    try:
+        ts.prepare()
+    except CycleError as exc:
+        raise WarehouseError(f"models reference each other in a cycle: {exc.args[1]}") from None
+    ordered: list[Model] = []
+    while ts.is_active():
+        ready = sorted(ts.get_ready(), key=lambda n: (rank[by_name[n].layer], n))
+        for n in ready:
+            ordered.append(by_name[n])
+            ts.done(n)
+    return ordered
+
+
+def _existing_kind(con, name: str) -> str | None:
+    row = con.execute(
+        "select 'view' from duckdb_views() where view_name = ? and schema_name = 'main' and not internal "
+        "union all select 'table' from duckdb_tables() where table_name = ? and schema_name = 'main'",
+        [name, name],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def build_models(con, sql_dir: Path, lake_root: str) -> list[ModelResult]:
+    """Create macros, source views and every model in one transaction (all or nothing)."""
+    sources = load_sources(sql_dir / "sources.toml")
+    models = order_models(discover(sql_dir), {s.view for s in sources})
+    results: list[ModelResult] = []
+    con.execute("begin transaction")
+    try:
+        macros = sql_dir / "macros.sql"
+        if macros.exists():
+            con.execute(macros.read_text(encoding="utf-8"))
+        for s in sources:
+            try:
+                con.execute(source_sql(con, s, lake_root))
+            except Exception as exc:  # duckdb raises many types; report which stream
+                raise WarehouseError(f"cannot read lake stream {s.stream!r} under {lake_root}: {exc}") from exc
+        for m in models:
+            t0 = time.perf_counter()
+            old = _existing_kind(con, m.name)
+            if old and old != m.kind:
+                con.execute(f"drop {old} {m.name}")
+            try:
+                con.execute(f"create or replace {m.kind} {m.name} as\n{m.sql}")
+                rows = con.execute(f"select count(*) from {m.name}").fetchone()[0] if m.kind == "table" else -1
+            except Exception as exc:
+                raise ModelError(m.name, m.path, str(exc)) from exc
+            results.append(ModelResult(m.name, m.kind, rows, time.perf_counter() - t0))
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return results
+
+
+def run_tests(con, sql_dir: Path) -> tuple[list[TestResult], list[TestFailure]]:
+    """Run every `sql/tests/*.sql`; each must return zero rows."""
+    results, failures = [], []
+    for path in sorted((sql_dir / "tests").glob("*.sql")):
+        t0 = time.perf_counter()
+        try:
+            cur = con.execute(_body(path))
+            columns = [d[0] for d in cur.description]
+            rows = cur.fetchmany(MAX_FAILURE_ROWS + 1)
+            n = len(rows)
+            if n > MAX_FAILURE_ROWS:
+                n = con.execute(f"select count(*) from ({_body(path)})").fetchone()[0]
+        except Exception as exc:
+            failures.append(TestFailure(path.stem, path, 1, ["error"], [(str(exc),)]))
+            results.append(TestResult(path.stem, 1, time.perf_counter() - t0))
+            continue
+        results.append(TestResult(path.stem, n, time.perf_counter() - t0))
+        if n:
+            failures.append(TestFailure(path.stem, path, n, columns, rows[:MAX_FAILURE_ROWS]))
+    return results, failures

@@ -1,0 +1,83 @@
+"""Source views `src_<stream>` over the Parquet lake, from the declarations in `sql/sources.toml`.
+
+Each declared column is cast to its declared type; a declared column absent from the files becomes a typed NULL;
+every other column (new API fields, the hive `date` partition) passes through unchanged, so an unknown extra
+column never breaks a build. A stream with no files yet becomes an empty view with the declared columns, so every
+model builds on a fresh lake.
+"""
+
+from __future__ import annotations
+
+import glob
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+META_COLUMNS = {"_loaded_at": "timestamptz", "_run_id": "varchar", "_extra": "varchar"}
+PRIVATE_COLUMNS = {"_account": "varchar"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One lake stream: its name and declared columns (name -> DuckDB type)."""
+
+    stream: str
+    columns: dict[str, str]
+
+    @property
+    def view(self) -> str:
+        return f"src_{self.stream}"
+
+
+def load_sources(path: Path) -> list[Source]:
+    """Read `sql/sources.toml`."""
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    sources = []
+    for stream, spec in data.items():
+        cols = dict(spec.get("columns", {}))
+        cols.update(META_COLUMNS)
+        if spec.get("private", False):
+            cols.update(PRIVATE_COLUMNS)
+        sources.append(Source(stream, cols))
+    return sources
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def stream_glob(lake_root: str, stream: str) -> str:
+    return f"{lake_root.rstrip('/')}/{stream}/**/*.parquet"
+
+
+def has_files(con, lake_root: str, stream: str) -> bool:
+    """True when the stream has at least one Parquet file (local paths via os, URIs via DuckDB's glob)."""
+    pattern = stream_glob(lake_root, stream)
+    if "://" not in lake_root or lake_root.startswith("file://"):
+        local = pattern.removeprefix("file://")
+        return bool(glob.glob(local, recursive=True))
+    return con.execute("select count(*) from glob(?)", [pattern]).fetchone()[0] > 0
+
+
+def source_sql(con, source: Source, lake_root: str) -> str:
+    """The `create or replace view src_<stream>` statement for the lake as it is now."""
+    cols = source.columns
+    if not has_files(con, lake_root, source.stream):
+        select = ", ".join(f"cast(null as {t}) as {_quote_ident(c)}" for c, t in cols.items())
+        return f"create or replace view {source.view} as select {select} where false"
+    reader = (
+        f"read_parquet({_quote_str(stream_glob(lake_root, source.stream))}, "
+        "hive_partitioning = true, union_by_name = true)"
+    )
+    present = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
+    parts = []
+    for c, t in cols.items():
+        parts.append(f"cast({_quote_ident(c)} as {t}) as {_quote_ident(c)}" if c in present
+                     else f"cast(null as {t}) as {_quote_ident(c)}")
+    parts += [_quote_ident(c) for c in present if c not in cols]
+    return f"create or replace view {source.view} as select {', '.join(parts)} from {reader}"

@@ -1,0 +1,69 @@
+-- grain: one row per market ticker
+-- purpose: market dimension: series/event/category, lifecycle times, status, result and resolved settlement value.
+-- settlement_value_dollars = the market's settlement_value_dollars, else 1/0 from result yes/no, once the market is
+-- determined/finalized/settled (the YES payout per contract; fractional for scalar markets).
+with markets as (
+    select * from stg_markets
+),
+
+events as (
+    select * from stg_events
+),
+
+series as (
+    select * from stg_series
+),
+
+trade_stats as (
+    select ticker, min(created_time) as first_trade_time, max(created_time) as last_trade_time
+    from stg_trades
+    group by ticker
+),
+
+joined as (
+    select
+        m.ticker,
+        m.event_ticker,
+        coalesce(e.series_ticker, split_part(m.event_ticker, '-', 1)) as series_ticker,
+        coalesce(s.category, e.category) as category,
+        m.market_type,
+        m.title,
+        m.yes_sub_title,
+        m.no_sub_title,
+        e.title as event_title,
+        s.title as series_title,
+        s.fee_type,
+        s.fee_multiplier,
+        m.status,
+        m.status in ('determined', 'finalized', 'settled', 'amended') as is_determined,
+        nullif(m.result, '') as result,
+        m.created_time,
+        m.open_time,
+        m.close_time,
+        m.expected_expiration_time,
+        m.latest_expiration_time,
+        m.settlement_ts,
+        case
+            when m.status not in ('determined', 'finalized', 'settled', 'amended') then null
+            when m.settlement_value_dollars is not null then m.settlement_value_dollars
+            when m.result = 'yes' then cast(1 as decimal(18,6))
+            when m.result = 'no' then cast(0 as decimal(18,6))
+        end as settlement_value_dollars,
+        nullif(m.last_price_dollars, 0) as last_price_dollars,
+        m.volume_fp,
+        m.open_interest_fp,
+        t.first_trade_time,
+        t.last_trade_time,
+        m.updated_time,
+        m._loaded_at as observed_at
+    from markets as m
+    left join events as e on e.event_ticker = m.event_ticker
+    left join series as s on s.ticker = coalesce(e.series_ticker, split_part(m.event_ticker, '-', 1))
+    left join trade_stats as t on t.ticker = m.ticker
+),
+
+final as (
+    select * from joined
+)
+
+select * from final

@@ -1,0 +1,50 @@
+-- grain: one row per trade_id
+-- purpose: effective spread of every trade = 2 x |yes_price - prevailing mid|, where the prevailing mid is the
+-- latest two-sided mid in fct_spreads at or before the trade (ASOF join; order-book snapshots win over market
+-- snapshots at the same instant). signed_effective_spread_dollars is positive when the taker paid up
+-- (taker_book_side bid = taker bought YES above mid; ask = taker sold YES below mid). Trades with no earlier mid
+-- keep null spreads. mid_age_seconds says how stale the mid was.
+with trades as (
+    select * from stg_trades
+),
+
+mids as (
+    select ticker, observed_at, mid_dollars, source
+    from fct_spreads
+    where mid_dollars is not null
+    qualify row_number() over (
+        partition by ticker, observed_at order by case source when 'orderbook' then 0 else 1 end
+    ) = 1
+),
+
+joined as (
+    select
+        t.trade_id,
+        t.ticker,
+        t.created_time,
+        utc_date(t.created_time) as trade_date,
+        t.yes_price_dollars,
+        t.count_fp,
+        t.taker_outcome_side,
+        t.taker_book_side,
+        t.is_block_trade,
+        m.mid_dollars,
+        m.source as mid_source,
+        m.observed_at as mid_observed_at
+    from trades as t
+    asof left join mids as m
+        on m.ticker = t.ticker and t.created_time >= m.observed_at
+),
+
+final as (
+    select
+        *,
+        datediff('second', mid_observed_at, created_time) as mid_age_seconds,
+        cast(2 * abs(yes_price_dollars - mid_dollars) as decimal(18,6)) as effective_spread_dollars,
+        cast(2 * (yes_price_dollars - mid_dollars)
+            * case taker_book_side when 'ask' then -1 else 1 end as decimal(18,6))
+            as signed_effective_spread_dollars
+    from joined
+)
+
+select * from final

@@ -1,0 +1,117 @@
+-- grain: one row per (account, ticker) the account has fills in
+-- purpose: fee-aware FIFO P&L per market. Lots come from int_pnl_lots (FIFO by interval overlap of cumulative
+-- YES-equivalent quantities; see that model). realized = closed lots (sell - buy price) plus, once settled, the
+-- open lots closed at the settlement value (long: value - buy price; short: sell price - value). Open lots of an
+-- unsettled market: cost basis long = qty x price, short = qty x (1 - price); unrealized at the mark
+-- (int_market_marks: latest mid, else last price; 0 when there is no mark). fees = sum of the fills' fee_cost.
+-- total = realized + unrealized - fees. position_fp is the open signed position (0 once settled);
+-- settled_position_fp is what was held into settlement; payout_dollars what settlement paid for it.
+with lots as (
+    select * from int_pnl_lots
+),
+
+fills as (
+    select
+        _account as account,
+        ticker,
+        count(*) as fill_count,
+        cast(sum(count_fp) as decimal(18,2)) as contracts_traded_fp,
+        cast(sum(cast(count_fp as decimal(38,2)) * yes_price_dollars) as decimal(18,6)) as yes_notional_dollars,
+        cast(sum(fee_cost) as decimal(18,6)) as fees_dollars,
+        cast(sum(yes_qty_fp) as decimal(18,2)) as net_position_fp,
+        min(created_time) as first_fill_time,
+        max(created_time) as last_fill_time
+    from stg_fills
+    group by _account, ticker
+),
+
+settle as (
+    select * from int_pnl_settlements
+),
+
+marks as (
+    select * from int_market_marks
+),
+
+lot_values as (
+    select
+        l.account,
+        l.ticker,
+        l.lot_state,
+        l.quantity_fp,
+        coalesce(st.settled, false) as settled,
+        case
+            when l.lot_state = 'closed' then l.closed_pnl_dollars
+            when not coalesce(st.settled, false) then 0
+            when l.lot_state = 'open_long' then l.quantity_fp * (st.settlement_value_dollars - l.buy_price_dollars)
+            else l.quantity_fp * (l.sell_price_dollars - st.settlement_value_dollars)
+        end as realized,
+        case
+            when l.lot_state = 'closed' or coalesce(st.settled, false) or mk.mark_price_dollars is null then 0
+            when l.lot_state = 'open_long' then l.quantity_fp * (mk.mark_price_dollars - l.buy_price_dollars)
+            else l.quantity_fp * (l.sell_price_dollars - mk.mark_price_dollars)
+        end as unrealized,
+        case
+            when l.lot_state = 'closed' or coalesce(st.settled, false) then 0
+            when l.lot_state = 'open_long' then l.quantity_fp * l.buy_price_dollars
+            else l.quantity_fp * (1 - l.sell_price_dollars)
+        end as cost_basis,
+        case
+            when l.lot_state = 'closed' or not coalesce(st.settled, false) then 0
+            when l.lot_state = 'open_long' then l.quantity_fp * st.settlement_value_dollars
+            else l.quantity_fp * (1 - st.settlement_value_dollars)
+        end as payout
+    from lots as l
+    left join settle as st on st.account = l.account and st.ticker = l.ticker
+    left join marks as mk on mk.ticker = l.ticker
+),
+
+per_market as (
+    select
+        account,
+        ticker,
+        sum(realized) as realized,
+        sum(unrealized) as unrealized,
+        sum(cost_basis) as cost_basis,
+        sum(payout) as payout
+    from lot_values
+    group by account, ticker
+),
+
+final as (
+    select
+        f.account,
+        f.ticker,
+        d.event_ticker,
+        coalesce(d.series_ticker, split_part(d.event_ticker, '-', 1)) as series_ticker,
+        case when coalesce(st.settled, false) then cast(0 as decimal(18,2)) else f.net_position_fp end
+            as position_fp,
+        case when coalesce(st.settled, false) then f.net_position_fp else cast(0 as decimal(18,2)) end
+            as settled_position_fp,
+        cast(coalesce(p.cost_basis, 0) as decimal(18,6)) as cost_basis_dollars,
+        cast(coalesce(p.realized, 0) as decimal(18,6)) as realized_pnl_dollars,
+        cast(coalesce(p.unrealized, 0) as decimal(18,6)) as unrealized_pnl_dollars,
+        f.fees_dollars,
+        cast(coalesce(p.realized, 0) + coalesce(p.unrealized, 0) - f.fees_dollars as decimal(18,6))
+            as total_pnl_dollars,
+        coalesce(st.settled, false) as settled,
+        st.settlement_value_dollars,
+        st.settled_time,
+        cast(coalesce(p.payout, 0) as decimal(18,6)) as payout_dollars,
+        case when coalesce(st.settled, false) or f.net_position_fp = 0 then null else mk.mark_price_dollars end
+            as mark_price_dollars,
+        case when coalesce(st.settled, false) or f.net_position_fp = 0 then null
+            else coalesce(mk.mark_source, 'none') end as mark_source,
+        f.fill_count,
+        f.contracts_traded_fp,
+        f.yes_notional_dollars,
+        f.first_fill_time,
+        f.last_fill_time
+    from fills as f
+    left join per_market as p on p.account = f.account and p.ticker = f.ticker
+    left join settle as st on st.account = f.account and st.ticker = f.ticker
+    left join marks as mk on mk.ticker = f.ticker
+    left join dim_markets as d on d.ticker = f.ticker
+)
+
+select * from final

@@ -1,0 +1,94 @@
+-- grain: one row per (account, pnl_date), UTC days with a fill, a lot closing, a settlement or a balance snapshot
+-- purpose: daily P&L for an equity curve. realized = FIFO lots closed that day (at the later fill) plus open lots
+-- settled that day (at the settlement value); fees = fee_cost of that day's fills; net = realized - fees; the
+-- cumulative columns run over all days. balance/equity come from the last balance snapshot of the day
+-- (integer cents / 100; equity = balance + portfolio_value). Unrealized P&L of open positions is not marked per day
+-- (see fct_pnl for the current mark).
+with lots as (
+    select * from int_pnl_lots
+),
+
+settle as (
+    select * from int_pnl_settlements where settled
+),
+
+realized_events as (
+    select account, utc_date(closed_time) as pnl_date, closed_pnl_dollars as realized
+    from lots
+    where lot_state = 'closed'
+    union all
+    select
+        l.account,
+        utc_date(s.settled_time) as pnl_date,
+        case l.lot_state
+            when 'open_long' then l.quantity_fp * (s.settlement_value_dollars - l.buy_price_dollars)
+            else l.quantity_fp * (l.sell_price_dollars - s.settlement_value_dollars)
+        end as realized
+    from lots as l
+    join settle as s on s.account = l.account and s.ticker = l.ticker
+    where l.lot_state <> 'closed'
+),
+
+realized_daily as (
+    select account, pnl_date, sum(realized) as realized from realized_events group by account, pnl_date
+),
+
+fees_daily as (
+    select _account as account, utc_date(created_time) as pnl_date, sum(fee_cost) as fees, count(*) as fills
+    from stg_fills
+    group by _account, utc_date(created_time)
+),
+
+balance_daily as (
+    select
+        _account as account,
+        utc_date(snapshot_ts) as pnl_date,
+        arg_max(balance, snapshot_ts) as balance_cents,
+        arg_max(portfolio_value, snapshot_ts) as portfolio_value_cents
+    from stg_balance
+    group by _account, utc_date(snapshot_ts)
+),
+
+days as (
+    select account, pnl_date from realized_daily
+    union
+    select account, pnl_date from fees_daily
+    union
+    select account, pnl_date from balance_daily
+),
+
+joined as (
+    select
+        d.account,
+        d.pnl_date,
+        coalesce(f.fills, 0) as fill_count,
+        cast(coalesce(r.realized, 0) as decimal(18,6)) as realized_pnl_dollars,
+        cast(coalesce(f.fees, 0) as decimal(18,6)) as fees_dollars,
+        b.balance_cents,
+        b.portfolio_value_cents
+    from days as d
+    left join realized_daily as r on r.account = d.account and r.pnl_date = d.pnl_date
+    left join fees_daily as f on f.account = d.account and f.pnl_date = d.pnl_date
+    left join balance_daily as b on b.account = d.account and b.pnl_date = d.pnl_date
+),
+
+final as (
+    select
+        account,
+        pnl_date,
+        fill_count,
+        realized_pnl_dollars,
+        fees_dollars,
+        cast(realized_pnl_dollars - fees_dollars as decimal(18,6)) as net_pnl_dollars,
+        cast(sum(realized_pnl_dollars) over w as decimal(18,6)) as cumulative_realized_pnl_dollars,
+        cast(sum(fees_dollars) over w as decimal(18,6)) as cumulative_fees_dollars,
+        cast(sum(realized_pnl_dollars - fees_dollars) over w as decimal(18,6)) as cumulative_net_pnl_dollars,
+        cast(balance_cents as decimal(18,6)) * cast(0.01 as decimal(18,6)) as balance_dollars,
+        cast(portfolio_value_cents as decimal(18,6)) * cast(0.01 as decimal(18,6)) as portfolio_value_dollars,
+        cast((balance_cents + portfolio_value_cents) as decimal(18,6)) * cast(0.01 as decimal(18,6))
+            as equity_dollars
+    from joined
+    window w as (partition by account order by pnl_date rows between unbounded preceding and current row)
+)
+
+select * from final

@@ -1,0 +1,70 @@
+-- grain: one row per (account, ticker) present in fct_pnl, the latest positions snapshot or the settlements
+-- purpose: our P&L against the exchange's own accounting, with differences:
+--   realized_pnl vs positions.realized_pnl_dollars, fees vs positions.fees_paid_dollars, position vs position_fp,
+--   cost basis vs market_exposure_dollars (all from the latest positions snapshot), and our settlement payout vs
+--   settlements.revenue (integer cents / 100). A positions snapshot is comparable only when it was taken at or
+--   after our last fill (and after settlement, for a settled market); a settlement record is always comparable.
+--   The check sql/tests/test_pnl_reconciliation_zero.sql requires every comparable difference to be zero.
+with ours as (
+    select * from fct_pnl
+),
+
+positions as (
+    select _account as account, * exclude (_account) from stg_positions
+),
+
+settlements as (
+    select _account as account, * exclude (_account) from stg_settlements
+),
+
+keys as (
+    select account, ticker from ours
+    union
+    select account, ticker from positions
+    union
+    select account, ticker from settlements
+),
+
+joined as (
+    select
+        k.account,
+        k.ticker,
+        o.ticker is not null as in_fills,
+        p.ticker is not null as in_positions,
+        s.ticker is not null as in_settlements,
+        o.settled,
+        p.snapshot_ts as positions_snapshot_ts,
+        o.last_fill_time,
+        coalesce(o.realized_pnl_dollars, 0) as our_realized_pnl_dollars,
+        p.realized_pnl_dollars as exchange_realized_pnl_dollars,
+        coalesce(o.fees_dollars, 0) as our_fees_dollars,
+        p.fees_paid_dollars as exchange_fees_paid_dollars,
+        coalesce(o.position_fp, 0) as our_position_fp,
+        p.position_fp as exchange_position_fp,
+        coalesce(o.cost_basis_dollars, 0) as our_cost_basis_dollars,
+        p.market_exposure_dollars as exchange_market_exposure_dollars,
+        coalesce(o.payout_dollars, 0) as our_payout_dollars,
+        s.revenue as exchange_revenue_cents,
+        p.ticker is not null
+            and (o.last_fill_time is null or p.snapshot_ts >= o.last_fill_time)
+            and (not coalesce(o.settled, false) or o.settled_time is null or p.snapshot_ts >= o.settled_time)
+            as positions_comparable
+    from keys as k
+    left join ours as o on o.account = k.account and o.ticker = k.ticker
+    left join positions as p on p.account = k.account and p.ticker = k.ticker
+    left join settlements as s on s.account = k.account and s.ticker = k.ticker
+),
+
+final as (
+    select
+        *,
+        cast(our_realized_pnl_dollars - exchange_realized_pnl_dollars as decimal(18,6)) as realized_pnl_diff_dollars,
+        cast(our_fees_dollars - exchange_fees_paid_dollars as decimal(18,6)) as fees_diff_dollars,
+        cast(our_position_fp - exchange_position_fp as decimal(18,2)) as position_diff_fp,
+        cast(our_cost_basis_dollars - exchange_market_exposure_dollars as decimal(18,6)) as cost_basis_diff_dollars,
+        cast(our_payout_dollars - cast(exchange_revenue_cents as decimal(18,6)) * cast(0.01 as decimal(18,6))
+            as decimal(18,6)) as payout_diff_dollars
+    from joined
+)
+
+select * from final

@@ -1,0 +1,38 @@
+-- grain: one row per (account, ticker) the account has fills or a settlement in
+-- purpose: whether the account's position in a market is settled, at what YES value and when.
+-- Settled = the account has a settlement record, or the market is determined/finalized with a known value.
+-- settlement value per YES contract = settlement `value` cents / 100, else 1/0 from `market_result` yes/no,
+-- else dim_markets.settlement_value_dollars (fractional for scalar markets).
+with keys as (
+    select distinct _account as account, ticker from stg_fills
+    union
+    select distinct _account as account, ticker from stg_settlements
+),
+
+settlements as (
+    select * from stg_settlements
+),
+
+markets as (
+    select * from dim_markets
+),
+
+final as (
+    select
+        k.account,
+        k.ticker,
+        s.ticker is not null or m.settlement_value_dollars is not null as settled,
+        cast(coalesce(
+            cast(s.value as decimal(18,6)) * cast(0.01 as decimal(18,6)),
+            case s.market_result when 'yes' then 1 when 'no' then 0 end,
+            m.settlement_value_dollars
+        ) as decimal(18,6)) as settlement_value_dollars,
+        coalesce(s.settled_time, m.settlement_ts, m.close_time) as settled_time,
+        s.revenue as exchange_revenue_cents,
+        s.ticker is not null as has_settlement_record
+    from keys as k
+    left join settlements as s on s._account = k.account and s.ticker = k.ticker
+    left join markets as m on m.ticker = k.ticker
+)
+
+select * from final

@@ -1,0 +1,9 @@
+-- dim_markets: key (ticker) unique and not null
+select ticker, count(*) as n
+from dim_markets
+group by all
+having count(*) > 1
+union all
+select ticker, 1 as n
+from dim_markets
+where ticker is null

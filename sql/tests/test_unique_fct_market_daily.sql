@@ -1,0 +1,9 @@
+-- fct_market_daily: key (ticker, trade_date) unique and not null
+select ticker, trade_date, count(*) as n
+from fct_market_daily
+group by all
+having count(*) > 1
+union all
+select ticker, trade_date, 1 as n
+from fct_market_daily
+where ticker is null or trade_date is null

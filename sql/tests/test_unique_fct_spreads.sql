@@ -1,0 +1,9 @@
+-- fct_spreads: key (ticker, observed_at, source) unique and not null
+select ticker, observed_at, source, count(*) as n
+from fct_spreads
+group by all
+having count(*) > 1
+union all
+select ticker, observed_at, source, 1 as n
+from fct_spreads
+where ticker is null or observed_at is null or source is null
