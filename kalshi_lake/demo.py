@@ -1,0 +1,382 @@
+"""`kalshi-lake demo`: the whole stack against an embedded local exchange, with no account and no network.
+
+Steps: start `kalshi_sim.LocalExchange` in-process on a free loopback port (fixed seed) and open a demo account;
+let the world trade for a few simulated hours; place a handful of orders through `kalshi_extract.orders.Orders`
+(so the portfolio streams hold real fills, orders and a cancel); advance time until those markets settle; pull
+every stream (the flows' `.fn`, no Prefect server) into the lake under the configured lake dir (default ./data);
+build the models; print rows per stream, the most active markets, current spreads and the demo account's P&L
+reconciled against the exchange's own numbers; end with the next commands to try.
+
+Decisions:
+- The demo account's label (`KALSHI_ACCOUNT`, the `_account` column) is `demo-<first 8 of its key id>`, so a
+  second run in the same directory adds a second account instead of mixing two accounts' fills; the
+  reconciliation filters on this run's label. Market data tops up incrementally (the lake's watermarks).
+- Settings for the run are the user's (lake dir, concurrency) with the connection variables replaced by the demo
+  account's; they are set in `os.environ` only for the duration of the demo (the flows read settings there) and
+  the private key is never printed.
+- Reconciliation compares, per traded market, the warehouse's realized P&L / fees / position (computed in SQL
+  from the pulled fills and settlements) with the exchange's `GET /portfolio/positions`, and the balance the
+  lake recorded with the exchange's `GET /portfolio/balance`. Any mismatch is shown in red and fails the demo.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+DEMO_BALANCE_CENTS = 10_000_00  # $10,000
+WORLD_SECONDS = 6 * 3600  # let the world trade before we do
+SETTLE_MARGIN_SECONDS = 2 * 3600  # after the last traded market closes
+MAX_SETTLE_SECONDS = 3 * 86400
+N_MARKETS = 4
+
+# Variables the demo replaces: connection and identity. Everything else (lake dir, concurrency) stays the user's.
+_REPLACED = (
+    "KALSHI_ENV",
+    "KALSHI_API_URL",
+    "KALSHI_API_KEY_ID",
+    "KALSHI_PRIVATE_KEY",
+    "KALSHI_PRIVATE_KEY_PATH",
+    "KALSHI_ACCOUNT",
+    "KALSHI_TIER",
+)
+
+
+@dataclass
+class DemoReport:
+    """What the demo did and found (also what the end-to-end test checks)."""
+
+    lake_dir: str
+    account: str
+    rows: dict[str, int] = field(default_factory=dict)
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    reconciliation: list[dict[str, Any]] = field(default_factory=list)
+    reconciled: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def environment(updates: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables for the duration of the block."""
+    saved = {k: os.environ.get(k) for k in updates}
+    try:
+        for key, value in updates.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def demo_environment(account, lake_dir: str) -> dict[str, str | None]:
+    """The environment of the demo run: the demo account's connection, the user's lake dir."""
+    env: dict[str, str | None] = dict.fromkeys(_REPLACED)
+    env.update(account.env)
+    env["KALSHI_ACCOUNT"] = f"demo-{account.key_id[:8]}"
+    env["KALSHI_LAKE_DIR"] = lake_dir
+    return env
+
+
+class _Steps:
+    """Prints one line per step with its wall time."""
+
+    def __init__(self, console, report: DemoReport):
+        self.console, self.report = console, report
+
+    @contextmanager
+    def step(self, name: str, text: str) -> Iterator[None]:
+        started = time.monotonic()
+        with self.console.status(text + " ..."):
+            yield
+        took = time.monotonic() - started
+        self.report.seconds[name] = round(took, 2)
+        self.console.print(f"[green]✓[/] {text} [dim]({took:.1f}s)[/]")
+
+
+def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
+    """Run the demo end to end; returns the report (raises KalshiLakeError subclasses on failure)."""
+    from rich.console import Console
+
+    from kalshi_extract.settings import Settings
+    from kalshi_sim import LocalExchange
+
+    console = console or Console()
+    user = Settings.load()
+    lake_dir = str(user.lake_dir)
+    if "://" not in lake_dir:
+        lake_dir = os.path.abspath(lake_dir)
+    started = time.monotonic()
+    console.rule("[bold]kalshi-lake demo")
+    report = DemoReport(lake_dir=lake_dir, account="")
+    steps = _Steps(console, report)
+
+    with steps.step("exchange", f"local exchange started (seed {seed}, size {size})"):
+        exchange = LocalExchange(seed=seed, size=size)
+        exchange.__enter__()
+    try:
+        account = exchange.create_account(balance_cents=DEMO_BALANCE_CENTS)
+        env = demo_environment(account, lake_dir)
+        report.account = env["KALSHI_ACCOUNT"] or ""
+        with environment(env):
+            settings = Settings.load()
+            with steps.step("world", f"the world traded for {WORLD_SECONDS // 3600} simulated hours"):
+                exchange.advance(seconds=WORLD_SECONDS)
+            with steps.step("orders", "demo account placed orders through the order module"):
+                report.orders = place_demo_orders(settings, N_MARKETS)
+            wait = settle_seconds(exchange.now, report.orders)
+            with steps.step("settle", f"time advanced {wait / 3600:.1f} simulated hours: markets settled"):
+                exchange.advance(seconds=wait)
+            _pull_and_build(settings, console, steps)
+            print_report(settings, report, console)
+    finally:
+        exchange.__exit__(None, None, None)
+    total = time.monotonic() - started
+    report.seconds["total"] = round(total, 2)
+    console.print(
+        f"\n[bold]done in {total:.0f}s.[/] Lake: {lake_dir}/lake  Warehouse: {lake_dir}/kalshi.duckdb"
+    )
+    _next_steps(console, lake_dir)
+    if not report.reconciled:
+        from kalshi_extract.errors import KalshiLakeError
+
+        raise KalshiLakeError(
+            "the demo account's P&L did not reconcile with the exchange (see the table above)"
+        )
+    return report
+
+
+def _pull_and_build(settings, console, steps: _Steps) -> None:
+    from kalshi_lake.cli.data_cmd import run_pull
+    from pipelines.flows import build_models
+    from pipelines.plan import plan_pull
+
+    plan = plan_pull(settings)  # every market-data stream + the portfolio (the demo account has a key)
+    with steps.step("pull", f"pulled {len(plan.streams)} streams into the lake"):
+        run_pull(plan, console=console, show_progress=True)
+    with steps.step("build", "built the models (DuckDB) and ran their tests"):
+        build_models.fn(run_tests=True)
+
+
+def _next_steps(console, lake_dir: str) -> None:
+    prefix = "" if os.path.abspath(lake_dir) == os.path.abspath("data") else f"KALSHI_LAKE_DIR={lake_dir} "
+    console.print("\n[bold]Next:[/]")
+    for line in (
+        f'{prefix}uv run kalshi-lake sql "select * from fct_spreads order by observed_at desc limit 10"',
+        f"{prefix}uv run kalshi-lake status",
+        f'{prefix}uv run kalshi-lake sql "select ticker, sum(volume) v from fct_market_daily group by 1 '
+        'order by v desc limit 5" --format csv',
+        "uv run jupyter lab notebooks/   # the notebooks read the same lake and warehouse",
+        "uv run kalshi-lake exchange serve   # the local exchange as a server; point KALSHI_API_URL at it",
+        "uv run kalshi-lake serve   # scheduled pulls with Prefect (see README: Scheduling)",
+    ):
+        console.print(f"  {line}")
+
+
+def dollars(value: Any) -> Decimal | None:
+    """Exact Decimal from an API dollar string (never float)."""
+    if value is None or value == "":
+        return None
+    return Decimal(str(value))
+
+
+# --------------------------------------------------------------------------------------------------- trading
+def _pick_markets(client, n: int) -> list[dict[str, Any]]:
+    """Open markets with a two-sided book, soonest to close first (so they settle during the demo)."""
+    candidates = []
+    for m in client.get_markets(status="open"):
+        bid, ask = dollars(m.get("yes_bid_dollars")), dollars(m.get("yes_ask_dollars"))
+        if bid is None or ask is None or not (Decimal("0.05") <= bid < ask <= Decimal("0.95")):
+            continue
+        candidates.append(m)
+    candidates.sort(key=lambda m: (m.get("close_time") or "", m["ticker"]))
+    return candidates[:n]
+
+
+def place_demo_orders(settings, n_markets: int = N_MARKETS) -> list[dict[str, Any]]:
+    """A handful of real orders: takers that fill on both outcomes, a partial exit, and a cancelled resting bid."""
+    from kalshi_extract.client import KalshiClient
+    from kalshi_extract.orders import Orders
+
+    placed: list[dict[str, Any]] = []
+    with KalshiClient(settings) as client:
+        orders = Orders(client)
+        markets = _pick_markets(client, n_markets)
+        if not markets:
+            from kalshi_extract.errors import KalshiLakeError
+
+            raise KalshiLakeError("the local exchange has no open two-sided market to trade in")
+
+        def record(action: str, m: dict, outcome: str, count: int, price: Decimal, result) -> None:
+            placed.append(
+                {
+                    "action": action,
+                    "ticker": m["ticker"],
+                    "outcome": outcome,
+                    "count": count,
+                    "price": str(price),
+                    "order_id": getattr(result, "order_id", None),
+                    "status": str(getattr(result, "status", "") or ""),
+                    "close_time": m.get("close_time"),
+                }
+            )
+
+        for i, m in enumerate(markets):
+            if i % 2 == 0:  # take the YES ask
+                price = dollars(m["yes_ask_dollars"])
+                record("buy", m, "yes", 5, price, orders.buy(m["ticker"], "yes", 5, price))
+            else:  # take the NO ask (= 1 - best YES bid)
+                price = Decimal(1) - dollars(m["yes_bid_dollars"])
+                record("buy", m, "no", 5, price, orders.buy(m["ticker"], "no", 5, price))
+        first = markets[0]
+        # Exit part of the first position at the bid: a realized loss of the spread before settlement.
+        bid = dollars(client.get_market(first["ticker"]).get("yes_bid_dollars") or first["yes_bid_dollars"])
+        if bid is not None and bid > 0:
+            record("sell", first, "yes", 2, bid, orders.sell(first["ticker"], "yes", 2, bid))
+        # A resting bid well below the market, then cancelled: the orders stream shows both states.
+        low = max(
+            Decimal("0.01"), (dollars(first["yes_bid_dollars"]) - Decimal("0.05")).quantize(Decimal("0.01"))
+        )
+        resting = orders.buy(first["ticker"], "yes", 3, low)
+        record("buy", first, "yes", 3, low, resting)
+        if getattr(resting, "order_id", None):
+            orders.cancel(resting.order_id)
+            placed.append({**placed[-1], "action": "cancel", "status": "canceled"})
+    return placed
+
+
+def settle_seconds(now, placed: list[dict[str, Any]]) -> int:
+    """Seconds to advance so every traded market has closed and settled (bounded)."""
+    from datetime import datetime
+
+    closes = [
+        datetime.fromisoformat(str(p["close_time"]).replace("Z", "+00:00"))
+        for p in placed
+        if p.get("close_time")
+    ]
+    if not closes:
+        return SETTLE_MARGIN_SECONDS
+    wait = int((max(closes) - now).total_seconds()) + SETTLE_MARGIN_SECONDS
+    return max(SETTLE_MARGIN_SECONDS, min(wait, MAX_SETTLE_SECONDS))
+
+
+# --------------------------------------------------------------------------------------------------- report
+def _query(con, sql: str, params: list | None = None) -> tuple[list[str], list[tuple]]:
+    cur = con.execute(sql, params or [])
+    return [d[0] for d in cur.description], cur.fetchall()
+
+
+def _table(title: str, columns: list[str], rows: list[tuple], styles: list[str | None] | None = None):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(c)
+    for i, r in enumerate(rows):
+        table.add_row(
+            *("" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in r),
+            style=(styles[i] if styles else None),
+        )
+    return table
+
+
+def print_report(settings, report: DemoReport, console) -> None:
+    """Rows per stream, most active markets, current spreads, the account's P&L reconciled with the exchange."""
+    from kalshi_lake.warehouse import connect
+    from pipelines.status import lake_status
+
+    status = lake_status(settings)
+    report.rows = {s["stream"]: s["rows"] for s in status["streams"]}
+    console.print(
+        _table(
+            "rows per stream",
+            ["stream", "rows", "days"],
+            [(s["stream"], s["rows"], f"{s['first'] or ''} … {s['last'] or ''}") for s in status["streams"]],
+        )
+    )
+    con = connect(str(settings.warehouse_path), read_only=True)
+    try:
+        cols, rows = _query(
+            con,
+            """
+            select ticker, sum(trade_count) as trades, sum(volume) as contracts, max(last_trade_time) as last_trade
+            from fct_market_daily group by ticker order by contracts desc, ticker limit 5""",
+        )
+        console.print(_table("most active markets", cols, rows))
+        cols, rows = _query(
+            con,
+            """
+            select ticker, yes_bid_dollars as yes_bid, yes_ask_dollars as yes_ask, spread_dollars as spread,
+                   observed_at
+            from fct_spreads
+            where source = 'orderbook' and book_state = 'two_sided'
+            qualify row_number() over (partition by ticker order by observed_at desc) = 1
+            order by spread_dollars, ticker limit 8""",
+        )
+        console.print(_table("current spreads (latest order book snapshot)", cols, rows))
+        _reconcile(con, settings, report, console)
+    finally:
+        con.close()
+
+
+def _reconcile(con, settings, report: DemoReport, console) -> None:
+    from kalshi_extract.client import KalshiClient
+
+    cols, rows = _query(
+        con,
+        """
+        select ticker, our_realized_pnl_dollars as realized_ours, exchange_realized_pnl_dollars as realized_exchange,
+               our_fees_dollars as fees_ours, exchange_fees_paid_dollars as fees_exchange,
+               our_payout_dollars as payout_ours, cast(exchange_revenue_cents as decimal(18,2)) / 100 as payout_exchange,
+               positions_comparable,
+               realized_pnl_diff_dollars, fees_diff_dollars, position_diff_fp, payout_diff_dollars
+        from fct_pnl_reconciliation where account = ? order by ticker""",
+        [report.account],
+    )
+    styles, shown, ok = [], [], bool(rows)
+    for r in rows:
+        rec = dict(zip(cols, r, strict=True))
+        diffs = [rec["payout_diff_dollars"] if rec["payout_exchange"] is not None else 0]
+        if rec["positions_comparable"]:
+            diffs += [rec["realized_pnl_diff_dollars"], rec["fees_diff_dollars"], rec["position_diff_fp"]]
+        match = all((d or 0) == 0 for d in diffs)
+        ok &= match
+        report.reconciliation.append({k: (str(v) if isinstance(v, Decimal) else v) for k, v in rec.items()})
+        shown.append((*r[:7], "✓" if match else "✗"))
+        styles.append(None if match else "red")
+    console.print(
+        _table(
+            f"P&L of {report.account}, ours (warehouse) vs the exchange", [*cols[:7], "match"], shown, styles
+        )
+    )
+    # Cash identity: balance now = start + realized - fees - cost basis of what is still open.
+    _, (totals,) = _query(
+        con,
+        """
+        select coalesce(sum(realized_pnl_dollars), 0), coalesce(sum(fees_dollars), 0),
+               coalesce(sum(cost_basis_dollars), 0)
+        from fct_pnl where account = ?""",
+        [report.account],
+    )
+    realized, fees, open_cost = totals
+    expected = Decimal(DEMO_BALANCE_CENTS) / 100 + realized - fees - open_cost
+    with KalshiClient(settings) as client:
+        actual = Decimal(int(client.get_balance()["balance"])) / 100
+    balanced = expected == actual
+    ok &= balanced
+    report.reconciled = ok
+    mark = "[green]✓ reconciled[/]" if balanced else "[red]✗ differs[/]"
+    console.print(
+        f"balance: start ${Decimal(DEMO_BALANCE_CENTS) / 100:,.2f} + realized ${realized:,.6f} − fees ${fees:,.6f}"
+        f" − open cost ${open_cost:,.6f} = ${expected:,.6f}; exchange says ${actual:,.2f}  {mark}"
+    )
