@@ -58,11 +58,12 @@ def load_private_key(settings: Settings):
             pem = _read_key_file(settings.private_key_path)
         try:
             key = serialization.load_pem_private_key(pem, password=None)
-        except (ValueError, TypeError, Exception):
-            # never chain: the parser's exception may quote key bytes
-            raise ConfigError(
-                f"{origin} is not a readable unencrypted PEM private key (RSA or Ed25519)"
-            ) from None
+        except Exception:  # noqa: BLE001 - any parser failure means the same thing to the user
+            key = None
+        if key is None:
+            # raised outside the except block: the parser's exception (which may quote key bytes) is neither
+            # chained nor kept as context
+            raise ConfigError(f"{origin} is not a readable unencrypted PEM private key (RSA or Ed25519)")
         if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
             raise ConfigError(f"{origin}: only RSA and Ed25519 keys are supported, got {type(key).__name__}")
         _cache[cache_key] = key

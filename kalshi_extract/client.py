@@ -30,7 +30,7 @@ from urllib.parse import quote, urlsplit
 
 from kalshi_extract.auth import Signer
 from kalshi_extract.endpoints import ENDPOINTS, Endpoint
-from kalshi_extract.errors import KalshiLakeError
+from kalshi_extract.errors import ConfigError, KalshiLakeError
 from kalshi_extract.http import ClientStats, HttpClient, RetryPolicy
 from kalshi_extract.pacer import Pacer, shared_pacer
 from kalshi_extract.paginator import Page, paginate
@@ -98,7 +98,10 @@ class KalshiClient:
             return Pacer.for_tier(s.tier)
         # the local exchange tells us its configured limits (unlimited by default)
         try:
-            _, limits = self._http.request("GET", "/account/limits", auth="optional")
+            try:
+                _, limits = self._http.request("GET", "/account/limits", auth="optional")
+            except ConfigError:  # an unusable key must not stop public use; ask unsigned
+                _, limits = self._http.request("GET", "/account/limits", auth="none")
             pacer = Pacer.from_limits(limits)
         except (KalshiLakeError, ValueError, KeyError, TypeError) as exc:
             _log.warning(

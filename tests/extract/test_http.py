@@ -1,0 +1,218 @@
+"""Retry decisions and error mapping against a real loopback server."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from kalshi_extract import KalshiClient
+from kalshi_extract.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    KalshiApiError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
+from kalshi_extract.http import RetryPolicy
+
+from .conftest import Reply, local_settings
+
+FAST = RetryPolicy(max_retries=4, backoff_base=0.001, backoff_cap=0.005)
+OK = Reply(200, {"exchange_active": True, "trading_active": True})
+TOO_MANY = Reply(429, {"error": "too many requests"})
+
+
+@pytest.fixture
+def client(server):
+    with KalshiClient(local_settings(server), retry=FAST) as c:
+        yield c
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        TOO_MANY,
+        Reply(500, {"code": "internal", "message": "oops"}),
+        Reply(502, b"<html>bad gateway</html>"),
+        Reply(503, b""),
+        Reply(action="reset"),
+        Reply(200, {"exchange_active": True, "padding": "x" * 5000}, action="truncate"),
+        Reply(200, b'{"exchange_active": tr'),  # complete HTTP body, malformed JSON
+    ],
+    ids=["429", "500", "502-html", "503-empty", "reset", "truncated", "malformed-json"],
+)
+def test_get_retried_then_succeeds(server, client, failure):
+    server.route("GET", "/exchange/status", failure, failure, OK)
+    assert client.get_exchange_status() == {"exchange_active": True, "trading_active": True}
+    assert len(server.calls("GET", "/exchange/status")) == 3
+    stats = client.stats.snapshot()
+    assert stats.retries == 2
+    assert stats.throttled_429 == (2 if failure is TOO_MANY else 0)
+
+
+def test_get_bytes_returns_raw_body_and_retries_truncation(server, client):
+    raw = b'{"cursor":"","trades":[{"trade_id":"t1","yes_price_dollars":"0.0010"}]}'
+    server.route("GET", "/markets/trades", Reply(200, raw, action="truncate"), Reply(200, raw))
+    assert client.get_bytes("/markets/trades", {"ticker": "X"}) == raw
+    assert client.stats.retries == 1
+
+
+def test_retries_give_up_with_typed_error(server, client):
+    server.route("GET", "/exchange/status", Reply(503, {"code": "unavailable", "message": "maintenance"}))
+    with pytest.raises(ServerError) as exc:
+        client.get_exchange_status()
+    assert exc.value.status == 503 and exc.value.code == "unavailable" and exc.value.message == "maintenance"
+    assert len(server.calls("GET", "/exchange/status")) == 1 + FAST.max_retries
+
+
+def test_transport_error_after_retries(server, client):
+    server.route("GET", "/exchange/status", Reply(action="reset"))
+    with pytest.raises(TransportError) as exc:
+        client.get_exchange_status()
+    assert exc.value.path == "/exchange/status" and exc.value.maybe_sent
+
+
+def test_connection_refused_is_transport_error_not_sent():
+    import socket
+
+    from kalshi_extract.settings import Settings
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens here now
+    settings = Settings.load(
+        environ={
+            "KALSHI_ENV": "local",
+            "KALSHI_API_URL": f"http://127.0.0.1:{port}/trade-api/v2",
+            "KALSHI_TIER": "unlimited",
+        }
+    )
+    with KalshiClient(settings, retry=RetryPolicy(max_retries=1, backoff_base=0.001, backoff_cap=0.001)) as c:
+        with pytest.raises(TransportError) as exc:
+            c.get("/exchange/status")
+    assert exc.value.maybe_sent is False
+    assert c.stats.requests == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        TOO_MANY,
+        Reply(500, {"code": "e", "message": "m"}),
+        Reply(action="reset"),
+        Reply(200, {"order_id": "o"}, action="truncate"),
+    ],
+)
+def test_post_and_delete_never_retried(server, rsa_key_pem, failure):
+    server.route("POST", "/portfolio/events/orders", failure, Reply(201, {"order_id": "o"}))
+    server.route("DELETE", "/portfolio/events/orders/o", failure, Reply(200, {"order_id": "o"}))
+    with KalshiClient(local_settings(server, rsa_key_pem[0]), retry=FAST) as c:
+        with pytest.raises((KalshiApiError, TransportError)):
+            c.post("/portfolio/events/orders", {"ticker": "T", "client_order_id": "abc"})
+        with pytest.raises((KalshiApiError, TransportError)):
+            c.delete("/portfolio/events/orders/o")
+        assert c.stats.retries == 0
+    assert len(server.calls("POST")) == 1 and len(server.calls("DELETE")) == 1
+
+
+@pytest.mark.parametrize(
+    "status,body,cls,code,message",
+    [
+        (
+            400,
+            {"code": "invalid_parameters", "message": "bad limit", "details": "limit must be <= 1000"},
+            BadRequestError,
+            "invalid_parameters",
+            "bad limit",
+        ),
+        (
+            401,
+            {"code": "authentication_error", "message": "bad sig"},
+            AuthenticationError,
+            "authentication_error",
+            "bad sig",
+        ),
+        (
+            403,
+            {"code": "missing_scope", "message": "needs write"},
+            AuthenticationError,
+            "missing_scope",
+            "needs write",
+        ),
+        (
+            404,
+            {"code": "not_found", "message": "market not found", "details": ""},
+            NotFoundError,
+            "not_found",
+            "market not found",
+        ),
+        (
+            409,
+            {"code": "order_already_exists", "message": "dup"},
+            ConflictError,
+            "order_already_exists",
+            "dup",
+        ),
+        (429, {"error": "too many requests"}, RateLimitError, None, "too many requests"),
+        (418, b"teapot", KalshiApiError, None, "teapot"),
+        (400, {"error": {"code": "nested", "message": "inner"}}, BadRequestError, "nested", "inner"),
+    ],
+)
+def test_error_mapping(server, status, body, cls, code, message):
+    server.route("GET", "/markets/NOPE", Reply(status, body))
+    with KalshiClient(local_settings(server), retry=RetryPolicy(max_retries=0)) as c:
+        with pytest.raises(cls) as exc:
+            c.get_market("NOPE")
+    err = exc.value
+    assert type(err) is cls
+    assert (err.status, err.code, err.message, err.method, err.path) == (
+        status,
+        code,
+        message,
+        "GET",
+        "/markets/NOPE",
+    )
+    if isinstance(body, dict) and body.get("details"):
+        assert err.details == body["details"] and body["details"] in str(err)
+    assert "/markets/NOPE" in str(err) and str(status) in str(err)
+    clone = pickle.loads(pickle.dumps(err))
+    assert type(clone) is cls and clone.status == status and clone.code == code
+
+
+def test_retry_after_is_honoured(server, client):
+    server.route(
+        "GET",
+        "/exchange/status",
+        Reply(429, {"error": "too many requests"}, headers={"Retry-After": "1"}),
+        OK,
+    )
+    client.get_exchange_status()
+    first, second = server.calls("GET", "/exchange/status")
+    assert second.t - first.t >= 0.9  # backoff alone would be < 5 ms
+
+
+def test_stats_count_requests_and_bytes(server, client):
+    server.route("GET", "/exchange/status", OK)
+    before = client.stats.snapshot()  # the pacer's /account/limits discovery is counted too
+    for _ in range(3):
+        client.get_exchange_status()
+    s = client.stats.snapshot()
+    assert s.requests - before.requests == 3 and s.retries == 0 and s.errors == 0
+    assert s.bytes - before.bytes == 3 * len(OK.raw())
+
+
+def test_query_params_encoding(server, client):
+    server.route("GET", "/markets/orderbooks", Reply(200, {"orderbooks": [{"ticker": "A"}, {"ticker": "B"}]}))
+    server.route("GET", "/markets/trades", Reply(200, {"trades": [], "cursor": ""}))
+    assert [b["ticker"] for b in client.get_orderbooks(["A", "B"])] == ["A", "B"]
+    assert server.calls("GET", "/markets/orderbooks")[0].query["tickers"] == ["A", "B"]
+    list(client.get_trades(is_block_trade=False, ticker=None, min_ts=10))
+    q = server.calls("GET", "/markets/trades")[0].query
+    assert q == {"is_block_trade": ["false"], "min_ts": ["10"], "limit": ["1000"]}
+    with pytest.raises(TypeError):
+        client.get("/markets/trades", {"min_ts": 1.5})
