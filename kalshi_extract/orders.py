@@ -1,0 +1,276 @@
+"""The order module: V2 order entry on the shared client, exactly once, journaled in the lake.
+
+```python
+from kalshi_extract import KalshiClient
+from kalshi_extract.orders import Orders
+with KalshiClient.from_env() as c:
+    orders = Orders(c)                                   # journal → the lake's order_events stream
+    res = orders.buy("KXHIGHNY-26NOV24-T55", "yes", 10, "0.42")      # buy YES at $0.42 → V2 bid at 0.42
+    orders.sell("KXHIGHNY-26NOV24-T55", "no", 5, "0.30", time_in_force="ioc")  # → V2 bid at 0.70
+    orders.amend(res.order_id, price="0.43"); orders.decrease(res.order_id, reduce_by=2); orders.cancel(res.order_id)
+```
+Translation and the price/fee rules: ``kalshi_extract.orders_translate``; validation: ``orders_validate``;
+the journal: ``orders_journal``; exactly-once execution of every write: ``orders_exec``.
+
+Decisions where the contract is silent:
+- ``Orders(client, lake=None)``: with no lake and no ``journal`` the journal goes to ``Lake.from_settings`` of the
+  client's settings — real orders are always journaled in the lake. ``journal=MemoryJournal()`` is for tests.
+- Prices passed to ``buy``/``sell`` are dollars of the named outcome's contract (Decimal or decimal string,
+  never float); ``place`` takes a raw V2 request (YES price, ``side`` bid/ask).
+- ``amend(price=...)`` takes the new YES price (the V2 book price) unless ``outcome="no"`` is given.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from kalshi_extract.errors import OrderValidationError
+from kalshi_extract.orders_exec import Executor, OrderResult, WriteResult
+from kalshi_extract.orders_journal import Journal, LakeJournal
+from kalshi_extract.orders_translate import (
+    ONE,
+    check_price_on_grid,
+    format_count2,
+    format_price4,
+    parse_count,
+    parse_price,
+)
+from kalshi_extract.orders_validate import OrderChecker, PreparedOrder, build_v2_request, check_request_syntax
+
+__all__ = ["Orders", "OrderResult", "WriteResult", "PreparedOrder"]
+
+
+def _invalid(msg: str) -> OrderValidationError:
+    return OrderValidationError(msg + " Nothing was sent.")
+
+
+class Orders:
+    """Place, amend, decrease, cancel and look up orders (V2), each write exactly once and journaled."""
+
+    def __init__(
+        self,
+        client: Any,
+        lake: Any = None,
+        *,
+        journal: Journal | None = None,
+        max_attempts: int = 3,
+        sleep=time.sleep,
+        lookup_pages: int = 5,
+    ) -> None:
+        self.client = client
+        if journal is None:
+            if lake is None:
+                from kalshi_extract.lake import Lake
+
+                lake = Lake.from_settings(client.settings)
+            journal = LakeJournal(lake, account=client.settings.account)
+        self.journal = journal
+        self.checker = OrderChecker(client)
+        self.exec = Executor(
+            client, journal, max_attempts=max_attempts, sleep=sleep, lookup_pages=lookup_pages
+        )
+
+    # --- user-language front ---------------------------------------------------------------------------------
+    def prepare(
+        self,
+        action: str,
+        ticker: str,
+        outcome: str,
+        count: Decimal | str | int,
+        price: Decimal | str,
+        *,
+        account_checks: bool = True,
+        **opts: Any,
+    ) -> PreparedOrder:
+        """Validate an order in user terms and return the exact V2 request with its cost and fee estimate.
+
+        Sends nothing but reads (market, fee schedule, balance, position). ``opts``: ``time_in_force``
+        (gtc|ioc|fok), ``expiration_time``, ``post_only``, ``reduce_only``, ``self_trade_prevention_type``,
+        ``cancel_order_on_pause``, ``client_order_id``, ``subaccount``, ``order_group_id``, ``exchange_index``.
+        ``account_checks=False`` skips the key, balance and position checks (dry runs without a key).
+        """
+        prepared = build_v2_request(ticker, action, outcome, count, price, **opts)
+        return self.checker.check(prepared, account_checks=account_checks)
+
+    def buy(self, ticker: str, outcome: str, count, price, **opts: Any) -> OrderResult:
+        """Buy ``count`` contracts of ``outcome`` (yes|no) at ``price`` dollars each (limit)."""
+        return self.submit(self.prepare("buy", ticker, outcome, count, price, **opts))
+
+    def sell(self, ticker: str, outcome: str, count, price, **opts: Any) -> OrderResult:
+        """Sell ``count`` contracts of ``outcome`` (yes|no) at ``price`` dollars each (limit)."""
+        return self.submit(self.prepare("sell", ticker, outcome, count, price, **opts))
+
+    def submit(self, prepared: PreparedOrder) -> OrderResult:
+        """Send a prepared (validated) order exactly once."""
+        return self.exec.create(prepared.request)
+
+    # --- V2 front --------------------------------------------------------------------------------------------
+    def place(self, request: dict[str, Any]) -> OrderResult:
+        """Send a raw V2 create request (validated first: syntax, market open, tick grid, key).
+
+        A missing ``client_order_id`` is assigned here (uuid4) before anything is sent.
+        """
+        request = dict(request)
+        request.setdefault("client_order_id", str(uuid.uuid4()))
+        yes_price, _ = check_request_syntax(request)
+        self.checker.require_key()
+        market = self.checker.market(request["ticker"])
+        self.checker.check_open(market)
+        check_price_on_grid(yes_price, market)
+        return self.exec.create(request)
+
+    def place_batch(self, requests: list[dict[str, Any]]) -> list[OrderResult]:
+        """Send several V2 create requests in one batched call, exactly once each (same checks as ``place``)."""
+        if not requests:
+            raise _invalid("place_batch needs at least one order.")
+        prepared = []
+        markets: dict[str, dict] = {}
+        self.checker.require_key()
+        for req in requests:
+            req = dict(req)
+            req.setdefault("client_order_id", str(uuid.uuid4()))
+            yes_price, _ = check_request_syntax(req)
+            if req["ticker"] not in markets:
+                markets[req["ticker"]] = self.checker.market(req["ticker"])
+                self.checker.check_open(markets[req["ticker"]])
+            check_price_on_grid(yes_price, markets[req["ticker"]])
+            prepared.append(req)
+        coids = [r["client_order_id"] for r in prepared]
+        if len(set(coids)) != len(coids):
+            raise _invalid("place_batch: client_order_id values must be unique within the batch.")
+        return self.exec.create_batch(prepared)
+
+    # --- changes to resting orders ---------------------------------------------------------------------------
+    def amend(
+        self,
+        order_id: str,
+        *,
+        price: Decimal | str | None = None,
+        count: Decimal | str | int | None = None,
+        outcome: str = "yes",
+    ) -> WriteResult:
+        """Change a resting order's price and/or total count (``count`` = filled + desired resting).
+
+        ``price`` is the YES price unless ``outcome="no"`` (then it is the NO price and becomes 1 − price).
+        """
+        if price is None and count is None:
+            raise _invalid("amend needs a new price, a new count, or both.")
+        self.checker.require_key()
+        order = self.get_order(order_id)
+        self._require_resting(order, "amend")
+        side = order.get("book_side") or order.get("side")
+        if side not in ("bid", "ask"):
+            raise _invalid(f"order {order_id} has no V2 book_side ({side!r}); cannot amend it with V2.")
+        if price is None:
+            yes_price = Decimal(str(order["yes_price_dollars"]))
+        else:
+            p = parse_price(price)
+            yes_price = p if outcome == "yes" else ONE - p
+            market = self.checker.market(order["ticker"])
+            check_price_on_grid(yes_price, market, shown=p if outcome == "no" else None)
+        filled = Decimal(str(order.get("fill_count_fp") or "0"))
+        remaining = Decimal(str(order.get("remaining_count_fp") or "0"))
+        total = parse_count(count) if count is not None else filled + remaining
+        if total <= filled:
+            raise _invalid(
+                f"amend count is the new total including the {filled} already filled; it must exceed {filled} "
+                f"(use cancel to stop the order)."
+            )
+        body = {
+            "ticker": order["ticker"],
+            "side": side,
+            "price": format_price4(yes_price),
+            "count": format_count2(total),
+            "updated_client_order_id": str(uuid.uuid4()),
+        }
+        if order.get("client_order_id"):
+            body["client_order_id"] = order["client_order_id"]
+        if order.get("exchange_index") is not None:
+            body["exchange_index"] = order["exchange_index"]
+        return self.exec.amend(order_id, body)
+
+    def decrease(
+        self,
+        order_id: str,
+        *,
+        reduce_by: Decimal | str | int | None = None,
+        reduce_to: Decimal | str | int | None = None,
+    ) -> WriteResult:
+        """Reduce a resting order: exactly one of ``reduce_by`` (> 0) or ``reduce_to`` (≥ 0)."""
+        if (reduce_by is None) == (reduce_to is None):
+            raise _invalid("decrease needs exactly one of reduce_by or reduce_to.")
+        self.checker.require_key()
+        order = self.get_order(order_id)
+        self._require_resting(order, "decrease")
+        remaining = Decimal(str(order.get("remaining_count_fp") or "0"))
+        if reduce_by is not None:
+            by = parse_count(reduce_by)
+            if by > remaining:
+                raise _invalid(f"reduce_by {by} is more than the {remaining} contracts resting.")
+            body, target = {"reduce_by": format_count2(by)}, remaining - by
+        else:
+            to = Decimal(str(reduce_to)) if not isinstance(reduce_to, Decimal) else reduce_to
+            if to != 0:
+                to = parse_count(reduce_to)
+            if to >= remaining:
+                raise _invalid(f"reduce_to {to} must be below the {remaining} contracts resting.")
+            body, target = {"reduce_to": format_count2(to)}, to
+        return self.exec.decrease(order_id, order["ticker"], body, target)
+
+    def cancel(self, order_id: str) -> WriteResult:
+        """Cancel one resting order."""
+        self.checker.require_key()
+        order = self.get_order(order_id)
+        self._require_resting(order, "cancel")
+        return self.exec.cancel(order_id, order)
+
+    def cancel_batch(self, order_ids: list[str]) -> list[WriteResult]:
+        """Cancel several orders in one batched call."""
+        if not order_ids:
+            raise _invalid("cancel_batch needs at least one order id.")
+        self.checker.require_key()
+        return self.exec.cancel_batch(list(order_ids))
+
+    def cancel_all(self) -> WriteResult:
+        """Cancel every resting order of the account (``DELETE /portfolio/events/orders``)."""
+        self.checker.require_key()
+        return self.exec.cancel_all()
+
+    # --- reads -----------------------------------------------------------------------------------------------
+    def list_orders(self, *, limit: int | None = None, **params: Any) -> list[dict]:
+        """Orders, newest first (``ticker``, ``event_ticker``, ``status`` resting|canceled|executed …)."""
+        self.checker.require_key()
+        out: list[dict] = []
+        query = {k: v for k, v in params.items() if v is not None}
+        query.setdefault("limit", min(limit, 1000) if limit else 200)
+        for page in self.client.paginate("/portfolio/orders", query, data_key="orders"):
+            out.extend(page.items)
+            if limit is not None and len(out) >= limit:
+                return out[:limit]
+        return out
+
+    def get_order(self, order_id: str) -> dict:
+        """One order by id (404 → OrderValidationError naming the id)."""
+        self.checker.require_key()
+        return self.exec.get_order(order_id)
+
+    def find_by_client_order_id(self, client_order_id: str, ticker: str | None = None) -> dict | None:
+        """The order with this ``client_order_id`` (searching the newest orders of ``ticker``), or None."""
+        self.checker.require_key()
+        return self.exec.lookup(client_order_id, ticker)
+
+    def queue_position(self, order_id: str) -> Decimal:
+        """Contracts ahead of a resting order in the queue."""
+        self.checker.require_key()
+        body = self.client.get(f"/portfolio/orders/{order_id}/queue_position")
+        return Decimal(str(body.get("queue_position_fp", body.get("queue_position", "0"))))
+
+    @staticmethod
+    def _require_resting(order: dict, what: str) -> None:
+        if order.get("status") not in (None, "resting"):
+            raise _invalid(
+                f"cannot {what} order {order.get('order_id')}: it is {order.get('status')}, not resting."
+            )

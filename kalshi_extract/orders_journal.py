@@ -1,0 +1,143 @@
+"""The order journal: every order request and its outcome, as rows of the lake's ``order_events`` stream.
+
+Columns (docs/CONTRACTS.md): ``event_id``, ``ts``, ``client_order_id``, ``order_id``, ``action``
+(``place|amend|decrease|cancel|cancel_all|lookup``), ``phase`` (``intent|sent|accepted|rejected|unknown|resolved``),
+``ticker``, ``request_json``, ``response_json``, ``http_status``, ``error``; plus ``_account`` (a private stream).
+The lake writer adds ``_loaded_at`` / ``_run_id`` / ``_extra``.
+
+Write discipline (the exactly-once protocol depends on it): the ``intent`` rows are written — durably, in their
+own ``append`` — *before* the request is sent; if that write fails nothing is sent. The later phases of one
+operation are buffered and written in one ``append`` when the operation ends (success or failure), so one order
+costs two small Parquet files, not one per phase.
+
+The journal never holds secrets: request bodies carry no key material (auth lives in headers, never journaled).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+__all__ = [
+    "ORDER_EVENTS_STREAM",
+    "ORDER_EVENTS_SCHEMA",
+    "OrderEvent",
+    "Journal",
+    "LakeJournal",
+    "MemoryJournal",
+    "events_to_table",
+]
+
+ORDER_EVENTS_STREAM = "order_events"
+JOURNAL_ACTIONS = ("place", "amend", "decrease", "cancel", "cancel_all", "lookup")
+JOURNAL_PHASES = ("intent", "sent", "accepted", "rejected", "unknown", "resolved")
+
+ORDER_EVENTS_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("client_order_id", pa.string()),
+        ("order_id", pa.string()),
+        ("action", pa.string()),
+        ("phase", pa.string()),
+        ("ticker", pa.string()),
+        ("request_json", pa.string()),
+        ("response_json", pa.string()),
+        ("http_status", pa.int32()),
+        ("error", pa.string()),
+        ("_account", pa.string()),
+    ]
+)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _dumps(obj: Any) -> str | None:
+    if obj is None:
+        return None
+    return json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """One journal row."""
+
+    action: str
+    phase: str
+    client_order_id: str | None = None
+    order_id: str | None = None
+    ticker: str | None = None
+    request: Any = None
+    response: Any = None
+    http_status: int | None = None
+    error: str | None = None
+    ts: dt.datetime = field(default_factory=_now)
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def __post_init__(self) -> None:
+        if self.action not in JOURNAL_ACTIONS:
+            raise ValueError(f"unknown journal action {self.action!r}")
+        if self.phase not in JOURNAL_PHASES:
+            raise ValueError(f"unknown journal phase {self.phase!r}")
+
+    def row(self, account: str) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "ts": self.ts,
+            "client_order_id": self.client_order_id,
+            "order_id": self.order_id,
+            "action": self.action,
+            "phase": self.phase,
+            "ticker": self.ticker,
+            "request_json": _dumps(self.request),
+            "response_json": _dumps(self.response),
+            "http_status": self.http_status,
+            "error": self.error,
+            "_account": account,
+        }
+
+
+def events_to_table(events: list[OrderEvent], account: str = "default") -> pa.Table:
+    """Journal rows as an Arrow table with :data:`ORDER_EVENTS_SCHEMA`."""
+    return pa.Table.from_pylist([e.row(account) for e in events], schema=ORDER_EVENTS_SCHEMA)
+
+
+class Journal(Protocol):
+    """Where order events go. ``write`` must be durable when it returns (or raise)."""
+
+    def write(self, events: list[OrderEvent]) -> None: ...
+
+
+class LakeJournal:
+    """Journal into the lake's ``order_events`` stream via ``Lake.append`` (atomic Parquet part per call)."""
+
+    def __init__(self, lake: Any, *, account: str = "default", run_id: str | None = None) -> None:
+        self.lake = lake
+        self.account = account
+        self.run_id = run_id or f"orders-{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+    def write(self, events: list[OrderEvent]) -> None:
+        if events:
+            self.lake.append(ORDER_EVENTS_STREAM, events_to_table(events, self.account), self.run_id)
+
+
+class MemoryJournal:
+    """Keeps events in a list (tests, dry runs). Not durable: never the default for real orders."""
+
+    def __init__(self) -> None:
+        self.events: list[OrderEvent] = []
+
+    def write(self, events: list[OrderEvent]) -> None:
+        self.events.extend(events)
+
+    def phases(self, client_order_id: str | None = None) -> list[str]:
+        return [
+            e.phase for e in self.events if client_order_id is None or e.client_order_id == client_order_id
+        ]
