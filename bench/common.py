@@ -5,12 +5,13 @@ figures cover the whole client process, interpreter start-up and imports include
 of the local exchange (which runs in a process of its own too).
 
 How each figure is taken:
-- wall time: ``time.perf_counter()`` around spawn → reap, in the parent.
-- CPU seconds: user + system time from ``os.wait4(pid)`` — the kernel's rusage of that one child (plus any
-  descendants it reaped), exact and free of sampling error.
-- peak RSS: ``ru_maxrss`` from the same ``wait4`` call (KiB on Linux), cross-checked by sampling the RSS of the
-  child's whole process tree with psutil every ``sample_interval`` seconds (catches memory held by grandchildren
-  that were not reaped).
+- a tiny launcher process (``_LAUNCHER``, see why there) forks and execs the contender and reaps it with
+  ``os.wait4``, which returns the kernel's rusage of that one process (plus any descendants it reaped).
+- wall time: ``time.perf_counter()`` in the launcher around fork → reap.
+- CPU seconds: user + system time from that rusage — exact, free of sampling error.
+- peak RSS: ``ru_maxrss`` from the same rusage (KiB on Linux), cross-checked by sampling the RSS of the
+  contender's whole process tree with psutil every ``sample_interval`` seconds (catches memory held by
+  grandchildren that were not reaped).
 - the contender's own summary: the child prints one JSON object as the LAST line of its stdout (rows, requests,
   pages, output location...). ``emit_summary`` is the helper children use for it.
 
@@ -19,6 +20,7 @@ Nothing here decides what is "fast": ratios are computed by the harness from fig
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -72,28 +74,55 @@ class ChildResult:
     def check(self) -> ChildResult:
         """Raise BenchError unless the child exited 0 and printed a summary."""
         if self.timed_out:
-            raise BenchError(f"{self.name}: killed after the time limit ({self.wall_s:.0f} s)\n{self.stderr_tail}")
+            raise BenchError(
+                f"{self.name}: killed after the time limit ({self.wall_s:.0f} s)\n{self.stderr_tail}"
+            )
         if self.returncode != 0:
             raise BenchError(f"{self.name}: exited with status {self.returncode}\n{self.stderr_tail}")
         if not self.summary:
-            raise BenchError(f"{self.name}: printed no JSON summary on its last stdout line\n{self.stderr_tail}")
+            raise BenchError(
+                f"{self.name}: printed no JSON summary on its last stdout line\n{self.stderr_tail}"
+            )
         return self
 
 
-def _tree_rss(proc: Any) -> int:
+def _children_rss(proc: Any) -> int:
+    """RSS of every descendant of ``proc`` (not ``proc`` itself: that is the launcher)."""
     import psutil
 
     total = 0
     try:
-        total += proc.memory_info().rss
-        for child in proc.children(recursive=True):
-            try:
-                total += child.memory_info().rss
-            except psutil.Error:
-                pass
+        kids = proc.children(recursive=True)
     except psutil.Error:
-        pass
+        return 0
+    for child in kids:
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            pass
     return total
+
+
+# A tiny launcher between the harness and each contender. Why: a process's ru_maxrss starts from the RSS of the
+# process it was forked from (Linux records the old memory map's high-water mark at exec, and Python spawns with
+# vfork, i.e. in the parent's memory). Forked from the harness (pyarrow loaded, >100 MB) every contender would
+# "peak" at the harness's size. Forked from this launcher (python -S, ~10 MB) the floor is far below any contender.
+_LAUNCHER = r"""
+import os, sys, time
+fd = int(sys.argv[1]); argv = sys.argv[2:]
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - t0
+code = os.waitstatus_to_exitcode(status)
+os.write(fd, ("%r %r %r %r %r" % (code, wall, ru.ru_utime, ru.ru_stime, ru.ru_maxrss)).encode())
+os.close(fd)
+"""
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -120,10 +149,20 @@ def run_child(
     argv = [sys.executable, "-m", module, *args]
     out_chunks: list[bytes] = []
     err_chunks: list[bytes] = []
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    r_fd, w_fd = os.pipe()
     t0 = time.perf_counter()
+    # cwd is the scratch dir so that no ./kalshi-lake.toml of the developer's can reach a contender
     proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or child_env(), cwd=str(REPO_ROOT)
+        [sys.executable, "-S", "-c", _LAUNCHER, str(w_fd), *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env or child_env(),
+        cwd=str(WORK_DIR),
+        pass_fds=(w_fd,),
+        start_new_session=True,
     )
+    os.close(w_fd)
     readers = [
         threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True),
         threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True),
@@ -141,34 +180,42 @@ def run_child(
         except psutil.Error:
             return
         while not done.is_set():
-            sampled_peak = max(sampled_peak, _tree_rss(p))
+            sampled_peak = max(sampled_peak, _children_rss(p))
             done.wait(sample_interval)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-
     timed_out = False
 
     def kill_on_timeout() -> None:
         nonlocal timed_out
         if not done.wait(timeout):
             timed_out = True
-            try:
-                os.kill(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
     if timeout:
         threading.Thread(target=kill_on_timeout, daemon=True).start()
 
-    _, status, ru = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
+    with os.fdopen(r_fd, "rb") as report_pipe:
+        report = report_pipe.read().decode()
+    proc.wait()
+    parent_wall = time.perf_counter() - t0
     done.set()
-    returncode = os.waitstatus_to_exitcode(status)
-    proc.returncode = returncode  # reaped by wait4: tell Popen so it does not try again
     for r in readers:
         r.join(timeout=10)
     sampler.join(timeout=2)
+    if report:
+        code_s, wall_s, user_s, sys_s, maxrss_s = report.split()
+        returncode, wall, user, sys_t, maxrss = (
+            int(code_s),
+            float(wall_s),
+            float(user_s),
+            float(sys_s),
+            int(maxrss_s),
+        )
+    else:  # the launcher itself was killed (timeout)
+        returncode, wall, user, sys_t, maxrss = proc.returncode or -9, parent_wall, 0.0, 0.0, 0
     stdout = b"".join(out_chunks).decode("utf-8", "replace")
     stderr = b"".join(err_chunks).decode("utf-8", "replace")
     summary: dict[str, Any] = {}
@@ -185,9 +232,9 @@ def run_child(
         argv=argv,
         returncode=returncode,
         wall_s=wall,
-        user_s=ru.ru_utime,
-        sys_s=ru.ru_stime,
-        peak_rss_bytes=ru.ru_maxrss * 1024,  # Linux reports KiB
+        user_s=user,
+        sys_s=sys_t,
+        peak_rss_bytes=maxrss * 1024,  # Linux reports KiB
         sampled_peak_rss_bytes=sampled_peak,
         summary=summary,
         stderr_tail=stderr[-4000:],

@@ -70,7 +70,11 @@ def compare(reference: pa.Table, other: pa.Table) -> dict[str, Any]:
             any_diff = diff if any_diff is None else pc.or_(any_diff, diff)
         mismatched = pc.sum(any_diff).as_py() or 0 if any_diff is not None else 0
     same = (
-        missing == 0 and extra == 0 and dup_ref == 0 and dup_oth == 0 and mismatched == 0
+        missing == 0
+        and extra == 0
+        and dup_ref == 0
+        and dup_oth == 0
+        and mismatched == 0
         and ref.num_rows == oth.num_rows
     )
     return {

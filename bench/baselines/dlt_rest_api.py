@@ -26,21 +26,25 @@ def main() -> None:
 
     resources = []
     for i, path in enumerate(args.path):
-        resources.append({
-            "name": f"trades_{i}",
-            "table_name": "trades",
-            "endpoint": {
-                "path": path.lstrip("/"),
-                "params": {"limit": args.limit},
-                "data_selector": "trades",
-                "paginator": {"type": "cursor", "cursor_path": "cursor", "cursor_param": "cursor"},
-            },
-        })
-    source = rest_api_source({
-        "client": {"base_url": args.base_url.rstrip("/") + "/"},
-        "resource_defaults": {"write_disposition": "append"},
-        "resources": resources,
-    })
+        resources.append(
+            {
+                "name": f"trades_{i}",
+                "table_name": "trades",
+                "endpoint": {
+                    "path": path.lstrip("/"),
+                    "params": {"limit": args.limit},
+                    "data_selector": "trades",
+                    "paginator": {"type": "cursor", "cursor_path": "cursor", "cursor_param": "cursor"},
+                },
+            }
+        )
+    source = rest_api_source(
+        {
+            "client": {"base_url": args.base_url.rstrip("/") + "/"},
+            "resource_defaults": {"write_disposition": "append"},
+            "resources": resources,
+        }
+    )
     pipeline = dlt.pipeline(
         pipeline_name="bench_trades",
         pipelines_dir=str(out / "_pipelines"),
@@ -53,8 +57,15 @@ def main() -> None:
     rows = 0
     if trace and trace.last_normalize_info:
         rows = trace.last_normalize_info.row_counts.get("trades", 0)
-    emit_summary(contender="dlt", rows=rows, pages=None, requests=None, throttled=None,
-                 seconds=time.perf_counter() - t0, output=str(out / "dest" / "kalshi" / "trades"))
+    emit_summary(
+        contender="dlt",
+        rows=rows,
+        pages=None,
+        requests=None,
+        throttled=None,
+        seconds=time.perf_counter() - t0,
+        output=str(out / "dest" / "kalshi" / "trades"),
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,15 @@ def main() -> None:
             cursor = m.group(1).decode() if m else ""
             if not cursor:
                 break
-    emit_summary(contender="fetch_only", rows=rows, pages=pages, requests=pages + throttled,
-                 throttled=throttled, seconds=time.perf_counter() - t0, output=None)
+    emit_summary(
+        contender="fetch_only",
+        rows=rows,
+        pages=pages,
+        requests=pages + throttled,
+        throttled=throttled,
+        seconds=time.perf_counter() - t0,
+        output=None,
+    )
 
 
 if __name__ == "__main__":

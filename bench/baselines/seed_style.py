@@ -46,8 +46,15 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     df = pd.DataFrame(rows)
     df.to_parquet(out / "trades.parquet", index=False)
-    emit_summary(contender="seed_style", rows=len(df), pages=pages, requests=pages + throttled,
-                 throttled=throttled, seconds=time.perf_counter() - t0, output=str(out / "trades.parquet"))
+    emit_summary(
+        contender="seed_style",
+        rows=len(df),
+        pages=pages,
+        requests=pages + throttled,
+        throttled=throttled,
+        seconds=time.perf_counter() - t0,
+        output=str(out / "trades.parquet"),
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,382 @@
+"""Pull benchmarks: kalshi-lake against its baselines, all in one run, against one local exchange.
+
+Scenarios (each returns a plain dict that goes into ``bench/results.json``):
+
+- ``rate_limit``: the exchange enforces the Basic tier (200 read tokens/s, 10 per request ⇒ 20 requests/s, bucket
+  of 200 tokens ⇒ a 20-request burst). kalshi-lake backfills trades for ``seconds`` and is then stopped. Reported:
+  achieved requests/s ÷ 20 (``rate_ratio``), requests ÷ (burst + 20 × seconds) (``allowance_used``, the stricter
+  one: it cannot exceed 1 without 429s), and the 429s the exchange answered.
+- ``cpu_pull``: no rate limit, ``size`` trades. kalshi-lake, the fetch-only floor, the seed-style loop and dlt each
+  pull the whole tape in a child process (``bench.common.run_child``); rows/s, CPU µs per row, peak RSS, and the
+  ratio of each baseline to kalshi-lake; seed-style and dlt outputs are checked row by row against the lake.
+  Run at two sizes to show kalshi-lake's peak RSS does not grow with rows.
+- ``incremental``: pull every stream (public and, with an account, private) into a fresh lake; re-run with no
+  change (requests and seconds per stream, requests per lake partition); ``advance`` the exchange and re-run
+  (requests against new rows, compared with the backfill's requests per row).
+
+The exchange always runs in a process of its own (``LocalExchange(..., subprocess=True)``), so its CPU is never
+counted against a contender. Which trade endpoints the baselines walk: ``/markets/trades`` and, when the exchange
+serves it, ``/historical/trades`` (trades older than the historical cutoff are only there, as on the real API).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.common import WORK_DIR, BenchError, ChildResult, child_env, ratio, run_child
+
+BASIC_READ_TOKENS_PER_S = 200
+BASIC_BUCKET_TOKENS = 200
+DEFAULT_COST = 10
+
+
+class Exchange:
+    """The local exchange as the harness sees it (``kalshi_sim.LocalExchange`` or the dev server)."""
+
+    def __init__(self, base_url: str, sim: Any = None, closer: Any = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.sim = sim
+        self._closer = closer
+
+    @property
+    def is_sim(self) -> bool:
+        return self.sim is not None
+
+    def clear_requests(self) -> None:
+        if self.sim is not None:
+            self.sim.clear_requests()
+
+    def request_log(self) -> list[dict] | None:
+        return None if self.sim is None else list(self.sim.requests())
+
+    def trade_paths(self) -> list[str]:
+        """The list endpoints that together hold every trade."""
+        paths = ["/markets/trades"]
+        try:
+            r = requests.get(self.base_url + "/historical/trades", params={"limit": 1}, timeout=30)
+            if r.status_code == 200 and "trades" in r.json():
+                paths.insert(0, "/historical/trades")
+        except (requests.RequestException, ValueError):
+            pass
+        return paths
+
+    def close(self) -> None:
+        if self._closer is not None:
+            self._closer()
+
+
+@contextlib.contextmanager
+def start_exchange(
+    size: int | str, seed: int = 7, tier: str | None = None, dev_server: bool = False
+) -> Iterator[Exchange]:
+    """Start a local exchange in its own process; ``dev_server`` uses ``bench.devserver`` instead (dev aid)."""
+    if dev_server:
+        import subprocess
+        import sys
+
+        n = size if isinstance(size, int) else 5000
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.devserver", "--trades", str(n)],
+            stdout=subprocess.PIPE,
+            env=child_env(),
+        )
+        line = proc.stdout.readline()
+        try:
+            ex = Exchange(json.loads(line)["base_url"], closer=lambda: (proc.terminate(), proc.wait()))
+        except (ValueError, KeyError) as exc:
+            proc.kill()
+            raise BenchError(f"dev server did not start: {line!r}") from exc
+        try:
+            yield ex
+        finally:
+            ex.close()
+        return
+    try:
+        from kalshi_sim import LocalExchange
+    except ImportError as exc:
+        raise BenchError(f"kalshi_sim.LocalExchange is not available ({exc})") from exc
+    with LocalExchange(seed=seed, size=size, tier=tier, subprocess=True) as sim:
+        yield Exchange(sim.base_url, sim=sim)
+
+
+def _fresh_dir(*parts: str) -> Path:
+    d = WORK_DIR.joinpath(*parts)
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    return d
+
+
+def _server_counts(ex: Exchange) -> dict[str, int] | None:
+    log = ex.request_log()
+    if log is None:
+        return None
+    statuses = Counter(int(r.get("status") or 0) for r in log)
+    return {
+        "requests": len(log),
+        "throttled_429": statuses.get(429, 0),
+        "errors_5xx": sum(n for s, n in statuses.items() if s >= 500),
+    }
+
+
+def _lake_child(
+    ex: Exchange,
+    lake_dir: Path,
+    streams: str = "trades",
+    tier: str | None = "unlimited",
+    deadline: float | None = None,
+    env_json: dict | None = None,
+    timeout: float = 1800,
+) -> ChildResult:
+    args = ["--base-url", ex.base_url, "--lake-dir", str(lake_dir), "--streams", streams]
+    if tier:
+        args += ["--tier", tier]
+    if deadline:
+        args += ["--deadline", str(deadline)]
+    if env_json:
+        args += ["--env-json", json.dumps(env_json)]
+    return run_child("kalshi_lake", "bench.lake_child", args, timeout=timeout)
+
+
+def _stream_rows(summary: dict, stream: str) -> int | None:
+    for s in summary.get("stream_results") or []:
+        if s.get("stream") == stream:
+            return int(s.get("rows") or 0)
+    return None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 1. rate-limit saturation
+
+
+def rate_limit(size: int | str, seconds: float = 25.0, seed: int = 7) -> dict[str, Any]:
+    """kalshi-lake backfilling trades against the Basic tier for ``seconds``; see the module docstring."""
+    with start_exchange(size, seed=seed, tier="basic") as ex:
+        if not ex.is_sim:
+            raise BenchError("the rate-limit benchmark needs the local exchange")
+        with contextlib.suppress(Exception):
+            ex.sim.set_faults(rate_limit_tier="basic")
+        ex.clear_requests()
+        lake_dir = _fresh_dir("rate_limit")
+        # no --tier: the client discovers the limit from the exchange's /account/limits, as a user's would
+        child = _lake_child(ex, lake_dir, "trades", tier=None, deadline=seconds, timeout=seconds + 600)
+        server = _server_counts(ex)
+    s = child.summary
+    if not s:
+        child.check()
+    window = float(s["pull_seconds"])
+    reqs = int(server["requests"]) if server else int(s["requests"])
+    allowed_rps = BASIC_READ_TOKENS_PER_S / DEFAULT_COST
+    burst = BASIC_BUCKET_TOKENS / DEFAULT_COST
+    return {
+        "tier": "basic",
+        "allowed_requests_per_s": allowed_rps,
+        "window_s": window,
+        "finished_before_deadline": s.get("finished"),
+        "requests": reqs,
+        "client_requests": s.get("requests"),
+        "achieved_requests_per_s": reqs / window if window else None,
+        "rate_ratio": (reqs / window) / allowed_rps if window else None,
+        "allowance_used": reqs / (burst + allowed_rps * window) if window else None,
+        "throttled_429": server["throttled_429"] if server else s.get("throttled"),
+        "client_throttled_429": s.get("throttled"),
+        "rows": s.get("rows"),
+        "error": s.get("error"),
+        "child": child.to_dict(),
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 2 + 3. CPU-bound pull with baselines
+
+
+CONTENDERS = {
+    "fetch_only": "bench.baselines.fetch_only",
+    "seed_style": "bench.baselines.seed_style",
+    "dlt": "bench.baselines.dlt_rest_api",
+}
+
+
+def _contender_figures(child: ChildResult, rows: int | None) -> dict[str, Any]:
+    d = {
+        "rows": rows,
+        "wall_s": child.wall_s,
+        "cpu_s": child.cpu_s,
+        "user_s": child.user_s,
+        "sys_s": child.sys_s,
+        "peak_rss_mb": child.peak_rss_bytes / 1e6,
+        "sampled_peak_rss_mb": child.sampled_peak_rss_bytes / 1e6,
+        "peak_mem_mb": child.peak_mem_bytes / 1e6,
+        "rows_per_s": rows / child.wall_s if rows else None,
+        "cpu_us_per_row": child.cpu_s / rows * 1e6 if rows else None,
+        "cpu_s_per_million_rows": child.cpu_s / rows * 1e6 if rows else None,
+        "returncode": child.returncode,
+    }
+    return d
+
+
+def cpu_pull(
+    size: int,
+    seed: int = 7,
+    baselines: tuple[str, ...] = ("fetch_only", "seed_style", "dlt"),
+    with_lake: bool = True,
+    dev_server: bool = False,
+) -> dict[str, Any]:
+    """Pull ``size`` trades with no rate limit with every contender; figures, ratios and row checks."""
+    from bench.compare import compare, load_trades
+
+    out: dict[str, Any] = {"size": size, "contenders": {}, "same_rows": {}, "ratios_to_kalshi_lake": {}}
+    errors: dict[str, str] = {}
+    with start_exchange(size, seed=seed, dev_server=dev_server) as ex:
+        paths = ex.trade_paths()
+        out["trade_paths"] = paths
+        outputs: dict[str, str | None] = {}
+        if with_lake:
+            ex.clear_requests()
+            lake_dir = _fresh_dir(f"cpu_{size}", "kalshi_lake")
+            child = _lake_child(ex, lake_dir, "trades", tier="unlimited")
+            server = _server_counts(ex)
+            try:
+                child.check()
+                if child.summary.get("error"):
+                    raise BenchError(f"kalshi_lake: {child.summary['error']}")
+                rows = _stream_rows(child.summary, "trades")
+                fig = _contender_figures(child, rows)
+                fig["requests"] = server["requests"] if server else child.summary.get("requests")
+                fig["pull_seconds"] = child.summary.get("pull_seconds")
+                fig["import_seconds"] = child.summary.get("import_seconds")
+                out["contenders"]["kalshi_lake"] = fig
+                outputs["kalshi_lake"] = str(Path(child.summary["lake_root"]) / "trades")
+            except BenchError as exc:
+                errors["kalshi_lake"] = str(exc)[-2000:]
+        for name in baselines:
+            ex.clear_requests()
+            d = _fresh_dir(f"cpu_{size}", name)
+            args = ["--base-url", ex.base_url, "--out", str(d)]
+            for p in paths:
+                args += ["--path", p]
+            child = run_child(name, CONTENDERS[name], args, timeout=3600)
+            server = _server_counts(ex)
+            try:
+                child.check()
+                fig = _contender_figures(child, int(child.summary.get("rows") or 0))
+                fig["requests"] = server["requests"] if server else child.summary.get("requests")
+                out["contenders"][name] = fig
+                outputs[name] = child.summary.get("output")
+            except BenchError as exc:
+                errors[name] = str(exc)[-2000:]
+    # row-by-row checks (after the exchange is gone, outside every measured process)
+    ref_name = (
+        "kalshi_lake" if outputs.get("kalshi_lake") else ("seed_style" if outputs.get("seed_style") else None)
+    )
+    if ref_name:
+        ref = load_trades(outputs[ref_name])
+        out["reference"] = ref_name
+        for name, path in outputs.items():
+            if name == ref_name or not path:
+                continue
+            out["same_rows"][name] = compare(ref, load_trades(path))
+        if "fetch_only" in out["contenders"]:
+            out["same_rows"]["fetch_only"] = {
+                "same": out["contenders"]["fetch_only"]["rows"] == ref.num_rows,
+                "note": "row count only (fetch-only parses nothing)",
+                "rows": out["contenders"]["fetch_only"]["rows"],
+                "rows_reference": ref.num_rows,
+            }
+    lake = out["contenders"].get("kalshi_lake")
+    if lake:
+        for name, fig in out["contenders"].items():
+            if name == "kalshi_lake":
+                continue
+            out["ratios_to_kalshi_lake"][name] = {
+                "time": ratio(fig["wall_s"], lake["wall_s"]),
+                "cpu": ratio(fig["cpu_s"], lake["cpu_s"]),
+                "cpu_per_row": ratio(fig["cpu_us_per_row"], lake["cpu_us_per_row"]),
+                "peak_mem": ratio(fig["peak_mem_mb"], lake["peak_mem_mb"]),
+                "rows_per_s": ratio(fig["rows_per_s"], lake["rows_per_s"]),
+            }
+    out["errors"] = errors
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 4. incremental cost
+
+
+def _partitions(lake_root: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    if not lake_root.exists():
+        return counts
+    for stream_dir in sorted(lake_root.iterdir()):
+        if stream_dir.is_dir() and not stream_dir.name.startswith("_"):
+            counts[stream_dir.name] = sum(1 for p in stream_dir.iterdir() if p.is_dir() and "=" in p.name)
+    return counts
+
+
+def _per_stream(summary: dict) -> dict[str, dict[str, Any]]:
+    res = {}
+    for s in summary.get("stream_results") or []:
+        res[s.get("stream")] = {
+            k: s.get(k) for k in ("requests", "rows", "pages", "seconds", "outcome", "throttled", "error")
+        }
+    return res
+
+
+def _server_by_stream(log: list[dict] | None) -> dict[str, int] | None:
+    if log is None:
+        return None
+    return dict(Counter(r.get("path", "?") for r in log))
+
+
+def incremental(size: int | str = "small", seed: int = 7, advance_seconds: int = 3600) -> dict[str, Any]:
+    """Backfill every stream, re-run with no change, then advance the exchange and top up."""
+    with start_exchange(size, seed=seed) as ex:
+        if not ex.is_sim:
+            raise BenchError("the incremental benchmark needs the local exchange")
+        acct = ex.sim.create_account(balance_cents=10_000_00)
+        env = {k: v for k, v in acct.env.items() if k != "KALSHI_API_URL"}
+        lake_dir = _fresh_dir("incremental")
+        runs: dict[str, Any] = {}
+        for label in ("backfill", "no_change", "top_up"):
+            if label == "top_up":
+                ex.sim.advance(seconds=advance_seconds)
+            ex.clear_requests()
+            child = _lake_child(ex, lake_dir, "all", tier="unlimited", env_json=env)
+            log = ex.request_log()
+            child.check()
+            runs[label] = {
+                "wall_s": child.wall_s,
+                "pull_seconds": child.summary.get("pull_seconds"),
+                "requests": len(log) if log is not None else child.summary.get("requests"),
+                "error": child.summary.get("error"),
+                "streams": _per_stream(child.summary),
+                "server_requests_by_path": _server_by_stream(log),
+            }
+            if label == "backfill":
+                runs["partitions_after_backfill"] = _partitions(Path(child.summary["lake_root"]))
+    parts = runs["partitions_after_backfill"]
+    per_partition = {}
+    for stream, st in runs["no_change"]["streams"].items():
+        n_parts = max(parts.get(stream, 0), 1)
+        per_partition[stream] = {
+            "requests": st.get("requests"),
+            "partitions": parts.get(stream, 0),
+            "requests_per_partition": (st.get("requests") or 0) / n_parts,
+        }
+    runs["no_change_requests_per_partition"] = per_partition
+    runs["no_change_max_requests_per_partition"] = max(
+        (v["requests_per_partition"] for v in per_partition.values()), default=None
+    )
+    bf, tu = runs["backfill"]["streams"].get("trades", {}), runs["top_up"]["streams"].get("trades", {})
+    runs["trades_backfill_rows_per_request"] = ratio(bf.get("rows"), bf.get("requests"))
+    runs["trades_top_up_rows_per_request"] = ratio(tu.get("rows"), tu.get("requests"))
+    runs["advance_seconds"] = advance_seconds
+    return runs
