@@ -3,7 +3,7 @@
 Per stream: rows, the range of partition dates (event date, or load date for snapshot streams), the last run and
 its outcome (from the lake's `_runs` log), freshness (time since the newest `_loaded_at`) and gaps (missing
 partition days between the first and the last: a day with no trades, or a day nobody pulled a snapshot stream).
-Reads Parquet footers and the `_loaded_at` column only, through DuckDB; nothing is written.
+Reads Parquet footers and the `_loaded_at` column only, through the lake's filesystem; nothing is written.
 """
 
 from __future__ import annotations
@@ -21,13 +21,6 @@ def _streams() -> list[str]:
     if "order_events" not in names:
         names.append("order_events")
     return names
-
-
-def _fs_and_path(uri: str):
-    import fsspec.core
-
-    fs, path = fsspec.core.url_to_fs(uri)
-    return fs, path
 
 
 def _age(delta: timedelta) -> str:
@@ -51,12 +44,11 @@ def _missing_days(days: list[date]) -> list[dict[str, str]]:
     return gaps[:MAX_GAPS]
 
 
-def _stream_files(fs, root: str, stream: str) -> list[str]:
-    return sorted(fs.glob(f"{root}/{stream}/date=*/*.parquet"))
+def _scan_stream(lake, stream: str) -> dict[str, Any]:
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
 
-
-def _scan_stream(con, fs, root: str, protocol: str, stream: str) -> dict[str, Any]:
-    files = _stream_files(fs, root, stream)
+    files = lake.files(stream)
     out: dict[str, Any] = {
         "stream": stream,
         "rows": 0,
@@ -68,18 +60,14 @@ def _scan_stream(con, fs, root: str, protocol: str, stream: str) -> dict[str, An
     }
     if not files:
         return out
-    uris = [f if protocol in ("file", "local") else f"{protocol}://{f}" for f in files]
-    row = con.execute(
-        "select count(*), min(date), max(date), max(_loaded_at) "
-        "from read_parquet(?, hive_partitioning = true, union_by_name = true)",
-        [uris],
-    ).fetchone()
-    out["rows"] = int(row[0])
-    days = sorted({date.fromisoformat(f.split("date=")[1].split("/")[0]) for f in files})
+    dataset = ds.dataset(files, format="parquet", filesystem=lake.fs)
+    out["rows"] = int(dataset.count_rows())  # from the Parquet footers
+    if "_loaded_at" in dataset.schema.names:
+        loaded = pc.max(dataset.to_table(columns=["_loaded_at"]).column("_loaded_at")).as_py()
+        if isinstance(loaded, datetime):
+            out["loaded_at"] = loaded if loaded.tzinfo else loaded.replace(tzinfo=UTC)
+    days = sorted({date.fromisoformat(f.rsplit("/", 2)[-2].split("=", 1)[1]) for f in files})
     out["first"], out["last"] = days[0].isoformat(), days[-1].isoformat()
-    loaded = row[3]
-    if isinstance(loaded, datetime):
-        out["loaded_at"] = loaded if loaded.tzinfo else loaded.replace(tzinfo=UTC)
     out["gaps"] = _missing_days(days)
     return out
 
@@ -105,32 +93,23 @@ def _run_time(run: dict[str, Any]) -> str:
 
 
 def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
-    """Status of every stream in the lake of `settings` (JSON-safe dict)."""
-    import duckdb
+    """Status of every stream in the lake of `settings` (JSON-safe dict). Reads only; creates nothing."""
+    from kalshi_extract.lake import Lake
 
     now = now or datetime.now(UTC)
-    root_uri = str(settings.lake_root)
-    fs, root = _fs_and_path(root_uri)
-    protocol = fs.protocol[0] if isinstance(fs.protocol, tuple | list) else fs.protocol
+    lake = Lake.from_settings(settings)
     runs = read_runs(settings)
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    if protocol not in ("file", "local"):
-        con.register_filesystem(fs)
     streams = []
-    try:
-        for stream in _streams():
-            info = _scan_stream(con, fs, root, protocol, stream)
-            mine = [r for r in runs if r.get("stream") == stream]
-            last = max(mine, key=_run_time) if mine else None
-            info["last_run"] = _run_time(last) if last else None
-            info["last_run_id"] = last.get("run_id") if last else None
-            info["last_outcome"] = str(last.get("outcome")) if last and last.get("outcome") else None
-            info["runs"] = len(mine)
-            loaded = info.pop("loaded_at")
-            info["loaded_at"] = loaded.isoformat() if loaded else None
-            info["freshness"] = _age(now - loaded) if loaded else None
-            streams.append(info)
-    finally:
-        con.close()
-    return {"lake": root_uri, "now": now.isoformat(), "streams": streams}
+    for stream in _streams():
+        info = _scan_stream(lake, stream)
+        mine = [r for r in runs if r.get("stream") == stream]
+        last = max(mine, key=_run_time) if mine else None
+        info["last_run"] = _run_time(last) if last else None
+        info["last_run_id"] = last.get("run_id") if last else None
+        info["last_outcome"] = str(last.get("outcome")) if last and last.get("outcome") else None
+        info["runs"] = len(mine)
+        loaded = info.pop("loaded_at")
+        info["loaded_at"] = loaded.isoformat() if loaded else None
+        info["freshness"] = _age(now - loaded) if loaded else None
+        streams.append(info)
+    return {"lake": str(settings.lake_root), "now": now.isoformat(), "streams": streams}

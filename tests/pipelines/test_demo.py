@@ -1,0 +1,91 @@
+"""`kalshi-lake demo` end to end in a temporary directory: the real command, then the lake, the warehouse and the
+printed summary; a second run in the same directory tops up without duplicating."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAKE_TRADES = "select count(*), count(distinct trade_id) from read_parquet(?)"
+
+
+def _run_demo(cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KALSHI_", "PREFECT_API_URL"))}
+    env["COLUMNS"] = "200"  # rich wraps tables to the terminal width
+    return subprocess.run(
+        [sys.executable, "-c", "from kalshi_lake.cli import main; main()", "demo"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def _warehouse(path: Path):
+    import duckdb
+
+    return duckdb.connect(str(path), read_only=True)
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_and_rerun(tmp_path):
+    first = _run_demo(tmp_path)
+    out = first.stdout
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    for needle in (
+        "rows per stream",
+        "most active markets",
+        "current spreads",
+        "✓ reconciled",
+        "Next:",
+        "kalshi-lake sql",
+    ):
+        assert needle in out, needle
+    assert "✗" not in out
+    assert "PRIVATE KEY" not in out + first.stderr
+
+    lake = tmp_path / "data" / "lake"
+    for stream in (
+        "markets",
+        "trades",
+        "orderbook_snapshots",
+        "fills",
+        "orders",
+        "positions",
+        "balance",
+        "settlements",
+        "order_events",
+    ):
+        assert list((lake / stream).glob("date=*/*.parquet")), f"no {stream} in the lake"
+    db = tmp_path / "data" / "kalshi.duckdb"
+    con = _warehouse(db)
+    try:
+        trades_1, unique_1 = con.execute(LAKE_TRADES, [str(lake / "trades" / "**" / "*.parquet")]).fetchone()
+        accounts = [r[0] for r in con.execute("select distinct account from fct_pnl").fetchall()]
+        bad = con.execute(
+            "select count(*) from fct_pnl_reconciliation where positions_comparable and "
+            "(realized_pnl_diff_dollars <> 0 or fees_diff_dollars <> 0 or position_diff_fp <> 0)"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert trades_1 > 0 and trades_1 == unique_1
+    assert len(accounts) == 1 and accounts[0].startswith("demo-")
+    assert bad == 0
+
+    second = _run_demo(tmp_path)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "✓ reconciled" in second.stdout
+    con = _warehouse(db)
+    try:
+        trades_2, unique_2 = con.execute(LAKE_TRADES, [str(lake / "trades" / "**" / "*.parquet")]).fetchone()
+        n_accounts = con.execute("select count(distinct account) from fct_pnl").fetchone()[0]
+    finally:
+        con.close()
+    assert trades_2 >= trades_1 and trades_2 == unique_2  # topped up, never duplicated
+    assert n_accounts == 2  # each run's demo account is its own label

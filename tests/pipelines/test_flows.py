@@ -1,0 +1,181 @@
+"""The flows against the local exchange: plainly through `.fn`, and orchestrated under Prefect's test harness."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kalshi_extract.settings import Settings
+from pipelines.plan import MARKET_DATA_STREAMS, PORTFOLIO_STREAMS, PullFailed
+
+
+def _env(monkeypatch, mapping: dict[str, str], lake_dir: Path) -> Settings:
+    for key in list(os.environ):
+        if key.startswith("KALSHI_"):
+            monkeypatch.delenv(key)
+    for key, value in mapping.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("KALSHI_LAKE_DIR", str(lake_dir))
+    monkeypatch.chdir(lake_dir.parent)
+    return Settings.load()
+
+
+@pytest.fixture
+def public_env(exchange, tmp_path, monkeypatch) -> Settings:
+    """Market data only: the local exchange, no key."""
+    return _env(monkeypatch, {"KALSHI_ENV": "local", "KALSHI_API_URL": exchange.base_url}, tmp_path / "data")
+
+
+@pytest.fixture
+def account_env(exchange, tmp_path, monkeypatch) -> Settings:
+    """A fresh funded account on the local exchange, with its key."""
+    account = exchange.create_account(balance_cents=1_000_00)
+    return _env(monkeypatch, {**account.env, "KALSHI_ACCOUNT": "flowtest"}, tmp_path / "data")
+
+
+def _lake_rows(settings: Settings, stream: str) -> int:
+    from kalshi_extract.lake import Lake
+
+    lake = Lake.from_settings(settings)
+    return lake.dataset(stream).count_rows() if lake.files(stream) else 0
+
+
+def _by_stream(outcomes) -> dict:
+    return {o.key: o for o in outcomes}
+
+
+# ------------------------------------------------------------------------------------------- without Prefect
+def test_market_data_fn_lands_streams_and_reports_progress(public_env):
+    from pipelines import progress
+    from pipelines.flows import pull_market_data
+
+    seen: dict[str, tuple[int, int]] = {}
+    with progress.listening(lambda s, pages, rows: seen.__setitem__(s, (pages, rows))):
+        outcomes = pull_market_data.fn(streams=["series", "markets", "trades"])
+    got = _by_stream(outcomes)
+    assert set(got) == {"series", "markets", "trades"}
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+    for stream in ("markets", "trades"):
+        assert got[stream].result.rows > 0
+        assert _lake_rows(public_env, stream) == got[stream].result.rows
+        assert seen[stream][1] == got[stream].result.rows
+    # Incremental: a second pull of the (unchanged) exchange adds no duplicate trades.
+    again = _by_stream(pull_market_data.fn(streams=["trades"]))
+    assert again["trades"].ok
+    from kalshi_extract.lake import Lake
+
+    trade_ids = Lake.from_settings(public_env).read("trades", columns=["trade_id"]).column("trade_id")
+    assert len(set(trade_ids.to_pylist())) == len(trade_ids)
+
+
+def test_portfolio_without_key_fails_before_touching_the_lake(public_env):
+    from kalshi_extract.errors import ConfigError
+    from pipelines.flows import pull_portfolio
+
+    with pytest.raises(ConfigError, match="KALSHI_API_KEY_ID"):
+        pull_portfolio.fn()
+    assert not Path(public_env.lake_dir).exists()
+
+
+def test_a_failing_stream_does_not_stop_the_others(exchange, tmp_path, monkeypatch):
+    from pipelines.flows import refresh
+
+    # A key the exchange has never seen: public streams work, private ones are refused (401).
+    account = exchange.create_account(balance_cents=100)
+    env = {**account.env, "KALSHI_API_KEY_ID": "00000000-0000-0000-0000-000000000000"}
+    settings = _env(monkeypatch, env, tmp_path / "data")
+    with pytest.raises(PullFailed) as info:
+        refresh.fn(streams=["markets", "balance"], build=False)
+    got = _by_stream(info.value.results)
+    assert got["markets"].ok and _lake_rows(settings, "markets") > 0
+    assert not got["balance"].ok
+    assert "balance" in str(info.value)
+
+
+def test_dask_runner_needs_the_extra():
+    pytest.importorskip("prefect")
+    try:
+        import prefect_dask  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("prefect-dask is installed")
+    from kalshi_extract.errors import ConfigError
+    from pipelines.runtime import make_task_runner
+
+    with pytest.raises(ConfigError, match=r"kalshi-lake\[dask\]"):
+        make_task_runner(Settings.load(environ={"KALSHI_TASK_RUNNER": "dask"}))
+
+
+# ------------------------------------------------------------------------------------------- under Prefect
+def _task_runs(flow_run_id) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+
+
+@pytest.mark.prefect
+@pytest.mark.slow
+def test_pull_market_data_flow_one_task_run_per_stream(prefect_harness, public_env):
+    from pipelines.flows import pull_market_data
+
+    state = pull_market_data(return_state=True)
+    assert state.is_completed(), state.message
+    outcomes = state.result()
+    assert [o.key for o in outcomes] == list(MARKET_DATA_STREAMS)  # reference streams first, then the rest
+    runs = _task_runs(state.state_details.flow_run_id)
+    assert sorted(r.name for r in runs) == sorted(f"pull_{s}" for s in MARKET_DATA_STREAMS)
+    assert all(r.state.is_completed() for r in runs)
+    assert _lake_rows(public_env, "trades") > 0 and _lake_rows(public_env, "orderbook_snapshots") > 0
+
+
+@pytest.mark.prefect
+@pytest.mark.slow
+def test_pull_portfolio_and_build_models_flows(prefect_harness, account_env):
+    from kalshi_lake.warehouse import connect
+    from pipelines.flows import build_models, pull_portfolio
+
+    state = pull_portfolio(return_state=True)
+    assert state.is_completed(), state.message
+    runs = _task_runs(state.state_details.flow_run_id)
+    assert sorted(r.name for r in runs) == sorted(f"pull_{s}" for s in PORTFOLIO_STREAMS)
+    assert _lake_rows(account_env, "balance") == 1
+
+    result = build_models()
+    assert not result.failures
+    con = connect(str(account_env.warehouse_path), read_only=True)
+    try:
+        (balance,) = con.execute("select balance from stg_balance where _account = 'flowtest'").fetchone()
+    finally:
+        con.close()
+    assert balance == 1_000_00
+
+
+@pytest.mark.prefect
+@pytest.mark.slow
+def test_refresh_flow_fails_visibly_without_retrying_auth_errors(
+    prefect_harness, exchange, tmp_path, monkeypatch
+):
+    from pipelines.flows import refresh
+
+    account = exchange.create_account(balance_cents=100)
+    env = {**account.env, "KALSHI_API_KEY_ID": "00000000-0000-0000-0000-000000000000"}
+    settings = _env(monkeypatch, env, tmp_path / "data")
+    state = refresh(streams=["markets", "fills"], build=False, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(PullFailed):
+        state.result()
+    assert _lake_rows(settings, "markets") > 0
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=["pull_fills"]))
+        )
+    failed = [r for r in runs if r.state.is_failed()]
+    assert failed and all(r.run_count == 1 for r in failed)  # 401 is not retried
