@@ -1,0 +1,188 @@
+"""fct_pnl, fct_pnl_daily, fct_pnl_reconciliation against P&L computed by hand.
+
+Account `default`, fills in YES-equivalent terms (bid = buy YES at p, ask = sell YES at p = buy NO at 1 - p):
+
+M1 binary, settles YES (value 1):
+  f1 bid 10 @0.40 fee .17 | f2 ask 4 @0.55 fee .07 -> closes 4 of f1: 4 x .15 = 0.60
+  f3 ask 10 @0.60 fee .17 -> closes 6 of f1: 6 x .20 = 1.20, then FLIPS: opens short 4 @0.60
+  f4 bid 2 @0.50 fee .04 -> closes 2 of the short: 2 x .10 = 0.20; short 2 @0.60 goes into settlement
+  settlement at 1: 2 x (.60 - 1) = -0.80 -> realized 1.20, fees 0.45, total 0.75, payout 0 (NO lost)
+  (cash check: -4.00 + 2.20 + 3.60 - 1.60 + 1.00 + 0 = 1.20)
+M2 scalar, settles at 0.37:
+  f5 ask 5 @0.30 fee .08 | f6 bid 3 @0.20 fee .03 -> closes 3: 3 x .10 = 0.30; short 2 @0.30 into settlement:
+  2 x (.30 - .37) = -0.14 -> realized 0.16, fees 0.11, total 0.05, payout 2 x .63 = 1.26 (revenue 126 cents)
+M3 open, book mid (0.45 + (1 - 0.50)) / 2 = 0.475:
+  f7 bid 3 @0.40 fee .06 | f8 bid 2 @0.44 fee .04 | f9 ask 4 @0.46 fee .07 -> closes 3 @.40 (.18) + 1 @.44 (.02)
+  realized 0.20; open long 1 @0.44: cost 0.44, unrealized .035; fees .17; total 0.065; position +1
+M4 open, double flip with a fractional count, market-snapshot mid (0.20 + 0.26) / 2 = 0.23:
+  f10 ask 2.5 @0.30 fee .05 (short 2.5) | f11 bid 4 @0.25 fee .05 -> closes 2.5: 2.5 x .05 = 0.125, opens long 1.5
+  f12 ask 1 @0.28 fee .02 -> closes 1: 0.03; open long 0.5 @0.25: cost 0.125, unrealized 0.5 x (.23-.25) = -0.01
+  realized 0.155, fees 0.12, total 0.025, position +0.5
+M5 open short, no market data at all: f13 ask 2 @0.70 fee .01 -> position -2, cost 2 x .30 = 0.60, no mark
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+
+from kalshi_lake import warehouse
+
+from .lakegen import D, at, book, fill, market, write_stream
+
+M1, M2, M3, M4, M5 = "KXA-26NOV20-M1", "KXA-26NOV20-M2", "KXB-26NOV20-M3", "KXB-26NOV20-M4", "KXC-26NOV20-M5"
+
+FILLS = [
+    fill("f1", M1, "bid", 10, "0.40", "0.17", 0),
+    fill("f2", M1, "ask", 4, "0.55", "0.07", 10),
+    fill("f3", M1, "ask", 10, "0.60", "0.17", 20),
+    fill("f4", M1, "bid", 2, "0.50", "0.04", 30),
+    fill("f5", M2, "ask", 5, "0.30", "0.08", 40),
+    fill("f6", M2, "bid", 3, "0.20", "0.03", 50),
+    fill("f7", M3, "bid", 3, "0.40", "0.06", 60),
+    fill("f8", M3, "bid", 2, "0.44", "0.04", 70),
+    fill("f9", M3, "ask", 4, "0.46", "0.07", 80),
+    fill("f10", M4, "ask", "2.5", "0.30", "0.05", 90),
+    fill("f11", M4, "bid", 4, "0.25", "0.05", 95),
+    fill("f12", M4, "ask", 1, "0.28", "0.02", 97),
+    fill("f13", M5, "ask", 2, "0.70", "0.01", 99),
+]
+
+EXPECTED = {  # ticker: (position, cost basis, realized, unrealized, fees, total, settled, payout)
+    M1: ("0", "0", "1.20", "0", "0.45", "0.75", True, "0"),
+    M2: ("0", "0", "0.16", "0", "0.11", "0.05", True, "1.26"),
+    M3: ("1", "0.44", "0.20", "0.035", "0.17", "0.065", False, "0"),
+    M4: ("0.5", "0.125", "0.155", "-0.01", "0.12", "0.025", False, "0"),
+    M5: ("-2", "0.60", "0", "0", "0.01", "-0.01", False, "0"),
+}
+
+
+def write_pnl_lake(root, m3_realized="0.20"):
+    fills = FILLS[:]
+    random.Random(3).shuffle(fills)  # file order must not matter (the API returns newest first)
+    write_stream(root, "fills", fills[:7], run_id="r1")
+    write_stream(root, "fills", fills[5:], run_id="r2")  # overlap: fills loaded twice are deduplicated
+    write_stream(root, "markets", [
+        market(M1, "KXA-26NOV20", status="finalized", result="yes", settlement_value_dollars=D(1),
+               settlement_ts=at(days=2)),
+        market(M2, "KXA-26NOV20", status="finalized", result="scalar", market_type="scalar",
+               settlement_value_dollars=D("0.37"), settlement_ts=at(days=2)),
+        market(M3, "KXB-26NOV20", last_price_dollars=D("0.46")),
+        market(M4, "KXB-26NOV20", yes_bid_dollars=D("0.20"), yes_bid_size_fp=D(10),
+               yes_ask_dollars=D("0.26"), yes_ask_size_fp=D(5), minutes=120),
+    ])
+    write_stream(root, "orderbook_snapshots",
+                 book(M3, 100, yes=[("0.45", 10), ("0.44", 5)], no=[("0.50", 8), ("0.49", 2)]))
+    write_stream(root, "settlements", [
+        {"ticker": M1, "event_ticker": "KXA-26NOV20", "market_result": "yes", "yes_count_fp": D(0),
+         "no_count_fp": D(2), "revenue": 0, "value": 100, "settled_time": at(days=2), "fee_cost": D("0.45")},
+        {"ticker": M2, "event_ticker": "KXA-26NOV20", "market_result": "scalar", "yes_count_fp": D(0),
+         "no_count_fp": D(2), "revenue": 126, "value": 37, "settled_time": at(days=2), "fee_cost": D("0.11")},
+    ])
+    write_stream(root, "positions", [
+        {"ticker": M3, "position_fp": D(1), "market_exposure_dollars": D("0.44"),
+         "realized_pnl_dollars": D(m3_realized), "fees_paid_dollars": D("0.17"), "snapshot_ts": at(200)},
+        {"ticker": M1, "position_fp": D(0), "market_exposure_dollars": D(0),
+         "realized_pnl_dollars": D("1.20"), "fees_paid_dollars": D("0.45"), "snapshot_ts": at(days=3)},
+        # a snapshot older than the last fill is not comparable (M4's last fill is at minute 97)
+        {"ticker": M4, "position_fp": D("-2.5"), "market_exposure_dollars": D("1.75"),
+         "realized_pnl_dollars": D(0), "fees_paid_dollars": D("0.05"), "snapshot_ts": at(91)},
+    ])
+    write_stream(root, "balance", [
+        {"balance": 100_000, "portfolio_value": 250, "snapshot_ts": at(150)},
+        {"balance": 99_000, "portfolio_value": 0, "snapshot_ts": at(10)},
+    ])
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pnl") / "lake"
+    write_pnl_lake(root)
+    c = warehouse.build_in_memory(root, run_tests=True)
+    yield c
+    c.close()
+
+
+def test_fct_pnl_matches_hand_computed_rows(con):
+    rows = con.execute(
+        "select ticker, position_fp, cost_basis_dollars, realized_pnl_dollars, unrealized_pnl_dollars, "
+        "fees_dollars, total_pnl_dollars, settled, payout_dollars from fct_pnl where account = 'default'"
+    ).fetchall()
+    got = {r[0]: r[1:] for r in rows}
+    assert set(got) == set(EXPECTED)
+    for ticker, exp in EXPECTED.items():
+        want = tuple(D(x) if isinstance(x, str) else x for x in exp)
+        assert got[ticker] == want, ticker
+
+
+def test_fct_pnl_metadata_and_marks(con):
+    rows = dict((r[0], r[1:]) for r in con.execute(
+        "select ticker, event_ticker, series_ticker, settlement_value_dollars, mark_price_dollars, mark_source, "
+        "settled_position_fp, fill_count from fct_pnl").fetchall())
+    assert rows[M1] == ("KXA-26NOV20", "KXA", D(1), None, None, D(-2), 4)
+    assert rows[M2][2] == D("0.37") and rows[M2][5] == D(-2)   # scalar settlement value
+    assert rows[M3][2:5] == (None, D("0.475"), "mid")          # the order-book mid
+    assert rows[M4][3:5] == (D("0.23"), "mid")                 # the market-snapshot mid
+    assert rows[M5][0:5] == (None, None, None, None, "none")   # no market data: no mark, unrealized 0
+
+
+def test_fifo_lots_for_the_flip(con):
+    lots = con.execute(
+        "select lot_state, quantity_fp, buy_fill_id, buy_price_dollars, sell_fill_id, sell_price_dollars, "
+        "closed_pnl_dollars from int_pnl_lots where ticker = ? order by lot_start_fp", [M1]).fetchall()
+    assert lots == [
+        ("closed", D(4), "f1", D("0.40"), "f2", D("0.55"), D("0.60")),
+        ("closed", D(6), "f1", D("0.40"), "f3", D("0.60"), D("1.20")),
+        ("closed", D(2), "f4", D("0.50"), "f3", D("0.60"), D("0.20")),
+        ("open_short", D(2), None, None, "f3", D("0.60"), None),
+    ]
+
+
+def test_fct_pnl_daily(con):
+    rows = con.execute(
+        "select pnl_date::varchar, fill_count, realized_pnl_dollars, fees_dollars, net_pnl_dollars, "
+        "cumulative_net_pnl_dollars, equity_dollars from fct_pnl_daily order by pnl_date").fetchall()
+    assert rows == [
+        ("2026-11-20", 13, D("2.655"), D("0.86"), D("1.795"), D("1.795"), D("1002.50")),
+        ("2026-11-22", 0, D("-0.94"), D(0), D("-0.94"), D("0.855"), None),
+    ]
+
+
+def test_reconciliation_is_zero_where_comparable(con):
+    rows = {r[0]: r[1:] for r in con.execute(
+        "select ticker, positions_comparable, realized_pnl_diff_dollars, fees_diff_dollars, position_diff_fp, "
+        "cost_basis_diff_dollars, payout_diff_dollars from fct_pnl_reconciliation").fetchall()}
+    assert rows[M3] == (True, D(0), D(0), D(0), D(0), None)
+    assert rows[M1] == (True, D(0), D(0), D(0), D(0), D(0))
+    assert rows[M2][0] is False and rows[M2][5] == D(0)      # settlement only: payout 1.26 == 126 cents
+    assert rows[M4][0] is False                              # stale snapshot: not compared
+
+
+def test_reconciliation_check_fails_and_names_rows(tmp_path):
+    root = tmp_path / "lake"
+    write_pnl_lake(root, m3_realized="0.21")
+    con = warehouse.build_in_memory(root)        # builds; checks only on request
+    result = warehouse.build_on(con, str(root))
+    assert not result.ok
+    [failure] = result.failures
+    assert failure.name == "test_pnl_reconciliation_zero"
+    assert failure.failing_rows == 1 and failure.rows[0][1] == M3
+    text = str(failure)
+    assert "test_pnl_reconciliation_zero" in text and M3 in text and "-0.010000" in text
+    with pytest.raises(warehouse.WarehouseError, match="test_pnl_reconciliation_zero"):
+        result.raise_for_failures()
+
+
+def test_money_columns_of_the_marts_are_decimal(con):
+    rows = con.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'main' and (table_name like 'fct_%' or table_name like 'dim_%' "
+        "or table_name like 'int_%') and (column_name like '%_dollars' or column_name like '%_fp' "
+        "or column_name in ('implied_probability', 'outcome', 'brier_score', 'realized_frequency', "
+        "'mean_implied_probability', 'squared_error', 'bucket_low', 'bucket_high'))").fetchall()
+    assert len(rows) > 80
+    bad = [r for r in rows if not r[2].startswith("DECIMAL")]
+    assert bad == []
+    assert Decimal  # money in Python comes back as Decimal too (see the tests above)
