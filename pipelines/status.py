@@ -73,27 +73,57 @@ def _scan_stream(lake, stream: str) -> dict[str, Any]:
 
 
 def read_runs(settings) -> list[dict[str, Any]]:
-    """The lake's run log as dicts (one per stream per run), oldest first; [] when nothing ran yet."""
-    try:
-        from kalshi_extract.runs import read_runs as lake_read_runs
-    except ImportError:
-        return []
+    """The lake's run log (one dict per stream per run), oldest first; [] when nothing ran yet."""
     from kalshi_extract.lake import Lake
+    from kalshi_extract.runs import read_runs as lake_read_runs
 
-    records = lake_read_runs(Lake.from_settings(settings))
-    return [r if isinstance(r, dict) else dict(vars(r)) for r in records]
+    return lake_read_runs(Lake.from_settings(settings))
 
 
-def _run_time(run: dict[str, Any]) -> str:
-    for key in ("finished_at", "ended_at", "finished", "started_at", "started"):
-        value = run.get(key)
-        if value:
-            return value.isoformat() if isinstance(value, datetime) else str(value)
-    return ""
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime | date) else str(value)
+
+
+def _runs_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Last run, its outcome, the time range of landed rows and failures not yet followed by a success."""
+    if not runs:
+        return {
+            "last_run": None,
+            "last_run_id": None,
+            "last_outcome": None,
+            "last_error": None,
+            "runs": 0,
+            "range_start": None,
+            "range_end": None,
+            "failed_since_ok": 0,
+        }
+    runs = sorted(runs, key=lambda r: (r.get("finished_at") or r.get("started_at"), r.get("run_id") or ""))
+    last = runs[-1]
+    ok = [r for r in runs if r.get("outcome") == "ok"]
+    starts = [r["range_start"] for r in ok if r.get("range_start")]
+    ends = [r["range_end"] for r in ok if r.get("range_end")]
+    last_ok = max((i for i, r in enumerate(runs) if r.get("outcome") == "ok"), default=-1)
+    return {
+        "last_run": _iso(last.get("finished_at") or last.get("started_at")),
+        "last_run_id": last.get("run_id"),
+        "last_outcome": last.get("outcome"),
+        "last_error": last.get("error"),
+        "runs": len(runs),
+        "range_start": _iso(min(starts)) if starts else None,
+        "range_end": _iso(max(ends)) if ends else None,
+        "failed_since_ok": len(runs) - 1 - last_ok,
+    }
 
 
 def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
-    """Status of every stream in the lake of `settings` (JSON-safe dict). Reads only; creates nothing."""
+    """Status of every stream in the lake of `settings` (JSON-safe dict). Reads only; creates nothing.
+
+    Per stream: `rows`, `files`, `first`/`last` (partition days), `range_start`/`range_end` (time range of the
+    rows landed by successful runs, from the run log), `last_run`, `last_outcome`, `last_error`, `runs`,
+    `failed_since_ok`, `loaded_at`, `freshness`, `gaps` (missing partition days, `{"from", "to"}`).
+    """
     from kalshi_extract.lake import Lake
 
     now = now or datetime.now(UTC)
@@ -102,12 +132,7 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     streams = []
     for stream in _streams():
         info = _scan_stream(lake, stream)
-        mine = [r for r in runs if r.get("stream") == stream]
-        last = max(mine, key=_run_time) if mine else None
-        info["last_run"] = _run_time(last) if last else None
-        info["last_run_id"] = last.get("run_id") if last else None
-        info["last_outcome"] = str(last.get("outcome")) if last and last.get("outcome") else None
-        info["runs"] = len(mine)
+        info.update(_runs_summary([r for r in runs if r.get("stream") == stream]))
         loaded = info.pop("loaded_at")
         info["loaded_at"] = loaded.isoformat() if loaded else None
         info["freshness"] = _age(now - loaded) if loaded else None

@@ -312,16 +312,19 @@ def status(
     from rich.table import Table
 
     table = Table(title=f"lake {report['lake']}")
-    for col in ("stream", "rows", "first", "last", "last run", "outcome", "freshness", "gaps"):
-        table.add_column(col, justify="right" if col == "rows" else "left")
+    for col in ("stream", "rows", "from", "to", "last run", "outcome", "freshness", "gaps"):
+        table.add_column(col, justify="right" if col in ("rows", "gaps") else "left")
     for s in report["streams"]:
+        outcome = s["last_outcome"] or ""
+        if s["failed_since_ok"]:
+            outcome = f"[red]{outcome} ({s['failed_since_ok']} failed since last ok)[/]"
         table.add_row(
             s["stream"],
             f"{s['rows']:,}",
-            s["first"] or "",
-            s["last"] or "",
-            s["last_run"] or "never",
-            s["last_outcome"] or "",
+            (s["range_start"] or s["first"] or "")[:19],
+            (s["range_end"] or s["last"] or "")[:19],
+            (s["last_run"] or "never")[:19],
+            outcome,
             s["freshness"] or "",
             str(len(s["gaps"])) if s["gaps"] else "",
         )
