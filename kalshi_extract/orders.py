@@ -24,14 +24,17 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from kalshi_extract.errors import OrderValidationError
-from kalshi_extract.orders_exec import Executor, OrderResult, WriteResult
+from kalshi_extract.orders_exec import CREATE_PATH, Executor, OrderResult, WriteResult
 from kalshi_extract.orders_journal import Journal, LakeJournal
 from kalshi_extract.orders_translate import (
     ONE,
+    ZERO,
+    check_enum,
     check_price_on_grid,
     format_count2,
     format_price4,
@@ -40,7 +43,20 @@ from kalshi_extract.orders_translate import (
 )
 from kalshi_extract.orders_validate import OrderChecker, PreparedOrder, build_v2_request, check_request_syntax
 
-__all__ = ["Orders", "OrderResult", "WriteResult", "PreparedOrder"]
+__all__ = ["Orders", "OrderResult", "WriteResult", "PreparedOrder", "PreparedWrite"]
+
+
+@dataclass
+class PreparedWrite:
+    """A validated change to an existing order: the exact request, ready to send (or to show in a dry run)."""
+
+    action: str  # amend | decrease | cancel | cancel_all
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    params: dict[str, Any] | None
+    order: dict[str, Any] | None = None  # the order as it was before the change
+    target: Decimal | None = None  # decrease: the remaining count the change leads to
 
 
 def _invalid(msg: str) -> OrderValidationError:
@@ -156,6 +172,19 @@ class Orders:
 
         ``price`` is the YES price unless ``outcome="no"`` (then it is the NO price and becomes 1 − price).
         """
+        pw = self.prepare_amend(order_id, price=price, count=count, outcome=outcome)
+        return self.exec.amend(order_id, pw.body)
+
+    def prepare_amend(
+        self,
+        order_id: str,
+        *,
+        price: Decimal | str | None = None,
+        count: Decimal | str | int | None = None,
+        outcome: str = "yes",
+    ) -> PreparedWrite:
+        """Validate an amend and return the exact request (reads the order and, for a new price, the market)."""
+        outcome = check_enum("outcome", outcome, ("yes", "no"))
         if price is None and count is None:
             raise _invalid("amend needs a new price, a new count, or both.")
         self.checker.require_key()
@@ -190,7 +219,7 @@ class Orders:
             body["client_order_id"] = order["client_order_id"]
         if order.get("exchange_index") is not None:
             body["exchange_index"] = order["exchange_index"]
-        return self.exec.amend(order_id, body)
+        return PreparedWrite("amend", "POST", f"{CREATE_PATH}/{order_id}/amend", body, None, order)
 
     def decrease(
         self,
@@ -200,6 +229,17 @@ class Orders:
         reduce_to: Decimal | str | int | None = None,
     ) -> WriteResult:
         """Reduce a resting order: exactly one of ``reduce_by`` (> 0) or ``reduce_to`` (≥ 0)."""
+        pw = self.prepare_decrease(order_id, reduce_by=reduce_by, reduce_to=reduce_to)
+        return self.exec.decrease(order_id, pw.order["ticker"], pw.body, pw.target)
+
+    def prepare_decrease(
+        self,
+        order_id: str,
+        *,
+        reduce_by: Decimal | str | int | None = None,
+        reduce_to: Decimal | str | int | None = None,
+    ) -> PreparedWrite:
+        """Validate a decrease and return the exact request."""
         if (reduce_by is None) == (reduce_to is None):
             raise _invalid("decrease needs exactly one of reduce_by or reduce_to.")
         self.checker.require_key()
@@ -212,20 +252,25 @@ class Orders:
                 raise _invalid(f"reduce_by {by} is more than the {remaining} contracts resting.")
             body, target = {"reduce_by": format_count2(by)}, remaining - by
         else:
-            to = Decimal(str(reduce_to)) if not isinstance(reduce_to, Decimal) else reduce_to
-            if to != 0:
-                to = parse_count(reduce_to)
+            to = ZERO if str(reduce_to).strip() in ("0", "0.0", "0.00") else parse_count(reduce_to)
             if to >= remaining:
                 raise _invalid(f"reduce_to {to} must be below the {remaining} contracts resting.")
             body, target = {"reduce_to": format_count2(to)}, to
-        return self.exec.decrease(order_id, order["ticker"], body, target)
+        path = f"{CREATE_PATH}/{order_id}/decrease"
+        return PreparedWrite("decrease", "POST", path, body, None, order, target)
 
     def cancel(self, order_id: str) -> WriteResult:
         """Cancel one resting order."""
+        pw = self.prepare_cancel(order_id)
+        return self.exec.cancel(order_id, pw.order)
+
+    def prepare_cancel(self, order_id: str) -> PreparedWrite:
+        """Check the order is resting and return the exact cancel request."""
         self.checker.require_key()
         order = self.get_order(order_id)
         self._require_resting(order, "cancel")
-        return self.exec.cancel(order_id, order)
+        params = {"market_ticker": order["ticker"]} if order.get("ticker") else None
+        return PreparedWrite("cancel", "DELETE", f"{CREATE_PATH}/{order_id}", None, params, order)
 
     def cancel_batch(self, order_ids: list[str]) -> list[WriteResult]:
         """Cancel several orders in one batched call."""
