@@ -24,7 +24,7 @@ from typing import Any
 
 from bench import bench_pull
 from bench.common import REPO_ROOT, BenchError, child_env, run_child
-from bench.report import evaluate_targets, render
+from bench.report import evaluate_targets, render, update_markdown
 
 SCENARIOS = ("rate", "cpu", "incremental")
 
@@ -55,6 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--models", action="store_true", help="also run bench.bench_models")
     p.add_argument("--backtest", action="store_true", help="also run bench.bench_backtest")
     p.add_argument("--results", default=str(REPO_ROOT / "bench" / "results.json"), help="where to write JSON")
+    p.add_argument("--update-md", action="store_true", help="rewrite the figures block of BENCHMARKS.md")
     args = p.parse_args(argv)
     if args.quick:
         args.size, args.small_size, args.rate_seconds = 20_000, 5_000, 4.0
@@ -158,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.results).write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(render(results))
     print(f"\nresults: {args.results}")
+    if args.update_md:
+        update_markdown(str(REPO_ROOT / "BENCHMARKS.md"), results)
+        print("BENCHMARKS.md updated")
     return 1 if results["not_measured"] else 0
 
 

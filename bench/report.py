@@ -237,3 +237,25 @@ def render(results: dict[str, Any]) -> str:
         for k, v in results["not_measured"].items():
             parts.append(f"  {k}: {v.strip().splitlines()[-1] if v.strip() else v}")
     return "\n".join(parts)
+
+
+MD_START = "<!-- bench:results:start (written by python -m bench --update-md; edit outside these markers) -->"
+MD_END = "<!-- bench:results:end -->"
+
+
+def update_markdown(path: str, results: dict[str, Any]) -> None:
+    """Replace the generated block of BENCHMARKS.md with this run's table (the text around it is kept)."""
+    from pathlib import Path
+
+    p = Path(path)
+    text = p.read_text() if p.exists() else f"# Benchmarks\n\n{MD_START}\n{MD_END}\n"
+    if MD_START not in text or MD_END not in text:
+        text = text.rstrip() + f"\n\n{MD_START}\n{MD_END}\n"
+    head, rest = text.split(MD_START, 1)
+    _, tail = rest.split(MD_END, 1)
+    block = (
+        f"Latest run: {results['date']} — `{results['command']}` — {results['machine']['platform']}, "
+        f"{results['machine']['cpus']} CPUs, Python {results['machine']['python']}.\n\n```text\n"
+        f"{render(results)}\n```\n"
+    )
+    p.write_text(f"{head}{MD_START}\n{block}{MD_END}{tail}")
