@@ -1,0 +1,209 @@
+"""The exactly-once protocol, decision by decision, against a scripted in-process order book.
+
+The end-to-end proof (a real local exchange that drops the response of an accepted order) is in
+test_cli_e2e.py; these tests pin each branch of the retry decision: what is sent again, what is looked up,
+what is journaled, and when the module gives up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from types import SimpleNamespace
+
+import pytest
+
+from kalshi_extract.errors import (
+    BadRequestError,
+    ConflictError,
+    OrderError,
+    OrderOutcomeUnknown,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
+from kalshi_extract.orders_exec import CREATE_PATH, Executor
+from kalshi_extract.orders_journal import MemoryJournal
+
+
+class ScriptedBook:
+    """Just enough of the client for the executor: POST create, GET orders (paginate), GET one order.
+
+    ``script`` lists what happens to each POST in turn:
+    ok | drop (accepted, then the response is lost) | 500 (not processed) | 500-accepted | 429 | refused | 400
+    ``hide_next_lookups`` makes the next N lookups miss a just-created order (visibility lag).
+    """
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.orders: dict[str, dict] = {}
+        self.posts: list[dict] = []
+        self.lookups = 0
+        self.hide_next_lookups = 0
+        self.fail_lookups = False
+        self.settings = SimpleNamespace(has_key=True, account="t", env="local")
+
+    def _create(self, body):
+        if any(o["client_order_id"] == body["client_order_id"] for o in self.orders.values()):
+            raise ConflictError(
+                "order with this client_order_id already exists", status=409, method="POST", path=CREATE_PATH
+            )
+        oid = str(uuid.uuid4())
+        self.orders[oid] = {"order_id": oid, "client_order_id": body["client_order_id"], "ticker": body["ticker"],
+                            "status": "resting", "fill_count_fp": "0.00", "remaining_count_fp": body["count"],
+                            "yes_price_dollars": body["price"], "book_side": body["side"]}  # fmt: skip
+        return {"order_id": oid, "client_order_id": body["client_order_id"], "fill_count": "0.00",
+                "remaining_count": body["count"], "ts_ms": 1}  # fmt: skip
+
+    def post(self, path, json):
+        self.posts.append(json)
+        what = self.script.pop(0) if self.script else "ok"
+        if what == "ok":
+            return self._create(json)
+        if what == "drop":
+            self._create(json)
+            raise TransportError("ConnectionError: connection reset by peer", method="POST", path=path)
+        if what == "500-accepted":
+            self._create(json)
+            raise ServerError("internal", status=500, method="POST", path=path)
+        if what == "500":
+            raise ServerError("internal", status=500, method="POST", path=path)
+        if what == "429":
+            raise RateLimitError("too many requests", status=429, method="POST", path=path)
+        if what == "refused":
+            raise TransportError("ConnectionError: refused", method="POST", path=path, maybe_sent=False)
+        if what == "400":
+            raise BadRequestError("invalid price", status=400, code="invalid_price", method="POST", path=path)
+        raise AssertionError(what)
+
+    def paginate(self, path, params=None, data_key="trades", cursor=None):
+        assert path == "/portfolio/orders"
+        self.lookups += 1
+        if self.fail_lookups:
+            raise TransportError("timeout", method="GET", path=path)
+        items = [o for o in self.orders.values() if o["ticker"] == params.get("ticker")]
+        if self.hide_next_lookups:
+            self.hide_next_lookups -= 1
+            items = []
+        yield SimpleNamespace(items=list(reversed(items)), cursor=None)
+
+
+def _req(coid=None):
+    return {"ticker": "KX-T", "client_order_id": coid or str(uuid.uuid4()), "side": "bid", "count": "3.00",
+            "price": "0.4500", "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross"}  # fmt: skip
+
+
+def _exec(book):
+    journal = MemoryJournal()
+    return Executor(book, journal, max_attempts=3, sleep=lambda s: None), journal
+
+
+def test_accepted_first_time():
+    book = ScriptedBook(["ok"])
+    ex, journal = _exec(book)
+    res = ex.create(_req("c1"))
+    assert (res.outcome, res.attempts, res.status) == ("accepted", 1, "resting")
+    assert journal.phases("c1") == ["intent", "sent", "accepted"]
+    assert book.lookups == 0
+
+
+def test_dropped_response_is_resolved_by_lookup_not_resent():
+    book = ScriptedBook(["drop"])
+    ex, journal = _exec(book)
+    res = ex.create(_req("c2"))
+    assert res.outcome == "resolved" and res.order_id in book.orders
+    assert len(book.posts) == 1 and len(book.orders) == 1
+    assert journal.phases("c2") == ["intent", "sent", "unknown", "resolved"]
+    assert [e.action for e in journal.events][-1] == "lookup"
+
+
+def test_server_error_not_processed_is_sent_again_with_same_id():
+    book = ScriptedBook(["500", "ok"])
+    ex, _ = _exec(book)
+    res = ex.create(_req("c3"))
+    assert res.outcome == "accepted" and res.attempts == 2
+    assert [p["client_order_id"] for p in book.posts] == ["c3", "c3"]
+    assert len(book.orders) == 1 and book.lookups == 1
+
+
+def test_lagging_lookup_then_duplicate_409_resolves_to_one_order():
+    book = ScriptedBook(["500-accepted"])  # landed, but the first lookup cannot see it yet
+    book.hide_next_lookups = 1
+    ex, journal = _exec(book)
+    res = ex.create(_req("c4"))
+    assert res.outcome == "resolved"
+    assert len(book.posts) == 2  # the re-send came back 409 (duplicate client_order_id) ...
+    assert len(book.orders) == 1  # ... so there is still exactly one order
+    assert 409 in [e.http_status for e in journal.events]
+
+
+def test_rate_limited_or_refused_is_resent_without_lookup():
+    book = ScriptedBook(["429", "refused", "ok"])
+    ex, _ = _exec(book)
+    res = ex.create(_req())
+    assert res.outcome == "accepted" and res.attempts == 3 and book.lookups == 0
+
+
+def test_always_refused_raises_the_error_not_unknown():
+    book = ScriptedBook(["429", "429", "429"])
+    ex, _ = _exec(book)
+    with pytest.raises(RateLimitError):
+        ex.create(_req())
+    assert not book.orders
+
+
+def test_rejected_is_raised_and_journaled_without_resend():
+    book = ScriptedBook(["400"])
+    ex, journal = _exec(book)
+    with pytest.raises(BadRequestError, match="invalid price"):
+        ex.create(_req("c5"))
+    assert journal.phases("c5") == ["intent", "sent", "rejected"]
+    assert len(book.posts) == 1 and book.lookups == 0
+
+
+def test_gives_up_with_outcome_unknown_after_max_attempts():
+    book = ScriptedBook(["500", "500", "500"])
+    ex, _ = _exec(book)
+    with pytest.raises(OrderOutcomeUnknown, match="3 attempt"):
+        ex.create(_req())
+    assert len(book.posts) == 3
+
+
+def test_failed_lookup_stops_without_resending():
+    book = ScriptedBook(["drop"])
+    book.fail_lookups = True
+    ex, journal = _exec(book)
+    with pytest.raises(OrderOutcomeUnknown, match="lookup failed"):
+        ex.create(_req("c6"))
+    assert len(book.posts) == 1
+    assert journal.phases("c6")[-1] == "unknown"
+
+
+def test_journal_failure_means_nothing_is_sent():
+    class Broken:
+        def write(self, events):
+            raise OSError("disk full")
+
+    book = ScriptedBook(["ok"])
+    ex = Executor(book, Broken(), sleep=lambda s: None)
+    with pytest.raises(OrderError, match="nothing was sent"):
+        ex.create(_req())
+    assert book.posts == []
+
+
+def test_intent_is_written_before_the_request():
+    book = ScriptedBook(["ok"])
+    seen_at_send = []
+
+    class Recording(MemoryJournal):
+        pass
+
+    journal = Recording()
+    original = book.post
+
+    def post(path, json):
+        seen_at_send.append(list(journal.phases()))
+        return original(path, json)
+
+    book.post = post
+    Executor(book, journal, sleep=lambda s: None).create(_req())
+    assert seen_at_send == [["intent"]]
