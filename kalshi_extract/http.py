@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from kalshi_extract.auth import MISSING_KEY_MESSAGE, Signer
@@ -145,6 +146,14 @@ class HttpClient:
             session.mount("http://", adapter)
             session.mount("https://", adapter)
         session.headers.update({"User-Agent": _USER_AGENT, "Accept": "application/json"})
+        if session.trust_env:
+            # resolve proxy / CA-bundle environment once: requests would re-read os.environ on every request
+            # (~0.3 ms each); afterwards only the values resolved here apply
+            env = session.merge_environment_settings(self.base_url, {}, None, None, None)
+            session.proxies.update(env.get("proxies") or {})
+            if env.get("verify") not in (None, True):
+                session.verify = env["verify"]
+            session.trust_env = False
         self.session = session
 
     # --- signing -----------------------------------------------------------------------------------------------
@@ -238,11 +247,17 @@ class HttpClient:
                 headers=headers,
                 timeout=self.timeout,
                 allow_redirects=False,
+                stream=True,
             )
-            body = resp.content  # reads the whole body; a short read raises ChunkedEncodingError
-        except requests.exceptions.RequestException as exc:
+            # one read of the whole body (Response.content would loop over 10 kB chunks); urllib3 enforces
+            # Content-Length (short body -> ProtocolError) and returns the connection to the pool when done
+            body = resp.raw.read(decode_content=True)
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
             self.stats._add(errors=1)
             raise _transport_error(exc, method, path) from None
+        finally:
+            if "resp" in locals() and not resp.raw.closed and resp.raw.length_remaining:
+                resp.close()  # unread rest (error path): drop the connection rather than reuse a dirty one
         status = resp.status_code
         self.stats._add(nbytes=len(body))
         if status >= 400 or status < 200:
@@ -265,7 +280,7 @@ class HttpClient:
             self.session.close()
 
 
-def _transport_error(exc: requests.exceptions.RequestException, method: str, path: str) -> TransportError:
+def _transport_error(exc: Exception, method: str, path: str) -> TransportError:
     maybe_sent = True
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         maybe_sent = False

@@ -44,6 +44,7 @@ class Seen:
     headers: dict
     body: bytes
     t: float
+    client_port: int = 0
 
 
 class ScriptedServer:

@@ -216,3 +216,15 @@ def test_query_params_encoding(server, client):
     assert q == {"is_block_trade": ["false"], "min_ts": ["10"], "limit": ["1000"]}
     with pytest.raises(TypeError):
         client.get("/markets/trades", {"min_ts": 1.5})
+
+
+def test_connections_are_pooled_and_reused(server, client):
+    server.route("GET", "/exchange/status", OK)
+    server.route("GET", "/markets/X", Reply(404, {"code": "not_found", "message": "no"}))
+    for i in range(20):
+        client.get_exchange_status()
+        if i % 5 == 0:
+            with pytest.raises(NotFoundError):
+                client.get_market("X")
+    ports = {s.client_port for s in server.seen}
+    assert len(ports) == 1  # one keep-alive connection served every request, errors included
