@@ -15,21 +15,28 @@ Modules: ``money`` (integer units, tick grid), ``fees`` (Kalshi fee model), ``da
 ``plot`` (PNG), ``strategies`` (built-ins and the file loader).
 """
 
-from kalshi_lake.backtest.data import BacktestDataError, MarketInfo, ReplayData, load_replay_data
+from kalshi_lake.backtest.data import MarketInfo, ReplayData, load_replay_data
 from kalshi_lake.backtest.engine import BacktestConfig, Context, Engine
+from kalshi_lake.backtest.errors import (
+    BacktestDataError,
+    BacktestError,
+    StrategyLoadError,
+    StrategyParamError,
+)
 from kalshi_lake.backtest.events import Book, Candle, Fill, Order, OrderRequest, Settlement, Trade
 from kalshi_lake.backtest.fees import FeeSchedule
 from kalshi_lake.backtest.metrics import Metrics
 from kalshi_lake.backtest.plot import plot_equity
 from kalshi_lake.backtest.results import write_results
 from kalshi_lake.backtest.runner import BacktestResult, run_backtest
-from kalshi_lake.backtest.strategies import BUILTINS, StrategyLoadError, load_strategy_class, make_strategy
-from kalshi_lake.backtest.strategy import Strategy, StrategyParamError
+from kalshi_lake.backtest.strategies import BUILTINS, load_strategy_class, make_strategy
+from kalshi_lake.backtest.strategy import Strategy
 
 __all__ = [
     "BUILTINS",
     "BacktestConfig",
     "BacktestDataError",
+    "BacktestError",
     "BacktestResult",
     "Book",
     "Candle",

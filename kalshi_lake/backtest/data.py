@@ -25,13 +25,10 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from kalshi_lake.backtest.errors import BacktestDataError
 from kalshi_lake.backtest.events import Book, Candle
 from kalshi_lake.backtest.fees import FeeSchedule
 from kalshi_lake.backtest.money import dollars_to_micros, parse_price_ranges
-
-
-class BacktestDataError(ValueError):
-    """The lake cannot supply what the backtest asked for."""
 
 
 @dataclass(frozen=True)

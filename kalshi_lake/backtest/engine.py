@@ -18,7 +18,10 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
+
 from kalshi_lake.backtest.data import MarketInfo, ReplayData
+from kalshi_lake.backtest.errors import BacktestError
 from kalshi_lake.backtest.events import (
     Book,
     Fill,
@@ -56,11 +59,11 @@ class BacktestConfig:
 
     def __post_init__(self) -> None:
         if self.queue not in QUEUE_MODELS:
-            raise ValueError(f"queue must be one of {', '.join(QUEUE_MODELS)}, got {self.queue!r}")
+            raise BacktestError(f"queue must be one of {', '.join(QUEUE_MODELS)}, got {self.queue!r}")
         if isinstance(self.initial_cash, float) or Decimal(self.initial_cash) <= 0:
-            raise ValueError("initial_cash must be a positive Decimal")
+            raise BacktestError("initial_cash must be a positive Decimal")
         if self.max_quote_age_s < 0:
-            raise ValueError("max_quote_age_s must be >= 0")
+            raise BacktestError("max_quote_age_s must be >= 0")
 
 
 @dataclass
@@ -399,7 +402,7 @@ class Engine:
         next_sched = sched[0][0] if sched else 1 << 62
         events = 0
         for batch in trades.to_batches(max_chunksize=65_536):
-            cols = [batch.column(i).to_numpy().tolist() for i in range(5)]
+            cols = [_ints(batch.column(i)) for i in range(5)]
             for ts, mi, price, count, side in zip(*cols, strict=True):
                 if ts >= next_sched:
                     while si < n_sched and sched[si][0] <= ts:
@@ -456,6 +459,14 @@ class Engine:
             self.data.start_us,
             self.data.end_us,
         )
+
+
+def _ints(arr) -> list[int]:
+    """An int64 Arrow array → Python ints, straight from its buffer (``to_numpy`` would import pandas)."""
+    if arr.null_count:
+        raise ValueError("replay columns must not contain nulls")
+    data = np.frombuffer(arr.buffers()[1], dtype=np.int64)
+    return data[arr.offset : arr.offset + len(arr)].tolist()
 
 
 def micros(value) -> int:

@@ -16,6 +16,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from kalshi_lake.backtest.errors import StrategyLoadError, StrategyParamError
 from kalshi_lake.backtest.events import Fill, Trade
 from kalshi_lake.backtest.money import PRICE_SCALE, contracts_to_centi, dollars_to_micros, micros_to_dollars
 from kalshi_lake.backtest.strategy import Strategy
@@ -32,16 +33,17 @@ class ThresholdStrategy(Strategy):
         "max_position": Decimal("50"),
     }
 
-    def on_start(self, ctx) -> None:
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
         p = self.params
         self._buy = dollars_to_micros(p["buy_below"])
         self._sell = dollars_to_micros(p["sell_above"])
         self._size = contracts_to_centi(p["size"])
         self._max = contracts_to_centi(p["max_position"])
         if not 0 < self._buy <= self._sell < PRICE_SCALE:
-            raise ValueError("threshold needs 0 < buy_below <= sell_above < 1")
+            raise StrategyParamError("threshold needs 0 < buy_below <= sell_above < 1")
         if self._size <= 0:
-            raise ValueError("threshold needs size > 0")
+            raise StrategyParamError("threshold needs size > 0")
 
     def on_trade(self, ctx, trade: Trade) -> None:
         price = trade.yes_price
@@ -69,13 +71,18 @@ class LongshotFadeStrategy(Strategy):
         "back_favourites": True,
     }
 
-    def on_start(self, ctx) -> None:
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
         p = self.params
         self._low = dollars_to_micros(p["longshot_max"])
         self._high = dollars_to_micros(p["favourite_min"])
         self._size = p["size"]
         if contracts_to_centi(self._size) <= 0:
-            raise ValueError("longshot_fade needs size > 0")
+            raise StrategyParamError("longshot_fade needs size > 0")
+        if not 0 < self._low < self._high < PRICE_SCALE:
+            raise StrategyParamError("longshot_fade needs 0 < longshot_max < favourite_min < 1")
+
+    def on_start(self, ctx) -> None:
         self._entered: set[str] = set()
 
     def on_trade(self, ctx, trade: Trade) -> None:
@@ -101,10 +108,6 @@ BUILTINS: dict[str, type[Strategy]] = {
     ThresholdStrategy.name: ThresholdStrategy,
     LongshotFadeStrategy.name: LongshotFadeStrategy,
 }
-
-
-class StrategyLoadError(ValueError):
-    """The STRATEGY argument names nothing loadable."""
 
 
 def load_strategy_class(spec: str) -> type[Strategy]:

@@ -26,11 +26,8 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
+from kalshi_lake.backtest.errors import StrategyParamError
 from kalshi_lake.backtest.events import Book, Candle, Fill, OrderRequest, Settlement, Trade
-
-
-class StrategyParamError(ValueError):
-    """A strategy parameter is unknown or has the wrong type."""
 
 
 def _convert(name: str, value: Any, default: Any) -> Any:

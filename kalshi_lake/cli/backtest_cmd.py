@@ -1,9 +1,157 @@
-"""CLI commands: backtest_cmd (registered by kalshi_lake.cli)."""
+"""CLI: `kalshi-lake backtest STRATEGY` (registered by kalshi_lake.cli).
+
+Thin: parses options, loads settings (lake dir) and the strategy, calls `kalshi_lake.backtest.run_backtest`,
+writes `bt_runs` / `bt_fills` / `bt_equity` / `bt_positions` into the warehouse and the equity PNG to
+`<lake_dir>/backtests/<run_id>.png`, and prints the metrics. Heavy imports happen inside the command.
+Bad input (unknown strategy or parameter, bad date, empty selection) exits 1 with a one-line `error:` message
+and writes nothing.
+"""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
 
+def _parse_params(items: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"--param expects key=value, got {item!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def backtest(
+    strategy: Annotated[
+        str, typer.Argument(help="Built-in name (threshold, longshot_fade) or path/to/file.py:ClassName.")
+    ],
+    series: Annotated[
+        list[str], typer.Option("--series", help="Series ticker to include (repeatable).")
+    ] = [],  # noqa: B006
+    ticker: Annotated[
+        list[str], typer.Option("--ticker", help="Market ticker to include (repeatable).")
+    ] = [],  # noqa: B006
+    event: Annotated[list[str], typer.Option("--event", help="Event ticker to include (repeatable).")] = [],  # noqa: B006
+    start: Annotated[
+        str | None, typer.Option("--from", help="Window start, YYYY-MM-DD or ISO time (UTC).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Window end (a date includes that whole day).")
+    ] = None,
+    param: Annotated[
+        list[str], typer.Option("--param", "-p", help="Strategy parameter k=v (repeatable).")
+    ] = [],  # noqa: B006
+    cash: Annotated[str, typer.Option("--cash", help="Initial cash in dollars.")] = "1000",
+    queue: Annotated[
+        str, typer.Option("--queue", help="Resting-order queue assumption: through, front or back.")
+    ] = "through",
+    lake_dir: Annotated[
+        str | None, typer.Option("--lake-dir", help="Lake directory (default: KALSHI_LAKE_DIR / settings).")
+    ] = None,
+    plot: Annotated[str | None, typer.Option("--plot", help="Where to write the equity PNG.")] = None,
+    save: Annotated[
+        bool, typer.Option("--save/--no-save", help="Write the bt_* tables and the plot.")
+    ] = True,
+) -> None:
+    """Replay the lake through a strategy with Kalshi fees and settlement; store and print the results.
+
+    Example: kalshi-lake backtest threshold --series KXHIGHNY --from 2026-11-01 --param size=5
+    """
+    from decimal import Decimal, InvalidOperation
+    from pathlib import Path
+
+    from kalshi_extract.errors import KalshiLakeError
+
+    try:
+        params = _parse_params(param)
+        try:
+            initial = Decimal(cash)
+        except InvalidOperation:
+            raise typer.BadParameter(f"--cash must be a number of dollars, got {cash!r}") from None
+        from kalshi_lake.backtest import (
+            BacktestConfig,
+            make_strategy,
+            plot_equity,
+            run_backtest,
+            write_results,
+        )
+
+        config = BacktestConfig(initial_cash=initial, queue=queue)
+        strat = make_strategy(strategy, params)
+        if lake_dir is None:
+            from kalshi_extract.settings import Settings
+
+            settings = Settings.load()
+            lake_root, db_path, base = settings.lake_root, settings.warehouse_path, settings.lake_dir
+        else:
+            base = lake_dir.rstrip("/")
+            lake_root, db_path = f"{base}/lake", f"{base}/kalshi.duckdb"
+        result = run_backtest(
+            strat,
+            lake_root,
+            series=series or None,
+            tickers=ticker or None,
+            events=event or None,
+            start=start,
+            end=end,
+            config=config,
+        )
+        png = None
+        if save:
+            png = plot_equity(result, plot or Path(base) / "backtests" / f"{result.run_id}.png")
+            write_results(result, db_path, plot_path=png)
+    except (KalshiLakeError, ValueError, typer.BadParameter) as exc:
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        raise typer.Exit(1) from None
+    _print(result, png, db_path if save else None)
+
+
+def _print(result, png, db_path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    m = result.metrics
+    table = Table(title=f"backtest {result.strategy} · {result.run_id}", show_header=False)
+    rows = [
+        ("markets replayed / traded", f"{result.selection['markets']} / {m.n_markets_traded}"),
+        ("events", f"{m.events:,} in {m.seconds:.2f}s ({m.events_per_minute:,.0f}/min)"),
+        ("orders / fills / rejected", f"{m.n_orders} / {m.n_fills} / {m.n_rejected}"),
+        ("P&L after fees", f"${m.pnl:.4f}"),
+        ("fees paid", f"${m.fees_paid:.4f}"),
+        ("return on capital", f"{m.return_on_capital:.4%}"),
+        ("max drawdown", f"${m.max_drawdown:.4f} ({m.max_drawdown_pct:.2%})"),
+        ("Sharpe (daily)", "n/a" if m.sharpe is None else f"{m.sharpe:.2f}"),
+        ("hit rate", "n/a" if m.hit_rate is None else f"{m.hit_rate:.1%}"),
+        ("turnover", f"{m.turnover:.3f}x"),
+    ]
+    for k, v in rows:
+        table.add_row(k, v)
+    console = Console()
+    console.print(table)
+    if result.markets:
+        per = Table(title="P&L by market (top 10 by |P&L|)")
+        for col in ("ticker", "position", "realized", "unrealized", "fees", "P&L"):
+            per.add_column(col, justify="left" if col == "ticker" else "right")
+        for r in sorted(result.markets, key=lambda r: abs(r.pnl), reverse=True)[:10]:
+            per.add_row(
+                r.ticker,
+                f"{r.position}",
+                f"{r.realized:.4f}",
+                f"{r.unrealized:.4f}",
+                f"{r.fees:.4f}",
+                f"{r.pnl:.4f}",
+            )
+        console.print(per)
+    if db_path:
+        console.print(
+            f"results: bt_runs/bt_fills/bt_equity/bt_positions in {db_path} (run_id {result.run_id})"
+        )
+        console.print(f"equity curve: {png}")
+
+
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
+    app.command("backtest")(backtest)
