@@ -41,6 +41,16 @@ from pipelines.runtime import Outcome, call_flow, logger, run_tasks
 _NOT_RETRIED = (ConfigError, AuthenticationError, BadRequestError, NotFoundError)
 
 
+class StreamFailed(KalshiLakeError):
+    """`pull_stream` recorded a failed pull (in `_runs`); `.retriable` says whether waiting can fix it."""
+
+    def __init__(self, stream: str, error: str):
+        super().__init__(f"{stream}: {error}")
+        self.stream = stream
+        # pull_stream reports "<ErrorType>: message"; configuration and auth problems do not heal by retrying.
+        self.retriable = not error.startswith(tuple(f"{cls.__name__}:" for cls in _NOT_RETRIED))
+
+
 class ModelBuildFailed(KalshiLakeError):
     """The warehouse built but some model tests failed (the failures are in the message)."""
 
@@ -51,6 +61,8 @@ def _retry_condition(task_obj, task_run, state) -> bool:
         exc = state.result(raise_on_failure=False)
     except Exception:  # result unavailable: let Prefect retry as usual
         return True
+    if isinstance(exc, StreamFailed):
+        return exc.retriable
     return not isinstance(exc, _NOT_RETRIED)
 
 
@@ -61,14 +73,9 @@ def _settings():
 
 
 def new_run_id() -> str:
-    """A run id shared by every stream of one flow run (the lake's generator when it has one)."""
-    try:
-        from kalshi_extract.runs import new_run_id as lake_new_run_id
-    except ImportError:
-        import uuid
-        from datetime import UTC, datetime
+    """A run id shared by every stream of one flow run (the lake's generator)."""
+    from kalshi_extract.runs import new_run_id as lake_new_run_id
 
-        return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
     return lake_new_run_id()
 
 
@@ -81,7 +88,11 @@ def new_run_id() -> str:
     cache_policy=NO_CACHE,
 )
 def pull_stream_task(stream: str, selection: dict, run_id: str):
-    """Pull one stream into the lake (resumes from the stream's checkpoint when retried)."""
+    """Pull one stream into the lake (resumes from the stream's watermark when retried).
+
+    `pull_stream` records every attempt in the lake's `_runs` log and reports a failed pull as an outcome; the
+    task turns that into a failure so Prefect shows it (and retries it when it can heal).
+    """
     from kalshi_extract.client import KalshiClient
     from kalshi_extract.lake import Lake
     from kalshi_extract.pull import pull_stream
@@ -93,18 +104,17 @@ def pull_stream_task(stream: str, selection: dict, run_id: str):
     with KalshiClient(settings) as client:
         lake = Lake.from_settings(settings)
         result = pull_stream(client, lake, stream, plan.selection(), run_id, progress=progress.emit)
-    error = getattr(result, "error", None)
-    outcome = getattr(result, "outcome", "ok")
-    if error or outcome in ("failed", "error"):
-        raise KalshiLakeError(f"{stream}: {error or outcome}")
+    if not result.ok:
+        log.error("%s failed after %s rows: %s", stream, result.rows, result.error)
+        raise StreamFailed(stream, result.error or result.outcome)
     log.info(
         "pulled %s: %s rows in %s pages (%s requests, %s retries, %s throttled) in %.1fs",
         stream,
-        getattr(result, "rows", "?"),
-        getattr(result, "pages", "?"),
-        getattr(result, "requests", "?"),
-        getattr(result, "retries", "?"),
-        getattr(result, "throttled", "?"),
+        result.rows,
+        result.pages,
+        result.requests,
+        result.retries,
+        result.throttled,
         time.monotonic() - started,
     )
     return result

@@ -108,7 +108,7 @@ def parse_when(text: str | datetime | None, option: str = "--since") -> datetime
 
 
 def _known_streams() -> tuple[str, ...]:
-    from kalshi_extract.pull import STREAM_NAMES
+    from kalshi_extract.streams import STREAM_NAMES
 
     return tuple(STREAM_NAMES)
 

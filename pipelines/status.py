@@ -15,7 +15,7 @@ MAX_GAPS = 50
 
 
 def _streams() -> list[str]:
-    from kalshi_extract.pull import STREAM_NAMES
+    from kalshi_extract.streams import STREAM_NAMES
 
     names = list(STREAM_NAMES)
     if "order_events" not in names:
