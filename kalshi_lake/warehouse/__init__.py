@@ -30,8 +30,17 @@ from .runner import BuildResult, ModelResult, TestFailure, TestResult, build_mod
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 
 __all__ = [
-    "SQL_DIR", "BuildResult", "ModelError", "ModelResult", "TestFailure", "TestResult", "WarehouseError",
-    "build", "build_in_memory", "build_on", "connect",
+    "SQL_DIR",
+    "BuildResult",
+    "ModelError",
+    "ModelResult",
+    "TestFailure",
+    "TestResult",
+    "WarehouseError",
+    "build",
+    "build_in_memory",
+    "build_on",
+    "connect",
 ]
 
 
@@ -64,8 +73,9 @@ def build_on(con, lake_root: str, run_tests_: bool = True, sql_dir: Path | None 
     return result
 
 
-def build(settings_or_lake_dir, db_path: str | None = None, run_tests: bool = True,
-          sql_dir: Path | None = None) -> BuildResult:
+def build(
+    settings_or_lake_dir, db_path: str | None = None, run_tests: bool = True, sql_dir: Path | None = None
+) -> BuildResult:
     """Build `sql/` into `<lake_dir>/kalshi.duckdb` (or `db_path`) and run `sql/tests`. Idempotent."""
     lake_root, default_db = _paths(settings_or_lake_dir)
     db = str(db_path or default_db)

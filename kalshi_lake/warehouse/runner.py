@@ -121,7 +121,7 @@ def discover(sql_dir: Path) -> list[Model]:
     return models
 
 
-def order_models(models: list[Model], source_views: set[str]) -> list[Model]:
+def order_models(models: list[Model]) -> list[Model]:
     """Topologically sort models by the names they reference; reject cycles and upward references."""
     by_name = {m.name: m for m in models}
     rank = {"staging": 0, "marts": 1}
@@ -160,7 +160,7 @@ def _existing_kind(con, name: str) -> str | None:
 def build_models(con, sql_dir: Path, lake_root: str) -> list[ModelResult]:
     """Create macros, source views and every model in one transaction (all or nothing)."""
     sources = load_sources(sql_dir / "sources.toml")
-    models = order_models(discover(sql_dir), {s.view for s in sources})
+    models = order_models(discover(sql_dir))
     results: list[ModelResult] = []
     con.execute("begin transaction")
     try:
@@ -171,7 +171,9 @@ def build_models(con, sql_dir: Path, lake_root: str) -> list[ModelResult]:
             try:
                 con.execute(source_sql(con, s, lake_root))
             except Exception as exc:  # duckdb raises many types; report which stream
-                raise WarehouseError(f"cannot read lake stream {s.stream!r} under {lake_root}: {exc}") from exc
+                raise WarehouseError(
+                    f"cannot read lake stream {s.stream!r} under {lake_root}: {exc}"
+                ) from exc
         for m in models:
             t0 = time.perf_counter()
             old = _existing_kind(con, m.name)
@@ -179,7 +181,9 @@ def build_models(con, sql_dir: Path, lake_root: str) -> list[ModelResult]:
                 con.execute(f"drop {old} {m.name}")
             try:
                 con.execute(f"create or replace {m.kind} {m.name} as\n{m.sql}")
-                rows = con.execute(f"select count(*) from {m.name}").fetchone()[0] if m.kind == "table" else -1
+                rows = (
+                    con.execute(f"select count(*) from {m.name}").fetchone()[0] if m.kind == "table" else -1
+                )
             except Exception as exc:
                 raise ModelError(m.name, m.path, str(exc)) from exc
             results.append(ModelResult(m.name, m.kind, rows, time.perf_counter() - t0))

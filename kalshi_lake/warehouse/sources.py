@@ -77,7 +77,10 @@ def source_sql(con, source: Source, lake_root: str) -> str:
     present = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
     parts = []
     for c, t in cols.items():
-        parts.append(f"cast({_quote_ident(c)} as {t}) as {_quote_ident(c)}" if c in present
-                     else f"cast(null as {t}) as {_quote_ident(c)}")
+        parts.append(
+            f"cast({_quote_ident(c)} as {t}) as {_quote_ident(c)}"
+            if c in present
+            else f"cast(null as {t}) as {_quote_ident(c)}"
+        )
     parts += [_quote_ident(c) for c in present if c not in cols]
     return f"create or replace view {source.view} as select {', '.join(parts)} from {reader}"

@@ -23,49 +23,151 @@ S = pa.string()
 PRIVATE = {"fills", "settlements", "orders", "positions", "balance", "order_events"}
 
 SCHEMAS: dict[str, dict[str, pa.DataType]] = {
-    "series": {"ticker": S, "frequency": S, "title": S, "category": S, "fee_type": S, "fee_multiplier": MONEY},
-    "events": {"event_ticker": S, "series_ticker": S, "title": S, "category": S, "mutually_exclusive": pa.bool_()},
+    "series": {
+        "ticker": S,
+        "frequency": S,
+        "title": S,
+        "category": S,
+        "fee_type": S,
+        "fee_multiplier": MONEY,
+    },
+    "events": {
+        "event_ticker": S,
+        "series_ticker": S,
+        "title": S,
+        "category": S,
+        "mutually_exclusive": pa.bool_(),
+    },
     "markets": {
-        "ticker": S, "event_ticker": S, "market_type": S, "title": S, "status": S, "result": S,
-        "created_time": TS, "updated_time": TS, "open_time": TS, "close_time": TS, "settlement_ts": TS,
-        "yes_bid_dollars": MONEY, "yes_bid_size_fp": COUNT, "yes_ask_dollars": MONEY, "yes_ask_size_fp": COUNT,
-        "no_bid_dollars": MONEY, "no_ask_dollars": MONEY, "last_price_dollars": MONEY, "volume_fp": COUNT,
-        "open_interest_fp": COUNT, "settlement_value_dollars": MONEY, "price_ranges": S,
+        "ticker": S,
+        "event_ticker": S,
+        "market_type": S,
+        "title": S,
+        "status": S,
+        "result": S,
+        "created_time": TS,
+        "updated_time": TS,
+        "open_time": TS,
+        "close_time": TS,
+        "settlement_ts": TS,
+        "yes_bid_dollars": MONEY,
+        "yes_bid_size_fp": COUNT,
+        "yes_ask_dollars": MONEY,
+        "yes_ask_size_fp": COUNT,
+        "no_bid_dollars": MONEY,
+        "no_ask_dollars": MONEY,
+        "last_price_dollars": MONEY,
+        "volume_fp": COUNT,
+        "open_interest_fp": COUNT,
+        "settlement_value_dollars": MONEY,
+        "price_ranges": S,
     },
     "trades": {
-        "trade_id": S, "ticker": S, "count_fp": COUNT, "yes_price_dollars": MONEY, "no_price_dollars": MONEY,
-        "taker_outcome_side": S, "taker_book_side": S, "created_time": TS, "is_block_trade": pa.bool_(),
+        "trade_id": S,
+        "ticker": S,
+        "count_fp": COUNT,
+        "yes_price_dollars": MONEY,
+        "no_price_dollars": MONEY,
+        "taker_outcome_side": S,
+        "taker_book_side": S,
+        "created_time": TS,
+        "is_block_trade": pa.bool_(),
     },
-    "candlesticks": {"ticker": S, "series_ticker": S, "period_interval": pa.int32(), "end_period_ts": TS,
-                     "price_close_dollars": MONEY, "volume_fp": COUNT},
-    "orderbook_snapshots": {"ticker": S, "snapshot_ts": TS, "side": S, "price_dollars": MONEY, "count_fp": COUNT,
-                            "level": pa.int32()},
+    "candlesticks": {
+        "ticker": S,
+        "series_ticker": S,
+        "period_interval": pa.int32(),
+        "end_period_ts": TS,
+        "price_close_dollars": MONEY,
+        "volume_fp": COUNT,
+    },
+    "orderbook_snapshots": {
+        "ticker": S,
+        "snapshot_ts": TS,
+        "side": S,
+        "price_dollars": MONEY,
+        "count_fp": COUNT,
+        "level": pa.int32(),
+    },
     "exchange_status": {"exchange_active": pa.bool_(), "trading_active": pa.bool_(), "snapshot_ts": TS},
     "fills": {
-        "fill_id": S, "trade_id": S, "order_id": S, "ticker": S, "outcome_side": S, "book_side": S,
-        "count_fp": COUNT, "yes_price_dollars": MONEY, "no_price_dollars": MONEY, "is_taker": pa.bool_(),
-        "created_time": TS, "fee_cost": MONEY, "ts": TS,
+        "fill_id": S,
+        "trade_id": S,
+        "order_id": S,
+        "ticker": S,
+        "outcome_side": S,
+        "book_side": S,
+        "count_fp": COUNT,
+        "yes_price_dollars": MONEY,
+        "no_price_dollars": MONEY,
+        "is_taker": pa.bool_(),
+        "created_time": TS,
+        "fee_cost": MONEY,
+        "ts": TS,
     },
     "settlements": {
-        "ticker": S, "event_ticker": S, "market_result": S, "yes_count_fp": COUNT, "yes_total_cost_dollars": MONEY,
-        "no_count_fp": COUNT, "no_total_cost_dollars": MONEY, "revenue": pa.int64(), "settled_time": TS,
-        "fee_cost": MONEY, "value": pa.int64(),
+        "ticker": S,
+        "event_ticker": S,
+        "market_result": S,
+        "yes_count_fp": COUNT,
+        "yes_total_cost_dollars": MONEY,
+        "no_count_fp": COUNT,
+        "no_total_cost_dollars": MONEY,
+        "revenue": pa.int64(),
+        "settled_time": TS,
+        "fee_cost": MONEY,
+        "value": pa.int64(),
     },
-    "orders": {"order_id": S, "client_order_id": S, "ticker": S, "status": S, "created_time": TS,
-               "last_update_time": TS},
+    "orders": {
+        "order_id": S,
+        "client_order_id": S,
+        "ticker": S,
+        "status": S,
+        "created_time": TS,
+        "last_update_time": TS,
+    },
     "positions": {
-        "ticker": S, "total_traded_dollars": MONEY, "position_fp": COUNT, "market_exposure_dollars": MONEY,
-        "realized_pnl_dollars": MONEY, "fees_paid_dollars": MONEY, "last_updated_ts": TS, "snapshot_ts": TS,
+        "ticker": S,
+        "total_traded_dollars": MONEY,
+        "position_fp": COUNT,
+        "market_exposure_dollars": MONEY,
+        "realized_pnl_dollars": MONEY,
+        "fees_paid_dollars": MONEY,
+        "last_updated_ts": TS,
+        "snapshot_ts": TS,
     },
-    "balance": {"balance": pa.int64(), "portfolio_value": pa.int64(), "balance_dollars": MONEY,
-                "updated_ts": TS, "snapshot_ts": TS},
-    "order_events": {"event_id": S, "ts": TS, "client_order_id": S, "order_id": S, "action": S, "phase": S,
-                     "ticker": S, "request_json": S, "response_json": S, "http_status": pa.int32(), "error": S},
+    "balance": {
+        "balance": pa.int64(),
+        "portfolio_value": pa.int64(),
+        "balance_dollars": MONEY,
+        "updated_ts": TS,
+        "snapshot_ts": TS,
+    },
+    "order_events": {
+        "event_id": S,
+        "ts": TS,
+        "client_order_id": S,
+        "order_id": S,
+        "action": S,
+        "phase": S,
+        "ticker": S,
+        "request_json": S,
+        "response_json": S,
+        "http_status": pa.int32(),
+        "error": S,
+    },
 }
 DATE_FIELD = {
-    "trades": "created_time", "fills": "created_time", "settlements": "settled_time", "markets": "_loaded_at",
-    "orderbook_snapshots": "snapshot_ts", "positions": "snapshot_ts", "balance": "snapshot_ts",
-    "candlesticks": "end_period_ts", "order_events": "ts", "exchange_status": "snapshot_ts",
+    "trades": "created_time",
+    "fills": "created_time",
+    "settlements": "settled_time",
+    "markets": "_loaded_at",
+    "orderbook_snapshots": "snapshot_ts",
+    "positions": "snapshot_ts",
+    "balance": "snapshot_ts",
+    "candlesticks": "end_period_ts",
+    "order_events": "ts",
+    "exchange_status": "snapshot_ts",
 }
 _counter = itertools.count()
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -80,8 +182,13 @@ def D(x) -> Decimal:
     return Decimal(str(x))
 
 
-def write_stream(lake_root: Path, stream: str, rows: list[dict], run_id: str = "run-1",
-                 extra_columns: dict[str, pa.DataType] | None = None) -> list[Path]:
+def write_stream(
+    lake_root: Path,
+    stream: str,
+    rows: list[dict],
+    run_id: str = "run-1",
+    extra_columns: dict[str, pa.DataType] | None = None,
+) -> list[Path]:
     """Write rows of one stream as hive-partitioned Parquet (one file per date partition)."""
     fields = dict(SCHEMAS[stream])
     fields.update(extra_columns or {})
@@ -119,16 +226,35 @@ def fill(fill_id, ticker, book_side, count, price, fee, minutes, account="defaul
     """A Fill row: book_side bid buys YES at `price`; ask sells YES at `price` (buys NO at 1 - price)."""
     t = at(minutes)
     return {
-        "fill_id": fill_id, "trade_id": fill_id, "order_id": f"o-{fill_id}", "ticker": ticker,
-        "outcome_side": outcome_side or ("yes" if book_side == "bid" else "no"), "book_side": book_side,
-        "count_fp": D(count), "yes_price_dollars": D(price), "no_price_dollars": 1 - D(price), "is_taker": True,
-        "created_time": t, "fee_cost": D(fee), "ts": t.replace(microsecond=0), "_account": account, **kw,
+        "fill_id": fill_id,
+        "trade_id": fill_id,
+        "order_id": f"o-{fill_id}",
+        "ticker": ticker,
+        "outcome_side": outcome_side or ("yes" if book_side == "bid" else "no"),
+        "book_side": book_side,
+        "count_fp": D(count),
+        "yes_price_dollars": D(price),
+        "no_price_dollars": 1 - D(price),
+        "is_taker": True,
+        "created_time": t,
+        "fee_cost": D(fee),
+        "ts": t.replace(microsecond=0),
+        "_account": account,
+        **kw,
     }
 
 
 def market(ticker, event_ticker, status="active", minutes=0, **kw):
-    row = {"ticker": ticker, "event_ticker": event_ticker, "market_type": "binary", "title": ticker,
-           "status": status, "result": "", "close_time": at(days=5), "_loaded_at": at(minutes)}
+    row = {
+        "ticker": ticker,
+        "event_ticker": event_ticker,
+        "market_type": "binary",
+        "title": ticker,
+        "status": status,
+        "result": "",
+        "close_time": at(days=5),
+        "_loaded_at": at(minutes),
+    }
     row.update(kw)
     return row
 
@@ -138,9 +264,25 @@ def book(ticker, minutes, yes=(), no=()):
     rows = []
     for side, levels in (("yes", yes), ("no", no)):
         if not levels:
-            rows.append({"ticker": ticker, "snapshot_ts": at(minutes), "side": side, "price_dollars": None,
-                         "count_fp": None, "level": None})
+            rows.append(
+                {
+                    "ticker": ticker,
+                    "snapshot_ts": at(minutes),
+                    "side": side,
+                    "price_dollars": None,
+                    "count_fp": None,
+                    "level": None,
+                }
+            )
         for i, (p, c) in enumerate(sorted(levels, key=lambda x: -D(x[0]))):
-            rows.append({"ticker": ticker, "snapshot_ts": at(minutes), "side": side, "price_dollars": D(p),
-                         "count_fp": D(c), "level": i})
+            rows.append(
+                {
+                    "ticker": ticker,
+                    "snapshot_ts": at(minutes),
+                    "side": side,
+                    "price_dollars": D(p),
+                    "count_fp": D(c),
+                    "level": i,
+                }
+            )
     return rows

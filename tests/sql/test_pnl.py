@@ -64,36 +64,111 @@ def write_pnl_lake(root, m3_realized="0.20"):
     random.Random(3).shuffle(fills)  # file order must not matter (the API returns newest first)
     write_stream(root, "fills", fills[:7], run_id="r1")
     write_stream(root, "fills", fills[5:], run_id="r2")  # overlap: fills loaded twice are deduplicated
-    write_stream(root, "markets", [
-        market(M1, "KXA-26NOV20", status="finalized", result="yes", settlement_value_dollars=D(1),
-               settlement_ts=at(days=2)),
-        market(M2, "KXA-26NOV20", status="finalized", result="scalar", market_type="scalar",
-               settlement_value_dollars=D("0.37"), settlement_ts=at(days=2)),
-        market(M3, "KXB-26NOV20", last_price_dollars=D("0.46")),
-        market(M4, "KXB-26NOV20", yes_bid_dollars=D("0.20"), yes_bid_size_fp=D(10),
-               yes_ask_dollars=D("0.26"), yes_ask_size_fp=D(5), minutes=120),
-    ])
-    write_stream(root, "orderbook_snapshots",
-                 book(M3, 100, yes=[("0.45", 10), ("0.44", 5)], no=[("0.50", 8), ("0.49", 2)]))
-    write_stream(root, "settlements", [
-        {"ticker": M1, "event_ticker": "KXA-26NOV20", "market_result": "yes", "yes_count_fp": D(0),
-         "no_count_fp": D(2), "revenue": 0, "value": 100, "settled_time": at(days=2), "fee_cost": D("0.45")},
-        {"ticker": M2, "event_ticker": "KXA-26NOV20", "market_result": "scalar", "yes_count_fp": D(0),
-         "no_count_fp": D(2), "revenue": 126, "value": 37, "settled_time": at(days=2), "fee_cost": D("0.11")},
-    ])
-    write_stream(root, "positions", [
-        {"ticker": M3, "position_fp": D(1), "market_exposure_dollars": D("0.44"),
-         "realized_pnl_dollars": D(m3_realized), "fees_paid_dollars": D("0.17"), "snapshot_ts": at(200)},
-        {"ticker": M1, "position_fp": D(0), "market_exposure_dollars": D(0),
-         "realized_pnl_dollars": D("1.20"), "fees_paid_dollars": D("0.45"), "snapshot_ts": at(days=3)},
-        # a snapshot older than the last fill is not comparable (M4's last fill is at minute 97)
-        {"ticker": M4, "position_fp": D("-2.5"), "market_exposure_dollars": D("1.75"),
-         "realized_pnl_dollars": D(0), "fees_paid_dollars": D("0.05"), "snapshot_ts": at(91)},
-    ])
-    write_stream(root, "balance", [
-        {"balance": 100_000, "portfolio_value": 250, "snapshot_ts": at(150)},
-        {"balance": 99_000, "portfolio_value": 0, "snapshot_ts": at(10)},
-    ])
+    write_stream(
+        root,
+        "markets",
+        [
+            market(
+                M1,
+                "KXA-26NOV20",
+                status="finalized",
+                result="yes",
+                settlement_value_dollars=D(1),
+                settlement_ts=at(days=2),
+            ),
+            market(
+                M2,
+                "KXA-26NOV20",
+                status="finalized",
+                result="scalar",
+                market_type="scalar",
+                settlement_value_dollars=D("0.37"),
+                settlement_ts=at(days=2),
+            ),
+            market(M3, "KXB-26NOV20", last_price_dollars=D("0.46")),
+            market(
+                M4,
+                "KXB-26NOV20",
+                yes_bid_dollars=D("0.20"),
+                yes_bid_size_fp=D(10),
+                yes_ask_dollars=D("0.26"),
+                yes_ask_size_fp=D(5),
+                minutes=120,
+            ),
+        ],
+    )
+    write_stream(
+        root,
+        "orderbook_snapshots",
+        book(M3, 100, yes=[("0.45", 10), ("0.44", 5)], no=[("0.50", 8), ("0.49", 2)]),
+    )
+    write_stream(
+        root,
+        "settlements",
+        [
+            {
+                "ticker": M1,
+                "event_ticker": "KXA-26NOV20",
+                "market_result": "yes",
+                "yes_count_fp": D(0),
+                "no_count_fp": D(2),
+                "revenue": 0,
+                "value": 100,
+                "settled_time": at(days=2),
+                "fee_cost": D("0.45"),
+            },
+            {
+                "ticker": M2,
+                "event_ticker": "KXA-26NOV20",
+                "market_result": "scalar",
+                "yes_count_fp": D(0),
+                "no_count_fp": D(2),
+                "revenue": 126,
+                "value": 37,
+                "settled_time": at(days=2),
+                "fee_cost": D("0.11"),
+            },
+        ],
+    )
+    write_stream(
+        root,
+        "positions",
+        [
+            {
+                "ticker": M3,
+                "position_fp": D(1),
+                "market_exposure_dollars": D("0.44"),
+                "realized_pnl_dollars": D(m3_realized),
+                "fees_paid_dollars": D("0.17"),
+                "snapshot_ts": at(200),
+            },
+            {
+                "ticker": M1,
+                "position_fp": D(0),
+                "market_exposure_dollars": D(0),
+                "realized_pnl_dollars": D("1.20"),
+                "fees_paid_dollars": D("0.45"),
+                "snapshot_ts": at(days=3),
+            },
+            # a snapshot older than the last fill is not comparable (M4's last fill is at minute 97)
+            {
+                "ticker": M4,
+                "position_fp": D("-2.5"),
+                "market_exposure_dollars": D("1.75"),
+                "realized_pnl_dollars": D(0),
+                "fees_paid_dollars": D("0.05"),
+                "snapshot_ts": at(91),
+            },
+        ],
+    )
+    write_stream(
+        root,
+        "balance",
+        [
+            {"balance": 100_000, "portfolio_value": 250, "snapshot_ts": at(150)},
+            {"balance": 99_000, "portfolio_value": 0, "snapshot_ts": at(10)},
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -118,20 +193,26 @@ def test_fct_pnl_matches_hand_computed_rows(con):
 
 
 def test_fct_pnl_metadata_and_marks(con):
-    rows = dict((r[0], r[1:]) for r in con.execute(
-        "select ticker, event_ticker, series_ticker, settlement_value_dollars, mark_price_dollars, mark_source, "
-        "settled_position_fp, fill_count from fct_pnl").fetchall())
+    rows = dict(
+        (r[0], r[1:])
+        for r in con.execute(
+            "select ticker, event_ticker, series_ticker, settlement_value_dollars, mark_price_dollars, mark_source, "
+            "settled_position_fp, fill_count from fct_pnl"
+        ).fetchall()
+    )
     assert rows[M1] == ("KXA-26NOV20", "KXA", D(1), None, None, D(-2), 4)
-    assert rows[M2][2] == D("0.37") and rows[M2][5] == D(-2)   # scalar settlement value
-    assert rows[M3][2:5] == (None, D("0.475"), "mid")          # the order-book mid
-    assert rows[M4][3:5] == (D("0.23"), "mid")                 # the market-snapshot mid
-    assert rows[M5][0:5] == (None, None, None, None, "none")   # no market data: no mark, unrealized 0
+    assert rows[M2][2] == D("0.37") and rows[M2][5] == D(-2)  # scalar settlement value
+    assert rows[M3][2:5] == (None, D("0.475"), "mid")  # the order-book mid
+    assert rows[M4][3:5] == (D("0.23"), "mid")  # the market-snapshot mid
+    assert rows[M5][0:5] == (None, None, None, None, "none")  # no market data: no mark, unrealized 0
 
 
 def test_fifo_lots_for_the_flip(con):
     lots = con.execute(
         "select lot_state, quantity_fp, buy_fill_id, buy_price_dollars, sell_fill_id, sell_price_dollars, "
-        "closed_pnl_dollars from int_pnl_lots where ticker = ? order by lot_start_fp", [M1]).fetchall()
+        "closed_pnl_dollars from int_pnl_lots where ticker = ? order by lot_start_fp",
+        [M1],
+    ).fetchall()
     assert lots == [
         ("closed", D(4), "f1", D("0.40"), "f2", D("0.55"), D("0.60")),
         ("closed", D(6), "f1", D("0.40"), "f3", D("0.60"), D("1.20")),
@@ -143,7 +224,8 @@ def test_fifo_lots_for_the_flip(con):
 def test_fct_pnl_daily(con):
     rows = con.execute(
         "select pnl_date::varchar, fill_count, realized_pnl_dollars, fees_dollars, net_pnl_dollars, "
-        "cumulative_net_pnl_dollars, equity_dollars from fct_pnl_daily order by pnl_date").fetchall()
+        "cumulative_net_pnl_dollars, equity_dollars from fct_pnl_daily order by pnl_date"
+    ).fetchall()
     assert rows == [
         ("2026-11-20", 13, D("2.655"), D("0.86"), D("1.795"), D("1.795"), D("1002.50")),
         ("2026-11-22", 0, D("-0.94"), D(0), D("-0.94"), D("0.855"), None),
@@ -151,19 +233,23 @@ def test_fct_pnl_daily(con):
 
 
 def test_reconciliation_is_zero_where_comparable(con):
-    rows = {r[0]: r[1:] for r in con.execute(
-        "select ticker, positions_comparable, realized_pnl_diff_dollars, fees_diff_dollars, position_diff_fp, "
-        "cost_basis_diff_dollars, payout_diff_dollars from fct_pnl_reconciliation").fetchall()}
+    rows = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select ticker, positions_comparable, realized_pnl_diff_dollars, fees_diff_dollars, position_diff_fp, "
+            "cost_basis_diff_dollars, payout_diff_dollars from fct_pnl_reconciliation"
+        ).fetchall()
+    }
     assert rows[M3] == (True, D(0), D(0), D(0), D(0), None)
     assert rows[M1] == (True, D(0), D(0), D(0), D(0), D(0))
-    assert rows[M2][0] is False and rows[M2][5] == D(0)      # settlement only: payout 1.26 == 126 cents
-    assert rows[M4][0] is False                              # stale snapshot: not compared
+    assert rows[M2][0] is False and rows[M2][5] == D(0)  # settlement only: payout 1.26 == 126 cents
+    assert rows[M4][0] is False  # stale snapshot: not compared
 
 
 def test_reconciliation_check_fails_and_names_rows(tmp_path):
     root = tmp_path / "lake"
     write_pnl_lake(root, m3_realized="0.21")
-    con = warehouse.build_in_memory(root)        # builds; checks only on request
+    con = warehouse.build_in_memory(root)  # builds; checks only on request
     result = warehouse.build_on(con, str(root))
     assert not result.ok
     [failure] = result.failures
@@ -181,7 +267,8 @@ def test_money_columns_of_the_marts_are_decimal(con):
         "where table_schema = 'main' and (table_name like 'fct_%' or table_name like 'dim_%' "
         "or table_name like 'int_%') and (column_name like '%_dollars' or column_name like '%_fp' "
         "or column_name in ('implied_probability', 'outcome', 'brier_score', 'realized_frequency', "
-        "'mean_implied_probability', 'squared_error', 'bucket_low', 'bucket_high'))").fetchall()
+        "'mean_implied_probability', 'squared_error', 'bucket_low', 'bucket_high'))"
+    ).fetchall()
     assert len(rows) > 80
     bad = [r for r in rows if not r[2].startswith("DECIMAL")]
     assert bad == []

@@ -25,31 +25,83 @@ from .lakegen import D, at, book, market, write_stream
 
 
 def trade(tid, minutes, price, count, taker_book_side):
-    return {"trade_id": tid, "ticker": "S1", "count_fp": D(count), "yes_price_dollars": D(price),
-            "no_price_dollars": 1 - D(price), "taker_outcome_side": "yes" if taker_book_side == "bid" else "no",
-            "taker_book_side": taker_book_side, "created_time": at(minutes), "is_block_trade": False}
+    return {
+        "trade_id": tid,
+        "ticker": "S1",
+        "count_fp": D(count),
+        "yes_price_dollars": D(price),
+        "no_price_dollars": 1 - D(price),
+        "taker_outcome_side": "yes" if taker_book_side == "bid" else "no",
+        "taker_book_side": taker_book_side,
+        "created_time": at(minutes),
+        "is_block_trade": False,
+    }
 
 
 @pytest.fixture(scope="module")
 def con(tmp_path_factory):
     root = tmp_path_factory.mktemp("spreads") / "lake"
-    rows = (book("S1", 0, yes=[("0.40", 10), ("0.42", 5)], no=[("0.55", 7), ("0.50", 3)])
-            + book("S1", 1, no=[("0.55", 7)]) + book("S1", 3)
-            + book("S1", 4, yes=[("0.40", 1)], no=[("0.58", 2)])
-            + book("S1", 5, yes=[("0.40", 1)], no=[("0.56", 2)]))
+    rows = (
+        book("S1", 0, yes=[("0.40", 10), ("0.42", 5)], no=[("0.55", 7), ("0.50", 3)])
+        + book("S1", 1, no=[("0.55", 7)])
+        + book("S1", 3)
+        + book("S1", 4, yes=[("0.40", 1)], no=[("0.58", 2)])
+        + book("S1", 5, yes=[("0.40", 1)], no=[("0.56", 2)])
+    )
     write_stream(root, "orderbook_snapshots", rows)
-    write_stream(root, "markets", [
-        market("S2", "EV-S", minutes=0, yes_bid_dollars=D(0), yes_bid_size_fp=D(0),
-               yes_ask_dollars=D("0.60"), yes_ask_size_fp=D(10)),
-        market("S2", "EV-S", minutes=10, yes_bid_dollars=D("0.30"), yes_bid_size_fp=D(5),
-               yes_ask_dollars=D(1), yes_ask_size_fp=D(0)),
-        market("S2", "EV-S", minutes=20, status="closed", yes_bid_dollars=D("0.30"), yes_bid_size_fp=D(5),
-               yes_ask_dollars=D("0.31"), yes_ask_size_fp=D(1)),
-        market("S2", "EV-S", minutes=30, yes_bid_dollars=D("0.30"), yes_bid_size_fp=D(5),
-               yes_ask_dollars=D("0.34"), yes_ask_size_fp=D(4)),
-    ])
-    write_stream(root, "trades", [trade("tr0", -1, "0.50", 1, "bid"), trade("tr1", 0.5, "0.45", 10, "bid"),
-                                  trade("tr2", 2, "0.43", 5, "ask"), trade("tr3", 4.5, "0.40", 5, "ask")])
+    write_stream(
+        root,
+        "markets",
+        [
+            market(
+                "S2",
+                "EV-S",
+                minutes=0,
+                yes_bid_dollars=D(0),
+                yes_bid_size_fp=D(0),
+                yes_ask_dollars=D("0.60"),
+                yes_ask_size_fp=D(10),
+            ),
+            market(
+                "S2",
+                "EV-S",
+                minutes=10,
+                yes_bid_dollars=D("0.30"),
+                yes_bid_size_fp=D(5),
+                yes_ask_dollars=D(1),
+                yes_ask_size_fp=D(0),
+            ),
+            market(
+                "S2",
+                "EV-S",
+                minutes=20,
+                status="closed",
+                yes_bid_dollars=D("0.30"),
+                yes_bid_size_fp=D(5),
+                yes_ask_dollars=D("0.31"),
+                yes_ask_size_fp=D(1),
+            ),
+            market(
+                "S2",
+                "EV-S",
+                minutes=30,
+                yes_bid_dollars=D("0.30"),
+                yes_bid_size_fp=D(5),
+                yes_ask_dollars=D("0.34"),
+                yes_ask_size_fp=D(4),
+            ),
+        ],
+    )
+    write_stream(
+        root,
+        "trades",
+        [
+            trade("tr0", -1, "0.50", 1, "bid"),
+            trade("tr1", 0.5, "0.45", 10, "bid"),
+            trade("tr2", 2, "0.43", 5, "ask"),
+            trade("tr3", 4.5, "0.40", 5, "ask"),
+        ],
+    )
     c = warehouse.build_in_memory(root, run_tests=True)
     yield c
     c.close()
@@ -59,7 +111,8 @@ def test_orderbook_spreads_one_sided_and_empty(con):
     rows = con.execute(
         "select extract('minute' from observed_at)::int, yes_bid_dollars, yes_ask_dollars, spread_dollars, "
         "mid_dollars, yes_bid_size_fp, yes_ask_size_fp, book_state from fct_spreads where ticker = 'S1' "
-        "order by observed_at").fetchall()
+        "order by observed_at"
+    ).fetchall()
     assert rows == [
         (0, D("0.42"), D("0.45"), D("0.03"), D("0.435"), D(5), D(7), "two_sided"),
         (1, None, D("0.45"), None, None, D(0), D(7), "ask_only"),
@@ -67,15 +120,18 @@ def test_orderbook_spreads_one_sided_and_empty(con):
         (4, D("0.40"), D("0.42"), D("0.02"), D("0.41"), D(1), D(2), "two_sided"),
         (5, D("0.40"), D("0.44"), D("0.04"), D("0.42"), D(1), D(2), "two_sided"),
     ]
-    depth = con.execute("select yes_bid_depth_fp, no_bid_depth_fp from fct_spreads where ticker = 'S1' "
-                        "order by observed_at limit 1").fetchone()
+    depth = con.execute(
+        "select yes_bid_depth_fp, no_bid_depth_fp from fct_spreads where ticker = 'S1' "
+        "order by observed_at limit 1"
+    ).fetchone()
     assert depth == (D(15), D(10))
 
 
 def test_market_snapshot_spreads(con):
     rows = con.execute(
         "select extract('minute' from observed_at)::int, yes_bid_dollars, yes_ask_dollars, spread_dollars, "
-        "mid_dollars, book_state from fct_spreads where ticker = 'S2' order by observed_at").fetchall()
+        "mid_dollars, book_state from fct_spreads where ticker = 'S2' order by observed_at"
+    ).fetchall()
     assert rows == [
         (0, None, D("0.60"), None, None, "ask_only"),
         (10, D("0.30"), None, None, None, "bid_only"),
@@ -88,14 +144,16 @@ def test_spreads_daily_time_weighted_and_median(con):
         "select observations, two_sided_observations, one_sided_observations, empty_observations, "
         "observed_seconds, two_sided_seconds, time_weighted_spread_dollars, mean_spread_dollars, "
         "median_spread_dollars, min_spread_dollars, max_spread_dollars from fct_spreads_daily "
-        "where ticker = 'S1' and source = 'orderbook'").fetchone()
+        "where ticker = 'S1' and source = 'orderbook'"
+    ).fetchone()
     assert row == (5, 3, 1, 1, 300, 120, D("0.025"), D("0.03"), D("0.03"), D("0.02"), D("0.04"))
 
 
 def test_effective_spreads(con):
     rows = con.execute(
         "select trade_id, mid_dollars, effective_spread_dollars, signed_effective_spread_dollars, "
-        "mid_age_seconds, taker_book_side from fct_effective_spreads order by created_time").fetchall()
+        "mid_age_seconds, taker_book_side from fct_effective_spreads order by created_time"
+    ).fetchall()
     assert rows == [
         ("tr0", None, None, None, None, "bid"),
         ("tr1", D("0.435"), D("0.03"), D("0.03"), 30, "bid"),
@@ -105,12 +163,24 @@ def test_effective_spreads(con):
     daily = con.execute(
         "select trade_count, trades_with_mid, taker_bid_trades, taker_ask_trades, volume_fp, "
         "mean_effective_spread_dollars, volume_weighted_effective_spread_dollars, "
-        "median_effective_spread_dollars from fct_effective_spreads_daily").fetchall()
+        "median_effective_spread_dollars from fct_effective_spreads_daily"
+    ).fetchall()
     assert daily == [(4, 3, 2, 2, D(21), D("0.02"), D("0.0225"), D("0.02"))]
 
 
 def test_market_daily_ohlc_vwap(con):
     row = con.execute(
         "select trade_date::varchar, open_dollars, high_dollars, low_dollars, close_dollars, vwap_dollars, "
-        "volume_fp, notional_dollars, trade_count from fct_market_daily where ticker = 'S1'").fetchone()
-    assert row == ("2026-11-20", D("0.50"), D("0.50"), D("0.40"), D("0.40"), D("0.435714"), D(21), D("9.15"), 4)
+        "volume_fp, notional_dollars, trade_count from fct_market_daily where ticker = 'S1'"
+    ).fetchone()
+    assert row == (
+        "2026-11-20",
+        D("0.50"),
+        D("0.50"),
+        D("0.40"),
+        D("0.40"),
+        D("0.435714"),
+        D(21),
+        D("9.15"),
+        4,
+    )
