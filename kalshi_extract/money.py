@@ -105,14 +105,21 @@ def _to_decimal(value: Decimal | str | int, what: str) -> Decimal:
 def format_price(price: Decimal | str, price_ranges=None) -> str:
     """Render a YES price for a request as a 4-decimal string (``"0.5600"``).
 
-    ``price_ranges`` is the market's ``price_ranges`` list (``[{start, end, step}]`` dollar strings); default is
-    the $0.01 linear_cent grid. Raises ``ValueError`` if the price is outside (0, 1) or not on a tick.
+    ``price_ranges`` is the market's ``price_ranges`` list (``[{start, end, step}]`` dollar strings, or that list
+    as a JSON string); default is the $0.01 linear_cent grid. Raises ``ValueError`` if the price is outside (0, 1) or not on a tick.
     """
     dec = _to_decimal(price, "price")
     if not (_ZERO < dec < _ONE):
         raise ValueError(f"price must be strictly between 0 and 1 dollar: {dec}")
     if dec != dec.quantize(Decimal("0.0001"), rounding="ROUND_DOWN"):
         raise ValueError(f"price has more than 4 decimals (requests accept 2-4): {dec}")
+    if isinstance(price_ranges, str | bytes):  # as stored in the lake: a JSON string
+        import orjson
+
+        try:
+            price_ranges = orjson.loads(price_ranges)
+        except orjson.JSONDecodeError:
+            raise ValueError(f"price_ranges is not JSON: {price_ranges[:80]!r}") from None
     ranges = DEFAULT_PRICE_RANGES if not price_ranges else price_ranges
     on_grid = False
     for rng in ranges:

@@ -236,7 +236,11 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             raise ConfigError(f"{source} must be a positive integer, not {value!r}") from None
     if not isinstance(value, str):
         raise ConfigError(f"{source} must be a string, not {value!r}")
-    value = value.strip() if key != "private_key" else value
+    if key == "private_key":
+        if "\\n" in value and "\n" not in value.strip():
+            value = value.replace("\\n", "\n")  # one-line PEM from a .env file or CI secret: literal \n
+        return value
+    value = value.strip()
     if key == "private_key_path":
         return str(Path(value).expanduser())
     return value

@@ -174,3 +174,12 @@ def test_no_key_material_or_signature_in_reprs_errors_or_logs(server, rsa_key_pe
         import pickle
 
         pickle.dumps(c._http.signer())
+
+
+def test_one_line_pem_with_escaped_newlines(server, ed25519_key_pem):
+    pem, public = ed25519_key_pem
+    server.route("GET", "/portfolio/balance", Reply(200, {"balance": 1}))
+    one_line = pem.strip().replace("\n", "\\n")
+    with KalshiClient(local_settings(server, one_line)) as c:
+        assert c.get_balance() == {"balance": 1}
+    verify(public, server.calls("GET", "/portfolio/balance")[0], "GET", PREFIX + "/portfolio/balance")

@@ -145,3 +145,12 @@ def test_format_count():
     assert format_count(3) == "3.00"
     with pytest.raises(ValueError):
         format_count("1.001")
+
+
+def test_format_price_accepts_price_ranges_as_json_text():
+    ranges = '[{"start":"0.0000","end":"0.1000","step":"0.0010"},{"start":"0.1000","end":"1.0000","step":"0.0100"}]'
+    assert format_price("0.005", ranges) == "0.0050"
+    with pytest.raises(ValueError):
+        format_price("0.105", ranges)
+    with pytest.raises(ValueError, match="not JSON"):
+        format_price("0.5", "[{")
