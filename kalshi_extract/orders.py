@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from kalshi_extract.errors import OrderValidationError
-from kalshi_extract.orders_exec import CREATE_PATH, Executor, OrderResult, WriteResult
+from kalshi_extract.orders_exec import CREATE_PATH, Executor, OrderResult, WriteResult, seg
 from kalshi_extract.orders_journal import Journal, LakeJournal
 from kalshi_extract.orders_translate import (
     ONE,
@@ -219,7 +219,7 @@ class Orders:
             body["client_order_id"] = order["client_order_id"]
         if order.get("exchange_index") is not None:
             body["exchange_index"] = order["exchange_index"]
-        return PreparedWrite("amend", "POST", f"{CREATE_PATH}/{order_id}/amend", body, None, order)
+        return PreparedWrite("amend", "POST", f"{CREATE_PATH}/{seg(order_id)}/amend", body, None, order)
 
     def decrease(
         self,
@@ -256,7 +256,7 @@ class Orders:
             if to >= remaining:
                 raise _invalid(f"reduce_to {to} must be below the {remaining} contracts resting.")
             body, target = {"reduce_to": format_count2(to)}, to
-        path = f"{CREATE_PATH}/{order_id}/decrease"
+        path = f"{CREATE_PATH}/{seg(order_id)}/decrease"
         return PreparedWrite("decrease", "POST", path, body, None, order, target)
 
     def cancel(self, order_id: str) -> WriteResult:
@@ -270,7 +270,7 @@ class Orders:
         order = self.get_order(order_id)
         self._require_resting(order, "cancel")
         params = {"market_ticker": order["ticker"]} if order.get("ticker") else None
-        return PreparedWrite("cancel", "DELETE", f"{CREATE_PATH}/{order_id}", None, params, order)
+        return PreparedWrite("cancel", "DELETE", f"{CREATE_PATH}/{seg(order_id)}", None, params, order)
 
     def cancel_batch(self, order_ids: list[str]) -> list[WriteResult]:
         """Cancel several orders in one batched call."""
@@ -310,7 +310,7 @@ class Orders:
     def queue_position(self, order_id: str) -> Decimal:
         """Contracts ahead of a resting order in the queue."""
         self.checker.require_key()
-        body = self.client.get(f"/portfolio/orders/{order_id}/queue_position")
+        body = self.client.get(f"/portfolio/orders/{seg(order_id)}/queue_position")
         return Decimal(str(body.get("queue_position_fp", body.get("queue_position", "0"))))
 
     @staticmethod

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from kalshi_extract.errors import (
     ConflictError,
@@ -44,10 +45,19 @@ from kalshi_extract.errors import (
 )
 from kalshi_extract.orders_journal import Journal, OrderEvent
 
-__all__ = ["Executor", "OrderResult", "WriteResult", "CREATE_PATH", "BATCH_PATH"]
+__all__ = ["Executor", "OrderResult", "WriteResult", "CREATE_PATH", "BATCH_PATH", "seg"]
 
 CREATE_PATH = "/portfolio/events/orders"
 BATCH_PATH = "/portfolio/events/orders/batched"
+
+
+def seg(order_id: str) -> str:
+    """An order id as one URL path segment (ids come from users and files; never let one rewrite the path)."""
+    if not isinstance(order_id, str) or not order_id.strip():
+        raise OrderValidationError(
+            f"order id must be a non-empty string, not {order_id!r}. Nothing was sent."
+        )
+    return quote(order_id.strip(), safe="")
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -282,7 +292,7 @@ class Executor:
 
     def get_order(self, order_id: str) -> dict:
         try:
-            body = self.client.get(f"/portfolio/orders/{order_id}")
+            body = self.client.get(f"/portfolio/orders/{seg(order_id)}")
         except NotFoundError:
             raise OrderValidationError(f"no order {order_id!r} on this account. Nothing was sent.") from None
         return body.get("order", body) if isinstance(body, dict) else body
@@ -390,7 +400,7 @@ class Executor:
             return None
 
         outcome, value, attempts = self._run(
-            "amend", ev, lambda: self.client.post(f"{CREATE_PATH}/{order_id}/amend", body), applied, body
+            "amend", ev, lambda: self.client.post(f"{CREATE_PATH}/{seg(order_id)}/amend", body), applied, body
         )
         return WriteResult("amend", (value or {}).get("order_id", order_id), outcome, attempts, value)
 
@@ -404,7 +414,7 @@ class Executor:
         outcome, value, attempts = self._run(
             "decrease",
             ev,
-            lambda: self.client.post(f"{CREATE_PATH}/{order_id}/decrease", body),
+            lambda: self.client.post(f"{CREATE_PATH}/{seg(order_id)}/decrease", body),
             applied,
             body,
         )
@@ -422,7 +432,7 @@ class Executor:
             return o if o.get("status") != "resting" else None
 
         outcome, value, attempts = self._run(
-            "cancel", ev, lambda: self.client.delete(f"{CREATE_PATH}/{order_id}", params=params), applied,
+            "cancel", ev, lambda: self.client.delete(f"{CREATE_PATH}/{seg(order_id)}", params=params), applied,
             {"order_id": order_id, **(params or {})},
         )  # fmt: skip
         return WriteResult("cancel", order_id, outcome, attempts, value)
