@@ -63,6 +63,20 @@ def _console(err: bool = False):
     return Console(stderr=err)
 
 
+def _log_warnings() -> None:
+    """Library warnings (e.g. fields the schema does not know) go to stderr through rich, once."""
+    import logging
+
+    root = logging.getLogger()
+    if not any(getattr(h, "_kalshi_lake", False) for h in root.handlers):
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=_console(err=True), show_path=False, show_time=False)
+        handler.setLevel(logging.WARNING)
+        handler._kalshi_lake = True
+        root.addHandler(handler)
+
+
 # --------------------------------------------------------------------------------------------------- pull
 def _progress_display(streams: list[str], console):
     """A rich Progress with one line per stream (pages, rows, rows/s) and its listener."""
@@ -195,6 +209,7 @@ def pull(
 
     settings = _settings()
     plan = plan_pull(settings, streams, series=series, tickers=tickers, since=since, until=until)
+    _log_warnings()
     console = _console()
     try:
         outcomes = run_pull(plan, use_prefect=use_prefect, console=console, show_progress=not as_json)
@@ -222,6 +237,7 @@ def build(
     from pipelines.flows import build_models
 
     settings = _settings()
+    _log_warnings()
     console = _console()
     runner = build_models if use_prefect else build_models.fn
     with console.status("building models"):
@@ -366,6 +382,7 @@ def demo(
     """Run the whole stack against an embedded local exchange: no account, no network.  Example: kalshi-lake demo"""
     from kalshi_lake.demo import run_demo
 
+    _log_warnings()
     run_demo(seed=seed, size=size, console=_console())
 
 
