@@ -3,8 +3,9 @@
 --
 -- Method (interval overlap of cumulative quantities). Every fill is a signed YES-equivalent trade: book_side bid
 -- buys `count` YES at yes_price, ask sells `count` YES at yes_price (= buys NO at 1 - price). Order each market's
--- fills by (created_time, ts, fill_id). Give every buy the interval (B_before, B_after] of cumulative bought
--- quantity and every sell the interval (S_before, S_after] of cumulative sold quantity. FIFO -- including YES<->NO
+-- fills by time (created_time, else ts). Give every buy the interval (B_before, B_after] of cumulative bought
+-- quantity and every sell the interval (S_before, S_after] of cumulative sold quantity (fills of the same
+-- instant are taken in matching-engine order: a sweep fills the best resting price first). FIFO -- including YES<->NO
 -- flips -- matches the k-th contract bought with the k-th contract sold: while long, the next sold unit closes
 -- the oldest open bought unit, which is bought unit S+1; while short, the next bought unit closes the oldest open
 -- short, which is sold unit B+1. So the lots are the pieces of (0, max(B, S)] cut at every buy and sell interval
@@ -20,7 +21,14 @@ with fills as (
         yes_qty_fp,
         yes_price_dollars,
         row_number() over (
-            partition by _account, ticker order by created_time, ts, fill_id
+            partition by _account, ticker
+            order by
+                coalesce(created_time, ts),
+                -- fills of one instant (one order sweeping several price levels) in matching-engine order:
+                -- resting bids are hit from the highest price down, resting asks from the lowest up
+                case when (book_side = 'bid') = coalesce(is_taker, true)
+                    then yes_price_dollars else -yes_price_dollars end,
+                fill_id
         ) as fill_seq
     from stg_fills
     where yes_qty_fp is not null and yes_qty_fp <> 0

@@ -273,3 +273,32 @@ def test_money_columns_of_the_marts_are_decimal(con):
     bad = [r for r in rows if not r[2].startswith("DECIMAL")]
     assert bad == []
     assert Decimal  # money in Python comes back as Decimal too (see the tests above)
+
+
+def test_same_instant_sweep_is_matched_in_price_priority_and_accounts_are_separate(tmp_path):
+    """A taker buy sweeping asks at one instant fills .40 before .41 (whatever the fill ids say); a later
+    sell of 2 @.50 closes the .40 lot: realized 2 x .10 = 0.20, open 2 @.41. Account `b` trades the same market
+    the other way and is computed on its own: short 3 @.60 then buys 1 @.55 -> realized .05, short 2 open."""
+    root = tmp_path / "lake"
+    fills = [
+        fill("s2", "SW", "bid", 2, "0.40", "0.01", 0),
+        fill("s1", "SW", "bid", 2, "0.41", "0.01", 0),
+        fill("s3", "SW", "ask", 2, "0.50", "0.01", 5),
+        # our maker bids hit by one seller at one instant: highest bid first (.45 then .44)
+        fill("m1", "SW2", "bid", 1, "0.44", "0", 0, is_taker=False),
+        fill("m2", "SW2", "bid", 1, "0.45", "0", 0, is_taker=False),
+        fill("m3", "SW2", "ask", 1, "0.50", "0", 5),
+        fill("b1", "SW", "ask", 3, "0.60", "0.02", 1, account="b"),
+        fill("b2", "SW", "bid", 1, "0.55", "0.01", 2, account="b"),
+    ]
+    write_stream(root, "fills", fills)
+    con = warehouse.build_in_memory(root, run_tests=True)
+    rows = {
+        (r[0], r[1]): r[2:]
+        for r in con.execute(
+            "select account, ticker, realized_pnl_dollars, position_fp, cost_basis_dollars from fct_pnl"
+        ).fetchall()
+    }
+    assert rows[("default", "SW")] == (D("0.20"), D(2), D("0.82"))
+    assert rows[("default", "SW2")] == (D("0.05"), D(1), D("0.44"))
+    assert rows[("b", "SW")] == (D("0.05"), D(-2), D("0.80"))
