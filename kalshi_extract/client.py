@@ -82,9 +82,10 @@ class KalshiClient:
             pool_size=max(16, 2 * s.concurrency),
             session=session,
         )
-        self._http.pacer = (
-            pacer if pacer is not None else shared_pacer(self.base_url, s.api_key_id, self._build_pacer)
-        )
+        if pacer is not None:
+            self._http.pacer = pacer
+        else:  # shared per process and (base_url, key id); built on the first request, not here
+            self._http._pacer_factory = lambda: shared_pacer(self.base_url, s.api_key_id, self._build_pacer)
 
     @classmethod
     def from_env(cls, **kwargs) -> KalshiClient:
@@ -98,10 +99,12 @@ class KalshiClient:
             return Pacer.for_tier(s.tier)
         # the local exchange tells us its configured limits (unlimited by default)
         try:
+            # one quick retry only: a stopped exchange should fail the real request, not stall here
+            ask = dict(retry=RetryPolicy(max_retries=1, backoff_base=0.05, backoff_cap=0.1), pace=False)
             try:
-                _, limits = self._http.request("GET", "/account/limits", auth="optional")
+                _, limits = self._http.request("GET", "/account/limits", auth="optional", **ask)
             except ConfigError:  # an unusable key must not stop public use; ask unsigned
-                _, limits = self._http.request("GET", "/account/limits", auth="none")
+                _, limits = self._http.request("GET", "/account/limits", auth="none", **ask)
             pacer = Pacer.from_limits(limits)
         except (KalshiLakeError, ValueError, KeyError, TypeError) as exc:
             _log.warning(
@@ -133,7 +136,10 @@ class KalshiClient:
         self.close()
 
     def __repr__(self) -> str:
-        return f"KalshiClient(base_url={self.base_url!r}, key_id={self.settings.api_key_id!r}, pacer={self.pacer!r})"
+        pacer = self._http._pacer
+        return (
+            f"KalshiClient(base_url={self.base_url!r}, key_id={self.settings.api_key_id!r}, pacer={pacer!r})"
+        )
 
     # --- generic calls -----------------------------------------------------------------------------------------
     def get(self, path: str, params: dict | None = None) -> dict:

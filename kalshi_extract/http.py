@@ -40,6 +40,7 @@ from kalshi_extract.pacer import Pacer
 __all__ = ["HttpClient", "ClientStats", "StatsSnapshot", "RetryPolicy"]
 
 _log = logging.getLogger(__name__)
+_NO_PACING = Pacer(None, None, "unlimited", "none")
 _USER_AGENT = "kalshi-lake/0.1 (+python-requests)"
 
 
@@ -123,6 +124,7 @@ class HttpClient:
         *,
         signer_factory=None,
         pacer: Pacer | None = None,
+        pacer_factory=None,
         stats: ClientStats | None = None,
         timeout: tuple[float, float] = (5.0, 30.0),
         retry: RetryPolicy | None = None,
@@ -134,7 +136,10 @@ class HttpClient:
         self._signer_factory = signer_factory
         self._signer: Signer | None = None
         self._signer_lock = threading.Lock()
-        self.pacer = pacer or Pacer(None, None, "unlimited", "default")
+        # the pacer is resolved on the first request (a loopback exchange may have to be asked for its limits)
+        self._pacer = pacer
+        self._pacer_factory = pacer_factory
+        self._pacer_lock = threading.Lock()
         self.stats = stats or ClientStats()
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -155,6 +160,20 @@ class HttpClient:
                 session.verify = env["verify"]
             session.trust_env = False
         self.session = session
+
+    @property
+    def pacer(self) -> Pacer:
+        """The pacer, resolved once (via ``pacer_factory``) on first use; no factory means no pacing."""
+        if self._pacer is None:
+            with self._pacer_lock:
+                if self._pacer is None:
+                    factory = self._pacer_factory
+                    self._pacer = factory() if factory is not None else _NO_PACING
+        return self._pacer
+
+    @pacer.setter
+    def pacer(self, value: Pacer) -> None:
+        self._pacer = value
 
     # --- signing -----------------------------------------------------------------------------------------------
     @property
@@ -181,6 +200,8 @@ class HttpClient:
         *,
         parse: bool = True,
         auth: str | None = None,
+        retry: RetryPolicy | None = None,
+        pace: bool = True,
     ) -> tuple[bytes, Any]:
         """Send ``method path`` and return ``(body, parsed)``; ``parsed`` is None for an empty body or when
         ``parse`` is False. GETs are retried per ``RetryPolicy``; other methods are sent exactly once."""
@@ -197,15 +218,17 @@ class HttpClient:
         data = None if json_body is None else orjson.dumps(json_body, default=_json_default)
         params = _clean_params(params)
         retryable = method == "GET"
+        policy = retry or self.retry
+        pacer = self.pacer if pace else _NO_PACING
         attempt = 0
         while True:
-            self.pacer.acquire(r.write, cost)
+            pacer.acquire(r.write, cost)
             try:
                 return self._send_once(method, path, params, data, sign, parse or retryable)
             except (TransportError, RateLimitError, ServerError) as exc:
                 if isinstance(exc, RateLimitError):
-                    self.pacer.throttled(r.write)
-                delay = self._retry_delay(retryable, attempt, exc)
+                    pacer.throttled(r.write)
+                delay = self._retry_delay(policy, retryable, attempt, exc)
                 if delay is None:
                     raise
                 attempt += 1
@@ -213,7 +236,8 @@ class HttpClient:
                 _log.info("retrying %s %s in %.2fs after: %s", method, path, delay, exc)
                 self._sleep(delay)
 
-    def _retry_delay(self, retryable: bool, attempt: int, exc: Exception) -> float | None:
+    @staticmethod
+    def _retry_delay(policy: RetryPolicy, retryable: bool, attempt: int, exc: Exception) -> float | None:
         """THE retry decision. Returns seconds to wait before the next attempt, or None to give up.
 
         - Only idempotent reads (GET) are retried. A POST/DELETE may have reached the exchange even when we saw
@@ -224,12 +248,12 @@ class HttpClient:
           ``uniform(0, min(cap, base·2^attempt))`` so parallel workers do not retry in lockstep. After a 429 the
           pacer's bucket has also been drained, so the next send waits for the refill on top of this delay.
         """
-        if not retryable or attempt >= self.retry.max_retries:
+        if not retryable or attempt >= policy.max_retries:
             return None
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.retry.retry_after_cap)
-        return random.uniform(0.0, min(self.retry.backoff_cap, self.retry.backoff_base * (2**attempt)))
+            return min(max(retry_after, 0.0), policy.retry_after_cap)
+        return random.uniform(0.0, min(policy.backoff_cap, policy.backoff_base * (2**attempt)))
 
     def _send_once(self, method, path, params, data, sign, parse) -> tuple[bytes, Any]:
         headers = self.signer().headers(method, path) if sign else None
@@ -260,7 +284,7 @@ class HttpClient:
                 resp.close()  # unread rest (error path): drop the connection rather than reuse a dirty one
         status = resp.status_code
         self.stats._add(nbytes=len(body))
-        if status >= 400 or status < 200:
+        if status >= 300 or status < 200:  # redirects are not followed: the base URL is wrong
             self.stats._add(errors=1, throttled=1 if status == 429 else 0)
             raise _api_error(status, body, resp, method, path)
         if _log.isEnabledFor(logging.DEBUG):

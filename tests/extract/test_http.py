@@ -198,7 +198,8 @@ def test_retry_after_is_honoured(server, client):
 
 def test_stats_count_requests_and_bytes(server, client):
     server.route("GET", "/exchange/status", OK)
-    before = client.stats.snapshot()  # the pacer's /account/limits discovery is counted too
+    client.get_exchange_status()  # the first request also asks /account/limits (counted too)
+    before = client.stats.snapshot()
     for _ in range(3):
         client.get_exchange_status()
     s = client.stats.snapshot()
@@ -228,3 +229,30 @@ def test_connections_are_pooled_and_reused(server, client):
                 client.get_market("X")
     ports = {s.client_port for s in server.seen}
     assert len(ports) == 1  # one keep-alive connection served every request, errors included
+
+
+def test_redirect_is_an_error_not_followed(server, client):
+    server.route("GET", "/exchange/status", Reply(301, b"", headers={"Location": "http://elsewhere/"}))
+    with pytest.raises(KalshiApiError) as exc:
+        client.get_exchange_status()
+    assert exc.value.status == 301
+
+
+def test_no_network_until_first_request(server):
+    with KalshiClient(local_settings(server)) as c:
+        assert server.seen == []  # constructing a client sends nothing
+        assert "pacer=None" in repr(c)
+    assert server.seen == []
+
+
+def test_stopped_exchange_fails_fast(server):
+    settings = local_settings(server)
+    server.close()
+    import time
+
+    start = time.monotonic()
+    with KalshiClient(settings, retry=RetryPolicy(max_retries=1, backoff_base=0.01, backoff_cap=0.01)) as c:
+        with pytest.raises(TransportError):
+            c.get_exchange_status()
+        assert c.pacer.tier == "basic"  # discovery failed: the configured tier's table
+    assert time.monotonic() - start < 5
