@@ -24,9 +24,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kalshi_extract.schemas import ACCOUNT_FIELD, META_FIELDS, TS, Col
-
 from kalshi_extract.errors import LakeError
+from kalshi_extract.schemas import ACCOUNT_FIELD, META_FIELDS, TS, Col
 
 
 class ConversionError(LakeError):
@@ -69,7 +68,9 @@ def _num_text(v: object) -> str | None:
     raise TypeError(f"{type(v).__name__} where a number was expected")
 
 
-def _fail(stream: str, col: Col, values: Sequence[object], target: pa.DataType, exc: Exception) -> ConversionError:
+def _fail(
+    stream: str, col: Col, values: Sequence[object], target: pa.DataType, exc: Exception
+) -> ConversionError:
     for v in values:
         try:
             if v is not None:
@@ -173,7 +174,9 @@ def _str_array(values: list) -> pa.Array:
     try:
         return pa.array(values, pa.string())
     except _ARROW_ERRORS:
-        return pa.array([v if v is None or isinstance(v, str) else dumps_json(v) for v in values], pa.string())
+        return pa.array(
+            [v if v is None or isinstance(v, str) else dumps_json(v) for v in values], pa.string()
+        )
 
 
 def column(stream: str, col: Col, values: list) -> pa.Array:
@@ -239,8 +242,16 @@ class Converter:
     ``unknown_fields`` accumulates the names of fields the schema does not know (for the once-per-run report).
     """
 
-    def __init__(self, stream: str, cols: Sequence[Col], schema: pa.Schema, *, run_id: str,
-                 loaded_at: datetime, account: str | None = None):
+    def __init__(
+        self,
+        stream: str,
+        cols: Sequence[Col],
+        schema: pa.Schema,
+        *,
+        run_id: str,
+        loaded_at: datetime,
+        account: str | None = None,
+    ):
         self.stream = stream
         self.cols = tuple(cols)
         self.schema = schema

@@ -112,8 +112,18 @@ class StreamWriter:
     :meth:`Lake.commit`. Memory is bounded by ``max_open × row_group_rows`` rows, whatever the stream's size.
     """
 
-    def __init__(self, lake: Lake, stream: str, run_id: str, schema: pa.Schema, date_column: str | None,
-                 *, max_file_rows: int = 1_000_000, row_group_rows: int = 65_536, max_open: int = 4):
+    def __init__(
+        self,
+        lake: Lake,
+        stream: str,
+        run_id: str,
+        schema: pa.Schema,
+        date_column: str | None,
+        *,
+        max_file_rows: int = 1_000_000,
+        row_group_rows: int = 65_536,
+        max_open: int = 4,
+    ):
         self.lake = lake
         self.stream = stream
         self.run_id = run_id
@@ -228,14 +238,24 @@ class StreamLock:
         self._token = uuid.uuid4().hex
 
     def _owner(self) -> dict:
-        return {"pid": os.getpid(), "host": socket.gethostname(), "since": datetime.now(UTC).isoformat(),
-                "token": self._token, "expires": time.time() + LEASE_SECONDS}
+        return {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": datetime.now(UTC).isoformat(),
+            "token": self._token,
+            "expires": time.time() + LEASE_SECONDS,
+        }
 
     def _message(self, holder: dict | None) -> str:
-        who = (f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('since')}"
-               if holder else "another process")
-        return (f"stream {self.stream!r} of lake {self.lake.uri} is being written by {who}; waited "
-                f"{self.timeout:g}s. Wait for that pull to finish (or stop it) and run again.")
+        who = (
+            f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('since')}"
+            if holder
+            else "another process"
+        )
+        return (
+            f"stream {self.stream!r} of lake {self.lake.uri} is being written by {who}; waited "
+            f"{self.timeout:g}s. Wait for that pull to finish (or stop it) and run again."
+        )
 
     def acquire(self) -> None:
         self.lake.fs.create_dir(self.lake._join("_locks"), recursive=True)
@@ -327,7 +347,9 @@ class Lake:
         return self._join("_tmp", f"{stream}--{uuid.uuid4().hex}.parquet.tmp")
 
     def _part_path(self, stream: str, date: str, run_id: str) -> str:
-        return self._join(stream, f"date={date}", f"part-{run_id}-{_next_seq():05d}-{uuid.uuid4().hex[:6]}.parquet")
+        return self._join(
+            stream, f"date={date}", f"part-{run_id}-{_next_seq():05d}-{uuid.uuid4().hex[:6]}.parquet"
+        )
 
     def _fsync(self, path: str) -> None:
         if self.is_local:
@@ -416,8 +438,11 @@ class Lake:
 
     def _roll_forward(self, stream: str) -> int:
         records = sorted(
-            (i.path for i in self._list(self._join("_commits"), recursive=False)
-             if i.base_name.startswith(f"{stream}--") and i.base_name.endswith(".json")),
+            (
+                i.path
+                for i in self._list(self._join("_commits"), recursive=False)
+                if i.base_name.startswith(f"{stream}--") and i.base_name.endswith(".json")
+            ),
         )
         for path in records:
             record = json.loads(self._read_bytes(path))
@@ -440,14 +465,24 @@ class Lake:
         if record.get("state") is not None:
             self._write_bytes(self._state_path(record["stream"]), json.dumps(record["state"]).encode())
 
-    def commit(self, stream: str, files: list[tuple[str, str]], state: dict | None = None,
-               deletes: Iterable[str] = ()) -> list[str]:
+    def commit(
+        self,
+        stream: str,
+        files: list[tuple[str, str]],
+        state: dict | None = None,
+        deletes: Iterable[str] = (),
+    ) -> list[str]:
         """Make temp files visible (and replace the stream's state, delete files) as one crash-safe step."""
         deletes = list(deletes)
         if not files and state is None and not deletes:
             return []
-        record = {"stream": stream, "moves": [list(m) for m in files], "deletes": deletes, "state": state,
-                  "at": datetime.now(UTC).isoformat()}
+        record = {
+            "stream": stream,
+            "moves": [list(m) for m in files],
+            "deletes": deletes,
+            "state": state,
+            "at": datetime.now(UTC).isoformat(),
+        }
         with self._commit_lock:
             path = self._join("_commits", f"{stream}--{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.json")
             self._write_bytes(path, json.dumps(record).encode())
@@ -477,13 +512,24 @@ class Lake:
         return state
 
     # -- writing ----------------------------------------------------------------------------------------
-    def writer(self, stream: str, run_id: str, schema: pa.Schema | None = None, date_column: str | None = None,
-               **kwargs) -> StreamWriter:
+    def writer(
+        self,
+        stream: str,
+        run_id: str,
+        schema: pa.Schema | None = None,
+        date_column: str | None = None,
+        **kwargs,
+    ) -> StreamWriter:
         """A rolling writer for ``stream`` (files stay invisible until :meth:`commit`)."""
         return StreamWriter(self, stream, run_id, schema or arrow_schema(stream), date_column, **kwargs)
 
-    def append(self, stream: str, data: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch], run_id: str,
-               date_column: str | None = None) -> list[str]:
+    def append(
+        self,
+        stream: str,
+        data: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch],
+        run_id: str,
+        date_column: str | None = None,
+    ) -> list[str]:
         """Atomically add rows to ``stream`` (one file per date partition, all visible at once).
 
         Adds ``_loaded_at`` / ``_run_id`` / ``_extra`` when the table lacks them. The partition date comes from
@@ -498,14 +544,19 @@ class Lake:
             data = pa.Table.from_batches(batches)
         n = data.num_rows
         if "_loaded_at" not in data.schema.names:
-            data = data.append_column(pa.field("_loaded_at", TS), pa.repeat(pa.scalar(datetime.now(UTC), TS), n))
+            data = data.append_column(
+                pa.field("_loaded_at", TS), pa.repeat(pa.scalar(datetime.now(UTC), TS), n)
+            )
         if "_run_id" not in data.schema.names:
             data = data.append_column("_run_id", pa.repeat(pa.scalar(run_id, pa.string()), n))
         if "_extra" not in data.schema.names:
             data = data.append_column("_extra", pa.nulls(n, pa.string()))
         if date_column is None:
-            date_column = "ts" if "ts" in data.schema.names and pa.types.is_timestamp(data.schema.field("ts").type) \
+            date_column = (
+                "ts"
+                if "ts" in data.schema.names and pa.types.is_timestamp(data.schema.field("ts").type)
                 else None
+            )
         self._roll_forward(stream)
         w = StreamWriter(self, stream, run_id, data.schema, date_column)
         try:
@@ -521,7 +572,7 @@ class Lake:
         """Paths of the stream's visible Parquet files, sorted."""
         out = []
         for info in self._list(self.stream_path(stream)):
-            rel = info.path[len(self.stream_path(stream)):]
+            rel = info.path[len(self.stream_path(stream)) :]
             if info.base_name.endswith(".parquet") and not any(
                 seg.startswith(("_", ".")) for seg in rel.split("/") if seg
             ):
@@ -536,16 +587,23 @@ class Lake:
         files = self.files(stream)
         if schema is not None:
             schema = schema.append(pa.field("date", pa.string()))
-        return ds.dataset(files, schema=schema, format="parquet", filesystem=self.fs, partitioning=part,
-                          partition_base_dir=self.stream_path(stream))
+        return ds.dataset(
+            files,
+            schema=schema,
+            format="parquet",
+            filesystem=self.fs,
+            partitioning=part,
+            partition_base_dir=self.stream_path(stream),
+        )
 
     def read(self, stream: str, columns: list[str] | None = None, filter=None) -> pa.Table:
         """Read a stream (optionally some columns and a ``pyarrow.compute`` filter expression)."""
         return self.dataset(stream).to_table(columns=columns, filter=filter)
 
     # -- maintenance ------------------------------------------------------------------------------------
-    def compact(self, stream: str, *, small_rows: int = 100_000, target_rows: int = 1_000_000,
-                timeout: float = 600.0) -> int:
+    def compact(
+        self, stream: str, *, small_rows: int = 100_000, target_rows: int = 1_000_000, timeout: float = 600.0
+    ) -> int:
         """Merge the small files (< ``small_rows`` rows) of each date partition into files of ≤ ``target_rows``.
 
         Rows and values are unchanged; runs as one crash-safe commit per partition under the stream's lock.
@@ -559,8 +617,11 @@ class Lake:
                 by_date.setdefault(date, []).append(path)
             schema = arrow_schema(stream) if stream in STREAM_COLUMNS else None
             for date, paths in sorted(by_date.items()):
-                small = [p for p in paths if pq.ParquetFile(self.fs.open_input_file(p)).metadata.num_rows
-                         < small_rows]
+                small = [
+                    p
+                    for p in paths
+                    if pq.ParquetFile(self.fs.open_input_file(p)).metadata.num_rows < small_rows
+                ]
                 if len(small) < 2:
                     continue
                 run_id = f"compact-{datetime.now(UTC):%Y%m%dT%H%M%S}"

@@ -1,0 +1,338 @@
+"""Pull streams from Kalshi (or the local exchange) into the lake: the public API of the lake side.
+
+::
+
+    from kalshi_extract import KalshiClient
+    from kalshi_extract.lake import Lake
+    from kalshi_extract.pull import pull, pull_stream, Selection, STREAM_NAMES
+
+    client = KalshiClient.from_env()
+    lake = Lake.from_settings(client.settings)
+    sel = Selection(series=["KXHIGHNY"], since=datetime(2026, 6, 1, tzinfo=UTC), candle_interval=60)
+    result = pull(client, lake, ["markets", "trades"], sel, progress=lambda stream, pages, rows: ...)
+    for s in result.streams: print(s.stream, s.rows, s.outcome)
+
+``pull`` runs the streams one after another (so each stream's request counts in ``_runs`` are its own); inside a
+stream, independent partitions (tickers, series, historical/live slices) run concurrently on a thread pool of
+``settings.concurrency`` (``KALSHI_CONCURRENCY``) workers, all sharing the client's pacer. A stream holds its
+lake lock for the whole pull: a second pull of the same stream waits up to ``lock_timeout`` seconds and then
+fails with :class:`~kalshi_extract.errors.LakeLockedError`.
+
+``pull_stream`` never raises for a failed pull of an otherwise valid request (API error, lock held…): it records
+the failure in ``_runs`` and returns ``StreamResult(outcome="failed", error=...)``. Invalid input (unknown stream,
+bad selection) raises ``ValueError`` before anything is requested or written. Programming errors propagate after
+being recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from kalshi_extract.convert import Converter, loads_exact
+from kalshi_extract.errors import KalshiLakeError
+from kalshi_extract.runs import new_run_id, record_run
+from kalshi_extract.schemas import arrow_schema
+from kalshi_extract.state import StateBook, parse_iso
+from kalshi_extract.streams import STREAM_NAMES, StreamDef, get_stream
+
+__all__ = ["pull", "pull_stream", "Selection", "StreamResult", "RunResult", "STREAM_NAMES"]
+
+log = logging.getLogger("kalshi_extract.pull")
+
+Progress = Callable[[str, int, int], None]
+CANDLE_INTERVALS = (1, 60, 1440)
+
+
+def _utc(value, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_iso(value) if value.strip() else None
+        if value is None:
+            return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    if not isinstance(value, datetime):
+        raise ValueError(f"Selection.{name} must be a datetime, RFC3339 text or Unix seconds, not {value!r}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _names(value, name: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v for v in value.split(",")]
+    out = tuple(str(v).strip() for v in value if str(v).strip())
+    if not out:
+        raise ValueError(f"Selection.{name} is empty; pass None for no filter")
+    return out
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What to pull: narrow by series, events, market tickers and an event-time window ``[since, until)``.
+
+    Filters combine as a union of scopes (``series`` ∪ ``events`` ∪ ``tickers``); None everywhere = everything.
+    ``candle_interval`` is the candlestick period in minutes: 1, 60 or 1440. Naive datetimes are taken as UTC.
+    """
+
+    series: Sequence[str] | None = None
+    events: Sequence[str] | None = None
+    tickers: Sequence[str] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    candle_interval: int = 60
+
+    def __post_init__(self):
+        object.__setattr__(self, "series", _names(self.series, "series"))
+        object.__setattr__(self, "events", _names(self.events, "events"))
+        object.__setattr__(self, "tickers", _names(self.tickers, "tickers"))
+        object.__setattr__(self, "since", _utc(self.since, "since"))
+        object.__setattr__(self, "until", _utc(self.until, "until"))
+        if self.since and self.until and self.since >= self.until:
+            raise ValueError(
+                f"Selection.since ({self.since.isoformat()}) must be before until ({self.until.isoformat()})"
+            )
+        if self.candle_interval not in CANDLE_INTERVALS:
+            raise ValueError(
+                f"Selection.candle_interval must be one of {CANDLE_INTERVALS} minutes "
+                f"(1 minute, 1 hour, 1 day), not {self.candle_interval!r}"
+            )
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.series or self.events or self.tickers)
+
+    def as_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class StreamResult:
+    """Outcome of pulling one stream in one run (also one row of ``_runs``)."""
+
+    stream: str
+    run_id: str = ""
+    pages: int = 0
+    rows: int = 0
+    rows_seen: int = 0
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    seconds: float = 0.0
+    outcome: str = "ok"
+    error: str | None = None
+    partitions: int = 0
+    files: int = 0
+    unknown_fields: list[str] = field(default_factory=list)
+    range_start: datetime | None = None
+    range_end: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    streams: list[StreamResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.streams)
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.streams)
+
+
+class RunContext:
+    """Everything a rule needs while pulling one stream: client, lake, state, counters, converters."""
+
+    def __init__(
+        self, client, lake, sdef: StreamDef, selection: Selection, run_id: str, progress: Progress | None
+    ):
+        self.client = client
+        self.lake = lake
+        self.sdef = sdef
+        self.selection = selection
+        self.run_id = run_id
+        self.progress = progress
+        self.loaded_at = datetime.now(UTC)
+        self.schema = arrow_schema(sdef.name)
+        settings = getattr(client, "settings", None)
+        self.account = (getattr(settings, "account", None) or "default") if sdef.private else None
+        self.concurrency = max(1, int(getattr(settings, "concurrency", 8) or 8))
+        self.book = StateBook(lake, sdef.name)
+        self._lock = threading.Lock()
+        self.pages = self.rows = self.rows_seen = self.files = 0
+        self.partitions = 0
+        self.range_start: datetime | None = None
+        self.range_end: datetime | None = None
+        self.unknown: set[str] = set()
+        self._cutoff: dict | None = None
+
+    # -- conversion -------------------------------------------------------------------------------------
+    def converter(self) -> Converter:
+        return Converter(
+            self.sdef.name,
+            self.sdef.columns,
+            self.schema,
+            run_id=self.run_id,
+            loaded_at=self.loaded_at,
+            account=self.account,
+        )
+
+    def items(self, page) -> list[dict]:
+        """The page's items; for streams with decimal columns from JSON numbers, re-parsed keeping their text."""
+        if self.sdef.exact_numbers and page.body:
+            data = loads_exact(page.body)
+            key = self.sdef.data_key
+            if isinstance(data, dict) and key in data:
+                return data[key] or []
+        return page.items
+
+    def retire(self, conv: Converter) -> None:
+        with self._lock:
+            self.unknown |= conv.unknown_fields
+
+    # -- counters ---------------------------------------------------------------------------------------
+    def page_done(self, seen: int, written: int, batch: pa.RecordBatch | None = None) -> None:
+        with self._lock:
+            self.pages += 1
+            self.rows_seen += seen
+            self.rows += written
+            pages, rows = self.pages, self.rows
+        if batch is not None and written and self.sdef.time_column:
+            import pyarrow.compute as pc
+
+            mm = pc.min_max(batch.column(self.sdef.time_column)).as_py()
+            with self._lock:
+                if mm["min"] is not None and (self.range_start is None or mm["min"] < self.range_start):
+                    self.range_start = mm["min"]
+                if mm["max"] is not None and (self.range_end is None or mm["max"] > self.range_end):
+                    self.range_end = mm["max"]
+        if self.progress is not None:
+            self.progress(self.sdef.name, pages, rows)
+
+    def committed(self, files: list) -> None:
+        with self._lock:
+            self.files += len(files)
+
+    # -- shared lookups ---------------------------------------------------------------------------------
+    def cutoff(self) -> dict:
+        """``/historical/cutoff``, read once per stream run (every run reads it afresh)."""
+        with self._lock:
+            if self._cutoff is not None:
+                return self._cutoff
+        data = self.client.get("/historical/cutoff")
+        with self._lock:
+            self._cutoff = data if isinstance(data, dict) else {}
+            return self._cutoff
+
+    def cutoff_time(self, key: str | None) -> datetime | None:
+        if not key:
+            return None
+        value = self.cutoff().get(key)
+        if value is None:
+            return None
+        if isinstance(value, (int, float)):
+            return datetime.fromtimestamp(value, UTC)
+        return parse_iso(str(value))
+
+
+def pull_stream(
+    client,
+    lake,
+    stream: str,
+    selection: Selection | None = None,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+    *,
+    lock_timeout: float = 600.0,
+) -> StreamResult:
+    """Pull one stream incrementally into the lake; returns its :class:`StreamResult` (also logged in ``_runs``)."""
+    from kalshi_extract import rules
+
+    sdef = get_stream(stream)
+    selection = selection or Selection()
+    if not isinstance(selection, Selection):
+        raise ValueError(f"selection must be a Selection, not {type(selection).__name__}")
+    run_id = run_id or new_run_id()
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    stats = client.stats
+    before = (stats.requests, stats.retries, stats.throttled_429)
+    result = StreamResult(stream=stream, run_id=run_id, started_at=started)
+    ctx: RunContext | None = None
+    failure: BaseException | None = None
+    try:
+        with lake.lock(stream, timeout=lock_timeout):
+            ctx = RunContext(client, lake, sdef, selection, run_id, progress)
+            rules.RULES[sdef.rule](ctx)
+    except KalshiLakeError as exc:
+        result.outcome, result.error = "failed", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:
+        result.outcome, result.error = "failed", f"{type(exc).__name__}: {exc}"
+        failure = exc
+    if ctx is not None:
+        result.pages, result.rows, result.rows_seen = ctx.pages, ctx.rows, ctx.rows_seen
+        result.partitions, result.files = ctx.partitions, ctx.files
+        result.unknown_fields = sorted(ctx.unknown)
+        result.range_start, result.range_end = ctx.range_start, ctx.range_end
+    result.requests = stats.requests - before[0]
+    result.retries = stats.retries - before[1]
+    result.throttled = stats.throttled_429 - before[2]
+    result.seconds = time.monotonic() - t0
+    result.finished_at = datetime.now(UTC)
+    if result.unknown_fields:
+        log.warning(
+            "%s: the API sent fields the schema does not know (kept in _extra): %s",
+            stream,
+            ", ".join(result.unknown_fields),
+        )
+    if result.error:
+        log.error("%s: pull failed: %s", stream, result.error)
+    row = asdict(result)
+    row["selection"] = selection.as_dict()
+    record_run(lake, row)
+    if failure is not None:
+        raise failure
+    return result
+
+
+def pull(
+    client,
+    lake,
+    streams: Sequence[str],
+    selection: Selection | None = None,
+    progress: Progress | None = None,
+    run_id: str | None = None,
+    *,
+    lock_timeout: float = 600.0,
+) -> RunResult:
+    """Pull several streams (validated first: a bad name changes nothing) under one run id."""
+    if isinstance(streams, str):
+        streams = [streams]
+    names = list(dict.fromkeys(streams))
+    for name in names:
+        get_stream(name)
+    if not names:
+        raise ValueError(f"no streams given; choose from {', '.join(STREAM_NAMES)}")
+    selection = selection or Selection()
+    run_id = run_id or new_run_id()
+    results = [
+        pull_stream(client, lake, name, selection, run_id, progress, lock_timeout=lock_timeout)
+        for name in names
+    ]
+    return RunResult(run_id=run_id, streams=results)

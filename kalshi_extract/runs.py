@@ -1,0 +1,85 @@
+"""The run log: one row per run and stream in ``<lake_root>/_runs/date=YYYY-MM-DD/<run_id>-<stream>.parquet``.
+
+Columns: ``run_id``, ``stream``, ``started_at``, ``finished_at`` (timestamp[us, UTC]), ``range_start`` /
+``range_end`` (the time range of the rows landed, null when the stream has no time axis or nothing landed),
+``pages``, ``rows`` (rows landed), ``rows_seen`` (rows received, before de-duplication), ``requests``,
+``retries``, ``throttled`` (429 answers), ``partitions``, ``files`` (int64), ``seconds`` (double, wall time),
+``outcome`` (``ok`` | ``failed``), ``error``, ``unknown_fields`` (JSON list of field names the schema does not
+know, reported once per run), ``selection`` (JSON). Each row is written atomically after its stream finished, so
+``kalshi-lake status`` and gap accounting can trust it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from kalshi_extract.schemas import TS
+
+__all__ = ["RUNS_SCHEMA", "RUNS_STREAM", "new_run_id", "record_run", "read_runs"]
+
+RUNS_STREAM = "_runs"
+
+RUNS_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("stream", pa.string()),
+        ("started_at", TS),
+        ("finished_at", TS),
+        ("range_start", TS),
+        ("range_end", TS),
+        ("pages", pa.int64()),
+        ("rows", pa.int64()),
+        ("rows_seen", pa.int64()),
+        ("requests", pa.int64()),
+        ("retries", pa.int64()),
+        ("throttled", pa.int64()),
+        ("partitions", pa.int64()),
+        ("files", pa.int64()),
+        ("seconds", pa.float64()),
+        ("outcome", pa.string()),
+        ("error", pa.string()),
+        ("unknown_fields", pa.string()),
+        ("selection", pa.string()),
+    ]
+)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id such as ``20261124T153000Z-1a2b3c4d``."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def record_run(lake, row: dict) -> str:
+    """Write one run-log row (keys of :data:`RUNS_SCHEMA`; missing ones are null) atomically."""
+    values = {name: row.get(name) for name in RUNS_SCHEMA.names}
+    if isinstance(values.get("unknown_fields"), (list, set, tuple)):
+        values["unknown_fields"] = json.dumps(sorted(values["unknown_fields"]))
+    if isinstance(values.get("selection"), dict):
+        values["selection"] = json.dumps(values["selection"], default=str, sort_keys=True)
+    table = pa.Table.from_pylist([values], schema=RUNS_SCHEMA)
+    date = (values.get("started_at") or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d")
+    tmp = lake._tmp_path(RUNS_STREAM)
+    import pyarrow.parquet as pq
+
+    with lake.fs.open_output_stream(tmp) as sink:
+        pq.write_table(table, sink)
+    lake._fsync(tmp)
+    final = lake._join(RUNS_STREAM, f"date={date}", f"{values['run_id']}-{values['stream']}.parquet")
+    lake.commit(RUNS_STREAM, [(tmp, final)])
+    return final
+
+
+def read_runs(lake) -> list[dict]:
+    """Every run-log row as a dict, oldest first ([] before the first run)."""
+    files = lake.files(RUNS_STREAM)
+    if not files:
+        return []
+    table = lake.dataset(RUNS_STREAM, schema=RUNS_SCHEMA).to_table(columns=RUNS_SCHEMA.names)
+    rows = table.to_pylist()
+    rows.sort(key=lambda r: (r["started_at"] or datetime.min.replace(tzinfo=UTC), r["stream"] or ""))
+    return rows

@@ -1,0 +1,103 @@
+"""Incremental state of a stream, kept in the lake at ``_state/<stream>.json`` and changed only by commits.
+
+The document::
+
+    {"version": 1,
+     "partitions": {"<partition key>": {"watermark": "2026-06-11T06:29:30.164956Z", "runs": 3, ...}},
+     "hashes": {"<primary key>": "<12 hex>"},          # state streams: content hash of the last landed row
+     "meta": {"cutoff": {...}, ...}}
+
+A *partition* is an independently pulled slice of a stream: ``all``, ``ticker=KXBTC-…``, ``series=KXBTC``…
+Watermarks are the newest event time landed (text, exact microseconds), so they do not depend on the local
+clock (the exchange's clock may differ from ours). State only changes through :meth:`StateBook.commit`, which
+hands the new document to :meth:`kalshi_extract.lake.Lake.commit` together with the data files it describes, so
+data and state are durable together (see :mod:`kalshi_extract.lake`).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kalshi_extract.errors import LakeStateError
+from kalshi_extract.schemas import TS
+
+__all__ = ["StateBook", "iso", "parse_iso", "STATE_VERSION"]
+
+STATE_VERSION = 1
+
+
+def iso(value: datetime | None) -> str | None:
+    """Exact RFC3339 text (µs) of a UTC datetime."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """Parse RFC3339 text (any fraction length, ``Z`` or offset) through Arrow's exact parser."""
+    if not text:
+        return None
+    try:
+        return pc.cast(pa.array([text]), TS)[0].as_py().astimezone(UTC)
+    except (pa.ArrowInvalid, ValueError) as exc:
+        raise LakeStateError(f"state holds {text!r}, which is not an RFC3339 time ({exc})") from None
+
+
+class StateBook:
+    """The state of one stream during a run: thread-safe reads, commits together with data files."""
+
+    def __init__(self, lake, stream: str):
+        self.lake = lake
+        self.stream = stream
+        doc = lake.read_state(stream)
+        if doc and doc.get("version") != STATE_VERSION:
+            raise LakeStateError(
+                f"state of {stream!r} has version {doc.get('version')!r}, expected {STATE_VERSION}; it was "
+                "written by another kalshi-lake version. Delete _state/ of this stream to re-pull it."
+            )
+        self.doc = doc or {"version": STATE_VERSION, "partitions": {}, "hashes": {}, "meta": {}}
+        self.doc.setdefault("partitions", {})
+        self.doc.setdefault("hashes", {})
+        self.doc.setdefault("meta", {})
+        self._lock = threading.Lock()
+
+    def partition(self, key: str) -> dict:
+        with self._lock:
+            return copy.deepcopy(self.doc["partitions"].get(key, {}))
+
+    def meta(self, key: str, default=None):
+        with self._lock:
+            return copy.deepcopy(self.doc["meta"].get(key, default))
+
+    def hash_of(self, pk: str) -> str | None:
+        return self.doc["hashes"].get(pk)
+
+    def commit(
+        self,
+        files: list[tuple[str, str]],
+        *,
+        partitions: dict | None = None,
+        hashes: dict | None = None,
+        meta: dict | None = None,
+    ) -> list[str]:
+        """Make ``files`` visible and apply the state changes, as one crash-safe commit."""
+        with self._lock:
+            if not partitions and not hashes and not meta:
+                return self.lake.commit(self.stream, files)
+            doc = copy.deepcopy(self.doc) if (partitions or meta) else dict(self.doc)
+            if partitions:
+                for key, value in partitions.items():
+                    doc["partitions"][key] = value
+            if hashes:
+                doc["hashes"] = {**self.doc["hashes"], **hashes}
+            if meta:
+                doc["meta"] = {**doc["meta"], **meta}
+            doc["updated_at"] = iso(datetime.now(UTC))
+            out = self.lake.commit(self.stream, files, state=doc)
+            self.doc = doc
+            return out
