@@ -30,7 +30,7 @@ from typing import Any
 
 from kalshi_extract.errors import OrderValidationError
 from kalshi_extract.orders_exec import CREATE_PATH, Executor, OrderResult, WriteResult, seg
-from kalshi_extract.orders_journal import Journal, LakeJournal
+from kalshi_extract.orders_journal import Journal, LakeJournal, OrderEvent, pending_intents
 from kalshi_extract.orders_translate import (
     ONE,
     ZERO,
@@ -306,6 +306,30 @@ class Orders:
         """The order with this ``client_order_id`` (searching the newest orders of ``ticker``), or None."""
         self.checker.require_key()
         return self.exec.lookup(client_order_id, ticker)
+
+    def resolve_pending(self) -> list[tuple[str, dict | None]]:
+        """Settle journaled intents with no recorded outcome (a crash between send and answer) by lookup.
+
+        For each, looks the order up by ``client_order_id`` and journals the answer (``place``/``resolved``
+        with the order, or ``place``/``rejected`` "never placed"). Sends nothing. Returns
+        ``[(client_order_id, order or None)]``.
+        """
+        self.checker.require_key()
+        if not hasattr(self.journal, "rows"):
+            return []
+        out = []
+        for intent in pending_intents(self.journal.rows()):
+            coid, ticker = intent["client_order_id"], intent.get("ticker")
+            found = self.exec.lookup(coid, ticker)
+            if found:
+                ev = OrderEvent("place", "resolved", coid, found.get("order_id"), ticker, response=found)
+            else:
+                ev = OrderEvent(
+                    "place", "rejected", coid, None, ticker, error="not on the exchange: never placed"
+                )
+            self.journal.write([ev])
+            out.append((coid, found))
+        return out
 
     def queue_position(self, order_id: str) -> Decimal:
         """Contracts ahead of a resting order in the queue."""

@@ -31,6 +31,7 @@ __all__ = [
     "LakeJournal",
     "MemoryJournal",
     "events_to_table",
+    "pending_intents",
 ]
 
 ORDER_EVENTS_STREAM = "order_events"
@@ -127,6 +128,42 @@ class LakeJournal:
         if events:
             self.lake.append(ORDER_EVENTS_STREAM, events_to_table(events, self.account), self.run_id)
 
+    def rows(self) -> list[dict[str, Any]]:
+        """This account's journal rows (empty when nothing was journaled yet)."""
+        if not self.lake.files(ORDER_EVENTS_STREAM):
+            return []
+        return [
+            r for r in self.lake.read(ORDER_EVENTS_STREAM).to_pylist() if r.get("_account") == self.account
+        ]
+
+
+def pending_intents(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Order intents whose outcome the journal never recorded (e.g. the process died after sending).
+
+    ``rows`` are journal rows (dicts with the column names). A ``place`` intent is settled when its
+    ``client_order_id`` has a ``place`` row with phase ``accepted`` or ``resolved``, a ``lookup`` row that found
+    the order, or ends in ``rejected``. Returns the intent rows still open, oldest first.
+    """
+    by_coid: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r.get("client_order_id") and r.get("action") in ("place", "lookup"):
+            by_coid.setdefault(r["client_order_id"], []).append(r)
+    out = []
+    for evs in by_coid.values():
+        evs.sort(key=lambda r: r["ts"])
+        intent = next((r for r in evs if r["action"] == "place" and r["phase"] == "intent"), None)
+        if intent is None:
+            continue
+        done = any(
+            (r["action"] == "place" and r["phase"] in ("accepted", "resolved"))
+            or (r["action"] == "lookup" and r["phase"] == "resolved" and r.get("order_id"))
+            for r in evs
+        )
+        place_phases = [r["phase"] for r in evs if r["action"] == "place"]
+        if not done and place_phases[-1] != "rejected":
+            out.append(intent)
+    return sorted(out, key=lambda r: r["ts"])
+
 
 class MemoryJournal:
     """Keeps events in a list (tests, dry runs). Not durable: never the default for real orders."""
@@ -136,6 +173,9 @@ class MemoryJournal:
 
     def write(self, events: list[OrderEvent]) -> None:
         self.events.extend(events)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [e.row("memory") for e in self.events]
 
     def phases(self, client_order_id: str | None = None) -> list[str]:
         return [

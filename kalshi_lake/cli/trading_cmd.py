@@ -397,10 +397,17 @@ def orders(
     status: Annotated[str | None, typer.Option(help="resting, canceled or executed.")] = None,
     ticker: Annotated[str | None, typer.Option(help="Only this market.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many (newest first).")] = 50,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Resolve journaled orders whose outcome was never recorded.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List your orders, newest first.  Example: kalshi-lake orders --status resting"""
     from kalshi_extract.orders_validate import describe_v2
+
+    if pending:
+        _resolve_pending(as_json)
+        return
 
     if status is not None and status not in ("resting", "canceled", "executed"):
         raise _fail(f"--status must be resting, canceled or executed, not {status!r}")
@@ -421,6 +428,21 @@ def orders(
                      o.get("status"), o.get("created_time")])  # fmt: skip
     _console().print(_table(f"orders ({len(rows)})", ["order_id", "ticker", "order", "filled", "remaining",
                                                      "status", "created"], rows))  # fmt: skip
+
+
+def _resolve_pending(as_json: bool) -> None:
+    settings = _settings()
+    _require_key(settings)
+    with _client(settings) as c:
+        resolved = _orders(c).resolve_pending()
+    if as_json:
+        _print_json([{"client_order_id": coid, "order": order} for coid, order in resolved])
+        return
+    rows = [
+        [coid, (o or {}).get("order_id") or "never placed", (o or {}).get("status")] for coid, o in resolved
+    ]
+    _console().print(_table(f"journaled orders with no recorded outcome ({len(rows)}), now resolved",
+                            ["client_order_id", "order_id", "status"], rows))  # fmt: skip
 
 
 def _orders_reader(client):

@@ -207,3 +207,33 @@ def test_intent_is_written_before_the_request():
     book.post = post
     Executor(book, journal, sleep=lambda s: None).create(_req())
     assert seen_at_send == [["intent"]]
+
+
+def test_resolve_pending_after_a_crash_between_send_and_answer():
+    from kalshi_extract.orders import Orders
+    from kalshi_extract.orders_journal import OrderEvent, pending_intents
+
+    book = ScriptedBook(["ok"])
+    journal = MemoryJournal()
+    landed, lost = _req("landed"), _req("lost")
+    # the process journaled both intents and sent one, then died before any answer was journaled
+    journal.write([OrderEvent("place", "intent", "landed", ticker="KX-T", request=landed),
+                   OrderEvent("place", "intent", "lost", ticker="KX-T", request=lost)])  # fmt: skip
+    book._create(landed)
+    assert [r["client_order_id"] for r in pending_intents(journal.rows())] == ["landed", "lost"]
+    orders = Orders(book, journal=journal, sleep=lambda s: None)
+    result = dict(orders.resolve_pending())
+    assert result["landed"]["client_order_id"] == "landed" and result["lost"] is None
+    assert pending_intents(journal.rows()) == []
+    assert book.posts == []  # resolving never sends
+
+
+def test_pending_ignores_settled_intents():
+    from kalshi_extract.orders_journal import pending_intents
+
+    book = ScriptedBook(["ok", "400"])
+    ex, journal = _exec(book)
+    ex.create(_req("a"))
+    with pytest.raises(BadRequestError):
+        ex.create(_req("b"))
+    assert pending_intents(journal.rows()) == []
