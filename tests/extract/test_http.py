@@ -256,3 +256,24 @@ def test_stopped_exchange_fails_fast(server):
             c.get_exchange_status()
         assert c.pacer.tier == "basic"  # discovery failed: the configured tier's table
     assert time.monotonic() - start < 5
+
+
+def test_stats_are_exact_under_threads(server, client):
+    import threading
+
+    server.route("GET", "/exchange/status", OK)
+    client.get_exchange_status()
+    before = client.stats.snapshot()
+
+    def work():
+        for _ in range(25):
+            client.get_exchange_status()
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = client.stats.snapshot()
+    assert after.requests - before.requests == 200
+    assert after.bytes - before.bytes == 200 * len(OK.raw())
