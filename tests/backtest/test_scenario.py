@@ -21,26 +21,41 @@ def at(minutes: int) -> datetime:
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
     root = tmp_path_factory.mktemp("scenario") / "lake"
-    write_stream(root, "series", [
-        {"ticker": "S1", "fee_type": "quadratic", "fee_multiplier": D("1")},
-        {"ticker": "S2", "fee_type": "quadratic_with_maker_fees", "fee_multiplier": D("1")},
-    ])
-    write_stream(root, "events", [{"event_ticker": "S1-E", "series_ticker": "S1"},
-                                  {"event_ticker": "S2-E", "series_ticker": "S2"}])
-    write_stream(root, "markets", [
-        market("S1-E-M1", "S1-E", close=at(600), result="yes", value=D("1"), settle=at(660)),
-        market("S2-E-M2", "S2-E", close=at(600), result="no", value=D("0"), settle=at(720)),
-    ])
-    write_stream(root, "trades", [
-        trade("S1-E-M1", at(0), "0.30", 20, "bid", "m1-1"),
-        trade("S2-E-M2", at(1), "0.80", 5, "bid", "m2-1"),
-        trade("S1-E-M1", at(5), "0.26", 3, "ask", "m1-2"),
-        trade("S1-E-M1", at(10), "0.25", 4, "ask", "m1-3"),
-        trade("S1-E-M1", at(15), "0.24", 3, "ask", "m1-4"),
-        trade("S2-E-M2", at(16), "0.74", 6, "ask", "m2-2"),
-        trade("S1-E-M1", at(20), "0.20", 10, "ask", "m1-5"),
-        trade("S1-E-M1", at(30), "0.70", 8, "bid", "m1-6"),
-    ])
+    write_stream(
+        root,
+        "series",
+        [
+            {"ticker": "S1", "fee_type": "quadratic", "fee_multiplier": D("1")},
+            {"ticker": "S2", "fee_type": "quadratic_with_maker_fees", "fee_multiplier": D("1")},
+        ],
+    )
+    write_stream(
+        root,
+        "events",
+        [{"event_ticker": "S1-E", "series_ticker": "S1"}, {"event_ticker": "S2-E", "series_ticker": "S2"}],
+    )
+    write_stream(
+        root,
+        "markets",
+        [
+            market("S1-E-M1", "S1-E", close=at(600), result="yes", value=D("1"), settle=at(660)),
+            market("S2-E-M2", "S2-E", close=at(600), result="no", value=D("0"), settle=at(720)),
+        ],
+    )
+    write_stream(
+        root,
+        "trades",
+        [
+            trade("S1-E-M1", at(0), "0.30", 20, "bid", "m1-1"),
+            trade("S2-E-M2", at(1), "0.80", 5, "bid", "m2-1"),
+            trade("S1-E-M1", at(5), "0.26", 3, "ask", "m1-2"),
+            trade("S1-E-M1", at(10), "0.25", 4, "ask", "m1-3"),
+            trade("S1-E-M1", at(15), "0.24", 3, "ask", "m1-4"),
+            trade("S2-E-M2", at(16), "0.74", 6, "ask", "m2-2"),
+            trade("S1-E-M1", at(20), "0.20", 10, "ask", "m1-5"),
+            trade("S1-E-M1", at(30), "0.70", 8, "bid", "m1-6"),
+        ],
+    )
     # the same trade landed twice by two pulls must be replayed once
     write_stream(root, "trades", [trade("S1-E-M1", at(5), "0.26", 3, "ask", "m1-2")], run_id="second-pull")
     return root
@@ -94,14 +109,23 @@ def test_fills_prices_and_fees_are_exactly_the_hand_computed_ones(result):
 
 def test_at_price_trade_does_not_fill_under_the_through_queue_model(result):
     # the 0.25 trade at minute 10 touched the resting bid but did not fill it
-    assert [f.ts for f in result.state.fills if f.yes_price == 250_000][0] == int(at(15).timestamp()) * 1_000_000
+    assert [f.ts for f in result.state.fills if f.yes_price == 250_000][0] == int(
+        at(15).timestamp()
+    ) * 1_000_000
 
 
 def test_rejections_and_ioc_remainders(result):
     orders = result.state.orders
     statuses = [(o.status, o.reason and o.reason.split(" ")[0]) for o in orders]
-    assert statuses == [("filled", None), ("filled", None), ("rejected", "price"), ("rejected", "unknown"),
-                        ("filled", None), ("filled", None), ("canceled", "ioc")]
+    assert statuses == [
+        ("filled", None),
+        ("filled", None),
+        ("rejected", "price"),
+        ("rejected", "unknown"),
+        ("filled", None),
+        ("filled", None),
+        ("canceled", "ioc"),
+    ]
     assert "off the tick grid" in orders[2].reason
     assert result.metrics.n_rejected == 2
 
@@ -137,16 +161,24 @@ def test_results_tables_and_plot(result, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     write_results(result, db, plot_path=png)
     con = duckdb.connect(str(db), read_only=True)
-    run = con.execute("select strategy, pnl_dollars, fees_paid_dollars, n_fills, n_rejected, plot_path "
-                      "from bt_runs where run_id = ?", [result.run_id]).fetchone()
+    run = con.execute(
+        "select strategy, pnl_dollars, fees_paid_dollars, n_fills, n_rejected, plot_path "
+        "from bt_runs where run_id = ?",
+        [result.run_id],
+    ).fetchone()
     assert run == ("scripted", D("9.734"), D("0.316"), 6, 2, str(png))
-    fees = con.execute("select sum(fee_cost), typeof(sum(fee_cost)) from bt_fills where run_id = ?",
-                       [result.run_id]).fetchone()
+    fees = con.execute(
+        "select sum(fee_cost), typeof(sum(fee_cost)) from bt_fills where run_id = ?", [result.run_id]
+    ).fetchone()
     assert fees[0] == D("0.316") and fees[1].startswith("DECIMAL")
-    pos = dict(con.execute("select ticker, pnl_dollars from bt_positions where run_id = ?",
-                           [result.run_id]).fetchall())
+    pos = dict(
+        con.execute(
+            "select ticker, pnl_dollars from bt_positions where run_id = ?", [result.run_id]
+        ).fetchall()
+    )
     assert pos == {"S1-E-M1": D("8.0854"), "S2-E-M2": D("1.6486")}
-    last = con.execute("select equity_dollars from bt_equity where run_id = ? order by seq desc limit 1",
-                       [result.run_id]).fetchone()[0]
+    last = con.execute(
+        "select equity_dollars from bt_equity where run_id = ? order by seq desc limit 1", [result.run_id]
+    ).fetchone()[0]
     assert last == D("1009.734")
     con.close()
