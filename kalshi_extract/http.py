@@ -261,7 +261,6 @@ class HttpClient:
             headers = dict(headers or {})
             headers["Content-Type"] = "application/json"
         url = self.base_url + path
-        self.stats._add(requests=1)
         try:
             resp = self.session.request(
                 method,
@@ -277,19 +276,24 @@ class HttpClient:
             # Content-Length (short body -> ProtocolError) and returns the connection to the pool when done
             body = resp.raw.read(decode_content=True)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
-            self.stats._add(errors=1)
+            self.stats._add(requests=1, errors=1)
             raise _transport_error(exc, method, path) from None
         finally:
             if "resp" in locals() and not resp.raw.closed and resp.raw.length_remaining:
                 resp.close()  # unread rest (error path): drop the connection rather than reuse a dirty one
         status = resp.status_code
-        self.stats._add(nbytes=len(body))
         if status >= 300 or status < 200:  # redirects are not followed: the base URL is wrong
-            self.stats._add(errors=1, throttled=1 if status == 429 else 0)
+            self.stats._add(requests=1, nbytes=len(body), errors=1, throttled=1 if status == 429 else 0)
             raise _api_error(status, body, resp, method, path)
+        self.stats._add(requests=1, nbytes=len(body))
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s %s -> %d (%d bytes)", method, path, status, len(body))
-        if not parse or not body:
+        if not body:
+            if method == "GET" and status != 204:  # every read answers a JSON object; empty = cut short
+                self.stats._add(errors=1)
+                raise TransportError("empty response body", method=method, path=path)
+            return body, None
+        if not parse:
             return body, None
         try:
             return body, orjson.loads(body)

@@ -42,8 +42,9 @@ def client(server):
         Reply(action="reset"),
         Reply(200, {"exchange_active": True, "padding": "x" * 5000}, action="truncate"),
         Reply(200, b'{"exchange_active": tr'),  # complete HTTP body, malformed JSON
+        Reply(200, b""),
     ],
-    ids=["429", "500", "502-html", "503-empty", "reset", "truncated", "malformed-json"],
+    ids=["429", "500", "502-html", "503-empty", "reset", "truncated", "malformed-json", "empty-200"],
 )
 def test_get_retried_then_succeeds(server, client, failure):
     server.route("GET", "/exchange/status", failure, failure, OK)
