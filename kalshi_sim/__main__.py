@@ -1,0 +1,25 @@
+"""``python -m kalshi_sim serve [--host] [--port] [--seed] [--size] [--tier] [--faults JSON]``."""
+
+from __future__ import annotations
+
+import argparse
+
+from kalshi_sim.serve import serve
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m kalshi_sim")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve", help="run the local exchange in the foreground")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--size", default="small")
+    s.add_argument("--tier", default=None)
+    s.add_argument("--faults", default=None, help='JSON object, e.g. {"error_rate": 0.1}')
+    a = p.parse_args(argv)
+    serve(a.host, a.port, a.seed, a.size, a.tier, a.faults)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Control API of the simulation, outside ``/trade-api`` (no auth, no rate limits, no faults).
+
+``POST /_sim/advance {"seconds": N}``, ``POST /_sim/accounts {"balance_cents": N[, "public_key_pem": PEM]}``
+(without a public key the exchange generates the key pair and returns the private PEM once),
+``POST /_sim/faults {...}``, ``GET|DELETE /_sim/requests``, ``GET /_sim/orders?key_id=``, ``GET /_sim/state``.
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from kalshi_sim import fmt, render
+
+
+def _json(obj, status: int = 200) -> Response:
+    return Response(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), status, media_type="application/json")
+
+
+def _err(message: str, status: int = 400) -> Response:
+    return _json({"code": "invalid_parameters", "message": message, "details": ""}, status)
+
+
+async def _body(request: Request) -> dict:
+    raw = await request.body()
+    if not raw:
+        return {}
+    data = orjson.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("body must be a JSON object")
+    return data
+
+
+def state_json(api) -> dict:
+    ex = api.ex
+    return {"now": fmt.ts(ex.now_us), "cutoff": fmt.ts(ex.cutoff_us), "seed": ex.seed, "trades": len(ex.tape),
+            "markets": len(ex.visible_markets()), "events": len(ex.events), "accounts": len(ex.accounts),
+            "faults": api.faults.__dict__.copy()}
+
+
+def routes(api) -> list[Route]:
+    async def advance(request: Request):
+        try:
+            body = await _body(request)
+            seconds = body.get("seconds")
+            if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+                return _err("seconds must be a number ≥ 0")
+            api.ex.advance(seconds)
+        except ValueError as e:
+            return _err(str(e))
+        return _json(state_json(api))
+
+    async def accounts(request: Request):
+        try:
+            body = await _body(request)
+            cents = body.get("balance_cents", 1_000_000)
+            if not isinstance(cents, int) or isinstance(cents, bool) or cents < 0:
+                return _err("balance_cents must be a non-negative integer")
+            acct, pem = api.create_account(cents, body.get("public_key_pem"))
+        except ValueError as e:
+            return _err(str(e))
+        out = {"key_id": acct.key_id, "user_id": acct.user_id, "balance_cents": cents}
+        if pem:
+            out["private_key_pem"] = pem
+        return _json(out, 201)
+
+    async def faults(request: Request):
+        try:
+            api.faults.update(await _body(request))
+        except (ValueError, TypeError) as e:
+            return _err(str(e))
+        return _json(api.faults.__dict__.copy())
+
+    async def requests_log(request: Request):
+        if request.method == "DELETE":
+            with api.log_lock:
+                api.log.clear()
+            return Response(status_code=204)
+        with api.log_lock:
+            return _json({"requests": list(api.log)})
+
+    async def orders(request: Request):
+        key_id = request.query_params.get("key_id")
+        with api.ex.lock:
+            acct = api.ex.accounts.get(key_id or "")
+            if acct is None:
+                return _err("unknown key_id", 404)
+            return _json({"orders": [render.order_json(api.ex, o) for o in acct.orders]})
+
+    async def state(request: Request):
+        with api.ex.lock:
+            return _json(state_json(api))
+
+    return [
+        Route("/_sim/advance", advance, methods=["POST"]),
+        Route("/_sim/accounts", accounts, methods=["POST"]),
+        Route("/_sim/faults", faults, methods=["POST"]),
+        Route("/_sim/requests", requests_log, methods=["GET", "DELETE"]),
+        Route("/_sim/orders", orders, methods=["GET"]),
+        Route("/_sim/state", state, methods=["GET"]),
+    ]

@@ -1,0 +1,59 @@
+"""Basic behaviour of the local exchange over real HTTP."""
+
+from __future__ import annotations
+
+from tests.sim.helpers import SimClient, order
+
+
+def test_public_endpoints_answer(exchange):
+    c = SimClient(exchange.base_url)
+    assert c.get_json("/exchange/status")["trading_active"] is True
+    markets = c.get_json("/markets", {"status": "open", "limit": 5})["markets"]
+    assert markets and all(m["status"] == "active" for m in markets)
+    book = c.get_json(f"/markets/{markets[0]['ticker']}/orderbook")["orderbook_fp"]
+    assert set(book) == {"yes_dollars", "no_dollars"}
+
+
+def test_limit_out_of_range_is_400_with_kalshi_body(exchange):
+    c = SimClient(exchange.base_url)
+    for path, bad in (("/markets", 1001), ("/markets/trades", -1), ("/events", 201), ("/events", 0)):
+        r = c.get(path, {"limit": bad})
+        assert r.status_code == 400, (path, bad)
+        assert set(r.json()) == {"code", "message", "details"}
+
+
+def test_bad_cursor_is_400(exchange):
+    r = SimClient(exchange.base_url).get("/markets/trades", {"cursor": "not-a-cursor"})
+    assert r.status_code == 400
+
+
+def test_portfolio_needs_a_valid_signature(exchange, sim_account):
+    anon = SimClient(exchange.base_url)
+    assert anon.get("/portfolio/balance").status_code == 401
+    c = SimClient(exchange.base_url, sim_account)
+    assert c.get("/portfolio/balance").status_code == 200
+    stale = c.get("/portfolio/balance", ts_ms=1_000_000_000_000)
+    assert stale.status_code == 401 and set(stale.json()) == {"code", "message", "details"}
+    h = c.headers("GET", "/portfolio/fills")           # signed for another path
+    assert anon.s.get(exchange.base_url + "/portfolio/balance", headers=h).status_code == 401
+
+
+def test_order_roundtrip_and_duplicate_client_order_id(exchange, sim_account):
+    c = SimClient(exchange.base_url, sim_account)
+    m = c.get_json("/markets", {"status": "open", "series_ticker": "KXHIGHNY", "limit": 1})["markets"][0]
+    body = order(m["ticker"], "bid", "3.00", "0.0100", client_order_id="dup-1")
+    r = c.post("/portfolio/events/orders", body)
+    assert r.status_code == 201, r.text
+    oid = r.json()["order_id"]
+    assert c.post("/portfolio/events/orders", body).status_code == 409
+    got = c.get_json(f"/portfolio/orders/{oid}")["order"]
+    assert got["status"] == "resting" and got["remaining_count_fp"] == "3.00"
+    r = c.delete(f"/portfolio/events/orders/{oid}")
+    assert r.status_code == 200 and r.json()["reduced_by"] == "3.00"
+    assert [o["status"] for o in exchange.orders(sim_account.key_id) if o["order_id"] == oid] == ["canceled"]
+
+
+def test_legacy_order_endpoint_says_switch_to_v2(exchange, sim_account):
+    c = SimClient(exchange.base_url, sim_account)
+    r = c.post("/portfolio/orders", {"ticker": "X", "side": "yes", "action": "buy", "count": 1, "yes_price": 50})
+    assert r.status_code == 400 and "Please switch to the V2 endpoints" in r.json()["message"]
