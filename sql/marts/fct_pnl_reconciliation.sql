@@ -2,8 +2,11 @@
 -- purpose: our P&L against the exchange's own accounting, with differences:
 --   realized_pnl vs positions.realized_pnl_dollars, fees vs positions.fees_paid_dollars, position vs position_fp,
 --   cost basis vs market_exposure_dollars (all from the latest positions snapshot), and our settlement payout vs
---   settlements.revenue (integer cents / 100). A positions snapshot is comparable only when it was taken at or
---   after our last fill (and after settlement, for a settled market); a settlement record is always comparable.
+--   settlements.revenue (integer cents / 100). A position is comparable only when the exchange's own
+--   `last_updated_ts` for it (else the snapshot time) is at or after our last fill (and our settlement time, for a
+--   settled market): both are exchange-clock times, so an older snapshot is skipped, while a position the exchange
+--   updated after our last fill (fills we have not pulled) is compared and fails loudly. A settlement record is
+--   always comparable.
 --   The check sql/tests/test_pnl_reconciliation_zero.sql requires every comparable difference to be zero.
 with ours as (
     select * from fct_pnl
@@ -45,9 +48,11 @@ joined as (
         p.market_exposure_dollars as exchange_market_exposure_dollars,
         coalesce(o.payout_dollars, 0) as our_payout_dollars,
         s.revenue as exchange_revenue_cents,
+        p.last_updated_ts as positions_last_updated_ts,
         p.ticker is not null
-            and (o.last_fill_time is null or p.snapshot_ts >= o.last_fill_time)
-            and (not coalesce(o.settled, false) or o.settled_time is null or p.snapshot_ts >= o.settled_time)
+            and (o.last_fill_time is null or coalesce(p.last_updated_ts, p.snapshot_ts) >= o.last_fill_time)
+            and (not coalesce(o.settled, false) or o.settled_time is null
+                 or coalesce(p.last_updated_ts, p.snapshot_ts) >= o.settled_time)
             as positions_comparable
     from keys as k
     left join ours as o on o.account = k.account and o.ticker = k.ticker

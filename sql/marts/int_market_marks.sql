@@ -1,6 +1,7 @@
 -- grain: one row per ticker that has a mark
--- purpose: the mark used for unrealized P&L: the latest two-sided mid in fct_spreads (order book wins over a
--- market snapshot at the same instant), else the market's last trade price; mark_source says which.
+-- purpose: the mark used for unrealized P&L: the settlement value once the market is determined, else the latest
+-- two-sided mid in fct_spreads (order book wins over a market snapshot at the same instant), else the market's
+-- last trade price; mark_source says which.
 with mids as (
     select ticker, observed_at, mid_dollars
     from fct_spreads
@@ -10,18 +11,25 @@ with mids as (
     ) = 1
 ),
 
-last_prices as (
-    select ticker, last_price_dollars from dim_markets where last_price_dollars is not null
+markets as (
+    select ticker, last_price_dollars, settlement_value_dollars, observed_at
+    from dim_markets
+    where last_price_dollars is not null or settlement_value_dollars is not null
 ),
 
 final as (
     select
-        coalesce(m.ticker, l.ticker) as ticker,
-        coalesce(m.mid_dollars, l.last_price_dollars) as mark_price_dollars,
-        case when m.ticker is not null then 'mid' else 'last_price' end as mark_source,
-        m.observed_at as mark_observed_at
+        coalesce(m.ticker, d.ticker) as ticker,
+        coalesce(d.settlement_value_dollars, m.mid_dollars, d.last_price_dollars) as mark_price_dollars,
+        case
+            when d.settlement_value_dollars is not null then 'settlement_value'
+            when m.ticker is not null then 'mid'
+            else 'last_price'
+        end as mark_source,
+        case when d.settlement_value_dollars is not null then d.observed_at else m.observed_at end
+            as mark_observed_at
     from mids as m
-    full outer join last_prices as l on l.ticker = m.ticker
+    full outer join markets as d on d.ticker = m.ticker
 )
 
 select * from final

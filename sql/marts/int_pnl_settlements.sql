@@ -1,6 +1,7 @@
 -- grain: one row per (account, ticker) the account has fills or a settlement in
 -- purpose: whether the account's position in a market is settled, at what YES value and when.
--- Settled = the account has a settlement record, or the market is determined/finalized with a known value.
+-- Settled = the account has a settlement record, or the market is finalized (paid out) with a known value. A market
+-- that is only `determined` is not settled yet (the exchange pays later); int_market_marks marks it at its value.
 -- settlement value per YES contract = settlement `value` cents / 100, else 1/0 from `market_result` yes/no,
 -- else dim_markets.settlement_value_dollars (fractional for scalar markets).
 with keys as (
@@ -21,7 +22,8 @@ final as (
     select
         k.account,
         k.ticker,
-        s.ticker is not null or m.settlement_value_dollars is not null as settled,
+        s.ticker is not null
+            or (m.settlement_value_dollars is not null and m.status in ('finalized', 'settled')) as settled,
         cast(coalesce(
             cast(s.value as decimal(18,6)) * cast(0.01 as decimal(18,6)),
             case s.market_result when 'yes' then 1 when 'no' then 0 end,

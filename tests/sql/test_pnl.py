@@ -302,3 +302,63 @@ def test_same_instant_sweep_is_matched_in_price_priority_and_accounts_are_separa
     assert rows[("default", "SW")] == (D("0.20"), D(2), D("0.82"))
     assert rows[("default", "SW2")] == (D("0.05"), D(1), D("0.44"))
     assert rows[("b", "SW")] == (D("0.05"), D(-2), D("0.80"))
+
+
+def test_determined_market_is_marked_at_its_value_and_positions_compare_on_exchange_clock(tmp_path):
+    """DT is determined YES (not yet paid): long 4 @.30 stays open, marked at 1 -> unrealized 2.80, not settled.
+    The positions snapshot was taken (local clock) BEFORE the fill time but the exchange says it last updated the
+    position at the fill: comparable, and equal. A second position row (XX) updated after our last fill, with a
+    realized P&L we cannot explain (fills missing from the lake), must be flagged."""
+    root = tmp_path / "lake"
+    write_stream(
+        root,
+        "fills",
+        [fill("d1", "DT", "bid", 4, "0.30", "0.05", 10), fill("x1", "XX", "bid", 1, "0.5", "0", 5)],
+    )
+    write_stream(
+        root,
+        "markets",
+        [market("DT", "EV-DT", status="determined", result="yes", settlement_value_dollars=D(1))],
+    )
+    write_stream(
+        root,
+        "positions",
+        [
+            {
+                "ticker": "DT",
+                "position_fp": D(4),
+                "market_exposure_dollars": D("1.20"),
+                "realized_pnl_dollars": D(0),
+                "fees_paid_dollars": D("0.05"),
+                "last_updated_ts": at(10),
+                "snapshot_ts": at(1),
+            },
+            {
+                "ticker": "XX",
+                "position_fp": D(0),
+                "market_exposure_dollars": D(0),
+                "realized_pnl_dollars": D("0.10"),
+                "fees_paid_dollars": D(0),
+                "last_updated_ts": at(30),
+                "snapshot_ts": at(1),
+            },
+        ],
+    )
+    con = warehouse.build_in_memory(root)
+    assert con.execute(
+        "select settled, position_fp, unrealized_pnl_dollars, mark_price_dollars, mark_source from fct_pnl "
+        "where ticker = 'DT'"
+    ).fetchone() == (False, D(4), D("2.80"), D(1), "settlement_value")
+    rec = dict(
+        (r[0], r[1:])
+        for r in con.execute(
+            "select ticker, positions_comparable, realized_pnl_diff_dollars, position_diff_fp "
+            "from fct_pnl_reconciliation"
+        ).fetchall()
+    )
+    assert rec["DT"] == (True, D(0), D(0))
+    assert rec["XX"] == (True, D("-0.10"), D(1))
+    result = warehouse.build_on(con, str(root))
+    assert [(f.name, [r[1] for r in f.rows]) for f in result.failures] == [
+        ("test_pnl_reconciliation_zero", ["XX"])
+    ]
