@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from kalshi_extract.auth import Signer
-from kalshi_extract.endpoints import ENDPOINTS, Endpoint
+from kalshi_extract.endpoints import ENDPOINTS, Endpoint, route
 from kalshi_extract.errors import ConfigError, KalshiLakeError
 from kalshi_extract.http import ClientStats, HttpClient, RetryPolicy
 from kalshi_extract.pacer import Pacer, shared_pacer
@@ -106,6 +106,8 @@ class KalshiClient:
             except ConfigError:  # an unusable key must not stop public use; ask unsigned
                 _, limits = self._http.request("GET", "/account/limits", auth="none", **ask)
             pacer = Pacer.from_limits(limits)
+            if pacer.read is not None:  # the question itself spent read tokens at the exchange
+                pacer.read.reserve(route("GET", "/account/limits").cost)
         except (KalshiLakeError, ValueError, KeyError, TypeError) as exc:
             _log.warning(
                 "could not read %s/account/limits (%s); pacing at tier %s", self.base_url, exc, s.tier
