@@ -87,7 +87,10 @@ def _orders(client):
 def _console(err: bool = False):
     from rich.console import Console
 
-    return Console(stderr=err, soft_wrap=False)
+    console = Console(stderr=err, soft_wrap=False)
+    if not console.is_terminal:  # piped or captured: do not fold tickers and ids into 80 columns
+        console.width = max(console.width, 220)
+    return console
 
 
 def _jsonable(value: Any) -> Any:

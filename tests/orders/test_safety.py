@@ -1,0 +1,237 @@
+"""Bad input never reaches the exchange; prod needs confirmation; a lost response never doubles an order."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from kalshi_extract.client import KalshiClient
+from kalshi_extract.settings import Settings
+from tests.orders.helpers import open_markets, order_posts, resting_price
+
+pytestmark = pytest.mark.slow
+
+
+def _client(acct) -> KalshiClient:
+    return KalshiClient(Settings.load(environ=acct.env))
+
+
+@pytest.fixture
+def account(exchange):
+    return exchange.create_account(balance_cents=1_000_00)
+
+
+@pytest.fixture
+def cent_market(exchange, account):
+    with _client(account) as c:
+        for m in open_markets(c):
+            ranges = m.get("price_ranges") or []
+            if m.get("price_level_structure") == "linear_cent" or all(r["step"] == "0.0100" for r in ranges):
+                return m
+    pytest.fail("no open linear_cent market on the local exchange")
+
+
+@pytest.fixture
+def closed_market(exchange, account):
+    with _client(account) as c:
+        for status in ("closed", "settled"):
+            for m in c.get_markets(status=status):
+                return m
+    pytest.fail("no closed or settled market on the local exchange")
+
+
+def _refused(exchange, cli, args, fragment, *, no_requests_at_all):
+    exchange.clear_requests()
+    res = cli(*args)
+    assert res.exit_code != 0, res.output
+    err = " ".join(res.stderr.split())
+    assert err.startswith("error:") and fragment.lower() in err.lower(), err
+    assert "Traceback" not in res.output
+    assert order_posts(exchange) == [], "an order request reached the exchange"
+    if no_requests_at_all:
+        assert exchange.requests() == [], f"requests were sent: {exchange.requests()}"
+    return err
+
+
+@pytest.mark.parametrize(
+    "count,price,fragment",
+    [
+        ("2", "0", "strictly between"),
+        ("2", "1.00", "strictly between"),
+        ("2", "100", "strictly between"),
+        ("0", "45", "greater than 0"),
+        ("-3", "45", "greater than 0"),
+        ("1.005", "45", "2 decimals"),
+        ("2", "45.5", "c suffix"),
+    ],
+)
+def test_bad_price_or_count_sends_nothing_at_all(
+    exchange, account, make_cli, cent_market, count, price, fragment
+):
+    cli = make_cli(account)
+    _refused(
+        exchange, cli, ["buy", cent_market["ticker"], "yes", count, price], fragment, no_requests_at_all=True
+    )
+
+
+def test_subcent_price_on_cent_grid_is_refused(exchange, account, make_cli, cent_market):
+    cli = make_cli(account)
+    err = _refused(exchange, cli, ["buy", cent_market["ticker"], "yes", "2", "0.455"], "tick grid",
+                   no_requests_at_all=False)  # fmt: skip
+    assert "0.45 and 0.46" in err
+    _refused(
+        exchange,
+        cli,
+        ["sell", cent_market["ticker"], "no", "2", "45.5c"],
+        "tick grid",
+        no_requests_at_all=False,
+    )
+
+
+def test_unknown_ticker(exchange, account, make_cli):
+    cli = make_cli(account)
+    _refused(
+        exchange,
+        cli,
+        ["buy", "KXNOPE-99JAN01-X", "yes", "2", "45"],
+        "unknown ticker",
+        no_requests_at_all=False,
+    )
+
+
+def test_closed_market(exchange, account, make_cli, closed_market):
+    cli = make_cli(account)
+    _refused(
+        exchange,
+        cli,
+        ["buy", closed_market["ticker"], "yes", "2", "45"],
+        "not open",
+        no_requests_at_all=False,
+    )
+
+
+def test_bad_outcome_and_tif(exchange, account, make_cli, cent_market):
+    cli = make_cli(account)
+    _refused(
+        exchange, cli, ["buy", cent_market["ticker"], "maybe", "2", "45"], "yes, no", no_requests_at_all=True
+    )
+    _refused(exchange, cli, ["buy", cent_market["ticker"], "yes", "2", "45", "--tif", "day"], "gtc, ioc or fok",
+             no_requests_at_all=True)  # fmt: skip
+
+
+def test_missing_key_sends_nothing(exchange, account, make_cli, cent_market):
+    env = {k: v for k, v in account.env.items() if k not in ("KALSHI_API_KEY_ID", "KALSHI_PRIVATE_KEY")}
+
+    class NoKey:
+        pass
+
+    nokey = NoKey()
+    nokey.env = env
+    cli = make_cli(nokey)
+    for args in (
+        ["buy", cent_market["ticker"], "yes", "2", "45"],
+        ["cancel", "--all"],
+        ["positions"],
+        ["balance"],
+    ):
+        _refused(exchange, cli, args, "KALSHI_API_KEY_ID", no_requests_at_all=True)
+
+
+def test_insufficient_balance(exchange, make_cli, cent_market):
+    poor = exchange.create_account(balance_cents=100)  # $1.00
+    cli = make_cli(poor)
+    err = _refused(exchange, cli, ["buy", cent_market["ticker"], "yes", "10", "50"], "insufficient balance",
+                   no_requests_at_all=False)  # fmt: skip
+    assert "$1" in err
+
+
+def test_order_limits(exchange, account, make_cli, cent_market):
+    cli = make_cli(account, KALSHI_MAX_ORDER_COUNT="5")
+    _refused(exchange, cli, ["buy", cent_market["ticker"], "yes", "6", "2"], "KALSHI_MAX_ORDER_COUNT",
+             no_requests_at_all=True)  # fmt: skip
+    cli = make_cli(account, KALSHI_MAX_POSITION="3")
+    _refused(exchange, cli, ["buy", cent_market["ticker"], "yes", "4", "2"], "KALSHI_MAX_POSITION",
+             no_requests_at_all=False)  # fmt: skip
+
+
+def test_dry_run_prints_the_exact_request_and_sends_nothing(exchange, account, make_cli, cent_market):
+    cli = make_cli(account)
+    exchange.clear_requests()
+    res = cli("buy", cent_market["ticker"], "no", "3", "40", "--dry-run")
+    assert res.exit_code == 0, res.output
+    assert "POST " + exchange.base_url + "/portfolio/events/orders" in res.output
+    assert (
+        '"side": "ask"' in res.output
+        and '"price": "0.6000"' in res.output
+        and '"count": "3.00"' in res.output
+    )
+    assert order_posts(exchange) == []
+    js = cli.json("buy", cent_market["ticker"], "no", "3", "40", "--dry-run")
+    assert js["dry_run"] is True and js["request"]["side"] == "ask" and js["fee_estimate"]
+    assert order_posts(exchange) == []
+
+
+def test_prod_without_yes_and_without_a_terminal_sends_nothing(exchange, account, make_cli, cent_market):
+    # KALSHI_ENV=prod pointed at the local exchange through KALSHI_API_URL: the gate is the real one.
+    cli = make_cli(account, KALSHI_ENV="prod")
+    low = "1"
+    exchange.clear_requests()
+    res = cli("buy", cent_market["ticker"], "yes", "1", low)
+    assert res.exit_code == 4, res.output
+    assert "not confirmed" in res.stderr and "KALSHI_ENV=prod" in res.stderr
+    assert "fee up to" in res.stderr  # cost and fee estimate were shown first
+    assert order_posts(exchange) == []
+    res = cli("cancel", "--all")
+    assert res.exit_code == 4 and order_posts(exchange) == []
+    res = cli("buy", cent_market["ticker"], "yes", "1", low, "--yes", "--json")
+    assert res.exit_code == 0, res.output
+    assert len([r for r in order_posts(exchange) if r["method"] == "POST"]) == 1
+    cli("cancel", "--all", "--yes")
+
+
+def test_confirm_gate_function():
+    from typer import Exit
+
+    from kalshi_lake.cli.trading_cmd import confirm_gate
+
+    prod = Settings.load(environ={"KALSHI_ENV": "prod"})
+    local = Settings.load(
+        environ={"KALSHI_ENV": "local", "KALSHI_API_URL": "http://127.0.0.1:1/trade-api/v2"}
+    )
+    asked = []
+    confirm_gate(local, ["x"], yes=False, interactive=False)  # not prod: no gate
+    confirm_gate(prod, ["x"], yes=True, interactive=False)  # --yes
+    confirm_gate(prod, ["x"], yes=False, interactive=True, ask=lambda q: asked.append(q) or True)
+    assert asked
+    with pytest.raises(Exit) as info:
+        confirm_gate(prod, ["x"], yes=False, interactive=True, ask=lambda q: False)
+    assert info.value.exit_code == 4
+    with pytest.raises(Exit):
+        confirm_gate(prod, ["x"], yes=False, interactive=False, ask=lambda q: True)
+
+
+def test_dropped_order_response_leaves_exactly_one_order(fresh_exchange, make_cli, tmp_path):
+    ex = fresh_exchange
+    acct = ex.create_account(balance_cents=1_000_00)
+    with _client(acct) as c:
+        m = open_markets(c)[0]
+    cli = make_cli(acct)
+    low = resting_price(m)
+    ex.set_faults(drop_order_response=1)
+    ex.clear_requests()
+    res = cli("buy", m["ticker"], "yes", "2", f"{low}", "--json")
+    assert res.exit_code == 0, res.output
+    mine = ex.orders(acct.key_id)
+    assert len(mine) == 1
+    import json
+
+    out = json.loads(res.stdout)["result"]
+    assert out["outcome"] == "resolved" and out["order_id"] == mine[0]["order_id"]
+    assert len([r for r in order_posts(ex) if r["method"] == "POST"]) == 1  # looked up, not re-sent
+    # a crossing buy with the fault on: filled once, position = count
+    ask = Decimal(m["yes_ask_dollars"])
+    ex.set_faults(drop_order_response=1)
+    res = cli("buy", m["ticker"], "yes", "1", f"{ask}", "--json", "--tif", "ioc")
+    assert res.exit_code == 0, res.output
+    assert len(ex.orders(acct.key_id)) == 2
