@@ -83,10 +83,12 @@ final as (
         cast(sum(realized_pnl_dollars) over w as decimal(18,6)) as cumulative_realized_pnl_dollars,
         cast(sum(fees_dollars) over w as decimal(18,6)) as cumulative_fees_dollars,
         cast(sum(realized_pnl_dollars - fees_dollars) over w as decimal(18,6)) as cumulative_net_pnl_dollars,
-        cast(balance_cents as decimal(18,6)) * cast(0.01 as decimal(18,6)) as balance_dollars,
-        cast(portfolio_value_cents as decimal(18,6)) * cast(0.01 as decimal(18,6)) as portfolio_value_dollars,
-        cast((balance_cents + portfolio_value_cents) as decimal(18,6)) * cast(0.01 as decimal(18,6))
-            as equity_dollars
+        cast(cast(balance_cents as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6))
+            as balance_dollars,
+        cast(cast(portfolio_value_cents as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6))
+            as portfolio_value_dollars,
+        cast(cast(balance_cents + portfolio_value_cents as decimal(20,0)) * cast(0.01 as decimal(3,2))
+            as decimal(18,6)) as equity_dollars
     from joined
     window w as (partition by account order by pnl_date rows between unbounded preceding and current row)
 )

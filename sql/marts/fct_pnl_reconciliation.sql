@@ -67,7 +67,7 @@ final as (
         cast(our_fees_dollars - exchange_fees_paid_dollars as decimal(18,6)) as fees_diff_dollars,
         cast(our_position_fp - exchange_position_fp as decimal(18,2)) as position_diff_fp,
         cast(our_cost_basis_dollars - exchange_market_exposure_dollars as decimal(18,6)) as cost_basis_diff_dollars,
-        cast(our_payout_dollars - cast(exchange_revenue_cents as decimal(18,6)) * cast(0.01 as decimal(18,6))
+        cast(our_payout_dollars - cast(exchange_revenue_cents as decimal(20,0)) * cast(0.01 as decimal(3,2))
             as decimal(18,6)) as payout_diff_dollars
     from joined
 )

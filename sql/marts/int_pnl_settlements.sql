@@ -25,7 +25,7 @@ final as (
         s.ticker is not null
             or (m.settlement_value_dollars is not null and m.status in ('finalized', 'settled')) as settled,
         cast(coalesce(
-            cast(s.value as decimal(18,6)) * cast(0.01 as decimal(18,6)),
+            cast(s.value as decimal(20,0)) * cast(0.01 as decimal(3,2)),
             case s.market_result when 'yes' then 1 when 'no' then 0 end,
             m.settlement_value_dollars
         ) as decimal(18,6)) as settlement_value_dollars,
