@@ -250,7 +250,7 @@ class Executor:
                 "nothing more was sent. Look the order up before retrying."
             ) from exc
         if found:
-            buf.append(ev("resolved", response=found, lookup=True))
+            buf.append(ev("resolved", response=found))  # the write itself is decided
         else:
             buf.append(
                 ev(

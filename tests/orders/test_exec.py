@@ -113,7 +113,8 @@ def test_dropped_response_is_resolved_by_lookup_not_resent():
     assert res.outcome == "resolved" and res.order_id in book.orders
     assert len(book.posts) == 1 and len(book.orders) == 1
     assert journal.phases("c2") == ["intent", "sent", "unknown", "resolved"]
-    assert [e.action for e in journal.events][-1] == "lookup"
+    assert [e.action for e in journal.events][-1] == "place"
+    assert journal.events[-1].order_id == res.order_id
 
 
 def test_server_error_not_processed_is_sent_again_with_same_id():

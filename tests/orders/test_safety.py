@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
+import pyarrow.dataset as ds
 import pytest
 
 from kalshi_extract.client import KalshiClient
@@ -224,14 +226,36 @@ def test_dropped_order_response_leaves_exactly_one_order(fresh_exchange, make_cl
     assert res.exit_code == 0, res.output
     mine = ex.orders(acct.key_id)
     assert len(mine) == 1
-    import json
-
     out = json.loads(res.stdout)["result"]
     assert out["outcome"] == "resolved" and out["order_id"] == mine[0]["order_id"]
     assert len([r for r in order_posts(ex) if r["method"] == "POST"]) == 1  # looked up, not re-sent
+    journal = ds.dataset(str(tmp_path / "data" / "lake" / "order_events"), partitioning="hive").to_table()
+    rows = sorted((r for r in journal.to_pylist() if r["client_order_id"] == out["client_order_id"]),
+                  key=lambda r: r["ts"])  # fmt: skip
+    assert [(r["action"], r["phase"]) for r in rows] == [
+        ("place", "intent"), ("place", "sent"), ("place", "unknown"), ("place", "resolved")]  # fmt: skip
+    assert rows[-1]["order_id"] == out["order_id"]
     # a crossing buy with the fault on: filled once, position = count
     ask = Decimal(m["yes_ask_dollars"])
     ex.set_faults(drop_order_response=1)
     res = cli("buy", m["ticker"], "yes", "1", f"{ask}", "--json", "--tif", "ioc")
     assert res.exit_code == 0, res.output
     assert len(ex.orders(acct.key_id)) == 2
+
+
+def test_same_client_order_id_twice_is_one_order(exchange, make_cli):
+    acct = exchange.create_account(balance_cents=1_000_00)
+    with _client(acct) as c:
+        m = open_markets(c)[0]
+    cli = make_cli(acct)
+    coid = "5d0f5a3e-8f5e-4d55-9d2a-0e7f8f6c1a11"
+    first = cli.json("buy", m["ticker"], "yes", "1", f"{resting_price(m)}", "--client-order-id", coid)[
+        "result"
+    ]
+    again = cli.json("buy", m["ticker"], "yes", "1", f"{resting_price(m)}", "--client-order-id", coid)[
+        "result"
+    ]
+    assert first["outcome"] == "accepted" and again["outcome"] == "resolved"  # 409 duplicate → looked up
+    assert again["order_id"] == first["order_id"]
+    assert [o["order_id"] for o in exchange.orders(acct.key_id)] == [first["order_id"]]
+    cli.ok("cancel", first["order_id"])
