@@ -4,7 +4,9 @@ Field choices follow v3.31 where it differs from the stored v3.21 spec: no integ
 no ``liquidity_dollars`` / ``fractional_trading_enabled`` / ``response_price_units`` (removed 2026-07/10),
 no ``resting_orders_count`` on positions, no ``available_on_brokers`` on events, ``exchange_index`` present.
 The deprecated direction fields the production recordings still carry (``taker_side`` on trades,
-``side``/``action`` on fills and orders) are kept, as recorded.
+``side``/``action`` on fills and orders) are kept, as recorded: a V2 ``bid`` shows ``side: yes, action:
+buy``, an ``ask`` ``side: yes, action: sell`` (the demo recording of an ask order). Optional order fields
+(``expiration_time``, ``cancel_order_on_pause``) are omitted when empty, as recorded.
 """
 
 from __future__ import annotations
@@ -111,9 +113,9 @@ def market_json(ex, m: MarketDef) -> dict:
         "exchange_index": 0,
     }
     if m.floor_strike is not None:
-        out["floor_strike"] = m.floor_strike
+        out["floor_strike"] = _num(m.floor_strike)
     if m.cap_strike is not None:
-        out["cap_strike"] = m.cap_strike
+        out["cap_strike"] = _num(m.cap_strike)
     if determined:
         out["settlement_value_dollars"] = fmt.d4(m.settle_pips)
     if status == "finalized":
@@ -125,23 +127,32 @@ def market_json(ex, m: MarketDef) -> dict:
     return out
 
 
+def _num(v: float):
+    """A strike as the API writes it: 85, 3.5 (never 85.0)."""
+    return int(v) if float(v).is_integer() else v
+
+
 def order_json(ex, o) -> dict:
     m = ex.markets[o.market]
     yes = o.side == "bid"
-    return {
+    out = {
         "order_id": o.order_id, "user_id": o.user_id, "client_order_id": o.client_order_id,
-        "ticker": m.ticker, "side": "yes" if yes else "no", "action": "buy",
+        "ticker": m.ticker, "side": "yes", "action": "buy" if yes else "sell",
         "outcome_side": "yes" if yes else "no", "book_side": o.side, "type": "limit", "status": o.status,
         "yes_price_dollars": fmt.d4(o.price), "no_price_dollars": fmt.d4(10_000 - o.price),
         "fill_count_fp": fmt.fp(o.filled), "remaining_count_fp": fmt.fp(o.remaining),
         "initial_count_fp": fmt.fp(o.initial),
         "taker_fill_cost_dollars": fmt.d6(o.taker_cost), "maker_fill_cost_dollars": fmt.d6(o.maker_cost),
         "taker_fees_dollars": fmt.d6(o.taker_fees), "maker_fees_dollars": fmt.d6(o.maker_fees),
-        "expiration_time": fmt.ts(o.expiration_us) if o.expiration_us else None,
         "created_time": fmt.ts(o.created_us), "last_update_time": fmt.ts(o.updated_us),
-        "self_trade_prevention_type": o.stp, "order_group_id": None,
-        "cancel_order_on_pause": o.cancel_on_pause, "subaccount_number": o.subaccount, "exchange_index": 0,
+        "self_trade_prevention_type": o.stp, "subaccount_number": o.subaccount, "exchange_index": 0,
     }
+    # optional fields are omitted when empty, as in the recorded production responses
+    if o.expiration_us:
+        out["expiration_time"] = fmt.ts(o.expiration_us)
+    if o.cancel_on_pause:
+        out["cancel_order_on_pause"] = True
+    return out
 
 
 def fill_json(ex, f: dict) -> dict:
@@ -151,7 +162,7 @@ def fill_json(ex, f: dict) -> dict:
     return {
         "fill_id": f["fill_id"], "trade_id": f["fill_id"], "order_id": f["order_id"],
         "ticker": m.ticker, "market_ticker": m.ticker,
-        "side": "yes" if yes else "no", "action": "buy",
+        "side": "yes", "action": "buy" if yes else "sell",
         "outcome_side": "yes" if yes else "no", "book_side": f["side"],
         "count_fp": fmt.fp(f["count"]), "yes_price_dollars": fmt.d4(f["price"]),
         "no_price_dollars": fmt.d4(10_000 - f["price"]), "is_taker": f["is_taker"],

@@ -249,7 +249,7 @@ def events_for_day(seed: int, series: SeriesDef, day: int, next_idx: list[int]) 
                  created_us=None, is_mve=False):
         xT = rng.gauss(x0, sigma) if xT is None else xT
         ev = EventDef(ticker, series.ticker, title, sub, me, strike_us, period,
-                      created_us if created_us is not None else open_us - 2 * HOUR,
+                      created_us if created_us is not None else open_us - DAY,
                       open_us, close_us, is_mve, x0, xT, sigma)
         _bridge(rng, ev)
         out.append(ev)
