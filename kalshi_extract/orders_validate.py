@@ -98,7 +98,7 @@ class PreparedOrder:
         side, yes_price = self.request["side"], Decimal(self.request["price"])
         txt = (
             f"{self.action.upper()} {self.count} {self.outcome.upper()} {self.request['ticker']} "
-            f"@ ${self.price} (V2: {side} at YES ${yes_price}, {self.request['time_in_force']})"
+            f"@ ${format_price4(self.price)} (V2: {side} at YES ${yes_price}, {self.request['time_in_force']})"
         )
         if self.cost is not None:
             txt += f"; {'cost' if self.action == 'buy' else 'proceeds'} ${self.cost}"

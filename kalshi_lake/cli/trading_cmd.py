@@ -114,7 +114,7 @@ def _print_json(value: Any) -> None:
 def _table(title: str, columns: list[str], rows: list[list[Any]]):
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left")
+    t = Table(title=title, title_justify="left", show_header=any(columns))
     for c in columns:
         t.add_column(c, overflow="fold")
     for r in rows:
@@ -162,6 +162,14 @@ def _request_text(settings, method: str, path: str, body: Any = None, params: di
     if body is not None:
         text += "\n" + json.dumps(body, indent=2)
     return text
+
+
+def _unix(v: Any) -> Any:
+    import datetime as dt
+
+    if isinstance(v, int) and not isinstance(v, bool):
+        return dt.datetime.fromtimestamp(v, dt.UTC).isoformat().replace("+00:00", "Z")
+    return v
 
 
 def _d(v: Any) -> str:
@@ -586,7 +594,7 @@ def balance(as_json: JsonOpt = False) -> None:
     cash = body.get("balance_dollars") or str(Decimal(int(body.get("balance", 0))).scaleb(-2))
     pv = body.get("portfolio_value")
     rows = [["balance $", cash], ["portfolio value $", None if pv is None else Decimal(int(pv)).scaleb(-2)],
-            ["updated", body.get("updated_ts")]]  # fmt: skip
+            ["updated", _unix(body.get("updated_ts"))]]  # fmt: skip
     _console().print(_table("balance", ["", ""], rows))
 
 
