@@ -238,3 +238,82 @@ def test_pending_ignores_settled_intents():
     with pytest.raises(BadRequestError):
         ex.create(_req("b"))
     assert pending_intents(journal.rows()) == []
+
+
+class ChangingBook(ScriptedBook):
+    """Adds GET one order, amend/decrease (POST) and cancel (DELETE) with the same scripted faults."""
+
+    def get(self, path, params=None):
+        oid = path.rsplit("/", 1)[-1]
+        return {"order": dict(self.orders[oid])}
+
+    def _apply(self, path, body):
+        oid = path.split("/")[-2] if path.endswith(("amend", "decrease")) else path.rsplit("/", 1)[-1]
+        o = self.orders[oid]
+        if path.endswith("/decrease"):
+            from decimal import Decimal
+
+            rem = Decimal(o["remaining_count_fp"])
+            new = Decimal(body["reduce_to"]) if "reduce_to" in body else rem - Decimal(body["reduce_by"])
+            o["remaining_count_fp"] = f"{new:.2f}"
+        elif path.endswith("/amend"):
+            o.update(yes_price_dollars=body["price"], remaining_count_fp=body["count"],
+                     client_order_id=body["updated_client_order_id"])  # fmt: skip
+        else:
+            o.update(status="canceled", remaining_count_fp="0.00")
+        return {"order_id": oid}
+
+    def _write(self, path, body):
+        self.posts.append(body)
+        what = self.script.pop(0) if self.script else "ok"
+        if what == "ok":
+            return self._apply(path, body)
+        if what == "drop":
+            self._apply(path, body)
+            raise TransportError("ConnectionError: reset", method="POST", path=path)
+        if what == "500":
+            raise ServerError("internal", status=500, method="POST", path=path)
+        raise AssertionError(what)
+
+    def post(self, path, json):
+        if path == CREATE_PATH:
+            return super().post(path, json)
+        return self._write(path, json)
+
+    def delete(self, path, params=None, json=None):
+        return self._write(path, {"params": params})
+
+
+def _resting(book):
+    return book._create(_req())["order_id"]
+
+
+@pytest.mark.parametrize("fault,sends", [("drop", 1), ("500", 2)])
+def test_decrease_by_is_resolved_against_the_target_not_repeated(fault, sends):
+    from decimal import Decimal
+
+    book = ChangingBook([])
+    oid = _resting(book)  # 3 resting
+    book.script = [fault]
+    ex, journal = _exec(book)
+    res = ex.decrease(oid, "KX-T", {"reduce_by": "1.00"}, Decimal("2"))
+    assert book.orders[oid]["remaining_count_fp"] == "2.00"  # reduced by 1 once, never twice
+    assert len(book.posts) == sends
+    assert res.outcome == ("resolved" if fault == "drop" else "accepted")
+
+
+@pytest.mark.parametrize("fault", ["drop", "500"])
+def test_cancel_and_amend_resolve_by_lookup(fault):
+    book = ChangingBook([])
+    oid = _resting(book)
+    book.script = [fault]
+    ex, _ = _exec(book)
+    body = {"ticker": "KX-T", "side": "bid", "price": "0.4400", "count": "3.00",
+            "updated_client_order_id": "new-coid"}  # fmt: skip
+    res = ex.amend(oid, body)
+    assert book.orders[oid]["yes_price_dollars"] == "0.4400"
+    assert res.outcome == ("resolved" if fault == "drop" else "accepted")
+    book.script = [fault]
+    res = ex.cancel(oid, book.orders[oid])
+    assert book.orders[oid]["status"] == "canceled"
+    assert res.outcome == ("resolved" if fault == "drop" else "accepted")
