@@ -19,11 +19,13 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 
 from kalshi_extract.auth import MISSING_KEY_MESSAGE, Signer
 from kalshi_extract.endpoints import request_cost, route
@@ -151,6 +153,7 @@ class HttpClient:
             session.mount("http://", adapter)
             session.mount("https://", adapter)
         session.headers.update({"User-Agent": _USER_AGENT, "Accept": "application/json"})
+        self._adapter = session.get_adapter(self.base_url)
         if session.trust_env:
             # resolve proxy / CA-bundle environment once: requests would re-read os.environ on every request
             # (~0.3 ms each); afterwards only the values resolved here apply
@@ -160,6 +163,7 @@ class HttpClient:
                 session.verify = env["verify"]
             session.trust_env = False
         self.session = session
+        self._base_headers = dict(session.headers)
 
     @property
     def pacer(self) -> Pacer:
@@ -256,21 +260,25 @@ class HttpClient:
         return random.uniform(0.0, min(policy.backoff_cap, policy.backoff_base * (2**attempt)))
 
     def _send_once(self, method, path, params, data, sign, parse) -> tuple[bytes, Any]:
-        headers = self.signer().headers(method, path) if sign else None
+        # Build the PreparedRequest directly and hand it to the session's adapter (pool): Session.request would
+        # merge environment, cookies, hooks and redirects on every call (~0.1 ms) for nothing Kalshi uses.
+        headers = CaseInsensitiveDict(self._base_headers)
+        if sign:
+            headers.update(self.signer().headers(method, path))
         if data is not None:
-            headers = dict(headers or {})
             headers["Content-Type"] = "application/json"
+            headers["Content-Length"] = str(len(data))
         url = self.base_url + path
+        if params:
+            url += "?" + urlencode(params, doseq=True)
+        prep = requests.PreparedRequest()
+        prep.method, prep.url, prep.headers, prep.body = method, url, headers, data
+        prep.hooks = {"response": []}
+        prep._cookies = None
+        s = self.session
         try:
-            resp = self.session.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-                stream=True,
+            resp = self._adapter.send(
+                prep, stream=True, timeout=self.timeout, verify=s.verify, cert=s.cert, proxies=s.proxies
             )
             # one read of the whole body (Response.content would loop over 10 kB chunks); urllib3 enforces
             # Content-Length (short body -> ProtocolError) and returns the connection to the pool when done

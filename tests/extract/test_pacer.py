@@ -181,4 +181,14 @@ def test_429_drains_the_bucket(server):
     ) as c:
         c.get_exchange_status()
         assert c.stats.throttled_429 == 1 and c.stats.retries == 1
-        assert c.pacer.read.waited > 0  # the retry waited for the refill, not just the jitter
+        # without the drain the bucket would still hold 200 - 2*10 = 180 tokens (+ refill, capped at 200)
+        assert c.pacer.read._tokens < 150
+
+
+def test_drain_makes_the_next_request_wait_for_the_refill():
+    clock = FakeClock()
+    b = TokenBucket(100, 200, clock=clock, sleep=clock.sleep)
+    b.acquire(10)
+    b.drain()
+    b.acquire(10)
+    assert clock.now == pytest.approx(0.1)  # 10 tokens at 100/s after the bucket was emptied
