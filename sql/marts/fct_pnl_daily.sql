@@ -1,9 +1,11 @@
 -- grain: one row per (account, pnl_date), UTC days with a fill, a lot closing, a settlement or a balance snapshot
--- purpose: daily P&L for an equity curve. realized = FIFO lots closed that day (at the later fill) plus open lots
+-- purpose: daily P&L and equity curve. realized = FIFO lots closed that day (at the later fill) plus open lots
 -- settled that day (at the settlement value); fees = fee_cost of that day's fills; net = realized - fees; the
--- cumulative columns run over all days. balance/equity come from the last balance snapshot of the day
--- (integer cents / 100; equity = balance + portfolio_value). Unrealized P&L of open positions is not marked per day
--- (see fct_pnl for the current mark).
+-- cumulative columns run over all days. unrealized = the lots open at the end of the day (opened before midnight
+-- UTC, not closed or settled by then; a closed lot is long when its buy came first) marked at the latest
+-- two-sided mid at or before midnight (no mid yet: not marked); mtm_pnl_dollars = cumulative net + unrealized.
+-- balance/equity come from the last balance snapshot of the day (integer cents / 100; equity = balance +
+-- portfolio_value).
 with lots as (
     select * from int_pnl_lots
 ),
@@ -49,12 +51,65 @@ balance_daily as (
     group by _account, utc_date(snapshot_ts)
 ),
 
+lot_spans as (
+    select
+        l.account,
+        l.ticker,
+        l.quantity_fp,
+        case
+            when l.lot_state = 'open_long' or (l.lot_state = 'closed' and l.buy_time <= l.sell_time) then 1
+            else -1
+        end as direction,
+        case
+            when l.lot_state = 'open_long' or (l.lot_state = 'closed' and l.buy_time <= l.sell_time)
+                then l.buy_price_dollars
+            else l.sell_price_dollars
+        end as entry_price,
+        case when l.lot_state = 'closed' then least(l.buy_time, l.sell_time)
+            when l.lot_state = 'open_long' then l.buy_time else l.sell_time end as opened_at,
+        case when l.lot_state = 'closed' then l.closed_time else s.settled_time end as closed_at
+    from lots as l
+    left join settle as s on s.account = l.account and s.ticker = l.ticker
+),
+
+mids as (
+    select ticker, observed_at, mid_dollars from fct_spreads where mid_dollars is not null
+),
+
 days as (
     select account, pnl_date from realized_daily
     union
     select account, pnl_date from fees_daily
     union
     select account, pnl_date from balance_daily
+),
+
+day_ends as (
+    select account, pnl_date, cast(pnl_date + interval 1 day as timestamptz) as day_end from days
+),
+
+open_at_day_end as (
+    select d.account, d.pnl_date, d.day_end, l.ticker, l.quantity_fp, l.direction, l.entry_price
+    from day_ends as d
+    join lot_spans as l
+        on l.account = d.account and l.opened_at < d.day_end and (l.closed_at is null or l.closed_at >= d.day_end)
+),
+
+marked as (
+    select o.*, m.mid_dollars
+    from open_at_day_end as o
+    asof left join mids as m on m.ticker = o.ticker and o.day_end > m.observed_at
+),
+
+unrealized_daily as (
+    select
+        account,
+        pnl_date,
+        sum(case when mid_dollars is null then 0
+            else quantity_fp * direction * (mid_dollars - entry_price) end) as unrealized,
+        sum(quantity_fp * direction) as open_position
+    from marked
+    group by account, pnl_date
 ),
 
 joined as (
@@ -64,12 +119,14 @@ joined as (
         coalesce(f.fills, 0) as fill_count,
         cast(coalesce(r.realized, 0) as decimal(18,6)) as realized_pnl_dollars,
         cast(coalesce(f.fees, 0) as decimal(18,6)) as fees_dollars,
+        cast(coalesce(u.unrealized, 0) as decimal(18,6)) as unrealized_pnl_dollars,
         b.balance_cents,
         b.portfolio_value_cents
     from days as d
     left join realized_daily as r on r.account = d.account and r.pnl_date = d.pnl_date
     left join fees_daily as f on f.account = d.account and f.pnl_date = d.pnl_date
     left join balance_daily as b on b.account = d.account and b.pnl_date = d.pnl_date
+    left join unrealized_daily as u on u.account = d.account and u.pnl_date = d.pnl_date
 ),
 
 final as (
@@ -83,6 +140,9 @@ final as (
         cast(sum(realized_pnl_dollars) over w as decimal(18,6)) as cumulative_realized_pnl_dollars,
         cast(sum(fees_dollars) over w as decimal(18,6)) as cumulative_fees_dollars,
         cast(sum(realized_pnl_dollars - fees_dollars) over w as decimal(18,6)) as cumulative_net_pnl_dollars,
+        unrealized_pnl_dollars,
+        cast(sum(realized_pnl_dollars - fees_dollars) over w + unrealized_pnl_dollars as decimal(18,6))
+            as mtm_pnl_dollars,
         cast(cast(balance_cents as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6))
             as balance_dollars,
         cast(cast(portfolio_value_cents as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6))

@@ -222,14 +222,29 @@ def test_fifo_lots_for_the_flip(con):
 
 
 def test_fct_pnl_daily(con):
+    """Open at the end of both days: M3 long 1 @.44 (mid .475: +.035), M4 long .5 @.25 (mid .23: -.01); M1, M2
+    (open short into the 11-22 settlement) and M5 have no mid: not marked. mtm = cumulative net + .025, and on the
+    last day it equals the sum of fct_pnl's totals (0.88)."""
     rows = con.execute(
         "select pnl_date::varchar, fill_count, realized_pnl_dollars, fees_dollars, net_pnl_dollars, "
-        "cumulative_net_pnl_dollars, equity_dollars from fct_pnl_daily order by pnl_date"
+        "cumulative_net_pnl_dollars, unrealized_pnl_dollars, mtm_pnl_dollars, equity_dollars "
+        "from fct_pnl_daily order by pnl_date"
     ).fetchall()
     assert rows == [
-        ("2026-11-20", 13, D("2.655"), D("0.86"), D("1.795"), D("1.795"), D("1002.50")),
-        ("2026-11-22", 0, D("-0.94"), D(0), D("-0.94"), D("0.855"), None),
+        (
+            "2026-11-20",
+            13,
+            D("2.655"),
+            D("0.86"),
+            D("1.795"),
+            D("1.795"),
+            D("0.025"),
+            D("1.82"),
+            D("1002.50"),
+        ),
+        ("2026-11-22", 0, D("-0.94"), D(0), D("-0.94"), D("0.855"), D("0.025"), D("0.88"), None),
     ]
+    assert con.execute("select sum(total_pnl_dollars) from fct_pnl").fetchone() == (D("0.88"),)
 
 
 def test_reconciliation_is_zero_where_comparable(con):
