@@ -124,36 +124,32 @@ class Orders:
         return self.exec.create(prepared.request)
 
     # --- V2 front --------------------------------------------------------------------------------------------
-    def place(self, request: dict[str, Any]) -> OrderResult:
-        """Send a raw V2 create request (validated first: syntax, market open, tick grid, key).
+    def prepare_v2(self, request: dict[str, Any], *, account_checks: bool = True) -> PreparedOrder:
+        """Validate a raw V2 create request with every check ``buy``/``sell`` get (market, grid, balance, limits).
 
-        A missing ``client_order_id`` is assigned here (uuid4) before anything is sent.
+        A missing ``client_order_id`` is assigned here (uuid4) before anything is sent. The request is
+        described in YES terms (a bid is "buy YES at p", an ask "sell YES at p").
         """
         request = dict(request)
         request.setdefault("client_order_id", str(uuid.uuid4()))
-        yes_price, _ = check_request_syntax(request)
-        self.checker.require_key()
-        market = self.checker.market(request["ticker"])
-        self.checker.check_open(market)
-        check_price_on_grid(yes_price, market)
-        return self.exec.create(request)
+        yes_price, count = check_request_syntax(request)
+        action = "buy" if request["side"] == "bid" else "sell"
+        prepared = PreparedOrder(request=request, action=action, outcome="yes", price=yes_price, count=count)
+        return self.checker.check(prepared, account_checks=account_checks)
+
+    def place(self, request: dict[str, Any]) -> OrderResult:
+        """Validate (see ``prepare_v2``) and send a raw V2 create request exactly once."""
+        return self.submit(self.prepare_v2(request))
 
     def place_batch(self, requests: list[dict[str, Any]]) -> list[OrderResult]:
-        """Send several V2 create requests in one batched call, exactly once each (same checks as ``place``)."""
+        """Send several V2 create requests in one batched call, exactly once each.
+
+        Each order gets the ``place`` checks; the balance check is per order, not for the batch's sum (the
+        exchange has the last word on the total).
+        """
         if not requests:
             raise _invalid("place_batch needs at least one order.")
-        prepared = []
-        markets: dict[str, dict] = {}
-        self.checker.require_key()
-        for req in requests:
-            req = dict(req)
-            req.setdefault("client_order_id", str(uuid.uuid4()))
-            yes_price, _ = check_request_syntax(req)
-            if req["ticker"] not in markets:
-                markets[req["ticker"]] = self.checker.market(req["ticker"])
-                self.checker.check_open(markets[req["ticker"]])
-            check_price_on_grid(yes_price, markets[req["ticker"]])
-            prepared.append(req)
+        prepared = [self.prepare_v2(r).request for r in requests]
         coids = [r["client_order_id"] for r in prepared]
         if len(set(coids)) != len(coids):
             raise _invalid("place_batch: client_order_id values must be unique within the batch.")
