@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pytest
 
@@ -48,9 +49,14 @@ def run_scenario(ex: LocalExchange) -> Scenario:
         r = rec("post", "/portfolio/events/orders",
                 a.post("/portfolio/events/orders", order(t, "bid", "4.00", _ask_price(m), "immediate_or_cancel")))
         assert r.status_code == 201, r.text
-        # A rests a bid one tick under the best bid; B hits it (user ↔ user trade)
+        # A improves the best bid by a tick (when the spread allows) and B hits it: a user ↔ user trade
         book = a.get_json(f"/markets/{t}/orderbook")["orderbook_fp"]
-        best_bid = book["yes_dollars"][-1][0]
+        tick = Decimal("0.01") if m["price_level_structure"] == "linear_cent" else Decimal("0.001")
+        bid = Decimal(book["yes_dollars"][-1][0])
+        ask = 1 - Decimal(book["no_dollars"][-1][0])
+        if m["price_level_structure"] == "tapered_deci_cent" and Decimal("0.1") <= bid < Decimal("0.9"):
+            tick = Decimal("0.01")
+        best_bid = f"{bid + tick:.4f}" if bid + tick < ask else f"{bid:.4f}"
         r = rec("post", "/portfolio/events/orders",
                 a.post("/portfolio/events/orders", order(t, "bid", "2.50", best_bid)))
         assert r.status_code == 201, r.text
