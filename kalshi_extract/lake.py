@@ -64,6 +64,8 @@ from kalshi_extract.schemas import STREAM_COLUMNS, TS, arrow_schema
 __all__ = ["Lake", "StreamWriter", "StreamLock", "LEASE_SECONDS"]
 
 LEASE_SECONDS = 120.0
+DEFAULT_FILE_ROWS = 1_000_000  # a file is closed at this many rows (~20-40 MB of trades)
+DEFAULT_ROW_GROUP_ROWS = 65_536
 PARQUET_COMPRESSION = "zstd"
 _seq = itertools.count()
 _seq_lock = threading.Lock()
@@ -120,8 +122,8 @@ class StreamWriter:
         schema: pa.Schema,
         date_column: str | None,
         *,
-        max_file_rows: int = 1_000_000,
-        row_group_rows: int = 65_536,
+        max_file_rows: int | None = None,
+        row_group_rows: int | None = None,
         max_open: int = 4,
     ):
         self.lake = lake
@@ -129,8 +131,8 @@ class StreamWriter:
         self.run_id = run_id
         self.schema = schema
         self.date_column = date_column
-        self.max_file_rows = max_file_rows
-        self.row_group_rows = row_group_rows
+        self.max_file_rows = max_file_rows or DEFAULT_FILE_ROWS
+        self.row_group_rows = min(row_group_rows or DEFAULT_ROW_GROUP_ROWS, self.max_file_rows)
         self.max_open = max_open
         self._open: dict[str, _Part] = {}
         self._ready: list[tuple[str, str]] = []

@@ -150,18 +150,23 @@ class _TimeJob:
 
 
 def _slices(
-    ctx, a: datetime | None, b: datetime | None
+    ctx, a: datetime | None, b: datetime | None, prev_cut: datetime | None = None
 ) -> list[tuple[str, datetime | None, datetime | None]]:
-    """Split [a, b) at the historical cutoff: older part from /historical/*, the rest live."""
+    """Split [a, b) at the historical cutoff: older part from /historical/*, the rest live.
+
+    ``prev_cut`` is the cutoff of the partition's previous complete run: everything older was read from the
+    archive then (archived data does not change), so the historical part starts there.
+    """
     sdef = ctx.sdef
     cut = ctx.cutoff_time(sdef.cutoff_key) if sdef.historical_path else None
     if cut is None:
         return [(sdef.path, a, b)]
     out = []
-    if a is None or a < cut:
+    ha = a if prev_cut is None or (a is not None and a >= prev_cut) else prev_cut
+    if ha is None or ha < cut:
         end = cut if b is None or b > cut else b
-        if a is None or a < end:
-            out.append((sdef.historical_path, a, end))
+        if ha is None or ha < end:
+            out.append((sdef.historical_path, ha, end))
     if b is None or b > cut:
         start = cut if a is None or a < cut else a
         out.append((sdef.path, start, b))
@@ -262,9 +267,10 @@ def _time_partition(ctx, dataset, job: _TimeJob) -> None:
         if ready:
             ctx.committed(ctx.book.commit(ready))
 
+    prev_cut = parse_iso(st.get("cutoff")) if len(ranges) == 1 else None
     try:
         for lo_r, hi_r in ranges:
-            for path, a, b in _slices(ctx, lo_r, hi_r):
+            for path, a, b in _slices(ctx, lo_r, hi_r, prev_cut):
                 q = {**job.params, "limit": PAGE_LIMIT}
                 if a is not None:
                     q["min_ts"] = max(_secs(a) - 1, 0)
@@ -287,7 +293,11 @@ def _time_partition(ctx, dataset, job: _TimeJob) -> None:
         "runs": st.get("runs", 0) + 1,
         "last_run_id": ctx.run_id,
         "from": iso(new_from),
+        "cutoff": st.get("cutoff"),
     }
+    cut = ctx.cutoff_time(sdef.cutoff_key) if sdef.historical_path else None
+    if cut is not None and (sel.until is None or sel.until >= cut):
+        state["cutoff"] = iso(cut)  # the archive before this cutoff has been read in full
     if sdef.name == "orders":
         state["resting"] = resting
     if job.final and sel.until is None:
