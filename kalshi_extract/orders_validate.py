@@ -24,8 +24,9 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
-from kalshi_extract.errors import ConfigError, NotFoundError, OrderValidationError
+from kalshi_extract.errors import ConfigError, KalshiLakeError, NotFoundError, OrderValidationError
 from kalshi_extract.orders_translate import (
     SELF_TRADE_PREVENTION,
     ZERO,
@@ -207,9 +208,19 @@ class OrderChecker:
             )
 
     def market(self, ticker: str) -> dict[str, Any]:
+        path_ticker = quote(ticker, safe="")
         try:
-            body = self.client.get(f"/markets/{ticker}")
+            body = self.client.get(f"/markets/{path_ticker}")
         except NotFoundError:
+            try:  # settled before the historical cutoff: say so rather than "unknown"
+                old = self.client.get(f"/historical/markets/{path_ticker}").get("market")
+            except KalshiLakeError:
+                old = None
+            if old:
+                raise _invalid(
+                    f"market {ticker} is settled and archived (status {old.get('status')!r}); "
+                    "only active markets accept orders."
+                ) from None
             raise _invalid(f"unknown ticker {ticker!r}: no such market (try `kalshi-lake search`).") from None
         market = body.get("market") if isinstance(body, dict) else None
         if not market:

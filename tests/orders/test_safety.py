@@ -259,3 +259,13 @@ def test_same_client_order_id_twice_is_one_order(exchange, make_cli):
     assert again["order_id"] == first["order_id"]
     assert [o["order_id"] for o in exchange.orders(acct.key_id)] == [first["order_id"]]
     cli.ok("cancel", first["order_id"])
+
+
+def test_archived_market_is_reported_as_settled(exchange, account, make_cli):
+    with _client(account) as c:
+        archived = next(iter(c.get_historical_markets()), None)
+    if archived is None:
+        pytest.skip("the local exchange has no market behind the historical cutoff yet")
+    cli = make_cli(account)
+    _refused(exchange, cli, ["buy", archived["ticker"], "yes", "1", "45"], "only active markets",
+             no_requests_at_all=False)  # fmt: skip
