@@ -157,9 +157,11 @@ class HttpClient:
         if session.trust_env:
             # resolve proxy / CA-bundle environment once: requests would re-read os.environ on every request
             # (~0.3 ms each); afterwards only the values resolved here apply
+            # (values set on a caller's session win over the environment, unlike plain requests)
             env = session.merge_environment_settings(self.base_url, {}, None, None, None)
-            session.proxies.update(env.get("proxies") or {})
-            if env.get("verify") not in (None, True):
+            for scheme, proxy in (env.get("proxies") or {}).items():
+                session.proxies.setdefault(scheme, proxy)
+            if session.verify is True and env.get("verify") not in (None, True):
                 session.verify = env["verify"]
             session.trust_env = False
         self.session = session
