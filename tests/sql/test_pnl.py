@@ -26,6 +26,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+import pyarrow as pa
 import pytest
 
 from kalshi_lake import warehouse
@@ -377,3 +378,28 @@ def test_determined_market_is_marked_at_its_value_and_positions_compare_on_excha
     assert [(f.name, [r[1] for r in f.rows]) for f in result.failures] == [
         ("test_pnl_reconciliation_zero", ["XX"])
     ]
+
+
+def test_older_fills_without_book_side(tmp_path):
+    """book_side missing: outcome_side decides (yes = bid); both missing: the legacy side/action (sell yes = ask).
+    Buy 4 @.30 then sell 1 @.40: position 3, realized .10."""
+    root = tmp_path / "lake"
+    write_stream(
+        root,
+        "fills",
+        [
+            {**fill("o1", "OLD", "bid", 4, "0.30", "0", 0, side=None, action=None), "book_side": None},
+            {
+                **fill("o2", "OLD", "ask", 1, "0.40", "0", 1, side="yes", action="sell"),
+                "book_side": None,
+                "outcome_side": None,
+            },
+        ],
+        extra_columns={"side": pa.string(), "action": pa.string()},
+    )
+    con = warehouse.build_in_memory(root, run_tests=True)
+    assert con.execute("select book_side from stg_fills order by fill_id").fetchall() == [("bid",), ("ask",)]
+    assert con.execute("select position_fp, realized_pnl_dollars from fct_pnl").fetchone() == (
+        D(3),
+        D("0.10"),
+    )
