@@ -29,8 +29,9 @@ from decimal import Decimal
 from typing import Any
 
 from kalshi_extract.errors import OrderValidationError
-from kalshi_extract.orders_exec import CREATE_PATH, Executor, OrderResult, WriteResult, seg
+from kalshi_extract.orders_exec import CREATE_PATH, Executor
 from kalshi_extract.orders_journal import Journal, LakeJournal, OrderEvent, pending_intents
+from kalshi_extract.orders_results import OrderResult, WriteResult, seg
 from kalshi_extract.orders_translate import (
     ONE,
     ZERO,
