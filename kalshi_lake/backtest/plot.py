@@ -9,11 +9,11 @@ from kalshi_lake.backtest.runner import BacktestResult
 
 
 def plot_equity(result: BacktestResult, path: str | Path) -> Path:
-    """Equity (top) and drawdown (bottom) over time; returns the written path."""
-    import matplotlib
+    """Equity (top) and drawdown (bottom) over time; returns the written path.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Uses a bare ``Figure`` (no pyplot), so it never changes the caller's matplotlib backend or figures.
+    """
+    from matplotlib.figure import Figure
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,7 +25,8 @@ def plot_equity(result: BacktestResult, path: str | Path) -> Path:
     for e in equity:
         peak = max(peak, e)
         dd.append(e - peak)
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, height_ratios=(3, 1))
+    fig = Figure(figsize=(10, 6))
+    ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
     ax1.step(times, equity, where="post", color="tab:blue")
     ax1.axhline(result.state.initial_cash / 1e8, color="grey", lw=0.8, ls="--")
     m = result.metrics
@@ -39,5 +40,4 @@ def plot_equity(result: BacktestResult, path: str | Path) -> Path:
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

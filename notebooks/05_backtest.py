@@ -1,0 +1,158 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+
+# %% [markdown]
+# # 05 · Backtest
+#
+# Run a strategy over the lake with Kalshi's mechanics — taker/maker fees per series rounded up to $0.0001,
+# the tick grid, resting orders that fill only when the tape trades through them, settlement at $1/$0 (or the
+# scalar value) — and read its report back from the warehouse tables `bt_runs`, `bt_fills`, `bt_equity` and
+# `bt_positions`. The same run from the shell:
+# `kalshi-lake backtest threshold --param size=10` (or `path/to/my_strategy.py:MyStrategy`).
+#
+# Writing needs the warehouse file unlocked: close other notebooks' connections first.
+
+# %% tags=["parameters"]
+LAKE_DIR = None  # None: from settings (KALSHI_LAKE_DIR / kalshi-lake.toml, default ./data)
+STRATEGY = "threshold"  # or "longshot_fade", or "path/to/file.py:ClassName"
+PARAMS = {"buy_below": "0.40", "sell_above": "0.60", "size": "10"}
+SERIES = None  # e.g. ["KXHIGHNY"]
+INITIAL_CASH = "1000"
+
+# %%
+from decimal import Decimal
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from IPython.display import Image, display
+from kalshi_extract.settings import Settings
+from kalshi_lake import warehouse
+from kalshi_lake.backtest import BacktestConfig, make_strategy, plot_equity, run_backtest, write_results
+
+settings = Settings.load()
+lake_dir = Path(LAKE_DIR or settings.lake_dir)
+if not lake_dir.is_absolute() and not lake_dir.exists() and (Path.cwd().parent / lake_dir).exists():
+    lake_dir = Path.cwd().parent / lake_dir  # opened from notebooks/: the lake lives at the repo root
+db_path = lake_dir / "kalshi.duckdb"
+
+# %% [markdown]
+# ## Run
+# The strategy and a comparison run of the other built-in on the same data.
+
+# %%
+config = BacktestConfig(initial_cash=Decimal(INITIAL_CASH))
+result = run_backtest(make_strategy(STRATEGY, PARAMS), str(lake_dir / "lake"), series=SERIES, config=config)
+png = plot_equity(result, lake_dir / "backtests" / f"{result.run_id}.png")
+write_results(result, db_path, plot_path=png)
+other_name = "longshot_fade" if STRATEGY != "longshot_fade" else "threshold"
+other = run_backtest(make_strategy(other_name), str(lake_dir / "lake"), series=SERIES, config=config)
+write_results(other, db_path, plot_path=plot_equity(other, lake_dir / "backtests" / f"{other.run_id}.png"))
+m = result.metrics
+print(
+    f"{result.run_id}: {m.events:,} events replayed in {m.seconds:.2f}s; {m.n_fills} fills, "
+    f"P&L after fees ${m.pnl:.4f}"
+)
+display(Image(filename=str(png)))
+
+# %% [markdown]
+# ## The report, read back from the warehouse
+
+# %%
+con = warehouse.connect(str(db_path))
+con.sql(
+    """
+    select run_id, strategy, params_json, pnl_dollars, fees_paid_dollars, return_on_capital,
+           max_drawdown_dollars, sharpe, hit_rate, turnover, n_fills, n_rejected, events
+    from bt_runs where run_id in ($run, $other) order by created_at
+""",
+    params={"run": result.run_id, "other": other.run_id},
+).pl()
+
+# %% [markdown]
+# ## Equity curves
+
+# %%
+eq = con.sql(
+    """
+    select run_id, ts, cast(equity_dollars as double) as equity, cast(cash_dollars as double) as cash
+    from bt_equity where run_id in ($run, $other) order by run_id, seq
+""",
+    params={"run": result.run_id, "other": other.run_id},
+).pl()
+names = {result.run_id: result.strategy, other.run_id: other.strategy}
+fig, ax = plt.subplots(figsize=(11, 4))
+for run_id, name in names.items():
+    rows = eq.filter(eq["run_id"] == run_id)
+    ax.step(rows["ts"].to_list(), rows["equity"].to_list(), where="post", label=name)
+ax.axhline(float(config.initial_cash), color="grey", lw=0.6, ls="--")
+ax.set_ylabel("equity ($)")
+ax.set_title("equity (cash + positions marked at the last trade)")
+ax.legend()
+fig.autofmt_xdate()
+
+# %% [markdown]
+# ## P&L by market (after fees)
+
+# %%
+pos = con.sql(
+    """
+    select ticker, position_fp, settled, settlement_value_dollars, fills, realized_pnl_dollars,
+           unrealized_pnl_dollars, fees_paid_dollars, pnl_dollars
+    from bt_positions where run_id = $run order by pnl_dollars desc
+""",
+    params={"run": result.run_id},
+).pl()
+top = pos.head(8).vstack(pos.tail(min(8, max(pos.height - 8, 0)))) if pos.height > 16 else pos
+fig, ax = plt.subplots(figsize=(10, max(2.5, 0.35 * top.height)))
+vals = [float(v) for v in top["pnl_dollars"].to_list()]
+ax.barh(top["ticker"].to_list(), vals, color=["tab:green" if v >= 0 else "tab:red" for v in vals])
+ax.axvline(0, color="grey", lw=0.5)
+ax.set_xlabel("P&L after fees ($)")
+ax.set_title(f"{result.strategy}: best and worst markets")
+fig.tight_layout()
+pos
+
+# %% [markdown]
+# ## Fills and fees
+# Fees follow Kalshi's curve 0.07 × C × P × (1 − P): largest at 50¢, tiny in the tails.
+
+# %%
+fills = con.sql(
+    """
+    select ts, ticker, action, outcome_side, book_side, count_fp, yes_price_dollars, is_taker, fee_cost,
+           realized_pnl_dollars, position_fp
+    from bt_fills where run_id = $run order by fill_seq
+""",
+    params={"run": result.run_id},
+).pl()
+per_contract = con.sql(
+    """
+    select cast(yes_price_dollars as double) as price, cast(fee_cost / count_fp as double) as fee_per_contract,
+           is_taker
+    from bt_fills where run_id = $run
+""",
+    params={"run": result.run_id},
+).pl()
+fig, ax = plt.subplots(figsize=(8, 3.5))
+for taker, label in ((True, "taker"), (False, "maker")):
+    rows = per_contract.filter(per_contract["is_taker"] == taker)
+    ax.scatter(rows["price"].to_list(), rows["fee_per_contract"].to_list(), s=10, label=label)
+ax.set_xlabel("YES price ($)")
+ax.set_ylabel("fee per contract ($)")
+ax.set_title("fees paid per contract by price")
+ax.legend()
+fills.head(20)
+
+# %%
+con.close()
