@@ -105,7 +105,7 @@ def _connect():
 def _stream_source(con, lake_root: str, stream: str) -> tuple[str, set[str]] | None:
     """SQL source for a stream and its column names, or None if the stream has no files."""
     pattern = f"{str(lake_root).rstrip('/')}/{stream}/**/*.parquet"
-    n = con.execute("select count(*) from glob(?)", [pattern]).fetchone()[0]
+    n = con.execute("select count(*) from glob(?)", [pattern]).fetchall()[0][0]
     if not n:
         return None
     quoted = pattern.replace("'", "''")
