@@ -42,6 +42,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765, seed: int = 7, size: str = 
                 balance=KEYED_ACCOUNT_CENTS * 10_000, created_us=ex.now_us, updated_us=ex.now_us)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # accepted sockets inherit TCP_NODELAY on Linux: without it a keep-alive client waits ~40 ms per
+    # response (Nagle + delayed ACK between the header and body writes)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     port = sock.getsockname()[1]
     print(f"http://{host}:{port}/trade-api/v2", file=out, flush=True)
