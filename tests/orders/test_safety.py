@@ -269,3 +269,16 @@ def test_archived_market_is_reported_as_settled(exchange, account, make_cli):
     cli = make_cli(account)
     _refused(exchange, cli, ["buy", archived["ticker"], "yes", "1", "45"], "only active markets",
              no_requests_at_all=False)  # fmt: skip
+
+
+def test_unwritable_journal_means_no_order(exchange, account, cent_market, tmp_path):
+    from tests.orders.helpers import Cli, cli_env
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the lake directory should be")
+    cli = Cli(cli_env(account.env, blocker))
+    exchange.clear_requests()
+    res = cli("buy", cent_market["ticker"], "yes", "1", "1")
+    assert res.exit_code == 1, res.output
+    assert "could not journal the order intent" in res.stderr and "nothing was sent" in res.stderr
+    assert order_posts(exchange) == []
