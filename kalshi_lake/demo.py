@@ -8,9 +8,11 @@ build the models; print rows per stream, the most active markets, current spread
 reconciled against the exchange's own numbers; end with the next commands to try.
 
 Decisions:
-- The demo account's label (`KALSHI_ACCOUNT`, the `_account` column) is `demo-<first 8 of its key id>`, so a
-  second run in the same directory adds a second account instead of mixing two accounts' fills; the
-  reconciliation filters on this run's label. Market data tops up incrementally (the lake's watermarks).
+- The demo account's label (`KALSHI_ACCOUNT`, the `_account` column) is `demo-<first 8 of its key id>`. The
+  exchange is deterministic (same seed, same world, same account key), so a second run in the same directory
+  replays the same account: its fills and settlements are not duplicated (the lake de-duplicates by key), new
+  snapshots (positions, balance, order books) are added, and market data tops up incrementally. A run with
+  another seed is another account with its own label; the reconciliation filters on this run's label.
 - Settings for the run are the user's (lake dir, concurrency) with the connection variables replaced by the demo
   account's; they are set in `os.environ` only for the duration of the demo (the flows read settings there) and
   the private key is never printed.
@@ -134,6 +136,16 @@ def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
                 exchange.advance(seconds=WORLD_SECONDS)
             with steps.step("orders", "demo account placed orders through the order module"):
                 report.orders = place_demo_orders(settings, N_MARKETS)
+            console.print(
+                _table(
+                    "orders placed by the demo account",
+                    ["action", "ticker", "outcome", "count", "price", "status"],
+                    [
+                        (o["action"], o["ticker"], o["outcome"], o["count"], o["price"], o["status"])
+                        for o in report.orders
+                    ],
+                )
+            )
             wait = settle_seconds(exchange.now, report.orders)
             with steps.step("settle", f"time advanced {wait / 3600:.1f} simulated hours: markets settled"):
                 exchange.advance(seconds=wait)
@@ -174,7 +186,7 @@ def _next_steps(console, lake_dir: str) -> None:
     for line in (
         f'{prefix}uv run kalshi-lake sql "select * from fct_spreads order by observed_at desc limit 10"',
         f"{prefix}uv run kalshi-lake status",
-        f'{prefix}uv run kalshi-lake sql "select ticker, sum(volume) v from fct_market_daily group by 1 '
+        f'{prefix}uv run kalshi-lake sql "select ticker, sum(volume_fp) v from fct_market_daily group by 1 '
         'order by v desc limit 5" --format csv',
         "uv run jupyter lab notebooks/   # the notebooks read the same lake and warehouse",
         "uv run kalshi-lake exchange serve   # the local exchange as a server; point KALSHI_API_URL at it",
@@ -224,7 +236,7 @@ def place_demo_orders(settings, n_markets: int = N_MARKETS) -> list[dict[str, An
                     "ticker": m["ticker"],
                     "outcome": outcome,
                     "count": count,
-                    "price": str(price),
+                    "price": f"{price:.4f}",
                     "order_id": getattr(result, "order_id", None),
                     "status": str(getattr(result, "status", "") or ""),
                     "close_time": m.get("close_time"),
@@ -309,7 +321,7 @@ def print_report(settings, report: DemoReport, console) -> None:
         cols, rows = _query(
             con,
             """
-            select ticker, sum(trade_count) as trades, sum(volume) as contracts, max(last_trade_time) as last_trade
+            select ticker, sum(trade_count) as trades, sum(volume_fp) as contracts, max(last_trade_time) as last_trade
             from fct_market_daily group by ticker order by contracts desc, ticker limit 5""",
         )
         console.print(_table("most active markets", cols, rows))
@@ -371,12 +383,17 @@ def _reconcile(con, settings, report: DemoReport, console) -> None:
     realized, fees, open_cost = totals
     expected = Decimal(DEMO_BALANCE_CENTS) / 100 + realized - fees - open_cost
     with KalshiClient(settings) as client:
-        actual = Decimal(int(client.get_balance()["balance"])) / 100
+        balance = client.get_balance()
+    # balance_dollars carries the exchange's $0.0001 precision (fees are sub-cent); `balance` is whole cents.
+    if balance.get("balance_dollars") is not None:
+        actual = dollars(balance["balance_dollars"])
+    else:
+        actual = Decimal(int(balance["balance"])) / 100
     balanced = expected == actual
     ok &= balanced
     report.reconciled = ok
     mark = "[green]✓ reconciled[/]" if balanced else "[red]✗ differs[/]"
     console.print(
         f"balance: start ${Decimal(DEMO_BALANCE_CENTS) / 100:,.2f} + realized ${realized:,.6f} − fees ${fees:,.6f}"
-        f" − open cost ${open_cost:,.6f} = ${expected:,.6f}; exchange says ${actual:,.2f}  {mark}"
+        f" − open cost ${open_cost:,.6f} = ${expected:,.4f}; exchange says ${actual:,.4f}  {mark}"
     )

@@ -101,9 +101,15 @@ def pull_stream_task(stream: str, selection: dict, run_id: str):
     plan = plan_pull(settings, [stream], **selection)
     log = logger()
     started = time.monotonic()
-    with KalshiClient(settings) as client:
-        lake = Lake.from_settings(settings)
-        result = pull_stream(client, lake, stream, plan.selection(), run_id, progress=progress.emit)
+    progress.emit(stream, 0, 0, "started")
+    try:
+        with KalshiClient(settings) as client:
+            lake = Lake.from_settings(settings)
+            result = pull_stream(client, lake, stream, plan.selection(), run_id, progress=progress.emit)
+    except BaseException:
+        progress.emit(stream, 0, 0, "failed")
+        raise
+    progress.emit(stream, result.pages, result.rows, "ok" if result.ok else "failed")
     if not result.ok:
         log.error("%s failed after %s rows: %s", stream, result.rows, result.error)
         raise StreamFailed(stream, result.error or result.outcome)

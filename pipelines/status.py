@@ -86,11 +86,12 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, datetime | date) else str(value)
 
 
-def _runs_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def _runs_summary(runs: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """Last run, its outcome, the time range of landed rows and failures not yet followed by a success."""
     if not runs:
         return {
             "last_run": None,
+            "last_run_age": None,
             "last_run_id": None,
             "last_outcome": None,
             "last_error": None,
@@ -105,8 +106,10 @@ def _runs_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     starts = [r["range_start"] for r in ok if r.get("range_start")]
     ends = [r["range_end"] for r in ok if r.get("range_end")]
     last_ok = max((i for i, r in enumerate(runs) if r.get("outcome") == "ok"), default=-1)
+    last_time = last.get("finished_at") or last.get("started_at")
     return {
-        "last_run": _iso(last.get("finished_at") or last.get("started_at")),
+        "last_run": _iso(last_time),
+        "last_run_age": _age(now - last_time) if isinstance(last_time, datetime) else None,
         "last_run_id": last.get("run_id"),
         "last_outcome": last.get("outcome"),
         "last_error": last.get("error"),
@@ -122,7 +125,7 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
 
     Per stream: `rows`, `files`, `first`/`last` (partition days), `range_start`/`range_end` (time range of the
     rows landed by successful runs, from the run log), `last_run`, `last_outcome`, `last_error`, `runs`,
-    `failed_since_ok`, `loaded_at`, `freshness`, `gaps` (missing partition days, `{"from", "to"}`).
+    `last_run_age`, `failed_since_ok`, `loaded_at`, `freshness`, `gaps` (missing partition days, `{"from", "to"}`).
     """
     from kalshi_extract.lake import Lake
 
@@ -132,7 +135,7 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     streams = []
     for stream in _streams():
         info = _scan_stream(lake, stream)
-        info.update(_runs_summary([r for r in runs if r.get("stream") == stream]))
+        info.update(_runs_summary([r for r in runs if r.get("stream") == stream], now))
         loaded = info.pop("loaded_at")
         info["loaded_at"] = loaded.isoformat() if loaded else None
         info["freshness"] = _age(now - loaded) if loaded else None

@@ -86,28 +86,36 @@ def _progress_display(streams: list[str], console):
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     progress = Progress(
-        SpinnerColumn(),
+        SpinnerColumn(finished_text="[green]✓[/]"),
         TextColumn("[bold]{task.description:<20}"),
-        TextColumn("{task.fields[pages]:>6} pages"),
+        TextColumn("{task.fields[pages]:>6,} pages"),
         TextColumn("{task.fields[rows]:>10,} rows"),
         TextColumn("{task.fields[rate]:>9} rows/s"),
         TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),
         console=console,
         transient=False,
     )
-    ids = {s: progress.add_task(s, total=None, pages=0, rows=0, rate="-", start=False) for s in streams}
+    fields = {"pages": 0, "rows": 0, "rate": "-", "note": ""}
+    ids = {s: progress.add_task(s, total=None, start=False, **fields) for s in streams}
     started: dict[str, float] = {}
     lock = threading.Lock()
 
-    def listener(stream: str, pages: int, rows: int) -> None:
+    def listener(stream: str, pages: int, rows: int, status: str | None = None) -> None:
         with lock:
             if stream not in ids:
-                ids[stream] = progress.add_task(stream, total=None, pages=0, rows=0, rate="-")
+                ids[stream] = progress.add_task(stream, total=None, start=False, **fields)
+            task = ids[stream]
             if stream not in started:
                 started[stream] = time.monotonic()
-                progress.start_task(ids[stream])
-            elapsed = max(time.monotonic() - started[stream], 1e-6)
-            progress.update(ids[stream], pages=pages, rows=rows, rate=f"{rows / elapsed:,.0f}")
+                progress.start_task(task)
+            elapsed = time.monotonic() - started[stream]
+            rate = f"{rows / elapsed:,.0f}" if elapsed > 0.05 else "-"
+            progress.update(task, pages=pages, rows=rows, rate=rate)
+            if status in ("ok", "failed"):
+                note = "" if status == "ok" else "[red]✗ failed[/]"
+                progress.update(task, total=1, completed=1 if status == "ok" else 0, note=note)
+                progress.stop_task(task)
 
     return progress, listener
 
@@ -325,11 +333,14 @@ def status(
     if as_json:
         typer.echo(json.dumps(report, default=_jsonable))
         return
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"lake {report['lake']}")
-    for col in ("stream", "rows", "from", "to", "last run", "outcome", "freshness", "gaps"):
-        table.add_column(col, justify="right" if col in ("rows", "gaps") else "left")
+    table = Table(title=f"lake {report['lake']}", box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("stream", "rows", "from", "to", "last run", "outcome", "fresh", "gaps"):
+        table.add_column(
+            col, justify="right" if col in ("rows", "gaps") else "left", no_wrap=col != "outcome"
+        )
     for s in report["streams"]:
         outcome = s["last_outcome"] or ""
         if s["failed_since_ok"]:
@@ -337,14 +348,17 @@ def status(
         table.add_row(
             s["stream"],
             f"{s['rows']:,}",
-            (s["range_start"] or s["first"] or "")[:19],
-            (s["range_end"] or s["last"] or "")[:19],
-            (s["last_run"] or "never")[:19],
+            (s["range_start"] or s["first"] or "")[:10],
+            (s["range_end"] or s["last"] or "")[:10],
+            s["last_run_age"] or "never",
             outcome,
             s["freshness"] or "",
             str(len(s["gaps"])) if s["gaps"] else "",
         )
-    _console().print(table)
+    console = _console()
+    if not console.is_terminal:
+        console.width = max(console.width, 100)
+    console.print(table)
 
 
 # --------------------------------------------------------------------------------------------------- serve

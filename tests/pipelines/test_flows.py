@@ -52,7 +52,15 @@ def test_market_data_fn_lands_streams_and_reports_progress(public_env):
     from pipelines.flows import pull_market_data
 
     seen: dict[str, tuple[int, int]] = {}
-    with progress.listening(lambda s, pages, rows: seen.__setitem__(s, (pages, rows))):
+    statuses: list[tuple[str, str]] = []
+
+    def listener(stream, pages, rows, status=None):
+        if status:
+            statuses.append((stream, status))
+        else:
+            seen[stream] = (pages, rows)
+
+    with progress.listening(listener), progress.listening(lambda *a: 1 / 0):  # a broken display is harmless
         outcomes = pull_market_data.fn(streams=["series", "markets", "trades"])
     got = _by_stream(outcomes)
     assert set(got) == {"series", "markets", "trades"}
@@ -61,6 +69,7 @@ def test_market_data_fn_lands_streams_and_reports_progress(public_env):
         assert got[stream].result.rows > 0
         assert _lake_rows(public_env, stream) == got[stream].result.rows
         assert seen[stream][1] == got[stream].result.rows
+    assert sorted(statuses) == sorted([(s, "started") for s in got] + [(s, "ok") for s in got])
     # Incremental: a second pull of the (unchanged) exchange adds no duplicate trades.
     again = _by_stream(pull_market_data.fn(streams=["trades"]))
     assert again["trades"].ok
