@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from kalshi_extract.auth import Signer
 from kalshi_extract.endpoints import ENDPOINTS, Endpoint, route
-from kalshi_extract.errors import ConfigError, KalshiLakeError
+from kalshi_extract.errors import ConfigError, KalshiLakeError, TransportError
 from kalshi_extract.http import ClientStats, HttpClient, RetryPolicy
 from kalshi_extract.pacer import Pacer, shared_pacer
 from kalshi_extract.paginator import Page, paginate
@@ -97,23 +98,35 @@ class KalshiClient:
         s = self.settings
         if s.tier_explicit or not is_loopback(self.base_url):
             return Pacer.for_tier(s.tier)
-        # the local exchange tells us its configured limits (unlimited by default)
-        try:
-            # one quick retry only: a stopped exchange should fail the real request, not stall here
-            ask = dict(retry=RetryPolicy(max_retries=1, backoff_base=0.05, backoff_cap=0.1), pace=False)
+        # The local exchange tells us its configured limits (unlimited by default). A just-started exchange may
+        # refuse connections for a moment, so transport errors are retried on a short fixed schedule (≤ 2.6 s);
+        # any other failure falls back to the configured tier at once.
+        once = dict(retry=RetryPolicy(max_retries=0), pace=False)
+        auth = "optional"
+        for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, None):
             try:
-                _, limits = self._http.request("GET", "/account/limits", auth="optional", **ask)
-            except ConfigError:  # an unusable key must not stop public use; ask unsigned
-                _, limits = self._http.request("GET", "/account/limits", auth="none", **ask)
-            pacer = Pacer.from_limits(limits)
-            if pacer.read is not None:  # the question itself spent read tokens at the exchange
-                pacer.read.reserve(route("GET", "/account/limits").cost)
-        except (KalshiLakeError, ValueError, KeyError, TypeError) as exc:
-            _log.warning(
-                "could not read %s/account/limits (%s); pacing at tier %s", self.base_url, exc, s.tier
-            )
-            return Pacer.for_tier(s.tier)
-        return pacer
+                try:
+                    _, limits = self._http.request("GET", "/account/limits", auth=auth, **once)
+                except ConfigError:  # an unusable key must not stop public use; ask unsigned
+                    auth = "none"
+                    _, limits = self._http.request("GET", "/account/limits", auth=auth, **once)
+                pacer = Pacer.from_limits(limits)
+            except TransportError as exc:
+                if delay is not None:
+                    time.sleep(delay)
+                    continue
+                failure: Exception = exc
+            except (KalshiLakeError, ValueError, KeyError, TypeError) as exc:
+                failure = exc
+            else:
+                if pacer.read is not None:  # the question itself spent read tokens at the exchange
+                    pacer.read.reserve(route("GET", "/account/limits").cost)
+                return pacer
+            break
+        _log.warning(
+            "could not read %s/account/limits (%s); pacing at tier %s", self.base_url, failure, s.tier
+        )
+        return Pacer.for_tier(s.tier)
 
     @property
     def pacer(self) -> Pacer:
