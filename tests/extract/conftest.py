@@ -51,7 +51,7 @@ class ScriptedServer:
     """Routes map (METHOD, path-after-/trade-api/v2) to a list of replies (consumed in order, the last one
     repeats) or to a callable(seen) -> Reply."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.routes: dict[tuple[str, str], object] = {}
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
@@ -108,7 +108,7 @@ class ScriptedServer:
 
             do_GET = do_POST = do_DELETE = do_PUT = _handle
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}{PREFIX}"

@@ -192,3 +192,37 @@ def test_drain_makes_the_next_request_wait_for_the_refill():
     b.drain()
     b.acquire(10)
     assert clock.now == pytest.approx(0.1)  # 10 tokens at 100/s after the bucket was emptied
+
+
+def test_discovery_waits_for_a_just_started_exchange():
+    import socket
+
+    from kalshi_extract.pacer import reset_shared_pacers
+
+    from .conftest import ScriptedServer
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    started: list[ScriptedServer] = []
+
+    def start_late():
+        time.sleep(0.3)
+        started.append(ScriptedServer(port))
+        started[0].route("GET", "/exchange/status", Reply(200, {"exchange_active": True}))
+
+    reset_shared_pacers()
+    threading.Thread(target=start_late).start()
+    settings = Settings.load(
+        environ={"KALSHI_ENV": "local", "KALSHI_API_URL": f"http://127.0.0.1:{port}/trade-api/v2"}
+    )
+    try:
+        with KalshiClient(settings) as c:
+            assert c.get_exchange_status() == {"exchange_active": True}
+            assert c.pacer.unlimited and c.pacer.source == "account/limits"
+    finally:
+        time.sleep(0.35)
+        for srv in started:
+            srv.close()
+        reset_shared_pacers()
