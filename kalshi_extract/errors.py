@@ -58,8 +58,11 @@ class KalshiApiError(KalshiLakeError):
     """The API answered with an error status.
 
     ``status`` (HTTP status), ``code``/``message``/``details`` (Kalshi's error body, when it sent one),
-    ``method`` and ``path`` (the request path without the query string). Never holds request headers.
+    ``method`` and ``path`` (the request path without the query string), ``retry_after`` (seconds from a
+    ``Retry-After`` header on 429/5xx, else None). Never holds request headers.
     """
+
+    retry_after: float | None = None
 
     def __init__(
         self,
