@@ -60,6 +60,7 @@ def _connect(db_path: str, read_only: bool = False):
 
     con = duckdb.connect(db_path, read_only=read_only)
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
     return con
 
 
