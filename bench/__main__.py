@@ -13,6 +13,7 @@ A scenario that cannot run (the local exchange or the lake missing, a contender 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -37,7 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--size", type=_size, default=1_000_000, help="trades in the big CPU-bound run")
     p.add_argument("--small-size", type=_size, default=300_000, help="trades in the small CPU-bound run")
-    p.add_argument("--rate-size", type=_size, default="large", help="exchange size for the rate-limit run")
+    p.add_argument(
+        "--rate-size", type=_size, default=None, help="exchange size, rate-limit run (default: --size)"
+    )
     p.add_argument("--rate-seconds", type=float, default=25.0, help="how long to pull against the Basic tier")
     p.add_argument("--incremental-size", type=_size, default="small", help="exchange size, incremental run")
     p.add_argument("--seed", type=int, default=7)
@@ -60,6 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.size, args.small_size, args.rate_seconds = 20_000, 5_000, 4.0
         args.rate_size = "small"
+    if args.rate_size is None:
+        args.rate_size = args.size
     args.only = [s for s in args.only.split(",") if s]
     unknown = set(args.only) - set(SCENARIOS)
     if unknown:
@@ -122,30 +127,52 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # a broken scenario must not hide the others; the traceback is kept
             results["not_measured"][key] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-3000:]}"
 
-    if "rate" in args.only:
-        attempt(
-            "rate_limit", bench_pull.rate_limit, args.rate_size, seconds=args.rate_seconds, seed=args.seed
-        )
-    if "cpu" in args.only:
-        with_lake = not args.dev_server
-        attempt(
-            f"cpu_pull_{args.small_size}",
-            bench_pull.cpu_pull,
-            args.small_size,
-            seed=args.seed,
-            baselines=args.small_baselines,
-            with_lake=with_lake,
-            dev_server=args.dev_server,
-        )
-        attempt(
-            f"cpu_pull_{args.size}",
-            bench_pull.cpu_pull,
-            args.size,
-            seed=args.seed,
-            baselines=args.baselines,
-            with_lake=with_lake,
-            dev_server=args.dev_server,
-        )
+    with_lake = not args.dev_server
+    shared = (
+        None  # the big CPU run and the rate-limit run share one exchange when they ask for the same world
+    )
+    if "rate" in args.only and "cpu" in args.only and args.rate_size == args.size and not args.dev_server:
+        shared = contextlib.ExitStack()
+        try:
+            ex = shared.enter_context(bench_pull.start_exchange(args.size, seed=args.seed))
+        except BenchError as exc:
+            results["not_measured"]["exchange"] = str(exc)
+            ex = None
+    else:
+        ex = None
+    try:
+        if "rate" in args.only:
+            attempt(
+                "rate_limit",
+                bench_pull.rate_limit,
+                args.rate_size,
+                seconds=args.rate_seconds,
+                seed=args.seed,
+                ex=ex,
+            )
+        if "cpu" in args.only:
+            attempt(
+                f"cpu_pull_{args.small_size}",
+                bench_pull.cpu_pull,
+                args.small_size,
+                seed=args.seed,
+                baselines=args.small_baselines,
+                with_lake=with_lake,
+                dev_server=args.dev_server,
+            )
+            attempt(
+                f"cpu_pull_{args.size}",
+                bench_pull.cpu_pull,
+                args.size,
+                seed=args.seed,
+                baselines=args.baselines,
+                with_lake=with_lake,
+                dev_server=args.dev_server,
+                ex=ex,
+            )
+    finally:
+        if shared is not None:
+            shared.close()
     if "incremental" in args.only:
         attempt("incremental", bench_pull.incremental, args.incremental_size, seed=args.seed)
     if args.models:

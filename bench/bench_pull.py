@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,7 +105,23 @@ def start_exchange(
     except ImportError as exc:
         raise BenchError(f"kalshi_sim.LocalExchange is not available ({exc})") from exc
     with LocalExchange(seed=seed, size=size, tier=tier, subprocess=True) as sim:
+        _wait_until_serving(sim.base_url)
         yield Exchange(sim.base_url, sim=sim)
+
+
+def _wait_until_serving(base_url: str, limit_s: float = 120.0) -> None:
+    """The exchange prints its URL once the port is bound; wait until it actually answers."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            requests.get(base_url + "/exchange/status", timeout=10)
+            return
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise BenchError(
+                    f"the local exchange at {base_url} did not answer within {limit_s:.0f} s"
+                ) from None
+            time.sleep(0.05)
 
 
 def _fresh_dir(*parts: str) -> Path:
@@ -157,18 +174,37 @@ def _stream_rows(summary: dict, stream: str) -> int | None:
 # 1. rate-limit saturation
 
 
-def rate_limit(size: int | str, seconds: float = 25.0, seed: int = 7) -> dict[str, Any]:
-    """kalshi-lake backfilling trades against the Basic tier for ``seconds``; see the module docstring."""
-    with start_exchange(size, seed=seed, tier="basic") as ex:
+@contextlib.contextmanager
+def _use(ex: Exchange | None, size: int | str, seed: int, dev_server: bool = False) -> Iterator[Exchange]:
+    if ex is not None:
+        yield ex
+    else:
+        with start_exchange(size, seed=seed, dev_server=dev_server) as fresh:
+            yield fresh
+
+
+def rate_limit(
+    size: int | str, seconds: float = 25.0, seed: int = 7, ex: Exchange | None = None
+) -> dict[str, Any]:
+    """kalshi-lake backfilling trades against the Basic tier for ``seconds``; see the module docstring.
+
+    ``ex``: an exchange already running (its rate limit is switched to Basic for this run and back after)."""
+    with _use(ex, size, seed) as ex:
         if not ex.is_sim:
             raise BenchError("the rate-limit benchmark needs the local exchange")
-        with contextlib.suppress(Exception):
-            ex.sim.set_faults(rate_limit_tier="basic")
-        ex.clear_requests()
-        lake_dir = _fresh_dir("rate_limit")
-        # no --tier: the client discovers the limit from the exchange's /account/limits, as a user's would
-        child = _lake_child(ex, lake_dir, "trades", tier=None, deadline=seconds, timeout=seconds + 600)
-        server = _server_counts(ex)
+        ex.sim.set_faults(rate_limit_tier="basic")
+        try:
+            return _rate_limit_on(ex, seconds)
+        finally:
+            ex.sim.set_faults(rate_limit_tier="unlimited")
+
+
+def _rate_limit_on(ex: Exchange, seconds: float) -> dict[str, Any]:
+    ex.clear_requests()
+    lake_dir = _fresh_dir("rate_limit")
+    # no --tier: the client discovers the limit from the exchange's /account/limits, as a user's would
+    child = _lake_child(ex, lake_dir, "trades", tier=None, deadline=seconds, timeout=seconds + 600)
+    server = _server_counts(ex)
     s = child.summary
     if not s:
         child.check()
@@ -189,6 +225,7 @@ def rate_limit(size: int | str, seconds: float = 25.0, seed: int = 7) -> dict[st
         "throttled_429": server["throttled_429"] if server else s.get("throttled"),
         "client_throttled_429": s.get("throttled"),
         "rows": s.get("rows"),
+        "pages": s.get("pages"),
         "error": s.get("error"),
         "child": child.to_dict(),
     }
@@ -220,6 +257,9 @@ def _contender_figures(child: ChildResult, rows: int | None) -> dict[str, Any]:
         "cpu_s_per_million_rows": child.cpu_s / rows * 1e6 if rows else None,
         "returncode": child.returncode,
     }
+    startup = child.summary.get("startup_cpu_s")
+    d["startup_cpu_s"] = startup
+    d["pull_cpu_us_per_row"] = (child.cpu_s - startup) / rows * 1e6 if rows and startup is not None else None
     return d
 
 
@@ -229,13 +269,14 @@ def cpu_pull(
     baselines: tuple[str, ...] = ("fetch_only", "seed_style", "dlt"),
     with_lake: bool = True,
     dev_server: bool = False,
+    ex: Exchange | None = None,
 ) -> dict[str, Any]:
     """Pull ``size`` trades with no rate limit with every contender; figures, ratios and row checks."""
     from bench.compare import compare, load_trades
 
     out: dict[str, Any] = {"size": size, "contenders": {}, "same_rows": {}, "ratios_to_kalshi_lake": {}}
     errors: dict[str, str] = {}
-    with start_exchange(size, seed=seed, dev_server=dev_server) as ex:
+    with _use(ex, size, seed, dev_server) as ex:
         paths = ex.trade_paths()
         out["trade_paths"] = paths
         outputs: dict[str, str | None] = {}
@@ -311,13 +352,24 @@ def cpu_pull(
 # 4. incremental cost
 
 
-def _partitions(lake_root: Path) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    if not lake_root.exists():
-        return counts
-    for stream_dir in sorted(lake_root.iterdir()):
-        if stream_dir.is_dir() and not stream_dir.name.startswith("_"):
-            counts[stream_dir.name] = sum(1 for p in stream_dir.iterdir() if p.is_dir() and "=" in p.name)
+def _partitions(lake_root: Path) -> dict[str, dict[str, int]]:
+    """Per stream: the pull's own partitions (entries of ``_state/<stream>.json``: a ticker × interval for
+    candlesticks, one ``all`` for trades...; a stream without per-partition state counts as 1) and the lake's
+    ``date=`` directories."""
+    counts: dict[str, dict[str, int]] = {}
+    state_dir = lake_root / "_state"
+    if state_dir.exists():
+        for f in sorted(state_dir.glob("*.json")):
+            try:
+                n = len(json.loads(f.read_text()).get("partitions") or {})
+            except (ValueError, OSError):
+                n = 0
+            counts.setdefault(f.stem, {})["state"] = max(n, 1)
+    if lake_root.exists():
+        for stream_dir in sorted(lake_root.iterdir()):
+            if stream_dir.is_dir() and not stream_dir.name.startswith("_"):
+                dates = sum(1 for p in stream_dir.iterdir() if p.is_dir() and "=" in p.name)
+                counts.setdefault(stream_dir.name, {})["dates"] = dates
     return counts
 
 
@@ -365,10 +417,11 @@ def incremental(size: int | str = "small", seed: int = 7, advance_seconds: int =
     parts = runs["partitions_after_backfill"]
     per_partition = {}
     for stream, st in runs["no_change"]["streams"].items():
-        n_parts = max(parts.get(stream, 0), 1)
+        n_parts = parts.get(stream, {}).get("state", 1)
         per_partition[stream] = {
             "requests": st.get("requests"),
-            "partitions": parts.get(stream, 0),
+            "partitions": n_parts,
+            "date_partitions": parts.get(stream, {}).get("dates", 0),
             "requests_per_partition": (st.get("requests") or 0) / n_parts,
         }
     runs["no_change_requests_per_partition"] = per_partition

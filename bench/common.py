@@ -242,6 +242,14 @@ def run_child(
     )
 
 
+def cpu_seconds() -> float:
+    """CPU (user + system) this process has used so far; children call it once their imports are done."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def emit_summary(**fields: Any) -> None:
     """Print the child's summary as the last stdout line (the harness reads it)."""
     sys.stdout.write(json.dumps(fields, default=str) + "\n")

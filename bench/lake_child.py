@@ -56,12 +56,13 @@ def main() -> None:
         environ.update(json.loads(args.env_json))
     environ["KALSHI_API_URL"] = args.base_url
 
-    from kalshi_extract.pull import STREAM_NAMES, Selection, pull
-
+    from bench.common import cpu_seconds
     from kalshi_extract.client import KalshiClient
     from kalshi_extract.lake import Lake
+    from kalshi_extract.pull import STREAM_NAMES, Selection, pull
     from kalshi_extract.settings import Settings
 
+    startup_cpu_s = cpu_seconds()  # interpreter + imports, before the first request
     settings = Settings.load(environ=environ)
     client = KalshiClient(settings)
     lake = Lake.from_settings(settings)
@@ -110,6 +111,7 @@ def main() -> None:
         "throttled": getattr(stats, "throttled_429", None),
         "pull_seconds": t1 - t0,
         "import_seconds": t0 - T_START,
+        "startup_cpu_s": startup_cpu_s,
         "first_page_s": None if progress["t_first_page"] is None else progress["t_first_page"] - t0,
         "last_page_s": None if progress["t_last_page"] is None else progress["t_last_page"] - t0,
         "stream_results": stream_results,

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bench.baselines._args import parse
-from bench.common import emit_summary
+from bench.common import cpu_seconds, emit_summary
 
 
 def main() -> None:
@@ -23,6 +23,8 @@ def main() -> None:
     t0 = time.perf_counter()
     import dlt
     from dlt.sources.rest_api import rest_api_source
+
+    startup_cpu_s = cpu_seconds()  # interpreter + imports, before the first request
 
     resources = []
     for i, path in enumerate(args.path):
@@ -64,6 +66,7 @@ def main() -> None:
         requests=None,
         throttled=None,
         seconds=time.perf_counter() - t0,
+        startup_cpu_s=startup_cpu_s,
         output=str(out / "dest" / "kalshi" / "trades"),
     )
 

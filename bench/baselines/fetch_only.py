@@ -13,13 +13,14 @@ import time
 import requests
 
 from bench.baselines._args import parse
-from bench.common import emit_summary
+from bench.common import cpu_seconds, emit_summary
 
 _CURSOR = re.compile(rb'"cursor"\s*:\s*"([^"]*)"')
 
 
 def main() -> None:
     args = parse(__doc__.splitlines()[0])
+    startup_cpu_s = cpu_seconds()  # interpreter + imports, before the first request
     session = requests.Session()
     rows = pages = throttled = 0
     t0 = time.perf_counter()
@@ -50,6 +51,7 @@ def main() -> None:
         requests=pages + throttled,
         throttled=throttled,
         seconds=time.perf_counter() - t0,
+        startup_cpu_s=startup_cpu_s,
         output=None,
     )
 

@@ -13,11 +13,12 @@ import pandas as pd
 import requests
 
 from bench.baselines._args import parse
-from bench.common import emit_summary
+from bench.common import cpu_seconds, emit_summary
 
 
 def main() -> None:
     args = parse(__doc__.splitlines()[0])
+    startup_cpu_s = cpu_seconds()  # interpreter + imports, before the first request
     session = requests.Session()
     rows: list[dict] = []
     pages = throttled = 0
@@ -53,6 +54,7 @@ def main() -> None:
         requests=pages + throttled,
         throttled=throttled,
         seconds=time.perf_counter() - t0,
+        startup_cpu_s=startup_cpu_s,
         output=str(out / "trades.parquet"),
     )
 
