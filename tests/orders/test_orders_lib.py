@@ -119,3 +119,28 @@ def test_settled_position_shows_in_settlements(fresh_exchange, make_cli):
     rows = cli.json("settlements")
     assert m["ticker"] in [s["ticker"] for s in rows]
     assert m["ticker"] in cli.ok("settlements").output
+
+
+def test_exactly_once_under_injected_5xx_and_resets(fresh_exchange, tmp_path):
+    """5xx before processing (resend) and connection resets after processing (lookup) on every request."""
+    ex = fresh_exchange
+    acct = ex.create_account(balance_cents=1_000_00)
+    settings = Settings.load(environ={**acct.env, "KALSHI_LAKE_DIR": str(tmp_path / "data")})
+    with KalshiClient(settings) as c:
+        m = open_markets(c)[0]
+        orders = Orders(c, Lake.from_settings(settings), max_attempts=10, sleep=lambda s: None)
+        ex.clear_requests()
+        ex.set_faults(error_rate=0.3, reset_rate=0.3)
+        try:
+            results = [orders.buy(m["ticker"], "yes", 1, resting_price(m)) for _ in range(8)]
+            cancels = [orders.cancel(r.order_id) for r in results]
+        finally:
+            ex.set_faults(error_rate=0.0, reset_rate=0.0)
+    mine = ex.orders(acct.key_id)
+    assert len(mine) == 8  # one order per buy, whatever the faults did
+    assert sorted(o["client_order_id"] for o in mine) == sorted(r.client_order_id for r in results)
+    assert {o["status"] for o in mine} == {"canceled"}
+    posts = [r for r in order_posts(ex) if r["method"] == "POST"]
+    assert len(posts) > 8, "the faults should have forced some re-sends"
+    outcomes = {r.outcome for r in results} | {w.outcome for w in cancels}
+    assert "resolved" in outcomes, "some answers should have been lost and resolved by lookup"
