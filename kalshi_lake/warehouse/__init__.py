@@ -17,6 +17,8 @@ Decisions (where docs/CONTRACTS.md is silent):
 - Failed `sql/tests` checks do not raise: they are returned in `BuildResult.failures` (the models stay built, as
   with dbt); call `result.raise_for_failures()` to turn them into a `WarehouseError`.
 - Every connection runs with `TimeZone = 'UTC'` so dates of `timestamptz` columns are UTC days.
+- The lake may be on any fsspec filesystem (its protocol is registered with DuckDB through fsspec); the DuckDB
+  file itself must be local (`file://` is accepted), else pass `db_path`.
 """
 
 from __future__ import annotations
@@ -55,6 +57,29 @@ def _paths(settings_or_lake_dir) -> tuple[str, str]:
     )
 
 
+def _local_db(db: str) -> str:
+    """The DuckDB file must be local: `file://` is stripped, any other URI is refused with advice."""
+    db = db.removeprefix("file://")
+    if "://" in db:
+        raise WarehouseError(
+            f"the warehouse database must be a local file, not {db}: pass db_path='/local/path/kalshi.duckdb' "
+            "(the lake itself may stay on the remote filesystem)"
+        )
+    return db
+
+
+def _register_filesystem(con, lake_root: str) -> str:
+    """Let DuckDB read a lake on any fsspec filesystem (s3://, gs://, memory://...) through fsspec."""
+    if lake_root.startswith("file://"):
+        return lake_root.removeprefix("file://")
+    if "://" in lake_root:
+        import fsspec
+
+        protocol = lake_root.split("://", 1)[0]
+        con.register_filesystem(fsspec.filesystem(protocol))
+    return lake_root
+
+
 def _connect(db_path: str, read_only: bool = False):
     import duckdb
 
@@ -68,7 +93,8 @@ def build_on(con, lake_root: str, run_tests_: bool = True, sql_dir: Path | None 
     """Build every model on an open DuckDB connection `con` over `lake_root`, then run the checks."""
     sql_dir = Path(sql_dir) if sql_dir else SQL_DIR
     con.execute("set TimeZone = 'UTC'")
-    result = BuildResult(models=build_models(con, sql_dir, str(lake_root)))
+    lake_root = _register_filesystem(con, str(lake_root))
+    result = BuildResult(models=build_models(con, sql_dir, lake_root))
     if run_tests_:
         result.tests, result.failures = run_tests(con, sql_dir)
     return result
@@ -79,8 +105,8 @@ def build(
 ) -> BuildResult:
     """Build `sql/` into `<lake_dir>/kalshi.duckdb` (or `db_path`) and run `sql/tests`. Idempotent."""
     lake_root, default_db = _paths(settings_or_lake_dir)
-    db = str(db_path or default_db)
-    if db != ":memory:" and "://" not in db:
+    db = _local_db(str(db_path or default_db))
+    if db != ":memory:":
         Path(db).parent.mkdir(parents=True, exist_ok=True)
     con = _connect(db)
     try:
@@ -108,6 +134,7 @@ def connect(db_path: str | None = None, read_only: bool = True):
         from kalshi_extract.settings import Settings
 
         db_path = str(Settings.load().warehouse_path)
-    if db_path != ":memory:" and "://" not in str(db_path) and not Path(db_path).exists():
+    db_path = _local_db(str(db_path))
+    if db_path != ":memory:" and not Path(db_path).exists():
         raise WarehouseError(f"no warehouse at {db_path}: run `kalshi-lake build` first")
-    return _connect(str(db_path), read_only=read_only)
+    return _connect(db_path, read_only=read_only)

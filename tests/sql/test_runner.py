@@ -228,3 +228,20 @@ def test_bad_arguments_are_clear(tmp_path):
     with pytest.raises(warehouse.WarehouseError, match="run `kalshi-lake build` first"):
         warehouse.connect(str(tmp_path / "nope.duckdb"))
     assert not (tmp_path / "nope.duckdb").exists()
+
+
+def test_lake_on_an_fsspec_filesystem_and_file_uris(tmp_path):
+    import fsspec
+
+    write_pnl_lake(tmp_path / "lake")
+    fs = fsspec.filesystem("memory")
+    fs.put(str(tmp_path / "lake"), "memory://wh-test/lake", recursive=True)
+    try:
+        con = warehouse.build_in_memory("memory://wh-test/lake", run_tests=True)
+        assert con.execute("select count(*) from fct_pnl").fetchone() == (5,)
+    finally:
+        fs.rm("memory://wh-test", recursive=True)
+    result = warehouse.build(f"file://{tmp_path}")
+    assert result.ok and result.db_path == f"{tmp_path}/kalshi.duckdb"
+    with pytest.raises(warehouse.WarehouseError, match="must be a local file"):
+        warehouse.build(tmp_path, db_path="s3://bucket/kalshi.duckdb")
