@@ -25,6 +25,7 @@ to the lookup makes the re-send fail with 409, which is again resolved by lookup
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -45,6 +46,8 @@ from kalshi_extract.orders_journal import Journal, OrderEvent
 from kalshi_extract.orders_results import OrderResult, WriteResult, _dec, seg
 
 __all__ = ["Executor", "OrderResult", "WriteResult", "CREATE_PATH", "BATCH_PATH", "seg"]
+
+_log = logging.getLogger(__name__)
 
 CREATE_PATH = "/portfolio/events/orders"
 BATCH_PATH = "/portfolio/events/orders/batched"
@@ -79,8 +82,19 @@ class Executor:
             ) from exc
 
     def _flush(self, buf: list[OrderEvent]) -> None:
-        if buf:
-            self.journal.write(buf)  # the request is already decided; a failure here is raised, not hidden
+        # The write is decided by now. Raising here would report a placed order as failed (inviting a manual
+        # duplicate) or mask the real error, so warn instead: the intent row is in the journal, and
+        # `Orders.resolve_pending()` / `kalshi-lake orders --pending` settles it later.
+        if not buf:
+            return
+        try:
+            self.journal.write(buf)
+        except Exception as exc:  # noqa: BLE001
+            _log.warning(
+                "order journal: could not record the outcome of %s (%s: %s); the intent is journaled, run "
+                "`kalshi-lake orders --pending` to settle it",
+                buf[0].client_order_id or buf[0].order_id, type(exc).__name__, exc,
+            )  # fmt: skip
 
     def _backoff(self, attempt: int) -> None:
         self._sleep(min(2.0, 0.25 * (2 ** (attempt - 1))))

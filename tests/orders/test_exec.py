@@ -317,3 +317,20 @@ def test_cancel_and_amend_resolve_by_lookup(fault):
     res = ex.cancel(oid, book.orders[oid])
     assert book.orders[oid]["status"] == "canceled"
     assert res.outcome == ("resolved" if fault == "drop" else "accepted")
+
+
+def test_outcome_journal_failure_does_not_hide_a_placed_order(caplog):
+    class IntentOnly(MemoryJournal):
+        def write(self, events):
+            if any(e.phase != "intent" for e in events):
+                raise OSError("disk full")
+            super().write(events)
+
+    from kalshi_extract.orders_journal import pending_intents
+
+    book = ScriptedBook(["ok"])
+    journal = IntentOnly()
+    res = Executor(book, journal, sleep=lambda s: None).create(_req("c9"))
+    assert res.outcome == "accepted" and len(book.orders) == 1
+    assert "orders --pending" in caplog.text
+    assert [r["client_order_id"] for r in pending_intents(journal.rows())] == ["c9"]
