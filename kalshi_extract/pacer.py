@@ -155,21 +155,25 @@ class Pacer:
 
 
 _shared: dict[tuple[str, str], Pacer] = {}
+_building: dict[tuple[str, str], threading.Lock] = {}
 _shared_lock = threading.Lock()
 
 
 def shared_pacer(base_url: str, key_id: str | None, build) -> Pacer:
-    """The process-wide pacer for ``(base_url, key_id)``; ``build()`` makes it the first time (under a lock, so
-    a discovery request happens once)."""
+    """The process-wide pacer for ``(base_url, key_id)``; ``build()`` makes it the first time (under a lock per
+    key, so a discovery request happens once and other accounts/hosts are not held up meanwhile)."""
     key = (base_url, key_id or "")
     pacer = _shared.get(key)
     if pacer is not None:
         return pacer
     with _shared_lock:
+        lock = _building.setdefault(key, threading.Lock())
+    with lock:
         pacer = _shared.get(key)
         if pacer is None:
             pacer = build()
-            _shared[key] = pacer
+            with _shared_lock:
+                _shared[key] = pacer
         return pacer
 
 
@@ -177,3 +181,4 @@ def reset_shared_pacers() -> None:
     """Forget every shared pacer (tests; or after the account's tier changed)."""
     with _shared_lock:
         _shared.clear()
+        _building.clear()
