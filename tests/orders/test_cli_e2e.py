@@ -53,7 +53,13 @@ def test_market_data_commands(trader):
     m = markets[0]
     found = cli.json("search", m["ticker"][-8:], "--status", "open")
     assert m["ticker"] in [x["ticker"] for x in found]
+    series = m["event_ticker"].split("-")[0]
+    by_series = cli.json("search", m["ticker"].lower(), "--series", series, "--status", "all", "--limit", "5")
+    assert [x["ticker"] for x in by_series] == [m["ticker"]]
+    assert cli.json("search", "no-such-market-text-anywhere") == []
     assert cli.json("market", m["ticker"])["ticker"] == m["ticker"]
+    res = cli("market", "KXNOPE-1")
+    assert res.exit_code == 1 and "unknown ticker" in res.stderr
     book = cli.json("orderbook", m["ticker"])
     assert Decimal(book["best_yes_ask"]) == Decimal(1) - Decimal(book["best_no_bid"])
     assert Decimal(book["best_yes_bid"]) < Decimal(book["best_yes_ask"])
