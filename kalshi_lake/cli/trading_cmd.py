@@ -36,7 +36,10 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confir
 DryOpt = Annotated[
     bool, typer.Option("--dry-run", help="Validate and print the exact request; send nothing.")
 ]
-PRICE_HELP = "Price: 45 = 45 cents; 0.45 = dollars; 45.5c = 45.5 cents (deci-cent markets only)."
+PRICE_HELP = (
+    "PRICE: a whole number is cents (45 = $0.45); a number with a point is dollars (0.45); 45.5c = 45.5 cents. "
+    "Sub-cent prices only on deci-cent markets; 45.5 without c is refused, never guessed."
+)
 
 
 # ------------------------------------------------------------------------------------------------ plumbing
