@@ -144,3 +144,34 @@ def test_exactly_once_under_injected_5xx_and_resets(fresh_exchange, tmp_path):
     assert len(posts) > 8, "the faults should have forced some re-sends"
     outcomes = {r.outcome for r in results} | {w.outcome for w in cancels}
     assert "resolved" in outcomes, "some answers should have been lost and resolved by lookup"
+
+
+def test_orders_pending_settles_an_intent_whose_outcome_was_lost(exchange, make_cli, tmp_path):
+    from kalshi_extract.orders_journal import LakeJournal, pending_intents
+
+    acct = exchange.create_account(balance_cents=1_000_00)
+    lake_dir = tmp_path / "data"  # the same directory make_cli uses
+    settings = Settings.load(environ={**acct.env, "KALSHI_LAKE_DIR": str(lake_dir)})
+    lake = Lake.from_settings(settings)
+
+    class DiesAfterSending(LakeJournal):  # the process "dies" before the outcome reaches the journal
+        def write(self, events):
+            if all(e.phase == "intent" for e in events):
+                super().write(events)
+            else:
+                raise OSError("killed")
+
+    with KalshiClient(settings) as c:
+        m = open_markets(c)[0]
+        res = Orders(c, journal=DiesAfterSending(lake, account=settings.account)).buy(
+            m["ticker"], "yes", 1, resting_price(m)
+        )
+    journal = LakeJournal(lake, account=settings.account)
+    assert [r["client_order_id"] for r in pending_intents(journal.rows())] == [res.client_order_id]
+    cli = make_cli(acct)
+    settled = cli.json("orders", "--pending")
+    assert settled == [{"client_order_id": res.client_order_id, "order": settled[0]["order"]}]
+    assert settled[0]["order"]["order_id"] == res.order_id
+    assert pending_intents(journal.rows()) == []
+    assert cli.json("orders", "--pending") == []
+    cli.ok("cancel", res.order_id)
