@@ -85,7 +85,10 @@ def _connect(db_path: str, read_only: bool = False):
 
     con = duckdb.connect(db_path, read_only=read_only)
     con.execute("set TimeZone = 'UTC'")
-    con.execute("set enable_progress_bar = false")
+    try:
+        con.execute("set enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        pass  # inside Jupyter without ipywidgets DuckDB refuses to touch this setting (and shows no bar anyway)
     return con
 
 

@@ -55,25 +55,34 @@ def stream_glob(lake_root: str, stream: str) -> str:
     return f"{lake_root.rstrip('/')}/{stream}/**/*.parquet"
 
 
-def has_files(con, lake_root: str, stream: str) -> bool:
-    """True when the stream has at least one Parquet file (local paths via os, URIs via DuckDB's glob)."""
+def stream_files(con, lake_root: str, stream: str) -> tuple[list[str], bool]:
+    """The stream's Parquet files and whether any lies under a `_`/`.`-prefixed path (which readers must skip:
+    the lake writer's convention for files not committed yet). Local paths via `glob`, URIs via DuckDB's glob."""
     pattern = stream_glob(lake_root, stream)
-    if "://" not in lake_root or lake_root.startswith("file://"):
-        local = pattern.removeprefix("file://")
-        return bool(glob.glob(local, recursive=True))
-    return con.execute("select count(*) from glob(?)", [pattern]).fetchone()[0] > 0
+    if "://" not in lake_root:
+        files = glob.glob(pattern, recursive=True)
+    else:
+        files = [r[0] for r in con.execute("select file from glob(?)", [pattern]).fetchall()]
+    base = f"{lake_root.rstrip('/')}/{stream}/"
+    hidden = [f for f in files if any(part[:1] in ("_", ".") for part in f.split(base, 1)[-1].split("/"))]
+    return sorted(set(files) - set(hidden)), bool(hidden)
 
 
 def source_sql(con, source: Source, lake_root: str) -> str:
     """The `create or replace view src_<stream>` statement for the lake as it is now."""
     cols = source.columns
-    if not has_files(con, lake_root, source.stream):
+    files, hidden = stream_files(con, lake_root, source.stream)
+    if not files:
         select = ", ".join(f"cast(null as {t}) as {_quote_ident(c)}" for c, t in cols.items())
         return f"create or replace view {source.view} as select {select} where false"
-    reader = (
-        f"read_parquet({_quote_str(stream_glob(lake_root, source.stream))}, "
-        "hive_partitioning = true, union_by_name = true)"
+    # normally the glob itself (the view then also sees files committed after the build); with hidden files
+    # present, the explicit list of visible files
+    target = (
+        "[" + ", ".join(map(_quote_str, files)) + "]"
+        if hidden
+        else _quote_str(stream_glob(lake_root, source.stream))
     )
+    reader = f"read_parquet({target}, hive_partitioning = true, union_by_name = true)"
     present = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
     parts = []
     for c, t in cols.items():

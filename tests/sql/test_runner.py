@@ -245,3 +245,20 @@ def test_lake_on_an_fsspec_filesystem_and_file_uris(tmp_path):
     assert result.ok and result.db_path == f"{tmp_path}/kalshi.duckdb"
     with pytest.raises(warehouse.WarehouseError, match="must be a local file"):
         warehouse.build(tmp_path, db_path="s3://bucket/kalshi.duckdb")
+
+
+def test_files_under_underscore_or_dot_paths_are_not_read(tmp_path):
+    root = tmp_path / "lake"
+    rows = book("S", 0, yes=[("0.40", 1)], no=[("0.50", 1)])
+    [path] = write_stream(root, "orderbook_snapshots", rows)
+    for hidden in ("_tmp/x.parquet", "date=2026-11-20/.part-x.parquet"):
+        dst = root / "orderbook_snapshots" / hidden
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, dst)
+        (dst.parent / "broken.parquet.tmp").write_text("not parquet")
+    bad = root / "orderbook_snapshots" / "_tmp" / "half-written.parquet"
+    bad.write_text("not parquet either")
+    con = warehouse.build_in_memory(root, run_tests=True)
+    assert con.execute(
+        "select count(*), count(distinct _run_id) from src_orderbook_snapshots"
+    ).fetchone() == (2, 1)
