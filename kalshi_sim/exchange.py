@@ -17,7 +17,7 @@ import random
 import threading
 from fractions import Fraction
 
-from kalshi_sim import fmt
+from kalshi_sim import bulk, fmt
 from kalshi_sim.accounts import Account, Position, trade_fee
 from kalshi_sim.book import Book, Order
 from kalshi_sim.tape import Tape
@@ -95,7 +95,15 @@ class Exchange:
         self._pending_lifecycle: list[tuple[int, int, int]] = []
         self._ensure_days(day_of(origin) + FUTURE_DAYS)
         self.rate = self._calibrate_rate(origin)
-        self.advance_to(origin)
+        if self.n_target > bulk.BULK_THRESHOLD:
+            bulk.generate(self, self.start_us, origin)
+            self.advance_to(origin, background=False)
+            for m in self.markets:
+                if m.open_us <= origin < m.close_us and not m.is_mve and m.weight > 0:
+                    self._refresh_makers(origin, m.idx)
+                    self._quote(origin, m.idx)
+        else:
+            self.advance_to(origin)
 
     # ------------------------------------------------------------------------------------------
     # world building
@@ -154,7 +162,7 @@ class Exchange:
         self.now_us += 1
         return self.now_us
 
-    def advance_to(self, t1: int) -> None:
+    def advance_to(self, t1: int, background: bool = True) -> None:
         """Generate background activity and lifecycle transitions over [now, t1)."""
         with self.lock:
             t0 = self.now_us
@@ -171,7 +179,7 @@ class Exchange:
                     agenda.append((max(m.settle_us, t0), 2, i))
                 elif not self.closed_done[i] and m.close_us < t1:
                     agenda.append((max(m.close_us, t0), 1, i))
-                if m.is_mve or m.weight <= 0:
+                if m.is_mve or m.weight <= 0 or not background:
                     continue
                 lo, hi = max(m.open_us, t0), min(m.close_us, t1)
                 if hi <= lo:
@@ -196,7 +204,8 @@ class Exchange:
     # ------------------------------------------------------------------------------------------
     # background participants
     # ------------------------------------------------------------------------------------------
-    def _bot_arrival(self, t: int, i: int) -> None:
+    def _refresh_makers(self, t: int, i: int) -> None:
+        """Makers pull stale quotes and keep three levels per side around the fair price."""
         m = self.markets[i]
         book = self.books[i]
         rng = self.flow_rng
@@ -207,7 +216,6 @@ class Exchange:
         ta = snap_up(st, fair + hs)
         if ta <= tb:
             ta = snap_up(st, tb + 1)
-        # makers: pull stale quotes, then keep three levels per side
         self._pull_bots(book, "bid", lambda p: p > tb or p < tb - 6 * tick_below(st, tb))
         self._pull_bots(book, "ask", lambda p: p < ta or p > ta + 6 * tick_above(st, ta))
         p = tb
@@ -224,6 +232,12 @@ class Exchange:
             if p not in book.asks:
                 self._bot_post(book, i, "ask", p, t)
             p += tick_above(st, p)
+
+    def _bot_arrival(self, t: int, i: int) -> None:
+        st = self.markets[i].structure
+        book = self.books[i]
+        rng = self.flow_rng
+        self._refresh_makers(t, i)
         # taker
         side = "bid" if rng.random() < 0.5 else "ask"
         count = self._bot_size()

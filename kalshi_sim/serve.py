@@ -47,6 +47,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, seed: int = 7, size: str = 
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     port = sock.getsockname()[1]
+    sock.listen(2048)      # listen before announcing the URL: connections queue until uvicorn accepts them
     print(f"http://{host}:{port}/trade-api/v2", file=out, flush=True)
     config = uvicorn.Config(build_app(api), log_level="warning", lifespan="off", access_log=False,
                             timeout_keep_alive=30)

@@ -108,3 +108,73 @@ class Tape:
         """JSON array body of the given tape positions (already in the wanted order)."""
         rows, off = self.rows, self.offsets
         return b"[" + b",".join([rows[off[i]:off[i + 1]] for i in positions]) + b"]"
+
+
+def _arr(code: str, values) -> array:
+    import numpy as np
+
+    a = array(code)
+    a.frombytes(np.ascontiguousarray(values, dtype=np.int64 if code == "q" else np.int32).tobytes())
+    return a
+
+
+def _bulk_load(self: Tape, T, M, P, C, S, OI, ids_hex: str, tickers: list[str]) -> None:
+    """Load a whole time-sorted history at once (numpy arrays); the tape must be empty."""
+    import numpy as np
+
+    if len(self.ts):
+        raise ValueError("bulk_load needs an empty tape")
+    n = len(T)
+    stamps = np.datetime_as_string(T.astype("datetime64[us]"), unit="us").tolist()
+    d4 = [fmt.d4(p) for p in range(10_001)]
+    blob = bytearray()
+    lengths = np.empty(n, dtype=np.int64)
+    chunk = 100_000
+    for lo in range(0, n, chunk):      # in chunks: keeps the peak memory near the final buffer size
+        hi = min(lo + chunk, n)
+        rows = []
+        add = rows.append
+        for j, t, m, p, c, s in zip(range(lo, hi), stamps[lo:hi], M[lo:hi].tolist(), P[lo:hi].tolist(),
+                                    C[lo:hi].tolist(), S[lo:hi].tolist(), strict=True):
+            t = t.rstrip("0").rstrip(".")
+            h = ids_hex[32 * j:32 * j + 32]
+            side, outcome = ("bid", "yes") if s else ("ask", "no")
+            add(f'{{"count_fp":"{c // 100}.{c % 100:02d}","created_time":"{t}Z","is_block_trade":false,'
+                f'"no_price_dollars":"{d4[10_000 - p]}","taker_book_side":"{side}",'
+                f'"taker_outcome_side":"{outcome}","taker_side":"{outcome}","ticker":"{tickers[m]}",'
+                f'"trade_id":"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}","yes_price_dollars":"{d4[p]}"}}')
+        lengths[lo:hi] = [len(r) for r in rows]
+        blob += "".join(rows).encode()
+    self.rows = blob
+    self.offsets = _arr("q", np.concatenate([[0], np.cumsum(lengths)]))
+    self.ts = _arr("q", T)
+    self.mkt = _arr("i", M)
+    self.price = _arr("i", P)
+    self.count = _arr("q", C)
+    order = np.argsort(M, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(M, minlength=len(self.series)))])
+    for i in range(len(self.series)):
+        a, b = bounds[i], bounds[i + 1]
+        if a == b:
+            continue
+        idx = order[a:b]
+        s = self.series[i]
+        s.trade_idx = _arr("q", idx)
+        s.trade_ts = _arr("q", T[idx])
+        s.oi = _arr("q", OI[idx])
+        cv = np.cumsum(C[idx])
+        s.cumvol = _arr("q", cv)
+        s.volume = int(cv[-1])
+        s.last_price = int(P[idx[-1]])
+
+
+def _load_quotes(self: MarketSeries, times, bids, asks) -> None:
+    if len(self.q_ts):
+        raise ValueError("load_quotes needs an empty quote history")
+    self.q_ts = _arr("q", times)
+    self.q_bid = _arr("i", bids)
+    self.q_ask = _arr("i", asks)
+
+
+Tape.bulk_load = _bulk_load
+MarketSeries.load_quotes = _load_quotes
