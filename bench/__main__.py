@@ -127,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # a broken scenario must not hide the others; the traceback is kept
             results["not_measured"][key] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-3000:]}"
 
+    print(
+        "[bench] warming up (caching bytecode of every contender's imports) ...", file=sys.stderr, flush=True
+    )
+    bench_pull.warm_up()
     with_lake = not args.dev_server
     shared = (
         None  # the big CPU run and the rate-limit run share one exchange when they ask for the same world

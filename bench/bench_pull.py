@@ -124,6 +124,11 @@ def _wait_until_serving(base_url: str, limit_s: float = 120.0) -> None:
             time.sleep(0.05)
 
 
+def warm_up() -> None:
+    """Cache the bytecode of every contender's imports (unmeasured); see ``bench.warmup``."""
+    run_child("warmup", "bench.warmup", [], timeout=600)
+
+
 def _fresh_dir(*parts: str) -> Path:
     d = WORK_DIR.joinpath(*parts)
     if d.exists():
