@@ -59,27 +59,58 @@ def test_paired_py_and_ipynb_agree_and_carry_no_outputs(name):
     py = jupytext.read(NOTEBOOKS / f"{name}.py")
     assert ipynb.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
     assert [(c.cell_type, c.source) for c in ipynb.cells] == [(c.cell_type, c.source) for c in py.cells]
-    assert all(not c.get("outputs") and not c.get("execution_count") for c in ipynb.cells if c.cell_type == "code")
+    assert all(
+        not c.get("outputs") and not c.get("execution_count") for c in ipynb.cells if c.cell_type == "code"
+    )
+
+
+def _execute(names: list[str]) -> dict[str, object]:
+    """Execute notebooks concurrently (one kernel each) and return them; raises on the first cell error."""
+    import asyncio
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    books = {name: nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4) for name in names}
+    clients = [
+        NotebookClient(
+            nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+        )
+        for nb in books.values()
+    ]
+
+    async def run_all():
+        await asyncio.gather(*(c.async_execute() for c in clients))
+
+    asyncio.run(run_all())
+    return books
 
 
 @pytest.mark.slow
 def test_every_notebook_executes_on_a_fresh_demo_lake(demo_lake, monkeypatch):
     import duckdb
-    import nbformat
-    from nbclient import NotebookClient
 
     monkeypatch.setenv("KALSHI_LAKE_DIR", str(demo_lake))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # 01-04 only read the warehouse (read-only connections can share it); 05 writes, so it runs alone after
+    books = _execute(NAMES[:4])
+    books.update(_execute(NAMES[4:]))
     images = {}
-    for name in NAMES:
-        nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-        client = NotebookClient(nb, timeout=300, kernel_name="python3",
-                                resources={"metadata": {"path": str(NOTEBOOKS)}})
-        client.execute()  # raises CellExecutionError on the first failing cell
-        images[name] = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                           if "image/png" in o.get("data", {}))
-        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                  if o.get("output_type") == "error"]
+    for name, nb in books.items():
+        images[name] = sum(
+            1
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+            if "image/png" in o.get("data", {})
+        )
+        errors = [
+            o
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+            if o.get("output_type") == "error"
+        ]
         assert not errors, f"{name}: {json.dumps(errors)[:500]}"
     # every notebook draws real figures
     assert all(n >= 1 for n in images.values()), images
