@@ -22,6 +22,7 @@ Decisions where the contract is silent:
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -317,7 +318,8 @@ class Orders:
         out = []
         for intent in pending_intents(self.journal.rows()):
             coid, ticker = intent["client_order_id"], intent.get("ticker")
-            found = self.exec.lookup(coid, ticker)
+            sub = json.loads(intent["request_json"]).get("subaccount") if intent.get("request_json") else None
+            found = self.exec.lookup(coid, ticker, sub)
             if found:
                 ev = OrderEvent("place", "resolved", coid, found.get("order_id"), ticker, response=found)
             else:

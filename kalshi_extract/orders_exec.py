@@ -198,11 +198,13 @@ class Executor:
         return ev
 
     # --- reads used by the resolution --------------------------------------------------------------------------
-    def lookup(self, client_order_id: str, ticker: str | None) -> dict | None:
+    def lookup(self, client_order_id: str, ticker: str | None, subaccount: int | None = None) -> dict | None:
         """The order with ``client_order_id`` among the newest orders (of ``ticker``), or None."""
         params: dict[str, Any] = {"limit": 200}
         if ticker:
             params["ticker"] = ticker
+        if subaccount is not None:
+            params["subaccount"] = subaccount
         for n, page in enumerate(
             self.client.paginate("/portfolio/orders", params, data_key="orders"), start=1
         ):
@@ -225,7 +227,7 @@ class Executor:
         coid, ticker = request["client_order_id"], request["ticker"]
         ev = self._event_factory("place", client_order_id=coid, ticker=ticker)
         outcome, value, attempts = self._run(
-            "place", ev, lambda: self.client.post(CREATE_PATH, request), lambda: self.lookup(coid, ticker), request,
+            "place", ev, lambda: self.client.post(CREATE_PATH, request), lambda: self.lookup(coid, ticker, request.get("subaccount")), request,
             conflict_means_done=True, ok_status=201,
         )  # fmt: skip
         if outcome == "accepted":
@@ -267,7 +269,12 @@ class Executor:
                             )
                         )
                         found = (
-                            self._resolve("place", evs[c], lambda c=c, r=r: self.lookup(c, r["ticker"]), buf)
+                            self._resolve(
+                                "place",
+                                evs[c],
+                                lambda c=c, r=r: self.lookup(c, r["ticker"], r.get("subaccount")),
+                                buf,
+                            )
                             if maybe
                             else None
                         )
