@@ -18,6 +18,11 @@ Decisions where the contract is silent:
 - Prices passed to ``buy``/``sell`` are dollars of the named outcome's contract (Decimal or decimal string,
   never float); ``place`` takes a raw V2 request (YES price, ``side`` bid/ask).
 - ``amend(price=...)`` takes the new YES price (the V2 book price) unless ``outcome="no"`` is given.
+- The balance check covers every order, not only buys: cash needed = the part that opens new exposure (YES price
+  per contract on a bid, 1 − YES price on an ask; the part closing an existing position is free) + the taker-fee
+  upper bound. ``place_batch`` checks each order alone, not the batch's sum.
+- A create is looked up among the 1,000 newest orders of its ticker (5 pages of 200, in its subaccount).
+- Reads (``list_orders``, ``get_order``, ``queue_position``) write nothing to the journal.
 """
 
 from __future__ import annotations
