@@ -83,7 +83,15 @@ def _register_filesystem(con, lake_root: str) -> str:
 def _connect(db_path: str, read_only: bool = False):
     import duckdb
 
-    con = duckdb.connect(db_path, read_only=read_only)
+    try:
+        con = duckdb.connect(db_path, read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise WarehouseError(f"cannot open the warehouse {db_path}: {exc}") from exc
+        raise WarehouseError(
+            f"the warehouse {db_path} is in use by another process (a build, or an open `kalshi-lake sql` / "
+            f"notebook connection that writes): close it and retry. DuckDB says: {exc}"
+        ) from exc
     con.execute("set TimeZone = 'UTC'")
     try:
         con.execute("set enable_progress_bar = false")

@@ -262,3 +262,44 @@ def test_files_under_underscore_or_dot_paths_are_not_read(tmp_path):
     assert con.execute(
         "select count(*), count(distinct _run_id) from src_orderbook_snapshots"
     ).fetchone() == (2, 1)
+
+
+def test_a_locked_warehouse_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    assert warehouse.build(tmp_path).ok
+    db = str(tmp_path / "kalshi.duckdb")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({db!r}); print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(warehouse.WarehouseError, match="in use by another process"):
+            warehouse.build(tmp_path)
+        with pytest.raises(warehouse.WarehouseError, match="in use by another process"):
+            warehouse.connect(db)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_connect_defaults_to_the_settings_warehouse(tmp_path, monkeypatch):
+    for name in ("KALSHI_CONFIG", "KALSHI_ENV", "KALSHI_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KALSHI_LAKE_DIR", str(tmp_path))
+    from kalshi_extract.settings import Settings
+
+    assert warehouse.build(Settings.load()).ok
+    con = warehouse.connect()
+    try:
+        assert con.execute("select count(*) from dim_markets").fetchone() == (0,)
+        assert con.execute("select current_setting('TimeZone')").fetchone() == ("UTC",)
+    finally:
+        con.close()
