@@ -256,10 +256,13 @@ class Engine:
                 book.resting.append(order)
         return order
 
-    def _affordable(self, book: MarketBook, delta: int, count: int, price: int) -> bool:
+    def _affordable(
+        self, book: MarketBook, delta: int, count: int, price: int, is_taker: bool = True
+    ) -> bool:
+        """Cash covers the opening part of a trade at ``price`` plus its fee (closing trades free cash)."""
         opening = count - min(count, book.closable(delta))
         cost = opening * (price if delta > 0 else PRICE_SCALE - price)
-        return self.cash >= cost + book.fees.fee_units(count, price, True)
+        return self.cash >= cost + book.fees.fee_units(count, price, is_taker, self.now)
 
     def cancel(self, order_id: int) -> bool:
         if not 0 < order_id <= len(self.orders):
@@ -415,6 +418,12 @@ class Engine:
                 b = books[mi]
                 if b.resting:
                     for order, q in match_resting(b, price, count, side, queue):
+                        if order.status != "open":  # cancelled by an on_fill handler meanwhile
+                            continue
+                        if not self._affordable(b, order.delta, q, order.price, is_taker=False):
+                            order.status = "canceled"
+                            order.reason = "not enough cash when the resting order filled"
+                            continue
                         self._fill(b, order, q, order.price, False)
                     b.resting = [o for o in b.resting if o.status == "open"]
                 b.last_ts = ts

@@ -239,3 +239,16 @@ def test_bad_config_is_an_error():
         BacktestConfig(queue="middle")
     with pytest.raises(BacktestError, match="initial_cash"):
         BacktestConfig(initial_cash=D(0))
+
+
+def test_a_resting_order_the_cash_no_longer_covers_is_cancelled_not_filled(tmp_path):
+    lake = make_lake(
+        tmp_path, [trade("S-E-M", at(0), "0.50", 100, "bid"), trade("S-E-M", at(1), "0.30", 100, "ask")]
+    )
+    # both bids rest: 0.40 is below the 0.50 trade, so neither is marketable
+    s = OnNth({1: [("buy", 20, "0.40"), ("buy", 20, "0.40")]})
+    r = run_backtest(s, lake, config=BacktestConfig(initial_cash=D("10")))
+    # each needed 8.00 at placement (cash 10); the first fill leaves 2.00, so the second is cancelled
+    assert [o.status for o in s.orders] == ["filled", "canceled"]
+    assert "not enough cash" in s.orders[1].reason
+    assert r.metrics.final_cash >= 0
