@@ -36,7 +36,7 @@ from kalshi_extract.errors import (
 )
 from pipelines import progress
 from pipelines.plan import PORTFOLIO_STREAMS, SECOND_WAVE, PullFailed, plan_pull
-from pipelines.runtime import Outcome, call_flow, logger, run_tasks
+from pipelines.runtime import Outcome, call_flow, in_flow_run, logger, run_tasks
 
 _NOT_RETRIED = (ConfigError, AuthenticationError, BadRequestError, NotFoundError)
 
@@ -47,6 +47,7 @@ class StreamFailed(KalshiLakeError):
     def __init__(self, stream: str, error: str):
         super().__init__(f"{stream}: {error}")
         self.stream = stream
+        self.reason = error
         # pull_stream reports "<ErrorType>: message"; configuration and auth problems do not heal by retrying.
         self.retriable = not error.startswith(tuple(f"{cls.__name__}:" for cls in _NOT_RETRIED))
 
@@ -111,7 +112,8 @@ def pull_stream_task(stream: str, selection: dict, run_id: str):
         raise
     progress.emit(stream, result.pages, result.rows, "ok" if result.ok else "failed")
     if not result.ok:
-        log.error("%s failed after %s rows: %s", stream, result.rows, result.error)
+        if in_flow_run():  # under .fn the lake already logged it
+            log.error("%s failed after %s rows: %s", stream, result.rows, result.error)
         raise StreamFailed(stream, result.error or result.outcome)
     log.info(
         "pulled %s: %s rows in %s pages (%s requests, %s retries, %s throttled) in %.1fs",

@@ -63,20 +63,6 @@ def _console(err: bool = False):
     return Console(stderr=err)
 
 
-def _log_warnings() -> None:
-    """Library warnings (e.g. fields the schema does not know) go to stderr through rich, once."""
-    import logging
-
-    root = logging.getLogger()
-    if not any(getattr(h, "_kalshi_lake", False) for h in root.handlers):
-        from rich.logging import RichHandler
-
-        handler = RichHandler(console=_console(err=True), show_path=False, show_time=False)
-        handler.setLevel(logging.WARNING)
-        handler._kalshi_lake = True
-        root.addHandler(handler)
-
-
 # --------------------------------------------------------------------------------------------------- pull
 def _progress_display(streams: list[str], console):
     """A rich Progress with one line per stream (pages, rows, rows/s) and its listener."""
@@ -134,7 +120,7 @@ def _summary_rows(outcomes) -> list[dict]:
                 "retries": getattr(r, "retries", None),
                 "throttled": getattr(r, "throttled", None),
                 "seconds": round(float(getattr(r, "seconds", 0) or 0), 2) if r is not None else None,
-                "error": _one_line(o.error) if o.error else None,
+                "error": _one_line(getattr(o.error, "reason", None) or o.error) if o.error else None,
             }
         )
     return rows
@@ -217,7 +203,6 @@ def pull(
 
     settings = _settings()
     plan = plan_pull(settings, streams, series=series, tickers=tickers, since=since, until=until)
-    _log_warnings()
     console = _console()
     try:
         outcomes = run_pull(plan, use_prefect=use_prefect, console=console, show_progress=not as_json)
@@ -245,7 +230,6 @@ def build(
     from pipelines.flows import build_models
 
     settings = _settings()
-    _log_warnings()
     console = _console()
     runner = build_models if use_prefect else build_models.fn
     with console.status("building models"):
@@ -396,7 +380,6 @@ def demo(
     """Run the whole stack against an embedded local exchange: no account, no network.  Example: kalshi-lake demo"""
     from kalshi_lake.demo import run_demo
 
-    _log_warnings()
     run_demo(seed=seed, size=size, console=_console())
 
 
