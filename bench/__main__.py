@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rate-size", type=_size, default=None, help="exchange size, rate-limit run (default: --size)"
     )
     p.add_argument("--rate-seconds", type=float, default=25.0, help="how long to pull against the Basic tier")
-    p.add_argument("--incremental-size", type=_size, default="small", help="exchange size, incremental run")
+    p.add_argument("--incremental-size", type=_size, default="demo", help="exchange size, incremental run")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--only", default=",".join(SCENARIOS), help=f"comma list of {', '.join(SCENARIOS)}")
     p.add_argument("--baselines", default="fetch_only,seed_style,dlt", help="baselines in the big run")
@@ -62,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.quick:
         args.size, args.small_size, args.rate_seconds = 20_000, 5_000, 4.0
-        args.rate_size = "small"
+        args.rate_size = args.incremental_size = "small"
     if args.rate_size is None:
         args.rate_size = args.size
     args.only = [s for s in args.only.split(",") if s]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import time
 from collections import Counter
@@ -387,29 +388,56 @@ def _per_stream(summary: dict) -> dict[str, dict[str, Any]]:
     return res
 
 
+_TEMPLATES = (
+    (
+        re.compile(r"/series/[^/]+/markets/[^/]+/candlesticks$"),
+        "/series/{series}/markets/{ticker}/candlesticks",
+    ),
+    (re.compile(r"/series/[^/]+/events/[^/]+/candlesticks$"), "/series/{series}/events/{event}/candlesticks"),
+    (re.compile(r"/historical/markets/[^/]+/candlesticks$"), "/historical/markets/{ticker}/candlesticks"),
+    (re.compile(r"/markets/[^/]+/orderbook$"), "/markets/{ticker}/orderbook"),
+    (re.compile(r"/portfolio/orders/[^/]+$"), "/portfolio/orders/{order_id}"),
+)
+
+
 def _server_by_stream(log: list[dict] | None) -> dict[str, int] | None:
+    """Requests per endpoint (ticker-specific paths folded into their template)."""
     if log is None:
         return None
-    return dict(Counter(r.get("path", "?") for r in log))
+    counts: Counter = Counter()
+    for r in log:
+        path = str(r.get("path", "?")).replace("/trade-api/v2", "", 1)
+        for rx, template in _TEMPLATES:
+            if rx.search(path):
+                path = rx.sub(template, path)
+                break
+        counts[path] += 1
+    return dict(counts)
 
 
-def incremental(size: int | str = "small", seed: int = 7, advance_seconds: int = 3600) -> dict[str, Any]:
-    """Backfill every stream, re-run with no change, then advance the exchange and top up."""
+def incremental(
+    size: int | str = "demo", seed: int = 7, advances: tuple[int, ...] = (3600, 86400)
+) -> dict[str, Any]:
+    """Backfill every stream, re-run with no change, then advance the exchange and top up, once per advance.
+
+    Two advances of different lengths show whether top-up requests grow with the new data (and only with it)."""
     with start_exchange(size, seed=seed) as ex:
         if not ex.is_sim:
             raise BenchError("the incremental benchmark needs the local exchange")
         acct = ex.sim.create_account(balance_cents=10_000_00)
         env = {k: v for k, v in acct.env.items() if k != "KALSHI_API_URL"}
         lake_dir = _fresh_dir("incremental")
-        runs: dict[str, Any] = {}
-        for label in ("backfill", "no_change", "top_up"):
-            if label == "top_up":
-                ex.sim.advance(seconds=advance_seconds)
+        runs: dict[str, Any] = {"advances": list(advances), "top_ups": []}
+        steps = [("backfill", 0), ("no_change", 0), *((f"top_up_{a}s", a) for a in advances)]
+        for label, advance in steps:
+            if advance:
+                ex.sim.advance(seconds=advance)
             ex.clear_requests()
             child = _lake_child(ex, lake_dir, "all", tier="unlimited", env_json=env)
             log = ex.request_log()
             child.check()
             runs[label] = {
+                "advance_s": advance,
                 "wall_s": child.wall_s,
                 "pull_seconds": child.summary.get("pull_seconds"),
                 "requests": len(log) if log is not None else child.summary.get("requests"),
@@ -417,6 +445,8 @@ def incremental(size: int | str = "small", seed: int = 7, advance_seconds: int =
                 "streams": _per_stream(child.summary),
                 "server_requests_by_path": _server_by_stream(log),
             }
+            if advance:
+                runs["top_ups"].append(label)
             if label == "backfill":
                 runs["partitions_after_backfill"] = _partitions(Path(child.summary["lake_root"]))
     parts = runs["partitions_after_backfill"]
@@ -433,8 +463,11 @@ def incremental(size: int | str = "small", seed: int = 7, advance_seconds: int =
     runs["no_change_max_requests_per_partition"] = max(
         (v["requests_per_partition"] for v in per_partition.values()), default=None
     )
-    bf, tu = runs["backfill"]["streams"].get("trades", {}), runs["top_up"]["streams"].get("trades", {})
-    runs["trades_backfill_rows_per_request"] = ratio(bf.get("rows"), bf.get("requests"))
-    runs["trades_top_up_rows_per_request"] = ratio(tu.get("rows"), tu.get("requests"))
-    runs["advance_seconds"] = advance_seconds
+    runs["trades_rows_per_request"] = {
+        label: ratio(
+            runs[label]["streams"].get("trades", {}).get("rows"),
+            runs[label]["streams"].get("trades", {}).get("requests"),
+        )
+        for label in ("backfill", *runs["top_ups"])
+    }
     return runs

@@ -179,47 +179,37 @@ def render(results: dict[str, Any]) -> str:
         )
     inc = sc.get("incremental")
     if inc:
+        tops = inc.get("top_ups", [])
         rows = []
         for stream, st in sorted(inc["backfill"]["streams"].items()):
             nc = inc["no_change"]["streams"].get(stream, {})
-            tu = inc["top_up"]["streams"].get(stream, {})
             pp = inc["no_change_requests_per_partition"].get(stream, {})
-            rows.append(
-                [
-                    stream,
-                    _f(st.get("requests"), "{}"),
-                    _f(st.get("rows"), "{:,}"),
-                    _f(nc.get("requests"), "{}"),
-                    _f(nc.get("seconds")),
-                    _f(pp.get("partitions"), "{}"),
-                    _f(pp.get("date_partitions"), "{}"),
-                    _f(pp.get("requests_per_partition")),
-                    _f(tu.get("requests"), "{}"),
-                    _f(tu.get("rows"), "{:,}"),
-                ]
-            )
-        parts.append(f"\nIncremental (advance {inc['advance_seconds']} s between no-change and top-up)")
+            row = [
+                stream,
+                f"{_f(st.get('requests'), '{}')} / {_f(st.get('rows'), '{:,}')}",
+                _f(nc.get("requests"), "{}"),
+                _f(nc.get("seconds")),
+                _f(pp.get("partitions"), "{}"),
+                _f(pp.get("requests_per_partition")),
+            ]
+            for t in tops:
+                tu = inc[t]["streams"].get(stream, {})
+                row.append(f"{_f(tu.get('requests'), '{}')} / {_f(tu.get('rows'), '{:,}')}")
+            rows.append(row)
+        parts.append("\nIncremental: every stream; cells 'requests / rows'")
         parts.append(
             _table(
-                [
-                    "stream",
-                    "backfill req",
-                    "backfill rows",
-                    "no-change req",
-                    "no-change s",
-                    "partitions",
-                    "date dirs",
-                    "req/partition",
-                    "top-up req",
-                    "top-up rows",
-                ],
+                ["stream", "backfill", "no-change req", "no-change s", "partitions", "req/partition"]
+                + [f"top-up +{inc[t]['advance_s']}s" for t in tops],
                 rows,
             )
         )
+        totals = ", ".join(
+            f"{t} {inc[t]['requests']} requests in {_f(inc[t]['pull_seconds'])} s" for t in tops
+        )
         parts.append(
             f"totals: backfill {inc['backfill']['requests']} requests, no-change "
-            f"{inc['no_change']['requests']} requests in {_f(inc['no_change']['pull_seconds'])} s, "
-            f"top-up {inc['top_up']['requests']} requests"
+            f"{inc['no_change']['requests']} requests in {_f(inc['no_change']['pull_seconds'])} s, {totals}"
         )
     for key in ("models", "backtest"):
         if key in sc:
