@@ -50,7 +50,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -94,6 +94,13 @@ def _resolve(root: str, filesystem) -> tuple[pafs.FileSystem, str]:
         return pafs.PyFileSystem(pafs.FSSpecHandler(fsfs)), path.rstrip("/") or "/"
 
 
+_EPOCH = date(1970, 1, 1)
+
+
+def _day_name(days: int) -> str:
+    return (_EPOCH + timedelta(days=days)).isoformat()
+
+
 @dataclass
 class _Part:
     date: str
@@ -125,6 +132,7 @@ class StreamWriter:
         max_file_rows: int | None = None,
         row_group_rows: int | None = None,
         max_open: int = 4,
+        fixed_date: str | None = None,
     ):
         self.lake = lake
         self.stream = stream
@@ -134,15 +142,17 @@ class StreamWriter:
         self.max_file_rows = max_file_rows or DEFAULT_FILE_ROWS
         self.row_group_rows = min(row_group_rows or DEFAULT_ROW_GROUP_ROWS, self.max_file_rows)
         self.max_open = max_open
+        self.fixed_date = fixed_date  # every row into this partition (compaction)
         self._open: dict[str, _Part] = {}
         self._ready: list[tuple[str, str]] = []
         self.rows = 0
 
-    def _dates(self, batch: pa.RecordBatch) -> pa.Array:
+    def _days(self, batch: pa.RecordBatch) -> pa.Array:
+        """Partition day of every row as int32 days since 1970-01-01 (UTC)."""
         ts = batch.column(self.date_column) if self.date_column else batch.column("_loaded_at")
         if self.date_column and ts.null_count:
             ts = pc.coalesce(ts, batch.column("_loaded_at"))
-        return pc.strftime(ts, format="%Y-%m-%d")
+        return pc.cast(pc.cast(ts, pa.timestamp("us", tz="UTC")), pa.date32()).cast(pa.int32())
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         if batch.num_rows == 0:
@@ -154,13 +164,16 @@ class StreamWriter:
         if batch.schema != self.schema:
             batch = batch.select(self.schema.names).cast(self.schema)
         self.rows += batch.num_rows
-        dates = self._dates(batch)
-        first, last = dates[0].as_py(), dates[-1].as_py()
-        if first == last and pc.all(pc.equal(dates, first)).as_py():
-            self._add(first, batch)
+        if self.fixed_date is not None:
+            self._add(self.fixed_date, batch)
             return
-        for d in pc.unique(dates).to_pylist():
-            self._add(d, batch.filter(pc.equal(dates, d)))
+        days = self._days(batch)
+        lo_hi = pc.min_max(days).as_py()
+        if lo_hi["min"] == lo_hi["max"]:
+            self._add(_day_name(lo_hi["min"]), batch)
+            return
+        for d in pc.unique(days).to_pylist():
+            self._add(_day_name(d), batch.filter(pc.equal(days, d)))
 
     def _add(self, date: str, batch: pa.RecordBatch) -> None:
         part = self._open.pop(date, None)
@@ -618,7 +631,7 @@ class Lake:
                 date = path.rsplit("/", 2)[-2].split("=", 1)[-1]
                 by_date.setdefault(date, []).append(path)
             schema = arrow_schema(stream) if stream in STREAM_COLUMNS else None
-            for date, paths in sorted(by_date.items()):
+            for day, paths in sorted(by_date.items()):
                 small = [
                     p
                     for p in paths
@@ -628,8 +641,9 @@ class Lake:
                     continue
                 run_id = f"compact-{datetime.now(UTC):%Y%m%dT%H%M%S}"
                 sch = schema or pq.read_schema(self.fs.open_input_file(small[0]))
-                w = StreamWriter(self, stream, run_id, sch, None, max_file_rows=target_rows, max_open=1)
-                w._dates = lambda batch, d=date: pa.repeat(pa.scalar(d), batch.num_rows)  # keep the partition
+                w = StreamWriter(
+                    self, stream, run_id, sch, None, max_file_rows=target_rows, max_open=1, fixed_date=day
+                )
                 try:
                     for p in small:
                         table = pq.read_table(self.fs.open_input_file(p), schema=sch)

@@ -145,8 +145,9 @@ def _keys(batch, cols: tuple[str, ...]) -> pa.Array:
 
 
 class _TimeJob:
-    def __init__(self, key: str, params: dict, ticker: str | None, final: bool = False):
+    def __init__(self, key: str, params: dict, ticker: str | None, final: bool = False, alone: bool = False):
         self.key, self.params, self.ticker, self.final = key, params, ticker, final
+        self.alone = alone  # the only partition of the run: its slices may run concurrently
 
 
 def _slices(
@@ -221,13 +222,20 @@ def _time_partition(ctx, dataset, job: _TimeJob) -> None:
     landed = _landed(ctx, dataset, window_lo, job.ticker)
     written: set | None = set() if sdef.name in DEDUP_ALL else None
     dedup_cols = DEDUP.get(sdef.name, sdef.primary_key)
-    conv = ctx.converter()
-    w = ctx.lake.writer(sdef.name, ctx.run_id, ctx.schema, sdef.date_column)
+    lock = threading.Lock()
+    lanes: list = []  # (converter, writer) per concurrently pulled slice
     new_wm = wm
     seen_status: dict[str, str] = {}
 
-    def land(items: list[dict], a, b, live: bool) -> None:
+    def new_lane():
+        lane = (ctx.converter(), ctx.lake.writer(sdef.name, ctx.run_id, ctx.schema, sdef.date_column))
+        with lock:
+            lanes.append(lane)
+        return lane
+
+    def land(lane, items: list[dict], a, b, live: bool) -> None:
         nonlocal new_wm
+        conv, w = lane
         if not items:
             ctx.page_done(0, 0)
             return
@@ -260,33 +268,45 @@ def _time_partition(ctx, dataset, job: _TimeJob) -> None:
         if batch.num_rows:
             w.write(batch)
             top = pc.max(_time_expr(batch, sdef)).as_py()
-            if top is not None and (new_wm is None or top > new_wm):
-                new_wm = top
+            with lock:
+                if top is not None and (new_wm is None or top > new_wm):
+                    new_wm = top
         ctx.page_done(len(items), batch.num_rows, batch)
         ready = w.take_ready()
         if ready:
             ctx.committed(ctx.book.commit(ready))
 
+    def pull_slice(sl) -> None:
+        path, a, b = sl
+        lane = new_lane()
+        q = {**job.params, "limit": PAGE_LIMIT}
+        if a is not None:
+            q["min_ts"] = max(_secs(a) - 1, 0)
+        if b is not None:
+            q["max_ts"] = _secs(b, up=True) + 1
+        for page in ctx.client.paginate(path, q, data_key=sdef.data_key):
+            land(lane, ctx.items(page), a, b, path == sdef.path)
+
     prev_cut = parse_iso(st.get("cutoff")) if len(ranges) == 1 else None
+    slices = [sl for lo_r, hi_r in ranges for sl in _slices(ctx, lo_r, hi_r, prev_cut)]
     try:
-        for lo_r, hi_r in ranges:
-            for path, a, b in _slices(ctx, lo_r, hi_r, prev_cut):
-                q = {**job.params, "limit": PAGE_LIMIT}
-                if a is not None:
-                    q["min_ts"] = max(_secs(a) - 1, 0)
-                if b is not None:
-                    q["max_ts"] = _secs(b, up=True) + 1
-                for page in ctx.client.paginate(path, q, data_key=sdef.data_key):
-                    land(ctx.items(page), a, b, path == sdef.path)
+        if job.alone and written is None and sdef.name != "orders":
+            _run_all(ctx, pull_slice, slices)  # disjoint time slices, pulled concurrently
+        else:
+            for sl in slices:
+                pull_slice(sl)
         resting = st.get("resting", [])
         if sdef.name == "orders":
-            resting = _orders_recheck(ctx, job, st, land, seen_status)
-        files = w.finish()
+            lane = new_lane()
+            resting = _orders_recheck(ctx, job, st, lambda *args: land(lane, *args), seen_status)
+        files = [f for _, w in lanes for f in w.finish()]
     except BaseException:
-        w.abort()
+        for _, w in lanes:
+            w.abort()
         raise
     finally:
-        ctx.retire(conv)
+        for conv, _ in lanes:
+            ctx.retire(conv)
     state = {
         **st,
         "watermark": iso(new_wm) if new_wm else st.get("watermark"),
@@ -337,7 +357,7 @@ def run_time(ctx) -> None:
             final = info.get("status") in FINAL_STATUSES
             jobs.append(_TimeJob(key, {"ticker": ticker}, ticker, final))
     else:
-        jobs = [_TimeJob("all", {}, None)]
+        jobs = [_TimeJob("all", {}, None, alone=True)]
     ctx.partitions = len(jobs)
     files = ctx.lake.files(sdef.name)
     dataset = ctx.lake.dataset(sdef.name) if files else None
