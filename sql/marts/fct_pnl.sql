@@ -33,6 +33,10 @@ marks as (
     select * from int_market_marks
 ),
 
+markets as (
+    select * from dim_markets
+),
+
 lot_values as (
     select
         l.account,
@@ -111,7 +115,7 @@ final as (
     left join per_market as p on p.account = f.account and p.ticker = f.ticker
     left join settle as st on st.account = f.account and st.ticker = f.ticker
     left join marks as mk on mk.ticker = f.ticker
-    left join dim_markets as d on d.ticker = f.ticker
+    left join markets as d on d.ticker = f.ticker
 )
 
 select * from final
