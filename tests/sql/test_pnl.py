@@ -24,7 +24,6 @@ M5 open short, no market data at all: f13 ask 2 @0.70 fee .01 -> position -2, co
 from __future__ import annotations
 
 import random
-from decimal import Decimal
 
 import pyarrow as pa
 import pytest
@@ -277,18 +276,25 @@ def test_reconciliation_check_fails_and_names_rows(tmp_path):
         result.raise_for_failures()
 
 
-def test_money_columns_of_the_marts_are_decimal(con):
+def test_money_columns_are_decimal_everywhere(con):
+    """Every money / count / probability column of every model (marts, staging views, sources) is DECIMAL."""
     rows = con.execute(
         "select table_name, column_name, data_type from information_schema.columns "
-        "where table_schema = 'main' and (table_name like 'fct_%' or table_name like 'dim_%' "
-        "or table_name like 'int_%') and (column_name like '%_dollars' or column_name like '%_fp' "
-        "or column_name in ('implied_probability', 'outcome', 'brier_score', 'realized_frequency', "
-        "'mean_implied_probability', 'squared_error', 'bucket_low', 'bucket_high'))"
+        "where table_schema = 'main' and (column_name like '%_dollars' or column_name like '%_fp' "
+        "or column_name in ('fee_cost', 'fee_multiplier', 'implied_probability', 'outcome', 'brier_score', "
+        "'realized_frequency', 'mean_implied_probability', 'squared_error', 'bucket_low', 'bucket_high'))"
     ).fetchall()
-    assert len(rows) > 80
+    marts = {r[0] for r in rows if r[0].startswith(("fct_", "dim_", "int_"))}
+    assert {"fct_pnl", "fct_pnl_daily", "fct_pnl_reconciliation", "fct_spreads", "fct_spreads_daily"} <= marts
+    assert {"fct_effective_spreads", "fct_market_daily", "dim_markets", "fct_calibration"} <= marts
+    assert len(rows) > 150
     bad = [r for r in rows if not r[2].startswith("DECIMAL")]
     assert bad == []
-    assert Decimal  # money in Python comes back as Decimal too (see the tests above)
+    cents = con.execute(
+        "select distinct data_type from information_schema.columns "
+        "where column_name in ('revenue', 'value', 'balance', 'portfolio_value', 'exchange_revenue_cents')"
+    ).fetchall()
+    assert cents == [("BIGINT",)]  # integer cents stay integers
 
 
 def test_same_instant_sweep_is_matched_in_price_priority_and_accounts_are_separate(tmp_path):
