@@ -143,14 +143,20 @@ def _latest_markets(con, lake_root: str) -> list[dict]:
     sql = f"""
         with src as (select ticker, {select} from {src}),
         ranked as (
-            select *, row_number() over (partition by ticker order by updated_time desc nulls last,
-                                                                   _loaded_at desc nulls last) as rn
-            from src)
-        select ticker, event_ticker, market_type, title,
-               epoch_us(open_time) as open_us, epoch_us(close_time) as close_us, price_ranges, result,
-               cast(settlement_value_dollars as varchar) as settlement_value, epoch_us(settlement_ts) as settle_us,
-               epoch_us(fee_waiver_expiration_time) as waiver_us
-        from ranked where rn = 1 order by ticker"""
+            select *,
+                   row_number() over (partition by ticker order by updated_time desc nulls last,
+                                                               _loaded_at desc nulls last) as rn,
+                   -- the outcome comes from the latest row that has one (a result never reverts)
+                   row_number() over (partition by ticker order by coalesce(result, '') <> '' desc,
+                                      updated_time desc nulls last, _loaded_at desc nulls last) as rn_outcome
+            from src),
+        terms as (select * from ranked where rn = 1),
+        outcome as (select * from ranked where rn_outcome = 1)
+        select t.ticker, t.event_ticker, t.market_type, t.title,
+               epoch_us(t.open_time) as open_us, epoch_us(t.close_time) as close_us, t.price_ranges, o.result,
+               cast(o.settlement_value_dollars as varchar) as settlement_value,
+               epoch_us(o.settlement_ts) as settle_us, epoch_us(t.fee_waiver_expiration_time) as waiver_us
+        from terms t join outcome o using (ticker) order by t.ticker"""
     names = [
         d
         for d in (

@@ -252,3 +252,14 @@ def test_a_resting_order_the_cash_no_longer_covers_is_cancelled_not_filled(tmp_p
     assert [o.status for o in s.orders] == ["filled", "canceled"]
     assert "not enough cash" in s.orders[1].reason
     assert r.metrics.final_cash >= 0
+
+
+def test_outcome_comes_from_the_row_that_has_it_even_if_a_later_row_lacks_it(tmp_path):
+    lake = make_lake(tmp_path, [trade("S-E-M", at(0), "0.40", 10, "bid")], result="yes", value=D("1"))
+    # a later observation without the result (e.g. an older page re-landed with a newer _loaded_at)
+    later = market("S-E-M", "S-E", close=at(120), status="active")
+    later["_loaded_at"] = datetime(2026, 12, 1, tzinfo=UTC)
+    later["updated_time"] = at(200)
+    write_stream(tmp_path, "markets", [later], run_id="later")
+    r = run_backtest(OnNth({1: [("buy", 10, "0.40", "yes", "ioc")]}), lake)
+    assert [s.value for s in r.state.settlements] == [1_000_000]
