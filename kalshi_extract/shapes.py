@@ -53,7 +53,7 @@ def flatten_candle(candle: dict, ticker: str, series_ticker: str | None, period_
 def orderbook_rows(ticker: str, book: dict | None, snapshot_ts: str) -> list[dict]:
     """An ``orderbook_fp`` object → one row per level (level 0 = best = highest bid), bids only as sent.
 
-    An empty side still gives one row (null price and count) so the snapshot is recorded.
+    An empty side still gives one row (null price, count and level) so the snapshot is recorded.
     """
     book = dict(book or {})
     rows = []
@@ -75,7 +75,7 @@ def orderbook_rows(ticker: str, book: dict | None, snapshot_ts: str) -> list[dic
                     "side": side,
                     "price_dollars": None,
                     "count_fp": None,
-                    "level": 0,
+                    "level": None,
                 }
             )
         for i, (price, count) in enumerate(parsed):
