@@ -143,12 +143,16 @@ def test_sell_reduces_position_and_settlements_lists(trader, exchange):
     acct, cli, markets = trader
     m = markets[0]
     ask = Decimal(cli.json("orderbook", m["ticker"])["best_yes_ask"])
-    cli.json("buy", m["ticker"], "yes", "3", f"{ask}")
+    bought = Decimal(
+        cli.json("buy", m["ticker"], "yes", "3", f"{ask}", "--tif", "ioc")["result"]["fill_count"]
+    )
+    assert bought >= 2
     bid = Decimal(cli.json("orderbook", m["ticker"])["best_yes_bid"])
     out = cli.json("sell", m["ticker"], "yes", "2", f"{bid}", "--tif", "ioc")
     assert out["request"]["side"] == "ask" and out["request"]["time_in_force"] == "immediate_or_cancel"
     pos = {p["ticker"]: p for p in cli.json("positions")}
-    assert Decimal(pos[m["ticker"]]["position_fp"]) == 3 - Decimal(out["result"]["fill_count"])
+    sold = Decimal(out["result"]["fill_count"])
+    assert sold > 0 and Decimal(pos[m["ticker"]]["position_fp"]) == bought - sold
     assert isinstance(cli.json("settlements"), list)
     assert "settlements" in cli.ok("settlements").output
     assert "fills" in cli.ok("fills").output
