@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kalshi_lake.backtest.errors import BacktestError
 from kalshi_lake.backtest.runner import BacktestResult, to_json
 
 BT_RUNS_DDL = """
@@ -47,7 +48,13 @@ def write_results(result: BacktestResult, db_path: str | Path, plot_path: str | 
 
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     m = result.metrics
-    con = duckdb.connect(str(db_path))
+    try:
+        con = duckdb.connect(str(db_path))
+    except duckdb.IOException as exc:
+        raise BacktestError(
+            f"cannot open the warehouse {db_path} for writing ({exc}); close other connections to it "
+            "(notebooks, `kalshi-lake sql`) and run again, or pass --no-save"
+        ) from None
     try:
         con.execute("set TimeZone = 'UTC'")
         ensure_tables(con)

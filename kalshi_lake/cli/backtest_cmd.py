@@ -102,7 +102,11 @@ def backtest(
         png = None
         if save:
             png = plot_equity(result, plot or Path(base) / "backtests" / f"{result.run_id}.png")
-            write_results(result, db_path, plot_path=png)
+            try:
+                write_results(result, db_path, plot_path=png)
+            except BaseException:
+                png.unlink(missing_ok=True)  # a failed run leaves nothing behind
+                raise
     except (KalshiLakeError, ValueError, typer.BadParameter) as exc:
         typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
         raise typer.Exit(1) from None

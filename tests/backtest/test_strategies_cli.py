@@ -168,3 +168,34 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, lake_dir, args, 
     assert message in res.output
     assert "Traceback" not in res.output
     assert not (target / "kalshi.duckdb").exists() and not (target / "backtests").exists()
+
+
+def test_cli_reports_a_locked_warehouse_and_leaves_no_plot(tmp_path, lake_dir):
+    import subprocess
+    import sys
+
+    target = tmp_path / "d"
+    target.mkdir()
+    (target / "lake").symlink_to(lake_dir / "lake")
+    duckdb.connect(str(target / "kalshi.duckdb")).close()
+    # another process holds the warehouse open for writing
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True);"
+            " time.sleep(60)",
+            str(target / "kalshi.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        res = CliRunner().invoke(app, ["backtest", "threshold", "--lake-dir", str(target)])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert res.exit_code == 1
+    assert "close other connections" in res.output and "Traceback" not in res.output
+    assert not list((target / "backtests").glob("*.png"))
