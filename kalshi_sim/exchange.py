@@ -189,14 +189,24 @@ class Exchange:
                 span = hi - lo
                 for _ in range(n):
                     agenda.append((lo + int(rng.random() * span), 0, i))
+            expiring = [o for a in self.accounts.values() for o in a.orders
+                        if o.status == "resting" and o.expiration_us is not None and o.expiration_us < t1]
+            for k, o in enumerate(expiring):
+                agenda.append((max(o.expiration_us, t0), 3, k))
             agenda.sort()
             for t, kind, i in agenda:
                 if kind == 0:
                     self._bot_arrival(t, i)
                 elif kind == 1:
                     self._close_market(t, i)
-                else:
+                elif kind == 2:
                     self._settle_market(t, i)
+                else:
+                    o = expiring[i]
+                    if o.status == "resting":          # good-till-time order reached its expiration
+                        self.books[o.market].remove(o)
+                        self._finish_order(o, "canceled", t)
+                        self._quote(t, o.market)
             self.now_us = t1
             lag_cut = t1 - self.cutoff_lag_days * DAY
             self.cutoff_us = max(self.cutoff_us, lag_cut - lag_cut % HOUR)

@@ -176,3 +176,43 @@ def order_get(api, req):
     if o is None or o.owner != acct.key_id:
         raise not_found("order")
     return dumps({"order": render.order_json(ex, o)})
+
+
+def _queue_position(ex, o) -> int:
+    """Contracts ahead of a resting order at its price level (price-time priority)."""
+    book = ex.books[o.market]
+    level = (book.bids if o.side == "bid" else book.asks).get(o.price, ())
+    ahead = 0
+    for other in level:
+        if other is o:
+            return ahead
+        ahead += other.remaining
+    return ahead
+
+
+def queue_position(api, req):
+    ex, acct = api.ex, req.account
+    o = ex.orders.get(req.params["order_id"])
+    if o is None or o.owner != acct.key_id:
+        raise not_found("order")
+    if o.status != "resting":
+        raise bad("order is not resting", f"order {o.order_id} is {o.status}")
+    return dumps({"queue_position_fp": fmt.fp(_queue_position(ex, o))})
+
+
+def queue_positions(api, req):
+    ex, acct = api.ex, req.account
+    tickers = set(req.q.all("market_tickers"))
+    event_ticker = req.q.str("event_ticker")
+    out = []
+    for o in acct.orders:
+        if o.status != "resting":
+            continue
+        m = ex.markets[o.market]
+        if tickers and m.ticker not in tickers:
+            continue
+        if event_ticker and m.event_ticker != event_ticker:
+            continue
+        out.append({"order_id": o.order_id, "market_ticker": m.ticker,
+                    "queue_position_fp": fmt.fp(_queue_position(ex, o))})
+    return dumps({"queue_positions": out})

@@ -57,3 +57,31 @@ def test_legacy_order_endpoint_says_switch_to_v2(exchange, sim_account):
     c = SimClient(exchange.base_url, sim_account)
     r = c.post("/portfolio/orders", {"ticker": "X", "side": "yes", "action": "buy", "count": 1, "yes_price": 50})
     assert r.status_code == 400 and "Please switch to the V2 endpoints" in r.json()["message"]
+
+
+def test_queue_position_and_expiration(fresh_exchange):
+    ex = fresh_exchange
+    acct = ex.create_account(1_000_000)
+    c = SimClient(ex.base_url, acct)
+    m = c.get_json("/markets", {"status": "open", "series_ticker": "KXBTC", "limit": 1})["markets"][0]
+    book = c.get_json(f"/markets/{m['ticker']}/orderbook")["orderbook_fp"]
+    price, size = book["yes_dollars"][-1]
+    first = c.post("/portfolio/events/orders", order(m["ticker"], "bid", "2.00", price)).json()["order_id"]
+    second = c.post("/portfolio/events/orders", order(m["ticker"], "bid", "1.00", price)).json()["order_id"]
+    assert c.get_json(f"/portfolio/orders/{first}/queue_position") == {"queue_position_fp": size}
+    from decimal import Decimal
+    assert Decimal(c.get_json(f"/portfolio/orders/{second}/queue_position")["queue_position_fp"]) == \
+        Decimal(size) + 2
+    qp = c.get_json("/portfolio/orders/queue_positions", {"market_tickers": m["ticker"]})["queue_positions"]
+    assert {q["order_id"] for q in qp} == {first, second}
+    exp = int(ex.now.timestamp()) + 600
+    r = c.post("/portfolio/events/orders", order(m["ticker"], "bid", "1.00", "0.0100", expiration_time=exp))
+    assert r.status_code == 201
+    oid = r.json()["order_id"]
+    ex.advance(300)
+    assert c.get_json(f"/portfolio/orders/{oid}")["order"]["status"] == "resting"
+    ex.advance(600)
+    got = c.get_json(f"/portfolio/orders/{oid}")["order"]
+    assert got["status"] == "canceled" and got["expiration_time"].endswith("Z")
+    bad = order(m["ticker"], "bid", "1.00", "0.0100", "immediate_or_cancel", expiration_time=exp + 3600)
+    assert c.post("/portfolio/events/orders", bad).status_code == 400

@@ -277,6 +277,8 @@ def test_portfolio_endpoints_match_the_spec(scenario, spec, validator_for):
         for o in orders[:3]:
             r = c.get(f"/portfolio/orders/{o['order_id']}")
             check(spec, validator_for, "get", "/portfolio/orders/{order_id}", 200, r.json())
+        check(spec, validator_for, "get", "/portfolio/orders/queue_positions", 200,
+              c.get_json("/portfolio/orders/queue_positions"))
         for st in ("resting", "canceled", "executed"):
             walk(c, spec, validator_for, "/portfolio/orders", "orders", {"status": st}, limit=5)
 
