@@ -183,8 +183,10 @@ def test_failed_check_is_reported_with_its_rows(tmp_path):
             }
         ],
     )
+    (sql / "tests" / "test_zz_broken.sql").write_text("select no_such_column from stg_trades\n")
     result = warehouse.build(tmp_path, sql_dir=sql)
-    assert [f.name for f in result.failures] == ["test_no_big_trades"]
+    assert [f.name for f in result.failures] == ["test_no_big_trades", "test_zz_broken"]
+    assert "no_such_column" in str(result.failures[1])  # a check that cannot run is a failure too
     f = result.failures[0]
     assert f.columns == ["trade_id", "count_fp"] and f.rows == [("big", Decimal("3.00"))]
     assert "test_no_big_trades failed: 1 offending row" in str(result) and "big | 3.00" in str(result)
