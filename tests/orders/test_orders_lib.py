@@ -9,6 +9,7 @@ import pytest
 
 from kalshi_extract.client import KalshiClient
 from kalshi_extract.errors import OrderValidationError
+from kalshi_extract.http import RetryPolicy
 from kalshi_extract.lake import Lake
 from kalshi_extract.orders import Orders
 from kalshi_extract.settings import Settings
@@ -126,7 +127,8 @@ def test_exactly_once_under_injected_5xx_and_resets(fresh_exchange, tmp_path):
     ex = fresh_exchange
     acct = ex.create_account(balance_cents=1_000_00)
     settings = Settings.load(environ={**acct.env, "KALSHI_LAKE_DIR": str(tmp_path / "data")})
-    with KalshiClient(settings) as c:
+    fast = RetryPolicy(max_retries=10, backoff_base=0.001, backoff_cap=0.01)  # reads retry fast in this test
+    with KalshiClient(settings, retry=fast) as c:
         m = open_markets(c)[0]
         orders = Orders(c, Lake.from_settings(settings), max_attempts=10, sleep=lambda s: None)
         ex.clear_requests()
