@@ -123,7 +123,7 @@ def market_json(ex, m: MarketDef) -> dict:
     if m.mve:
         out["mve_collection_ticker"] = m.mve["mve_collection_ticker"]
         out["mve_selected_legs"] = m.mve["mve_selected_legs"]
-        out["custom_strike"] = {"Multivariate Event Ticker": m.event_ticker}
+        out["custom_strike"] = m.mve["custom_strike"]
     return out
 
 

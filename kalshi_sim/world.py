@@ -249,7 +249,7 @@ def events_for_day(seed: int, series: SeriesDef, day: int, next_idx: list[int]) 
                  created_us=None, is_mve=False):
         xT = rng.gauss(x0, sigma) if xT is None else xT
         ev = EventDef(ticker, series.ticker, title, sub, me, strike_us, period,
-                      created_us if created_us is not None else open_us - DAY,
+                      created_us if created_us is not None else open_us - DAY + rng.randrange(1, 1_000_000),
                       open_us, close_us, is_mve, x0, xT, sigma)
         _bridge(rng, ev)
         out.append(ev)
@@ -283,7 +283,7 @@ def events_for_day(seed: int, series: SeriesDef, day: int, next_idx: list[int]) 
             created_us=ev.created_us, open_us=ev.open_us, close_us=ev.close_us,
             expected_exp_us=determine_us, latest_exp_us=ev.close_us + 7 * DAY,
             settlement_timer=settle_timer, determine_us=determine_us,
-            settle_us=determine_us + settle_timer * 1_000_000, structure=structure, result=result,
+            settle_us=determine_us + settle_timer * 1_000_000 + rng.randrange(1, 1_000_000), structure=structure, result=result,
             settle_pips=settle_pips, expiration_value=expiration_value,
             rules_primary=f"If {title.rstrip('?')}, then the market resolves to Yes.",
             rules_secondary=f"The outcome is determined from {series.source_name} data.",
@@ -380,13 +380,35 @@ def events_for_day(seed: int, series: SeriesDef, day: int, next_idx: list[int]) 
         close = day_us + 23 * HOUR
         ev = mk_event(f"KXMVECROSSCATEGORY-S{code}", f"Combo for {date:%b %d, %Y}", "", False, close, None,
                       close - DAY, close, 0.0, 1.0, xT=-1.0, is_mve=True)
+        legs = _mve_legs(seed, day)
         for j in range(2):
             m = add_market(ev, f"C{j + 1}", f"yes Combo leg set {j + 1}", f"Combo {j + 1}", f"Combo {j + 1}",
                            "custom", None, None, "deci_cent", 5, 1 * MINUTE, 0.0)
             m.is_mve = True
             m.result, m.settle_pips, m.expiration_value = "no", 0, ""
-            m.mve = {"mve_collection_ticker": "KXMVECROSSCATEGORY-R", "mve_selected_legs": []}
+            chosen = legs[j::2][:2]
+            m.mve = {
+                "mve_collection_ticker": "KXMVECROSSCATEGORY-R",
+                "mve_selected_legs": [{"event_ticker": e, "market_ticker": t, "side": "yes"} for e, t in chosen],
+                "custom_strike": {
+                    "Associated Events": ",".join(e for e, _ in chosen),
+                    "Associated Market Sides": ",".join("yes" for _ in chosen),
+                    "Associated Markets": ",".join(t for _, t in chosen),
+                    "Multivariate Event Ticker": ev.event_ticker,
+                },
+            }
     return out
+
+
+def _mve_legs(seed: int, day: int) -> list[tuple[str, str]]:
+    """(event, market) tickers of the day's crypto and weather markets, for the combos' legs."""
+    legs = []
+    for spec in SERIES_SPECS:
+        if spec[-1] in ("crypto", "weather"):
+            s = SeriesDef(*spec, 0)
+            for ev in events_for_day(seed, s, day, [0]):
+                legs += [(ev.event_ticker, m.ticker) for m in ev.markets[1:3]]
+    return legs
 
 
 def day_of(us: int) -> int:
