@@ -74,7 +74,9 @@ class RunState:
     infos: list[MarketInfo]
     fills: list[Fill]
     orders: list[Order]
-    equity: list[tuple[int, int, int]]  # (ts µs, cash units, positions value units)
+    equity: list[
+        tuple[int, int, int]
+    ]  # (ts µs, cash, positions value) at start, fills, settlements, day ends, end
     daily: list[tuple[int, int]]  # (day end µs, equity units) — one per UTC day from the first to the last
     settlements: list[Settlement]
     initial_cash: int
@@ -370,6 +372,8 @@ class Engine:
         """Record the equity at the end of each UTC day before ``ts``."""
         while ts >= self._day_end:
             self.daily.append((self._day_end, self.cash + self.positions_value))
+            # the curve also gets the day's close, so drawdowns see mark-to-market moves between fills
+            self.equity.append((self._day_end, self.cash, self.positions_value))
             self._day_end += DAY_US
 
     # -- the loop ---------------------------------------------------------------------------------------------
