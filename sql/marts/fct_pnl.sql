@@ -1,4 +1,4 @@
--- grain: one row per (account, ticker) the account has fills in
+-- grain: one row per (account, ticker) the account has fills or a settlement in
 -- purpose: fee-aware FIFO P&L per market. Lots come from int_pnl_lots (FIFO by interval overlap of cumulative
 -- YES-equivalent quantities; see that model). realized = closed lots (sell - buy price) plus, once settled, the
 -- open lots closed at the settlement value (long: value - buy price; short: sell price - value). Open lots of an
@@ -6,6 +6,9 @@
 -- (int_market_marks: latest mid, else last price; 0 when there is no mark). fees = sum of the fills' fee_cost.
 -- total = realized + unrealized - fees. position_fp is the open signed position (0 once settled);
 -- settled_position_fp is what was held into settlement; payout_dollars what settlement paid for it.
+-- A market with a settlement record but no fills in the lake (e.g. fills older than what was pulled) gets its P&L
+-- from the record instead (pnl_source = 'settlement'): realized = revenue/100 - yes_total_cost - no_total_cost,
+-- fees = the record's fee_cost. It cannot see lots closed before settlement; reconciliation will say so.
 with lots as (
     select * from int_pnl_lots
 ),
@@ -82,8 +85,9 @@ per_market as (
     group by account, ticker
 ),
 
-final as (
+from_fills as (
     select
+        'fills' as pnl_source,
         f.account,
         f.ticker,
         d.event_ticker,
@@ -116,6 +120,47 @@ final as (
     left join settle as st on st.account = f.account and st.ticker = f.ticker
     left join marks as mk on mk.ticker = f.ticker
     left join markets as d on d.ticker = f.ticker
+),
+
+from_settlements as (
+    select
+        'settlement' as pnl_source,
+        s._account as account,
+        s.ticker,
+        coalesce(d.event_ticker, s.event_ticker) as event_ticker,
+        coalesce(d.series_ticker, split_part(coalesce(d.event_ticker, s.event_ticker), '-', 1)) as series_ticker,
+        cast(0 as decimal(18,2)) as position_fp,
+        cast(coalesce(s.yes_count_fp, 0) - coalesce(s.no_count_fp, 0) as decimal(18,2)) as settled_position_fp,
+        cast(0 as decimal(18,6)) as cost_basis_dollars,
+        cast(cast(s.revenue as decimal(20,0)) * cast(0.01 as decimal(3,2))
+            - coalesce(s.yes_total_cost_dollars, 0) - coalesce(s.no_total_cost_dollars, 0) as decimal(18,6))
+            as realized_pnl_dollars,
+        cast(0 as decimal(18,6)) as unrealized_pnl_dollars,
+        cast(coalesce(s.fee_cost, 0) as decimal(18,6)) as fees_dollars,
+        cast(cast(s.revenue as decimal(20,0)) * cast(0.01 as decimal(3,2))
+            - coalesce(s.yes_total_cost_dollars, 0) - coalesce(s.no_total_cost_dollars, 0)
+            - coalesce(s.fee_cost, 0) as decimal(18,6)) as total_pnl_dollars,
+        true as settled,
+        st.settlement_value_dollars,
+        st.settled_time,
+        cast(cast(s.revenue as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6)) as payout_dollars,
+        cast(null as decimal(18,6)) as mark_price_dollars,
+        cast(null as varchar) as mark_source,
+        0 as fill_count,
+        cast(0 as decimal(18,2)) as contracts_traded_fp,
+        cast(0 as decimal(18,6)) as yes_notional_dollars,
+        cast(null as timestamptz) as first_fill_time,
+        cast(null as timestamptz) as last_fill_time
+    from stg_settlements as s
+    left join settle as st on st.account = s._account and st.ticker = s.ticker
+    left join markets as d on d.ticker = s.ticker
+    where not exists (select 1 from fills as f where f.account = s._account and f.ticker = s.ticker)
+),
+
+final as (
+    select * exclude (pnl_source), pnl_source from from_fills
+    union all by name
+    select * exclude (pnl_source), pnl_source from from_settlements
 )
 
 select * from final

@@ -1,7 +1,7 @@
 -- grain: one row per (account, pnl_date), UTC days with a fill, a lot closing, a settlement or a balance snapshot
 -- purpose: daily P&L and equity curve. realized = FIFO lots closed that day (at the later fill) plus open lots
 -- settled that day (at the settlement value); fees = fee_cost of that day's fills; net = realized - fees; the
--- cumulative columns run over all days. unrealized = the lots open at the end of the day (opened before midnight
+-- cumulative columns run over all days. Settlement-only markets (see fct_pnl) count on their settlement day. unrealized = the lots open at the end of the day (opened before midnight
 -- UTC, not closed or settled by then; a closed lot is long when its buy came first) marked at the latest
 -- two-sided mid at or before midnight (no mid yet: not marked); mtm_pnl_dollars = cumulative net + unrealized.
 -- balance/equity come from the last balance snapshot of the day (integer cents / 100; equity = balance +
@@ -12,6 +12,12 @@ with lots as (
 
 settle as (
     select * from int_pnl_settlements where settled
+),
+
+settlement_only as (
+    select account, utc_date(settled_time) as pnl_date, realized_pnl_dollars, fees_dollars
+    from fct_pnl
+    where pnl_source = 'settlement'
 ),
 
 realized_events as (
@@ -29,6 +35,8 @@ realized_events as (
     from lots as l
     join settle as s on s.account = l.account and s.ticker = l.ticker
     where l.lot_state <> 'closed'
+    union all
+    select account, pnl_date, realized_pnl_dollars from settlement_only
 ),
 
 realized_daily as (
@@ -36,9 +44,14 @@ realized_daily as (
 ),
 
 fees_daily as (
-    select _account as account, utc_date(created_time) as pnl_date, sum(fee_cost) as fees, count(*) as fills
-    from stg_fills
-    group by _account, utc_date(created_time)
+    select account, pnl_date, sum(fees) as fees, sum(fills) as fills
+    from (
+        select _account as account, utc_date(created_time) as pnl_date, fee_cost as fees, 1 as fills
+        from stg_fills
+        union all
+        select account, pnl_date, fees_dollars, 0 from settlement_only
+    )
+    group by account, pnl_date
 ),
 
 balance_daily as (

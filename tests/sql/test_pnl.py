@@ -409,3 +409,52 @@ def test_older_fills_without_book_side(tmp_path):
         D(3),
         D("0.10"),
     )
+
+
+def test_a_settlement_without_fills_is_booked_from_the_record(tmp_path):
+    """Kalshi's documented settlement sample: 10 YES costing 5.60 pay 1000 cents, fee 0.34 -> realized 4.40,
+    total 4.06, pnl_source 'settlement'. A market with fills in the same lake keeps pnl_source 'fills'."""
+    root = tmp_path / "lake"
+    write_stream(root, "fills", [fill("a1", "HASFILLS", "bid", 1, "0.50", "0.01", 0)])
+    write_stream(
+        root,
+        "settlements",
+        [
+            {
+                "ticker": "HIGHNY-24JAN02-T55",
+                "event_ticker": "HIGHNY-24JAN02",
+                "market_result": "yes",
+                "yes_count_fp": D(10),
+                "yes_total_cost_dollars": D("5.60"),
+                "no_count_fp": D(0),
+                "no_total_cost_dollars": D(0),
+                "revenue": 1000,
+                "value": 100,
+                "fee_cost": D("0.34"),
+                "settled_time": at(days=1),
+            },
+        ],
+    )
+    con = warehouse.build_in_memory(root, run_tests=True)
+    rows = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select ticker, pnl_source, series_ticker, settled_position_fp, realized_pnl_dollars, fees_dollars, "
+            "total_pnl_dollars, payout_dollars, settlement_value_dollars from fct_pnl"
+        ).fetchall()
+    }
+    assert rows["HIGHNY-24JAN02-T55"] == (
+        "settlement",
+        "HIGHNY",
+        D(10),
+        D("4.40"),
+        D("0.34"),
+        D("4.06"),
+        D(10),
+        D(1),
+    )
+    assert rows["HASFILLS"][0] == "fills"
+    daily = con.execute(
+        "select pnl_date::varchar, realized_pnl_dollars, fees_dollars from fct_pnl_daily order by 1"
+    ).fetchall()
+    assert daily == [("2026-11-20", D(0), D("0.01")), ("2026-11-21", D("4.40"), D("0.34"))]
