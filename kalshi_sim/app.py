@@ -4,8 +4,10 @@ Every ``/trade-api/v2`` route goes through :meth:`Api.endpoint`, which in order:
 applies latency, charges the token bucket (429 ``{"error": "too many requests"}``), injects a random 5xx,
 checks the signature when the route needs it (or when key headers are sent to a public route), runs the
 view under the exchange lock and finally may truncate the body or reset the connection mid-body.
-``/account/limits`` answers without a key too (the client's pacer asks it before it has one) but checks
-a key when one is sent.
+The request log holds ``{method, path, query, status, key_id}`` per request; ``status`` is -1 when the
+response was dropped or the connection reset on purpose, -2 when the body was truncated on purpose.
+``drop_order_response`` applies to single and batched order creates. ``/account/limits`` answers without
+a key too (the client's pacer asks it before it has one) but checks a key when one is sent.
 """
 
 from __future__ import annotations
@@ -275,7 +277,8 @@ def build_app(api: Api) -> Starlette:
         Route(f"{p}/portfolio/events/orders", e(vo.cancel_all, auth="required", bucket=W, cost=2),
               methods=["DELETE"]),
         Route(f"{p}/portfolio/events/orders/batched",
-              e(vo.batch_create, auth="required", bucket=W, body=True, cost=vo.batch_create_cost),
+              e(vo.batch_create, auth="required", bucket=W, body=True, cost=vo.batch_create_cost,
+                order_create=True),
               methods=["POST"]),
         Route(f"{p}/portfolio/events/orders/batched",
               e(vo.batch_cancel, auth="required", bucket=W, body=True, cost=vo.batch_cancel_cost),

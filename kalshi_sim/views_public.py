@@ -254,7 +254,7 @@ def _orderbook(ex, m, depth: int) -> dict:
 
 
 def orderbook_get(api, req):
-    depth = req.q.int("depth", 0)
+    depth = req.q.int("depth", 0, None, 100)      # 0 (or negative, as the notes say) = every level
     m = _market(api, req.params["ticker"], False)
     return dumps({"orderbook_fp": _orderbook(api.ex, m, depth if depth > 0 else 0)})
 
