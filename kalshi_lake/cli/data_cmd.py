@@ -57,6 +57,14 @@ def _settings():
     return Settings.load()
 
 
+def _prefect_startup_grace() -> None:
+    """Give Prefect's ephemeral server (no PREFECT_API_URL) time to start on a busy machine: its first start
+    migrates a new database, which can exceed Prefect's 20 s default. A user's own setting wins."""
+    import os
+
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
+
 def _console(err: bool = False):
     from rich.console import Console
 
@@ -159,6 +167,8 @@ def run_pull(plan, *, use_prefect: bool = False, console=None, show_progress: bo
         streams=list(plan.streams),
         **plan.flow_parameters(),
     )
+    if use_prefect:
+        _prefect_startup_grace()
     runner = refresh if use_prefect else refresh.fn
 
     def _go():
@@ -231,6 +241,8 @@ def build(
 
     settings = _settings()
     console = _console()
+    if use_prefect:
+        _prefect_startup_grace()
     runner = build_models if use_prefect else build_models.fn
     with console.status("building models"):
         result = runner(run_tests=not skip_tests)
@@ -367,6 +379,7 @@ def serve() -> None:
         "Prefect UI: run `prefect server start` in another shell and set "
         "PREFECT_API_URL=http://127.0.0.1:4200/api before `kalshi-lake serve`."
     )
+    _prefect_startup_grace()
     from pipelines.serve import serve_forever
 
     serve_forever(settings)

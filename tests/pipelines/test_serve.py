@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from kalshi_extract.settings import Settings
@@ -56,3 +57,26 @@ def test_prefect_yaml_points_at_real_flows_with_default_schedules():
         flow = getattr(module, name)
         assert hasattr(flow, "fn"), d["entrypoint"]  # a Prefect flow
         assert set(d.get("parameters", {})) <= set(flow.parameters.properties)
+
+
+@pytest.mark.prefect
+@pytest.mark.slow
+def test_serve_deployments_register_with_their_schedules(prefect_harness):
+    from prefect.client.orchestration import get_client
+
+    from pipelines.serve import deployments
+
+    settings = Settings.load(
+        environ={
+            "KALSHI_API_KEY_ID": "k",
+            "KALSHI_PRIVATE_KEY": PEM,
+            "KALSHI_SCHEDULE_MARKET_DATA": "*/10 * * * *",
+        }
+    )
+    ids = {d.name: d.apply() for d in deployments(settings)}
+    with get_client(sync_client=True) as client:
+        got = {name: client.read_deployment(i) for name, i in ids.items()}
+    assert [s.schedule.cron for s in got["market-data"].schedules] == ["*/10 * * * *"]
+    assert [s.schedule.cron for s in got["portfolio"].schedules] == ["0 * * * *"]
+    assert got["build-models"].schedules == []
+    assert got["portfolio"].parameters == {"market_data": False, "portfolio": True, "build": True}
