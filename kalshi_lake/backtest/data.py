@@ -61,7 +61,7 @@ class ReplayData:
     markets: list[MarketInfo]
     fees: list[FeeSchedule]
     outcomes: list[MarketOutcome | None]
-    trades: pa.Table  # ts, market, price, count, side (all int64), sorted by ts
+    trades: pa.Table  # ts, market, price, count, side, block (all int64), sorted by ts
     books: list[tuple[int, int, Book]] = field(default_factory=list)  # (ts, market index, Book)
     candles: list[tuple[int, int, Candle]] = field(default_factory=list)
     start_us: int | None = None
@@ -320,7 +320,7 @@ def _ticker_map_sql(con, index: dict[str, int]) -> str:
     return "bt_tickers"
 
 
-_TRADE_SCHEMA = pa.schema([(n, pa.int64()) for n in ("ts", "market", "price", "count", "side")])
+_TRADE_SCHEMA = pa.schema([(n, pa.int64()) for n in ("ts", "market", "price", "count", "side", "block")])
 
 
 def _load_trades(con, lake_root, index, start_us, end_us) -> pa.Table:
@@ -332,12 +332,14 @@ def _load_trades(con, lake_root, index, start_us, end_us) -> pa.Table:
     if missing:
         raise BacktestDataError(f"the lake's trades stream lacks column(s) {', '.join(sorted(missing))}")
     tmap = _ticker_map_sql(con, index)
+    block = "is_block_trade" if "is_block_trade" in cols else "cast(null as boolean)"
     side = "taker_book_side" if "taker_book_side" in cols else "cast(null as varchar)"
     tid = "trade_id" if "trade_id" in cols else "cast(null as varchar)"
     loaded = "_loaded_at" if "_loaded_at" in cols else "cast(null as timestamptz)"
     sql = f"""
         with t as (
             select {tid} as trade_id, s.ticker, created_time, yes_price_dollars, count_fp, {side} as side,
+                   {block} as block,
                    {loaded} as loaded
             from {src} s join {tmap} using (ticker)
             where {_window_sql("created_time", start_us, end_us)}),
@@ -348,7 +350,8 @@ def _load_trades(con, lake_root, index, start_us, end_us) -> pa.Table:
         select epoch_us(created_time) as ts, m.market,
                cast(yes_price_dollars * 1000000 as bigint) as price,
                cast(count_fp * 100 as bigint) as count,
-               cast(case side when 'bid' then 1 when 'ask' then -1 else 0 end as bigint) as side
+               cast(case side when 'bid' then 1 when 'ask' then -1 else 0 end as bigint) as side,
+               cast(coalesce(block, false) as bigint) as block
         from dedup join {tmap} m using (ticker)
         order by ts, market, trade_id"""
     table = con.sql(sql).to_arrow_table()

@@ -409,8 +409,8 @@ class Engine:
         next_sched = sched[0][0] if sched else 1 << 62
         events = 0
         for batch in trades.to_batches(max_chunksize=65_536):
-            cols = [_ints(batch.column(i)) for i in range(5)]
-            for ts, mi, price, count, side in zip(*cols, strict=True):
+            cols = [_ints(batch.column(i)) for i in range(6)]
+            for ts, mi, price, count, side, block in zip(*cols, strict=True):
                 if ts >= next_sched:
                     while si < n_sched and sched[si][0] <= ts:
                         self._dispatch(sched[si])
@@ -420,7 +420,7 @@ class Engine:
                     self._roll_days(ts)
                 self.now = ts
                 b = books[mi]
-                if b.resting:
+                if b.resting and not block:  # a block trade is negotiated off the book
                     for order, q in match_resting(b, price, count, side, queue):
                         if order.status != "open":  # cancelled by an on_fill handler meanwhile
                             continue
@@ -432,14 +432,14 @@ class Engine:
                     b.resting = [o for o in b.resting if o.status == "open"]
                 b.last_ts = ts
                 b.last_price = price
-                b.last_avail = count
+                b.last_avail = 0 if block else count
                 b.mark = price
                 if b.pos:
                     old = b.value
                     b.value = b.value_at(price)
                     self.positions_value += b.value - old
                 if on_trade is not None:
-                    out = on_trade(ctx, Trade(ts, tickers[mi], price, count, side))
+                    out = on_trade(ctx, Trade(ts, tickers[mi], price, count, side, block == 1))
                     if out is not None:
                         for req in out:
                             self.submit(req)

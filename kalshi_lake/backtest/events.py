@@ -29,6 +29,7 @@ class Trade(NamedTuple):
     yes_price: int  # micro-dollars
     count: int  # centi-contracts
     taker_side: int  # BID (taker bought YES), ASK (taker sold YES), 0 unknown
+    is_block: bool = False  # block trades are delivered but neither fill resting orders nor offer liquidity
 
     @property
     def yes_price_dollars(self) -> Decimal:

@@ -16,6 +16,8 @@
   - ``back``: we joined the back of the queue; volume traded at our price first uses up the size that was
     displayed at that level when we placed the order (0 without a book), then fills us.
   One trade's size is shared by all our resting orders it fills (oldest first).
+* **Block trades** (``is_block_trade``) are negotiated off the book: they mark positions and reach the
+  strategy, but they neither fill resting orders nor count as liquidity.
 """
 
 from __future__ import annotations

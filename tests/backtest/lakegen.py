@@ -172,7 +172,7 @@ def market(
     }
 
 
-def trade(ticker, when, price, count, taker="bid", trade_id=None):
+def trade(ticker, when, price, count, taker="bid", trade_id=None, block=False):
     """A trades row: price = YES price in dollars, taker = taker_book_side."""
     p = Decimal(str(price))
     return {
@@ -184,7 +184,7 @@ def trade(ticker, when, price, count, taker="bid", trade_id=None):
         "taker_outcome_side": "yes" if taker == "bid" else "no",
         "taker_book_side": taker,
         "created_time": when,
-        "is_block_trade": False,
+        "is_block_trade": block,
     }
 
 

@@ -263,3 +263,27 @@ def test_outcome_comes_from_the_row_that_has_it_even_if_a_later_row_lacks_it(tmp
     write_stream(tmp_path, "markets", [later], run_id="later")
     r = run_backtest(OnNth({1: [("buy", 10, "0.40", "yes", "ioc")]}), lake)
     assert [s.value for s in r.state.settlements] == [1_000_000]
+
+
+def test_block_trades_reach_the_strategy_but_do_not_fill_or_provide_liquidity(tmp_path):
+    lake = make_lake(
+        tmp_path,
+        [
+            trade("S-E-M", at(0), "0.50", 10, "bid"),
+            trade("S-E-M", at(1), "0.30", 500, "ask", block=True),  # through our 0.40 bid, but a block trade
+            trade("S-E-M", at(2), "0.39", 4, "ask"),  # through on the book
+        ],
+    )
+
+    class Watch(OnNth):
+        def on_trade(self, ctx, t):
+            super().on_trade(ctx, t)
+            self.blocks = getattr(self, "blocks", []) + [t.is_block]
+
+    s = Watch({1: [("buy", 5, "0.40")], 2: [("buy", 5, "0.35", "yes", "ioc")]})
+    r = run_backtest(s, lake)
+    assert s.blocks == [False, True, False]
+    assert fills(r) == [
+        ("bid", 4, 400_000, False)
+    ]  # only the book trade filled the bid; the IOC found nothing
+    assert s.orders[1].status == "canceled"
