@@ -13,6 +13,7 @@ a key too (the client's pacer asks it before it has one) but checks a key when o
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import threading
 import time
@@ -208,6 +209,18 @@ class Req:
         self.account = account
 
 
+class InjectedReset(ConnectionResetError):
+    """The connection reset the fault injector asked for (kept out of the server's error log)."""
+
+
+class _QuietInjected(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], InjectedReset))
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietInjected())
+
+
 class _Reset:
     """An ASGI response that sends headers and part of the body, then drops the connection."""
 
@@ -222,7 +235,7 @@ class _Reset:
         if self.content:
             await send({"type": "http.response.body", "body": self.content[: len(self.content) // 2],
                         "more_body": True})
-        raise ConnectionResetError("injected connection reset")
+        raise InjectedReset("injected connection reset")
 
 
 def build_app(api: Api) -> Starlette:

@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess as sp
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -91,10 +92,16 @@ class LocalExchange:
             cmd += ["--tier", self.tier]
         if self.initial_faults:
             cmd += ["--faults", orjson.dumps(self.initial_faults).decode()]
-        self._proc = sp.Popen(cmd, stdout=sp.PIPE, stderr=sp.PIPE, text=True, env=os.environ.copy())
+        # stderr goes to a file, not a pipe: a chatty child must never block on a full pipe
+        self._errfile = tempfile.TemporaryFile(mode="w+")
+        self._proc = sp.Popen(cmd, stdout=sp.PIPE, stderr=self._errfile, text=True, env=os.environ.copy())
         line = self._proc.stdout.readline()
         if not line.startswith("http"):
-            err = self._proc.stderr.read() if self._proc.poll() is not None else ""
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+            self._errfile.seek(0)
+            err = self._errfile.read()[-2000:]
             self.stop()
             raise RuntimeError(f"the local exchange child did not start: {line.strip()} {err.strip()}")
         self.port = int(line.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
@@ -112,10 +119,12 @@ class LocalExchange:
             except sp.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
-            for s in (self._proc.stdout, self._proc.stderr):
-                if s:
-                    s.close()
+            if self._proc.stdout:
+                self._proc.stdout.close()
             self._proc = None
+        if getattr(self, "_errfile", None) is not None:
+            self._errfile.close()
+            self._errfile = None
 
     def __enter__(self) -> LocalExchange:
         return self.start()
