@@ -58,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--models", action="store_true", help="also run bench.bench_models")
     p.add_argument("--backtest", action="store_true", help="also run bench.bench_backtest")
     p.add_argument("--results", default=str(REPO_ROOT / "bench" / "results.json"), help="where to write JSON")
+    p.add_argument(
+        "--work-dir", default=None, help="scratch directory for lakes and outputs (default bench/_work/run)"
+    )
     p.add_argument("--update-md", action="store_true", help="rewrite the figures block of BENCHMARKS.md")
     args = p.parse_args(argv)
     if args.quick:
@@ -100,6 +103,8 @@ def _other_bench(module: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.work_dir:
+        os.environ["BENCH_WORK_DIR"] = str(Path(args.work_dir).resolve())
     started = dt.datetime.now(dt.UTC)
     results: dict[str, Any] = {
         "date": started.isoformat(timespec="seconds"),

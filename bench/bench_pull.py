@@ -33,7 +33,7 @@ from typing import Any
 
 import requests
 
-from bench.common import WORK_DIR, BenchError, ChildResult, child_env, ratio, run_child
+from bench.common import BenchError, ChildResult, child_env, ratio, run_child, work_dir
 
 BASIC_READ_TOKENS_PER_S = 200
 BASIC_BUCKET_TOKENS = 200
@@ -131,7 +131,7 @@ def warm_up() -> None:
 
 
 def _fresh_dir(*parts: str) -> Path:
-    d = WORK_DIR.joinpath(*parts)
+    d = work_dir().joinpath(*parts)
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)

@@ -33,7 +33,16 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-WORK_DIR = REPO_ROOT / "bench" / "_work"  # git-ignored scratch space for lakes and baseline outputs
+WORK_DIR = REPO_ROOT / "bench" / "_work"  # git-ignored scratch space: bytecode cache, default run directory
+
+
+def work_dir() -> Path:
+    """Where a run keeps its lakes and baseline outputs: ``$BENCH_WORK_DIR`` (``--work-dir``) or bench/_work/run.
+
+    Separate runs (a developer's, a test suite's) must not share it: each wipes its scenario directories."""
+    d = Path(os.environ.get("BENCH_WORK_DIR") or WORK_DIR / "run")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
 
 
 class BenchError(RuntimeError):
@@ -154,7 +163,7 @@ def run_child(
     argv = [sys.executable, "-m", module, *args]
     out_chunks: list[bytes] = []
     err_chunks: list[bytes] = []
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    cwd = work_dir()
     r_fd, w_fd = os.pipe()
     t0 = time.perf_counter()
     # cwd is the scratch dir so that no ./kalshi-lake.toml of the developer's can reach a contender
@@ -163,7 +172,7 @@ def run_child(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env or child_env(),
-        cwd=str(WORK_DIR),
+        cwd=str(cwd),
         pass_fds=(w_fd,),
         start_new_session=True,
     )
