@@ -9,14 +9,15 @@ result.metrics.pnl                       # Decimal, after fees
 write_results(result, settings.warehouse_path, plot_path=plot_equity(result, "equity.png"))
 ```
 
-Modules: ``money`` (integer units, tick grid), ``fees`` (Kalshi fee model), ``data`` (lake loading),
+Modules: ``money`` (integer units, tick grid), ``fees`` (Kalshi fee model), ``data`` (lake loading), ``context``,
 ``events`` (what strategies receive), ``strategy`` (the interface), ``fills`` (fill model), ``portfolio``
 (positions, cash, FIFO), ``engine`` (the replay loop), ``metrics``, ``runner``, ``results`` (DuckDB tables),
 ``plot`` (PNG), ``strategies`` (built-ins and the file loader).
 """
 
+from kalshi_lake.backtest.context import Context
 from kalshi_lake.backtest.data import MarketInfo, ReplayData, load_replay_data
-from kalshi_lake.backtest.engine import BacktestConfig, Context, Engine
+from kalshi_lake.backtest.engine import BacktestConfig, Engine
 from kalshi_lake.backtest.errors import (
     BacktestDataError,
     BacktestError,
