@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import sys
 import traceback
 from pathlib import Path
@@ -57,6 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--models", action="store_true", help="also run bench.bench_models")
     p.add_argument("--backtest", action="store_true", help="also run bench.bench_backtest")
+    p.add_argument(
+        "--models-args", default="", help='arguments for bench.bench_models, e.g. "--trades 1000000"'
+    )
+    p.add_argument(
+        "--backtest-args", default="", help='arguments for bench.bench_backtest, e.g. "--trades 200000"'
+    )
     p.add_argument("--results", default=str(REPO_ROOT / "bench" / "results.json"), help="where to write JSON")
     p.add_argument(
         "--work-dir", default=None, help="scratch directory for lakes and outputs (default bench/_work/run)"
@@ -66,6 +73,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.size, args.small_size, args.rate_seconds = 20_000, 5_000, 4.0
         args.rate_size = args.incremental_size = "small"
+        args.models_args = args.models_args or "--trades 100000 --fills 2000 --markets 200"
+        args.backtest_args = args.backtest_args or "--trades 100000 --markets 50"
     if args.rate_size is None:
         args.rate_size = args.size
     args.only = [s for s in args.only.split(",") if s]
@@ -89,15 +98,16 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def _other_bench(module: str) -> dict[str, Any]:
+def _other_bench(module: str, args: str = "") -> dict[str, Any]:
     """Run another engineer's bench module as a child process; keep its summary and cost."""
-    child = run_child(module, module, [], env=child_env(), timeout=3600)
+    child = run_child(module, module, shlex.split(args), env=child_env(), timeout=3600).check()
     return {
-        "returncode": child.returncode,
+        "args": args,
         "summary": child.summary,
         "wall_s": child.wall_s,
         "cpu_s": child.cpu_s,
-        "stderr_tail": child.stderr_tail[-1500:] if child.returncode else "",
+        "peak_rss_mb": child.peak_mem_bytes / 1e6,
+        "report": child.stderr_tail[-3000:],  # the module's own table (it prints it on stderr)
     }
 
 
@@ -185,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     if "incremental" in args.only:
         attempt("incremental", bench_pull.incremental, args.incremental_size, seed=args.seed)
     if args.models:
-        attempt("models", _other_bench, "bench.bench_models")
+        attempt("models", _other_bench, "bench.bench_models", args.models_args)
     if args.backtest:
-        attempt("backtest", _other_bench, "bench.bench_backtest")
+        attempt("backtest", _other_bench, "bench.bench_backtest", args.backtest_args)
 
     results["targets"] = evaluate_targets(results, big=args.size, small=args.small_size)
     results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

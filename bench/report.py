@@ -213,7 +213,9 @@ def render(results: dict[str, Any]) -> str:
         )
     for key in ("models", "backtest"):
         if key in sc:
-            parts.append(f"\n{key}: {sc[key].get('summary') or sc[key]}")
+            parts.append(
+                f"\n{key} (bench.bench_{key} {sc[key].get('args', '')}):\n{sc[key].get('report', '').rstrip()}"
+            )
     if results.get("targets"):
         rows = [
             [
