@@ -5,7 +5,7 @@ Decisions where the docs are silent (documented here, mirrored by tests):
   the first order);
 - buying power: a new order must be covered by the cash balance minus the collateral of the account's
   resting orders (a bid reserves count × price, an ask count × (1 − price)), else 400
-  ``insufficient_balance``;
+  ``insufficient_balance``; the part of an order that closes an existing opposite position needs no cash;
 - an immediate-or-cancel order that fills partly ends ``canceled``; a fill-or-kill that cannot fill
   completely is rejected with 400 ``fill_or_kill_insufficient_resting_volume`` and changes nothing;
 - cancelling an order that is no longer resting → 400 ``order_not_resting``.
@@ -104,7 +104,10 @@ def validate_create(ex, acct, body) -> dict:
         if (side == "bid" and net >= 0) or (side == "ask" and net <= 0):
             raise bad("reduce_only order would increase the position")
         count = min(count, abs(net))
-    need = count * (price if side == "bid" else 10_000 - price)
+    pos = acct.positions.get(m.idx)
+    net = pos.net if pos and not pos.settled else 0
+    closing = min(count, max(-net, 0)) if side == "bid" else min(count, max(net, 0))
+    need = (count - closing) * (price if side == "bid" else 10_000 - price)   # closing legs need no cash
     fee_cap = count * 175 // 100 * 100      # at most $0.0175 per contract
     if need + fee_cap > acct.balance - reserved(ex, acct):
         raise ApiError(400, "insufficient_balance", "insufficient balance for this order",
@@ -147,7 +150,8 @@ def create(ex, acct, f: dict) -> dict:
     acct.client_ids[o.client_order_id] = o.order_id
     filled, cost, fee = ex._execute(o, t)
     if o.remaining == 0:
-        ex._finish_order(o, "executed" if o.filled else "canceled", t)
+        # fully filled → executed; stopped by self-trade prevention before filling completely → canceled
+        ex._finish_order(o, "executed" if o.filled == o.initial else "canceled", t)
     elif o.tif == "good_till_canceled":
         ex.books[m.idx].add(o)
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tests.sim.helpers import SimClient, order
 
 
@@ -85,3 +87,39 @@ def test_queue_position_and_expiration(fresh_exchange):
     assert got["status"] == "canceled" and got["expiration_time"].endswith("Z")
     bad = order(m["ticker"], "bid", "1.00", "0.0100", "immediate_or_cancel", expiration_time=exp + 3600)
     assert c.post("/portfolio/events/orders", bad).status_code == 400
+
+
+def test_self_trade_prevention_and_closing_needs_no_cash(fresh_exchange):
+    ex = fresh_exchange
+    acct = ex.create_account(1_000)                    # $10
+    c = SimClient(ex.base_url, acct)
+    m = c.get_json("/markets", {"status": "open", "series_ticker": "KXBTC", "limit": 1})["markets"][0]
+    book = c.get_json(f"/markets/{m['ticker']}/orderbook")["orderbook_fp"]
+    bid = book["yes_dollars"][-1][0]
+    ask = f"{1 - float(book['no_dollars'][-1][0]):.4f}"
+    rest = c.post("/portfolio/events/orders", order(m["ticker"], "ask", "1.00", ask)).json()
+    cross = c.post("/portfolio/events/orders", order(m["ticker"], "bid", "1.00", ask))
+    assert cross.status_code == 201
+    got = c.get_json(f"/portfolio/orders/{cross.json()['order_id']}")["order"]
+    if cross.json()["fill_count"] == "0.00":           # our own ask was first in the queue: taker canceled
+        assert got["status"] == "canceled"
+    assert c.get_json(f"/portfolio/orders/{rest['order_id']}")["order"]["status"] in ("resting", "executed")
+    c.delete("/portfolio/events/orders")
+    # buy cheap contracts with most of the cash, then sell them back: a fresh short of that size would need
+    # far more cash than is left, but closing needs none
+    cheap = [x for x in c.get_json("/markets", {"status": "open", "limit": 200})["markets"]
+             if x["price_level_structure"] == "linear_cent" and "0.0500" <= x["yes_ask_dollars"] <= "0.2500"]
+    m = cheap[0]
+    top = f"{float(m['yes_ask_dollars']) + 0.02:.4f}"
+    buy = c.post("/portfolio/events/orders", order(m["ticker"], "bid", "40.00", top, "immediate_or_cancel"))
+    assert buy.status_code == 201, buy.text
+    held = Decimal(buy.json()["fill_count"])
+    assert held >= 10
+    cash = Decimal(c.get_json("/portfolio/balance")["balance_dollars"])
+    bid = Decimal(c.get_json(f"/markets/{m['ticker']}")["market"]["yes_bid_dollars"])
+    assert held * (1 - bid) > cash                     # precondition: a fresh short this size is unaffordable
+    sell = c.post("/portfolio/events/orders", order(m["ticker"], "ask", f"{held:.2f}", f"{bid:.4f}",
+                                                    "immediate_or_cancel"))
+    assert sell.status_code == 201, sell.text
+    short = c.post("/portfolio/events/orders", order(m["ticker"], "ask", f"{held * 3:.2f}", f"{bid:.4f}"))
+    assert short.status_code == 400 and short.json()["code"] == "insufficient_balance"
