@@ -263,9 +263,16 @@ class Engine:
         items = [(ts, _BOOK, mi, snap) for ts, mi, snap in self.data.books]
         if self.strategy.overrides("on_candle"):
             items += [(ts + 1, _CANDLE, mi, c) for ts, mi, c in self.data.candles]
+        start = self.data.start_us
         for mi, outcome in enumerate(self.data.outcomes):
-            if outcome is not None:
-                items.append((outcome.ts_us + 1, _SETTLE, mi, outcome))
+            if outcome is None:
+                continue
+            if start is not None and outcome.ts_us < start:
+                # settled before the window opened: nothing to pay, no orders accepted, no event
+                self.books[mi].settled = True
+                self.books[mi].settle_value = outcome.value_micros
+                continue
+            items.append((outcome.ts_us + 1, _SETTLE, mi, outcome))
         items.sort(key=lambda it: (it[0] - (0 if it[1] == _BOOK else 1), it[1], it[2]))
         return items
 

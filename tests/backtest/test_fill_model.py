@@ -287,3 +287,15 @@ def test_block_trades_reach_the_strategy_but_do_not_fill_or_provide_liquidity(tm
         ("bid", 4, 400_000, False)
     ]  # only the book trade filled the bid; the IOC found nothing
     assert s.orders[1].status == "canceled"
+
+
+def test_a_market_settled_before_the_window_is_closed_to_orders_and_sends_no_event(tmp_path):
+    lake = make_lake(tmp_path, [trade("S-E-M", at(0), "0.40", 10, "bid"), trade("S-E-M", at(200), "0.40", 1)])
+
+    class Settle(OnNth):
+        def on_settlement(self, ctx, s):
+            raise AssertionError("no settlement event expected")
+
+    s = Settle({1: [("buy", 1, "0.40")]})
+    r = run_backtest(s, lake, start=at(150))  # settlement was at 130
+    assert r.state.settlements == [] and "settled" in s.orders[0].reason
