@@ -134,3 +134,13 @@ def test_control_api_over_http(fresh_exchange):
 def test_account_repr_hides_the_private_key(exchange):
     acct = exchange.create_account(100)
     assert "PRIVATE" not in repr(acct) and acct.private_key_pem not in repr(acct)
+
+
+@pytest.mark.slow
+def test_child_process_serves_the_same_bytes_as_in_process():
+    with LocalExchange(seed=5, size="tiny") as a, LocalExchange(seed=5, size="tiny", subprocess=True) as b:
+        assert _snapshot(a) == _snapshot(b)
+        a.advance(3600)
+        b.advance(3600)
+        assert _snapshot(a) == _snapshot(b)
+        assert a.now == b.now
