@@ -250,6 +250,7 @@ def build_app(api: Api) -> Starlette:
         Route(f"{p}/series", e(vpub.series_list)),
         Route(f"{p}/series/{{series_ticker}}", e(vpub.series_get)),
         Route(f"{p}/series/{{series_ticker}}/markets/{{ticker}}/candlesticks", e(vh.candlesticks)),
+        Route(f"{p}/series/{{series_ticker}}/events/{{ticker}}/candlesticks", e(vh.event_candlesticks)),
         Route(f"{p}/events", e(vpub.events_list)),
         Route(f"{p}/events/{{event_ticker}}", e(vpub.event_get)),
         Route(f"{p}/markets", e(vpub.markets_list)),

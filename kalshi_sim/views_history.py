@@ -174,3 +174,23 @@ def candlesticks_batch(api, req):
             raise bad("too many candlesticks requested", f"at most {MAX_BATCH_CANDLES} candles per batch")
         out.append({"market_ticker": m.ticker, "candlesticks": rows})
     return dumps({"markets": out})
+
+
+def event_candlesticks(api, req):
+    """Candles of every (live) market of an event; ``adjusted_end_ts`` is end_ts unless the total would pass
+    the cap, in which case the window is shortened to fit."""
+    ex = api.ex
+    start, end, period = _params(req.q)
+    ev = ex.events_by_ticker.get(req.params["ticker"])
+    if ev is None or ev.series_ticker != req.params["series_ticker"] or ev.created_us > ex.now_us:
+        raise not_found("event")
+    markets = [m for m in ev.markets if not ex.is_historical_market(m)]
+    per_market = max(1, MAX_CANDLES // max(len(markets), 1))
+    adjusted = end
+    ends = _period_ends(period, max(start, min((m.open_us for m in ev.markets), default=0) // 1_000_000), end)
+    ends = [e for e in ends if start <= e <= end]
+    if len(ends) > per_market:
+        adjusted = ends[per_market - 1]
+    rows = [_candles(ex, m, start, adjusted, period, False, False) for m in markets]
+    return dumps({"market_tickers": [m.ticker for m in markets], "market_candlesticks": rows,
+                  "adjusted_end_ts": adjusted})

@@ -243,6 +243,11 @@ def test_candlesticks_match_the_spec(scenario, spec, validator_for):
             body = c.get_json(f"/series/{series}/markets/{m['ticker']}/candlesticks",
                               {"start_ts": now - span, "end_ts": now, "period_interval": period})
             check(spec, validator_for, "get", "/series/{series_ticker}/markets/{ticker}/candlesticks", 200, body)
+    ev = markets[0]["event_ticker"]
+    body = c.get_json(f"/series/{ev.split('-')[0]}/events/{ev}/candlesticks",
+                      {"start_ts": now - 2 * 86_400, "end_ts": now, "period_interval": 60})
+    check(spec, validator_for, "get", "/series/{series_ticker}/events/{ticker}/candlesticks", 200, body)
+    assert body["market_tickers"] and len(body["market_candlesticks"]) == len(body["market_tickers"])
     body = c.get_json("/markets/candlesticks", {"market_tickers": ",".join(m["ticker"] for m in markets),
                                                 "start_ts": now - 86_400, "end_ts": now, "period_interval": 60})
     check(spec, validator_for, "get", "/markets/candlesticks", 200, body)
