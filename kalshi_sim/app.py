@@ -247,6 +247,7 @@ def build_app(api: Api) -> Starlette:
         Route(f"{p}/exchange/schedule", e(vpub.exchange_schedule)),
         Route(f"{p}/exchange/user_data_timestamp", e(vpub.user_data_timestamp, auth="required")),
         Route(f"{p}/account/limits", e(vpub.account_limits, auth="optional")),
+        Route(f"{p}/account/endpoint_costs", e(vpub.endpoint_costs)),
         Route(f"{p}/series", e(vpub.series_list)),
         Route(f"{p}/series/{{series_ticker}}", e(vpub.series_get)),
         Route(f"{p}/series/{{series_ticker}}/markets/{{ticker}}/candlesticks", e(vh.candlesticks)),

@@ -54,6 +54,17 @@ def account_limits(api, req):
                   "write": {"refill_rate": wr, "bucket_capacity": wc}, "grants": []})
 
 
+ENDPOINT_COSTS = [  # the non-default costs this exchange charges (batches bill per item on top)
+    {"method": "DELETE", "path": "/trade-api/v2/portfolio/events/orders", "cost": 2},
+    {"method": "DELETE", "path": "/trade-api/v2/portfolio/events/orders/{order_id}", "cost": 2},
+    {"method": "GET", "path": "/trade-api/v2/portfolio/orders/{order_id}", "cost": 2},
+]
+
+
+def endpoint_costs(api, req):
+    return dumps({"default_cost": 10, "endpoint_costs": ENDPOINT_COSTS})
+
+
 # -- series -------------------------------------------------------------------------------------
 def series_list(api, req):
     q, ex = req.q, api.ex

@@ -189,7 +189,8 @@ def test_write_responses_match_the_spec(scenario, spec, validator_for):
 
 def test_public_endpoints_match_the_spec(scenario, spec, validator_for):
     c = scenario.anon
-    for tpl in ("/exchange/status", "/exchange/schedule", "/historical/cutoff", "/account/limits"):
+    for tpl in ("/exchange/status", "/exchange/schedule", "/historical/cutoff", "/account/limits",
+                "/account/endpoint_costs"):
         check(spec, validator_for, "get", tpl, 200, c.get_json(tpl))
     series = c.get_json("/series", {"include_volume": "true"})
     check(spec, validator_for, "get", "/series", 200, series)
