@@ -51,6 +51,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--small-baselines", default="fetch_only,seed_style,dlt", help="baselines in the small run"
     )
     p.add_argument(
+        "--no-lake-without-pandas",
+        dest="lake_without_pandas",
+        action="store_false",
+        help="skip the extra kalshi-lake run with pandas hidden (a plain install has no pandas)",
+    )
+    p.add_argument(
         "--quick", action="store_true", help="tiny sizes (smoke test): 20k/5k trades, 4 s rate run"
     )
     p.add_argument(
@@ -176,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.small_size,
                 seed=args.seed,
                 baselines=args.small_baselines,
+                lake_without_pandas=args.lake_without_pandas,
                 with_lake=with_lake,
                 dev_server=args.dev_server,
             )
@@ -185,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.size,
                 seed=args.seed,
                 baselines=args.baselines,
+                lake_without_pandas=args.lake_without_pandas,
                 with_lake=with_lake,
                 dev_server=args.dev_server,
                 ex=ex,

@@ -158,15 +158,19 @@ def _lake_child(
     deadline: float | None = None,
     env_json: dict | None = None,
     timeout: float = 1800,
+    hide_pandas: bool = False,
+    name: str = "kalshi_lake",
 ) -> ChildResult:
     args = ["--base-url", ex.base_url, "--lake-dir", str(lake_dir), "--streams", streams]
+    if hide_pandas:
+        args.append("--hide-pandas")
     if tier:
         args += ["--tier", tier]
     if deadline:
         args += ["--deadline", str(deadline)]
     if env_json:
         args += ["--env-json", json.dumps(env_json)]
-    return run_child("kalshi_lake", "bench.lake_child", args, timeout=timeout)
+    return run_child(name, "bench.lake_child", args, timeout=timeout)
 
 
 def _stream_rows(summary: dict, stream: str) -> int | None:
@@ -276,8 +280,12 @@ def cpu_pull(
     with_lake: bool = True,
     dev_server: bool = False,
     ex: Exchange | None = None,
+    lake_without_pandas: bool = True,
 ) -> dict[str, Any]:
-    """Pull ``size`` trades with no rate limit with every contender; figures, ratios and row checks."""
+    """Pull ``size`` trades with no rate limit with every contender; figures, ratios and row checks.
+
+    ``lake_without_pandas`` adds a second kalshi-lake run with pandas made unimportable (a plain install has no
+    pandas; pyarrow imports it whenever it is installed, and the bench group installs it for seed-style)."""
     from bench.compare import compare, load_trades
 
     out: dict[str, Any] = {"size": size, "contenders": {}, "same_rows": {}, "ratios_to_kalshi_lake": {}}
@@ -286,24 +294,28 @@ def cpu_pull(
         paths = ex.trade_paths()
         out["trade_paths"] = paths
         outputs: dict[str, str | None] = {}
-        if with_lake:
+        lake_runs = [("kalshi_lake", False)] + (
+            [("kalshi_lake_nopandas", True)] if lake_without_pandas else []
+        )
+        for lake_name, hide in lake_runs if with_lake else []:
             ex.clear_requests()
-            lake_dir = _fresh_dir(f"cpu_{size}", "kalshi_lake")
-            child = _lake_child(ex, lake_dir, "trades", tier="unlimited")
+            lake_dir = _fresh_dir(f"cpu_{size}", lake_name)
+            child = _lake_child(ex, lake_dir, "trades", tier="unlimited", hide_pandas=hide, name=lake_name)
             server = _server_counts(ex)
             try:
                 child.check()
                 if child.summary.get("error"):
-                    raise BenchError(f"kalshi_lake: {child.summary['error']}")
+                    raise BenchError(f"{lake_name}: {child.summary['error']}")
                 rows = _stream_rows(child.summary, "trades")
                 fig = _contender_figures(child, rows)
                 fig["requests"] = server["requests"] if server else child.summary.get("requests")
                 fig["pull_seconds"] = child.summary.get("pull_seconds")
                 fig["import_seconds"] = child.summary.get("import_seconds")
-                out["contenders"]["kalshi_lake"] = fig
-                outputs["kalshi_lake"] = str(Path(child.summary["lake_root"]) / "trades")
+                fig["pandas_loaded"] = child.summary.get("pandas_loaded")
+                out["contenders"][lake_name] = fig
+                outputs[lake_name] = str(Path(child.summary["lake_root"]) / "trades")
             except BenchError as exc:
-                errors["kalshi_lake"] = str(exc)[-2000:]
+                errors[lake_name] = str(exc)[-2000:]
         for name in baselines:
             ex.clear_requests()
             d = _fresh_dir(f"cpu_{size}", name)

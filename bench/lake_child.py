@@ -14,6 +14,7 @@ inside ``pull`` (``pull_seconds``, no imports), and per-stream results.
 from __future__ import annotations
 
 import argparse
+import importlib.abc
 import json
 import os
 import sys
@@ -23,6 +24,16 @@ from dataclasses import asdict, is_dataclass
 from typing import Any
 
 T_START = time.perf_counter()
+
+
+class _HidePandas(importlib.abc.MetaPathFinder):
+    """kalshi-lake does not depend on pandas, but pyarrow imports it whenever it is installed (the bench group
+    installs it for the seed-style baseline). This finder makes the child look like a plain install."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.split(".")[0] == "pandas":
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden by --hide-pandas)", name=name)
+        return None
 
 
 def _plain(obj: Any) -> Any:
@@ -47,7 +58,14 @@ def main() -> None:
     p.add_argument("--env-json", default=None, help="JSON object of extra KALSHI_* variables (an account)")
     p.add_argument("--tickers", default=None, help="comma list of market tickers (Selection.tickers)")
     p.add_argument("--series", default=None, help="comma list of series tickers (Selection.series)")
+    p.add_argument(
+        "--hide-pandas",
+        action="store_true",
+        help="make pandas unimportable, as in a plain kalshi-lake install (pyarrow imports it when present)",
+    )
     args = p.parse_args()
+    if args.hide_pandas:
+        sys.meta_path.insert(0, _HidePandas())
 
     environ = {"KALSHI_ENV": "local", "KALSHI_API_URL": args.base_url, "KALSHI_LAKE_DIR": args.lake_dir}
     if args.tier:
@@ -101,6 +119,7 @@ def main() -> None:
     stream_results = _plain(getattr(result, "streams", [])) if result is not None else []
     summary = {
         "contender": "kalshi_lake",
+        "pandas_loaded": "pandas" in sys.modules,
         "streams": streams,
         "finished": not worker.is_alive(),
         "error": outcome.get("error"),

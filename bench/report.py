@@ -68,6 +68,36 @@ def evaluate_targets(results: dict[str, Any], big: Any, small: Any) -> list[dict
                     "" if cmp.get("same") else str(cmp),
                 )
             )
+    nop_b = (cb or {}).get("contenders", {}).get("kalshi_lake_nopandas")
+    nop_s = (cs or {}).get("contenders", {}).get("kalshi_lake_nopandas")
+    if nop_b:
+        v = nop_b["cpu_us_per_row"]
+        out.append(
+            _target(
+                f"cpu: plain install (no pandas) CPU µs/row at {big} rows",
+                v,
+                "<= 4",
+                None if v is None else v <= 4,
+            )
+        )
+        out.append(
+            _target(
+                f"memory: plain install (no pandas) peak RSS MB at {big} rows",
+                nop_b["peak_mem_mb"],
+                "<= 200",
+                nop_b["peak_mem_mb"] <= 200,
+            )
+        )
+        if nop_s:
+            f = nop_b["peak_mem_mb"] / nop_s["peak_mem_mb"]
+            out.append(
+                _target(
+                    f"memory: plain install peak RSS {big} rows ÷ {small} rows",
+                    f,
+                    f"<= {FLAT_RSS_FACTOR}",
+                    f <= FLAT_RSS_FACTOR,
+                )
+            )
     if lake_b and lake_s:
         f = lake_b["peak_mem_mb"] / lake_s["peak_mem_mb"]
         out.append(
