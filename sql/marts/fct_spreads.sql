@@ -5,9 +5,7 @@
 -- writes for an empty side) has null price and zero depth; a market snapshot's side is absent when its price is
 -- <= 0 (or >= 1 for the ask) or its size is 0. spread and mid exist only for two-sided books.
 with levels as (
-    select ticker, snapshot_ts, side, price_dollars, count_fp,
-        max(price_dollars) over (partition by ticker, snapshot_ts, side) as best_price
-    from stg_orderbook_snapshots
+    select ticker, snapshot_ts, side, price_dollars, count_fp from stg_orderbook_snapshots
 ),
 
 books as (
@@ -17,8 +15,10 @@ books as (
         'orderbook' as source,
         max(price_dollars) filter (where side = 'yes') as yes_bid_dollars,
         max(price_dollars) filter (where side = 'no') as best_no_bid_dollars,
-        coalesce(sum(count_fp) filter (where side = 'yes' and price_dollars = best_price), 0) as yes_bid_size_fp,
-        coalesce(sum(count_fp) filter (where side = 'no' and price_dollars = best_price), 0) as yes_ask_size_fp,
+        coalesce(arg_max(count_fp, price_dollars) filter (where side = 'yes' and price_dollars is not null), 0)
+            as yes_bid_size_fp,
+        coalesce(arg_max(count_fp, price_dollars) filter (where side = 'no' and price_dollars is not null), 0)
+            as yes_ask_size_fp,
         coalesce(sum(count_fp) filter (where side = 'yes'), 0) as yes_bid_depth_fp,
         coalesce(sum(count_fp) filter (where side = 'no'), 0) as no_bid_depth_fp
     from levels
