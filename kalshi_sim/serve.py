@@ -20,8 +20,10 @@ KEYED_ACCOUNT_CENTS = 1_000_000
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, seed: int = 7, size: str = "small", tier: str | None = None,
-          faults: str | dict | None = None, keys_dir: Path | None = None, out=None) -> None:
-    """Build the world, print the base URL and serve until interrupted."""
+          faults: str | dict | None = None, keys_dir: Path | None = None, out=None,
+          exit_with_parent: bool = False) -> None:
+    """Build the world, print the base URL and serve until interrupted (or, with ``exit_with_parent``,
+    until the process that started it is gone: no orphaned servers on a shared machine)."""
     import uvicorn
 
     from kalshi_sim.accounts import Account, load_public_key
@@ -49,9 +51,23 @@ def serve(host: str = "127.0.0.1", port: int = 8765, seed: int = 7, size: str = 
     port = sock.getsockname()[1]
     sock.listen(2048)      # listen before announcing the URL: connections queue until uvicorn accepts them
     print(f"http://{host}:{port}/trade-api/v2", file=out, flush=True)
+    if exit_with_parent:
+        _watch_parent(os.getppid())
     config = uvicorn.Config(build_app(api), log_level="warning", lifespan="off", access_log=False,
                             timeout_keep_alive=30)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _watch_parent(parent: int) -> None:
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 def keygen(private_key_path: Path, keys_dir: Path | None = None) -> tuple[str, Path]:

@@ -87,7 +87,7 @@ class LocalExchange:
 
     def _start_child(self) -> None:
         cmd = [sys.executable, "-m", "kalshi_sim", "serve", "--host", self.host, "--port", str(self.port),
-               "--seed", str(self.seed), "--size", str(self.size)]
+               "--seed", str(self.seed), "--size", str(self.size), "--exit-with-parent"]
         if self.tier:
             cmd += ["--tier", self.tier]
         if self.initial_faults:
