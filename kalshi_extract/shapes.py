@@ -7,6 +7,7 @@ Fields these functions do not recognise are left in the returned dicts, so the c
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 __all__ = ["flatten_candle", "orderbook_rows", "series_of"]
 
@@ -24,7 +25,11 @@ def _take(group: object, prefix: str, names: Iterable[str], row: dict, leftovers
     for name in names:
         for key in (f"{name}_dollars", name):  # live shape, then the historical shape
             if key in rest:
-                row[f"{prefix}_{name}_dollars"] = rest.pop(key)
+                value = rest.pop(key)
+                if key == name and isinstance(value, int) and not isinstance(value, bool):
+                    # the integer-cent era's live candles ({"open": 45}); the historical shape sends "0.4500"
+                    value = str(Decimal(value).scaleb(-2))
+                row[f"{prefix}_{name}_dollars"] = value
                 break
     if rest:
         leftovers[prefix] = rest
