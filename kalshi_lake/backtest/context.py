@@ -53,8 +53,10 @@ class Context:
         return {b.ticker: centi_to_contracts(b.pos) for b in self._e.books if b.pos}
 
     def open_orders(self, ticker: str | None = None) -> list[Order]:
+        """Resting orders, plus orders still in flight under ``latency_ms``."""
         books = self._e.books if ticker is None else [self._e.books[self._e.index[ticker]]]
-        return [o for b in books for o in b.resting]
+        flying = [o for _t, _i, o in self._e._pending if o.status == "open" and ticker in (None, o.ticker)]
+        return [o for b in books for o in b.resting] + flying
 
     # -- market data (past and present only) ------------------------------------------------------------------
     def market(self, ticker: str) -> MarketInfo:

@@ -14,6 +14,7 @@ with a reason (recorded, never raised into the strategy).
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -53,6 +54,7 @@ class BacktestConfig:
     initial_cash: Decimal = Decimal("1000")
     queue: str = "through"  # through | front | back (see fills.py)
     max_quote_age_s: int = 900  # older books/trades are not liquidity for marketable orders
+    latency_ms: int = 0  # an order reaches the exchange this long after the strategy sent it
 
     def __post_init__(self) -> None:
         if self.queue not in QUEUE_MODELS:
@@ -61,6 +63,8 @@ class BacktestConfig:
             raise BacktestError("initial_cash must be a positive Decimal")
         if self.max_quote_age_s < 0:
             raise BacktestError("max_quote_age_s must be >= 0")
+        if self.latency_ms < 0:
+            raise BacktestError("latency_ms must be >= 0")
 
 
 @dataclass
@@ -110,6 +114,8 @@ class Engine:
         self.ctx = Context(self)
         self._day_end: int | None = None
         self._want_book = strategy.overrides("on_book")
+        self.latency_us = self.config.latency_ms * 1000
+        self._pending: list[tuple[int, int, Order]] = []  # (arrival µs, order id, order): orders in flight
 
     # -- orders -----------------------------------------------------------------------------------------------
     def _reject(self, order: Order, reason: str) -> Order:
@@ -159,6 +165,14 @@ class Engine:
         order.delta, order.count, order.price = delta, count, yes_price
         if not self._affordable(book, delta, count, yes_price):
             return self._reject(order, "not enough cash for the order at its limit price (with taker fee)")
+        if self.latency_us:
+            heapq.heappush(self._pending, (self.now + self.latency_us, order.order_id, order))
+            return order
+        return self._arrive(book, order)
+
+    def _arrive(self, book: MarketBook, order: Order) -> Order:
+        """The order reaches the exchange: take prevailing liquidity, then rest or cancel the remainder."""
+        delta, count, yes_price = order.delta, order.count, order.price
         for q, p in take_liquidity(book, delta, yes_price, count, self.now, self.max_age):
             self._fill(book, order, q, p, True)
         if order.filled < order.count:
@@ -170,6 +184,25 @@ class Engine:
                     order.queue_ahead = displayed_at(book, delta, yes_price)
                 book.resting.append(order)
         return order
+
+    def _arrive_due(self, until: int | None) -> None:
+        """Deliver delayed orders due by ``until`` (all if None), each at its own arrival time, against the
+        market as it stood then (nothing changes between replayed events)."""
+        pending = self._pending
+        current = self.now
+        while pending and (until is None or pending[0][0] <= until):
+            arrival, _id, order = heapq.heappop(pending)
+            if order.status != "open":
+                continue  # cancelled while in flight
+            self.now = max(arrival, current)
+            book = self.books[order.market_index]
+            if book.settled or (book.close_us is not None and self.now >= book.close_us):
+                order.status, order.reason = "canceled", "market closed before the order arrived"
+            elif not self._affordable(book, order.delta, order.count, order.price):
+                order.status, order.reason = "canceled", "not enough cash when the order arrived"
+            else:
+                self._arrive(book, order)
+        self.now = current
 
     def _affordable(
         self, book: MarketBook, delta: int, count: int, price: int, is_taker: bool = True
@@ -278,7 +311,10 @@ class Engine:
 
     def _dispatch(self, item) -> None:
         threshold, kind, mi, payload = item
-        self.now = threshold if kind == _BOOK else threshold - 1
+        event_ts = threshold if kind == _BOOK else threshold - 1
+        if self._pending and self._pending[0][0] <= event_ts:
+            self._arrive_due(event_ts)
+        self.now = event_ts
         if self.now >= self._day_end:
             self._roll_days(self.now)
         if kind == _BOOK:
@@ -336,6 +372,8 @@ class Engine:
                         self._dispatch(sched[si])
                         si += 1
                     next_sched = sched[si][0] if si < n_sched else 1 << 62
+                if self._pending and self._pending[0][0] <= ts:
+                    self._arrive_due(ts)
                 if ts >= self._day_end:
                     self._roll_days(ts)
                 self.now = ts
@@ -372,6 +410,10 @@ class Engine:
         self.daily.append((self.now, self.cash + self.positions_value))
         self.equity.append((self.now, self.cash, self.positions_value))
         strategy.on_end(ctx)
+        for _arrival, _id, order in self._pending:  # still in flight when the data ended
+            if order.status == "open":
+                order.status, order.reason = "canceled", "end of backtest"
+        self._pending = []
         for b in books:
             for order in b.resting:
                 order.status = "canceled"

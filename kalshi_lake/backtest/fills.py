@@ -16,6 +16,8 @@
   - ``back``: we joined the back of the queue; volume traded at our price first uses up the size that was
     displayed at that level when we placed the order (0 without a book), then fills us.
   One trade's size is shared by all our resting orders it fills (oldest first).
+* **Latency** (``latency_ms``, default 0): an order reaches the exchange that long after the strategy sent it
+  (checks on the request itself happen at once); it then meets the market as it stood at its arrival time.
 * **Block trades** (``is_block_trade``) are negotiated off the book: they mark positions and reach the
   strategy, but they neither fill resting orders nor count as liquidity.
 """

@@ -72,6 +72,7 @@ def write_results(result: BacktestResult, db_path: str | Path, plot_path: str | 
                         "initial_cash": result.config.initial_cash,
                         "queue": result.config.queue,
                         "max_quote_age_s": result.config.max_quote_age_s,
+                        "latency_ms": result.config.latency_ms,
                     }
                 ),
                 to_json(result.selection),

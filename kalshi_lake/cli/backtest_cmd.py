@@ -48,6 +48,10 @@ def backtest(
     queue: Annotated[
         str, typer.Option("--queue", help="Resting-order queue assumption: through, front or back.")
     ] = "through",
+    latency_ms: Annotated[
+        int,
+        typer.Option("--latency-ms", help="Delay between sending an order and its arrival at the exchange."),
+    ] = 0,
     lake_dir: Annotated[
         str | None, typer.Option("--lake-dir", help="Lake directory (default: KALSHI_LAKE_DIR / settings).")
     ] = None,
@@ -79,7 +83,7 @@ def backtest(
             write_results,
         )
 
-        config = BacktestConfig(initial_cash=initial, queue=queue)
+        config = BacktestConfig(initial_cash=initial, queue=queue, latency_ms=latency_ms)
         strat = make_strategy(strategy, params)
         if lake_dir is None:
             from kalshi_extract.settings import Settings

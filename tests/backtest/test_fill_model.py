@@ -299,3 +299,37 @@ def test_a_market_settled_before_the_window_is_closed_to_orders_and_sends_no_eve
     s = Settle({1: [("buy", 1, "0.40")]})
     r = run_backtest(s, lake, start=at(150))  # settlement was at 130
     assert r.state.settlements == [] and "settled" in s.orders[0].reason
+
+
+@pytest.mark.parametrize(("latency_ms", "expected"), [(0, 300_000), (50, 300_000), (200, 350_000)])
+def test_latency_delays_when_an_order_meets_the_market(tmp_path, latency_ms, expected):
+    lake = make_lake(
+        tmp_path,
+        [
+            trade("S-E-M", at(0), "0.30", 10, "bid"),
+            trade("S-E-M", at(0) + timedelta(milliseconds=100), "0.35", 10, "bid"),
+            trade("S-E-M", at(0) + timedelta(milliseconds=300), "0.36", 1, "bid"),
+        ],
+    )
+    s = OnNth({1: [("buy", 2, "0.35", "yes", "ioc")]})
+    r = run_backtest(s, lake, config=BacktestConfig(latency_ms=latency_ms))
+    (fill,) = r.state.fills
+    assert fill.yes_price == expected
+    assert fill.ts == int(at(0).timestamp()) * 1_000_000 + latency_ms * 1000
+
+
+def test_an_order_cancelled_in_flight_never_arrives(tmp_path):
+    lake = make_lake(
+        tmp_path, [trade("S-E-M", at(0), "0.30", 10, "bid"), trade("S-E-M", at(1), "0.30", 10, "bid")]
+    )
+
+    class SendAndCancel(OnNth):
+        def on_trade(self, ctx, t):
+            super().on_trade(ctx, t)
+            if self.n == 1:
+                assert ctx.open_orders("S-E-M") == [self.orders[0]]
+                assert ctx.cancel(self.orders[0])
+
+    s = SendAndCancel({1: [("buy", 2, "0.30", "yes", "ioc")]})
+    r = run_backtest(s, lake, config=BacktestConfig(latency_ms=10))
+    assert r.state.fills == [] and s.orders[0].status == "canceled"
