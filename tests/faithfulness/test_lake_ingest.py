@@ -1,0 +1,437 @@
+"""Genuine-shaped responses (recordings × systematic variations) through the real path:
+loopback HTTP → KalshiClient.paginate → pull/convert → Parquet → read back, every value compared exactly."""
+
+from __future__ import annotations
+
+import pytest
+
+from kalshi_extract.pull import Selection, pull
+from kalshi_extract.schemas import STREAM_COLUMNS
+from tests.faithfulness import variants as V
+from tests.faithfulness.oracle import check_rows
+
+pytestmark = pytest.mark.skipif(not V.REAL.exists(), reason="recorded responses not available")
+
+COLS = {name: {c.name: c.kind for c in cols} for name, cols in STREAM_COLUMNS.items()}
+
+TIME_STYLES = [V.time_spelling(s) for s in ("nanos", "no_fraction", "one_digit", "plus_offset")]
+
+
+def _ids(fns):
+    return [getattr(f, "__name__", str(f)) for f in fns]
+
+
+def split_pages(items: list[dict], key: str, sizes=(3, 0, 5)) -> list[dict]:
+    """Pages of a list response: a few short pages, an empty page in the middle (the API sends those), the rest."""
+    pages, i = [], 0
+    for n in sizes:
+        pages.append({key: items[i : i + n]})
+        i += n
+    pages.append({key: items[i:]})
+    return pages
+
+
+def land(client, lake, stream: str, sel: Selection | None = None):
+    result = pull(client, lake, [stream], sel or Selection())
+    res = result.streams[0]
+    assert res.ok, res.error
+    return res, lake.read(stream).to_pylist()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# trades
+# ---------------------------------------------------------------------------------------------------------------
+TRADES = V.recorded(V.PROD / "trades_window.json", "trades") + V.recorded(
+    V.DEMO / "trades__public_recorded.json", "trades"
+)
+TRADE_VARIANTS = [
+    *TIME_STYLES,
+    V.with_new_fields,
+    V.cent_era,
+    V.both_eras,
+    V.subcent_and_fractional,
+    V.dropped("taker_side"),  # v3.31: taker_side removed
+]
+
+
+ENDS = ("empty", "null", "missing")  # the last page's cursor: "", null, or no cursor key at all
+
+
+@pytest.mark.parametrize("i,variant", list(enumerate(TRADE_VARIANTS)), ids=_ids(TRADE_VARIANTS))
+def test_trades(api, client, lake, i, variant):
+    items = V.vary(TRADES, variant)
+    api.pages("/markets/trades", split_pages(items, "trades"), end=ENDS[i % 3])
+    res, rows = land(client, lake, "trades")
+    check_rows(COLS["trades"], items, rows, lambda r: r["trade_id"], "trades")
+    assert res.rows == len(items)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# markets (state stream; numbers such as floor_strike parsed exactly)
+# ---------------------------------------------------------------------------------------------------------------
+MARKETS = (
+    V.recorded(V.DEMO / "markets__page1.json", "markets")
+    + V.recorded(V.DEMO / "markets__status_settled.json", "markets")
+    + V.recorded(V.DEMO / "markets__high_temp.json", "markets")
+    + V.recorded(V.DEMO / "markets__single.json", "market")
+    + V.recorded(V.DOCS / "docsample_markets_response_page1.json", "markets")
+)
+MARKET_VARIANTS = [
+    *TIME_STYLES,
+    V.with_new_fields,
+    V.without_optional("Market"),
+    V.nulls_where_nullable("Market"),
+    V.cent_era,
+    V.both_eras,
+    # v3.31: removed legacy fields, added exchange_index
+    V.dropped("response_price_units", "liquidity_dollars", "fractional_trading_enabled", "title", "subtitle"),
+    V.added(
+        exchange_index=0, fee_waiver_expiration_time="2026-12-31T23:59:59Z", settlement_floor_dollars="0.2500"
+    ),
+    V.added(floor_strike=V.Decimal("104999.99"), cap_strike=V.Decimal("0.000125"), functional_strike="x^2"),
+]
+
+
+@pytest.mark.parametrize("i,variant", list(enumerate(MARKET_VARIANTS)), ids=_ids(MARKET_VARIANTS))
+def test_markets(api, client, lake, i, variant):
+    items = V.vary(MARKETS, variant)
+    api.pages("/markets", split_pages(items, "markets", sizes=(4, 0, 10)), end=ENDS[i % 3])
+    api.pages("/historical/markets", [{"markets": []}], end=ENDS[(i + 1) % 3])
+    res, rows = land(client, lake, "markets")
+    check_rows(COLS["markets"], items, rows, lambda r: r["ticker"], "markets")
+    for q in api.calls("/markets"):
+        assert q.get("mve_filter") == ["exclude"]  # the normal market universe (combo legs excluded)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# fills, orders, settlements, positions (private streams)
+# ---------------------------------------------------------------------------------------------------------------
+FILLS = V.recorded(V.DEMO / "fills__after_taker.json", "fills") + V.recorded(
+    V.DOCS / "docsample_fills_response.json", "fills"
+)
+FILL_VARIANTS = [
+    *TIME_STYLES,
+    V.with_new_fields,
+    V.without_optional("Fill"),  # created_time, subaccount_number and ts are optional
+    V.nulls_where_nullable("Fill"),
+    V.cent_era,  # yes_price: 52, count: 1, side/action, fee_cost still a string
+    V.both_eras,
+    V.subcent_and_fractional,
+    V.dropped("side", "action", "trade_id", "market_ticker", "ts"),
+    V.added(exchange_index=1),
+]
+
+
+@pytest.mark.parametrize("i,variant", list(enumerate(FILL_VARIANTS)), ids=_ids(FILL_VARIANTS))
+def test_fills(api, client, lake, i, variant):
+    items = V.vary(FILLS, variant)
+    api.pages("/portfolio/fills", split_pages(items, "fills", sizes=(1, 0, 2)), end=ENDS[i % 3])
+    res, rows = land(client, lake, "fills")
+    check_rows(COLS["fills"], items, rows, lambda r: r["fill_id"], "fills")
+    assert {r["_account"] for r in rows} == {"default"}
+
+
+ORDERS = V.recorded(V.DEMO / "portfolio__orders_list.json", "orders")
+ORDER_VARIANTS = [
+    *TIME_STYLES,
+    V.with_new_fields,
+    V.without_optional("Order"),
+    V.nulls_where_nullable("Order", keep=("created_time",)),
+    V.cent_era,
+    V.both_eras,
+    V.subcent_and_fractional,
+    V.dropped("side", "action", "type"),
+    V.added(exchange_index=0, order_group_id="6b7f0c3e-9b1f-4a57-9d0e-1c1d2e3f4a5b"),
+]
+
+
+def _status_filter(query: dict, item: dict) -> bool:
+    return "status" not in query or item.get("status") == query["status"]
+
+
+@pytest.mark.parametrize("i,variant", list(enumerate(ORDER_VARIANTS)), ids=_ids(ORDER_VARIANTS))
+def test_orders(api, client, lake, i, variant):
+    items = V.vary(ORDERS, variant)
+    api.pages("/portfolio/orders", split_pages(items, "orders", sizes=(2, 0, 3)), ENDS[i % 3], _status_filter)
+    res, rows = land(client, lake, "orders")
+    check_rows(COLS["orders"], items, rows, lambda r: r["order_id"], "orders")
+
+
+def _settlement(**over) -> dict:
+    base = V.recorded(V.DOCS / "docsample_settlements_response.json", "settlements")[0]
+    return {**base, **over}
+
+
+SETTLEMENTS = [
+    _settlement(),
+    _settlement(ticker="KXA-1", market_result="no", revenue=0, value=0, fee_cost="0.017500"),
+    _settlement(
+        ticker="KXA-2",
+        market_result="scalar",
+        revenue=4150,
+        value=None,
+        settled_time="2026-06-11T05:38:35.804719Z",
+    ),
+    _settlement(ticker="KXA-3", no_count_fp="2.50", no_total_cost_dollars="1.2250", yes_count_fp="0.00"),
+]
+SETTLEMENT_VARIANTS = [
+    *TIME_STYLES,
+    V.with_new_fields,
+    V.nulls_where_nullable("Settlement"),
+    V.cent_era,  # yes_count: 10, yes_total_cost: 560 (cents)
+    V.added(exchange_index=0),
+]
+
+
+@pytest.mark.parametrize("i,variant", list(enumerate(SETTLEMENT_VARIANTS)), ids=_ids(SETTLEMENT_VARIANTS))
+def test_settlements(api, client, lake, i, variant):
+    items = V.vary(SETTLEMENTS, variant)
+    api.pages("/portfolio/settlements", split_pages(items, "settlements", sizes=(1, 0, 1)), end=ENDS[i % 3])
+    res, rows = land(client, lake, "settlements")
+    check_rows(COLS["settlements"], items, rows, lambda r: (r["ticker"], r["settled_time"]), "settlements")
+
+
+def test_settlements_empty_list(api, client, lake):
+    api.routes["/portfolio/settlements"] = lambda q: V.load(V.DEMO / "settlements__page.json")
+    res, rows = land(client, lake, "settlements")
+    assert rows == [] and res.rows == 0
+
+
+POSITIONS = V.recorded(V.DEMO / "portfolio__positions.json", "market_positions") + V.recorded(
+    V.DOCS / "docsample_positions_response.json", "market_positions"
+)
+POSITION_VARIANTS = [
+    *TIME_STYLES,
+    V.with_new_fields,
+    V.dropped("resting_orders_count"),  # removed 2026-07-09
+    V.added(exchange_index=0),
+    V.cent_era,  # position: 3, total_traded: 250 …
+    lambda p: {**p, "position_fp": "-" + p["position_fp"].lstrip("-")},  # NO positions are negative
+]
+
+
+@pytest.mark.parametrize("i,variant", list(enumerate(POSITION_VARIANTS)), ids=_ids(POSITION_VARIANTS))
+def test_positions(api, client, lake, i, variant):
+    items = V.vary(POSITIONS, variant)
+    events = V.recorded(V.DEMO / "portfolio__positions.json", "event_positions")
+    pages = [
+        {"market_positions": items[:1], "event_positions": events},
+        {"market_positions": items[1:], "event_positions": []},
+    ]
+    api.pages("/portfolio/positions", pages, end=ENDS[i % 3])
+    res, rows = land(client, lake, "positions")
+    cols = {k: v for k, v in COLS["positions"].items() if k != "snapshot_ts"}
+    check_rows(cols, items, rows, lambda r: r["ticker"], "positions")
+    assert len({r["snapshot_ts"] for r in rows}) == 1 and rows[0]["snapshot_ts"] is not None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# series (no cursor at all) and events (nested markets, milestones)
+# ---------------------------------------------------------------------------------------------------------------
+def _series(**over) -> dict:
+    return {**V.recorded(V.DOCS / "docsample_series_response.json", "series")[0], **over}
+
+
+SERIES = [
+    _series(),
+    _series(
+        ticker="KXBTCD",
+        fee_type="quadratic_with_maker_fees",
+        fee_multiplier=V.Decimal("0.5"),
+        tags=None,
+        settlement_sources=None,
+        categories=["Crypto"],
+        additional_prohibitions=["x"],
+    ),
+    _series(
+        ticker="KXINX",
+        fee_type="flat",
+        fee_multiplier=V.Decimal("0.035"),
+        product_metadata={"a": {"b": 1}},
+        volume_fp="123456.50",
+        last_updated_ts="2026-06-11T05:38:35.821369Z",
+        exchange_index=0,
+    ),
+]
+SERIES_VARIANTS = [*TIME_STYLES, V.with_new_fields, V.nulls_where_nullable("Series"), V.dropped("category")]
+
+
+@pytest.mark.parametrize("variant", SERIES_VARIANTS, ids=_ids(SERIES_VARIANTS))
+def test_series_list_without_cursor(api, client, lake, variant):
+    items = V.vary(SERIES, variant)
+    api.routes["/series"] = lambda q: {"series": items}  # GET /series has no cursor key
+    res, rows = land(client, lake, "series")
+    check_rows(COLS["series"], items, rows, lambda r: r["ticker"], "series")
+    assert len(api.calls("/series")) == 1
+
+
+def _event(**over) -> dict:
+    return {**V.recorded(V.DOCS / "docsample_event_response.json", "event")[0], **over}
+
+
+EVENTS = [
+    _event(),
+    _event(
+        event_ticker="KXHIGHNY-26JUN15",
+        collateral_return_type="MECNET",
+        strike_date="2026-06-15T14:00:00Z",
+        strike_period="",
+        fee_type_override="quadratic",
+        fee_multiplier_override=V.Decimal("0.75"),
+        last_updated_ts="2026-06-14T10:40:10.170277Z",
+        product_metadata={"k": "v"},
+        settlement_sources=[{"name": "NWS", "url": "https://www.weather.gov"}],
+    ),
+    _event(
+        event_ticker="KXHIGHNY-26JUN16",
+        collateral_return_type="",
+        mutually_exclusive=False,
+        markets=V.recorded(V.DEMO / "markets__high_temp.json", "markets")[:2],
+    ),  # with_nested_markets
+]
+EVENT_VARIANTS = [
+    *TIME_STYLES,
+    V.with_new_fields,
+    V.nulls_where_nullable("EventData"),
+    V.dropped("available_on_brokers", "category"),  # removed 2026-09-10 / deprecated
+    V.added(exchange_index=0),
+]
+MILESTONE = {
+    "id": "m-1",
+    "category": "sports",
+    "type": "football_game",
+    "start_date": "2026-06-15T17:00:00Z",
+    "end_date": None,
+    "related_event_tickers": ["KXHIGHNY-26JUN15"],
+    "title": "t",
+    "notification_message": "",
+    "source_id": None,
+    "source_ids": {},
+    "details": {},
+    "primary_event_tickers": [],
+    "last_updated_ts": "2026-06-14T10:40:10Z",
+}
+
+
+@pytest.mark.parametrize("i,variant", list(enumerate(EVENT_VARIANTS)), ids=_ids(EVENT_VARIANTS))
+def test_events(api, client, lake, i, variant):
+    items = V.vary(EVENTS, variant)
+    pages = [
+        {"events": items[:1], "milestones": [MILESTONE]},
+        {"events": []},
+        {"events": items[1:], "milestones": []},
+    ]
+    api.pages("/events", pages, end=ENDS[i % 3])
+    res, rows = land(client, lake, "events")
+    check_rows(COLS["events"], items, rows, lambda r: r["event_ticker"], "events")
+    for q in api.calls("/events"):
+        assert 1 <= int(q["limit"][-1]) <= 200  # /events takes 1–200, not 1000
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# candlesticks: live shape, historical shape, price {} on no-trade candles, integer-cent era
+# ---------------------------------------------------------------------------------------------------------------
+CANDLE_TICKER = "KXATPSETWINNER-26AUG24DRORIN-1-DRO"
+CANDLES = V.recorded(V.PROD / "candlesticks.json", "candlesticks")
+
+
+def _historical_shape(c: dict) -> dict:
+    """MarketCandlestickHistorical: the same values under the short names (open, volume …)."""
+    out = {
+        "end_period_ts": c["end_period_ts"],
+        "volume": c["volume_fp"],
+        "open_interest": c["open_interest_fp"],
+    }
+    for group in ("yes_bid", "yes_ask", "price"):
+        out[group] = {k.removesuffix("_dollars"): v for k, v in c[group].items()}
+    if not c["price"]:
+        out["price"] = {k: None for k in ("open", "low", "high", "close", "mean", "previous")}
+    return out
+
+
+def _cent_era_candle(c: dict) -> dict:
+    """2024-era candle: integer cents in the OHLC groups, integer volume / open_interest."""
+    out = {"end_period_ts": c["end_period_ts"]}
+    out["volume"] = int(V.Decimal(c["volume_fp"]))
+    out["open_interest"] = int(V.Decimal(c["open_interest_fp"]))
+    for group in ("yes_bid", "yes_ask", "price"):
+        out[group] = {
+            k.removesuffix("_dollars"): int(V.Decimal(v) * 100) for k, v in c[group].items() if v is not None
+        }
+    return out
+
+
+def _flat_expected(c: dict, cents: bool = False) -> dict:
+    row = {
+        "ticker": CANDLE_TICKER,
+        "series_ticker": "KXATPSETWINNER",
+        "period_interval": 60,
+        "end_period_ts": c["end_period_ts"],
+    }
+    for group in ("yes_bid", "yes_ask", "price"):
+        for k, v in (c.get(group) or {}).items():
+            name = k if k.endswith("_dollars") else k + "_dollars"
+            row[f"{group}_{name}"] = (V.Decimal(v) / 100) if cents and v is not None else v
+    for live, hist in (("volume_fp", "volume"), ("open_interest_fp", "open_interest")):
+        row[live] = c.get(live, c.get(hist))
+    return row
+
+
+def _serve_candles(api, candles: list[dict], historical: bool) -> None:
+    market = {
+        "ticker": CANDLE_TICKER,
+        "event_ticker": "KXATPSETWINNER-26AUG24DRORIN-1",
+        "status": "finalized",
+        "open_time": "2026-08-24T00:00:00Z",
+        "close_time": "2026-08-28T00:00:00Z",
+    }
+    live, hist = ([], [market]) if historical else ([market], [])
+    api.pages("/markets", [{"markets": live}])
+    api.pages("/historical/markets", [{"markets": hist}])
+    path = (
+        f"/historical/markets/{CANDLE_TICKER}/candlesticks"
+        if historical
+        else f"/series/KXATPSETWINNER/markets/{CANDLE_TICKER}/candlesticks"
+    )
+    api.routes[path] = lambda q: {"ticker": CANDLE_TICKER, "candlesticks": candles}
+
+
+@pytest.mark.parametrize("shape", ["live", "live_price_null", "historical", "cent_era", "both_eras"])
+def test_candlesticks(api, client, lake, shape):
+    source = CANDLES
+    cents = False
+    if shape == "live_price_null":
+        source = [{**c, "price": None} if not c["price"] else c for c in CANDLES]
+    elif shape == "historical":
+        source = [_historical_shape(c) for c in CANDLES]
+    elif shape == "cent_era":
+        source, cents = [_cent_era_candle(c) for c in CANDLES], True
+    elif shape == "both_eras":  # transition: cents and dollars side by side (dollars win, cents kept)
+        source = [
+            {
+                **_cent_era_candle(c),
+                **c,
+                **{g: {**_cent_era_candle(c)[g], **c[g]} for g in ("yes_bid", "yes_ask", "price")},
+            }
+            for c in CANDLES
+        ]
+    _serve_candles(api, source, historical=shape == "historical")
+    res, rows = land(client, lake, "candlesticks", Selection(tickers=[CANDLE_TICKER], candle_interval=60))
+    want = [_flat_expected(c if shape != "both_eras" else CANDLES[i], cents) for i, c in enumerate(source)]
+    cols = dict(COLS["candlesticks"])
+    by_end = {r["end_period_ts"]: r for r in rows}
+    assert len(by_end) == len(want) == len(rows)
+    from tests.faithfulness.oracle import expected
+
+    for w in want:
+        row = by_end[expected("ts", w["end_period_ts"])]
+        for name, kind in cols.items():
+            assert row[name] == expected(kind, w.get(name)), (
+                shape,
+                w["end_period_ts"],
+                name,
+                row[name],
+                w.get(name),
+            )
+    no_trade = [r for r in rows if r["price_close_dollars"] is None]
+    assert len(no_trade) == sum(1 for c in CANDLES if "close_dollars" not in c["price"])
