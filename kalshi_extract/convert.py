@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kalshi_extract.arrowfast import bool_array, const_str, const_ts, int_array, int_scalar, str_array
 from kalshi_extract.errors import LakeError
 from kalshi_extract.schemas import ACCOUNT_FIELD, META_FIELDS, TS, Col
 
@@ -32,6 +33,7 @@ class ConversionError(LakeError):
     """A value the API sent cannot be stored exactly in its column (names the stream, column and value)."""
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, OverflowError)
 
 
@@ -84,9 +86,8 @@ def _fail(
 
 
 def _decimal_array(stream: str, col: Col, values: list, target: pa.DataType) -> pa.Array:
-    try:
-        strings = pa.array(values, pa.string())
-    except _ARROW_ERRORS:
+    strings = str_array(values)
+    if strings is None:
         try:
             strings = pa.array([_num_text(v) for v in values], pa.string())
         except TypeError as exc:
@@ -98,10 +99,7 @@ def _decimal_array(stream: str, col: Col, values: list, target: pa.DataType) -> 
 
 
 def _ts_array(stream: str, col: Col, values: list) -> pa.Array:
-    try:
-        strings = pa.array(values, pa.string())
-    except _ARROW_ERRORS:
-        strings = None
+    strings = str_array(values)
     if strings is not None:
         try:
             return pc.cast(strings, TS)
@@ -110,6 +108,9 @@ def _ts_array(stream: str, col: Col, values: list) -> pa.Array:
                 return pc.cast(pc.cast(strings, pa.timestamp("ns", tz="UTC")), TS, safe=False)
             except _ARROW_ERRORS as exc:
                 raise _fail(stream, col, values, TS, exc) from None
+    seconds = int_array(values)
+    if seconds is not None:  # Unix seconds (Fill.ts, end_period_ts, updated_ts)
+        return pc.multiply_checked(seconds, int_scalar(1_000_000)).cast(TS)
     micros: list[int | None] = []
     for v in values:  # Unix seconds (Fill.ts, end_period_ts, updated_ts) or a mix with text
         if v is None:
@@ -134,6 +135,9 @@ def _ts_array(stream: str, col: Col, values: list) -> pa.Array:
 
 def _int_array(stream: str, col: Col, values: list) -> pa.Array:
     target = col.type
+    fast = int_array(values, target)
+    if fast is not None:
+        return fast
     try:
         return pa.array(values, target)
     except _ARROW_ERRORS:
@@ -154,6 +158,9 @@ def _int_array(stream: str, col: Col, values: list) -> pa.Array:
 
 
 def _bool_array(stream: str, col: Col, values: list) -> pa.Array:
+    fast = bool_array(values)
+    if fast is not None:
+        return fast
     try:
         return pa.array(values, pa.bool_())
     except _ARROW_ERRORS:
@@ -171,6 +178,9 @@ def _bool_array(stream: str, col: Col, values: list) -> pa.Array:
 
 
 def _str_array(values: list) -> pa.Array:
+    fast = str_array(values)
+    if fast is not None:
+        return fast
     try:
         return pa.array(values, pa.string())
     except _ARROW_ERRORS:
@@ -193,7 +203,7 @@ def column(stream: str, col: Col, values: list) -> pa.Array:
     if kind == "bool":
         return _bool_array(stream, col, values)
     if kind == "json":
-        return pa.array([None if v is None else dumps_json(v) for v in values], pa.string())
+        return _str_array([None if v is None else dumps_json(v) for v in values])
     raise ValueError(f"unknown kind {kind!r}")
 
 
@@ -257,7 +267,7 @@ class Converter:
         self.schema = schema
         self.known = frozenset(c.name for c in self.cols)
         self.run_id = run_id
-        self.loaded_at = pa.scalar(loaded_at, TS)
+        self.loaded_at_us = (loaded_at.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
         self.account = account
         self.unknown_fields: set[str] = set()
         self._legacy = {c.name: _legacy_names(c) for c in self.cols if _legacy_names(c)}
@@ -287,11 +297,13 @@ class Converter:
             extra = [self._extra(d, unknown) for d in items]
         else:
             extra = None
-        arrays.append(pa.repeat(self.loaded_at, n))
-        arrays.append(pa.repeat(pa.scalar(self.run_id, pa.string()), n))
-        arrays.append(pa.array(extra, pa.string()) if extra is not None else pa.nulls(n, pa.string()))
-        if self.account is not None or ACCOUNT_FIELD.name in self.schema.names:
-            arrays.append(pa.repeat(pa.scalar(self.account, pa.string()), n))
+        arrays.append(const_ts(self.loaded_at_us, n, TS))
+        arrays.append(const_str(self.run_id, n))
+        arrays.append(_str_array(extra) if extra is not None else pa.nulls(n, pa.string()))
+        if ACCOUNT_FIELD.name in self.schema.names:
+            arrays.append(
+                const_str(self.account, n) if self.account is not None else pa.nulls(n, pa.string())
+            )
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     @staticmethod

@@ -54,10 +54,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from kalshi_extract.arrowfast import int_scalar
 from kalshi_extract.errors import LakeLockedError, LakeStateError
 from kalshi_extract.schemas import STREAM_COLUMNS, TS, arrow_schema
 
@@ -173,7 +173,7 @@ class StreamWriter:
             self._add(_day_name(lo_hi["min"]), batch)
             return
         for d in pc.unique(days).to_pylist():
-            self._add(_day_name(d), batch.filter(pc.equal(days, d)))
+            self._add(_day_name(d), batch.filter(pc.equal(days, int_scalar(d, pa.int32()))))
 
     def _add(self, date: str, batch: pa.RecordBatch) -> None:
         part = self._open.pop(date, None)
@@ -594,10 +594,12 @@ class Lake:
                 out.append(info.path)
         return sorted(out)
 
-    def dataset(self, stream: str, schema: pa.Schema | None = None) -> ds.Dataset:
+    def dataset(self, stream: str, schema: pa.Schema | None = None):
         """A pyarrow dataset over the stream (``date`` partition column included, as a string)."""
         if schema is None and stream in STREAM_COLUMNS:
             schema = arrow_schema(stream)
+        import pyarrow.dataset as ds  # lazily: it imports pandas (~60 MB), which a plain pull never needs
+
         part = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
         files = self.files(stream)
         if schema is not None:
@@ -610,6 +612,32 @@ class Lake:
             partitioning=part,
             partition_base_dir=self.stream_path(stream),
         )
+
+    def scan(self, stream: str, columns: list[str], min_date: str | None = None) -> pa.Table | None:
+        """Some columns of every file whose partition date is ≥ ``min_date`` (None when no file matches).
+
+        A light reader for the pull's de-duplication: no ``pyarrow.dataset`` (it imports pandas). Columns missing
+        from older files are null; ``schema`` types are those of :func:`~kalshi_extract.schemas.arrow_schema`.
+        """
+        schema = arrow_schema(stream) if stream in STREAM_COLUMNS else None
+        tables = []
+        for path in self.files(stream):
+            day = path.rsplit("/", 2)[-2].split("=", 1)[-1]
+            if min_date is not None and day < min_date:
+                continue
+            pf = pq.ParquetFile(self.fs.open_input_file(path))
+            present = [c for c in columns if c in pf.schema_arrow.names]
+            table = pf.read(columns=present)
+            arrays = []
+            for c in columns:
+                if c in present:
+                    arrays.append(table.column(c))
+                else:
+                    arrays.append(pa.nulls(table.num_rows, schema.field(c).type if schema else pa.string()))
+            tables.append(pa.Table.from_arrays(arrays, names=columns))
+        if not tables:
+            return None
+        return pa.concat_tables(tables, promote_options="permissive")
 
     def read(self, stream: str, columns: list[str] | None = None, filter=None) -> pa.Table:
         """Read a stream (optionally some columns and a ``pyarrow.compute`` filter expression)."""

@@ -39,7 +39,7 @@ from kalshi_extract.convert import Converter, loads_exact
 from kalshi_extract.errors import KalshiLakeError
 from kalshi_extract.runs import new_run_id, record_run
 from kalshi_extract.schemas import arrow_schema
-from kalshi_extract.state import StateBook, parse_iso
+from kalshi_extract.state import StateBook, parse_iso, ts_bounds
 from kalshi_extract.streams import STREAM_NAMES, StreamDef, get_stream
 
 __all__ = ["pull", "pull_stream", "Selection", "StreamResult", "RunResult", "STREAM_NAMES"]
@@ -214,14 +214,12 @@ class RunContext:
             self.rows += written
             pages, rows = self.pages, self.rows
         if batch is not None and written and self.sdef.time_column:
-            import pyarrow.compute as pc
-
-            mm = pc.min_max(batch.column(self.sdef.time_column)).as_py()
+            lo, hi = ts_bounds(batch.column(self.sdef.time_column))
             with self._lock:
-                if mm["min"] is not None and (self.range_start is None or mm["min"] < self.range_start):
-                    self.range_start = mm["min"]
-                if mm["max"] is not None and (self.range_end is None or mm["max"] > self.range_end):
-                    self.range_end = mm["max"]
+                if lo is not None and (self.range_start is None or lo < self.range_start):
+                    self.range_start = lo
+                if hi is not None and (self.range_end is None or hi > self.range_end):
+                    self.range_end = hi
         if self.progress is not None:
             self.progress(self.sdef.name, pages, rows)
 

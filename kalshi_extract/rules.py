@@ -19,15 +19,16 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
+from kalshi_extract.arrowfast import all_true, bool_scalar, str_array, ts_scalar
 from kalshi_extract.convert import _json_default
 from kalshi_extract.errors import NotFoundError
 from kalshi_extract.shapes import flatten_candle, orderbook_rows, series_of
-from kalshi_extract.state import iso, parse_iso
+from kalshi_extract.state import iso, parse_iso, to_micros, ts_bounds
 
 __all__ = ["RULES"]
 
@@ -174,30 +175,92 @@ def _slices(
     return out
 
 
-def _landed(ctx, dataset: ds.Dataset | None, lo: datetime | None, ticker: str | None) -> pa.Array | None:
-    """Keys already in the lake for this partition's window (None when the stream has no files)."""
-    if dataset is None:
-        return None
+class _Landed:
+    """Keys already in the lake, indexed by event time: a page is checked only against keys of its own time span
+    (so a re-run after a crash compares each page with a few thousand keys, not with millions)."""
+
+    def __init__(self, keys: pa.Array, times: pa.Array | None):
+        self.all = None
+        if times is None:
+            self.all = pc.unique(keys)
+            return
+        valid = pc.is_valid(times)
+        self.nulls = keys.filter(pc.invert(valid))
+        t = times.filter(valid).cast(pa.int64())
+        order = pc.sort_indices(t)
+        self.keys = keys.filter(valid).take(order)
+        t = t.take(order)
+        # straight from the buffer: Array.to_numpy would import pandas (see arrowfast)
+        self.t = np.frombuffer(t.buffers()[1], dtype=np.int64, count=len(t), offset=t.offset * 8)
+
+    def fresh(self, keys: pa.Array, times: pa.Array | None) -> pa.Array:
+        """True where a key is not in the lake yet."""
+        if self.all is not None or times is None:
+            cand = self.all if self.all is not None else pa.concat_arrays([self.keys, self.nulls])
+        else:
+            mm = pc.min_max(times.cast(pa.int64())).as_py()
+            if mm["min"] is None:
+                cand = pa.concat_arrays([self.keys, self.nulls])
+            else:
+                i0 = int(np.searchsorted(self.t, mm["min"], "left"))
+                i1 = int(np.searchsorted(self.t, mm["max"], "right"))
+                cand = pa.concat_arrays([self.keys.slice(i0, i1 - i0), self.nulls])
+        if len(cand) == 0:
+            return all_true(len(keys))
+        return pc.invert(pc.is_in(keys, value_set=cand.cast(keys.type)))
+
+
+def _load_landed(ctx, windows: dict[str, datetime | None], tickers: dict[str, str | None]) -> dict:
+    """One scan of the stream for every partition's window → {partition key: _Landed}."""
+    if not windows:
+        return {}
     sdef = ctx.sdef
     cols = DEDUP.get(sdef.name, sdef.primary_key)
-    expr = None
-    if lo is not None and sdef.name not in DEDUP_ALL:
-        expr = (ds.field(sdef.time_column) >= pa.scalar(lo, pa.timestamp("us", tz="UTC"))) | ds.field(
-            sdef.time_column
-        ).is_null()
-        expr = expr & (ds.field("date") >= (lo - timedelta(days=1)).strftime("%Y-%m-%d"))
-    if ticker is not None and "ticker" in ctx.schema.names:
-        t_expr = ds.field("ticker") == ticker
-        expr = t_expr if expr is None else expr & t_expr
-    table = dataset.to_table(columns=list(cols), filter=expr)
-    if table.num_rows == 0:
-        return None
-    return pc.unique(_keys(table, cols))
+    by_time = sdef.name not in DEDUP_ALL
+    los = list(windows.values())
+    lo = None if any(x is None for x in los) else min(los)
+    wanted = sorted({t for t in tickers.values() if t is not None})
+    names = list(dict.fromkeys([*cols, sdef.time_column, *(["ticker"] if wanted else [])]))
+    min_date = (lo - timedelta(days=1)).strftime("%Y-%m-%d") if lo is not None and by_time else None
+    table = ctx.lake.scan(sdef.name, names, min_date)
+    if table is None or table.num_rows == 0:
+        return {}
+    if wanted:
+        known = str_array(wanted)
+        table = table.filter(pc.is_in(table.column("ticker"), value_set=known))
+    groups: dict[str | None, pa.Table] = {}
+    if wanted:
+        table = table.sort_by("ticker")
+        values = table.column("ticker").to_pylist()
+        start = 0
+        for i in range(1, len(values) + 1):
+            if i == len(values) or values[i] != values[start]:
+                groups[values[start]] = table.slice(start, i - start)
+                start = i
+    out = {}
+    for key, win_lo in windows.items():
+        part = groups.get(tickers[key]) if wanted else table
+        if part is None or part.num_rows == 0:
+            continue
+        if win_lo is not None and by_time:
+            col = part.column(sdef.time_column)
+            keep = pc.fill_null(
+                pc.greater_equal(col, ts_scalar(to_micros(win_lo), col.type)), bool_scalar(True)
+            )
+            part = part.filter(keep)
+        if part.num_rows:
+            keys = _keys(part, cols)
+            times = part.column(sdef.time_column) if by_time else None
+            out[key] = _Landed(
+                keys.combine_chunks() if hasattr(keys, "combine_chunks") else keys,
+                times.combine_chunks() if times is not None else None,
+            )
+    return out
 
 
-def _time_partition(ctx, dataset, job: _TimeJob) -> None:
+def _window(ctx, st: dict) -> tuple[list, datetime | None, datetime | None]:
+    """(ranges to pull, the new "from" of the partition, the lowest time pulled) for a partition's state."""
     sdef, sel = ctx.sdef, ctx.selection
-    st = ctx.book.partition(job.key)
     wm = parse_iso(st.get("watermark"))
     first_run = not st
     covered_from = parse_iso(st.get("from")) if not first_run else None
@@ -219,7 +282,15 @@ def _time_partition(ctx, dataset, job: _TimeJob) -> None:
         if covered_from is not None and (sel.since is None or sel.since < covered_from):
             ranges.append((sel.since, covered_from + overlap))
     window_lo = None if any(r[0] is None for r in ranges) else min(r[0] for r in ranges)
-    landed = _landed(ctx, dataset, window_lo, job.ticker)
+    return ranges, new_from, window_lo
+
+
+def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
+    sdef, sel = ctx.sdef, ctx.selection
+    st = ctx.book.partition(job.key)
+    wm = parse_iso(st.get("watermark"))
+    ranges, new_from, _ = _window(ctx, st)
+    landed: _Landed | None = landed_by_key.get(job.key)
     written: set | None = set() if sdef.name in DEDUP_ALL else None
     dedup_cols = DEDUP.get(sdef.name, sdef.primary_key)
     lock = threading.Lock()
@@ -244,16 +315,19 @@ def _time_partition(ctx, dataset, job: _TimeJob) -> None:
         if a is not None or b is not None:
             t = _time_expr(batch, sdef)
             if a is not None:
-                mask = pc.greater_equal(t, pa.scalar(a, t.type))
+                mask = pc.greater_equal(t, ts_scalar(to_micros(a), t.type))
             if b is not None:
-                m2 = pc.less(t, pa.scalar(b, t.type))
+                m2 = pc.less(t, ts_scalar(to_micros(b), t.type))
                 mask = m2 if mask is None else pc.and_(mask, m2)
-            mask = pc.fill_null(mask, live)
+            mask = pc.fill_null(mask, bool_scalar(live))
         if landed is not None or written:
             keys = _keys(batch, dedup_cols)
-            fresh = pc.invert(pc.is_in(keys, value_set=landed)) if landed is not None else None
+            times = _time_expr(batch, sdef) if sdef.name not in DEDUP_ALL else None
+            fresh = landed.fresh(keys, times) if landed is not None else None
             if written:
-                mine = pc.invert(pc.is_in(keys, value_set=pa.array(list(written), keys.type)))
+                known = str_array(list(written)) if pa.types.is_string(keys.type) else None
+                known = known if known is not None else pa.array(list(written), keys.type)
+                mine = pc.invert(pc.is_in(keys, value_set=known))
                 fresh = mine if fresh is None else pc.and_(fresh, mine)
             mask = fresh if mask is None else pc.and_(mask, fresh)
         if mask is not None:
@@ -267,7 +341,7 @@ def _time_partition(ctx, dataset, job: _TimeJob) -> None:
                 seen_status[oid] = status
         if batch.num_rows:
             w.write(batch)
-            top = pc.max(_time_expr(batch, sdef)).as_py()
+            top = ts_bounds(_time_expr(batch, sdef))[1]
             with lock:
                 if top is not None and (new_wm is None or top > new_wm):
                     new_wm = top
@@ -359,9 +433,9 @@ def run_time(ctx) -> None:
     else:
         jobs = [_TimeJob("all", {}, None, alone=True)]
     ctx.partitions = len(jobs)
-    files = ctx.lake.files(sdef.name)
-    dataset = ctx.lake.dataset(sdef.name) if files else None
-    _run_all(ctx, lambda job: _time_partition(ctx, dataset, job), jobs)
+    windows = {job.key: _window(ctx, ctx.book.partition(job.key))[2] for job in jobs}
+    landed = _load_landed(ctx, windows, {job.key: job.ticker for job in jobs})
+    _run_all(ctx, lambda job: _time_partition(ctx, landed, job), jobs)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -584,11 +658,11 @@ def run_candles(ctx) -> None:
                         batch = batch.filter(
                             pc.greater(
                                 batch.column("end_period_ts"),
-                                pa.scalar(wm, batch.column("end_period_ts").type),
+                                ts_scalar(to_micros(wm), batch.column("end_period_ts").type),
                             )
                         )
                     w.write(batch)
-                    top = pc.max(batch.column("end_period_ts")).as_py()
+                    top = ts_bounds(batch.column("end_period_ts"))[1]
                     if top is not None and (newest is None or top > newest):
                         newest = top
                 ctx.page_done(len(candles), batch.num_rows if batch is not None else 0, batch)

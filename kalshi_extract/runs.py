@@ -15,9 +15,12 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+import numpy as np
 import pyarrow as pa
 
+from kalshi_extract.arrowfast import const_str, const_ts, int_array
 from kalshi_extract.schemas import TS
+from kalshi_extract.state import to_micros
 
 __all__ = ["RUNS_SCHEMA", "RUNS_STREAM", "new_run_id", "record_run", "read_runs"]
 
@@ -61,7 +64,7 @@ def record_run(lake, row: dict) -> str:
         values["unknown_fields"] = json.dumps(sorted(values["unknown_fields"]))
     if isinstance(values.get("selection"), dict):
         values["selection"] = json.dumps(values["selection"], default=str, sort_keys=True)
-    table = pa.Table.from_pylist([values], schema=RUNS_SCHEMA)
+    table = pa.Table.from_arrays([_one(values[f.name], f.type) for f in RUNS_SCHEMA], schema=RUNS_SCHEMA)
     date = (values.get("started_at") or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d")
     tmp = lake._tmp_path(RUNS_STREAM)
     import pyarrow.parquet as pq
@@ -72,6 +75,21 @@ def record_run(lake, row: dict) -> str:
     final = lake._join(RUNS_STREAM, f"date={date}", f"{values['run_id']}-{values['stream']}.parquet")
     lake.commit(RUNS_STREAM, [(tmp, final)])
     return final
+
+
+def _one(value, type_: pa.DataType) -> pa.Array:
+    """A one-element array built without pa.array (which would import pandas; see arrowfast)."""
+    if value is None:
+        return pa.nulls(1, type_)
+    if pa.types.is_timestamp(type_):
+        return const_ts(to_micros(value), 1, type_)
+    if pa.types.is_string(type_):
+        return const_str(str(value), 1)
+    if pa.types.is_floating(type_):
+        return pa.Array.from_buffers(
+            type_, 1, [None, pa.py_buffer(np.array([float(value)], dtype=np.float64))]
+        )
+    return int_array([int(value)], type_)
 
 
 def read_runs(lake) -> list[dict]:

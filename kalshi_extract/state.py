@@ -18,17 +18,35 @@ from __future__ import annotations
 
 import copy
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kalshi_extract.arrowfast import str_array
 from kalshi_extract.errors import LakeStateError
 from kalshi_extract.schemas import TS
 
-__all__ = ["StateBook", "iso", "parse_iso", "STATE_VERSION"]
+__all__ = ["StateBook", "iso", "parse_iso", "from_micros", "to_micros", "ts_bounds", "STATE_VERSION"]
 
 STATE_VERSION = 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def from_micros(value: int | None) -> datetime | None:
+    """A UTC datetime from Unix microseconds (without ``Scalar.as_py``: for timestamps it imports pandas)."""
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
+
+
+def to_micros(value: datetime) -> int:
+    """Unix microseconds of an aware datetime (exact integer arithmetic)."""
+    return (value.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+
+
+def ts_bounds(values) -> tuple[datetime | None, datetime | None]:
+    """(min, max) of a timestamp array as UTC datetimes (None when empty or all null)."""
+    mm = pc.min_max(values.cast(pa.int64()))
+    return from_micros(mm["min"].as_py()), from_micros(mm["max"].as_py())
 
 
 def iso(value: datetime | None) -> str | None:
@@ -43,7 +61,7 @@ def parse_iso(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return pc.cast(pa.array([text]), TS)[0].as_py().astimezone(UTC)
+        return from_micros(pc.cast(str_array([text]), TS).cast(pa.int64())[0].as_py())
     except (pa.ArrowInvalid, ValueError) as exc:
         raise LakeStateError(f"state holds {text!r}, which is not an RFC3339 time ({exc})") from None
 

@@ -207,3 +207,18 @@ def test_run_log_roundtrip(tmp_path):
         and row["throttled"] == 1
         and row["unknown_fields"] == '["zz"]'
     )
+
+
+def test_landed_keys_are_checked_within_the_page_time_span():
+    from kalshi_extract.rules import _Landed
+
+    ts = pa.timestamp("us", tz="UTC")
+    landed = _Landed(
+        pa.array(["a", "b", "c", "n"]),
+        pa.array([T0, T0 + timedelta(hours=1), T0 + timedelta(days=2), None], ts),
+    )
+    page_keys = pa.array(["a", "b", "x", "n", "c"])
+    page_times = pa.array([T0, T0 + timedelta(hours=1), T0, T0, T0 + timedelta(days=2)], ts)
+    assert landed.fresh(page_keys, page_times).to_pylist() == [False, False, True, False, False]
+    # a page of one hour only sees that hour's keys (plus keys without a time)
+    assert landed.fresh(pa.array(["c", "n", "z"]), pa.array([T0] * 3, ts)).to_pylist() == [True, False, True]
