@@ -3,7 +3,7 @@
 ``expected(kind, value)`` gives the typed value of a column kind (the kinds of ``kalshi_extract.schemas``);
 ``expected_row(columns, item)`` applies the documented drift rules (legacy integer cents / counts fill the
 ``*_dollars`` / ``*_fp`` columns when the newer field is absent; an integer-cents column is filled from its
-``*_dollars`` twin); ``check_rows`` compares every field of every source item with the lake, typed column or
+``*_dollars`` twin; when both names are columns, e.g. ``balance`` and ``balance_dollars``, each holds what was sent); ``check_rows`` compares every field of every source item with the lake, typed column or
 ``_extra``.
 """
 
@@ -65,7 +65,7 @@ def expected_row(columns: dict[str, str], item: dict) -> dict:
     for name, kind in columns.items():
         value = item.get(name)
         if value is None and kind == "usd" and name.endswith("_dollars"):
-            legacy = item.get(name[: -len("_dollars")])
+            legacy = item.get(name[: -len("_dollars")]) if name[: -len("_dollars")] not in columns else None
             if isinstance(legacy, int) and not isinstance(legacy, bool):
                 row[name] = Decimal(legacy) / 100
                 continue
@@ -74,7 +74,12 @@ def expected_row(columns: dict[str, str], item: dict) -> dict:
             if isinstance(legacy, int) and not isinstance(legacy, bool):
                 row[name] = Decimal(legacy)
                 continue
-        if value is None and kind == "cents" and item.get(name + "_dollars") is not None:
+        if (
+            value is None
+            and kind == "cents"
+            and name + "_dollars" not in columns
+            and item.get(name + "_dollars")
+        ):
             row[name] = int(Decimal(item[name + "_dollars"]) * 100)
             continue
         row[name] = expected(kind, value)

@@ -435,3 +435,109 @@ def test_candlesticks(api, client, lake, shape):
             )
     no_trade = [r for r in rows if r["price_close_dollars"] is None]
     assert len(no_trade) == sum(1 for c in CANDLES if "close_dollars" not in c["price"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# order books, balance, exchange status (snapshot streams)
+# ---------------------------------------------------------------------------------------------------------------
+BOOK_TICKER = "KXWTACHALLENGERMATCH-26JUN11JIMLEP-LEP"
+BOOKS = {
+    "recorded_demo": V.load(V.DEMO / "orderbook__base.json")["orderbook_fp"],
+    "docs_sample": V.load(V.DOCS / "docsample_orderbook_response.json")["orderbook_fp"],
+    "best_first": {
+        "yes_dollars": [["0.4700", "2.00"], ["0.0100", "5.50"]],
+        "no_dollars": [["0.9990", "0.50"]],
+    },
+    "null_sides": {"yes_dollars": None, "no_dollars": None},  # Go's nil slice on an empty book
+    "missing_side": {"yes_dollars": [["0.0010", "1000.00"]]},
+    "empty_lists": {"yes_dollars": [], "no_dollars": []},
+}
+
+
+@pytest.mark.parametrize("name", list(BOOKS))
+def test_orderbook_snapshots(api, client, lake, name):
+    book = BOOKS[name]
+    api.routes["/markets/orderbooks"] = lambda q: {
+        "orderbooks": [{"ticker": BOOK_TICKER, "orderbook_fp": book}]
+    }
+    res, rows = land(client, lake, "orderbook_snapshots", Selection(tickers=[BOOK_TICKER]))
+    for side in ("yes", "no"):
+        levels = book.get(f"{side}_dollars") or []
+        got = [r for r in rows if r["side"] == side]
+        want = sorted(((V.Decimal(p), V.Decimal(c)) for p, c in levels), reverse=True)  # level 0 = best bid
+        if not want:
+            assert [(r["price_dollars"], r["count_fp"], r["level"]) for r in got] == [(None, None, None)]
+            continue
+        assert sorted((r["level"], r["price_dollars"], r["count_fp"]) for r in got) == [
+            (i, p, c) for i, (p, c) in enumerate(want)
+        ]
+    assert {r["ticker"] for r in rows} == {BOOK_TICKER} and len({r["snapshot_ts"] for r in rows}) == 1
+    assert api.calls("/markets/orderbooks")[0]["tickers"] == [BOOK_TICKER]
+
+
+BALANCES = {
+    "v3.21": {
+        "balance": 123456,
+        "balance_dollars": "1234.5600",
+        "portfolio_value": 6789,
+        "updated_ts": 1781159370,
+    },
+    "v3.31": {
+        "balance": 123456,
+        "balance_dollars": "1234.5600",
+        "portfolio_value": 6789,
+        "updated_ts": 1781159370,
+        "balance_breakdown": [{"exchange_index": 0, "balance": "1234.5600"}],
+    },
+    "old_cents_only": {"balance": 50, "portfolio_value": 0, "updated_ts": 1704110400},
+    "new_field": {
+        "balance": 1,
+        "balance_dollars": "0.0100",
+        "portfolio_value": 2,
+        "updated_ts": 1,
+        "zz_new": True,
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(BALANCES))
+def test_balance(api, client, lake, name):
+    body = BALANCES[name]
+    api.routes["/portfolio/balance"] = lambda q: body
+    res, rows = land(client, lake, "balance")
+    cols = {k: v for k, v in COLS["balance"].items() if k != "snapshot_ts"}
+    check_rows(cols, [body], rows, lambda r: r["balance"], "balance")
+    assert rows[0]["balance"] == body["balance"] and isinstance(rows[0]["balance"], int)
+
+
+STATUSES = {
+    "recorded_demo": V.load(V.DEMO / "exchange__status.json"),
+    "v3.31_paused": {
+        "exchange_active": True,
+        "trading_active": False,
+        "intra_exchange_transfers_active": True,
+        "exchange_estimated_resume_time": "2026-11-24T17:00:00.000000Z",
+        "exchange_index_statuses": [
+            {
+                "exchange_index": 0,
+                "description": "event contracts",
+                "exchange_active": True,
+                "trading_active": False,
+            }
+        ],
+    },
+    "resume_null": {
+        "exchange_active": False,
+        "trading_active": False,
+        "exchange_estimated_resume_time": None,
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(STATUSES))
+def test_exchange_status(api, client, lake, name):
+    body = STATUSES[name]
+    api.routes["/exchange/status"] = lambda q: body
+    res, rows = land(client, lake, "exchange_status")
+    cols = {k: v for k, v in COLS["exchange_status"].items() if k != "snapshot_ts"}
+    check_rows(cols, [body], rows, lambda r: r["exchange_active"], "exchange_status")
