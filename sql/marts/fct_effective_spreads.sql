@@ -1,7 +1,7 @@
 -- grain: one row per trade_id
 -- purpose: effective spread of every trade = 2 x |yes_price - prevailing mid|, where the prevailing mid is the
--- latest two-sided mid in fct_spreads at or before the trade (ASOF join; order-book snapshots win over market
--- snapshots at the same instant). signed_effective_spread_dollars is positive when the taker paid up
+-- latest two-sided mid in fct_spreads at or before the trade (ASOF join; at the same instant an order-book snapshot wins
+-- over a market snapshot, which wins over a candle close). signed_effective_spread_dollars is positive when the taker paid up
 -- (taker_book_side bid = taker bought YES above mid; ask = taker sold YES below mid). Trades with no earlier mid
 -- keep null spreads. mid_age_seconds says how stale the mid was.
 with trades as (
@@ -13,7 +13,7 @@ mids as (
     from fct_spreads
     where mid_dollars is not null
     qualify row_number() over (
-        partition by ticker, observed_at order by case source when 'orderbook' then 0 else 1 end
+        partition by ticker, observed_at order by case source when 'orderbook' then 0 when 'market' then 1 else 2 end
     ) = 1
 ),
 

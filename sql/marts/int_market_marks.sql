@@ -7,7 +7,7 @@ with mids as (
     from fct_spreads
     where mid_dollars is not null
     qualify row_number() over (
-        partition by ticker order by observed_at desc, case source when 'orderbook' then 0 else 1 end
+        partition by ticker order by observed_at desc, case source when 'orderbook' then 0 when 'market' then 1 else 2 end
     ) = 1
 ),
 

@@ -79,6 +79,8 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "period_interval": pa.int32(),
         "end_period_ts": TS,
         "price_close_dollars": MONEY,
+        "yes_bid_close_dollars": MONEY,
+        "yes_ask_close_dollars": MONEY,
         "volume_fp": COUNT,
     },
     "orderbook_snapshots": {

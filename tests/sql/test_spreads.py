@@ -184,3 +184,41 @@ def test_market_daily_ohlc_vwap(con):
         D("9.15"),
         4,
     )
+
+
+def test_candle_closes_quote_backfilled_history(tmp_path):
+    """C1 has no snapshots, only candles: the hourly candle ending at t60 closes bid .30 / ask .36 (spread .06,
+    mid .33), the daily candle ending at the same instant is ignored (shortest period wins), the hourly candle
+    ending at t120 has no bid (0.0000): ask_only. A trade at t90 @ .35 gets mid .33 from the
+    candle: effective spread .04, mid age 1800 s."""
+    root = tmp_path / "lake"
+    candle = lambda minutes, interval, bid, ask: {  # noqa: E731
+        "ticker": "C1",
+        "series_ticker": "KXC",
+        "period_interval": interval,
+        "end_period_ts": at(minutes),
+        "yes_bid_close_dollars": D(bid),
+        "yes_ask_close_dollars": D(ask),
+        "volume_fp": D(0),
+    }
+    write_stream(
+        root,
+        "candlesticks",
+        [candle(60, 60, "0.30", "0.36"), candle(60, 1440, "0.10", "0.90"), candle(120, 60, "0", "0.40")],
+    )
+    t = trade("c-t1", 90, "0.35", 2, "bid")
+    t["ticker"] = "C1"
+    write_stream(root, "trades", [t])
+    con = warehouse.build_in_memory(root, run_tests=True)
+    rows = con.execute(
+        "select extract('minute' from observed_at)::int + 60 * (extract('hour' from observed_at)::int - 12), "
+        "source, yes_bid_dollars, yes_ask_dollars, spread_dollars, mid_dollars, yes_bid_size_fp, book_state "
+        "from fct_spreads order by observed_at"
+    ).fetchall()
+    assert rows == [
+        (60, "candle", D("0.30"), D("0.36"), D("0.06"), D("0.33"), None, "two_sided"),
+        (120, "candle", None, D("0.40"), None, None, None, "ask_only"),
+    ]
+    assert con.execute(
+        "select mid_dollars, mid_source, effective_spread_dollars, mid_age_seconds from fct_effective_spreads"
+    ).fetchone() == (D("0.33"), "candle", D("0.04"), 1800)
