@@ -1,17 +1,15 @@
-"""Warehouse errors, placed under the project's one exception tree (`kalshi_extract.errors.KalshiLakeError`)."""
+"""Warehouse errors, under the project's one exception tree (`kalshi_extract.errors.KalshiLakeError`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-try:  # the shared tree (issue #2); the warehouse must not add a new root
-    from kalshi_extract.errors import KalshiLakeError as _Base
-except ImportError:  # pragma: no cover - only while kalshi_extract.errors does not exist yet
-    _Base = Exception
+from kalshi_extract.errors import KalshiLakeError
 
 
-class WarehouseError(_Base):
-    """The warehouse could not build: bad model file, unreadable lake stream, failed checks (on request)."""
+class WarehouseError(KalshiLakeError):
+    """The warehouse could not build: bad model file, unreadable lake stream, locked database, failed checks
+    (from `BuildResult.raise_for_failures`)."""
 
 
 class ModelError(WarehouseError):
