@@ -2,10 +2,12 @@
 
 The backtester reads the lake itself (not the marts) so it needs only the contracted stream columns:
 
-* ``markets``: the latest observed row per ticker gives the static terms (event, close time, price grid) and,
-  for the engine only, the outcome (``result``, ``settlement_value_dollars``, ``settlement_ts``). A market with
-  a result but no ``settlement_value_dollars`` settles at $1 (yes) / $0 (no); its settlement time is
-  ``settlement_ts``, else ``close_time``. A settlement after the window's end is not replayed.
+* ``markets``: the first observed row per ticker gives the static terms a strategy sees (``MarketInfo``: a
+  later row's ``close_time`` could reveal an early close); the latest row gives the engine its trading
+  cut-off (``close_time``) and tick grid; the latest row that has one gives the outcome (``result``,
+  ``settlement_value_dollars``, ``settlement_ts``; engine only). A market with a result but no
+  ``settlement_value_dollars`` settles at $1 (yes) / $0 (no); its settlement time is ``settlement_ts``, else
+  ``close_time``. A settlement after the window's end is not replayed.
 * ``events`` → the market's ``series_ticker`` (fallback: the event ticker's text before the first ``-``) and any
   ``fee_type_override`` / ``fee_multiplier_override``; ``series`` → ``fee_type`` / ``fee_multiplier`` (the
   latest row; missing series = ``quadratic`` × 1).
@@ -66,6 +68,9 @@ class ReplayData:
     candles: list[tuple[int, int, Candle]] = field(default_factory=list)
     start_us: int | None = None
     end_us: int | None = None
+    # engine only: the final close time (trading cut-off) and tick grid of each market (latest observation)
+    close_us: list[int | None] | None = None
+    grids: list[tuple[tuple[int, int, int], ...]] | None = None
 
     @property
     def index(self) -> dict[str, int]:
@@ -151,12 +156,19 @@ def _latest_markets(con, lake_root: str) -> list[dict]:
                                       updated_time desc nulls last, _loaded_at desc nulls last) as rn_outcome
             from src),
         terms as (select * from ranked where rn = 1),
+        -- what a strategy may see: the first observation (a later close_time may reveal an early close)
+        first_seen as (
+            select * from (select *, row_number() over (partition by ticker order by updated_time asc nulls last,
+                                                        _loaded_at asc nulls last) as rn_first from src)
+            where rn_first = 1),
         outcome as (select * from ranked where rn_outcome = 1)
         select t.ticker, t.event_ticker, t.market_type, t.title,
                epoch_us(t.open_time) as open_us, epoch_us(t.close_time) as close_us, t.price_ranges, o.result,
                cast(o.settlement_value_dollars as varchar) as settlement_value,
-               epoch_us(o.settlement_ts) as settle_us, epoch_us(t.fee_waiver_expiration_time) as waiver_us
-        from terms t join outcome o using (ticker) order by t.ticker"""
+               epoch_us(o.settlement_ts) as settle_us, epoch_us(t.fee_waiver_expiration_time) as waiver_us,
+               epoch_us(f.open_time) as first_open_us, epoch_us(f.close_time) as first_close_us,
+               f.price_ranges as first_price_ranges
+        from terms t join outcome o using (ticker) join first_seen f using (ticker) order by t.ticker"""
     names = [
         d
         for d in (
@@ -171,6 +183,9 @@ def _latest_markets(con, lake_root: str) -> list[dict]:
             "settlement_value",
             "settle_us",
             "waiver_us",
+            "first_open_us",
+            "first_close_us",
+            "first_price_ranges",
         )
     ]
     return [dict(zip(names, row, strict=True)) for row in con.execute(sql).fetchall()]
@@ -262,7 +277,7 @@ def load_replay_data(
                 "no market matches the selection "
                 f"(series={series or 'any'}, tickers={tickers or 'any'}, events={events or 'any'})"
             )
-        markets, fees, outcomes = [], [], []
+        markets, fees, outcomes, close_us, grids = [], [], [], [], []
         for r, e, s_ticker in picked:
             markets.append(
                 MarketInfo(
@@ -270,12 +285,14 @@ def load_replay_data(
                     event_ticker=r["event_ticker"],
                     series_ticker=s_ticker,
                     market_type=r["market_type"],
-                    open_time_us=r["open_us"],
-                    close_time_us=r["close_us"],
-                    price_ranges=parse_price_ranges(r["price_ranges"]),
+                    open_time_us=r["first_open_us"],
+                    close_time_us=r["first_close_us"],
+                    price_ranges=parse_price_ranges(r["first_price_ranges"]),
                     title=r["title"],
                 )
             )
+            close_us.append(r["close_us"])
+            grids.append(parse_price_ranges(r["price_ranges"]))
             fees.append(_fee_schedule(ser.get(s_ticker), e, r["waiver_us"]))
             outcomes.append(_outcome(r, end_us))
         index = {m.ticker: i for i, m in enumerate(markets)}
@@ -286,7 +303,7 @@ def load_replay_data(
         )
     finally:
         con.close()
-    return ReplayData(markets, fees, outcomes, trades, books, candles, start_us, end_us)
+    return ReplayData(markets, fees, outcomes, trades, books, candles, start_us, end_us, close_us, grids)
 
 
 def _outcome(r: dict, end_us: int | None) -> MarketOutcome | None:

@@ -97,9 +97,10 @@ class Engine:
         self.config = config or BacktestConfig()
         self.infos = data.markets
         self.index = {m.ticker: i for i, m in enumerate(data.markets)}
+        closes = data.close_us or [m.close_time_us for m in data.markets]
+        grids = data.grids or [m.price_ranges for m in data.markets]
         self.books = [
-            MarketBook(i, m.ticker, data.fees[i], m.price_ranges, m.close_time_us)
-            for i, m in enumerate(data.markets)
+            MarketBook(i, m.ticker, data.fees[i], grids[i], closes[i]) for i, m in enumerate(data.markets)
         ]
         self.initial_cash = dollars_to_units(self.config.initial_cash)
         self.cash = self.initial_cash

@@ -115,3 +115,47 @@ def test_the_outcome_is_not_in_what_the_strategy_can_reach(lake):
     # a window that ends before the settlements replays none of them
     early = load_replay_data(str(lake), end=START.replace(day=2))
     assert all(o is None for o in early.outcomes)
+
+
+def test_an_early_close_is_not_revealed_by_the_market_terms(tmp_path):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from tests.backtest.lakegen import market, trade, write_stream
+
+    t0 = datetime(2026, 11, 5, 12, tzinfo=UTC)
+    root = tmp_path / "lake"
+    scheduled = market("S-E-M", "S-E", close=t0 + timedelta(days=2), status="active")
+    scheduled["updated_time"] = t0 - timedelta(days=1)
+    # later the market closed early (and settled); the lake's latest row carries the new close_time
+    early = market(
+        "S-E-M",
+        "S-E",
+        close=t0 + timedelta(hours=3),
+        result="yes",
+        value=Decimal(1),
+        settle=t0 + timedelta(hours=4),
+    )
+    write_stream(root, "markets", [scheduled])
+    write_stream(root, "markets", [early], run_id="later")
+    write_stream(
+        root,
+        "trades",
+        [trade("S-E-M", t0, "0.5", 1), trade("S-E-M", t0 + timedelta(hours=3, minutes=30), "0.5", 1)],
+    )
+
+    class Look(Strategy):
+        name = "look"
+
+        def on_start(self, ctx):
+            self.closes = []
+            self.orders = []
+
+        def on_trade(self, ctx, t):
+            self.closes.append(ctx.market(t.ticker).close_time_us)
+            self.orders.append(ctx.buy(t.ticker, 1, "0.40"))
+
+    s = Look()
+    run_backtest(s, root)
+    assert set(s.closes) == {int((t0 + timedelta(days=2)).timestamp()) * 1_000_000}  # what was known
+    assert s.orders[0].status == "canceled" and "closed" in s.orders[1].reason  # the engine still enforces it
