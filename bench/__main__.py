@@ -24,7 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import bench_pull
+from bench import bench_incremental, bench_pull
 from bench.common import REPO_ROOT, BenchError, child_env, run_child
 from bench.report import evaluate_targets, render, update_markdown
 
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         if shared is not None:
             shared.close()
     if "incremental" in args.only:
-        attempt("incremental", bench_pull.incremental, args.incremental_size, seed=args.seed)
+        attempt("incremental", bench_incremental.incremental, args.incremental_size, seed=args.seed)
     if args.models:
         attempt("models", _other_bench, "bench.bench_models", args.models_args)
     if args.backtest:
