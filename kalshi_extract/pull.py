@@ -54,7 +54,12 @@ def _utc(value, name: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
-        value = parse_iso(value) if value.strip() else None
+        try:
+            value = parse_iso(value.strip()) if value.strip() else None
+        except KalshiLakeError:
+            raise ValueError(
+                f"Selection.{name}: {value!r} is not an RFC3339 time (e.g. 2026-06-01T00:00:00Z)"
+            ) from None
         if value is None:
             return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -666,6 +666,12 @@ def run_candles(ctx) -> None:
                     if top is not None and (newest is None or top > newest):
                         newest = top
                 ctx.page_done(len(candles), batch.num_rows if batch is not None else 0, batch)
+                last = max(
+                    (c.get("end_period_ts") for c in candles if isinstance(c.get("end_period_ts"), int)),
+                    default=None,
+                )
+                if not final and (last is None or last < _secs(b) - interval * 60):
+                    break  # an open market's candles stop at the exchange's "now": later chunks are empty
                 a = b + timedelta(seconds=1)
             files = w.finish()
         except BaseException:

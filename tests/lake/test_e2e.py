@@ -92,6 +92,8 @@ def test_selection_narrows_and_validates(exchange, sim_account, tmp_path):
     }
     with pytest.raises(ValueError, match="unknown stream 'trade'.*'trades'"):
         pull(client, lake, ["trade"], Selection())
+    with pytest.raises(ValueError, match="RFC3339"):
+        Selection(since="yesterday")
     with pytest.raises(ValueError, match="candle_interval"):
         Selection(candle_interval=5)
     with pytest.raises(ValueError, match="before until"):
