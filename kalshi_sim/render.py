@@ -55,9 +55,11 @@ def event_json(ex, ev, nested: list | None = None) -> dict:
         "sub_title": ev.sub_title,
         "collateral_return_type": "MECNET" if ev.mutually_exclusive else "",
         "mutually_exclusive": ev.mutually_exclusive, "category": s.category,
-        "strike_date": fmt.ts(ev.strike_us), "strike_period": ev.strike_period,
+        "strike_date": fmt.ts(ev.strike_us),
         "last_updated_ts": fmt.ts(event_updated_us(ex, ev)), "exchange_index": 0,
     }
+    if ev.strike_period:                 # omitted when empty, like the other optional fields
+        out["strike_period"] = ev.strike_period
     if nested is not None:
         out["markets"] = nested
     return out
