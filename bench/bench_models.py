@@ -5,7 +5,8 @@
 
 Generates a lake with pyarrow (vectorised numpy, decimal128 built from unscaled integers, hive `date=`
 partitions, exactly the columns of docs/CONTRACTS.md): trades over `--markets` markets and 30 days, order-book
-snapshots (5 levels a side, some one-sided and empty), market snapshots, fills with fees for one account,
+snapshots (5 levels a side, some one-sided and empty), hourly candlesticks, market snapshots, fills with fees for
+one account,
 settlements for the settled markets and a positions snapshot. Then, in a CHILD process (so its peak RSS is the
 warehouse's alone): `warehouse.build` into a fresh DuckDB file (all models + every sql/tests check), then the
 P&L models (int_pnl_lots -> fct_pnl) and the spread models (fct_spreads -> fct_spreads_daily,
@@ -169,6 +170,28 @@ def generate(root: Path, trades: int, fills: int, markets: int, seed: int = 7) -
     rows["orderbook_snapshots"] = ob.num_rows
     del ob
 
+    # hourly candlesticks per market over the 30 days (bid/ask closes: a quote source of fct_spreads)
+    c_per = 30 * 24
+    n_c = markets * c_per
+    c_mk = np.repeat(np.arange(markets), c_per)
+    c_us = START_US + (np.tile(np.arange(c_per), markets) + 1) * (DAY_US // 24)
+    c_mid = np.clip(base[c_mk] + rng.integers(-5, 6, n_c), 8, 92)
+    cdl = pa.table(
+        {
+            "ticker": pa.array(tickers[c_mk]),
+            "series_ticker": pa.array(np.full(n_c, "KXBENCH")),
+            "period_interval": pa.array(np.full(n_c, 60, dtype=np.int32)),
+            "end_period_ts": _ts(np, c_us),
+            "yes_bid_close_dollars": _dec(np, (c_mid - 1) * 10_000, 6),
+            "yes_ask_close_dollars": _dec(np, (c_mid + 1) * 10_000, 6),
+            "volume_fp": _dec(np, rng.integers(0, 10_000, n_c), 2),
+            **_meta(n_c, loaded),
+        }
+    )
+    _write(cdl, root, "candlesticks", c_us)
+    rows["candlesticks"] = n_c
+    del cdl
+
     # market snapshots: daily per market (active), last one settled where settled
     m_per = 30
     n_m = markets * m_per
@@ -278,7 +301,8 @@ def measure(lake_dir: Path) -> dict:
         con.execute(
             "select 'trades', count(*) from stg_trades union all select 'fills', count(*) from stg_fills "
             "union all select 'book_rows', count(*) from stg_orderbook_snapshots "
-            "union all select 'market_rows', count(*) from stg_market_history"
+            "union all select 'market_rows', count(*) from stg_market_history "
+            "union all select 'candle_rows', count(*) from stg_candlesticks"
         ).fetchall()
     )
 
@@ -304,7 +328,8 @@ def measure(lake_dir: Path) -> dict:
         "build_trades_per_s": round(counts["trades"] / build_s),
         "pnl_fills_per_s": round(counts["fills"] / pnl_s),
         "spread_rows_per_s": round(
-            (counts["book_rows"] + counts["market_rows"] + counts["trades"]) / spread_s
+            (counts["book_rows"] + counts["market_rows"] + counts["candle_rows"] + counts["trades"])
+            / spread_s
         ),
         "peak_rss_mb": round(peak_mb),
         **{f"rows_{k}": v for k, v in counts.items()},
