@@ -541,3 +541,39 @@ def test_exchange_status(api, client, lake, name):
     res, rows = land(client, lake, "exchange_status")
     cols = {k: v for k, v in COLS["exchange_status"].items() if k != "snapshot_ts"}
     check_rows(cols, [body], rows, lambda r: r["exchange_active"], "exchange_status")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# incremental runs over genuine timestamps (fraction lengths vary: compare instants, never text)
+# ---------------------------------------------------------------------------------------------------------------
+def test_trades_second_run_lands_only_new_rows(api, client, lake):
+    newest_first = list(TRADES)  # as recorded: newest first
+    older = newest_first[40:]  # run 1 sees the older part only (the tape before the newest trades happened)
+    api.pages("/markets/trades", split_pages(older, "trades"))
+    land(client, lake, "trades")
+    # run 2: the API now also has the newest 40; it answers every trade again (min_ts overlap), newest first
+    api.pages("/markets/trades", split_pages(newest_first, "trades", sizes=(7, 0, 33)))
+    res, rows = land(client, lake, "trades")
+    check_rows(COLS["trades"], TRADES, rows, lambda r: r["trade_id"], "trades")
+    assert res.rows == 40
+    q = api.calls("/markets/trades")[-1]
+    assert "min_ts" in q  # the second run asks from its watermark (minus the overlap), not from the start
+
+
+def test_orders_state_changes_land_as_new_rows(api, client, lake):
+    resting = {**ORDERS[0], "status": "resting", "fill_count_fp": "0.00", "remaining_count_fp": "1.00"}
+    api.pages("/portfolio/orders", [{"orders": [resting]}], select=_status_filter)
+    land(client, lake, "orders")
+    executed = {
+        **resting,
+        "status": "executed",
+        "fill_count_fp": "1.00",
+        "remaining_count_fp": "0.00",
+        "last_update_time": "2026-06-11T06:31:00.5Z",
+    }
+    # the order left the live list (moved to /historical/orders after the cutoff): only the single GET finds it
+    api.pages("/portfolio/orders", [{"orders": []}], select=_status_filter)
+    api.routes[f"/portfolio/orders/{resting['order_id']}"] = lambda q: {"order": executed}
+    res, rows = land(client, lake, "orders")
+    states = sorted((r["status"], r["fill_count_fp"]) for r in rows)
+    assert states == [("executed", V.Decimal("1.00")), ("resting", V.Decimal("0.00"))]
