@@ -139,28 +139,28 @@ class Engine:
         self.orders.append(order)
         i = self.index.get(req.ticker)
         if i is None:
-            return self._reject(order, f"unknown market {req.ticker!r} (not in this backtest's selection)")
+            return self._reject(order, f"unknown market, not in this backtest's selection ({req.ticker!r})")
         book = self.books[i]
         order.market_index = i
         if req.action not in ("buy", "sell"):
-            return self._reject(order, f"action must be buy or sell, got {req.action!r}")
+            return self._reject(order, f"action must be buy or sell ({req.action!r})")
         if req.outcome not in ("yes", "no"):
-            return self._reject(order, f"outcome must be yes or no, got {req.outcome!r}")
+            return self._reject(order, f"outcome must be yes or no ({req.outcome!r})")
         if req.time_in_force not in ("gtc", "ioc"):
-            return self._reject(order, f"time_in_force must be gtc or ioc, got {req.time_in_force!r}")
+            return self._reject(order, f"time_in_force must be gtc or ioc ({req.time_in_force!r})")
         try:
             count = contracts_to_centi(req.count)
             price = dollars_to_micros(req.price)
         except (ValueError, TypeError) as exc:
             return self._reject(order, str(exc))
         if count <= 0:
-            return self._reject(order, f"count must be positive, got {req.count}")
+            return self._reject(order, f"count must be positive ({req.count})")
         if not on_grid(price, book.grid):
-            return self._reject(order, f"price {req.price} is off the tick grid of {req.ticker}")
+            return self._reject(order, f"price off the market's tick grid ({req.price})")
         if book.settled:
-            return self._reject(order, f"market {req.ticker} is settled")
+            return self._reject(order, "market is settled")
         if book.close_us is not None and self.now >= book.close_us:
-            return self._reject(order, f"market {req.ticker} is closed")
+            return self._reject(order, "market is closed")
         delta = 1 if (req.action == "buy") == (req.outcome == "yes") else -1
         yes_price = price if req.outcome == "yes" else PRICE_SCALE - price
         order.delta, order.count, order.price = delta, count, yes_price

@@ -118,6 +118,8 @@ def backtest(
 
 
 def _print(result, png, db_path) -> None:
+    from collections import Counter
+
     from rich.console import Console
     from rich.table import Table
 
@@ -153,6 +155,11 @@ def _print(result, png, db_path) -> None:
                 f"{r.pnl:.4f}",
             )
         console.print(per)
+    rejected = Counter(o.reason.split(" (")[0] for o in result.state.orders if o.status == "rejected")
+    if rejected:
+        console.print(
+            "[yellow]rejected orders:[/] " + "; ".join(f"{n} × {r}" for r, n in rejected.most_common(5))
+        )
     if db_path:
         console.print(
             f"results: bt_runs/bt_fills/bt_equity/bt_positions in {db_path} (run_id {result.run_id})"

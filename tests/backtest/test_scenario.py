@@ -126,7 +126,7 @@ def test_rejections_and_ioc_remainders(result):
         ("filled", None),
         ("canceled", "ioc"),
     ]
-    assert "off the tick grid" in orders[2].reason
+    assert orders[2].reason == "price off the market's tick grid (0.305)"
     assert result.metrics.n_rejected == 2
 
 
