@@ -31,10 +31,14 @@ def split_pages(items: list[dict], key: str, sizes=(3, 0, 5)) -> list[dict]:
     return pages
 
 
-def land(client, lake, stream: str, sel: Selection | None = None):
+def land(api, client, lake, stream: str, sel: Selection | None = None):
+    """Pull one stream; it must succeed, and every request it made must be one the real API accepts."""
     result = pull(client, lake, [stream], sel or Selection())
     res = result.streams[0]
     assert res.ok, res.error
+    for path, query, _ in api.requests:
+        problems = V.spec_query_problems(path, query)
+        assert not problems, problems
     return res, lake.read(stream).to_pylist()
 
 
@@ -61,7 +65,7 @@ ENDS = ("empty", "null", "missing")  # the last page's cursor: "", null, or no c
 def test_trades(api, client, lake, i, variant):
     items = V.vary(TRADES, variant)
     api.pages("/markets/trades", split_pages(items, "trades"), end=ENDS[i % 3])
-    res, rows = land(client, lake, "trades")
+    res, rows = land(api, client, lake, "trades")
     check_rows(COLS["trades"], items, rows, lambda r: r["trade_id"], "trades")
     assert res.rows == len(items)
 
@@ -97,7 +101,7 @@ def test_markets(api, client, lake, i, variant):
     items = V.vary(MARKETS, variant)
     api.pages("/markets", split_pages(items, "markets", sizes=(4, 0, 10)), end=ENDS[i % 3])
     api.pages("/historical/markets", [{"markets": []}], end=ENDS[(i + 1) % 3])
-    res, rows = land(client, lake, "markets")
+    res, rows = land(api, client, lake, "markets")
     check_rows(COLS["markets"], items, rows, lambda r: r["ticker"], "markets")
     for q in api.calls("/markets"):
         assert q.get("mve_filter") == ["exclude"]  # the normal market universe (combo legs excluded)
@@ -126,7 +130,7 @@ FILL_VARIANTS = [
 def test_fills(api, client, lake, i, variant):
     items = V.vary(FILLS, variant)
     api.pages("/portfolio/fills", split_pages(items, "fills", sizes=(1, 0, 2)), end=ENDS[i % 3])
-    res, rows = land(client, lake, "fills")
+    res, rows = land(api, client, lake, "fills")
     check_rows(COLS["fills"], items, rows, lambda r: r["fill_id"], "fills")
     assert {r["_account"] for r in rows} == {"default"}
 
@@ -153,7 +157,7 @@ def _status_filter(query: dict, item: dict) -> bool:
 def test_orders(api, client, lake, i, variant):
     items = V.vary(ORDERS, variant)
     api.pages("/portfolio/orders", split_pages(items, "orders", sizes=(2, 0, 3)), ENDS[i % 3], _status_filter)
-    res, rows = land(client, lake, "orders")
+    res, rows = land(api, client, lake, "orders")
     check_rows(COLS["orders"], items, rows, lambda r: r["order_id"], "orders")
 
 
@@ -187,13 +191,13 @@ SETTLEMENT_VARIANTS = [
 def test_settlements(api, client, lake, i, variant):
     items = V.vary(SETTLEMENTS, variant)
     api.pages("/portfolio/settlements", split_pages(items, "settlements", sizes=(1, 0, 1)), end=ENDS[i % 3])
-    res, rows = land(client, lake, "settlements")
+    res, rows = land(api, client, lake, "settlements")
     check_rows(COLS["settlements"], items, rows, lambda r: (r["ticker"], r["settled_time"]), "settlements")
 
 
 def test_settlements_empty_list(api, client, lake):
     api.routes["/portfolio/settlements"] = lambda q: V.load(V.DEMO / "settlements__page.json")
-    res, rows = land(client, lake, "settlements")
+    res, rows = land(api, client, lake, "settlements")
     assert rows == [] and res.rows == 0
 
 
@@ -219,7 +223,7 @@ def test_positions(api, client, lake, i, variant):
         {"market_positions": items[1:], "event_positions": []},
     ]
     api.pages("/portfolio/positions", pages, end=ENDS[i % 3])
-    res, rows = land(client, lake, "positions")
+    res, rows = land(api, client, lake, "positions")
     cols = {k: v for k, v in COLS["positions"].items() if k != "snapshot_ts"}
     check_rows(cols, items, rows, lambda r: r["ticker"], "positions")
     assert len({r["snapshot_ts"] for r in rows}) == 1 and rows[0]["snapshot_ts"] is not None
@@ -260,7 +264,7 @@ SERIES_VARIANTS = [*TIME_STYLES, V.with_new_fields, V.nulls_where_nullable("Seri
 def test_series_list_without_cursor(api, client, lake, variant):
     items = V.vary(SERIES, variant)
     api.routes["/series"] = lambda q: {"series": items}  # GET /series has no cursor key
-    res, rows = land(client, lake, "series")
+    res, rows = land(api, client, lake, "series")
     check_rows(COLS["series"], items, rows, lambda r: r["ticker"], "series")
     assert len(api.calls("/series")) == 1
 
@@ -322,7 +326,7 @@ def test_events(api, client, lake, i, variant):
         {"events": items[1:], "milestones": []},
     ]
     api.pages("/events", pages, end=ENDS[i % 3])
-    res, rows = land(client, lake, "events")
+    res, rows = land(api, client, lake, "events")
     check_rows(COLS["events"], items, rows, lambda r: r["event_ticker"], "events")
     for q in api.calls("/events"):
         assert 1 <= int(q["limit"][-1]) <= 200  # /events takes 1–200, not 1000
@@ -416,7 +420,9 @@ def test_candlesticks(api, client, lake, shape):
             for c in CANDLES
         ]
     _serve_candles(api, source, historical=shape == "historical")
-    res, rows = land(client, lake, "candlesticks", Selection(tickers=[CANDLE_TICKER], candle_interval=60))
+    res, rows = land(
+        api, client, lake, "candlesticks", Selection(tickers=[CANDLE_TICKER], candle_interval=60)
+    )
     want = [_flat_expected(c if shape != "both_eras" else CANDLES[i], cents) for i, c in enumerate(source)]
     cols = dict(COLS["candlesticks"])
     by_end = {r["end_period_ts"]: r for r in rows}
@@ -460,7 +466,7 @@ def test_orderbook_snapshots(api, client, lake, name):
     api.routes["/markets/orderbooks"] = lambda q: {
         "orderbooks": [{"ticker": BOOK_TICKER, "orderbook_fp": book}]
     }
-    res, rows = land(client, lake, "orderbook_snapshots", Selection(tickers=[BOOK_TICKER]))
+    res, rows = land(api, client, lake, "orderbook_snapshots", Selection(tickers=[BOOK_TICKER]))
     for side in ("yes", "no"):
         levels = book.get(f"{side}_dollars") or []
         got = [r for r in rows if r["side"] == side]
@@ -504,7 +510,7 @@ BALANCES = {
 def test_balance(api, client, lake, name):
     body = BALANCES[name]
     api.routes["/portfolio/balance"] = lambda q: body
-    res, rows = land(client, lake, "balance")
+    res, rows = land(api, client, lake, "balance")
     cols = {k: v for k, v in COLS["balance"].items() if k != "snapshot_ts"}
     check_rows(cols, [body], rows, lambda r: r["balance"], "balance")
     assert rows[0]["balance"] == body["balance"] and isinstance(rows[0]["balance"], int)
@@ -538,7 +544,7 @@ STATUSES = {
 def test_exchange_status(api, client, lake, name):
     body = STATUSES[name]
     api.routes["/exchange/status"] = lambda q: body
-    res, rows = land(client, lake, "exchange_status")
+    res, rows = land(api, client, lake, "exchange_status")
     cols = {k: v for k, v in COLS["exchange_status"].items() if k != "snapshot_ts"}
     check_rows(cols, [body], rows, lambda r: r["exchange_active"], "exchange_status")
 
@@ -550,10 +556,10 @@ def test_trades_second_run_lands_only_new_rows(api, client, lake):
     newest_first = list(TRADES)  # as recorded: newest first
     older = newest_first[40:]  # run 1 sees the older part only (the tape before the newest trades happened)
     api.pages("/markets/trades", split_pages(older, "trades"))
-    land(client, lake, "trades")
+    land(api, client, lake, "trades")
     # run 2: the API now also has the newest 40; it answers every trade again (min_ts overlap), newest first
     api.pages("/markets/trades", split_pages(newest_first, "trades", sizes=(7, 0, 33)))
-    res, rows = land(client, lake, "trades")
+    res, rows = land(api, client, lake, "trades")
     check_rows(COLS["trades"], TRADES, rows, lambda r: r["trade_id"], "trades")
     assert res.rows == 40
     q = api.calls("/markets/trades")[-1]
@@ -563,7 +569,7 @@ def test_trades_second_run_lands_only_new_rows(api, client, lake):
 def test_orders_state_changes_land_as_new_rows(api, client, lake):
     resting = {**ORDERS[0], "status": "resting", "fill_count_fp": "0.00", "remaining_count_fp": "1.00"}
     api.pages("/portfolio/orders", [{"orders": [resting]}], select=_status_filter)
-    land(client, lake, "orders")
+    land(api, client, lake, "orders")
     executed = {
         **resting,
         "status": "executed",
@@ -574,6 +580,22 @@ def test_orders_state_changes_land_as_new_rows(api, client, lake):
     # the order left the live list (moved to /historical/orders after the cutoff): only the single GET finds it
     api.pages("/portfolio/orders", [{"orders": []}], select=_status_filter)
     api.routes[f"/portfolio/orders/{resting['order_id']}"] = lambda q: {"order": executed}
-    res, rows = land(client, lake, "orders")
+    res, rows = land(api, client, lake, "orders")
     states = sorted((r["status"], r["fill_count_fp"]) for r in rows)
     assert states == [("executed", V.Decimal("1.00")), ("resting", V.Decimal("0.00"))]
+
+
+def test_the_request_checker_rejects_what_the_real_api_rejects():
+    assert (
+        V.spec_query_problems("/markets", {"limit": ["1000"], "mve_filter": ["exclude"], "status": ["open"]})
+        == []
+    )
+    assert V.spec_query_problems("/markets", {"limit": ["1001"]})
+    assert V.spec_query_problems(
+        "/markets", {"status": ["active"]}
+    )  # response vocabulary, not a filter value
+    assert V.spec_query_problems("/events", {"limit": ["1000"]})
+    assert V.spec_query_problems("/portfolio/fills", {"limit": ["0"]})
+    assert V.spec_query_problems("/series", {"cursor": ["x"]})
+    assert V.spec_query_problems("/markets/trades", {"min_ts": ["2026-01-01"]})
+    assert V.spec_query_problems("/markets/orderbooks", {"tickers": [f"T{i}" for i in range(101)]})

@@ -188,3 +188,75 @@ def added(**fields):
 
     apply.__name__ = "with_" + "_".join(fields)
     return apply
+
+
+# --- requests as the spec allows them --------------------------------------------------------------------------
+@functools.cache
+def _spec() -> dict:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with SPEC.open() as fh:
+        return yaml.load(fh, Loader=loader)
+
+
+@functools.cache
+def _operations() -> list[tuple[re.Pattern, str, dict]]:
+    spec = _spec()
+    out = []
+    for template, item in spec["paths"].items():
+        if "get" not in item:
+            continue
+        rx = re.compile("^" + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(template)) + "$")
+        params = {}
+        for p in item["get"].get("parameters", []) + item.get("parameters", []):
+            if "$ref" in p:
+                p = spec["components"]["parameters"][p["$ref"].split("/")[-1]]
+            if p.get("in") == "query":
+                params[p["name"]] = p["schema"]
+        out.append((rx, template, params))
+    # literal templates before parameterised ones (/markets/trades is not /markets/{ticker})
+    out.sort(key=lambda t: t[1].count("{"))
+    return out
+
+
+def spec_query_problems(path: str, query: dict[str, list[str]]) -> list[str]:
+    """Why a GET's query string would not be accepted by the real API (unknown parameter, bad enum value, out of
+    bounds, not an integer); empty when it is fine."""
+    match = next(((t, p) for rx, t, p in _operations() if rx.match(path)), None)
+    if match is None:
+        return [f"GET {path} is not in the spec"]
+    template, params = match
+    problems = []
+    for name, values in query.items():
+        schema = params.get(name)
+        if schema is None:
+            problems.append(f"{template}: unknown parameter {name}")
+            continue
+        for value in values:
+            if schema.get("type") == "array":
+                schema_items = schema.get("items", {})
+                if "maxItems" in schema and len(values) > schema["maxItems"]:
+                    problems.append(f"{template}: more than {schema['maxItems']} {name}")
+                if "enum" in schema_items and value not in schema_items["enum"]:
+                    problems.append(f"{template}: {name}={value!r} not in {schema_items['enum']}")
+                continue
+            if "enum" in schema and value not in [str(e).lower() for e in schema["enum"]]:
+                problems.append(f"{template}: {name}={value!r} not in {schema['enum']}")
+            if schema.get("type") == "integer":
+                if not re.fullmatch(r"-?\d+", value):
+                    problems.append(f"{template}: {name}={value!r} is not an integer")
+                    continue
+                n = int(value)
+                if (
+                    "minimum" in schema
+                    and n < schema["minimum"]
+                    or "maximum" in schema
+                    and n > schema["maximum"]
+                ):
+                    problems.append(
+                        f"{template}: {name}={n} outside {schema.get('minimum')}..{schema.get('maximum')}"
+                    )
+            if schema.get("type") == "boolean" and value not in ("true", "false"):
+                problems.append(f"{template}: {name}={value!r} is not true/false")
+    return problems
