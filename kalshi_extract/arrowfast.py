@@ -9,9 +9,6 @@ only slower the first time).
 
 from __future__ import annotations
 
-from array import array
-from itertools import accumulate
-
 import numpy as np
 import pyarrow as pa
 
@@ -53,9 +50,11 @@ def str_array(values: list) -> pa.Array | None:
         data = "".join(texts)
         validity, nulls = _validity(values)
     raw = data.encode()
+    if len(raw) >= 2**31:
+        return None
     lengths = map(len, texts) if len(raw) == len(data) else (len(t.encode()) for t in texts)
-    offsets = array("i", [0])
-    offsets.extend(accumulate(lengths))
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.fromiter(lengths, dtype=np.int32, count=n), out=offsets[1:])
     if offsets[-1] != len(raw):
         return None
     return pa.Array.from_buffers(pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(raw)], nulls)

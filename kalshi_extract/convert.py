@@ -280,10 +280,7 @@ class Converter:
     def convert(self, items: Sequence[dict]) -> pa.RecordBatch:
         """Convert items (dicts as the API sent them) to one record batch with the stream's full schema."""
         n = len(items)
-        keys: set[str] = set()
-        for d in items:
-            keys.update(d)
-        unknown = keys - self.known
+        unknown = set().union(*items) - self.known
         arrays = []
         for col in self.cols:
             name = col.name
