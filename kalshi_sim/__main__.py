@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from kalshi_sim.serve import serve
 
@@ -17,9 +18,11 @@ def main(argv=None) -> None:
     s.add_argument("--size", default="small")
     s.add_argument("--tier", default=None)
     s.add_argument("--faults", default=None, help='JSON object, e.g. {"error_rate": 0.1}')
+    s.add_argument("--keys-dir", default=None, help="directory of public keys made by keygen")
     s.add_argument("--exit-with-parent", action="store_true", help="stop when the parent process exits")
     a = p.parse_args(argv)
-    serve(a.host, a.port, a.seed, a.size, a.tier, a.faults, exit_with_parent=a.exit_with_parent)
+    serve(a.host, a.port, a.seed, a.size, a.tier, a.faults, Path(a.keys_dir).expanduser() if a.keys_dir else None,
+          exit_with_parent=a.exit_with_parent)
 
 
 if __name__ == "__main__":

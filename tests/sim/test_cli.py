@@ -1,0 +1,42 @@
+"""`kalshi-lake exchange keygen` + `serve`: the printed variables work against the served exchange."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from kalshi_lake.cli import app
+from tests.sim.helpers import SimClient
+
+
+@pytest.mark.slow
+def test_keygen_then_serve_accepts_the_key(tmp_path):
+    keys = tmp_path / "keys"
+    pem = tmp_path / "local.pem"
+    res = CliRunner().invoke(app, ["exchange", "keygen", "--out", str(pem), "--keys-dir", str(keys)])
+    assert res.exit_code == 0, res.output
+    lines = dict(line.removeprefix("export ").split("=", 1) for line in res.stdout.splitlines()
+                 if line.startswith("export "))
+    assert set(lines) == {"KALSHI_API_KEY_ID", "KALSHI_PRIVATE_KEY_PATH"}
+    assert "PRIVATE KEY" not in res.output
+    assert stat.S_IMODE(os.stat(pem).st_mode) == 0o600
+    again = CliRunner().invoke(app, ["exchange", "keygen", "--out", str(pem), "--keys-dir", str(keys)])
+    assert again.exit_code != 0                          # never overwrites a key
+    proc = subprocess.Popen([sys.executable, "-m", "kalshi_sim", "serve", "--port", "0", "--size", "tiny",
+                             "--keys-dir", str(keys), "--exit-with-parent"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        base = proc.stdout.readline().strip()
+        assert base.startswith("http://127.0.0.1:") and base.endswith("/trade-api/v2")
+        acct = type("A", (), {"key_id": lines["KALSHI_API_KEY_ID"],
+                              "private_key_pem": open(lines["KALSHI_PRIVATE_KEY_PATH"]).read()})
+        bal = SimClient(base, acct).get_json("/portfolio/balance")
+        assert bal["balance"] == 1_000_000
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
