@@ -7,6 +7,11 @@ The deprecated direction fields the production recordings still carry (``taker_s
 ``side``/``action`` on fills and orders) are kept, as recorded: a V2 ``bid`` shows ``side: yes, action:
 buy``, an ``ask`` ``side: yes, action: sell`` (the demo recording of an ask order). Optional order fields
 (``expiration_time``, ``cancel_order_on_pause``) are omitted when empty, as recorded.
+
+Settlements: one per market in which the account held or traded a position when it settled (a position
+closed before settlement still gets a record with zero counts and revenue 0); ``fee_cost`` is the total of
+the trading fees paid in that market ("Total fees paid" in the spec), ``revenue``/``value`` integer cents.
+``portfolio_value`` on the balance marks open positions at the market's last price.
 """
 
 from __future__ import annotations
