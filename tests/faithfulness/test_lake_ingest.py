@@ -599,3 +599,53 @@ def test_the_request_checker_rejects_what_the_real_api_rejects():
     assert V.spec_query_problems("/series", {"cursor": ["x"]})
     assert V.spec_query_problems("/markets/trades", {"min_ts": ["2026-01-01"]})
     assert V.spec_query_problems("/markets/orderbooks", {"tickers": [f"T{i}" for i in range(101)]})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# narrowed pulls: markets resolved from genuine market objects, per-ticker trade and fill requests
+# ---------------------------------------------------------------------------------------------------------------
+def _by_query(query: dict, item: dict) -> bool:
+    for param, field in (
+        ("ticker", "ticker"),
+        ("series_ticker", "event_ticker"),
+        ("event_ticker", "event_ticker"),
+    ):
+        if param in query:
+            value = item.get(field) or ""
+            if param == "series_ticker" and not value.startswith(query[param] + "-"):
+                return False
+            if param != "series_ticker" and value != query[param]:
+                return False
+    if "tickers" in query and item.get("ticker") not in query["tickers"].split(","):
+        return False
+    return True
+
+
+def test_narrowed_trades_and_fills_per_ticker(api, client, lake):
+    tickers = sorted({t["ticker"] for t in TRADES})[:3] + [FILLS[0]["ticker"]]
+    markets = [
+        {**MARKETS[0], "ticker": t, "event_ticker": t.rsplit("-", 1)[0], "status": "active"} for t in tickers
+    ]
+    api.pages("/markets", [{"markets": markets}], select=_by_query)
+    api.pages("/historical/markets", [{"markets": []}], select=_by_query)
+    api.pages("/markets/trades", split_pages(TRADES, "trades"), select=_by_query)
+    api.pages("/portfolio/fills", [{"fills": FILLS}], select=_by_query)
+    res, rows = land(api, client, lake, "trades", Selection(tickers=tickers))
+    want = [t for t in TRADES if t["ticker"] in tickers]
+    check_rows(COLS["trades"], want, rows, lambda r: r["trade_id"], "trades")
+    asked = {q["ticker"][-1] for q in api.calls("/markets/trades")}
+    assert asked == set(tickers)
+    res, rows = land(api, client, lake, "fills", Selection(tickers=tickers))
+    check_rows(
+        COLS["fills"], [f for f in FILLS if f["ticker"] in tickers], rows, lambda r: r["fill_id"], "fills"
+    )
+
+
+def test_markets_of_one_series(api, client, lake):
+    series = "KXHIGHNY"
+    api.pages("/markets", split_pages(MARKETS, "markets", sizes=(5, 0, 5)), select=_by_query)
+    api.pages("/historical/markets", [{"markets": []}], select=_by_query)
+    res, rows = land(api, client, lake, "markets", Selection(series=[series]))
+    want = [m for m in MARKETS if m["event_ticker"].startswith(series + "-")]
+    assert want
+    check_rows(COLS["markets"], want, rows, lambda r: r["ticker"], "markets")
