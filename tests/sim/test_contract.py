@@ -178,6 +178,12 @@ def walk(c, spec, validator_for, template, key, params=None, limit=None, path=No
     return [row for body in pages for row in body[key]]
 
 
+def _epoch(text: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def test_write_responses_match_the_spec(scenario, spec, validator_for):
     assert scenario.responses
     for method, template, status, body in scenario.responses:
@@ -211,8 +217,11 @@ def test_public_endpoints_match_the_spec(scenario, spec, validator_for):
     statuses = {m["status"] for m in markets}
     assert {"active", "initialized", "finalized"} <= statuses
     now = int(scenario.ex.now.timestamp())
-    for f in ({"status": s} for s in ("unopened", "open", "paused", "closed", "settled")):
-        walk(c, spec, validator_for, "/markets", "markets", f, limit=100)
+    vocab = {"unopened": {"initialized"}, "open": {"active"}, "paused": {"inactive"}, "closed": {"closed"},
+             "settled": {"determined", "disputed", "amended", "finalized"}}
+    for q, allowed in vocab.items():
+        got = walk(c, spec, validator_for, "/markets", "markets", {"status": q}, limit=100)
+        assert {m["status"] for m in got} <= allowed, q
     for f in ({"series_ticker": "KXFEDDECISION"}, {"event_ticker": markets[0]["event_ticker"]},
               {"tickers": ",".join(m["ticker"] for m in markets[:3])}, {"mve_filter": "only"},
               {"mve_filter": "exclude"}, {"min_close_ts": now - 86_400, "max_close_ts": now + 86_400},
@@ -229,7 +238,11 @@ def test_public_endpoints_match_the_spec(scenario, spec, validator_for):
           c.get_json("/markets/orderbooks", [("tickers", t) for t in tickers]))
     walk(c, spec, validator_for, "/markets/trades", "trades", limit=1000)
     for f in ({"ticker": tickers[0]}, {"min_ts": now - 86_400, "max_ts": now - 3600}, {"is_block_trade": "false"}):
-        walk(c, spec, validator_for, "/markets/trades", "trades", f, limit=250)
+        got = walk(c, spec, validator_for, "/markets/trades", "trades", f, limit=250)
+        if "ticker" in f:
+            assert {t["ticker"] for t in got} <= {f["ticker"]}
+        if "min_ts" in f:
+            assert got and all(f["min_ts"] <= _epoch(t["created_time"]) <= f["max_ts"] for t in got)
 
 
 def test_candlesticks_match_the_spec(scenario, spec, validator_for):
@@ -272,8 +285,15 @@ def test_portfolio_endpoints_match_the_spec(scenario, spec, validator_for):
                          ("/portfolio/settlements", "settlements"), ("/historical/fills", "fills"),
                          ("/historical/orders", "orders")):
             rows = walk(c, spec, validator_for, tpl, key, limit=3)
-            if rows and key in ("fills", "orders"):
-                walk(c, spec, validator_for, tpl, key, {"ticker": rows[0]["ticker"]}, limit=2)
+            if rows:
+                got = walk(c, spec, validator_for, tpl, key, {"ticker": rows[0]["ticker"]}, limit=2)
+                assert got and {r["ticker"] for r in got} == {rows[0]["ticker"]}
+                walk(c, spec, validator_for, tpl, key, {"min_ts": 1_700_000_000, "max_ts": 1_900_000_000}, limit=50)
+            if rows and key == "fills":
+                got = walk(c, spec, validator_for, tpl, key, {"order_id": rows[0]["order_id"]}, limit=2)
+                assert got and {f["order_id"] for f in got} == {rows[0]["order_id"]}
+            if rows and key == "settlements":
+                walk(c, spec, validator_for, tpl, key, {"event_ticker": rows[0]["event_ticker"]}, limit=2)
         for tpl in ("/portfolio/positions", "/historical/positions"):
             for f in ({}, {"count_filter": "position"}, {"count_filter": "total_traded"},
                       {"event_ticker": scenario.tickers[0].rsplit("-", 1)[0]}):
