@@ -10,6 +10,7 @@ is recorded (path, query as a dict of lists, headers).
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import threading
@@ -43,11 +44,14 @@ class Loopback:
         self.routes: dict[str, object] = {}
         self.ends: dict[str, str] = {}
         self.selects: dict[str, object] = {}
+        self.gzip_chunked = False  # answer like a CDN: Content-Encoding gzip, Transfer-Encoding chunked
         self.requests: list[tuple[str, dict, dict]] = []
         self.lock = threading.Lock()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def log_message(self, *args):
                 pass
 
@@ -90,6 +94,17 @@ class Loopback:
             def _send(self, status: int, body: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
+                if api.gzip_chunked and accepts_gzip:
+                    packed = gzip.compress(body)
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for i in range(0, len(packed), 1000):
+                        piece = packed[i : i + 1000]
+                        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

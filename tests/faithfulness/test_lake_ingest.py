@@ -649,3 +649,12 @@ def test_markets_of_one_series(api, client, lake):
     want = [m for m in MARKETS if m["event_ticker"].startswith(series + "-")]
     assert want
     check_rows(COLS["markets"], want, rows, lambda r: r["ticker"], "markets")
+
+
+def test_gzip_chunked_pages_like_a_cdn(api, client, lake):
+    """The real API sits behind a CDN: with ``Accept-Encoding: gzip`` the pages come compressed and chunked."""
+    api.gzip_chunked = True
+    api.pages("/markets/trades", split_pages(TRADES, "trades", sizes=(50, 0, 10)), end="null")
+    res, rows = land(api, client, lake, "trades")
+    check_rows(COLS["trades"], TRADES, rows, lambda r: r["trade_id"], "trades")
+    assert all("gzip" in h.get("Accept-Encoding", "") for _, _, h in api.requests)
