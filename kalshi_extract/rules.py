@@ -26,13 +26,14 @@ import pyarrow.compute as pc
 
 from kalshi_extract.arrowfast import all_true, bool_scalar, str_array, ts_scalar
 from kalshi_extract.convert import _json_default
-from kalshi_extract.errors import NotFoundError
+from kalshi_extract.errors import KalshiApiError, NotFoundError, PaginationError
 from kalshi_extract.shapes import flatten_candle, orderbook_rows, series_of
 from kalshi_extract.state import iso, parse_iso, to_micros, ts_bounds
 
 __all__ = ["RULES"]
 
 PAGE_LIMIT = 1000
+CHECKPOINT_PAGES = 100  # a long slice commits its files and cursor every this many pages (resume point)
 TICKER_CHUNK = 100
 FINAL_STATUSES = frozenset({"finalized", "settled", "determined", "amended", "closed", "disputed"})
 # orders change state (resting → executed/canceled): a row per observed state, keyed by id + state fields
@@ -350,7 +351,20 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
         if ready:
             ctx.committed(ctx.book.commit(ready))
 
+    old_resume = st.get("resume") or {}
+    resume: dict = {}  # slice id → {"cursor", "max_seen"} at the last checkpoint of this run
+
+    def checkpoint(lane, slice_id: str, cursor: str | None) -> None:
+        """Close the lane's files and commit them with the slice's cursor (the watermark does not move)."""
+        nonlocal new_wm
+        files = lane[1].finish()
+        with lock:
+            resume[slice_id] = {"cursor": cursor, "max_seen": iso(new_wm)}
+            partial = {**st, "resume": {**old_resume, **resume}}
+        ctx.committed(ctx.book.commit(files, partitions={job.key: partial}))
+
     def pull_slice(sl) -> None:
+        nonlocal new_wm
         path, a, b = sl
         lane = new_lane()
         q = {**job.params, "limit": PAGE_LIMIT}
@@ -358,8 +372,27 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
             q["min_ts"] = max(_secs(a) - 1, 0)
         if b is not None:
             q["max_ts"] = _secs(b, up=True) + 1
-        for page in ctx.client.paginate(path, q, data_key=sdef.data_key):
-            land(lane, ctx.items(page), a, b, path == sdef.path)
+        slice_id = f"{path}|{iso(a)}|{iso(b)}"
+        saved = old_resume.get(slice_id) or {}
+        cursor = saved.get("cursor")
+        if cursor:  # a killed run got this far: continue after its last checkpoint
+            seen = parse_iso(saved.get("max_seen"))
+            with lock:
+                if seen is not None and (new_wm is None or seen > new_wm):
+                    new_wm = seen
+        pages = 0
+        try:
+            for page in ctx.client.paginate(path, q, data_key=sdef.data_key, cursor=cursor):
+                land(lane, ctx.items(page), a, b, path == sdef.path)
+                pages += 1
+                if page.cursor and pages % CHECKPOINT_PAGES == 0:
+                    checkpoint(lane, slice_id, page.cursor)
+        except (KalshiApiError, PaginationError):
+            if not cursor or pages:
+                raise
+            # the saved cursor is no longer accepted: pull the slice from its start (rows are de-duplicated)
+            for page in ctx.client.paginate(path, q, data_key=sdef.data_key):
+                land(lane, ctx.items(page), a, b, path == sdef.path)
 
     prev_cut = parse_iso(st.get("cutoff")) if len(ranges) == 1 else None
     slices = [sl for lo_r, hi_r in ranges for sl in _slices(ctx, lo_r, hi_r, prev_cut)]
@@ -389,6 +422,7 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
         "from": iso(new_from),
         "cutoff": st.get("cutoff"),
     }
+    state.pop("resume", None)  # the partition is complete: no slice to resume
     cut = ctx.cutoff_time(sdef.cutoff_key) if sdef.historical_path else None
     if cut is not None and (sel.until is None or sel.until >= cut):
         state["cutoff"] = iso(cut)  # the archive before this cutoff has been read in full

@@ -1,7 +1,8 @@
 """Run one pull in a child process (the kill-at-random-moments test SIGKILLs it).
 
 usage: python -m tests.lake.pull_child <env json> <streams comma list> [small]
-``small`` makes pages of 200 rows and files of 300 rows so a kill lands between many commits.
+``small`` makes pages of 200 rows, files of 300 rows and a cursor checkpoint every 3 pages, so a kill lands
+between many commits and re-runs resume from saved cursors.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def main() -> None:
 
     if len(sys.argv) > 3 and sys.argv[3] == "small":
         rules.PAGE_LIMIT = 200
+        rules.CHECKPOINT_PAGES = 3
         lake_mod.DEFAULT_FILE_ROWS = 300
         lake_mod.DEFAULT_ROW_GROUP_ROWS = 100
     settings = Settings.load(environ=env)
