@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not V.REAL.exists(), reason="recorded responses 
 
 COLS = {name: {c.name: c.kind for c in cols} for name, cols in STREAM_COLUMNS.items()}
 
-TIME_STYLES = [V.time_spelling(s) for s in ("nanos", "no_fraction", "one_digit", "plus_offset")]
+TIME_STYLES = [V.time_spelling(s) for s in ("nanos", "no_fraction", "one_digit", "plus_offset", "mixed")]
 
 
 def _ids(fns):

@@ -66,13 +66,18 @@ def _respell(value: str, style: str) -> str:
         frac = ""
     elif style == "one_digit":
         frac = (frac or "5")[:1]
+    elif style == "mixed":  # 0–9 digits, chosen per value (trailing zeros dropped as Go does)
+        n = sum(map(ord, value)) % 10
+        frac = (frac + "123456789")[:n].rstrip("0")
+        zone = "+00:00" if n % 3 == 0 and zone == "Z" else zone
     if style == "plus_offset" and zone == "Z":
         zone = "+00:00"
     return f"{base}.{frac}{zone}" if frac else f"{base}{zone}"
 
 
 def time_spelling(style: str):
-    """Every RFC3339 value re-spelled: ``nanos`` | ``no_fraction`` | ``one_digit`` | ``plus_offset``."""
+    """Every RFC3339 value re-spelled: ``nanos`` | ``no_fraction`` | ``one_digit`` | ``plus_offset`` | ``mixed``
+    (0–9 fraction digits and both zone spellings within one page)."""
 
     def apply(item: dict) -> dict:
         return {k: (_respell(v, style) if isinstance(v, str) else v) for k, v in item.items()}
