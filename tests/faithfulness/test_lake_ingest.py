@@ -80,6 +80,46 @@ MARKETS = (
     + V.recorded(V.DEMO / "markets__single.json", "market")
     + V.recorded(V.DOCS / "docsample_markets_response_page1.json", "markets")
 )
+_SETTLED = V.recorded(V.DEMO / "markets__status_settled.json", "markets")[0]
+MARKETS += [
+    {  # another market type: a settled scalar market with a floor-bounded settlement
+        **{
+            k: v
+            for k, v in _SETTLED.items()
+            if k not in ("custom_strike", "mve_selected_legs", "mve_collection_ticker")
+        },
+        "ticker": "KXPAYROLLS-26JUN05-S",
+        "event_ticker": "KXPAYROLLS-26JUN05",
+        "market_type": "scalar",
+        "strike_type": "between",
+        "floor_strike": V.Decimal("0.0"),
+        "cap_strike": V.Decimal("300.0"),
+        "result": "scalar",
+        "settlement_value_dollars": "0.4150",
+        "expiration_value": "124.5",
+        "settlement_bounds_type": "floor",
+        "settlement_floor_dollars": "0.0100",
+    },
+    {  # another price grid: tapered deci-cent with sub-cent quotes at the tails
+        **V.recorded(V.DEMO / "markets__single.json", "market")[0],
+        "ticker": "KXBTCD-26JUN1117-T104999.99",
+        "event_ticker": "KXBTCD-26JUN1117",
+        "strike_type": "greater",
+        "floor_strike": V.Decimal("104999.99"),
+        "custom_strike": None,
+        "price_level_structure": "tapered_deci_cent",
+        "price_ranges": [
+            {"start": "0.0000", "end": "0.1000", "step": "0.0010"},
+            {"start": "0.1000", "end": "0.9000", "step": "0.0100"},
+            {"start": "0.9000", "end": "1.0000", "step": "0.0010"},
+        ],
+        "yes_bid_dollars": "0.0030",
+        "yes_ask_dollars": "0.0040",
+        "no_bid_dollars": "0.9960",
+        "no_ask_dollars": "0.9970",
+        "yes_bid_size_fp": "1250.50",
+    },
+]
 MARKET_VARIANTS = [
     *TIME_STYLES,
     V.with_new_fields,
