@@ -36,7 +36,7 @@ from kalshi_extract.errors import (
 )
 from pipelines import progress
 from pipelines.plan import PORTFOLIO_STREAMS, SECOND_WAVE, PullFailed, plan_pull
-from pipelines.runtime import Outcome, call_flow, in_flow_run, logger, run_tasks
+from pipelines.runtime import Outcome, call_flow, in_flow_run, logger, run_tasks, task_runner_scope
 
 _NOT_RETRIED = (ConfigError, AuthenticationError, BadRequestError, NotFoundError)
 
@@ -153,16 +153,17 @@ def _run_streams(settings, streams: Sequence[str], selection: dict, run_id: str)
     first = [s for s in streams if s not in SECOND_WAVE]
     second = [s for s in streams if s in SECOND_WAVE]
     outcomes: list[Outcome] = []
-    for wave in (first, second):
-        calls = [
-            (
-                s,
-                pull_stream_task.with_options(name=f"pull_{s}"),
-                {"stream": s, "selection": selection, "run_id": run_id},
-            )
-            for s in wave
-        ]
-        outcomes.extend(run_tasks(settings, calls))
+    with task_runner_scope(settings) as runner:
+        for wave in (first, second):
+            calls = [
+                (
+                    s,
+                    pull_stream_task.with_options(name=f"pull_{s}"),
+                    {"stream": s, "selection": selection, "run_id": run_id},
+                )
+                for s in wave
+            ]
+            outcomes.extend(run_tasks(settings, calls, runner))
     return outcomes
 
 

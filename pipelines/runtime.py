@@ -14,8 +14,9 @@ Task runner (`KALSHI_TASK_RUNNER`): `threads` (default, `settings.concurrency` w
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,28 +78,40 @@ def make_task_runner(settings):
     raise ConfigError(f"KALSHI_TASK_RUNNER={kind!r} is not a task runner: use 'threads' or 'dask'")
 
 
-def run_tasks(settings, calls: Sequence[tuple[str, Any, dict]]) -> list[Outcome]:
+@contextmanager
+def task_runner_scope(settings) -> Iterator[Any]:
+    """One started task runner for a whole flow run (one Dask cluster, not one per wave); None under `.fn`."""
+    if not in_flow_run():
+        yield None
+        return
+    with make_task_runner(settings) as runner:
+        yield runner
+
+
+def _collect(key: str, future) -> Outcome:
+    future.wait()
+    value = future.result(raise_on_failure=False)
+    if isinstance(value, BaseException):
+        return Outcome(key, error=value)
+    if future.state.is_failed() or future.state.is_crashed():
+        return Outcome(key, error=RuntimeError(future.state.message or "task failed"))
+    return Outcome(key, result=value)
+
+
+def run_tasks(settings, calls: Sequence[tuple[str, Any, dict]], runner=None) -> list[Outcome]:
     """Run `(key, task, parameters)` calls concurrently and collect every outcome, in order.
 
-    Orchestrated: each call becomes a Prefect task run on the configured task runner (task retries apply).
-    Under `.fn`: `task.fn(**parameters)` in a thread pool, no Prefect involved.
+    Orchestrated: each call becomes a Prefect task run on `runner` (from `task_runner_scope`; a new runner of
+    the configured kind when None); task retries apply. Under `.fn`: `task.fn(**parameters)` in a thread pool.
     """
     if not calls:
         return []
     if in_flow_run():
-        with make_task_runner(settings) as runner:
-            futures = [(key, runner.submit(task, parameters)) for key, task, parameters in calls]
-            outcomes = []
-            for key, future in futures:
-                future.wait()
-                value = future.result(raise_on_failure=False)
-                if isinstance(value, BaseException):
-                    outcomes.append(Outcome(key, error=value))
-                elif future.state.is_failed() or future.state.is_crashed():
-                    outcomes.append(Outcome(key, error=RuntimeError(future.state.message or "task failed")))
-                else:
-                    outcomes.append(Outcome(key, result=value))
-            return outcomes
+        if runner is None:
+            with task_runner_scope(settings) as own:
+                return run_tasks(settings, calls, own)
+        futures = [(key, runner.submit(task, parameters)) for key, task, parameters in calls]
+        return [_collect(key, future) for key, future in futures]
     workers = max(1, min(len(calls), int(getattr(settings, "concurrency", 8) or 8)))
 
     def _one(call: tuple[str, Any, dict]) -> Outcome:
