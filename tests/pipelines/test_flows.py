@@ -150,9 +150,24 @@ def test_pull_portfolio_and_build_models_flows(prefect_harness, account_env):
 
     state = pull_portfolio(return_state=True)
     assert state.is_completed(), state.message
-    runs = _task_runs(state.state_details.flow_run_id)
+    flow_run_id = state.state_details.flow_run_id
+    runs = _task_runs(flow_run_id)
     assert sorted(r.name for r in runs) == sorted(f"pull_{s}" for s in PORTFOLIO_STREAMS)
     assert _lake_rows(account_env, "balance") == 1
+    # Logged through Prefect (per stream), and nothing secret in the logs or the recorded parameters.
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()  # logs are shipped in batches: send what is queued
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        flow_run = client.read_flow_run(flow_run_id)
+    text = "\n".join(log.message for log in logs) + repr(flow_run.parameters)
+    assert "pulled balance" in text
+    secret_line = account_env.private_key.strip().splitlines()[1]
+    assert secret_line not in text and "PRIVATE KEY" not in text
 
     result = build_models()
     assert not result.failures
