@@ -388,7 +388,9 @@ def serve() -> None:
 # --------------------------------------------------------------------------------------------------- demo
 def demo(
     seed: Annotated[int, typer.Option(help="Seed of the local exchange (same seed, same world).")] = 7,
-    size: Annotated[str, typer.Option(help="World size of the local exchange: small or demo.")] = "demo",
+    size: Annotated[
+        str, typer.Option(help="World size of the local exchange: tiny, small, demo or large.")
+    ] = "demo",
 ) -> None:
     """Run the whole stack against an embedded local exchange: no account, no network.  Example: kalshi-lake demo"""
     from kalshi_lake.demo import run_demo
