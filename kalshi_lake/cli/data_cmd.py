@@ -157,6 +157,8 @@ def run_pull(plan, *, use_prefect: bool = False, console=None, show_progress: bo
 
     Raises PullFailed (with `.results`) when a stream failed.
     """
+    if use_prefect:
+        _prefect_startup_grace()  # before Prefect is imported: it reads its settings once
     from pipelines import progress as progress_hooks
     from pipelines.flows import refresh
 
@@ -167,8 +169,6 @@ def run_pull(plan, *, use_prefect: bool = False, console=None, show_progress: bo
         streams=list(plan.streams),
         **plan.flow_parameters(),
     )
-    if use_prefect:
-        _prefect_startup_grace()
     runner = refresh if use_prefect else refresh.fn
 
     def _go():
@@ -237,12 +237,12 @@ def build(
     ] = False,
 ) -> None:
     """Build the SQL models into $KALSHI_LAKE_DIR/kalshi.duckdb.  Example: kalshi-lake build"""
+    if use_prefect:
+        _prefect_startup_grace()  # before Prefect is imported: it reads its settings once
     from pipelines.flows import build_models
 
     settings = _settings()
     console = _console()
-    if use_prefect:
-        _prefect_startup_grace()
     runner = build_models if use_prefect else build_models.fn
     with console.status("building models"):
         result = runner(run_tests=not skip_tests)
