@@ -43,30 +43,24 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from kalshi_extract.arrowfast import int_scalar
-from kalshi_extract.errors import LakeLockedError, LakeStateError
+from kalshi_extract.errors import LakeStateError
+from kalshi_extract.locks import LEASE_SECONDS, StreamLock
 from kalshi_extract.schemas import STREAM_COLUMNS, TS, arrow_schema
+from kalshi_extract.writer import StreamWriter
 
 __all__ = ["Lake", "StreamWriter", "StreamLock", "LEASE_SECONDS"]
 
-LEASE_SECONDS = 120.0
-DEFAULT_FILE_ROWS = 1_000_000  # a file is closed at this many rows (~20-40 MB of trades)
-DEFAULT_ROW_GROUP_ROWS = 65_536
-PARQUET_COMPRESSION = "zstd"
 _seq = itertools.count()
 _seq_lock = threading.Lock()
 
@@ -92,244 +86,6 @@ def _resolve(root: str, filesystem) -> tuple[pafs.FileSystem, str]:
 
         fsfs, path = fsspec.core.url_to_fs(root)
         return pafs.PyFileSystem(pafs.FSSpecHandler(fsfs)), path.rstrip("/") or "/"
-
-
-_EPOCH = date(1970, 1, 1)
-
-
-def _day_name(days: int) -> str:
-    return (_EPOCH + timedelta(days=days)).isoformat()
-
-
-@dataclass
-class _Part:
-    date: str
-    tmp: str
-    writer: pq.ParquetWriter | None = None
-    sink: object = None
-    buffered: list = field(default_factory=list)
-    buffered_rows: int = 0
-    file_rows: int = 0
-
-
-class StreamWriter:
-    """Rolling, date-partitioned Parquet writer for one stream and run (one per thread).
-
-    ``write(batch)`` buffers rows per ``date`` partition and writes row groups of ``row_group_rows``; a file is
-    closed when it reaches ``max_file_rows`` or when more than ``max_open`` partitions are open (least recently
-    used first). Closed files wait in ``_tmp/`` until :meth:`take_ready` / :meth:`finish` hands them to
-    :meth:`Lake.commit`. Memory is bounded by ``max_open × row_group_rows`` rows, whatever the stream's size.
-    """
-
-    def __init__(
-        self,
-        lake: Lake,
-        stream: str,
-        run_id: str,
-        schema: pa.Schema,
-        date_column: str | None,
-        *,
-        max_file_rows: int | None = None,
-        row_group_rows: int | None = None,
-        max_open: int = 4,
-        fixed_date: str | None = None,
-    ):
-        self.lake = lake
-        self.stream = stream
-        self.run_id = run_id
-        self.schema = schema
-        self.date_column = date_column
-        self.max_file_rows = max_file_rows or DEFAULT_FILE_ROWS
-        self.row_group_rows = min(row_group_rows or DEFAULT_ROW_GROUP_ROWS, self.max_file_rows)
-        self.max_open = max_open
-        self.fixed_date = fixed_date  # every row into this partition (compaction)
-        self._open: dict[str, _Part] = {}
-        self._ready: list[tuple[str, str]] = []
-        self.rows = 0
-
-    def _days(self, batch: pa.RecordBatch) -> pa.Array:
-        """Partition day of every row as int32 days since 1970-01-01 (UTC)."""
-        ts = batch.column(self.date_column) if self.date_column else batch.column("_loaded_at")
-        if self.date_column and ts.null_count:
-            ts = pc.coalesce(ts, batch.column("_loaded_at"))
-        return pc.cast(pc.cast(ts, pa.timestamp("us", tz="UTC")), pa.date32()).cast(pa.int32())
-
-    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
-        if batch.num_rows == 0:
-            return
-        if isinstance(batch, pa.Table):
-            for b in batch.to_batches():
-                self.write(b)
-            return
-        if batch.schema != self.schema:
-            batch = batch.select(self.schema.names).cast(self.schema)
-        self.rows += batch.num_rows
-        if self.fixed_date is not None:
-            self._add(self.fixed_date, batch)
-            return
-        days = self._days(batch)
-        lo_hi = pc.min_max(days).as_py()
-        if lo_hi["min"] == lo_hi["max"]:
-            self._add(_day_name(lo_hi["min"]), batch)
-            return
-        for d in pc.unique(days).to_pylist():
-            self._add(_day_name(d), batch.filter(pc.equal(days, int_scalar(d, pa.int32()))))
-
-    def _add(self, date: str, batch: pa.RecordBatch) -> None:
-        part = self._open.pop(date, None)
-        if part is None:
-            part = _Part(date, self.lake._tmp_path(self.stream))
-        self._open[date] = part  # most recently used last
-        part.buffered.append(batch)
-        part.buffered_rows += batch.num_rows
-        if part.buffered_rows >= self.row_group_rows:
-            self._flush(part)
-            if part.file_rows >= self.max_file_rows:
-                self._close(self._open.pop(date))
-        while len(self._open) > self.max_open:
-            self._close(self._open.pop(next(iter(self._open))))
-
-    def _flush(self, part: _Part) -> None:
-        if not part.buffered:
-            return
-        table = pa.Table.from_batches(part.buffered, schema=self.schema)
-        part.buffered.clear()
-        part.buffered_rows = 0
-        if part.writer is None:
-            part.sink = self.lake.fs.open_output_stream(part.tmp)
-            part.writer = pq.ParquetWriter(part.sink, self.schema, compression=PARQUET_COMPRESSION)
-        part.writer.write_table(table, row_group_size=max(table.num_rows, 1))
-        part.file_rows += table.num_rows
-
-    def _close(self, part: _Part) -> None:
-        self._flush(part)
-        if part.writer is None:
-            return
-        part.writer.close()
-        part.sink.close()
-        self.lake._fsync(part.tmp)
-        final = self.lake._part_path(self.stream, part.date, self.run_id)
-        self._ready.append((part.tmp, final))
-
-    def take_ready(self) -> list[tuple[str, str]]:
-        """Closed files (temp path, final path) not yet handed out."""
-        ready, self._ready = self._ready, []
-        return ready
-
-    def finish(self) -> list[tuple[str, str]]:
-        """Close every open file; return all files not yet handed out."""
-        while self._open:
-            self._close(self._open.pop(next(iter(self._open))))
-        return self.take_ready()
-
-    def abort(self) -> None:
-        """Drop everything not yet committed (temp files are deleted)."""
-        tmps = [tmp for tmp, _ in self._ready]
-        for part in self._open.values():
-            tmps.append(part.tmp)
-            try:
-                if part.writer is not None:
-                    part.writer.close()
-                    part.sink.close()
-            except Exception:  # noqa: BLE001 - best effort cleanup of a failed run
-                pass
-        self._open.clear()
-        self._ready = []
-        for tmp in tmps:
-            self.lake._delete_quiet(tmp)
-
-
-class StreamLock:
-    """One writer per stream (see the module docstring). Use via :meth:`Lake.lock`."""
-
-    def __init__(self, lake: Lake, stream: str, timeout: float):
-        self.lake = lake
-        self.stream = stream
-        self.timeout = timeout
-        self.path = lake._join("_locks", f"{stream}.lock")
-        self._fd: int | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._token = uuid.uuid4().hex
-
-    def _owner(self) -> dict:
-        return {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "since": datetime.now(UTC).isoformat(),
-            "token": self._token,
-            "expires": time.time() + LEASE_SECONDS,
-        }
-
-    def _message(self, holder: dict | None) -> str:
-        who = (
-            f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('since')}"
-            if holder
-            else "another process"
-        )
-        return (
-            f"stream {self.stream!r} of lake {self.lake.uri} is being written by {who}; waited "
-            f"{self.timeout:g}s. Wait for that pull to finish (or stop it) and run again."
-        )
-
-    def acquire(self) -> None:
-        self.lake.fs.create_dir(self.lake._join("_locks"), recursive=True)
-        deadline = time.monotonic() + self.timeout
-        if self.lake.is_local:
-            import fcntl
-
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        holder = self._read_holder()
-                        os.close(fd)
-                        raise LakeLockedError(self._message(holder)) from None
-                    time.sleep(0.05)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(self._owner()).encode(), 0)
-            self._fd = fd
-            return
-        while True:
-            holder = self._read_holder()
-            if holder is None or holder.get("expires", 0) < time.time():
-                self.lake._write_bytes(self.path, json.dumps(self._owner()).encode())
-                time.sleep(0.05)
-                mine = self._read_holder()
-                if mine and mine.get("token") == self._token:
-                    break
-            if time.monotonic() >= deadline:
-                raise LakeLockedError(self._message(holder))
-            time.sleep(0.2)
-        self._thread = threading.Thread(target=self._heartbeat, daemon=True, name=f"lake-lease-{self.stream}")
-        self._thread.start()
-
-    def _heartbeat(self) -> None:
-        while not self._stop.wait(LEASE_SECONDS / 4):
-            self.lake._write_bytes(self.path, json.dumps(self._owner()).encode())
-
-    def _read_holder(self) -> dict | None:
-        try:
-            return json.loads(self.lake._read_bytes(self.path) or b"null")
-        except (FileNotFoundError, ValueError, OSError):
-            return None
-
-    def release(self) -> None:
-        if self._fd is not None:
-            import fcntl
-
-            os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join()
-            self._thread = None
-            self.lake._delete_quiet(self.path)
 
 
 class Lake:

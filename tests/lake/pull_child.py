@@ -14,8 +14,8 @@ import sys
 def main() -> None:
     env = json.loads(sys.argv[1])
     streams = sys.argv[2].split(",")
-    import kalshi_extract.lake as lake_mod
     import kalshi_extract.rules as rules
+    import kalshi_extract.writer as lake_mod
     from kalshi_extract.client import KalshiClient
     from kalshi_extract.lake import Lake
     from kalshi_extract.pull import Selection, pull

@@ -210,7 +210,7 @@ def test_run_log_roundtrip(tmp_path):
 
 
 def test_landed_keys_are_checked_within_the_page_time_span():
-    from kalshi_extract.rules import _Landed
+    from kalshi_extract.timerule import _Landed
 
     ts = pa.timestamp("us", tz="UTC")
     landed = _Landed(

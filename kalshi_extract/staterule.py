@@ -1,0 +1,277 @@
+"""The *state* (series, events, markets), *snapshot* (positions, balance, exchange status, order books) and
+*candles* rules. See :mod:`kalshi_extract.streams` for what each promises.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+import pyarrow.compute as pc
+
+from kalshi_extract import rules as R
+from kalshi_extract.arrowfast import ts_scalar
+from kalshi_extract.errors import NotFoundError
+from kalshi_extract.shapes import flatten_candle, orderbook_rows, series_of
+from kalshi_extract.state import iso, parse_iso, to_micros, ts_bounds
+
+__all__ = ["run_state", "run_snapshot", "run_candles"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# state rule (series, events, markets): a row per observed state
+# --------------------------------------------------------------------------------------------------------------
+def _state_queries(ctx) -> list[tuple[str, str, dict, str, bool]]:
+    """(scope key, path, params, data key, is_object) for the stream and selection."""
+    name, sel = ctx.sdef.name, ctx.selection
+    out = []
+    if name == "series":
+        if sel.series:
+            out += [(f"series={s}", f"/series/{s}", {}, "series", True) for s in sel.series]
+        if sel.events or sel.tickers or not sel.series:
+            if sel.events or sel.tickers:
+                wanted = sorted(
+                    {series_of(e, e) for e in (sel.events or ())}
+                    | {series_of(None, t) for t in (sel.tickers or ())}
+                )
+                out += [(f"series={s}", f"/series/{s}", {}, "series", True) for s in wanted]
+            else:
+                out.append(("all", "/series", {}, "series", False))
+    elif name == "events":
+        if not sel.narrowed:
+            out.append(("all", "/events", {"limit": 200}, "events", False))
+        for s in sel.series or ():
+            out.append((f"series={s}", "/events", {"series_ticker": s, "limit": 200}, "events", False))
+        events = set(sel.events or ()) | {t.rsplit("-", 1)[0] for t in sel.tickers or ()}
+        out += [(f"event={e}", f"/events/{e}", {}, "event", True) for e in sorted(events)]
+    else:  # markets
+        for key, params in R._scopes(sel) or [("all", {})]:
+            out.append(
+                (
+                    key,
+                    "/markets",
+                    {**params, "limit": R.PAGE_LIMIT, "mve_filter": "exclude"},
+                    "markets",
+                    False,
+                )
+            )
+    return out
+
+
+def run_state(ctx) -> None:
+    sdef = ctx.sdef
+    pk = sdef.primary_key[0]
+    queries = _state_queries(ctx)
+    meta_updates: dict = {}
+    if sdef.name == "markets":
+        cut = ctx.cutoff().get(sdef.cutoff_key)
+        seen_cut = ctx.book.meta("historical_cutoff", {})
+        for key, _path, params, data_key, is_obj in list(queries):
+            if seen_cut.get(key) != cut:  # first run of this scope, or the cutoff moved
+                hist = {k: v for k, v in params.items() if k != "limit"}
+                queries.append((key, sdef.historical_path, {**hist, "limit": R.PAGE_LIMIT}, data_key, is_obj))
+        meta_updates["historical_cutoff"] = {**seen_cut, **{q[0]: cut for q in queries}}
+    ctx.partitions = len(queries)
+    pending: dict[str, str] = {}
+    lock = threading.Lock()
+    writers = []
+
+    def fresh(items: list[dict]) -> list[dict]:
+        keep = []
+        with lock:
+            for item in items:
+                key = item.get(pk)
+                h = R._content_hash(item)
+                if key is None:
+                    keep.append(item)
+                    continue
+                if pending.get(key, ctx.book.hash_of(key)) == h:
+                    continue
+                pending[key] = h
+                keep.append(item)
+        return keep
+
+    def one(query) -> None:
+        _, path, params, data_key, is_obj = query
+        conv = ctx.converter()
+        w = ctx.lake.writer(sdef.name, ctx.run_id, ctx.schema, sdef.date_column)
+        with lock:
+            writers.append(w)
+        try:
+            if is_obj:
+                try:
+                    data = ctx.client.get(path, params)
+                except NotFoundError:
+                    ctx.page_done(0, 0)
+                    return
+                obj = (data or {}).get(data_key) if isinstance(data, dict) else None
+                pages = [[obj] if obj else []]
+            else:
+                pages = (ctx.items(p) for p in ctx.client.paginate(path, params, data_key=data_key))
+            for items in pages:
+                keep = fresh(items)
+                batch = conv.convert(keep) if keep else None
+                if batch is not None:
+                    w.write(batch)
+                ctx.page_done(len(items), len(keep), batch)
+        finally:
+            ctx.retire(conv)
+
+    try:
+        R._run_all(ctx, one, queries)
+        files = [f for w in writers for f in w.finish()]
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    ctx.committed(ctx.book.commit(files, hashes=pending, meta=meta_updates or None))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# snapshot rule (positions, balance, exchange_status, orderbook_snapshots)
+# --------------------------------------------------------------------------------------------------------------
+def _snapshot_items(ctx, snapshot_ts: str) -> Iterable[list[dict]]:
+    name, sel = ctx.sdef.name, ctx.selection
+    if name in ("balance", "exchange_status"):
+        data = ctx.client.get(ctx.sdef.path)
+        yield [{**(data or {}), "snapshot_ts": snapshot_ts}]
+        return
+    if name == "positions":
+        scopes = [{"ticker": t} for t in sel.tickers or ()] + [{"event_ticker": e} for e in sel.events or ()]
+        if sel.series:
+            tickers = sorted(t for t, m in R.resolve_markets(ctx, historical=False).items())
+            scopes += [{"ticker": t} for t in tickers if {"ticker": t} not in scopes]
+        for params in scopes or [{}]:
+            for page in ctx.client.paginate(
+                ctx.sdef.path, {**params, "limit": R.PAGE_LIMIT}, data_key="market_positions"
+            ):
+                yield [{**item, "snapshot_ts": snapshot_ts} for item in ctx.items(page)]
+        return
+    # order books of the selected (or all open) markets, 100 tickers per request
+    if sel.tickers and not (sel.series or sel.events):
+        tickers = sorted(sel.tickers)
+    else:
+        tickers = sorted(t for t, m in R.resolve_markets(ctx, historical=False, status="open").items())
+    for chunk in R._chunks(tickers, R.TICKER_CHUNK):
+        books = ctx.client.get_orderbooks(chunk)
+        rows: list[dict] = []
+        for entry in books:
+            rows += orderbook_rows(
+                entry.get("ticker") or entry.get("market_ticker"), entry.get("orderbook_fp"), snapshot_ts
+            )
+        yield rows
+
+
+def run_snapshot(ctx) -> None:
+    snapshot_ts = iso(ctx.loaded_at)
+    ctx.partitions = 1
+    conv = ctx.converter()
+    w = ctx.lake.writer(ctx.sdef.name, ctx.run_id, ctx.schema, ctx.sdef.date_column)
+    try:
+        for items in _snapshot_items(ctx, snapshot_ts):
+            batch = conv.convert(items) if items else None
+            if batch is not None:
+                w.write(batch)
+            ctx.page_done(len(items), len(items), batch)
+        files = w.finish()
+    except BaseException:
+        w.abort()
+        raise
+    finally:
+        ctx.retire(conv)
+    ctx.committed(ctx.book.commit(files, meta={"last_snapshot": snapshot_ts, "last_run_id": ctx.run_id}))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# candles rule
+# --------------------------------------------------------------------------------------------------------------
+def run_candles(ctx) -> None:
+    sel = ctx.selection
+    interval = sel.candle_interval
+    markets = R.resolve_markets(ctx)
+    cut = ctx.cutoff_time(ctx.sdef.cutoff_key)
+    jobs = []
+    for ticker, info in sorted(markets.items()):
+        key = f"ticker={ticker}/interval={interval}"
+        st = ctx.book.partition(key)
+        if st.get("complete"):
+            continue  # final market, every candle landed
+        jobs.append((key, ticker, info, st))
+    ctx.partitions = len(jobs)
+    step = timedelta(minutes=interval)
+
+    def one(job) -> None:
+        key, ticker, info, st = job
+        wm = parse_iso(st.get("watermark"))
+        start = wm + timedelta(seconds=1) if wm else (sel.since or parse_iso(info.get("open_time")))
+        close = parse_iso(info.get("close_time"))
+        end = sel.until or close
+        final = info.get("status") in R.FINAL_STATUSES
+        if start is None:
+            start = (end or datetime.now(UTC)) - 5000 * step
+        if end is None or (not final and end > datetime.now(UTC) + timedelta(days=3650)):
+            end = datetime.now(UTC) + timedelta(days=3650)
+        if start >= end:
+            ctx.page_done(0, 0)
+            return
+        series = series_of(info.get("event_ticker"), ticker)
+        historical = bool(info.get("historical")) or (
+            cut is not None and final and close is not None and info.get("historical")
+        )
+        if historical:
+            path = ctx.sdef.historical_path.format(ticker=ticker)
+        else:
+            path = ctx.sdef.path.format(series_ticker=series, ticker=ticker)
+        conv = ctx.converter()
+        w = ctx.lake.writer(ctx.sdef.name, ctx.run_id, ctx.schema, ctx.sdef.date_column)
+        newest = wm
+        try:
+            a = start
+            while a < end:  # ≤ 5000 candles per request
+                b = min(end, a + 4999 * step)
+                data = ctx.client.get(
+                    path, {"start_ts": R._secs(a), "end_ts": R._secs(b, up=True), "period_interval": interval}
+                )
+                candles = (data or {}).get("candlesticks") or []
+                rows = [flatten_candle(c, ticker, series, interval) for c in candles]
+                rows = [r for r in rows if r.get("end_period_ts") is not None]
+                rows.sort(key=lambda r: r["end_period_ts"])
+                if rows and not final:
+                    rows = rows[:-1]  # the newest candle of an open market may still be forming
+                batch = conv.convert(rows) if rows else None
+                if batch is not None:
+                    if wm is not None:
+                        batch = batch.filter(
+                            pc.greater(
+                                batch.column("end_period_ts"),
+                                ts_scalar(to_micros(wm), batch.column("end_period_ts").type),
+                            )
+                        )
+                    w.write(batch)
+                    top = ts_bounds(batch.column("end_period_ts"))[1]
+                    if top is not None and (newest is None or top > newest):
+                        newest = top
+                ctx.page_done(len(candles), batch.num_rows if batch is not None else 0, batch)
+                last = max(
+                    (c.get("end_period_ts") for c in candles if isinstance(c.get("end_period_ts"), int)),
+                    default=None,
+                )
+                if not final and (last is None or last < R._secs(b) - interval * 60):
+                    break  # an open market's candles stop at the exchange's "now": later chunks are empty
+                a = b + timedelta(seconds=1)
+            files = w.finish()
+        except BaseException:
+            w.abort()
+            raise
+        finally:
+            ctx.retire(conv)
+        state = {
+            **st,
+            "watermark": iso(newest),
+            "complete": bool(final and sel.until is None),
+            "last_run_id": ctx.run_id,
+        }
+        ctx.committed(ctx.book.commit(files, partitions={key: state}))
+
+    R._run_all(ctx, one, jobs)
