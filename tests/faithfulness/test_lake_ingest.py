@@ -14,7 +14,8 @@ pytestmark = pytest.mark.skipif(not V.REAL.exists(), reason="recorded responses 
 
 COLS = {name: {c.name: c.kind for c in cols} for name, cols in STREAM_COLUMNS.items()}
 
-TIME_STYLES = [V.time_spelling(s) for s in ("nanos", "no_fraction", "one_digit", "plus_offset", "mixed")]
+# 9 digits everywhere (nanosecond clocks), none, and 0–9 digits with Z and +00:00 mixed within one page
+TIME_STYLES = [V.time_spelling(s) for s in ("nanos", "no_fraction", "mixed")]
 
 
 def _ids(fns):
@@ -209,10 +210,11 @@ def _settlement(**over) -> dict:
 SETTLEMENTS = [
     _settlement(),
     _settlement(ticker="KXA-1", market_result="no", revenue=0, value=0, fee_cost="0.017500"),
-    _settlement(
-        ticker="KXA-2",
+    _settlement(  # a scalar market settling at 41.5¢: no whole-cent `value` (nullable), revenue 10 × 41.5¢
+        ticker="KXPAYROLLS-26JUN05-S",
+        event_ticker="KXPAYROLLS-26JUN05",
         market_result="scalar",
-        revenue=4150,
+        revenue=415,
         value=None,
         settled_time="2026-06-11T05:38:35.804719Z",
     ),
