@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -110,6 +110,7 @@ def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
     """Run the demo end to end; returns the report (raises KalshiLakeError subclasses on failure)."""
     from rich.console import Console
 
+    from kalshi_extract.errors import ConfigError, KalshiLakeError
     from kalshi_extract.settings import Settings
     from kalshi_sim import LocalExchange
 
@@ -123,36 +124,36 @@ def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
     report = DemoReport(lake_dir=lake_dir, account="")
     steps = _Steps(console, report)
 
-    with steps.step("exchange", f"local exchange started (seed {seed}, size {size})"):
-        exchange = LocalExchange(seed=seed, size=size)
-        exchange.__enter__()
-    try:
+    with ExitStack() as stack:
+        with steps.step("exchange", f"local exchange started (seed {seed}, size {size})"):
+            try:
+                exchange = stack.enter_context(LocalExchange(seed=seed, size=size))
+            except ValueError as exc:  # an unknown size: a user error, not a crash
+                raise ConfigError(f"--size {size!r}: {exc}") from None
         account = exchange.create_account(balance_cents=DEMO_BALANCE_CENTS)
         env = demo_environment(account, lake_dir)
         report.account = env["KALSHI_ACCOUNT"] or ""
-        with environment(env):
-            settings = Settings.load()
-            with steps.step("world", f"the world traded for {WORLD_SECONDS // 3600} simulated hours"):
-                exchange.advance(seconds=WORLD_SECONDS)
-            with steps.step("orders", "demo account placed orders through the order module"):
-                report.orders = place_demo_orders(settings, N_MARKETS)
-            console.print(
-                _table(
-                    "orders placed by the demo account",
-                    ["action", "ticker", "outcome", "count", "price", "status"],
-                    [
-                        (o["action"], o["ticker"], o["outcome"], o["count"], o["price"], o["status"])
-                        for o in report.orders
-                    ],
-                )
+        stack.enter_context(environment(env))
+        settings = Settings.load()
+        with steps.step("world", f"the world traded for {WORLD_SECONDS // 3600} simulated hours"):
+            exchange.advance(seconds=WORLD_SECONDS)
+        with steps.step("orders", "demo account placed orders through the order module"):
+            report.orders = place_demo_orders(settings, N_MARKETS)
+        console.print(
+            _table(
+                "orders placed by the demo account",
+                ["action", "ticker", "outcome", "count", "price", "status"],
+                [
+                    (o["action"], o["ticker"], o["outcome"], o["count"], o["price"], o["status"])
+                    for o in report.orders
+                ],
             )
-            wait = settle_seconds(exchange.now, report.orders)
-            with steps.step("settle", f"time advanced {wait / 3600:.1f} simulated hours: markets settled"):
-                exchange.advance(seconds=wait)
-            _pull_and_build(settings, console, steps)
-            print_report(settings, report, console)
-    finally:
-        exchange.__exit__(None, None, None)
+        )
+        wait = settle_seconds(exchange.now, report.orders)
+        with steps.step("settle", f"time advanced {wait / 3600:.1f} simulated hours: markets settled"):
+            exchange.advance(seconds=wait)
+        _pull_and_build(settings, console, steps)
+        print_report(settings, report, console)
     total = time.monotonic() - started
     report.seconds["total"] = round(total, 2)
     console.print(
@@ -160,8 +161,6 @@ def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
     )
     _next_steps(console, lake_dir)
     if not report.reconciled:
-        from kalshi_extract.errors import KalshiLakeError
-
         raise KalshiLakeError(
             "the demo account's P&L did not reconcile with the exchange (see the table above)"
         )
@@ -394,6 +393,6 @@ def _reconcile(con, settings, report: DemoReport, console) -> None:
     report.reconciled = ok
     mark = "[green]✓ reconciled[/]" if balanced else "[red]✗ differs[/]"
     console.print(
-        f"balance: start ${Decimal(DEMO_BALANCE_CENTS) / 100:,.2f} + realized ${realized:,.6f} − fees ${fees:,.6f}"
-        f" − open cost ${open_cost:,.6f} = ${expected:,.4f}; exchange says ${actual:,.4f}  {mark}"
+        f"balance: start ${Decimal(DEMO_BALANCE_CENTS) / 100:,.2f}, realized P&L {realized:+,.6f}, "
+        f"fees {-fees:+,.6f}, open cost {-open_cost:+,.6f} → ${expected:,.4f}; exchange says ${actual:,.4f}  {mark}"
     )
