@@ -93,6 +93,7 @@ def _assert_one_line_error(result, *needles: str) -> None:
         (["pull", "markets", "balance"], ["private", "KALSHI_API_KEY_ID"]),
         (["sql", "select 1", "--format", "xml"], ["--format"]),
         (["sql", "select 1"], ["kalshi-lake build"]),
+        (["demo", "--size", "huge"], ["--size 'huge'"]),
     ],
 )
 def test_bad_invocations_fail_cleanly_and_change_nothing(clean_env, args, needles):
