@@ -5,12 +5,17 @@ Incremental rules (implemented in :mod:`kalshi_extract.rules`):
 - ``time`` (trades, fills, orders, settlements): a watermark per partition = the newest event time landed.
   Each run asks for ``[watermark − overlap, until)``; the part older than the run's ``/historical/cutoff`` comes
   from the historical endpoint, the rest from the live one (slices are disjoint by event time, so nothing is
-  counted twice); rows whose primary key is already in the lake for that window are dropped, so the lake holds
-  every row once. ``orders`` also re-reads every order still resting at the previous run, so executions and
+  counted twice, and the two run concurrently); rows whose primary key is already in the lake for that window are
+  dropped, so the lake holds every row once. A long slice checkpoints (files + cursor) every 100 pages; a re-run
+  after a crash resumes from the last checkpoint. ``orders`` also re-reads every order still resting at the previous run, so executions and
   cancellations land as new rows (one row per observed state: primary key ``order_id`` + content).
 - ``state`` (series, events, markets): every observed *state* is a row; a row is written when its content differs
   from the last landed row of the same key (content hashes live in the stream's state). Markets are re-pulled
   until final; a run also reads ``/historical/markets`` on the first run of a scope and whenever the cutoff moved.
+  Every run re-reads the live markets of its scope (one request per 1000 markets): even a finalized market's
+  content keeps changing while it is live (``volume_24h_fp`` and ``previous_*`` are rolling 24-hour figures), and
+  ``min_updated_ts`` only tracks lifecycle changes, so a cheaper query would leave the lake behind the API.
+  Narrow by series/events/tickers to keep frequent runs cheap on the real exchange.
 - ``snapshot`` (positions, balance, exchange_status, orderbook_snapshots): every run lands a complete,
   timestamped snapshot (``snapshot_ts`` = the run's snapshot time, also the partition date).
 - ``candles`` (candlesticks): watermark per (ticker, interval) = the newest *closed* candle landed.
