@@ -17,6 +17,7 @@ data and state are durable together (see :mod:`kalshi_extract.lake`).
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +32,7 @@ __all__ = ["StateBook", "iso", "parse_iso", "from_micros", "to_micros", "ts_boun
 
 STATE_VERSION = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 def from_micros(value: int | None) -> datetime | None:
@@ -63,6 +65,9 @@ def parse_iso(text: str | None) -> datetime | None:
     try:
         return from_micros(pc.cast(str_array([text]), TS).cast(pa.int64())[0].as_py())
     except (pa.ArrowInvalid, ValueError) as exc:
+        shorter = _LONG_FRACTION.sub(r"\1", text, count=1)
+        if shorter != text:  # a nanosecond clock (cutoff, market times): truncate to µs as the converter does
+            return parse_iso(shorter)
         raise LakeStateError(f"state holds {text!r}, which is not an RFC3339 time ({exc})") from None
 
 
