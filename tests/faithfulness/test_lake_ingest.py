@@ -8,7 +8,7 @@ import pytest
 from kalshi_extract.pull import Selection, pull
 from kalshi_extract.schemas import STREAM_COLUMNS
 from tests.faithfulness import variants as V
-from tests.faithfulness.oracle import check_rows
+from tests.faithfulness.oracle import check_rows, parse_time
 
 pytestmark = pytest.mark.skipif(not V.REAL.exists(), reason="recorded responses not available")
 
@@ -46,9 +46,8 @@ def land(api, client, lake, stream: str, sel: Selection | None = None):
 # ---------------------------------------------------------------------------------------------------------------
 # trades
 # ---------------------------------------------------------------------------------------------------------------
-TRADES = V.recorded(V.PROD / "trades_window.json", "trades") + V.recorded(
-    V.DEMO / "trades__public_recorded.json", "trades"
-)
+T_PROD = V.recorded(V.PROD / "trades_window.json", "trades")
+TRADES = T_PROD + V.recorded(V.DEMO / "trades__public_recorded.json", "trades")
 TRADE_VARIANTS = [
     *TIME_STYLES,
     V.with_new_fields,
@@ -700,3 +699,45 @@ def test_gzip_chunked_pages_like_a_cdn(api, client, lake):
     res, rows = land(api, client, lake, "trades")
     check_rows(COLS["trades"], TRADES, rows, lambda r: r["trade_id"], "trades")
     assert all("gzip" in h.get("Accept-Encoding", "") for _, _, h in api.requests)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# times the pull itself reads: /historical/cutoff and the markets' open/close times (any RFC3339 spelling)
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("style", ["nanos", "mixed"])
+def test_cutoff_and_market_times_in_any_spelling(api, client, lake, style):
+    respell = V.time_spelling(style)
+    cut = {
+        "market_settled_ts": "2026-08-30T13:59:58.123456789Z",
+        "trades_created_ts": "2026-08-30T13:59:58.5+00:00",
+        "orders_updated_ts": "2026-08-30T13:59:58.1234567Z",
+        "market_positions_last_updated_ts": "2026-08-30T13:59:58Z",
+    }
+    api.routes["/historical/cutoff"] = lambda q: respell(cut)
+    trades = V.vary(T_PROD, respell)
+    boundary = parse_time(respell(cut)["trades_created_ts"])  # older trades are only on /historical/trades
+    older = [t for t in trades if parse_time(t["created_time"]) < boundary]
+    newer = [t for t in trades if t not in older]
+    api.pages("/markets/trades", [{"trades": newer}])
+    api.pages("/historical/trades", [{"trades": older}])
+    res, rows = land(api, client, lake, "trades")
+    assert older and newer
+    check_rows(COLS["trades"], trades, rows, lambda r: r["trade_id"], "trades")
+
+    market = respell(
+        {
+            "ticker": CANDLE_TICKER,
+            "event_ticker": "KXATPSETWINNER-26AUG24DRORIN-1",
+            "status": "finalized",
+            "open_time": "2026-08-24T00:00:00.000000001Z",
+            "close_time": "2026-08-28T00:00:00.5Z",
+        }
+    )
+    api.pages("/markets", [{"markets": [market]}])
+    api.pages("/historical/markets", [{"markets": []}])
+    api.routes[f"/series/KXATPSETWINNER/markets/{CANDLE_TICKER}/candlesticks"] = lambda q: {
+        "ticker": CANDLE_TICKER,
+        "candlesticks": CANDLES,
+    }
+    res, rows = land(api, client, lake, "candlesticks", Selection(tickers=[CANDLE_TICKER]))
+    assert len(rows) == len(CANDLES)
