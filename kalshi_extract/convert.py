@@ -34,6 +34,7 @@ class ConversionError(LakeError):
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LONG_FRACTION = r"(\.\d{6})\d+"  # RFC3339 fraction beyond microseconds (Go's RFC3339Nano)
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, OverflowError)
 
 
@@ -104,8 +105,8 @@ def _ts_array(stream: str, col: Col, values: list) -> pa.Array:
         try:
             return pc.cast(strings, TS)
         except _ARROW_ERRORS:
-            try:  # more than 6 fractional digits: parse at ns, truncate to µs
-                return pc.cast(pc.cast(strings, pa.timestamp("ns", tz="UTC")), TS, safe=False)
+            try:  # more than 6 fractional digits: truncate the text to µs (a cast via ns fails on year 1 …)
+                return pc.cast(pc.replace_substring_regex(strings, _LONG_FRACTION, r"\1"), TS)
             except _ARROW_ERRORS as exc:
                 raise _fail(stream, col, values, TS, exc) from None
     seconds = int_array(values)
