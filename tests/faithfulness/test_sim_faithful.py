@@ -142,3 +142,34 @@ def test_series_has_no_cursor_events_and_markets_do(world):
     assert "cursor" in client.get("/markets", {"limit": 1})
     last = client.get("/markets", {"tickers": body["series"][0]["ticker"] + "-NONE"})
     assert last == {"markets": [], "cursor": ""}
+
+
+def test_series_events_settlements_balance_keys_cover_the_samples(world):
+    """Key sets of the objects only documented by samples (constructed from the spec) and the spec's examples:
+    everything the sample shows is there, minus what v3.31 removed (events' available_on_brokers)."""
+    ex, client = world
+    docs = {
+        "series": (
+            V.load(V.DOCS / "docsample_series_response.json")["series"],
+            client.get("/series")["series"],
+        ),
+        "event": (
+            V.load(V.DOCS / "docsample_event_response.json")["event"],
+            client.get("/events", {"limit": 5})["events"],
+        ),
+        "settlement": (
+            V.recorded(V.DOCS / "docsample_settlements_response.json", "settlements")[0],
+            list(client.get_settlements()),
+        ),
+    }
+    removed = {"event": {"available_on_brokers"}}
+    for what, (sample, ours) in docs.items():
+        assert ours, f"the world has no {what}"
+        want = set(sample) - removed.get(what, set())
+        for obj in ours:
+            assert want <= set(obj), f"{what}: missing {sorted(want - set(obj))}"
+    balance = client.get_balance()
+    assert {"balance", "balance_dollars", "portfolio_value", "updated_ts"} <= set(balance)
+    assert isinstance(balance["balance"], int) and isinstance(balance["updated_ts"], int)
+    # balances are kept at $0.0001 (docs fee_rounding): the integer cents are the same amount to within a cent
+    assert abs(V.Decimal(balance["balance_dollars"]) * 100 - balance["balance"]) < 1
