@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from kalshi_lake.cli.common import fail
+
 
 def _parse_params(items: list[str]) -> dict[str, str]:
     params: dict[str, str] = {}
@@ -112,8 +114,7 @@ def backtest(
                 png.unlink(missing_ok=True)  # a failed run leaves nothing behind
                 raise
     except (KalshiLakeError, ValueError, typer.BadParameter) as exc:
-        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
     _print(result, png, db_path if save else None)
 
 

@@ -1,0 +1,93 @@
+"""Helpers every CLI command module shares: one-line errors, exit codes, settings, consoles, JSON output.
+
+Errors a user can cause end as ONE line on stderr (``error: …``) and a non-zero exit, never a traceback:
+1 failed / refused / invalid input, 3 outcome unknown (an order write whose answer was lost: look it up before
+retrying), 4 not confirmed, 130 interrupted. Decimals print as strings in JSON (exact money, never floats).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import typer
+
+EXIT_FAILED = 1
+EXIT_UNKNOWN = 3
+EXIT_NOT_CONFIRMED = 4
+EXIT_INTERRUPTED = 130
+
+
+def one_line(message: Any) -> str:
+    """The text of a message or exception folded onto one line (the exception's type if it has no text)."""
+    text = str(message).strip()
+    if not text and isinstance(message, BaseException):
+        text = type(message).__name__
+    return " ".join(text.split())
+
+
+def fail(message: Any, code: int = EXIT_FAILED) -> typer.Exit:
+    """Print ``error: <message>`` on one line to stderr; return the Exit to raise."""
+    typer.echo(f"error: {one_line(message)}", err=True)
+    return typer.Exit(code)
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Library errors → one line on stderr and a non-zero exit (no traceback); see the module docstring."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from kalshi_extract.errors import KalshiLakeError, OrderOutcomeUnknown
+
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except OrderOutcomeUnknown as exc:
+            raise fail(exc, EXIT_UNKNOWN) from None
+        except KalshiLakeError as exc:
+            raise fail(exc) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted", EXIT_INTERRUPTED) from None
+
+    return wrapper
+
+
+def load_settings():
+    """Settings from the environment / kalshi-lake.toml (a bad setting raises ConfigError: one line)."""
+    from kalshi_extract.settings import Settings
+
+    return Settings.load()
+
+
+def console(err: bool = False):
+    """A rich console on stdout (or stderr). Piped or captured output is not folded into 80 columns."""
+    from rich.console import Console
+
+    con = Console(stderr=err, soft_wrap=False)
+    if not con.is_terminal:
+        con.width = max(con.width, 220)
+    return con
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: Decimal → exact string, datetimes → ISO text, result objects → their ``to_dict()``."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "to_dict"):
+        return jsonable(value.to_dict())
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as indented JSON with sorted keys on stdout."""
+    typer.echo(json.dumps(jsonable(value), indent=2, sort_keys=True))

@@ -1,0 +1,218 @@
+"""Trading CLI, order entry: ``buy``, ``sell``, ``cancel``, ``amend``, ``decrease``.
+
+Every command validates before sending (nothing is sent on a bad input); ``--dry-run`` prints the exact request
+instead of sending it; on ``KALSHI_ENV=prod`` the request, its cost and fee estimate are shown and confirmed first
+(``trading_common.confirm_gate``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kalshi_lake.cli.common import console, fail, load_settings, print_json
+from kalshi_lake.cli.trading_common import (
+    PRICE_HELP,
+    DryOpt,
+    JsonOpt,
+    YesOpt,
+    confirm_gate,
+    make_client,
+    make_orders,
+    orders_reader,
+    request_text,
+    require_key,
+)
+from kalshi_lake.cli.trading_render import table
+
+
+# ------------------------------------------------------------------------------------------------ place
+def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, reduce_only, stp, client_order_id,
+           dry_run, yes, as_json) -> None:  # fmt: skip
+    from kalshi_extract.orders_translate import parse_price_text
+    from kalshi_extract.orders_validate import build_v2_request
+
+    # local checks first: a bad input costs no request at all
+    settings = load_settings()
+    prepared = build_v2_request(
+        ticker, action, outcome, count, parse_price_text(price), time_in_force=tif, expiration_time=expires,
+        post_only=post_only, reduce_only=reduce_only, self_trade_prevention_type=stp, client_order_id=client_order_id,
+    )  # fmt: skip
+    if settings.max_order_count is not None and prepared.count > settings.max_order_count:
+        raise fail(
+            f"count {prepared.count} exceeds KALSHI_MAX_ORDER_COUNT={settings.max_order_count}. Nothing was sent."
+        )
+    if not dry_run:
+        require_key(settings)
+    with make_client(settings) as c:
+        orders = make_orders(c) if not dry_run else None
+        if orders is None:
+            from kalshi_extract.orders_validate import OrderChecker
+
+            checker = OrderChecker(c)
+        else:
+            checker = orders.checker
+        prepared = checker.check(prepared, account_checks=settings.has_key)
+        lines = [
+            prepared.summary(),
+            request_text(settings, "POST", "/portfolio/events/orders", prepared.request),
+        ]
+        if prepared.balance is not None:
+            lines.append(f"balance ${prepared.balance}; position {prepared.position} (YES-equivalent)")
+        lines += [f"note: {n}" for n in prepared.notes]
+        if dry_run:
+            if as_json:
+                print_json({"dry_run": True, "method": "POST", "url": settings.base_url + "/portfolio/events/orders",
+                             "request": prepared.request, "cost": prepared.cost, "fee_estimate": prepared.fee_estimate,
+                             "notes": prepared.notes})  # fmt: skip
+            else:
+                typer.echo("dry run — nothing sent. The request would be:")
+                for line in lines:
+                    typer.echo(line)
+            return
+        confirm_gate(settings, lines, yes=yes)
+        result = orders.submit(prepared)
+    if as_json:
+        print_json({"request": prepared.request, "result": result})
+        return
+    rows = [["order_id", result.order_id], ["client_order_id", result.client_order_id], ["status", result.status],
+            ["filled", result.fill_count], ["remaining", result.remaining_count],
+            ["average fill price (YES)", result.average_fill_price], ["average fee / contract", result.average_fee_paid],
+            ["outcome", f"{result.outcome} after {result.attempts} attempt(s)"]]  # fmt: skip
+    console().print(table(prepared.summary(), ["", ""], rows))
+
+
+def _order_command(action: str):
+    def command(
+        ticker: Annotated[str, typer.Argument(help="Market ticker.")],
+        outcome: Annotated[str, typer.Argument(help="yes or no: which contract.")],
+        count: Annotated[str, typer.Argument(help="Contracts (> 0, up to 2 decimals).")],
+        price: Annotated[str, typer.Argument(help=PRICE_HELP)],
+        tif: Annotated[str, typer.Option("--tif", help="Time in force: gtc, ioc or fok.")] = "gtc",
+        expires: Annotated[int | None, typer.Option(help="Expiry (Unix seconds; gtc only).")] = None,
+        post_only: Annotated[
+            bool, typer.Option("--post-only", help="Only rest on the book; never take.")
+        ] = False,
+        reduce_only: Annotated[
+            bool, typer.Option("--reduce-only", help="Only reduce a position (ioc only).")
+        ] = False,
+        stp: Annotated[
+            str, typer.Option("--stp", help="Self-trade prevention: taker_at_cross or maker.")
+        ] = "taker_at_cross",
+        client_order_id: Annotated[
+            str | None, typer.Option(help="Your id for this order (default: a new uuid4).")
+        ] = None,
+        dry_run: DryOpt = False,
+        yes: YesOpt = False,
+        as_json: JsonOpt = False,
+    ) -> None:
+        _place(action, ticker, outcome, count, price, tif, expires, post_only, reduce_only, stp, client_order_id,
+               dry_run, yes, as_json)  # fmt: skip
+
+    command.__name__ = action
+    example = "kalshi-lake buy KXHIGHNY-26NOV24-T55 yes 10 45" if action == "buy" else \
+        "kalshi-lake sell KXHIGHNY-26NOV24-T55 no 5 0.58 --tif ioc"  # fmt: skip
+    command.__doc__ = (
+        f"{action.capitalize()} YES or NO contracts with a limit order.  Example: {example}\n\n"
+        f"{PRICE_HELP} The price is that of the contract named (a NO price for no). "
+        "Prints the exact request with --dry-run; on KALSHI_ENV=prod asks for confirmation unless --yes."
+    )
+    return command
+
+
+buy = _order_command("buy")
+sell = _order_command("sell")
+
+
+def _write_command(settings, pw, describe: str, dry_run: bool, yes: bool, as_json: bool, run) -> None:
+    text = request_text(settings, pw.method, pw.path, pw.body, pw.params)
+    if dry_run:
+        if as_json:
+            print_json({"dry_run": True, "method": pw.method, "url": settings.base_url + pw.path,
+                         "params": pw.params, "request": pw.body})  # fmt: skip
+        else:
+            typer.echo(f"dry run — nothing sent. {describe}. The request would be:\n{text}")
+        return
+    confirm_gate(settings, [describe, text], yes=yes)
+    result = run()
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"{describe}: {result.outcome} after {result.attempts} attempt(s)")
+
+
+def cancel(
+    order_id: Annotated[str | None, typer.Argument(help="The order to cancel.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Cancel every resting order.")] = False,
+    dry_run: DryOpt = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cancel one resting order, or all with --all.  Example: kalshi-lake cancel 3b23c1c7-f4ef-4f0d-8b9a-9e53c61f1a0d"""
+    if (order_id is None) == (not all_):
+        raise fail("give an ORDER_ID or --all (not both)")
+    settings = load_settings()
+    require_key(settings)
+    with make_client(settings) as c:
+        if all_:
+            from kalshi_extract.orders import PreparedWrite
+
+            pw = PreparedWrite("cancel_all", "DELETE", "/portfolio/events/orders", None, None)
+            resting = orders_reader(c).list_orders(status="resting", limit=1000)
+            describe = f"cancel all resting orders ({len(resting)} now resting)"
+            _write_command(settings, pw, describe, dry_run, yes, as_json, lambda: make_orders(c).cancel_all())
+            return
+        pw = orders_reader(c).prepare_cancel(order_id)
+        o = pw.order or {}
+        describe = f"cancel {order_id} ({o.get('ticker')}, {o.get('remaining_count_fp')} resting)"
+        _write_command(settings, pw, describe, dry_run, yes, as_json, lambda: make_orders(c).cancel(order_id))
+
+
+def amend(
+    order_id: Annotated[str, typer.Argument(help="The resting order to change.")],
+    price: Annotated[
+        str | None, typer.Option(help="New price (YES price unless --outcome no). " + PRICE_HELP)
+    ] = None,
+    count: Annotated[
+        str | None, typer.Option(help="New TOTAL count: already filled + wanted resting.")
+    ] = None,
+    outcome: Annotated[str, typer.Option(help="Which contract --price is quoted in: yes or no.")] = "yes",
+    dry_run: DryOpt = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a resting order's price and/or total count.  Example: kalshi-lake amend 3b23c1c7-… --price 46 --count 10"""
+    from kalshi_extract.orders_translate import parse_price_text
+
+    new_price = parse_price_text(price) if price is not None else None
+    settings = load_settings()
+    require_key(settings)
+    with make_client(settings) as c:
+        pw = orders_reader(c).prepare_amend(order_id, price=new_price, count=count, outcome=outcome)
+        describe = (f"amend {order_id} ({pw.order.get('ticker')}): {pw.body['side']} at YES ${pw.body['price']}, "
+                    f"total count {pw.body['count']}")  # fmt: skip
+        _write_command(settings, pw, describe, dry_run, yes, as_json,
+                       lambda: make_orders(c).exec.amend(order_id, pw.body))  # fmt: skip
+
+
+def decrease(
+    order_id: Annotated[str, typer.Argument(help="The resting order to reduce.")],
+    by: Annotated[str | None, typer.Option("--by", help="Contracts to remove.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Contracts to leave resting.")] = None,
+    dry_run: DryOpt = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reduce a resting order by N or to N contracts (keeps queue place).  Example: kalshi-lake decrease 3b23c1c7-… --by 2"""
+    settings = load_settings()
+    if (by is None) == (to is None):
+        raise fail("give exactly one of --by or --to")
+    require_key(settings)
+    with make_client(settings) as c:
+        pw = orders_reader(c).prepare_decrease(order_id, reduce_by=by, reduce_to=to)
+        describe = f"decrease {order_id} ({pw.order.get('ticker')}) to {pw.target} resting"
+        _write_command(settings, pw, describe, dry_run, yes, as_json,
+                       lambda: make_orders(c).exec.decrease(order_id, pw.order["ticker"], pw.body, pw.target))  # fmt: skip
+
+

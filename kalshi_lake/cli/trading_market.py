@@ -1,0 +1,144 @@
+"""Trading CLI, market data: ``search``, ``market``, ``orderbook`` (public; no key needed)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+
+from kalshi_lake.cli.common import console, fail, load_settings, print_json
+from kalshi_lake.cli.trading_common import JsonOpt, make_client
+from kalshi_lake.cli.trading_render import table, text
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="Text in the ticker, title or series (case-insensitive).")],
+    status: Annotated[
+        str, typer.Option(help="Market status filter: open, closed, settled, unopened, paused, all.")
+    ] = "open",
+    series: Annotated[str | None, typer.Option(help="Only this series ticker.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many markets.")] = 20,
+    max_markets: Annotated[int, typer.Option(help="Scan at most this many markets.")] = 20000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find markets by ticker, title or series.  Example: kalshi-lake search "high temp" --status open"""
+    from kalshi_extract.errors import NotFoundError
+
+    if limit < 1 or max_markets < 1:
+        raise fail("--limit and --max-markets must be at least 1")
+    settings = load_settings()
+    q = query.strip().lower()
+    found: list[dict] = []
+    with make_client(settings) as c:
+        try:  # an exact ticker first (cheap)
+            found.append(c.get_market(query.strip().upper()))
+        except (NotFoundError, ValueError):
+            pass
+        params: dict[str, Any] = {"limit": 1000}
+        if status != "all":
+            params["status"] = status
+        if series:
+            params["series_ticker"] = series.upper()
+        seen = {m.get("ticker") for m in found}
+        for n, m in enumerate(c.get_markets(**params), start=1):
+            hay = " ".join(str(m.get(k) or "") for k in ("ticker", "event_ticker", "title", "subtitle",
+                                                         "yes_sub_title", "no_sub_title")).lower()  # fmt: skip
+            if q in hay and m.get("ticker") not in seen:
+                found.append(m)
+                seen.add(m.get("ticker"))
+            if len(found) >= limit or n >= max_markets:
+                break
+    found = found[:limit]
+    if as_json:
+        print_json(found)
+        return
+    rows = [[m.get("ticker"), m.get("title") or m.get("yes_sub_title"), m.get("status"), m.get("yes_bid_dollars"),
+             m.get("yes_ask_dollars"), m.get("last_price_dollars"), m.get("volume_fp"), m.get("close_time")]
+            for m in found]  # fmt: skip
+    console().print(table(f"markets matching {query!r} ({len(rows)})",
+                            ["ticker", "title", "status", "yes bid", "yes ask", "last", "volume", "closes"], rows))  # fmt: skip
+    if not rows:
+        typer.echo("no market matched; try --status all or a shorter query")
+
+
+def market(
+    ticker: Annotated[str, typer.Argument(help="Market ticker.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one market: prices, sizes, volume, status, tick grid.  Example: kalshi-lake market KXHIGHNY-26NOV24-T55"""
+    from kalshi_extract.errors import NotFoundError
+
+    settings = load_settings()
+    with make_client(settings) as c:
+        try:
+            m = c.get_market(ticker.strip())
+        except NotFoundError:
+            raise fail(f"unknown ticker {ticker!r} (try `kalshi-lake search`)") from None
+    if as_json:
+        print_json(m)
+        return
+    keys = ["ticker", "event_ticker", "title", "yes_sub_title", "no_sub_title", "status", "market_type",
+            "yes_bid_dollars", "yes_bid_size_fp", "yes_ask_dollars", "yes_ask_size_fp", "no_bid_dollars",
+            "no_ask_dollars", "last_price_dollars", "volume_fp", "volume_24h_fp", "open_interest_fp",
+            "open_time", "close_time", "result", "settlement_value_dollars", "price_level_structure",
+            "price_ranges"]  # fmt: skip
+    rows = [[k, json.dumps(m[k]) if isinstance(m.get(k), (list, dict)) else m.get(k)] for k in keys if k in m]
+    console().print(table(m.get("ticker", ticker), ["field", "value"], rows))
+
+
+def orderbook(
+    ticker: Annotated[str, typer.Argument(help="Market ticker.")],
+    depth: Annotated[int, typer.Option(help="Levels per side (0 = all).")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the YES and NO books (bids) with the implied asks.  Example: kalshi-lake orderbook KXHIGHNY-26NOV24-T55"""
+    from kalshi_extract.errors import NotFoundError
+
+    if depth < 0:
+        raise fail("--depth must be 0 (all) or more")
+    settings = load_settings()
+    with make_client(settings) as c:
+        try:
+            body = c.get_orderbook(ticker.strip(), depth=depth)
+        except NotFoundError:
+            raise fail(f"unknown ticker {ticker!r} (try `kalshi-lake search`)") from None
+    book = body.get("orderbook_fp") or {}
+    yes = sorted(((Decimal(p), Decimal(q)) for p, q in book.get("yes_dollars") or []), reverse=True)
+    no = sorted(((Decimal(p), Decimal(q)) for p, q in book.get("no_dollars") or []), reverse=True)
+    one = Decimal(1)
+    summary = {
+        "ticker": ticker,
+        "best_yes_bid": yes[0][0] if yes else None,
+        "best_yes_ask": one - no[0][0] if no else None,  # a NO bid at q is a YES ask at 1 - q
+        "best_no_bid": no[0][0] if no else None,
+        "best_no_ask": one - yes[0][0] if yes else None,
+    }
+    if as_json:
+        print_json({**summary, "yes_bids": [[p, q] for p, q in yes], "no_bids": [[p, q] for p, q in no]})
+        return
+    con = console()
+    n = max(len(yes), len(no))
+    rows = []
+    for i in range(n):
+        y = yes[i] if i < len(yes) else (None, None)
+        o = no[i] if i < len(no) else (None, None)
+        rows.append(
+            [
+                y[0],
+                y[1],
+                None if y[0] is None else one - y[0],
+                o[0],
+                o[1],
+                None if o[0] is None else one - o[0],
+            ]
+        )
+    con.print(table(f"{ticker} order book (bids; implied ask on the other side = 1 − bid)",
+                     ["YES bid", "size", "= NO ask", "NO bid", "size", "= YES ask"], rows))  # fmt: skip
+    con.print(
+        f"YES: bid {text(summary['best_yes_bid'])} / ask {text(summary['best_yes_ask'])}   "
+        f"NO: bid {text(summary['best_no_bid'])} / ask {text(summary['best_no_ask'])}"
+    )
+
+
