@@ -2,7 +2,9 @@
 
 A route maps a path (relative to ``/trade-api/v2``) to a list of page *objects* (dicts) or to a callable
 ``(query) -> bytes | dict``. For a list, the server picks the page from the ``cursor`` query parameter
-(``p1``, ``p2`` …), writes the cursor that points to the next page into the body, and ends the list the way the
+(opaque tokens shaped like Kalshi's: base64 text with ``-``, ``_``, and for some pages ``+``, ``/`` and ``=``
+that the client must percent-encode; an unknown cursor is a 400 with Kalshi's error body), writes the cursor that
+points to the next page into the body, and ends the list the way the
 route says: ``end="empty"`` (``"cursor": ""``), ``"null"`` (``"cursor": null``) or ``"missing"`` (no cursor
 key). Bodies are serialised with the stdlib ``json`` so ``Decimal`` numbers keep their exact text. Every request
 is recorded (path, query as a dict of lists, headers).
@@ -39,6 +41,15 @@ def dumps(obj) -> bytes:
     return _TOKEN.sub(r"\1", json.dumps(_mark(obj), ensure_ascii=False)).encode()
 
 
+# page i+1 is fetched with _TOKENS[i]; genuine cursors are base64 of protobuf (recorded examples first)
+_TOKENS = [
+    "CgwIuKKp0QYQ-MDV3QISJ0tYTUxCSElULTI2SlVOMTExMzEwQVpNSUEtQVpHUEVSRE9NTzItMw",
+    "EhIKEC4Yf1dC7Fly-I7MaD55Y-MaDAjavcDRBhDwop6bAg",
+    "EhIKEAchBaz0I+uZyJi/gMh7b/AaDAjd7tDUBhDIhYbTAw==",
+    *(f"CgwI3-Wo0QYQuIDPgQESHEtY_{i}+/=" for i in range(3, 50)),
+]
+
+
 class Loopback:
     def __init__(self) -> None:
         self.routes: dict[str, object] = {}
@@ -70,7 +81,10 @@ class Loopback:
                     self._send(200, out if isinstance(out, bytes) else dumps(out))
                     return
                 cursor = query.get("cursor", [""])[-1]
-                index = int(cursor[1:]) if cursor else 0
+                index = _TOKENS.index(cursor) + 1 if cursor in _TOKENS else (0 if not cursor else -1)
+                if index < 0:
+                    self._send(400, b'{"code":"invalid_cursor","message":"invalid cursor","details":""}')
+                    return
                 body = dict(route[index])
                 select = api.selects.get(path)
                 if select is not None:
@@ -80,7 +94,7 @@ class Loopback:
                         for k, v in body.items()
                     }
                 if index + 1 < len(route):
-                    body["cursor"] = f"p{index + 1}"
+                    body["cursor"] = _TOKENS[index]
                 else:
                     end = api.ends.get(path, "empty")
                     if end == "empty":
