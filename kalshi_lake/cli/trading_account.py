@@ -9,7 +9,14 @@ from typing import Annotated, Any
 import typer
 
 from kalshi_lake.cli.common import console, fail, load_settings, print_json
-from kalshi_lake.cli.trading_common import JsonOpt, make_client, make_orders, orders_reader, require_key
+from kalshi_lake.cli.trading_common import (
+    JsonOpt,
+    make_client,
+    make_orders,
+    market_ticker,
+    orders_reader,
+    require_key,
+)
 from kalshi_lake.cli.trading_render import table, text, unix
 
 
@@ -33,6 +40,8 @@ def orders(
         raise fail(f"--status must be resting, canceled or executed, not {status!r}")
     if limit < 1:
         raise fail("--limit must be at least 1")
+    if ticker is not None:
+        ticker = market_ticker(ticker, "--ticker")
     settings = load_settings()
     require_key(settings)
     with make_client(settings) as c:
@@ -74,8 +83,8 @@ def positions(
     settings = load_settings()
     require_key(settings)
     params: dict[str, Any] = {"limit": 1000}
-    if ticker:
-        params["ticker"] = ticker
+    if ticker is not None:
+        params["ticker"] = market_ticker(ticker, "--ticker")
     if not all_:
         params["count_filter"] = "position"
     with make_client(settings) as c:
@@ -113,6 +122,8 @@ def fills(
     as_json: JsonOpt = False,
 ) -> None:
     """Show your fills, newest first.  Example: kalshi-lake fills --ticker KXHIGHNY-26NOV24-T55"""
+    if ticker is not None:
+        ticker = market_ticker(ticker, "--ticker")
     rows_raw = _private_list("get_fills", ticker=ticker, limit=limit)
     if as_json:
         print_json(rows_raw)

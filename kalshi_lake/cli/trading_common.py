@@ -48,6 +48,14 @@ def orders_reader(client):
     return Orders(client, journal=MemoryJournal())
 
 
+def market_ticker(value: str, what: str = "ticker") -> str:
+    """A ticker as the user typed it → the exchange's spelling (tickers are upper case); empty is refused."""
+    ticker = (value or "").strip().upper()
+    if not ticker:
+        raise fail(f"{what} is empty: give a market ticker such as KXHIGHNY-26NOV24-T55. Nothing was sent.")
+    return ticker
+
+
 def require_key(settings) -> None:
     """Refuse (ConfigError, nothing sent) when no API key is configured."""
     from kalshi_extract.errors import ConfigError

@@ -20,6 +20,7 @@ from kalshi_lake.cli.trading_common import (
     confirm_gate,
     make_client,
     make_orders,
+    market_ticker,
     orders_reader,
     request_text,
     require_key,
@@ -34,6 +35,7 @@ def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, 
     from kalshi_extract.orders_validate import build_v2_request
 
     # local checks first: a bad input costs no request at all
+    ticker = market_ticker(ticker)
     settings = load_settings()
     prepared = build_v2_request(
         ticker, action, outcome, count, parse_price_text(price), time_in_force=tif, expiration_time=expires,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from kalshi_lake.cli.common import console, fail, load_settings, print_json
-from kalshi_lake.cli.trading_common import JsonOpt, make_client
+from kalshi_lake.cli.trading_common import JsonOpt, make_client, market_ticker
 from kalshi_lake.cli.trading_render import table, text
 
 
@@ -70,10 +70,11 @@ def market(
     """Show one market: prices, sizes, volume, status, tick grid.  Example: kalshi-lake market KXHIGHNY-26NOV24-T55"""
     from kalshi_extract.errors import NotFoundError
 
+    ticker = market_ticker(ticker)
     settings = load_settings()
     with make_client(settings) as c:
         try:
-            m = c.get_market(ticker.strip())
+            m = c.get_market(ticker)
         except NotFoundError:
             raise fail(f"unknown ticker {ticker!r} (try `kalshi-lake search`)") from None
     if as_json:
@@ -98,10 +99,11 @@ def orderbook(
 
     if depth < 0:
         raise fail("--depth must be 0 (all) or more")
+    ticker = market_ticker(ticker)
     settings = load_settings()
     with make_client(settings) as c:
         try:
-            body = c.get_orderbook(ticker.strip(), depth=depth)
+            body = c.get_orderbook(ticker, depth=depth)
         except NotFoundError:
             raise fail(f"unknown ticker {ticker!r} (try `kalshi-lake search`)") from None
     book = body.get("orderbook_fp") or {}

@@ -282,3 +282,16 @@ def test_unwritable_journal_means_no_order(exchange, account, cent_market, tmp_p
     assert res.exit_code == 1, res.output
     assert "could not journal the order intent" in res.stderr and "nothing was sent" in res.stderr
     assert order_posts(exchange) == []
+
+
+def test_tickers_are_trimmed_and_upper_cased_and_an_empty_one_is_one_line(exchange, account, make_cli, cent_market):
+    cli = make_cli(account)
+    for args in (["market", ""], ["orderbook", "  "], ["buy", " ", "yes", "1", "5"], ["fills", "--ticker", ""],
+                 ["positions", "--ticker", ""], ["orders", "--ticker", ""]):  # fmt: skip
+        _refused(exchange, cli, args, "ticker is empty", no_requests_at_all=True)
+    t = cent_market["ticker"]
+    assert cli.json("market", f" {t.lower()} ")["ticker"] == t
+    assert cli.json("orderbook", t.lower())["ticker"] == t
+    exchange.clear_requests()
+    dry = cli.json("buy", t.lower(), "yes", "1", "1", "--dry-run")
+    assert dry["request"]["ticker"] == t and order_posts(exchange) == []
