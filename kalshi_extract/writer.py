@@ -17,7 +17,7 @@ from kalshi_extract.arrowfast import int_scalar
 __all__ = ["StreamWriter", "DEFAULT_FILE_ROWS", "DEFAULT_ROW_GROUP_ROWS", "PARQUET_COMPRESSION"]
 
 DEFAULT_FILE_ROWS = 1_000_000  # a file is closed at this many rows (~20-40 MB of trades)
-DEFAULT_ROW_GROUP_ROWS = 65_536
+DEFAULT_ROW_GROUP_ROWS = 32_768  # rows buffered per open partition before a row group is written
 PARQUET_COMPRESSION = "zstd"
 
 _EPOCH = date(1970, 1, 1)
