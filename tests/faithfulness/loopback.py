@@ -55,6 +55,7 @@ class Loopback:
         self.routes: dict[str, object] = {}
         self.ends: dict[str, str] = {}
         self.selects: dict[str, object] = {}
+        self.throttle: dict[str, set[int]] = {}  # path → ordinals (1-based) of its requests answered 429
         self.gzip_chunked = False  # answer like a CDN: Content-Encoding gzip, Transfer-Encoding chunked
         self.requests: list[tuple[str, dict, dict]] = []
         self.lock = threading.Lock()
@@ -72,6 +73,11 @@ class Loopback:
                 query = parse_qs(parts.query, keep_blank_values=True)
                 with api.lock:
                     api.requests.append((path, query, dict(self.headers.items())))
+                with api.lock:
+                    ordinal = sum(1 for p, _, _ in api.requests if p == path)
+                if ordinal in api.throttle.get(path, ()):  # Kalshi's 429: this body, no Retry-After header
+                    self._send(429, b'{"error": "too many requests"}')
+                    return
                 route = api.routes.get(path)
                 if route is None:
                     self._send(404, b'{"code":"not_found","message":"not found","details":""}')

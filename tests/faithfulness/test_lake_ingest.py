@@ -750,3 +750,18 @@ def test_cutoff_and_market_times_in_any_spelling(api, client, lake, style):
     }
     res, rows = land(api, client, lake, "candlesticks", Selection(tickers=[CANDLE_TICKER]))
     assert len(rows) == len(CANDLES)
+
+
+def test_throttled_mid_pagination_resumes_the_same_page(api, client, lake):
+    """A 429 (``{"error": "too many requests"}``, no Retry-After) between pages: the pull backs off, asks the same
+    cursor again and lands every row once."""
+    pages = split_pages(TRADES, "trades", sizes=(30, 0, 30))
+    api.pages("/markets/trades", pages)
+    api.throttle["/markets/trades"] = {3}  # the request for the third page
+    res, rows = land(api, client, lake, "trades")
+    check_rows(COLS["trades"], TRADES, rows, lambda r: r["trade_id"], "trades")
+    assert res.throttled == 1 and res.retries == 1
+    cursors = [q.get("cursor", [""])[-1] for q in api.calls("/markets/trades")]
+    assert (
+        len(cursors) == len(pages) + 1 and cursors[2] == cursors[3] != ""
+    )  # the throttled cursor asked again
