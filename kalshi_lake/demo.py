@@ -159,7 +159,7 @@ def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
     console.print(
         f"\n[bold]done in {total:.0f}s.[/] Lake: {lake_dir}/lake  Warehouse: {lake_dir}/kalshi.duckdb"
     )
-    _next_steps(console, lake_dir)
+    _next_steps(console, lake_dir, report.account)
     if not report.reconciled:
         raise KalshiLakeError(
             "the demo account's P&L did not reconcile with the exchange (see the table above)"
@@ -179,19 +179,20 @@ def _pull_and_build(settings, console, steps: _Steps) -> None:
         build_models.fn(run_tests=True)
 
 
-def _next_steps(console, lake_dir: str) -> None:
+def _next_steps(console, lake_dir: str, account: str) -> None:
     prefix = "" if os.path.abspath(lake_dir) == os.path.abspath("data") else f"KALSHI_LAKE_DIR={lake_dir} "
     console.print("\n[bold]Next:[/]")
     for line in (
-        f'{prefix}uv run kalshi-lake sql "select * from fct_spreads order by observed_at desc limit 10"',
-        f"{prefix}uv run kalshi-lake status",
-        f'{prefix}uv run kalshi-lake sql "select ticker, sum(volume_fp) v from fct_market_daily group by 1 '
-        'order by v desc limit 5" --format csv',
-        "uv run jupyter lab notebooks/   # the notebooks read the same lake and warehouse",
-        "uv run kalshi-lake exchange serve   # the local exchange as a server; point KALSHI_API_URL at it",
-        "uv run kalshi-lake serve   # scheduled pulls with Prefect (see README: Scheduling)",
+        f"{prefix}uv run kalshi-lake status                 # rows, time range, freshness per stream",
+        f'{prefix}uv run kalshi-lake sql "select ticker, sum(volume_fp) as contracts from fct_market_daily '
+        'group by 1 order by 2 desc limit 5" --format csv',
+        f"{prefix}uv run kalshi-lake sql \"select * from fct_pnl where account = '{account}'\"",
+        f"{prefix}uv run kalshi-lake backtest threshold --series KXHIGHNY   # replay the lake through a strategy",
+        "notebooks/01_market_overview.ipynb … 05_backtest.ipynb   # open in Jupyter/VS Code with this venv",
+        "uv run kalshi-lake exchange serve   # the local exchange as a server (point KALSHI_API_URL at it)",
+        "uv run kalshi-lake serve            # scheduled pulls with Prefect (README: Scheduling)",
     ):
-        console.print(f"  {line}")
+        console.print(f"  {line}", markup=False, highlight=False)
 
 
 def dollars(value: Any) -> Decimal | None:
