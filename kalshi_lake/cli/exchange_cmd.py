@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from kalshi_lake.cli.common import fail
+
 exchange_app = typer.Typer(help="Run the local Kalshi-compatible exchange (offline, on loopback).",
                            no_args_is_help=True)
 
@@ -21,27 +23,40 @@ def serve_cmd(
     keys_dir: str = typer.Option(None, help="Directory of public keys made by `exchange keygen`."),
 ) -> None:
     """Serve the local exchange and print its base URL.  Example: kalshi-lake exchange serve --port 8765"""
+    import orjson
+
     from kalshi_sim.serve import serve
 
     try:
         serve(host, port, seed, size, tier, faults, Path(keys_dir).expanduser() if keys_dir else None)
+    except orjson.JSONDecodeError as e:
+        raise fail(f"--faults is not valid JSON ({e}); e.g. '{{\"error_rate\": 0.05}}'") from None
     except ValueError as e:
-        raise typer.BadParameter(str(e)) from None
+        raise fail(e) from None
+    except OSError as e:  # the port is taken, or the address is not ours
+        raise fail(f"cannot listen on {host}:{port}: {e.strerror or e} (another exchange running there? "
+                   "--port 0 picks a free port)") from None  # fmt: skip
 
 
 @exchange_app.command("keygen")
 def keygen_cmd(
     out: str = typer.Option("~/.kalshi-lake/local-exchange.pem", help="Where to write the private key."),
     keys_dir: str = typer.Option(None, help="Where the exchange reads public keys (default ~/.kalshi-lake/sim-keys)."),
+    port: int = typer.Option(8765, help="The port `exchange serve` listens on (for the printed KALSHI_API_URL)."),
 ) -> None:
-    """Create a key pair for the local exchange and print the two environment variables to use.
-    Example: kalshi-lake exchange keygen --out ./local.pem"""
+    """Create a key pair for the local exchange and print the environment variables to use.
+    Example: kalshi-lake exchange keygen --out ./local.pem
+
+    Prints KALSHI_ENV=local and KALSHI_API_URL too: with only the key set, commands would go to the
+    default environment (prod), where this key means nothing."""
     from kalshi_sim.serve import keygen
 
     try:
         key_id, path = keygen(Path(out).expanduser(), Path(keys_dir).expanduser() if keys_dir else None)
     except FileExistsError as e:
-        raise typer.BadParameter(str(e)) from None
+        raise fail(e) from None
+    typer.echo("export KALSHI_ENV=local")
+    typer.echo(f"export KALSHI_API_URL=http://127.0.0.1:{port}/trade-api/v2")
     typer.echo(f"export KALSHI_API_KEY_ID={key_id}")
     typer.echo(f"export KALSHI_PRIVATE_KEY_PATH={path.resolve()}")
     typer.echo("# restart `kalshi-lake exchange serve` to register the key (balance $10,000)", err=True)

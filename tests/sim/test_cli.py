@@ -22,11 +22,14 @@ def test_keygen_then_serve_accepts_the_key(tmp_path):
     assert res.exit_code == 0, res.output
     lines = dict(line.removeprefix("export ").split("=", 1) for line in res.stdout.splitlines()
                  if line.startswith("export "))
-    assert set(lines) == {"KALSHI_API_KEY_ID", "KALSHI_PRIVATE_KEY_PATH"}
+    assert set(lines) == {"KALSHI_ENV", "KALSHI_API_URL", "KALSHI_API_KEY_ID", "KALSHI_PRIVATE_KEY_PATH"}
+    # the key alone would leave KALSHI_ENV at its default (prod): the local exchange's URL comes with it
+    assert lines["KALSHI_ENV"] == "local" and lines["KALSHI_API_URL"] == "http://127.0.0.1:8765/trade-api/v2"
     assert "PRIVATE KEY" not in res.output
     assert stat.S_IMODE(os.stat(pem).st_mode) == 0o600
     again = CliRunner().invoke(app, ["exchange", "keygen", "--out", str(pem), "--keys-dir", str(keys)])
     assert again.exit_code != 0                          # never overwrites a key
+    assert again.stderr.startswith("error:") and len(again.stderr.strip().splitlines()) == 1
     proc = subprocess.Popen([sys.executable, "-m", "kalshi_sim", "serve", "--port", "0", "--size", "tiny",
                              "--keys-dir", str(keys), "--exit-with-parent"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -37,6 +40,27 @@ def test_keygen_then_serve_accepts_the_key(tmp_path):
                               "private_key_pem": open(lines["KALSHI_PRIVATE_KEY_PATH"]).read()})
         bal = SimClient(base, acct).get_json("/portfolio/balance")
         assert bal["balance"] == 1_000_000
+        # the printed variables, with the URL this server printed, are a working configuration
+        from kalshi_extract.client import KalshiClient
+        from kalshi_extract.settings import Settings
+
+        with KalshiClient(Settings.load(environ={**lines, "KALSHI_API_URL": base})) as c:
+            assert c.get_balance()["balance"] == 1_000_000
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serve_refuses_bad_options_and_a_taken_port_in_one_line():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        for args, fragment in ((["--size", "bogus"], "unknown size"), (["--faults", "{bad"], "--faults is not valid JSON"),
+                               (["--tier", "nope"], "unknown tier"), (["--port", port], "cannot listen on")):  # fmt: skip
+            res = CliRunner().invoke(app, ["exchange", "serve", "--size", "tiny", *args])
+            assert res.exit_code == 1, (args, res.output)
+            assert res.stderr.startswith("error:") and fragment in res.stderr, res.stderr
+            assert len(res.stderr.strip().splitlines()) == 1 and res.stdout == ""
