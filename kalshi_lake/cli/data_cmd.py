@@ -40,6 +40,8 @@ def handle_errors(fn: Callable) -> Callable:
             raise
         except KalshiLakeError as exc:
             raise _fail(_one_line(exc)) from None
+        except OSError as exc:  # disk full, permission denied, a lake dir that is a file...
+            raise _fail(_one_line(exc)) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", 130) from None
 

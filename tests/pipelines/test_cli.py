@@ -118,3 +118,11 @@ def test_status_of_an_empty_lake(clean_env):
     streams = {s["stream"]: s for s in report["streams"]}
     assert streams["trades"]["rows"] == 0 and streams["trades"]["last_run"] is None
     assert not clean_env.exists()
+
+
+def test_an_unusable_lake_dir_is_a_one_line_error(clean_env, monkeypatch, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("KALSHI_LAKE_DIR", str(blocker / "data"))
+    _assert_one_line_error(_invoke(["build"]), "Not a directory")
+    assert blocker.read_text() == "not a directory"
