@@ -3,7 +3,8 @@
 Flows
 - `pull_market_data(streams, series, tickers, since, until)`: series, events, markets, exchange status, then
   trades, candlesticks and order book snapshots; one task run per stream (`pull_<stream>`).
-- `pull_portfolio(streams, since, until)`: fills, settlements, orders, positions, balance (needs an API key).
+- `pull_portfolio(streams, series, tickers, since, until)`: fills, settlements, orders, positions, balance
+  (needs an API key).
 - `build_models(run_tests)`: runs `sql/` into `<lake_dir>/kalshi.duckdb` (one task, `build_warehouse`).
 - `refresh(market_data, portfolio, build, ...)`: the parent flow: pulls as subflows, then the models.
 
@@ -207,6 +208,8 @@ def pull_market_data(
 @flow(name="pull_portfolio", log_prints=False)
 def pull_portfolio(
     streams: list[str] | None = None,
+    series: list[str] | None = None,
+    tickers: list[str] | None = None,
     since: str | None = None,
     until: str | None = None,
     run_id: str | None = None,
@@ -216,7 +219,7 @@ def pull_portfolio(
     wanted = [s for s in (streams or PORTFOLIO_STREAMS) if s in PORTFOLIO_STREAMS]
     if not wanted:
         return []
-    plan = plan_pull(settings, wanted, since=since, until=until)
+    plan = plan_pull(settings, wanted, series=series, tickers=tickers, since=since, until=until)
     run_id = run_id or new_run_id()
     logger().info("pull_portfolio run %s: %s", run_id, ", ".join(plan.portfolio_streams))
     outcomes = _run_streams(settings, plan.portfolio_streams, plan.flow_parameters(), run_id)
@@ -284,7 +287,13 @@ def refresh(
     if portfolio:
         try:
             results["portfolio"] = call_flow(
-                pull_portfolio, streams=streams, since=since, until=until, run_id=run_id
+                pull_portfolio,
+                streams=streams,
+                series=series,
+                tickers=tickers,
+                since=since,
+                until=until,
+                run_id=run_id,
             )
         except PullFailed as exc:
             failures.append(exc)
