@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from kalshi_extract.arrowfast import bool_array, const_str, const_ts, int_array, int_scalar, str_array
 from kalshi_extract.errors import LakeError
-from kalshi_extract.schemas import ACCOUNT_FIELD, META_FIELDS, TS, Col
+from kalshi_extract.schemas import ACCOUNT_FIELD, META_FIELDS, SAME_AS, TS, Col
 
 
 class ConversionError(LakeError):
@@ -272,6 +272,7 @@ class Converter:
         self.account = account
         self.unknown_fields: set[str] = set()
         self._legacy = {c.name: _legacy_names(c) for c in self.cols if _legacy_names(c)}
+        self._same_as = SAME_AS.get(stream, {})
         expected = [pa.field(c.name, c.type) for c in self.cols] + list(META_FIELDS)
         if ACCOUNT_FIELD.name in schema.names:
             expected.append(ACCOUNT_FIELD)
@@ -289,6 +290,9 @@ class Converter:
             legacy = self._legacy.get(name)
             if legacy is not None and legacy in unknown:
                 values = _legacy_fill(self.stream, col, values, items, unknown)
+            same = self._same_as.get(name)
+            if same is not None and None in values:
+                values = [v if v is not None else d.get(same) for v, d in zip(values, items, strict=True)]
             arrays.append(column(self.stream, col, values))
         if unknown:
             self.unknown_fields |= unknown

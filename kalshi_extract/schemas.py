@@ -30,7 +30,10 @@ Schema drift rules applied by :mod:`kalshi_extract.convert`:
   filled exactly (``0.360000``) when the response lacks it, and ``X`` is still kept in ``_extra``; likewise a
   legacy integer count ``X`` for ``X_fp``;
 - an integer-cents column ``X`` (``revenue``) whose response now says ``X_dollars`` (``"10.00"``) → ``X`` is
-  filled with the exact cents when they are whole, and ``X_dollars`` is kept in ``_extra``.
+  filled with the exact cents when they are whole, and ``X_dollars`` is kept in ``_extra``;
+- a column the spec calls the same value as an older field (``SAME_AS``: Fill ``trade_id`` is the "legacy field
+  name, same as fill_id", ``market_ticker`` the same as ``ticker``) → filled from that field when the response
+  lacks it (the oldest fills have no ``fill_id``), so the primary key is never null.
 """
 
 from __future__ import annotations
@@ -170,6 +173,8 @@ POSITION = _cols(
 BALANCE = _cols(
     "balance:cents portfolio_value:cents balance_dollars updated_ts:ts balance_breakdown:json snapshot_ts:ts"
 )
+
+SAME_AS: dict[str, dict[str, str]] = {"fills": {"fill_id": "trade_id", "ticker": "market_ticker"}}
 
 STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "series": SERIES,
