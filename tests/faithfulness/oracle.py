@@ -59,11 +59,19 @@ def expected(kind: str, value):
     return value
 
 
+# the spec's own "legacy field name, same as X" pairs: Fill.trade_id ≡ fill_id, Fill.market_ticker ≡ ticker
+SAME_AS = {"fill_id": "trade_id", "ticker": "market_ticker"}
+
+
 def expected_row(columns: dict[str, str], item: dict) -> dict:
     """Column → expected lake value for one API item (drift rules applied)."""
     row = {}
     for name, kind in columns.items():
         value = item.get(name)
+        if value is None and name in SAME_AS and SAME_AS[name] in columns and "fill_id" in columns:
+            value = item.get(
+                SAME_AS[name]
+            )  # an older fill names its id trade_id and its market market_ticker
         if value is None and kind == "usd" and name.endswith("_dollars"):
             legacy = item.get(name[: -len("_dollars")]) if name[: -len("_dollars")] not in columns else None
             if isinstance(legacy, int) and not isinstance(legacy, bool):

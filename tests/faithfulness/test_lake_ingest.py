@@ -169,6 +169,7 @@ FILL_VARIANTS = [
     V.subcent_and_fractional,
     V.dropped("side", "action", "trade_id", "market_ticker", "ts"),
     V.added(exchange_index=1),
+    V.dropped("fill_id", "ticker"),  # the oldest fills: trade_id and market_ticker are the original names
 ]
 
 
@@ -179,6 +180,17 @@ def test_fills(api, client, lake, i, variant):
     res, rows = land(api, client, lake, "fills")
     check_rows(COLS["fills"], items, rows, lambda r: r["fill_id"], "fills")
     assert {r["_account"] for r in rows} == {"default"}
+
+
+def test_fills_of_the_oldest_shape_top_up(api, client, lake):
+    """Fills that only have ``trade_id`` (the original name of the fill id): a second run lands the new fill."""
+    old = V.vary(FILLS[:3], V.cent_era, V.dropped("fill_id"))
+    api.pages("/portfolio/fills", [{"fills": old[1:]}])
+    land(api, client, lake, "fills")
+    api.pages("/portfolio/fills", [{"fills": old}])
+    res, rows = land(api, client, lake, "fills")
+    check_rows(COLS["fills"], old, rows, lambda r: r["fill_id"], "fills")
+    assert res.rows == 1
 
 
 ORDERS = V.recorded(V.DEMO / "portfolio__orders_list.json", "orders")
