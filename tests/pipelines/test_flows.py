@@ -157,7 +157,6 @@ def test_pull_portfolio_and_build_models_flows(prefect_harness, account_env):
     # Logged through Prefect (per stream), and nothing secret in the logs or the recorded parameters.
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
-
     from prefect.logging.handlers import APILogHandler
 
     APILogHandler().flush()  # logs are shipped in batches: send what is queued
@@ -203,3 +202,29 @@ def test_refresh_flow_fails_visibly_without_retrying_auth_errors(
         )
     failed = [r for r in runs if r.state.is_failed()]
     assert failed and all(r.run_count == 1 for r in failed)  # 401 is not retried
+
+
+def test_selection_reaches_the_lake(public_env, exchange):
+    from kalshi_extract.client import KalshiClient
+    from kalshi_extract.lake import Lake
+    from pipelines.flows import pull_market_data
+
+    with KalshiClient(public_env) as client:
+        ticker = next(t["ticker"] for t in client.get_trades(limit=1))
+    outcomes = pull_market_data.fn(streams=["trades"], tickers=[ticker])
+    assert all(o.ok for o in outcomes)
+    got = set(Lake.from_settings(public_env).read("trades", columns=["ticker"]).column("ticker").to_pylist())
+    assert got == {ticker}
+
+
+def test_status_gaps_are_missing_days():
+    from datetime import date
+
+    from pipelines.status import _missing_days
+
+    days = [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 5), date(2026, 1, 7)]
+    assert _missing_days(days) == [
+        {"from": "2026-01-03", "to": "2026-01-04"},
+        {"from": "2026-01-06", "to": "2026-01-06"},
+    ]
+    assert _missing_days(days[:2]) == []
