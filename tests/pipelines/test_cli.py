@@ -94,6 +94,7 @@ def _assert_one_line_error(result, *needles: str) -> None:
         (["sql", "select 1", "--format", "xml"], ["--format"]),
         (["sql", "select 1"], ["kalshi-lake build"]),
         (["demo", "--size", "huge"], ["--size 'huge'"]),
+        (["pull", "order_events"], ["order_events", "not pulled from the API"]),
     ],
 )
 def test_bad_invocations_fail_cleanly_and_change_nothing(clean_env, args, needles):
