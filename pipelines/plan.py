@@ -117,6 +117,10 @@ def _check_stream(name: str, known: Iterable[str]) -> None:
     known = list(known)
     if name in known:
         return
+    from kalshi_extract.orders_journal import ORDER_EVENTS_STREAM
+
+    if name == ORDER_EVENTS_STREAM:  # a lake stream kalshi-lake writes itself
+        raise ConfigError(f"stream {name!r} is not pulled from the API: kalshi-lake writes it (order module)")
     close = difflib.get_close_matches(name, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ConfigError(f"unknown stream {name!r}{hint}; streams: {', '.join(known)}")
