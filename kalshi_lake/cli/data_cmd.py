@@ -60,11 +60,13 @@ def _settings():
 
 
 def _prefect_startup_grace() -> None:
-    """Give Prefect's ephemeral server (no PREFECT_API_URL) time to start on a busy machine: its first start
-    migrates a new database, which can exceed Prefect's 20 s default. A user's own setting wins."""
+    """Prefect settings for orchestrated runs, set before Prefect is imported (it reads them once); a user's own
+    values win. The ephemeral server (no PREFECT_API_URL) migrates a new database on its first start, which
+    can exceed Prefect's 20 s default on a busy machine; the library's loggers go to the Prefect UI too."""
     import os
 
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "kalshi_extract")
 
 
 def _console(err: bool = False):
