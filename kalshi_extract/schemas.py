@@ -32,8 +32,9 @@ Schema drift rules applied by :mod:`kalshi_extract.convert`:
 - an integer-cents column ``X`` (``revenue``) whose response now says ``X_dollars`` (``"10.00"``) → ``X`` is
   filled with the exact cents when they are whole, and ``X_dollars`` is kept in ``_extra``;
 - a column the spec calls the same value as an older field (``SAME_AS``: Fill ``trade_id`` is the "legacy field
-  name, same as fill_id", ``market_ticker`` the same as ``ticker``) → filled from that field when the response
-  lacks it (the oldest fills have no ``fill_id``), so the primary key is never null.
+  name, same as fill_id", ``market_ticker`` the same as ``ticker``; ``yes_price_fixed`` was a 2025 spelling of
+  ``yes_price_dollars``) → filled from that field when the response lacks it (the oldest fills have no
+  ``fill_id``), so the primary key is never null.
 """
 
 from __future__ import annotations
@@ -174,7 +175,15 @@ BALANCE = _cols(
     "balance:cents portfolio_value:cents balance_dollars updated_ts:ts balance_breakdown:json snapshot_ts:ts"
 )
 
-SAME_AS: dict[str, dict[str, str]] = {"fills": {"fill_id": "trade_id", "ticker": "market_ticker"}}
+SAME_AS: dict[str, dict[str, str]] = {
+    "fills": {
+        "fill_id": "trade_id",
+        "ticker": "market_ticker",
+        # 2025 fills also spelled the dollar prices *_fixed ("fill price for the yes side in fixed point dollars")
+        "yes_price_dollars": "yes_price_fixed",
+        "no_price_dollars": "no_price_fixed",
+    }
+}
 
 STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "series": SERIES,
