@@ -61,6 +61,8 @@ def expected(kind: str, value):
 
 # the spec's own "legacy field name, same as X" pairs: Fill.trade_id ≡ fill_id, Fill.market_ticker ≡ ticker
 SAME_AS = {"fill_id": "trade_id", "ticker": "market_ticker"}
+# 2025 fills also spelled the dollar prices *_fixed ("Fill price for the yes side in fixed point dollars")
+SAME_AS_FILL_PRICES = {"yes_price_dollars": "yes_price_fixed", "no_price_dollars": "no_price_fixed"}
 
 
 def expected_row(columns: dict[str, str], item: dict) -> dict:
@@ -68,10 +70,16 @@ def expected_row(columns: dict[str, str], item: dict) -> dict:
     row = {}
     for name, kind in columns.items():
         value = item.get(name)
-        if value is None and name in SAME_AS and SAME_AS[name] in columns and "fill_id" in columns:
-            value = item.get(
-                SAME_AS[name]
-            )  # an older fill names its id trade_id and its market market_ticker
+        fills = "fill_id" in columns
+        if value is None and fills and name in SAME_AS:  # an older fill: trade_id, market_ticker
+            value = item.get(SAME_AS[name])
+        if (
+            value is None
+            and fills
+            and name in SAME_AS_FILL_PRICES
+            and item.get(name[: -len("_dollars")]) is None
+        ):
+            value = item.get(SAME_AS_FILL_PRICES[name])  # *_fixed (the integer cents win when present)
         if value is None and kind == "usd" and name.endswith("_dollars"):
             legacy = item.get(name[: -len("_dollars")]) if name[: -len("_dollars")] not in columns else None
             if isinstance(legacy, int) and not isinstance(legacy, bool):

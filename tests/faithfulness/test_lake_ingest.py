@@ -170,6 +170,7 @@ FILL_VARIANTS = [
     V.dropped("side", "action", "trade_id", "market_ticker", "ts"),
     V.added(exchange_index=1),
     V.dropped("fill_id", "ticker"),  # the oldest fills: trade_id and market_ticker are the original names
+    V.renamed(yes_price_dollars="yes_price_fixed", no_price_dollars="no_price_fixed"),  # the *_fixed spelling
 ]
 
 

@@ -265,3 +265,13 @@ def spec_query_problems(path: str, query: dict[str, list[str]]) -> list[str]:
             if schema.get("type") == "boolean" and value not in ("true", "false"):
                 problems.append(f"{template}: {name}={value!r} is not true/false")
     return problems
+
+
+def renamed(**names):
+    """Fields another API version spelled differently (``yes_price_dollars`` was also ``yes_price_fixed``)."""
+
+    def apply(item: dict) -> dict:
+        return {names.get(k, k): v for k, v in item.items()}
+
+    apply.__name__ = "renamed_" + "_".join(names.values())
+    return apply
