@@ -1,5 +1,23 @@
 """Genuine-shaped responses (recordings × systematic variations) through the real path:
-loopback HTTP → KalshiClient.paginate → pull/convert → Parquet → read back, every value compared exactly."""
+loopback HTTP → KalshiClient.paginate → pull/convert → Parquet → read back, every value compared exactly
+(the expected values come from :mod:`tests.faithfulness.oracle`, plain Python, no project code).
+
+Variations (see :mod:`tests.faithfulness.variants`), per stream where they apply:
+
+- time spellings: 9 fraction digits, none, 0–9 mixed with ``Z`` and ``+00:00`` in one page, Go's zero time;
+  Unix-second ints (``Fill.ts``, ``end_period_ts``, ``updated_ts``); the cutoff and market times too;
+- fields a newer API adds (kept exactly in ``_extra``) or removed in 2026 (``taker_side``, ``resting_orders_count``,
+  ``liquidity_dollars``, ``side``/``action``…), ``exchange_index``, optional fields missing, nulls where nullable;
+- eras: integer cents / integer counts only (``yes_price: 45``, ``count: 10``, candles ``{"open": 45}``), both side
+  by side, fills named by ``trade_id``/``market_ticker`` only, ``yes_price_fixed``; historical candle names,
+  ``price: {}`` and ``price: null`` on no-trade candles;
+- values: deci-cent prices ``"0.0010"``, fractional and negative counts, 6-dp ``fee_cost``, scalar and tapered
+  markets, JSON-number strikes and fee multipliers kept exact;
+- paging: last page with ``cursor`` ``""``, ``null`` or missing, empty pages mid-list, ``/series`` without a
+  cursor, opaque base64 cursors, 429 with Kalshi's body between pages, gzip + chunked bodies, milestones and
+  ``event_positions`` side keys, null/missing/empty order-book sides;
+- every request a pull makes is checked against the spec's query parameters (names, enums, limit bounds).
+"""
 
 from __future__ import annotations
 
