@@ -191,7 +191,9 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
     seen_status: dict[str, str] = {}
 
     def new_lane():
-        lane = (ctx.converter(), ctx.lake.writer(sdef.name, ctx.run_id, ctx.schema, sdef.date_column))
+        # pages come newest first, so a day is finished once a page of an older day arrives: 2 open days suffice
+        writer = ctx.lake.writer(sdef.name, ctx.run_id, ctx.schema, sdef.date_column, max_open=2)
+        lane = (ctx.converter(), writer)
         with lock:
             lanes.append(lane)
         return lane
