@@ -239,6 +239,17 @@ def format_price4(price: Decimal) -> str:
     return f"{q:f}"
 
 
+def show_dollars(amount: Decimal | str) -> str:
+    """Dollars for people: exact, with the digits the amount carries but at least cents, thousands grouped.
+
+    ``Decimal("0.0300")`` → ``"$0.03"``, ``Decimal("0.004100")`` → ``"$0.0041"``, ``Decimal("500000.000000")``
+    → ``"$500,000.00"`` (never rounded: trailing zeros past the cents say nothing, so they are dropped)."""
+    d = Decimal(str(amount))
+    exp = d.normalize().as_tuple().exponent
+    places = max(2, -exp) if isinstance(exp, int) else 2
+    return f"{'-' if d < 0 else ''}${abs(d):,.{places}f}"
+
+
 def format_count2(count: Decimal) -> str:
     """``Decimal("10")`` → ``"10.00"``."""
     return f"{count.quantize(_CENT):f}"

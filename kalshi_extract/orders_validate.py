@@ -40,6 +40,7 @@ from kalshi_extract.orders_translate import (
     opening_cost,
     parse_count,
     parse_price,
+    show_dollars,
     signed_yes_delta,
     to_v2,
 )
@@ -99,12 +100,13 @@ class PreparedOrder:
         side, yes_price = self.request["side"], Decimal(self.request["price"])
         txt = (
             f"{self.action.upper()} {self.count} {self.outcome.upper()} {self.request['ticker']} "
-            f"@ ${format_price4(self.price)} (V2: {side} at YES ${yes_price}, {self.request['time_in_force']})"
+            f"@ {show_dollars(self.price)} (V2: {side} at YES {show_dollars(yes_price)}, "
+            f"{self.request['time_in_force']})"
         )
         if self.cost is not None:
-            txt += f"; {'cost' if self.action == 'buy' else 'proceeds'} ${self.cost}"
+            txt += f"; {'cost' if self.action == 'buy' else 'proceeds'} {show_dollars(self.cost)}"
         if self.fee_estimate is not None:
-            txt += f" + fee up to ${self.fee_estimate}"
+            txt += f" + fee up to {show_dollars(self.fee_estimate)}"
         return txt
 
 
@@ -315,8 +317,8 @@ class OrderChecker:
         need = prepared.cash_needed + prepared.fee_estimate
         if need > balance:
             raise _invalid(
-                f"insufficient balance: this order needs up to ${need} "
-                f"(${prepared.cash_needed} + fee up to ${prepared.fee_estimate}) and the balance is ${balance}."
+                f"insufficient balance: this order needs up to {show_dollars(need)} ({show_dollars(prepared.cash_needed)}"
+                f" + fee up to {show_dollars(prepared.fee_estimate)}) and the balance is {show_dollars(balance)}."
             )
         if settings.max_position is not None:
             after = position + signed_yes_delta(req["side"], count)

@@ -64,11 +64,14 @@ def load_settings():
 
 
 def console(err: bool = False):
-    """A rich console on stdout (or stderr). Piped or captured output is not folded into 80 columns."""
+    """A rich console on stdout (or stderr). Piped or captured output is not folded into 80 columns, unless
+    ``COLUMNS`` is set (the user asked for that width)."""
+    import os
+
     from rich.console import Console
 
     con = Console(stderr=err, soft_wrap=False)
-    if not con.is_terminal:
+    if not con.is_terminal and not os.environ.get("COLUMNS"):
         con.width = max(con.width, 220)
     return con
 

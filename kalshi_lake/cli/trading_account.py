@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kalshi_lake.cli.common import console, fail, load_settings, print_json
+from kalshi_lake.cli.common import fail, load_settings, print_json
 from kalshi_lake.cli.trading_common import (
     JsonOpt,
     make_client,
@@ -17,7 +17,7 @@ from kalshi_lake.cli.trading_common import (
     orders_reader,
     require_key,
 )
-from kalshi_lake.cli.trading_render import table, text, unix
+from kalshi_lake.cli.trading_render import Col, cents, count, dollars, print_table, short_id, text, when
 
 
 def orders(
@@ -30,8 +30,6 @@ def orders(
     as_json: JsonOpt = False,
 ) -> None:
     """List your orders, newest first.  Example: kalshi-lake orders --status resting"""
-    from kalshi_extract.orders_validate import describe_v2
-
     if pending:
         _resolve_pending(as_json)
         return
@@ -49,14 +47,33 @@ def orders(
     if as_json:
         print_json(rows_raw)
         return
-    rows = []
-    for o in rows_raw:
-        side, p = o.get("book_side"), o.get("yes_price_dollars")
-        what = describe_v2(side, Decimal(p)) if side in ("bid", "ask") and p else text(o.get("side"))
-        rows.append([o.get("order_id"), o.get("ticker"), what, o.get("fill_count_fp"), o.get("remaining_count_fp"),
-                     o.get("status"), o.get("created_time")])  # fmt: skip
-    console().print(table(f"orders ({len(rows)})", ["order_id", "ticker", "order", "filled", "remaining",
-                                                     "status", "created"], rows))  # fmt: skip
+    rows = [[short_id(o.get("order_id")), o.get("ticker"), _what(o), _filled(o), o.get("status"),
+             when(o.get("created_time"), seconds=False)] for o in rows_raw]  # fmt: skip
+    print_table(f"orders ({len(rows)}; ids shortened, --json for full)",
+                [Col("order"), Col("ticker"), Col("what"), Col("filled", "num"), Col("status"),
+                 Col("created (UTC)", drop=1)], rows)  # fmt: skip
+
+
+def _what(o: dict) -> str:
+    """``buy NO @ 0.97``: the order in the user's terms (the named contract's price)."""
+    action, outcome = o.get("action"), o.get("outcome_side") or o.get("side")
+    if action in ("buy", "sell") and outcome in ("yes", "no"):
+        return f"{action} {outcome.upper()} @ {dollars(o.get(f'{outcome}_price_dollars'))}"
+    side, p = o.get("book_side"), o.get("yes_price_dollars")
+    if side in ("bid", "ask") and p:
+        from kalshi_extract.orders_translate import from_v2
+
+        a, out, price = from_v2(side, Decimal(p), "yes")
+        return f"{a} {out.upper()} @ {dollars(price)}"
+    return text(o.get("side"))
+
+
+def _filled(o: dict) -> str:
+    """``2/5``: filled of the order's count (filled + remaining when the initial count is not given)."""
+    filled = Decimal(o.get("fill_count_fp") or "0")
+    total = o.get("initial_count_fp")
+    total = Decimal(total) if total else filled + Decimal(o.get("remaining_count_fp") or "0")
+    return f"{count(filled)}/{count(total)}"
 
 
 def _resolve_pending(as_json: bool) -> None:
@@ -70,8 +87,8 @@ def _resolve_pending(as_json: bool) -> None:
     rows = [
         [coid, (o or {}).get("order_id") or "never placed", (o or {}).get("status")] for coid, o in resolved
     ]
-    console().print(table(f"journaled orders with no recorded outcome ({len(rows)}), now resolved",
-                            ["client_order_id", "order_id", "status"], rows))  # fmt: skip
+    print_table(f"journaled orders with no recorded outcome ({len(rows)}), now resolved",
+                [Col("client_order_id"), Col("order_id"), Col("status")], rows)  # fmt: skip
 
 
 def positions(
@@ -94,10 +111,22 @@ def positions(
     if as_json:
         print_json(rows_raw)
         return
-    rows = [[p.get("ticker"), p.get("position_fp"), p.get("market_exposure_dollars"), p.get("realized_pnl_dollars"),
-             p.get("fees_paid_dollars"), p.get("total_traded_dollars"), p.get("last_updated_ts")] for p in rows_raw]  # fmt: skip
-    console().print(table(f"positions ({len(rows)})", ["ticker", "position", "exposure $", "realized P&L $",
-                                                        "fees $", "traded $", "updated"], rows))  # fmt: skip
+    rows = [[p.get("ticker"), _holding(p.get("position_fp")), dollars(p.get("market_exposure_dollars")),
+             dollars(p.get("realized_pnl_dollars")), dollars(p.get("fees_paid_dollars")),
+             dollars(p.get("total_traded_dollars")), when(p.get("last_updated_ts"), seconds=False)]
+            for p in rows_raw]  # fmt: skip
+    print_table(f"positions ({len(rows)})", [Col("ticker"), Col("position", "num"), Col("exposure $", "num"),
+                                             Col("realized P&L $", "num"), Col("fees $", "num"),
+                                             Col("traded $", "num", drop=1), Col("updated (UTC)", drop=2)],
+                rows)  # fmt: skip
+
+
+def _holding(position_fp: Any) -> str:
+    """A signed YES-equivalent position as the contracts held: ``6 YES``, ``3 NO`` (negative), ``0``."""
+    if position_fp is None or position_fp == "":
+        return ""
+    pos = Decimal(str(position_fp))
+    return "0" if pos == 0 else f"{count(abs(pos))} {'YES' if pos > 0 else 'NO'}"
 
 
 def balance(as_json: JsonOpt = False) -> None:
@@ -109,11 +138,10 @@ def balance(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(body)
         return
-    cash = body.get("balance_dollars") or str(Decimal(int(body.get("balance", 0))).scaleb(-2))
-    pv = body.get("portfolio_value")
-    rows = [["balance $", cash], ["portfolio value $", None if pv is None else Decimal(int(pv)).scaleb(-2)],
-            ["updated", unix(body.get("updated_ts"))]]  # fmt: skip
-    console().print(table("balance", ["", ""], rows))
+    cash = dollars(body["balance_dollars"]) if body.get("balance_dollars") else cents(body.get("balance"))
+    rows = [["balance $", cash], ["portfolio value $", cents(body.get("portfolio_value"))],
+            ["updated (UTC)", when(body.get("updated_ts"))]]  # fmt: skip
+    print_table("balance", [Col(""), Col("", "num")], rows)
 
 
 def fills(
@@ -128,11 +156,12 @@ def fills(
     if as_json:
         print_json(rows_raw)
         return
-    rows = [[f.get("created_time"), f.get("ticker"), f.get("book_side"), f.get("outcome_side"), f.get("count_fp"),
-             f.get("yes_price_dollars"), f.get("no_price_dollars"), "taker" if f.get("is_taker") else "maker",
-             f.get("fee_cost"), f.get("order_id")] for f in rows_raw]  # fmt: skip
-    console().print(table(f"fills ({len(rows)})", ["time", "ticker", "book side", "outcome side", "count",
-                                                    "YES $", "NO $", "role", "fee $", "order_id"], rows))  # fmt: skip
+    rows = [[when(f.get("created_time"), seconds=False), f.get("ticker"), _what(f), count(f.get("count_fp")),
+             dollars(f.get("fee_cost")), "taker" if f.get("is_taker") else "maker", short_id(f.get("order_id"))]
+            for f in rows_raw]  # fmt: skip
+    print_table(f"fills ({len(rows)})", [Col("time (UTC)", drop=1), Col("ticker"), Col("fill"), Col("count", "num"),
+                                         Col("fee $", "num"), Col("role", drop=2), Col("order", drop=3)],
+                rows)  # fmt: skip
 
 
 def settlements(
@@ -144,11 +173,18 @@ def settlements(
     if as_json:
         print_json(rows_raw)
         return
-    rows = [[s.get("settled_time"), s.get("ticker"), s.get("market_result"), s.get("yes_count_fp"),
-             s.get("no_count_fp"), None if s.get("revenue") is None else Decimal(int(s["revenue"])).scaleb(-2),
-             s.get("fee_cost")] for s in rows_raw]  # fmt: skip
-    console().print(table(f"settlements ({len(rows)})", ["settled", "ticker", "result", "YES count", "NO count",
-                                                          "payout $", "fee $"], rows))  # fmt: skip
+    rows = [[when(s.get("settled_time"), seconds=False), s.get("ticker"), s.get("market_result"), _held(s),
+             cents(s.get("revenue")), dollars(s.get("fee_cost"))] for s in rows_raw]  # fmt: skip
+    print_table(f"settlements ({len(rows)})", [Col("settled (UTC)", drop=1), Col("ticker"), Col("result"),
+                                               Col("held"), Col("payout $", "num"), Col("fee $", "num", drop=2)],
+                rows)  # fmt: skip
+
+
+def _held(s: dict) -> str:
+    """``6 YES``, ``3 NO`` or ``6 YES + 3 NO``: the contracts settled."""
+    parts = [f"{count(s.get(f'{o}_count_fp'))} {o.upper()}" for o in ("yes", "no")
+             if s.get(f"{o}_count_fp") and Decimal(s[f"{o}_count_fp"]) != 0]  # fmt: skip
+    return " + ".join(parts) or "0"
 
 
 def _private_list(method: str, *, limit: int, **params: Any) -> list[dict]:

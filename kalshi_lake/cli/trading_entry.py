@@ -7,11 +7,12 @@ instead of sending it; on ``KALSHI_ENV=prod`` the request, its cost and fee esti
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 import typer
 
-from kalshi_lake.cli.common import console, fail, load_settings, print_json
+from kalshi_lake.cli.common import fail, load_settings, print_json
 from kalshi_lake.cli.trading_common import (
     PRICE_HELP,
     DryOpt,
@@ -25,13 +26,15 @@ from kalshi_lake.cli.trading_common import (
     request_text,
     require_key,
 )
-from kalshi_lake.cli.trading_render import table
+from kalshi_lake.cli.trading_render import Col, dollars, print_table
+from kalshi_lake.cli.trading_render import count as show_count
 
+FULL_ID = 36  # Kalshi order ids are UUIDs
 
 # ------------------------------------------------------------------------------------------------ place
 def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, reduce_only, stp, client_order_id,
            dry_run, yes, as_json) -> None:  # fmt: skip
-    from kalshi_extract.orders_translate import parse_price_text
+    from kalshi_extract.orders_translate import parse_price_text, show_dollars
     from kalshi_extract.orders_validate import build_v2_request
 
     # local checks first: a bad input costs no request at all
@@ -61,7 +64,8 @@ def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, 
             request_text(settings, "POST", "/portfolio/events/orders", prepared.request),
         ]
         if prepared.balance is not None:
-            lines.append(f"balance ${prepared.balance}; position {prepared.position} (YES-equivalent)")
+            lines.append(f"balance {show_dollars(prepared.balance)}; position {show_count(prepared.position)} "
+                         "(YES-equivalent)")
         lines += [f"note: {n}" for n in prepared.notes]
         if dry_run:
             if as_json:
@@ -78,11 +82,16 @@ def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, 
     if as_json:
         print_json({"request": prepared.request, "result": result})
         return
+    avg = result.average_fill_price  # a YES price: shown in the terms of the contract named
+    if avg is not None and prepared.outcome == "no":
+        avg = 1 - Decimal(str(avg))
     rows = [["order_id", result.order_id], ["client_order_id", result.client_order_id], ["status", result.status],
-            ["filled", result.fill_count], ["remaining", result.remaining_count],
-            ["average fill price (YES)", result.average_fill_price], ["average fee / contract", result.average_fee_paid],
+            ["filled", f"{show_count(result.fill_count)} of {show_count(prepared.count)}"],
+            ["resting", show_count(result.remaining_count)],
+            [f"average fill price ({prepared.outcome.upper()})", dollars(avg)],
+            ["average fee / contract", dollars(result.average_fee_paid)],
             ["outcome", f"{result.outcome} after {result.attempts} attempt(s)"]]  # fmt: skip
-    console().print(table(prepared.summary(), ["", ""], rows))
+    print_table(prepared.summary(), [Col(""), Col("")], rows)
 
 
 def _order_command(action: str):
@@ -127,6 +136,23 @@ buy = _order_command("buy")
 sell = _order_command("sell")
 
 
+def resolve_order_id(client, given: str) -> str:
+    """A full order id as given, or the one resting order whose id starts with ``given`` (tables show
+    8-character ids, as git shows commits). None or several matching is a one-line error; nothing is sent."""
+    oid = (given or "").strip()
+    if not oid or len(oid) >= FULL_ID:
+        return oid  # a full id (or empty: the library names the problem)
+    resting = orders_reader(client).list_orders(status="resting", limit=1000)
+    matches = sorted({o["order_id"] for o in resting if str(o.get("order_id", "")).startswith(oid)})
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise fail(f"no resting order id starts with {oid!r} (see `kalshi-lake orders --status resting`). "
+                   "Nothing was sent.")  # fmt: skip
+    raise fail(f"{oid!r} is the start of {len(matches)} resting orders' ids ({', '.join(matches[:3])}"
+               f"{', …' if len(matches) > 3 else ''}): give more of it. Nothing was sent.")  # fmt: skip
+
+
 def _write_command(settings, pw, describe: str, dry_run: bool, yes: bool, as_json: bool, run) -> None:
     text = request_text(settings, pw.method, pw.path, pw.body, pw.params)
     if dry_run:
@@ -145,15 +171,18 @@ def _write_command(settings, pw, describe: str, dry_run: bool, yes: bool, as_jso
 
 
 def cancel(
-    order_id: Annotated[str | None, typer.Argument(help="The order to cancel.")] = None,
+    order_id: Annotated[
+        str | None, typer.Argument(help="The order to cancel: its id, or the start of it (8 characters).")
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Cancel every resting order.")] = False,
     dry_run: DryOpt = False,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Cancel one resting order, or all with --all.  Example: kalshi-lake cancel 3b23c1c7-f4ef-4f0d-8b9a-9e53c61f1a0d"""
+    """Cancel one resting order (its id or the id's start, as `orders` shows it), or all with --all.
+    Example: kalshi-lake cancel 3b23c1c7"""
     if (order_id is None) == (not all_):
-        raise fail("give an ORDER_ID or --all (not both)")
+        raise fail("give an ORDER_ID or --all" + (", not both" if all_ else ""))
     settings = load_settings()
     require_key(settings)
     with make_client(settings) as c:
@@ -165,6 +194,7 @@ def cancel(
             describe = f"cancel all resting orders ({len(resting)} now resting)"
             _write_command(settings, pw, describe, dry_run, yes, as_json, lambda: make_orders(c).cancel_all())
             return
+        order_id = resolve_order_id(c, order_id)
         pw = orders_reader(c).prepare_cancel(order_id)
         o = pw.order or {}
         describe = f"cancel {order_id} ({o.get('ticker')}, {o.get('remaining_count_fp')} resting)"
@@ -172,7 +202,7 @@ def cancel(
 
 
 def amend(
-    order_id: Annotated[str, typer.Argument(help="The resting order to change.")],
+    order_id: Annotated[str, typer.Argument(help="The resting order to change (id or the start of it).")],
     price: Annotated[
         str | None, typer.Option(help="New price (YES price unless --outcome no). " + PRICE_HELP)
     ] = None,
@@ -184,13 +214,14 @@ def amend(
     yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a resting order's price and/or total count.  Example: kalshi-lake amend 3b23c1c7-… --price 46 --count 10"""
+    """Change a resting order's price and/or total count.  Example: kalshi-lake amend 3b23c1c7 --price 46 --count 10"""
     from kalshi_extract.orders_translate import parse_price_text
 
     new_price = parse_price_text(price) if price is not None else None
     settings = load_settings()
     require_key(settings)
     with make_client(settings) as c:
+        order_id = resolve_order_id(c, order_id)
         pw = orders_reader(c).prepare_amend(order_id, price=new_price, count=count, outcome=outcome)
         describe = (f"amend {order_id} ({pw.order.get('ticker')}): {pw.body['side']} at YES ${pw.body['price']}, "
                     f"total count {pw.body['count']}")  # fmt: skip
@@ -199,19 +230,20 @@ def amend(
 
 
 def decrease(
-    order_id: Annotated[str, typer.Argument(help="The resting order to reduce.")],
+    order_id: Annotated[str, typer.Argument(help="The resting order to reduce (id or the start of it).")],
     by: Annotated[str | None, typer.Option("--by", help="Contracts to remove.")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Contracts to leave resting.")] = None,
     dry_run: DryOpt = False,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Reduce a resting order by N or to N contracts (keeps queue place).  Example: kalshi-lake decrease 3b23c1c7-… --by 2"""
+    """Reduce a resting order by N or to N contracts (keeps queue place).  Example: kalshi-lake decrease 3b23c1c7 --by 2"""
     settings = load_settings()
     if (by is None) == (to is None):
         raise fail("give exactly one of --by or --to")
     require_key(settings)
     with make_client(settings) as c:
+        order_id = resolve_order_id(c, order_id)
         pw = orders_reader(c).prepare_decrease(order_id, reduce_by=by, reduce_to=to)
         describe = f"decrease {order_id} ({pw.order.get('ticker')}) to {pw.target} resting"
         _write_command(settings, pw, describe, dry_run, yes, as_json,

@@ -10,7 +10,7 @@ import typer
 
 from kalshi_lake.cli.common import console, fail, load_settings, print_json
 from kalshi_lake.cli.trading_common import JsonOpt, make_client, market_ticker
-from kalshi_lake.cli.trading_render import table, text
+from kalshi_lake.cli.trading_render import Col, count, dollars, print_table, table, text, when
 
 
 def search(
@@ -54,11 +54,15 @@ def search(
     if as_json:
         print_json(found)
         return
-    rows = [[m.get("ticker"), m.get("title") or m.get("yes_sub_title"), m.get("status"), m.get("yes_bid_dollars"),
-             m.get("yes_ask_dollars"), m.get("last_price_dollars"), m.get("volume_fp"), m.get("close_time")]
-            for m in found]  # fmt: skip
-    console().print(table(f"markets matching {query!r} ({len(rows)})",
-                            ["ticker", "title", "status", "yes bid", "yes ask", "last", "volume", "closes"], rows))  # fmt: skip
+    show_status = status != "open"  # open markets are all "active": the column would only take room
+    rows = [[m.get("ticker"), m.get("title") or m.get("yes_sub_title")] + ([m.get("status")] if show_status else [])
+            + [dollars(m.get("yes_bid_dollars")), dollars(m.get("yes_ask_dollars")), count(m.get("volume_fp")),
+               when(m.get("close_time"), seconds=False)] for m in found]  # fmt: skip
+    if rows:
+        cols = [Col("ticker"), Col("title", "text", drop=2)] + ([Col("status")] if show_status else []) + [
+            Col("yes bid", "num"), Col("yes ask", "num"), Col("volume", "num", drop=1),
+            Col("closes (UTC)", drop=3)]  # fmt: skip
+        print_table(f"markets matching {query!r} ({len(rows)})", cols, rows)
     if not rows:
         typer.echo("no market matched; try --status all or a shorter query")
 
@@ -85,8 +89,20 @@ def market(
             "no_ask_dollars", "last_price_dollars", "volume_fp", "volume_24h_fp", "open_interest_fp",
             "open_time", "close_time", "result", "settlement_value_dollars", "price_level_structure",
             "price_ranges"]  # fmt: skip
-    rows = [[k, json.dumps(m[k]) if isinstance(m.get(k), (list, dict)) else m.get(k)] for k in keys if k in m]
-    console().print(table(m.get("ticker", ticker), ["field", "value"], rows))
+    rows = [[k, _field(k, m[k])] for k in keys if k in m]
+    console().print(table(m.get("ticker", ticker), [Col("field"), Col("value", "text")], rows))
+
+
+def _field(key: str, value: Any) -> str:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    if key.endswith("_dollars"):
+        return dollars(value)
+    if key.endswith("_fp"):
+        return count(value)
+    if key.endswith("_time"):
+        return f"{when(value)} UTC" if value else ""
+    return text(value)
 
 
 def orderbook(
@@ -121,26 +137,22 @@ def orderbook(
         print_json({**summary, "yes_bids": [[p, q] for p, q in yes], "no_bids": [[p, q] for p, q in no]})
         return
     con = console()
+    if not yes and not no:
+        con.print(f"{ticker}: the order book is empty (no resting bids on either side)")
+        return
     n = max(len(yes), len(no))
     rows = []
     for i in range(n):
         y = yes[i] if i < len(yes) else (None, None)
         o = no[i] if i < len(no) else (None, None)
-        rows.append(
-            [
-                y[0],
-                y[1],
-                None if y[0] is None else one - y[0],
-                o[0],
-                o[1],
-                None if o[0] is None else one - o[0],
-            ]
-        )
+        rows.append([dollars(y[0]), count(y[1]), dollars(None if y[0] is None else one - y[0]),
+                     dollars(o[0]), count(o[1]), dollars(None if o[0] is None else one - o[0])])  # fmt: skip
     con.print(table(f"{ticker} order book (bids; implied ask on the other side = 1 − bid)",
-                     ["YES bid", "size", "= NO ask", "NO bid", "size", "= YES ask"], rows))  # fmt: skip
+                    [Col(h, "num") for h in ("YES bid", "size", "= NO ask", "NO bid", "size", "= YES ask")],
+                    rows))  # fmt: skip
     con.print(
-        f"YES: bid {text(summary['best_yes_bid'])} / ask {text(summary['best_yes_ask'])}   "
-        f"NO: bid {text(summary['best_no_bid'])} / ask {text(summary['best_no_ask'])}"
+        f"YES: bid {dollars(summary['best_yes_bid'])} / ask {dollars(summary['best_yes_ask'])}   "
+        f"NO: bid {dollars(summary['best_no_bid'])} / ask {dollars(summary['best_no_ask'])}"
     )
 
 

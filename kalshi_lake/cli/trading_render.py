@@ -1,26 +1,154 @@
-"""Rendering for the trading commands: rich tables and display text for times and values."""
+"""Rendering for the trading commands: compact tables that stay readable in an 80-column terminal.
+
+Decisions (tables only; ``--json`` always prints the API's exact strings and full ids):
+- Money and prices are exact Decimals shown with the digits they carry, at least cents: ``"0.120000"`` →
+  ``0.12``, ``"0.001400"`` → ``0.0014``, ``"0.0010"`` → ``0.001`` (never rounded, never float). Counts drop
+  trailing zeros (``"6.00"`` → ``6``, ``"980.90"`` → ``980.9``). Thousands get separators.
+- Numbers, tickers and ids never wrap (a number folded over two lines reads as two numbers). Free text
+  (titles) takes the room left; when even that does not fit, the least useful columns are left out and the
+  title says so.
+- Order and fill ids show their first 8 characters (``SHORT_ID``), as git shows commits; ``cancel``/``amend``/
+  ``decrease`` accept such a prefix when it names exactly one resting order.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+SHORT_ID = 8
 
-def table(title: str, columns: list[str], rows: list[list[Any]]):
-    """A rich table with a left-justified title; None cells print empty."""
+
+TEXT_MIN = 12  # a free-text column narrower than this is dropped rather than folded into a tall ribbon
+
+
+@dataclass(frozen=True)
+class Col:
+    """A table column: ``kind`` is ``key`` (tickers, ids, words: never wrap), ``num`` (right-aligned, never
+    wrap) or ``text`` (free text: takes the room left and wraps). ``drop`` > 0 marks a column that may be left
+    out when the terminal is too narrow for every column (highest ``drop`` first)."""
+
+    header: str
+    kind: str = "key"
+    drop: int = 0
+
+
+def table(title: str, columns: list[Col | str], rows: list[list[Any]], width: int | None = None):
+    """A compact rich table (header rule, no grid) with a left-justified title; None cells print empty.
+
+    With ``width`` (the console's), droppable columns are left out until the rest fits (see :class:`Col`);
+    the title then says which were left out (``--json`` has everything)."""
+    from rich import box
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left", show_header=any(columns))
-    for c in columns:
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(*["" if v is None else str(v) for v in r])
+    cols = [_col(c) for c in columns]
+    cells = [["" if v is None else str(v) for v in r] for r in rows]
+    keep = _fit(cols, cells, width) if width else list(range(len(cols)))
+    left_out = [cols[i].header for i in range(len(cols)) if i not in keep]
+    if left_out:
+        title += f"  (narrow terminal: {', '.join(left_out)} left out)"
+    t = Table(title=title, title_justify="left", show_header=any(c.header for c in cols), box=box.SIMPLE_HEAD,
+              pad_edge=False, padding=(0, 1), collapse_padding=True)  # fmt: skip
+    for c in (cols[i] for i in keep):
+        wraps = c.kind == "text"
+        t.add_column(c.header, justify="right" if c.kind == "num" else "left", no_wrap=not wraps,
+                     overflow="fold" if wraps else "ellipsis", ratio=1 if wraps else None,
+                     min_width=TEXT_MIN if wraps else None)  # fmt: skip
+    for r in cells:
+        t.add_row(*[r[i] for i in keep])
     return t
+
+
+def _fit(cols: list[Col], cells: list[list[str]], width: int) -> list[int]:
+    """Indexes of the columns to show so the table fits ``width``."""
+    natural = [max([len(c.header)] + [len(line) for r in cells for line in r[i].splitlines()]) for i, c in
+               enumerate(cols)]  # fmt: skip
+    keep = list(range(len(cols)))
+
+    def need() -> int:
+        return sum(min(natural[i], TEXT_MIN) if cols[i].kind == "text" else natural[i] for i in keep) + \
+            2 * len(keep)  # fmt: skip
+
+    while need() > width:
+        droppable = [i for i in keep if cols[i].drop > 0]
+        if not droppable:
+            break
+        keep.remove(max(droppable, key=lambda i: (cols[i].drop, i)))
+    return keep
+
+
+def print_table(title: str, columns: list[Col | str], rows: list[list[Any]]) -> None:
+    """Print :func:`table` on stdout, fitted to the terminal's width."""
+    from kalshi_lake.cli.common import console
+
+    con = console()
+    con.print(table(title, columns, rows, width=con.width))
+
+
+def _col(c: Col | str) -> Col:
+    return c if isinstance(c, Col) else Col(c)
+
+
+def _decimal(v: Any) -> Decimal | None:
+    if v is None or v == "":
+        return None
+    try:
+        d = Decimal(str(v))
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+def dollars(v: Any, *, grouped: bool = True) -> str:
+    """An exact dollar amount or price with the digits it carries, at least cents (see the module docstring)."""
+    d = _decimal(v)
+    if d is None:
+        return "" if v is None else str(v)
+    exp = d.normalize().as_tuple().exponent
+    places = max(2, -exp) if isinstance(exp, int) else 2
+    return f"{d:{',' if grouped else ''}.{places}f}"
+
+
+def cents(v: Any) -> str:
+    """Integer cents (``balance``, ``revenue``) as dollars: ``999987`` → ``9,999.87``."""
+    if v is None or v == "":
+        return ""
+    return dollars(Decimal(int(v)).scaleb(-2))
+
+
+def count(v: Any) -> str:
+    """A fixed-point count without trailing zeros: ``"6.00"`` → ``6``, ``"1443.20"`` → ``1,443.2``."""
+    d = _decimal(v)
+    if d is None:
+        return "" if v is None else str(v)
+    exp = d.normalize().as_tuple().exponent
+    places = max(0, -exp) if isinstance(exp, int) else 0
+    return f"{d:,.{places}f}"
+
+
+def when(v: Any, *, seconds: bool = True) -> str:
+    """An RFC3339 time or Unix seconds → ``2026-11-24 12:00:05`` (UTC; whole seconds, or minutes)."""
+    if v is None or v == "":
+        return ""
+    try:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            t = dt.datetime.fromtimestamp(v, dt.UTC)
+        else:
+            t = dt.datetime.fromisoformat(str(v).replace("Z", "+00:00")).astimezone(dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return str(v)
+    return t.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def short_id(v: Any) -> str:
+    """The first ``SHORT_ID`` characters of an order/fill id."""
+    return "" if not v else str(v)[:SHORT_ID]
 
 
 def unix(v: Any) -> Any:
     """Unix seconds → RFC3339 UTC text; anything else unchanged."""
-    import datetime as dt
-
     if isinstance(v, int) and not isinstance(v, bool):
         return dt.datetime.fromtimestamp(v, dt.UTC).isoformat().replace("+00:00", "Z")
     return v

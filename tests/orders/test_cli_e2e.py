@@ -112,7 +112,7 @@ def test_resting_order_lifecycle_orders_amend_decrease_cancel(trader, exchange):
     assert placed["status"] == "resting"
     resting = cli.json("orders", "--status", "resting")
     assert oid in [o["order_id"] for o in resting]
-    assert oid in cli.ok("orders").output
+    assert oid[:8] in cli.ok("orders").output  # tables show ids as 8 characters; --json in full
     new_price = max(Decimal("0.01"), low - Decimal("0.01"))
     cli.ok("amend", oid, "--price", str(int(new_price * 100)), "--count", "6")
     o = next(o for o in exchange.orders(acct.key_id) if o["order_id"] == oid)
@@ -126,7 +126,9 @@ def test_resting_order_lifecycle_orders_amend_decrease_cancel(trader, exchange):
     assert Decimal(o["remaining_count_fp"]) == 3
     dry = cli.ok("cancel", oid, "--dry-run").output
     assert "DELETE" in dry and oid in dry
-    cli.ok("cancel", oid)
+    res = cli("cancel", oid[:4] + "zz")
+    assert res.exit_code == 1 and "no resting order id starts with" in res.stderr
+    assert cli.json("cancel", oid[:8])["order_id"] == oid  # the id's start, as the orders table shows it
     o = next(o for o in exchange.orders(acct.key_id) if o["order_id"] == oid)
     assert o["status"] == "canceled"
     # cancel --all
@@ -156,3 +158,25 @@ def test_sell_reduces_position_and_settlements_lists(trader, exchange):
     assert isinstance(cli.json("settlements"), list)
     assert "settlements" in cli.ok("settlements").output
     assert "fills" in cli.ok("fills").output
+
+
+def test_tables_fit_80_columns_and_show_money_exactly(trader, make_cli):
+    acct, cli, markets = trader
+    m = markets[0]
+    ask = Decimal(cli.json("orderbook", m["ticker"])["best_yes_ask"])
+    cli.json("buy", m["ticker"], "yes", "2", f"{ask}")
+    narrow = make_cli(acct, COLUMNS="80")
+    for args in (["fills"], ["positions"], ["orders"], ["settlements"], ["balance"], ["search", m["ticker"][:8]],
+                 ["orderbook", m["ticker"]], ["market", m["ticker"]], ["buy", m["ticker"], "yes", "1", "1"]):  # fmt: skip
+        out = narrow.ok(*args).output
+        assert all(len(line) <= 80 for line in out.splitlines()), (args, out)
+        assert "…" not in out, (args, out)  # nothing cut short
+    out = narrow.ok("fills", "--ticker", m["ticker"]).output
+    assert m["ticker"] in out  # tickers never fold
+    for f in cli.json("fills", "--ticker", m["ticker"]):
+        fee = Decimal(f["fee_cost"])  # "0.001400" shows as 0.0014: exact, no misleading zeros
+        assert f" {fee.quantize(Decimal('0.01')) if fee == fee.quantize(Decimal('0.01')) else fee.normalize()} " \
+            in out, out  # fmt: skip
+    pos = {p["ticker"]: p for p in cli.json("positions")}[m["ticker"]]
+    held = Decimal(pos["position_fp"])
+    assert f"{held.normalize():f} YES" in narrow.ok("positions").output

@@ -169,3 +169,26 @@ def test_bad_enums():
 def test_float_price_refused():
     with pytest.raises(OrderValidationError, match="float"):
         build_v2_request("KX-T", "buy", "yes", 1, 0.5)
+
+
+def test_show_dollars_is_exact_with_at_least_cents():
+    from kalshi_extract.orders_translate import show_dollars
+
+    assert show_dollars(D("0.0300")) == "$0.03"
+    assert show_dollars(D("0.004100")) == "$0.0041"
+    assert show_dollars("500000.000000") == "$500,000.00"
+    assert show_dollars(D("9999.8716")) == "$9,999.8716"
+    assert show_dollars(D("-0.120000")) == "-$0.12"
+    assert show_dollars(D("0.455")) == "$0.455"  # never rounded
+
+
+def test_cli_render_money_counts_and_times():
+    from kalshi_lake.cli.trading_render import cents, count, dollars, when
+
+    assert [dollars("0.120000"), dollars("0.001400"), dollars("0.0010"), dollars("-0.120000")] == \
+        ["0.12", "0.0014", "0.001", "-0.12"]  # fmt: skip
+    assert dollars("10000.0000") == "10,000.00" and dollars(None) == ""
+    assert [count("6.00"), count("980.90"), count("1443.22")] == ["6", "980.9", "1,443.22"]
+    assert cents(999987) == "9,999.87" and cents(0) == "0.00"
+    assert when("2026-11-24T12:00:05.000006Z") == "2026-11-24 12:00:05"
+    assert when(1795521600, seconds=False) == "2026-11-24 12:00"
