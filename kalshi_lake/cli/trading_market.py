@@ -12,6 +12,8 @@ from kalshi_lake.cli.common import console, fail, load_settings, print_json
 from kalshi_lake.cli.trading_common import JsonOpt, make_client, market_ticker
 from kalshi_lake.cli.trading_render import Col, count, dollars, print_table, table, text, when
 
+SEARCH_STATUSES = ("open", "closed", "settled", "unopened", "paused", "all")  # the API's query vocabulary + all
+
 
 def search(
     query: Annotated[str, typer.Argument(help="Text in the ticker, title or series (case-insensitive).")],
@@ -28,6 +30,9 @@ def search(
 
     if limit < 1 or max_markets < 1:
         raise fail("--limit and --max-markets must be at least 1")
+    status = status.strip().lower()
+    if status not in SEARCH_STATUSES:
+        raise fail(f"--status must be one of {', '.join(SEARCH_STATUSES)}, not {status!r}. Nothing was sent.")
     settings = load_settings()
     q = query.strip().lower()
     found: list[dict] = []

@@ -295,3 +295,10 @@ def test_tickers_are_trimmed_and_upper_cased_and_an_empty_one_is_one_line(exchan
     exchange.clear_requests()
     dry = cli.json("buy", t.lower(), "yes", "1", "1", "--dry-run")
     assert dry["request"]["ticker"] == t and order_posts(exchange) == []
+
+
+def test_search_with_an_unknown_status_sends_nothing(exchange, account, make_cli):
+    cli = make_cli(account)
+    _refused(exchange, cli, ["search", "KX", "--status", "bogus"], "--status must be one of", no_requests_at_all=True)
+    assert cli.json("search", "KX", "--status", "Settled", "--limit", "1")[0]["status"] in ("finalized", "settled",
+                                                                                           "determined")  # fmt: skip
