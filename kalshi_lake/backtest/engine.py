@@ -59,8 +59,9 @@ class BacktestConfig:
     def __post_init__(self) -> None:
         if self.queue not in QUEUE_MODELS:
             raise BacktestError(f"queue must be one of {', '.join(QUEUE_MODELS)}, got {self.queue!r}")
-        if isinstance(self.initial_cash, float) or Decimal(self.initial_cash) <= 0:
-            raise BacktestError("initial_cash must be a positive Decimal")
+        cash = None if isinstance(self.initial_cash, float) else Decimal(self.initial_cash)
+        if cash is None or not cash.is_finite() or cash <= 0:  # NaN would not even compare
+            raise BacktestError(f"initial_cash must be a positive, finite Decimal, got {self.initial_cash!r}")
         if self.max_quote_age_s < 0:
             raise BacktestError("max_quote_age_s must be >= 0")
         if self.latency_ms < 0:

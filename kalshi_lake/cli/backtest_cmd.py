@@ -74,9 +74,11 @@ def backtest(
     try:
         params = _parse_params(param)
         try:
-            initial = Decimal(cash)
+            initial = Decimal(cash.strip().lstrip("$").replace(",", ""))
         except InvalidOperation:
-            raise typer.BadParameter(f"--cash must be a number of dollars, got {cash!r}") from None
+            initial = None
+        if initial is None or not initial.is_finite() or initial <= 0:
+            raise typer.BadParameter(f"--cash must be a positive number of dollars (e.g. 1000), got {cash!r}")
         from kalshi_lake.backtest import (
             BacktestConfig,
             make_strategy,

@@ -157,6 +157,9 @@ def test_cli_runs_writes_tables_and_plot(lake_dir):
         (["threshold", "--from", "yesterday"], "cannot read"),
         (["threshold", "--queue", "middle"], "queue"),
         (["threshold", "--cash", "lots"], "--cash"),
+        (["threshold", "--cash", "nan"], "--cash must be a positive number"),
+        (["threshold", "--cash", "-5"], "--cash must be a positive number"),
+        (["threshold", "--cash", "0"], "--cash must be a positive number"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, lake_dir, args, message):
@@ -199,3 +202,11 @@ def test_cli_reports_a_locked_warehouse_and_leaves_no_plot(tmp_path, lake_dir):
     assert res.exit_code == 1
     assert "close other connections" in res.output and "Traceback" not in res.output
     assert not list((target / "backtests").glob("*.png"))
+
+
+@pytest.mark.parametrize("cash", [D("NaN"), D("Infinity"), D("0"), 1000.0])
+def test_config_refuses_cash_that_is_not_a_positive_finite_decimal(cash):
+    from kalshi_lake.backtest import BacktestConfig, BacktestError
+
+    with pytest.raises(BacktestError, match="initial_cash"):
+        BacktestConfig(initial_cash=cash)
