@@ -8,6 +8,8 @@ build the models; print rows per stream, the most active markets, current spread
 reconciled against the exchange's own numbers; end with the next commands to try.
 
 Decisions:
+- The demo never writes into a lake it did not create: a lake dir holding other data is refused (one-line
+  error, nothing written); the demo marks its own lakes with `<lake_root>/_demo.json`.
 - The demo account's label (`KALSHI_ACCOUNT`, the `_account` column) is `demo-<first 8 of its key id>`. The
   exchange is deterministic (same seed, same world, same account key), so a second run in the same directory
   replays the same account: its fills and settlements are not duplicated (the lake de-duplicates by key), new
@@ -36,6 +38,7 @@ WORLD_SECONDS = 6 * 3600  # let the world trade before we do
 SETTLE_MARGIN_SECONDS = 2 * 3600  # after the last traded market closes
 MAX_SETTLE_SECONDS = 3 * 86400
 N_MARKETS = 4
+DEMO_MARKER = "_demo.json"
 
 # Variables the demo replaces: connection and identity. Everything else (lake dir, concurrency) stays the user's.
 _REPLACED = (
@@ -119,6 +122,7 @@ def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
     lake_dir = str(user.lake_dir)
     if "://" not in lake_dir:
         lake_dir = os.path.abspath(lake_dir)
+    marker = _check_demo_lake(user)
     started = time.monotonic()
     console.rule("[bold]kalshi-lake demo")
     report = DemoReport(lake_dir=lake_dir, account="")
@@ -152,6 +156,7 @@ def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
         wait = settle_seconds(exchange.now, report.orders)
         with steps.step("settle", f"time advanced {wait / 3600:.1f} simulated hours: markets settled"):
             exchange.advance(seconds=wait)
+        _mark_demo_lake(marker, seed)
         _pull_and_build(settings, console, steps)
         print_report(settings, report, console)
     total = time.monotonic() - started
@@ -165,6 +170,34 @@ def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
             "the demo account's P&L did not reconcile with the exchange (see the table above)"
         )
     return report
+
+
+def _check_demo_lake(settings) -> tuple:
+    """Refuse to write simulated data into a lake that holds anything else (a real account's lake).
+
+    The demo marks its lakes with `<lake_root>/_demo.json` (an underscore path, invisible to readers)."""
+    from kalshi_extract.errors import ConfigError
+    from kalshi_extract.lake import Lake
+    from kalshi_extract.streams import STREAM_NAMES
+
+    lake = Lake.from_settings(settings)
+    marker = f"{lake.root}/{DEMO_MARKER}"
+    is_demo = lake.fs.get_file_info(marker).type.name == "File"
+    if not is_demo and any(lake.files(stream) for stream in STREAM_NAMES):
+        raise ConfigError(
+            f"{settings.lake_root} holds a lake the demo did not create; run the demo in another directory "
+            "or with KALSHI_LAKE_DIR=./demo-data so simulated data never mixes with real data"
+        )
+    return lake, marker
+
+
+def _mark_demo_lake(target: tuple, seed: int) -> None:
+    import json
+
+    lake, marker = target
+    lake.fs.create_dir(lake.root, recursive=True)
+    with lake.fs.open_output_stream(marker) as out:
+        out.write(json.dumps({"created_by": "kalshi-lake demo", "seed": seed}).encode())
 
 
 def _pull_and_build(settings, console, steps: _Steps) -> None:

@@ -127,3 +127,12 @@ def test_an_unusable_lake_dir_is_a_one_line_error(clean_env, monkeypatch, tmp_pa
     monkeypatch.setenv("KALSHI_LAKE_DIR", str(blocker / "data"))
     _assert_one_line_error(_invoke(["build"]), "Not a directory")
     assert blocker.read_text() == "not a directory"
+
+
+def test_demo_refuses_a_lake_it_did_not_create(clean_env):
+    part = clean_env / "lake" / "trades" / "date=2026-01-01" / "part-real-00000.parquet"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"PAR1 real data")
+    before = sorted(p.relative_to(clean_env) for p in clean_env.rglob("*"))
+    _assert_one_line_error(_invoke(["demo"]), "holds a lake the demo did not create")
+    assert sorted(p.relative_to(clean_env) for p in clean_env.rglob("*")) == before
