@@ -61,7 +61,11 @@ def _slices(
         end = cut if b is None or b > cut else b
         if ha is None or ha < end:
             out.append((sdef.historical_path, ha, end))
-    if b is None or b > cut:
+    if sdef.name == "orders":
+        # orders are archived by their last update (orders_updated_ts), not by creation: one created before the
+        # cutoff but executed or canceled after it is only on the live endpoint, so the live slice spans [a, b)
+        out.append((sdef.path, a, b))
+    elif b is None or b > cut:
         start = cut if a is None or a < cut else a
         out.append((sdef.path, start, b))
     return out
