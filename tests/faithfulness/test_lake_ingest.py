@@ -26,6 +26,7 @@ import pytest
 from kalshi_extract.pull import Selection, pull
 from kalshi_extract.schemas import STREAM_COLUMNS
 from tests.faithfulness import variants as V
+from tests.faithfulness.conftest import OLD_CUTOFF as OLD_CUTOFF_KEYS
 from tests.faithfulness.oracle import check_rows, parse_time
 
 pytestmark = pytest.mark.skipif(not V.REAL.exists(), reason="recorded responses not available")
@@ -802,3 +803,31 @@ def test_throttled_mid_pagination_resumes_the_same_page(api, client, lake):
     assert (
         len(cursors) == len(pages) + 1 and cursors[2] == cursors[3] != ""
     )  # the throttled cursor asked again
+
+
+def test_orders_are_archived_by_last_update_not_creation(api, client, lake):
+    """``orders_updated_ts`` splits orders by their last update: an order created before the cutoff and executed
+    after it is on /portfolio/orders only, one executed before it on /historical/orders only. Both land."""
+    api.routes["/historical/cutoff"] = lambda q: {
+        **OLD_CUTOFF_KEYS,
+        "orders_updated_ts": "2026-06-11T06:27:00Z",
+    }
+    live_old = {
+        **ORDERS[0],
+        "created_time": "2026-06-11T06:20:00.5Z",
+        "last_update_time": "2026-06-11T06:29:30Z",
+    }
+    archived = {
+        **ORDERS[1],
+        "created_time": "2026-06-11T06:10:00Z",
+        "last_update_time": "2026-06-11T06:12:00Z",
+    }
+    live_new = {
+        **ORDERS[2],
+        "created_time": "2026-06-11T06:28:00Z",
+        "last_update_time": "2026-06-11T06:28:00Z",
+    }
+    api.pages("/portfolio/orders", [{"orders": [live_new, live_old]}], select=_status_filter)
+    api.pages("/historical/orders", [{"orders": [archived]}])
+    res, rows = land(api, client, lake, "orders")
+    check_rows(COLS["orders"], [live_new, live_old, archived], rows, lambda r: r["order_id"], "orders")
