@@ -121,53 +121,41 @@ def backtest(
 
 
 def _print(result, png, db_path) -> None:
+    """The metrics and the per-market P&L. Money is exact (``trading_render.dollars``: the digits it carries,
+    at least cents; never rounded); ratios are rounded for reading. Tables fit the terminal."""
     from collections import Counter
 
-    from rich.console import Console
-    from rich.table import Table
+    from kalshi_lake.cli.common import console
+    from kalshi_lake.cli.trading_render import Col, columns, count, dollars, print_table
 
     m = result.metrics
-    table = Table(title=f"backtest {result.strategy} · {result.run_id}", show_header=False)
     rows = [
-        ("markets replayed / traded", f"{result.selection['markets']} / {m.n_markets_traded}"),
+        ("markets replayed / traded", f"{result.selection['markets']:,} / {m.n_markets_traded:,}"),
         ("events", f"{m.events:,} in {m.seconds:.2f}s ({m.events_per_minute:,.0f}/min)"),
-        ("orders / fills / rejected", f"{m.n_orders} / {m.n_fills} / {m.n_rejected}"),
-        ("P&L after fees", f"${m.pnl:.4f}"),
-        ("fees paid", f"${m.fees_paid:.4f}"),
-        ("return on capital", f"{m.return_on_capital:.4%}"),
-        ("max drawdown", f"${m.max_drawdown:.4f} ({m.max_drawdown_pct:.2%})"),
+        ("orders / fills / rejected", f"{m.n_orders:,} / {m.n_fills:,} / {m.n_rejected:,}"),
+        ("P&L after fees", f"${dollars(m.pnl)}"),
+        ("fees paid", f"${dollars(m.fees_paid)}"),
+        ("return on capital", f"{m.return_on_capital:.2%}"),
+        ("max drawdown", f"${dollars(m.max_drawdown)} ({m.max_drawdown_pct:.2%})"),
         ("Sharpe (daily)", "n/a" if m.sharpe is None else f"{m.sharpe:.2f}"),
         ("hit rate", "n/a" if m.hit_rate is None else f"{m.hit_rate:.1%}"),
-        ("turnover", f"{m.turnover:.3f}x"),
+        ("turnover", f"{m.turnover:.2f}x"),
     ]
-    for k, v in rows:
-        table.add_row(k, v)
-    console = Console()
-    console.print(table)
+    print_table(f"backtest {result.strategy} · {result.run_id}", [Col(""), Col("")], [list(r) for r in rows])
     if result.markets:
-        per = Table(title="P&L by market (top 10 by |P&L|)")
-        for col in ("ticker", "position", "realized", "unrealized", "fees", "P&L"):
-            per.add_column(col, justify="left" if col == "ticker" else "right")
-        for r in sorted(result.markets, key=lambda r: abs(r.pnl), reverse=True)[:10]:
-            per.add_row(
-                r.ticker,
-                f"{r.position}",
-                f"{r.realized:.4f}",
-                f"{r.unrealized:.4f}",
-                f"{r.fees:.4f}",
-                f"{r.pnl:.4f}",
-            )
-        console.print(per)
+        top = sorted(result.markets, key=lambda r: abs(r.pnl), reverse=True)[:10]
+        print_table("P&L by market (top 10 by |P&L|), $",
+                    [Col("ticker"), Col("position", "num"), Col("realized", "num"),
+                     Col("unrealized", "num", drop=1), Col("fees", "num"), Col("P&L", "num")],
+                    columns([[r.ticker, count(r.position), r.realized, r.unrealized, r.fees, r.pnl] for r in top],
+                            money=[2, 3, 4, 5]))  # fmt: skip
+    con = console()
     rejected = Counter(o.reason.split(" (")[0] for o in result.state.orders if o.status == "rejected")
     if rejected:
-        console.print(
-            "[yellow]rejected orders:[/] " + "; ".join(f"{n} × {r}" for r, n in rejected.most_common(5))
-        )
+        con.print("[yellow]rejected orders:[/] " + "; ".join(f"{n} × {r}" for r, n in rejected.most_common(5)))
     if db_path:
-        console.print(
-            f"results: bt_runs/bt_fills/bt_equity/bt_positions in {db_path} (run_id {result.run_id})"
-        )
-        console.print(f"equity curve: {png}")
+        con.print(f"results: bt_runs/bt_fills/bt_equity/bt_positions in {db_path} (run_id {result.run_id})")
+        con.print(f"equity curve: {png}")
 
 
 def register(app: typer.Typer) -> None:

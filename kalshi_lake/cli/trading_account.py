@@ -17,7 +17,17 @@ from kalshi_lake.cli.trading_common import (
     orders_reader,
     require_key,
 )
-from kalshi_lake.cli.trading_render import Col, cents, count, dollars, print_table, short_id, text, when
+from kalshi_lake.cli.trading_render import (
+    Col,
+    cents,
+    columns,
+    count,
+    dollars,
+    print_table,
+    short_id,
+    text,
+    when,
+)
 
 
 def orders(
@@ -111,10 +121,9 @@ def positions(
     if as_json:
         print_json(rows_raw)
         return
-    rows = [[p.get("ticker"), _holding(p.get("position_fp")), dollars(p.get("market_exposure_dollars")),
-             dollars(p.get("realized_pnl_dollars")), dollars(p.get("fees_paid_dollars")),
-             dollars(p.get("total_traded_dollars")), when(p.get("last_updated_ts"), seconds=False)]
-            for p in rows_raw]  # fmt: skip
+    rows = columns([[p.get("ticker"), _holding(p.get("position_fp")), p.get("market_exposure_dollars"),
+                     p.get("realized_pnl_dollars"), p.get("fees_paid_dollars"), p.get("total_traded_dollars"),
+                     when(p.get("last_updated_ts"), seconds=False)] for p in rows_raw], money=[2, 3, 4, 5])  # fmt: skip
     print_table(f"positions ({len(rows)})", [Col("ticker"), Col("position", "num"), Col("exposure $", "num"),
                                              Col("realized P&L $", "num"), Col("fees $", "num"),
                                              Col("traded $", "num", drop=1), Col("updated (UTC)", drop=2)],
@@ -156,9 +165,9 @@ def fills(
     if as_json:
         print_json(rows_raw)
         return
-    rows = [[when(f.get("created_time"), seconds=False), f.get("ticker"), _what(f), count(f.get("count_fp")),
-             dollars(f.get("fee_cost")), "taker" if f.get("is_taker") else "maker", short_id(f.get("order_id"))]
-            for f in rows_raw]  # fmt: skip
+    rows = columns([[when(f.get("created_time"), seconds=False), f.get("ticker"), _what(f), count(f.get("count_fp")),
+                     f.get("fee_cost"), "taker" if f.get("is_taker") else "maker", short_id(f.get("order_id"))]
+                    for f in rows_raw], money=[4])  # fmt: skip
     print_table(f"fills ({len(rows)})", [Col("time (UTC)", drop=1), Col("ticker"), Col("fill"), Col("count", "num"),
                                          Col("fee $", "num"), Col("role", drop=2), Col("order", drop=3)],
                 rows)  # fmt: skip
@@ -173,8 +182,8 @@ def settlements(
     if as_json:
         print_json(rows_raw)
         return
-    rows = [[when(s.get("settled_time"), seconds=False), s.get("ticker"), s.get("market_result"), _held(s),
-             cents(s.get("revenue")), dollars(s.get("fee_cost"))] for s in rows_raw]  # fmt: skip
+    rows = columns([[when(s.get("settled_time"), seconds=False), s.get("ticker"), s.get("market_result"), _held(s),
+                     cents(s.get("revenue")), s.get("fee_cost")] for s in rows_raw], money=[5])  # fmt: skip
     print_table(f"settlements ({len(rows)})", [Col("settled (UTC)", drop=1), Col("ticker"), Col("result"),
                                                Col("held"), Col("payout $", "num"), Col("fee $", "num", drop=2)],
                 rows)  # fmt: skip

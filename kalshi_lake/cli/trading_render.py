@@ -111,6 +111,29 @@ def dollars(v: Any, *, grouped: bool = True) -> str:
     return f"{d:{',' if grouped else ''}.{places}f}"
 
 
+def dollars_column(values: list[Any]) -> list[str]:
+    """:func:`dollars` for a whole column, every value with the same number of places (the most any needs), so
+    right-aligned amounts line up on the point: ``["0.216", "0.2193"]`` → ``["0.2160", "0.2193"]``."""
+    places = 2
+    for v in values:
+        d = _decimal(v)
+        exp = d.normalize().as_tuple().exponent if d is not None else 0
+        if isinstance(exp, int):
+            places = max(places, -exp)
+    return [f"{d:,.{places}f}" if (d := _decimal(v)) is not None else ("" if v is None else str(v))
+            for v in values]  # fmt: skip
+
+
+def columns(rows: list[list[Any]], money: list[int]) -> list[list[Any]]:
+    """``rows`` with the cells of the ``money`` column indexes passed through :func:`dollars_column`."""
+    if not rows:
+        return []
+    cols = [list(c) for c in zip(*rows, strict=True)]
+    for i in money:
+        cols[i] = dollars_column(cols[i])
+    return [list(r) for r in zip(*cols, strict=True)]
+
+
 def cents(v: Any) -> str:
     """Integer cents (``balance``, ``revenue``) as dollars: ``999987`` → ``9,999.87``."""
     if v is None or v == "":

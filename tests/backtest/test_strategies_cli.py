@@ -210,3 +210,18 @@ def test_config_refuses_cash_that_is_not_a_positive_finite_decimal(cash):
 
     with pytest.raises(BacktestError, match="initial_cash"):
         BacktestConfig(initial_cash=cash)
+
+
+def test_cli_summary_fits_80_columns_with_exact_money(lake_dir, tmp_path):
+    target = tmp_path / "d"
+    target.mkdir()
+    (target / "lake").symlink_to(lake_dir / "lake")
+    res = CliRunner().invoke(app, ["backtest", "threshold", "--lake-dir", str(target), "--no-save"],
+                             env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines) and "…" not in res.stdout, res.stdout
+    r = run_backtest(ThresholdStrategy(), lake_dir / "lake")
+    for m in sorted(r.markets, key=lambda m: abs(m.pnl), reverse=True)[:3]:
+        row = next(line for line in lines if line.split() and line.split()[0] == m.ticker)  # tickers whole
+        assert D(row.split()[-1].replace(",", "")) == m.pnl  # P&L exact, not rounded to 4 places

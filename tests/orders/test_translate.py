@@ -192,3 +192,11 @@ def test_cli_render_money_counts_and_times():
     assert cents(999987) == "9,999.87" and cents(0) == "0.00"
     assert when("2026-11-24T12:00:05.000006Z") == "2026-11-24 12:00:05"
     assert when(1795521600, seconds=False) == "2026-11-24 12:00"
+
+
+def test_cli_money_columns_line_up_on_the_point():
+    from kalshi_lake.cli.trading_render import columns, dollars_column
+
+    assert dollars_column(["0.216", "0.2193", None, "12"]) == ["0.2160", "0.2193", "", "12.0000"]
+    assert columns([["A", "0.100000"], ["B", "1.5"]], money=[1]) == [["A", "0.10"], ["B", "1.50"]]
+    assert columns([], money=[1]) == []
