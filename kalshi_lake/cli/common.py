@@ -1,6 +1,6 @@
 """Helpers every CLI command module shares: one-line errors, exit codes, settings, consoles, JSON output.
 
-Errors a user can cause end as ONE line on stderr (``error: …``) and a non-zero exit, never a traceback:
+Library warnings print as one ``warning: …`` line. Errors a user can cause end as ONE line on stderr (``error: …``) and a non-zero exit, never a traceback:
 1 failed / refused / invalid input, 3 outcome unknown (an order write whose answer was lost: look it up before
 retrying), 4 not confirmed, 130 interrupted. Decimals print as strings in JSON (exact money, never floats).
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import warnings
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -43,7 +44,9 @@ def handle_errors(fn: Callable) -> Callable:
         from kalshi_extract.errors import KalshiLakeError, OrderOutcomeUnknown
 
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():  # restores Python's own display afterwards
+                warnings.showwarning = _one_line_warning
+                return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
         except OrderOutcomeUnknown as exc:
@@ -54,6 +57,12 @@ def handle_errors(fn: Callable) -> Callable:
             raise fail("interrupted", EXIT_INTERRUPTED) from None
 
     return wrapper
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Library warnings (e.g. a private key file readable by others) as ``warning: …`` on one line, without
+    Python's file/line and source excerpt."""
+    typer.echo(f"warning: {one_line(message)}", err=True)
 
 
 def load_settings():

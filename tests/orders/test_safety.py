@@ -302,3 +302,24 @@ def test_search_with_an_unknown_status_sends_nothing(exchange, account, make_cli
     _refused(exchange, cli, ["search", "KX", "--status", "bogus"], "--status must be one of", no_requests_at_all=True)
     assert cli.json("search", "KX", "--status", "Settled", "--limit", "1")[0]["status"] in ("finalized", "settled",
                                                                                            "determined")  # fmt: skip
+
+
+def test_a_key_file_readable_by_others_is_a_one_line_warning_and_a_missing_one_a_one_line_error(
+    exchange, account, make_cli, tmp_path, cent_market
+):
+    pem = tmp_path / "key.pem"
+    pem.write_text(account.private_key_pem)
+    pem.chmod(0o644)
+    cli = make_cli(account, KALSHI_PRIVATE_KEY=None, KALSHI_PRIVATE_KEY_PATH=str(pem))
+    res = cli("balance", "--json")
+    assert res.exit_code == 0, res.output
+    warning = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(warning) == 1 and warning[0].startswith("warning: private key file") and "chmod 600" in warning[0]
+    missing = make_cli(account, KALSHI_PRIVATE_KEY=None, KALSHI_PRIVATE_KEY_PATH=str(tmp_path / "nowhere.pem"))
+    for args in (["balance"], ["buy", cent_market["ticker"], "yes", "1", "5"], ["cancel", "--all"]):
+        exchange.clear_requests()
+        res = missing(*args)
+        assert res.exit_code == 1 and res.stderr.startswith("error: cannot read KALSHI_PRIVATE_KEY_PATH"), res.output
+        assert len(res.stderr.strip().splitlines()) == 1 and order_posts(exchange) == []
+    for out in (res.output, cli("balance").output):
+        assert "PRIVATE KEY" not in out and account.private_key_pem.splitlines()[1] not in out
