@@ -37,7 +37,7 @@ from kalshi_extract.errors import (
 )
 from pipelines import progress
 from pipelines.plan import PORTFOLIO_STREAMS, SECOND_WAVE, PullFailed, plan_pull
-from pipelines.runtime import Outcome, call_flow, in_flow_run, logger, run_tasks, task_runner_scope
+from pipelines.runtime import Outcome, call_flow, in_prefect_run, logger, run_tasks, task_runner_scope
 
 _NOT_RETRIED = (ConfigError, AuthenticationError, BadRequestError, NotFoundError)
 
@@ -113,7 +113,7 @@ def pull_stream_task(stream: str, selection: dict, run_id: str):
         raise
     progress.emit(stream, result.pages, result.rows, "ok" if result.ok else "failed")
     if not result.ok:
-        if in_flow_run():  # under .fn the lake already logged it
+        if in_prefect_run():  # under .fn the lake already logged it
             log.error("%s failed after %s rows: %s", stream, result.rows, result.error)
         raise StreamFailed(stream, result.error or result.outcome)
     log.info(
@@ -129,7 +129,24 @@ def pull_stream_task(stream: str, selection: dict, run_id: str):
     return result
 
 
-@task(name="build_warehouse", retries=1, retry_delay_seconds=15, cache_policy=NO_CACHE)
+def _build_retry_condition(task_obj, task_run, state) -> bool:
+    """Retry a build only for what can heal (e.g. the database file busy), not a broken model or failed tests."""
+    from kalshi_lake.warehouse import ModelError
+
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception:
+        return True
+    return not isinstance(exc, ModelBuildFailed | ModelError | ConfigError)
+
+
+@task(
+    name="build_warehouse",
+    retries=1,
+    retry_delay_seconds=15,
+    retry_condition_fn=_build_retry_condition,
+    cache_policy=NO_CACHE,
+)
 def build_warehouse_task(run_tests: bool = True):
     """Run the SQL models (staging views, marts) into the DuckDB warehouse and their tests."""
     from kalshi_lake.warehouse import build

@@ -43,11 +43,16 @@ def in_flow_run() -> bool:
     return FlowRunContext.get() is not None
 
 
-def logger() -> logging.Logger | logging.LoggerAdapter:
-    """Prefect's run logger inside a run, the `pipelines` logger otherwise."""
+def in_prefect_run() -> bool:
+    """True inside an orchestrated flow or task run (also in a task on a Dask worker)."""
     from prefect.context import FlowRunContext, TaskRunContext
 
-    if TaskRunContext.get() is not None or FlowRunContext.get() is not None:
+    return TaskRunContext.get() is not None or FlowRunContext.get() is not None
+
+
+def logger() -> logging.Logger | logging.LoggerAdapter:
+    """Prefect's run logger inside a run, the `pipelines` logger otherwise."""
+    if in_prefect_run():
         from prefect.logging import get_run_logger
 
         return get_run_logger()
