@@ -138,6 +138,16 @@ def _summary_rows(outcomes) -> list[dict]:
     return rows
 
 
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
 def _summary_table(rows: list[dict]):
     from rich.table import Table
 
@@ -148,7 +158,7 @@ def _summary_table(rows: list[dict]):
         style = "red" if r["outcome"] == "failed" else None
         table.add_row(
             *(
-                "" if r[c] is None else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])
+                _cell(r[c])
                 for c in ("stream", "outcome", "pages", "rows", "requests", "retries", "throttled", "seconds")
             ),
             style=style,
