@@ -59,22 +59,22 @@ def orders(
         return
     rows = [[short_id(o.get("order_id")), o.get("ticker"), _what(o), _filled(o), o.get("status"),
              when(o.get("created_time"), seconds=False)] for o in rows_raw]  # fmt: skip
-    print_table(f"orders ({len(rows)}; ids shortened, --json for full)",
+    print_table(f"orders ({len(rows)}; YES terms: buy NO @ q = sell YES @ 1 − q; ids shortened, --json in full)",
                 [Col("order"), Col("ticker"), Col("what"), Col("filled", "num"), Col("status"),
                  Col("created (UTC)", drop=1)], rows)  # fmt: skip
 
 
 def _what(o: dict) -> str:
-    """``buy NO @ 0.97``: the order in the user's terms (the named contract's price)."""
-    action, outcome = o.get("action"), o.get("outcome_side") or o.get("side")
-    if action in ("buy", "sell") and outcome in ("yes", "no"):
-        return f"{action} {outcome.upper()} @ {dollars(o.get(f'{outcome}_price_dollars'))}"
-    side, p = o.get("book_side"), o.get("yes_price_dollars")
-    if side in ("bid", "ask") and p:
-        from kalshi_extract.orders_translate import from_v2
+    """``buy YES @ 0.04`` / ``sell YES @ 0.03``: an order or fill in YES terms, from its V2 ``book_side``.
 
-        a, out, price = from_v2(side, Decimal(p), "yes")
-        return f"{a} {out.upper()} @ {dollars(price)}"
+    A V2 order is a bid or an ask on the YES book: buying NO at q IS an ask at 1 − q, and ``outcome_side`` is
+    "no" for both buy-NO and sell-YES, so the YES form is the only one that is always true. ``action``/``side``
+    (deprecated) are the fallback when ``book_side`` is missing."""
+    side, p = o.get("book_side"), o.get("yes_price_dollars")
+    if side not in ("bid", "ask") and o.get("side") == "yes" and o.get("action") in ("buy", "sell"):
+        side = "bid" if o["action"] == "buy" else "ask"
+    if side in ("bid", "ask") and p:
+        return f"{'buy' if side == 'bid' else 'sell'} YES @ {dollars(p)}"
     return text(o.get("side"))
 
 
@@ -168,7 +168,7 @@ def fills(
     rows = columns([[when(f.get("created_time"), seconds=False), f.get("ticker"), _what(f), count(f.get("count_fp")),
                      f.get("fee_cost"), "taker" if f.get("is_taker") else "maker", short_id(f.get("order_id"))]
                     for f in rows_raw], money=[4])  # fmt: skip
-    print_table(f"fills ({len(rows)})", [Col("time (UTC)", drop=1), Col("ticker"), Col("fill"), Col("count", "num"),
+    print_table(f"fills ({len(rows)}; YES terms: buy NO @ q = sell YES @ 1 − q)", [Col("time (UTC)", drop=1), Col("ticker"), Col("fill"), Col("count", "num"),
                                          Col("fee $", "num"), Col("role", drop=2), Col("order", drop=3)],
                 rows)  # fmt: skip
 

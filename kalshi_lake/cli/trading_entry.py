@@ -197,7 +197,7 @@ def cancel(
         order_id = resolve_order_id(c, order_id)
         pw = orders_reader(c).prepare_cancel(order_id)
         o = pw.order or {}
-        describe = f"cancel {order_id} ({o.get('ticker')}, {o.get('remaining_count_fp')} resting)"
+        describe = f"cancel {order_id} ({o.get('ticker')}, {show_count(o.get('remaining_count_fp'))} resting)"
         _write_command(settings, pw, describe, dry_run, yes, as_json, lambda: make_orders(c).cancel(order_id))
 
 
@@ -215,7 +215,7 @@ def amend(
     as_json: JsonOpt = False,
 ) -> None:
     """Change a resting order's price and/or total count.  Example: kalshi-lake amend 3b23c1c7 --price 46 --count 10"""
-    from kalshi_extract.orders_translate import parse_price_text
+    from kalshi_extract.orders_translate import from_v2, parse_price_text, show_dollars
 
     new_price = parse_price_text(price) if price is not None else None
     settings = load_settings()
@@ -223,8 +223,9 @@ def amend(
     with make_client(settings) as c:
         order_id = resolve_order_id(c, order_id)
         pw = orders_reader(c).prepare_amend(order_id, price=new_price, count=count, outcome=outcome)
-        describe = (f"amend {order_id} ({pw.order.get('ticker')}): {pw.body['side']} at YES ${pw.body['price']}, "
-                    f"total count {pw.body['count']}")  # fmt: skip
+        action, named, price = from_v2(pw.body["side"], Decimal(pw.body["price"]), outcome.strip().lower())
+        describe = (f"amend {order_id} ({pw.order.get('ticker')}): {action} {named.upper()} @ "
+                    f"{show_dollars(price)}, total count {show_count(pw.body['count'])}")  # fmt: skip
         _write_command(settings, pw, describe, dry_run, yes, as_json,
                        lambda: make_orders(c).exec.amend(order_id, pw.body))  # fmt: skip
 
@@ -245,7 +246,7 @@ def decrease(
     with make_client(settings) as c:
         order_id = resolve_order_id(c, order_id)
         pw = orders_reader(c).prepare_decrease(order_id, reduce_by=by, reduce_to=to)
-        describe = f"decrease {order_id} ({pw.order.get('ticker')}) to {pw.target} resting"
+        describe = f"decrease {order_id} ({pw.order.get('ticker')}) to {show_count(pw.target)} resting"
         _write_command(settings, pw, describe, dry_run, yes, as_json,
                        lambda: make_orders(c).exec.decrease(order_id, pw.order["ticker"], pw.body, pw.target))  # fmt: skip
 

@@ -178,6 +178,12 @@ def test_tables_fit_80_columns_and_show_money_exactly(trader, make_cli):
     for f in cli.json("fills", "--ticker", m["ticker"]):
         assert Decimal(f["fee_cost"]) in shown, out  # exact (a fee never folds over two lines)
         assert f["fee_cost"].endswith("00") is False or f["fee_cost"] not in out  # "0.001400" shows as 0.0014
+    # a NO buy at q rests as an ask at 1 - q: the table says so in YES terms, never "sell NO"
+    ask_at = min(Decimal("0.99"), (ask + Decimal("0.05")).quantize(Decimal("0.01")))
+    placed = cli.json("buy", m["ticker"], "no", "1", f"{Decimal(1) - ask_at}")["result"]
+    row = next(line for line in narrow.ok("orders").output.splitlines() if placed["order_id"][:8] in line)
+    assert f"sell YES @ {ask_at}" in row and "NO @" not in row, row
+    cli.ok("cancel", placed["order_id"])
     pos = {p["ticker"]: p for p in cli.json("positions")}[m["ticker"]]
     held = Decimal(pos["position_fp"])
     assert f"{held.normalize():f} YES" in narrow.ok("positions").output
