@@ -14,12 +14,13 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import orjson
 import requests
@@ -326,12 +327,29 @@ def _transport_error(exc: Exception, method: str, path: str) -> TransportError:
         reason = getattr(exc.args[0], "reason", None) if exc.args else None
         if reason is not None and type(reason).__name__ in ("NewConnectionError", "NameResolutionError"):
             maybe_sent = False  # refused / unresolvable: nothing left this machine
+    if not maybe_sent:  # the user's next step is about the address, not about urllib3's retry wrapper
+        where = _netloc(exc)
+        why = "timed out" if isinstance(exc, requests.exceptions.ConnectTimeout) else _errno_text(exc)
+        return TransportError(f"cannot connect to {where} ({why}); is the server up and KALSHI_API_URL right?",
+                              method=method, path=path, maybe_sent=False)  # fmt: skip
     kind = type(exc).__name__
     # str(exc) of requests exceptions holds the URL (with query) but no headers; keep it short
     text = str(exc)
     if len(text) > 300:
         text = text[:300] + "…"
     return TransportError(f"{kind}: {text}", method=method, path=path, maybe_sent=maybe_sent)
+
+
+def _netloc(exc: Exception) -> str:
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None)
+    return urlsplit(url).netloc if url else "the server"
+
+
+def _errno_text(exc: Exception) -> str:
+    """``[Errno 111] Connection refused`` inside urllib3's wrapper text → ``Connection refused``."""
+    m = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
+    return m.group(1).strip() if m else type(exc).__name__
 
 
 def _api_error(status: int, body: bytes, resp: requests.Response, method: str, path: str) -> KalshiApiError:

@@ -98,6 +98,9 @@ def test_connection_refused_is_transport_error_not_sent():
             c.get("/exchange/status")
     assert exc.value.maybe_sent is False
     assert c.stats.requests == 2
+    # one short line naming the address and what to check, not urllib3's retry wrapper
+    assert f"cannot connect to 127.0.0.1:{port} (Connection refused)" in str(exc.value), str(exc.value)
+    assert "KALSHI_API_URL" in str(exc.value) and "HTTPConnectionPool" not in str(exc.value)
 
 
 @pytest.mark.parametrize(
