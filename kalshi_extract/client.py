@@ -123,9 +123,9 @@ class KalshiClient:
                     pacer.read.reserve(route("GET", "/account/limits").cost)
                 return pacer
             break
-        _log.warning(
-            "could not read %s/account/limits (%s); pacing at tier %s", self.base_url, failure, s.tier
-        )
+        # unreachable: the request that follows fails with the same clear error, so this is only a detail
+        level = logging.DEBUG if isinstance(failure, TransportError) else logging.WARNING
+        _log.log(level, "could not read %s/account/limits (%s); pacing at tier %s", self.base_url, failure, s.tier)
         return Pacer.for_tier(s.tier)
 
     @property

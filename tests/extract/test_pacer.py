@@ -226,3 +226,26 @@ def test_discovery_waits_for_a_just_started_exchange():
         for srv in started:
             srv.close()
         reset_shared_pacers()
+
+
+def test_limits_fallback_warns_only_when_the_exchange_answered(server, caplog):
+    import logging
+    import socket
+
+    from kalshi_extract.pacer import reset_shared_pacers
+
+    reset_shared_pacers()
+    server.route("GET", "/account/limits", Reply(404, {"code": "not_found", "message": "no"}))
+    with caplog.at_level(logging.DEBUG, logger="kalshi_extract"):
+        with KalshiClient(local_settings(server)) as c:
+            assert c.pacer.source == "tier"
+        assert [r.levelno for r in caplog.records if "account/limits" in r.getMessage()] == [logging.WARNING]
+        caplog.clear()
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()  # nothing listens: the first real request reports that itself, clearly
+        env = {"KALSHI_ENV": "local", "KALSHI_API_URL": f"http://127.0.0.1:{port}/trade-api/v2"}
+        with KalshiClient(Settings.load(environ=env, config_path=None)) as c:
+            assert c.pacer.source == "tier"
+        assert [r.levelno for r in caplog.records if "account/limits" in r.getMessage()] == [logging.DEBUG]
