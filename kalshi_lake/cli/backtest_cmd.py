@@ -3,8 +3,8 @@
 Thin: parses options, loads settings (lake dir) and the strategy, calls `kalshi_lake.backtest.run_backtest`,
 writes `bt_runs` / `bt_fills` / `bt_equity` / `bt_positions` into the warehouse and the equity PNG to
 `<lake_dir>/backtests/<run_id>.png`, and prints the metrics. Heavy imports happen inside the command.
-Bad input (unknown strategy or parameter, bad date, empty selection) exits 1 with a one-line `error:` message
-and writes nothing.
+Bad input (unknown strategy or parameter, bad date, empty selection, a window with no data, an unwritable
+--plot path) exits 1 with a one-line `error:` message and writes nothing.
 """
 
 from __future__ import annotations
@@ -107,9 +107,18 @@ def backtest(
             end=end,
             config=config,
         )
+        if result.metrics.events == 0:  # an empty replay is a mistake in the window, not a result worth storing
+            window = f"[{start or 'the start'}, {end or 'the end'})"
+            raise fail(f"nothing to replay: the lake has no trades, candles or book snapshots for the "
+                       f"{result.selection['markets']} selected market(s) in {window}. Nothing was written.")  # fmt: skip
         png = None
         if save:
-            png = plot_equity(result, plot or Path(base) / "backtests" / f"{result.run_id}.png")
+            target = Path(plot) if plot else Path(base) / "backtests" / f"{result.run_id}.png"
+            try:
+                png = plot_equity(result, target)
+            except OSError as e:
+                raise fail(f"cannot write the equity plot to {target}: {e.strerror or e}. Nothing was written.") \
+                    from None  # fmt: skip
             try:
                 write_results(result, db_path, plot_path=png)
             except BaseException:

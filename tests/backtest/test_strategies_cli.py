@@ -158,6 +158,8 @@ def test_cli_runs_writes_tables_and_plot(lake_dir):
         (["threshold", "--queue", "middle"], "queue"),
         (["threshold", "--cash", "lots"], "--cash"),
         (["threshold", "--cash", "nan"], "--cash must be a positive number"),
+        (["threshold", "--from", "2099-01-01"], "nothing to replay"),
+        (["threshold", "--plot", "/proc/no-such-dir/equity.png"], "cannot write the equity plot"),
         (["threshold", "--cash", "-5"], "--cash must be a positive number"),
         (["threshold", "--cash", "0"], "--cash must be a positive number"),
     ],
