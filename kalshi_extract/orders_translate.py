@@ -179,6 +179,8 @@ def parse_price_text(text: str) -> Decimal:
         dollars = Decimal(m.group(1))
     elif raw.isdigit():
         dollars = Decimal(raw) / 100  # whole number = cents
+    elif raw.startswith("-") and (_DOLLARS_RE.fullmatch(raw[1:]) or raw[1:].isdigit()):
+        raise _invalid(f"price {text!r} is negative: a price must be strictly between $0 and $1 (1 to 99 cents).")
     elif _DOLLARS_RE.fullmatch(raw):
         dollars = Decimal(raw)
         if dollars >= ONE:
@@ -237,6 +239,13 @@ def format_price4(price: Decimal) -> str:
     if q != price:
         raise _invalid(f"price {price} has more than 4 decimals; requests accept 2-4.")
     return f"{q:f}"
+
+
+def show_count(count: Decimal | str) -> str:
+    """Contracts for people: ``Decimal("1E+3")`` → ``"1000"``, ``Decimal("2.50")`` → ``"2.5"``."""
+    d = Decimal(str(count))
+    exp = d.normalize().as_tuple().exponent
+    return f"{d:.{max(0, -exp) if isinstance(exp, int) else 0}f}"
 
 
 def show_dollars(amount: Decimal | str) -> str:

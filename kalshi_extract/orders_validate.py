@@ -40,6 +40,7 @@ from kalshi_extract.orders_translate import (
     opening_cost,
     parse_count,
     parse_price,
+    show_count,
     show_dollars,
     signed_yes_delta,
     to_v2,
@@ -99,7 +100,7 @@ class PreparedOrder:
         """One human line: what will be sent and what it costs."""
         side, yes_price = self.request["side"], Decimal(self.request["price"])
         txt = (
-            f"{self.action.upper()} {self.count} {self.outcome.upper()} {self.request['ticker']} "
+            f"{self.action.upper()} {show_count(self.count)} {self.outcome.upper()} {self.request['ticker']} "
             f"@ {show_dollars(self.price)} (V2: {side} at YES {show_dollars(yes_price)}, "
             f"{self.request['time_in_force']})"
         )
@@ -181,8 +182,8 @@ def check_request_syntax(request: dict[str, Any]) -> tuple[Decimal, Decimal]:
     count = parse_count(str(request["count"]))
     exp = request.get("expiration_time")
     if exp is not None:
-        if isinstance(exp, bool) or not isinstance(exp, int):
-            raise _invalid(f"expiration_time must be a Unix time in seconds (int), not {exp!r}.")
+        if isinstance(exp, bool) or not isinstance(exp, int) or exp <= 0:
+            raise _invalid(f"expiration_time must be a Unix time in seconds (a positive int), not {exp!r}.")
         if tif != "good_till_canceled":
             raise _invalid("expiration_time only goes with time in force gtc (good_till_canceled).")
     if request.get("reduce_only") and tif != "immediate_or_cancel":

@@ -57,7 +57,7 @@ def test_price_text_rule(text, dollars):
 @pytest.mark.parametrize(
     "text,fragment",
     [("0", "strictly between"), ("0.00", "strictly between"), ("1.00", "strictly between"), ("100", "strictly between"),
-     ("1", None), ("45.5", "c suffix"), ("abc", "not a number"), ("-3", "not a number"), ("", "empty"),
+     ("1", None), ("45.5", "c suffix"), ("abc", "not a number"), ("-3", "is negative"), ("", "empty"),
      ("$1.20", "strictly between")],
 )  # fmt: skip
 def test_bad_price_text(text, fragment):
@@ -200,3 +200,15 @@ def test_cli_money_columns_line_up_on_the_point():
     assert dollars_column(["0.216", "0.2193", None, "12"]) == ["0.2160", "0.2193", "", "12.0000"]
     assert columns([["A", "0.100000"], ["B", "1.5"]], money=[1]) == [["A", "0.10"], ["B", "1.50"]]
     assert columns([], money=[1]) == []
+
+
+def test_negative_price_expiry_and_exponent_counts_read_plainly():
+    from kalshi_extract.orders_translate import parse_price_text, show_count
+
+    for text in ("-5", "-0.45", "-$0.45"):
+        with pytest.raises(OrderValidationError, match="strictly between"):
+            parse_price_text(text)
+    with pytest.raises(OrderValidationError, match="positive int"):
+        check_request_syntax(build_v2_request("KXT-1", "buy", "yes", "1", D("0.45")).request | {"expiration_time": -1})
+    assert show_count(D("1E+3")) == "1000" and show_count(D("2.50")) == "2.5"
+    assert "BUY 1000 YES" in build_v2_request("KXT-1", "buy", "yes", "1e3", D("0.45")).summary()
