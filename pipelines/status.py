@@ -1,8 +1,9 @@
 """`kalshi-lake status`: what the lake holds per stream and how fresh it is. Imports no Prefect.
 
 Per stream: rows, the range of partition dates (event date, or load date for snapshot streams), the last run and
-its outcome (from the lake's `_runs` log), freshness (time since the newest `_loaded_at`) and gaps (missing
-partition days between the first and the last: a day with no trades, or a day nobody pulled a snapshot stream).
+its outcome (from the lake's `_runs` log), freshness (time since the newest `_loaded_at`) and gaps: event-time
+windows no successful run asked for (from the `_runs` log's selections), and missing partition days between the
+first and the last (a day with no trades, or a day nobody pulled a snapshot stream).
 Reads Parquet footers and the `_loaded_at` column only, through the lake's filesystem; nothing is written.
 """
 
@@ -39,7 +40,11 @@ def _missing_days(days: list[date]) -> list[dict[str, str]]:
     for a, b in zip(days, days[1:], strict=False):
         if (b - a).days > 1:
             gaps.append(
-                {"from": (a + timedelta(days=1)).isoformat(), "to": (b - timedelta(days=1)).isoformat()}
+                {
+                    "kind": "no data",
+                    "from": (a + timedelta(days=1)).isoformat(),
+                    "to": (b - timedelta(days=1)).isoformat(),
+                }
             )
     return gaps[:MAX_GAPS]
 
@@ -70,6 +75,52 @@ def _scan_stream(lake, stream: str) -> dict[str, Any]:
     out["first"], out["last"] = days[0].isoformat(), days[-1].isoformat()
     out["gaps"] = _missing_days(days)
     return out
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def coverage_gaps(runs: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Event-time windows no successful whole-universe run asked for, from the run log.
+
+    A successful run covers `[since, until)` of its selection (no `since`: everything before; no `until`: up to
+    when it finished). Runs narrowed to some series/events/tickers cover only part of the markets and are left
+    out. The holes between the covered windows were never pulled (e.g. two `--since/--until` backfills that do
+    not meet); an incremental pull (no window) covers everything up to its run.
+    """
+    import json
+
+    windows: list[tuple[datetime, datetime]] = []
+    for run in runs:
+        if run.get("outcome") != "ok":
+            continue
+        try:
+            selection = json.loads(run.get("selection") or "{}")
+        except (TypeError, ValueError):
+            continue
+        if any(selection.get(k) for k in ("series", "events", "tickers")):
+            continue
+        start = _parse_time(selection.get("since")) or datetime.min.replace(tzinfo=UTC)
+        end = _parse_time(selection.get("until")) or _parse_time(run.get("finished_at"))
+        if end is not None and start < end:
+            windows.append((start, end))
+    windows.sort()
+    gaps: list[dict[str, str]] = []
+    covered_to: datetime | None = None
+    for start, end in windows:
+        if covered_to is not None and start > covered_to:
+            gaps.append({"kind": "not pulled", "from": covered_to.isoformat(), "to": start.isoformat()})
+        covered_to = end if covered_to is None else max(covered_to, end)
+    return gaps[:MAX_GAPS]
 
 
 def read_runs(settings) -> list[dict[str, Any]]:
@@ -125,17 +176,24 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
 
     Per stream: `rows`, `files`, `first`/`last` (partition days), `range_start`/`range_end` (time range of the
     rows landed by successful runs, from the run log), `last_run`, `last_outcome`, `last_error`, `runs`,
-    `last_run_age`, `failed_since_ok`, `loaded_at`, `freshness`, `gaps` (missing partition days, `{"from", "to"}`).
+    `last_run_age`, `failed_since_ok`, `loaded_at`, `freshness`, `gaps`: `{"kind", "from", "to"}` with kind
+    "not pulled" (event-time windows no successful run covered, see `coverage_gaps`; time streams only) or
+    "no data" (missing partition days between the first and the last).
     """
     from kalshi_extract.lake import Lake
+    from kalshi_extract.streams import STREAMS
 
     now = now or datetime.now(UTC)
     lake = Lake.from_settings(settings)
     runs = read_runs(settings)
+    time_streams = {name for name, sdef in STREAMS.items() if sdef.time_column}
     streams = []
     for stream in _streams():
         info = _scan_stream(lake, stream)
-        info.update(_runs_summary([r for r in runs if r.get("stream") == stream], now))
+        mine = [r for r in runs if r.get("stream") == stream]
+        info.update(_runs_summary(mine, now))
+        if stream in time_streams:
+            info["gaps"] = coverage_gaps(mine) + info["gaps"]
         loaded = info.pop("loaded_at")
         info["loaded_at"] = loaded.isoformat() if loaded else None
         info["freshness"] = _age(now - loaded) if loaded else None

@@ -224,7 +224,47 @@ def test_status_gaps_are_missing_days():
 
     days = [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 5), date(2026, 1, 7)]
     assert _missing_days(days) == [
-        {"from": "2026-01-03", "to": "2026-01-04"},
-        {"from": "2026-01-06", "to": "2026-01-06"},
+        {"kind": "no data", "from": "2026-01-03", "to": "2026-01-04"},
+        {"kind": "no data", "from": "2026-01-06", "to": "2026-01-06"},
     ]
     assert _missing_days(days[:2]) == []
+
+
+def test_coverage_gaps_from_the_run_log():
+    import json
+    from datetime import UTC, datetime
+
+    from pipelines.status import coverage_gaps
+
+    def run(since, until, outcome="ok", **narrow):
+        sel = {"since": since, "until": until, "series": None, "events": None, "tickers": None, **narrow}
+        return {
+            "outcome": outcome,
+            "selection": json.dumps(sel),
+            "finished_at": datetime(2026, 3, 1, tzinfo=UTC),
+        }
+
+    runs = [
+        run("2026-01-01T00:00:00+00:00", "2026-01-10T00:00:00+00:00"),
+        run("2026-01-20T00:00:00+00:00", "2026-01-25T00:00:00+00:00"),
+        run("2026-01-10T00:00:00+00:00", "2026-01-15T00:00:00+00:00", outcome="failed"),  # does not count
+        run("2026-01-10T00:00:00+00:00", "2026-01-20T00:00:00+00:00", tickers=["X"]),  # only one market
+        run("2026-01-24T00:00:00+00:00", None),  # incremental from the 24th on
+    ]
+    assert coverage_gaps(runs) == [
+        {"kind": "not pulled", "from": "2026-01-10T00:00:00+00:00", "to": "2026-01-20T00:00:00+00:00"}
+    ]
+    assert coverage_gaps([run(None, None)]) == []  # a plain incremental pull covers everything
+
+
+def test_status_reports_a_backfill_hole(public_env):
+    from pipelines.flows import pull_market_data
+    from pipelines.status import lake_status
+
+    pull_market_data.fn(streams=["trades"], since="2026-11-01", until="2026-11-05")
+    pull_market_data.fn(streams=["trades"], since="2026-11-10", until="2026-11-12")
+    trades = {s["stream"]: s for s in lake_status(public_env)["streams"]}["trades"]
+    holes = [g for g in trades["gaps"] if g["kind"] == "not pulled"]
+    assert holes == [
+        {"kind": "not pulled", "from": "2026-11-05T00:00:00+00:00", "to": "2026-11-10T00:00:00+00:00"}
+    ]
