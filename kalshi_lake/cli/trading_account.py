@@ -61,7 +61,8 @@ def orders(
              when(o.get("created_time"), seconds=False)] for o in rows_raw]  # fmt: skip
     print_table(f"orders ({len(rows)}; YES terms: buy NO @ q = sell YES @ 1 − q; ids shortened, --json in full)",
                 [Col("order"), Col("ticker"), Col("what"), Col("filled", "num"), Col("status"),
-                 Col("created (UTC)", drop=1)], rows)  # fmt: skip
+                 Col("created (UTC)", drop=1)], rows,
+                empty=f"no orders{f' with status {status}' if status else ''}{f' in {ticker}' if ticker else ''}")  # fmt: skip
 
 
 def _what(o: dict) -> str:
@@ -98,7 +99,8 @@ def _resolve_pending(as_json: bool) -> None:
         [coid, (o or {}).get("order_id") or "never placed", (o or {}).get("status")] for coid, o in resolved
     ]
     print_table(f"journaled orders with no recorded outcome ({len(rows)}), now resolved",
-                [Col("client_order_id"), Col("order_id"), Col("status")], rows)  # fmt: skip
+                [Col("client_order_id"), Col("order_id"), Col("status")], rows,
+                empty="no journaled order is missing its outcome: nothing to resolve")  # fmt: skip
 
 
 def positions(
@@ -127,7 +129,7 @@ def positions(
     print_table(f"positions ({len(rows)})", [Col("ticker"), Col("position", "num"), Col("exposure $", "num"),
                                              Col("realized P&L $", "num"), Col("fees $", "num"),
                                              Col("traded $", "num", drop=1), Col("updated (UTC)", drop=2)],
-                rows)  # fmt: skip
+                rows, empty="no positions" + ("" if all_ else " open (--all includes closed-out ones)"))  # fmt: skip
 
 
 def _holding(position_fp: Any) -> str:
@@ -168,9 +170,10 @@ def fills(
     rows = columns([[when(f.get("created_time"), seconds=False), f.get("ticker"), _what(f), count(f.get("count_fp")),
                      f.get("fee_cost"), "taker" if f.get("is_taker") else "maker", short_id(f.get("order_id"))]
                     for f in rows_raw], money=[4])  # fmt: skip
-    print_table(f"fills ({len(rows)}; YES terms: buy NO @ q = sell YES @ 1 − q)", [Col("time (UTC)", drop=1), Col("ticker"), Col("fill"), Col("count", "num"),
-                                         Col("fee $", "num"), Col("role", drop=2), Col("order", drop=3)],
-                rows)  # fmt: skip
+    print_table(f"fills ({len(rows)}; YES terms: buy NO @ q = sell YES @ 1 − q)",
+                [Col("time (UTC)", drop=1), Col("ticker"), Col("fill"), Col("count", "num"), Col("fee $", "num"),
+                 Col("role", drop=2), Col("order", drop=3)], rows,
+                empty="no fills" + (f" in {ticker}" if ticker else ""))  # fmt: skip
 
 
 def settlements(
@@ -186,7 +189,7 @@ def settlements(
                      cents(s.get("revenue")), s.get("fee_cost")] for s in rows_raw], money=[5])  # fmt: skip
     print_table(f"settlements ({len(rows)})", [Col("settled (UTC)", drop=1), Col("ticker"), Col("result"),
                                                Col("held"), Col("payout $", "num"), Col("fee $", "num", drop=2)],
-                rows)  # fmt: skip
+                rows, empty="no settlements yet")  # fmt: skip
 
 
 def _held(s: dict) -> str:

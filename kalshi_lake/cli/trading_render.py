@@ -79,11 +79,15 @@ def _fit(cols: list[Col], cells: list[list[str]], width: int) -> list[int]:
     return keep
 
 
-def print_table(title: str, columns: list[Col | str], rows: list[list[Any]]) -> None:
-    """Print :func:`table` on stdout, fitted to the terminal's width."""
+def print_table(title: str, columns: list[Col | str], rows: list[list[Any]], empty: str | None = None) -> None:
+    """Print :func:`table` on stdout, fitted to the terminal's width; with no rows, the ``empty`` sentence
+    instead of a bare header (when given)."""
     from kalshi_lake.cli.common import console
 
     con = console()
+    if not rows and empty:
+        con.print(empty, markup=False)
+        return
     con.print(table(title, columns, rows, width=con.width))
 
 

@@ -187,3 +187,14 @@ def test_tables_fit_80_columns_and_show_money_exactly(trader, make_cli):
     pos = {p["ticker"]: p for p in cli.json("positions")}[m["ticker"]]
     held = Decimal(pos["position_fp"])
     assert f"{held.normalize():f} YES" in narrow.ok("positions").output
+
+
+def test_empty_lists_say_so_in_a_sentence(exchange, make_cli):
+    cli = make_cli(exchange.create_account(balance_cents=100_00))  # a new account: nothing yet
+    for args, sentence in ((["fills"], "no fills"), (["settlements"], "no settlements yet"),
+                           (["positions"], "no positions open"), (["orders", "--status", "resting"],
+                                                                   "no orders with status resting"),
+                           (["orders", "--pending"], "nothing to resolve")):  # fmt: skip
+        out = cli.ok(*args).output
+        assert out.strip().startswith(sentence) and "─" not in out, (args, out)
+        assert cli.json(*args) == []
