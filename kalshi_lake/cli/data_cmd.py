@@ -325,8 +325,12 @@ def sql(
     else:
         from rich.table import Table
 
-        table = Table(*columns, caption=f"{len(rows)} rows")
-        for r in rows[: limit or None]:
+        shown = rows[: limit or None]
+        caption = (
+            f"{len(rows)} rows" if len(shown) == len(rows) else f"first {len(shown)} of {len(rows)} rows"
+        )
+        table = Table(*columns, caption=caption)
+        for r in shown:
             table.add_row(*("" if v is None else str(_jsonable(v)) for v in r))
         _console().print(table)
 
