@@ -22,13 +22,15 @@ def serve_cmd(
     faults: str = typer.Option(None, help='Faults as JSON, e.g. \'{"error_rate": 0.05, "latency_ms": 20}\'.'),
     keys_dir: str = typer.Option(None, help="Directory of public keys made by `exchange keygen`."),
 ) -> None:
-    """Serve the local exchange and print its base URL.  Example: kalshi-lake exchange serve --port 8765"""
+    """Serve the local exchange and print its base URL (stdout) and the variables to use it (stderr).
+    Example: kalshi-lake exchange serve --port 8765"""
     import orjson
 
     from kalshi_sim.serve import serve
 
     try:
-        serve(host, port, seed, size, tier, faults, Path(keys_dir).expanduser() if keys_dir else None)
+        serve(host, port, seed, size, tier, faults, Path(keys_dir).expanduser() if keys_dir else None,
+              out=_Announce())  # fmt: skip
     except orjson.JSONDecodeError as e:
         raise fail(f"--faults is not valid JSON ({e}); e.g. '{{\"error_rate\": 0.05}}'") from None
     except ValueError as e:
@@ -36,6 +38,26 @@ def serve_cmd(
     except OSError as e:  # the port is taken, or the address is not ours
         raise fail(f"cannot listen on {host}:{port}: {e.strerror or e} (another exchange running there? "
                    "--port 0 picks a free port)") from None  # fmt: skip
+
+
+class _Announce:
+    """stdout for ``serve``: the base URL goes to stdout unchanged (scripts read that line); stderr gets the
+    two variables that point kalshi-lake at it, and how to stop."""
+
+    def write(self, text: str) -> int:
+        import sys
+
+        sys.stdout.write(text)
+        url = text.strip()
+        if url.startswith("http"):
+            typer.echo(f"# point kalshi-lake here: export KALSHI_ENV=local KALSHI_API_URL={url}", err=True)
+            typer.echo("# keys from `kalshi-lake exchange keygen` are registered at start; Ctrl-C stops", err=True)
+        return len(text)
+
+    def flush(self) -> None:
+        import sys
+
+        sys.stdout.flush()
 
 
 @exchange_app.command("keygen")

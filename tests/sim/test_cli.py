@@ -64,3 +64,19 @@ def test_serve_refuses_bad_options_and_a_taken_port_in_one_line():
             assert res.exit_code == 1, (args, res.output)
             assert res.stderr.startswith("error:") and fragment in res.stderr, res.stderr
             assert len(res.stderr.strip().splitlines()) == 1 and res.stdout == ""
+
+
+@pytest.mark.slow
+def test_kalshi_lake_exchange_serve_prints_the_url_and_the_variables_to_use(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", "from kalshi_lake.cli import main; main()", "exchange", "serve",
+                             "--port", "0", "--size", "tiny", "--keys-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        base = proc.stdout.readline().strip()
+        assert base.startswith("http://127.0.0.1:") and base.endswith("/trade-api/v2")
+        hint = proc.stderr.readline()
+        assert f"export KALSHI_ENV=local KALSHI_API_URL={base}" in hint
+        SimClient(base, None).get_json("/exchange/status")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
