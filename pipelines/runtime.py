@@ -126,8 +126,14 @@ def run_tasks(settings, calls: Sequence[tuple[str, Any, dict]], runner=None) -> 
         except Exception as exc:  # collected and reported by the flow, like a failed task run
             return Outcome(key, error=exc)
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kalshi-task") as pool:
-        return list(pool.map(_one, calls))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kalshi-task")
+    try:
+        outcomes = list(pool.map(_one, calls))
+    except KeyboardInterrupt:  # start no queued stream; the caller decides how to stop the running ones
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return outcomes
 
 
 def call_flow(flow_obj, **parameters):

@@ -43,7 +43,14 @@ def handle_errors(fn: Callable) -> Callable:
         except OSError as exc:  # disk full, permission denied, a lake dir that is a file...
             raise _fail(_one_line(exc)) from None
         except KeyboardInterrupt:
-            raise _fail("interrupted", 130) from None
+            # Leave at once instead of waiting for running pulls: the lake is crash-safe (a pull killed at any
+            # instant leaves no partial data; its lock is freed with the process).
+            import os
+
+            typer.echo("error: interrupted", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
 
     return wrapper
 
