@@ -99,6 +99,10 @@ def market(
 
 
 def _field(key: str, value: Any) -> str:
+    if key == "price_ranges" and isinstance(value, list) and all(isinstance(r, dict) for r in value):
+        # the tick grid as a person reads it: "0.00–0.10 by 0.001; 0.10–0.90 by 0.01; 0.90–1.00 by 0.001"
+        return "; ".join(f"{dollars(r.get('start'))}–{dollars(r.get('end'))} by {dollars(r.get('step'))}"
+                         for r in value)  # fmt: skip
     if isinstance(value, (list, dict)):
         return json.dumps(value)
     if key.endswith("_dollars"):

@@ -172,6 +172,8 @@ def test_tables_fit_80_columns_and_show_money_exactly(trader, make_cli):
         out = narrow.ok(*args).output
         assert all(len(line) <= 80 for line in out.splitlines()), (args, out)
         assert "…" not in out, (args, out)  # nothing cut short
+    assert re.search(r"price_ranges +0\.00–1\.00 by 0\.01\b", narrow.ok("market", m["ticker"]).output) or \
+        "by 0.001" in narrow.ok("market", m["ticker"]).output  # the tick grid in words, not JSON
     out = narrow.ok("fills", "--ticker", m["ticker"]).output
     assert m["ticker"] in out  # tickers never fold
     shown = {Decimal(t.replace(",", "")) for t in out.split() if re.fullmatch(r"-?[\d,]+\.\d+", t)}
