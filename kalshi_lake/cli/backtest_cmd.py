@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from kalshi_lake.cli.common import fail
+from kalshi_lake.cli.common import fail, handle_errors
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:
@@ -169,4 +169,4 @@ def _print(result, png, db_path) -> None:
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
-    app.command("backtest")(backtest)
+    app.command("backtest")(handle_errors(backtest))

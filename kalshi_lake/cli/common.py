@@ -36,8 +36,12 @@ def fail(message: Any, code: int = EXIT_FAILED) -> typer.Exit:
     return typer.Exit(code)
 
 
-def handle_errors(fn: Callable) -> Callable:
-    """Library errors → one line on stderr and a non-zero exit (no traceback); see the module docstring."""
+def handle_errors(fn: Callable, *, interrupt_exits_at_once: bool = False) -> Callable:
+    """Library errors → one line on stderr and a non-zero exit (no traceback); see the module docstring.
+
+    ``OSError`` (disk full, permission denied, a lake dir that is a file) is one line too. With
+    ``interrupt_exits_at_once`` Ctrl-C leaves the process at once (``os._exit(130)``) instead of waiting for
+    worker threads: right for pulls, whose lake writes are crash-safe."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -51,10 +55,18 @@ def handle_errors(fn: Callable) -> Callable:
             raise
         except OrderOutcomeUnknown as exc:
             raise fail(exc, EXIT_UNKNOWN) from None
-        except KalshiLakeError as exc:
+        except (KalshiLakeError, OSError) as exc:
             raise fail(exc) from None
         except KeyboardInterrupt:
-            raise fail("interrupted", EXIT_INTERRUPTED) from None
+            if not interrupt_exits_at_once:
+                raise fail("interrupted", EXIT_INTERRUPTED) from None
+            import os
+            import sys
+
+            typer.echo("error: interrupted", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
 
     return wrapper
 

@@ -323,3 +323,24 @@ def test_a_key_file_readable_by_others_is_a_one_line_warning_and_a_missing_one_a
         assert len(res.stderr.strip().splitlines()) == 1 and order_posts(exchange) == []
     for out in (res.output, cli("balance").output):
         assert "PRIVATE KEY" not in out and account.private_key_pem.splitlines()[1] not in out
+
+
+def test_handle_errors_turns_library_and_os_errors_into_one_line(capsys):
+    from typer import Exit
+
+    from kalshi_extract.errors import ConfigError, OrderOutcomeUnknown
+    from kalshi_lake.cli.common import handle_errors
+
+    @handle_errors
+    def boom(exc):
+        raise exc
+
+    for exc, code in ((OSError(28, "No space left on device"), 1), (OrderOutcomeUnknown("lost"), 3),
+                      (ConfigError("bad\n  setting"), 1), (KeyboardInterrupt(), 130)):  # fmt: skip
+        with pytest.raises(Exit) as info:
+            boom(exc)
+        assert info.value.exit_code == code
+    assert capsys.readouterr().err.splitlines() == [
+        "error: [Errno 28] No space left on device", "error: lost", "error: bad setting", "error: interrupted"]
+    with pytest.raises(ValueError):  # programming errors are not hidden
+        boom(ValueError("bug"))
