@@ -78,7 +78,8 @@ def confirm_gate(settings, lines: list[str], *, yes: bool, interactive: bool | N
     err = console(err=True)
     err.print(f"[bold red]KALSHI_ENV=prod[/] — this will be sent to the REAL exchange ({settings.base_url}):")
     for line in lines:
-        err.print(f"  {line}", markup=False)
+        for part in str(line).splitlines():  # a request body is several lines: indent them all
+            err.print(f"  {part}", markup=False)
     if interactive is None:
         interactive = sys.stdin.isatty()
     if not interactive:

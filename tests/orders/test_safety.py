@@ -213,6 +213,21 @@ def test_confirm_gate_function():
         confirm_gate(prod, ["x"], yes=False, interactive=False, ask=lambda q: True)
 
 
+
+def test_confirm_gate_indents_every_line_of_the_request(capsys):
+    from typer import Exit
+
+    from kalshi_lake.cli.trading_cmd import confirm_gate
+
+    prod = Settings.load(environ={"KALSHI_ENV": "prod"})
+    with pytest.raises(Exit):
+        confirm_gate(prod, ["BUY 1 YES X", 'POST https://x/orders\n{\n  "count": "1.00"\n}'], yes=False,
+                     interactive=False)  # fmt: skip
+    shown = [line for line in capsys.readouterr().err.splitlines() if not line.startswith(("KALSHI_ENV", "error"))]
+    assert shown and all(line.startswith("  ") for line in shown if line.strip()), shown
+    assert '    "count": "1.00"' in shown
+
+
 def test_dropped_order_response_leaves_exactly_one_order(fresh_exchange, make_cli, tmp_path):
     ex = fresh_exchange
     acct = ex.create_account(balance_cents=1_000_00)
