@@ -130,12 +130,12 @@ def backtest(
 
 
 def _print(result, png, db_path) -> None:
-    """The metrics and the per-market P&L. Money is exact (``trading_render.dollars``: the digits it carries,
+    """The metrics and the per-market P&L. Money is exact (``render.dollars``: the digits it carries,
     at least cents; never rounded); ratios are rounded for reading. Tables fit the terminal."""
     from collections import Counter
 
     from kalshi_lake.cli.common import console
-    from kalshi_lake.cli.trading_render import Col, columns, count, dollars, print_table
+    from kalshi_lake.cli.render import Col, columns, count, dollars, print_table
 
     m = result.metrics
     rows = [

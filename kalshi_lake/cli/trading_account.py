@@ -9,15 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from kalshi_lake.cli.common import fail, load_settings, print_json
-from kalshi_lake.cli.trading_common import (
-    JsonOpt,
-    make_client,
-    make_orders,
-    market_ticker,
-    orders_reader,
-    require_key,
-)
-from kalshi_lake.cli.trading_render import (
+from kalshi_lake.cli.render import (
     Col,
     cents,
     columns,
@@ -27,6 +19,14 @@ from kalshi_lake.cli.trading_render import (
     short_id,
     text,
     when,
+)
+from kalshi_lake.cli.trading_common import (
+    JsonOpt,
+    make_client,
+    make_orders,
+    market_ticker,
+    orders_reader,
+    require_key,
 )
 
 

@@ -3,7 +3,7 @@
 Commands: ``search``, ``market``, ``orderbook`` (``trading_market``); ``buy``, ``sell``, ``cancel``, ``amend``,
 ``decrease`` (``trading_entry``); ``orders``, ``positions``, ``balance``, ``fills``, ``settlements``
 (``trading_account``). Shared pieces: ``trading_common`` (options, PRICE rule, key check, prod gate),
-``trading_render`` (tables) and ``kalshi_lake.cli.common`` (one-line errors, JSON). Each command prints a rich
+``render`` (tables) and ``kalshi_lake.cli.common`` (one-line errors, JSON). Each command prints a rich
 table, or JSON with ``--json``. The library does the work (``kalshi_extract.orders``); these modules only parse,
 show and ask.
 

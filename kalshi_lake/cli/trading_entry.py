@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 
 from kalshi_lake.cli.common import fail, load_settings, print_json
+from kalshi_lake.cli.render import Col, dollars, print_table
+from kalshi_lake.cli.render import count as show_count
 from kalshi_lake.cli.trading_common import (
     PRICE_HELP,
     DryOpt,
@@ -26,8 +28,6 @@ from kalshi_lake.cli.trading_common import (
     request_text,
     require_key,
 )
-from kalshi_lake.cli.trading_render import Col, dollars, print_table
-from kalshi_lake.cli.trading_render import count as show_count
 
 FULL_ID = 36  # Kalshi order ids are UUIDs
 

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from kalshi_lake.cli.common import console, fail, load_settings, print_json
+from kalshi_lake.cli.render import Col, count, dollars, print_table, table, text, when
 from kalshi_lake.cli.trading_common import JsonOpt, make_client, market_ticker
-from kalshi_lake.cli.trading_render import Col, count, dollars, print_table, table, text, when
 
 SEARCH_STATUSES = ("open", "closed", "settled", "unopened", "paused", "all")  # the API's query vocabulary + all
 

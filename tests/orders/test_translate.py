@@ -183,7 +183,7 @@ def test_show_dollars_is_exact_with_at_least_cents():
 
 
 def test_cli_render_money_counts_and_times():
-    from kalshi_lake.cli.trading_render import cents, count, dollars, when
+    from kalshi_lake.cli.render import cents, count, dollars, when
 
     assert [dollars("0.120000"), dollars("0.001400"), dollars("0.0010"), dollars("-0.120000")] == \
         ["0.12", "0.0014", "0.001", "-0.12"]  # fmt: skip
@@ -195,7 +195,7 @@ def test_cli_render_money_counts_and_times():
 
 
 def test_cli_money_columns_line_up_on_the_point():
-    from kalshi_lake.cli.trading_render import columns, dollars_column
+    from kalshi_lake.cli.render import columns, dollars_column
 
     assert dollars_column(["0.216", "0.2193", None, "12"]) == ["0.2160", "0.2193", "", "12.0000"]
     assert columns([["A", "0.100000"], ["B", "1.5"]], money=[1]) == [["A", "0.10"], ["B", "1.50"]]

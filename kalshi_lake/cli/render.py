@@ -1,4 +1,4 @@
-"""Rendering for the trading commands: compact tables that stay readable in an 80-column terminal.
+"""Rendering shared by the CLI commands: compact tables that stay readable in an 80-column terminal.
 
 Decisions (tables only; ``--json`` always prints the API's exact strings and full ids):
 - Money and prices are exact Decimals shown with the digits they carry, at least cents: ``"0.120000"`` →
