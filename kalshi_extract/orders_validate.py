@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from kalshi_extract.errors import ConfigError, KalshiLakeError, NotFoundError, OrderValidationError
 from kalshi_extract.orders_translate import (
+    ONE,
     SELF_TRADE_PREVENTION,
     ZERO,
     check_enum,
@@ -313,6 +314,15 @@ class OrderChecker:
         position = self.position(req["ticker"])
         prepared.position = position
         prepared.cash_needed = opening_cost(req["side"], yes_price, count, position)
+        held = position if prepared.outcome == "yes" else -position  # contracts of the named outcome held
+        if prepared.action == "sell" and count > max(held, ZERO):
+            other = "NO" if prepared.outcome == "yes" else "YES"
+            prepared.notes.append(
+                f"you hold {show_count(max(held, ZERO))} {prepared.outcome.upper()}, so "
+                f"{show_count(count - max(held, ZERO))} of these {show_count(count)} buy {other} at "
+                f"{show_dollars(ONE - prepared.price)} instead: no proceeds for those, they need up to "
+                f"{show_dollars(prepared.cash_needed)}"
+            )
         balance = self.balance()
         prepared.balance = balance
         need = prepared.cash_needed + prepared.fee_estimate

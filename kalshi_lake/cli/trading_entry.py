@@ -92,6 +92,8 @@ def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, 
             ["average fee / contract", dollars(result.average_fee_paid)],
             ["outcome", f"{result.outcome} after {result.attempts} attempt(s)"]]  # fmt: skip
     print_table(prepared.summary(), [Col(""), Col("")], rows)
+    for note in prepared.notes:
+        typer.echo(f"note: {note}")
 
 
 def _order_command(action: str):

@@ -200,3 +200,12 @@ def test_empty_lists_say_so_in_a_sentence(exchange, make_cli):
         out = cli.ok(*args).output
         assert sentence in out and len(out.strip().splitlines()) == 1 and "─" not in out, (args, out)
         assert cli.json(*args) == []
+
+
+def test_selling_more_than_you_hold_says_it_buys_the_other_side(trader):
+    acct, cli, markets = trader
+    m = markets[1]
+    out = cli.json("sell", m["ticker"], "yes", "3", "0.99", "--dry-run")  # a new account holds nothing
+    assert any("you hold 0 YES, so 3 of these 3 buy NO at $0.01 instead" in n for n in out["notes"]), out["notes"]
+    text = cli.ok("sell", m["ticker"], "yes", "3", "0.99", "--dry-run").output
+    assert "note: you hold 0 YES" in text
