@@ -135,17 +135,17 @@ def _print(result, png, db_path) -> None:
     from collections import Counter
 
     from kalshi_lake.cli.common import console
-    from kalshi_lake.cli.render import Col, columns, count, dollars, print_table
+    from kalshi_lake.cli.render import Col, columns, count, print_table, usd
 
     m = result.metrics
     rows = [
         ("markets replayed / traded", f"{result.selection['markets']:,} / {m.n_markets_traded:,}"),
         ("events", f"{m.events:,} in {m.seconds:.2f}s ({m.events_per_minute:,.0f}/min)"),
         ("orders / fills / rejected", f"{m.n_orders:,} / {m.n_fills:,} / {m.n_rejected:,}"),
-        ("P&L after fees", f"${dollars(m.pnl)}"),
-        ("fees paid", f"${dollars(m.fees_paid)}"),
+        ("P&L after fees", usd(m.pnl)),
+        ("fees paid", usd(m.fees_paid)),
         ("return on capital", f"{m.return_on_capital:.2%}"),
-        ("max drawdown", f"${dollars(m.max_drawdown)} ({m.max_drawdown_pct:.2%})"),
+        ("max drawdown", f"{usd(m.max_drawdown)} ({m.max_drawdown_pct:.2%})"),
         ("Sharpe (daily)", "n/a" if m.sharpe is None else f"{m.sharpe:.2f}"),
         ("hit rate", "n/a" if m.hit_rate is None else f"{m.hit_rate:.1%}"),
         ("turnover", f"{m.turnover:.2f}x"),
@@ -161,7 +161,7 @@ def _print(result, png, db_path) -> None:
     con = console()
     rejected = Counter(o.reason.split(" (")[0] for o in result.state.orders if o.status == "rejected")
     if rejected:
-        con.print("[yellow]rejected orders:[/] " + "; ".join(f"{n} × {r}" for r, n in rejected.most_common(5)))
+        con.print("[yellow]rejected orders:[/] " + "; ".join(f"{n:,} × {r}" for r, n in rejected.most_common(5)))
     if db_path:
         con.print(f"results: bt_runs/bt_fills/bt_equity/bt_positions in {db_path} (run_id {result.run_id})")
         con.print(f"equity curve: {png}")

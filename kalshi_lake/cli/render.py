@@ -115,6 +115,12 @@ def dollars(v: Any, *, grouped: bool = True) -> str:
     return f"{d:{',' if grouped else ''}.{places}f}"
 
 
+def usd(v: Any) -> str:
+    """:func:`dollars` with the sign before the dollar sign: ``-15.6431`` → ``-$15.6431``."""
+    text_ = dollars(v)
+    return f"-${text_[1:]}" if text_.startswith("-") else (f"${text_}" if text_ else "")
+
+
 def dollars_column(values: list[Any]) -> list[str]:
     """:func:`dollars` for a whole column, every value with the same number of places (the most any needs), so
     right-aligned amounts line up on the point: ``["0.216", "0.2193"]`` → ``["0.2160", "0.2193"]``."""

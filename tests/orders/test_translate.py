@@ -202,6 +202,12 @@ def test_cli_money_columns_line_up_on_the_point():
     assert columns([], money=[1]) == []
 
 
+def test_cli_usd_puts_the_sign_first():
+    from kalshi_lake.cli.render import usd
+
+    assert [usd("-15.643100"), usd("7.1"), usd(None)] == ["-$15.6431", "$7.10", ""]
+
+
 def test_negative_price_expiry_and_exponent_counts_read_plainly():
     from kalshi_extract.orders_translate import parse_price_text, show_count
 
