@@ -84,6 +84,49 @@ def keygen_cmd(
     typer.echo("# restart `kalshi-lake exchange serve` to register the key (balance $10,000)", err=True)
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int:
+    """``90`` / ``90s`` / ``30m`` / ``6h`` / ``2d`` → whole seconds (> 0); anything else is a one-line error."""
+    raw = text.strip().lower()
+    unit = raw[-1:] if raw[-1:] in _UNITS else "s"
+    number = raw[:-1] if raw[-1:] in _UNITS else raw
+    if not number.isdigit() or int(number) <= 0:
+        raise fail(f"duration {text!r} is not a positive whole number with an optional unit s, m, h or d "
+                   "(e.g. 6h)")  # fmt: skip
+    return int(number) * _UNITS[unit]
+
+
+@exchange_app.command("advance", context_settings={"ignore_unknown_options": True})  # -1h reaches our check
+def advance_cmd(
+    duration: str = typer.Argument(..., help="How much simulated time passes: 90s, 30m, 6h, 2d."),
+    url: str = typer.Option(None, help="The exchange's base URL (default: KALSHI_API_URL)."),
+) -> None:
+    """Let time pass on a running local exchange: trading, closes, settlements, the historical cutoff.
+    Example: kalshi-lake exchange advance 6h"""
+    import requests
+
+    from kalshi_lake.cli.common import load_settings
+
+    seconds = parse_duration(duration)
+    base = (url or load_settings().api_url or "").rstrip("/")
+    if not base:
+        raise fail("no local exchange to advance: give --url or set KALSHI_API_URL (what `exchange serve` printed)")
+    root = base.removesuffix("/trade-api/v2")
+    try:
+        resp = requests.post(f"{root}/_sim/advance", json={"seconds": seconds}, timeout=120)
+    except requests.RequestException as e:
+        raise fail(f"cannot reach the local exchange at {root}: {type(e).__name__}") from None
+    if resp.status_code == 404:
+        raise fail(f"{root} is not a local exchange (no /_sim control API): time only moves on `exchange serve`")
+    if resp.status_code != 200:
+        raise fail(f"the exchange refused to advance: HTTP {resp.status_code} {resp.text[:200]}")
+    state = resp.json()
+    typer.echo(f"exchange time is now {state.get('now')} (historical cutoff {state.get('cutoff')}); "
+               f"{state.get('trades'):,} trades so far")  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
     app.add_typer(exchange_app, name="exchange")

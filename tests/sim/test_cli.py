@@ -80,3 +80,16 @@ def test_kalshi_lake_exchange_serve_prints_the_url_and_the_variables_to_use(tmp_
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_exchange_advance_moves_the_clock_of_a_running_exchange(fresh_exchange):
+    import datetime as dt
+
+    before = fresh_exchange.now
+    res = CliRunner().invoke(app, ["exchange", "advance", "2h", "--url", fresh_exchange.base_url])
+    assert res.exit_code == 0, res.output
+    assert fresh_exchange.now - before >= dt.timedelta(hours=2) and "exchange time is now" in res.stdout
+    for bad in ("0", "5x", "-1h"):
+        res = CliRunner().invoke(app, ["exchange", "advance", bad, "--url", fresh_exchange.base_url])
+        assert res.exit_code == 1 and res.stderr.startswith("error: duration") and len(res.stderr.splitlines()) == 1
+    assert fresh_exchange.now - before < dt.timedelta(hours=2, minutes=1)  # the refused ones moved nothing
