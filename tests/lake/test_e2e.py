@@ -111,8 +111,9 @@ def test_second_pull_of_a_stream_fails_clearly_while_the_first_runs(exchange, si
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_moments_then_rerun_equals_clean_run(exchange, tmp_path):
-    acct = exchange.create_account(balance_cents=1_000_000)
+def test_sigkill_at_random_moments_then_rerun_equals_clean_run(fresh_exchange, tmp_path):
+    # its own exchange: this test trades, and the session exchange is shared with other areas' tests
+    acct = fresh_exchange.create_account(balance_cents=1_000_000)
     client, _, _ = client_and_lake(acct, tmp_path / "clean")
     trade_some(client)
     streams = ",".join(COMPARED)
