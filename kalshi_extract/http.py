@@ -330,8 +330,10 @@ def _transport_error(exc: Exception, method: str, path: str) -> TransportError:
     if not maybe_sent:  # the user's next step is about the address, not about urllib3's retry wrapper
         where = _netloc(exc)
         why = "timed out" if isinstance(exc, requests.exceptions.ConnectTimeout) else _errno_text(exc)
-        return TransportError(f"cannot connect to {where} ({why}); is it reachable, and are KALSHI_ENV / KALSHI_API_URL right?",
-                              method=method, path=path, maybe_sent=False)  # fmt: skip
+        return TransportError(
+            f"cannot connect to {where} ({why}); is it reachable, and are KALSHI_ENV / KALSHI_API_URL right?",
+            method=method, path=path, maybe_sent=False,
+        )  # fmt: skip
     kind = type(exc).__name__
     # str(exc) of requests exceptions holds the URL (with query) but no headers; keep it short
     text = str(exc)
