@@ -212,14 +212,15 @@ class RunContext:
             self.unknown |= conv.unknown_fields
 
     # -- counters ---------------------------------------------------------------------------------------
-    def page_done(self, seen: int, written: int, batch: pa.RecordBatch | None = None) -> None:
+    def page_done(self, seen: int, written: int, batch: pa.RecordBatch | None = None, bounds=None) -> None:
+        """Count a page; ``bounds`` = (min, max) event time of ``batch`` when the caller already has it."""
         with self._lock:
             self.pages += 1
             self.rows_seen += seen
             self.rows += written
             pages, rows = self.pages, self.rows
         if batch is not None and written and self.sdef.time_column:
-            lo, hi = ts_bounds(batch.column(self.sdef.time_column))
+            lo, hi = bounds if bounds is not None else ts_bounds(batch.column(self.sdef.time_column))
             with self._lock:
                 if lo is not None and (self.range_start is None or lo < self.range_start):
                     self.range_start = lo

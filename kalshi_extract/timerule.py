@@ -228,7 +228,7 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
                 mine = pc.invert(pc.is_in(keys, value_set=known))
                 fresh = mine if fresh is None else pc.and_(fresh, mine)
             mask = fresh if mask is None else pc.and_(mask, fresh)
-        if mask is not None:
+        if mask is not None and not pc.all(mask).as_py():  # all rows kept (the usual case): no copy
             batch = batch.filter(mask)
         if written is not None and batch.num_rows:
             written.update(_keys(batch, dedup_cols).to_pylist())
@@ -239,11 +239,14 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
                 seen_status[oid] = status
         if batch.num_rows:
             w.write(batch)
-            top = ts_bounds(_time_expr(batch, sdef))[1]
+            bounds = ts_bounds(_time_expr(batch, sdef))
+            top = bounds[1]
             with lock:
                 if top is not None and (new_wm is None or top > new_wm):
                     new_wm = top
-        ctx.page_done(len(items), batch.num_rows, batch)
+        else:
+            bounds = None
+        ctx.page_done(len(items), batch.num_rows, batch, bounds)
         ready = w.take_ready()
         if ready:
             ctx.committed(ctx.book.commit(ready))
