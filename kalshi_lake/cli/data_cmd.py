@@ -11,59 +11,15 @@ with a one-line `error: ...` on stderr and no traceback; bad input is rejected b
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-EXIT_FAILED = 1
+from kalshi_lake.cli.common import EXIT_FAILED, fail, handle_errors, load_settings, one_line
 
-
-def _fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def handle_errors(fn: Callable) -> Callable:
-    """Turn library errors into a one-line message and a non-zero exit code (no traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from kalshi_extract.errors import KalshiLakeError
-
-        try:
-            return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
-            raise
-        except KalshiLakeError as exc:
-            raise _fail(_one_line(exc)) from None
-        except OSError as exc:  # disk full, permission denied, a lake dir that is a file...
-            raise _fail(_one_line(exc)) from None
-        except KeyboardInterrupt:
-            # Leave at once instead of waiting for running pulls: the lake is crash-safe (a pull killed at any
-            # instant leaves no partial data; its lock is freed with the process).
-            import os
-
-            typer.echo("error: interrupted", err=True)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(130)
-
-    return wrapper
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return " ".join(text.split())
-
-
-def _settings():
-    from kalshi_extract.settings import Settings
-
-    return Settings.load()
+__all__ = ["EXIT_FAILED", "register", "run_pull", "run_query"]
 
 
 def _prefect_startup_grace() -> None:
@@ -77,9 +33,9 @@ def _prefect_startup_grace() -> None:
 
 
 def _console(err: bool = False):
-    from rich.console import Console
+    from kalshi_lake.cli.common import console
 
-    return Console(stderr=err)
+    return console(err)
 
 
 # --------------------------------------------------------------------------------------------------- pull
@@ -139,7 +95,7 @@ def _summary_rows(outcomes) -> list[dict]:
                 "retries": getattr(r, "retries", None),
                 "throttled": getattr(r, "throttled", None),
                 "seconds": round(float(getattr(r, "seconds", 0) or 0), 2) if r is not None else None,
-                "error": _one_line(getattr(o.error, "reason", None) or o.error) if o.error else None,
+                "error": one_line(getattr(o.error, "reason", None) or o.error) if o.error else None,
             }
         )
     return rows
@@ -232,7 +188,7 @@ def pull(
     """Pull streams from Kalshi into the Parquet lake.  Example: kalshi-lake pull markets trades --since 2025-01-01"""
     from pipelines.plan import PullFailed, plan_pull
 
-    settings = _settings()
+    settings = load_settings()
     plan = plan_pull(settings, streams, series=series, tickers=tickers, since=since, until=until)
     console = _console()
     try:
@@ -247,7 +203,7 @@ def pull(
         console.print(_summary_table(rows))
     if failed is not None:
         bad = [r for r in rows if r["outcome"] == "failed"]
-        raise _fail("; ".join(f"{r['stream']}: {r['error']}" for r in bad) or _one_line(failed))
+        raise fail("; ".join(f"{r['stream']}: {r['error']}" for r in bad) or one_line(failed))
 
 
 # --------------------------------------------------------------------------------------------------- build
@@ -262,7 +218,7 @@ def build(
         _prefect_startup_grace()  # before Prefect is imported: it reads its settings once
     from pipelines.flows import build_models
 
-    settings = _settings()
+    settings = load_settings()
     console = _console()
     runner = build_models if use_prefect else build_models.fn
     with console.status("building models"):
@@ -304,7 +260,7 @@ def run_query(settings, query: str):
         columns = [d[0] for d in (cur.description or [])]
         rows = cur.fetchall() if columns else []
     except duckdb.Error as exc:
-        raise ConfigError(f"query failed: {_one_line(exc)}") from None
+        raise ConfigError(f"query failed: {one_line(exc)}") from None
     finally:
         con.close()
     return columns, rows
@@ -318,8 +274,8 @@ def sql(
     """Query the warehouse.  Example: kalshi-lake sql "select ticker, count(*) from stg_trades group by 1" -f csv"""
     fmt = fmt.lower()
     if fmt not in ("table", "csv", "json"):
-        raise _fail(f"--format {fmt!r} is not one of table, csv, json")
-    columns, rows = run_query(_settings(), query)
+        raise fail(f"--format {fmt!r} is not one of table, csv, json")
+    columns, rows = run_query(load_settings(), query)
     if fmt == "json":
         typer.echo(json.dumps([{c: _jsonable(v) for c, v in zip(columns, r, strict=True)} for r in rows]))
     elif fmt == "csv":
@@ -349,7 +305,7 @@ def status(
     """Per stream: rows, time range, last run, freshness and gaps.  Example: kalshi-lake status --json"""
     from pipelines.status import lake_status
 
-    settings = _settings()
+    settings = load_settings()
     report = lake_status(settings)
     if as_json:
         typer.echo(json.dumps(report, default=_jsonable))
@@ -376,10 +332,7 @@ def status(
             s["freshness"] or "",
             str(len(s["gaps"])) if s["gaps"] else "",
         )
-    console = _console()
-    if not console.is_terminal:
-        console.width = max(console.width, 100)
-    console.print(table)
+    _console().print(table)
 
 
 # --------------------------------------------------------------------------------------------------- serve
@@ -387,7 +340,7 @@ def serve() -> None:
     """Run the scheduled flows in this process until Ctrl-C (Prefect).  Example: kalshi-lake serve"""
     from pipelines.plan import has_api_key
 
-    settings = _settings()
+    settings = load_settings()
     console = _console()
     console.print(
         f"market data + models: [bold]{settings.schedule_market_data}[/] (KALSHI_SCHEDULE_MARKET_DATA)"
@@ -426,4 +379,4 @@ def demo(
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
     for command in (pull, build, sql, status, serve, demo):
-        app.command(name=command.__name__)(handle_errors(command))
+        app.command(name=command.__name__)(handle_errors(command, interrupt_exits_at_once=True))
