@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from kalshi_lake.cli.render import Col, columns, count, usd, when
+
 DEMO_BALANCE_CENTS = 10_000_00  # $10,000
 WORLD_SECONDS = 6 * 3600  # let the world trade before we do
 SETTLE_MARGIN_SECONDS = 2 * 3600  # after the last traded market closes
@@ -143,16 +145,14 @@ def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
             exchange.advance(seconds=WORLD_SECONDS)
         with steps.step("orders", "demo account placed orders through the order module"):
             report.orders = place_demo_orders(settings, N_MARKETS)
-        console.print(
-            _table(
-                "orders placed by the demo account",
-                ["action", "ticker", "outcome", "count", "price", "status"],
-                [
-                    (o["action"], o["ticker"], o["outcome"], o["count"], o["price"], o["status"])
-                    for o in report.orders
-                ],
-            )
-        )
+        _print_table(
+            console,
+            "orders placed by the demo account",
+            [Col("action"), Col("ticker"), Col("outcome"), Col("count", "num"), Col("price", "num"),
+             Col("status", drop=1)],
+            columns([[o["action"], o["ticker"], o["outcome"], o["count"], o["price"], o["status"]]
+                     for o in report.orders], money=[4]),
+        )  # fmt: skip
         wait = settle_seconds(exchange.now, report.orders)
         with steps.step("settle", f"time advanced {wait / 3600:.1f} simulated hours: markets settled"):
             exchange.advance(seconds=wait)
@@ -161,9 +161,9 @@ def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
         print_report(settings, report, console)
     total = time.monotonic() - started
     report.seconds["total"] = round(total, 2)
-    console.print(
-        f"\n[bold]done in {total:.0f}s.[/] Lake: {lake_dir}/lake  Warehouse: {lake_dir}/kalshi.duckdb"
-    )
+    console.print(f"\n[bold]done in {total:.0f}s.[/]")
+    console.print(f"Lake:      {lake_dir}/lake", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"Warehouse: {lake_dir}/kalshi.duckdb", markup=False, highlight=False, soft_wrap=True)
     _next_steps(console, lake_dir, report.account)
     if not report.reconciled:
         raise KalshiLakeError(
@@ -213,19 +213,37 @@ def _pull_and_build(settings, console, steps: _Steps) -> None:
 
 
 def _next_steps(console, lake_dir: str, account: str) -> None:
+    """The commands to try next, each runnable as printed in this project (comments on their own line, commands
+    never folded by the console, so they copy and paste whole)."""
     prefix = "" if os.path.abspath(lake_dir) == os.path.abspath("data") else f"KALSHI_LAKE_DIR={lake_dir} "
     console.print("\n[bold]Next:[/]")
-    for line in (
-        f"{prefix}uv run kalshi-lake status                 # rows, time range, freshness per stream",
-        f'{prefix}uv run kalshi-lake sql "select ticker, sum(volume_fp) as contracts from fct_market_daily '
-        'group by 1 order by 2 desc limit 5" --format csv',
-        f"{prefix}uv run kalshi-lake sql \"select * from fct_pnl where account = '{account}'\"",
-        f"{prefix}uv run kalshi-lake backtest threshold --series KXHIGHNY   # replay the lake through a strategy",
-        "notebooks/01_market_overview.ipynb … 05_backtest.ipynb   # open in Jupyter/VS Code with this venv",
-        "uv run kalshi-lake exchange serve   # the local exchange as a server (point KALSHI_API_URL at it)",
-        "uv run kalshi-lake serve            # scheduled pulls with Prefect (README: Scheduling)",
+    for comment, command in (
+        ("rows, time range, freshness per stream", f"{prefix}uv run kalshi-lake status"),
+        (
+            "the most traded markets, as CSV",
+            f'{prefix}uv run kalshi-lake sql "select ticker, sum(volume_fp) as contracts from fct_market_daily '
+            'group by 1 order by 2 desc limit 5" --format csv',
+        ),
+        (
+            "the demo account's P&L per market",
+            f"{prefix}uv run kalshi-lake sql \"select * from fct_pnl where account = '{account}'\"",
+        ),
+        (
+            "replay the lake through a strategy",
+            f"{prefix}uv run kalshi-lake backtest threshold --series KXHIGHNY",
+        ),
+        (
+            "the notebooks (01_market_overview … 05_backtest; JupyterLab is fetched once)",
+            "uv run --with jupyterlab jupyter lab notebooks/",
+        ),
+        (
+            "the local exchange as a server, to trade against (README: Trading locally)",
+            "uv run kalshi-lake exchange serve",
+        ),
+        ("scheduled pulls with Prefect (README: Scheduling)", "uv run kalshi-lake serve"),
     ):
-        console.print(f"  {line}", markup=False, highlight=False)
+        console.print(f"  # {comment}", markup=False, highlight=False, style="dim")
+        console.print(f"  {command}", markup=False, highlight=False, soft_wrap=True)
 
 
 def dollars(value: Any) -> Decimal | None:
@@ -321,18 +339,11 @@ def _query(con, sql: str, params: list | None = None) -> tuple[list[str], list[t
     return [d[0] for d in cur.description], cur.fetchall()
 
 
-def _table(title: str, columns: list[str], rows: list[tuple], styles: list[str | None] | None = None):
-    from rich.table import Table
+def _print_table(console, title: str, cols: list, rows: list[list[Any]]) -> None:
+    """A compact table fitted to the console's width (numbers and tickers never fold; see cli.render)."""
+    from kalshi_lake.cli.render import table
 
-    table = Table(title=title, title_justify="left")
-    for c in columns:
-        table.add_column(c)
-    for i, r in enumerate(rows):
-        table.add_row(
-            *("" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in r),
-            style=(styles[i] if styles else None),
-        )
-    return table
+    console.print(table(title, cols, rows, width=console.width))
 
 
 def print_report(settings, report: DemoReport, console) -> None:
@@ -342,12 +353,14 @@ def print_report(settings, report: DemoReport, console) -> None:
 
     status = lake_status(settings)
     report.rows = {s["stream"]: s["rows"] for s in status["streams"]}
-    console.print(
-        _table(
-            "rows per stream",
-            ["stream", "rows", "days"],
-            [(s["stream"], s["rows"], f"{s['first'] or ''} … {s['last'] or ''}") for s in status["streams"]],
-        )
+    _print_table(
+        console,
+        "rows per stream",
+        [Col("stream"), Col("rows", "num"), Col("days (UTC)", drop=1)],
+        [
+            [s["stream"], count(s["rows"]), f"{s['first'] or ''} … {s['last'] or ''}"]
+            for s in status["streams"]
+        ],
     )
     con = connect(str(settings.warehouse_path), read_only=True)
     try:
@@ -357,7 +370,12 @@ def print_report(settings, report: DemoReport, console) -> None:
             select ticker, sum(trade_count) as trades, sum(volume_fp) as contracts, max(last_trade_time) as last_trade
             from fct_market_daily group by ticker order by contracts desc, ticker limit 5""",
         )
-        console.print(_table("most active markets", cols, rows))
+        _print_table(
+            console,
+            "most active markets",
+            [Col("ticker"), Col("trades", "num"), Col("contracts", "num"), Col("last trade (UTC)", drop=1)],
+            [[t, count(n), count(c), when(last)] for t, n, c, last in rows],
+        )
         cols, rows = _query(
             con,
             """
@@ -368,7 +386,13 @@ def print_report(settings, report: DemoReport, console) -> None:
             qualify row_number() over (partition by ticker order by observed_at desc) = 1
             order by spread_dollars, ticker limit 8""",
         )
-        console.print(_table("current spreads (latest order book snapshot)", cols, rows))
+        _print_table(
+            console,
+            "current spreads (latest order book snapshot)",
+            [Col("ticker"), Col("yes bid", "num"), Col("yes ask", "num"), Col("spread", "num"),
+             Col("observed (UTC)", drop=1)],
+            columns([[t, bid, ask, spread, when(at)] for t, bid, ask, spread, at in rows], money=[1, 2, 3]),
+        )  # fmt: skip
         _reconcile(con, settings, report, console)
     finally:
         con.close()
@@ -388,7 +412,7 @@ def _reconcile(con, settings, report: DemoReport, console) -> None:
         from fct_pnl_reconciliation where account = ? order by ticker""",
         [report.account],
     )
-    styles, shown, ok = [], [], bool(rows)
+    shown, ok = [], bool(rows)
     for r in rows:
         rec = dict(zip(cols, r, strict=True))
         diffs = [rec["payout_diff_dollars"] if rec["payout_exchange"] is not None else 0]
@@ -397,12 +421,24 @@ def _reconcile(con, settings, report: DemoReport, console) -> None:
         match = all((d or 0) == 0 for d in diffs)
         ok &= match
         report.reconciliation.append({k: (str(v) if isinstance(v, Decimal) else v) for k, v in rec.items()})
-        shown.append((*r[:7], "✓" if match else "✗"))
-        styles.append(None if match else "red")
-    console.print(
-        _table(
-            f"P&L of {report.account}, ours (warehouse) vs the exchange", [*cols[:7], "match"], shown, styles
+        shown.append(
+            [
+                rec["ticker"],
+                _ours_vs_exchange(rec["realized_ours"], rec["realized_exchange"]),
+                _ours_vs_exchange(rec["fees_ours"], rec["fees_exchange"]),
+                _ours_vs_exchange(rec["payout_ours"], rec["payout_exchange"]),
+                "✓" if match else "[red]✗[/]",
+            ]
         )
+    _print_table(
+        console,
+        f"P&L of {report.account}: warehouse vs exchange",
+        [Col("ticker"), Col("realized $", "num"), Col("fees $", "num"), Col("payout $", "num"), Col("match")],
+        shown,
+    )
+    console.print(
+        "[dim](one amount where ours and the exchange's agree, else ours ≠ exchange's)[/]",
+        highlight=False,
     )
     # Cash identity: balance now = start + realized - fees - cost basis of what is still open.
     _, (totals,) = _query(
@@ -426,7 +462,18 @@ def _reconcile(con, settings, report: DemoReport, console) -> None:
     ok &= balanced
     report.reconciled = ok
     mark = "[green]✓ reconciled[/]" if balanced else "[red]✗ differs[/]"
+    start = Decimal(DEMO_BALANCE_CENTS) / 100
     console.print(
-        f"balance: start ${Decimal(DEMO_BALANCE_CENTS) / 100:,.2f}, realized P&L {realized:+,.6f}, "
-        f"fees {-fees:+,.6f}, open cost {-open_cost:+,.6f} → ${expected:,.4f}; exchange says ${actual:,.4f}  {mark}"
+        f"balance: start {usd(start)}, realized P&L {usd(realized)}, fees {usd(fees)}, open cost {usd(open_cost)}",
+        highlight=False,
     )
+    console.print(f"         → {usd(expected)}; the exchange says {usd(actual)}  {mark}", highlight=False)
+
+
+def _ours_vs_exchange(ours: Any, exchange: Any) -> str:
+    """One exact amount when both sides agree (or the exchange has none), else ``ours ≠ exchange's``."""
+    from kalshi_lake.cli.render import dollars as show
+
+    if exchange is None or ours == exchange:
+        return show(ours)
+    return f"{show(ours)} ≠ {show(exchange)}"

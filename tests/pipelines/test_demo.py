@@ -4,6 +4,7 @@ printed summary; a second run in the same directory tops up without duplicating.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ LAKE_TRADES = "select count(*), count(distinct trade_id) from read_parquet(?)"
 
 def _run_demo(cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KALSHI_", "PREFECT_API_URL"))}
-    env["COLUMNS"] = "200"  # rich wraps tables to the terminal width
+    env["COLUMNS"] = "80"  # a classic terminal: every table must still read whole
     return subprocess.run(
         [sys.executable, "-c", "from kalshi_lake.cli import main; main()", "demo"],
         cwd=cwd,
@@ -48,6 +49,11 @@ def test_demo_end_to_end_and_rerun(tmp_path):
     ):
         assert needle in out, needle
     assert "✗" not in out
+    # At 80 columns nothing is cut ("KXFEDDECISION-26NOV…") and money has no padding zeros ("0.001000").
+    assert not re.search(r"\S…", out), re.search(r".*\S….*", out).group(0)
+    assert not re.search(r"\d\.\d{6}\b", out), re.search(r".*\d\.\d{6}\b.*", out).group(0)
+    assert re.search(r"realized P&L -?\$[\d,]+\.\d{2,4}\b", out)
+    assert re.search(r"^ +uv run kalshi-lake sql \".*\" --format csv$", out, re.M)  # commands never fold
     assert "PRIVATE KEY" not in out + first.stderr
 
     lake = tmp_path / "data" / "lake"
