@@ -286,16 +286,33 @@ def sql(
         for r in rows:
             writer.writerow(["" if v is None else _jsonable(v) for v in r])
     else:
-        from rich.table import Table
+        _print_result(columns, rows, limit)
 
-        shown = rows[: limit or None]
-        caption = (
-            f"{len(rows)} rows" if len(shown) == len(rows) else f"first {len(shown)} of {len(rows)} rows"
-        )
-        table = Table(*columns, caption=caption)
-        for r in shown:
-            table.add_row(*("" if v is None else str(_jsonable(v)) for v in r))
-        _console().print(table)
+
+def _print_result(columns: list[str], rows: list[tuple], limit: int) -> None:
+    """A table when every column fits the terminal; otherwise one record per block (``column: value``), which
+    stays readable at any width (a table squeezed into 80 columns cuts every value), naming --format csv."""
+    from datetime import datetime
+
+    from kalshi_lake.cli import render
+    from kalshi_lake.cli.common import console
+
+    shown = rows[: limit or None]
+    cols, cells = render.result_cells(columns, shown)
+    title = f"{len(rows):,} row{'' if len(rows) == 1 else 's'}"
+    if len(shown) < len(rows):
+        title = f"first {len(shown):,} of {title} (--limit 0 for all)"
+    if any(isinstance(v, datetime) for r in shown for v in r):
+        title += ", times in UTC"
+    con = console()
+    if not shown:
+        con.print(f"{title}; columns: {', '.join(columns)}", markup=False, highlight=False)
+    elif render.fits(cols, cells, con.width):
+        con.print(title, markup=False, highlight=False)  # above, not as the table's title: never folded
+        con.print(render.table("", cols, cells, width=con.width))
+    else:
+        note = f"{len(columns)} columns are too wide for {con.width}: one record per block (or --format csv)"
+        render.print_records(f"{title}\n{note}", columns, cells)
 
 
 # --------------------------------------------------------------------------------------------------- status
@@ -310,29 +327,33 @@ def status(
     if as_json:
         typer.echo(json.dumps(report, default=_jsonable))
         return
-    from rich import box
-    from rich.table import Table
+    from kalshi_lake.cli.render import Col, count, print_table
 
-    table = Table(title=f"lake {report['lake']}", box=box.SIMPLE_HEAD, title_justify="left")
-    for col in ("stream", "rows", "from", "to", "last run", "outcome", "fresh", "gaps"):
-        table.add_column(
-            col, justify="right" if col in ("rows", "gaps") else "left", no_wrap=col != "outcome"
-        )
+    rows = []
     for s in report["streams"]:
         outcome = s["last_outcome"] or ""
         if s["failed_since_ok"]:
-            outcome = f"[red]{outcome} ({s['failed_since_ok']} failed since last ok)[/]"
-        table.add_row(
-            s["stream"],
-            f"{s['rows']:,}",
-            (s["range_start"] or s["first"] or "")[:10],
-            (s["range_end"] or s["last"] or "")[:10],
-            s["last_run_age"] or "never",
-            outcome,
-            s["freshness"] or "",
-            str(len(s["gaps"])) if s["gaps"] else "",
+            outcome = (
+                f"failed ×{s['failed_since_ok']}"  # failed runs since the last ok one (--json: the error)
+            )
+        rows.append(
+            [
+                s["stream"],
+                count(s["rows"]),
+                (s["range_start"] or s["first"] or "")[:10],
+                (s["range_end"] or s["last"] or "")[:10],
+                s["last_run_age"] or "never",
+                outcome,
+                s["freshness"] or "",
+                count(len(s["gaps"])) if s["gaps"] else "",
+            ]
         )
-    _console().print(table)
+    any_gaps = any(s["gaps"] for s in report["streams"])
+    # At 80 columns `fresh` (age of the newest loaded row; `last run` says nearly as much) goes first, then an
+    # all-empty `gaps`; rows, dates and outcomes always stay.
+    columns = [Col("stream"), Col("rows", "num"), Col("from"), Col("to"), Col("last run"), Col("outcome"),
+               Col("fresh", drop=2), Col("gaps", "num", drop=0 if any_gaps else 1)]  # fmt: skip
+    print_table(f"lake {report['lake']}", columns, rows)
 
 
 # --------------------------------------------------------------------------------------------------- serve

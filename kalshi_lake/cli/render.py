@@ -79,7 +79,33 @@ def _fit(cols: list[Col], cells: list[list[str]], width: int) -> list[int]:
     return keep
 
 
-def print_table(title: str, columns: list[Col | str], rows: list[list[Any]], empty: str | None = None) -> None:
+def fits(columns: list[Col | str], rows: list[list[Any]], width: int) -> bool:
+    """Whether every column of :func:`table` fits ``width`` (none would be left out or cut)."""
+    cols = [_col(c) for c in columns]
+    cells = [["" if v is None else str(v) for v in r] for r in rows]
+    return len(_fit([Col(c.header, c.kind, drop=1) for c in cols], cells, width)) == len(cols)
+
+
+def print_records(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """One record per block, one ``column: value`` line per column (names aligned), for results too wide for a
+    table; a value's own line breaks are indented under it. None prints empty."""
+    from kalshi_lake.cli.common import console
+
+    con = console()
+    con.print(title, markup=False, highlight=False)
+    pad = max((len(c) for c in columns), default=0) + 1
+    for n, r in enumerate(rows, 1):
+        con.print(f"-[ record {n} ]" + "-" * max(0, min(con.width, 60) - 15 - len(str(n))), markup=False,
+                  highlight=False)  # fmt: skip
+        for c, v in zip(columns, r, strict=True):
+            value = "" if v is None else str(v)
+            value = value.replace("\n", "\n" + " " * (pad + 1))
+            con.print(f"{c + ':':<{pad}} {value}".rstrip(), markup=False, highlight=False, soft_wrap=True)
+
+
+def print_table(
+    title: str, columns: list[Col | str], rows: list[list[Any]], empty: str | None = None
+) -> None:
     """Print :func:`table` on stdout, fitted to the terminal's width; with no rows, the ``empty`` sentence
     instead of a bare header (when given)."""
     from kalshi_lake.cli.common import console
@@ -190,3 +216,66 @@ def unix(v: Any) -> Any:
 def text(v: Any) -> str:
     """Empty text for None or "", else ``str(v)``."""
     return "" if v is None or v == "" else str(v)
+
+
+# ------------------------------------------------------------------------------------------- query results
+LONG_TEXT = 40  # a text column with a longer value wraps (titles, rules); shorter ones never do
+
+
+def result_cells(names: list[str], rows: list[tuple]) -> tuple[list[Col], list[list[str]]]:
+    """Columns and display cells for arbitrary query results (``kalshi-lake sql`` in table format).
+
+    Per column, by the Python type DuckDB returns: Decimals are exact and line up on the point, with the places
+    the column's values need (trailing zeros dropped; at least cents when the column is money-like, i.e. carries
+    3+ decimal places, as ``*_dollars`` do: ``0.001000`` → ``0.001``, ``5.00`` → ``5``); integers get thousands
+    separators (not ``*id``/``*year``/``*_ts`` columns); times print in UTC to the microsecond they carry;
+    numbers are right-aligned and never wrap, nor do short texts (tickers); long texts wrap."""
+    cols: list[Col] = []
+    out: list[list[str]] = [[] for _ in rows]
+    for j, name in enumerate(names):
+        values = [r[j] for r in rows]
+        present = [v for v in values if v is not None]
+        if present and all(isinstance(v, Decimal) for v in present):
+            scale = max(-v.as_tuple().exponent for v in present if isinstance(v.as_tuple().exponent, int))
+            places = max([2 if scale >= 3 else 0] + [_places(v) for v in present])
+            cells = [_grouped_decimal(v, places) for v in values]
+            kind = "num"
+        elif present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+            plain = name.lower().endswith(("id", "year", "_ts"))
+            cells = ["" if v is None else (str(v) if plain else f"{v:,}") for v in values]
+            kind = "num"
+        elif present and all(isinstance(v, float) for v in present):
+            cells = ["" if v is None else repr(v) for v in values]
+            kind = "num"
+        else:
+            cells = [_result_text(v) for v in values]
+            kind = "text" if any(len(c) > LONG_TEXT for c in cells) else "key"
+        cols.append(Col(name, kind))
+        for i, c in enumerate(cells):
+            out[i].append(c)
+    return cols, out
+
+
+def _places(d: Decimal) -> int:
+    exp = d.normalize().as_tuple().exponent
+    return max(0, -exp) if isinstance(exp, int) else 0
+
+
+def _grouped_decimal(v: Decimal | None, places: int) -> str:
+    return "" if v is None else (f"{v:,.{places}f}" if v.is_finite() else str(v))
+
+
+def _result_text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, dt.datetime):
+        if v.tzinfo is not None:
+            v = v.astimezone(dt.UTC).replace(tzinfo=None)
+        return v.isoformat(sep=" ", timespec="microseconds" if v.microsecond else "seconds")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, bytes):
+        return v.hex()
+    return str(v)
