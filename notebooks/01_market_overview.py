@@ -23,21 +23,10 @@
 LAKE_DIR = None  # None: from settings (KALSHI_LAKE_DIR / kalshi-lake.toml, default ./data)
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
-from kalshi_extract.settings import Settings
-from kalshi_lake import warehouse
+from kalshi_lake.notebook import open_warehouse
 
-settings = Settings.load()
-lake_dir = Path(LAKE_DIR or settings.lake_dir)
-if not lake_dir.is_absolute() and not lake_dir.exists() and (Path.cwd().parent / lake_dir).exists():
-    lake_dir = Path.cwd().parent / lake_dir  # opened from notebooks/: the lake lives at the repo root
-db_path = lake_dir / "kalshi.duckdb"
-con = (
-    warehouse.connect(str(db_path)) if db_path.exists() else warehouse.build_in_memory(str(lake_dir / "lake"))
-)
-print(f"warehouse: {db_path if db_path.exists() else 'in memory over ' + str(lake_dir / 'lake')}")
+con = open_warehouse(LAKE_DIR)
 
 # %% [markdown]
 # ## What the lake holds

@@ -32,19 +32,15 @@ INITIAL_CASH = "1000"
 
 # %%
 from decimal import Decimal
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 from IPython.display import Image, display
-from kalshi_extract.settings import Settings
 from kalshi_lake import warehouse
 from kalshi_lake.backtest import BacktestConfig, make_strategy, plot_equity, run_backtest, write_results
+from kalshi_lake.notebook import WAREHOUSE_FILE, lake_dir_for
 
-settings = Settings.load()
-lake_dir = Path(LAKE_DIR or settings.lake_dir)
-if not lake_dir.is_absolute() and not lake_dir.exists() and (Path.cwd().parent / lake_dir).exists():
-    lake_dir = Path.cwd().parent / lake_dir  # opened from notebooks/: the lake lives at the repo root
-db_path = lake_dir / "kalshi.duckdb"
+lake_dir = lake_dir_for(LAKE_DIR)
+db_path = lake_dir / WAREHOUSE_FILE
 
 # %% [markdown]
 # ## Run
