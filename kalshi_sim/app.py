@@ -8,11 +8,15 @@ The request log holds ``{method, path, query, status, key_id}`` per request; ``s
 response was dropped or the connection reset on purpose, -2 when the body was truncated on purpose.
 ``drop_order_response`` applies to single and batched order creates. ``/account/limits`` answers without
 a key too (the client's pacer asks it before it has one) but checks a key when one is sent.
+Every response (API, control, 404/405, injected faults) carries a ``Date`` header (RFC 7231, whole seconds)
+read from the *simulated* clock, as a real server's Date reads its own clock: clients stamp snapshots with
+it. The servers run uvicorn with ``date_header=False`` so uvicorn's wall-clock Date never competes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
 import random
 import threading
@@ -238,6 +242,29 @@ class _Reset:
         raise InjectedReset("injected connection reset")
 
 
+class SimDate:
+    """ASGI middleware: ``Date`` from the simulated clock on every HTTP response (any other Date removed)."""
+
+    def __init__(self, app, api: Api) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        ex = self.api.ex
+
+        async def send_with_date(message) -> None:
+            if message["type"] == "http.response.start":
+                date = email.utils.formatdate(ex.now_us // 1_000_000, usegmt=True).encode()
+                headers = [(k, v) for k, v in message.get("headers") or () if k.lower() != b"date"]
+                message = {**message, "headers": [*headers, (b"date", date)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_date)
+
+
 def build_app(api: Api) -> Starlette:
     e = api.endpoint
     W = "write"
@@ -318,4 +345,5 @@ def build_app(api: Api) -> Starlette:
 
     app.add_exception_handler(404, not_found_handler)
     app.add_exception_handler(405, method_handler)
+    app.add_middleware(SimDate, api=api)
     return app

@@ -54,7 +54,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, seed: int = 7, size: str = 
     if exit_with_parent:
         _watch_parent(os.getppid())
     config = uvicorn.Config(build_app(api), log_level="warning", lifespan="off", access_log=False,
-                            timeout_keep_alive=30)
+                            timeout_keep_alive=30, date_header=False)
     uvicorn.Server(config).run(sockets=[sock])
 
 
