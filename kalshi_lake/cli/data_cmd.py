@@ -111,22 +111,18 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _summary_table(rows: list[dict]):
-    from rich.table import Table
+def _summary_table(rows: list[dict], width: int | None = None):
+    """The pull summary fitted to ``width``: stream names and numbers never fold; at 80 columns retries and
+    throttled go first (left out and named; --json has everything), then requests and seconds."""
+    from kalshi_lake.cli.render import Col, table
 
-    table = Table(title="pull summary")
-    for col in ("stream", "outcome", "pages", "rows", "requests", "retries", "throttled", "seconds"):
-        table.add_column(col, justify="left" if col in ("stream", "outcome") else "right")
-    for r in rows:
-        style = "red" if r["outcome"] == "failed" else None
-        table.add_row(
-            *(
-                _cell(r[c])
-                for c in ("stream", "outcome", "pages", "rows", "requests", "retries", "throttled", "seconds")
-            ),
-            style=style,
-        )
-    return table
+    columns = [Col("stream"), Col("outcome"), Col("pages", "num"), Col("rows", "num"),
+               Col("requests", "num", drop=2), Col("retries", "num", drop=4), Col("throttled", "num", drop=3),
+               Col("seconds", "num", drop=1)]  # fmt: skip
+    keys = ("stream", "outcome", "pages", "rows", "requests", "retries", "throttled", "seconds")
+    cells = [[_cell(r[k]) if r["outcome"] != "failed" or k != "outcome" else "[red]failed[/]" for k in keys]
+             for r in rows]  # fmt: skip
+    return table("pull summary", columns, cells, width=width)
 
 
 def run_pull(plan, *, use_prefect: bool = False, console=None, show_progress: bool = True):
@@ -200,7 +196,7 @@ def pull(
     if as_json:
         typer.echo(json.dumps({"lake": str(settings.lake_root), "streams": rows}, default=str))
     else:
-        console.print(_summary_table(rows))
+        console.print(_summary_table(rows, console.width))
     if failed is not None:
         bad = [r for r in rows if r["outcome"] == "failed"]
         raise fail("; ".join(f"{r['stream']}: {r['error']}" for r in bad) or one_line(failed))

@@ -137,3 +137,18 @@ def test_demo_next_steps_print_whole_commands_at_80_columns():
     assert any(c.endswith('limit 5" --format csv') for c in commands)  # the long query is not folded
     assert "uv run --with jupyterlab jupyter lab notebooks/" in commands
     assert not any(c.startswith(("jupyter", "notebooks/")) for c in commands)
+
+
+def test_pull_summary_at_80_columns_keeps_stream_names_and_counts():
+    from kalshi_lake.cli.data_cmd import _summary_table
+
+    names = ["orderbook_snapshots", "exchange_status", "candlesticks", "settlements"]
+    rows = [{"stream": n, "outcome": "ok", "pages": 165, "rows": 40829, "requests": 168, "retries": 0,
+             "throttled": 0, "seconds": 3.03} for n in names]  # fmt: skip
+    rows[-1] |= {"outcome": "failed", "rows": 0}
+    con = Console(width=80, record=True, force_terminal=False)
+    con.print(_summary_table(rows, con.width))
+    out = con.export_text()
+    assert all(n in out for n in names) and out.count("40,829") == 3 and "failed" in out
+    assert "…" not in out and all(len(line) <= 80 for line in out.splitlines())
+    assert "left out" in out and "retries" in out.splitlines()[0]  # named in the title, not silently cut
