@@ -60,6 +60,10 @@ class Book:
         self.bid_prices: list[int] = []   # ascending
         self.ask_prices: list[int] = []   # ascending (YES prices of NO bids)
 
+    def _side(self, side: str):
+        """The (price -> queue) dict and ascending price list of one side of the book."""
+        return (self.bids, self.bid_prices) if side == "bid" else (self.asks, self.ask_prices)
+
     # -- queries ------------------------------------------------------------------------------
     def best_bid(self) -> int:
         return self.bid_prices[-1] if self.bid_prices else 0
@@ -74,8 +78,7 @@ class Book:
 
     def levels(self, side: str) -> list[tuple[int, int]]:
         """(YES price, total count) per level, ascending by YES price."""
-        d = self.bids if side == "bid" else self.asks
-        prices = self.bid_prices if side == "bid" else self.ask_prices
+        d, prices = self._side(side)
         return [(p, sum(o.remaining for o in d[p])) for p in prices]
 
     def orders(self):
@@ -85,10 +88,7 @@ class Book:
 
     # -- mutation -----------------------------------------------------------------------------
     def add(self, o: Order) -> None:
-        if o.side == "bid":
-            d, prices = self.bids, self.bid_prices
-        else:
-            d, prices = self.asks, self.ask_prices
+        d, prices = self._side(o.side)
         q = d.get(o.price)
         if q is None:
             q = d[o.price] = deque()
@@ -96,10 +96,7 @@ class Book:
         q.append(o)
 
     def remove(self, o: Order) -> None:
-        if o.side == "bid":
-            d, prices = self.bids, self.bid_prices
-        else:
-            d, prices = self.asks, self.ask_prices
+        d, prices = self._side(o.side)
         q = d.get(o.price)
         if q is None:
             return
@@ -129,10 +126,7 @@ class Book:
         fills: list[tuple[Order, int, int]] = []
         canceled: list[Order] = []
         left = max_count
-        if taker.side == "bid":
-            d, prices = self.asks, self.ask_prices
-        else:
-            d, prices = self.bids, self.bid_prices
+        d, prices = self._side("ask" if taker.side == "bid" else "bid")
         stopped = False
         while left > 0 and prices:
             p = prices[0] if taker.side == "bid" else prices[-1]
