@@ -22,14 +22,18 @@ def _orders_list(body) -> list:
     return body["orders"]
 
 
-def batch_create_cost(body) -> int:
+def _batch_size(body) -> int:
+    """How many orders a batch body carries, for its rate-limit cost (at least 1, even when malformed)."""
     n = len(body["orders"]) if isinstance(body, dict) and isinstance(body.get("orders"), list) else 1
-    return 10 * max(n, 1)
+    return max(n, 1)
+
+
+def batch_create_cost(body) -> int:
+    return 10 * _batch_size(body)
 
 
 def batch_cancel_cost(body) -> int:
-    n = len(body["orders"]) if isinstance(body, dict) and isinstance(body.get("orders"), list) else 1
-    return 2 * max(n, 1)
+    return 2 * _batch_size(body)
 
 
 def batch_create(api, req):
