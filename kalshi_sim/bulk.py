@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kalshi_sim.world import MINUTE
+from kalshi_sim.world import MINUTE, strike_probability
 
 BULK_THRESHOLD = 60_000
 SWEEP_SHARE = 0.15
@@ -59,13 +59,7 @@ def _fair(ev, m, times: np.ndarray) -> np.ndarray:
     def cdf(v):
         return 0.5 * (1.0 + _erf((v - x) / (s * np.sqrt(2.0))))
 
-    if m.strike_type == "greater":
-        p = 1.0 - cdf(m.floor_strike)
-    elif m.strike_type == "less":
-        p = cdf(m.cap_strike)
-    else:
-        p = cdf(m.cap_strike) - cdf(m.floor_strike)
-    return np.clip(p, 0.003, 0.997)
+    return np.clip(strike_probability(m, cdf), 0.003, 0.997)
 
 
 def generate(ex, t0: int, t1: int) -> None:

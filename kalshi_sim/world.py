@@ -174,13 +174,19 @@ class EventDef:
         def cdf(v: float) -> float:
             return 0.5 * (1.0 + math.erf((v - x) / (s * math.sqrt(2.0))))
 
-        if m.strike_type == "greater":
-            p = 1.0 - cdf(m.floor_strike)
-        elif m.strike_type == "less":
-            p = cdf(m.cap_strike)
-        else:
-            p = cdf(m.cap_strike) - cdf(m.floor_strike)
-        return min(max(p, 0.003), 0.997)
+        return min(max(strike_probability(m, cdf), 0.003), 0.997)
+
+
+def strike_probability(m: MarketDef, cdf):
+    """P(a binary market settles YES) given ``cdf``, the distribution of the underlying at close.
+
+    Works on floats (``Event.fair``) and on numpy arrays (``bulk``'s vectorised history) alike.
+    """
+    if m.strike_type == "greater":
+        return 1.0 - cdf(m.floor_strike)
+    if m.strike_type == "less":
+        return cdf(m.cap_strike)
+    return cdf(m.cap_strike) - cdf(m.floor_strike)
 
 
 def _date_code(d: dt.date) -> str:
