@@ -9,7 +9,7 @@ with KalshiClient.from_env() as c:
     for page in c.paginate("/markets/trades", {"ticker": "X", "limit": 1000}, data_key="trades"):
         checkpoint(page.cursor)
 ```
-Generic calls: ``get``/``get_bytes``/``post``/``delete``/``paginate``; typed methods come from the endpoint
+Generic calls: ``get``/``get_bytes``/``get_with_time``/``post``/``delete``/``paginate``; typed methods come from the endpoint
 registry (``kalshi_extract.endpoints``). Paths are relative to the base URL (``/markets``). Signing follows the
 registry: public endpoints are not signed (saves CPU), the orderbook is signed when a key exists, private
 endpoints need a key (``ConfigError`` naming KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH otherwise), unknown
@@ -26,13 +26,14 @@ import ipaddress
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from kalshi_extract.auth import Signer
 from kalshi_extract.endpoints import ENDPOINTS, Endpoint, route
 from kalshi_extract.errors import ConfigError, KalshiLakeError, TransportError
-from kalshi_extract.http import ClientStats, HttpClient, RetryPolicy
+from kalshi_extract.http import ClientStats, HttpClient, Reply, RetryPolicy
 from kalshi_extract.pacer import Pacer, shared_pacer
 from kalshi_extract.paginator import Page, paginate
 from kalshi_extract.settings import Settings
@@ -161,6 +162,12 @@ class KalshiClient:
         """GET ``path`` (relative to the base URL) and return the parsed JSON."""
         return self._http.request("GET", path, params)[1]
 
+    def get_with_time(self, path: str, params: dict | None = None) -> tuple[Any, datetime | None]:
+        """GET ``path`` and return ``(parsed JSON, server time)``: the server's clock from the response's ``Date``
+        header (aware UTC, whole seconds), or None when the header is absent or malformed."""
+        reply = self._http.request("GET", path, params)
+        return reply[1], reply.server_time
+
     def get_bytes(self, path: str, params: dict | None = None) -> bytes:
         """GET ``path`` and return the raw body (validated as JSON, so truncated bodies are retried)."""
         return self._http.request("GET", path, params)[0]
@@ -179,7 +186,7 @@ class KalshiClient:
         """Yield pages of a cursor-paginated list; ``page.cursor`` is the checkpoint to resume from."""
         return paginate(self._fetch, path, params, data_key, cursor)
 
-    def _fetch(self, path: str, params: dict) -> tuple[bytes, Any]:
+    def _fetch(self, path: str, params: dict) -> Reply:
         return self._http.request("GET", path, params)
 
     # --- registry-driven helpers -------------------------------------------------------------------------------

@@ -5,6 +5,10 @@ transport errors (refused/reset/timeout/truncated or malformed JSON), 429 and 5x
 backoff and full jitter, honouring ``Retry-After`` when the server sends it (Kalshi usually does not). POST and
 DELETE are never re-sent: the typed error is raised and the order module resolves the outcome itself.
 
+Every result is a :class:`Reply`: the ``(body, parsed)`` pair plus ``server_time``, the server's clock from the
+``Date`` response header (RFC 7231, whole seconds; None when absent or malformed). The lake stamps snapshots with
+it, so observations carry the exchange's time, not this machine's.
+
 Per-request overhead is kept small: cached route lookup, no log formatting unless DEBUG is on, one orjson parse,
 no copies of the body.
 """
@@ -18,6 +22,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -40,7 +45,7 @@ from kalshi_extract.errors import (
 )
 from kalshi_extract.pacer import Pacer
 
-__all__ = ["HttpClient", "ClientStats", "StatsSnapshot", "RetryPolicy"]
+__all__ = ["HttpClient", "ClientStats", "StatsSnapshot", "RetryPolicy", "Reply", "parse_http_date"]
 
 _log = logging.getLogger(__name__)
 _NO_PACING = Pacer(None, None, "unlimited", "none")
@@ -95,6 +100,30 @@ class RetryPolicy:
     backoff_base: float = 0.25
     backoff_cap: float = 20.0
     retry_after_cap: float = 60.0
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware UTC datetime; None when absent or malformed."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+class Reply(tuple):
+    """``(body, parsed)`` of one response, plus ``server_time`` (the response's ``Date``; None if unusable)."""
+
+    server_time: datetime | None
+
+    def __new__(cls, body: bytes, parsed: Any, server_time: datetime | None = None) -> Reply:
+        self = super().__new__(cls, (body, parsed))
+        self.server_time = server_time
+        return self
 
 
 def _json_default(obj: Any) -> Any:
@@ -209,9 +238,9 @@ class HttpClient:
         auth: str | None = None,
         retry: RetryPolicy | None = None,
         pace: bool = True,
-    ) -> tuple[bytes, Any]:
-        """Send ``method path`` and return ``(body, parsed)``; ``parsed`` is None for an empty body or when
-        ``parse`` is False. GETs are retried per ``RetryPolicy``; other methods are sent exactly once."""
+    ) -> Reply:
+        """Send ``method path`` and return ``(body, parsed)`` (a :class:`Reply`, also ``.server_time``); ``parsed``
+        is None for an empty body or when ``parse`` is False. GETs are retried per ``RetryPolicy``; other methods are sent exactly once."""
         method = method.upper()
         r = route(method, path)
         need = auth or r.auth
@@ -262,7 +291,7 @@ class HttpClient:
             return min(max(retry_after, 0.0), policy.retry_after_cap)
         return random.uniform(0.0, min(policy.backoff_cap, policy.backoff_base * (2**attempt)))
 
-    def _send_once(self, method, path, params, data, sign, parse) -> tuple[bytes, Any]:
+    def _send_once(self, method, path, params, data, sign, parse) -> Reply:
         # Build the PreparedRequest directly and hand it to the session's adapter (pool): Session.request would
         # merge environment, cookies, hooks and redirects on every call (~0.1 ms) for nothing Kalshi uses.
         headers = CaseInsensitiveDict(self._base_headers)
@@ -299,15 +328,16 @@ class HttpClient:
         self.stats._add(requests=1, nbytes=len(body))
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s %s -> %d (%d bytes)", method, path, status, len(body))
+        when = parse_http_date(resp.headers.get("Date"))
         if not body:
             if method == "GET" and status != 204:  # every read answers a JSON object; empty = cut short
                 self.stats._add(errors=1)
                 raise TransportError("empty response body", method=method, path=path)
-            return body, None
+            return Reply(body, None, when)
         if not parse:
-            return body, None
+            return Reply(body, None, when)
         try:
-            return body, orjson.loads(body)
+            return Reply(body, orjson.loads(body), when)
         except orjson.JSONDecodeError as exc:
             self.stats._add(errors=1)
             raise TransportError(

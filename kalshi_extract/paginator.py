@@ -11,6 +11,7 @@ A ``null`` data list (Go's nil slice) is read as an empty page; a missing data k
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from kalshi_extract.errors import PaginationError
@@ -21,9 +22,10 @@ __all__ = ["Page", "paginate"]
 class Page:
     """One page: ``items`` (list of dicts), ``body`` (raw bytes as received), ``cursor`` (next cursor or None),
     ``number`` (1-based), ``request_cursor`` (the cursor that fetched it), ``data`` (the whole parsed object,
-    for side keys such as ``event_positions`` or ``milestones``)."""
+    for side keys such as ``event_positions`` or ``milestones``), ``server_time`` (the response's ``Date`` header as
+    an aware UTC datetime; None when the fetch gave none or it was unusable)."""
 
-    __slots__ = ("items", "body", "cursor", "number", "request_cursor", "data")
+    __slots__ = ("items", "body", "cursor", "number", "request_cursor", "data", "server_time")
 
     def __init__(
         self,
@@ -33,6 +35,7 @@ class Page:
         number: int,
         request_cursor: str | None,
         data: dict,
+        server_time: datetime | None = None,
     ) -> None:
         self.items = items
         self.body = body
@@ -40,6 +43,7 @@ class Page:
         self.number = number
         self.request_cursor = request_cursor
         self.data = data
+        self.server_time = server_time
 
     def __len__(self) -> int:
         return len(self.items)
@@ -55,7 +59,8 @@ def paginate(
     data_key: str = "trades",
     cursor: str | None = None,
 ) -> Iterator[Page]:
-    """Yield pages of ``path`` until the cursor runs out. ``fetch(path, params) -> (body, parsed)``."""
+    """Yield pages of ``path`` until the cursor runs out. ``fetch(path, params) -> (body, parsed)``; a result with
+    a ``server_time`` attribute (the HTTP layer's ``Reply``) passes it on to ``Page.server_time``."""
     base = dict(params or {})
     base.pop("cursor", None)
     seen: set[str] = set()
@@ -66,7 +71,10 @@ def paginate(
         query = dict(base)
         if cursor:
             query["cursor"] = cursor
-        body, data = fetch(path, query)
+        reply = fetch(path, query)
+        body, data = reply
+        server_time = getattr(reply, "server_time", None)
+        del reply
         number += 1
         if not isinstance(data, dict):
             raise PaginationError(
@@ -96,7 +104,7 @@ def paginate(
             )
         else:
             seen.add(nxt)
-        page = Page(items, body, nxt, number, cursor, data)
+        page = Page(items, body, nxt, number, cursor, data, server_time)
         del body, data, items  # hold no reference to this page while the next one is fetched
         yield page
         del page

@@ -90,10 +90,13 @@ class ScriptedServer:
                     self.close_connection = True
                     self.connection.close()
                     return
-                self.send_response(reply.status)
+                self.send_response_only(reply.status)
+                if "Date" not in reply.headers:  # as send_response would; a reply may set it, or None for none
+                    self.send_header("Date", self.date_time_string())
                 self.send_header("Content-Type", "application/json")
                 for k, v in reply.headers.items():
-                    self.send_header(k, v)
+                    if v is not None:
+                        self.send_header(k, v)
                 if reply.action == "truncate":
                     self.send_header("Content-Length", str(len(raw)))
                     self.end_headers()
