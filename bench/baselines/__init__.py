@@ -7,4 +7,6 @@
 
 Every baseline takes ``--base-url`` (``.../trade-api/v2``), one or more ``--path`` (list endpoints holding trades,
 e.g. ``/historical/trades`` and ``/markets/trades``), ``--limit`` and ``--out``, and prints a JSON summary line.
+``fetch_only`` and ``seed_style`` share their page loop (``_walk.walk_pages``, 429 retried); they differ only
+in what they do with a page.
 """

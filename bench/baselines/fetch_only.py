@@ -13,6 +13,7 @@ import time
 import requests
 
 from bench.baselines._args import parse
+from bench.baselines._walk import walk_pages
 from bench.common import cpu_seconds, emit_summary
 
 _CURSOR = re.compile(rb'"cursor"\s*:\s*"([^"]*)"')
@@ -22,28 +23,17 @@ def main() -> None:
     args = parse(__doc__.splitlines()[0])
     startup_cpu_s = cpu_seconds()  # interpreter + imports, before the first request
     session = requests.Session()
-    rows = pages = throttled = 0
+    rows = 0
+
+    def read_page(response: requests.Response) -> str:
+        nonlocal rows
+        body = response.content
+        rows += body.count(b'"trade_id"')
+        m = _CURSOR.search(body)
+        return m.group(1).decode() if m else ""
+
     t0 = time.perf_counter()
-    for path in args.path:
-        url = args.base_url.rstrip("/") + path
-        cursor = ""
-        while True:
-            params = {"limit": args.limit}
-            if cursor:
-                params["cursor"] = cursor
-            r = session.get(url, params=params, timeout=60)
-            if r.status_code == 429:
-                throttled += 1
-                time.sleep(0.5)
-                continue
-            r.raise_for_status()
-            body = r.content
-            pages += 1
-            rows += body.count(b'"trade_id"')
-            m = _CURSOR.search(body)
-            cursor = m.group(1).decode() if m else ""
-            if not cursor:
-                break
+    pages, throttled = walk_pages(session, args, read_page)
     emit_summary(
         contender="fetch_only",
         rows=rows,

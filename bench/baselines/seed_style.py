@@ -13,6 +13,7 @@ import pandas as pd
 import requests
 
 from bench.baselines._args import parse
+from bench.baselines._walk import walk_pages
 from bench.common import cpu_seconds, emit_summary
 
 
@@ -21,28 +22,15 @@ def main() -> None:
     startup_cpu_s = cpu_seconds()  # interpreter + imports, before the first request
     session = requests.Session()
     rows: list[dict] = []
-    pages = throttled = 0
+
+    def read_page(response: requests.Response) -> str | None:
+        data = response.json()
+        for trade in data["trades"]:
+            rows.append(trade)
+        return data.get("cursor")
+
     t0 = time.perf_counter()
-    for path in args.path:
-        url = args.base_url.rstrip("/") + path
-        cursor = None
-        while True:
-            params = {"limit": args.limit}
-            if cursor:
-                params["cursor"] = cursor
-            response = session.get(url, params=params, timeout=60)
-            if response.status_code == 429:
-                throttled += 1
-                time.sleep(0.5)
-                continue
-            response.raise_for_status()
-            data = response.json()
-            pages += 1
-            for trade in data["trades"]:
-                rows.append(trade)
-            cursor = data.get("cursor")
-            if not cursor:
-                break
+    pages, throttled = walk_pages(session, args, read_page)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     df = pd.DataFrame(rows)
