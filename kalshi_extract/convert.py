@@ -11,6 +11,18 @@ The drift rules (unknown fields → ``_extra``, missing → null, cents ↔ ``_d
 :mod:`kalshi_extract.schemas`. JSON numbers for decimal columns (``fee_multiplier``, strikes) are exact when the
 page was parsed with :func:`loads_exact` (numbers kept as their text); from an orjson-parsed float they go through
 ``repr``, which is exact for the ≤ 15 significant digits such fields carry.
+
+Odd values never fail a pull (the real API is checked against what it sends, not what its spec says):
+
+- ``""`` in a typed (time, decimal, integer, boolean) column is null: Kalshi's Go backend renders an unset optional
+  that way (``"expiration_time": ""``, ``"settlement_value_dollars": ""``). Handled only after the fast column cast
+  fails, so a page without one costs nothing extra;
+- a value that does not fit its column (a money string with 7+ decimals, a strike with more decimals than its
+  column, a fraction in an integer-cents field, a time that is not a time …) lands as a null cell, and the original
+  value is kept in that row's ``_extra`` JSON under its field name, so nothing is lost. :attr:`Converter.unfit_fields`
+  collects such field names (with one example value) for the once-per-run warning, like unknown fields. Only a
+  page where the vectorised cast failed is re-checked value by value. :func:`column` alone still raises
+  :class:`ConversionError` naming the value.
 """
 
 from __future__ import annotations
@@ -71,12 +83,26 @@ def _num_text(v: object) -> str | None:
     raise TypeError(f"{type(v).__name__} where a number was expected")
 
 
+# errors that mean "this value cannot be stored in this column" (the converter then checks value by value)
+_CELL_ERRORS = (ConversionError, ArithmeticError, ValueError, TypeError, pa.ArrowException)
+
+
+def _blank(v: object) -> bool:
+    return isinstance(v, str) and not v.strip()
+
+
+def _null_empty(strings: pa.Array) -> pa.Array:
+    """``strings`` with every empty (or all-blank) string replaced by null, in one vectorised pass."""
+    blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(strings)), int_scalar(0, pa.int32()))
+    return pc.if_else(blank, pa.nulls(len(strings), pa.string()), strings)
+
+
 def _fail(
     stream: str, col: Col, values: Sequence[object], target: pa.DataType, exc: Exception
 ) -> ConversionError:
     for v in values:
         try:
-            if v is not None:
+            if v is not None and not _blank(v):
                 pc.cast(pa.array([_num_text(v) if col.kind != "ts" else v]), target)
         except Exception:  # noqa: BLE001 - we are only locating the bad value for the message
             return ConversionError(
@@ -95,6 +121,10 @@ def _decimal_array(stream: str, col: Col, values: list, target: pa.DataType) -> 
             raise ConversionError(f"{stream}.{col.name}: {exc}") from None
     try:
         return pc.cast(strings, target)
+    except _ARROW_ERRORS:
+        pass
+    try:  # "" (an unset optional) is null
+        return pc.cast(_null_empty(strings), target)
     except _ARROW_ERRORS as exc:
         raise _fail(stream, col, values, target, exc) from None
 
@@ -105,16 +135,20 @@ def _ts_array(stream: str, col: Col, values: list) -> pa.Array:
         try:
             return pc.cast(strings, TS)
         except _ARROW_ERRORS:
-            try:  # more than 6 fractional digits: truncate the text to µs (a cast via ns fails on year 1 …)
-                return pc.cast(pc.replace_substring_regex(strings, _LONG_FRACTION, r"\1"), TS)
-            except _ARROW_ERRORS as exc:
-                raise _fail(stream, col, values, TS, exc) from None
+            pass
+        # "" (an unset optional) is null; more than 6 fractional digits: truncate the text to µs (a cast via
+        # ns fails on year 1 …)
+        strings = pc.replace_substring_regex(_null_empty(strings), _LONG_FRACTION, r"\1")
+        try:
+            return pc.cast(strings, TS)
+        except _ARROW_ERRORS as exc:
+            raise _fail(stream, col, values, TS, exc) from None
     seconds = int_array(values)
     if seconds is not None:  # Unix seconds (Fill.ts, end_period_ts, updated_ts)
         return pc.multiply_checked(seconds, int_scalar(1_000_000)).cast(TS)
     micros: list[int | None] = []
     for v in values:  # Unix seconds (Fill.ts, end_period_ts, updated_ts) or a mix with text
-        if v is None:
+        if v is None or _blank(v):
             micros.append(None)
         elif isinstance(v, bool):
             raise ConversionError(f"{stream}.{col.name}: boolean {v!r} where a time was expected")
@@ -139,14 +173,13 @@ def _int_array(stream: str, col: Col, values: list) -> pa.Array:
     fast = int_array(values, target)
     if fast is not None:
         return fast
-    try:
-        return pa.array(values, target)
-    except _ARROW_ERRORS:
-        pass
-    out = []
+    out = []  # not pa.array(values, int64): it silently truncates a float such as 1000.5
     for v in values:
         if v is None or (isinstance(v, int) and not isinstance(v, bool)):
             out.append(v)
+            continue
+        if _blank(v):
+            out.append(None)
             continue
         try:
             d = Decimal(_num_text(v) or "")
@@ -171,6 +204,8 @@ def _bool_array(stream: str, col: Col, values: list) -> pa.Array:
     for v in values:
         if v is None or isinstance(v, bool):
             out.append(v)
+        elif _blank(v):
+            out.append(None)
         elif (v.lower() if isinstance(v, str) else v) in table:
             out.append(table[v.lower() if isinstance(v, str) else v])
         else:
@@ -208,30 +243,42 @@ def column(stream: str, col: Col, values: list) -> pa.Array:
     raise ValueError(f"unknown kind {kind!r}")
 
 
+def _decimal_or_none(v: object) -> Decimal | None:
+    """The exact Decimal of a legacy number, or None when it is not one (the original stays in ``_extra``)."""
+    try:
+        d = Decimal(_num_text(v) or "")
+    except (InvalidOperation, TypeError):
+        return None
+    return d if d.is_finite() else None
+
+
 def _legacy_fill(stream: str, col: Col, values: list, items: Sequence[dict], unknown: set[str]) -> list:
-    """Apply the cents ↔ dollars drift rules for one column (only called when the legacy field is present)."""
+    """Apply the cents ↔ dollars drift rules for one column (only called when the legacy field is present).
+
+    The legacy field is an unknown field, so it is kept in ``_extra`` as sent: a legacy value that is not a number
+    (or a dollar amount that is not whole cents) leaves the typed cell null instead of failing the page.
+    """
     name = col.name
     if col.kind == "usd" and name.endswith("_dollars") and name[:-8] in unknown:
         legacy = name[:-8]
-        return [
-            v if v is not None or d.get(legacy) is None else str(Decimal(_num_text(d[legacy])) / 100)
-            for v, d in zip(values, items, strict=True)
-        ]
+        out = []
+        for v, d in zip(values, items, strict=True):
+            if v is None and d.get(legacy) is not None:
+                cents = _decimal_or_none(d[legacy])
+                v = None if cents is None else str(cents / 100)
+            out.append(v)
+        return out
     if col.kind == "fp" and name.endswith("_fp") and name[:-3] in unknown:
         legacy = name[:-3]
-        return [
-            v if v is not None or d.get(legacy) is None else _num_text(d[legacy])
-            for v, d in zip(values, items, strict=True)
-        ]
+        return [v if v is not None else d.get(legacy) for v, d in zip(values, items, strict=True)]
     if col.kind == "cents" and name + "_dollars" in unknown:
         newer = name + "_dollars"
         out = []
         for v, d in zip(values, items, strict=True):
             if v is None and d.get(newer) is not None:
-                cents = Decimal(_num_text(d[newer])) * 100
-                if cents != cents.to_integral_value():
-                    raise ConversionError(f"{stream}.{newer}: {d[newer]!r} is not a whole number of cents")
-                v = int(cents)
+                dollars = _decimal_or_none(d[newer])
+                cents = None if dollars is None else dollars * 100
+                v = int(cents) if cents is not None and cents == cents.to_integral_value() else None
             out.append(v)
         return out
     return values
@@ -250,7 +297,9 @@ def _legacy_names(col: Col) -> str | None:
 class Converter:
     """Turns lists of API items of one stream into record batches of that stream's lake schema.
 
-    ``unknown_fields`` accumulates the names of fields the schema does not know (for the once-per-run report).
+    ``unknown_fields`` accumulates the names of fields the schema does not know, ``unfit_fields`` the names of
+    fields with a value that did not fit its column (name → the first such value), both for the once-per-run
+    report. An unfit value lands as a null cell and is kept in the row's ``_extra`` under its field name.
     """
 
     def __init__(
@@ -271,6 +320,7 @@ class Converter:
         self.loaded_at_us = (loaded_at.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
         self.account = account
         self.unknown_fields: set[str] = set()
+        self.unfit_fields: dict[str, object] = {}
         self._legacy = {c.name: _legacy_names(c) for c in self.cols if _legacy_names(c)}
         self._same_as = SAME_AS.get(stream, {})
         expected = [pa.field(c.name, c.type) for c in self.cols] + list(META_FIELDS)
@@ -283,6 +333,7 @@ class Converter:
         """Convert items (dicts as the API sent them) to one record batch with the stream's full schema."""
         n = len(items)
         unknown = set().union(*items) - self.known
+        unfit: dict[int, dict[str, object]] = {}  # row → {field: original value} of cells that did not fit
         arrays = []
         for col in self.cols:
             name = col.name
@@ -293,10 +344,14 @@ class Converter:
             same = self._same_as.get(name)
             if same is not None and None in values:
                 values = [v if v is not None else d.get(same) for v, d in zip(values, items, strict=True)]
-            arrays.append(column(self.stream, col, values))
+            try:
+                arrays.append(column(self.stream, col, values))
+            except _CELL_ERRORS:
+                arrays.append(self._salvage(col, values, items, unfit))
         if unknown:
             self.unknown_fields |= unknown
-            extra = [self._extra(d, unknown) for d in items]
+        if unknown or unfit:
+            extra = [self._extra(d, unknown, unfit.get(i)) for i, d in enumerate(items)]
         else:
             extra = None
         arrays.append(const_ts(self.loaded_at_us, n, TS))
@@ -308,7 +363,25 @@ class Converter:
             )
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
+    def _salvage(self, col: Col, values: list, items: Sequence[dict], unfit: dict[int, dict]) -> pa.Array:
+        """The column with every value that does not fit it nulled (slow path: only after the cast failed)."""
+        kept = list(values)
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            try:
+                column(self.stream, col, [v])
+            except _CELL_ERRORS:
+                kept[i] = None
+                original = items[i].get(col.name)
+                original = v if original is None else original  # filled from a legacy / same-as field
+                unfit.setdefault(i, {})[col.name] = original
+                self.unfit_fields.setdefault(col.name, original)
+        return column(self.stream, col, kept)
+
     @staticmethod
-    def _extra(item: dict, unknown: Iterable[str]) -> str | None:
+    def _extra(item: dict, unknown: Iterable[str], unfit: dict[str, object] | None = None) -> str | None:
         extra = {k: item[k] for k in unknown if k in item}
+        if unfit:
+            extra.update(unfit)
         return dumps_json(extra) if extra else None

@@ -137,6 +137,7 @@ class StreamResult:
     partitions: int = 0
     files: int = 0
     unknown_fields: list[str] = field(default_factory=list)
+    unfit_fields: list[str] = field(default_factory=list)
     range_start: datetime | None = None
     range_end: datetime | None = None
     started_at: datetime | None = None
@@ -185,6 +186,7 @@ class RunContext:
         self.range_start: datetime | None = None
         self.range_end: datetime | None = None
         self.unknown: set[str] = set()
+        self.unfit: dict[str, object] = {}  # field → first value that did not fit its column (nulled, in _extra)
         self._cutoff: dict | None = None
 
     # -- conversion -------------------------------------------------------------------------------------
@@ -210,6 +212,8 @@ class RunContext:
     def retire(self, conv: Converter) -> None:
         with self._lock:
             self.unknown |= conv.unknown_fields
+            for name, value in conv.unfit_fields.items():
+                self.unfit.setdefault(name, value)
 
     # -- counters ---------------------------------------------------------------------------------------
     def page_done(self, seen: int, written: int, batch: pa.RecordBatch | None = None, bounds=None) -> None:
@@ -293,6 +297,7 @@ def pull_stream(
         result.pages, result.rows, result.rows_seen = ctx.pages, ctx.rows, ctx.rows_seen
         result.partitions, result.files = ctx.partitions, ctx.files
         result.unknown_fields = sorted(ctx.unknown)
+        result.unfit_fields = sorted(ctx.unfit)
         result.range_start, result.range_end = ctx.range_start, ctx.range_end
     result.requests = stats.requests - before[0]
     result.retries = stats.retries - before[1]
@@ -304,6 +309,12 @@ def pull_stream(
             "%s: the API sent fields the schema does not know (kept in _extra): %s",
             stream,
             ", ".join(result.unknown_fields),
+        )
+    if result.unfit_fields:
+        log.warning(
+            "%s: values that do not fit their column landed as null, the original kept in _extra: %s",
+            stream,
+            ", ".join(f"{name} (e.g. {ctx.unfit[name]!r})" for name in result.unfit_fields),
         )
     if result.error:
         log.error("%s: pull failed: %s", stream, result.error)

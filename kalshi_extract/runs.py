@@ -5,7 +5,8 @@ Columns: ``run_id``, ``stream``, ``started_at``, ``finished_at`` (timestamp[us, 
 ``pages``, ``rows`` (rows landed), ``rows_seen`` (rows received, before de-duplication), ``requests``,
 ``retries``, ``throttled`` (429 answers), ``partitions``, ``files`` (int64), ``seconds`` (double, wall time),
 ``outcome`` (``ok`` | ``failed``), ``error``, ``unknown_fields`` (JSON list of field names the schema does not
-know, reported once per run), ``selection`` (JSON). Each row is written atomically after its stream finished, so
+know, reported once per run), ``unfit_fields`` (JSON list of fields with a value that did not fit its column:
+landed as null, the original in ``_extra``; null in run logs written before it existed), ``selection`` (JSON). Each row is written atomically after its stream finished, so
 ``kalshi-lake status`` and gap accounting can trust it.
 """
 
@@ -46,6 +47,7 @@ RUNS_SCHEMA = pa.schema(
         ("outcome", pa.string()),
         ("error", pa.string()),
         ("unknown_fields", pa.string()),
+        ("unfit_fields", pa.string()),
         ("selection", pa.string()),
     ]
 )
@@ -60,8 +62,9 @@ def new_run_id(now: datetime | None = None) -> str:
 def record_run(lake, row: dict) -> str:
     """Write one run-log row (keys of :data:`RUNS_SCHEMA`; missing ones are null) atomically."""
     values = {name: row.get(name) for name in RUNS_SCHEMA.names}
-    if isinstance(values.get("unknown_fields"), (list, set, tuple)):
-        values["unknown_fields"] = json.dumps(sorted(values["unknown_fields"]))
+    for key in ("unknown_fields", "unfit_fields"):
+        if isinstance(values.get(key), (list, set, tuple)):
+            values[key] = json.dumps(sorted(values[key]))
     if isinstance(values.get("selection"), dict):
         values["selection"] = json.dumps(values["selection"], default=str, sort_keys=True)
     table = pa.Table.from_arrays([_one(values[f.name], f.type) for f in RUNS_SCHEMA], schema=RUNS_SCHEMA)

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from kalshi_extract.convert import ConversionError, Converter, loads_exact
-from kalshi_extract.schemas import STREAM_COLUMNS, arrow_schema
+from kalshi_extract.convert import ConversionError, Converter, column, loads_exact
+from kalshi_extract.schemas import STREAM_COLUMNS, Col, arrow_schema
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -61,11 +61,17 @@ def test_types_and_exact_values():
     assert c.unknown_fields == set()
 
 
-def test_too_many_decimals_is_an_error_not_rounding():
+def test_too_many_decimals_is_never_rounded_but_kept_in_extra():
+    # column() alone names the value; the converter keeps the row, nulls the cell, keeps the original text
     with pytest.raises(ConversionError, match=r"trades\.yes_price_dollars.*0\.1234567"):
-        conv("trades").convert([{**TRADE, "yes_price_dollars": "0.1234567"}])
-    with pytest.raises(ConversionError, match="count_fp"):
-        conv("trades").convert([{**TRADE, "count_fp": "1.005"}])
+        column("trades", Col("yes_price_dollars", "usd"), ["0.5600", "0.1234567"])
+    c = conv("trades")
+    rows = c.convert([{**TRADE, "yes_price_dollars": "0.1234567"}, {**TRADE, "count_fp": "1.005"}]).to_pylist()
+    assert rows[0]["yes_price_dollars"] is None and rows[1]["count_fp"] is None
+    assert json.loads(rows[0]["_extra"]) == {"yes_price_dollars": "0.1234567"}
+    assert json.loads(rows[1]["_extra"]) == {"count_fp": "1.005"}
+    assert rows[0]["count_fp"] == Decimal(TRADE["count_fp"]) and rows[1]["yes_price_dollars"] is not None
+    assert c.unfit_fields == {"yes_price_dollars": "0.1234567", "count_fp": "1.005"}
 
 
 def test_decimal_never_through_float():
@@ -77,8 +83,10 @@ def test_decimal_never_through_float():
     series = loads_exact(
         b'{"series": [{"ticker": "S", "fee_multiplier": 0.1234567890123456789, "fee_type": "flat"}]}'
     )
-    with pytest.raises(ConversionError):  # more decimals than decimal128(18,6) holds: error, not rounding
-        conv("series").convert(series["series"])
+    row = conv("series").convert(series["series"]).to_pylist()[0]  # more decimals than (18,6): never rounded
+    assert row["fee_multiplier"] is None
+    kept = json.loads(row["_extra"], parse_float=Decimal)["fee_multiplier"]  # its exact text (a JSON string)
+    assert Decimal(str(kept)) == Decimal("0.1234567890123456789")
     series = loads_exact(b'{"series": [{"ticker": "S", "fee_multiplier": 0.35, "fee_type": "flat"}]}')
     assert conv("series").convert(series["series"]).column("fee_multiplier")[0].as_py() == Decimal("0.350000")
 
@@ -134,8 +142,9 @@ def test_cents_column_changed_to_dollars_string():
     row = conv("settlements", "a").convert([s]).to_pylist()[0]
     assert row["revenue"] == 1000 and row["value"] == 100
     assert json.loads(row["_extra"]) == {"revenue_dollars": "10.00", "value_dollars": "1.0000"}
-    with pytest.raises(ConversionError, match="whole number of cents"):
-        conv("settlements", "a").convert([{**s, "revenue_dollars": "10.005"}])
+    row = conv("settlements", "a").convert([{**s, "revenue_dollars": "10.005"}]).to_pylist()[0]
+    assert row["revenue"] is None  # not whole cents: null, the dollars string is kept in _extra
+    assert json.loads(row["_extra"])["revenue_dollars"] == "10.005"
 
 
 def test_unix_seconds_and_mixed_types():
@@ -155,6 +164,10 @@ def test_unix_seconds_and_mixed_types():
     assert row["_account"] == "a"
 
 
-def test_bad_time_is_a_clear_error():
+def test_bad_time_is_a_clear_error_from_column_and_kept_by_the_converter():
     with pytest.raises(ConversionError, match="created_time"):
-        conv("trades").convert([{**TRADE, "created_time": "yesterday"}])
+        column("trades", Col("created_time", "ts"), ["yesterday"])
+    c = conv("trades")
+    row = c.convert([{**TRADE, "created_time": "yesterday"}]).to_pylist()[0]
+    assert row["created_time"] is None and json.loads(row["_extra"]) == {"created_time": "yesterday"}
+    assert c.unfit_fields == {"created_time": "yesterday"}
