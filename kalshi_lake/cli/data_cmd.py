@@ -303,12 +303,20 @@ def _print_result(columns: list[str], rows: list[tuple], limit: int) -> None:
     con = console()
     if not shown:
         con.print(f"{title}; columns: {', '.join(columns)}", markup=False, highlight=False)
-    elif render.fits(cols, cells, con.width):
+    elif render.fits(cols, cells, con.width) or render.fits(cols := _stacked(cols), cells, con.width):
         con.print(title, markup=False, highlight=False)  # above, not as the table's title: never folded
         con.print(render.table("", cols, cells, width=con.width))
     else:
         note = f"{len(columns)} columns are too wide for {con.width}: one record per block (or --format csv)"
         render.print_records(f"{title}\n{note}", columns, cells)
+
+
+def _stacked(cols: list) -> list:
+    """The same columns with long headers broken after their underscores (``realized_pnl_dollars`` over three
+    lines): a table whose values fit but whose names do not stays a table."""
+    from dataclasses import replace
+
+    return [replace(c, header=c.header.replace("_", "_\n")) if len(c.header) > 8 else c for c in cols]
 
 
 # --------------------------------------------------------------------------------------------------- status

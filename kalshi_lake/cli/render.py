@@ -63,7 +63,7 @@ def table(title: str, columns: list[Col | str], rows: list[list[Any]], width: in
 
 def _fit(cols: list[Col], cells: list[list[str]], width: int) -> list[int]:
     """Indexes of the columns to show so the table fits ``width``."""
-    natural = [max([len(c.header)] + [len(line) for r in cells for line in r[i].splitlines()]) for i, c in
+    natural = [max([len(h) for h in c.header.splitlines() or [""]] + [len(line) for r in cells for line in r[i].splitlines()]) for i, c in
                enumerate(cols)]  # fmt: skip
     keep = list(range(len(cols)))
 

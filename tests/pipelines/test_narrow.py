@@ -152,3 +152,13 @@ def test_pull_summary_at_80_columns_keeps_stream_names_and_counts():
     assert all(n in out for n in names) and out.count("40,829") == 3 and "failed" in out
     assert "…" not in out and all(len(line) <= 80 for line in out.splitlines())
     assert "left out" in out and "retries" in out.splitlines()[0]  # named in the title, not silently cut
+
+
+def test_sql_with_long_names_but_short_values_stays_a_table(warehouse):
+    query = "select ticker, position_fp, m1_dollars as realized_pnl_dollars, m2_dollars as fees_dollars, "
+    query += "m0_dollars as total_pnl_dollars from wide"
+    out = _run(["sql", query])
+    assert "record" not in out
+    assert re.search(rf"^ {TICKER}\s+5\s+-9\.74\s+0\.2495\s+0\.001\s*$", out, re.M), out
+    assert "realized_" in out and "dollars" in out  # names broken after underscores, not cut
+    assert all(len(line) <= 80 for line in out.splitlines())
