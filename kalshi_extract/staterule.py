@@ -1,5 +1,11 @@
 """The *state* (series, events, markets), *snapshot* (positions, balance, exchange status, order books) and
 *candles* rules. See :mod:`kalshi_extract.streams` for what each promises.
+
+Snapshot time: ``snapshot_ts`` is the exchange's clock, read from the ``Date`` header of the response that carried
+the snapshot (whole seconds; per response for order books, the run's first positions page for positions), so
+snapshots line up with trades and candles, which carry exchange time too (the local exchange's clock is simulated
+and jumps). Without a usable ``Date`` it falls back to this machine's clock (the run's ``_loaded_at``). The
+partition date follows ``snapshot_ts``.
 """
 
 from __future__ import annotations
@@ -131,22 +137,30 @@ def run_state(ctx) -> None:
 # --------------------------------------------------------------------------------------------------------------
 # snapshot rule (positions, balance, exchange_status, orderbook_snapshots)
 # --------------------------------------------------------------------------------------------------------------
-def _snapshot_items(ctx, snapshot_ts: str) -> Iterable[list[dict]]:
+def _snapshot_items(ctx) -> Iterable[tuple[datetime, list[dict]]]:
+    """``(snapshot time, rows)`` per response. The time is the exchange's clock (the response's ``Date``) or,
+    without a usable one, this machine's (``ctx.loaded_at``). Positions: every page of the run shares the first
+    response's time (one positions snapshot is one instant); order books: each response its own."""
     name, sel = ctx.sdef.name, ctx.selection
     if name in ("balance", "exchange_status"):
-        data = ctx.client.get(ctx.sdef.path)
-        yield [{**(data or {}), "snapshot_ts": snapshot_ts}]
+        data, when = ctx.client.get_with_time(ctx.sdef.path)
+        ts = when or ctx.loaded_at
+        yield ts, [{**(data or {}), "snapshot_ts": iso(ts)}]
         return
     if name == "positions":
         scopes = [{"ticker": t} for t in sel.tickers or ()] + [{"event_ticker": e} for e in sel.events or ()]
         if sel.series:
             tickers = sorted(t for t, m in R.resolve_markets(ctx, historical=False).items())
             scopes += [{"ticker": t} for t in tickers if {"ticker": t} not in scopes]
+        ts = None
         for params in scopes or [{}]:
             for page in ctx.client.paginate(
                 ctx.sdef.path, {**params, "limit": R.PAGE_LIMIT}, data_key="market_positions"
             ):
-                yield [{**item, "snapshot_ts": snapshot_ts} for item in ctx.items(page)]
+                if ts is None:
+                    ts = page.server_time or ctx.loaded_at
+                stamp = iso(ts)
+                yield ts, [{**item, "snapshot_ts": stamp} for item in ctx.items(page)]
         return
     # order books of the selected (or all open) markets, 100 tickers per request
     if sel.tickers and not (sel.series or sel.events):
@@ -154,22 +168,25 @@ def _snapshot_items(ctx, snapshot_ts: str) -> Iterable[list[dict]]:
     else:
         tickers = sorted(t for t, m in R.resolve_markets(ctx, historical=False, status="open").items())
     for chunk in R._chunks(tickers, R.TICKER_CHUNK):
-        books = ctx.client.get_orderbooks(chunk)
+        data, when = ctx.client.get_with_time("/markets/orderbooks", {"tickers": chunk})
+        ts = when or ctx.loaded_at
+        stamp = iso(ts)
         rows: list[dict] = []
-        for entry in books:
+        for entry in (data or {}).get("orderbooks") or []:
             rows += orderbook_rows(
-                entry.get("ticker") or entry.get("market_ticker"), entry.get("orderbook_fp"), snapshot_ts
+                entry.get("ticker") or entry.get("market_ticker"), entry.get("orderbook_fp"), stamp
             )
-        yield rows
+        yield ts, rows
 
 
 def run_snapshot(ctx) -> None:
-    snapshot_ts = iso(ctx.loaded_at)
     ctx.partitions = 1
     conv = ctx.converter()
     w = ctx.lake.writer(ctx.sdef.name, ctx.run_id, ctx.schema, ctx.sdef.date_column)
+    latest = None
     try:
-        for items in _snapshot_items(ctx, snapshot_ts):
+        for ts, items in _snapshot_items(ctx):
+            latest = ts if latest is None or ts > latest else latest
             batch = conv.convert(items) if items else None
             if batch is not None:
                 w.write(batch)
@@ -180,6 +197,7 @@ def run_snapshot(ctx) -> None:
         raise
     finally:
         ctx.retire(conv)
+    snapshot_ts = iso(latest or ctx.loaded_at)
     ctx.committed(ctx.book.commit(files, meta={"last_snapshot": snapshot_ts, "last_run_id": ctx.run_id}))
 
 

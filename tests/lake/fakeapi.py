@@ -32,6 +32,8 @@ class FakeApi:
     def __init__(self) -> None:
         self.routes: dict[str, object] = {}
         self.requests: list[tuple[str, dict]] = []
+        # Date header: "now" = this machine's clock (http.server's default), None = none, else sent as is
+        self.date: str | None = "now"
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,7 +57,9 @@ class FakeApi:
                 self._send(200, route[index])
 
             def _send(self, status: int, body: bytes) -> None:
-                self.send_response(status)
+                self.send_response_only(status)
+                if api.date is not None:
+                    self.send_header("Date", self.date_time_string() if api.date == "now" else api.date)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
