@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from kalshi_sim import fmt
 from kalshi_sim.http import bad, dumps, not_found
+from kalshi_sim.views_public import market_or_404
 
 ET = ZoneInfo("America/New_York")
 MAX_CANDLES = 5000
@@ -132,17 +133,10 @@ def _hist_candle(e, yes_bid, yes_ask, price, prev, vol, oi) -> dict:
             "volume": fmt.fp(vol), "open_interest": fmt.fp(oi)}
 
 
-def _lookup(ex, ticker: str, historical: bool):
-    m = ex.market_by_ticker.get(ticker)
-    if m is None or m.created_us > ex.now_us or ex.is_historical_market(m) != historical:
-        raise not_found("market")
-    return m
-
-
 def candlesticks(api, req):
     ex = api.ex
     start, end, period = _params(req.q)
-    m = _lookup(ex, req.params["ticker"], False)
+    m = market_or_404(ex, req.params["ticker"], False)
     if m.series_ticker != req.params["series_ticker"]:
         raise not_found("market")
     rows = _candles(ex, m, start, end, period, req.q.bool("include_latest_before_start"), False)
@@ -152,7 +146,7 @@ def candlesticks(api, req):
 def historical_candlesticks(api, req):
     ex = api.ex
     start, end, period = _params(req.q)
-    m = _lookup(ex, req.params["ticker"], True)
+    m = market_or_404(ex, req.params["ticker"], True)
     return dumps({"ticker": m.ticker, "candlesticks": _candles(ex, m, start, end, period, False, True)})
 
 
@@ -167,7 +161,7 @@ def candlesticks_batch(api, req):
     latest = req.q.bool("include_latest_before_start")
     out, total = [], 0
     for t in tickers:
-        m = _lookup(ex, t, False)
+        m = market_or_404(ex, t, False)
         rows = _candles(ex, m, start, end, period, latest, False)
         total += len(rows)
         if total > MAX_BATCH_CANDLES:

@@ -238,8 +238,8 @@ def historical_markets_list(api, req):
     return _market_rows(api, req, historical=True)
 
 
-def _market(api, ticker: str, historical: bool):
-    ex = api.ex
+def market_or_404(ex, ticker: str, historical: bool):
+    """The market ``ticker`` if it exists by now and is on the ``historical`` side of the cutoff; else 404."""
     m = ex.market_by_ticker.get(ticker)
     if m is None or m.created_us > ex.now_us or ex.is_historical_market(m) != historical:
         raise not_found("market")
@@ -247,11 +247,11 @@ def _market(api, ticker: str, historical: bool):
 
 
 def market_get(api, req):
-    return dumps({"market": render.market_json(api.ex, _market(api, req.params["ticker"], False))})
+    return dumps({"market": render.market_json(api.ex, market_or_404(api.ex, req.params["ticker"], False))})
 
 
 def historical_market_get(api, req):
-    return dumps({"market": render.market_json(api.ex, _market(api, req.params["ticker"], True))})
+    return dumps({"market": render.market_json(api.ex, market_or_404(api.ex, req.params["ticker"], True))})
 
 
 def _orderbook(ex, m, depth: int) -> dict:
@@ -266,7 +266,7 @@ def _orderbook(ex, m, depth: int) -> dict:
 
 def orderbook_get(api, req):
     depth = req.q.int("depth", 0, None, 100)      # 0 (or negative, as the notes say) = every level
-    m = _market(api, req.params["ticker"], False)
+    m = market_or_404(api.ex, req.params["ticker"], False)
     return dumps({"orderbook_fp": _orderbook(api.ex, m, depth if depth > 0 else 0)})
 
 
@@ -278,7 +278,7 @@ def orderbooks_batch(api, req):
         raise bad("too many tickers", "at most 100 tickers per request")
     out = []
     for t in tickers:
-        m = _market(api, t, False)
+        m = market_or_404(api.ex, t, False)
         out.append({"ticker": m.ticker, "orderbook_fp": _orderbook(api.ex, m, 0)})
     return dumps({"orderbooks": out})
 
