@@ -17,7 +17,8 @@ Incremental rules (implemented in :mod:`kalshi_extract.rules`):
   ``min_updated_ts`` only tracks lifecycle changes, so a cheaper query would leave the lake behind the API.
   Narrow by series/events/tickers to keep frequent runs cheap on the real exchange.
 - ``snapshot`` (positions, balance, exchange_status, orderbook_snapshots): every run lands a complete,
-  timestamped snapshot (``snapshot_ts`` = the run's snapshot time, also the partition date).
+  timestamped snapshot (``snapshot_ts`` = the exchange's time of the response that carried it, from its HTTP
+  ``Date`` header, else the run's ``_loaded_at``; also the partition date; see :mod:`kalshi_extract.staterule`).
 - ``candles`` (candlesticks): watermark per (ticker, interval) = the newest *closed* candle landed.
 
 Partition column ``date``: event date (``created_time``, ``settled_time``, ``end_period_ts``…) for event streams,
