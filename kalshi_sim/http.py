@@ -26,10 +26,14 @@ class ApiError(Exception):
         self.message = message
         self.details = details
 
+    def json(self) -> dict:
+        """The error object, as a response body or a batch item's ``error``."""
+        return {"code": self.code, "message": self.message, "details": self.details}
+
     def body(self) -> bytes:
         if self.status == 429:
             return b'{"error":"too many requests"}'
-        return orjson.dumps({"code": self.code, "message": self.message, "details": self.details}, option=DUMP)
+        return orjson.dumps(self.json(), option=DUMP)
 
 
 def bad(message: str, details: str = "") -> ApiError:

@@ -46,7 +46,7 @@ def batch_create(api, req):
             out.append(trading.create(ex, acct, f))
         except ApiError as e:
             out.append({"order_id": "", "client_order_id": coid, "fill_count": None, "remaining_count": None,
-                        "ts_ms": None, "error": {"code": e.code, "message": e.message, "details": e.details}})
+                        "ts_ms": None, "error": e.json()})
     return 201, dumps({"orders": out})
 
 
@@ -67,7 +67,7 @@ def batch_cancel(api, req):
             out.append(trading.cancel(ex, acct, o))
         except ApiError as e:
             out.append({"order_id": oid or "", "client_order_id": None, "reduced_by": fmt.fp(0), "ts_ms": None,
-                        "error": {"code": e.code, "message": e.message, "details": e.details}})
+                        "error": e.json()})
     return dumps({"orders": out})
 
 
