@@ -10,7 +10,7 @@ kind        Arrow type                      parsed from
 ``usd``     decimal128(18, 6)               ``*_dollars`` / ``fee_cost`` fixed-point strings
 ``fp``      decimal128(18, 2)               ``*_fp`` fixed-point count strings
 ``num``     decimal128(18, 6)               a JSON *number* (``fee_multiplier``), from its text
-``strike``  decimal128(24, 8)               a JSON number strike (``floor_strike``, ``cap_strike``)
+``strike``  decimal128(38, 12)              a JSON number strike (``floor_strike``, ``cap_strike``)
 ``ts``      timestamp[us, tz=UTC]           RFC3339 text (any fraction length) or Unix seconds
 ``cents``   int64                           integer cents (``balance``, ``revenue``, ``value``)
 ``int``     int64 / ``int32``: int32         JSON integers
@@ -45,7 +45,9 @@ import pyarrow as pa
 
 USD = pa.decimal128(18, 6)
 FP = pa.decimal128(18, 2)
-STRIKE = pa.decimal128(24, 8)
+# strikes are Go float64s printed shortest-exact (up to 17 significant digits): 26 integer + 12 fraction digits.
+# Lakes written with the earlier decimal128(24, 8) still read (pyarrow datasets and DuckDB widen the older files).
+STRIKE = pa.decimal128(38, 12)
 TS = pa.timestamp("us", tz="UTC")
 
 KIND_TYPES: dict[str, pa.DataType] = {

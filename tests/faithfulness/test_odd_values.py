@@ -131,3 +131,38 @@ def test_integer_cents_with_a_fraction(api, client, lake):
     assert by_ticker["KXA-1"]["revenue"] is None and extra(by_ticker["KXA-1"]) == {"revenue": Decimal("1000.5")}
     assert by_ticker["KXA-2"]["value"] is None and by_ticker["KXA-2"]["_extra"] is None
     assert by_ticker["KXA-3"]["revenue"] == 415
+
+
+def test_strikes_with_up_to_12_decimals_land_exactly_next_to_older_narrower_files(api, client, lake):
+    import pyarrow as pa
+
+    from kalshi_lake import warehouse
+
+    old = {**MARKETS[0], "ticker": "KXOLD-1", "floor_strike": Decimal("104999.99")}
+    # a file an earlier version wrote: strikes as decimal128(24, 8)
+    lake.append(
+        "markets",
+        pa.table(
+            {
+                "ticker": ["KXOLD-1"],
+                "floor_strike": pa.array([old["floor_strike"]], pa.decimal128(24, 8)),
+                "_loaded_at": pa.array([parse_time("2026-06-01T00:00:00Z")], pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        "older-run",
+    )
+    fine = {**MARKETS[1], "floor_strike": Decimal("0.000000000125"), "cap_strike": Decimal("12345678901234.5")}
+    api.pages("/markets", [{"markets": [fine]}])
+    api.pages("/historical/markets", [{"markets": []}])
+    res, rows = land(api, client, lake, "markets")
+    assert res.unfit_fields == []
+    by_ticker = {r["ticker"]: r for r in rows}
+    assert by_ticker[fine["ticker"]]["floor_strike"] == Decimal("0.000000000125")
+    assert by_ticker[fine["ticker"]]["cap_strike"] == Decimal("12345678901234.5")
+    assert by_ticker["KXOLD-1"]["floor_strike"] == Decimal("104999.99")
+    con = warehouse.build_in_memory(lake.root)
+    try:
+        got = dict(con.execute("select ticker, floor_strike from stg_market_history").fetchall())
+    finally:
+        con.close()
+    assert got["KXOLD-1"] == Decimal("104999.99") and got[fine["ticker"]] == Decimal("0.000000000125")
