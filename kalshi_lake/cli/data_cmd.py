@@ -7,6 +7,12 @@ functions so `kalshi-lake --help` stays fast and never imports Prefect.
 `pull` and `build` run the flows' `.fn` (the same code without Prefect's API, which costs 10-20 s to start in
 ephemeral mode); `--prefect` runs them as orchestrated Prefect flow runs. Errors a user can cause exit non-zero
 with a one-line `error: ...` on stderr and no traceback; bad input is rejected before the lake is touched.
+
+Display (shared helpers in `cli.common` / `cli.render`): tables fit the terminal; numbers, dates and tickers never
+fold or get cut; least useful columns are left out and named in the title (`--json` has everything). `sql` in
+table format prints a table when every value fits (long column names break after underscores), otherwise one
+record per block (`column: value`), as psql's expanded mode does: a table squeezed into 80 columns cuts every
+value. Decimals print exactly, without padding zeros, aligned per column; times in UTC.
 """
 
 from __future__ import annotations
@@ -264,7 +270,12 @@ def run_query(settings, query: str):
 
 def sql(
     query: Annotated[str, typer.Argument(help="A SQL query (DuckDB dialect) on the warehouse.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="Output format: table, csv or json.")] = "table",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="Output format: table (one record per block when too wide), csv or json."
+        ),
+    ] = "table",
     limit: Annotated[int, typer.Option(help="Show at most this many rows in table format (0 = all).")] = 200,
 ) -> None:
     """Query the warehouse.  Example: kalshi-lake sql "select ticker, count(*) from stg_trades group by 1" -f csv"""
