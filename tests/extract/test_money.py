@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 
 from kalshi_extract.money import cents_to_dollars, format_count, format_price, parse_dollars, parse_fp
+from tests.shared_paths import REAL_DATA
 
-REAL = pathlib.Path("/work/shared/real-data")
+REAL = REAL_DATA
 if not REAL.exists():  # the repo checkout next to the shared folder
     REAL = pathlib.Path(__file__).resolve().parents[3] / "shared" / "real-data"
 

@@ -8,10 +8,11 @@ import orjson
 import pytest
 
 from kalshi_extract import KalshiClient
+from tests.shared_paths import REAL_DATA
 
 from .conftest import Reply, local_settings
 
-REAL = pathlib.Path("/work/shared/real-data")
+REAL = REAL_DATA
 if not REAL.exists():
     REAL = pathlib.Path(__file__).resolve().parents[3] / "shared" / "real-data"
 pytestmark = pytest.mark.skipif(not REAL.exists(), reason="recorded responses not available")

@@ -15,8 +15,10 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-REAL = Path("/work/shared/real-data")
-SPEC = Path("/work/shared/kalshi-openapi/openapi-v3.21.0.yaml")
+from tests.shared_paths import REAL_DATA, SPEC
+
+REAL = REAL_DATA
+SPEC = SPEC
 DEMO, PROD, DOCS = REAL / "fortuna_demo", REAL / "manta_prod", REAL / "kalshi_docs"
 
 _TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")

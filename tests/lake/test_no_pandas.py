@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
-REAL = Path("/work/shared/real-data")
+from tests.shared_paths import REAL_DATA
+
+REAL = REAL_DATA
 
 CHILD = r"""
 import json, sys
 from pathlib import Path
 from tests.lake.fakeapi import FakeApi
-REAL = Path("/work/shared/real-data")
+from tests.shared_paths import REAL_DATA as REAL
 api = FakeApi()
 api.routes["/historical/cutoff"] = lambda q: b'{"trades_created_ts": "2020-01-01T00:00:00Z"}'
 api.pages("/markets/trades", [(REAL / "manta_prod/trades_window.json").read_bytes(),

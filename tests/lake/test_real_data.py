@@ -14,8 +14,9 @@ from kalshi_extract.lake import Lake
 from kalshi_extract.pull import Selection, pull
 from kalshi_extract.schemas import STREAM_COLUMNS
 from kalshi_extract.shapes import flatten_candle
+from tests.shared_paths import REAL_DATA
 
-REAL = Path("/work/shared/real-data")
+REAL = REAL_DATA
 DEMO, PROD = REAL / "fortuna_demo", REAL / "manta_prod"
 CUTOFF = (
     b'{"market_settled_ts": "2020-01-01T00:00:00Z", "trades_created_ts": "2020-01-01T00:00:00Z", '

@@ -12,8 +12,9 @@ from kalshi_extract.errors import OrderValidationError
 from kalshi_extract.orders_results import OrderResult
 from kalshi_extract.orders_translate import check_price_on_grid, estimate_fee, price_grid
 from kalshi_extract.orders_validate import OPEN_STATUSES, OrderChecker, describe_v2
+from tests.shared_paths import REAL_DATA
 
-DEMO = pathlib.Path("/work/shared/real-data/fortuna_demo")
+DEMO = REAL_DATA / "fortuna_demo"
 if not DEMO.exists():
     DEMO = pathlib.Path(__file__).resolve().parents[3] / "shared" / "real-data" / "fortuna_demo"
 pytestmark = pytest.mark.skipif(not DEMO.exists(), reason="recorded responses not available")

@@ -11,14 +11,15 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 
 import pytest
+
+from tests.shared_paths import SHARED as SHARED_DIR
 
 jsonschema = pytest.importorskip("jsonschema")
 yaml = pytest.importorskip("yaml")
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+SHARED = SHARED_DIR
 SPEC = SHARED / "kalshi-openapi" / "openapi-v3.21.0.yaml"
 REAL = SHARED / "real-data"
 pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="the OpenAPI spec folder is absent")

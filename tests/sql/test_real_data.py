@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from kalshi_lake import warehouse
+from tests.shared_paths import REAL_DATA
 
 from .lakegen import write_stream
 
-DEMO = Path("/work/shared/real-data/fortuna_demo")
+DEMO = REAL_DATA / "fortuna_demo"
 pytestmark = pytest.mark.skipif(not DEMO.exists(), reason="recorded responses not available")
 TICKER = "KXWTACHALLENGERMATCH-26JUN11JIMLEP-LEP"
 
