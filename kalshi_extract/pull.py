@@ -186,7 +186,8 @@ class RunContext:
         self.range_start: datetime | None = None
         self.range_end: datetime | None = None
         self.unknown: set[str] = set()
-        self.unfit: dict[str, object] = {}  # field → first value that did not fit its column (nulled, in _extra)
+        # field → the first value that did not fit its column (landed as null, kept in _extra)
+        self.unfit: dict[str, object] = {}
         self._cutoff: dict | None = None
 
     # -- conversion -------------------------------------------------------------------------------------

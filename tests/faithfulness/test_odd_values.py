@@ -94,7 +94,9 @@ def test_values_that_do_not_fit_keep_the_row_and_the_original(api, client, lake,
     assert by_ticker[m1["ticker"]]["volume_fp"] == Decimal(m1["volume_fp"])
     for m in MARKETS[3:]:
         assert by_ticker[m["ticker"]]["last_price_dollars"] == Decimal(m["last_price_dollars"])
-        assert by_ticker[m["ticker"]]["_extra"] is None or "last_price_dollars" not in extra(by_ticker[m["ticker"]])
+        assert by_ticker[m["ticker"]]["_extra"] is None or "last_price_dollars" not in extra(
+            by_ticker[m["ticker"]]
+        )
     # reported once per run: one warning naming the fields, and the run log
     warnings = [r.getMessage() for r in caplog.records if "do not fit" in r.getMessage()]
     assert len(warnings) == 1 and "floor_strike" in warnings[0] and "last_price_dollars" in warnings[0]
@@ -128,7 +130,9 @@ def test_integer_cents_with_a_fraction(api, client, lake):
     res, rows = land(api, client, lake, "settlements")
     assert res.rows == 3 and res.unfit_fields == ["revenue"]
     by_ticker = {r["ticker"]: r for r in rows}
-    assert by_ticker["KXA-1"]["revenue"] is None and extra(by_ticker["KXA-1"]) == {"revenue": Decimal("1000.5")}
+    assert by_ticker["KXA-1"]["revenue"] is None and extra(by_ticker["KXA-1"]) == {
+        "revenue": Decimal("1000.5")
+    }
     assert by_ticker["KXA-2"]["value"] is None and by_ticker["KXA-2"]["_extra"] is None
     assert by_ticker["KXA-3"]["revenue"] == 415
 
@@ -151,7 +155,11 @@ def test_strikes_with_up_to_12_decimals_land_exactly_next_to_older_narrower_file
         ),
         "older-run",
     )
-    fine = {**MARKETS[1], "floor_strike": Decimal("0.000000000125"), "cap_strike": Decimal("12345678901234.5")}
+    fine = {
+        **MARKETS[1],
+        "floor_strike": Decimal("0.000000000125"),
+        "cap_strike": Decimal("12345678901234.5"),
+    }
     api.pages("/markets", [{"markets": [fine]}])
     api.pages("/historical/markets", [{"markets": []}])
     res, rows = land(api, client, lake, "markets")

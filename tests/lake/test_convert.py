@@ -66,7 +66,9 @@ def test_too_many_decimals_is_never_rounded_but_kept_in_extra():
     with pytest.raises(ConversionError, match=r"trades\.yes_price_dollars.*0\.1234567"):
         column("trades", Col("yes_price_dollars", "usd"), ["0.5600", "0.1234567"])
     c = conv("trades")
-    rows = c.convert([{**TRADE, "yes_price_dollars": "0.1234567"}, {**TRADE, "count_fp": "1.005"}]).to_pylist()
+    rows = c.convert(
+        [{**TRADE, "yes_price_dollars": "0.1234567"}, {**TRADE, "count_fp": "1.005"}]
+    ).to_pylist()
     assert rows[0]["yes_price_dollars"] is None and rows[1]["count_fp"] is None
     assert json.loads(rows[0]["_extra"]) == {"yes_price_dollars": "0.1234567"}
     assert json.loads(rows[1]["_extra"]) == {"count_fp": "1.005"}
