@@ -4,6 +4,8 @@
 -- that is only `determined` is not settled yet (the exchange pays later); int_market_marks marks it at its value.
 -- settlement value per YES contract = settlement `value` cents / 100, else 1/0 from `market_result` yes/no,
 -- else dim_markets.settlement_value_dollars (fractional for scalar markets).
+-- settled_time is null until settled; once settled: the record's settled_time, else the market's settlement_ts,
+-- else its close_time (a finalized market with neither: the best bound the lake has, so the P&L lands on a day).
 with keys as (
     select distinct _account as account, ticker from stg_fills
     union
@@ -18,7 +20,7 @@ markets as (
     select * from dim_markets
 ),
 
-final as (
+resolved as (
     select
         k.account,
         k.ticker,
@@ -29,12 +31,24 @@ final as (
             case s.market_result when 'yes' then 1 when 'no' then 0 end,
             m.settlement_value_dollars
         ) as decimal(18,6)) as settlement_value_dollars,
-        coalesce(s.settled_time, m.settlement_ts, m.close_time) as settled_time,
+        coalesce(s.settled_time, m.settlement_ts, m.close_time) as settle_or_close_time,
         s.revenue as exchange_revenue_cents,
         s.ticker is not null as has_settlement_record
     from keys as k
     left join settlements as s on s._account = k.account and s.ticker = k.ticker
     left join markets as m on m.ticker = k.ticker
+),
+
+final as (
+    select
+        account,
+        ticker,
+        settled,
+        settlement_value_dollars,
+        case when settled then settle_or_close_time end as settled_time,
+        exchange_revenue_cents,
+        has_settlement_record
+    from resolved
 )
 
 select * from final

@@ -458,3 +458,63 @@ def test_a_settlement_without_fills_is_booked_from_the_record(tmp_path):
         "select pnl_date::varchar, realized_pnl_dollars, fees_dollars from fct_pnl_daily order by 1"
     ).fetchall()
     assert daily == [("2026-11-20", D(0), D("0.01")), ("2026-11-21", D("4.40"), D("0.34"))]
+
+
+def test_settled_time_is_null_until_the_market_is_settled(tmp_path):
+    """An open market (close_time in 5 days) and a determined-but-unpaid market carry no settled_time, even though
+    both have a close_time; a finalized market without a settlement record settles at its settlement_ts, one with
+    neither settlement_ts nor record at its close_time; a settlement record's settled_time wins."""
+    root = tmp_path / "lake"
+    write_stream(
+        root,
+        "fills",
+        [
+            fill("o1", "OPEN", "bid", 1, "0.50", "0", 0),
+            fill("d1", "DET", "bid", 1, "0.50", "0", 0),
+            fill("f1", "FIN", "bid", 1, "0.50", "0", 0),
+            fill("c1", "FINC", "bid", 1, "0.50", "0", 0),
+            fill("r1", "REC", "bid", 1, "0.50", "0", 0),
+        ],
+    )
+    write_stream(
+        root,
+        "markets",
+        [
+            market("OPEN", "EV-O"),
+            market("DET", "EV-D", status="determined", result="yes", settlement_value_dollars=D(1)),
+            market("FIN", "EV-F", status="finalized", result="no", settlement_ts=at(days=2)),
+            market("FINC", "EV-C", status="finalized", result="yes"),
+            market("REC", "EV-R", status="determined", result="yes", settlement_ts=at(days=3)),
+        ],
+    )
+    write_stream(
+        root,
+        "settlements",
+        [
+            {
+                "ticker": "REC",
+                "event_ticker": "EV-R",
+                "market_result": "yes",
+                "yes_count_fp": D(1),
+                "yes_total_cost_dollars": D("0.50"),
+                "no_count_fp": D(0),
+                "no_total_cost_dollars": D(0),
+                "revenue": 100,
+                "value": 100,
+                "fee_cost": D(0),
+                "settled_time": at(days=1),
+            }
+        ],
+    )
+    con = warehouse.build_in_memory(root, run_tests=True)
+    rows = {r[0]: r[1:] for r in con.execute("select ticker, settled, settled_time from fct_pnl").fetchall()}
+    assert rows == {
+        "OPEN": (False, None),
+        "DET": (False, None),
+        "FIN": (True, at(days=2)),
+        "FINC": (True, at(days=5)),
+        "REC": (True, at(days=1)),
+    }
+    assert con.execute(
+        "select count(*) from int_pnl_settlements where not settled and settled_time is not null"
+    ).fetchone() == (0,)
