@@ -3,10 +3,13 @@
 --   realized_pnl vs positions.realized_pnl_dollars, fees vs positions.fees_paid_dollars, position vs position_fp,
 --   cost basis vs market_exposure_dollars (all from the latest positions snapshot), and our settlement payout vs
 --   settlements.revenue (integer cents / 100). A position is comparable only when the exchange's own
---   `last_updated_ts` for it (else the snapshot time) is at or after our last fill (and our settlement time, for a
+--   `last_updated_ts` for it (else the snapshot time) is after our last fill (and our settlement time, for a
 --   settled market): both are exchange-clock times, so an older snapshot is skipped, while a position the exchange
---   updated after our last fill (fills we have not pulled) is compared and fails loudly. A settlement record is
---   always comparable.
+--   updated after our last fill (fills we have not pulled) is compared and fails loudly. Times are compared by
+--   whole second (snapshot_ts comes from the exchange's `Date` header, whole seconds): a later second is
+--   comparable; the same second is ambiguous (the snapshot may or may not include the fill), so it is compared
+--   only when the exchange's position already equals ours (it includes the fill); an earlier second never.
+--   A settlement record is always comparable.
 --   The check sql/tests/test_pnl_reconciliation_zero.sql requires every comparable difference to be zero.
 with ours as (
     select * from fct_pnl
@@ -50,9 +53,18 @@ joined as (
         s.revenue as exchange_revenue_cents,
         p.last_updated_ts as positions_last_updated_ts,
         p.ticker is not null
-            and (o.last_fill_time is null or coalesce(p.last_updated_ts, p.snapshot_ts) >= o.last_fill_time)
+            and (o.last_fill_time is null
+                 or date_trunc('second', coalesce(p.last_updated_ts, p.snapshot_ts))
+                    > date_trunc('second', o.last_fill_time)
+                 or (date_trunc('second', coalesce(p.last_updated_ts, p.snapshot_ts))
+                     = date_trunc('second', o.last_fill_time)
+                     and p.position_fp = coalesce(o.position_fp, 0)))
             and (not coalesce(o.settled, false) or o.settled_time is null
-                 or coalesce(p.last_updated_ts, p.snapshot_ts) >= o.settled_time)
+                 or date_trunc('second', coalesce(p.last_updated_ts, p.snapshot_ts))
+                    > date_trunc('second', o.settled_time)
+                 or (date_trunc('second', coalesce(p.last_updated_ts, p.snapshot_ts))
+                     = date_trunc('second', o.settled_time)
+                     and p.position_fp = coalesce(o.position_fp, 0)))
             as positions_comparable
     from keys as k
     left join ours as o on o.account = k.account and o.ticker = k.ticker

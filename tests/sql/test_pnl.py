@@ -24,6 +24,7 @@ M5 open short, no market data at all: f13 ask 2 @0.70 fee .01 -> position -2, co
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pyarrow as pa
 import pytest
@@ -518,3 +519,64 @@ def test_settled_time_is_null_until_the_market_is_settled(tmp_path):
     assert con.execute(
         "select count(*) from int_pnl_settlements where not settled and settled_time is not null"
     ).fetchone() == (0,)
+
+
+def test_positions_snapshot_in_the_same_second_as_the_last_fill(tmp_path):
+    """snapshot_ts has whole-second resolution (the exchange's Date header). Each market: buy 1 @.50 (ours: +1).
+    SAME0: fill at 12:00:00.000, snapshot 12:00:00 without the fill (position 0): ambiguous second, positions
+      differ -> not compared (a plain `>=` compared it and failed falsely).
+    SAME7: fill at 12:00:00.700, snapshot 12:00:00 that already has it (position 1): ambiguous second, positions
+      equal -> compared, zero differences (a plain `>=` skipped it).
+    NEXT: fill at 12:00:00.700, snapshot 12:00:01 with realized .05 we cannot explain -> compared, flagged.
+    EARLY: fill at 12:00:01.200, snapshot 12:00:00 with position 1 -> an earlier second is never compared."""
+    ms = timedelta(milliseconds=1)
+    root = tmp_path / "lake"
+    write_stream(
+        root,
+        "fills",
+        [
+            fill("a", "SAME0", "bid", 1, "0.50", "0", 0),
+            fill("b", "SAME7", "bid", 1, "0.50", "0", 0, created_time=at(0) + 700 * ms),
+            fill("c", "NEXT", "bid", 1, "0.50", "0", 0, created_time=at(0) + 700 * ms),
+            fill("d", "EARLY", "bid", 1, "0.50", "0", 0, created_time=at(0) + 1200 * ms),
+        ],
+    )
+
+    def position(ticker, pos, realized, snapshot):
+        return {
+            "ticker": ticker,
+            "position_fp": D(pos),
+            "market_exposure_dollars": D("0.50") * pos,
+            "realized_pnl_dollars": D(realized),
+            "fees_paid_dollars": D(0),
+            "snapshot_ts": snapshot,
+        }
+
+    write_stream(
+        root,
+        "positions",
+        [
+            position("SAME0", 0, "0", at(0)),
+            position("SAME7", 1, "0", at(0)),
+            position("NEXT", 1, "0.05", at(0) + 1000 * ms),
+            position("EARLY", 1, "0", at(0)),
+        ],
+    )
+    con = warehouse.build_in_memory(root)
+    rec = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select ticker, positions_comparable, position_diff_fp, realized_pnl_diff_dollars "
+            "from fct_pnl_reconciliation"
+        ).fetchall()
+    }
+    assert rec == {
+        "SAME0": (False, D(1), D(0)),
+        "SAME7": (True, D(0), D(0)),
+        "NEXT": (True, D(0), D("-0.05")),
+        "EARLY": (False, D(0), D(0)),
+    }
+    result = warehouse.build_on(con, str(root))
+    assert [(f.name, [r[1] for r in f.rows]) for f in result.failures] == [
+        ("test_pnl_reconciliation_zero", ["NEXT"])
+    ]
