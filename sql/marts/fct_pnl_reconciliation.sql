@@ -10,6 +10,11 @@
 --   comparable; the same second is ambiguous (the snapshot may or may not include the fill), so it is compared
 --   only when the exchange's position already equals ours (it includes the fill); an earlier second never.
 --   A settlement record is always comparable.
+--   Subaccounts: the lake's positions snapshots are subaccount 0 (the endpoint's default) while fills and
+--   settlements cover every subaccount, and fct_pnl sums a market over all of them. A market with any fill in
+--   another subaccount (subaccount_number <> 0; missing = 0) is therefore not compared against positions
+--   (positions_note says so); its settlement payout still is (both sides cover all subaccounts).
+--   positions_note: why a position is not compared (null when it is).
 --   The check sql/tests/test_pnl_reconciliation_zero.sql requires every comparable difference to be zero.
 with ours as (
     select * from fct_pnl
@@ -21,6 +26,13 @@ positions as (
 
 settlements as (
     select _account as account, * exclude (_account) from stg_settlements
+),
+
+other_subaccounts as (
+    select _account as account, ticker
+    from stg_fills
+    group by _account, ticker
+    having bool_or(coalesce(subaccount_number, 0) <> 0)
 ),
 
 keys as (
@@ -52,7 +64,9 @@ joined as (
         coalesce(o.payout_dollars, 0) as our_payout_dollars,
         s.revenue as exchange_revenue_cents,
         p.last_updated_ts as positions_last_updated_ts,
+        x.ticker is not null as has_other_subaccount_fills,
         p.ticker is not null
+            and x.ticker is null
             and (o.last_fill_time is null
                  or date_trunc('second', coalesce(p.last_updated_ts, p.snapshot_ts))
                     > date_trunc('second', o.last_fill_time)
@@ -70,6 +84,7 @@ joined as (
     left join ours as o on o.account = k.account and o.ticker = k.ticker
     left join positions as p on p.account = k.account and p.ticker = k.ticker
     left join settlements as s on s.account = k.account and s.ticker = k.ticker
+    left join other_subaccounts as x on x.account = k.account and x.ticker = k.ticker
 ),
 
 final as (
@@ -80,7 +95,13 @@ final as (
         cast(our_position_fp - exchange_position_fp as decimal(18,2)) as position_diff_fp,
         cast(our_cost_basis_dollars - exchange_market_exposure_dollars as decimal(18,6)) as cost_basis_diff_dollars,
         cast(our_payout_dollars - cast(exchange_revenue_cents as decimal(20,0)) * cast(0.01 as decimal(3,2))
-            as decimal(18,6)) as payout_diff_dollars
+            as decimal(18,6)) as payout_diff_dollars,
+        case
+            when positions_comparable then null
+            when not in_positions then 'no positions snapshot'
+            when has_other_subaccount_fills then 'fills in subaccounts other than 0; positions cover subaccount 0 only'
+            else 'snapshot not after our last fill or settlement'
+        end as positions_note
     from joined
 )
 

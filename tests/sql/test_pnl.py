@@ -580,3 +580,45 @@ def test_positions_snapshot_in_the_same_second_as_the_last_fill(tmp_path):
     assert [(f.name, [r[1] for r in f.rows]) for f in result.failures] == [
         ("test_pnl_reconciliation_zero", ["NEXT"])
     ]
+
+
+def test_fills_in_other_subaccounts_are_not_compared_against_subaccount_0_positions(tmp_path):
+    """Positions snapshots are subaccount 0; fills cover all subaccounts. SUB: subaccount 0 buys 2 @.40, subaccount
+    2 buys 3 @.50 -> fct_pnl holds 5 over both, the snapshot (position 2, exposure .80) is subaccount 0 alone: not
+    compared, with a note (comparing would flag a position difference of 3). ZERO: only subaccount-0 fills (and one
+    without subaccount_number) -> compared, equal."""
+    root = tmp_path / "lake"
+    write_stream(
+        root,
+        "fills",
+        [
+            fill("s0", "SUB", "bid", 2, "0.40", "0", 0, subaccount_number=0),
+            fill("s2", "SUB", "bid", 3, "0.50", "0", 1, subaccount_number=2),
+            fill("z0", "ZERO", "bid", 1, "0.30", "0", 0, subaccount_number=0),
+            fill("zn", "ZERO", "bid", 1, "0.30", "0", 1),
+        ],
+        extra_columns={"subaccount_number": pa.int64()},
+    )
+
+    def position(ticker, pos, exposure):
+        return {
+            "ticker": ticker,
+            "position_fp": D(pos),
+            "market_exposure_dollars": D(exposure),
+            "realized_pnl_dollars": D(0),
+            "fees_paid_dollars": D(0),
+            "snapshot_ts": at(10),
+        }
+
+    write_stream(root, "positions", [position("SUB", 2, "0.80"), position("ZERO", 2, "0.60")])
+    con = warehouse.build_in_memory(root, run_tests=True)  # the zero-difference check passes
+    rec = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select ticker, positions_comparable, has_other_subaccount_fills, positions_note, position_diff_fp, "
+            "payout_diff_dollars from fct_pnl_reconciliation"
+        ).fetchall()
+    }
+    note = "fills in subaccounts other than 0; positions cover subaccount 0 only"
+    assert rec["SUB"] == (False, True, note, D(3), None)
+    assert rec["ZERO"] == (True, False, None, D(0), None)
