@@ -5,6 +5,14 @@ its outcome (from the lake's `_runs` log), freshness (time since the newest `_lo
 windows no successful run asked for (from the `_runs` log's selections), and missing partition days between the
 first and the last (a day with no trades, or a day nobody pulled a snapshot stream).
 Reads Parquet footers and the `_loaded_at` column only, through the lake's filesystem; nothing is written.
+
+Interrupted runs: a pull killed mid-stream (SIGKILL, power loss) has committed files but never wrote its `_runs`
+row. The lake itself still says what is there: `rows`, `first`/`last` and `data_start`/`data_end` (min/max of the
+stream's time column, from the Parquet footers' statistics) come from the files, and the `_run_id` of each file
+(footer statistics too) names the runs that landed data. Data from a run with no run-log row that is newer than
+the last logged run makes that run the stream's last run with `last_outcome` "interrupted" (it stopped before
+recording, or is still running); `interrupted_runs` lists every such run. Streams the pull does not write
+(order_events: the order journal) are not judged this way.
 """
 
 from __future__ import annotations
@@ -49,7 +57,66 @@ def _missing_days(days: list[date]) -> list[dict[str, str]]:
     return gaps[:MAX_GAPS]
 
 
-def _scan_stream(lake, stream: str) -> dict[str, Any]:
+def _footer_facts(dataset, time_column: str | None) -> dict[str, Any]:
+    """From the Parquet footers: min/max of `time_column` and, per `_run_id`, its rows and newest `_loaded_at`.
+
+    A row group whose `_run_id` statistics are not one value (a compacted file) reads that column instead.
+    """
+    import pyarrow.compute as pc
+
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    runs: dict[str, dict[str, Any]] = {}
+
+    def note(run_id: Any, rows: int, loaded: Any) -> None:
+        entry = runs.setdefault(str(run_id), {"rows": 0, "loaded_at": None})
+        entry["rows"] += rows
+        loaded = _parse_time(loaded)
+        if loaded is not None and (entry["loaded_at"] is None or loaded > entry["loaded_at"]):
+            entry["loaded_at"] = loaded
+
+    for fragment in dataset.get_fragments():
+        fragment.ensure_complete_metadata()
+        for group in fragment.row_groups:
+            stats = group.statistics or {}
+            if time_column and time_column in stats:
+                lo, hi = (
+                    _parse_time(stats[time_column].get("min")),
+                    _parse_time(stats[time_column].get("max")),
+                )
+                starts += [lo] if lo else []
+                ends += [hi] if hi else []
+            run = stats.get("_run_id") or {}
+            if run.get("min") is not None and run.get("min") == run.get("max"):
+                note(run["min"], group.num_rows, (stats.get("_loaded_at") or {}).get("max"))
+            elif "_run_id" in dataset.schema.names:
+                columns = ["_run_id"] + (["_loaded_at"] if "_loaded_at" in dataset.schema.names else [])
+                table = fragment.subset(row_group_ids=[group.id]).to_table(columns=columns)
+                for run_id in pc.unique(table.column("_run_id")).to_pylist():
+                    if run_id is None:
+                        continue
+                    mine = table.filter(pc.equal(table.column("_run_id"), run_id))
+                    loaded = pc.max(mine.column("_loaded_at")).as_py() if "_loaded_at" in columns else None
+                    note(run_id, mine.num_rows, loaded)
+    return {
+        "data_start": min(starts).isoformat() if starts else None,
+        "data_end": max(ends).isoformat() if ends else None,
+        "data_runs": runs,
+    }
+
+
+def _interrupted(data_runs: dict[str, dict[str, Any]], runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Runs that landed data in the stream but have no run-log row for it, oldest first."""
+    logged = {r.get("run_id") for r in runs}
+    out = [
+        {"run_id": run_id, "rows": info["rows"], "loaded_at": info["loaded_at"]}
+        for run_id, info in data_runs.items()
+        if run_id not in logged
+    ]
+    return sorted(out, key=lambda r: (r["loaded_at"] or datetime.min.replace(tzinfo=UTC), r["run_id"]))
+
+
+def _scan_stream(lake, stream: str, time_column: str | None = None) -> dict[str, Any]:
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
@@ -60,8 +127,11 @@ def _scan_stream(lake, stream: str) -> dict[str, Any]:
         "files": len(files),
         "first": None,
         "last": None,
+        "data_start": None,
+        "data_end": None,
         "loaded_at": None,
         "gaps": [],
+        "data_runs": {},
     }
     if not files:
         return out
@@ -71,6 +141,7 @@ def _scan_stream(lake, stream: str) -> dict[str, Any]:
         loaded = pc.max(dataset.to_table(columns=["_loaded_at"]).column("_loaded_at")).as_py()
         if isinstance(loaded, datetime):
             out["loaded_at"] = loaded if loaded.tzinfo else loaded.replace(tzinfo=UTC)
+    out.update(_footer_facts(dataset, time_column))
     days = sorted({date.fromisoformat(f.rsplit("/", 2)[-2].split("=", 1)[1]) for f in files})
     out["first"], out["last"] = days[0].isoformat(), days[-1].isoformat()
     out["gaps"] = _missing_days(days)
@@ -178,7 +249,10 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     rows landed by successful runs, from the run log), `last_run`, `last_outcome`, `last_error`, `runs`,
     `last_run_age`, `failed_since_ok`, `loaded_at`, `freshness`, `gaps`: `{"kind", "from", "to"}` with kind
     "not pulled" (event-time windows no successful run covered, see `coverage_gaps`; time streams only) or
-    "no data" (missing partition days between the first and the last).
+    "no data" (missing partition days between the first and the last); `data_start`/`data_end` (min/max of the
+    stream's time column in the files themselves), `completed_runs` (ok rows in the run log), `interrupted_runs`
+    (`{"run_id", "rows", "loaded_at"}`: runs that landed data without a run-log row; the newest one, when later
+    than the last logged run, is reported as the last run with outcome "interrupted").
     """
     from kalshi_extract.lake import Lake
     from kalshi_extract.streams import STREAMS
@@ -189,9 +263,27 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     time_streams = {name for name, sdef in STREAMS.items() if sdef.time_column}
     streams = []
     for stream in _streams():
-        info = _scan_stream(lake, stream)
+        sdef = STREAMS.get(stream)
+        info = _scan_stream(lake, stream, sdef.time_column if sdef else None)
         mine = [r for r in runs if r.get("stream") == stream]
         info.update(_runs_summary(mine, now))
+        data_runs = info.pop("data_runs")
+        interrupted = _interrupted(data_runs, mine) if sdef else []
+        info["interrupted_runs"] = [{**r, "loaded_at": _iso(r["loaded_at"])} for r in interrupted]
+        info["completed_runs"] = sum(1 for r in mine if r.get("outcome") == "ok")
+        latest = interrupted[-1] if interrupted else None
+        last_time = _parse_time(info["last_run"])
+        if latest and latest["loaded_at"] and (last_time is None or latest["loaded_at"] > last_time):
+            info.update(
+                last_run=_iso(latest["loaded_at"]),
+                last_run_age=_age(now - latest["loaded_at"]),
+                last_run_id=latest["run_id"],
+                last_outcome="interrupted",
+                last_error=(
+                    f"run {latest['run_id']} landed {latest['rows']} rows but wrote no run-log row "
+                    "(stopped before recording, or still running)"
+                ),
+            )
         if stream in time_streams:
             info["gaps"] = coverage_gaps(mine) + info["gaps"]
         loaded = info.pop("loaded_at")

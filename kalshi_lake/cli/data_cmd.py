@@ -347,7 +347,9 @@ def status(
     rows = []
     for s in report["streams"]:
         outcome = s["last_outcome"] or ""
-        if s["failed_since_ok"]:
+        if outcome == "interrupted" and not s.get("completed_runs"):
+            outcome = "interrupted, no completed run"
+        elif outcome != "interrupted" and s["failed_since_ok"]:
             outcome = (
                 f"failed ×{s['failed_since_ok']}"  # failed runs since the last ok one (--json: the error)
             )
@@ -355,9 +357,9 @@ def status(
             [
                 s["stream"],
                 count(s["rows"]),
-                (s["range_start"] or s["first"] or "")[:10],
-                (s["range_end"] or s["last"] or "")[:10],
-                s["last_run_age"] or "never",
+                (s.get("data_start") or s["range_start"] or s["first"] or "")[:10],  # the files themselves first
+                (s.get("data_end") or s["range_end"] or s["last"] or "")[:10],
+                s["last_run_age"] or ("never" if not s["rows"] else "no run log"),
                 outcome,
                 s["freshness"] or "",
                 count(len(s["gaps"])) if s["gaps"] else "",
