@@ -9,6 +9,9 @@ only slower the first time).
 
 from __future__ import annotations
 
+from itertools import repeat
+from operator import is_not
+
 import numpy as np
 import pyarrow as pa
 
@@ -29,7 +32,7 @@ INT64 = pa.int64()
 
 
 def _validity(values: list) -> tuple[pa.Buffer | None, int]:
-    mask = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+    mask = np.fromiter(map(is_not, values, repeat(None)), dtype=bool, count=len(values))
     nulls = len(values) - int(mask.sum())
     if nulls == 0:
         return None, 0
@@ -61,12 +64,17 @@ def str_array(values: list) -> pa.Array | None:
 
 
 def bool_array(values: list) -> pa.Array | None:
-    if not set(map(type, values)) <= {bool, _NONE}:
+    types = set(map(type, values))
+    if not types <= {bool, _NONE}:
         return None
-    validity, nulls = _validity(values)
-    bits = np.packbits(
-        np.fromiter((v is True for v in values), dtype=bool, count=len(values)), bitorder="little"
-    )
+    if _NONE in types:
+        validity, nulls = _validity(values)
+        bits = np.packbits(
+            np.fromiter((v is True for v in values), dtype=bool, count=len(values)), bitorder="little"
+        )
+    else:  # no null (the usual case): the values are the bits
+        validity, nulls = None, 0
+        bits = np.packbits(np.fromiter(values, dtype=bool, count=len(values)), bitorder="little")
     return pa.Array.from_buffers(pa.bool_(), len(values), [validity, pa.py_buffer(bits)], nulls)
 
 
@@ -76,7 +84,8 @@ def int_array(values: list, type_: pa.DataType = INT64) -> pa.Array | None:
     validity, nulls = _validity(values)
     dtype = np.int32 if type_ == pa.int32() else np.int64
     try:
-        data = np.fromiter((0 if v is None else v for v in values), dtype=dtype, count=len(values))
+        source = values if nulls == 0 else (0 if v is None else v for v in values)
+        data = np.fromiter(source, dtype=dtype, count=len(values))
     except OverflowError:
         return None
     return pa.Array.from_buffers(type_, len(values), [validity, pa.py_buffer(data)], nulls)
