@@ -14,7 +14,8 @@ import pyarrow.compute as pc
 
 from kalshi_extract import rules as R
 from kalshi_extract.arrowfast import all_true, bool_scalar, str_array, ts_scalar
-from kalshi_extract.errors import KalshiApiError, NotFoundError, PaginationError
+from kalshi_extract.client import is_loopback
+from kalshi_extract.errors import KalshiApiError, KalshiLakeError, NotFoundError, PaginationError
 from kalshi_extract.state import iso, parse_iso, to_micros, ts_bounds
 
 __all__ = ["run_time"]
@@ -35,6 +36,24 @@ def _keys(batch, cols: tuple[str, ...]) -> pa.Array:
         return batch.column(cols[0])
     parts = [pc.cast(batch.column(c), pa.string()) for c in cols]
     return pc.binary_join_element_wise(*parts, "|", null_handling="replace", null_replacement="")
+
+
+def _cpu_bound(ctx) -> bool:
+    """True when nothing paces the requests (tier ``unlimited``) and the server is this machine (loopback).
+
+    Then there is no waiting to overlap: every page is work for this process, and Python threads pulling the
+    historical and live slices side by side only contend for the GIL. Measured on 2 cores against the local
+    exchange (1M trades): one slice after the other took ~20% less CPU (3.8 vs 4.3-5.3 s), ~35 MB less peak RSS
+    (150 vs 180-189 MB, one lane of buffers instead of two) at the same wall time. Against Kalshi (network
+    latency, a rate limit) the slices still run concurrently.
+    """
+    client = ctx.client
+    try:
+        unlimited = bool(getattr(client.pacer, "unlimited", False))
+    except (AttributeError, KalshiLakeError):
+        return False
+    base = getattr(client, "base_url", None)
+    return unlimited and isinstance(base, str) and is_loopback(base)
 
 
 class _TimeJob:
@@ -297,7 +316,7 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
     prev_cut = parse_iso(st.get("cutoff")) if len(ranges) == 1 else None
     slices = [sl for lo_r, hi_r in ranges for sl in _slices(ctx, lo_r, hi_r, prev_cut)]
     try:
-        if job.alone and written is None and sdef.name != "orders":
+        if job.alone and written is None and sdef.name != "orders" and not _cpu_bound(ctx):
             R._run_all(ctx, pull_slice, slices)  # disjoint time slices, pulled concurrently
         else:
             for sl in slices:
