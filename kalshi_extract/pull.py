@@ -166,7 +166,14 @@ class RunContext:
     """Everything a rule needs while pulling one stream: client, lake, state, counters, converters."""
 
     def __init__(
-        self, client, lake, sdef: StreamDef, selection: Selection, run_id: str, progress: Progress | None
+        self,
+        client,
+        lake,
+        sdef: StreamDef,
+        selection: Selection,
+        run_id: str,
+        progress: Progress | None,
+        run_cache: dict | None = None,
     ):
         self.client = client
         self.lake = lake
@@ -189,6 +196,7 @@ class RunContext:
         # field → the first value that did not fit its column (landed as null, kept in _extra)
         self.unfit: dict[str, object] = {}
         self._cutoff: dict | None = None
+        self._run_cache = run_cache  # shared by the streams of one pull() call (the cutoff is read once)
 
     # -- conversion -------------------------------------------------------------------------------------
     def converter(self) -> Converter:
@@ -240,13 +248,24 @@ class RunContext:
 
     # -- shared lookups ---------------------------------------------------------------------------------
     def cutoff(self) -> dict:
-        """``/historical/cutoff``, read once per stream run (every run reads it afresh)."""
+        """``/historical/cutoff``, read once per run: by the first stream of a :func:`pull` that needs it, then
+        shared by its other streams (every run reads it afresh).
+
+        A cutoff that moves while the run goes on is safe: a partition's state records the cutoff its slices
+        used, and the next run's historical slice starts there, so rows archived in between are read then.
+        """
         with self._lock:
             if self._cutoff is not None:
                 return self._cutoff
+            shared = self._run_cache.get("cutoff") if self._run_cache is not None else None
+            if shared is not None:
+                self._cutoff = shared
+                return shared
         data = self.client.get("/historical/cutoff")
         with self._lock:
             self._cutoff = data if isinstance(data, dict) else {}
+            if self._run_cache is not None:
+                self._run_cache["cutoff"] = self._cutoff
             return self._cutoff
 
     def cutoff_time(self, key: str | None) -> datetime | None:
@@ -271,6 +290,20 @@ def pull_stream(
     lock_timeout: float = 600.0,
 ) -> StreamResult:
     """Pull one stream incrementally into the lake; returns its :class:`StreamResult` (also logged in ``_runs``)."""
+    return _pull_stream(client, lake, stream, selection, run_id, progress, lock_timeout=lock_timeout)
+
+
+def _pull_stream(
+    client,
+    lake,
+    stream: str,
+    selection: Selection | None,
+    run_id: str | None,
+    progress: Progress | None,
+    *,
+    lock_timeout: float,
+    run_cache: dict | None = None,
+) -> StreamResult:
     from kalshi_extract import rules
 
     sdef = get_stream(stream)
@@ -287,7 +320,7 @@ def pull_stream(
     failure: BaseException | None = None
     try:
         with lake.lock(stream, timeout=lock_timeout):
-            ctx = RunContext(client, lake, sdef, selection, run_id, progress)
+            ctx = RunContext(client, lake, sdef, selection, run_id, progress, run_cache)
             rules.RULES[sdef.rule](ctx)
     except KalshiLakeError as exc:
         result.outcome, result.error = "failed", f"{type(exc).__name__}: {exc}"
@@ -347,8 +380,11 @@ def pull(
         raise ValueError(f"no streams given; choose from {', '.join(STREAM_NAMES)}")
     selection = selection or Selection()
     run_id = run_id or new_run_id()
+    run_cache: dict = {}  # e.g. /historical/cutoff, read once for all the streams of this run
     results = [
-        pull_stream(client, lake, name, selection, run_id, progress, lock_timeout=lock_timeout)
+        _pull_stream(
+            client, lake, name, selection, run_id, progress, lock_timeout=lock_timeout, run_cache=run_cache
+        )
         for name in names
     ]
     return RunResult(run_id=run_id, streams=results)
