@@ -287,10 +287,13 @@ def refresh(
     run_id = new_run_id()
     results: dict = {"market_data": [], "portfolio": [], "build": None}
     failures: list[PullFailed] = []
-    if market_data:
+    wanted = (("market_data", pull_market_data, market_data), ("portfolio", pull_portfolio, portfolio))
+    for part, part_flow, requested in wanted:
+        if not requested:
+            continue
         try:
-            results["market_data"] = call_flow(
-                pull_market_data,
+            results[part] = call_flow(
+                part_flow,
                 streams=streams,
                 series=series,
                 tickers=tickers,
@@ -300,21 +303,7 @@ def refresh(
             )
         except PullFailed as exc:
             failures.append(exc)
-            results["market_data"] = exc.results
-    if portfolio:
-        try:
-            results["portfolio"] = call_flow(
-                pull_portfolio,
-                streams=streams,
-                series=series,
-                tickers=tickers,
-                since=since,
-                until=until,
-                run_id=run_id,
-            )
-        except PullFailed as exc:
-            failures.append(exc)
-            results["portfolio"] = exc.results
+            results[part] = exc.results
     if build:
         results["build"] = call_flow(build_models)
     if failures:
