@@ -75,9 +75,9 @@ def main() -> None:
     environ["KALSHI_API_URL"] = args.base_url
 
     from bench.common import cpu_seconds
-    from kalshi_extract.client import KalshiClient
-    from kalshi_extract.lake import Lake
-    from kalshi_extract.pull import STREAM_NAMES, Selection, pull
+    from kalshi_extract.api.client import KalshiClient
+    from kalshi_extract.lake.store import Lake
+    from kalshi_extract.ingest.pull import STREAM_NAMES, Selection, pull
     from kalshi_extract.settings import Settings
 
     startup_cpu_s = cpu_seconds()  # interpreter + imports, before the first request

@@ -1,7 +1,7 @@
 """`kalshi-lake demo`: the whole stack against an embedded local exchange, with no account and no network.
 
 Steps: start `kalshi_sim.LocalExchange` in-process on a free loopback port (fixed seed) and open a demo account;
-let the world trade for a few simulated hours; place a handful of orders through `kalshi_extract.orders.Orders`
+let the world trade for a few simulated hours; place a handful of orders through `kalshi_extract.orders.front.Orders`
 (so the portfolio streams hold real fills, orders and a cancel); advance time until those markets settle; pull
 every stream (the flows' `.fn`, no Prefect server) into the lake under the configured lake dir (default ./data);
 build the models; print rows per stream, the most active markets, current spreads and the demo account's P&L
@@ -177,8 +177,8 @@ def _check_demo_lake(settings) -> tuple:
 
     The demo marks its lakes with `<lake_root>/_demo.json` (an underscore path, invisible to readers)."""
     from kalshi_extract.errors import ConfigError
-    from kalshi_extract.lake import Lake
-    from kalshi_extract.streams import STREAM_NAMES
+    from kalshi_extract.lake.store import Lake
+    from kalshi_extract.ingest.streams import STREAM_NAMES
 
     lake = Lake.from_settings(settings)
     marker = f"{lake.root}/{DEMO_MARKER}"
@@ -203,7 +203,7 @@ def _mark_demo_lake(target: tuple, seed: int) -> None:
 def _pull_and_build(settings, console, steps: _Steps) -> None:
     from kalshi_lake.cli.data_cmd import run_pull
     from pipelines.flows import build_models
-    from pipelines.plan import plan_pull
+    from kalshi_extract.ingest.plan import plan_pull
 
     plan = plan_pull(settings)  # every market-data stream + the portfolio (the demo account has a key)
     with steps.step("pull", f"pulled {len(plan.streams)} streams into the lake"):
@@ -268,8 +268,8 @@ def _pick_markets(client, n: int) -> list[dict[str, Any]]:
 
 def place_demo_orders(settings, n_markets: int = N_MARKETS) -> list[dict[str, Any]]:
     """A handful of real orders: takers that fill on both outcomes, a partial exit, and a cancelled resting bid."""
-    from kalshi_extract.client import KalshiClient
-    from kalshi_extract.orders import Orders
+    from kalshi_extract.api.client import KalshiClient
+    from kalshi_extract.orders.front import Orders
 
     placed: list[dict[str, Any]] = []
     with KalshiClient(settings) as client:
@@ -349,7 +349,7 @@ def _print_table(console, title: str, cols: list, rows: list[list[Any]]) -> None
 def print_report(settings, report: DemoReport, console) -> None:
     """Rows per stream, most active markets, current spreads, the account's P&L reconciled with the exchange."""
     from kalshi_lake.warehouse import connect
-    from pipelines.status import lake_status
+    from kalshi_extract.ingest.status import lake_status
 
     status = lake_status(settings)
     report.rows = {s["stream"]: s["rows"] for s in status["streams"]}
@@ -399,7 +399,7 @@ def print_report(settings, report: DemoReport, console) -> None:
 
 
 def _reconcile(con, settings, report: DemoReport, console) -> None:
-    from kalshi_extract.client import KalshiClient
+    from kalshi_extract.api.client import KalshiClient
 
     cols, rows = _query(
         con,

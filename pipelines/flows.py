@@ -1,4 +1,4 @@
-"""The Prefect flows: thin wrappers over `kalshi_extract.pull` and `kalshi_lake.warehouse`.
+"""The Prefect flows: thin wrappers over `kalshi_extract.ingest.pull` and `kalshi_lake.warehouse`.
 
 Flows
 - `pull_market_data(streams, series, tickers, since, until)`: series, events, markets, exchange status, then
@@ -36,7 +36,7 @@ from kalshi_extract.errors import (
     NotFoundError,
 )
 from pipelines import progress
-from pipelines.plan import PORTFOLIO_STREAMS, SECOND_WAVE, PullFailed, plan_pull
+from kalshi_extract.ingest.plan import PORTFOLIO_STREAMS, SECOND_WAVE, PullFailed, plan_pull
 from pipelines.runtime import Outcome, call_flow, in_prefect_run, logger, run_tasks, task_runner_scope
 
 _NOT_RETRIED = (ConfigError, AuthenticationError, BadRequestError, NotFoundError)
@@ -76,7 +76,7 @@ def _settings():
 
 def new_run_id() -> str:
     """A run id shared by every stream of one flow run (the lake's generator)."""
-    from kalshi_extract.runs import new_run_id as lake_new_run_id
+    from kalshi_extract.lake.run_log import new_run_id as lake_new_run_id
 
     return lake_new_run_id()
 
@@ -95,9 +95,9 @@ def pull_stream_task(stream: str, selection: dict, run_id: str):
     `pull_stream` records every attempt in the lake's `_runs` log and reports a failed pull as an outcome; the
     task turns that into a failure so Prefect shows it (and retries it when it can heal).
     """
-    from kalshi_extract.client import KalshiClient
-    from kalshi_extract.lake import Lake
-    from kalshi_extract.pull import pull_stream
+    from kalshi_extract.api.client import KalshiClient
+    from kalshi_extract.lake.store import Lake
+    from kalshi_extract.ingest.pull import pull_stream
 
     settings = _settings()
     plan = plan_pull(settings, [stream], **selection)
@@ -269,7 +269,7 @@ def refresh(
     Returns {"market_data": [...], "portfolio": [...], "build": BuildResult | None}. Fails with `PullFailed`
     after building if any stream failed.
     """
-    from pipelines.plan import has_api_key
+    from kalshi_extract.ingest.plan import has_api_key
 
     settings = _settings()
     if portfolio is None:

@@ -14,7 +14,7 @@ schedule and can be triggered from the UI or `prefect deployment run 'build_mode
 from __future__ import annotations
 
 from pipelines.flows import build_models, refresh
-from pipelines.plan import has_api_key
+from kalshi_extract.ingest.plan import has_api_key
 
 
 def deployments(settings) -> list:

@@ -188,7 +188,7 @@ def pull(
     ] = False,
 ) -> None:
     """Pull streams from Kalshi into the Parquet lake.  Example: kalshi-lake pull markets trades --since 2025-01-01"""
-    from pipelines.plan import PullFailed, plan_pull
+    from kalshi_extract.ingest.plan import PullFailed, plan_pull
 
     settings = load_settings()
     plan = plan_pull(settings, streams, series=series, tickers=tickers, since=since, until=until)
@@ -335,7 +335,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
     """Per stream: rows, time range, last run, freshness and gaps.  Example: kalshi-lake status --json"""
-    from pipelines.status import lake_status
+    from kalshi_extract.ingest.status import lake_status
 
     settings = load_settings()
     report = lake_status(settings)
@@ -376,7 +376,7 @@ def status(
 # --------------------------------------------------------------------------------------------------- serve
 def serve() -> None:
     """Run the scheduled flows in this process until Ctrl-C (Prefect).  Example: kalshi-lake serve"""
-    from pipelines.plan import has_api_key
+    from kalshi_extract.ingest.plan import has_api_key
 
     settings = load_settings()
     console = _console()

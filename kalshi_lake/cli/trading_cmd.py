@@ -4,7 +4,7 @@ Commands: ``search``, ``market``, ``orderbook`` (``trading_market``); ``buy``, `
 ``decrease`` (``trading_entry``); ``orders``, ``positions``, ``balance``, ``fills``, ``settlements``
 (``trading_account``). Shared pieces: ``trading_common`` (options, PRICE rule, key check, prod gate),
 ``render`` (tables) and ``kalshi_lake.cli.common`` (one-line errors, JSON). Each command prints a rich
-table, or JSON with ``--json``. The library does the work (``kalshi_extract.orders``); these modules only parse,
+table, or JSON with ``--json``. The library does the work (``kalshi_extract.orders.front``); these modules only parse,
 show and ask.
 
 PRICE (buy/sell/amend): a whole number is CENTS (``45`` = $0.45); a number with a decimal point is DOLLARS

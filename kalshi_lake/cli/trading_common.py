@@ -28,22 +28,22 @@ PRICE_HELP = (
 
 def make_client(settings):
     """A KalshiClient for these settings (context manager)."""
-    from kalshi_extract.client import KalshiClient
+    from kalshi_extract.api.client import KalshiClient
 
     return KalshiClient(settings)
 
 
 def make_orders(client):
     """The order module with its journal in the lake (writes go through here)."""
-    from kalshi_extract.orders import Orders
+    from kalshi_extract.orders.front import Orders
 
     return Orders(client)
 
 
 def orders_reader(client):
     """Orders for reads and dry runs only: no journal needed (nothing is written)."""
-    from kalshi_extract.orders import Orders
-    from kalshi_extract.orders_journal import MemoryJournal
+    from kalshi_extract.orders.front import Orders
+    from kalshi_extract.orders.journal import MemoryJournal
 
     return Orders(client, journal=MemoryJournal())
 

@@ -34,8 +34,8 @@ FULL_ID = 36  # Kalshi order ids are UUIDs
 # ------------------------------------------------------------------------------------------------ place
 def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, reduce_only, stp, client_order_id,
            dry_run, yes, as_json) -> None:  # fmt: skip
-    from kalshi_extract.orders_translate import parse_price_text, show_dollars
-    from kalshi_extract.orders_validate import build_v2_request
+    from kalshi_extract.orders.translate import parse_price_text, show_dollars
+    from kalshi_extract.orders.validate import build_v2_request
 
     # local checks first: a bad input costs no request at all
     ticker = market_ticker(ticker)
@@ -53,7 +53,7 @@ def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, 
     with make_client(settings) as c:
         orders = make_orders(c) if not dry_run else None
         if orders is None:
-            from kalshi_extract.orders_validate import OrderChecker
+            from kalshi_extract.orders.validate import OrderChecker
 
             checker = OrderChecker(c)
         else:
@@ -189,7 +189,7 @@ def cancel(
     require_key(settings)
     with make_client(settings) as c:
         if all_:
-            from kalshi_extract.orders import PreparedWrite
+            from kalshi_extract.orders.front import PreparedWrite
 
             pw = PreparedWrite("cancel_all", "DELETE", "/portfolio/events/orders", None, None)
             resting = orders_reader(c).list_orders(status="resting", limit=1000)
@@ -217,7 +217,7 @@ def amend(
     as_json: JsonOpt = False,
 ) -> None:
     """Change a resting order's price and/or total count.  Example: kalshi-lake amend 3b23c1c7 --price 46 --count 10"""
-    from kalshi_extract.orders_translate import from_v2, parse_price_text, show_dollars
+    from kalshi_extract.orders.translate import from_v2, parse_price_text, show_dollars
 
     new_price = parse_price_text(price) if price is not None else None
     settings = load_settings()

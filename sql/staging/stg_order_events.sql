@@ -1,5 +1,5 @@
 -- grain: one row per event_id
--- purpose: the order journal written by kalshi_extract.orders, deduplicated.
+-- purpose: the order journal written by kalshi_extract.orders.front, deduplicated.
 with source as (
     select * from src_order_events
 ),

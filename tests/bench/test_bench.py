@@ -154,7 +154,7 @@ def test_harness_end_to_end_against_dev_server(tmp_path):
 def test_harness_end_to_end_against_local_exchange(tmp_path):
     """Every scenario at a tiny size against kalshi_sim and kalshi-lake itself."""
     pytest.importorskip("kalshi_sim", reason="local exchange not built yet")
-    pytest.importorskip("kalshi_extract.pull", reason="lake pull not built yet")
+    pytest.importorskip("kalshi_extract.ingest.pull", reason="lake pull not built yet")
     out = tmp_path / "results.json"
     proc = subprocess.run(
         [

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from kalshi_extract.pacer import reset_shared_pacers
+from kalshi_extract.api.pacer import reset_shared_pacers
 from kalshi_extract.settings import Settings
 
 PREFIX = "/trade-api/v2"

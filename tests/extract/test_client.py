@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kalshi_extract import KalshiClient
-from kalshi_extract.endpoints import ENDPOINTS, route
+from kalshi_extract.api.endpoints import ENDPOINTS, route
 
 from .conftest import Reply, local_settings
 

@@ -17,7 +17,7 @@ from kalshi_extract.errors import (
     ServerError,
     TransportError,
 )
-from kalshi_extract.http import RetryPolicy
+from kalshi_extract.api.http import RetryPolicy
 
 from .conftest import Reply, local_settings
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from kalshi_extract import KalshiClient
-from kalshi_extract.pacer import TABLE_HEADROOM, Pacer, TokenBucket
+from kalshi_extract.api.pacer import TABLE_HEADROOM, Pacer, TokenBucket
 from kalshi_extract.settings import Settings
 
 from .conftest import Reply, local_settings
@@ -131,7 +131,7 @@ def test_loopback_discovery_follows_account_limits(server):
 def test_loopback_default_unlimited_and_fallback(server):
     with KalshiClient(local_settings(server)) as c:
         assert c.pacer.unlimited  # the server's default answer: usage_tier unlimited
-    from kalshi_extract.pacer import reset_shared_pacers
+    from kalshi_extract.api.pacer import reset_shared_pacers
 
     reset_shared_pacers()
     server.route("GET", "/account/limits", Reply(404, {"code": "not_found", "message": "no"}))
@@ -173,7 +173,7 @@ def test_endpoint_costs_and_buckets(server, rsa_key_pem):
 
 def test_429_drains_the_bucket(server):
     server.route("GET", "/exchange/status", Reply(429, {"error": "too many requests"}), Reply(200, {}))
-    from kalshi_extract.http import RetryPolicy
+    from kalshi_extract.api.http import RetryPolicy
 
     with KalshiClient(
         local_settings(server, KALSHI_TIER="basic"),
@@ -197,7 +197,7 @@ def test_drain_makes_the_next_request_wait_for_the_refill():
 def test_discovery_waits_for_a_just_started_exchange():
     import socket
 
-    from kalshi_extract.pacer import reset_shared_pacers
+    from kalshi_extract.api.pacer import reset_shared_pacers
 
     from .conftest import ScriptedServer
 
@@ -232,7 +232,7 @@ def test_limits_fallback_warns_only_when_the_exchange_answered(server, caplog):
     import logging
     import socket
 
-    from kalshi_extract.pacer import reset_shared_pacers
+    from kalshi_extract.api.pacer import reset_shared_pacers
 
     reset_shared_pacers()
     server.route("GET", "/account/limits", Reply(404, {"code": "not_found", "message": "no"}))

@@ -9,7 +9,7 @@ import pytest
 
 from kalshi_extract import KalshiClient
 from kalshi_extract.errors import PaginationError
-from kalshi_extract.paginator import paginate
+from kalshi_extract.api.paginator import paginate
 
 from .conftest import Reply, local_settings
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kalshi_extract import KalshiClient
-from kalshi_extract.http import parse_http_date
+from kalshi_extract.api.http import parse_http_date
 from kalshi_extract.settings import Settings
 from kalshi_sim import LocalExchange
 

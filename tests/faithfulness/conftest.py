@@ -6,8 +6,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from kalshi_extract.client import KalshiClient
-from kalshi_extract.lake import Lake
+from kalshi_extract.api.client import KalshiClient
+from kalshi_extract.lake.store import Lake
 from kalshi_extract.settings import Settings
 from tests.faithfulness.loopback import Loopback
 

@@ -1,6 +1,6 @@
 """What the lake must hold for a genuine API value, computed in plain Python (no Arrow, no project code).
 
-``expected(kind, value)`` gives the typed value of a column kind (the kinds of ``kalshi_extract.schemas``);
+``expected(kind, value)`` gives the typed value of a column kind (the kinds of ``kalshi_extract.lake.schemas``);
 ``expected_row(columns, item)`` applies the documented drift rules (legacy integer cents / counts fill the
 ``*_dollars`` / ``*_fp`` columns when the newer field is absent; an integer-cents column is filled from its
 ``*_dollars`` twin; when both names are columns, e.g. ``balance`` and ``balance_dollars``, each holds what was sent); ``check_rows`` compares every field of every source item with the lake, typed column or

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from kalshi_extract.auth import Signer
+from kalshi_extract.api.auth import Signer
 from kalshi_extract.settings import HOSTS, Settings
 from tests.faithfulness import variants as V
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import pytest
 
-from kalshi_extract.pull import Selection, pull
-from kalshi_extract.schemas import STREAM_COLUMNS
+from kalshi_extract.ingest.pull import Selection, pull
+from kalshi_extract.lake.schemas import STREAM_COLUMNS
 from tests.faithfulness import variants as V
 from tests.faithfulness.conftest import OLD_CUTOFF as OLD_CUTOFF_KEYS
 from tests.faithfulness.oracle import check_rows, parse_time

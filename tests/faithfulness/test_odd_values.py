@@ -16,8 +16,8 @@ from decimal import Decimal
 
 import pytest
 
-from kalshi_extract.pull import Selection, pull
-from kalshi_extract.runs import read_runs
+from kalshi_extract.ingest.pull import Selection, pull
+from kalshi_extract.lake.run_log import read_runs
 from tests.faithfulness import variants as V
 from tests.faithfulness.oracle import parse_time
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from kalshi_extract.pull import Selection, pull
+from kalshi_extract.ingest.pull import Selection, pull
 from tests.faithfulness import test_lake_ingest as T
 from tests.faithfulness import variants as V
 

@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from kalshi_extract.client import KalshiClient
+from kalshi_extract.api.client import KalshiClient
 from kalshi_extract.settings import Settings
 from tests.lake.fakeapi import FakeApi
 

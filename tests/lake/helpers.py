@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from kalshi_extract.client import KalshiClient
-from kalshi_extract.lake import Lake
+from kalshi_extract.api.client import KalshiClient
+from kalshi_extract.lake.store import Lake
 from kalshi_extract.settings import Settings
 
 META = ("_loaded_at", "_run_id", "date")

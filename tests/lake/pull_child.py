@@ -14,11 +14,11 @@ import sys
 def main() -> None:
     env = json.loads(sys.argv[1])
     streams = sys.argv[2].split(",")
-    import kalshi_extract.rules as rules
-    import kalshi_extract.writer as lake_mod
-    from kalshi_extract.client import KalshiClient
-    from kalshi_extract.lake import Lake
-    from kalshi_extract.pull import Selection, pull
+    import kalshi_extract.ingest.rule_base as rules
+    import kalshi_extract.lake.writer as lake_mod
+    from kalshi_extract.api.client import KalshiClient
+    from kalshi_extract.lake.store import Lake
+    from kalshi_extract.ingest.pull import Selection, pull
     from kalshi_extract.settings import Settings
 
     if len(sys.argv) > 3 and sys.argv[3] == "small":

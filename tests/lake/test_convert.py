@@ -9,8 +9,8 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from kalshi_extract.convert import ConversionError, Converter, column, loads_exact
-from kalshi_extract.schemas import STREAM_COLUMNS, Col, arrow_schema
+from kalshi_extract.lake.convert import ConversionError, Converter, column, loads_exact
+from kalshi_extract.lake.schemas import STREAM_COLUMNS, Col, arrow_schema
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

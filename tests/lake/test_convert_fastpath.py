@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kalshi_extract.convert import Converter
-from kalshi_extract.schemas import STREAM_COLUMNS, arrow_schema
+from kalshi_extract.lake.convert import Converter
+from kalshi_extract.lake.schemas import STREAM_COLUMNS, arrow_schema
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

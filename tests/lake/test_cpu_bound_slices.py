@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from kalshi_extract import rules  # noqa: F401 - rules imports timerule (import order)
+from kalshi_extract.ingest import rules  # noqa: F401
 from kalshi_extract.errors import TransportError
-from kalshi_extract.pacer import Pacer
-from kalshi_extract.timerule import _cpu_bound
+from kalshi_extract.api.pacer import Pacer
+from kalshi_extract.ingest.time_rule import _cpu_bound
 
 
 def ctx_for(base_url: str | None, pacer) -> SimpleNamespace:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kalshi_extract.pull import Selection, pull, pull_stream
+from kalshi_extract.ingest.pull import Selection, pull, pull_stream
 from tests.lake.helpers import client_and_lake
 
 TIME_STREAMS = ["trades", "fills", "orders", "settlements", "markets"]

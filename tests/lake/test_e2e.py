@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from kalshi_extract.pull import STREAM_NAMES, Selection, pull, pull_stream
-from kalshi_extract.runs import read_runs
+from kalshi_extract.ingest.pull import STREAM_NAMES, Selection, pull, pull_stream
+from kalshi_extract.lake.run_log import read_runs
 from tests.lake.helpers import COMPARED, assert_same_lake, client_and_lake, content, trade_some
 
 SNAPSHOTS = ("positions", "balance")
@@ -150,7 +150,7 @@ def test_sigkill_at_random_moments_then_rerun_equals_clean_run(fresh_exchange, t
     out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err[-2000:]
 
-    from kalshi_extract.lake import Lake
+    from kalshi_extract.lake.store import Lake
 
     clean_lake, killed_lake = Lake(str(tmp_path / "clean" / "lake")), Lake(str(tmp_path / "killed" / "lake"))
     sizes = assert_same_lake(killed_lake, clean_lake)
@@ -161,7 +161,7 @@ def test_sigkill_at_random_moments_then_rerun_equals_clean_run(fresh_exchange, t
 def test_killed_slice_resumes_from_its_checkpoint_cursor(exchange, tmp_path, monkeypatch):
     """A run that dies mid-slice leaves a cursor checkpoint; the next run continues there (fewer requests) and
     the lake still holds every trade once."""
-    import kalshi_extract.rules as rules
+    import kalshi_extract.ingest.rule_base as rules
 
     acct = exchange.create_account(balance_cents=1_000_000)
     client, lake, _ = client_and_lake(acct, tmp_path / "lake")

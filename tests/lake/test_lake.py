@@ -15,11 +15,11 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pytest
 
-from kalshi_extract.convert import Converter
+from kalshi_extract.lake.convert import Converter
 from kalshi_extract.errors import LakeLockedError, LakeStateError
-from kalshi_extract.lake import Lake
-from kalshi_extract.runs import new_run_id, read_runs, record_run
-from kalshi_extract.schemas import STREAM_COLUMNS, arrow_schema
+from kalshi_extract.lake.store import Lake
+from kalshi_extract.lake.run_log import new_run_id, read_runs, record_run
+from kalshi_extract.lake.schemas import STREAM_COLUMNS, arrow_schema
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -115,7 +115,7 @@ def test_corrupt_state_is_a_clear_error(tmp_path):
 
 HOLD = """
 import sys, time
-from kalshi_extract.lake import Lake
+from kalshi_extract.lake.store import Lake
 lake = Lake(sys.argv[1])
 with lake.lock("trades", timeout=5):
     print("locked", flush=True)
@@ -210,7 +210,7 @@ def test_run_log_roundtrip(tmp_path):
 
 
 def test_landed_keys_are_checked_within_the_page_time_span():
-    from kalshi_extract.timerule import _Landed
+    from kalshi_extract.ingest.time_rule import _Landed
 
     ts = pa.timestamp("us", tz="UTC")
     landed = _Landed(

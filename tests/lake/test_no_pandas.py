@@ -23,9 +23,9 @@ api.routes["/historical/cutoff"] = lambda q: b'{"trades_created_ts": "2020-01-01
 api.pages("/markets/trades", [(REAL / "manta_prod/trades_window.json").read_bytes(),
                               (REAL / "fortuna_demo/trades__public_recorded.json").read_bytes()])
 api.routes["/historical/trades"] = lambda q: b'{"trades": [], "cursor": ""}'
-from kalshi_extract.client import KalshiClient
-from kalshi_extract.lake import Lake
-from kalshi_extract.pull import Selection, pull
+from kalshi_extract.api.client import KalshiClient
+from kalshi_extract.lake.store import Lake
+from kalshi_extract.ingest.pull import Selection, pull
 from kalshi_extract.settings import Settings
 s = Settings.load(environ={"KALSHI_ENV": "local", "KALSHI_API_URL": api.base_url, "KALSHI_TIER": "unlimited",
                            "KALSHI_LAKE_DIR": sys.argv[1]})

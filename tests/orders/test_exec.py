@@ -21,8 +21,8 @@ from kalshi_extract.errors import (
     ServerError,
     TransportError,
 )
-from kalshi_extract.orders_exec import CREATE_PATH, Executor
-from kalshi_extract.orders_journal import MemoryJournal
+from kalshi_extract.orders.executor import CREATE_PATH, Executor
+from kalshi_extract.orders.journal import MemoryJournal
 
 
 class ScriptedBook:
@@ -211,8 +211,8 @@ def test_intent_is_written_before_the_request():
 
 
 def test_resolve_pending_after_a_crash_between_send_and_answer():
-    from kalshi_extract.orders import Orders
-    from kalshi_extract.orders_journal import OrderEvent, pending_intents
+    from kalshi_extract.orders.front import Orders
+    from kalshi_extract.orders.journal import OrderEvent, pending_intents
 
     book = ScriptedBook(["ok"])
     journal = MemoryJournal()
@@ -230,7 +230,7 @@ def test_resolve_pending_after_a_crash_between_send_and_answer():
 
 
 def test_pending_ignores_settled_intents():
-    from kalshi_extract.orders_journal import pending_intents
+    from kalshi_extract.orders.journal import pending_intents
 
     book = ScriptedBook(["ok", "400"])
     ex, journal = _exec(book)
@@ -326,7 +326,7 @@ def test_outcome_journal_failure_does_not_hide_a_placed_order(caplog):
                 raise OSError("disk full")
             super().write(events)
 
-    from kalshi_extract.orders_journal import pending_intents
+    from kalshi_extract.orders.journal import pending_intents
 
     book = ScriptedBook(["ok"])
     journal = IntentOnly()

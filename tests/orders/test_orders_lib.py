@@ -1,4 +1,4 @@
-"""The library API (`kalshi_extract.orders.Orders`) against the local exchange: batches, raw V2, lookups, settlement."""
+"""The library API (`kalshi_extract.orders.front.Orders`) against the local exchange: batches, raw V2, lookups, settlement."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from kalshi_extract.client import KalshiClient
+from kalshi_extract.api.client import KalshiClient
 from kalshi_extract.errors import OrderValidationError
-from kalshi_extract.http import RetryPolicy
-from kalshi_extract.lake import Lake
-from kalshi_extract.orders import Orders
+from kalshi_extract.api.http import RetryPolicy
+from kalshi_extract.lake.store import Lake
+from kalshi_extract.orders.front import Orders
 from kalshi_extract.settings import Settings
 from tests.orders.helpers import open_markets, order_posts, resting_price
 
@@ -143,7 +143,7 @@ def test_exactly_once_under_injected_5xx_and_resets(fresh_exchange, tmp_path):
 
 
 def test_orders_pending_settles_an_intent_whose_outcome_was_lost(exchange, make_cli, tmp_path):
-    from kalshi_extract.orders_journal import LakeJournal, pending_intents
+    from kalshi_extract.orders.journal import LakeJournal, pending_intents
 
     acct = exchange.create_account(balance_cents=1_000_00)
     lake_dir = tmp_path / "data"  # the same directory make_cli uses

@@ -9,9 +9,9 @@ from decimal import Decimal as D
 import pytest
 
 from kalshi_extract.errors import OrderValidationError
-from kalshi_extract.orders_results import OrderResult
-from kalshi_extract.orders_translate import check_price_on_grid, estimate_fee, price_grid
-from kalshi_extract.orders_validate import OPEN_STATUSES, OrderChecker, describe_v2
+from kalshi_extract.orders.results import OrderResult
+from kalshi_extract.orders.translate import check_price_on_grid, estimate_fee, price_grid
+from kalshi_extract.orders.validate import OPEN_STATUSES, OrderChecker, describe_v2
 from tests.shared_paths import REAL_DATA
 
 DEMO = REAL_DATA / "fortuna_demo"

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pyarrow.dataset as ds
 import pytest
 
-from kalshi_extract.client import KalshiClient
+from kalshi_extract.api.client import KalshiClient
 from kalshi_extract.settings import Settings
 from tests.orders.helpers import open_markets, order_posts, resting_price
 

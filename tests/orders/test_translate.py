@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import pytest
 
 from kalshi_extract.errors import OrderValidationError
-from kalshi_extract.orders_translate import (
+from kalshi_extract.orders.translate import (
     check_price_on_grid,
     estimate_fee,
     from_v2,
@@ -14,7 +14,7 @@ from kalshi_extract.orders_translate import (
     parse_price_text,
     to_v2,
 )
-from kalshi_extract.orders_validate import build_v2_request, check_request_syntax
+from kalshi_extract.orders.validate import build_v2_request, check_request_syntax
 
 CENT = {"ticker": "T", "price_level_structure": "linear_cent",
         "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}]}  # fmt: skip
@@ -172,7 +172,7 @@ def test_float_price_refused():
 
 
 def test_show_dollars_is_exact_with_at_least_cents():
-    from kalshi_extract.orders_translate import show_dollars
+    from kalshi_extract.orders.translate import show_dollars
 
     assert show_dollars(D("0.0300")) == "$0.03"
     assert show_dollars(D("0.004100")) == "$0.0041"
@@ -209,7 +209,7 @@ def test_cli_usd_puts_the_sign_first():
 
 
 def test_negative_price_expiry_and_exponent_counts_read_plainly():
-    from kalshi_extract.orders_translate import parse_price_text, show_count
+    from kalshi_extract.orders.translate import parse_price_text, show_count
 
     for text in ("-5", "-0.45", "-$0.45"):
         with pytest.raises(OrderValidationError, match="strictly between"):

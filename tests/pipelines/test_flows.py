@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kalshi_extract.settings import Settings
-from pipelines.plan import MARKET_DATA_STREAMS, PORTFOLIO_STREAMS, PullFailed
+from kalshi_extract.ingest.plan import MARKET_DATA_STREAMS, PORTFOLIO_STREAMS, PullFailed
 
 
 def _env(monkeypatch, mapping: dict[str, str], lake_dir: Path) -> Settings:
@@ -36,7 +36,7 @@ def account_env(exchange, tmp_path, monkeypatch) -> Settings:
 
 
 def _lake_rows(settings: Settings, stream: str) -> int:
-    from kalshi_extract.lake import Lake
+    from kalshi_extract.lake.store import Lake
 
     lake = Lake.from_settings(settings)
     return lake.dataset(stream).count_rows() if lake.files(stream) else 0
@@ -73,7 +73,7 @@ def test_market_data_fn_lands_streams_and_reports_progress(public_env):
     # Incremental: a second pull of the (unchanged) exchange adds no duplicate trades.
     again = _by_stream(pull_market_data.fn(streams=["trades"]))
     assert again["trades"].ok
-    from kalshi_extract.lake import Lake
+    from kalshi_extract.lake.store import Lake
 
     trade_ids = Lake.from_settings(public_env).read("trades", columns=["trade_id"]).column("trade_id")
     assert len(set(trade_ids.to_pylist())) == len(trade_ids)
@@ -205,8 +205,8 @@ def test_refresh_flow_fails_visibly_without_retrying_auth_errors(
 
 
 def test_selection_reaches_the_lake(public_env, exchange):
-    from kalshi_extract.client import KalshiClient
-    from kalshi_extract.lake import Lake
+    from kalshi_extract.api.client import KalshiClient
+    from kalshi_extract.lake.store import Lake
     from pipelines.flows import pull_market_data
 
     with KalshiClient(public_env) as client:
@@ -220,7 +220,7 @@ def test_selection_reaches_the_lake(public_env, exchange):
 def test_status_gaps_are_missing_days():
     from datetime import date
 
-    from pipelines.status import _missing_days
+    from kalshi_extract.ingest.status import _missing_days
 
     days = [date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 5), date(2026, 1, 7)]
     assert _missing_days(days) == [
@@ -234,7 +234,7 @@ def test_coverage_gaps_from_the_run_log():
     import json
     from datetime import UTC, datetime
 
-    from pipelines.status import coverage_gaps
+    from kalshi_extract.ingest.status import coverage_gaps
 
     def run(since, until, outcome="ok", **narrow):
         sel = {"since": since, "until": until, "series": None, "events": None, "tickers": None, **narrow}
@@ -259,7 +259,7 @@ def test_coverage_gaps_from_the_run_log():
 
 def test_status_reports_a_backfill_hole(public_env):
     from pipelines.flows import pull_market_data
-    from pipelines.status import lake_status
+    from kalshi_extract.ingest.status import lake_status
 
     pull_market_data.fn(streams=["trades"], since="2026-11-01", until="2026-11-05")
     pull_market_data.fn(streams=["trades"], since="2026-11-10", until="2026-11-12")

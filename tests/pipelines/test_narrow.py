@@ -40,11 +40,11 @@ def _stream(name: str, rows: int, **extra) -> dict:
 
 
 def test_status_at_80_columns_keeps_counts_and_dates_whole(lake_dir, monkeypatch):
-    import pipelines.status
+    import kalshi_extract.ingest.status
 
     report = {"lake": str(lake_dir / "lake"), "streams": [_stream("orderbook_snapshots", 40829),
               _stream("candlesticks", 11834, last_outcome="failed", failed_since_ok=3)]}  # fmt: skip
-    monkeypatch.setattr(pipelines.status, "lake_status", lambda settings: report)
+    monkeypatch.setattr(kalshi_extract.ingest.status, "lake_status", lambda settings: report)
     out = _run(["status"])
     assert all(len(line) <= 80 for line in out.splitlines())
     assert "40,829" in out and "11,834" in out and "orderbook_snapshots" in out

@@ -41,7 +41,7 @@ def test_keygen_then_serve_accepts_the_key(tmp_path):
         bal = SimClient(base, acct).get_json("/portfolio/balance")
         assert bal["balance"] == 1_000_000
         # the printed variables, with the URL this server printed, are a working configuration
-        from kalshi_extract.client import KalshiClient
+        from kalshi_extract.api.client import KalshiClient
         from kalshi_extract.settings import Settings
 
         with KalshiClient(Settings.load(environ={**lines, "KALSHI_API_URL": base})) as c:

@@ -22,8 +22,8 @@ def _d(x) -> Decimal:
 
 
 def _pull_and_build(client, settings):
-    from kalshi_extract.lake import Lake
-    from kalshi_extract.pull import STREAM_NAMES, Selection, pull
+    from kalshi_extract.lake.store import Lake
+    from kalshi_extract.ingest.pull import STREAM_NAMES, Selection, pull
 
     result = pull(client, Lake.from_settings(settings), list(STREAM_NAMES), Selection())
     failed = [(s.stream, s.error) for s in result.streams if s.outcome != "ok"]
@@ -43,8 +43,8 @@ def _ours(con):
 
 
 def test_fct_pnl_matches_the_exchange_to_the_cent(fresh_exchange, tmp_path):
-    from kalshi_extract.client import KalshiClient
-    from kalshi_extract.orders import Orders
+    from kalshi_extract.api.client import KalshiClient
+    from kalshi_extract.orders.front import Orders
     from kalshi_extract.settings import Settings
 
     ex = fresh_exchange

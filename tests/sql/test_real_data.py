@@ -23,8 +23,8 @@ TICKER = "KXWTACHALLENGERMATCH-26JUN11JIMLEP-LEP"
 
 
 def _land(lake, stream: str, items: list[dict], loaded_at: datetime) -> None:
-    from kalshi_extract.convert import Converter
-    from kalshi_extract.schemas import STREAM_COLUMNS, arrow_schema
+    from kalshi_extract.lake.convert import Converter
+    from kalshi_extract.lake.schemas import STREAM_COLUMNS, arrow_schema
 
     conv = Converter(
         stream,
@@ -38,7 +38,7 @@ def _land(lake, stream: str, items: list[dict], loaded_at: datetime) -> None:
 
 
 def test_fct_pnl_reproduces_a_real_kalshi_position(tmp_path):
-    from kalshi_extract.lake import Lake
+    from kalshi_extract.lake.store import Lake
 
     load = lambda name: json.loads((DEMO / name).read_bytes())  # noqa: E731
     loaded = datetime(2026, 6, 11, 6, 33, tzinfo=UTC)

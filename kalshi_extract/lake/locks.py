@@ -1,4 +1,4 @@
-"""One writer per stream: ``flock`` on a local disk, a heartbeat lease file elsewhere (see :mod:`kalshi_extract.lake`)."""
+"""One writer per stream: ``flock`` on a local disk, a heartbeat lease file elsewhere (see :mod:`kalshi_extract.lake.store`)."""
 
 from __future__ import annotations
 

@@ -33,8 +33,8 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
-from kalshi_extract.auth import MISSING_KEY_MESSAGE, Signer
-from kalshi_extract.endpoints import request_cost, route
+from kalshi_extract.api.auth import MISSING_KEY_MESSAGE, Signer
+from kalshi_extract.api.endpoints import request_cost, route
 from kalshi_extract.errors import (
     ConfigError,
     KalshiApiError,
@@ -43,7 +43,7 @@ from kalshi_extract.errors import (
     TransportError,
     api_error_for_status,
 )
-from kalshi_extract.pacer import Pacer
+from kalshi_extract.api.pacer import Pacer
 
 __all__ = ["HttpClient", "ClientStats", "StatsSnapshot", "RetryPolicy", "Reply", "parse_http_date"]
 

@@ -1,6 +1,6 @@
 """Every lake stream, declared once: endpoint, historical twin, primary key, partitioning, incremental rule, schema.
 
-Incremental rules (implemented in :mod:`kalshi_extract.rules`):
+Incremental rules (implemented in :mod:`kalshi_extract.ingest.rule_base`):
 
 - ``time`` (trades, fills, orders, settlements): a watermark per partition = the newest event time landed.
   Each run asks for ``[watermark − overlap, until)``; the part older than the run's ``/historical/cutoff`` comes
@@ -18,7 +18,7 @@ Incremental rules (implemented in :mod:`kalshi_extract.rules`):
   Narrow by series/events/tickers to keep frequent runs cheap on the real exchange.
 - ``snapshot`` (positions, balance, exchange_status, orderbook_snapshots): every run lands a complete,
   timestamped snapshot (``snapshot_ts`` = the exchange's time of the response that carried it, from its HTTP
-  ``Date`` header, else the run's ``_loaded_at``; also the partition date; see :mod:`kalshi_extract.staterule`).
+  ``Date`` header, else the run's ``_loaded_at``; also the partition date; see :mod:`kalshi_extract.ingest.state_rules`).
 - ``candles`` (candlesticks): watermark per (ticker, interval) = the newest *closed* candle landed.
 
 Partition column ``date``: event date (``created_time``, ``settled_time``, ``end_period_ts``…) for event streams,
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kalshi_extract.schemas import PRIVATE_STREAMS, STREAM_COLUMNS, Col
+from kalshi_extract.lake.schemas import PRIVATE_STREAMS, STREAM_COLUMNS, Col
 
 __all__ = ["StreamDef", "STREAMS", "STREAM_NAMES", "get_stream"]
 

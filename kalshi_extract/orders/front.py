@@ -2,14 +2,14 @@
 
 ```python
 from kalshi_extract import KalshiClient
-from kalshi_extract.orders import Orders
+from kalshi_extract.orders.front import Orders
 with KalshiClient.from_env() as c:
     orders = Orders(c)                                   # journal → the lake's order_events stream
     res = orders.buy("KXHIGHNY-26NOV24-T55", "yes", 10, "0.42")      # buy YES at $0.42 → V2 bid at 0.42
     orders.sell("KXHIGHNY-26NOV24-T55", "no", 5, "0.30", time_in_force="ioc")  # → V2 bid at 0.70
     orders.amend(res.order_id, price="0.43"); orders.decrease(res.order_id, reduce_by=2); orders.cancel(res.order_id)
 ```
-Translation and the price/fee rules: ``kalshi_extract.orders_translate``; validation: ``orders_validate``;
+Translation and the price/fee rules: ``kalshi_extract.orders.translate``; validation: ``orders_validate``;
 the journal: ``orders_journal``; exactly-once execution of every write: ``orders_exec``.
 
 Decisions where the contract is silent:
@@ -35,10 +35,10 @@ from decimal import Decimal
 from typing import Any
 
 from kalshi_extract.errors import OrderValidationError
-from kalshi_extract.orders_exec import CREATE_PATH, Executor
-from kalshi_extract.orders_journal import Journal, LakeJournal, OrderEvent, pending_intents
-from kalshi_extract.orders_results import OrderResult, WriteResult, seg
-from kalshi_extract.orders_translate import (
+from kalshi_extract.orders.executor import CREATE_PATH, Executor
+from kalshi_extract.orders.journal import Journal, LakeJournal, OrderEvent, pending_intents
+from kalshi_extract.orders.results import OrderResult, WriteResult, seg
+from kalshi_extract.orders.translate import (
     ONE,
     ZERO,
     check_enum,
@@ -48,7 +48,7 @@ from kalshi_extract.orders_translate import (
     parse_count,
     parse_price,
 )
-from kalshi_extract.orders_validate import OrderChecker, PreparedOrder, build_v2_request, check_request_syntax
+from kalshi_extract.orders.validate import OrderChecker, PreparedOrder, build_v2_request, check_request_syntax
 
 __all__ = ["Orders", "OrderResult", "WriteResult", "PreparedOrder", "PreparedWrite"]
 
@@ -86,7 +86,7 @@ class Orders:
         self.client = client
         if journal is None:
             if lake is None:
-                from kalshi_extract.lake import Lake
+                from kalshi_extract.lake.store import Lake
 
                 lake = Lake.from_settings(client.settings)
             journal = LakeJournal(lake, account=client.settings.account)

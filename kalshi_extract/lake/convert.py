@@ -8,7 +8,7 @@ rounds) when a value has more decimals than the column holds. Timestamps accept 
 (``"13:59:59.53451Z"`` is .534510 s); more than 6 fractional digits are truncated to microseconds.
 
 The drift rules (unknown fields → ``_extra``, missing → null, cents ↔ ``_dollars``) are described in
-:mod:`kalshi_extract.schemas`. JSON numbers for decimal columns (``fee_multiplier``, strikes) are exact when the
+:mod:`kalshi_extract.lake.schemas`. JSON numbers for decimal columns (``fee_multiplier``, strikes) are exact when the
 page was parsed with :func:`loads_exact` (numbers kept as their text); from an orjson-parsed float they go through
 ``repr``, which is exact for the ≤ 15 significant digits such fields carry.
 
@@ -37,9 +37,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kalshi_extract.arrowfast import bool_array, const_str, const_ts, int_array, int_scalar, str_array
+from kalshi_extract.lake.arrowfast import bool_array, const_str, const_ts, int_array, int_scalar, str_array
 from kalshi_extract.errors import LakeError
-from kalshi_extract.schemas import ACCOUNT_FIELD, META_FIELDS, SAME_AS, TS, Col
+from kalshi_extract.lake.schemas import ACCOUNT_FIELD, META_FIELDS, SAME_AS, TS, Col
 
 
 class ConversionError(LakeError):
@@ -227,7 +227,7 @@ def _str_array(values: list) -> pa.Array:
 
 
 def column(stream: str, col: Col, values: list) -> pa.Array:
-    """Convert one column of raw JSON values to its Arrow type (see the kinds in :mod:`kalshi_extract.schemas`)."""
+    """Convert one column of raw JSON values to its Arrow type (see the kinds in :mod:`kalshi_extract.lake.schemas`)."""
     kind = col.kind
     if kind == "str":
         return _str_array(values)

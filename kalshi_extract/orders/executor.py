@@ -42,8 +42,8 @@ from kalshi_extract.errors import (
     ServerError,
     TransportError,
 )
-from kalshi_extract.orders_journal import Journal, OrderEvent
-from kalshi_extract.orders_results import OrderResult, WriteResult, _dec, seg
+from kalshi_extract.orders.journal import Journal, OrderEvent
+from kalshi_extract.orders.results import OrderResult, WriteResult, _dec, seg
 
 __all__ = ["Executor", "OrderResult", "WriteResult", "CREATE_PATH", "BATCH_PATH", "seg"]
 

@@ -1,14 +1,16 @@
-"""The incremental rules (time, state, snapshot, candles) that turn API pages into lake commits.
+"""What the incremental rules (time, state, snapshot, candles) share: the thread pool, market resolution, hashing.
 
-See :mod:`kalshi_extract.streams` for what each rule promises. Shared mechanics:
+The registry is :mod:`kalshi_extract.ingest.rules`.
 
-- every page is converted column-wise (:mod:`kalshi_extract.convert`) and streamed to a rolling
-  :class:`~kalshi_extract.lake.StreamWriter` (memory stays flat);
-- *time* streams (:mod:`kalshi_extract.timerule`) commit rolled files as they go and, every
+See :mod:`kalshi_extract.ingest.streams` for what each rule promises. Shared mechanics:
+
+- every page is converted column-wise (:mod:`kalshi_extract.lake.convert`) and streamed to a rolling
+  :class:`~kalshi_extract.lake.store.StreamWriter` (memory stays flat);
+- *time* streams (:mod:`kalshi_extract.ingest.time_rule`) commit rolled files as they go and, every
   ``CHECKPOINT_PAGES`` pages, their files with the slice's cursor (without moving the watermark); the watermark
   moves with the last files of a partition. A re-run after a crash continues from the saved cursor (or the slice
   start) and drops every row whose key is already in the lake, so the lake holds each row once;
-- *state*, *snapshot* and *candles* streams (:mod:`kalshi_extract.staterule`) commit their files and state in
+- *state*, *snapshot* and *candles* streams (:mod:`kalshi_extract.ingest.state_rules`) commit their files and state in
   one commit per query set / market (all or nothing).
 """
 
@@ -23,9 +25,9 @@ from datetime import datetime
 
 import orjson
 
-from kalshi_extract.convert import _json_default
+from kalshi_extract.lake.convert import _json_default
 
-__all__ = ["RULES"]
+__all__ = ["resolve_markets", "PAGE_LIMIT", "CHECKPOINT_PAGES", "FINAL_STATUSES"]
 
 PAGE_LIMIT = 1000
 CHECKPOINT_PAGES = 100  # a long slice commits its files and cursor every this many pages (resume point)
@@ -122,15 +124,3 @@ def resolve_markets(ctx, historical: bool = True, status: str | None = None) -> 
             },
         )
     return out
-
-
-# the rules themselves live in their own modules (imported last: they use the helpers above)
-from kalshi_extract.staterule import run_candles, run_snapshot, run_state  # noqa: E402
-from kalshi_extract.timerule import run_time  # noqa: E402
-
-RULES: dict[str, Callable] = {
-    "time": run_time,
-    "state": run_state,
-    "snapshot": run_snapshot,
-    "candles": run_candles,
-}

@@ -10,8 +10,8 @@ The document::
 A *partition* is an independently pulled slice of a stream: ``all``, ``ticker=KXBTC-…``, ``series=KXBTC``…
 Watermarks are the newest event time landed (text, exact microseconds), so they do not depend on the local
 clock (the exchange's clock may differ from ours). State only changes through :meth:`StateBook.commit`, which
-hands the new document to :meth:`kalshi_extract.lake.Lake.commit` together with the data files it describes, so
-data and state are durable together (see :mod:`kalshi_extract.lake`).
+hands the new document to :meth:`kalshi_extract.lake.store.Lake.commit` together with the data files it describes, so
+data and state are durable together (see :mod:`kalshi_extract.lake.store`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kalshi_extract.arrowfast import str_array
+from kalshi_extract.lake.arrowfast import str_array
 from kalshi_extract.errors import LakeStateError
-from kalshi_extract.schemas import TS
+from kalshi_extract.lake.schemas import TS
 
 __all__ = ["StateBook", "iso", "parse_iso", "from_micros", "to_micros", "ts_bounds", "STATE_VERSION"]
 

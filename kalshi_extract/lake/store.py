@@ -15,7 +15,7 @@ Layout
     <root>/<stream>/date=YYYY-MM-DD/part-<run_id>-<n>.parquet   data (hive partitions; ``date`` only in the path)
     <root>/_state/<stream>.json                                  watermarks / incremental state of a stream
     <root>/_commits/<stream>-<seq>.json                          a commit in flight (rolled forward on recovery)
-    <root>/_runs/date=YYYY-MM-DD/<run_id>-<stream>.parquet       the run log (see :mod:`kalshi_extract.runs`)
+    <root>/_runs/date=YYYY-MM-DD/<run_id>-<stream>.parquet       the run log (see :mod:`kalshi_extract.lake.run_log`)
     <root>/_locks/<stream>.lock                                  the writer lock of a stream
     <root>/_tmp/                                                 files being written (invisible to readers)
 
@@ -55,9 +55,9 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from kalshi_extract.errors import LakeStateError
-from kalshi_extract.locks import LEASE_SECONDS, StreamLock
-from kalshi_extract.schemas import STREAM_COLUMNS, TS, arrow_schema
-from kalshi_extract.writer import StreamWriter
+from kalshi_extract.lake.locks import LEASE_SECONDS, StreamLock
+from kalshi_extract.lake.schemas import STREAM_COLUMNS, TS, arrow_schema
+from kalshi_extract.lake.writer import StreamWriter
 
 __all__ = ["Lake", "StreamWriter", "StreamLock", "LEASE_SECONDS"]
 
@@ -373,7 +373,7 @@ class Lake:
         """Some columns of every file whose partition date is ≥ ``min_date`` (None when no file matches).
 
         A light reader for the pull's de-duplication: no ``pyarrow.dataset`` (it imports pandas). Columns missing
-        from older files are null; ``schema`` types are those of :func:`~kalshi_extract.schemas.arrow_schema`.
+        from older files are null; ``schema`` types are those of :func:`~kalshi_extract.lake.schemas.arrow_schema`.
         """
         schema = arrow_schema(stream) if stream in STREAM_COLUMNS else None
         tables = []

@@ -63,7 +63,7 @@ class PullPlan:
 
     def selection(self):
         """The lake's `Selection` for this plan."""
-        from kalshi_extract.pull import Selection
+        from kalshi_extract.ingest.pull import Selection
 
         return Selection(
             series=list(self.series) if self.series else None,
@@ -108,7 +108,7 @@ def parse_when(text: str | datetime | None, option: str = "--since") -> datetime
 
 
 def _known_streams() -> tuple[str, ...]:
-    from kalshi_extract.streams import STREAM_NAMES
+    from kalshi_extract.ingest.streams import STREAM_NAMES
 
     return tuple(STREAM_NAMES)
 
@@ -117,7 +117,7 @@ def _check_stream(name: str, known: Iterable[str]) -> None:
     known = list(known)
     if name in known:
         return
-    from kalshi_extract.orders_journal import ORDER_EVENTS_STREAM
+    from kalshi_extract.orders.journal import ORDER_EVENTS_STREAM
 
     if name == ORDER_EVENTS_STREAM:  # a lake stream kalshi-lake writes itself
         raise ConfigError(f"stream {name!r} is not pulled from the API: kalshi-lake writes it (order module)")

@@ -1,6 +1,6 @@
 """The *time* rule (trades, fills, orders, settlements): watermarks, cutoff routing, crash-safe de-duplication.
 
-See :mod:`kalshi_extract.streams` for the promise and :mod:`kalshi_extract.rules` for the shared helpers.
+See :mod:`kalshi_extract.ingest.streams` for the promise and :mod:`kalshi_extract.ingest.rule_base` for the shared helpers.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kalshi_extract import rules as R
-from kalshi_extract.arrowfast import all_true, bool_scalar, str_array, ts_scalar
-from kalshi_extract.client import is_loopback
+from kalshi_extract.ingest import rule_base as R
+from kalshi_extract.lake.arrowfast import all_true, bool_scalar, str_array, ts_scalar
+from kalshi_extract.api.client import is_loopback
 from kalshi_extract.errors import KalshiApiError, KalshiLakeError, NotFoundError, PaginationError
-from kalshi_extract.state import iso, parse_iso, to_micros, ts_bounds
+from kalshi_extract.lake.state import iso, parse_iso, to_micros, ts_bounds
 
 __all__ = ["run_time"]
 

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from kalshi_extract.errors import ConfigError, KalshiLakeError, NotFoundError, OrderValidationError
-from kalshi_extract.orders_translate import (
+from kalshi_extract.orders.translate import (
     ONE,
     SELF_TRADE_PREVENTION,
     ZERO,

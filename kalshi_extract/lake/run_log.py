@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 
-from kalshi_extract.arrowfast import const_str, const_ts, int_array
-from kalshi_extract.schemas import TS
-from kalshi_extract.state import to_micros
+from kalshi_extract.lake.arrowfast import const_str, const_ts, int_array
+from kalshi_extract.lake.schemas import TS
+from kalshi_extract.lake.state import to_micros
 
 __all__ = ["RUNS_SCHEMA", "RUNS_STREAM", "new_run_id", "record_run", "read_runs"]
 

@@ -10,7 +10,7 @@ with KalshiClient.from_env() as c:
         checkpoint(page.cursor)
 ```
 Generic calls: ``get``/``get_bytes``/``get_with_time``/``post``/``delete``/``paginate``; typed methods come from the endpoint
-registry (``kalshi_extract.endpoints``). Paths are relative to the base URL (``/markets``). Signing follows the
+registry (``kalshi_extract.api.endpoints``). Paths are relative to the base URL (``/markets``). Signing follows the
 registry: public endpoints are not signed (saves CPU), the orderbook is signed when a key exists, private
 endpoints need a key (``ConfigError`` naming KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH otherwise), unknown
 paths are signed when a key exists.
@@ -30,12 +30,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from kalshi_extract.auth import Signer
-from kalshi_extract.endpoints import ENDPOINTS, Endpoint, route
+from kalshi_extract.api.auth import Signer
+from kalshi_extract.api.endpoints import ENDPOINTS, Endpoint, route
 from kalshi_extract.errors import ConfigError, KalshiLakeError, TransportError
-from kalshi_extract.http import ClientStats, HttpClient, Reply, RetryPolicy
-from kalshi_extract.pacer import Pacer, shared_pacer
-from kalshi_extract.paginator import Page, paginate
+from kalshi_extract.api.http import ClientStats, HttpClient, Reply, RetryPolicy
+from kalshi_extract.api.pacer import Pacer, shared_pacer
+from kalshi_extract.api.paginator import Page, paginate
 from kalshi_extract.settings import Settings
 
 __all__ = ["KalshiClient", "is_loopback"]

@@ -22,7 +22,7 @@ Every stream also has ``_loaded_at`` (timestamp[us, UTC]), ``_run_id`` (string) 
 of the fields the schema does not know, null when none); private streams add ``_account`` (string).
 The hive partition column ``date`` lives in the directory name only (``date=YYYY-MM-DD``), never in the files.
 
-Schema drift rules applied by :mod:`kalshi_extract.convert`:
+Schema drift rules applied by :mod:`kalshi_extract.lake.convert`:
 
 - unknown field → kept in ``_extra`` and reported once per run;
 - missing field → null;

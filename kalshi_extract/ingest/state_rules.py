@@ -1,5 +1,5 @@
 """The *state* (series, events, markets), *snapshot* (positions, balance, exchange status, order books) and
-*candles* rules. See :mod:`kalshi_extract.streams` for what each promises.
+*candles* rules. See :mod:`kalshi_extract.ingest.streams` for what each promises.
 
 Snapshot time: ``snapshot_ts`` is the exchange's clock, read from the ``Date`` header of the response that carried
 the snapshot (whole seconds; per response for order books, the run's first positions page for positions), so
@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow.compute as pc
 
-from kalshi_extract import rules as R
-from kalshi_extract.arrowfast import ts_scalar
+from kalshi_extract.ingest import rule_base as R
+from kalshi_extract.lake.arrowfast import ts_scalar
 from kalshi_extract.errors import NotFoundError
-from kalshi_extract.shapes import flatten_candle, orderbook_rows, series_of
-from kalshi_extract.state import iso, parse_iso, to_micros, ts_bounds
+from kalshi_extract.ingest.shapes import flatten_candle, orderbook_rows, series_of
+from kalshi_extract.lake.state import iso, parse_iso, to_micros, ts_bounds
 
 __all__ = ["run_state", "run_snapshot", "run_candles"]
 

@@ -3,8 +3,8 @@
 ::
 
     from kalshi_extract import KalshiClient
-    from kalshi_extract.lake import Lake
-    from kalshi_extract.pull import pull, pull_stream, Selection, STREAM_NAMES
+    from kalshi_extract.lake.store import Lake
+    from kalshi_extract.ingest.pull import pull, pull_stream, Selection, STREAM_NAMES
 
     client = KalshiClient.from_env()
     lake = Lake.from_settings(client.settings)
@@ -35,16 +35,16 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from kalshi_extract.convert import Converter, loads_exact
+from kalshi_extract.lake.convert import Converter, loads_exact
 from kalshi_extract.errors import KalshiLakeError
-from kalshi_extract.runs import new_run_id, record_run
-from kalshi_extract.schemas import arrow_schema
-from kalshi_extract.state import StateBook, parse_iso, ts_bounds
-from kalshi_extract.streams import STREAM_NAMES, StreamDef, get_stream
+from kalshi_extract.lake.run_log import new_run_id, record_run
+from kalshi_extract.lake.schemas import arrow_schema
+from kalshi_extract.lake.state import StateBook, parse_iso, ts_bounds
+from kalshi_extract.ingest.streams import STREAM_NAMES, StreamDef, get_stream
 
 __all__ = ["pull", "pull_stream", "Selection", "StreamResult", "RunResult", "STREAM_NAMES"]
 
-log = logging.getLogger("kalshi_extract.pull")
+log = logging.getLogger("kalshi_extract.ingest.pull")
 
 Progress = Callable[[str, int, int], None]
 CANDLE_INTERVALS = (1, 60, 1440)
@@ -304,7 +304,7 @@ def _pull_stream(
     lock_timeout: float,
     run_cache: dict | None = None,
 ) -> StreamResult:
-    from kalshi_extract import rules
+    from kalshi_extract.ingest import rules
 
     sdef = get_stream(stream)
     selection = selection or Selection()

@@ -1,6 +1,6 @@
 """The rolling, date-partitioned Parquet writer of the lake (files stay in ``_tmp/`` until committed).
 
-See :mod:`kalshi_extract.lake` for the layout and the commit protocol.
+See :mod:`kalshi_extract.lake.store` for the layout and the commit protocol.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kalshi_extract.arrowfast import int_scalar
+from kalshi_extract.lake.arrowfast import int_scalar
 
 __all__ = ["StreamWriter", "DEFAULT_FILE_ROWS", "DEFAULT_ROW_GROUP_ROWS", "PARQUET_COMPRESSION"]
 
