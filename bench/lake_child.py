@@ -76,8 +76,8 @@ def main() -> None:
 
     from bench.common import cpu_seconds
     from kalshi_extract.api.client import KalshiClient
-    from kalshi_extract.lake.store import Lake
     from kalshi_extract.ingest.pull import STREAM_NAMES, Selection, pull
+    from kalshi_extract.lake.store import Lake
     from kalshi_extract.settings import Settings
 
     startup_cpu_s = cpu_seconds()  # interpreter + imports, before the first request

@@ -177,8 +177,8 @@ def _check_demo_lake(settings) -> tuple:
 
     The demo marks its lakes with `<lake_root>/_demo.json` (an underscore path, invisible to readers)."""
     from kalshi_extract.errors import ConfigError
-    from kalshi_extract.lake.store import Lake
     from kalshi_extract.ingest.streams import STREAM_NAMES
+    from kalshi_extract.lake.store import Lake
 
     lake = Lake.from_settings(settings)
     marker = f"{lake.root}/{DEMO_MARKER}"
@@ -201,9 +201,9 @@ def _mark_demo_lake(target: tuple, seed: int) -> None:
 
 
 def _pull_and_build(settings, console, steps: _Steps) -> None:
+    from kalshi_extract.ingest.plan import plan_pull
     from kalshi_lake.cli.data_cmd import run_pull
     from pipelines.flows import build_models
-    from kalshi_extract.ingest.plan import plan_pull
 
     plan = plan_pull(settings)  # every market-data stream + the portfolio (the demo account has a key)
     with steps.step("pull", f"pulled {len(plan.streams)} streams into the lake"):
@@ -348,8 +348,8 @@ def _print_table(console, title: str, cols: list, rows: list[list[Any]]) -> None
 
 def print_report(settings, report: DemoReport, console) -> None:
     """Rows per stream, most active markets, current spreads, the account's P&L reconciled with the exchange."""
-    from kalshi_lake.warehouse import connect
     from kalshi_extract.ingest.status import lake_status
+    from kalshi_lake.warehouse import connect
 
     status = lake_status(settings)
     report.rows = {s["stream"]: s["rows"] for s in status["streams"]}

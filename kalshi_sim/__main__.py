@@ -21,8 +21,16 @@ def main(argv=None) -> None:
     s.add_argument("--keys-dir", default=None, help="directory of public keys made by keygen")
     s.add_argument("--exit-with-parent", action="store_true", help="stop when the parent process exits")
     a = p.parse_args(argv)
-    serve(a.host, a.port, a.seed, a.size, a.tier, a.faults, Path(a.keys_dir).expanduser() if a.keys_dir else None,
-          exit_with_parent=a.exit_with_parent)
+    serve(
+        a.host,
+        a.port,
+        a.seed,
+        a.size,
+        a.tier,
+        a.faults,
+        Path(a.keys_dir).expanduser() if a.keys_dir else None,
+        exit_with_parent=a.exit_with_parent,
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-TIMESTAMP_WINDOW_MS = 30_000   # accept signatures whose timestamp is within ±30 s of the wall clock
+TIMESTAMP_WINDOW_MS = 30_000  # accept signatures whose timestamp is within ±30 s of the wall clock
 
 
 def trade_fee(fee_type: str, multiplier: Fraction, count: int, price: int, taker: bool) -> int:
@@ -38,7 +38,7 @@ def trade_fee(fee_type: str, multiplier: Fraction, count: int, price: int, taker
     else:
         return 0
     micros = coef * multiplier * count * price * (10_000 - price) / 10_000  # count/100 · p/1e4 · … · 1e6
-    units = -(-micros.numerator // (micros.denominator * 100))               # ceil to 100 µ$ = $0.0001
+    units = -(-micros.numerator // (micros.denominator * 100))  # ceil to 100 µ$ = $0.0001
     return units * 100
 
 
@@ -46,7 +46,7 @@ def trade_fee(fee_type: str, multiplier: Fraction, count: int, price: int, taker
 class Position:
     """One account's position in one market."""
 
-    lots: deque = field(default_factory=deque)   # [signed count, price] FIFO, all lots share one sign
+    lots: deque = field(default_factory=deque)  # [signed count, price] FIFO, all lots share one sign
     realized: int = 0
     fees: int = 0
     traded: int = 0
@@ -74,10 +74,10 @@ class Position:
         while left and self.lots and (self.lots[0][0] > 0) != (want_sign > 0):
             lot = self.lots[0]
             x = min(left, abs(lot[0]))
-            if want_sign > 0:       # buying YES closes short lots opened at lot[1]
+            if want_sign > 0:  # buying YES closes short lots opened at lot[1]
                 self.realized += x * (lot[1] - p)
                 lot[0] += x
-            else:                   # selling YES closes long lots
+            else:  # selling YES closes long lots
                 self.realized += x * (p - lot[1])
                 lot[0] -= x
             cash += x * 10_000
@@ -112,10 +112,10 @@ class Account:
     key_id: str
     user_id: str
     public_key: object
-    balance: int                                    # micro-dollars
+    balance: int  # micro-dollars
     created_us: int
     positions: dict[int, Position] = field(default_factory=dict)
-    orders: list = field(default_factory=list)      # Order objects, creation order
+    orders: list = field(default_factory=list)  # Order objects, creation order
     fills: list[dict] = field(default_factory=list)  # creation order; dict with internal keys
     settlements: list[dict] = field(default_factory=list)
     client_ids: dict[str, str] = field(default_factory=dict)  # client_order_id → order_id
@@ -153,7 +153,8 @@ def verify_signature(public_key, timestamp: str, method: str, path: str, signatu
             public_key.verify(sig, message)
         else:
             public_key.verify(
-                sig, message,
+                sig,
+                message,
                 padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
                 hashes.SHA256(),
             )

@@ -42,12 +42,12 @@ PREFIX = "/trade-api/v2"
 
 @dataclass
 class Faults:
-    tier: str | None = None          # rate-limit tier (None = unlimited)
-    error_rate: float = 0.0          # share of requests answered with a random 5xx
-    latency_ms: int = 0              # added to every request
-    reset_rate: float = 0.0          # share of responses cut mid-body by a connection reset
-    truncate_rate: float = 0.0       # share of responses whose JSON body is truncated
-    drop_order_response: int = 0     # next N order creates are executed, then the response is dropped
+    tier: str | None = None  # rate-limit tier (None = unlimited)
+    error_rate: float = 0.0  # share of requests answered with a random 5xx
+    latency_ms: int = 0  # added to every request
+    reset_rate: float = 0.0  # share of responses cut mid-body by a connection reset
+    truncate_rate: float = 0.0  # share of responses whose JSON body is truncated
+    drop_order_response: int = 0  # next N order creates are executed, then the response is dropped
 
     def update(self, values: dict) -> None:
         names = {"rate_limit_tier": "tier", **{k: k for k in asdict(self)}}
@@ -103,8 +103,14 @@ class Api:
         ex = self.ex
         with ex.lock:
             key_id = ex.new_id()
-            acct = Account(key_id=key_id, user_id=ex.new_id(), public_key=public, balance=balance_cents * 10_000,
-                           created_us=ex.now_us, updated_us=ex.now_us)
+            acct = Account(
+                key_id=key_id,
+                user_id=ex.new_id(),
+                public_key=public,
+                balance=balance_cents * 10_000,
+                created_us=ex.now_us,
+                updated_us=ex.now_us,
+            )
             ex.accounts[key_id] = acct
         return acct, pem
 
@@ -129,15 +135,27 @@ class Api:
             return True
 
     # -- the wrapper ----------------------------------------------------------------------------
-    def endpoint(self, view, auth: str = "none", bucket: str = "read", cost=10, order_create: bool = False,
-                 body: bool = False):
+    def endpoint(
+        self,
+        view,
+        auth: str = "none",
+        bucket: str = "read",
+        cost=10,
+        order_create: bool = False,
+        body: bool = False,
+    ):
         """Wrap a view. auth: none | optional | required; cost: int or f(body) for batches."""
 
         async def handler(request: Request):
             raw_path = request.scope.get("raw_path") or request.url.path.encode()
             path = raw_path.decode("latin-1").split("?", 1)[0]
-            entry = {"method": request.method, "path": path, "query": request.url.query, "status": 0,
-                     "key_id": request.headers.get("kalshi-access-key")}
+            entry = {
+                "method": request.method,
+                "path": path,
+                "query": request.url.query,
+                "status": 0,
+                "key_id": request.headers.get("kalshi-access-key"),
+            }
             with self.log_lock:
                 self.log.append(entry)
             f = self.faults
@@ -151,7 +169,9 @@ class Api:
                         try:
                             payload = orjson.loads(raw)
                         except orjson.JSONDecodeError:
-                            raise ApiError(400, "invalid_parameters", "request body is not valid JSON") from None
+                            raise ApiError(
+                                400, "invalid_parameters", "request body is not valid JSON"
+                            ) from None
                 units = cost(payload) if callable(cost) else cost
                 who = entry["key_id"] or (request.client.host if request.client else "?")
                 if not self.charge(who, bucket, units):
@@ -165,7 +185,7 @@ class Api:
                 req = Req(Query(request.query_params.multi_items()), request.path_params, payload, account)
                 with self.ex.lock:
                     result = view(self, req)
-                status, content = (result if isinstance(result, tuple) else (200, result))
+                status, content = result if isinstance(result, tuple) else (200, result)
             except ApiError as e:
                 status, content = e.status, e.body()
             except ValueError as e:
@@ -180,7 +200,9 @@ class Api:
             if 200 <= status < 300:
                 if f.truncate_rate and self.fault_rng.random() < f.truncate_rate and len(content) > 2:
                     entry["status"] = -2
-                    return Response(content[: max(1, len(content) // 2)], status, media_type="application/json")
+                    return Response(
+                        content[: max(1, len(content) // 2)], status, media_type="application/json"
+                    )
                 if f.reset_rate and self.fault_rng.random() < f.reset_rate:
                     entry["status"] = -1
                     return _Reset(content)
@@ -190,10 +212,18 @@ class Api:
 
     def authenticate(self, request: Request, path: str):
         h = request.headers
-        key_id, ts, sig = h.get("kalshi-access-key"), h.get("kalshi-access-timestamp"), h.get("kalshi-access-signature")
+        key_id, ts, sig = (
+            h.get("kalshi-access-key"),
+            h.get("kalshi-access-timestamp"),
+            h.get("kalshi-access-signature"),
+        )
         if not key_id or not ts or not sig:
-            raise ApiError(401, "unauthorized", "authentication headers are missing",
-                           "send KALSHI-ACCESS-KEY, KALSHI-ACCESS-TIMESTAMP and KALSHI-ACCESS-SIGNATURE")
+            raise ApiError(
+                401,
+                "unauthorized",
+                "authentication headers are missing",
+                "send KALSHI-ACCESS-KEY, KALSHI-ACCESS-TIMESTAMP and KALSHI-ACCESS-SIGNATURE",
+            )
         acct = self.ex.accounts.get(key_id)
         if acct is None:
             raise ApiError(401, "unauthorized", "unknown API key", "register the key with the local exchange")
@@ -233,12 +263,24 @@ class _Reset:
 
     async def __call__(self, scope, receive, send) -> None:
         length = max(len(self.content), 1)
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(length + 64).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(length + 64).encode()),
+                ],
+            }
+        )
         if self.content:
-            await send({"type": "http.response.body", "body": self.content[: len(self.content) // 2],
-                        "more_body": True})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": self.content[: len(self.content) // 2],
+                    "more_body": True,
+                }
+            )
         raise InjectedReset("injected connection reset")
 
 
@@ -300,48 +342,101 @@ def build_app(api: Api) -> Starlette:
         Route(f"{p}/portfolio/fills", e(vp.fills, auth="required")),
         Route(f"{p}/portfolio/settlements", e(vp.settlements, auth="required")),
         Route(f"{p}/portfolio/orders", e(vp.orders, auth="required"), methods=["GET"]),
-        Route(f"{p}/portfolio/orders", e(vpub.legacy_order_write, auth="required", bucket=W, body=True),
-              methods=["POST"]),
-        Route(f"{p}/portfolio/orders/batched", e(vpub.legacy_order_write, auth="required", bucket=W, body=True),
-              methods=["POST", "DELETE"]),
-        Route(f"{p}/portfolio/orders/queue_positions", e(vp.queue_positions, auth="required"), methods=["GET"]),
-        Route(f"{p}/portfolio/orders/{{order_id}}/queue_position", e(vp.queue_position, auth="required"),
-              methods=["GET"]),
-        Route(f"{p}/portfolio/orders/{{order_id}}", e(vp.order_get, auth="required", cost=2), methods=["GET"]),
-        Route(f"{p}/portfolio/orders/{{order_id}}", e(vpub.legacy_order_write, auth="required", bucket=W),
-              methods=["DELETE"]),
-        Route(f"{p}/portfolio/orders/{{order_id}}/amend",
-              e(vpub.legacy_order_write, auth="required", bucket=W, body=True), methods=["POST"]),
-        Route(f"{p}/portfolio/orders/{{order_id}}/decrease",
-              e(vpub.legacy_order_write, auth="required", bucket=W, body=True), methods=["POST"]),
-        Route(f"{p}/portfolio/events/orders",
-              e(vo.create, auth="required", bucket=W, body=True, order_create=True), methods=["POST"]),
-        Route(f"{p}/portfolio/events/orders", e(vo.cancel_all, auth="required", bucket=W, cost=2),
-              methods=["DELETE"]),
-        Route(f"{p}/portfolio/events/orders/batched",
-              e(vo.batch_create, auth="required", bucket=W, body=True, cost=vo.batch_create_cost,
-                order_create=True),
-              methods=["POST"]),
-        Route(f"{p}/portfolio/events/orders/batched",
-              e(vo.batch_cancel, auth="required", bucket=W, body=True, cost=vo.batch_cancel_cost),
-              methods=["DELETE"]),
-        Route(f"{p}/portfolio/events/orders/{{order_id}}", e(vo.cancel, auth="required", bucket=W, cost=2),
-              methods=["DELETE"]),
-        Route(f"{p}/portfolio/events/orders/{{order_id}}/amend",
-              e(vo.amend, auth="required", bucket=W, body=True), methods=["POST"]),
-        Route(f"{p}/portfolio/events/orders/{{order_id}}/decrease",
-              e(vo.decrease, auth="required", bucket=W, body=True), methods=["POST"]),
+        Route(
+            f"{p}/portfolio/orders",
+            e(vpub.legacy_order_write, auth="required", bucket=W, body=True),
+            methods=["POST"],
+        ),
+        Route(
+            f"{p}/portfolio/orders/batched",
+            e(vpub.legacy_order_write, auth="required", bucket=W, body=True),
+            methods=["POST", "DELETE"],
+        ),
+        Route(
+            f"{p}/portfolio/orders/queue_positions", e(vp.queue_positions, auth="required"), methods=["GET"]
+        ),
+        Route(
+            f"{p}/portfolio/orders/{{order_id}}/queue_position",
+            e(vp.queue_position, auth="required"),
+            methods=["GET"],
+        ),
+        Route(
+            f"{p}/portfolio/orders/{{order_id}}", e(vp.order_get, auth="required", cost=2), methods=["GET"]
+        ),
+        Route(
+            f"{p}/portfolio/orders/{{order_id}}",
+            e(vpub.legacy_order_write, auth="required", bucket=W),
+            methods=["DELETE"],
+        ),
+        Route(
+            f"{p}/portfolio/orders/{{order_id}}/amend",
+            e(vpub.legacy_order_write, auth="required", bucket=W, body=True),
+            methods=["POST"],
+        ),
+        Route(
+            f"{p}/portfolio/orders/{{order_id}}/decrease",
+            e(vpub.legacy_order_write, auth="required", bucket=W, body=True),
+            methods=["POST"],
+        ),
+        Route(
+            f"{p}/portfolio/events/orders",
+            e(vo.create, auth="required", bucket=W, body=True, order_create=True),
+            methods=["POST"],
+        ),
+        Route(
+            f"{p}/portfolio/events/orders",
+            e(vo.cancel_all, auth="required", bucket=W, cost=2),
+            methods=["DELETE"],
+        ),
+        Route(
+            f"{p}/portfolio/events/orders/batched",
+            e(
+                vo.batch_create,
+                auth="required",
+                bucket=W,
+                body=True,
+                cost=vo.batch_create_cost,
+                order_create=True,
+            ),
+            methods=["POST"],
+        ),
+        Route(
+            f"{p}/portfolio/events/orders/batched",
+            e(vo.batch_cancel, auth="required", bucket=W, body=True, cost=vo.batch_cancel_cost),
+            methods=["DELETE"],
+        ),
+        Route(
+            f"{p}/portfolio/events/orders/{{order_id}}",
+            e(vo.cancel, auth="required", bucket=W, cost=2),
+            methods=["DELETE"],
+        ),
+        Route(
+            f"{p}/portfolio/events/orders/{{order_id}}/amend",
+            e(vo.amend, auth="required", bucket=W, body=True),
+            methods=["POST"],
+        ),
+        Route(
+            f"{p}/portfolio/events/orders/{{order_id}}/decrease",
+            e(vo.decrease, auth="required", bucket=W, body=True),
+            methods=["POST"],
+        ),
     ]
     routes += vc.routes(api)
     app = Starlette(routes=routes)
 
     async def not_found_handler(request, exc):
-        return Response(ApiError(404, "not_found", "no such endpoint", request.url.path).body(), 404,
-                        media_type="application/json")
+        return Response(
+            ApiError(404, "not_found", "no such endpoint", request.url.path).body(),
+            404,
+            media_type="application/json",
+        )
 
     async def method_handler(request, exc):
-        return Response(ApiError(405, "method_not_allowed", "method not allowed").body(), 405,
-                        media_type="application/json")
+        return Response(
+            ApiError(405, "method_not_allowed", "method not allowed").body(),
+            405,
+            media_type="application/json",
+        )
 
     app.add_exception_handler(404, not_found_handler)
     app.add_exception_handler(405, method_handler)

@@ -16,18 +16,38 @@ class Order:
     """One order. Units: price in pips, counts in hundredths, money in micro-dollars."""
 
     __slots__ = (
-        "order_id", "owner", "market", "side", "price", "initial", "remaining", "filled", "status",
-        "created_us", "updated_us", "client_order_id", "tif", "stp", "expiration_us", "post_only",
-        "cancel_on_pause", "subaccount", "taker_cost", "maker_cost", "taker_fees", "maker_fees",
-        "closed_us", "user_id",
+        "order_id",
+        "owner",
+        "market",
+        "side",
+        "price",
+        "initial",
+        "remaining",
+        "filled",
+        "status",
+        "created_us",
+        "updated_us",
+        "client_order_id",
+        "tif",
+        "stp",
+        "expiration_us",
+        "post_only",
+        "cancel_on_pause",
+        "subaccount",
+        "taker_cost",
+        "maker_cost",
+        "taker_fees",
+        "maker_fees",
+        "closed_us",
+        "user_id",
     )
 
     def __init__(self, order_id: str, owner, market: int, side: str, price: int, count: int, created_us: int):
         self.order_id = order_id
-        self.owner = owner               # account key id (str) for users, int for background bots
+        self.owner = owner  # account key id (str) for users, int for background bots
         self.market = market
-        self.side = side                 # "bid" (buy YES) | "ask" (sell YES = buy NO)
-        self.price = price               # YES price in pips
+        self.side = side  # "bid" (buy YES) | "ask" (sell YES = buy NO)
+        self.price = price  # YES price in pips
         self.initial = count
         self.remaining = count
         self.filled = 0
@@ -57,8 +77,8 @@ class Book:
     def __init__(self) -> None:
         self.bids: dict[int, deque[Order]] = {}
         self.asks: dict[int, deque[Order]] = {}
-        self.bid_prices: list[int] = []   # ascending
-        self.ask_prices: list[int] = []   # ascending (YES prices of NO bids)
+        self.bid_prices: list[int] = []  # ascending
+        self.ask_prices: list[int] = []  # ascending (YES prices of NO bids)
 
     def _side(self, side: str):
         """The (price -> queue) dict and ascending price list of one side of the book."""

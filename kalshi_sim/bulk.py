@@ -25,8 +25,9 @@ def _erf(x: np.ndarray) -> np.ndarray:
     sign = np.sign(x)
     a = np.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
-    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t \
-        * np.exp(-a * a)
+    y = 1.0 - (
+        ((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592
+    ) * t * np.exp(-a * a)
     return sign * y
 
 
@@ -96,8 +97,9 @@ def generate(ex, t0: int, t1: int) -> None:
         count = np.minimum(whole, 5_000) * 100 + frac
         sweep = rng.random(n) < SWEEP_SHARE
         k = np.flatnonzero(sweep)
-        price2 = np.where(taker_bid[k], _snap(m.structure, ask[k] + 1, up=True),
-                          _snap(m.structure, bid[k] - 1, up=False))
+        price2 = np.where(
+            taker_bid[k], _snap(m.structure, ask[k] + 1, up=True), _snap(m.structure, bid[k] - 1, up=False)
+        )
         count2 = (np.floor(rng.lognormal(1.5, 0.8, len(k))).astype(np.int64) + 1) * 100
         # interleave the sweep trades right after their first trade (same timestamp)
         order = np.concatenate([np.arange(n) * 2, k * 2 + 1])
@@ -135,7 +137,8 @@ def generate(ex, t0: int, t1: int) -> None:
     OI = np.concatenate(oi_parts)
     glob = np.lexsort((seq, mk, T))
     ids = rng.bytes(16 * len(T)).hex()
-    ex.tape.bulk_load(T[glob], mk[glob], P[glob], C[glob], S[glob], OI[glob], ids,
-                      [m.ticker for m in ex.markets])
+    ex.tape.bulk_load(
+        T[glob], mk[glob], P[glob], C[glob], S[glob], OI[glob], ids, [m.ticker for m in ex.markets]
+    )
     for i, _t, _p, _c, _s, times, bid, ask in parts:
         ex.tape.series[i].load_quotes(times, bid, ask)

@@ -43,7 +43,7 @@ SIZES = {  # name → (trades of history, days of history, historical-cutoff lag
     "demo": (40_000, 21, 7),
     "large": (1_000_000, 45, 14),
 }
-TRADES_PER_ARRIVAL = 1.17   # measured average number of trades one taker arrival prints
+TRADES_PER_ARRIVAL = 1.17  # measured average number of trades one taker arrival prints
 FUTURE_DAYS = 2
 N_BOTS = 16
 
@@ -189,8 +189,12 @@ class Exchange:
                 span = hi - lo
                 for _ in range(n):
                     agenda.append((lo + int(rng.random() * span), 0, i))
-            expiring = [o for a in self.accounts.values() for o in a.orders
-                        if o.status == "resting" and o.expiration_us is not None and o.expiration_us < t1]
+            expiring = [
+                o
+                for a in self.accounts.values()
+                for o in a.orders
+                if o.status == "resting" and o.expiration_us is not None and o.expiration_us < t1
+            ]
             for k, o in enumerate(expiring):
                 agenda.append((max(o.expiration_us, t0), 3, k))
             agenda.sort()
@@ -203,7 +207,7 @@ class Exchange:
                     self._settle_market(t, i)
                 else:
                     o = expiring[i]
-                    if o.status == "resting":          # good-till-time order reached its expiration
+                    if o.status == "resting":  # good-till-time order reached its expiration
                         self.books[o.market].remove(o)
                         self._finish_order(o, "canceled", t)
                         self._quote(t, o.market)
@@ -374,10 +378,19 @@ class Exchange:
             o.maker_cost += paid
             o.maker_fees += fee
         o.updated_us = t
-        acct.fills.append({
-            "fill_id": trade_id, "order_id": o.order_id, "market": o.market, "side": o.side,
-            "count": n, "price": p, "is_taker": is_taker, "fee": fee, "t": t,
-        })
+        acct.fills.append(
+            {
+                "fill_id": trade_id,
+                "order_id": o.order_id,
+                "market": o.market,
+                "side": o.side,
+                "count": n,
+                "price": p,
+                "is_taker": is_taker,
+                "fee": fee,
+                "t": t,
+            }
+        )
         return fee
 
     def _finish_order(self, o: Order, status: str, t: int) -> None:
@@ -416,10 +429,18 @@ class Exchange:
             pos.last_updated_us = st
             acct.balance += payout
             acct.updated_us = st
-            acct.settlements.append({
-                "market": i, "yes_count": yes_c, "yes_cost": yes_cost, "no_count": no_c, "no_cost": no_cost,
-                "revenue_cents": payout // 10_000, "fee": pos.fees, "t": st,
-            })
+            acct.settlements.append(
+                {
+                    "market": i,
+                    "yes_count": yes_c,
+                    "yes_cost": yes_cost,
+                    "no_count": no_c,
+                    "no_cost": no_cost,
+                    "revenue_cents": payout // 10_000,
+                    "fee": pos.fees,
+                    "t": st,
+                }
+            )
         self.settled_done[i] = True
 
     # ------------------------------------------------------------------------------------------
@@ -458,7 +479,7 @@ def _poisson(rng: random.Random, lam: float) -> int:
     if lam <= 0:
         return 0
     if lam > 50:
-        return max(0, int(round(rng.gauss(lam, lam ** 0.5))))
+        return max(0, int(round(rng.gauss(lam, lam**0.5))))
     import math
 
     limit, k, p = math.exp(-lam), 0, 1.0

@@ -136,7 +136,7 @@ def page(items: list, keyf, kind: str, q: Query, limit: int):
             else:
                 hi = mid
         start = lo
-    chunk = items[start:start + limit]
+    chunk = items[start : start + limit]
     nxt = start + limit
     cursor = make_cursor(kind, keyf(items[nxt])) if nxt < len(items) else ""
     return chunk, cursor

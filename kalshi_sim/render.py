@@ -25,7 +25,10 @@ from kalshi_sim.world import DAY, PRICE_RANGES, MarketDef
 def series_json(ex, s, include_volume: bool = False) -> dict:
     mult = ex.fee_mult[s.ticker]
     out = {
-        "ticker": s.ticker, "frequency": s.frequency, "title": s.title, "category": s.category,
+        "ticker": s.ticker,
+        "frequency": s.frequency,
+        "title": s.title,
+        "category": s.category,
         "tags": list(s.tags),
         "settlement_sources": [{"name": s.source_name, "url": s.source_url}],
         "contract_url": f"https://kalshi.com/contracts/{s.ticker.lower()}",
@@ -56,14 +59,18 @@ def event_status(ex, ev) -> str:
 def event_json(ex, ev, nested: list | None = None) -> dict:
     s = ex.series_by_ticker[ev.series_ticker]
     out = {
-        "event_ticker": ev.event_ticker, "series_ticker": ev.series_ticker, "title": ev.title,
+        "event_ticker": ev.event_ticker,
+        "series_ticker": ev.series_ticker,
+        "title": ev.title,
         "sub_title": ev.sub_title,
         "collateral_return_type": "MECNET" if ev.mutually_exclusive else "",
-        "mutually_exclusive": ev.mutually_exclusive, "category": s.category,
+        "mutually_exclusive": ev.mutually_exclusive,
+        "category": s.category,
         "strike_date": fmt.ts(ev.strike_us),
-        "last_updated_ts": fmt.ts(event_updated_us(ex, ev)), "exchange_index": 0,
+        "last_updated_ts": fmt.ts(event_updated_us(ex, ev)),
+        "exchange_index": 0,
     }
-    if ev.strike_period:                 # omitted when empty, like the other optional fields
+    if ev.strike_period:  # omitted when empty, like the other optional fields
         out["strike_period"] = ev.strike_period
     if nested is not None:
         out["markets"] = nested
@@ -95,27 +102,45 @@ def market_json(ex, m: MarketDef) -> dict:
         pb = pa = 0
     determined = status in ("determined", "finalized")
     out = {
-        "ticker": m.ticker, "event_ticker": m.event_ticker, "market_type": m.market_type,
-        "title": m.title, "yes_sub_title": m.yes_sub_title, "no_sub_title": m.no_sub_title,
-        "created_time": fmt.ts(m.created_us), "updated_time": fmt.ts(ex.market_updated_us(m)),
-        "open_time": fmt.ts(m.open_us), "close_time": fmt.ts(m.close_us),
-        "expected_expiration_time": fmt.ts(m.expected_exp_us), "expiration_time": fmt.ts(m.latest_exp_us),
-        "latest_expiration_time": fmt.ts(m.latest_exp_us), "settlement_timer_seconds": m.settlement_timer,
+        "ticker": m.ticker,
+        "event_ticker": m.event_ticker,
+        "market_type": m.market_type,
+        "title": m.title,
+        "yes_sub_title": m.yes_sub_title,
+        "no_sub_title": m.no_sub_title,
+        "created_time": fmt.ts(m.created_us),
+        "updated_time": fmt.ts(ex.market_updated_us(m)),
+        "open_time": fmt.ts(m.open_us),
+        "close_time": fmt.ts(m.close_us),
+        "expected_expiration_time": fmt.ts(m.expected_exp_us),
+        "expiration_time": fmt.ts(m.latest_exp_us),
+        "latest_expiration_time": fmt.ts(m.latest_exp_us),
+        "settlement_timer_seconds": m.settlement_timer,
         "status": status,
-        "yes_bid_dollars": fmt.d4(bid), "yes_bid_size_fp": fmt.fp(bid_size),
-        "yes_ask_dollars": fmt.d4(ask), "yes_ask_size_fp": fmt.fp(ask_size),
-        "no_bid_dollars": fmt.d4(10_000 - ask), "no_ask_dollars": fmt.d4(10_000 - bid),
+        "yes_bid_dollars": fmt.d4(bid),
+        "yes_bid_size_fp": fmt.fp(bid_size),
+        "yes_ask_dollars": fmt.d4(ask),
+        "yes_ask_size_fp": fmt.fp(ask_size),
+        "no_bid_dollars": fmt.d4(10_000 - ask),
+        "no_ask_dollars": fmt.d4(10_000 - bid),
         "last_price_dollars": fmt.d4(series.last_price),
-        "previous_yes_bid_dollars": fmt.d4(pb), "previous_yes_ask_dollars": fmt.d4(pa),
+        "previous_yes_bid_dollars": fmt.d4(pb),
+        "previous_yes_ask_dollars": fmt.d4(pa),
         "previous_price_dollars": fmt.d4(prev_price),
-        "volume_fp": fmt.fp(series.volume), "volume_24h_fp": fmt.fp(vol_24h),
-        "open_interest_fp": fmt.fp(ex.long_oi[i]), "notional_value_dollars": "1.0000",
-        "result": m.result if determined else "", "can_close_early": True,
+        "volume_fp": fmt.fp(series.volume),
+        "volume_24h_fp": fmt.fp(vol_24h),
+        "open_interest_fp": fmt.fp(ex.long_oi[i]),
+        "notional_value_dollars": "1.0000",
+        "result": m.result if determined else "",
+        "can_close_early": True,
         "expiration_value": m.expiration_value if determined else "",
         "settlement_bounds_type": "default",
         "early_close_condition": m.early_close_condition,
-        "strike_type": m.strike_type, "rules_primary": m.rules_primary, "rules_secondary": m.rules_secondary,
-        "price_level_structure": m.structure, "price_ranges": PRICE_RANGES[m.structure],
+        "strike_type": m.strike_type,
+        "rules_primary": m.rules_primary,
+        "rules_secondary": m.rules_secondary,
+        "price_level_structure": m.structure,
+        "price_ranges": PRICE_RANGES[m.structure],
         "occurrence_datetime": fmt.ts(ex.event_of[i].strike_us),
         "exchange_index": 0,
     }
@@ -143,16 +168,30 @@ def order_json(ex, o) -> dict:
     m = ex.markets[o.market]
     yes = o.side == "bid"
     out = {
-        "order_id": o.order_id, "user_id": o.user_id, "client_order_id": o.client_order_id,
-        "ticker": m.ticker, "side": "yes", "action": "buy" if yes else "sell",
-        "outcome_side": "yes" if yes else "no", "book_side": o.side, "type": "limit", "status": o.status,
-        "yes_price_dollars": fmt.d4(o.price), "no_price_dollars": fmt.d4(10_000 - o.price),
-        "fill_count_fp": fmt.fp(o.filled), "remaining_count_fp": fmt.fp(o.remaining),
+        "order_id": o.order_id,
+        "user_id": o.user_id,
+        "client_order_id": o.client_order_id,
+        "ticker": m.ticker,
+        "side": "yes",
+        "action": "buy" if yes else "sell",
+        "outcome_side": "yes" if yes else "no",
+        "book_side": o.side,
+        "type": "limit",
+        "status": o.status,
+        "yes_price_dollars": fmt.d4(o.price),
+        "no_price_dollars": fmt.d4(10_000 - o.price),
+        "fill_count_fp": fmt.fp(o.filled),
+        "remaining_count_fp": fmt.fp(o.remaining),
         "initial_count_fp": fmt.fp(o.initial),
-        "taker_fill_cost_dollars": fmt.d6(o.taker_cost), "maker_fill_cost_dollars": fmt.d6(o.maker_cost),
-        "taker_fees_dollars": fmt.d6(o.taker_fees), "maker_fees_dollars": fmt.d6(o.maker_fees),
-        "created_time": fmt.ts(o.created_us), "last_update_time": fmt.ts(o.updated_us),
-        "self_trade_prevention_type": o.stp, "subaccount_number": o.subaccount, "exchange_index": 0,
+        "taker_fill_cost_dollars": fmt.d6(o.taker_cost),
+        "maker_fill_cost_dollars": fmt.d6(o.maker_cost),
+        "taker_fees_dollars": fmt.d6(o.taker_fees),
+        "maker_fees_dollars": fmt.d6(o.maker_fees),
+        "created_time": fmt.ts(o.created_us),
+        "last_update_time": fmt.ts(o.updated_us),
+        "self_trade_prevention_type": o.stp,
+        "subaccount_number": o.subaccount,
+        "exchange_index": 0,
     }
     # optional fields are omitted when empty, as in the recorded production responses
     if o.expiration_us:
@@ -167,41 +206,63 @@ def fill_json(ex, f: dict) -> dict:
     yes = f["side"] == "bid"
     t = f["t"]
     return {
-        "fill_id": f["fill_id"], "trade_id": f["fill_id"], "order_id": f["order_id"],
-        "ticker": m.ticker, "market_ticker": m.ticker,
-        "side": "yes", "action": "buy" if yes else "sell",
-        "outcome_side": "yes" if yes else "no", "book_side": f["side"],
-        "count_fp": fmt.fp(f["count"]), "yes_price_dollars": fmt.d4(f["price"]),
-        "no_price_dollars": fmt.d4(10_000 - f["price"]), "is_taker": f["is_taker"],
-        "created_time": fmt.ts(t), "fee_cost": fmt.d6(f["fee"]), "subaccount_number": 0,
-        "ts": t // 1_000_000, "exchange_index": 0,
+        "fill_id": f["fill_id"],
+        "trade_id": f["fill_id"],
+        "order_id": f["order_id"],
+        "ticker": m.ticker,
+        "market_ticker": m.ticker,
+        "side": "yes",
+        "action": "buy" if yes else "sell",
+        "outcome_side": "yes" if yes else "no",
+        "book_side": f["side"],
+        "count_fp": fmt.fp(f["count"]),
+        "yes_price_dollars": fmt.d4(f["price"]),
+        "no_price_dollars": fmt.d4(10_000 - f["price"]),
+        "is_taker": f["is_taker"],
+        "created_time": fmt.ts(t),
+        "fee_cost": fmt.d6(f["fee"]),
+        "subaccount_number": 0,
+        "ts": t // 1_000_000,
+        "exchange_index": 0,
     }
 
 
 def settlement_json(ex, s: dict) -> dict:
     m = ex.markets[s["market"]]
     return {
-        "ticker": m.ticker, "event_ticker": m.event_ticker, "market_result": m.result,
-        "yes_count_fp": fmt.fp(s["yes_count"]), "yes_total_cost_dollars": fmt.d6(s["yes_cost"]),
-        "no_count_fp": fmt.fp(s["no_count"]), "no_total_cost_dollars": fmt.d6(s["no_cost"]),
-        "revenue": s["revenue_cents"], "settled_time": fmt.ts(s["t"]), "fee_cost": fmt.d6(s["fee"]),
-        "value": m.settle_pips // 100, "exchange_index": 0,
+        "ticker": m.ticker,
+        "event_ticker": m.event_ticker,
+        "market_result": m.result,
+        "yes_count_fp": fmt.fp(s["yes_count"]),
+        "yes_total_cost_dollars": fmt.d6(s["yes_cost"]),
+        "no_count_fp": fmt.fp(s["no_count"]),
+        "no_total_cost_dollars": fmt.d6(s["no_cost"]),
+        "revenue": s["revenue_cents"],
+        "settled_time": fmt.ts(s["t"]),
+        "fee_cost": fmt.d6(s["fee"]),
+        "value": m.settle_pips // 100,
+        "exchange_index": 0,
     }
 
 
 def position_json(ex, i: int, pos) -> dict:
     return {
-        "ticker": ex.markets[i].ticker, "total_traded_dollars": fmt.d6(pos.traded),
-        "position_fp": fmt.fp(pos.net), "market_exposure_dollars": fmt.d6(pos.exposure()),
-        "realized_pnl_dollars": fmt.d6(pos.realized), "fees_paid_dollars": fmt.d6(pos.fees),
-        "last_updated_ts": fmt.ts(pos.last_updated_us), "exchange_index": 0,
+        "ticker": ex.markets[i].ticker,
+        "total_traded_dollars": fmt.d6(pos.traded),
+        "position_fp": fmt.fp(pos.net),
+        "market_exposure_dollars": fmt.d6(pos.exposure()),
+        "realized_pnl_dollars": fmt.d6(pos.realized),
+        "fees_paid_dollars": fmt.d6(pos.fees),
+        "last_updated_ts": fmt.ts(pos.last_updated_us),
+        "exchange_index": 0,
     }
 
 
 def event_position_json(ex, event_ticker: str, items: list) -> dict:
     exposure = sum(p.exposure() for _, p in items)
     return {
-        "event_ticker": event_ticker, "total_cost_dollars": fmt.d6(exposure),
+        "event_ticker": event_ticker,
+        "total_cost_dollars": fmt.d6(exposure),
         "total_cost_shares_fp": fmt.fp(sum(abs(p.net) for _, p in items)),
         "event_exposure_dollars": fmt.d6(exposure),
         "realized_pnl_dollars": fmt.d6(sum(p.realized for _, p in items)),

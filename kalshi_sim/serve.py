@@ -19,9 +19,17 @@ DEFAULT_KEYS_DIR = Path(os.path.expanduser("~/.kalshi-lake/sim-keys"))
 KEYED_ACCOUNT_CENTS = 1_000_000
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, seed: int = 7, size: str = "small", tier: str | None = None,
-          faults: str | dict | None = None, keys_dir: Path | None = None, out=None,
-          exit_with_parent: bool = False) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    seed: int = 7,
+    size: str = "small",
+    tier: str | None = None,
+    faults: str | dict | None = None,
+    keys_dir: Path | None = None,
+    out=None,
+    exit_with_parent: bool = False,
+) -> None:
     """Build the world, print the base URL and serve until interrupted (or, with ``exit_with_parent``,
     until the process that started it is gone: no orphaned servers on a shared machine)."""
     import uvicorn
@@ -40,8 +48,13 @@ def serve(host: str = "127.0.0.1", port: int = 8765, seed: int = 7, size: str = 
     if kd.is_dir():
         for pub in sorted(kd.glob("*.pub")):
             ex.accounts[pub.stem] = Account(
-                key_id=pub.stem, user_id=pub.stem, public_key=load_public_key(pub.read_text()),
-                balance=KEYED_ACCOUNT_CENTS * 10_000, created_us=ex.now_us, updated_us=ex.now_us)
+                key_id=pub.stem,
+                user_id=pub.stem,
+                public_key=load_public_key(pub.read_text()),
+                balance=KEYED_ACCOUNT_CENTS * 10_000,
+                created_us=ex.now_us,
+                updated_us=ex.now_us,
+            )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # accepted sockets inherit TCP_NODELAY on Linux: without it a keep-alive client waits ~40 ms per
@@ -49,12 +62,18 @@ def serve(host: str = "127.0.0.1", port: int = 8765, seed: int = 7, size: str = 
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     port = sock.getsockname()[1]
-    sock.listen(2048)      # listen before announcing the URL: connections queue until uvicorn accepts them
+    sock.listen(2048)  # listen before announcing the URL: connections queue until uvicorn accepts them
     print(f"http://{host}:{port}/trade-api/v2", file=out, flush=True)
     if exit_with_parent:
         _watch_parent(os.getppid())
-    config = uvicorn.Config(build_app(api), log_level="warning", lifespan="off", access_log=False,
-                            timeout_keep_alive=30, date_header=False)
+    config = uvicorn.Config(
+        build_app(api),
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_keep_alive=30,
+        date_header=False,
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -79,13 +98,16 @@ def keygen(private_key_path: Path, keys_dir: Path | None = None) -> tuple[str, P
     if private_key_path.exists():
         raise FileExistsError(f"{private_key_path} already exists; choose another --out or delete it")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pub = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     digest = hashlib.sha256(pub).hexdigest()
     key_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
     private_key_path.parent.mkdir(parents=True, exist_ok=True)
     kd.mkdir(parents=True, exist_ok=True)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     fd = os.open(private_key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)

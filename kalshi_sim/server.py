@@ -37,8 +37,16 @@ class SimAccount:
 class LocalExchange:
     """A Kalshi-compatible exchange on ``127.0.0.1``. Use as a context manager."""
 
-    def __init__(self, seed: int = 7, size="small", tier: str | None = None, faults: dict | None = None,
-                 subprocess: bool = False, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        seed: int = 7,
+        size="small",
+        tier: str | None = None,
+        faults: dict | None = None,
+        subprocess: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.seed, self.size, self.tier = seed, size, tier
         self.initial_faults = dict(faults or {})
         self.subprocess = subprocess
@@ -73,11 +81,18 @@ class LocalExchange:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(build_app(self.api), log_level="error", lifespan="off", access_log=False,
-                                timeout_keep_alive=30, date_header=False)
+        config = uvicorn.Config(
+            build_app(self.api),
+            log_level="error",
+            lifespan="off",
+            access_log=False,
+            timeout_keep_alive=30,
+            date_header=False,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name=f"kalshi-sim-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name=f"kalshi-sim-{self.port}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 30
         while not self._server.started:
@@ -86,8 +101,21 @@ class LocalExchange:
             time.sleep(0.005)
 
     def _start_child(self) -> None:
-        cmd = [sys.executable, "-m", "kalshi_sim", "serve", "--host", self.host, "--port", str(self.port),
-               "--seed", str(self.seed), "--size", str(self.size), "--exit-with-parent"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "kalshi_sim",
+            "serve",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--seed",
+            str(self.seed),
+            "--size",
+            str(self.size),
+            "--exit-with-parent",
+        ]
         if self.tier:
             cmd += ["--tier", self.tier]
         if self.initial_faults:
@@ -144,8 +172,9 @@ class LocalExchange:
     # -- control --------------------------------------------------------------------------------
     def _control(self, method: str, path: str, body: dict | None = None):
         data = orjson.dumps(body) if body is not None else None
-        req = urllib.request.Request(self.root_url + path, data=data, method=method,
-                                     headers={"content-type": "application/json"})
+        req = urllib.request.Request(
+            self.root_url + path, data=data, method=method, headers={"content-type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=600) as resp:
             raw = resp.read()
         return orjson.loads(raw) if raw else None
@@ -158,8 +187,12 @@ class LocalExchange:
         else:
             out = self._control("POST", "/_sim/accounts", {"balance_cents": balance_cents})
             key_id, user_id, pem = out["key_id"], out["user_id"], out["private_key_pem"]
-        env = {"KALSHI_ENV": "local", "KALSHI_API_URL": self.base_url, "KALSHI_API_KEY_ID": key_id,
-               "KALSHI_PRIVATE_KEY": pem}
+        env = {
+            "KALSHI_ENV": "local",
+            "KALSHI_API_URL": self.base_url,
+            "KALSHI_API_KEY_ID": key_id,
+            "KALSHI_PRIVATE_KEY": pem,
+        }
         return SimAccount(key_id=key_id, private_key_pem=pem, env=env, user_id=user_id)
 
     def advance(self, seconds: float = 3600) -> None:

@@ -20,13 +20,13 @@ class MarketSeries:
     __slots__ = ("trade_idx", "trade_ts", "oi", "q_ts", "q_bid", "q_ask", "volume", "last_price", "cumvol")
 
     def __init__(self) -> None:
-        self.trade_idx = array("q")   # global tape positions
-        self.trade_ts = array("q")    # µs, ascending
-        self.oi = array("q")          # open interest (hundredths) after each trade
-        self.cumvol = array("q")      # cumulative volume (hundredths) after each trade
-        self.q_ts = array("q")        # quote history: time of change
-        self.q_bid = array("i")       # best YES bid (pips, 0 = none)
-        self.q_ask = array("i")       # best YES ask (pips, 10000 = none)
+        self.trade_idx = array("q")  # global tape positions
+        self.trade_ts = array("q")  # µs, ascending
+        self.oi = array("q")  # open interest (hundredths) after each trade
+        self.cumvol = array("q")  # cumulative volume (hundredths) after each trade
+        self.q_ts = array("q")  # quote history: time of change
+        self.q_bid = array("i")  # best YES bid (pips, 0 = none)
+        self.q_ask = array("i")  # best YES ask (pips, 10000 = none)
         self.volume = 0
         self.last_price = 0
 
@@ -73,8 +73,17 @@ class Tape:
         while len(self.series) < n:
             self.series.append(MarketSeries())
 
-    def append(self, t_us: int, m: int, ticker: str, price: int, count: int, taker_side: str,
-               trade_id: str, oi_after: int) -> int:
+    def append(
+        self,
+        t_us: int,
+        m: int,
+        ticker: str,
+        price: int,
+        count: int,
+        taker_side: str,
+        trade_id: str,
+        oi_after: int,
+    ) -> int:
         """Append one trade (taker_side is the taker's book side: bid = bought YES)."""
         if self.ts and t_us < self.ts[-1]:
             raise ValueError("trades must be appended in time order")
@@ -102,12 +111,12 @@ class Tape:
         return i
 
     def row(self, i: int) -> bytes:
-        return bytes(self.rows[self.offsets[i]:self.offsets[i + 1]])
+        return bytes(self.rows[self.offsets[i] : self.offsets[i + 1]])
 
     def rows_desc(self, positions) -> bytes:
         """JSON array body of the given tape positions (already in the wanted order)."""
         rows, off = self.rows, self.offsets
-        return b"[" + b",".join([rows[off[i]:off[i + 1]] for i in positions]) + b"]"
+        return b"[" + b",".join([rows[off[i] : off[i + 1]] for i in positions]) + b"]"
 
 
 def _arr(code: str, values) -> array:
@@ -130,19 +139,28 @@ def _bulk_load(self: Tape, T, M, P, C, S, OI, ids_hex: str, tickers: list[str]) 
     blob = bytearray()
     lengths = np.empty(n, dtype=np.int64)
     chunk = 100_000
-    for lo in range(0, n, chunk):      # in chunks: keeps the peak memory near the final buffer size
+    for lo in range(0, n, chunk):  # in chunks: keeps the peak memory near the final buffer size
         hi = min(lo + chunk, n)
         rows = []
         add = rows.append
-        for j, t, m, p, c, s in zip(range(lo, hi), stamps[lo:hi], M[lo:hi].tolist(), P[lo:hi].tolist(),
-                                    C[lo:hi].tolist(), S[lo:hi].tolist(), strict=True):
+        for j, t, m, p, c, s in zip(
+            range(lo, hi),
+            stamps[lo:hi],
+            M[lo:hi].tolist(),
+            P[lo:hi].tolist(),
+            C[lo:hi].tolist(),
+            S[lo:hi].tolist(),
+            strict=True,
+        ):
             t = t.rstrip("0").rstrip(".")
-            h = ids_hex[32 * j:32 * j + 32]
+            h = ids_hex[32 * j : 32 * j + 32]
             side, outcome = ("bid", "yes") if s else ("ask", "no")
-            add(f'{{"count_fp":"{c // 100}.{c % 100:02d}","created_time":"{t}Z","is_block_trade":false,'
+            add(
+                f'{{"count_fp":"{c // 100}.{c % 100:02d}","created_time":"{t}Z","is_block_trade":false,'
                 f'"no_price_dollars":"{d4[10_000 - p]}","taker_book_side":"{side}",'
                 f'"taker_outcome_side":"{outcome}","taker_side":"{outcome}","ticker":"{tickers[m]}",'
-                f'"trade_id":"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}","yes_price_dollars":"{d4[p]}"}}')
+                f'"trade_id":"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}","yes_price_dollars":"{d4[p]}"}}'
+            )
         lengths[lo:hi] = [len(r) for r in rows]
         blob += "".join(rows).encode()
     self.rows = blob

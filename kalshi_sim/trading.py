@@ -91,10 +91,16 @@ def validate_create(ex, acct, body) -> dict:
     if body.get("exchange_index", 0) not in (0, -1, None):
         raise bad("invalid exchange_index", "only exchange_index 0 exists")
     if ex.market_status(m) != "active":
-        raise ApiError(400, "market_closed", "market is not open for trading", f"{m.ticker} is {ex.market_status(m)}")
+        raise ApiError(
+            400, "market_closed", "market is not open for trading", f"{m.ticker} is {ex.market_status(m)}"
+        )
     if coid and coid in acct.client_ids:
-        raise ApiError(409, "order_already_exists", "an order with this client_order_id already exists",
-                       f"client_order_id {coid}")
+        raise ApiError(
+            409,
+            "order_already_exists",
+            "an order with this client_order_id already exists",
+            f"client_order_id {coid}",
+        )
     book = ex.books[m.idx]
     if body.get("post_only") and book.crosses(side, price):
         raise bad("post only order would cross", "post_only orders must not take liquidity")
@@ -107,16 +113,29 @@ def validate_create(ex, acct, body) -> dict:
     pos = acct.positions.get(m.idx)
     net = pos.net if pos and not pos.settled else 0
     closing = min(count, max(-net, 0)) if side == "bid" else min(count, max(net, 0))
-    need = (count - closing) * (price if side == "bid" else 10_000 - price)   # closing legs need no cash
-    fee_cap = count * 175 // 100 * 100      # at most $0.0175 per contract
+    need = (count - closing) * (price if side == "bid" else 10_000 - price)  # closing legs need no cash
+    fee_cap = count * 175 // 100 * 100  # at most $0.0175 per contract
     if need + fee_cap > acct.balance - reserved(ex, acct):
-        raise ApiError(400, "insufficient_balance", "insufficient balance for this order",
-                       f"needs {fmt.d6(need)} plus fees")
+        raise ApiError(
+            400,
+            "insufficient_balance",
+            "insufficient balance for this order",
+            f"needs {fmt.d6(need)} plus fees",
+        )
     if tif == "fill_or_kill" and _fillable(ex, m.idx, side, price, acct.key_id) < count:
         raise ApiError(400, "fill_or_kill_insufficient_resting_volume", "fill-or-kill order cannot be filled")
-    return {"m": m, "side": side, "count": count, "price": price, "tif": tif, "stp": stp, "coid": coid,
-            "exp": exp, "post_only": bool(body.get("post_only")),
-            "cancel_on_pause": bool(body.get("cancel_order_on_pause"))}
+    return {
+        "m": m,
+        "side": side,
+        "count": count,
+        "price": price,
+        "tif": tif,
+        "stp": stp,
+        "coid": coid,
+        "exp": exp,
+        "post_only": bool(body.get("post_only")),
+        "cancel_on_pause": bool(body.get("cancel_order_on_pause")),
+    }
 
 
 def _fillable(ex, i: int, side: str, price: int, owner: str) -> int:
@@ -161,8 +180,13 @@ def create(ex, acct, f: dict) -> dict:
 
 
 def response(o: Order, filled: int, cost: int, fee: int, t: int) -> dict:
-    out = {"order_id": o.order_id, "client_order_id": o.client_order_id, "fill_count": fmt.fp(filled),
-           "remaining_count": fmt.fp(o.remaining), "ts_ms": t // 1000}
+    out = {
+        "order_id": o.order_id,
+        "client_order_id": o.client_order_id,
+        "fill_count": fmt.fp(filled),
+        "remaining_count": fmt.fp(o.remaining),
+        "ts_ms": t // 1000,
+    }
     if filled:
         out["average_fill_price"] = _avg(cost * 100, filled)
         out["average_fee_paid"] = _avg(fee * 100, filled)
@@ -192,8 +216,12 @@ def cancel(ex, acct, o: Order) -> dict:
     ex.books[o.market].remove(o)
     ex._finish_order(o, "canceled", t)
     ex._quote(t, o.market)
-    return {"order_id": o.order_id, "client_order_id": o.client_order_id, "reduced_by": fmt.fp(reduced),
-            "ts_ms": t // 1000}
+    return {
+        "order_id": o.order_id,
+        "client_order_id": o.client_order_id,
+        "reduced_by": fmt.fp(reduced),
+        "ts_ms": t // 1000,
+    }
 
 
 def bad_state(o: Order) -> ApiError:
@@ -223,8 +251,12 @@ def decrease(ex, acct, o: Order, body) -> dict:
         o.remaining = new_remaining
         o.updated_us = t
     ex._quote(t, o.market)
-    return {"order_id": o.order_id, "client_order_id": o.client_order_id,
-            "remaining_count": fmt.fp(o.remaining), "ts_ms": t // 1000}
+    return {
+        "order_id": o.order_id,
+        "client_order_id": o.client_order_id,
+        "remaining_count": fmt.fp(o.remaining),
+        "ts_ms": t // 1000,
+    }
 
 
 def amend(ex, acct, o: Order, body) -> dict:
@@ -247,8 +279,11 @@ def amend(ex, acct, o: Order, body) -> dict:
     if new_coid and new_coid in acct.client_ids and acct.client_ids[new_coid] != o.order_id:
         raise ApiError(409, "order_already_exists", "an order with this client_order_id already exists")
     new_remaining = total - o.filled
-    extra = max(new_remaining * (price if o.side == "bid" else 10_000 - price)
-                - o.remaining * (o.price if o.side == "bid" else 10_000 - o.price), 0)
+    extra = max(
+        new_remaining * (price if o.side == "bid" else 10_000 - price)
+        - o.remaining * (o.price if o.side == "bid" else 10_000 - o.price),
+        0,
+    )
     if extra and extra > acct.balance - reserved(ex, acct):
         raise ApiError(400, "insufficient_balance", "insufficient balance for this amend")
     t = ex.tick()
@@ -258,7 +293,7 @@ def amend(ex, acct, o: Order, body) -> dict:
     book = ex.books[o.market]
     filled = cost = fee = 0
     if price == o.price and new_remaining <= o.remaining:
-        o.remaining = new_remaining          # a pure decrease keeps queue priority
+        o.remaining = new_remaining  # a pure decrease keeps queue priority
         o.updated_us = t
     else:
         book.remove(o)
@@ -272,8 +307,13 @@ def amend(ex, acct, o: Order, body) -> dict:
         else:
             book.add(o)
     ex._quote(t, o.market)
-    out = {"order_id": o.order_id, "client_order_id": o.client_order_id,
-           "remaining_count": fmt.fp(o.remaining), "fill_count": fmt.fp(o.filled), "ts_ms": t // 1000}
+    out = {
+        "order_id": o.order_id,
+        "client_order_id": o.client_order_id,
+        "remaining_count": fmt.fp(o.remaining),
+        "fill_count": fmt.fp(o.filled),
+        "ts_ms": t // 1000,
+    }
     if filled:
         out["average_fill_price"] = _avg(cost * 100, filled)
         out["average_fee_paid"] = _avg(fee * 100, filled)

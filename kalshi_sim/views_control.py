@@ -35,9 +35,16 @@ async def _body(request: Request) -> dict:
 
 def state_json(api) -> dict:
     ex = api.ex
-    return {"now": fmt.ts(ex.now_us), "cutoff": fmt.ts(ex.cutoff_us), "seed": ex.seed, "trades": len(ex.tape),
-            "markets": len(ex.visible_markets()), "events": len(ex.events), "accounts": len(ex.accounts),
-            "faults": api.faults.__dict__.copy()}
+    return {
+        "now": fmt.ts(ex.now_us),
+        "cutoff": fmt.ts(ex.cutoff_us),
+        "seed": ex.seed,
+        "trades": len(ex.tape),
+        "markets": len(ex.visible_markets()),
+        "events": len(ex.events),
+        "accounts": len(ex.accounts),
+        "faults": api.faults.__dict__.copy(),
+    }
 
 
 def routes(api) -> list[Route]:

@@ -99,38 +99,68 @@ def _candles(ex, m, start: int, end: int, period: int, latest_before: bool, hist
             if 2 * r >= vol:
                 mean += 1
             price = (prices[0], min(prices), max(prices), prices[-1], mean)
-        out.append(_hist_candle(e, yes_bid, yes_ask, price, prev, vol, oi) if historical
-                   else _candle(e, yes_bid, yes_ask, price, prev, vol, oi))
+        out.append(
+            _hist_candle(e, yes_bid, yes_ask, price, prev, vol, oi)
+            if historical
+            else _candle(e, yes_bid, yes_ask, price, prev, vol, oi)
+        )
     return out
 
 
 def _ohlc(v, suffix: str) -> dict:
     o, lo, hi, c = v
-    return {f"open{suffix}": fmt.d4(o), f"low{suffix}": fmt.d4(lo), f"high{suffix}": fmt.d4(hi),
-            f"close{suffix}": fmt.d4(c)}
+    return {
+        f"open{suffix}": fmt.d4(o),
+        f"low{suffix}": fmt.d4(lo),
+        f"high{suffix}": fmt.d4(hi),
+        f"close{suffix}": fmt.d4(c),
+    }
 
 
 def _candle(e, yes_bid, yes_ask, price, prev, vol, oi) -> dict:
     p: dict = {}
     if price is not None:
         o, lo, hi, c, mean = price
-        p = {"open_dollars": fmt.d4(o), "low_dollars": fmt.d4(lo), "high_dollars": fmt.d4(hi),
-             "close_dollars": fmt.d4(c), "mean_dollars": fmt.d4(mean)}
+        p = {
+            "open_dollars": fmt.d4(o),
+            "low_dollars": fmt.d4(lo),
+            "high_dollars": fmt.d4(hi),
+            "close_dollars": fmt.d4(c),
+            "mean_dollars": fmt.d4(mean),
+        }
     if prev is not None:
         p["previous_dollars"] = fmt.d4(prev)
-    return {"end_period_ts": e, "yes_bid": _ohlc(yes_bid, "_dollars"), "yes_ask": _ohlc(yes_ask, "_dollars"),
-            "price": p, "volume_fp": fmt.fp(vol), "open_interest_fp": fmt.fp(oi)}
+    return {
+        "end_period_ts": e,
+        "yes_bid": _ohlc(yes_bid, "_dollars"),
+        "yes_ask": _ohlc(yes_ask, "_dollars"),
+        "price": p,
+        "volume_fp": fmt.fp(vol),
+        "open_interest_fp": fmt.fp(oi),
+    }
 
 
 def _hist_candle(e, yes_bid, yes_ask, price, prev, vol, oi) -> dict:
     if price is not None:
         o, lo, hi, c, mean = price
-        p = {"open": fmt.d4(o), "low": fmt.d4(lo), "high": fmt.d4(hi), "close": fmt.d4(c), "mean": fmt.d4(mean)}
+        p = {
+            "open": fmt.d4(o),
+            "low": fmt.d4(lo),
+            "high": fmt.d4(hi),
+            "close": fmt.d4(c),
+            "mean": fmt.d4(mean),
+        }
     else:
         p = {"open": None, "low": None, "high": None, "close": None, "mean": None}
     p["previous"] = fmt.d4(prev) if prev is not None else None
-    return {"end_period_ts": e, "yes_bid": _ohlc(yes_bid, ""), "yes_ask": _ohlc(yes_ask, ""), "price": p,
-            "volume": fmt.fp(vol), "open_interest": fmt.fp(oi)}
+    return {
+        "end_period_ts": e,
+        "yes_bid": _ohlc(yes_bid, ""),
+        "yes_ask": _ohlc(yes_ask, ""),
+        "price": p,
+        "volume": fmt.fp(vol),
+        "open_interest": fmt.fp(oi),
+    }
 
 
 def candlesticks(api, req):
@@ -186,5 +216,10 @@ def event_candlesticks(api, req):
     if len(ends) > per_market:
         adjusted = ends[per_market - 1]
     rows = [_candles(ex, m, start, adjusted, period, False, False) for m in markets]
-    return dumps({"market_tickers": [m.ticker for m in markets], "market_candlesticks": rows,
-                  "adjusted_end_ts": adjusted})
+    return dumps(
+        {
+            "market_tickers": [m.ticker for m in markets],
+            "market_candlesticks": rows,
+            "adjusted_end_ts": adjusted,
+        }
+    )

@@ -16,7 +16,7 @@ def create(api, req):
 
 def _orders_list(body) -> list:
     if not isinstance(body, dict) or not isinstance(body.get("orders"), list) or not body["orders"]:
-        raise bad("orders is required", "send {\"orders\": [...]} with at least one order")
+        raise bad("orders is required", 'send {"orders": [...]} with at least one order')
     if len(body["orders"]) > MAX_BATCH:
         raise bad("too many orders", f"at most {MAX_BATCH} orders per batch")
     return body["orders"]
@@ -45,8 +45,16 @@ def batch_create(api, req):
             f = trading.validate_create(ex, acct, item)
             out.append(trading.create(ex, acct, f))
         except ApiError as e:
-            out.append({"order_id": "", "client_order_id": coid, "fill_count": None, "remaining_count": None,
-                        "ts_ms": None, "error": e.json()})
+            out.append(
+                {
+                    "order_id": "",
+                    "client_order_id": coid,
+                    "fill_count": None,
+                    "remaining_count": None,
+                    "ts_ms": None,
+                    "error": e.json(),
+                }
+            )
     return 201, dumps({"orders": out})
 
 
@@ -66,8 +74,15 @@ def batch_cancel(api, req):
             o = trading.own_order(ex, acct, oid)
             out.append(trading.cancel(ex, acct, o))
         except ApiError as e:
-            out.append({"order_id": oid or "", "client_order_id": None, "reduced_by": fmt.fp(0), "ts_ms": None,
-                        "error": e.json()})
+            out.append(
+                {
+                    "order_id": oid or "",
+                    "client_order_id": None,
+                    "reduced_by": fmt.fp(0),
+                    "ts_ms": None,
+                    "error": e.json(),
+                }
+            )
     return dumps({"orders": out})
 
 

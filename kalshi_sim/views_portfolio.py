@@ -28,11 +28,15 @@ def balance(api, req):
             continue
         last = ex.tape.series[i].last_price
         value += sum(c * last if c > 0 else -c * (10_000 - last) for c, _ in pos.lots)
-    return dumps({
-        "balance": acct.balance // 10_000, "balance_dollars": fmt.d4_from_micros(acct.balance),
-        "portfolio_value": value // 10_000, "updated_ts": max(acct.updated_us, acct.created_us) // 1_000_000,
-        "balance_breakdown": [{"exchange_index": 0, "balance": fmt.d4_from_micros(acct.balance)}],
-    })
+    return dumps(
+        {
+            "balance": acct.balance // 10_000,
+            "balance_dollars": fmt.d4_from_micros(acct.balance),
+            "portfolio_value": value // 10_000,
+            "updated_ts": max(acct.updated_us, acct.created_us) // 1_000_000,
+            "balance_breakdown": [{"exchange_index": 0, "balance": fmt.d4_from_micros(acct.balance)}],
+        }
+    )
 
 
 def _positions(api, req, historical: bool):
@@ -64,11 +68,13 @@ def _positions(api, req, historical: bool):
     by_event: dict[str, list] = {}
     for i, pos in chunk:
         by_event.setdefault(ex.markets[i].event_ticker, []).append((i, pos))
-    return dumps({
-        "market_positions": [render.position_json(ex, i, p) for i, p in chunk],
-        "event_positions": [render.event_position_json(ex, e, items) for e, items in by_event.items()],
-        "cursor": cursor,
-    })
+    return dumps(
+        {
+            "market_positions": [render.position_json(ex, i, p) for i, p in chunk],
+            "event_positions": [render.event_position_json(ex, e, items) for e, items in by_event.items()],
+            "cursor": cursor,
+        }
+    )
 
 
 def positions(api, req):
@@ -213,6 +219,11 @@ def queue_positions(api, req):
             continue
         if event_ticker and m.event_ticker != event_ticker:
             continue
-        out.append({"order_id": o.order_id, "market_ticker": m.ticker,
-                    "queue_position_fp": fmt.fp(_queue_position(ex, o))})
+        out.append(
+            {
+                "order_id": o.order_id,
+                "market_ticker": m.ticker,
+                "queue_position_fp": fmt.fp(_queue_position(ex, o)),
+            }
+        )
     return dumps({"queue_positions": out})

@@ -34,13 +34,31 @@ def exchange_schedule(api, req):
     ex = api.ex
     start = fmt.ts(ex.start_us - 365 * 86_400_000_000 - ex.start_us % 86_400_000_000)
     day = [{"open_time": "00:00", "close_time": "23:59"}]
-    return dumps({"schedule": {
-        "standard_hours": [{
-            "start_time": start, "end_time": "2099-01-01T00:00:00Z",
-            **{d: day for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
-        }],
-        "maintenance_windows": [],
-    }})
+    return dumps(
+        {
+            "schedule": {
+                "standard_hours": [
+                    {
+                        "start_time": start,
+                        "end_time": "2099-01-01T00:00:00Z",
+                        **{
+                            d: day
+                            for d in (
+                                "monday",
+                                "tuesday",
+                                "wednesday",
+                                "thursday",
+                                "friday",
+                                "saturday",
+                                "sunday",
+                            )
+                        },
+                    }
+                ],
+                "maintenance_windows": [],
+            }
+        }
+    )
 
 
 def user_data_timestamp(api, req):
@@ -50,8 +68,14 @@ def user_data_timestamp(api, req):
 def account_limits(api, req):
     tier = api.faults.tier or "unlimited"
     rr, rc, wr, wc = TIERS[tier]
-    return dumps({"usage_tier": tier, "read": {"refill_rate": rr, "bucket_capacity": rc},
-                  "write": {"refill_rate": wr, "bucket_capacity": wc}, "grants": []})
+    return dumps(
+        {
+            "usage_tier": tier,
+            "read": {"refill_rate": rr, "bucket_capacity": rc},
+            "write": {"refill_rate": wr, "bucket_capacity": wc},
+            "grants": [],
+        }
+    )
 
 
 ENDPOINT_COSTS = [  # the non-default costs this exchange charges (batches bill per item on top)
@@ -155,14 +179,28 @@ def _market_rows(api, req, historical: bool):
     if historical:
         status = None
         win = {}
-        given = [n for n, v in (("tickers", tickers), ("event_ticker", event_ticker), ("series_ticker", series))
-                 if v]
+        given = [
+            n
+            for n, v in (("tickers", tickers), ("event_ticker", event_ticker), ("series_ticker", series))
+            if v
+        ]
         if len(given) > 1:
             raise bad("filters are mutually exclusive", f"got {', '.join(given)}")
     else:
         status = q.str("status", tuple(MARKET_STATUS))
-        win = {n: q.int(n) for n in ("min_created_ts", "max_created_ts", "min_updated_ts", "max_updated_ts",
-                                     "min_close_ts", "max_close_ts", "min_settled_ts", "max_settled_ts")}
+        win = {
+            n: q.int(n)
+            for n in (
+                "min_created_ts",
+                "max_created_ts",
+                "min_updated_ts",
+                "max_updated_ts",
+                "min_close_ts",
+                "max_close_ts",
+                "min_settled_ts",
+                "max_settled_ts",
+            )
+        }
         _check_compat(win, status, mve, series, tickers, event_ticker)
     wanted = MARKET_STATUS.get(status) if status else None
     rows = []
@@ -199,20 +237,31 @@ def _check_compat(win, status, mve, series, tickers, event_ticker):
     if used("min_settled_ts", "max_settled_ts") and status not in (None, "settled"):
         raise bad("settled_ts filters are only compatible with status settled or none")
     if used("min_updated_ts", "max_updated_ts"):
-        others = used("min_created_ts", "max_created_ts", "min_close_ts", "max_close_ts", "min_settled_ts",
-                      "max_settled_ts")
+        others = used(
+            "min_created_ts",
+            "max_created_ts",
+            "min_close_ts",
+            "max_close_ts",
+            "min_settled_ts",
+            "max_settled_ts",
+        )
         if others or status or tickers or event_ticker:
-            raise bad("updated_ts filters are incompatible with other filters",
-                      "only mve_filter=exclude (and series_ticker with mve_filter=exclude) may be combined")
+            raise bad(
+                "updated_ts filters are incompatible with other filters",
+                "only mve_filter=exclude (and series_ticker with mve_filter=exclude) may be combined",
+            )
         if series and mve != "exclude":
             raise bad("series_ticker with updated_ts filters requires mve_filter=exclude")
 
 
 def _in_windows(ex, m, win) -> bool:
     checks = (
-        ("min_created_ts", m.created_us, 1), ("max_created_ts", m.created_us, -1),
-        ("min_close_ts", m.close_us, 1), ("max_close_ts", m.close_us, -1),
-        ("min_updated_ts", ex.market_updated_us(m), 1), ("max_updated_ts", ex.market_updated_us(m), -1),
+        ("min_created_ts", m.created_us, 1),
+        ("max_created_ts", m.created_us, -1),
+        ("min_close_ts", m.close_us, 1),
+        ("max_close_ts", m.close_us, -1),
+        ("min_updated_ts", ex.market_updated_us(m), 1),
+        ("max_updated_ts", ex.market_updated_us(m), -1),
     )
     for name, value, sign in checks:
         v = win.get(name)
@@ -257,15 +306,17 @@ def historical_market_get(api, req):
 def _orderbook(ex, m, depth: int) -> dict:
     book = ex.books[m.idx]
     yes = book.levels("bid")
-    no = [(10_000 - p, c) for p, c in reversed(book.levels("ask"))]   # NO bids, ascending NO price
+    no = [(10_000 - p, c) for p, c in reversed(book.levels("ask"))]  # NO bids, ascending NO price
     if depth > 0:
         yes, no = yes[-depth:], no[-depth:]
-    return {"yes_dollars": [[fmt.d4(p), fmt.fp(c)] for p, c in yes],
-            "no_dollars": [[fmt.d4(p), fmt.fp(c)] for p, c in no]}
+    return {
+        "yes_dollars": [[fmt.d4(p), fmt.fp(c)] for p, c in yes],
+        "no_dollars": [[fmt.d4(p), fmt.fp(c)] for p, c in no],
+    }
 
 
 def orderbook_get(api, req):
-    depth = req.q.int("depth", 0, None, 100)      # 0 (or negative, as the notes say) = every level
+    depth = req.q.int("depth", 0, None, 100)  # 0 (or negative, as the notes say) = every level
     m = market_or_404(api.ex, req.params["ticker"], False)
     return dumps({"orderbook_fp": _orderbook(api.ex, m, depth if depth > 0 else 0)})
 
@@ -338,10 +389,20 @@ def historical_trades_list(api, req):
 
 def historical_cutoff(api, req):
     c = fmt.ts(api.ex.cutoff_us)
-    return dumps({"market_settled_ts": c, "trades_created_ts": c, "orders_updated_ts": c,
-                  "market_positions_last_updated_ts": c})
+    return dumps(
+        {
+            "market_settled_ts": c,
+            "trades_created_ts": c,
+            "orders_updated_ts": c,
+            "market_positions_last_updated_ts": c,
+        }
+    )
 
 
 def legacy_order_write(api, req):
-    raise ApiError(400, "bad_request", "Please switch to the V2 endpoints",
-                   "legacy order mutations were retired; use /portfolio/events/orders")
+    raise ApiError(
+        400,
+        "bad_request",
+        "Please switch to the V2 endpoints",
+        "legacy order mutations were retired; use /portfolio/events/orders",
+    )

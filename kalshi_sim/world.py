@@ -93,7 +93,7 @@ class SeriesDef:
     tags: list[str]
     frequency: str
     fee_type: str
-    fee_multiplier: str          # decimal text; emitted as a JSON number
+    fee_multiplier: str  # decimal text; emitted as a JSON number
     source_name: str
     source_url: str
     kind: str
@@ -106,7 +106,7 @@ class MarketDef:
     ticker: str
     event_ticker: str
     series_ticker: str
-    market_type: str            # binary | scalar
+    market_type: str  # binary | scalar
     title: str
     yes_sub_title: str
     no_sub_title: str
@@ -118,17 +118,17 @@ class MarketDef:
     close_us: int
     expected_exp_us: int
     latest_exp_us: int
-    settlement_timer: int       # seconds from determination to settlement
+    settlement_timer: int  # seconds from determination to settlement
     determine_us: int
     settle_us: int
     structure: str
-    result: str                 # yes | no | scalar (hidden until determination)
-    settle_pips: int            # YES payout per contract in pips
+    result: str  # yes | no | scalar (hidden until determination)
+    settle_pips: int  # YES payout per contract in pips
     expiration_value: str
     rules_primary: str
     rules_secondary: str
     early_close_condition: str
-    weight: float               # trading intensity
+    weight: float  # trading intensity
     mve: dict | None = None
     is_mve: bool = False
 
@@ -148,7 +148,7 @@ class EventDef:
     is_mve: bool
     x0: float
     xT: float
-    sigma: float                # underlying stdev over the whole open window
+    sigma: float  # underlying stdev over the whole open window
     markets: list[MarketDef] = field(default_factory=list)
     path_t: list[int] = field(default_factory=list)
     path_x: list[float] = field(default_factory=list)
@@ -198,18 +198,78 @@ def _fmt_num(v: float) -> str:
 
 
 SERIES_SPECS = [
-    ("KXBTC", "Bitcoin price range", "Crypto", ["BTC", "Daily"], "daily", "quadratic", "1",
-     "CF Benchmarks", "https://www.cfbenchmarks.com", "crypto"),
-    ("KXINXD", "S&P 500 daily range", "Financials", ["S&P", "Indices"], "daily",
-     "quadratic_with_maker_fees", "0.5", "S&P Dow Jones Indices", "https://www.spglobal.com", "index"),
-    ("KXFEDDECISION", "Fed rate decision", "Economics", ["Fed", "Rates"], "weekly",
-     "quadratic_with_maker_fees", "1", "Federal Reserve", "https://www.federalreserve.gov", "fed"),
-    ("KXHIGHNY", "Highest temperature in NYC", "Climate and Weather", ["Weather"], "daily", "quadratic", "1",
-     "National Weather Service", "https://www.weather.gov", "weather"),
-    ("KXPAYROLLS", "Nonfarm payrolls (scalar)", "Economics", ["Jobs"], "weekly", "flat", "1",
-     "Bureau of Labor Statistics", "https://www.bls.gov", "scalar"),
-    ("KXMVECROSSCATEGORY", "Cross-category combos", "Exotics", ["Combos"], "custom", "quadratic", "1",
-     "Kalshi", "https://kalshi.com", "mve"),
+    (
+        "KXBTC",
+        "Bitcoin price range",
+        "Crypto",
+        ["BTC", "Daily"],
+        "daily",
+        "quadratic",
+        "1",
+        "CF Benchmarks",
+        "https://www.cfbenchmarks.com",
+        "crypto",
+    ),
+    (
+        "KXINXD",
+        "S&P 500 daily range",
+        "Financials",
+        ["S&P", "Indices"],
+        "daily",
+        "quadratic_with_maker_fees",
+        "0.5",
+        "S&P Dow Jones Indices",
+        "https://www.spglobal.com",
+        "index",
+    ),
+    (
+        "KXFEDDECISION",
+        "Fed rate decision",
+        "Economics",
+        ["Fed", "Rates"],
+        "weekly",
+        "quadratic_with_maker_fees",
+        "1",
+        "Federal Reserve",
+        "https://www.federalreserve.gov",
+        "fed",
+    ),
+    (
+        "KXHIGHNY",
+        "Highest temperature in NYC",
+        "Climate and Weather",
+        ["Weather"],
+        "daily",
+        "quadratic",
+        "1",
+        "National Weather Service",
+        "https://www.weather.gov",
+        "weather",
+    ),
+    (
+        "KXPAYROLLS",
+        "Nonfarm payrolls (scalar)",
+        "Economics",
+        ["Jobs"],
+        "weekly",
+        "flat",
+        "1",
+        "Bureau of Labor Statistics",
+        "https://www.bls.gov",
+        "scalar",
+    ),
+    (
+        "KXMVECROSSCATEGORY",
+        "Cross-category combos",
+        "Exotics",
+        ["Combos"],
+        "custom",
+        "quadratic",
+        "1",
+        "Kalshi",
+        "https://kalshi.com",
+        "mve",
+    ),
 ]
 
 
@@ -236,7 +296,7 @@ def _bridge(rng: random.Random, ev: EventDef) -> None:
     for i in range(n):
         left = n - i
         mean = x + (ev.xT - x) / left
-        var = (ev.sigma ** 2) / n * (left - 1) / left
+        var = (ev.sigma**2) / n * (left - 1) / left
         x = rng.gauss(mean, math.sqrt(var)) if var > 0 else ev.xT
         xs.append(x)
     ev.path_x = xs
@@ -251,18 +311,57 @@ def events_for_day(seed: int, series: SeriesDef, day: int, next_idx: list[int]) 
     code = _date_code(date)
     out: list[EventDef] = []
 
-    def mk_event(ticker, title, sub, me, strike_us, period, open_us, close_us, x0, sigma, xT=None,
-                 created_us=None, is_mve=False):
+    def mk_event(
+        ticker,
+        title,
+        sub,
+        me,
+        strike_us,
+        period,
+        open_us,
+        close_us,
+        x0,
+        sigma,
+        xT=None,
+        created_us=None,
+        is_mve=False,
+    ):
         xT = rng.gauss(x0, sigma) if xT is None else xT
-        ev = EventDef(ticker, series.ticker, title, sub, me, strike_us, period,
-                      created_us if created_us is not None else open_us - DAY + rng.randrange(1, 1_000_000),
-                      open_us, close_us, is_mve, x0, xT, sigma)
+        ev = EventDef(
+            ticker,
+            series.ticker,
+            title,
+            sub,
+            me,
+            strike_us,
+            period,
+            created_us if created_us is not None else open_us - DAY + rng.randrange(1, 1_000_000),
+            open_us,
+            close_us,
+            is_mve,
+            x0,
+            xT,
+            sigma,
+        )
         _bridge(rng, ev)
         out.append(ev)
         return ev
 
-    def add_market(ev, suffix, title, yes_sub, no_sub, strike_type, floor, cap, structure, settle_timer,
-                   determine_after, weight, market_type="binary"):
+    def add_market(
+        ev,
+        suffix,
+        title,
+        yes_sub,
+        no_sub,
+        strike_type,
+        floor,
+        cap,
+        structure,
+        settle_timer,
+        determine_after,
+        weight,
+        market_type="binary",
+    ):
         x = ev.xT
         if market_type == "scalar":
             v = min(max((x - floor) / (cap - floor), 0.0), 1.0)
@@ -283,14 +382,29 @@ def events_for_day(seed: int, series: SeriesDef, day: int, next_idx: list[int]) 
             expiration_value = _fmt_num(round(x, 2))
         determine_us = ev.close_us + determine_after
         m = MarketDef(
-            idx=next_idx[0], ticker=f"{ev.event_ticker}-{suffix}", event_ticker=ev.event_ticker,
-            series_ticker=series.ticker, market_type=market_type, title=title, yes_sub_title=yes_sub,
-            no_sub_title=no_sub, strike_type=strike_type, floor_strike=floor, cap_strike=cap,
-            created_us=ev.created_us, open_us=ev.open_us, close_us=ev.close_us,
-            expected_exp_us=determine_us, latest_exp_us=ev.close_us + 7 * DAY,
-            settlement_timer=settle_timer, determine_us=determine_us,
-            settle_us=determine_us + settle_timer * 1_000_000 + rng.randrange(1, 1_000_000), structure=structure, result=result,
-            settle_pips=settle_pips, expiration_value=expiration_value,
+            idx=next_idx[0],
+            ticker=f"{ev.event_ticker}-{suffix}",
+            event_ticker=ev.event_ticker,
+            series_ticker=series.ticker,
+            market_type=market_type,
+            title=title,
+            yes_sub_title=yes_sub,
+            no_sub_title=no_sub,
+            strike_type=strike_type,
+            floor_strike=floor,
+            cap_strike=cap,
+            created_us=ev.created_us,
+            open_us=ev.open_us,
+            close_us=ev.close_us,
+            expected_exp_us=determine_us,
+            latest_exp_us=ev.close_us + 7 * DAY,
+            settlement_timer=settle_timer,
+            determine_us=determine_us,
+            settle_us=determine_us + settle_timer * 1_000_000 + rng.randrange(1, 1_000_000),
+            structure=structure,
+            result=result,
+            settle_pips=settle_pips,
+            expiration_value=expiration_value,
             rules_primary=f"If {title.rstrip('?')}, then the market resolves to Yes.",
             rules_secondary=f"The outcome is determined from {series.source_name} data.",
             early_close_condition="This market will close and expire early if the event occurs.",
@@ -303,59 +417,188 @@ def events_for_day(seed: int, series: SeriesDef, day: int, next_idx: list[int]) 
     if kind == "crypto":
         x0 = 95_000 + 4_000 * math.sin(day / 9.0) + rng.uniform(-500, 500)
         close = day_us + 21 * HOUR
-        ev = mk_event(f"KXBTC-{code}17", f"Bitcoin price on {date:%b %d, %Y} at 5pm EST?", f"{date:%b %d, %Y}",
-                      True, close, None, close - DAY, close, x0, 1_800.0)
+        ev = mk_event(
+            f"KXBTC-{code}17",
+            f"Bitcoin price on {date:%b %d, %Y} at 5pm EST?",
+            f"{date:%b %d, %Y}",
+            True,
+            close,
+            None,
+            close - DAY,
+            close,
+            x0,
+            1_800.0,
+        )
         centre = int(round(x0 / 1000.0)) * 1000
         edges = [centre - 2000 + 1000 * i for i in range(5)]  # 4 brackets + 2 tails
-        add_market(ev, f"T{edges[0] - 0.01:.2f}", f"Bitcoin below ${edges[0]:,} on {date:%b %d}?",
-                   f"Below ${edges[0]:,}", f"${edges[0]:,} or above", "less", None, float(edges[0]),
-                   "linear_cent", 300, 5 * MINUTE, 0.6)
+        add_market(
+            ev,
+            f"T{edges[0] - 0.01:.2f}",
+            f"Bitcoin below ${edges[0]:,} on {date:%b %d}?",
+            f"Below ${edges[0]:,}",
+            f"${edges[0]:,} or above",
+            "less",
+            None,
+            float(edges[0]),
+            "linear_cent",
+            300,
+            5 * MINUTE,
+            0.6,
+        )
         for a, b in zip(edges, edges[1:], strict=False):
-            add_market(ev, f"B{a + 500}", f"Bitcoin between ${a:,} and ${b - 0.01:,.2f} on {date:%b %d}?",
-                       f"${a:,} to {b - 0.01:,.2f}", f"Not ${a:,} to {b - 0.01:,.2f}", "between",
-                       float(a), b - 0.01, "linear_cent", 300, 5 * MINUTE, 1.0)
-        add_market(ev, f"T{edges[-1] - 0.01:.2f}", f"Bitcoin above ${edges[-1] - 0.01:,.2f} on {date:%b %d}?",
-                   f"${edges[-1]:,} or above", f"Below ${edges[-1]:,}", "greater", edges[-1] - 0.01, None,
-                   "linear_cent", 300, 5 * MINUTE, 0.6)
+            add_market(
+                ev,
+                f"B{a + 500}",
+                f"Bitcoin between ${a:,} and ${b - 0.01:,.2f} on {date:%b %d}?",
+                f"${a:,} to {b - 0.01:,.2f}",
+                f"Not ${a:,} to {b - 0.01:,.2f}",
+                "between",
+                float(a),
+                b - 0.01,
+                "linear_cent",
+                300,
+                5 * MINUTE,
+                1.0,
+            )
+        add_market(
+            ev,
+            f"T{edges[-1] - 0.01:.2f}",
+            f"Bitcoin above ${edges[-1] - 0.01:,.2f} on {date:%b %d}?",
+            f"${edges[-1]:,} or above",
+            f"Below ${edges[-1]:,}",
+            "greater",
+            edges[-1] - 0.01,
+            None,
+            "linear_cent",
+            300,
+            5 * MINUTE,
+            0.6,
+        )
     elif kind == "index":
         if date.weekday() >= 5:
             return out
         x0 = 6_000 + 80 * math.sin(day / 13.0) + rng.uniform(-15, 15)
         close = day_us + 21 * HOUR
-        ev = mk_event(f"KXINXD-{code}H1600", f"S&P 500 close on {date:%b %d, %Y}?", f"{date:%b %d, %Y}",
-                      True, close, None, close - 7 * HOUR - 30 * MINUTE, close, x0, 40.0)
+        ev = mk_event(
+            f"KXINXD-{code}H1600",
+            f"S&P 500 close on {date:%b %d, %Y}?",
+            f"{date:%b %d, %Y}",
+            True,
+            close,
+            None,
+            close - 7 * HOUR - 30 * MINUTE,
+            close,
+            x0,
+            40.0,
+        )
         centre = int(round(x0 / 25.0)) * 25
         edges = [centre - 50 + 25 * i for i in range(5)]
-        add_market(ev, f"T{edges[0] - 0.01:.2f}", f"S&P 500 below {edges[0]} on {date:%b %d}?",
-                   f"Below {edges[0]}", f"{edges[0]} or above", "less", None, float(edges[0]),
-                   "linear_cent", 600, 10 * MINUTE, 0.5)
+        add_market(
+            ev,
+            f"T{edges[0] - 0.01:.2f}",
+            f"S&P 500 below {edges[0]} on {date:%b %d}?",
+            f"Below {edges[0]}",
+            f"{edges[0]} or above",
+            "less",
+            None,
+            float(edges[0]),
+            "linear_cent",
+            600,
+            10 * MINUTE,
+            0.5,
+        )
         for a, b in zip(edges[:-2], edges[1:-1], strict=False):
-            add_market(ev, f"B{a + 12}", f"S&P 500 between {a} and {b - 0.01:.2f} on {date:%b %d}?",
-                       f"{a} to {b - 0.01:.2f}", f"Not {a} to {b - 0.01:.2f}", "between", float(a), b - 0.01,
-                       "linear_cent", 600, 10 * MINUTE, 1.0)
-        add_market(ev, f"T{edges[-2] - 0.01:.2f}", f"S&P 500 above {edges[-2] - 0.01:.2f} on {date:%b %d}?",
-                   f"{edges[-2]} or above", f"Below {edges[-2]}", "greater", edges[-2] - 0.01, None,
-                   "linear_cent", 600, 10 * MINUTE, 0.5)
+            add_market(
+                ev,
+                f"B{a + 12}",
+                f"S&P 500 between {a} and {b - 0.01:.2f} on {date:%b %d}?",
+                f"{a} to {b - 0.01:.2f}",
+                f"Not {a} to {b - 0.01:.2f}",
+                "between",
+                float(a),
+                b - 0.01,
+                "linear_cent",
+                600,
+                10 * MINUTE,
+                1.0,
+            )
+        add_market(
+            ev,
+            f"T{edges[-2] - 0.01:.2f}",
+            f"S&P 500 above {edges[-2] - 0.01:.2f} on {date:%b %d}?",
+            f"{edges[-2]} or above",
+            f"Below {edges[-2]}",
+            "greater",
+            edges[-2] - 0.01,
+            None,
+            "linear_cent",
+            600,
+            10 * MINUTE,
+            0.5,
+        )
     elif kind == "weather":
         x0 = 52 + 10 * math.sin((day - 20_000) / 58.0) + rng.uniform(-4, 4)
         xT = float(round(rng.gauss(x0, 3.0)))
         close = day_us + DAY + 4 * HOUR + 59 * MINUTE
-        ev = mk_event(f"KXHIGHNY-{code}", f"Highest temperature in NYC on {date:%b %d, %Y}?",
-                      f"On {date:%b %d, %Y}", True, day_us + 14 * HOUR, None, day_us - 10 * HOUR, close,
-                      x0, 3.0, xT=xT)
+        ev = mk_event(
+            f"KXHIGHNY-{code}",
+            f"Highest temperature in NYC on {date:%b %d, %Y}?",
+            f"On {date:%b %d, %Y}",
+            True,
+            day_us + 14 * HOUR,
+            None,
+            day_us - 10 * HOUR,
+            close,
+            x0,
+            3.0,
+            xT=xT,
+        )
         lo = int(round(x0)) - 4
-        add_market(ev, f"T{lo}", f"Will the high temp in NYC be <{lo}° on {date:%b %d, %Y}?",
-                   f"{lo - 1}° or below", f"{lo}° or above", "less", None, float(lo), "linear_cent", 3600,
-                   9 * HOUR, 0.6)
+        add_market(
+            ev,
+            f"T{lo}",
+            f"Will the high temp in NYC be <{lo}° on {date:%b %d, %Y}?",
+            f"{lo - 1}° or below",
+            f"{lo}° or above",
+            "less",
+            None,
+            float(lo),
+            "linear_cent",
+            3600,
+            9 * HOUR,
+            0.6,
+        )
         for i in range(4):
             a = lo + 2 * i
-            add_market(ev, f"B{a + 0.5}", f"Will the high temp in NYC be {a}-{a + 1}° on {date:%b %d, %Y}?",
-                       f"{a}° to {a + 1}°", f"Not {a}° to {a + 1}°", "between", float(a), float(a + 1),
-                       "linear_cent", 3600, 9 * HOUR, 1.0)
+            add_market(
+                ev,
+                f"B{a + 0.5}",
+                f"Will the high temp in NYC be {a}-{a + 1}° on {date:%b %d, %Y}?",
+                f"{a}° to {a + 1}°",
+                f"Not {a}° to {a + 1}°",
+                "between",
+                float(a),
+                float(a + 1),
+                "linear_cent",
+                3600,
+                9 * HOUR,
+                1.0,
+            )
         hi = lo + 7
-        add_market(ev, f"T{hi}", f"Will the high temp in NYC be >{hi}° on {date:%b %d, %Y}?",
-                   f"{hi + 1}° or above", f"{hi}° or below", "greater", float(hi), None, "linear_cent", 3600,
-                   9 * HOUR, 0.6)
+        add_market(
+            ev,
+            f"T{hi}",
+            f"Will the high temp in NYC be >{hi}° on {date:%b %d, %Y}?",
+            f"{hi + 1}° or above",
+            f"{hi}° or below",
+            "greater",
+            float(hi),
+            None,
+            "linear_cent",
+            3600,
+            9 * HOUR,
+            0.6,
+        )
     elif kind == "fed":
         if date.weekday() != 2:
             return out
@@ -363,39 +606,147 @@ def events_for_day(seed: int, series: SeriesDef, day: int, next_idx: list[int]) 
         x0 = rng.gauss(-8.0, 10.0)
         xT = rng.gauss(x0, 14.0)
         xT = -50.0 if xT < -37.5 else -25.0 if xT < -12.5 else 0.0 if xT < 12.5 else 25.0
-        ev = mk_event(f"KXFEDDECISION-{code}", f"Fed decision on {date:%b %d, %Y}?", f"{date:%b %d, %Y}", True,
-                      close, None, close - 6 * DAY, close, x0, 14.0, xT=xT)
-        add_market(ev, "C26", "Will the Fed cut rates by more than 25bps?", "Cut >25bps", "Not cut >25bps",
-                   "less", None, -37.5, "tapered_deci_cent", 600, 20 * MINUTE, 0.5)
-        add_market(ev, "C25", "Will the Fed cut rates by 25bps?", "Cut 25bps", "Not cut 25bps", "between",
-                   -37.5, -12.5, "tapered_deci_cent", 600, 20 * MINUTE, 1.0)
-        add_market(ev, "H0", "Will the Fed hold rates?", "Hold", "Not hold", "between", -12.5, 12.5,
-                   "tapered_deci_cent", 600, 20 * MINUTE, 1.0)
-        add_market(ev, "H25", "Will the Fed hike rates by 25bps or more?", "Hike 25bps+", "Not hike", "greater",
-                   12.5, None, "tapered_deci_cent", 600, 20 * MINUTE, 0.5)
+        ev = mk_event(
+            f"KXFEDDECISION-{code}",
+            f"Fed decision on {date:%b %d, %Y}?",
+            f"{date:%b %d, %Y}",
+            True,
+            close,
+            None,
+            close - 6 * DAY,
+            close,
+            x0,
+            14.0,
+            xT=xT,
+        )
+        add_market(
+            ev,
+            "C26",
+            "Will the Fed cut rates by more than 25bps?",
+            "Cut >25bps",
+            "Not cut >25bps",
+            "less",
+            None,
+            -37.5,
+            "tapered_deci_cent",
+            600,
+            20 * MINUTE,
+            0.5,
+        )
+        add_market(
+            ev,
+            "C25",
+            "Will the Fed cut rates by 25bps?",
+            "Cut 25bps",
+            "Not cut 25bps",
+            "between",
+            -37.5,
+            -12.5,
+            "tapered_deci_cent",
+            600,
+            20 * MINUTE,
+            1.0,
+        )
+        add_market(
+            ev,
+            "H0",
+            "Will the Fed hold rates?",
+            "Hold",
+            "Not hold",
+            "between",
+            -12.5,
+            12.5,
+            "tapered_deci_cent",
+            600,
+            20 * MINUTE,
+            1.0,
+        )
+        add_market(
+            ev,
+            "H25",
+            "Will the Fed hike rates by 25bps or more?",
+            "Hike 25bps+",
+            "Not hike",
+            "greater",
+            12.5,
+            None,
+            "tapered_deci_cent",
+            600,
+            20 * MINUTE,
+            0.5,
+        )
     elif kind == "scalar":
         if date.weekday() != 4:
             return out
         close = day_us + 13 * HOUR + 30 * MINUTE
         x0 = rng.uniform(90, 210)
-        ev = mk_event(f"KXPAYROLLS-{code}", f"Nonfarm payrolls reported on {date:%b %d, %Y}?", f"{date:%b %d, %Y}",
-                      False, close, None, close - 5 * DAY, close, x0, 45.0)
-        add_market(ev, "S", "Nonfarm payrolls (thousands) between 0 and 300", "Payrolls (k)", "Payrolls (k)",
-                   "between", 0.0, 300.0, "linear_cent", 3600, 30 * MINUTE, 1.0, market_type="scalar")
+        ev = mk_event(
+            f"KXPAYROLLS-{code}",
+            f"Nonfarm payrolls reported on {date:%b %d, %Y}?",
+            f"{date:%b %d, %Y}",
+            False,
+            close,
+            None,
+            close - 5 * DAY,
+            close,
+            x0,
+            45.0,
+        )
+        add_market(
+            ev,
+            "S",
+            "Nonfarm payrolls (thousands) between 0 and 300",
+            "Payrolls (k)",
+            "Payrolls (k)",
+            "between",
+            0.0,
+            300.0,
+            "linear_cent",
+            3600,
+            30 * MINUTE,
+            1.0,
+            market_type="scalar",
+        )
     elif kind == "mve":
         close = day_us + 23 * HOUR
-        ev = mk_event(f"KXMVECROSSCATEGORY-S{code}", f"Combo for {date:%b %d, %Y}", "", False, close, None,
-                      close - DAY, close, 0.0, 1.0, xT=-1.0, is_mve=True)
+        ev = mk_event(
+            f"KXMVECROSSCATEGORY-S{code}",
+            f"Combo for {date:%b %d, %Y}",
+            "",
+            False,
+            close,
+            None,
+            close - DAY,
+            close,
+            0.0,
+            1.0,
+            xT=-1.0,
+            is_mve=True,
+        )
         legs = _mve_legs(seed, day)
         for j in range(2):
-            m = add_market(ev, f"C{j + 1}", f"yes Combo leg set {j + 1}", f"Combo {j + 1}", f"Combo {j + 1}",
-                           "custom", None, None, "deci_cent", 5, 1 * MINUTE, 0.0)
+            m = add_market(
+                ev,
+                f"C{j + 1}",
+                f"yes Combo leg set {j + 1}",
+                f"Combo {j + 1}",
+                f"Combo {j + 1}",
+                "custom",
+                None,
+                None,
+                "deci_cent",
+                5,
+                1 * MINUTE,
+                0.0,
+            )
             m.is_mve = True
             m.result, m.settle_pips, m.expiration_value = "no", 0, ""
             chosen = legs[j::2][:2]
             m.mve = {
                 "mve_collection_ticker": "KXMVECROSSCATEGORY-R",
-                "mve_selected_legs": [{"event_ticker": e, "market_ticker": t, "side": "yes"} for e, t in chosen],
+                "mve_selected_legs": [
+                    {"event_ticker": e, "market_ticker": t, "side": "yes"} for e, t in chosen
+                ],
                 "custom_strike": {
                     "Associated Events": ",".join(e for e, _ in chosen),
                     "Associated Market Sides": ",".join("yes" for _ in chosen),

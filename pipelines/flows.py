@@ -35,8 +35,8 @@ from kalshi_extract.errors import (
     KalshiLakeError,
     NotFoundError,
 )
-from pipelines import progress
 from kalshi_extract.ingest.plan import PORTFOLIO_STREAMS, SECOND_WAVE, PullFailed, plan_pull
+from pipelines import progress
 from pipelines.runtime import Outcome, call_flow, in_prefect_run, logger, run_tasks, task_runner_scope
 
 _NOT_RETRIED = (ConfigError, AuthenticationError, BadRequestError, NotFoundError)
@@ -96,8 +96,8 @@ def pull_stream_task(stream: str, selection: dict, run_id: str):
     task turns that into a failure so Prefect shows it (and retries it when it can heal).
     """
     from kalshi_extract.api.client import KalshiClient
-    from kalshi_extract.lake.store import Lake
     from kalshi_extract.ingest.pull import pull_stream
+    from kalshi_extract.lake.store import Lake
 
     settings = _settings()
     plan = plan_pull(settings, [stream], **selection)

@@ -13,8 +13,8 @@ schedule and can be triggered from the UI or `prefect deployment run 'build_mode
 
 from __future__ import annotations
 
-from pipelines.flows import build_models, refresh
 from kalshi_extract.ingest.plan import has_api_key
+from pipelines.flows import build_models, refresh
 
 
 def deployments(settings) -> list:

@@ -32,10 +32,10 @@ from urllib.parse import quote, urlsplit
 
 from kalshi_extract.api.auth import Signer
 from kalshi_extract.api.endpoints import ENDPOINTS, Endpoint, route
-from kalshi_extract.errors import ConfigError, KalshiLakeError, TransportError
 from kalshi_extract.api.http import ClientStats, HttpClient, Reply, RetryPolicy
 from kalshi_extract.api.pacer import Pacer, shared_pacer
 from kalshi_extract.api.paginator import Page, paginate
+from kalshi_extract.errors import ConfigError, KalshiLakeError, TransportError
 from kalshi_extract.settings import Settings
 
 __all__ = ["KalshiClient", "is_loopback"]
@@ -126,7 +126,9 @@ class KalshiClient:
             break
         # unreachable: the request that follows fails with the same clear error, so this is only a detail
         level = logging.DEBUG if isinstance(failure, TransportError) else logging.WARNING
-        _log.log(level, "could not read %s/account/limits (%s); pacing at tier %s", self.base_url, failure, s.tier)
+        _log.log(
+            level, "could not read %s/account/limits (%s); pacing at tier %s", self.base_url, failure, s.tier
+        )
         return Pacer.for_tier(s.tier)
 
     @property

@@ -35,6 +35,7 @@ from requests.structures import CaseInsensitiveDict
 
 from kalshi_extract.api.auth import MISSING_KEY_MESSAGE, Signer
 from kalshi_extract.api.endpoints import request_cost, route
+from kalshi_extract.api.pacer import Pacer
 from kalshi_extract.errors import (
     ConfigError,
     KalshiApiError,
@@ -43,7 +44,6 @@ from kalshi_extract.errors import (
     TransportError,
     api_error_for_status,
 )
-from kalshi_extract.api.pacer import Pacer
 
 __all__ = ["HttpClient", "ClientStats", "StatsSnapshot", "RetryPolicy", "Reply", "parse_http_date"]
 

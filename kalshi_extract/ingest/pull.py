@@ -35,12 +35,12 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from kalshi_extract.lake.convert import Converter, loads_exact
 from kalshi_extract.errors import KalshiLakeError
+from kalshi_extract.ingest.streams import STREAM_NAMES, StreamDef, get_stream
+from kalshi_extract.lake.convert import Converter, loads_exact
 from kalshi_extract.lake.run_log import new_run_id, record_run
 from kalshi_extract.lake.schemas import arrow_schema
 from kalshi_extract.lake.state import StateBook, parse_iso, ts_bounds
-from kalshi_extract.ingest.streams import STREAM_NAMES, StreamDef, get_stream
 
 __all__ = ["pull", "pull_stream", "Selection", "StreamResult", "RunResult", "STREAM_NAMES"]
 

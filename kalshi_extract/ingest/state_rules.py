@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow.compute as pc
 
-from kalshi_extract.ingest import rule_base as R
-from kalshi_extract.lake.arrowfast import ts_scalar
 from kalshi_extract.errors import NotFoundError
+from kalshi_extract.ingest import rule_base as R
 from kalshi_extract.ingest.shapes import flatten_candle, orderbook_rows, series_of
+from kalshi_extract.lake.arrowfast import ts_scalar
 from kalshi_extract.lake.state import iso, parse_iso, to_micros, ts_bounds
 
 __all__ = ["run_state", "run_snapshot", "run_candles"]

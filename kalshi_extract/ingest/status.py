@@ -196,8 +196,8 @@ def coverage_gaps(runs: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 def read_runs(settings) -> list[dict[str, Any]]:
     """The lake's run log (one dict per stream per run), oldest first; [] when nothing ran yet."""
-    from kalshi_extract.lake.store import Lake
     from kalshi_extract.lake.run_log import read_runs as lake_read_runs
+    from kalshi_extract.lake.store import Lake
 
     return lake_read_runs(Lake.from_settings(settings))
 
@@ -254,8 +254,8 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     (`{"run_id", "rows", "loaded_at"}`: runs that landed data without a run-log row; the newest one, when later
     than the last logged run, is reported as the last run with outcome "interrupted").
     """
-    from kalshi_extract.lake.store import Lake
     from kalshi_extract.ingest.streams import STREAMS
+    from kalshi_extract.lake.store import Lake
 
     now = now or datetime.now(UTC)
     lake = Lake.from_settings(settings)

@@ -12,10 +12,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kalshi_extract.ingest import rule_base as R
-from kalshi_extract.lake.arrowfast import all_true, bool_scalar, str_array, ts_scalar
 from kalshi_extract.api.client import is_loopback
 from kalshi_extract.errors import KalshiApiError, KalshiLakeError, NotFoundError, PaginationError
+from kalshi_extract.ingest import rule_base as R
+from kalshi_extract.lake.arrowfast import all_true, bool_scalar, str_array, ts_scalar
 from kalshi_extract.lake.state import iso, parse_iso, to_micros, ts_bounds
 
 __all__ = ["run_time"]

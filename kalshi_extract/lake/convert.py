@@ -37,8 +37,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kalshi_extract.lake.arrowfast import bool_array, const_str, const_ts, int_array, int_scalar, str_array
 from kalshi_extract.errors import LakeError
+from kalshi_extract.lake.arrowfast import bool_array, const_str, const_ts, int_array, int_scalar, str_array
 from kalshi_extract.lake.schemas import ACCOUNT_FIELD, META_FIELDS, SAME_AS, TS, Col
 
 

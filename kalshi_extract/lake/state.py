@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kalshi_extract.lake.arrowfast import str_array
 from kalshi_extract.errors import LakeStateError
+from kalshi_extract.lake.arrowfast import str_array
 from kalshi_extract.lake.schemas import TS
 
 __all__ = ["StateBook", "iso", "parse_iso", "from_micros", "to_micros", "ts_bounds", "STATE_VERSION"]

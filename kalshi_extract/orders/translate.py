@@ -180,7 +180,9 @@ def parse_price_text(text: str) -> Decimal:
     elif raw.isdigit():
         dollars = Decimal(raw) / 100  # whole number = cents
     elif raw.startswith("-") and (_DOLLARS_RE.fullmatch(raw[1:]) or raw[1:].isdigit()):
-        raise _invalid(f"price {text!r} is negative: a price must be strictly between $0 and $1 (1 to 99 cents).")
+        raise _invalid(
+            f"price {text!r} is negative: a price must be strictly between $0 and $1 (1 to 99 cents)."
+        )
     elif _DOLLARS_RE.fullmatch(raw):
         dollars = Decimal(raw)
         if dollars >= ONE:

@@ -20,7 +20,6 @@ app = typer.Typer(
 )
 
 
-
 @app.command()
 def version() -> None:
     """Print the installed kalshi-lake version.  Example: kalshi-lake version"""

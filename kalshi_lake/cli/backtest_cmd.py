@@ -107,7 +107,9 @@ def backtest(
             end=end,
             config=config,
         )
-        if result.metrics.events == 0:  # an empty replay is a mistake in the window, not a result worth storing
+        if (
+            result.metrics.events == 0
+        ):  # an empty replay is a mistake in the window, not a result worth storing
             window = f"[{start or 'the start'}, {end or 'the end'})"
             raise fail(f"nothing to replay: the lake has no trades, candles or book snapshots for the "
                        f"{result.selection['markets']} selected market(s) in {window}. Nothing was written.")  # fmt: skip
@@ -161,7 +163,9 @@ def _print(result, png, db_path) -> None:
     con = console()
     rejected = Counter(o.reason.split(" (")[0] for o in result.state.orders if o.status == "rejected")
     if rejected:
-        con.print("[yellow]rejected orders:[/] " + "; ".join(f"{n:,} × {r}" for r, n in rejected.most_common(5)))
+        con.print(
+            "[yellow]rejected orders:[/] " + "; ".join(f"{n:,} × {r}" for r, n in rejected.most_common(5))
+        )
     if db_path:
         con.print(f"results: bt_runs/bt_fills/bt_equity/bt_positions in {db_path} (run_id {result.run_id})")
         con.print(f"equity curve: {png}")

@@ -357,7 +357,9 @@ def status(
             [
                 s["stream"],
                 count(s["rows"]),
-                (s.get("data_start") or s["range_start"] or s["first"] or "")[:10],  # the files themselves first
+                (s.get("data_start") or s["range_start"] or s["first"] or "")[
+                    :10
+                ],  # the files themselves first
                 (s.get("data_end") or s["range_end"] or s["last"] or "")[:10],
                 s["last_run_age"] or ("never" if not s["rows"] else "no run log"),
                 outcome,

@@ -8,8 +8,9 @@ import typer
 
 from kalshi_lake.cli.common import fail
 
-exchange_app = typer.Typer(help="Run the local Kalshi-compatible exchange (offline, on loopback).",
-                           no_args_is_help=True)
+exchange_app = typer.Typer(
+    help="Run the local Kalshi-compatible exchange (offline, on loopback).", no_args_is_help=True
+)
 
 
 @exchange_app.command("serve")
@@ -17,7 +18,9 @@ def serve_cmd(
     host: str = typer.Option("127.0.0.1", help="Interface to bind (keep it on loopback)."),
     port: int = typer.Option(8765, help="TCP port; 0 picks a free port."),
     seed: int = typer.Option(7, help="World seed: the same seed gives byte-identical responses."),
-    size: str = typer.Option("small", help="tiny | small | demo | large | a number of trades (e.g. 1000000)."),
+    size: str = typer.Option(
+        "small", help="tiny | small | demo | large | a number of trades (e.g. 1000000)."
+    ),
     tier: str = typer.Option(None, help="Rate-limit tier: basic | advanced | premier | paragon | prime."),
     faults: str = typer.Option(None, help='Faults as JSON, e.g. \'{"error_rate": 0.05, "latency_ms": 20}\'.'),
     keys_dir: str = typer.Option(None, help="Directory of public keys made by `exchange keygen`."),
@@ -51,7 +54,9 @@ class _Announce:
         url = text.strip()
         if url.startswith("http"):
             typer.echo(f"# point kalshi-lake here: export KALSHI_ENV=local KALSHI_API_URL={url}", err=True)
-            typer.echo("# keys from `kalshi-lake exchange keygen` are registered at start; Ctrl-C stops", err=True)
+            typer.echo(
+                "# keys from `kalshi-lake exchange keygen` are registered at start; Ctrl-C stops", err=True
+            )
         return len(text)
 
     def flush(self) -> None:
@@ -63,8 +68,12 @@ class _Announce:
 @exchange_app.command("keygen")
 def keygen_cmd(
     out: str = typer.Option("~/.kalshi-lake/local-exchange.pem", help="Where to write the private key."),
-    keys_dir: str = typer.Option(None, help="Where the exchange reads public keys (default ~/.kalshi-lake/sim-keys)."),
-    port: int = typer.Option(8765, help="The port `exchange serve` listens on (for the printed KALSHI_API_URL)."),
+    keys_dir: str = typer.Option(
+        None, help="Where the exchange reads public keys (default ~/.kalshi-lake/sim-keys)."
+    ),
+    port: int = typer.Option(
+        8765, help="The port `exchange serve` listens on (for the printed KALSHI_API_URL)."
+    ),
 ) -> None:
     """Create a key pair for the local exchange and print the environment variables to use.
     Example: kalshi-lake exchange keygen --out ./local.pem
@@ -112,14 +121,18 @@ def advance_cmd(
     seconds = parse_duration(duration)
     base = (url or load_settings().api_url or "").rstrip("/")
     if not base:
-        raise fail("no local exchange to advance: give --url or set KALSHI_API_URL (what `exchange serve` printed)")
+        raise fail(
+            "no local exchange to advance: give --url or set KALSHI_API_URL (what `exchange serve` printed)"
+        )
     root = base.removesuffix("/trade-api/v2")
     try:
         resp = requests.post(f"{root}/_sim/advance", json={"seconds": seconds}, timeout=120)
     except requests.RequestException as e:
         raise fail(f"cannot reach the local exchange at {root}: {type(e).__name__}") from None
     if resp.status_code == 404:
-        raise fail(f"{root} is not a local exchange (no /_sim control API): time only moves on `exchange serve`")
+        raise fail(
+            f"{root} is not a local exchange (no /_sim control API): time only moves on `exchange serve`"
+        )
     if resp.status_code != 200:
         raise fail(f"the exchange refused to advance: HTTP {resp.status_code} {resp.text[:200]}")
     state = resp.json()

@@ -213,5 +213,3 @@ def _private_list(method: str, *, limit: int, **params: Any) -> list[dict]:
             if len(out) >= limit:
                 break
     return out
-
-

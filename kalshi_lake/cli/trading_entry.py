@@ -31,6 +31,7 @@ from kalshi_lake.cli.trading_common import (
 
 FULL_ID = 36  # Kalshi order ids are UUIDs
 
+
 # ------------------------------------------------------------------------------------------------ place
 def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, reduce_only, stp, client_order_id,
            dry_run, yes, as_json) -> None:  # fmt: skip
@@ -64,8 +65,10 @@ def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, 
             request_text(settings, "POST", "/portfolio/events/orders", prepared.request),
         ]
         if prepared.balance is not None:
-            lines.append(f"balance {show_dollars(prepared.balance)}; position {show_count(prepared.position)} "
-                         "(YES-equivalent)")
+            lines.append(
+                f"balance {show_dollars(prepared.balance)}; position {show_count(prepared.position)} "
+                "(YES-equivalent)"
+            )
         lines += [f"note: {n}" for n in prepared.notes]
         if dry_run:
             if as_json:
@@ -251,5 +254,3 @@ def decrease(
         describe = f"decrease {order_id} ({pw.order.get('ticker')}) to {show_count(pw.target)} resting"
         _write_command(settings, pw, describe, dry_run, yes, as_json,
                        lambda: make_orders(c).exec.decrease(order_id, pw.order["ticker"], pw.body, pw.target))  # fmt: skip
-
-

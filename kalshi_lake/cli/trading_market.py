@@ -12,7 +12,14 @@ from kalshi_lake.cli.common import console, fail, load_settings, print_json
 from kalshi_lake.cli.render import Col, count, dollars, print_table, table, text, when
 from kalshi_lake.cli.trading_common import JsonOpt, make_client, market_ticker
 
-SEARCH_STATUSES = ("open", "closed", "settled", "unopened", "paused", "all")  # the API's query vocabulary + all
+SEARCH_STATUSES = (
+    "open",
+    "closed",
+    "settled",
+    "unopened",
+    "paused",
+    "all",
+)  # the API's query vocabulary + all
 
 
 def search(
@@ -163,5 +170,3 @@ def orderbook(
         f"YES: bid {dollars(summary['best_yes_bid'])} / ask {dollars(summary['best_yes_ask'])}   "
         f"NO: bid {dollars(summary['best_no_bid'])} / ask {dollars(summary['best_no_ask'])}"
     )
-
-

@@ -218,8 +218,9 @@ def test_cli_summary_fits_80_columns_with_exact_money(lake_dir, tmp_path):
     target = tmp_path / "d"
     target.mkdir()
     (target / "lake").symlink_to(lake_dir / "lake")
-    res = CliRunner().invoke(app, ["backtest", "threshold", "--lake-dir", str(target), "--no-save"],
-                             env={"COLUMNS": "80"})
+    res = CliRunner().invoke(
+        app, ["backtest", "threshold", "--lake-dir", str(target), "--no-save"], env={"COLUMNS": "80"}
+    )
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines) and "…" not in res.stdout, res.stdout

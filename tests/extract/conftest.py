@@ -91,7 +91,9 @@ class ScriptedServer:
                     self.connection.close()
                     return
                 self.send_response_only(reply.status)
-                if "Date" not in reply.headers:  # as send_response would; a reply may set it, or None for none
+                if (
+                    "Date" not in reply.headers
+                ):  # as send_response would; a reply may set it, or None for none
                     self.send_header("Date", self.date_time_string())
                 self.send_header("Content-Type", "application/json")
                 for k, v in reply.headers.items():

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, padding
 
 from kalshi_extract import KalshiClient
 from kalshi_extract.api.auth import Signer
-from kalshi_extract.errors import AuthenticationError, ConfigError
 from kalshi_extract.api.http import RetryPolicy
+from kalshi_extract.errors import AuthenticationError, ConfigError
 from kalshi_extract.settings import Settings
 
 from .conftest import PREFIX, Reply, local_settings

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 
 from kalshi_extract import KalshiClient
-from kalshi_extract.errors import AuthenticationError, NotFoundError
 from kalshi_extract.api.http import RetryPolicy
-from kalshi_extract.money import parse_dollars, parse_fp
 from kalshi_extract.api.pacer import reset_shared_pacers
+from kalshi_extract.errors import AuthenticationError, NotFoundError
+from kalshi_extract.money import parse_dollars, parse_fp
 from kalshi_extract.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -7,6 +7,7 @@ import pickle
 import pytest
 
 from kalshi_extract import KalshiClient
+from kalshi_extract.api.http import RetryPolicy
 from kalshi_extract.errors import (
     AuthenticationError,
     BadRequestError,
@@ -17,7 +18,6 @@ from kalshi_extract.errors import (
     ServerError,
     TransportError,
 )
-from kalshi_extract.api.http import RetryPolicy
 
 from .conftest import Reply, local_settings
 

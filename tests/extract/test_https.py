@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from kalshi_extract import KalshiClient
-from kalshi_extract.errors import TransportError
 from kalshi_extract.api.http import RetryPolicy
+from kalshi_extract.errors import TransportError
 from kalshi_extract.settings import Settings
 
 

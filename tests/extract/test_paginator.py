@@ -8,8 +8,8 @@ import weakref
 import pytest
 
 from kalshi_extract import KalshiClient
-from kalshi_extract.errors import PaginationError
 from kalshi_extract.api.paginator import paginate
+from kalshi_extract.errors import PaginationError
 
 from .conftest import Reply, local_settings
 

@@ -190,9 +190,9 @@ def test_the_lake_of_the_local_exchange_holds_exactly_what_it_served(world, tmp_
     """Pull every stream from the local exchange: the exchange sends no field the lake's schemas do not know
     (each one would be a field the real API does not have, or one the lake misses), and the landed rows equal the
     exchange's own answers value for value."""
-    from kalshi_extract.lake.store import Lake
     from kalshi_extract.ingest.pull import STREAM_NAMES, Selection, pull
     from kalshi_extract.lake.schemas import STREAM_COLUMNS
+    from kalshi_extract.lake.store import Lake
     from tests.faithfulness.oracle import check_rows
 
     ex, client = world

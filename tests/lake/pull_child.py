@@ -17,8 +17,8 @@ def main() -> None:
     import kalshi_extract.ingest.rule_base as rules
     import kalshi_extract.lake.writer as lake_mod
     from kalshi_extract.api.client import KalshiClient
-    from kalshi_extract.lake.store import Lake
     from kalshi_extract.ingest.pull import Selection, pull
+    from kalshi_extract.lake.store import Lake
     from kalshi_extract.settings import Settings
 
     if len(sys.argv) > 3 and sys.argv[3] == "small":

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from kalshi_extract.ingest import rules  # noqa: F401
-from kalshi_extract.errors import TransportError
 from kalshi_extract.api.pacer import Pacer
+from kalshi_extract.errors import TransportError
+from kalshi_extract.ingest import rules  # noqa: F401
 from kalshi_extract.ingest.time_rule import _cpu_bound
 
 

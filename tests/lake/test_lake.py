@@ -15,11 +15,11 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pytest
 
-from kalshi_extract.lake.convert import Converter
 from kalshi_extract.errors import LakeLockedError, LakeStateError
-from kalshi_extract.lake.store import Lake
+from kalshi_extract.lake.convert import Converter
 from kalshi_extract.lake.run_log import new_run_id, read_runs, record_run
 from kalshi_extract.lake.schemas import STREAM_COLUMNS, arrow_schema
+from kalshi_extract.lake.store import Lake
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 

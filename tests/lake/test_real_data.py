@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from kalshi_extract.lake.store import Lake
 from kalshi_extract.ingest.pull import Selection, pull
-from kalshi_extract.lake.schemas import STREAM_COLUMNS
 from kalshi_extract.ingest.shapes import flatten_candle
+from kalshi_extract.lake.schemas import STREAM_COLUMNS
+from kalshi_extract.lake.store import Lake
 from tests.shared_paths import REAL_DATA
 
 REAL = REAL_DATA

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from kalshi_extract.lake.store import Lake
 from kalshi_extract.ingest.pull import Selection, pull
+from kalshi_extract.lake.store import Lake
 from kalshi_sim import LocalExchange
 from tests.lake.helpers import client_and_lake, trade_some
 

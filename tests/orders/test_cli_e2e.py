@@ -172,8 +172,10 @@ def test_tables_fit_80_columns_and_show_money_exactly(trader, make_cli):
         out = narrow.ok(*args).output
         assert all(len(line) <= 80 for line in out.splitlines()), (args, out)
         assert "…" not in out, (args, out)  # nothing cut short
-    assert re.search(r"price_ranges +0\.00–1\.00 by 0\.01\b", narrow.ok("market", m["ticker"]).output) or \
-        "by 0.001" in narrow.ok("market", m["ticker"]).output  # the tick grid in words, not JSON
+    assert (
+        re.search(r"price_ranges +0\.00–1\.00 by 0\.01\b", narrow.ok("market", m["ticker"]).output)
+        or "by 0.001" in narrow.ok("market", m["ticker"]).output
+    )  # the tick grid in words, not JSON
     out = narrow.ok("fills", "--ticker", m["ticker"]).output
     assert m["ticker"] in out  # tickers never fold
     shown = {Decimal(t.replace(",", "")) for t in out.split() if re.fullmatch(r"-?[\d,]+\.\d+", t)}
@@ -206,6 +208,8 @@ def test_selling_more_than_you_hold_says_it_buys_the_other_side(trader):
     acct, cli, markets = trader
     m = markets[1]
     out = cli.json("sell", m["ticker"], "yes", "3", "0.99", "--dry-run")  # a new account holds nothing
-    assert any("you hold 0 YES, so 3 of these 3 buy NO at $0.01 instead" in n for n in out["notes"]), out["notes"]
+    assert any("you hold 0 YES, so 3 of these 3 buy NO at $0.01 instead" in n for n in out["notes"]), out[
+        "notes"
+    ]
     text = cli.ok("sell", m["ticker"], "yes", "3", "0.99", "--dry-run").output
     assert "note: you hold 0 YES" in text

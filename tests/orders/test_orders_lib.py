@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from kalshi_extract.api.client import KalshiClient
-from kalshi_extract.errors import OrderValidationError
 from kalshi_extract.api.http import RetryPolicy
+from kalshi_extract.errors import OrderValidationError
 from kalshi_extract.lake.store import Lake
 from kalshi_extract.orders.front import Orders
 from kalshi_extract.settings import Settings

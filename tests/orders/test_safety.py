@@ -213,7 +213,6 @@ def test_confirm_gate_function():
         confirm_gate(prod, ["x"], yes=False, interactive=False, ask=lambda q: True)
 
 
-
 def test_confirm_gate_indents_every_line_of_the_request(capsys):
     from typer import Exit
 
@@ -223,7 +222,9 @@ def test_confirm_gate_indents_every_line_of_the_request(capsys):
     with pytest.raises(Exit):
         confirm_gate(prod, ["BUY 1 YES X", 'POST https://x/orders\n{\n  "count": "1.00"\n}'], yes=False,
                      interactive=False)  # fmt: skip
-    shown = [line for line in capsys.readouterr().err.splitlines() if not line.startswith(("KALSHI_ENV", "error"))]
+    shown = [
+        line for line in capsys.readouterr().err.splitlines() if not line.startswith(("KALSHI_ENV", "error"))
+    ]
     assert shown and all(line.startswith("  ") for line in shown if line.strip()), shown
     assert '    "count": "1.00"' in shown
 
@@ -299,7 +300,9 @@ def test_unwritable_journal_means_no_order(exchange, account, cent_market, tmp_p
     assert order_posts(exchange) == []
 
 
-def test_tickers_are_trimmed_and_upper_cased_and_an_empty_one_is_one_line(exchange, account, make_cli, cent_market):
+def test_tickers_are_trimmed_and_upper_cased_and_an_empty_one_is_one_line(
+    exchange, account, make_cli, cent_market
+):
     cli = make_cli(account)
     for args in (["market", ""], ["orderbook", "  "], ["buy", " ", "yes", "1", "5"], ["fills", "--ticker", ""],
                  ["positions", "--ticker", ""], ["orders", "--ticker", ""]):  # fmt: skip
@@ -314,7 +317,13 @@ def test_tickers_are_trimmed_and_upper_cased_and_an_empty_one_is_one_line(exchan
 
 def test_search_with_an_unknown_status_sends_nothing(exchange, account, make_cli):
     cli = make_cli(account)
-    _refused(exchange, cli, ["search", "KX", "--status", "bogus"], "--status must be one of", no_requests_at_all=True)
+    _refused(
+        exchange,
+        cli,
+        ["search", "KX", "--status", "bogus"],
+        "--status must be one of",
+        no_requests_at_all=True,
+    )
     assert cli.json("search", "KX", "--status", "Settled", "--limit", "1")[0]["status"] in ("finalized", "settled",
                                                                                            "determined")  # fmt: skip
 
@@ -329,12 +338,18 @@ def test_a_key_file_readable_by_others_is_a_one_line_warning_and_a_missing_one_a
     res = cli("balance", "--json")
     assert res.exit_code == 0, res.output
     warning = [line for line in res.stderr.splitlines() if line.strip()]
-    assert len(warning) == 1 and warning[0].startswith("warning: private key file") and "chmod 600" in warning[0]
-    missing = make_cli(account, KALSHI_PRIVATE_KEY=None, KALSHI_PRIVATE_KEY_PATH=str(tmp_path / "nowhere.pem"))
+    assert (
+        len(warning) == 1 and warning[0].startswith("warning: private key file") and "chmod 600" in warning[0]
+    )
+    missing = make_cli(
+        account, KALSHI_PRIVATE_KEY=None, KALSHI_PRIVATE_KEY_PATH=str(tmp_path / "nowhere.pem")
+    )
     for args in (["balance"], ["buy", cent_market["ticker"], "yes", "1", "5"], ["cancel", "--all"]):
         exchange.clear_requests()
         res = missing(*args)
-        assert res.exit_code == 1 and res.stderr.startswith("error: cannot read KALSHI_PRIVATE_KEY_PATH"), res.output
+        assert res.exit_code == 1 and res.stderr.startswith("error: cannot read KALSHI_PRIVATE_KEY_PATH"), (
+            res.output
+        )
         assert len(res.stderr.strip().splitlines()) == 1 and order_posts(exchange) == []
     for out in (res.output, cli("balance").output):
         assert "PRIVATE KEY" not in out and account.private_key_pem.splitlines()[1] not in out
@@ -356,6 +371,10 @@ def test_handle_errors_turns_library_and_os_errors_into_one_line(capsys):
             boom(exc)
         assert info.value.exit_code == code
     assert capsys.readouterr().err.splitlines() == [
-        "error: [Errno 28] No space left on device", "error: lost", "error: bad setting", "error: interrupted"]
+        "error: [Errno 28] No space left on device",
+        "error: lost",
+        "error: bad setting",
+        "error: interrupted",
+    ]
     with pytest.raises(ValueError):  # programming errors are not hidden
         boom(ValueError("bug"))

@@ -215,6 +215,8 @@ def test_negative_price_expiry_and_exponent_counts_read_plainly():
         with pytest.raises(OrderValidationError, match="strictly between"):
             parse_price_text(text)
     with pytest.raises(OrderValidationError, match="positive int"):
-        check_request_syntax(build_v2_request("KXT-1", "buy", "yes", "1", D("0.45")).request | {"expiration_time": -1})
+        check_request_syntax(
+            build_v2_request("KXT-1", "buy", "yes", "1", D("0.45")).request | {"expiration_time": -1}
+        )
     assert show_count(D("1E+3")) == "1000" and show_count(D("2.50")) == "2.5"
     assert "BUY 1000 YES" in build_v2_request("KXT-1", "buy", "yes", "1e3", D("0.45")).summary()

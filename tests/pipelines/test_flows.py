@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_extract.settings import Settings
 from kalshi_extract.ingest.plan import MARKET_DATA_STREAMS, PORTFOLIO_STREAMS, PullFailed
+from kalshi_extract.settings import Settings
 
 
 def _env(monkeypatch, mapping: dict[str, str], lake_dir: Path) -> Settings:
@@ -258,8 +258,8 @@ def test_coverage_gaps_from_the_run_log():
 
 
 def test_status_reports_a_backfill_hole(public_env):
-    from pipelines.flows import pull_market_data
     from kalshi_extract.ingest.status import lake_status
+    from pipelines.flows import pull_market_data
 
     pull_market_data.fn(streams=["trades"], since="2026-11-01", until="2026-11-05")
     pull_market_data.fn(streams=["trades"], since="2026-11-10", until="2026-11-12")

@@ -39,9 +39,9 @@ def _forget_run(settings: Settings, stream: str, keep: set[str]) -> str:
 
 
 def test_status_shows_the_data_of_an_interrupted_pull(exchange, lake_env):
+    from kalshi_extract.ingest.status import lake_status
     from kalshi_extract.lake.store import Lake
     from pipelines.flows import pull_market_data
-    from kalshi_extract.ingest.status import lake_status
 
     split = (exchange.now - timedelta(hours=6)).isoformat()
     pull_market_data.fn(streams=["trades", "markets"], until=split)

@@ -19,7 +19,7 @@ class Scenario:
     anon: SimClient
     tickers: list[str] = field(default_factory=list)
     order_ids: list[str] = field(default_factory=list)
-    responses: list = field(default_factory=list)   # (method, template, status, body)
+    responses: list = field(default_factory=list)  # (method, template, status, body)
 
 
 def _ask_price(m):
@@ -46,8 +46,11 @@ def run_scenario(ex: LocalExchange) -> Scenario:
         t = m["ticker"]
         sc.tickers.append(t)
         # A lifts the offer (taker vs background makers)
-        r = rec("post", "/portfolio/events/orders",
-                a.post("/portfolio/events/orders", order(t, "bid", "4.00", _ask_price(m), "immediate_or_cancel")))
+        r = rec(
+            "post",
+            "/portfolio/events/orders",
+            a.post("/portfolio/events/orders", order(t, "bid", "4.00", _ask_price(m), "immediate_or_cancel")),
+        )
         assert r.status_code == 201, r.text
         # A improves the best bid by a tick (when the spread allows) and B hits it: a user ↔ user trade
         book = a.get_json(f"/markets/{t}/orderbook")["orderbook_fp"]
@@ -57,40 +60,86 @@ def run_scenario(ex: LocalExchange) -> Scenario:
         if m["price_level_structure"] == "tapered_deci_cent" and Decimal("0.1") <= bid < Decimal("0.9"):
             tick = Decimal("0.01")
         best_bid = f"{bid + tick:.4f}" if bid + tick < ask else f"{bid:.4f}"
-        r = rec("post", "/portfolio/events/orders",
-                a.post("/portfolio/events/orders", order(t, "bid", "2.50", best_bid)))
+        r = rec(
+            "post",
+            "/portfolio/events/orders",
+            a.post("/portfolio/events/orders", order(t, "bid", "2.50", best_bid)),
+        )
         assert r.status_code == 201, r.text
         sc.order_ids.append(r.json()["order_id"])
-        r = rec("post", "/portfolio/events/orders",
-                b.post("/portfolio/events/orders", order(t, "ask", "1.50", best_bid, "immediate_or_cancel")))
+        r = rec(
+            "post",
+            "/portfolio/events/orders",
+            b.post("/portfolio/events/orders", order(t, "ask", "1.50", best_bid, "immediate_or_cancel")),
+        )
         assert r.status_code == 201, r.text
         # A sells one contract back into the bid (closes part of the position: realized P&L)
         mm = a.get_json(f"/markets/{t}")["market"]
-        r = rec("post", "/portfolio/events/orders",
-                a.post("/portfolio/events/orders", order(t, "ask", "1.00", mm["yes_bid_dollars"], "immediate_or_cancel")))
+        r = rec(
+            "post",
+            "/portfolio/events/orders",
+            a.post(
+                "/portfolio/events/orders",
+                order(t, "ask", "1.00", mm["yes_bid_dollars"], "immediate_or_cancel"),
+            ),
+        )
         assert r.status_code == 201, r.text
     t0 = sc.tickers[0]
     m0 = a.get_json(f"/markets/{t0}")["market"]
     # B: resting ask far away, amend, decrease, cancel
-    r = rec("post", "/portfolio/events/orders", b.post("/portfolio/events/orders", order(t0, "ask", "5.00", "0.9800")))
+    r = rec(
+        "post",
+        "/portfolio/events/orders",
+        b.post("/portfolio/events/orders", order(t0, "ask", "5.00", "0.9800")),
+    )
     oid = r.json()["order_id"]
-    rec("post", "/portfolio/events/orders/{order_id}/amend",
-        b.post(f"/portfolio/events/orders/{oid}/amend",
-               {"ticker": t0, "side": "ask", "price": "0.9700", "count": "6.00"}))
-    rec("post", "/portfolio/events/orders/{order_id}/decrease",
-        b.post(f"/portfolio/events/orders/{oid}/decrease", {"reduce_by": "1.00"}))
+    rec(
+        "post",
+        "/portfolio/events/orders/{order_id}/amend",
+        b.post(
+            f"/portfolio/events/orders/{oid}/amend",
+            {"ticker": t0, "side": "ask", "price": "0.9700", "count": "6.00"},
+        ),
+    )
+    rec(
+        "post",
+        "/portfolio/events/orders/{order_id}/decrease",
+        b.post(f"/portfolio/events/orders/{oid}/decrease", {"reduce_by": "1.00"}),
+    )
     rec("delete", "/portfolio/events/orders/{order_id}", b.delete(f"/portfolio/events/orders/{oid}"))
-    r = rec("post", "/portfolio/events/orders/batched", b.post("/portfolio/events/orders/batched", {"orders": [
-        order(t0, "bid", "1.00", "0.0100"), order(t0, "bid", "1.00", "0.0200"),
-        order(t0, "bid", "1.00", "0.0250")]}))
+    r = rec(
+        "post",
+        "/portfolio/events/orders/batched",
+        b.post(
+            "/portfolio/events/orders/batched",
+            {
+                "orders": [
+                    order(t0, "bid", "1.00", "0.0100"),
+                    order(t0, "bid", "1.00", "0.0200"),
+                    order(t0, "bid", "1.00", "0.0250"),
+                ]
+            },
+        ),
+    )
     ids = [o["order_id"] for o in r.json()["orders"] if o.get("order_id")]
-    rec("delete", "/portfolio/events/orders/batched",
-        b.delete("/portfolio/events/orders/batched", json={"orders": [{"order_id": ids[0]}, {"order_id": "nope"}]}))
+    rec(
+        "delete",
+        "/portfolio/events/orders/batched",
+        b.delete(
+            "/portfolio/events/orders/batched", json={"orders": [{"order_id": ids[0]}, {"order_id": "nope"}]}
+        ),
+    )
     # B rests a bid that background takers will hit later (maker fills over time)
-    rec("post", "/portfolio/events/orders",
-        b.post("/portfolio/events/orders", order(t0, "bid", "3.00", m0["yes_bid_dollars"])))
-    rec("post", "/portfolio/events/orders", a.post("/portfolio/events/orders", order(t0, "bid", "1.00", "0.9900",
-                                                                                    "fill_or_kill")))
+    rec(
+        "post",
+        "/portfolio/events/orders",
+        b.post("/portfolio/events/orders", order(t0, "bid", "3.00", m0["yes_bid_dollars"])),
+    )
+    rec(
+        "post",
+        "/portfolio/events/orders",
+        a.post("/portfolio/events/orders", order(t0, "bid", "1.00", "0.9900", "fill_or_kill")),
+    )
     ex.advance(6 * 3600)
     ex.advance(2 * 86_400)
     rec("delete", "/portfolio/events/orders", b.delete("/portfolio/events/orders"))

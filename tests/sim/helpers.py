@@ -15,8 +15,9 @@ class SimClient:
     def __init__(self, base_url: str, account=None) -> None:
         self.base = base_url
         self.account = account
-        self.key = (serialization.load_pem_private_key(account.private_key_pem.encode(), None)
-                    if account else None)
+        self.key = (
+            serialization.load_pem_private_key(account.private_key_pem.encode(), None) if account else None
+        )
         self.s = requests.Session()
 
     def headers(self, method: str, path: str, ts_ms: int | None = None) -> dict:
@@ -24,11 +25,16 @@ class SimClient:
             return {}
         ts = str(ts_ms if ts_ms is not None else int(time.time() * 1000))
         full = "/trade-api/v2" + path.split("?")[0]
-        sig = self.key.sign((ts + method + full).encode(),
-                            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
-                            hashes.SHA256())
-        return {"KALSHI-ACCESS-KEY": self.account.key_id, "KALSHI-ACCESS-TIMESTAMP": ts,
-                "KALSHI-ACCESS-SIGNATURE": base64.b64encode(sig).decode()}
+        sig = self.key.sign(
+            (ts + method + full).encode(),
+            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH),
+            hashes.SHA256(),
+        )
+        return {
+            "KALSHI-ACCESS-KEY": self.account.key_id,
+            "KALSHI-ACCESS-TIMESTAMP": ts,
+            "KALSHI-ACCESS-SIGNATURE": base64.b64encode(sig).decode(),
+        }
 
     def request(self, method: str, path: str, params=None, json=None, **kw):
         data = orjson.dumps(json) if json is not None else None
@@ -69,7 +75,13 @@ class SimClient:
 
 
 def order(ticker, side, count, price, tif="good_till_canceled", **kw):
-    body = {"ticker": ticker, "side": side, "count": count, "price": price, "time_in_force": tif,
-            "self_trade_prevention_type": "taker_at_cross"}
+    body = {
+        "ticker": ticker,
+        "side": side,
+        "count": count,
+        "price": price,
+        "time_in_force": tif,
+        "self_trade_prevention_type": "taker_at_cross",
+    }
     body.update(kw)
     return body

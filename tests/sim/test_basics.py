@@ -36,7 +36,7 @@ def test_portfolio_needs_a_valid_signature(exchange, sim_account):
     assert c.get("/portfolio/balance").status_code == 200
     stale = c.get("/portfolio/balance", ts_ms=1_000_000_000_000)
     assert stale.status_code == 401 and set(stale.json()) == {"code", "message", "details"}
-    h = c.headers("GET", "/portfolio/fills")           # signed for another path
+    h = c.headers("GET", "/portfolio/fills")  # signed for another path
     assert anon.s.get(exchange.base_url + "/portfolio/balance", headers=h).status_code == 401
 
 
@@ -57,7 +57,9 @@ def test_order_roundtrip_and_duplicate_client_order_id(exchange, sim_account):
 
 def test_legacy_order_endpoint_says_switch_to_v2(exchange, sim_account):
     c = SimClient(exchange.base_url, sim_account)
-    r = c.post("/portfolio/orders", {"ticker": "X", "side": "yes", "action": "buy", "count": 1, "yes_price": 50})
+    r = c.post(
+        "/portfolio/orders", {"ticker": "X", "side": "yes", "action": "buy", "count": 1, "yes_price": 50}
+    )
     assert r.status_code == 400 and "Please switch to the V2 endpoints" in r.json()["message"]
 
 
@@ -72,8 +74,11 @@ def test_queue_position_and_expiration(fresh_exchange):
     second = c.post("/portfolio/events/orders", order(m["ticker"], "bid", "1.00", price)).json()["order_id"]
     assert c.get_json(f"/portfolio/orders/{first}/queue_position") == {"queue_position_fp": size}
     from decimal import Decimal
-    assert Decimal(c.get_json(f"/portfolio/orders/{second}/queue_position")["queue_position_fp"]) == \
-        Decimal(size) + 2
+
+    assert (
+        Decimal(c.get_json(f"/portfolio/orders/{second}/queue_position")["queue_position_fp"])
+        == Decimal(size) + 2
+    )
     qp = c.get_json("/portfolio/orders/queue_positions", {"market_tickers": m["ticker"]})["queue_positions"]
     assert {q["order_id"] for q in qp} == {first, second}
     exp = int(ex.now.timestamp()) + 600
@@ -91,7 +96,7 @@ def test_queue_position_and_expiration(fresh_exchange):
 
 def test_self_trade_prevention_and_closing_needs_no_cash(fresh_exchange):
     ex = fresh_exchange
-    acct = ex.create_account(1_000)                    # $10
+    acct = ex.create_account(1_000)  # $10
     c = SimClient(ex.base_url, acct)
     m = c.get_json("/markets", {"status": "open", "series_ticker": "KXBTC", "limit": 1})["markets"][0]
     book = c.get_json(f"/markets/{m['ticker']}/orderbook")["orderbook_fp"]
@@ -101,14 +106,17 @@ def test_self_trade_prevention_and_closing_needs_no_cash(fresh_exchange):
     cross = c.post("/portfolio/events/orders", order(m["ticker"], "bid", "1.00", ask))
     assert cross.status_code == 201
     got = c.get_json(f"/portfolio/orders/{cross.json()['order_id']}")["order"]
-    if cross.json()["fill_count"] == "0.00":           # our own ask was first in the queue: taker canceled
+    if cross.json()["fill_count"] == "0.00":  # our own ask was first in the queue: taker canceled
         assert got["status"] == "canceled"
     assert c.get_json(f"/portfolio/orders/{rest['order_id']}")["order"]["status"] in ("resting", "executed")
     c.delete("/portfolio/events/orders")
     # buy cheap contracts with most of the cash, then sell them back: a fresh short of that size would need
     # far more cash than is left, but closing needs none
-    cheap = [x for x in c.get_json("/markets", {"status": "open", "limit": 200})["markets"]
-             if x["price_level_structure"] == "linear_cent" and "0.0500" <= x["yes_ask_dollars"] <= "0.2500"]
+    cheap = [
+        x
+        for x in c.get_json("/markets", {"status": "open", "limit": 200})["markets"]
+        if x["price_level_structure"] == "linear_cent" and "0.0500" <= x["yes_ask_dollars"] <= "0.2500"
+    ]
     m = cheap[0]
     top = f"{float(m['yes_ask_dollars']) + 0.02:.4f}"
     buy = c.post("/portfolio/events/orders", order(m["ticker"], "bid", "40.00", top, "immediate_or_cancel"))
@@ -117,9 +125,11 @@ def test_self_trade_prevention_and_closing_needs_no_cash(fresh_exchange):
     assert held >= 10
     cash = Decimal(c.get_json("/portfolio/balance")["balance_dollars"])
     bid = Decimal(c.get_json(f"/markets/{m['ticker']}")["market"]["yes_bid_dollars"])
-    assert held * (1 - bid) > cash                     # precondition: a fresh short this size is unaffordable
-    sell = c.post("/portfolio/events/orders", order(m["ticker"], "ask", f"{held:.2f}", f"{bid:.4f}",
-                                                    "immediate_or_cancel"))
+    assert held * (1 - bid) > cash  # precondition: a fresh short this size is unaffordable
+    sell = c.post(
+        "/portfolio/events/orders",
+        order(m["ticker"], "ask", f"{held:.2f}", f"{bid:.4f}", "immediate_or_cancel"),
+    )
     assert sell.status_code == 201, sell.text
     short = c.post("/portfolio/events/orders", order(m["ticker"], "ask", f"{held * 3:.2f}", f"{bid:.4f}"))
     assert short.status_code == 400 and short.json()["code"] == "insufficient_balance"

@@ -25,11 +25,31 @@ REAL = SHARED / "real-data"
 pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="the OpenAPI spec folder is absent")
 
 REMOVED = {
-    "Market": {"liquidity_dollars", "fractional_trading_enabled", "response_price_units", "liquidity",
-               "yes_bid", "yes_ask", "no_bid", "no_ask", "last_price", "volume", "volume_24h", "open_interest",
-               "notional_value", "tick_size", "category"},
-    "MarketPosition": {"resting_orders_count", "position", "market_exposure", "realized_pnl", "fees_paid",
-                       "total_traded"},
+    "Market": {
+        "liquidity_dollars",
+        "fractional_trading_enabled",
+        "response_price_units",
+        "liquidity",
+        "yes_bid",
+        "yes_ask",
+        "no_bid",
+        "no_ask",
+        "last_price",
+        "volume",
+        "volume_24h",
+        "open_interest",
+        "notional_value",
+        "tick_size",
+        "category",
+    },
+    "MarketPosition": {
+        "resting_orders_count",
+        "position",
+        "market_exposure",
+        "realized_pnl",
+        "fees_paid",
+        "total_traded",
+    },
     "EventData": {"available_on_brokers"},
     "Trade": {"count", "yes_price", "no_price"},
     "Fill": {"count", "yes_price", "no_price", "client_order_id"},
@@ -37,8 +57,14 @@ REMOVED = {
 }
 # removed anywhere in responses (V2 order responses legitimately use fill_count/remaining_count, historical
 # candlesticks volume/open_interest, events category)
-LEGACY_CENT_KEYS = set().union(*REMOVED.values()) - {"category", "fill_count", "remaining_count", "client_order_id",
-                                                     "volume", "open_interest"}
+LEGACY_CENT_KEYS = set().union(*REMOVED.values()) - {
+    "category",
+    "fill_count",
+    "remaining_count",
+    "client_order_id",
+    "volume",
+    "open_interest",
+}
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{0,5}[1-9])?Z$")
 D4 = re.compile(r"^-?\d+\.\d{4}$")
@@ -56,8 +82,17 @@ def _convert(node):
         return node
     out = {}
     for k, v in node.items():
-        if k.startswith("x-") or k in ("example", "examples", "discriminator", "xml", "externalDocs",
-                                       "deprecated", "readOnly", "writeOnly", "format"):
+        if k.startswith("x-") or k in (
+            "example",
+            "examples",
+            "discriminator",
+            "xml",
+            "externalDocs",
+            "deprecated",
+            "readOnly",
+            "writeOnly",
+            "format",
+        ):
             continue
         if k == "properties":
             out[k] = {name: _convert(sub) for name, sub in v.items()}
@@ -92,8 +127,11 @@ def validator_for(spec):
 
     def get(schema_name):
         if schema_name not in cache:
-            s = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": defs,
-                 "$ref": f"#/$defs/{schema_name}"}
+            s = {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$defs": defs,
+                "$ref": f"#/$defs/{schema_name}",
+            }
             cache[schema_name] = jsonschema.Draft202012Validator(s)
         return cache[schema_name]
 
@@ -119,7 +157,8 @@ def check(spec, validator_for, method, template, status, body):
     name = schema_name(spec, method, template, status)
     errors = sorted(validator_for(name).iter_errors(body), key=lambda e: list(e.path))
     assert not errors, f"{method.upper()} {template} → {name}: " + "; ".join(
-        f"{list(e.path)}: {e.message}" for e in errors[:5])
+        f"{list(e.path)}: {e.message}" for e in errors[:5]
+    )
     _no_legacy(body, f"{method} {template}")
     _formats(body, template)
 
@@ -135,10 +174,21 @@ def _no_legacy(node, where):
             _no_legacy(v, where)
 
 
-SIX_DP = {"fee_cost", "taker_fill_cost_dollars", "maker_fill_cost_dollars", "taker_fees_dollars",
-          "maker_fees_dollars", "total_traded_dollars", "market_exposure_dollars", "realized_pnl_dollars",
-          "fees_paid_dollars", "total_cost_dollars", "event_exposure_dollars", "yes_total_cost_dollars",
-          "no_total_cost_dollars"}
+SIX_DP = {
+    "fee_cost",
+    "taker_fill_cost_dollars",
+    "maker_fill_cost_dollars",
+    "taker_fees_dollars",
+    "maker_fees_dollars",
+    "total_traded_dollars",
+    "market_exposure_dollars",
+    "realized_pnl_dollars",
+    "fees_paid_dollars",
+    "total_cost_dollars",
+    "event_exposure_dollars",
+    "yes_total_cost_dollars",
+    "no_total_cost_dollars",
+}
 COUNTS = {"fill_count", "remaining_count", "reduced_by", "volume", "open_interest"}
 TIME_KEYS = re.compile(r"(_time|_ts|^strike_date|^as_of_time|_datetime)$")
 
@@ -196,49 +246,95 @@ def test_write_responses_match_the_spec(scenario, spec, validator_for):
 
 def test_public_endpoints_match_the_spec(scenario, spec, validator_for):
     c = scenario.anon
-    for tpl in ("/exchange/status", "/exchange/schedule", "/historical/cutoff", "/account/limits",
-                "/account/endpoint_costs"):
+    for tpl in (
+        "/exchange/status",
+        "/exchange/schedule",
+        "/historical/cutoff",
+        "/account/limits",
+        "/account/endpoint_costs",
+    ):
         check(spec, validator_for, "get", tpl, 200, c.get_json(tpl))
     series = c.get_json("/series", {"include_volume": "true"})
     check(spec, validator_for, "get", "/series", 200, series)
     for s in series["series"]:
-        check(spec, validator_for, "get", "/series/{series_ticker}", 200, c.get_json(f"/series/{s['ticker']}"))
+        check(
+            spec, validator_for, "get", "/series/{series_ticker}", 200, c.get_json(f"/series/{s['ticker']}")
+        )
     for f in ({}, {"category": "Crypto"}, {"tags": "Weather"}):
         check(spec, validator_for, "get", "/series", 200, c.get_json("/series", f))
     events = walk(c, spec, validator_for, "/events", "events", {"with_nested_markets": "true"}, limit=7)
     assert len({e["event_ticker"] for e in events}) == len(events)
-    for f in ({"status": "open"}, {"status": "settled"}, {"status": "unopened"}, {"status": "closed"},
-              {"series_ticker": "KXINXD"}, {"min_close_ts": 1_795_000_000}, {"with_milestones": "true"}):
+    for f in (
+        {"status": "open"},
+        {"status": "settled"},
+        {"status": "unopened"},
+        {"status": "closed"},
+        {"series_ticker": "KXINXD"},
+        {"min_close_ts": 1_795_000_000},
+        {"with_milestones": "true"},
+    ):
         walk(c, spec, validator_for, "/events", "events", f, limit=50)
     for e in events[:5]:
-        check(spec, validator_for, "get", "/events/{event_ticker}", 200,
-              c.get_json(f"/events/{e['event_ticker']}", {"with_nested_markets": "true"}))
+        check(
+            spec,
+            validator_for,
+            "get",
+            "/events/{event_ticker}",
+            200,
+            c.get_json(f"/events/{e['event_ticker']}", {"with_nested_markets": "true"}),
+        )
     markets = walk(c, spec, validator_for, "/markets", "markets", limit=37)
     assert len({m["ticker"] for m in markets}) == len(markets)
     statuses = {m["status"] for m in markets}
     assert {"active", "initialized", "finalized"} <= statuses
     now = int(scenario.ex.now.timestamp())
-    vocab = {"unopened": {"initialized"}, "open": {"active"}, "paused": {"inactive"}, "closed": {"closed"},
-             "settled": {"determined", "disputed", "amended", "finalized"}}
+    vocab = {
+        "unopened": {"initialized"},
+        "open": {"active"},
+        "paused": {"inactive"},
+        "closed": {"closed"},
+        "settled": {"determined", "disputed", "amended", "finalized"},
+    }
     for q, allowed in vocab.items():
         got = walk(c, spec, validator_for, "/markets", "markets", {"status": q}, limit=100)
         assert {m["status"] for m in got} <= allowed, q
-    for f in ({"series_ticker": "KXFEDDECISION"}, {"event_ticker": markets[0]["event_ticker"]},
-              {"tickers": ",".join(m["ticker"] for m in markets[:3])}, {"mve_filter": "only"},
-              {"mve_filter": "exclude"}, {"min_close_ts": now - 86_400, "max_close_ts": now + 86_400},
-              {"min_created_ts": now - 86_400, "status": "open"},
-              {"min_settled_ts": now - 5 * 86_400, "status": "settled"},
-              {"min_updated_ts": now - 86_400, "mve_filter": "exclude"}):
+    for f in (
+        {"series_ticker": "KXFEDDECISION"},
+        {"event_ticker": markets[0]["event_ticker"]},
+        {"tickers": ",".join(m["ticker"] for m in markets[:3])},
+        {"mve_filter": "only"},
+        {"mve_filter": "exclude"},
+        {"min_close_ts": now - 86_400, "max_close_ts": now + 86_400},
+        {"min_created_ts": now - 86_400, "status": "open"},
+        {"min_settled_ts": now - 5 * 86_400, "status": "settled"},
+        {"min_updated_ts": now - 86_400, "mve_filter": "exclude"},
+    ):
         walk(c, spec, validator_for, "/markets", "markets", f, limit=100)
     for m in markets[:40]:
         check(spec, validator_for, "get", "/markets/{ticker}", 200, c.get_json(f"/markets/{m['ticker']}"))
-        check(spec, validator_for, "get", "/markets/{ticker}/orderbook", 200,
-              c.get_json(f"/markets/{m['ticker']}/orderbook", {"depth": 3}))
+        check(
+            spec,
+            validator_for,
+            "get",
+            "/markets/{ticker}/orderbook",
+            200,
+            c.get_json(f"/markets/{m['ticker']}/orderbook", {"depth": 3}),
+        )
     tickers = [m["ticker"] for m in markets if m["status"] == "active"][:5]
-    check(spec, validator_for, "get", "/markets/orderbooks", 200,
-          c.get_json("/markets/orderbooks", [("tickers", t) for t in tickers]))
+    check(
+        spec,
+        validator_for,
+        "get",
+        "/markets/orderbooks",
+        200,
+        c.get_json("/markets/orderbooks", [("tickers", t) for t in tickers]),
+    )
     walk(c, spec, validator_for, "/markets/trades", "trades", limit=1000)
-    for f in ({"ticker": tickers[0]}, {"min_ts": now - 86_400, "max_ts": now - 3600}, {"is_block_trade": "false"}):
+    for f in (
+        {"ticker": tickers[0]},
+        {"min_ts": now - 86_400, "max_ts": now - 3600},
+        {"is_block_trade": "false"},
+    ):
         got = walk(c, spec, validator_for, "/markets/trades", "trades", f, limit=250)
         if "ticker" in f:
             assert {t["ticker"] for t in got} <= {f["ticker"]}
@@ -255,57 +351,107 @@ def test_candlesticks_match_the_spec(scenario, spec, validator_for):
         series = m["event_ticker"].split("-")[0]
         for period in (1, 60, 1440):
             span = {1: 6 * 3600, 60: 5 * 86_400, 1440: 20 * 86_400}[period]
-            body = c.get_json(f"/series/{series}/markets/{m['ticker']}/candlesticks",
-                              {"start_ts": now - span, "end_ts": now, "period_interval": period})
-            check(spec, validator_for, "get", "/series/{series_ticker}/markets/{ticker}/candlesticks", 200, body)
+            body = c.get_json(
+                f"/series/{series}/markets/{m['ticker']}/candlesticks",
+                {"start_ts": now - span, "end_ts": now, "period_interval": period},
+            )
+            check(
+                spec, validator_for, "get", "/series/{series_ticker}/markets/{ticker}/candlesticks", 200, body
+            )
     ev = markets[0]["event_ticker"]
-    body = c.get_json(f"/series/{ev.split('-')[0]}/events/{ev}/candlesticks",
-                      {"start_ts": now - 2 * 86_400, "end_ts": now, "period_interval": 60})
+    body = c.get_json(
+        f"/series/{ev.split('-')[0]}/events/{ev}/candlesticks",
+        {"start_ts": now - 2 * 86_400, "end_ts": now, "period_interval": 60},
+    )
     check(spec, validator_for, "get", "/series/{series_ticker}/events/{ticker}/candlesticks", 200, body)
     assert body["market_tickers"] and len(body["market_candlesticks"]) == len(body["market_tickers"])
-    body = c.get_json("/markets/candlesticks", {"market_tickers": ",".join(m["ticker"] for m in markets),
-                                                "start_ts": now - 86_400, "end_ts": now, "period_interval": 60})
+    body = c.get_json(
+        "/markets/candlesticks",
+        {
+            "market_tickers": ",".join(m["ticker"] for m in markets),
+            "start_ts": now - 86_400,
+            "end_ts": now,
+            "period_interval": 60,
+        },
+    )
     check(spec, validator_for, "get", "/markets/candlesticks", 200, body)
     hist = walk(c, spec, validator_for, "/historical/markets", "markets", limit=50)
     assert hist, "the scenario moved the cutoff past settled markets"
     for m in hist[:5]:
-        check(spec, validator_for, "get", "/historical/markets/{ticker}", 200,
-              c.get_json(f"/historical/markets/{m['ticker']}"))
-        body = c.get_json(f"/historical/markets/{m['ticker']}/candlesticks",
-                          {"start_ts": now - 30 * 86_400, "end_ts": now, "period_interval": 60})
+        check(
+            spec,
+            validator_for,
+            "get",
+            "/historical/markets/{ticker}",
+            200,
+            c.get_json(f"/historical/markets/{m['ticker']}"),
+        )
+        body = c.get_json(
+            f"/historical/markets/{m['ticker']}/candlesticks",
+            {"start_ts": now - 30 * 86_400, "end_ts": now, "period_interval": 60},
+        )
         check(spec, validator_for, "get", "/historical/markets/{ticker}/candlesticks", 200, body)
     walk(c, spec, validator_for, "/historical/trades", "trades", limit=1000)
-    for f in ({"ticker": hist[0]["ticker"]}, {"event_ticker": hist[0]["event_ticker"]}, {"mve_filter": "exclude"}):
+    for f in (
+        {"ticker": hist[0]["ticker"]},
+        {"event_ticker": hist[0]["event_ticker"]},
+        {"mve_filter": "exclude"},
+    ):
         walk(c, spec, validator_for, "/historical/markets", "markets", f, limit=10)
 
 
 def test_portfolio_endpoints_match_the_spec(scenario, spec, validator_for):
     for c in (scenario.a, scenario.b):
         check(spec, validator_for, "get", "/portfolio/balance", 200, c.get_json("/portfolio/balance"))
-        for tpl, key in (("/portfolio/fills", "fills"), ("/portfolio/orders", "orders"),
-                         ("/portfolio/settlements", "settlements"), ("/historical/fills", "fills"),
-                         ("/historical/orders", "orders")):
+        for tpl, key in (
+            ("/portfolio/fills", "fills"),
+            ("/portfolio/orders", "orders"),
+            ("/portfolio/settlements", "settlements"),
+            ("/historical/fills", "fills"),
+            ("/historical/orders", "orders"),
+        ):
             rows = walk(c, spec, validator_for, tpl, key, limit=3)
             if rows:
                 got = walk(c, spec, validator_for, tpl, key, {"ticker": rows[0]["ticker"]}, limit=2)
                 assert got and {r["ticker"] for r in got} == {rows[0]["ticker"]}
-                walk(c, spec, validator_for, tpl, key, {"min_ts": 1_700_000_000, "max_ts": 1_900_000_000}, limit=50)
+                walk(
+                    c,
+                    spec,
+                    validator_for,
+                    tpl,
+                    key,
+                    {"min_ts": 1_700_000_000, "max_ts": 1_900_000_000},
+                    limit=50,
+                )
             if rows and key == "fills":
                 got = walk(c, spec, validator_for, tpl, key, {"order_id": rows[0]["order_id"]}, limit=2)
                 assert got and {f["order_id"] for f in got} == {rows[0]["order_id"]}
             if rows and key == "settlements":
                 walk(c, spec, validator_for, tpl, key, {"event_ticker": rows[0]["event_ticker"]}, limit=2)
         for tpl in ("/portfolio/positions", "/historical/positions"):
-            for f in ({}, {"count_filter": "position"}, {"count_filter": "total_traded"},
-                      {"event_ticker": scenario.tickers[0].rsplit("-", 1)[0]}):
+            for f in (
+                {},
+                {"count_filter": "position"},
+                {"count_filter": "total_traded"},
+                {"event_ticker": scenario.tickers[0].rsplit("-", 1)[0]},
+            ):
                 for body in c.pages(tpl, "market_positions", f, 2):
                     check(spec, validator_for, "get", tpl, 200, body)
-        orders = c.get_json("/historical/orders", {"limit": 1})["orders"] or c.get_json("/portfolio/orders")["orders"]
+        orders = (
+            c.get_json("/historical/orders", {"limit": 1})["orders"]
+            or c.get_json("/portfolio/orders")["orders"]
+        )
         for o in orders[:3]:
             r = c.get(f"/portfolio/orders/{o['order_id']}")
             check(spec, validator_for, "get", "/portfolio/orders/{order_id}", 200, r.json())
-        check(spec, validator_for, "get", "/portfolio/orders/queue_positions", 200,
-              c.get_json("/portfolio/orders/queue_positions"))
+        check(
+            spec,
+            validator_for,
+            "get",
+            "/portfolio/orders/queue_positions",
+            200,
+            c.get_json("/portfolio/orders/queue_positions"),
+        )
         for st in ("resting", "canceled", "executed"):
             walk(c, spec, validator_for, "/portfolio/orders", "orders", {"status": st}, limit=5)
 
@@ -313,8 +459,10 @@ def test_portfolio_endpoints_match_the_spec(scenario, spec, validator_for):
 def test_errors_use_kalshi_body(scenario, spec, validator_for):
     c = scenario.a
     cases = [
-        (c.get("/markets", {"limit": 5000}), 400), (c.get("/markets", {"status": "active"}), 400),
-        (c.get("/markets/NOPE"), 404), (c.get("/portfolio/fills", {"limit": 0}), 400),
+        (c.get("/markets", {"limit": 5000}), 400),
+        (c.get("/markets", {"status": "active"}), 400),
+        (c.get("/markets/NOPE"), 404),
+        (c.get("/portfolio/fills", {"limit": 0}), 400),
         (scenario.anon.get("/portfolio/balance"), 401),
         (c.get("/markets", {"min_updated_ts": 1, "status": "open"}), 400),
         (c.get("/markets", {"min_close_ts": 1, "status": "open"}), 400),
@@ -324,14 +472,24 @@ def test_errors_use_kalshi_body(scenario, spec, validator_for):
         assert r.status_code == status, r.text
         body = r.json()
         assert set(body) == {"code", "message", "details"}, body
-        jsonschema.Draft202012Validator(_convert(spec["components"]["schemas"]["ErrorResponse"])).validate(body)
+        jsonschema.Draft202012Validator(_convert(spec["components"]["schemas"]["ErrorResponse"])).validate(
+            body
+        )
 
 
 # ---------------------------------------------------------------------------------------------------
 # comparison with genuine recordings
 # ---------------------------------------------------------------------------------------------------
-FREE_TEXT = {"expiration_value", "title", "subtitle", "yes_sub_title", "no_sub_title", "rules_primary",
-             "rules_secondary", "early_close_condition"}
+FREE_TEXT = {
+    "expiration_value",
+    "title",
+    "subtitle",
+    "yes_sub_title",
+    "no_sub_title",
+    "rules_primary",
+    "rules_secondary",
+    "early_close_condition",
+}
 
 
 def _shape(v, key=None):
@@ -402,16 +560,21 @@ def test_markets_look_like_the_recordings(scenario):
 def test_trades_fills_orders_positions_look_like_the_recordings(scenario):
     a = scenario.a
     trades = scenario.anon.get_json("/markets/trades", {"limit": 200})["trades"]
-    rec_trades = _load("manta_prod/trades_window.json", "trades") + _load("fortuna_demo/trades__public_recorded.json",
-                                                                          "trades")
+    rec_trades = _load("manta_prod/trades_window.json", "trades") + _load(
+        "fortuna_demo/trades__public_recorded.json", "trades"
+    )
     seen = _compare(rec_trades, trades, REMOVED["Trade"], "trade")
     assert all(set(t) <= seen for t in trades), "trades carry keys the recordings never show"
     fills = a.get_json("/historical/fills", {"limit": 100})["fills"] + a.get_json("/portfolio/fills")["fills"]
     _compare(_load("fortuna_demo/fills__after_taker.json", "fills"), fills, REMOVED["Fill"], "fill")
-    orders = a.get_json("/historical/orders", {"limit": 100})["orders"] + a.get_json("/portfolio/orders")["orders"]
+    orders = (
+        a.get_json("/historical/orders", {"limit": 100})["orders"] + a.get_json("/portfolio/orders")["orders"]
+    )
     _compare(_load("fortuna_demo/portfolio__orders_list.json", "orders"), orders, REMOVED["Order"], "order")
     asks = [o for o in orders if o["book_side"] == "ask"]
-    assert asks and all(o["side"] == "yes" and o["action"] == "sell" and o["outcome_side"] == "no" for o in asks)
+    assert asks and all(
+        o["side"] == "yes" and o["action"] == "sell" and o["outcome_side"] == "no" for o in asks
+    )
     body = json.loads((REAL / "fortuna_demo/portfolio__positions.json").read_text())
     pos = scenario.b.get_json("/portfolio/positions", {"limit": 1000})
     hist = scenario.b.get_json("/historical/positions", {"limit": 1000})
@@ -431,9 +594,13 @@ def test_orderbook_candles_status_look_like_the_recordings(scenario):
     assert set(c.get_json("/exchange/status")) == set(rec_status)
     rec = json.loads((REAL / "manta_prod/candlesticks.json").read_text())
     series = m["event_ticker"].split("-")[0]
-    open_ts = int(__import__("datetime").datetime.fromisoformat(m["open_time"].replace("Z", "+00:00")).timestamp())
-    ours = c.get_json(f"/series/{series}/markets/{m['ticker']}/candlesticks",
-                      {"start_ts": open_ts, "end_ts": open_ts + 20 * 3600, "period_interval": 60})
+    open_ts = int(
+        __import__("datetime").datetime.fromisoformat(m["open_time"].replace("Z", "+00:00")).timestamp()
+    )
+    ours = c.get_json(
+        f"/series/{series}/markets/{m['ticker']}/candlesticks",
+        {"start_ts": open_ts, "end_ts": open_ts + 20 * 3600, "period_interval": 60},
+    )
     assert set(ours) == set(rec)
     _compare(rec["candlesticks"], ours["candlesticks"], set(), "candlestick")
     rec_price_keys = {frozenset(x["price"]) for x in rec["candlesticks"]}

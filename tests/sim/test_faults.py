@@ -28,7 +28,7 @@ def test_rate_limit_tier_gives_429_with_kalshi_body(ex):
     throttled = [r for r in codes if r.status_code == 429]
     assert throttled and codes[0].status_code == 200
     assert throttled[0].content == b'{"error":"too many requests"}'
-    time.sleep(0.2)                                     # the bucket refills at 200 tokens/s
+    time.sleep(0.2)  # the bucket refills at 200 tokens/s
     assert c.get("/exchange/status").status_code == 200
     ex.set_faults(rate_limit_tier="unlimited")
     assert all(c.get("/exchange/status").status_code == 200 for _ in range(40))
@@ -76,7 +76,7 @@ def test_accept_then_drop_the_order_response(ex):
         c.post("/portfolio/events/orders", body)
     placed = [o for o in ex.orders(acct.key_id) if o["client_order_id"] == "cid-drop-1"]
     assert len(placed) == 1 and placed[0]["status"] == "resting"
-    assert c.post("/portfolio/events/orders", body).status_code == 409       # the retry is not a second order
+    assert c.post("/portfolio/events/orders", body).status_code == 409  # the retry is not a second order
     listed = c.get_json("/portfolio/orders")["orders"]
     assert [o["order_id"] for o in listed] == [placed[0]["order_id"]]
 
@@ -96,7 +96,18 @@ def test_request_log(ex):
     SimClient(ex.base_url, acct).get("/portfolio/balance", {"subaccount": 0})
     SimClient(ex.base_url).get("/portfolio/balance")
     assert ex.requests() == [
-        {"method": "GET", "path": "/trade-api/v2/portfolio/balance", "query": "subaccount=0", "status": 200,
-         "key_id": acct.key_id},
-        {"method": "GET", "path": "/trade-api/v2/portfolio/balance", "query": "", "status": 401, "key_id": None},
+        {
+            "method": "GET",
+            "path": "/trade-api/v2/portfolio/balance",
+            "query": "subaccount=0",
+            "status": 200,
+            "key_id": acct.key_id,
+        },
+        {
+            "method": "GET",
+            "path": "/trade-api/v2/portfolio/balance",
+            "query": "",
+            "status": 401,
+            "key_id": None,
+        },
     ]

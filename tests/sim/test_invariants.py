@@ -66,14 +66,17 @@ def test_trades_candlesticks_and_market_volume_agree(scenario):
         end = _ts(m["close_time"]) // 1_000_000
         for period in (1, 60, 1440):
             if ticker in hist:
-                body = _candles(c, f"/historical/markets/{ticker}/candlesticks", start, end + 86_400 * 2, period)
+                body = _candles(
+                    c, f"/historical/markets/{ticker}/candlesticks", start, end + 86_400 * 2, period
+                )
                 vols = [D(x["volume"]) for x in body["candlesticks"]]
                 closes = [(x["end_period_ts"], x["price"]["close"]) for x in body["candlesticks"]]
                 oi = body["candlesticks"][-1]["open_interest"]
             else:
                 series = m["event_ticker"].split("-")[0]
-                body = _candles(c, f"/series/{series}/markets/{ticker}/candlesticks", start, end + 86_400 * 2,
-                                period)
+                body = _candles(
+                    c, f"/series/{series}/markets/{ticker}/candlesticks", start, end + 86_400 * 2, period
+                )
                 vols = [D(x["volume_fp"]) for x in body["candlesticks"]]
                 closes = [(x["end_period_ts"], x["price"].get("close_dollars")) for x in body["candlesticks"]]
                 oi = body["candlesticks"][-1]["open_interest_fp"]
@@ -82,13 +85,18 @@ def test_trades_candlesticks_and_market_volume_agree(scenario):
             ends = [e for e, _ in closes]
             assert ends == sorted(ends) and len(set(ends)) == len(ends)
             if period == 1440:
-                for e in ends:   # daily candles end at midnight US/Eastern
-                    local = dt.datetime.fromtimestamp(e, dt.UTC).astimezone(__import__("zoneinfo").ZoneInfo(
-                        "America/New_York"))
+                for e in ends:  # daily candles end at midnight US/Eastern
+                    local = dt.datetime.fromtimestamp(e, dt.UTC).astimezone(
+                        __import__("zoneinfo").ZoneInfo("America/New_York")
+                    )
                     assert (local.hour, local.minute) == (0, 0), e
             if period == 60:
                 for e, close in closes:
-                    inside = [t for t in rows if e * 1_000_000 - 3_600_000_000 < _ts(t["created_time"]) <= e * 1_000_000]
+                    inside = [
+                        t
+                        for t in rows
+                        if e * 1_000_000 - 3_600_000_000 < _ts(t["created_time"]) <= e * 1_000_000
+                    ]
                     if inside:
                         assert close == max(inside, key=lambda t: _ts(t["created_time"]))["yes_price_dollars"]
                     else:
@@ -119,12 +127,19 @@ def _fills(c):
 
 def test_every_fill_has_a_counterparty(scenario):
     c = scenario.anon
-    trades = {t["trade_id"]: t for t in _all(c, "/markets/trades", "trades") + _all(c, "/historical/trades", "trades")}
+    trades = {
+        t["trade_id"]: t
+        for t in _all(c, "/markets/trades", "trades") + _all(c, "/historical/trades", "trades")
+    }
     fills_a, fills_b = _fills(scenario.a), _fills(scenario.b)
     assert fills_a and fills_b
     for f in fills_a + fills_b:
         t = trades[f["trade_id"]]
-        assert (t["ticker"], t["count_fp"], t["yes_price_dollars"]) == (f["ticker"], f["count_fp"], f["yes_price_dollars"])
+        assert (t["ticker"], t["count_fp"], t["yes_price_dollars"]) == (
+            f["ticker"],
+            f["count_fp"],
+            f["yes_price_dollars"],
+        )
         if f["is_taker"]:
             assert t["taker_book_side"] == f["book_side"]
         else:
@@ -166,8 +181,9 @@ def test_balance_positions_and_settlements_reconcile(scenario):
     for c, start in ((scenario.a, D(5000)), (scenario.b, D(5000))):
         fills = _fills(c)
         settlements = _all(c, "/portfolio/settlements", "settlements")
-        positions = (_all(c, "/portfolio/positions", "market_positions")
-                     + _all(c, "/historical/positions", "market_positions"))
+        positions = _all(c, "/portfolio/positions", "market_positions") + _all(
+            c, "/historical/positions", "market_positions"
+        )
         pos = {p["ticker"]: p for p in positions}
         state = _replay(fills, settlements)
         assert set(pos) == set(state)

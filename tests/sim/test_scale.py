@@ -36,16 +36,20 @@ def test_bulk_world_in_a_child_process_keeps_the_invariants():
             assert book["yes_dollars"] and book["no_dollars"]
             assert D(book["yes_dollars"][-1][0]) + D(book["no_dollars"][-1][0]) < 1
             series = m["event_ticker"].split("-")[0]
-            candles = c.get_json(f"/series/{series}/markets/{m['ticker']}/candlesticks",
-                                 {"start_ts": 0, "end_ts": 4_000_000_000, "period_interval": 1440})["candlesticks"]
+            candles = c.get_json(
+                f"/series/{series}/markets/{m['ticker']}/candlesticks",
+                {"start_ts": 0, "end_ts": 4_000_000_000, "period_interval": 1440},
+            )["candlesticks"]
             assert sum(D(x["volume_fp"]) for x in candles) == D(m["volume_fp"])
             assert candles[-1]["open_interest_fp"] == m["open_interest_fp"]
         # the engine takes over after the vectorised history: user orders trade against the seeded books
         acct = ex.create_account(100_000)
         u = SimClient(ex.base_url, acct)
         m = active[0]
-        r = u.post("/portfolio/events/orders", order(m["ticker"], "bid", "1.00", m["yes_ask_dollars"],
-                                                      "immediate_or_cancel"))
+        r = u.post(
+            "/portfolio/events/orders",
+            order(m["ticker"], "bid", "1.00", m["yes_ask_dollars"], "immediate_or_cancel"),
+        )
         assert r.status_code == 201 and r.json()["fill_count"] == "1.00"
         ex.advance(3600)
         assert ex.state()["trades"] > state["trades"]

@@ -27,21 +27,32 @@ def test_taker_fees_match_the_recorded_fills():
 
 def test_fee_rules():
     one = Fraction(1)
-    assert trade_fee("quadratic", one, 100, 5000, True) == 17_500          # 0.07·0.25 = $0.0175
-    assert trade_fee("quadratic", one, 100, 5000, False) == 0              # no maker fee
-    assert trade_fee("quadratic_with_maker_fees", one, 100, 5000, False) == 4_400   # ceil(0.004375) = 0.0044
+    assert trade_fee("quadratic", one, 100, 5000, True) == 17_500  # 0.07·0.25 = $0.0175
+    assert trade_fee("quadratic", one, 100, 5000, False) == 0  # no maker fee
+    assert trade_fee("quadratic_with_maker_fees", one, 100, 5000, False) == 4_400  # ceil(0.004375) = 0.0044
     assert trade_fee("quadratic_with_maker_fees", Fraction(1, 2), 1000, 5000, True) == 87_500
     assert trade_fee("flat", one, 100, 5000, True) == 17_500
-    assert trade_fee("quadratic", one, 1, 10, True) == 100                 # rounds up to $0.0001
+    assert trade_fee("quadratic", one, 1, 10, True) == 100  # rounds up to $0.0001
 
 
 def test_formats():
     assert fmt.ts(1_781_159_370_164_956) == "2026-06-11T06:29:30.164956Z"
     assert fmt.ts(1_781_159_370_534_510) == "2026-06-11T06:29:30.53451Z"
     assert fmt.ts(1_781_159_370_000_000) == "2026-06-11T06:29:30Z"
-    assert (fmt.d4(5600), fmt.d6(17_500), fmt.fp(1000), fmt.fp(-250)) == ("0.5600", "0.017500", "10.00", "-2.50")
-    assert fmt.parse_count("10") == 1000 and fmt.parse_count("2.5") == 250 and fmt.parse_count("1.234") is None
-    assert fmt.parse_price("0.56") == 5600 and fmt.parse_price("0.0015") == 15 and fmt.parse_price("0.00001") is None
+    assert (fmt.d4(5600), fmt.d6(17_500), fmt.fp(1000), fmt.fp(-250)) == (
+        "0.5600",
+        "0.017500",
+        "10.00",
+        "-2.50",
+    )
+    assert (
+        fmt.parse_count("10") == 1000 and fmt.parse_count("2.5") == 250 and fmt.parse_count("1.234") is None
+    )
+    assert (
+        fmt.parse_price("0.56") == 5600
+        and fmt.parse_price("0.0015") == 15
+        and fmt.parse_price("0.00001") is None
+    )
     assert fmt.parse_count(10) is None and fmt.parse_price("-0.5") is None
 
 
@@ -56,8 +67,10 @@ def test_tick_grids():
 
 def test_fifo_position_accounting():
     p = Position()
-    assert p.apply_fill("bid", 1000, 4000) == -400_000_000 // 100          # buy 10 YES at 0.40 → −$4.00
-    assert p.apply_fill("ask", 400, 6000) == -400 * 4000 + 400 * 10_000      # sell 4 at 0.60: pays 0.40·4, redeems 4
+    assert p.apply_fill("bid", 1000, 4000) == -400_000_000 // 100  # buy 10 YES at 0.40 → −$4.00
+    assert (
+        p.apply_fill("ask", 400, 6000) == -400 * 4000 + 400 * 10_000
+    )  # sell 4 at 0.60: pays 0.40·4, redeems 4
     assert p.realized == 400 * 2000 and p.net == 600
     assert p.exposure() == 600 * 4000
     payout, yes_c, *_ = p.settle(10_000)

@@ -13,9 +13,14 @@ from kalshi_sim.exchange import Exchange
 from tests.sim.helpers import SimClient, order
 
 PUBLIC = [
-    ("/series", {"include_volume": "true"}), ("/events", {"with_nested_markets": "true", "limit": 50}),
-    ("/markets", {"limit": 1000}), ("/markets/trades", {"limit": 1000}), ("/historical/markets", {}),
-    ("/historical/trades", {"limit": 1000}), ("/historical/cutoff", {}), ("/exchange/schedule", {}),
+    ("/series", {"include_volume": "true"}),
+    ("/events", {"with_nested_markets": "true", "limit": 50}),
+    ("/markets", {"limit": 1000}),
+    ("/markets/trades", {"limit": 1000}),
+    ("/historical/markets", {}),
+    ("/historical/trades", {"limit": 1000}),
+    ("/historical/cutoff", {}),
+    ("/exchange/schedule", {}),
 ]
 
 
@@ -26,8 +31,12 @@ def _snapshot(ex: LocalExchange) -> list[bytes]:
     for m in markets:
         out.append(c.get(f"/markets/{m['ticker']}/orderbook").content)
         series = m["event_ticker"].split("-")[0]
-        out.append(c.get(f"/series/{series}/markets/{m['ticker']}/candlesticks",
-                         {"start_ts": 0, "end_ts": 4_000_000_000, "period_interval": 60}).content)
+        out.append(
+            c.get(
+                f"/series/{series}/markets/{m['ticker']}/candlesticks",
+                {"start_ts": 0, "end_ts": 4_000_000_000, "period_interval": 60},
+            ).content
+        )
     return out
 
 
@@ -35,11 +44,16 @@ def _trade_some(ex: LocalExchange) -> list[bytes]:
     acct = ex.create_account(100_000)
     c = SimClient(ex.base_url, acct)
     m = c.get_json("/markets", {"status": "open", "series_ticker": "KXBTC", "limit": 1})["markets"][0]
-    c.post("/portfolio/events/orders", order(m["ticker"], "bid", "2.00", m["yes_ask_dollars"], "immediate_or_cancel"))
+    c.post(
+        "/portfolio/events/orders",
+        order(m["ticker"], "bid", "2.00", m["yes_ask_dollars"], "immediate_or_cancel"),
+    )
     c.post("/portfolio/events/orders", order(m["ticker"], "bid", "2.00", m["yes_bid_dollars"]))
     ex.advance(7200)
-    return [c.get(p).content for p in ("/portfolio/fills", "/portfolio/orders", "/portfolio/positions",
-                                       "/portfolio/balance")]
+    return [
+        c.get(p).content
+        for p in ("/portfolio/fills", "/portfolio/orders", "/portfolio/positions", "/portfolio/balance")
+    ]
 
 
 def test_same_seed_gives_byte_identical_responses():
@@ -74,7 +88,9 @@ def _status(c, ticker):
 def test_lifecycle_settlement_and_cutoff(fresh_exchange):
     ex = fresh_exchange
     c = SimClient(ex.base_url)
-    unopened = c.get_json("/markets", {"status": "unopened", "series_ticker": "KXPAYROLLS", "limit": 5})["markets"]
+    unopened = c.get_json("/markets", {"status": "unopened", "series_ticker": "KXPAYROLLS", "limit": 5})[
+        "markets"
+    ]
     unopened += c.get_json("/markets", {"status": "unopened", "limit": 5})["markets"]
     m = unopened[0]
     assert m["status"] == "initialized" and m["result"] == ""
@@ -91,8 +107,9 @@ def test_lifecycle_settlement_and_cutoff(fresh_exchange):
     assert "finalized" in seen and seen[-1] == "historical:finalized", seen
     settled = c.get_json(f"/historical/markets/{m['ticker']}")["market"]
     assert settled["result"] in ("yes", "no", "scalar") and "settlement_ts" in settled
-    assert settled["settlement_value_dollars"] in (("1.0000", "0.0000") if settled["result"] != "scalar"
-                                                   else (settled["settlement_value_dollars"],))
+    assert settled["settlement_value_dollars"] in (
+        ("1.0000", "0.0000") if settled["result"] != "scalar" else (settled["settlement_value_dollars"],)
+    )
     assert c.get_json("/historical/cutoff")["trades_created_ts"] > cutoff0
     assert c.get(f"/markets/{m['ticker']}").status_code == 404
     trades = c.get_json("/historical/trades", {"ticker": m["ticker"], "limit": 1000})["trades"]
@@ -119,16 +136,21 @@ def test_control_api_over_http(fresh_exchange):
     assert r.status_code == 201
     out = r.json()
     assert "PRIVATE KEY" in out["private_key_pem"]
-    c = SimClient(ex.base_url, type("A", (), {"key_id": out["key_id"], "private_key_pem": out["private_key_pem"]}))
+    c = SimClient(
+        ex.base_url, type("A", (), {"key_id": out["key_id"], "private_key_pem": out["private_key_pem"]})
+    )
     assert c.get_json("/portfolio/balance")["balance"] == 12345
-    assert requests.get(root + "/_sim/orders", params={"key_id": out["key_id"]}, timeout=30).json() == {"orders": []}
+    assert requests.get(root + "/_sim/orders", params={"key_id": out["key_id"]}, timeout=30).json() == {
+        "orders": []
+    }
     assert requests.post(root + "/_sim/faults", data=b'{"bogus": 1}', timeout=30).status_code == 400
     assert requests.get(root + "/_sim/state", timeout=30).json()["accounts"] == 1
     assert requests.delete(root + "/_sim/requests", timeout=30).status_code == 204
     requests.get(ex.base_url + "/exchange/status", timeout=30)
     log = requests.get(root + "/_sim/requests", timeout=30).json()["requests"]
-    assert log == [{"method": "GET", "path": "/trade-api/v2/exchange/status", "query": "", "status": 200,
-                    "key_id": None}]
+    assert log == [
+        {"method": "GET", "path": "/trade-api/v2/exchange/status", "query": "", "status": 200, "key_id": None}
+    ]
 
 
 def test_account_repr_hides_the_private_key(exchange):

@@ -22,8 +22,8 @@ def _d(x) -> Decimal:
 
 
 def _pull_and_build(client, settings):
-    from kalshi_extract.lake.store import Lake
     from kalshi_extract.ingest.pull import STREAM_NAMES, Selection, pull
+    from kalshi_extract.lake.store import Lake
 
     result = pull(client, Lake.from_settings(settings), list(STREAM_NAMES), Selection())
     failed = [(s.stream, s.error) for s in result.streams if s.outcome != "ok"]
