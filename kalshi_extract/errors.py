@@ -1,25 +1,37 @@
 """The one exception tree of kalshi-lake. Callers catch types; messages are for humans and say what to do next.
 
 ```
-KalshiLakeError
-├── ConfigError            bad/unknown setting; missing key for a private endpoint (names the two variables)
-├── KalshiApiError         .status .code .message .details .method .path (never a signature or key)
-│   ├── BadRequestError        400
-│   ├── AuthenticationError    401 / 403
-│   ├── NotFoundError          404
-│   ├── ConflictError          409
-│   ├── RateLimitError         429
-│   └── ServerError            5xx
-├── TransportError         connection refused/reset, timeout, truncated or malformed body (.maybe_sent)
-├── PaginationError        repeated cursor, malformed page
+KalshiLakeError                     .retriable: can the same call succeed later, unchanged? (default yes)
+├── ConfigError            no   bad/unknown setting; missing key for a private endpoint (names the two variables)
+├── KalshiApiError              .status .code .message .details .method .path (never a signature or key)
+│   ├── BadRequestError    no       400
+│   ├── AuthenticationError no      401 / 403
+│   ├── NotFoundError      no       404
+│   ├── ConflictError      no       409
+│   ├── RateLimitError              429
+│   └── ServerError                 5xx
+├── TransportError              connection refused/reset, timeout, truncated or malformed body (.maybe_sent)
+├── PaginationError        no   repeated cursor, malformed page
 ├── LakeError
-│   ├── LakeLockedError        the lake lock is held by another run
-│   └── LakeStateError         corrupt state file
-└── OrderError
-    ├── OrderValidationError   bad input, nothing was sent
-    └── OrderOutcomeUnknown    the request may have reached the exchange; resolve by looking the order up
+│   ├── LakeLockedError             the lake lock is held by another run
+│   ├── LakeStateError     no       corrupt state file
+│   └── ConversionError    no       a value cannot be stored exactly in its column (kalshi_extract.lake.convert)
+├── PullFailed                  streams of a pull failed; .results has every stream's outcome
+│   └── StreamFailed                one stream failed; .result is its StreamResult, .retriable its verdict
+├── OrderError
+│   ├── OrderValidationError no     bad input, nothing was sent
+│   └── OrderOutcomeUnknown         the request may have reached the exchange; resolve by looking the order up
+├── WarehouseError              the models could not build, e.g. the database file busy (kalshi_lake.warehouse.errors)
+│   ├── ModelError         no       one model failed; names it and its file
+│   └── ModelTestsFailed   no       models built, some model tests returned rows
+└── BacktestError          no   bad backtest input (kalshi_lake.backtest.errors), also a ValueError
+    ├── BacktestDataError  no       the lake lacks what the backtest needs
+    ├── StrategyLoadError  no       the strategy cannot be imported
+    └── StrategyParamError no       a strategy parameter is unknown or malformed
 ```
-Other modules may add subclasses below these; nobody adds new roots.
+Other modules may add subclasses below these (drawn here; a test keeps the drawing complete); nobody adds new
+roots. ``retriable(exc)`` is the one place that decides whether waiting can heal a failure (Prefect task retries
+use it): a kalshi-lake error says so by its type; ``OSError`` (disk, network) may heal; anything else is a bug.
 """
 
 from __future__ import annotations
@@ -42,16 +54,23 @@ __all__ = [
     "OrderError",
     "OrderValidationError",
     "OrderOutcomeUnknown",
+    "PullFailed",
+    "StreamFailed",
     "api_error_for_status",
+    "retriable",
 ]
 
 
 class KalshiLakeError(Exception):
     """Root of every error kalshi-lake raises on purpose."""
 
+    retriable: bool = True  # can the same call succeed later, unchanged? (see the tree above)
+
 
 class ConfigError(KalshiLakeError):
     """A setting is missing, malformed or unknown (the message names the setting and the fix)."""
+
+    retriable = False
 
 
 class KalshiApiError(KalshiLakeError):
@@ -106,17 +125,25 @@ def _rebuild_api_error(cls, message, status, code, details, method, path):
 class BadRequestError(KalshiApiError):
     """HTTP 400: the exchange rejected the request's parameters or body."""
 
+    retriable = False
+
 
 class AuthenticationError(KalshiApiError):
     """HTTP 401/403: key id, signature, clock or key scope is wrong."""
+
+    retriable = False
 
 
 class NotFoundError(KalshiApiError):
     """HTTP 404: no such ticker/order/path."""
 
+    retriable = False
+
 
 class ConflictError(KalshiApiError):
     """HTTP 409: the resource already exists (e.g. a duplicate client_order_id)."""
+
+    retriable = False
 
 
 class RateLimitError(KalshiApiError):
@@ -154,6 +181,8 @@ def _rebuild_transport_error(cls, text, method, path, maybe_sent):
 class PaginationError(KalshiLakeError):
     """The cursor loop cannot continue safely: a repeated cursor or a malformed page."""
 
+    retriable = False
+
 
 class LakeError(KalshiLakeError):
     """Problems with the Parquet lake."""
@@ -166,6 +195,8 @@ class LakeLockedError(LakeError):
 class LakeStateError(LakeError):
     """A state/watermark file is corrupt or inconsistent."""
 
+    retriable = False
+
 
 class OrderError(KalshiLakeError):
     """Problems placing or managing orders."""
@@ -173,6 +204,8 @@ class OrderError(KalshiLakeError):
 
 class OrderValidationError(OrderError):
     """The order was rejected locally before anything was sent."""
+
+    retriable = False
 
 
 class OrderOutcomeUnknown(OrderError):
@@ -194,3 +227,32 @@ def api_error_for_status(status: int) -> type[KalshiApiError]:
     if status >= 500:
         return ServerError
     return _STATUS_TYPES.get(status, KalshiApiError)
+
+
+class PullFailed(KalshiLakeError):
+    """One or more streams of a pull failed; ``.results`` holds every stream's outcome (the others landed)."""
+
+    def __init__(self, message: str, results=()):
+        super().__init__(message)
+        self.results = list(results)
+
+
+class StreamFailed(PullFailed):
+    """One stream's pull failed (it is recorded in ``_runs``). ``.result`` is its ``StreamResult``; ``.retriable``
+    is the verdict :func:`retriable` gave on the exception that ended it."""
+
+    def __init__(self, result):
+        super().__init__(f"{result.stream}: {result.error}", [result])
+        self.result = result
+        self.stream = result.stream
+        self.retriable = bool(result.retriable)
+
+    def __reduce__(self):
+        return (type(self), (self.result,))
+
+
+def retriable(exc: BaseException) -> bool:
+    """Whether the call that raised ``exc`` may succeed if tried again later, unchanged."""
+    if isinstance(exc, KalshiLakeError):
+        return exc.retriable
+    return isinstance(exc, OSError)

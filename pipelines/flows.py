@@ -28,33 +28,10 @@ from collections.abc import Sequence
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from kalshi_extract.errors import (
-    AuthenticationError,
-    BadRequestError,
-    ConfigError,
-    KalshiLakeError,
-    NotFoundError,
-)
-from kalshi_extract.ingest.plan import PORTFOLIO_STREAMS, SECOND_WAVE, PullFailed, plan_pull
+from kalshi_extract.errors import PullFailed, StreamFailed, retriable
+from kalshi_extract.ingest.plan import PORTFOLIO_STREAMS, SECOND_WAVE, plan_pull
 from pipelines import progress
 from pipelines.runtime import Outcome, call_flow, in_prefect_run, logger, run_tasks, task_runner_scope
-
-_NOT_RETRIED = (ConfigError, AuthenticationError, BadRequestError, NotFoundError)
-
-
-class StreamFailed(KalshiLakeError):
-    """`pull_stream` recorded a failed pull (in `_runs`); `.retriable` says whether waiting can fix it."""
-
-    def __init__(self, stream: str, error: str):
-        super().__init__(f"{stream}: {error}")
-        self.stream = stream
-        self.reason = error
-        # pull_stream reports "<ErrorType>: message"; configuration and auth problems do not heal by retrying.
-        self.retriable = not error.startswith(tuple(f"{cls.__name__}:" for cls in _NOT_RETRIED))
-
-
-class ModelBuildFailed(KalshiLakeError):
-    """The warehouse built but some model tests failed (the failures are in the message)."""
 
 
 def _retry_condition(task_obj, task_run, state) -> bool:
@@ -63,9 +40,7 @@ def _retry_condition(task_obj, task_run, state) -> bool:
         exc = state.result(raise_on_failure=False)
     except Exception:  # result unavailable: let Prefect retry as usual
         return True
-    if isinstance(exc, StreamFailed):
-        return exc.retriable
-    return not isinstance(exc, _NOT_RETRIED)
+    return isinstance(exc, BaseException) and retriable(exc)
 
 
 def _settings():
@@ -115,7 +90,7 @@ def pull_stream_task(stream: str, selection: dict, run_id: str):
     if not result.ok:
         if in_prefect_run():  # under .fn the lake already logged it
             log.error("%s failed after %s rows: %s", stream, result.rows, result.error)
-        raise StreamFailed(stream, result.error or result.outcome)
+        raise StreamFailed(result)
     log.info(
         "pulled %s: %s rows in %s pages (%s requests, %s retries, %s throttled) in %.1fs",
         stream,
@@ -131,13 +106,11 @@ def pull_stream_task(stream: str, selection: dict, run_id: str):
 
 def _build_retry_condition(task_obj, task_run, state) -> bool:
     """Retry a build only for what can heal (e.g. the database file busy), not a broken model or failed tests."""
-    from kalshi_lake.warehouse import ModelError
-
     try:
         exc = state.result(raise_on_failure=False)
     except Exception:
         return True
-    return not isinstance(exc, ModelBuildFailed | ModelError | ConfigError)
+    return isinstance(exc, BaseException) and retriable(exc)
 
 
 @task(
@@ -149,7 +122,7 @@ def _build_retry_condition(task_obj, task_run, state) -> bool:
 )
 def build_warehouse_task(run_tests: bool = True):
     """Run the SQL models (staging views, marts) into the DuckDB warehouse and their tests."""
-    from kalshi_lake.warehouse import build
+    from kalshi_lake.warehouse import ModelTestsFailed, build
 
     settings = _settings()
     result = build(settings, run_tests=run_tests)
@@ -162,7 +135,7 @@ def build_warehouse_task(run_tests: bool = True):
         len(failures),
     )
     if failures:
-        raise ModelBuildFailed(f"{len(failures)} model test(s) failed: " + "; ".join(map(str, failures[:5])))
+        raise ModelTestsFailed(f"{len(failures)} model test(s) failed: " + "; ".join(map(str, failures[:5])))
     return result
 
 

@@ -17,11 +17,22 @@ Decisions (the contract is silent):
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from kalshi_extract.errors import ConfigError, KalshiLakeError
+from kalshi_extract.errors import ConfigError, PullFailed
+
+__all__ = [
+    "MARKET_DATA_STREAMS",
+    "PORTFOLIO_STREAMS",
+    "SECOND_WAVE",
+    "PullFailed",
+    "PullPlan",
+    "has_api_key",
+    "parse_when",
+    "plan_pull",
+]
 
 # Flow composition: which flow pulls which stream (the stream registry itself is the lake's).
 MARKET_DATA_STREAMS: tuple[str, ...] = (
@@ -36,14 +47,6 @@ MARKET_DATA_STREAMS: tuple[str, ...] = (
 # Streams that read the market reference data first (second wave of pull_market_data).
 SECOND_WAVE: frozenset[str] = frozenset({"trades", "candlesticks", "orderbook_snapshots"})
 PORTFOLIO_STREAMS: tuple[str, ...] = ("fills", "settlements", "orders", "positions", "balance")
-
-
-class PullFailed(KalshiLakeError):
-    """One or more streams of a pull failed; `.results` holds every stream's outcome (the others landed)."""
-
-    def __init__(self, message: str, results: Sequence[object] = ()):
-        super().__init__(message)
-        self.results = list(results)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from kalshi_extract.errors import KalshiLakeError
+from kalshi_extract.errors import KalshiLakeError, retriable
 from kalshi_extract.ingest.streams import STREAM_NAMES, StreamDef, get_stream
 from kalshi_extract.lake.convert import Converter, loads_exact
 from kalshi_extract.lake.run_log import new_run_id, record_run
@@ -133,7 +133,9 @@ class StreamResult:
     throttled: int = 0
     seconds: float = 0.0
     outcome: str = "ok"
-    error: str | None = None
+    error: str | None = None  # the message, for people
+    error_type: str | None = None  # the exception's class name, e.g. "AuthenticationError"
+    retriable: bool | None = None  # None when ok; else whether retrying later may heal it (errors.retriable)
     partitions: int = 0
     files: int = 0
     unknown_fields: list[str] = field(default_factory=list)
@@ -323,9 +325,9 @@ def _pull_stream(
             ctx = RunContext(client, lake, sdef, selection, run_id, progress, run_cache)
             rules.RULES[sdef.rule](ctx)
     except KalshiLakeError as exc:
-        result.outcome, result.error = "failed", f"{type(exc).__name__}: {exc}"
+        _failed(result, exc)
     except Exception as exc:
-        result.outcome, result.error = "failed", f"{type(exc).__name__}: {exc}"
+        _failed(result, exc)
         failure = exc
     if ctx is not None:
         result.pages, result.rows, result.rows_seen = ctx.pages, ctx.rows, ctx.rows_seen
@@ -358,6 +360,13 @@ def _pull_stream(
     if failure is not None:
         raise failure
     return result
+
+
+def _failed(result: StreamResult, exc: BaseException) -> None:
+    result.outcome = "failed"
+    result.error = f"{type(exc).__name__}: {exc}"
+    result.error_type = type(exc).__name__
+    result.retriable = retriable(exc)
 
 
 def pull(

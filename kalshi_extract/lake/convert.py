@@ -45,6 +45,8 @@ from kalshi_extract.lake.schemas import ACCOUNT_FIELD, META_FIELDS, SAME_AS, TS,
 class ConversionError(LakeError):
     """A value the API sent cannot be stored exactly in its column (names the stream, column and value)."""
 
+    retriable = False
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LONG_FRACTION = r"(\.\d{6})\d+"  # RFC3339 fraction beyond microseconds (Go's RFC3339Nano)

@@ -4,7 +4,8 @@ Columns: ``run_id``, ``stream``, ``started_at``, ``finished_at`` (timestamp[us, 
 ``range_end`` (the time range of the rows landed, null when the stream has no time axis or nothing landed),
 ``pages``, ``rows`` (rows landed), ``rows_seen`` (rows received, before de-duplication), ``requests``,
 ``retries``, ``throttled`` (429 answers), ``partitions``, ``files`` (int64), ``seconds`` (double, wall time),
-``outcome`` (``ok`` | ``failed``), ``error``, ``unknown_fields`` (JSON list of field names the schema does not
+``outcome`` (``ok`` | ``failed``), ``error`` (the message), ``error_type`` (the exception's class name) and
+``retriable`` (bool: may a later retry heal it; both null when ok and in logs written before they existed), ``unknown_fields`` (JSON list of field names the schema does not
 know, reported once per run), ``unfit_fields`` (JSON list of fields with a value that did not fit its column:
 landed as null, the original in ``_extra``; null in run logs written before it existed), ``selection`` (JSON). Each row is written atomically after its stream finished, so
 ``kalshi-lake status`` and gap accounting can trust it.
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 
-from kalshi_extract.lake.arrowfast import const_str, const_ts, int_array
+from kalshi_extract.lake.arrowfast import bool_array, const_str, const_ts, int_array
 from kalshi_extract.lake.schemas import TS
 from kalshi_extract.lake.state import to_micros
 
@@ -46,6 +47,8 @@ RUNS_SCHEMA = pa.schema(
         ("seconds", pa.float64()),
         ("outcome", pa.string()),
         ("error", pa.string()),
+        ("error_type", pa.string()),
+        ("retriable", pa.bool_()),
         ("unknown_fields", pa.string()),
         ("unfit_fields", pa.string()),
         ("selection", pa.string()),
@@ -88,6 +91,8 @@ def _one(value, type_: pa.DataType) -> pa.Array:
         return const_ts(to_micros(value), 1, type_)
     if pa.types.is_string(type_):
         return const_str(str(value), 1)
+    if pa.types.is_boolean(type_):
+        return bool_array([bool(value)])
     if pa.types.is_floating(type_):
         return pa.Array.from_buffers(
             type_, 1, [None, pa.py_buffer(np.array([float(value)], dtype=np.float64))]

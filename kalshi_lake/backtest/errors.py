@@ -8,6 +8,8 @@ from kalshi_extract.errors import KalshiLakeError
 class BacktestError(KalshiLakeError, ValueError):
     """A backtest cannot run as asked; the message says what to change."""
 
+    retriable = False
+
 
 class BacktestDataError(BacktestError):
     """The lake cannot supply what the backtest asked for."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import ModelError, WarehouseError
+from .errors import ModelError, ModelTestsFailed, WarehouseError
 from .runner import BuildResult, ModelResult, TestFailure, TestResult, build_models, run_tests
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
@@ -35,6 +35,7 @@ __all__ = [
     "SQL_DIR",
     "BuildResult",
     "ModelError",
+    "ModelTestsFailed",
     "ModelResult",
     "TestFailure",
     "TestResult",

@@ -15,6 +15,14 @@ class WarehouseError(KalshiLakeError):
 class ModelError(WarehouseError):
     """One model failed to build; names the model and its file. Nothing of the build was committed."""
 
+    retriable = False
+
     def __init__(self, model: str, path: Path, message: str):
         self.model, self.path = model, path
         super().__init__(f"model {model} ({path}) failed to build: {message}")
+
+
+class ModelTestsFailed(WarehouseError):
+    """The models built, but some model tests returned rows (each failure names its test and rows)."""
+
+    retriable = False

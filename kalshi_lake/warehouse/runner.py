@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
-from .errors import ModelError, WarehouseError
+from .errors import ModelError, ModelTestsFailed, WarehouseError
 from .sources import load_sources, source_sql
 
 MAX_FAILURE_ROWS = 20
@@ -89,9 +89,9 @@ class BuildResult:
         return not self.failures
 
     def raise_for_failures(self) -> None:
-        """Raise `WarehouseError` listing every failed check with its offending rows."""
+        """Raise `ModelTestsFailed` listing every failed check with its offending rows."""
         if self.failures:
-            raise WarehouseError("\n".join(str(f) for f in self.failures))
+            raise ModelTestsFailed("\n".join(str(f) for f in self.failures))
 
     def __str__(self) -> str:
         head = f"built {len(self.models)} models, ran {len(self.tests)} tests, {len(self.failures)} failed"
