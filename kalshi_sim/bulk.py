@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kalshi_sim.world import MINUTE, strike_probability
+from kalshi_sim.world import MINUTE, TRADES_PER_ARRIVAL, strike_probability
 
 BULK_THRESHOLD = 60_000
 SWEEP_SHARE = 0.15
@@ -68,7 +68,6 @@ def generate(ex, t0: int, t1: int) -> None:
     rng = np.random.default_rng([ex.seed, 20_261_124])
     # the engine prints ~1.17 trades per arrival, this model 1 + SWEEP_SHARE; +3% so a world asked for
     # N trades holds at least N (Poisson noise)
-    from kalshi_sim.exchange import TRADES_PER_ARRIVAL
 
     rate = ex.rate * TRADES_PER_ARRIVAL / (1 + SWEEP_SHARE) * 1.03
     parts = []

@@ -24,6 +24,7 @@ from kalshi_sim.tape import Tape
 from kalshi_sim.world import (
     DAY,
     HOUR,
+    TRADES_PER_ARRIVAL,
     EventDef,
     MarketDef,
     SeriesDef,
@@ -43,7 +44,6 @@ SIZES = {  # name → (trades of history, days of history, historical-cutoff lag
     "demo": (40_000, 21, 7),
     "large": (1_000_000, 45, 14),
 }
-TRADES_PER_ARRIVAL = 1.17  # measured average number of trades one taker arrival prints
 FUTURE_DAYS = 2
 N_BOTS = 16
 

@@ -26,6 +26,7 @@ from kalshi_sim.fmt import to_us
 HOUR = 3_600_000_000
 DAY = 24 * HOUR
 MINUTE = 60_000_000
+TRADES_PER_ARRIVAL = 1.17  # measured average number of trades one taker arrival prints
 _MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 
 LINEAR_CENT = [{"end": "1.0000", "start": "0.0000", "step": "0.0100"}]

@@ -120,7 +120,7 @@ def _check_stream(name: str, known: Iterable[str]) -> None:
     known = list(known)
     if name in known:
         return
-    from kalshi_extract.orders.journal import ORDER_EVENTS_STREAM
+    from kalshi_extract.lake.schemas import ORDER_EVENTS_STREAM
 
     if name == ORDER_EVENTS_STREAM:  # a lake stream kalshi-lake writes itself
         raise ConfigError(f"stream {name!r} is not pulled from the API: kalshi-lake writes it (order module)")

@@ -50,6 +50,9 @@ FP = pa.decimal128(18, 2)
 STRIKE = pa.decimal128(38, 12)
 TS = pa.timestamp("us", tz="UTC")
 
+# written by the order module's journal (kalshi_extract.orders.journal), never pulled from the API
+ORDER_EVENTS_STREAM = "order_events"
+
 KIND_TYPES: dict[str, pa.DataType] = {
     "str": pa.string(),
     "usd": USD,

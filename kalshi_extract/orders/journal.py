@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from kalshi_extract.lake.schemas import ORDER_EVENTS_STREAM
+
 __all__ = [
     "ORDER_EVENTS_STREAM",
     "ORDER_EVENTS_SCHEMA",
@@ -34,7 +36,6 @@ __all__ = [
     "pending_intents",
 ]
 
-ORDER_EVENTS_STREAM = "order_events"
 JOURNAL_ACTIONS = ("place", "amend", "decrease", "cancel", "cancel_all", "lookup")
 JOURNAL_PHASES = ("intent", "sent", "accepted", "rejected", "unknown", "resolved")
 
