@@ -111,16 +111,19 @@ def backtest(
             result.metrics.events == 0
         ):  # an empty replay is a mistake in the window, not a result worth storing
             window = f"[{start or 'the start'}, {end or 'the end'})"
-            raise fail(f"nothing to replay: the lake has no trades, candles or book snapshots for the "
-                       f"{result.selection['markets']} selected market(s) in {window}. Nothing was written.")  # fmt: skip
+            raise fail(
+                f"nothing to replay: the lake has no trades, candles or book snapshots for the "
+                f"{result.selection['markets']} selected market(s) in {window}. Nothing was written."
+            )
         png = None
         if save:
             target = Path(plot) if plot else Path(base) / "backtests" / f"{result.run_id}.png"
             try:
                 png = plot_equity(result, target)
             except OSError as e:
-                raise fail(f"cannot write the equity plot to {target}: {e.strerror or e}. Nothing was written.") \
-                    from None  # fmt: skip
+                raise fail(
+                    f"cannot write the equity plot to {target}: {e.strerror or e}. Nothing was written."
+                ) from None
             try:
                 write_results(result, db_path, plot_path=png)
             except BaseException:
@@ -155,11 +158,21 @@ def _print(result, png, db_path) -> None:
     print_table(f"backtest {result.strategy} · {result.run_id}", [Col(""), Col("")], [list(r) for r in rows])
     if result.markets:
         top = sorted(result.markets, key=lambda r: abs(r.pnl), reverse=True)[:10]
-        print_table("P&L by market (top 10 by |P&L|), $",
-                    [Col("ticker"), Col("position", "num"), Col("realized", "num"),
-                     Col("unrealized", "num", drop=1), Col("fees", "num"), Col("P&L", "num")],
-                    columns([[r.ticker, count(r.position), r.realized, r.unrealized, r.fees, r.pnl] for r in top],
-                            money=[2, 3, 4, 5]))  # fmt: skip
+        print_table(
+            "P&L by market (top 10 by |P&L|), $",
+            [
+                Col("ticker"),
+                Col("position", "num"),
+                Col("realized", "num"),
+                Col("unrealized", "num", drop=1),
+                Col("fees", "num"),
+                Col("P&L", "num"),
+            ],
+            columns(
+                [[r.ticker, count(r.position), r.realized, r.unrealized, r.fees, r.pnl] for r in top],
+                money=[2, 3, 4, 5],
+            ),
+        )
     con = console()
     rejected = Counter(o.reason.split(" (")[0] for o in result.state.orders if o.status == "rejected")
     if rejected:

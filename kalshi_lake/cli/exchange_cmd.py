@@ -32,15 +32,25 @@ def serve_cmd(
     from kalshi_sim.serve import serve
 
     try:
-        serve(host, port, seed, size, tier, faults, Path(keys_dir).expanduser() if keys_dir else None,
-              out=_Announce())  # fmt: skip
+        serve(
+            host,
+            port,
+            seed,
+            size,
+            tier,
+            faults,
+            Path(keys_dir).expanduser() if keys_dir else None,
+            out=_Announce(),
+        )
     except orjson.JSONDecodeError as e:
         raise fail(f"--faults is not valid JSON ({e}); e.g. '{{\"error_rate\": 0.05}}'") from None
     except ValueError as e:
         raise fail(e) from None
     except OSError as e:  # the port is taken, or the address is not ours
-        raise fail(f"cannot listen on {host}:{port}: {e.strerror or e} (another exchange running there? "
-                   "--port 0 picks a free port)") from None  # fmt: skip
+        raise fail(
+            f"cannot listen on {host}:{port}: {e.strerror or e} (another exchange running there? "
+            "--port 0 picks a free port)"
+        ) from None
 
 
 class _Announce:
@@ -102,8 +112,9 @@ def parse_duration(text: str) -> int:
     unit = raw[-1:] if raw[-1:] in _UNITS else "s"
     number = raw[:-1] if raw[-1:] in _UNITS else raw
     if not number.isdigit() or int(number) <= 0:
-        raise fail(f"duration {text!r} is not a positive whole number with an optional unit s, m, h or d "
-                   "(e.g. 6h)")  # fmt: skip
+        raise fail(
+            f"duration {text!r} is not a positive whole number with an optional unit s, m, h or d (e.g. 6h)"
+        )
     return int(number) * _UNITS[unit]
 
 
@@ -136,8 +147,10 @@ def advance_cmd(
     if resp.status_code != 200:
         raise fail(f"the exchange refused to advance: HTTP {resp.status_code} {resp.text[:200]}")
     state = resp.json()
-    typer.echo(f"exchange time is now {state.get('now')} (historical cutoff {state.get('cutoff')}); "
-               f"{state.get('trades'):,} trades so far")  # fmt: skip
+    typer.echo(
+        f"exchange time is now {state.get('now')} (historical cutoff {state.get('cutoff')}); "
+        f"{state.get('trades'):,} trades so far"
+    )
 
 
 def register(app: typer.Typer) -> None:

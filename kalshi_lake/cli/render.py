@@ -49,13 +49,25 @@ def table(title: str, columns: list[Col | str], rows: list[list[Any]], width: in
     left_out = [cols[i].header for i in range(len(cols)) if i not in keep]
     if left_out:
         title += f"  (narrow terminal: {', '.join(left_out)} left out)"
-    t = Table(title=title, title_justify="left", show_header=any(c.header for c in cols), box=box.SIMPLE_HEAD,
-              pad_edge=False, padding=(0, 1), collapse_padding=True)  # fmt: skip
+    t = Table(
+        title=title,
+        title_justify="left",
+        show_header=any(c.header for c in cols),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
     for c in (cols[i] for i in keep):
         wraps = c.kind == "text"
-        t.add_column(c.header, justify="right" if c.kind == "num" else "left", no_wrap=not wraps,
-                     overflow="fold" if wraps else "ellipsis", ratio=1 if wraps else None,
-                     min_width=TEXT_MIN if wraps else None)  # fmt: skip
+        t.add_column(
+            c.header,
+            justify="right" if c.kind == "num" else "left",
+            no_wrap=not wraps,
+            overflow="fold" if wraps else "ellipsis",
+            ratio=1 if wraps else None,
+            min_width=TEXT_MIN if wraps else None,
+        )
     for r in cells:
         t.add_row(*[r[i] for i in keep])
     return t
@@ -63,13 +75,19 @@ def table(title: str, columns: list[Col | str], rows: list[list[Any]], width: in
 
 def _fit(cols: list[Col], cells: list[list[str]], width: int) -> list[int]:
     """Indexes of the columns to show so the table fits ``width``."""
-    natural = [max([len(h) for h in c.header.splitlines() or [""]] + [len(line) for r in cells for line in r[i].splitlines()]) for i, c in
-               enumerate(cols)]  # fmt: skip
+    natural = [
+        max(
+            [len(h) for h in c.header.splitlines() or [""]]
+            + [len(line) for r in cells for line in r[i].splitlines()]
+        )
+        for i, c in enumerate(cols)
+    ]
     keep = list(range(len(cols)))
 
     def need() -> int:
-        return sum(min(natural[i], TEXT_MIN) if cols[i].kind == "text" else natural[i] for i in keep) + \
-            2 * len(keep)  # fmt: skip
+        return sum(
+            min(natural[i], TEXT_MIN) if cols[i].kind == "text" else natural[i] for i in keep
+        ) + 2 * len(keep)
 
     while need() > width:
         droppable = [i for i in keep if cols[i].drop > 0]
@@ -95,8 +113,11 @@ def print_records(title: str, columns: list[str], rows: list[list[Any]]) -> None
     con.print(title, markup=False, highlight=False)
     pad = max((len(c) for c in columns), default=0) + 1
     for n, r in enumerate(rows, 1):
-        con.print(f"-[ record {n} ]" + "-" * max(0, min(con.width, 60) - 15 - len(str(n))), markup=False,
-                  highlight=False)  # fmt: skip
+        con.print(
+            f"-[ record {n} ]" + "-" * max(0, min(con.width, 60) - 15 - len(str(n))),
+            markup=False,
+            highlight=False,
+        )
         for c, v in zip(columns, r, strict=True):
             value = "" if v is None else str(v)
             value = value.replace("\n", "\n" + " " * (pad + 1))
@@ -156,8 +177,10 @@ def dollars_column(values: list[Any]) -> list[str]:
         exp = d.normalize().as_tuple().exponent if d is not None else 0
         if isinstance(exp, int):
             places = max(places, -exp)
-    return [f"{d:,.{places}f}" if (d := _decimal(v)) is not None else ("" if v is None else str(v))
-            for v in values]  # fmt: skip
+    return [
+        f"{d:,.{places}f}" if (d := _decimal(v)) is not None else ("" if v is None else str(v))
+        for v in values
+    ]
 
 
 def columns(rows: list[list[Any]], money: list[int]) -> list[list[Any]]:

@@ -82,8 +82,12 @@ def test_serve_refuses_bad_options_and_a_taken_port_in_one_line():
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = str(taken.getsockname()[1])
-        for args, fragment in ((["--size", "bogus"], "unknown size"), (["--faults", "{bad"], "--faults is not valid JSON"),
-                               (["--tier", "nope"], "unknown tier"), (["--port", port], "cannot listen on")):  # fmt: skip
+        for args, fragment in (
+            (["--size", "bogus"], "unknown size"),
+            (["--faults", "{bad"], "--faults is not valid JSON"),
+            (["--tier", "nope"], "unknown tier"),
+            (["--port", port], "cannot listen on"),
+        ):
             res = CliRunner().invoke(app, ["exchange", "serve", "--size", "tiny", *args])
             assert res.exit_code == 1, (args, res.output)
             assert res.stderr.startswith("error:") and fragment in res.stderr, res.stderr
@@ -92,9 +96,24 @@ def test_serve_refuses_bad_options_and_a_taken_port_in_one_line():
 
 @pytest.mark.slow
 def test_kalshi_lake_exchange_serve_prints_the_url_and_the_variables_to_use(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", "from kalshi_lake.cli import main; main()", "exchange", "serve",
-                             "--port", "0", "--size", "tiny", "--keys-dir", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from kalshi_lake.cli import main; main()",
+            "exchange",
+            "serve",
+            "--port",
+            "0",
+            "--size",
+            "tiny",
+            "--keys-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = proc.stdout.readline().strip()
         assert base.startswith("http://127.0.0.1:") and base.endswith("/trade-api/v2")
