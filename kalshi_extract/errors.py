@@ -245,6 +245,7 @@ class StreamFailed(PullFailed):
         super().__init__(f"{result.stream}: {result.error}", [result])
         self.result = result
         self.stream = result.stream
+        self.reason = result.error  # the message without the stream name
         self.retriable = bool(result.retriable)
 
     def __reduce__(self):

@@ -300,11 +300,15 @@ class Lake:
         data: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch],
         run_id: str,
         date_column: str | None = None,
+        lock_timeout: float = 60.0,
     ) -> list[str]:
         """Atomically add rows to ``stream`` (one file per date partition, all visible at once).
 
         Adds ``_loaded_at`` / ``_run_id`` / ``_extra`` when the table lacks them. The partition date comes from
         ``date_column`` (default: ``ts`` when present, else ``_loaded_at``). Used by the order journal.
+        Holds the stream's writer lock while it writes and commits (several processes may journal orders into
+        one lake at once; the lock also rolls forward a commit a killed writer left), waiting up to
+        ``lock_timeout`` seconds.
         """
         if isinstance(data, pa.RecordBatch):
             data = pa.Table.from_batches([data])
@@ -328,15 +332,15 @@ class Lake:
                 if "ts" in data.schema.names and pa.types.is_timestamp(data.schema.field("ts").type)
                 else None
             )
-        self._roll_forward(stream)
-        w = StreamWriter(self, stream, run_id, data.schema, date_column)
-        try:
-            w.write(data)
-            files = w.finish()
-        except BaseException:
-            w.abort()
-            raise
-        return self.commit(stream, files)
+        with self.lock(stream, timeout=lock_timeout):
+            w = StreamWriter(self, stream, run_id, data.schema, date_column)
+            try:
+                w.write(data)
+                files = w.finish()
+            except BaseException:
+                w.abort()
+                raise
+            return self.commit(stream, files)
 
     # -- reading ----------------------------------------------------------------------------------------
     def files(self, stream: str) -> list[str]:
