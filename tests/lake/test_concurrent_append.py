@@ -30,7 +30,9 @@ def test_parallel_appends_land_every_row_once(tmp_path):
     root = str(tmp_path / "lake")
     procs, per = 6, 12
     running = [
-        subprocess.Popen([sys.executable, "-c", WRITER, root, str(p), str(per)], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, root, str(p), str(per)], stderr=subprocess.PIPE, text=True
+        )
         for p in range(procs)
     ]
     errors = [(p.wait(timeout=300), p.stderr.read()) for p in running]
@@ -38,4 +40,3 @@ def test_parallel_appends_land_every_row_once(tmp_path):
     ids = Lake(root).read("order_events", columns=["event_id"]).column("event_id").to_pylist()
     assert sorted(ids) == sorted(f"{p}-{i}" for p in range(procs) for i in range(per))
     assert not list((tmp_path / "lake" / "_commits").glob("*.json"))
-
