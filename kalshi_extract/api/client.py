@@ -97,8 +97,9 @@ class KalshiClient:
     # --- plumbing ----------------------------------------------------------------------------------------------
     def _build_pacer(self) -> Pacer:
         s = self.settings
+        machine = (self.base_url, s.api_key_id or "")  # one budget per key for every process of this machine
         if s.tier_explicit or not is_loopback(self.base_url):
-            return Pacer.for_tier(s.tier)
+            return Pacer.for_tier(s.tier, machine)
         # The local exchange tells us its configured limits (unlimited by default). A just-started exchange may
         # refuse connections for a moment, so transport errors are retried on a short fixed schedule (≤ 2.6 s);
         # any other failure falls back to the configured tier at once.
@@ -111,7 +112,7 @@ class KalshiClient:
                 except ConfigError:  # an unusable key must not stop public use; ask unsigned
                     auth = "none"
                     _, limits = self._http.request("GET", "/account/limits", auth=auth, **once)
-                pacer = Pacer.from_limits(limits)
+                pacer = Pacer.from_limits(limits, machine)
             except TransportError as exc:
                 if delay is not None:
                     time.sleep(delay)
@@ -129,7 +130,7 @@ class KalshiClient:
         _log.log(
             level, "could not read %s/account/limits (%s); pacing at tier %s", self.base_url, failure, s.tier
         )
-        return Pacer.for_tier(s.tier)
+        return Pacer.for_tier(s.tier, machine)
 
     @property
     def pacer(self) -> Pacer:

@@ -2,7 +2,11 @@
 
 Kalshi meters two buckets per account (notes §5): *read* (GETs) and *write* (order placement, amends, cancels).
 A request costs 10 tokens unless the endpoint registry says otherwise. One ``Pacer`` is shared by every client
-and thread of a process for the same ``(base_url, key id)`` (``shared_pacer``).
+and thread of a process for the same ``(base_url, key id)`` (``shared_pacer``), and its buckets are shared by
+every process of this machine using that key: the bucket's balance lives in a small file
+(``<tmp>/kalshi-lake-pacer-<uid>/<hash of base url, key id, side>.bucket``) read and updated under ``flock``, so
+three pulls, a scheduled flow and Dask workers on one machine together stay inside one budget. Across machines
+nothing is shared: give each machine its own key, or a tier share (``KALSHI_TIER``) that adds up to the account's.
 
 Bucket model: a request *reserves* its tokens immediately (the balance may go negative) and then sleeps until the
 debt is repaid by the refill. So the tokens granted by time t never exceed ``capacity + rate·t``, waiters are
@@ -16,11 +20,23 @@ and network jitter; discovered limits are followed as given. Expert has no publi
 
 from __future__ import annotations
 
+import hashlib
+import os
+import struct
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 
-__all__ = ["TokenBucket", "Pacer", "TIER_LIMITS", "shared_pacer", "reset_shared_pacers", "BucketSpec"]
+__all__ = [
+    "TokenBucket",
+    "MachineTokenBucket",
+    "Pacer",
+    "TIER_LIMITS",
+    "shared_pacer",
+    "reset_shared_pacers",
+    "BucketSpec",
+]
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,11 @@ class TokenBucket:
         if wait > 0:
             self._sleep(wait)
 
+    def balance(self) -> float:
+        """Tokens in the bucket now (negative: debt that waiting callers are repaying)."""
+        with self._lock:
+            return min(self.capacity, self._tokens + (self._clock() - self._stamp) * self.rate)
+
     def drain(self) -> None:
         """Empty the bucket (after a 429: the server's bucket is empty, so ours should be too)."""
         with self._lock:
@@ -92,6 +113,70 @@ class TokenBucket:
 
     def __repr__(self) -> str:
         return f"TokenBucket(rate={self.rate:g}/s, capacity={self.capacity:g})"
+
+
+class MachineTokenBucket(TokenBucket):
+    """A :class:`TokenBucket` whose balance is shared by every process on this machine (see the module docstring).
+
+    The file holds two doubles, ``tokens`` and ``stamp`` (wall-clock seconds: the one clock all processes share;
+    a clock stepping back refills nothing, one stepping forward refills at most ``capacity``). A missing or
+    unreadable file is a full bucket. Falls back to the in-process bucket where ``flock`` does not exist.
+    """
+
+    __slots__ = ("path",)
+    _FORMAT = struct.Struct("<dd")
+
+    def __init__(self, rate: float, capacity: float, path: str, *, clock=time.time, sleep=time.sleep) -> None:
+        super().__init__(rate, capacity, clock=clock, sleep=sleep)
+        self.path = path
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+
+    def _update(self, change) -> float:
+        import fcntl
+
+        with self._lock:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                raw = os.pread(fd, self._FORMAT.size, 0)
+                now = self._clock()
+                if len(raw) == self._FORMAT.size:
+                    tokens, stamp = self._FORMAT.unpack(raw)
+                    tokens = min(self.capacity, tokens + max(0.0, now - stamp) * self.rate)
+                    stamp = max(now, stamp)
+                else:
+                    tokens, stamp = self.capacity, now
+                tokens, result = change(tokens)
+                os.pwrite(fd, self._FORMAT.pack(tokens, stamp), 0)
+                return result
+            finally:
+                os.close(fd)  # closing releases the flock
+
+    def reserve(self, cost: float) -> float:
+        def take(tokens: float) -> tuple[float, float]:
+            tokens -= cost
+            return tokens, (-tokens / self.rate if tokens < 0 else 0.0)
+
+        wait = self._update(take)
+        self.granted += cost
+        self.waited += wait
+        return wait
+
+    def balance(self) -> float:
+        return self._update(lambda tokens: (tokens, tokens))
+
+    def drain(self) -> None:
+        self._update(lambda tokens: (min(tokens, 0.0), 0.0))
+
+
+def _machine_bucket(spec_rate: float, capacity: float, base_url: str, key_id: str, side: str) -> TokenBucket:
+    try:
+        import fcntl  # noqa: F401  (POSIX only)
+    except ImportError:
+        return TokenBucket(spec_rate, capacity)
+    digest = hashlib.sha256(f"{base_url}|{key_id}|{side}".encode()).hexdigest()[:24]
+    folder = os.path.join(tempfile.gettempdir(), f"kalshi-lake-pacer-{os.getuid()}")
+    return MachineTokenBucket(spec_rate, capacity, os.path.join(folder, f"{digest}.bucket"))
 
 
 class Pacer:
@@ -108,20 +193,21 @@ class Pacer:
         self.source = source
 
     @classmethod
-    def for_tier(cls, tier: str) -> Pacer:
+    def for_tier(cls, tier: str, machine: tuple[str, str] | None = None) -> Pacer:
+        """The tier table's buckets; ``machine=(base_url, key_id)`` shares them with this machine's processes."""
         spec = TIER_LIMITS[tier]
         if spec is None:
             return cls(None, None, tier, "tier")
         r, w = spec
         return cls(
-            TokenBucket(r.refill_rate * TABLE_HEADROOM, r.capacity),
-            TokenBucket(w.refill_rate * TABLE_HEADROOM, w.capacity),
+            _bucket(r.refill_rate * TABLE_HEADROOM, r.capacity, machine, "read"),
+            _bucket(w.refill_rate * TABLE_HEADROOM, w.capacity, machine, "write"),
             tier,
             "tier",
         )
 
     @classmethod
-    def from_limits(cls, limits: dict) -> Pacer:
+    def from_limits(cls, limits: dict, machine: tuple[str, str] | None = None) -> Pacer:
         """Build from a ``GET /account/limits`` body (``usage_tier``, ``read``/``write`` refill_rate+capacity)."""
         tier = str(limits.get("usage_tier") or "")
         if tier == "unlimited":
@@ -131,7 +217,7 @@ class Pacer:
             spec = limits.get(side)
             if not isinstance(spec, dict):
                 raise ValueError(f"/account/limits has no {side!r} bucket")
-            buckets.append(TokenBucket(float(spec["refill_rate"]), float(spec["bucket_capacity"])))
+            buckets.append(_bucket(float(spec["refill_rate"]), float(spec["bucket_capacity"]), machine, side))
         return cls(buckets[0], buckets[1], tier, "account/limits")
 
     @property
@@ -152,6 +238,12 @@ class Pacer:
         if self.unlimited:
             return f"Pacer(tier={self.tier!r}, unlimited, from {self.source})"
         return f"Pacer(tier={self.tier!r}, read={self.read!r}, write={self.write!r}, from {self.source})"
+
+
+def _bucket(rate: float, capacity: float, machine: tuple[str, str] | None, side: str) -> TokenBucket:
+    if machine is None:
+        return TokenBucket(rate, capacity)
+    return _machine_bucket(rate, capacity, machine[0], machine[1], side)
 
 
 _shared: dict[tuple[str, str], Pacer] = {}
