@@ -159,6 +159,11 @@ def _existing_kind(con, name: str) -> str | None:
 
 def build_models(con, sql_dir: Path, lake_root: str) -> list[ModelResult]:
     """Create macros, source views and every model in one transaction (all or nothing)."""
+    if not (sql_dir / "sources.toml").is_file():
+        raise WarehouseError(
+            f"no models at {sql_dir} (sources.toml missing): pass the folder that holds sources.toml, staging/, "
+            "intermediate/ and marts/, or reinstall kalshi-lake (its wheel ships them)"
+        )
     sources = load_sources(sql_dir / "sources.toml")
     models = order_models(discover(sql_dir))
     results: list[ModelResult] = []
