@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-MARTS = sorted(p.stem for p in (REPO / "sql" / "marts").glob("*.sql"))
+MARTS = sorted(p.stem for layer in ("intermediate", "marts") for p in (REPO / "sql" / layer).glob("*.sql"))
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,8 @@ def installed(tmp_path_factory) -> Path:
     (wheel,) = dist.glob("kalshi_lake-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "kalshi_lake/warehouse/sql/sources.toml" in names
-    assert {f"kalshi_lake/warehouse/sql/marts/{m}.sql" for m in MARTS} <= set(names)
+    shipped = {n.removeprefix("kalshi_lake/warehouse/") for n in names}
+    assert {str(p.relative_to(REPO)) for p in (REPO / "sql").rglob("*") if p.is_file()} <= shipped
 
     constraints = root / "constraints.txt"
     _run(
