@@ -3,10 +3,11 @@
 --   close of each candlestick, observed at end_period_ts; the shortest period wins when several end together):
 --   candles give backfilled history a quote, the snapshots only exist from the first pull on
 -- purpose: every observed YES quote of a market and its mid: the one place quotes are read from staging (the
--- fct_spreads mart and the P&L marks, int_market_marks, both start here). The book holds bids only:
--- yes_ask = 1 - best NO bid, yes_ask size = size of that NO bid. best = max(price) per side (never the list order). A side with no levels (the null row the lake
--- writes for an empty side) has null price and zero depth; a market snapshot's side is absent when its price is
--- <= 0 (or >= 1 for the ask) or its size is 0 (a candle's side: price <= 0, or >= 1 for the ask; no sizes).
+-- fct_spreads mart and the P&L marks, int_market_marks and fct_pnl_daily, all start here). The book holds bids
+-- only: yes_ask = 1 - best NO bid, yes_ask size = size of that NO bid. best = max(price) per side (never the list
+-- order). A side with no levels (the null row the lake writes for an empty side) has null price and zero depth;
+-- a market snapshot's side is absent when its price is <= 0 (or >= 1 for the ask) or its size is 0 (a candle's
+-- side: price <= 0, or >= 1 for the ask; no sizes).
 -- mid_dollars = (bid + ask) / 2, only for two-sided quotes.
 with levels as (
     select ticker, snapshot_ts, side, price_dollars, count_fp from stg_orderbook_snapshots

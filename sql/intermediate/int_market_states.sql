@@ -1,7 +1,7 @@
 -- grain: one row per market ticker (its latest observed state, as stg_markets)
 -- purpose: what the P&L needs to know about a market, and the one place its settlement value is resolved:
--- settlement_value_dollars = the market's settlement_value_dollars, else 1/0 from result yes/no, once the market is
--- determined/finalized/settled/amended (the YES payout per contract; fractional for scalar markets), else null.
+-- settlement_value_dollars = the market's settlement_value_dollars, else 1/0 from result yes/no, once the market
+-- is determined/finalized/settled/amended (the YES payout per contract; fractional for scalar markets), else null.
 -- last_price_dollars is null when the market has not traded (Kalshi reports 0).
 with markets as (
     select * from stg_markets

@@ -67,6 +67,8 @@ def test_no_model_reads_a_higher_layer_and_each_lives_in_its_layer():
     # the quotes are read once, below both the spreads mart and the P&L marks
     by_name = {m.name: m for m in models}
     assert "int_market_mids" in references(by_name["fct_spreads"], set(layer))
+    assert "int_market_mids" in references(by_name["fct_pnl_daily"], set(layer))
+    assert "fct_spreads" not in references(by_name["fct_pnl_daily"], set(layer))
     assert references(by_name["int_market_marks"], set(layer)) == {"int_market_mids", "int_market_states"}
 
 
