@@ -17,6 +17,8 @@ Decisions (where docs/CONTRACTS.md is silent):
 - Failed `sql/tests` checks do not raise: they are returned in `BuildResult.failures` (the models stay built, as
   with dbt); call `result.raise_for_failures()` to turn them into a `WarehouseError`.
 - Every connection runs with `TimeZone = 'UTC'` so dates of `timestamptz` columns are UTC days.
+- The models are read from `SQL_DIR`: `kalshi_lake/warehouse/sql/` in an installed wheel (pyproject's
+  `force-include` puts the repo's top-level `sql/` there), the checkout's `sql/` otherwise.
 - The lake may be on any fsspec filesystem (its protocol is registered with DuckDB through fsspec); the DuckDB
   file itself must be local (`file://` is accepted), else pass `db_path`.
 """
@@ -29,7 +31,15 @@ from pathlib import Path
 from .errors import ModelError, ModelTestsFailed, WarehouseError
 from .runner import BuildResult, ModelResult, TestFailure, TestResult, build_models, run_tests
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+def _find_sql_dir() -> Path:
+    """`sql/` inside the installed package (the wheel ships it there), else at the top of the checkout."""
+    here = Path(__file__).resolve().parent
+    installed, checkout = here / "sql", here.parents[1] / "sql"
+    return installed if (installed / "sources.toml").is_file() else checkout
+
+
+SQL_DIR = _find_sql_dir()
 
 __all__ = [
     "SQL_DIR",

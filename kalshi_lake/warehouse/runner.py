@@ -1,11 +1,13 @@
 """Discover the `sql/` models, order them by their references, build them, run the `sql/tests` checks.
 
 Layout: `sql/macros.sql` (DuckDB macros, created first), `sql/sources.toml` (lake streams -> `src_<stream>` views),
-`sql/staging/*.sql` (views), `sql/marts/*.sql` (tables; `int_*` helpers live here too), `sql/tests/*.sql`
-(queries that must return zero rows). A model's file name is its name; its body is one `select` (CTEs allowed).
+then three layers of models: `sql/staging/*.sql` (views, one per stream), `sql/intermediate/*.sql` (`int_` tables:
+steps shared by marts) and `sql/marts/*.sql` (`fct_`/`dim_` tables); `sql/tests/*.sql` are queries that must return
+zero rows. A model's file name is its name; its body is one `select` (CTEs allowed).
 Dependencies are read from the SQL itself: a model depends on every other model or source whose name appears in
-its text as a whole word outside comments; the build order is a topological sort (ties broken by layer, then
-name). A staging model may reference only sources; a cycle or a reference upward is an error.
+its text as a whole word outside comments and strings; the build order is a topological sort (ties broken by
+layer, then name). A model may reference only models of its own or a lower layer (staging < intermediate <
+marts; staging reads only the `src_` views): an upward reference or a cycle is an error.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .errors import ModelError, ModelTestsFailed, WarehouseError
 from .sources import load_sources, source_sql
 
 MAX_FAILURE_ROWS = 20
+LAYERS = ("staging", "intermediate", "marts")  # lowest first: a model reads only its own layer and lower ones
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 _STRING = re.compile(r"'(?:[^']|'')*'")
 
@@ -27,7 +30,7 @@ _STRING = re.compile(r"'(?:[^']|'')*'")
 @dataclass(frozen=True)
 class Model:
     name: str
-    layer: str  # "staging" | "marts"
+    layer: str  # one of LAYERS
     path: Path
     sql: str
 
@@ -111,7 +114,7 @@ def _body(path: Path) -> str:
 
 def discover(sql_dir: Path) -> list[Model]:
     models = []
-    for layer in ("staging", "marts"):
+    for layer in LAYERS:
         for path in sorted((sql_dir / layer).glob("*.sql")):
             models.append(Model(path.stem, layer, path, _body(path)))
     names = [m.name for m in models]
@@ -121,18 +124,29 @@ def discover(sql_dir: Path) -> list[Model]:
     return models
 
 
+def references(model: Model, names: set[str]) -> set[str]:
+    """The names out of `names` that `model` reads: whole words of its SQL outside comments and strings."""
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", _strip(model.sql).lower()))
+    return {w for w in words if w in names and w != model.name}
+
+
 def order_models(models: list[Model]) -> list[Model]:
     """Topologically sort models by the names they reference; reject cycles and upward references."""
     by_name = {m.name: m for m in models}
-    rank = {"staging": 0, "marts": 1}
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
     graph: dict[str, set[str]] = {}
     for m in models:
-        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", _strip(m.sql).lower()))
-        deps = {w for w in words if w in by_name and w != m.name}
-        if m.layer == "staging":
-            bad = sorted(deps)
-            if bad:
-                raise ModelError(m.name, m.path, f"a staging model may read only src_ views, not {bad}")
+        deps = references(m, set(by_name))
+        if m.layer == "staging" and deps:
+            raise ModelError(m.name, m.path, f"a staging model may read only src_ views, not {sorted(deps)}")
+        upward = sorted(d for d in deps if rank[by_name[d].layer] > rank[m.layer])
+        if upward:
+            raise ModelError(
+                m.name,
+                m.path,
+                f"a model in {m.layer}/ may read only its own or lower layers ({' < '.join(LAYERS)}), "
+                f"not {', '.join(f'{d} ({by_name[d].layer})' for d in upward)}",
+            )
         graph[m.name] = deps
     ts = TopologicalSorter(graph)
     try:
@@ -159,6 +173,11 @@ def _existing_kind(con, name: str) -> str | None:
 
 def build_models(con, sql_dir: Path, lake_root: str) -> list[ModelResult]:
     """Create macros, source views and every model in one transaction (all or nothing)."""
+    if not (sql_dir / "sources.toml").is_file():
+        raise WarehouseError(
+            f"no models at {sql_dir} (sources.toml missing): pass the folder that holds sources.toml, staging/, "
+            "intermediate/ and marts/, or reinstall kalshi-lake (its wheel ships them)"
+        )
     sources = load_sources(sql_dir / "sources.toml")
     models = order_models(discover(sql_dir))
     results: list[ModelResult] = []

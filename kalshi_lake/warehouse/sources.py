@@ -1,4 +1,5 @@
-"""Source views `src_<stream>` over the Parquet lake, from the declarations in `sql/sources.toml`.
+"""Source views `src_<stream>` over the Parquet lake, from the declarations in `sql/sources.toml` (generated from
+the lake's Arrow schemas by `kalshi_lake.warehouse.gen_sources`: every column, its metadata columns included).
 
 Each declared column is cast to its declared type; a declared column absent from the files becomes a typed NULL;
 every other column (new API fields, the hive `date` partition) passes through unchanged, so an unknown extra
@@ -12,9 +13,6 @@ import glob
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
-META_COLUMNS = {"_loaded_at": "timestamptz", "_run_id": "varchar", "_extra": "varchar"}
-PRIVATE_COLUMNS = {"_account": "varchar"}
 
 
 @dataclass(frozen=True)
@@ -33,14 +31,7 @@ def load_sources(path: Path) -> list[Source]:
     """Read `sql/sources.toml`."""
     with open(path, "rb") as fh:
         data = tomllib.load(fh)
-    sources = []
-    for stream, spec in data.items():
-        cols = dict(spec.get("columns", {}))
-        cols.update(META_COLUMNS)
-        if spec.get("private", False):
-            cols.update(PRIVATE_COLUMNS)
-        sources.append(Source(stream, cols))
-    return sources
+    return [Source(stream, dict(spec["columns"])) for stream, spec in data.items()]
 
 
 def _quote_ident(name: str) -> str:

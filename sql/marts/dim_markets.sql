@@ -1,9 +1,12 @@
 -- grain: one row per market ticker
--- purpose: market dimension: series/event/category, lifecycle times, status, result and resolved settlement value.
--- settlement_value_dollars = the market's settlement_value_dollars, else 1/0 from result yes/no, once the market is
--- determined/finalized/settled (the YES payout per contract; fractional for scalar markets).
+-- purpose: market dimension: series/event/category, lifecycle times, status, result and resolved settlement value
+-- (resolved in int_market_states: the YES payout per contract once determined; fractional for scalar markets).
 with markets as (
     select * from stg_markets
+),
+
+states as (
+    select * from int_market_states
 ),
 
 events as (
@@ -35,21 +38,16 @@ joined as (
         s.fee_type,
         s.fee_multiplier,
         m.status,
-        m.status in ('determined', 'finalized', 'settled', 'amended') as is_determined,
-        nullif(m.result, '') as result,
+        v.is_determined,
+        v.result,
         m.created_time,
         m.open_time,
         m.close_time,
         m.expected_expiration_time,
         m.latest_expiration_time,
         m.settlement_ts,
-        case
-            when m.status not in ('determined', 'finalized', 'settled', 'amended') then null
-            when m.settlement_value_dollars is not null then m.settlement_value_dollars
-            when m.result = 'yes' then cast(1 as decimal(18,6))
-            when m.result = 'no' then cast(0 as decimal(18,6))
-        end as settlement_value_dollars,
-        nullif(m.last_price_dollars, 0) as last_price_dollars,
+        v.settlement_value_dollars,
+        v.last_price_dollars,
         m.volume_fp,
         m.open_interest_fp,
         t.first_trade_time,
@@ -57,6 +55,7 @@ joined as (
         m.updated_time,
         m._loaded_at as observed_at
     from markets as m
+    inner join states as v on v.ticker = m.ticker
     left join events as e on e.event_ticker = m.event_ticker
     left join series as s on s.ticker = coalesce(e.series_ticker, split_part(m.event_ticker, '-', 1))
     left join trade_stats as t on t.ticker = m.ticker

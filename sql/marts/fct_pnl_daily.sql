@@ -3,7 +3,8 @@
 -- settled that day (at the settlement value); fees = fee_cost of that day's fills; net = realized - fees; the
 -- cumulative columns run over all days. Settlement-only markets (see fct_pnl) count on their settlement day. unrealized = the lots open at the end of the day (opened before midnight
 -- UTC, not closed or settled by then; a closed lot is long when its buy came first) marked at the latest
--- two-sided mid at or before midnight (no mid yet: not marked); mtm_pnl_dollars = cumulative net + unrealized.
+-- two-sided mid of int_market_mids at or before midnight (no mid yet: not marked);
+-- mtm_pnl_dollars = cumulative net + unrealized.
 -- balance/equity come from the last balance snapshot of the day (integer cents / 100; equity = balance +
 -- portfolio_value).
 with lots as (
@@ -86,7 +87,7 @@ lot_spans as (
 ),
 
 mids as (
-    select ticker, observed_at, mid_dollars from fct_spreads where mid_dollars is not null
+    select ticker, observed_at, mid_dollars from int_market_mids where mid_dollars is not null
 ),
 
 days as (

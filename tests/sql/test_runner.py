@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from kalshi_lake import warehouse
-from kalshi_lake.warehouse.runner import discover
+from kalshi_lake.warehouse.runner import LAYERS, discover, references
 
 from .lakegen import D, at, book, market, write_stream
 from .test_pnl import write_pnl_lake
@@ -21,7 +21,7 @@ SQL = warehouse.SQL_DIR
 
 
 def mart_names():
-    return [m.name for m in discover(SQL) if m.layer == "marts"]
+    return [m.name for m in discover(SQL) if m.layer != "staging"]
 
 
 def snapshot(con):
@@ -51,6 +51,25 @@ def test_every_stream_has_a_staging_model_and_every_model_a_grain_and_a_test():
     for m in models:
         assert m.sql.lstrip().startswith("-- grain:"), m.name
         assert m.name in tests_text, f"{m.name} has no sql/tests check"
+
+
+def test_no_model_reads_a_higher_layer_and_each_lives_in_its_layer():
+    models = discover(SQL)
+    layer = {m.name: m.layer for m in models}
+    prefixes = {"staging": ("stg_",), "intermediate": ("int_",), "marts": ("fct_", "dim_")}
+    assert {m.layer for m in models} == set(LAYERS)
+    for m in models:
+        assert m.name.startswith(prefixes[m.layer]), f"{m.name} does not belong in {m.layer}/"
+        for dep in references(m, set(layer)):
+            assert LAYERS.index(layer[dep]) <= LAYERS.index(m.layer), (
+                f"{m.name} ({m.layer}) reads {dep} ({layer[dep]})"
+            )
+    # the quotes are read once, below both the spreads mart and the P&L marks
+    by_name = {m.name: m for m in models}
+    assert "int_market_mids" in references(by_name["fct_spreads"], set(layer))
+    assert "int_market_mids" in references(by_name["fct_pnl_daily"], set(layer))
+    assert "fct_spreads" not in references(by_name["fct_pnl_daily"], set(layer))
+    assert references(by_name["int_market_marks"], set(layer)) == {"int_market_mids", "int_market_states"}
 
 
 def test_empty_lake_builds_every_model_and_runs_every_check(tmp_path):
@@ -221,6 +240,12 @@ def test_dependency_cycles_and_upward_references_are_rejected(tmp_path):
     (sql / "marts" / "fct_b.sql").unlink()
     (sql / "staging" / "stg_bad.sql").write_text("-- grain: x\nselect * from fct_pnl\n")
     with pytest.raises(warehouse.ModelError, match="staging model may read only"):
+        warehouse.build(tmp_path, sql_dir=sql)
+    (sql / "staging" / "stg_bad.sql").unlink()
+    (sql / "intermediate" / "int_bad.sql").write_text(
+        "-- grain: x\nselect * from int_pnl_lots, dim_markets\n"
+    )
+    with pytest.raises(warehouse.ModelError, match=r"int_bad.*not dim_markets \(marts\)"):
         warehouse.build(tmp_path, sql_dir=sql)
 
 

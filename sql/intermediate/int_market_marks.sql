@@ -1,10 +1,10 @@
 -- grain: one row per ticker that has a mark
 -- purpose: the mark used for unrealized P&L: the settlement value once the market is determined, else the latest
--- two-sided mid in fct_spreads (order book wins over a market snapshot at the same instant), else the market's
+-- two-sided mid in int_market_mids (order book wins over a market snapshot at the same instant), else the market's
 -- last trade price; mark_source says which.
 with mids as (
     select ticker, observed_at, mid_dollars
-    from fct_spreads
+    from int_market_mids
     where mid_dollars is not null
     qualify row_number() over (
         partition by ticker order by observed_at desc, case source when 'orderbook' then 0 when 'market' then 1 else 2 end
@@ -13,7 +13,7 @@ with mids as (
 
 markets as (
     select ticker, last_price_dollars, settlement_value_dollars, observed_at
-    from dim_markets
+    from int_market_states
     where last_price_dollars is not null or settlement_value_dollars is not null
 ),
 

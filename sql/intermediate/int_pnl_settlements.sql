@@ -3,7 +3,7 @@
 -- Settled = the account has a settlement record, or the market is finalized (paid out) with a known value. A market
 -- that is only `determined` is not settled yet (the exchange pays later); int_market_marks marks it at its value.
 -- settlement value per YES contract = settlement `value` cents / 100, else 1/0 from `market_result` yes/no,
--- else dim_markets.settlement_value_dollars (fractional for scalar markets).
+-- else int_market_states.settlement_value_dollars (fractional for scalar markets).
 -- settled_time is null until settled; once settled: the record's settled_time, else the market's settlement_ts,
 -- else its close_time (a finalized market with neither: the best bound the lake has, so the P&L lands on a day).
 with keys as (
@@ -17,7 +17,7 @@ settlements as (
 ),
 
 markets as (
-    select * from dim_markets
+    select * from int_market_states
 ),
 
 resolved as (

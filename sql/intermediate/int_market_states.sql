@@ -1,0 +1,29 @@
+-- grain: one row per market ticker (its latest observed state, as stg_markets)
+-- purpose: what the P&L needs to know about a market, and the one place its settlement value is resolved:
+-- settlement_value_dollars = the market's settlement_value_dollars, else 1/0 from result yes/no, once the market
+-- is determined/finalized/settled/amended (the YES payout per contract; fractional for scalar markets), else null.
+-- last_price_dollars is null when the market has not traded (Kalshi reports 0).
+with markets as (
+    select * from stg_markets
+),
+
+final as (
+    select
+        ticker,
+        status,
+        status in ('determined', 'finalized', 'settled', 'amended') as is_determined,
+        nullif(result, '') as result,
+        case
+            when status not in ('determined', 'finalized', 'settled', 'amended') then null
+            when settlement_value_dollars is not null then settlement_value_dollars
+            when result = 'yes' then cast(1 as decimal(18,6))
+            when result = 'no' then cast(0 as decimal(18,6))
+        end as settlement_value_dollars,
+        nullif(last_price_dollars, 0) as last_price_dollars,
+        close_time,
+        settlement_ts,
+        _loaded_at as observed_at
+    from markets
+)
+
+select * from final
