@@ -20,6 +20,7 @@ KalshiLakeError                     .retriable: can the same call succeed later,
 │   └── StreamFailed                one stream failed; .result is its StreamResult, .retriable its verdict
 ├── OrderError
 │   ├── OrderValidationError no     bad input, nothing was sent
+│   ├── ClientOrderIdConflict no    the client_order_id already names an order with other terms; not placed
 │   └── OrderOutcomeUnknown         the request may have reached the exchange; resolve by looking the order up
 ├── WarehouseError              the models could not build, e.g. the database file busy (kalshi_lake.warehouse.errors)
 │   ├── ModelError         no       one model failed; names it and its file
@@ -53,6 +54,7 @@ __all__ = [
     "LakeStateError",
     "OrderError",
     "OrderValidationError",
+    "ClientOrderIdConflict",
     "OrderOutcomeUnknown",
     "PullFailed",
     "StreamFailed",
@@ -206,6 +208,27 @@ class OrderValidationError(OrderError):
     """The order was rejected locally before anything was sent."""
 
     retriable = False
+
+
+class ClientOrderIdConflict(OrderError):
+    """The exchange already has an order under this ``client_order_id`` and its terms differ (ticker, side,
+    price or count): this order was not placed. ``client_order_id`` and ``order`` (the order found) say which."""
+
+    retriable = False
+
+    def __init__(
+        self, message: str, *, client_order_id: str | None = None, order: dict | None = None
+    ) -> None:
+        self.client_order_id = client_order_id
+        self.order = order
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (_rebuild_conflict, (type(self), self.args[0], self.client_order_id, self.order))
+
+
+def _rebuild_conflict(cls, message, client_order_id, order):
+    return cls(message, client_order_id=client_order_id, order=order)
 
 
 class OrderOutcomeUnknown(OrderError):

@@ -14,7 +14,11 @@ The HTTP client never retries a POST/DELETE. This module decides, per write:
      up** (a create: list the ticker's newest orders and match ``client_order_id``; an amend/decrease/cancel: get
      the order and check whether the change is visible). Found/applied → ``resolved``, done. Not found →
      wait, send again with the same identity;
-   - 409 on a create = a duplicate ``client_order_id`` = already placed → look it up → ``resolved``.
+   - 409 on a create = the ``client_order_id`` already names an order → look it up (the ticker's newest orders,
+     then the account's, for an id reused on another market) → ``resolved``.
+   A create found by lookup is only ``resolved`` if it is the order the request asked for (same ticker, side,
+   price and count: ``results.order_differences``). An order with other terms means the id was reused: this
+   order was never placed → ``rejected`` and :class:`ClientOrderIdConflict`, nothing more sent.
 4. After ``max_attempts`` sends without a decision → :class:`OrderOutcomeUnknown` naming the
    ``client_order_id`` so the user can look it up; never a blind re-send.
 
@@ -31,6 +35,7 @@ from decimal import Decimal
 from typing import Any
 
 from kalshi_extract.errors import (
+    ClientOrderIdConflict,
     ConflictError,
     KalshiApiError,
     KalshiLakeError,
@@ -43,7 +48,7 @@ from kalshi_extract.errors import (
     TransportError,
 )
 from kalshi_extract.orders.journal import Journal, OrderEvent
-from kalshi_extract.orders.results import OrderResult, WriteResult, _dec, seg
+from kalshi_extract.orders.results import OrderResult, WriteResult, _book_side, _dec, order_differences, seg
 
 __all__ = ["Executor", "OrderResult", "WriteResult", "CREATE_PATH", "BATCH_PATH", "seg"]
 
@@ -109,9 +114,11 @@ class Executor:
         request: Any,
         conflict_means_done: bool = False,
         ok_status: int = 200,
+        resolve_conflict: Callable[[], Any] | None = None,
     ) -> tuple[str, Any, int]:
         """Send until decided. Returns ``(outcome, value, attempts)``: ``accepted`` + response or ``resolved`` +
-        whatever ``resolve`` returned (truthy = the write is visible on the exchange)."""
+        whatever ``resolve`` returned (truthy = the write is visible on the exchange). After a 409,
+        ``resolve_conflict`` (default ``resolve``) looks the write up."""
         self._intent([ev("intent", request=request)])
         buf: list[OrderEvent] = []
         last: BaseException | None = None
@@ -141,12 +148,14 @@ class Executor:
                         buf.append(ev("rejected", http_status=status, error=str(exc)))
                         raise
                     uncertain = True
-                    found = self._resolve(action, ev, resolve, buf)
+                    conflict = isinstance(exc, ConflictError)
+                    look = (resolve_conflict or resolve) if conflict else resolve
+                    found = self._resolve(action, ev, look, buf)
                     if found:
                         return "resolved", found, attempt
-                    if isinstance(exc, ConflictError):
+                    if conflict:
                         self._backoff(attempt)  # visibility lag: the order exists; look once more
-                        found = self._resolve(action, ev, resolve, buf)
+                        found = self._resolve(action, ev, look, buf)
                         if found:
                             return "resolved", found, attempt
                         break
@@ -166,6 +175,9 @@ class Executor:
     def _resolve(self, action: str, ev, resolve, buf: list[OrderEvent]) -> Any:
         try:
             found = resolve()
+        except ClientOrderIdConflict as exc:
+            buf.append(ev("rejected", error=str(exc)))  # decided: this write was never placed
+            raise
         except KalshiLakeError as exc:
             buf.append(ev("unknown", error=f"lookup failed: {exc}", lookup=True))
             raise OrderOutcomeUnknown(
@@ -215,6 +227,36 @@ class Executor:
                 break
         return None
 
+    def find_created(self, request: dict, *, anywhere: bool = False) -> dict | None:
+        """The order a create ``request`` placed, looked up by its ``client_order_id`` among the newest orders of
+        its ticker (``anywhere``: then of the account, where a 409's id may be); see :meth:`same_order`."""
+        coid, sub = request["client_order_id"], request.get("subaccount")
+        found = self.lookup(coid, request["ticker"], sub)
+        if found is None and anywhere:
+            found = self.lookup(coid, None, sub)
+        return self.same_order(found, request)
+
+    @staticmethod
+    def same_order(found: dict | None, request: dict) -> dict | None:
+        """``found`` (an order looked up by the request's ``client_order_id``) if it is the order ``request``
+        asked for; None if nothing was found; :class:`ClientOrderIdConflict` if it is another order."""
+        if not found:
+            return None
+        diffs = order_differences(found, request)
+        if not diffs:
+            return found
+        coid = request.get("client_order_id")
+        side = _book_side(found)
+        what = f"{'buy' if side == 'bid' else 'sell' if side == 'ask' else side} YES"
+        raise ClientOrderIdConflict(
+            f"client_order_id {coid} already names order {found.get('order_id')} ({what} "
+            f"{found.get('initial_count_fp') or found.get('remaining_count_fp')} @ {found.get('yes_price_dollars')} "
+            f"in {found.get('ticker')}, {found.get('status')}), which differs from this order in "
+            f"{'; '.join(diffs)}: this order was not placed. Use a new client_order_id (or none to get one).",
+            client_order_id=coid,
+            order=found,
+        )
+
     def get_order(self, order_id: str) -> dict:
         try:
             body = self.client.get(f"/portfolio/orders/{seg(order_id)}")
@@ -227,8 +269,9 @@ class Executor:
         coid, ticker = request["client_order_id"], request["ticker"]
         ev = self._event_factory("place", client_order_id=coid, ticker=ticker)
         outcome, value, attempts = self._run(
-            "place", ev, lambda: self.client.post(CREATE_PATH, request), lambda: self.lookup(coid, ticker, request.get("subaccount")), request,
-            conflict_means_done=True, ok_status=201,
+            "place", ev, lambda: self.client.post(CREATE_PATH, request), lambda: self.find_created(request),
+            request, conflict_means_done=True, ok_status=201,
+            resolve_conflict=lambda: self.find_created(request, anywhere=True),
         )  # fmt: skip
         if outcome == "accepted":
             return OrderResult.from_create(value or {}, request, attempts)
@@ -268,16 +311,15 @@ class Executor:
                                 "unknown" if maybe else "rejected", http_status=_status(exc), error=str(exc)
                             )
                         )
-                        found = (
-                            self._resolve(
-                                "place",
-                                evs[c],
-                                lambda c=c, r=r: self.lookup(c, r["ticker"], r.get("subaccount")),
-                                buf,
-                            )
-                            if maybe
-                            else None
-                        )
+                        found = None
+                        if maybe:
+                            try:
+                                found = self._resolve("place", evs[c], lambda r=r: self.find_created(r), buf)
+                            except ClientOrderIdConflict as conflict:  # the id names another order
+                                results[c] = OrderResult.rejected(
+                                    r, attempt, str(conflict), raw=conflict.order
+                                )
+                                continue
                         if found:
                             results[c] = OrderResult.from_order(found, r, attempt)
                         else:
@@ -298,10 +340,8 @@ class Executor:
                     if item.get("error"):
                         err = item["error"]
                         buf.append(evs[c]("rejected", response=item, error=str(err)))
-                        results[c] = OrderResult(
-                            None, c, r["ticker"], r["side"], Decimal(r["price"]), Decimal(r["count"]), None, None,
-                            None, None, None, "rejected", attempt, error=str(err.get("message") if isinstance(err, dict) else err), raw=item,
-                        )  # fmt: skip
+                        message = err.get("message") if isinstance(err, dict) else err
+                        results[c] = OrderResult.rejected(r, attempt, str(message), raw=item)
                     else:
                         buf.append(evs[c]("accepted", response=item, http_status=201))
                         results[c] = OrderResult.from_create(item, r, attempt)

@@ -8,9 +8,14 @@ with KalshiClient.from_env() as c:
     res = orders.buy("KXHIGHNY-26NOV24-T55", "yes", 10, "0.42")      # buy YES at $0.42 → V2 bid at 0.42
     orders.sell("KXHIGHNY-26NOV24-T55", "no", 5, "0.30", time_in_force="ioc")  # → V2 bid at 0.70
     orders.amend(res.order_id, price="0.43"); orders.decrease(res.order_id, reduce_by=2); orders.cancel(res.order_id)
+    prepared = orders.prepare("buy", "KXHIGHNY-26NOV24-T55", "yes", 10, "0.42")  # validate; show; then
+    orders.submit(prepared)                                                     # send exactly that request
+    change = orders.prepare_amend(res.order_id, price="0.44"); orders.submit_change(change)  # likewise a change
 ```
-Translation and the price/fee rules: ``kalshi_extract.orders.translate``; validation: ``orders_validate``;
-the journal: ``orders_journal``; exactly-once execution of every write: ``orders_exec``.
+Translation and the price/fee rules: ``kalshi_extract.orders.translate``; validation: ``.validate``; the
+journal: ``.journal``; exactly-once execution of every write: ``.executor``. Every check (syntax, grid, market,
+``KALSHI_MAX_ORDER_COUNT``, balance, ``KALSHI_MAX_POSITION``, the key) runs in ``prepare*``; callers such as the CLI
+show the prepared request and send it with ``submit``/``submit_change``, never past this front.
 
 Decisions where the contract is silent:
 - ``Orders(client, lake=None)``: with no lake and no ``journal`` the journal goes to ``Lake.from_settings`` of the
@@ -21,7 +26,9 @@ Decisions where the contract is silent:
 - The balance check covers every order, not only buys: cash needed = the part that opens new exposure (YES price
   per contract on a bid, 1 − YES price on an ask; the part closing an existing position is free) + the taker-fee
   upper bound. ``place_batch`` checks each order alone, not the batch's sum.
-- A create is looked up among the 1,000 newest orders of its ticker (5 pages of 200, in its subaccount).
+- A create is looked up among the 1,000 newest orders of its ticker (5 pages of 200, in its subaccount); after a
+  409 also among the account's. The order found must have the request's ticker, side, price and count, else
+  :class:`~kalshi_extract.errors.ClientOrderIdConflict` (a reused ``client_order_id``; nothing placed).
 - Reads (``list_orders``, ``get_order``, ``queue_position``) write nothing to the journal.
 """
 
@@ -34,7 +41,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from kalshi_extract.errors import OrderValidationError
+from kalshi_extract.errors import ClientOrderIdConflict, OrderValidationError
 from kalshi_extract.orders.executor import CREATE_PATH, Executor
 from kalshi_extract.orders.journal import Journal, LakeJournal, OrderEvent, pending_intents
 from kalshi_extract.orders.results import OrderResult, WriteResult, seg
@@ -55,7 +62,8 @@ __all__ = ["Orders", "OrderResult", "WriteResult", "PreparedOrder", "PreparedWri
 
 @dataclass
 class PreparedWrite:
-    """A validated change to an existing order: the exact request, ready to send (or to show in a dry run)."""
+    """A validated change to existing orders: the exact request, ready to send with ``Orders.submit_change`` (or
+    to show in a dry run or a confirmation)."""
 
     action: str  # amend | decrease | cancel | cancel_all
     method: str
@@ -64,6 +72,8 @@ class PreparedWrite:
     params: dict[str, Any] | None
     order: dict[str, Any] | None = None  # the order as it was before the change
     target: Decimal | None = None  # decrease: the remaining count the change leads to
+    order_id: str | None = None  # the order changed (None for cancel_all)
+    resting: list[dict[str, Any]] | None = None  # cancel_all: the resting orders it would cancel (≤ 1,000)
 
 
 def _invalid(msg: str) -> OrderValidationError:
@@ -175,8 +185,7 @@ class Orders:
 
         ``price`` is the YES price unless ``outcome="no"`` (then it is the NO price and becomes 1 − price).
         """
-        pw = self.prepare_amend(order_id, price=price, count=count, outcome=outcome)
-        return self.exec.amend(order_id, pw.body)
+        return self.submit_change(self.prepare_amend(order_id, price=price, count=count, outcome=outcome))
 
     def prepare_amend(
         self,
@@ -222,7 +231,8 @@ class Orders:
             body["client_order_id"] = order["client_order_id"]
         if order.get("exchange_index") is not None:
             body["exchange_index"] = order["exchange_index"]
-        return PreparedWrite("amend", "POST", f"{CREATE_PATH}/{seg(order_id)}/amend", body, None, order)
+        path = f"{CREATE_PATH}/{seg(order_id)}/amend"
+        return PreparedWrite("amend", "POST", path, body, None, order, order_id=order_id)
 
     def decrease(
         self,
@@ -232,8 +242,7 @@ class Orders:
         reduce_to: Decimal | str | int | None = None,
     ) -> WriteResult:
         """Reduce a resting order: exactly one of ``reduce_by`` (> 0) or ``reduce_to`` (≥ 0)."""
-        pw = self.prepare_decrease(order_id, reduce_by=reduce_by, reduce_to=reduce_to)
-        return self.exec.decrease(order_id, pw.order["ticker"], pw.body, pw.target)
+        return self.submit_change(self.prepare_decrease(order_id, reduce_by=reduce_by, reduce_to=reduce_to))
 
     def prepare_decrease(
         self,
@@ -260,12 +269,11 @@ class Orders:
                 raise _invalid(f"reduce_to {to} must be below the {remaining} contracts resting.")
             body, target = {"reduce_to": format_count2(to)}, to
         path = f"{CREATE_PATH}/{seg(order_id)}/decrease"
-        return PreparedWrite("decrease", "POST", path, body, None, order, target)
+        return PreparedWrite("decrease", "POST", path, body, None, order, target, order_id=order_id)
 
     def cancel(self, order_id: str) -> WriteResult:
         """Cancel one resting order."""
-        pw = self.prepare_cancel(order_id)
-        return self.exec.cancel(order_id, pw.order)
+        return self.submit_change(self.prepare_cancel(order_id))
 
     def prepare_cancel(self, order_id: str) -> PreparedWrite:
         """Check the order is resting and return the exact cancel request."""
@@ -273,7 +281,8 @@ class Orders:
         order = self.get_order(order_id)
         self._require_resting(order, "cancel")
         params = {"market_ticker": order["ticker"]} if order.get("ticker") else None
-        return PreparedWrite("cancel", "DELETE", f"{CREATE_PATH}/{seg(order_id)}", None, params, order)
+        path = f"{CREATE_PATH}/{seg(order_id)}"
+        return PreparedWrite("cancel", "DELETE", path, None, params, order, order_id=order_id)
 
     def cancel_batch(self, order_ids: list[str]) -> list[WriteResult]:
         """Cancel several orders in one batched call."""
@@ -286,6 +295,27 @@ class Orders:
         """Cancel every resting order of the account (``DELETE /portfolio/events/orders``)."""
         self.checker.require_key()
         return self.exec.cancel_all()
+
+    def prepare_cancel_all(self) -> PreparedWrite:
+        """The exact cancel-all request, with the resting orders it would cancel now (the first 1,000)."""
+        resting = self.list_orders(status="resting", limit=1000)
+        return PreparedWrite("cancel_all", "DELETE", CREATE_PATH, None, None, resting=resting)
+
+    def submit_change(self, pw: PreparedWrite) -> WriteResult:
+        """Send a prepared (validated) amend, decrease, cancel or cancel-all exactly once, as prepared: the
+        request sent is the one shown (an amend keeps its ``updated_client_order_id``)."""
+        self.checker.require_key()
+        if pw.action == "amend":
+            return self.exec.amend(pw.order_id, pw.body)
+        if pw.action == "decrease":
+            return self.exec.decrease(pw.order_id, pw.order["ticker"], pw.body, pw.target)
+        if pw.action == "cancel":
+            return self.exec.cancel(pw.order_id, pw.order)
+        if pw.action == "cancel_all":
+            return self.exec.cancel_all()
+        raise _invalid(
+            f"unknown change {pw.action!r}; prepare it with prepare_amend/decrease/cancel/cancel_all."
+        )
 
     # --- reads -----------------------------------------------------------------------------------------------
     def list_orders(self, *, limit: int | None = None, **params: Any) -> list[dict]:
@@ -314,8 +344,8 @@ class Orders:
         """Settle journaled intents with no recorded outcome (a crash between send and answer) by lookup.
 
         For each, looks the order up by ``client_order_id`` and journals the answer (``place``/``resolved``
-        with the order, or ``place``/``rejected`` "never placed"). Sends nothing. Returns
-        ``[(client_order_id, order or None)]``.
+        with the order, or ``place``/``rejected`` "never placed" — also when the id names an order whose terms
+        differ from the intent's). Sends nothing. Returns ``[(client_order_id, order or None)]``.
         """
         self.checker.require_key()
         if not hasattr(self.journal, "rows"):
@@ -323,14 +353,16 @@ class Orders:
         out = []
         for intent in pending_intents(self.journal.rows()):
             coid, ticker = intent["client_order_id"], intent.get("ticker")
-            sub = json.loads(intent["request_json"]).get("subaccount") if intent.get("request_json") else None
-            found = self.exec.lookup(coid, ticker, sub)
+            request = json.loads(intent["request_json"]) if intent.get("request_json") else {}
+            error = "not on the exchange: never placed"
+            try:  # the id may name another order (reused with other terms): then this intent was never placed
+                found = self.exec.find_created(request) if request else self.exec.lookup(coid, ticker)
+            except ClientOrderIdConflict as exc:
+                found, error = None, str(exc)
             if found:
                 ev = OrderEvent("place", "resolved", coid, found.get("order_id"), ticker, response=found)
             else:
-                ev = OrderEvent(
-                    "place", "rejected", coid, None, ticker, error="not on the exchange: never placed"
-                )
+                ev = OrderEvent("place", "rejected", coid, None, ticker, error=error)
             self.journal.write([ev])
             out.append((coid, found))
         return out

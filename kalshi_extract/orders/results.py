@@ -1,4 +1,5 @@
-"""What an order write returns: :class:`OrderResult` for a create, :class:`WriteResult` for a change."""
+"""What an order write returns: :class:`OrderResult` for a create, :class:`WriteResult` for a change; and
+:func:`order_differences`, which says whether an order found by ``client_order_id`` is the one a request asked for."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from urllib.parse import quote
 
 from kalshi_extract.errors import OrderValidationError
 
-__all__ = ["OrderResult", "WriteResult", "seg"]
+__all__ = ["OrderResult", "WriteResult", "order_differences", "seg"]
 
 
 def seg(order_id: str) -> str:
@@ -23,6 +24,43 @@ def seg(order_id: str) -> str:
 
 def _dec(value: Any) -> Decimal | None:
     return None if value is None or value == "" else Decimal(str(value))
+
+
+def _book_side(order: dict) -> str | None:
+    """An order's V2 side (bid = buy YES, ask = sell YES); from the deprecated ``side``/``action`` if needed."""
+    if order.get("book_side") in ("bid", "ask"):
+        return order["book_side"]
+    side, action = order.get("side"), order.get("action")
+    if side in ("yes", "no") and action in ("buy", "sell"):
+        return "bid" if (side == "yes") == (action == "buy") else "ask"
+    return None
+
+
+def order_differences(order: dict, request: dict) -> list[str]:
+    """How ``order`` (an Order from the API) differs from the V2 create ``request`` that carried its
+    ``client_order_id``: ticker, side (the action in YES terms), price and count; empty = the same order.
+
+    The count compared is the order's ``initial_count_fp`` (fills, cancels and decreases do not change it); a
+    reduce-only order may have been cut to the position, so fewer is the same order. Without
+    ``initial_count_fp`` it is filled + remaining, which may be fewer once the order is no longer resting.
+    """
+    out = []
+    if order.get("ticker") != request.get("ticker"):
+        out.append(f"ticker {order.get('ticker')}, not {request.get('ticker')}")
+    side = _book_side(order)
+    if side != request.get("side"):
+        out.append(f"side {side}, not {request.get('side')}")
+    price, want_price = _dec(order.get("yes_price_dollars")), _dec(request.get("price"))
+    if price != want_price:
+        out.append(f"YES price {price}, not {want_price}")
+    count, want = _dec(order.get("initial_count_fp")), _dec(request.get("count"))
+    fewer_ok = bool(request.get("reduce_only"))
+    if count is None:
+        count = (_dec(order.get("fill_count_fp")) or 0) + (_dec(order.get("remaining_count_fp")) or 0)
+        fewer_ok = fewer_ok or order.get("status") not in (None, "resting")
+    if want is None or not (count == want or (fewer_ok and count < want)):
+        out.append(f"count {count}, not {want}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -56,6 +94,14 @@ class OrderResult:
             resp.get("order_id"), resp.get("client_order_id") or req["client_order_id"], req["ticker"], req["side"],
             Decimal(req["price"]), count, fill, rem, _dec(resp.get("average_fill_price")),
             _dec(resp.get("average_fee_paid")), status, outcome, attempts, raw=resp,
+        )  # fmt: skip
+
+    @classmethod
+    def rejected(cls, req: dict, attempts: int, error: str, raw: dict | None = None) -> OrderResult:
+        """A create the exchange refused (a batch item), or whose ``client_order_id`` names another order."""
+        return cls(
+            None, req["client_order_id"], req["ticker"], req["side"], Decimal(req["price"]), Decimal(req["count"]),
+            None, None, None, None, None, "rejected", attempts, error=error, raw=raw,
         )  # fmt: skip
 
     @classmethod

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from kalshi_extract.errors import ConfigError, KalshiLakeError, NotFoundError, OrderValidationError
+from kalshi_extract.orders.executor import CREATE_PATH
 from kalshi_extract.orders.translate import (
     ONE,
     SELF_TRADE_PREVENTION,
@@ -92,6 +93,9 @@ class PreparedOrder:
     balance: Decimal | None = None
     position: Decimal | None = None
     notes: list[str] = field(default_factory=list)
+
+    method = "POST"  # the request that carries it (shown in dry runs and confirmations)
+    path = CREATE_PATH
 
     @property
     def client_order_id(self) -> str:

@@ -26,7 +26,6 @@ from kalshi_lake.cli.trading_common import (
     market_ticker,
     orders_reader,
     request_text,
-    require_key,
 )
 
 FULL_ID = 36  # Kalshi order ids are UUIDs
@@ -36,34 +35,19 @@ FULL_ID = 36  # Kalshi order ids are UUIDs
 def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, reduce_only, stp, client_order_id,
            dry_run, yes, as_json) -> None:  # fmt: skip
     from kalshi_extract.orders.translate import parse_price_text, show_dollars
-    from kalshi_extract.orders.validate import build_v2_request
 
-    # local checks first: a bad input costs no request at all
+    # the CLI's own syntax first (ticker spelling, the PRICE rule); every order check is Orders.prepare's
     ticker = market_ticker(ticker)
+    price = parse_price_text(price)
     settings = load_settings()
-    prepared = build_v2_request(
-        ticker, action, outcome, count, parse_price_text(price), time_in_force=tif, expiration_time=expires,
-        post_only=post_only, reduce_only=reduce_only, self_trade_prevention_type=stp, client_order_id=client_order_id,
-    )  # fmt: skip
-    if settings.max_order_count is not None and prepared.count > settings.max_order_count:
-        raise fail(
-            f"count {prepared.count} exceeds KALSHI_MAX_ORDER_COUNT={settings.max_order_count}. Nothing was sent."
-        )
-    if not dry_run:
-        require_key(settings)
     with make_client(settings) as c:
-        orders = make_orders(c) if not dry_run else None
-        if orders is None:
-            from kalshi_extract.orders.validate import OrderChecker
-
-            checker = OrderChecker(c)
-        else:
-            checker = orders.checker
-        prepared = checker.check(prepared, account_checks=settings.has_key)
-        lines = [
-            prepared.summary(),
-            request_text(settings, "POST", "/portfolio/events/orders", prepared.request),
-        ]
+        orders = orders_reader(c) if dry_run else make_orders(c)
+        prepared = orders.prepare(
+            action, ticker, outcome, count, price, account_checks=settings.has_key or not dry_run,
+            time_in_force=tif, expiration_time=expires, post_only=post_only, reduce_only=reduce_only,
+            self_trade_prevention_type=stp, client_order_id=client_order_id,
+        )  # fmt: skip
+        lines = [prepared.summary(), request_text(settings, prepared.method, prepared.path, prepared.request)]
         if prepared.balance is not None:
             lines.append(
                 f"balance {show_dollars(prepared.balance)}; position {show_count(prepared.position)} "
@@ -72,9 +56,9 @@ def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, 
         lines += [f"note: {n}" for n in prepared.notes]
         if dry_run:
             if as_json:
-                print_json({"dry_run": True, "method": "POST", "url": settings.base_url + "/portfolio/events/orders",
-                             "request": prepared.request, "cost": prepared.cost, "fee_estimate": prepared.fee_estimate,
-                             "notes": prepared.notes})  # fmt: skip
+                print_json({"dry_run": True, "method": prepared.method, "url": settings.base_url + prepared.path,
+                            "request": prepared.request, "cost": prepared.cost, "fee_estimate": prepared.fee_estimate,
+                            "notes": prepared.notes})  # fmt: skip
             else:
                 typer.echo("dry run — nothing sent. The request would be:")
                 for line in lines:
@@ -158,17 +142,18 @@ def resolve_order_id(client, given: str) -> str:
                f"{', …' if len(matches) > 3 else ''}): give more of it. Nothing was sent.")  # fmt: skip
 
 
-def _write_command(settings, pw, describe: str, dry_run: bool, yes: bool, as_json: bool, run) -> None:
+def _write_command(settings, orders, pw, describe: str, dry_run: bool, yes: bool, as_json: bool) -> None:
+    """Show a prepared change (dry run: only show it), pass the prod gate, send exactly it."""
     text = request_text(settings, pw.method, pw.path, pw.body, pw.params)
     if dry_run:
         if as_json:
             print_json({"dry_run": True, "method": pw.method, "url": settings.base_url + pw.path,
-                         "params": pw.params, "request": pw.body})  # fmt: skip
+                        "params": pw.params, "request": pw.body})  # fmt: skip
         else:
             typer.echo(f"dry run — nothing sent. {describe}. The request would be:\n{text}")
         return
     confirm_gate(settings, [describe, text], yes=yes)
-    result = run()
+    result = orders.submit_change(pw)
     if as_json:
         print_json(result)
         return
@@ -189,21 +174,18 @@ def cancel(
     if (order_id is None) == (not all_):
         raise fail("give an ORDER_ID or --all" + (", not both" if all_ else ""))
     settings = load_settings()
-    require_key(settings)
     with make_client(settings) as c:
+        orders = orders_reader(c) if dry_run else make_orders(c)
         if all_:
-            from kalshi_extract.orders.front import PreparedWrite
-
-            pw = PreparedWrite("cancel_all", "DELETE", "/portfolio/events/orders", None, None)
-            resting = orders_reader(c).list_orders(status="resting", limit=1000)
-            describe = f"cancel all resting orders ({len(resting)} now resting)"
-            _write_command(settings, pw, describe, dry_run, yes, as_json, lambda: make_orders(c).cancel_all())
-            return
-        order_id = resolve_order_id(c, order_id)
-        pw = orders_reader(c).prepare_cancel(order_id)
-        o = pw.order or {}
-        describe = f"cancel {order_id} ({o.get('ticker')}, {show_count(o.get('remaining_count_fp'))} resting)"
-        _write_command(settings, pw, describe, dry_run, yes, as_json, lambda: make_orders(c).cancel(order_id))
+            pw = orders.prepare_cancel_all()
+            describe = f"cancel all resting orders ({len(pw.resting)} now resting)"
+        else:
+            pw = orders.prepare_cancel(resolve_order_id(c, order_id))
+            o = pw.order or {}
+            describe = (
+                f"cancel {pw.order_id} ({o.get('ticker')}, {show_count(o.get('remaining_count_fp'))} resting)"
+            )
+        _write_command(settings, orders, pw, describe, dry_run, yes, as_json)
 
 
 def amend(
@@ -224,15 +206,15 @@ def amend(
 
     new_price = parse_price_text(price) if price is not None else None
     settings = load_settings()
-    require_key(settings)
     with make_client(settings) as c:
-        order_id = resolve_order_id(c, order_id)
-        pw = orders_reader(c).prepare_amend(order_id, price=new_price, count=count, outcome=outcome)
-        action, named, price = from_v2(pw.body["side"], Decimal(pw.body["price"]), outcome.strip().lower())
-        describe = (f"amend {order_id} ({pw.order.get('ticker')}): {action} {named.upper()} @ "
-                    f"{show_dollars(price)}, total count {show_count(pw.body['count'])}")  # fmt: skip
-        _write_command(settings, pw, describe, dry_run, yes, as_json,
-                       lambda: make_orders(c).exec.amend(order_id, pw.body))  # fmt: skip
+        orders = orders_reader(c) if dry_run else make_orders(c)
+        pw = orders.prepare_amend(
+            resolve_order_id(c, order_id), price=new_price, count=count, outcome=outcome
+        )
+        action, named, shown = from_v2(pw.body["side"], Decimal(pw.body["price"]), outcome.strip().lower())
+        describe = (f"amend {pw.order_id} ({pw.order.get('ticker')}): {action} {named.upper()} @ "
+                    f"{show_dollars(shown)}, total count {show_count(pw.body['count'])}")  # fmt: skip
+        _write_command(settings, orders, pw, describe, dry_run, yes, as_json)
 
 
 def decrease(
@@ -247,10 +229,8 @@ def decrease(
     settings = load_settings()
     if (by is None) == (to is None):
         raise fail("give exactly one of --by or --to")
-    require_key(settings)
     with make_client(settings) as c:
-        order_id = resolve_order_id(c, order_id)
-        pw = orders_reader(c).prepare_decrease(order_id, reduce_by=by, reduce_to=to)
-        describe = f"decrease {order_id} ({pw.order.get('ticker')}) to {show_count(pw.target)} resting"
-        _write_command(settings, pw, describe, dry_run, yes, as_json,
-                       lambda: make_orders(c).exec.decrease(order_id, pw.order["ticker"], pw.body, pw.target))  # fmt: skip
+        orders = orders_reader(c) if dry_run else make_orders(c)
+        pw = orders.prepare_decrease(resolve_order_id(c, order_id), reduce_by=by, reduce_to=to)
+        describe = f"decrease {pw.order_id} ({pw.order.get('ticker')}) to {show_count(pw.target)} resting"
+        _write_command(settings, orders, pw, describe, dry_run, yes, as_json)

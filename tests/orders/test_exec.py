@@ -14,6 +14,7 @@ import pytest
 
 from kalshi_extract.errors import (
     BadRequestError,
+    ClientOrderIdConflict,
     ConflictError,
     OrderError,
     OrderOutcomeUnknown,
@@ -80,7 +81,7 @@ class ScriptedBook:
         self.lookups += 1
         if self.fail_lookups:
             raise TransportError("timeout", method="GET", path=path)
-        items = [o for o in self.orders.values() if o["ticker"] == params.get("ticker")]
+        items = [o for o in self.orders.values() if params.get("ticker") in (None, o["ticker"])]
         if self.hide_next_lookups:
             self.hide_next_lookups -= 1
             items = []
@@ -135,6 +136,49 @@ def test_lagging_lookup_then_duplicate_409_resolves_to_one_order():
     assert len(book.posts) == 2  # the re-send came back 409 (duplicate client_order_id) ...
     assert len(book.orders) == 1  # ... so there is still exactly one order
     assert 409 in [e.http_status for e in journal.events]
+
+
+def test_an_unknown_outcome_found_with_other_terms_is_a_conflict_not_resolved():
+    book = ScriptedBook(["ok", "500"])
+    ex, journal = _exec(book)
+    first = ex.create(_req("c-reused"))
+    other = {**_req("c-reused"), "count": "9.00", "price": "0.4400"}
+    with pytest.raises(
+        ClientOrderIdConflict, match="YES price 0.4500, not 0.4400; count 3.00, not 9.00"
+    ) as info:
+        ex.create(other)  # a 5xx, then the lookup by client_order_id finds the first order
+    assert info.value.order["order_id"] == first.order_id and info.value.client_order_id == "c-reused"
+    assert not info.value.retriable
+    assert len(book.posts) == 2 and len(book.orders) == 1  # nothing re-sent after the lookup
+    assert journal.phases("c-reused")[-4:] == ["intent", "sent", "unknown", "rejected"]
+    assert journal.events[-1].order_id is None
+
+
+def test_a_409_for_an_id_used_on_another_market_is_a_conflict_not_unknown():
+    book = ScriptedBook(["ok"])
+    ex, _ = _exec(book)
+    ex.create(_req("c-elsewhere"))
+    with pytest.raises(ClientOrderIdConflict, match="ticker KX-T, not KX-OTHER"):
+        ex.create(
+            {**_req("c-elsewhere"), "ticker": "KX-OTHER"}
+        )  # the ticker's lookup misses; the account's finds
+    assert len(book.posts) == 2 and len(book.orders) == 1
+
+
+@pytest.mark.parametrize(
+    "change,same",
+    [({}, True), ({"side": "ask"}, False), ({"price": "0.45"}, True), ({"count": "3"}, True),
+     ({"count": "4.00"}, False), ({"count": "5.00", "reduce_only": True}, True)],
+)  # fmt: skip
+def test_order_differences(change, same):
+    from kalshi_extract.orders.results import order_differences
+
+    order = {"ticker": "KX-T", "book_side": "bid", "yes_price_dollars": "0.4500", "initial_count_fp": "3.00",
+             "fill_count_fp": "1.00", "remaining_count_fp": "0.00", "status": "canceled"}  # fmt: skip
+    assert (order_differences(order, {**_req(), **change}) == []) is same
+    legacy = {k: v for k, v in order.items() if k not in ("book_side", "initial_count_fp")}
+    legacy.update(side="no", action="sell")  # sell NO = buy YES = a bid; 1 filled of 3, then canceled
+    assert (order_differences(legacy, {**_req(), **change}) == []) is (same or change == {"count": "4.00"})
 
 
 def test_rate_limited_or_refused_is_resent_without_lookup():
@@ -227,6 +271,21 @@ def test_resolve_pending_after_a_crash_between_send_and_answer():
     assert result["landed"]["client_order_id"] == "landed" and result["lost"] is None
     assert pending_intents(journal.rows()) == []
     assert book.posts == []  # resolving never sends
+
+
+def test_resolve_pending_does_not_take_another_order_for_the_intent():
+    from kalshi_extract.orders.front import Orders
+    from kalshi_extract.orders.journal import OrderEvent, pending_intents
+
+    book = ScriptedBook([])
+    journal = MemoryJournal()
+    book._create(_req("shared"))  # an order placed earlier under this id, with other terms
+    intent = {**_req("shared"), "count": "9.00"}
+    journal.write([OrderEvent("place", "intent", "shared", ticker="KX-T", request=intent)])
+    result = dict(Orders(book, journal=journal, sleep=lambda s: None).resolve_pending())
+    assert result == {"shared": None}
+    assert journal.events[-1].phase == "rejected" and "count 3.00, not 9.00" in journal.events[-1].error
+    assert pending_intents(journal.rows()) == []
 
 
 def test_pending_ignores_settled_intents():

@@ -84,6 +84,22 @@ def test_place_raw_v2_and_amend_in_no_terms(session, exchange):
         orders.get_order("00000000-0000-0000-0000-000000000000")
 
 
+def test_a_prepared_change_is_sent_exactly_as_prepared(session, exchange):
+    acct, c, orders, markets = session
+    m = markets[0]
+    res = orders.buy(m["ticker"], "yes", 2, _low(m))
+    pw = orders.prepare_amend(res.order_id, count=3)  # what a confirmation shows ...
+    assert orders.submit_change(pw).outcome == "accepted"  # ... is what is sent: same updated_client_order_id
+    o = orders.get_order(res.order_id)
+    assert o["client_order_id"] == pw.body["updated_client_order_id"] and o["remaining_count_fp"] == "3.00"
+    pw = orders.prepare_cancel_all()
+    assert [o["order_id"] for o in pw.resting] == [res.order_id]
+    exchange.clear_requests()
+    assert orders.submit_change(pw).action == "cancel_all"
+    assert [(r["method"], r["path"].endswith(pw.path)) for r in order_posts(exchange)] == [("DELETE", True)]
+    assert orders.get_order(res.order_id)["status"] == "canceled"
+
+
 def test_library_validation_sends_nothing(session, exchange):
     acct, c, orders, markets = session
     m = markets[0]

@@ -277,6 +277,41 @@ def test_same_client_order_id_twice_is_one_order(exchange, make_cli):
     cli.ok("cancel", first["order_id"])
 
 
+def test_reused_client_order_id_with_other_terms_is_an_error_not_placed(exchange, make_cli, tmp_path):
+    # issue #17 item 3: the 409 of a reused id used to be "resolved" to the first order and shown as placed.
+    acct = exchange.create_account(balance_cents=1_000_00)
+    with _client(acct) as c:
+        m, other = open_markets(c)[:2]
+    cli = make_cli(acct)
+    coid = "0b7e3c52-1f0a-4c1e-9d7e-6a1b2c3d4e5f"
+    low = resting_price(m)
+    first = cli.json("buy", m["ticker"], "yes", "1", f"{low}", "--client-order-id", coid)["result"]
+    lower = max(Decimal("0.01"), low - Decimal("0.01"))
+    for args in (
+        [m["ticker"], "yes", "9", f"{low}"],  # another count
+        [m["ticker"], "yes", "1", f"{lower}"],  # another price (when low is above 0.01)
+        [m["ticker"], "no", "1", f"{1 - low}"],  # sell YES @ low: same V2 price, other side
+        [other["ticker"], "yes", "1", f"{resting_price(other)}"],  # another market
+    ):
+        if args[3] == f"{low}" and args[2] == "1" and args[1] == "yes" and args[0] == m["ticker"]:
+            continue  # identical terms (the price step could not move): nothing to test
+        exchange.clear_requests()
+        res = cli("buy", *args, "--client-order-id", coid, "--json")
+        assert res.exit_code == 1, (args, res.output)
+        err = " ".join(res.stderr.split())
+        assert err.startswith("error:") and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert coid in err and first["order_id"] in err and "not placed" in err, err
+        assert res.stdout == "", "nothing may be shown as placed"
+        assert len(order_posts(exchange)) == 1, "the 409 is looked up, never re-sent"
+    assert [o["order_id"] for o in exchange.orders(acct.key_id)] == [first["order_id"]]
+    journal = ds.dataset(str(tmp_path / "data" / "lake" / "order_events"), partitioning="hive").to_table()
+    rows = sorted((r for r in journal.to_pylist() if r["client_order_id"] == coid and r["action"] == "place"),
+                  key=lambda r: r["ts"])  # fmt: skip
+    assert rows[-1]["phase"] == "rejected" and "not placed" in rows[-1]["error"]
+    assert rows[-1]["order_id"] is None  # the other order's id is not pinned on this refused intent
+    cli.ok("cancel", first["order_id"])
+
+
 def test_archived_market_is_reported_as_settled(exchange, account, make_cli):
     with _client(account) as c:
         archived = next(iter(c.get_historical_markets()), None)
