@@ -126,6 +126,19 @@ class Reply(tuple):
         return self
 
 
+_UNSAFE_SEGMENTS = frozenset({".", "..", "%2e", "%2e%2e", ".%2e", "%2e."})
+
+
+def check_path(path: str) -> None:
+    """Refuse a request path that could leave the endpoint it names: a query or fragment (``?``, ``#``), white
+    space, or a dot segment (``..``, also percent-encoded). Paths are templates whose user-given segments the
+    caller percent-encodes (``urllib.parse.quote(value, safe="")``); this is the last line of defence."""
+    if not path.startswith("/") or any(c in path for c in "?# \t\r\n"):
+        raise ValueError(f"refusing to request {path!r}: a path must start with / and hold no ?, # or spaces")
+    if any(seg.lower() in _UNSAFE_SEGMENTS for seg in path.split("/")):
+        raise ValueError(f"refusing to request {path!r}: a path segment may not be . or ..")
+
+
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, Decimal):
         return str(obj)
@@ -242,6 +255,7 @@ class HttpClient:
         """Send ``method path`` and return ``(body, parsed)`` (a :class:`Reply`, also ``.server_time``); ``parsed``
         is None for an empty body or when ``parse`` is False. GETs are retried per ``RetryPolicy``; other methods are sent exactly once."""
         method = method.upper()
+        check_path(path)
         r = route(method, path)
         need = auth or r.auth
         if need == "required":

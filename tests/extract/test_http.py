@@ -281,3 +281,21 @@ def test_stats_are_exact_under_threads(server, client):
     after = client.stats.snapshot()
     assert after.requests - before.requests == 200
     assert after.bytes - before.bytes == 200 * len(OK.raw())
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/series/../../_sim/state",
+        "/markets/X?status=open",
+        "/markets/X#frag",
+        "/series/%2E%2E/x",
+        "series",
+        "/a b",
+    ],
+)
+def test_unsafe_paths_are_refused_before_sending(server, path):
+    with KalshiClient(local_settings(server)) as c:
+        with pytest.raises(ValueError, match="refusing to request"):
+            c.get(path)
+    assert server.seen == []
