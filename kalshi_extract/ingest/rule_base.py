@@ -26,7 +26,7 @@ from datetime import datetime
 import orjson
 
 from kalshi_extract.api.endpoints import ENDPOINTS
-from kalshi_extract.lake.convert import _json_default
+from kalshi_extract.lake.convert import decimal_as_json_number
 
 __all__ = ["resolve_markets", "PAGE_LIMIT", "CHECKPOINT_PAGES", "FINAL_STATUSES"]
 
@@ -60,7 +60,7 @@ def _secs(value: datetime, up: bool = False) -> int:
 
 
 def _content_hash(item: dict) -> str:
-    raw = orjson.dumps(item, default=_json_default, option=orjson.OPT_SORT_KEYS)
+    raw = orjson.dumps(item, default=decimal_as_json_number, option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
