@@ -139,7 +139,8 @@ def check_path(path: str) -> None:
         raise ValueError(f"refusing to request {path!r}: a path segment may not be . or ..")
 
 
-def _json_default(obj: Any) -> Any:
+def _decimal_as_text(obj: Any) -> Any:
+    """orjson ``default`` for request bodies: a ``Decimal`` (a price or count) is sent as its fixed-point text."""
     if isinstance(obj, Decimal):
         return str(obj)
     raise TypeError(f"cannot send {type(obj).__name__} as JSON")
@@ -265,7 +266,7 @@ class HttpClient:
         else:  # "optional": sign when a key exists (orderbook, unknown paths); "none": never (saves CPU)
             sign = need == "optional" and self._signer_factory is not None
         cost = request_cost(r, json_body)
-        data = None if json_body is None else orjson.dumps(json_body, default=_json_default)
+        data = None if json_body is None else orjson.dumps(json_body, default=_decimal_as_text)
         params = _clean_params(params)
         retryable = method == "GET"
         policy = retry or self.retry

@@ -25,17 +25,18 @@ from datetime import datetime
 
 import orjson
 
-from kalshi_extract.lake.convert import _json_default
+from kalshi_extract.api.endpoints import ENDPOINTS
+from kalshi_extract.lake.convert import decimal_as_json_number
 
 __all__ = ["resolve_markets", "PAGE_LIMIT", "CHECKPOINT_PAGES", "FINAL_STATUSES"]
 
 PAGE_LIMIT = 1000
 CHECKPOINT_PAGES = 100  # a long slice commits its files and cursor every this many pages (resume point)
 TICKER_CHUNK = 100
+#: market statuses after which a market no longer trades
 FINAL_STATUSES = frozenset({"finalized", "settled", "determined", "amended", "closed", "disputed"})
-# orders change state (resting → executed/canceled): a row per observed state, keyed by id + state fields
-DEDUP = {"orders": ("order_id", "status", "fill_count_fp", "remaining_count_fp", "last_update_time")}
-DEDUP_ALL = frozenset({"orders", "settlements"})  # small streams: de-duplicate against the whole stream
+_MARKETS = ENDPOINTS["markets"]
+_HISTORICAL_MARKETS = ENDPOINTS[_MARKETS.historical]
 
 
 def _run_all(ctx, fn: Callable, jobs: list) -> list:
@@ -59,7 +60,7 @@ def _secs(value: datetime, up: bool = False) -> int:
 
 
 def _content_hash(item: dict) -> str:
-    raw = orjson.dumps(item, default=_json_default, option=orjson.OPT_SORT_KEYS)
+    raw = orjson.dumps(item, default=decimal_as_json_number, option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
@@ -92,13 +93,13 @@ def resolve_markets(ctx, historical: bool = True, status: str | None = None) -> 
         q = {**params, "limit": PAGE_LIMIT, "mve_filter": "exclude"}
         if status:
             q["status"] = status
-        jobs.append(("/markets", q))
+        jobs.append((_MARKETS, q))
         if historical and not status:
-            jobs.append(("/historical/markets", {**params, "limit": PAGE_LIMIT, "mve_filter": "exclude"}))
+            jobs.append((_HISTORICAL_MARKETS, {**params, "limit": PAGE_LIMIT, "mve_filter": "exclude"}))
 
     def fetch(job):
-        path, q = job
-        for page in ctx.client.paginate(path, q, data_key="markets"):
+        ep, q = job
+        for page in ctx.client.paginate(ep.path, q, data_key=ep.data_key):
             with lock:
                 for m in page.items:
                     t = m.get("ticker")
@@ -108,7 +109,7 @@ def resolve_markets(ctx, historical: bool = True, status: str | None = None) -> 
                             "status": m.get("status"),
                             "close_time": m.get("close_time"),
                             "open_time": m.get("open_time"),
-                            "historical": path.startswith("/historical"),
+                            "historical": ep is _HISTORICAL_MARKETS,
                         }
 
     _run_all(ctx, fetch, jobs)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow.compute as pc
 
+from kalshi_extract.api.endpoints import ENDPOINTS
 from kalshi_extract.errors import NotFoundError
 from kalshi_extract.ingest import rule_base as R
 from kalshi_extract.ingest.shapes import flatten_candle, orderbook_rows, series_of
@@ -29,39 +30,41 @@ __all__ = ["run_state", "run_snapshot", "run_candles"]
 # state rule (series, events, markets): a row per observed state
 # --------------------------------------------------------------------------------------------------------------
 def _state_queries(ctx) -> list[tuple[str, str, dict, str, bool]]:
-    """(scope key, path, params, data key, is_object) for the stream and selection."""
-    name, sel = ctx.sdef.name, ctx.selection
+    """(scope key, path, params, data key, is_object) for the stream and selection.
+
+    By the stream's level in the series → event → market hierarchy: a selection at or below the level reads the
+    selected objects one by one (their parents derived from the tickers, Kalshi's naming rule); a selection above
+    it lists the stream's endpoint filtered by the parent; markets, read in pages anyway, list by ticker too.
+    """
+    sdef, sel = ctx.sdef, ctx.selection
+    listed = sdef.api.default_params
+
+    def one(key: str, **params: str) -> tuple[str, str, dict, str, bool]:
+        ep = ENDPOINTS[sdef.object_endpoint]
+        return (key, ep.path.format(**params), {}, ep.object_key, True)
+
+    def many(key: str, params: dict) -> tuple[str, str, dict, str, bool]:
+        return (key, sdef.path, {**params, **listed}, sdef.data_key, False)
+
     out = []
-    if name == "series":
-        if sel.series:
-            out += [(f"series={s}", f"/series/{s}", {}, "series", True) for s in sel.series]
-        if sel.events or sel.tickers or not sel.series:
-            if sel.events or sel.tickers:
-                wanted = sorted(
-                    {series_of(e, e) for e in (sel.events or ())}
-                    | {series_of(None, t) for t in (sel.tickers or ())}
-                )
-                out += [(f"series={s}", f"/series/{s}", {}, "series", True) for s in wanted]
-            else:
-                out.append(("all", "/series", {}, "series", False))
-    elif name == "events":
-        if not sel.narrowed:
-            out.append(("all", "/events", {"limit": 200}, "events", False))
-        for s in sel.series or ():
-            out.append((f"series={s}", "/events", {"series_ticker": s, "limit": 200}, "events", False))
-        events = set(sel.events or ()) | {t.rsplit("-", 1)[0] for t in sel.tickers or ()}
-        out += [(f"event={e}", f"/events/{e}", {}, "event", True) for e in sorted(events)]
-    else:  # markets
-        for key, params in R._scopes(sel) or [("all", {})]:
-            out.append(
-                (
-                    key,
-                    "/markets",
-                    {**params, "limit": R.PAGE_LIMIT, "mve_filter": "exclude"},
-                    "markets",
-                    False,
-                )
+    if sdef.level == "series":
+        out += [one(f"series={s}", series_ticker=s) for s in sel.series or ()]
+        if sel.events or sel.tickers:
+            wanted = sorted(
+                {series_of(e, e) for e in (sel.events or ())}
+                | {series_of(None, t) for t in (sel.tickers or ())}
             )
+            out += [one(f"series={s}", series_ticker=s) for s in wanted]
+        elif not sel.series:
+            out.append(many("all", {}))
+    elif sdef.level == "event":
+        if not sel.narrowed:
+            out.append(many("all", {}))
+        out += [many(f"series={s}", {"series_ticker": s}) for s in sel.series or ()]
+        events = set(sel.events or ()) | {t.rsplit("-", 1)[0] for t in sel.tickers or ()}
+        out += [one(f"event={e}", event_ticker=e) for e in sorted(events)]
+    else:
+        out += [many(key, params) for key, params in R._scopes(sel) or [("all", {})]]
     return out
 
 
@@ -70,11 +73,11 @@ def run_state(ctx) -> None:
     pk = sdef.primary_key[0]
     queries = _state_queries(ctx)
     meta_updates: dict = {}
-    if sdef.name == "markets":
+    if sdef.historical_path:  # first run of a scope, or the cutoff moved: read the archive of the scope too
         cut = ctx.cutoff().get(sdef.cutoff_key)
         seen_cut = ctx.book.meta("historical_cutoff", {})
         for key, _path, params, data_key, is_obj in list(queries):
-            if seen_cut.get(key) != cut:  # first run of this scope, or the cutoff moved
+            if seen_cut.get(key) != cut:
                 hist = {k: v for k, v in params.items() if k != "limit"}
                 queries.append((key, sdef.historical_path, {**hist, "limit": R.PAGE_LIMIT}, data_key, is_obj))
         meta_updates["historical_cutoff"] = {**seen_cut, **{q[0]: cut for q in queries}}
@@ -141,13 +144,13 @@ def _snapshot_items(ctx) -> Iterable[tuple[datetime, list[dict]]]:
     """``(snapshot time, rows)`` per response. The time is the exchange's clock (the response's ``Date``) or,
     without a usable one, this machine's (``ctx.loaded_at``). Positions: every page of the run shares the first
     response's time (one positions snapshot is one instant); order books: each response its own."""
-    name, sel = ctx.sdef.name, ctx.selection
-    if name in ("balance", "exchange_status"):
-        data, when = ctx.client.get_with_time(ctx.sdef.path)
+    sdef, sel = ctx.sdef, ctx.selection
+    if sdef.snapshot_source == "object":
+        data, when = ctx.client.get_with_time(sdef.path)
         ts = when or ctx.loaded_at
         yield ts, [{**(data or {}), "snapshot_ts": iso(ts)}]
         return
-    if name == "positions":
+    if sdef.snapshot_source == "pages":
         scopes = [{"ticker": t} for t in sel.tickers or ()] + [{"event_ticker": e} for e in sel.events or ()]
         if sel.series:
             tickers = sorted(t for t, m in R.resolve_markets(ctx, historical=False).items())
@@ -155,24 +158,24 @@ def _snapshot_items(ctx) -> Iterable[tuple[datetime, list[dict]]]:
         ts = None
         for params in scopes or [{}]:
             for page in ctx.client.paginate(
-                ctx.sdef.path, {**params, "limit": R.PAGE_LIMIT}, data_key="market_positions"
+                sdef.path, {**params, "limit": R.PAGE_LIMIT}, data_key=sdef.data_key
             ):
                 if ts is None:
                     ts = page.server_time or ctx.loaded_at
                 stamp = iso(ts)
                 yield ts, [{**item, "snapshot_ts": stamp} for item in ctx.items(page)]
         return
-    # order books of the selected (or all open) markets, 100 tickers per request
+    # order_books: the books of the selected (or all open) markets, TICKER_CHUNK tickers per request
     if sel.tickers and not (sel.series or sel.events):
         tickers = sorted(sel.tickers)
     else:
         tickers = sorted(t for t, m in R.resolve_markets(ctx, historical=False, status="open").items())
     for chunk in R._chunks(tickers, R.TICKER_CHUNK):
-        data, when = ctx.client.get_with_time("/markets/orderbooks", {"tickers": chunk})
+        data, when = ctx.client.get_with_time(sdef.path, {"tickers": chunk})
         ts = when or ctx.loaded_at
         stamp = iso(ts)
         rows: list[dict] = []
-        for entry in (data or {}).get("orderbooks") or []:
+        for entry in (data or {}).get(sdef.data_key) or []:
             rows += orderbook_rows(
                 entry.get("ticker") or entry.get("market_ticker"), entry.get("orderbook_fp"), stamp
             )
@@ -251,7 +254,7 @@ def run_candles(ctx) -> None:
                 data = ctx.client.get(
                     path, {"start_ts": R._secs(a), "end_ts": R._secs(b, up=True), "period_interval": interval}
                 )
-                candles = (data or {}).get("candlesticks") or []
+                candles = (data or {}).get(ctx.sdef.data_key) or []
                 rows = [flatten_candle(c, ticker, series, interval) for c in candles]
                 rows = [r for r in rows if r.get("end_period_ts") is not None]
                 rows.sort(key=lambda r: r["end_period_ts"])

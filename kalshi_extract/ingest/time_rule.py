@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kalshi_extract.api.client import is_loopback
+from kalshi_extract.api.endpoints import ENDPOINTS
 from kalshi_extract.errors import KalshiApiError, KalshiLakeError, NotFoundError, PaginationError
 from kalshi_extract.ingest import rule_base as R
 from kalshi_extract.lake.arrowfast import all_true, bool_scalar, str_array, ts_scalar
@@ -20,14 +21,16 @@ from kalshi_extract.lake.state import iso, parse_iso, to_micros, ts_bounds
 
 __all__ = ["run_time"]
 
+_ONE_ORDER = ENDPOINTS["order"]  # re-reads one resting order by id
+
 
 # --------------------------------------------------------------------------------------------------------------
 # time rule
 # --------------------------------------------------------------------------------------------------------------
 def _time_expr(batch: pa.RecordBatch, sdef) -> pa.Array:
     col = batch.column(sdef.time_column)
-    if sdef.name == "fills" and col.null_count:
-        col = pc.coalesce(col, batch.column("ts"))
+    if sdef.time_fallback_column and col.null_count:
+        col = pc.coalesce(col, batch.column(sdef.time_fallback_column))
     return col
 
 
@@ -42,10 +45,9 @@ def _cpu_bound(ctx) -> bool:
     """True when nothing paces the requests (tier ``unlimited``) and the server is this machine (loopback).
 
     Then there is no waiting to overlap: every page is work for this process, and Python threads pulling the
-    historical and live slices side by side only contend for the GIL. Measured on 2 cores against the local
-    exchange (1M trades): one slice after the other took ~20% less CPU (3.8 vs 4.3-5.3 s), ~35 MB less peak RSS
-    (150 vs 180-189 MB, one lane of buffers instead of two) at the same wall time. Against Kalshi (network
-    latency, a rate limit) the slices still run concurrently.
+    historical and live slices side by side only contend for the GIL: one slice after the other costs less CPU
+    and one lane of buffers instead of two, at the same wall time (figures in BENCHMARKS.md). Against Kalshi
+    (network latency, a rate limit) the slices still run concurrently.
     """
     client = ctx.client
     try:
@@ -80,9 +82,8 @@ def _slices(
         end = cut if b is None or b > cut else b
         if ha is None or ha < end:
             out.append((sdef.historical_path, ha, end))
-    if sdef.name == "orders":
-        # orders are archived by their last update (orders_updated_ts), not by creation: one created before the
-        # cutoff but executed or canceled after it is only on the live endpoint, so the live slice spans [a, b)
+    if sdef.archived_by_last_update:
+        # a row created before the cutoff but changed after it is only on the live endpoint: live spans [a, b)
         out.append((sdef.path, a, b))
     elif b is None or b > cut:
         start = cut if a is None or a < cut else a
@@ -130,8 +131,8 @@ def _load_landed(ctx, windows: dict[str, datetime | None], tickers: dict[str, st
     if not windows:
         return {}
     sdef = ctx.sdef
-    cols = R.DEDUP.get(sdef.name, sdef.primary_key)
-    by_time = sdef.name not in R.DEDUP_ALL
+    cols = sdef.dedup_key
+    by_time = sdef.dedup_scope == "window"
     los = list(windows.values())
     lo = None if any(x is None for x in los) else min(los)
     wanted = sorted({t for t in tickers.values() if t is not None})
@@ -206,21 +207,16 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
     wm = parse_iso(st.get("watermark"))
     ranges, new_from, _ = _window(ctx, st)
     landed: _Landed | None = landed_by_key.get(job.key)
-    written: set | None = set() if sdef.name in R.DEDUP_ALL else None
-    dedup_cols = R.DEDUP.get(sdef.name, sdef.primary_key)
+    by_time = sdef.dedup_scope == "window"
+    written: set | None = None if by_time else set()  # keys landed by this run (stream-wide de-duplication)
+    dedup_cols = sdef.dedup_key
     lock = threading.Lock()
     lanes: list = []  # (converter, writer) per concurrently pulled slice
     new_wm = wm
     seen_status: dict[str, str] = {}
 
     def new_lane():
-        # pages come newest first, so a day is finished once a page of an older day arrives: 2 open days suffice.
-        # Trades are strictly newest first by created_time (the partition date), so one open day does: the day
-        # just finished is written out at once instead of waiting in memory for a third day (up to one row
-        # group, 32k rows ≈ 7 MB at 1M trades: peak RSS 150 → 137 MB, 300k → 1M growth ×1.13 → ×1.04). Rows out
-        # of order would only cost an extra file for that day, never a wrong row.
-        open_days = 1 if sdef.name == "trades" else 2
-        writer = ctx.lake.writer(sdef.name, ctx.run_id, ctx.schema, sdef.date_column, max_open=open_days)
+        writer = ctx.lake.writer(sdef.name, ctx.run_id, ctx.schema, sdef.date_column, max_open=sdef.open_days)
         lane = (ctx.converter(), writer)
         with lock:
             lanes.append(lane)
@@ -244,7 +240,7 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
             mask = pc.fill_null(mask, bool_scalar(live))
         if landed is not None or written:
             keys = _keys(batch, dedup_cols)
-            times = _time_expr(batch, sdef) if sdef.name not in R.DEDUP_ALL else None
+            times = _time_expr(batch, sdef) if by_time else None
             fresh = landed.fresh(keys, times) if landed is not None else None
             if written:
                 known = str_array(list(written)) if pa.types.is_string(keys.type) else None
@@ -256,7 +252,7 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
             batch = batch.filter(mask)
         if written is not None and batch.num_rows:
             written.update(_keys(batch, dedup_cols).to_pylist())
-        if sdef.name == "orders":
+        if sdef.recheck_resting:
             for oid, status in zip(
                 batch.column("order_id").to_pylist(), batch.column("status").to_pylist(), strict=True
             ):
@@ -321,15 +317,15 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
     prev_cut = parse_iso(st.get("cutoff")) if len(ranges) == 1 else None
     slices = [sl for lo_r, hi_r in ranges for sl in _slices(ctx, lo_r, hi_r, prev_cut)]
     try:
-        if job.alone and written is None and sdef.name != "orders" and not _cpu_bound(ctx):
+        if job.alone and written is None and not sdef.archived_by_last_update and not _cpu_bound(ctx):
             R._run_all(ctx, pull_slice, slices)  # disjoint time slices, pulled concurrently
         else:
             for sl in slices:
                 pull_slice(sl)
         resting = st.get("resting", [])
-        if sdef.name == "orders":
+        if sdef.recheck_resting:
             lane = new_lane()
-            resting = _orders_recheck(ctx, job, st, lambda *args: land(lane, *args), seen_status)
+            resting = _recheck_resting(ctx, job, st, lambda *args: land(lane, *args), seen_status)
         files = [f for _, w in lanes for f in w.finish()]
     except BaseException:
         for _, w in lanes:
@@ -350,31 +346,31 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
     cut = ctx.cutoff_time(sdef.cutoff_key) if sdef.historical_path else None
     if cut is not None and (sel.until is None or sel.until >= cut):
         state["cutoff"] = iso(cut)  # the archive before this cutoff has been read in full
-    if sdef.name == "orders":
+    if sdef.recheck_resting:
         state["resting"] = resting
     if job.final and sel.until is None:
         state["closed"] = True  # the market no longer trades and everything up to now is landed
     ctx.committed(ctx.book.commit(files, partitions={job.key: state}))
 
 
-def _orders_recheck(ctx, job, st, land, seen_status: dict) -> list[str]:
+def _recheck_resting(ctx, job, st, land, seen_status: dict) -> list[str]:
     """Land the current state of orders that were resting at the previous run (they may have filled or been
     canceled since, outside the time window). Nothing to re-check when none was resting: every order created
     since is inside the window, so a no-change run stays at two requests."""
     if not st.get("resting"):
         return sorted(oid for oid, status in seen_status.items() if status == "resting")
     for page in ctx.client.paginate(
-        ctx.sdef.path, {**job.params, "status": "resting", "limit": R.PAGE_LIMIT}, data_key="orders"
+        ctx.sdef.path, {**job.params, "status": "resting", "limit": R.PAGE_LIMIT}, data_key=ctx.sdef.data_key
     ):
         land(ctx.items(page), None, None, True)
     for oid in st.get("resting", []):
         if oid in seen_status:
             continue
         try:
-            data = ctx.client.get(f"/portfolio/orders/{oid}")
+            data = ctx.client.get(_ONE_ORDER.path.format(order_id=oid))
         except NotFoundError:
             continue
-        order = data.get("order") if isinstance(data, dict) else None
+        order = data.get(_ONE_ORDER.object_key) if isinstance(data, dict) else None
         if order:
             land([order], None, None, True)
     return sorted(oid for oid, status in seen_status.items() if status == "resting")
@@ -387,9 +383,8 @@ def run_time(ctx) -> None:
         jobs = []
         for ticker, info in sorted(markets.items()):
             key = f"ticker={ticker}"
-            if sdef.name in ("trades", "fills"):
-                if ctx.book.partition(key).get("closed"):
-                    continue  # the market closed and everything was landed after it closed: no request needed
+            if sdef.ends_at_market_close and ctx.book.partition(key).get("closed"):
+                continue  # the market closed and everything was landed after it closed: no request needed
             final = info.get("status") in R.FINAL_STATUSES
             jobs.append(_TimeJob(key, {"ticker": ticker}, ticker, final))
     else:

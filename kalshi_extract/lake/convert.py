@@ -10,7 +10,8 @@ rounds) when a value has more decimals than the column holds. Timestamps accept 
 The drift rules (unknown fields → ``_extra``, missing → null, cents ↔ ``_dollars``) are described in
 :mod:`kalshi_extract.lake.schemas`. JSON numbers for decimal columns (``fee_multiplier``, strikes) are exact when the
 page was parsed with :func:`loads_exact` (numbers kept as their text); from an orjson-parsed float they go through
-``repr``, which is exact for the ≤ 15 significant digits such fields carry.
+``repr``, which is exact for the ≤ 15 significant digits such fields carry. The few values parsed one by one
+(legacy cents, integers sent as text) go through :func:`kalshi_extract.money.to_decimal`.
 
 Odd values never fail a pull (the real API is checked against what it sends, not what its spec says):
 
@@ -31,7 +32,7 @@ import json
 import operator
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import orjson
 import pyarrow as pa
@@ -40,6 +41,7 @@ import pyarrow.compute as pc
 from kalshi_extract.errors import LakeError
 from kalshi_extract.lake.arrowfast import bool_array, const_str, const_ts, int_array, int_scalar, str_array
 from kalshi_extract.lake.schemas import ACCOUNT_FIELD, META_FIELDS, SAME_AS, TS, Col
+from kalshi_extract.money import to_decimal
 
 
 class ConversionError(LakeError):
@@ -58,9 +60,14 @@ def loads_exact(body: bytes) -> object:
     return json.loads(body, parse_float=Decimal)
 
 
-def _json_default(value: object) -> object:
+def decimal_as_json_number(value: object) -> object:
+    """orjson ``default`` for JSON the lake writes: a ``Decimal`` (a JSON number kept exact by
+    :func:`loads_exact`) goes back out as a number when a float says exactly the same number, else as its text.
+
+    Unlike a request body (``kalshi_extract.api.http``, where a Decimal is a price sent as fixed-point text), the
+    lake keeps what the API said: a number stays a number.
+    """
     if isinstance(value, Decimal):
-        # orjson cannot emit a raw number: use the float when it says exactly the same number, else the text
         as_float = float(value)
         return as_float if Decimal(repr(as_float)) == value else str(value)
     raise TypeError(f"cannot serialize {type(value).__name__}")
@@ -68,7 +75,7 @@ def _json_default(value: object) -> object:
 
 def dumps_json(value: object) -> str:
     """JSON text of a nested value (sorted keys so equal values give equal text)."""
-    return orjson.dumps(value, default=_json_default, option=orjson.OPT_SORT_KEYS).decode()
+    return orjson.dumps(value, default=decimal_as_json_number, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _num_text(v: object) -> str | None:
@@ -185,8 +192,8 @@ def _int_array(stream: str, col: Col, values: list) -> pa.Array:
             out.append(None)
             continue
         try:
-            d = Decimal(_num_text(v) or "")
-        except (InvalidOperation, TypeError):
+            d = to_decimal(_num_text(v) or "", col.name)
+        except (ValueError, TypeError):
             raise ConversionError(f"{stream}.{col.name}: {v!r} is not an integer") from None
         if d != d.to_integral_value():
             raise ConversionError(f"{stream}.{col.name}: {v!r} is not a whole number")
@@ -249,10 +256,9 @@ def column(stream: str, col: Col, values: list) -> pa.Array:
 def _decimal_or_none(v: object) -> Decimal | None:
     """The exact Decimal of a legacy number, or None when it is not one (the original stays in ``_extra``)."""
     try:
-        d = Decimal(_num_text(v) or "")
-    except (InvalidOperation, TypeError):
+        return to_decimal(_num_text(v) or "", "a legacy number")
+    except (ValueError, TypeError):
         return None
-    return d if d.is_finite() else None
 
 
 def _legacy_fill(stream: str, col: Col, values: list, items: Sequence[dict], unknown: set[str]) -> list:

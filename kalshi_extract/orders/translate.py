@@ -37,11 +37,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+from kalshi_extract import money
 from kalshi_extract.errors import OrderValidationError
-from kalshi_extract.money import DEFAULT_PRICE_RANGES
+from kalshi_extract.money import show_count, show_dollars
 
 __all__ = [
     "ACTIONS",
@@ -61,6 +62,8 @@ __all__ = [
     "format_count2",
     "price_grid",
     "check_price_on_grid",
+    "show_count",
+    "show_dollars",
     "normalize_tif",
     "check_enum",
     "fee_coefficient",
@@ -72,7 +75,6 @@ __all__ = [
 ONE = Decimal(1)
 ZERO = Decimal(0)
 _TICK4 = Decimal("0.0001")
-_CENT = Decimal("0.01")
 
 ACTIONS = ("buy", "sell")
 OUTCOMES = ("yes", "no")
@@ -92,17 +94,6 @@ _MAKER_FEE_COEF = {
     "quadratic_with_combo_maker_fees": Decimal("0.035"),
 }
 FEE_TYPES = ("quadratic", "quadratic_with_maker_fees", "quadratic_with_combo_maker_fees", "flat")
-
-# Grids by price_level_structure, used only when a market carries no price_ranges.
-_STRUCTURE_GRIDS = {
-    "linear_cent": DEFAULT_PRICE_RANGES,
-    "deci_cent": ({"start": "0.0000", "end": "1.0000", "step": "0.0010"},),
-    "tapered_deci_cent": (
-        {"start": "0.0000", "end": "0.1000", "step": "0.0010"},
-        {"start": "0.1000", "end": "0.9000", "step": "0.0100"},
-        {"start": "0.9000", "end": "1.0000", "step": "0.0010"},
-    ),
-}
 
 
 def _invalid(msg: str) -> OrderValidationError:
@@ -195,114 +186,65 @@ def parse_price_text(text: str) -> Decimal:
     return parse_price(dollars, original=text)
 
 
+def _exact(value: Decimal | str | int, what: str, shown: object, type_hint: str, hint: str = "") -> Decimal:
+    """``money.to_decimal`` with the order translator's messages (``OrderValidationError``, "Nothing was sent")."""
+    try:
+        return money.to_decimal(value, what)
+    except TypeError:
+        raise _invalid(f"{what} must be {type_hint}, not {type(value).__name__} {value!r}.") from None
+    except ValueError as exc:
+        shown_exc = str(exc).replace(repr(value), repr(shown), 1)
+        raise _invalid(f"{shown_exc}{hint}.") from None
+
+
 def parse_price(value: Decimal | str | int, original: object = None) -> Decimal:
     """Check a price in dollars (Decimal or decimal string; never float): strictly within (0, 1), ≤ 6 dp."""
     shown = original if original is not None else value
-    if isinstance(value, bool) or isinstance(value, float):
-        raise _invalid(f"price must be a Decimal or decimal string, not {type(value).__name__} {value!r}.")
-    try:
-        dec = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise _invalid(f"price {shown!r} is not a number.") from None
-    if not dec.is_finite():
-        raise _invalid(f"price {shown!r} is not a finite number.")
+    dec = _exact(value, "price", shown, "a Decimal or decimal string")
     if not (ZERO < dec < ONE):
         raise _invalid(
             f"price {shown!r} (= ${dec}) must be strictly between $0 and $1 (1 to 99 cents); "
             "a contract at 0 or 1 cannot be traded."
         )
-    if dec != dec.quantize(Decimal("0.000001"), rounding="ROUND_DOWN"):
+    if not money.has_places(dec, 6):
         raise _invalid(f"price {shown!r} has more than 6 decimals.")
     return dec
 
 
 def parse_count(value: Decimal | str | int) -> Decimal:
     """Contracts: > 0 with at most 2 decimals (fractional contracts exist, granularity 0.01)."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise _invalid(
-            f"count must be a whole number or decimal string, not {type(value).__name__} {value!r}."
-        )
-    try:
-        dec = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise _invalid(f"count {value!r} is not a number; give a number of contracts like 10.") from None
-    if not dec.is_finite():
-        raise _invalid(f"count {value!r} is not a finite number.")
+    dec = _exact(
+        value, "count", value, "a whole number or decimal string", "; give a number of contracts like 10"
+    )
     if dec <= 0:
         raise _invalid(f"count must be greater than 0; got {value}.")
-    if dec != dec.quantize(_CENT, rounding="ROUND_DOWN"):
+    if not money.has_places(dec, 2):
         raise _invalid(f"count {value} has more than 2 decimals (the smallest unit is 0.01 contract).")
     return dec
 
 
 def format_price4(price: Decimal) -> str:
     """``Decimal("0.56")`` → ``"0.5600"`` (the request format; the grid check comes first)."""
-    q = price.quantize(_TICK4)
-    if q != price:
-        raise _invalid(f"price {price} has more than 4 decimals; requests accept 2-4.")
-    return f"{q:f}"
-
-
-def show_count(count: Decimal | str) -> str:
-    """Contracts for people: ``Decimal("1E+3")`` → ``"1000"``, ``Decimal("2.50")`` → ``"2.5"``."""
-    d = Decimal(str(count))
-    exp = d.normalize().as_tuple().exponent
-    return f"{d:.{max(0, -exp) if isinstance(exp, int) else 0}f}"
-
-
-def show_dollars(amount: Decimal | str) -> str:
-    """Dollars for people: exact, with the digits the amount carries but at least cents, thousands grouped.
-
-    ``Decimal("0.0300")`` → ``"$0.03"``, ``Decimal("0.004100")`` → ``"$0.0041"``, ``Decimal("500000.000000")``
-    → ``"$500,000.00"`` (never rounded: trailing zeros past the cents say nothing, so they are dropped)."""
-    d = Decimal(str(amount))
-    exp = d.normalize().as_tuple().exponent
-    places = max(2, -exp) if isinstance(exp, int) else 2
-    return f"{'-' if d < 0 else ''}${abs(d):,.{places}f}"
+    try:
+        return money.price_text(price)
+    except ValueError as exc:
+        raise _invalid(f"{exc}.") from None
 
 
 def format_count2(count: Decimal) -> str:
-    """``Decimal("10")`` → ``"10.00"``."""
-    return f"{count.quantize(_CENT):f}"
+    """``Decimal("10")`` → ``"10.00"`` (the request format; :func:`parse_count` checks the count first)."""
+    try:
+        return money.count_text(count)
+    except ValueError as exc:
+        raise _invalid(f"{exc}.") from None
 
 
 def price_grid(market: dict[str, Any]) -> list[tuple[Decimal, Decimal, Decimal]]:
     """The market's tick grid as ``[(start, end, step)]`` from ``price_ranges`` (or ``price_level_structure``)."""
-    ranges = market.get("price_ranges")
-    if isinstance(ranges, str):  # a lake row stores it as JSON text
-        import json
-
-        ranges = json.loads(ranges)
-    if not ranges:
-        ranges = _STRUCTURE_GRIDS.get(
-            market.get("price_level_structure") or "linear_cent", DEFAULT_PRICE_RANGES
-        )
-    out = []
-    for r in ranges:
-        start, end, step = (Decimal(str(r[k])) for k in ("start", "end", "step"))
-        if step <= 0:
-            raise OrderValidationError(f"market has a malformed price range {r!r} (step must be positive).")
-        out.append((start, end, step))
-    return out
-
-
-def _on_grid(price: Decimal, grid: list[tuple[Decimal, Decimal, Decimal]]) -> bool:
-    return any(start <= price <= end and (price - start) % step == 0 for start, end, step in grid)
-
-
-def _neighbours(
-    price: Decimal, grid: list[tuple[Decimal, Decimal, Decimal]]
-) -> tuple[Decimal | None, Decimal | None]:
-    below = above = None
-    for start, end, step in grid:
-        if start <= price <= end:
-            k = (price - start) // step
-            lo, hi = start + k * step, start + (k + 1) * step
-            if ZERO < lo and (below is None or lo > below):
-                below = lo
-            if hi < ONE and hi <= end and (above is None or hi < above):
-                above = hi
-    return below, above
+    try:
+        return list(money.price_grid(market.get("price_ranges"), market.get("price_level_structure")))
+    except ValueError as exc:
+        raise OrderValidationError(f"market has {exc}.") from None
 
 
 def check_price_on_grid(price: Decimal, market: dict[str, Any], *, shown: Decimal | None = None) -> None:
@@ -311,9 +253,9 @@ def check_price_on_grid(price: Decimal, market: dict[str, Any], *, shown: Decima
     ``shown`` is the price as the user typed it (e.g. the NO price) for the message.
     """
     grid = price_grid(market)
-    if _on_grid(price, grid):
+    if money.on_grid(price, grid):
         return
-    below, above = _neighbours(price, grid)
+    below, above = money.grid_neighbours(price, grid)
     ticker = market.get("ticker", "the market")
     steps = "; ".join(f"step {s.normalize():f} from {a:f} to {b:f}" for a, b, s in grid)
     hint = ""
@@ -345,7 +287,7 @@ def estimate_fee(
     maker: bool = False,
 ) -> Decimal:
     """``roundup_to_$0.0001(coef × fee_multiplier × C × P × (1 − P))`` — one fill of ``count`` at ``price``."""
-    mult = fee_multiplier if isinstance(fee_multiplier, Decimal) else Decimal(str(fee_multiplier))
+    mult = money.to_decimal(fee_multiplier, "fee_multiplier")
     raw = fee_coefficient(fee_type, maker=maker) * mult * count * price * (ONE - price)
     return raw.quantize(_TICK4, rounding=ROUND_CEILING)
 

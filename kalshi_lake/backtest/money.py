@@ -8,36 +8,26 @@ The replay loop never touches ``Decimal`` or ``float`` for money: it works in in
 * money (cash, notional, fees, P&L): **units of $0.00000001** (``int``). A notional is ``count × price`` in
   centi-contracts × micro-dollars, which is exactly 1e-8 dollars, so no division and no rounding ever happens.
   Result tables carry money as ``DECIMAL(22,8)``.
+
+Parsing (exact, never float) and the price grid come from :mod:`kalshi_extract.money`; this module only moves
+values to and from the integer scales.
 """
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from kalshi_extract.money import price_grid, to_decimal
 
 PRICE_SCALE = 1_000_000  # micro-dollars per dollar
 COUNT_SCALE = 100  # centi-contracts per contract
 MONEY_SCALE = PRICE_SCALE * COUNT_SCALE  # money units per dollar (1e8)
 ONE_DOLLAR = PRICE_SCALE
 
-_DEFAULT_GRID = ((0, PRICE_SCALE, 10_000),)  # linear_cent: $0.01 steps on [0, 1]
-
-
-def _to_decimal(value: Decimal | str | int, what: str) -> Decimal:
-    if isinstance(value, float):
-        raise TypeError(f"{what} must be a Decimal, str or int, never float (got {value!r})")
-    try:
-        d = value if isinstance(value, Decimal) else Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{what} {value!r} is not a number") from None
-    if not d.is_finite():
-        raise ValueError(f"{what} {value!r} is not a finite number")
-    return d
-
 
 def dollars_to_micros(value: Decimal | str | int) -> int:
     """``Decimal("0.56")`` → ``560000``. Raises ValueError if the value has more than 6 decimal places."""
-    d = _to_decimal(value, "price")
+    d = to_decimal(value, "price")
     scaled = d * PRICE_SCALE
     if scaled != scaled.to_integral_value():
         raise ValueError(f"price {value!r} has more than 6 decimal places")
@@ -46,7 +36,7 @@ def dollars_to_micros(value: Decimal | str | int) -> int:
 
 def contracts_to_centi(value: Decimal | str | int) -> int:
     """``Decimal("10")`` → ``1000``. Raises ValueError below the 0.01 contract granularity."""
-    d = _to_decimal(value, "count")
+    d = to_decimal(value, "count")
     scaled = d * COUNT_SCALE
     if scaled != scaled.to_integral_value():
         raise ValueError(f"count {value!r} is finer than 0.01 contract")
@@ -70,7 +60,7 @@ def units_to_dollars(units: int) -> Decimal:
 
 def dollars_to_units(value: Decimal | str | int) -> int:
     """Dollars → money units (1e-8 $); raises ValueError if finer than 1e-8."""
-    d = _to_decimal(value, "amount")
+    d = to_decimal(value, "amount")
     scaled = d * MONEY_SCALE
     if scaled != scaled.to_integral_value():
         raise ValueError(f"amount {value!r} has more than 8 decimal places")
@@ -80,20 +70,9 @@ def dollars_to_units(value: Decimal | str | int) -> int:
 def parse_price_ranges(price_ranges: str | list | None) -> tuple[tuple[int, int, int], ...]:
     """The market's ``price_ranges`` (JSON text or list of {start,end,step}) → ((start, end, step) micros, ...).
 
-    A missing or empty value means the classic $0.01 grid (``linear_cent``).
+    A missing or empty value means the classic $0.01 grid (``linear_cent``); a malformed one raises ValueError.
     """
-    if price_ranges is None or price_ranges == "" or price_ranges == []:
-        return _DEFAULT_GRID
-    items = json.loads(price_ranges) if isinstance(price_ranges, str) else price_ranges
-    if not items:
-        return _DEFAULT_GRID
-    grid = []
-    for item in items:
-        start, end, step = (dollars_to_micros(str(item[k])) for k in ("start", "end", "step"))
-        if step <= 0 or end < start:
-            raise ValueError(f"malformed price range {item!r}")
-        grid.append((start, end, step))
-    return tuple(grid)
+    return tuple(tuple(dollars_to_micros(v) for v in rng) for rng in price_grid(price_ranges))
 
 
 def on_grid(price_micros: int, grid: tuple[tuple[int, int, int], ...]) -> bool:

@@ -8,7 +8,20 @@ from decimal import Decimal
 
 import pytest
 
-from kalshi_extract.money import cents_to_dollars, format_count, format_price, parse_dollars, parse_fp
+from kalshi_extract.money import (
+    cents_to_dollars,
+    count_text,
+    format_count,
+    format_price,
+    grid_neighbours,
+    has_places,
+    on_grid,
+    parse_dollars,
+    parse_fp,
+    price_grid,
+    price_text,
+    to_decimal,
+)
 from tests.shared_paths import REAL_DATA
 
 REAL = REAL_DATA
@@ -155,3 +168,75 @@ def test_format_price_accepts_price_ranges_as_json_text():
         format_price("0.105", ranges)
     with pytest.raises(ValueError, match="not JSON"):
         format_price("0.5", "[{")
+
+
+def test_to_decimal_is_exact_and_says_what_is_wrong():
+    assert to_decimal(" 0.5600 ") == Decimal("0.5600") and str(to_decimal("0.5600")) == "0.5600"
+    assert to_decimal(3) == Decimal(3)
+    with pytest.raises(ValueError, match="price 'abc' is not a number"):
+        to_decimal("abc", "price")
+    with pytest.raises(ValueError, match="count 'inf' is not a finite number"):
+        to_decimal("inf", "count")
+    for bad in (0.5, True, None):
+        with pytest.raises(TypeError):
+            to_decimal(bad)
+
+
+def test_has_places():
+    assert has_places(Decimal("0.45"), 2) and has_places(Decimal("0.450000"), 2) and has_places(Decimal(3), 0)
+    assert not has_places(Decimal("0.455"), 2)
+
+
+def test_request_texts():
+    assert price_text(Decimal("0.56")) == "0.5600" and count_text(Decimal("10")) == "10.00"
+    with pytest.raises(ValueError, match="more than 4 decimals"):
+        price_text(Decimal("0.12345"))
+    with pytest.raises(ValueError, match="more than 2 decimals"):
+        count_text(Decimal("1.001"))
+
+
+def test_price_grid_sources_and_neighbours():
+    cent = ((Decimal("0.0000"), Decimal("1.0000"), Decimal("0.0100")),)
+    assert price_grid(None) == cent and price_grid([]) == cent and price_grid("") == cent
+    deci = price_grid(None, "deci_cent")
+    assert on_grid(Decimal("0.455"), deci) and not on_grid(Decimal("0.455"), cent)
+    as_text = price_grid('[{"start": "0.0000", "end": "0.1000", "step": "0.0010"}]')
+    assert as_text == ((Decimal("0.0000"), Decimal("0.1000"), Decimal("0.0010")),)
+    assert price_grid(None, "tapered_deci_cent")[1] == (
+        Decimal("0.1000"),
+        Decimal("0.9000"),
+        Decimal("0.0100"),
+    )
+    assert grid_neighbours(Decimal("0.455"), cent) == (Decimal("0.45"), Decimal("0.46"))
+    assert grid_neighbours(Decimal("0.005"), cent) == (None, Decimal("0.01"))  # 0 is not tradable
+    for bad in (
+        [{"start": "0", "end": "1", "step": "0"}],
+        [{"start": "0.5", "end": "0.1", "step": "0.01"}],
+        [{"start": "0", "end": "1"}],
+        [{"start": 0.0, "end": "1", "step": "0.01"}],
+    ):
+        with pytest.raises(ValueError, match="malformed price range"):
+            price_grid(bad)
+
+
+def test_the_backtester_and_the_order_translator_parse_through_this_module():
+    from kalshi_extract.errors import OrderValidationError
+    from kalshi_extract.orders.translate import parse_count, parse_price
+    from kalshi_extract.orders.translate import price_grid as order_grid
+    from kalshi_lake.backtest.money import dollars_to_micros, parse_price_ranges
+
+    tapered = price_grid(None, "tapered_deci_cent")
+    assert order_grid({"price_level_structure": "tapered_deci_cent"}) == list(tapered)
+    assert parse_price_ranges('[{"start": "0.0000", "end": "1.0000", "step": "0.0010"}]') == (
+        (0, 1_000_000, 1000),
+    )
+    with pytest.raises(ValueError, match="price 'abc' is not a number"):
+        dollars_to_micros("abc")
+    with pytest.raises(OrderValidationError, match=r"price 'abc' is not a number\. Nothing was sent"):
+        parse_price("abc")
+    with pytest.raises(
+        OrderValidationError, match="count must be a whole number or decimal string, not float"
+    ):
+        parse_count(1.5)
+    with pytest.raises(OrderValidationError, match="market has a malformed price range"):
+        order_grid({"price_ranges": [{"start": "0", "end": "1", "step": "-1"}]})
