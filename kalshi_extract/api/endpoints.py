@@ -13,10 +13,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
-__all__ = ["Endpoint", "ENDPOINTS", "Route", "route", "DEFAULT_COST"]
+__all__ = ["Endpoint", "ENDPOINTS", "Route", "route", "fill_path", "DEFAULT_COST"]
 
 DEFAULT_COST = 10
+
+
+def fill_path(template: str, **segments: str) -> str:
+    """``template`` with its ``{name}`` placeholders filled, each value percent-encoded as one path segment
+    (a ticker like ``../x`` or ``X?a=b`` cannot leave its segment)."""
+    for name, value in segments.items():
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"path segment {name} must be a non-empty string, not {value!r}")
+    return template.format(**{name: quote(value, safe="") for name, value in segments.items()})
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow.compute as pc
 
-from kalshi_extract.api.endpoints import ENDPOINTS
+from kalshi_extract.api.endpoints import ENDPOINTS, fill_path
 from kalshi_extract.errors import NotFoundError
 from kalshi_extract.ingest import rule_base as R
 from kalshi_extract.ingest.shapes import flatten_candle, orderbook_rows, series_of
@@ -41,7 +41,7 @@ def _state_queries(ctx) -> list[tuple[str, str, dict, str, bool]]:
 
     def one(key: str, **params: str) -> tuple[str, str, dict, str, bool]:
         ep = ENDPOINTS[sdef.object_endpoint]
-        return (key, ep.path.format(**params), {}, ep.object_key, True)
+        return (key, fill_path(ep.path, **params), {}, ep.object_key, True)
 
     def many(key: str, params: dict) -> tuple[str, str, dict, str, bool]:
         return (key, sdef.path, {**params, **listed}, sdef.data_key, False)
@@ -241,9 +241,9 @@ def run_candles(ctx) -> None:
             cut is not None and final and close is not None and info.get("historical")
         )
         if historical:
-            path = ctx.sdef.historical_path.format(ticker=ticker)
+            path = fill_path(ctx.sdef.historical_path, ticker=ticker)
         else:
-            path = ctx.sdef.path.format(series_ticker=series, ticker=ticker)
+            path = fill_path(ctx.sdef.path, series_ticker=series, ticker=ticker)
         conv = ctx.converter()
         w = ctx.lake.writer(ctx.sdef.name, ctx.run_id, ctx.schema, ctx.sdef.date_column)
         newest = wm

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kalshi_extract.api.client import is_loopback
-from kalshi_extract.api.endpoints import ENDPOINTS
+from kalshi_extract.api.endpoints import ENDPOINTS, fill_path
 from kalshi_extract.errors import KalshiApiError, KalshiLakeError, NotFoundError, PaginationError
 from kalshi_extract.ingest import rule_base as R
 from kalshi_extract.lake.arrowfast import all_true, bool_scalar, str_array, ts_scalar
@@ -367,7 +367,7 @@ def _recheck_resting(ctx, job, st, land, seen_status: dict) -> list[str]:
         if oid in seen_status:
             continue
         try:
-            data = ctx.client.get(_ONE_ORDER.path.format(order_id=oid))
+            data = ctx.client.get(fill_path(_ONE_ORDER.path, order_id=oid))
         except NotFoundError:
             continue
         order = data.get(_ONE_ORDER.object_key) if isinstance(data, dict) else None
