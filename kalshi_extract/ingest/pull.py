@@ -12,9 +12,11 @@
     result = pull(client, lake, ["markets", "trades"], sel, progress=lambda stream, pages, rows: ...)
     for s in result.streams: print(s.stream, s.rows, s.outcome)
 
-``pull`` runs the streams one after another (so each stream's request counts in ``_runs`` are its own); inside a
-stream, independent partitions (tickers, series, historical/live slices) run concurrently on a thread pool of
-``settings.concurrency`` (``KALSHI_CONCURRENCY``) workers, all sharing the client's pacer. A stream holds its
+(For a planned pull with waves, concurrent streams and progress, as the CLI and the flows do it, see
+:mod:`kalshi_extract.ingest.run`.) ``pull`` runs the streams one after another (so each stream's request counts
+in ``_runs`` are its own); inside a stream, independent partitions (tickers, series, historical/live slices) run
+concurrently on a thread pool of ``settings.concurrency`` (``KALSHI_CONCURRENCY``) workers, all sharing the
+client's pacer. A stream holds its
 lake lock for the whole pull: a second pull of the same stream waits up to ``lock_timeout`` seconds and then
 fails with :class:`~kalshi_extract.errors.LakeLockedError`.
 
