@@ -16,9 +16,8 @@
 :mod:`kalshi_extract.ingest.run`.) ``pull`` runs the streams one after another (so each stream's request counts
 in ``_runs`` are its own); inside a stream, independent partitions (tickers, series, historical/live slices) run
 concurrently on a thread pool of ``settings.concurrency`` (``KALSHI_CONCURRENCY``) workers, all sharing the
-client's pacer. A stream holds its
-lake lock for the whole pull: a second pull of the same stream waits up to ``lock_timeout`` seconds and then
-fails with :class:`~kalshi_extract.errors.LakeLockedError`.
+client's pacer. A stream holds its lake lock for the whole pull: a second pull of the same stream waits up to
+``lock_timeout`` seconds and then fails with :class:`~kalshi_extract.errors.LakeLockedError`.
 
 ``pull_stream`` never raises for a failed pull of an otherwise valid request (API error, lock held…): it records
 the failure in ``_runs`` and returns ``StreamResult(outcome="failed", error=...)``. Invalid input (unknown stream,
