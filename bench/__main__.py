@@ -24,11 +24,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import bench_incremental, bench_pull
+from bench import bench_incremental, bench_pull, bench_startup
 from bench.common import REPO_ROOT, BenchError, child_env, run_child
 from bench.report import evaluate_targets, render, update_markdown
 
-SCENARIOS = ("rate", "cpu", "incremental")
+SCENARIOS = ("rate", "cpu", "incremental", "startup")
 
 
 def _size(text: str) -> int | str:
@@ -44,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--rate-seconds", type=float, default=25.0, help="how long to pull against the Basic tier")
     p.add_argument("--incremental-size", type=_size, default="demo", help="exchange size, incremental run")
+    p.add_argument("--startup-size", default="tiny", help="demo lake size for the start-up run (status, sql)")
+    p.add_argument("--startup-repeats", type=int, default=5, help="measured runs per command, start-up run")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--only", default=",".join(SCENARIOS), help=f"comma list of {', '.join(SCENARIOS)}")
     p.add_argument("--baselines", default="fetch_only,seed_style,dlt", help="baselines in the big run")
@@ -79,6 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.size, args.small_size, args.rate_seconds = 20_000, 5_000, 4.0
         args.rate_size = args.incremental_size = "small"
+        args.startup_repeats = 1
         args.models_args = args.models_args or "--trades 100000 --fills 2000 --markets 200"
         args.backtest_args = args.backtest_args or "--trades 100000 --markets 50"
     if args.rate_size is None:
@@ -202,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
             shared.close()
     if "incremental" in args.only:
         attempt("incremental", bench_incremental.incremental, args.incremental_size, seed=args.seed)
+    if "startup" in args.only:
+        attempt(
+            "startup", bench_startup.startup, args.startup_size, seed=args.seed, repeats=args.startup_repeats
+        )
     if args.models:
         attempt("models", _other_bench, "bench.bench_models", args.models_args)
     if args.backtest:

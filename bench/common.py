@@ -158,9 +158,20 @@ def run_child(
     sample_interval: float = 0.05,
 ) -> ChildResult:
     """Run ``python -m module *args`` as a child process and measure it (see the module docstring)."""
+    argv = [sys.executable, "-m", module, *args]
+    return run_process(name, argv, env=env, timeout=timeout, sample_interval=sample_interval)
+
+
+def run_process(
+    name: str,
+    argv: list[str],
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+    sample_interval: float = 0.05,
+) -> ChildResult:
+    """Run ``argv`` (a full command line) as a child process and measure it (see the module docstring)."""
     import psutil
 
-    argv = [sys.executable, "-m", module, *args]
     out_chunks: list[bytes] = []
     err_chunks: list[bytes] = []
     cwd = work_dir()

@@ -117,6 +117,13 @@ def evaluate_targets(results: dict[str, Any], big: Any, small: Any) -> list[dict
             )
         )
 
+    st = sc.get("startup")
+    if st:
+        for name in st["commands"]:
+            v = st["figures"][name]["cpu_s"]
+            out.append(
+                _target(f"start-up CPU s: {name}", v, f"< {st['target_cpu_s']:g}", v < st["target_cpu_s"])
+            )
     inc = sc.get("incremental")
     if inc:
         v = inc.get("no_change_max_requests_per_partition")
@@ -248,6 +255,27 @@ def render(results: dict[str, Any]) -> str:
         parts.append(
             f"totals: backfill {inc['backfill']['requests']} requests, no-change "
             f"{inc['no_change']['requests']} requests in {_f(inc['no_change']['pull_seconds'])} s, {totals}"
+        )
+    st = sc.get("startup")
+    if st:
+        rows = [
+            [
+                name,
+                _f(f["cpu_s"], "{:.3f}"),
+                _f(f["cpu_min_s"], "{:.3f}"),
+                _f(f["wall_s"], "{:.3f}"),
+                _f(f["peak_rss_mb"], "{:.0f}"),
+                _f(f.get("over_python_s"), "{:+.3f}"),
+                _f(f.get("over_pyarrow_duckdb_s"), "{:+.3f}"),
+            ]
+            for name, f in st["figures"].items()
+        ]
+        parts.append(
+            f"\nStart-up: one process per command, median of {st['figures'][st['commands'][0]]['repeats']} "
+            f"(demo lake size {st['demo_size']}); seconds"
+        )
+        parts.append(
+            _table(["command", "CPU", "CPU min", "wall", "RSS MB", "- python", "- pyarrow+duckdb"], rows)
         )
     for key in ("models", "backtest"):
         if key in sc:

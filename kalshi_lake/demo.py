@@ -3,7 +3,7 @@
 Steps: start `kalshi_sim.LocalExchange` in-process on a free loopback port (fixed seed) and open a demo account;
 let the world trade for a few simulated hours; place a handful of orders through `kalshi_extract.orders.front.Orders`
 (so the portfolio streams hold real fills, orders and a cancel); advance time until those markets settle; pull
-every stream (the flows' `.fn`, no Prefect server) into the lake under the configured lake dir (default ./data);
+every stream (`kalshi_extract.ingest.run`, no Prefect) into the lake under the configured lake dir (default ./data);
 build the models; print rows per stream, the most active markets, current spreads and the demo account's P&L
 reconciled against the exchange's own numbers; end with the next commands to try.
 
@@ -15,9 +15,9 @@ Decisions:
   replays the same account: its fills and settlements are not duplicated (the lake de-duplicates by key), new
   snapshots (positions, balance, order books) are added, and market data tops up incrementally. A run with
   another seed is another account with its own label; the reconciliation filters on this run's label.
-- Settings for the run are the user's (lake dir, concurrency) with the connection variables replaced by the demo
-  account's; they are set in `os.environ` only for the duration of the demo (the flows read settings there) and
-  the private key is never printed.
+- Settings for the run are the user's (lake dir, concurrency) with the connection and identity replaced by the
+  demo account's (`demo_settings`), passed down as an object: the environment is neither read for them nor
+  changed, and the private key is never printed.
 - Reconciliation compares, per traded market, the warehouse's realized P&L / fees / position (computed in SQL
   from the pulled fills and settlements) with the exchange's `GET /portfolio/positions`, and the balance the
   lake recorded with the exchange's `GET /portfolio/balance`. Any mismatch is shown in red and fails the demo.
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -41,17 +41,6 @@ SETTLE_MARGIN_SECONDS = 2 * 3600  # after the last traded market closes
 MAX_SETTLE_SECONDS = 3 * 86400
 N_MARKETS = 4
 DEMO_MARKER = "_demo.json"
-
-# Variables the demo replaces: connection and identity. Everything else (lake dir, concurrency) stays the user's.
-_REPLACED = (
-    "KALSHI_ENV",
-    "KALSHI_API_URL",
-    "KALSHI_API_KEY_ID",
-    "KALSHI_PRIVATE_KEY",
-    "KALSHI_PRIVATE_KEY_PATH",
-    "KALSHI_ACCOUNT",
-    "KALSHI_TIER",
-)
 
 
 @dataclass
@@ -67,32 +56,23 @@ class DemoReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-@contextmanager
-def environment(updates: Mapping[str, str | None]) -> Iterator[None]:
-    """Set (or, for None, remove) environment variables for the duration of the block."""
-    saved = {k: os.environ.get(k) for k in updates}
-    try:
-        for key, value in updates.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def demo_settings(user, account, lake_dir: str):
+    """The settings of the demo run: the user's (concurrency, schedules, ...) with the connection and identity of
+    the demo account, and the user's lake dir (absolute). Nothing is read from or written to the environment."""
+    from dataclasses import replace
 
-
-def demo_environment(account, lake_dir: str) -> dict[str, str | None]:
-    """The environment of the demo run: the demo account's connection, the user's lake dir."""
-    env: dict[str, str | None] = dict.fromkeys(_REPLACED)
-    env.update(account.env)
-    env["KALSHI_ACCOUNT"] = f"demo-{account.key_id[:8]}"
-    env["KALSHI_LAKE_DIR"] = lake_dir
-    return env
+    return replace(
+        user,
+        env="local",
+        api_url=account.env["KALSHI_API_URL"],
+        api_key_id=account.key_id,
+        private_key=account.private_key_pem,
+        private_key_path=None,
+        account=f"demo-{account.key_id[:8]}",
+        tier="basic",
+        tier_explicit=False,  # the pacer follows the local exchange's own limits
+        lake_dir=lake_dir,
+    )
 
 
 class _Steps:
@@ -111,8 +91,10 @@ class _Steps:
         self.console.print(f"[green]✓[/] {text} [dim]({took:.1f}s)[/]")
 
 
-def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
-    """Run the demo end to end; returns the report (raises KalshiLakeError subclasses on failure)."""
+def run_demo(seed: int = 7, size: str = "demo", console=None, settings=None) -> DemoReport:
+    """Run the demo end to end; returns the report (raises KalshiLakeError subclasses on failure).
+
+    ``settings``: the user's (lake dir, concurrency), loaded here when not given; the connection is the demo's."""
     from rich.console import Console
 
     from kalshi_extract.errors import ConfigError, KalshiLakeError
@@ -120,7 +102,7 @@ def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
     from kalshi_sim import LocalExchange
 
     console = console or Console()
-    user = Settings.load()
+    user = settings if settings is not None else Settings.load()
     lake_dir = str(user.lake_dir)
     if "://" not in lake_dir:
         lake_dir = os.path.abspath(lake_dir)
@@ -137,10 +119,8 @@ def run_demo(seed: int = 7, size: str = "demo", console=None) -> DemoReport:
             except ValueError as exc:  # an unknown size: a user error, not a crash
                 raise ConfigError(f"--size {size!r}: {exc}") from None
         account = exchange.create_account(balance_cents=DEMO_BALANCE_CENTS)
-        env = demo_environment(account, lake_dir)
-        report.account = env["KALSHI_ACCOUNT"] or ""
-        stack.enter_context(environment(env))
-        settings = Settings.load()
+        settings = demo_settings(user, account, lake_dir)
+        report.account = settings.account
         with steps.step("world", f"the world traded for {WORLD_SECONDS // 3600} simulated hours"):
             exchange.advance(seconds=WORLD_SECONDS)
         with steps.step("orders", "demo account placed orders through the order module"):
@@ -201,15 +181,20 @@ def _mark_demo_lake(target: tuple, seed: int) -> None:
 
 
 def _pull_and_build(settings, console, steps: _Steps) -> None:
+    from kalshi_extract.errors import PullFailed
     from kalshi_extract.ingest.plan import plan_pull
-    from kalshi_lake.cli.data_cmd import run_pull
-    from pipelines.flows import build_models
+    from kalshi_lake.cli.progress import pull_with_progress
+    from kalshi_lake.warehouse import build
 
     plan = plan_pull(settings)  # every market-data stream + the portfolio (the demo account has a key)
     with steps.step("pull", f"pulled {len(plan.streams)} streams into the lake"):
-        run_pull(plan, console=console, show_progress=True)
+        results = pull_with_progress(settings, plan, console)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        detail = "; ".join(f"{r.stream}: {r.error}" for r in failed)
+        raise PullFailed(f"{len(failed)} of {len(results)} streams failed ({detail})", results)
     with steps.step("build", "built the models (DuckDB) and ran their tests"):
-        build_models.fn(run_tests=True)
+        build(settings, run_tests=True).raise_for_failures()
 
 
 def _next_steps(console, lake_dir: str, account: str) -> None:

@@ -1,4 +1,4 @@
-"""The Prefect flows: thin wrappers over `kalshi_extract.ingest.pull` and `kalshi_lake.warehouse`.
+"""The Prefect flows: thin doors into `kalshi_extract.ingest.run` and `kalshi_lake.warehouse`.
 
 Flows
 - `pull_market_data(streams, series, tickers, since, until)`: series, events, markets, exchange status, then
@@ -9,33 +9,37 @@ Flows
 - `refresh(market_data, portfolio, build, ...)`: the parent flow: pulls as subflows, then the models.
 
 Rules
-- Settings (with the private key) are loaded inside each task from the environment; they are never flow or
-  task parameters, so Prefect never records a secret. Parameters are JSON-safe (dates as ISO strings).
-- Retries only on the task decorators, for whole-task failures; the HTTP client already retries requests.
-  Configuration and authentication errors are not retried (they cannot heal by waiting).
+- Each flow is a door: it loads settings once and plans once (`kalshi_extract.ingest.plan`), then hands the
+  `Settings` object to its tasks (as a quoted Python object: flow parameters are JSON and hold no secret, and
+  Prefect records no task input values). The tasks call `kalshi_extract.ingest.run.pull_one`; the waves and the
+  run-wide `/historical/cutoff` read are the library's (`plan.waves`, `RunCache`).
+- Progress goes to Prefect's run logger (a line when a stream starts, every 100 pages, and at its end).
+- Retries only on the task decorators, for whole-task failures, when `errors.retriable` says waiting can heal
+  them (a failed stream: `StreamFailed.retriable`); the HTTP client already retries requests.
 - A failed stream does not stop the others; the flow then fails with `PullFailed` (whose `.results` has every
-  stream's outcome) after the others landed. `refresh` still builds the models from what landed.
-- `build_models` imports `kalshi_lake.warehouse` inside its task: the one place the flows reach up into
-  `kalshi_lake` (the warehouse lives there by contract; the CLI imports pipelines, never the reverse at import).
-- Call `flow.fn(...)` to run the same code without Prefect (what the interactive CLI does).
+  stream's `StreamResult`) after the others landed. `refresh` still builds the models from what landed.
+- `flow.fn(...)` runs the same code without Prefect's API (tasks in a thread pool, see `runtime.run_tasks`).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from kalshi_extract.errors import PullFailed, StreamFailed, retriable
-from kalshi_extract.ingest.plan import PORTFOLIO_STREAMS, SECOND_WAVE, plan_pull
-from pipelines import progress
-from pipelines.runtime import Outcome, call_flow, in_prefect_run, logger, run_tasks, task_runner_scope
+from kalshi_extract.ingest.plan import PORTFOLIO_STREAMS, has_api_key, plan_pull, waves
+from kalshi_extract.ingest.pull import RunCache, Selection, StreamResult, failed_result
+from kalshi_extract.lake.run_log import new_run_id
+from kalshi_extract.settings import Settings
+from pipelines.runtime import call_flow, logger, run_tasks, task_runner_scope
+
+PAGES_PER_LOG_LINE = 100
 
 
 def _retry_condition(task_obj, task_run, state) -> bool:
-    """Retry a whole task unless it failed for a reason that waiting cannot fix."""
+    """Retry a whole task only when waiting can heal what ended it (`errors.retriable`)."""
     try:
         exc = state.result(raise_on_failure=False)
     except Exception:  # result unavailable: let Prefect retry as usual
@@ -43,17 +47,14 @@ def _retry_condition(task_obj, task_run, state) -> bool:
     return isinstance(exc, BaseException) and retriable(exc)
 
 
-def _settings():
-    from kalshi_extract.settings import Settings
+def _log_progress(log):
+    def progress(stream: str, pages: int, rows: int, status: str | None) -> None:
+        if status == "started":
+            log.info("pulling %s", stream)
+        elif status is None and pages % PAGES_PER_LOG_LINE == 0:
+            log.info("%s: %s pages, %s rows so far", stream, pages, rows)
 
-    return Settings.load()
-
-
-def new_run_id() -> str:
-    """A run id shared by every stream of one flow run (the lake's generator)."""
-    from kalshi_extract.lake.run_log import new_run_id as lake_new_run_id
-
-    return lake_new_run_id()
+    return progress
 
 
 @task(
@@ -64,32 +65,17 @@ def new_run_id() -> str:
     retry_condition_fn=_retry_condition,
     cache_policy=NO_CACHE,
 )
-def pull_stream_task(stream: str, selection: dict, run_id: str):
-    """Pull one stream into the lake (resumes from the stream's watermark when retried).
+def pull_stream_task(
+    stream: str, settings: Settings, selection: Selection, run_id: str, run_cache: RunCache
+) -> StreamResult:
+    """Pull one stream into the lake (a retry resumes from the stream's watermark); a failed pull fails the task
+    with `StreamFailed` so Prefect shows it, and retries it when it can heal."""
+    from kalshi_extract.ingest.run import pull_one
 
-    `pull_stream` records every attempt in the lake's `_runs` log and reports a failed pull as an outcome; the
-    task turns that into a failure so Prefect shows it (and retries it when it can heal).
-    """
-    from kalshi_extract.api.client import KalshiClient
-    from kalshi_extract.ingest.pull import pull_stream
-    from kalshi_extract.lake.store import Lake
-
-    settings = _settings()
-    plan = plan_pull(settings, [stream], **selection)
     log = logger()
-    started = time.monotonic()
-    progress.emit(stream, 0, 0, "started")
-    try:
-        with KalshiClient(settings) as client:
-            lake = Lake.from_settings(settings)
-            result = pull_stream(client, lake, stream, plan.selection(), run_id, progress=progress.emit)
-    except BaseException:
-        progress.emit(stream, 0, 0, "failed")
-        raise
-    progress.emit(stream, result.pages, result.rows, "ok" if result.ok else "failed")
+    result = pull_one(settings, stream, selection, run_id, progress=_log_progress(log), run_cache=run_cache)
     if not result.ok:
-        if in_prefect_run():  # under .fn the lake already logged it
-            log.error("%s failed after %s rows: %s", stream, result.rows, result.error)
+        log.error("%s failed after %s rows: %s", stream, result.rows, result.error)
         raise StreamFailed(result)
     log.info(
         "pulled %s: %s rows in %s pages (%s requests, %s retries, %s throttled) in %.1fs",
@@ -99,71 +85,59 @@ def pull_stream_task(stream: str, selection: dict, run_id: str):
         result.requests,
         result.retries,
         result.throttled,
-        time.monotonic() - started,
+        result.seconds,
     )
     return result
-
-
-def _build_retry_condition(task_obj, task_run, state) -> bool:
-    """Retry a build only for what can heal (e.g. the database file busy), not a broken model or failed tests."""
-    try:
-        exc = state.result(raise_on_failure=False)
-    except Exception:
-        return True
-    return isinstance(exc, BaseException) and retriable(exc)
 
 
 @task(
     name="build_warehouse",
     retries=1,
     retry_delay_seconds=15,
-    retry_condition_fn=_build_retry_condition,
+    retry_condition_fn=_retry_condition,
     cache_policy=NO_CACHE,
 )
-def build_warehouse_task(run_tests: bool = True):
+def build_warehouse_task(settings: Settings, run_tests: bool = True):
     """Run the SQL models (staging views, marts) into the DuckDB warehouse and their tests."""
-    from kalshi_lake.warehouse import ModelTestsFailed, build
+    from kalshi_lake.warehouse import build
 
-    settings = _settings()
     result = build(settings, run_tests=run_tests)
-    failures = list(getattr(result, "failures", []) or [])
-    log = logger()
-    log.info(
-        "built %s models, %s tests, %s failures",
-        len(getattr(result, "models", []) or []),
-        len(getattr(result, "tests", []) or []),
-        len(failures),
+    logger().info(
+        "built %s models, %s tests, %s failures", len(result.models), len(result.tests), len(result.failures)
     )
-    if failures:
-        raise ModelTestsFailed(f"{len(failures)} model test(s) failed: " + "; ".join(map(str, failures[:5])))
+    result.raise_for_failures()  # ModelTestsFailed: not retried
     return result
 
 
-def _run_streams(settings, streams: Sequence[str], selection: dict, run_id: str) -> list[Outcome]:
-    """Pull streams in two waves (reference data first), one task per stream; collect every outcome."""
-    first = [s for s in streams if s not in SECOND_WAVE]
-    second = [s for s in streams if s in SECOND_WAVE]
-    outcomes: list[Outcome] = []
+def _pull(
+    settings: Settings, streams: Sequence[str], selection: Selection, run_id: str
+) -> list[StreamResult]:
+    """One task per stream, wave after wave (`plan.waves`); every stream's `StreamResult`, failed ones included."""
+    cache = RunCache()
+    results: list[StreamResult] = []
     with task_runner_scope(settings) as runner:
-        for wave in (first, second):
+        for wave in waves(streams):
+            parameters = {"settings": settings, "selection": selection, "run_id": run_id, "run_cache": cache}
             calls = [
-                (
-                    s,
-                    pull_stream_task.with_options(name=f"pull_{s}"),
-                    {"stream": s, "selection": selection, "run_id": run_id},
-                )
+                (s, pull_stream_task.with_options(name=f"pull_{s}"), {"stream": s, **parameters})
                 for s in wave
             ]
-            outcomes.extend(run_tasks(settings, calls, runner))
-    return outcomes
+            for outcome in run_tasks(settings, calls, runner):
+                if outcome.ok:
+                    results.append(outcome.result)
+                elif isinstance(outcome.error, StreamFailed):
+                    results.append(outcome.error.result)
+                else:  # the task crashed before pull_one could report
+                    results.append(failed_result(outcome.key, outcome.error, run_id))
+    return results
 
 
-def _finish(kind: str, outcomes: list[Outcome]) -> list[Outcome]:
-    failed = [o for o in outcomes if not o.ok]
+def _finish(kind: str, results: list[StreamResult]) -> list[StreamResult]:
+    failed = [r for r in results if not r.ok]
     if failed:
-        detail = "; ".join(f"{o.key}: {o.error}" for o in failed)
-        raise PullFailed(f"{kind}: {len(failed)} of {len(outcomes)} streams failed ({detail})", outcomes)
-    return outcomes
+        detail = "; ".join(f"{r.stream}: {r.error}" for r in failed)
+        raise PullFailed(f"{kind}: {len(failed)} of {len(results)} streams failed ({detail})", results)
+    return results
 
 
 @flow(name="pull_market_data", log_prints=False)
@@ -174,9 +148,9 @@ def pull_market_data(
     since: str | None = None,
     until: str | None = None,
     run_id: str | None = None,
-) -> list[Outcome]:
+) -> list[StreamResult]:
     """Pull the public market-data streams (all of them by default) into the lake."""
-    settings = _settings()
+    settings = Settings.load()
     wanted = [s for s in (streams or []) if s not in PORTFOLIO_STREAMS]
     if streams and not wanted:
         return []
@@ -191,8 +165,7 @@ def pull_market_data(
     )
     run_id = run_id or new_run_id()
     logger().info("pull_market_data run %s: %s", run_id, ", ".join(plan.market_streams))
-    outcomes = _run_streams(settings, plan.market_streams, plan.flow_parameters(), run_id)
-    return _finish("pull_market_data", outcomes)
+    return _finish("pull_market_data", _pull(settings, plan.market_streams, plan.selection(), run_id))
 
 
 @flow(name="pull_portfolio", log_prints=False)
@@ -203,24 +176,24 @@ def pull_portfolio(
     since: str | None = None,
     until: str | None = None,
     run_id: str | None = None,
-) -> list[Outcome]:
+) -> list[StreamResult]:
     """Pull the private portfolio streams of the configured account (needs an API key)."""
-    settings = _settings()
+    settings = Settings.load()
     wanted = [s for s in (streams or PORTFOLIO_STREAMS) if s in PORTFOLIO_STREAMS]
     if not wanted:
         return []
     plan = plan_pull(settings, wanted, series=series, tickers=tickers, since=since, until=until)
     run_id = run_id or new_run_id()
     logger().info("pull_portfolio run %s: %s", run_id, ", ".join(plan.portfolio_streams))
-    outcomes = _run_streams(settings, plan.portfolio_streams, plan.flow_parameters(), run_id)
-    return _finish("pull_portfolio", outcomes)
+    return _finish("pull_portfolio", _pull(settings, plan.portfolio_streams, plan.selection(), run_id))
 
 
 @flow(name="build_models", log_prints=False)
 def build_models(run_tests: bool = True):
     """Build the DuckDB warehouse from the lake and run the model tests."""
-    settings = _settings()
-    (outcome,) = run_tasks(settings, [("build_warehouse", build_warehouse_task, {"run_tests": run_tests})])
+    settings = Settings.load()
+    calls = [("build_warehouse", build_warehouse_task, {"settings": settings, "run_tests": run_tests})]
+    (outcome,) = run_tasks(settings, calls)
     if not outcome.ok:
         raise outcome.error
     return outcome.result
@@ -239,12 +212,10 @@ def refresh(
 ) -> dict:
     """Pull market data and (when a key is configured, or `portfolio=True`) the portfolio, then build the models.
 
-    Returns {"market_data": [...], "portfolio": [...], "build": BuildResult | None}. Fails with `PullFailed`
-    after building if any stream failed.
+    Returns {"market_data": [StreamResult], "portfolio": [StreamResult], "build": BuildResult | None}. Fails
+    with `PullFailed` after building if any stream failed.
     """
-    from kalshi_extract.ingest.plan import has_api_key
-
-    settings = _settings()
+    settings = Settings.load()
     if portfolio is None:
         portfolio = has_api_key(settings)
     # Validate everything up front: bad input must change nothing.
@@ -280,6 +251,6 @@ def refresh(
     if build:
         results["build"] = call_flow(build_models)
     if failures:
-        every = [o for part in ("market_data", "portfolio") for o in results[part]]
+        every = [r for part in ("market_data", "portfolio") for r in results[part]]
         raise PullFailed("; ".join(str(f) for f in failures), every)
     return results

@@ -1,9 +1,9 @@
 """How the flows run their tasks: orchestrated by Prefect, or plainly through `.fn`.
 
-Interactive CLI commands call a flow's `.fn` (the same code, no Prefect API: Prefect's ephemeral server costs
-10-20 s per process to start). Inside a Prefect flow run the tasks are submitted to a task runner so the UI shows
-one task run per stream; outside one, the task functions (`task.fn`) run in a thread pool. Either way a failed
-stream does not stop the others: every outcome is collected.
+Inside a Prefect flow run the tasks are submitted to a task runner so the UI shows one task run per stream;
+under a flow's `.fn` (the same code without Prefect's API, whose ephemeral server costs 10-20 s per process to
+start) the task functions (`task.fn`) run in a thread pool. Either way a failed stream does not stop the others:
+every outcome is collected. (The CLI does not come through here: it calls `kalshi_extract.ingest.run`.)
 
 Task runner (`KALSHI_TASK_RUNNER`): `threads` (default, `settings.concurrency` workers) or `dask`
 (`pip install 'kalshi-lake[dask]'`; a local Dask cluster, or the scheduler named by Dask's own
@@ -103,6 +103,15 @@ def _collect(key: str, future) -> Outcome:
     return Outcome(key, result=value)
 
 
+def _quoted(parameters: dict) -> dict:
+    """Python objects (settings, a selection, the run cache) passed to a task as they are: quoted, Prefect
+    neither walks nor copies them (plain values stay visible, e.g. to the `pull_{stream}` run name)."""
+    from prefect.utilities.annotations import quote
+
+    plain = (str, int, float, bool, type(None))
+    return {k: v if isinstance(v, plain) else quote(v) for k, v in parameters.items()}
+
+
 def run_tasks(settings, calls: Sequence[tuple[str, Any, dict]], runner=None) -> list[Outcome]:
     """Run `(key, task, parameters)` calls concurrently and collect every outcome, in order.
 
@@ -115,7 +124,7 @@ def run_tasks(settings, calls: Sequence[tuple[str, Any, dict]], runner=None) -> 
         if runner is None:
             with task_runner_scope(settings) as own:
                 return run_tasks(settings, calls, own)
-        futures = [(key, runner.submit(task, parameters)) for key, task, parameters in calls]
+        futures = [(key, runner.submit(task, _quoted(parameters))) for key, task, parameters in calls]
         return [_collect(key, future) for key, future in futures]
     workers = max(1, min(len(calls), int(getattr(settings, "concurrency", 8) or 8)))
 

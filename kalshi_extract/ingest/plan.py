@@ -32,6 +32,7 @@ __all__ = [
     "has_api_key",
     "parse_when",
     "plan_pull",
+    "waves",
 ]
 
 # Flow composition: which flow pulls which stream (the stream registry itself is the lake's).
@@ -47,6 +48,15 @@ MARKET_DATA_STREAMS: tuple[str, ...] = (
 # Streams that read the market reference data first (second wave of pull_market_data).
 SECOND_WAVE: frozenset[str] = frozenset({"trades", "candlesticks", "orderbook_snapshots"})
 PORTFOLIO_STREAMS: tuple[str, ...] = ("fills", "settlements", "orders", "positions", "balance")
+
+
+def waves(streams: Iterable[str]) -> list[tuple[str, ...]]:
+    """The streams in the order they run: everything else first, then `SECOND_WAVE` (which reads the reference
+    data the first wave lands); empty waves left out, order within a wave kept."""
+    streams = list(streams)
+    first = tuple(s for s in streams if s not in SECOND_WAVE)
+    second = tuple(s for s in streams if s in SECOND_WAVE)
+    return [w for w in (first, second) if w]
 
 
 @dataclass(frozen=True)

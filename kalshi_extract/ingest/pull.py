@@ -12,11 +12,12 @@
     result = pull(client, lake, ["markets", "trades"], sel, progress=lambda stream, pages, rows: ...)
     for s in result.streams: print(s.stream, s.rows, s.outcome)
 
-``pull`` runs the streams one after another (so each stream's request counts in ``_runs`` are its own); inside a
-stream, independent partitions (tickers, series, historical/live slices) run concurrently on a thread pool of
-``settings.concurrency`` (``KALSHI_CONCURRENCY``) workers, all sharing the client's pacer. A stream holds its
-lake lock for the whole pull: a second pull of the same stream waits up to ``lock_timeout`` seconds and then
-fails with :class:`~kalshi_extract.errors.LakeLockedError`.
+(For a planned pull with waves, concurrent streams and progress, as the CLI and the flows do it, see
+:mod:`kalshi_extract.ingest.run`.) ``pull`` runs the streams one after another (so each stream's request counts
+in ``_runs`` are its own); inside a stream, independent partitions (tickers, series, historical/live slices) run
+concurrently on a thread pool of ``settings.concurrency`` (``KALSHI_CONCURRENCY``) workers, all sharing the
+client's pacer. A stream holds its lake lock for the whole pull: a second pull of the same stream waits up to
+``lock_timeout`` seconds and then fails with :class:`~kalshi_extract.errors.LakeLockedError`.
 
 ``pull_stream`` never raises for a failed pull of an otherwise valid request (API error, lock held…): it records
 the failure in ``_runs`` and returns ``StreamResult(outcome="failed", error=...)``. Invalid input (unknown stream,
@@ -42,7 +43,16 @@ from kalshi_extract.lake.run_log import new_run_id, record_run
 from kalshi_extract.lake.schemas import arrow_schema
 from kalshi_extract.lake.state import StateBook, parse_iso, ts_bounds
 
-__all__ = ["pull", "pull_stream", "Selection", "StreamResult", "RunResult", "STREAM_NAMES"]
+__all__ = [
+    "pull",
+    "pull_stream",
+    "Selection",
+    "StreamResult",
+    "RunResult",
+    "RunCache",
+    "STREAM_NAMES",
+    "failed_result",
+]
 
 log = logging.getLogger("kalshi_extract.ingest.pull")
 
@@ -164,6 +174,26 @@ class RunResult:
         return sum(s.rows for s in self.streams)
 
 
+class RunCache:
+    """Lookups shared by the streams of one run (``/historical/cutoff``), each loaded once: the first stream that
+    needs a value loads it while the others wait for it. Thread-safe; pickles empty (a process that receives it,
+    e.g. a Dask worker, loads its own)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, object] = {}
+
+    def get(self, key: str, load: Callable[[], object]) -> object:
+        """The value under ``key``, from ``load()`` the first time (a failed load caches nothing)."""
+        with self._lock:
+            if key not in self._values:
+                self._values[key] = load()
+            return self._values[key]
+
+    def __reduce__(self):
+        return (RunCache, ())
+
+
 class RunContext:
     """Everything a rule needs while pulling one stream: client, lake, state, counters, converters."""
 
@@ -175,7 +205,7 @@ class RunContext:
         selection: Selection,
         run_id: str,
         progress: Progress | None,
-        run_cache: dict | None = None,
+        run_cache: RunCache | None = None,
     ):
         self.client = client
         self.lake = lake
@@ -197,8 +227,7 @@ class RunContext:
         self.unknown: set[str] = set()
         # field → the first value that did not fit its column (landed as null, kept in _extra)
         self.unfit: dict[str, object] = {}
-        self._cutoff: dict | None = None
-        self._run_cache = run_cache  # shared by the streams of one pull() call (the cutoff is read once)
+        self._run_cache = run_cache if run_cache is not None else RunCache()
 
     # -- conversion -------------------------------------------------------------------------------------
     def converter(self) -> Converter:
@@ -250,25 +279,14 @@ class RunContext:
 
     # -- shared lookups ---------------------------------------------------------------------------------
     def cutoff(self) -> dict:
-        """``/historical/cutoff``, read once per run: by the first stream of a :func:`pull` that needs it, then
-        shared by its other streams (every run reads it afresh).
+        """``/historical/cutoff``, read once per run: by the first stream that needs it, then shared through the
+        run's :class:`RunCache` by its other streams (every run reads it afresh).
 
         A cutoff that moves while the run goes on is safe: a partition's state records the cutoff its slices
         used, and the next run's historical slice starts there, so rows archived in between are read then.
         """
-        with self._lock:
-            if self._cutoff is not None:
-                return self._cutoff
-            shared = self._run_cache.get("cutoff") if self._run_cache is not None else None
-            if shared is not None:
-                self._cutoff = shared
-                return shared
-        data = self.client.get("/historical/cutoff")
-        with self._lock:
-            self._cutoff = data if isinstance(data, dict) else {}
-            if self._run_cache is not None:
-                self._run_cache["cutoff"] = self._cutoff
-            return self._cutoff
+        data = self._run_cache.get("cutoff", lambda: self.client.get("/historical/cutoff"))
+        return data if isinstance(data, dict) else {}
 
     def cutoff_time(self, key: str | None) -> datetime | None:
         if not key:
@@ -290,22 +308,11 @@ def pull_stream(
     progress: Progress | None = None,
     *,
     lock_timeout: float = 600.0,
+    run_cache: RunCache | None = None,
 ) -> StreamResult:
-    """Pull one stream incrementally into the lake; returns its :class:`StreamResult` (also logged in ``_runs``)."""
-    return _pull_stream(client, lake, stream, selection, run_id, progress, lock_timeout=lock_timeout)
+    """Pull one stream incrementally into the lake; returns its :class:`StreamResult` (also logged in ``_runs``).
 
-
-def _pull_stream(
-    client,
-    lake,
-    stream: str,
-    selection: Selection | None,
-    run_id: str | None,
-    progress: Progress | None,
-    *,
-    lock_timeout: float,
-    run_cache: dict | None = None,
-) -> StreamResult:
+    ``run_cache`` shares run-wide lookups (the historical cutoff) between the streams of one run."""
     from kalshi_extract.ingest import rules
 
     sdef = get_stream(stream)
@@ -362,6 +369,13 @@ def _pull_stream(
     return result
 
 
+def failed_result(stream: str, exc: BaseException, run_id: str = "") -> StreamResult:
+    """The outcome of a stream that ended with ``exc`` before :func:`pull_stream` could report it."""
+    result = StreamResult(stream=stream, run_id=run_id)
+    _failed(result, exc)
+    return result
+
+
 def _failed(result: StreamResult, exc: BaseException) -> None:
     result.outcome = "failed"
     result.error = f"{type(exc).__name__}: {exc}"
@@ -389,9 +403,9 @@ def pull(
         raise ValueError(f"no streams given; choose from {', '.join(STREAM_NAMES)}")
     selection = selection or Selection()
     run_id = run_id or new_run_id()
-    run_cache: dict = {}  # e.g. /historical/cutoff, read once for all the streams of this run
+    run_cache = RunCache()  # /historical/cutoff, read once for all the streams of this run
     results = [
-        _pull_stream(
+        pull_stream(
             client, lake, name, selection, run_id, progress, lock_timeout=lock_timeout, run_cache=run_cache
         )
         for name in names

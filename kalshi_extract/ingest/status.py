@@ -57,8 +57,21 @@ def _missing_days(days: list[date]) -> list[dict[str, str]]:
     return gaps[:MAX_GAPS]
 
 
+def _column_stats(row_group, index: dict[str, int], names: list[str]) -> dict[str, dict[str, Any]]:
+    """{column: {"min", "max"}} of a row group's footer statistics, for ``names`` only (``RowGroupInfo.statistics``
+    converts every column's, which is most of the cost of a status on a lake of many small files)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        i = index.get(name)
+        stats = row_group.column(i).statistics if i is not None else None
+        if stats is not None and stats.has_min_max:
+            out[name] = {"min": stats.min, "max": stats.max}
+    return out
+
+
 def _footer_facts(dataset, time_column: str | None) -> dict[str, Any]:
-    """From the Parquet footers: min/max of `time_column` and, per `_run_id`, its rows and newest `_loaded_at`.
+    """From the Parquet footers: the row count, min/max of `time_column` and, per `_run_id`, its rows and newest
+    `_loaded_at`.
 
     A row group whose `_run_id` statistics are not one value (a compacted file) reads that column instead.
     """
@@ -67,6 +80,7 @@ def _footer_facts(dataset, time_column: str | None) -> dict[str, Any]:
     starts: list[datetime] = []
     ends: list[datetime] = []
     runs: dict[str, dict[str, Any]] = {}
+    rows = 0
 
     def note(run_id: Any, rows: int, loaded: Any) -> None:
         entry = runs.setdefault(str(run_id), {"rows": 0, "loaded_at": None})
@@ -75,10 +89,14 @@ def _footer_facts(dataset, time_column: str | None) -> dict[str, Any]:
         if loaded is not None and (entry["loaded_at"] is None or loaded > entry["loaded_at"]):
             entry["loaded_at"] = loaded
 
+    wanted = [c for c in (time_column, "_run_id", "_loaded_at") if c]
     for fragment in dataset.get_fragments():
         fragment.ensure_complete_metadata()
+        meta = fragment.metadata
+        index = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
         for group in fragment.row_groups:
-            stats = group.statistics or {}
+            rows += group.num_rows
+            stats = _column_stats(meta.row_group(group.id), index, wanted)
             if time_column and time_column in stats:
                 lo, hi = (
                     _parse_time(stats[time_column].get("min")),
@@ -99,6 +117,7 @@ def _footer_facts(dataset, time_column: str | None) -> dict[str, Any]:
                     loaded = pc.max(mine.column("_loaded_at")).as_py() if "_loaded_at" in columns else None
                     note(run_id, mine.num_rows, loaded)
     return {
+        "rows": rows,
         "data_start": min(starts).isoformat() if starts else None,
         "data_end": max(ends).isoformat() if ends else None,
         "data_runs": runs,
@@ -136,12 +155,14 @@ def _scan_stream(lake, stream: str, time_column: str | None = None) -> dict[str,
     if not files:
         return out
     dataset = ds.dataset(files, format="parquet", filesystem=lake.fs)
-    out["rows"] = int(dataset.count_rows())  # from the Parquet footers
-    if "_loaded_at" in dataset.schema.names:
+    out.update(_footer_facts(dataset, time_column))  # rows too: each footer is read once
+    newest = [r["loaded_at"] for r in out["data_runs"].values() if r["loaded_at"] is not None]
+    if newest:
+        out["loaded_at"] = max(newest)
+    elif "_loaded_at" in dataset.schema.names:  # files written without statistics: read the column
         loaded = pc.max(dataset.to_table(columns=["_loaded_at"]).column("_loaded_at")).as_py()
         if isinstance(loaded, datetime):
             out["loaded_at"] = loaded if loaded.tzinfo else loaded.replace(tzinfo=UTC)
-    out.update(_footer_facts(dataset, time_column))
     days = sorted({date.fromisoformat(f.rsplit("/", 2)[-2].split("=", 1)[1]) for f in files})
     out["first"], out["last"] = days[0].isoformat(), days[-1].isoformat()
     out["gaps"] = _missing_days(days)

@@ -1,8 +1,8 @@
 """The `kalshi-lake` command line: a thin layer over the library.
 
 Each command group lives in its own module and registers itself here. Command modules import heavy
-libraries (Prefect, DuckDB, the local exchange) inside the command functions, so `kalshi-lake --help`
-stays fast.
+libraries (DuckDB, pyarrow, the local exchange) inside the command functions, so `kalshi-lake --help`
+stays fast; Prefect (`pipelines`) is imported only by `--prefect` and `serve`.
 """
 
 from __future__ import annotations

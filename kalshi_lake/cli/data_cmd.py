@@ -1,12 +1,11 @@
 """CLI data commands: `pull`, `build`, `sql`, `status`, `serve`, `demo` (registered by kalshi_lake.cli).
 
-Thin: each command validates its input, then calls the library (`pipelines` flows, `kalshi_lake.warehouse`,
-`kalshi_lake.demo`). Heavy modules (Prefect, DuckDB, the local exchange) are imported inside the command
-functions so `kalshi-lake --help` stays fast and never imports Prefect.
-
-`pull` and `build` run the flows' `.fn` (the same code without Prefect's API, which costs 10-20 s to start in
-ephemeral mode); `--prefect` runs them as orchestrated Prefect flow runs. Errors a user can cause exit non-zero
-with a one-line `error: ...` on stderr and no traceback; bad input is rejected before the lake is touched.
+Thin: each command loads settings once, validates its input, then calls the library: `pull` →
+`kalshi_extract.ingest.run.run_pull` (one plan, a live `progress=` callback), `build` → `kalshi_lake.warehouse`,
+`demo` → `kalshi_lake.demo`. Only `--prefect` and `serve` import `pipelines` (Prefect); heavy modules (DuckDB,
+the local exchange) are imported inside the command functions so `kalshi-lake --help` stays fast. Errors a user
+can cause exit non-zero with a one-line `error: ...` on stderr and no traceback (a failed stream: its reason);
+bad input is rejected before the lake is touched.
 
 Display (shared helpers in `cli.common` / `cli.render`): tables fit the terminal; numbers, dates and tickers never
 fold or get cut; least useful columns are left out and named in the title (`--json` has everything). `sql` in
@@ -45,66 +44,22 @@ def _console(err: bool = False):
 
 
 # --------------------------------------------------------------------------------------------------- pull
-def _progress_display(streams: list[str], console):
-    """A rich Progress with one line per stream (pages, rows, rows/s) and its listener."""
-    import threading
-    import time
-
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        SpinnerColumn(finished_text="[green]✓[/]"),
-        TextColumn("[bold]{task.description:<20}"),
-        TextColumn("{task.fields[pages]:>6,} pages"),
-        TextColumn("{task.fields[rows]:>10,} rows"),
-        TextColumn("{task.fields[rate]:>9} rows/s"),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[note]}"),
-        console=console,
-        transient=False,
-    )
-    fields = {"pages": 0, "rows": 0, "rate": "-", "note": ""}
-    ids = {s: progress.add_task(s, total=None, start=False, **fields) for s in streams}
-    started: dict[str, float] = {}
-    lock = threading.Lock()
-
-    def listener(stream: str, pages: int, rows: int, status: str | None = None) -> None:
-        with lock:
-            if stream not in ids:
-                ids[stream] = progress.add_task(stream, total=None, start=False, **fields)
-            task = ids[stream]
-            if stream not in started:
-                started[stream] = time.monotonic()
-                progress.start_task(task)
-            elapsed = time.monotonic() - started[stream]
-            rate = f"{rows / elapsed:,.0f}" if elapsed > 0.05 else "-"
-            progress.update(task, pages=pages, rows=rows, rate=rate)
-            if status in ("ok", "failed"):
-                note = "" if status == "ok" else "[red]✗ failed[/]"
-                progress.update(task, total=1, completed=1 if status == "ok" else 0, note=note)
-                progress.stop_task(task)
-
-    return progress, listener
-
-
-def _summary_rows(outcomes) -> list[dict]:
-    rows = []
-    for o in outcomes:
-        r = o.result
-        rows.append(
-            {
-                "stream": o.key,
-                "outcome": "failed" if o.error else str(getattr(r, "outcome", "ok") or "ok"),
-                "pages": getattr(r, "pages", None),
-                "rows": getattr(r, "rows", None),
-                "requests": getattr(r, "requests", None),
-                "retries": getattr(r, "retries", None),
-                "throttled": getattr(r, "throttled", None),
-                "seconds": round(float(getattr(r, "seconds", 0) or 0), 2) if r is not None else None,
-                "error": one_line(getattr(o.error, "reason", None) or o.error) if o.error else None,
-            }
-        )
-    return rows
+def _summary_rows(results) -> list[dict]:
+    """One row per stream from its `StreamResult` (failed ones carry the one-line reason)."""
+    return [
+        {
+            "stream": r.stream,
+            "outcome": "ok" if r.ok else "failed",
+            "pages": r.pages,
+            "rows": r.rows,
+            "requests": r.requests,
+            "retries": r.retries,
+            "throttled": r.throttled,
+            "seconds": round(float(r.seconds or 0), 2),
+            "error": None if r.ok else one_line(r.error or r.error_type or "failed"),
+        }
+        for r in results
+    ]
 
 
 def _cell(value) -> str:
@@ -131,14 +86,18 @@ def _summary_table(rows: list[dict], width: int | None = None):
     return table("pull summary", columns, cells, width=width)
 
 
-def run_pull(plan, *, use_prefect: bool = False, console=None, show_progress: bool = True):
-    """Run a planned pull through the `refresh` flow (without building); returns every stream's Outcome.
+def run_pull(settings, plan, *, use_prefect: bool = False, console=None, show_progress: bool = True) -> list:
+    """Run a planned pull; returns every stream's `StreamResult` (failed ones included, never raises for them).
 
-    Raises PullFailed (with `.results`) when a stream failed.
-    """
-    if use_prefect:
-        _prefect_startup_grace()  # before Prefect is imported: it reads its settings once
-    from pipelines import progress as progress_hooks
+    Plainly: the library (`kalshi_extract.ingest.run`) with a live progress display. `use_prefect`: the `refresh`
+    flow as an orchestrated Prefect flow run (without building), a spinner while it runs."""
+    if not use_prefect:
+        from kalshi_lake.cli.progress import pull_with_progress
+
+        return pull_with_progress(settings, plan, console, show_progress)
+    from kalshi_extract.errors import PullFailed
+
+    _prefect_startup_grace()  # before Prefect is imported: it reads its settings once
     from pipelines.flows import refresh
 
     params = dict(
@@ -148,17 +107,15 @@ def run_pull(plan, *, use_prefect: bool = False, console=None, show_progress: bo
         streams=list(plan.streams),
         **plan.flow_parameters(),
     )
-    runner = refresh if use_prefect else refresh.fn
-
-    def _go():
-        result = runner(**params)
-        return list(result["market_data"]) + list(result["portfolio"])
-
-    if not show_progress:
-        return _go()
-    display, listener = _progress_display(list(plan.streams), console)
-    with display, progress_hooks.listening(listener):
-        return _go()
+    try:
+        if show_progress and console is not None:
+            with console.status("pulling (Prefect flow run)"):
+                result = refresh(**params)
+        else:
+            result = refresh(**params)
+    except PullFailed as exc:
+        return list(exc.results)
+    return list(result["market_data"]) + list(result["portfolio"])
 
 
 def pull(
@@ -188,24 +145,20 @@ def pull(
     ] = False,
 ) -> None:
     """Pull streams from Kalshi into the Parquet lake.  Example: kalshi-lake pull markets trades --since 2025-01-01"""
-    from kalshi_extract.ingest.plan import PullFailed, plan_pull
+    from kalshi_extract.ingest.plan import plan_pull
 
     settings = load_settings()
     plan = plan_pull(settings, streams, series=series, tickers=tickers, since=since, until=until)
     console = _console()
-    try:
-        outcomes = run_pull(plan, use_prefect=use_prefect, console=console, show_progress=not as_json)
-        failed = None
-    except PullFailed as exc:
-        outcomes, failed = exc.results, exc
-    rows = _summary_rows(outcomes)
+    results = run_pull(settings, plan, use_prefect=use_prefect, console=console, show_progress=not as_json)
+    rows = _summary_rows(results)
     if as_json:
         typer.echo(json.dumps({"lake": str(settings.lake_root), "streams": rows}, default=str))
     else:
         console.print(_summary_table(rows, console.width))
-    if failed is not None:
-        bad = [r for r in rows if r["outcome"] == "failed"]
-        raise fail("; ".join(f"{r['stream']}: {r['error']}" for r in bad) or one_line(failed))
+    bad = [r for r in rows if r["outcome"] == "failed"]
+    if bad:
+        raise fail("; ".join(f"{r['stream']}: {r['error']}" for r in bad))
 
 
 # --------------------------------------------------------------------------------------------------- build
@@ -216,15 +169,20 @@ def build(
     ] = False,
 ) -> None:
     """Build the SQL models into $KALSHI_LAKE_DIR/kalshi.duckdb.  Example: kalshi-lake build"""
-    if use_prefect:
-        _prefect_startup_grace()  # before Prefect is imported: it reads its settings once
-    from pipelines.flows import build_models
-
     settings = load_settings()
     console = _console()
-    runner = build_models if use_prefect else build_models.fn
-    with console.status("building models"):
-        result = runner(run_tests=not skip_tests)
+    if use_prefect:
+        _prefect_startup_grace()  # before Prefect is imported: it reads its settings once
+        from pipelines.flows import build_models
+
+        with console.status("building models (Prefect flow run)"):
+            result = build_models(run_tests=not skip_tests)
+    else:
+        from kalshi_lake.warehouse import build as build_warehouse
+
+        with console.status("building models"):
+            result = build_warehouse(settings, run_tests=not skip_tests)
+        result.raise_for_failures()
     models = getattr(result, "models", []) or []
     tests = getattr(result, "tests", []) or []
     console.print(f"built {len(models)} models, ran {len(tests)} tests into {settings.warehouse_path}")
@@ -413,7 +371,7 @@ def demo(
     """Run the whole stack against an embedded local exchange: no account, no network.  Example: kalshi-lake demo"""
     from kalshi_lake.demo import run_demo
 
-    run_demo(seed=seed, size=size, console=_console())
+    run_demo(seed=seed, size=size, console=_console(), settings=load_settings())
 
 
 def register(app: typer.Typer) -> None:

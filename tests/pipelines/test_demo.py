@@ -99,3 +99,21 @@ def test_demo_end_to_end_and_rerun(tmp_path):
     assert trades_2 >= trades_1 and trades_2 == unique_2  # topped up, never duplicated
     assert accounts_2 == accounts  # same seed, same demo account
     assert fills == unique_fills > 0
+
+
+def test_demo_settings_are_an_object_not_the_environment(sim_account, tmp_path):
+    from kalshi_extract.settings import Settings
+    from kalshi_lake.demo import demo_settings
+
+    mine = {"KALSHI_LAKE_DIR": str(tmp_path), "KALSHI_CONCURRENCY": "3", "KALSHI_TIER": "premier"}
+    user = Settings.load(environ={**mine, "KALSHI_PRIVATE_KEY_PATH": "/nonexistent.pem"})
+    before = dict(os.environ)
+    demo = demo_settings(user, sim_account, str(tmp_path))
+    assert dict(os.environ) == before
+    assert demo.env == "local" and demo.base_url == sim_account.env["KALSHI_API_URL"]
+    assert demo.api_key_id == sim_account.key_id and demo.private_key_path is None and demo.has_key
+    assert (
+        demo.account == f"demo-{sim_account.key_id[:8]}" and demo.tier == "basic" and not demo.tier_explicit
+    )
+    assert demo.lake_dir == str(tmp_path) and demo.concurrency == 3
+    assert "PRIVATE KEY" not in repr(demo)

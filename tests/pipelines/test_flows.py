@@ -1,4 +1,5 @@
-"""The flows against the local exchange: plainly through `.fn`, and orchestrated under Prefect's test harness."""
+"""The flows against the local exchange: plainly through `.fn`, and orchestrated under Prefect's test harness.
+(The library they call, `kalshi_extract.ingest.run`, is tested in test_run.py.)"""
 
 from __future__ import annotations
 
@@ -42,41 +43,20 @@ def _lake_rows(settings: Settings, stream: str) -> int:
     return lake.dataset(stream).count_rows() if lake.files(stream) else 0
 
 
-def _by_stream(outcomes) -> dict:
-    return {o.key: o for o in outcomes}
+def _by_stream(results) -> dict:
+    return {r.stream: r for r in results}
 
 
 # ------------------------------------------------------------------------------------------- without Prefect
-def test_market_data_fn_lands_streams_and_reports_progress(public_env):
-    from pipelines import progress
+def test_market_data_fn_lands_streams_in_waves(public_env):
     from pipelines.flows import pull_market_data
 
-    seen: dict[str, tuple[int, int]] = {}
-    statuses: list[tuple[str, str]] = []
-
-    def listener(stream, pages, rows, status=None):
-        if status:
-            statuses.append((stream, status))
-        else:
-            seen[stream] = (pages, rows)
-
-    with progress.listening(listener), progress.listening(lambda *a: 1 / 0):  # a broken display is harmless
-        outcomes = pull_market_data.fn(streams=["series", "markets", "trades"])
-    got = _by_stream(outcomes)
-    assert set(got) == {"series", "markets", "trades"}
-    assert all(o.ok for o in outcomes), [o.error for o in outcomes]
-    for stream in ("markets", "trades"):
-        assert got[stream].result.rows > 0
-        assert _lake_rows(public_env, stream) == got[stream].result.rows
-        assert seen[stream][1] == got[stream].result.rows
-    assert sorted(statuses) == sorted([(s, "started") for s in got] + [(s, "ok") for s in got])
-    # Incremental: a second pull of the (unchanged) exchange adds no duplicate trades.
-    again = _by_stream(pull_market_data.fn(streams=["trades"]))
-    assert again["trades"].ok
-    from kalshi_extract.lake.store import Lake
-
-    trade_ids = Lake.from_settings(public_env).read("trades", columns=["trade_id"]).column("trade_id")
-    assert len(set(trade_ids.to_pylist())) == len(trade_ids)
+    results = pull_market_data.fn(streams=["trades", "series", "markets"])
+    assert [r.stream for r in results] == ["series", "markets", "trades"]  # reference streams first
+    assert all(r.ok for r in results), [r.error for r in results]
+    for r in results[1:]:
+        assert r.rows > 0 and _lake_rows(public_env, r.stream) == r.rows
+    assert len({r.run_id for r in results}) == 1
 
 
 def test_portfolio_without_key_fails_before_touching_the_lake(public_env):
@@ -100,6 +80,7 @@ def test_a_failing_stream_does_not_stop_the_others(exchange, tmp_path, monkeypat
     got = _by_stream(info.value.results)
     assert got["markets"].ok and _lake_rows(settings, "markets") > 0
     assert not got["balance"].ok
+    assert got["balance"].error_type == "AuthenticationError" and got["balance"].retriable is False
     assert "balance" in str(info.value)
 
 
@@ -134,8 +115,8 @@ def test_pull_market_data_flow_one_task_run_per_stream(prefect_harness, public_e
 
     state = pull_market_data(return_state=True)
     assert state.is_completed(), state.message
-    outcomes = state.result()
-    assert [o.key for o in outcomes] == list(MARKET_DATA_STREAMS)  # reference streams first, then the rest
+    results = state.result()
+    assert [r.stream for r in results] == list(MARKET_DATA_STREAMS)  # reference streams first, then the rest
     runs = _task_runs(state.state_details.flow_run_id)
     assert sorted(r.name for r in runs) == sorted(f"pull_{s}" for s in MARKET_DATA_STREAMS)
     assert all(r.state.is_completed() for r in runs)
@@ -211,8 +192,8 @@ def test_selection_reaches_the_lake(public_env, exchange):
 
     with KalshiClient(public_env) as client:
         ticker = next(t["ticker"] for t in client.get_trades(limit=1))
-    outcomes = pull_market_data.fn(streams=["trades"], tickers=[ticker])
-    assert all(o.ok for o in outcomes)
+    results = pull_market_data.fn(streams=["trades"], tickers=[ticker])
+    assert all(r.ok for r in results)
     got = set(Lake.from_settings(public_env).read("trades", columns=["ticker"]).column("ticker").to_pylist())
     assert got == {ticker}
 
@@ -258,11 +239,12 @@ def test_coverage_gaps_from_the_run_log():
 
 
 def test_status_reports_a_backfill_hole(public_env):
+    from kalshi_extract.ingest.plan import plan_pull
+    from kalshi_extract.ingest.run import run_pull
     from kalshi_extract.ingest.status import lake_status
-    from pipelines.flows import pull_market_data
 
-    pull_market_data.fn(streams=["trades"], since="2026-11-01", until="2026-11-05")
-    pull_market_data.fn(streams=["trades"], since="2026-11-10", until="2026-11-12")
+    for since, until in (("2026-11-01", "2026-11-05"), ("2026-11-10", "2026-11-12")):
+        assert run_pull(public_env, plan_pull(public_env, ["trades"], since=since, until=until)).ok
     trades = {s["stream"]: s for s in lake_status(public_env)["streams"]}["trades"]
     holes = [g for g in trades["gaps"] if g["kind"] == "not pulled"]
     assert holes == [

@@ -1,4 +1,4 @@
-"""`kalshi-lake status` for a pull killed mid-stream: committed files, no `_runs` row (see pipelines/status.py).
+"""`kalshi-lake status` for a pull killed mid-stream: committed files, no `_runs` row (see kalshi_extract/ingest/status.py).
 
 A kill between a stream's commit and its run-log row is reproduced exactly by pulling for real against the local
 exchange and then deleting that stream's `_runs` file.
@@ -39,16 +39,20 @@ def _forget_run(settings: Settings, stream: str, keep: set[str]) -> str:
 
 
 def test_status_shows_the_data_of_an_interrupted_pull(exchange, lake_env):
+    from kalshi_extract.ingest.plan import plan_pull
+    from kalshi_extract.ingest.run import run_pull
     from kalshi_extract.ingest.status import lake_status
     from kalshi_extract.lake.store import Lake
-    from pipelines.flows import pull_market_data
+
+    def pull(streams, **when):
+        assert run_pull(lake_env, plan_pull(lake_env, streams, **when)).ok
 
     split = (exchange.now - timedelta(hours=6)).isoformat()
-    pull_market_data.fn(streams=["trades", "markets"], until=split)
+    pull(["trades", "markets"], until=split)
     killed_markets = _forget_run(lake_env, "markets", keep=set())
     first = {s["stream"]: s for s in lake_status(lake_env)["streams"]}
     ok_trades_run = first["trades"]["last_run_id"]
-    pull_market_data.fn(streams=["trades"], since=split)
+    pull(["trades"], since=split)
     killed_trades = _forget_run(lake_env, "trades", keep={ok_trades_run})
 
     lake = Lake.from_settings(lake_env)

@@ -1,0 +1,101 @@
+"""Start-up cost of the CLI: CPU seconds of a whole `kalshi-lake` process for `--help`, `status` and
+`sql "select 1"`, each beside baselines measured in the same run (issue #12: "well under a second of CPU").
+
+Every command is one child process measured from outside (`bench.common.run_process`: user + system CPU from the
+kernel's rusage, interpreter start-up and imports included), run as the console script does
+(`python -c "from kalshi_lake.cli import main; main()" ...`). `status` and `sql` read a small demo lake built
+first by `kalshi-lake demo` (not measured). Each command runs once unmeasured (bytecode cached, as on a user's
+machine after the first run), then `repeats` times; the median CPU is reported, with the minimum.
+
+Baselines: `python -c pass` (the interpreter alone) and `python -c "import pyarrow, duckdb"` (the two native
+libraries a data command cannot avoid). Every process runs with pandas hidden, as in a plain install.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import sys
+from typing import Any
+
+from bench.common import BenchError, child_env, run_process, work_dir
+
+# A plain install has no pandas, but pyarrow imports it whenever it is installed (the bench group installs it for
+# the seed-style baseline): every measured process, baselines included, runs with pandas made unimportable.
+_NO_PANDAS = """
+import importlib.abc, sys
+class _HidePandas(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "pandas":
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden)", name=name)
+sys.meta_path.insert(0, _HidePandas())
+"""
+CLI = _NO_PANDAS + "from kalshi_lake.cli import main; main()"
+TARGET_CPU_S = 1.0  # "well under a second of CPU"
+
+BASELINES: dict[str, list[str]] = {
+    "python -c pass": ["-c", _NO_PANDAS + "pass"],
+    'python -c "import pyarrow, duckdb"': ["-c", _NO_PANDAS + "import pyarrow, duckdb"],
+}
+COMMANDS: dict[str, list[str]] = {
+    "kalshi-lake --help": ["--help"],
+    "kalshi-lake status": ["status"],
+    'kalshi-lake sql "select 1"': ["sql", "select 1"],
+}
+
+
+def _build_demo_lake(lake_dir: str, size: str, seed: int) -> float:
+    """A small lake + warehouse from `kalshi-lake demo`; returns its wall seconds."""
+    env = child_env({"KALSHI_LAKE_DIR": lake_dir, "COLUMNS": "120"})
+    argv = [sys.executable, "-c", CLI, "demo", "--size", size, "--seed", str(seed)]
+    child = run_process("demo", argv, env=env, timeout=1800)
+    if child.returncode != 0 or child.timed_out:
+        raise BenchError(f"kalshi-lake demo failed (status {child.returncode})\n{child.stderr_tail}")
+    return child.wall_s
+
+
+def _measure(name: str, argv: list[str], env: dict[str, str], repeats: int) -> dict[str, Any]:
+    runs = []
+    for i in range(repeats + 1):
+        child = run_process(name, argv, env=env, timeout=300)
+        if child.returncode != 0 or child.timed_out:
+            raise BenchError(f"{name}: exited with status {child.returncode}\n{child.stderr_tail}")
+        if i:  # the first run only warms the bytecode cache
+            runs.append(child)
+    cpu = [c.cpu_s for c in runs]
+    return {
+        "cpu_s": statistics.median(cpu),
+        "cpu_min_s": min(cpu),
+        "wall_s": statistics.median(c.wall_s for c in runs),
+        "peak_rss_mb": max(c.peak_mem_bytes for c in runs) / 1e6,
+        "repeats": repeats,
+    }
+
+
+def startup(size: str = "tiny", seed: int = 7, repeats: int = 5) -> dict[str, Any]:
+    """Measure every baseline and command (see the module docstring); figures in seconds of CPU."""
+    root = work_dir() / "startup"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    lake_dir = str(root / "data")
+    demo_wall = _build_demo_lake(lake_dir, size, seed)
+    env = child_env({"KALSHI_LAKE_DIR": lake_dir, "COLUMNS": "120"})
+    figures: dict[str, dict[str, Any]] = {}
+    for name, args in BASELINES.items():
+        figures[name] = _measure(name, [sys.executable, *args], env, repeats)
+    for name, args in COMMANDS.items():
+        figures[name] = _measure(name, [sys.executable, "-c", CLI, *args], env, repeats)
+    floor = figures["python -c pass"]["cpu_s"]
+    native = figures['python -c "import pyarrow, duckdb"']["cpu_s"]
+    for name in COMMANDS:
+        f = figures[name]
+        f["over_python_s"] = f["cpu_s"] - floor
+        f["over_pyarrow_duckdb_s"] = f["cpu_s"] - native
+    return {
+        "demo_size": size,
+        "demo_wall_s": demo_wall,
+        "target_cpu_s": TARGET_CPU_S,
+        "baselines": list(BASELINES),
+        "commands": list(COMMANDS),
+        "figures": figures,
+    }

@@ -1,0 +1,147 @@
+"""Pull a planned set of streams: the one entry point below the CLI, the demo and the Prefect flows.
+
+::
+
+    from kalshi_extract.settings import Settings
+    from kalshi_extract.ingest.plan import plan_pull
+    from kalshi_extract.ingest.run import run_pull
+
+    settings = Settings.load()
+    plan = plan_pull(settings, ["markets", "trades"], since="2026-06-01")
+    run = run_pull(settings, plan, progress=lambda stream, pages, rows, status: ...)
+    for s in run.streams: print(s.stream, s.outcome, s.rows, s.error)
+
+How a run goes:
+- Waves (`plan.waves`): every stream but `SECOND_WAVE` first (the reference data: series, events, markets,
+  exchange status, and the portfolio streams), then trades, candlesticks and order book snapshots, which read
+  the markets the first wave landed.
+- The streams of a wave run concurrently on `settings.concurrency` threads. Each stream has its own
+  `KalshiClient`, so the request counts in its `_runs` row are its own; the rate-limit pacer is shared by every
+  client of the process. One `RunCache` per run: `/historical/cutoff` is read once for all streams.
+- `progress(stream, pages, rows, status)`: status "started" when a stream starts, None after each page, "ok"
+  or "failed" when it ends. It runs in worker threads (it must be cheap and thread-safe); an exception in it is
+  logged and never fails a pull.
+- A failed stream never raises: `run_pull` returns every stream's `StreamResult`, a failed one with `error`,
+  `error_type` and `retriable`. Ctrl-C (KeyboardInterrupt) starts no queued stream and propagates.
+
+`pull_one` is the same for a single stream: the Prefect flows run it as one task per stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from kalshi_extract.ingest.plan import PullPlan, waves
+from kalshi_extract.ingest.pull import (
+    RunCache,
+    RunResult,
+    Selection,
+    StreamResult,
+    failed_result,
+    pull_stream,
+)
+
+__all__ = ["Progress", "pull_one", "run_pull"]
+
+log = logging.getLogger("kalshi_extract.ingest.run")
+
+Progress = Callable[[str, int, int, str | None], None]  # (stream, pages, rows, status)
+
+
+def _safe(progress: Progress | None) -> Progress | None:
+    """``progress`` guarded: a broken display must never fail a pull."""
+    if progress is None:
+        return None
+
+    def report(stream: str, pages: int, rows: int, status: str | None = None) -> None:
+        try:
+            progress(stream, pages, rows, status)
+        except Exception:
+            log.debug("progress callback failed", exc_info=True)
+
+    return report
+
+
+def pull_one(
+    settings,
+    stream: str,
+    selection: Selection,
+    run_id: str,
+    *,
+    progress: Progress | None = None,
+    run_cache: RunCache | None = None,
+    lock_timeout: float = 600.0,
+) -> StreamResult:
+    """Pull one stream with a client of its own; returns its `StreamResult`, failed or not (never raises for a
+    failed pull; KeyboardInterrupt propagates)."""
+    from kalshi_extract.api.client import KalshiClient
+    from kalshi_extract.lake.store import Lake
+
+    report = _safe(progress)
+    if report is not None:
+        report(stream, 0, 0, "started")
+
+    def page(name: str, pages: int, rows: int) -> None:
+        report(name, pages, rows, None)
+
+    try:
+        with KalshiClient(settings) as client:
+            lake = Lake.from_settings(settings)
+            result = pull_stream(
+                client,
+                lake,
+                stream,
+                selection,
+                run_id,
+                page if report is not None else None,
+                lock_timeout=lock_timeout,
+                run_cache=run_cache,
+            )
+    except Exception as exc:  # a bug or a failure before the pull began; pull_stream logged its own in _runs
+        log.error("%s: pull failed", stream, exc_info=not isinstance(exc, OSError))
+        result = failed_result(stream, exc, run_id)
+    if report is not None:
+        report(stream, result.pages, result.rows, "ok" if result.ok else "failed")
+    return result
+
+
+def run_pull(
+    settings,
+    plan: PullPlan,
+    *,
+    progress: Progress | None = None,
+    run_id: str | None = None,
+    lock_timeout: float = 600.0,
+) -> RunResult:
+    """Pull every stream of ``plan`` into the lake under one run id; returns every stream's outcome, in the
+    plan's order (see the module docstring for waves, threads and progress)."""
+    from kalshi_extract.lake.run_log import new_run_id
+
+    selection = plan.selection()
+    run_id = run_id or new_run_id()
+    cache = RunCache()
+    done: dict[str, StreamResult] = {}
+    workers = max(1, int(getattr(settings, "concurrency", 8) or 8))
+    for wave in waves(plan.streams):
+
+        def one(stream: str) -> StreamResult:
+            return pull_one(
+                settings,
+                stream,
+                selection,
+                run_id,
+                progress=progress,
+                run_cache=cache,
+                lock_timeout=lock_timeout,
+            )
+
+        pool = ThreadPoolExecutor(max_workers=min(workers, len(wave)), thread_name_prefix="kalshi-pull")
+        try:
+            done.update(zip(wave, pool.map(one, wave), strict=True))
+        except KeyboardInterrupt:  # start no queued stream; the caller decides how to stop the running ones
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    return RunResult(run_id=run_id, streams=[done[s] for s in plan.streams])
