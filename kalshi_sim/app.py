@@ -11,6 +11,8 @@ a key too (the client's pacer asks it before it has one) but checks a key when o
 Every response (API, control, 404/405, injected faults) carries a ``Date`` header (RFC 7231, whole seconds)
 read from the *simulated* clock, as a real server's Date reads its own clock: clients stamp snapshots with
 it. The servers run uvicorn with ``date_header=False`` so uvicorn's wall-clock Date never competes.
+The WebSocket path ``/trade-api/ws/v2`` bypasses the Starlette routes (:class:`Entry`) and is served by
+``kalshi_sim.ws.Hub``, which checks the upgrade's signature with :meth:`Api.authenticate_headers`.
 """
 
 from __future__ import annotations
