@@ -101,7 +101,10 @@ class Conn:
             if self.signaled:
                 return
             self.signaled = True
-        self.loop.call_soon_threadsafe(self._wake)
+        try:
+            self.loop.call_soon_threadsafe(self._wake)
+        except RuntimeError:  # the server's loop is gone (exchange stopped): nobody to send to
+            self.closed = True
 
     def _wake(self) -> None:
         self.wake.set()
@@ -116,7 +119,10 @@ class Conn:
     def poke(self) -> None:
         with self.lock:
             self.signaled = True
-        self.loop.call_soon_threadsafe(self.wake.set)
+        try:
+            self.loop.call_soon_threadsafe(self.wake.set)
+        except RuntimeError:
+            self.closed = True
 
     async def run_sender(self, send) -> None:
         hub = self.hub
@@ -258,10 +264,10 @@ class Hub:
                 conn.subs.clear()
             if not sender.done():
                 sender.cancel()
-                try:
-                    await sender
-                except (asyncio.CancelledError, Exception):
-                    pass
+            try:
+                await sender
+            except (asyncio.CancelledError, Exception):  # a send to a vanished client: already closed
+                pass
 
     async def _deny(self, send, e: ApiError) -> None:
         date = email.utils.formatdate(self.ex.now_us // 1_000_000, usegmt=True).encode()

@@ -277,3 +277,16 @@ def test_a_consumer_that_falls_behind_is_dropped_with_error_25():
         while ex.api.ws.conns and time.monotonic() < deadline:
             time.sleep(0.05)
         assert ex.api.ws.conns == [] and ex.api.ws.feed.subs == []
+
+
+def test_the_websocket_of_an_exchange_in_a_child_process():
+    with LocalExchange(seed=7, size="tiny", subprocess=True, ws_heartbeat=2) as ex:
+        acct = ex.create_account()
+        with WsClient(ex.ws_url, acct) as ws:
+            assert ws.command("subscribe", {"channels": ["trade"]})[0]["type"] == "subscribed"
+            ex.advance(3 * 3600)  # over HTTP: the child advances in a worker thread and keeps sending
+            assert {f["type"] for f in ws.sync()} == {"trade"}
+            ex.set_faults(ws_cut_connections=1)
+            with pytest.raises(ConnectionClosed) as e:
+                ws.recv(timeout=5)
+            assert e.value.rcvd is None
