@@ -1,4 +1,5 @@
-"""``python -m kalshi_sim serve [--host] [--port] [--seed] [--size] [--tier] [--faults JSON]``."""
+"""``python -m kalshi_sim serve [--host] [--port] [--seed] [--size] [--tier] [--faults JSON] [--ws-heartbeat S]
+[--ws-max-queue N]``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ def main(argv=None) -> None:
     s.add_argument("--faults", default=None, help='JSON object, e.g. {"error_rate": 0.1}')
     s.add_argument("--keys-dir", default=None, help="directory of public keys made by keygen")
     s.add_argument("--exit-with-parent", action="store_true", help="stop when the parent process exits")
+    s.add_argument(
+        "--ws-heartbeat", type=float, default=10.0, help="seconds between WebSocket heartbeat pings"
+    )
+    s.add_argument(
+        "--ws-max-queue", type=int, default=50_000, help="frames a WebSocket client may fall behind"
+    )
     a = p.parse_args(argv)
     serve(
         a.host,
@@ -30,6 +37,8 @@ def main(argv=None) -> None:
         a.faults,
         Path(a.keys_dir).expanduser() if a.keys_dir else None,
         exit_with_parent=a.exit_with_parent,
+        ws_heartbeat=a.ws_heartbeat,
+        ws_max_queue=a.ws_max_queue,
     )
 
 

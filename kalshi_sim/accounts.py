@@ -50,6 +50,7 @@ class Position:
     realized: int = 0
     fees: int = 0
     traded: int = 0
+    volume: int = 0  # contracts traded (hundredths)
     last_updated_us: int = 0
     settled: bool = False
 
@@ -70,6 +71,7 @@ class Position:
             cash = -n * (10_000 - p)
             self.traded += n * (10_000 - p)
             want_sign = -1
+        self.volume += n
         left = n
         while left and self.lots and (self.lots[0][0] > 0) != (want_sign > 0):
             lot = self.lots[0]

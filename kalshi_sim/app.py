@@ -11,6 +11,8 @@ a key too (the client's pacer asks it before it has one) but checks a key when o
 Every response (API, control, 404/405, injected faults) carries a ``Date`` header (RFC 7231, whole seconds)
 read from the *simulated* clock, as a real server's Date reads its own clock: clients stamp snapshots with
 it. The servers run uvicorn with ``date_header=False`` so uvicorn's wall-clock Date never competes.
+The WebSocket path ``/trade-api/ws/v2`` bypasses the Starlette routes (:class:`Entry`) and is served by
+``kalshi_sim.ws.Hub``, which checks the upgrade's signature with :meth:`Api.authenticate_headers`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from kalshi_sim import views_portfolio as vp
 from kalshi_sim import views_public as vpub
 from kalshi_sim.accounts import Account, load_public_key, new_key_pair, verify_signature
 from kalshi_sim.http import ApiError, Query
+from kalshi_sim.ws import HEARTBEAT_SECONDS, MAX_QUEUE, WS_PATH, Hub
 
 PREFIX = "/trade-api/v2"
 
@@ -48,6 +51,10 @@ class Faults:
     reset_rate: float = 0.0  # share of responses cut mid-body by a connection reset
     truncate_rate: float = 0.0  # share of responses whose JSON body is truncated
     drop_order_response: int = 0  # next N order creates are executed, then the response is dropped
+    ws_drop_messages: int = 0  # WebSocket: skip the next N seq-carrying frames (the client sees a gap)
+    ws_cut_connections: int = 0  # WebSocket: cut the next N connections without a close frame
+    ws_stall_seconds: float = 0.0  # WebSocket: open connections send nothing for this long (applied once)
+    ws_allow_anonymous: bool = False  # WebSocket: accept unsigned connections (public channels only)
 
     def update(self, values: dict) -> None:
         names = {"rate_limit_tier": "tier", **{k: k for k in asdict(self)}}
@@ -59,10 +66,17 @@ class Faults:
                 if v not in (None, *vpub.TIERS):
                     raise ValueError(f"unknown tier {v!r}; use one of {', '.join(vpub.TIERS)}")
                 v = None if v == "unlimited" else v
-            elif attr in ("latency_ms", "drop_order_response"):
+            elif attr in ("latency_ms", "drop_order_response", "ws_drop_messages", "ws_cut_connections"):
                 v = int(v)
                 if v < 0:
                     raise ValueError(f"{k} must be ≥ 0")
+            elif attr == "ws_stall_seconds":
+                v = float(v)
+                if v < 0:
+                    raise ValueError(f"{k} must be ≥ 0")
+            elif attr == "ws_allow_anonymous":
+                if not isinstance(v, bool):
+                    raise ValueError(f"{k} must be true or false")
             else:
                 v = float(v)
                 if not 0.0 <= v <= 1.0:
@@ -79,13 +93,25 @@ class Bucket:
 
 
 class Api:
-    def __init__(self, ex, faults: Faults | None = None) -> None:
+    def __init__(
+        self,
+        ex,
+        faults: Faults | None = None,
+        ws_heartbeat: float = HEARTBEAT_SECONDS,
+        ws_max_queue: int = MAX_QUEUE,
+    ) -> None:
         self.ex = ex
         self.faults = faults or Faults()
         self.log: list[dict] = []
         self.log_lock = threading.Lock()
         self.buckets: dict[tuple, Bucket] = {}
         self.fault_rng = random.Random(ex.seed * 31 + 5)
+        self.ws = Hub(self, ws_heartbeat, ws_max_queue)
+
+    def set_faults(self, values: dict) -> None:
+        """Change fault switches; WebSocket connections are woken so a cut or stall applies at once."""
+        self.faults.update(values)
+        self.ws.poke()
 
     # -- accounts -------------------------------------------------------------------------------
     def create_account(self, balance_cents: int, public_key_pem: str | None = None):
@@ -211,7 +237,10 @@ class Api:
         return handler
 
     def authenticate(self, request: Request, path: str):
-        h = request.headers
+        return self.authenticate_headers(request.headers, request.method, path)
+
+    def authenticate_headers(self, h, method: str, path: str):
+        """The account whose key signed ``method + path`` in headers ``h`` (REST and the WebSocket upgrade)."""
         key_id, ts, sig = (
             h.get("kalshi-access-key"),
             h.get("kalshi-access-timestamp"),
@@ -227,7 +256,7 @@ class Api:
         acct = self.ex.accounts.get(key_id)
         if acct is None:
             raise ApiError(401, "unauthorized", "unknown API key", "register the key with the local exchange")
-        reason = verify_signature(acct.public_key, ts, request.method, path, sig)
+        reason = verify_signature(acct.public_key, ts, method, path, sig)
         if reason:
             raise ApiError(401, "unauthorized", "invalid signature", reason)
         return acct
@@ -249,7 +278,10 @@ class InjectedReset(ConnectionResetError):
 
 class _QuietInjected(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], InjectedReset))
+        if record.exc_info and isinstance(record.exc_info[1], InjectedReset):
+            return False
+        # uvicorn reports a WebSocket upgrade refused with an HTTP response (our 401) as a handshake error
+        return record.getMessage() != "ASGI callable returned without completing handshake."
 
 
 logging.getLogger("uvicorn.error").addFilter(_QuietInjected())
@@ -441,4 +473,19 @@ def build_app(api: Api) -> Starlette:
     app.add_exception_handler(404, not_found_handler)
     app.add_exception_handler(405, method_handler)
     app.add_middleware(SimDate, api=api)
-    return app
+    return Entry(app, api.ws)
+
+
+class Entry:
+    """The outermost ASGI app: the WebSocket path goes straight to the hub (it needs uvicorn's own ``send``),
+    everything else to the Starlette routes."""
+
+    def __init__(self, app, hub: Hub) -> None:
+        self.app = app
+        self.hub = hub
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == WS_PATH:
+            await self.hub(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

@@ -93,6 +93,7 @@ class Exchange:
         self.flow_rng = random.Random(seed * 104_729 + 3)
         self.seq = 0
         self._pending_lifecycle: list[tuple[int, int, int]] = []
+        self.feed = None  # kalshi_sim.ws_feed.Feed once the WebSocket is served
         self._ensure_days(day_of(origin) + FUTURE_DAYS)
         self.rate = self._calibrate_rate(origin)
         if self.n_target > bulk.BULK_THRESHOLD:
@@ -197,6 +198,8 @@ class Exchange:
             ]
             for k, o in enumerate(expiring):
                 agenda.append((max(o.expiration_us, t0), 3, k))
+            if self.feed is not None and self.feed.wants_lifecycle():
+                agenda += self._lifecycle_agenda(t0, t1)
             agenda.sort()
             for t, kind, i in agenda:
                 if kind == 0:
@@ -205,6 +208,10 @@ class Exchange:
                     self._close_market(t, i)
                 elif kind == 2:
                     self._settle_market(t, i)
+                elif kind == 4:
+                    self.feed.event_created(self.events[i])
+                elif kind == 5:
+                    self.feed.lifecycle(self.markets[i // 3], ("created", "activated", "determined")[i % 3])
                 else:
                     o = expiring[i]
                     if o.status == "resting":  # good-till-time order reached its expiration
@@ -214,6 +221,15 @@ class Exchange:
             self.now_us = t1
             lag_cut = t1 - self.cutoff_lag_days * DAY
             self.cutoff_us = max(self.cutoff_us, lag_cut - lag_cut % HOUR)
+
+    def _lifecycle_agenda(self, t0: int, t1: int) -> list[tuple[int, int, int]]:
+        """WebSocket lifecycle messages due in [t0, t1): event created (4), market created/activated/determined (5)."""
+        out = [(ev.created_us, 4, k) for k, ev in enumerate(self.events) if t0 <= ev.created_us < t1]
+        for m in self.markets:
+            for what, t in enumerate((m.created_us, m.open_us, m.determine_us)):
+                if t0 <= t < t1:
+                    out.append((t, 5, m.idx * 3 + what))
+        return out
 
     # ------------------------------------------------------------------------------------------
     # background participants
@@ -304,8 +320,15 @@ class Exchange:
                 prices.remove(p)
 
     def _quote(self, t: int, i: int) -> None:
+        """End of one change of market i: record the quote and publish the change to the WebSocket feed."""
         b = self.books[i]
         self.tape.series[i].record_quote(t, b.best_bid(), b.best_ask())
+        if self.feed is not None:
+            self.feed.step(t, i)
+
+    def _touch_order(self, o: Order) -> None:
+        if self.feed is not None and isinstance(o.owner, str):
+            self.feed.order_dirty(o)
 
     # ------------------------------------------------------------------------------------------
     # matching and booking
@@ -336,6 +359,8 @@ class Exchange:
             self._move_oi(i, taker.owner, taker.side, n)
             self._move_oi(i, mk.owner, mk.side, n)
             self.tape.append(t, i, m.ticker, p, n, taker.side, trade_id, self.long_oi[i])
+            if self.feed is not None:
+                self.feed.trade(t, i, p, n, taker.side, trade_id)
             fee_total += self._book_fill(taker, n, p, t, trade_id, True)
             self._book_fill(mk, n, p, t, trade_id, False)
             if mk.remaining == 0 and isinstance(mk.owner, str):
@@ -378,6 +403,10 @@ class Exchange:
             o.maker_cost += paid
             o.maker_fees += fee
         o.updated_us = t
+        if self.feed is not None:
+            self.feed.fill(acct, o, n, p, t, trade_id, is_taker, fee, pos.net)
+            self.feed.order_dirty(o)
+            self.feed.position_dirty(acct, o.market)
         acct.fills.append(
             {
                 "fill_id": trade_id,
@@ -399,6 +428,7 @@ class Exchange:
         o.status = status
         o.updated_us = t
         o.closed_us = t
+        self._touch_order(o)
 
     # ------------------------------------------------------------------------------------------
     # lifecycle
@@ -413,6 +443,8 @@ class Exchange:
         self.books[i] = Book()
         self.tape.series[i].record_quote(t, 0, 10_000)
         self.closed_done[i] = True
+        if self.feed is not None:
+            self.feed.step(t, i)
 
     def _settle_market(self, t: int, i: int) -> None:
         if self.settled_done[i]:
@@ -441,7 +473,12 @@ class Exchange:
                     "t": st,
                 }
             )
+            if self.feed is not None:
+                self.feed.position_dirty(acct, i)
         self.settled_done[i] = True
+        if self.feed is not None:
+            self.feed.lifecycle(m, "settled")
+            self.feed.step(t, None)
 
     # ------------------------------------------------------------------------------------------
     # status helpers

@@ -29,6 +29,8 @@ def serve(
     keys_dir: Path | None = None,
     out=None,
     exit_with_parent: bool = False,
+    ws_heartbeat: float = 10.0,
+    ws_max_queue: int = 50_000,
 ) -> None:
     """Build the world, print the base URL and serve until interrupted (or, with ``exit_with_parent``,
     until the process that started it is gone: no orphaned servers on a shared machine)."""
@@ -43,7 +45,7 @@ def serve(
     f = Faults()
     f.update({"rate_limit_tier": tier, **fault_values})
     ex = Exchange(seed=seed, size=int(size) if str(size).isdigit() else size)
-    api = Api(ex, f)
+    api = Api(ex, f, ws_heartbeat=ws_heartbeat, ws_max_queue=ws_max_queue)
     kd = keys_dir or DEFAULT_KEYS_DIR
     if kd.is_dir():
         for pub in sorted(kd.glob("*.pub")):
@@ -73,6 +75,8 @@ def serve(
         access_log=False,
         timeout_keep_alive=30,
         date_header=False,
+        ws="websockets-sansio",  # kalshi_sim.ws sends its own 'heartbeat' pings through this protocol
+        ws_ping_interval=None,
     )
     uvicorn.Server(config).run(sockets=[sock])
 

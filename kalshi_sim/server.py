@@ -46,8 +46,11 @@ class LocalExchange:
         subprocess: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
+        ws_heartbeat: float = 10.0,
+        ws_max_queue: int = 50_000,
     ) -> None:
         self.seed, self.size, self.tier = seed, size, tier
+        self.ws_heartbeat, self.ws_max_queue = ws_heartbeat, ws_max_queue
         self.initial_faults = dict(faults or {})
         self.subprocess = subprocess
         self.host, self.port = host, port
@@ -73,7 +76,7 @@ class LocalExchange:
         ex = Exchange(seed=self.seed, size=self.size)
         faults = Faults()
         faults.update({"rate_limit_tier": self.tier, **self.initial_faults})
-        self.api = Api(ex, faults)
+        self.api = Api(ex, faults, ws_heartbeat=self.ws_heartbeat, ws_max_queue=self.ws_max_queue)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # accepted sockets inherit TCP_NODELAY on Linux: without it a keep-alive client waits ~40 ms per
@@ -88,6 +91,8 @@ class LocalExchange:
             access_log=False,
             timeout_keep_alive=30,
             date_header=False,
+            ws="websockets-sansio",  # kalshi_sim.ws sends its own 'heartbeat' pings through this protocol
+            ws_ping_interval=None,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -115,6 +120,10 @@ class LocalExchange:
             "--size",
             str(self.size),
             "--exit-with-parent",
+            "--ws-heartbeat",
+            str(self.ws_heartbeat),
+            "--ws-max-queue",
+            str(self.ws_max_queue),
         ]
         if self.tier:
             cmd += ["--tier", self.tier]
@@ -169,6 +178,10 @@ class LocalExchange:
     def base_url(self) -> str:
         return f"{self.root_url}/trade-api/v2"
 
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/trade-api/ws/v2"
+
     # -- control --------------------------------------------------------------------------------
     def _control(self, method: str, path: str, body: dict | None = None):
         data = orjson.dumps(body) if body is not None else None
@@ -203,9 +216,10 @@ class LocalExchange:
 
     def set_faults(self, **faults) -> None:
         """Change faults: rate_limit_tier, error_rate, latency_ms, reset_rate, truncate_rate,
-        drop_order_response (see kalshi_sim.app.Faults)."""
+        drop_order_response, ws_drop_messages, ws_cut_connections, ws_stall_seconds, ws_allow_anonymous
+        (see kalshi_sim.app.Faults and kalshi_sim.ws)."""
         if self.api is not None:
-            self.api.faults.update(faults)
+            self.api.set_faults(faults)
         else:
             self._control("POST", "/_sim/faults", faults)
 

@@ -175,6 +175,7 @@ def create(ex, acct, f: dict) -> dict:
         ex.books[m.idx].add(o)
     else:
         ex._finish_order(o, "canceled", t)
+    ex._touch_order(o)
     ex._quote(t, m.idx)
     return response(o, filled, cost, fee, t)
 
@@ -250,6 +251,7 @@ def decrease(ex, acct, o: Order, body) -> dict:
     else:
         o.remaining = new_remaining
         o.updated_us = t
+    ex._touch_order(o)
     ex._quote(t, o.market)
     return {
         "order_id": o.order_id,
@@ -306,6 +308,7 @@ def amend(ex, acct, o: Order, body) -> dict:
             ex._finish_order(o, "executed", t)
         else:
             book.add(o)
+    ex._touch_order(o)
     ex._quote(t, o.market)
     out = {
         "order_id": o.order_id,

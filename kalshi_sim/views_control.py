@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -54,7 +56,8 @@ def routes(api) -> list[Route]:
             seconds = body.get("seconds")
             if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
                 return _err("seconds must be a number ≥ 0")
-            api.ex.advance(seconds)
+            # in a worker thread: the event loop keeps serving WebSocket frames while the world moves
+            await asyncio.to_thread(api.ex.advance, seconds)
         except ValueError as e:
             return _err(str(e))
         return _json(state_json(api))
@@ -75,7 +78,7 @@ def routes(api) -> list[Route]:
 
     async def faults(request: Request):
         try:
-            api.faults.update(await _body(request))
+            api.set_faults(await _body(request))
         except (ValueError, TypeError) as e:
             return _err(str(e))
         return _json(api.faults.__dict__.copy())
