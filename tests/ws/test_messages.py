@@ -28,7 +28,9 @@ MARKET_ID = "f5ed38e2-0991-4c8f-817e-08c4fd9cbfdb"
 
 
 def _parse(frame):
-    return parse_message(frame if isinstance(frame, dict) else decode_frame(frame), received_at=AT, connection_id=3)
+    return parse_message(
+        frame if isinstance(frame, dict) else decode_frame(frame), received_at=AT, connection_id=3
+    )
 
 
 def test_genuine_frames_parse_exactly():
@@ -115,7 +117,9 @@ def test_other_channels_are_typed_and_exact():
         '"dollar_volume":16948,"dollar_open_interest":10211,"yes_bid_size_fp":"300.00","yes_ask_size_fp":"150.00",'
         '"last_trade_size_fp":"25.00","ts":1669149841,"ts_ms":1669149841000,"time":"2022-11-22T20:44:01Z"}}'
     )
-    assert type(ticker) is Ticker and ticker.yes_bid == Decimal("0.450") and ticker.yes_ask == Decimal("0.530")
+    assert (
+        type(ticker) is Ticker and ticker.yes_bid == Decimal("0.450") and ticker.yes_ask == Decimal("0.530")
+    )
     assert ticker.volume == Decimal("33896.00") and ticker.data["dollar_volume"] == 16948
     life = _parse(
         '{"type":"market_lifecycle_v2","sid":13,"msg":{"market_ticker":"INXD","event_type":"metadata_updated",'
