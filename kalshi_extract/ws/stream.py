@@ -8,10 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +32,7 @@ from kalshi_extract.ws.messages import (
     decode_frame,
     parse_message,
 )
+from kalshi_extract.ws.state import End, Outbox, Sequencer, StreamOptions, StreamStats, Subscription
 
 __all__ = ["KalshiStream", "StreamOptions", "StreamStats", "Subscription", "SubscriptionFailed"]
 
@@ -51,73 +51,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class StreamOptions:
-    """Timeouts and limits (seconds). Tests shrink them; the defaults suit Kalshi (pings every 10 s)."""
-
-    max_queue: int = 10_000  # channel messages waiting for the consumer before it counts as slow
-    ping_interval: float = 10.0  # our own pings; Kalshi's are answered by the library
-    ping_timeout: float = 20.0  # no pong (nor anything) for this long after a ping: the connection is dead
-    command_timeout: float = 10.0
-    open_timeout: float = 10.0
-    close_timeout: float = 2.0
-    backoff_initial: float = 0.5
-    backoff_max: float = 30.0
-    max_reconnect_attempts: int | None = None  # None: keep trying while the error is retriable
-
-    def backoff(self, attempt: int) -> float:
-        """Capped exponential delay before reconnect ``attempt`` (1, 2, …), jittered to 50–100 %."""
-        capped = min(self.backoff_max, self.backoff_initial * 2 ** (attempt - 1))
-        return capped * (0.5 + random.random() / 2)
-
-
-@dataclass
-class StreamStats:
-    """Counters since the stream started (read them any time; the recorder's status line shows them)."""
-
-    messages: int = 0  # channel messages received
-    gaps: int = 0  # Gap events (any reason)
-    duplicates: int = 0  # frames not delivered: repeated seq or trade_id
-    reconnects: int = 0
-    dropped: int = 0  # channel messages dropped because the consumer was slow
-    slow_consumer: int = 0  # SlowConsumer episodes
-
-
-@dataclass(eq=False)
-class Subscription:
-    """One channel on some markets (``markets`` empty: all markets), kept across reconnects. ``sid`` is the
-    server's id on the current connection (it changes on every reconnect); ``state`` is ``pending``,
-    ``active``, ``failed`` or ``closed``."""
-
-    channel: str
-    markets: tuple[str, ...] = ()
-    params: dict[str, Any] = field(default_factory=dict)
-    sid: int | None = None
-    state: str = "pending"
-    connection_id: int = 0  # the connection it was last made on
-    error: WebSocketError | None = None
-    _ready: asyncio.Future | None = field(default=None, repr=False)
-
-    def command_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"channels": [self.channel], **self.params}
-        if len(self.markets) == 1:
-            params["market_ticker"] = self.markets[0]
-        elif self.markets:
-            params["market_tickers"] = list(self.markets)
-        return params
-
-
 @dataclass
 class _Pending:
     future: asyncio.Future
     command: str
     connection_id: int
     on_reply: Any = None
-
-
-class _End:
-    def __init__(self, error: BaseException | None = None) -> None:
-        self.error = error
 
 
 class KalshiStream:
@@ -139,17 +78,13 @@ class KalshiStream:
         self.stats = StreamStats()
         self._subs: list[Subscription] = []
         self._by_sid: dict[int, Subscription] = {}
-        self._last_seq: dict[int, int] = {}
+        self._seq = Sequencer()
         self._pending: dict[int, _Pending] = {}
         self._next_id = 0
         self._ws: ClientConnection | None = None
         self._conn_id = 0
         self._closing = False
-        self._out: asyncio.Queue = asyncio.Queue()
-        self._queued = 0  # channel messages in _out (events are not counted: there are few)
-        self._lag_since: datetime | None = None
-        self._lag_dropped = 0
-        self._lag_sids: set[int] = set()
+        self._out = Outbox(self.options.max_queue, self.stats)
         self._recent_trades: deque[str] = deque(maxlen=_RECENT_TRADES)
         self._recent_trade_set: set[str] = set()
         self._resync_q: asyncio.Queue = asyncio.Queue()
@@ -171,6 +106,11 @@ class KalshiStream:
     def connection_id(self) -> int:
         """1 for the first connection, +1 on every reconnect (messages carry the one they came on)."""
         return self._conn_id
+
+    @property
+    def queue_depth(self) -> int:
+        """Items (messages and events) waiting for the consumer; messages never exceed ``max_queue``."""
+        return len(self._out)
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
@@ -205,8 +145,7 @@ class KalshiStream:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._fail_pending(TransportError("the stream was closed", method="WS", maybe_sent=True))
-        self._out.put_nowait(_End())
+        self._stop(TransportError("the stream was closed", method="WS"), End())
 
     async def subscribe(
         self, channels: str | Iterable[str], markets: str | Iterable[str] | None = None, **params: Any
@@ -289,20 +228,19 @@ class KalshiStream:
     async def __anext__(
         self,
     ) -> Message | Gap | Disconnected | Reconnected | SlowConsumer | SubscriptionFailed:
-        if not self._tasks and self._out.empty():
+        if not self._tasks and not len(self._out):
             raise RuntimeError(
                 "KalshiStream is not connected: use `async with KalshiStream(settings)` or connect()"
             )
-        item = await self._out.get()
-        if isinstance(item, _End):
-            self._out.put_nowait(item)  # every later call ends too
+        item, lag = await self._out.take()
+        if isinstance(item, End):
             if item.error is not None:
                 raise item.error
             raise StopAsyncIteration
-        if isinstance(item, Message):
-            self._queued -= 1
-            if self._lag_since is not None and self._queued <= self.options.max_queue // 2:
-                self._end_lag()
+        if lag is not None:
+            self._emit(SlowConsumer(lag.dropped, lag.since, _now(), lag.sids))
+            for sid in lag.sids:
+                self._gap(self._by_sid.get(sid), sid, None, None, "slow_consumer", lag.since, self._conn_id)
         return item
 
     # --- connection --------------------------------------------------------------------------------------------
@@ -357,9 +295,18 @@ class KalshiStream:
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, who decides
-            self._ws = None
-            self._fail_pending(TransportError("the stream stopped", method="WS"))
-            self._out.put_nowait(_End(exc))
+            if self._ws is not None:
+                self._ws.transport.abort()
+                self._ws = None
+            self._stop(TransportError(f"the stream stopped: {exc}", method="WS"), End(exc))
+
+    def _stop(self, error: TransportError, end: End) -> None:
+        """Fail every command and subscribe still waiting, then end the iteration."""
+        self._fail_pending(error)
+        for sub in self._subs:
+            if sub._ready is not None and not sub._ready.done():
+                sub._ready.set_exception(error)
+        self._out.event(end)
 
     async def _reconnect(self) -> tuple[ClientConnection, int]:
         attempt = 0
@@ -418,7 +365,7 @@ class KalshiStream:
         sub.sid, sub.state = sid, "active"
         if sid is not None:
             self._by_sid[sid] = sub
-            self._last_seq.pop(sid, None)
+            self._seq.forget(sid)
         if sub._ready is not None and not sub._ready.done():
             sub._ready.set_result(None)
 
@@ -440,26 +387,17 @@ class KalshiStream:
             self._subs.remove(sub)
         if sub.sid is not None and self._by_sid.get(sub.sid) is sub:
             del self._by_sid[sub.sid]
-            self._last_seq.pop(sub.sid, None)
+            self._seq.forget(sub.sid)
 
     def _mark_all_lost(self, conn: int, at: datetime) -> None:
         for sub in self._subs:
-            last = self._last_seq.get(sub.sid) if sub.sid is not None else None
-            self._emit_gap(
-                sub,
-                sub.sid,
-                None if last is None else last + 1,
-                None,
-                "disconnected",
-                at,
-                conn,
-                "resubscribe",
-            )
+            expected = self._seq.expected(sub.sid)
+            self._emit_gap(sub, sub.sid, expected, None, "disconnected", at, conn, "resubscribe")
             sub.sid, sub.state = None, "pending"
         self._by_sid.clear()
-        self._last_seq.clear()
+        self._seq.clear()
         self._resync_wanted.clear()
-        self._lag_sids.clear()  # their markets got a "disconnected" gap just now
+        self._out.forget_lagging_sids()
 
     # --- commands ----------------------------------------------------------------------------------------------
     async def _command(self, cmd: str, params: dict | None, on_reply=None) -> dict:
@@ -515,15 +453,21 @@ class KalshiStream:
         except ValueError as exc:
             raw = {"text": text if isinstance(text, str) else text.decode("utf-8", "replace")}
             msg = Message(
-                type="invalid", sid=None, seq=None, data=raw, raw=raw, received_at=now, connection_id=conn,
+                type="invalid",
+                sid=None,
+                seq=None,
+                data=raw,
+                raw=raw,
+                received_at=now,
+                connection_id=conn,
                 parse_error=str(exc),
-            )  # fmt: skip
+            )
             self.stats.messages += 1
             self._deliver(msg)
             return
         kind, cid = frame.get("type"), frame.get("id")
         if cid is not None and kind in _REPLY_TYPES and cid in self._pending:
-            self._reply_seq(frame)
+            self._seq.reply(frame.get("sid"), frame.get("seq"))
             self._on_reply(self._pending[cid], frame)
             return
         msg = parse_message(frame, received_at=now, connection_id=conn)
@@ -543,25 +487,16 @@ class KalshiStream:
 
     def _check_seq(self, msg: Message, now: datetime, conn: int) -> bool:
         """Advance the sid's sequence; report a gap or duplicate. False: do not deliver (a duplicate)."""
-        sid, seq = msg.sid, msg.seq
-        last = self._last_seq.get(sid)
-        if last is None or seq == last + 1 or (msg.type == "orderbook_snapshot" and seq <= last):
-            self._last_seq[sid] = seq  # a snapshot stands on its own: it may restart the count
+        verdict, expected = self._seq.check(msg.sid, msg.seq, snapshot=msg.type == "orderbook_snapshot")
+        if verdict == "ok":
             return True
-        sub = self._by_sid.get(sid)
-        if seq <= last:
+        sub = self._by_sid.get(msg.sid)
+        if verdict == "duplicate":
             self.stats.duplicates += 1
-            self._gap(sub, sid, last + 1, seq, "duplicate", now, conn)
+            self._gap(sub, msg.sid, expected, msg.seq, "duplicate", now, conn)
             return False
-        self._last_seq[sid] = seq
-        self._gap(sub, sid, last + 1, seq, "seq_gap", now, conn)
+        self._gap(sub, msg.sid, expected, msg.seq, "seq_gap", now, conn)
         return True
-
-    def _reply_seq(self, frame: dict) -> None:
-        # replies to update_subscription/unsubscribe may carry the sid's seq: count it only if it is the next one
-        sid, seq = frame.get("sid"), frame.get("seq")
-        if isinstance(sid, int) and isinstance(seq, int) and self._last_seq.get(sid) == seq - 1:
-            self._last_seq[sid] = seq
 
     def _gap(self, sub, sid, expected, got, reason, at, conn) -> None:
         if sub is None:
@@ -597,7 +532,7 @@ class KalshiStream:
                         _log.warning("get_snapshot on sid %s refused (%s); resubscribing", sid, exc)
                 await self._command("unsubscribe", {"sids": [sid]})
                 self._by_sid.pop(sid, None)
-                self._last_seq.pop(sid, None)
+                self._seq.forget(sid)
                 await self._make(sub)
             except TransportError:
                 pass  # the connection went: the reconnect re-makes everything
@@ -605,33 +540,11 @@ class KalshiStream:
                 _log.warning("could not resync %s %s: %s", sub.channel, sub.markets, exc)
                 self._emit(SubscriptionFailed(sub.channel, sub.markets, exc, _now()))
 
-    # --- the queue ---------------------------------------------------------------------------------------------
     def _emit(self, event) -> None:
-        self._out.put_nowait(event)
+        self._out.event(event)
 
     def _deliver(self, msg: Message) -> None:
-        if self._lag_since is not None or self._queued >= self.options.max_queue:
-            if self._lag_since is None:
-                self._lag_since = msg.received_at
-                self.stats.slow_consumer += 1
-                _log.warning(
-                    "consumer is slow: %d messages queued; dropping until it catches up", self._queued
-                )
-            self._lag_dropped += 1
-            self.stats.dropped += 1
-            if isinstance(msg.sid, int):
-                self._lag_sids.add(msg.sid)
-            return
-        self._queued += 1
-        self._out.put_nowait(msg)
-
-    def _end_lag(self) -> None:
-        since, dropped, sids = self._lag_since, self._lag_dropped, sorted(self._lag_sids)
-        self._lag_since, self._lag_dropped, self._lag_sids = None, 0, set()
-        self._emit(SlowConsumer(dropped, since, _now(), tuple(sids)))
-        for sid in sids:
-            sub = self._by_sid.get(sid)
-            self._gap(sub, sid, None, None, "slow_consumer", since, self._conn_id)
+        self._out.message(msg)
 
 
 def _tickers(markets: str | Iterable[str] | None) -> tuple[str, ...]:

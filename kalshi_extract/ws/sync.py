@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,6 +27,7 @@ class SyncStream:
         self._thread = threading.Thread(target=self._loop.run_forever, name="kalshi-ws-loop", daemon=True)
         self._thread.start()
         self._stream = KalshiStream(settings, options=options, signer=signer)
+        self._rest: deque = deque()  # what was still queued at close(), handed out before the end
         try:
             self._call(self._stream.connect())
         except BaseException:
@@ -75,6 +77,10 @@ class SyncStream:
 
     def get(self, timeout: float | None = None):
         """The next message or event; ``TimeoutError`` if none within ``timeout``; ``StopIteration`` once closed."""
+        if self._loop.is_closed():
+            if self._rest:
+                return self._rest.popleft()
+            raise StopIteration
         future = asyncio.run_coroutine_threadsafe(self._stream.__anext__(), self._loop)
         try:
             return future.result(timeout)
@@ -95,7 +101,17 @@ class SyncStream:
         """Close the connection and stop the loop thread (idempotent)."""
         if not self._loop.is_closed() and self._thread.is_alive():
             self._call(self._stream.close())
+            self._rest.extend(self._call(self._drain()))
         self._stop_loop()
+
+    async def _drain(self) -> list:
+        items = []
+        try:
+            async for item in self._stream:
+                items.append(item)
+        except Exception:  # noqa: BLE001 - the stream had failed; close() is not the place to raise it
+            pass
+        return items
 
     def _stop_loop(self) -> None:
         if self._loop.is_closed():

@@ -45,6 +45,7 @@ class ScriptedServer:
         self.commands: list[tuple[int, dict]] = []  # (connection number, command frame)
         self.conns: list[Conn] = []
         self.refuse_channels: dict[str, tuple[int, str]] = {"nope": (8, "Unknown channel name")}
+        self.refuse_actions: set[str] = set()  # update_subscription actions answered with error 13
         self.port = 0
         self._server = None
 
@@ -122,6 +123,10 @@ class ScriptedServer:
                 await self.send(
                     conn, {"id": cid, "sid": sid, "seq": conn.seq.get(sid, 0), "type": "unsubscribed"}
                 )
+        elif cmd == "update_subscription" and params.get("action") in self.refuse_actions:
+            await self.send(
+                conn, {"id": cid, "type": "error", "msg": {"code": 13, "msg": "Unsupported action"}}
+            )
         elif cmd == "update_subscription":
             (sid,) = params["sids"]
             sub, action, tickers = conn.subs[sid], params["action"], params["market_tickers"]

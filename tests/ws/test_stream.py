@@ -377,7 +377,7 @@ def test_a_slow_consumer_is_reported_and_memory_stays_bounded(key):
                     await server.delta(conn, 1, "A")  # seq 2..21; 3 fit, 17 dropped
                 await server.wait_for(lambda: stream.stats.messages == 21)
                 assert stream.stats.dropped == 17 and stream.stats.slow_consumer == 1
-                assert stream._out.qsize() == 4  # bounded: nothing more is held
+                assert stream.queue_depth == 4  # bounded: nothing more is held
                 items = await _until(stream, lambda i: isinstance(i, OrderbookSnapshot) and i.seq > 1)
                 kinds = [type(i) for i in items]
                 assert kinds == [OrderbookSnapshot, OrderbookDelta, OrderbookDelta, OrderbookDelta] + [
@@ -396,5 +396,61 @@ def test_a_slow_consumer_is_reported_and_memory_stays_bounded(key):
                 assert [i.seq for i in items if isinstance(i, OrderbookDelta)] == [2, 3, 4]
                 assert items[-1].seq == 22  # the fresh snapshot continues the sid's count: no false gap
                 assert stream.stats.gaps == 1
+
+    _run(scenario())
+
+
+def test_a_refused_get_snapshot_falls_back_to_resubscribing(key):
+    private, pem = key
+
+    async def scenario():
+        async with ScriptedServer(private.public_key()) as server:
+            server.refuse_actions.add("get_snapshot")
+            async with KalshiStream(_settings(server, pem), options=FAST) as stream:
+                (book,) = await stream.subscribe("orderbook_delta", ["A"])
+                await _take(stream, 1)
+                conn = server.conns[0]
+                await server.delta(conn, 1, "A", seq=3)  # 2 never sent
+                items = await _until(stream, lambda i: isinstance(i, OrderbookSnapshot))
+                assert [type(i) for i in items] == [Gap, OrderbookDelta, OrderbookSnapshot]
+                assert [c["params"] for c in server.commands_on(1, "unsubscribe")] == [{"sids": [1]}]
+                assert (book.sid, book.state, items[-1].sid, items[-1].seq) == (2, "active", 2, 1)
+                await server.delta(conn, 2, "A")
+                (after,) = await _take(stream, 1)
+                assert (after.sid, after.seq) == (2, 2) and stream.stats.gaps == 1
+
+    _run(scenario())
+
+
+def test_a_frame_that_is_not_json_is_kept(key):
+    async def scenario():
+        async with ScriptedServer(require_auth=False) as server:
+            async with KalshiStream(_settings(server, None), options=FAST) as stream:
+                await stream.subscribe("trade")
+                await server.conns[0].ws.send("not json {")
+                (bad,) = await _take(stream, 1)
+                assert bad.type == "invalid" and bad.data == {"text": "not json {"} and bad.parse_error
+
+    _run(scenario())
+
+
+def test_subscribe_during_an_outage_waits_for_the_reconnect(key):
+    private, pem = key
+    slow = StreamOptions(**{**FAST.__dict__, "backoff_initial": 0.3, "backoff_max": 0.3})
+
+    async def scenario():
+        async with ScriptedServer(private.public_key()) as server:
+            async with KalshiStream(_settings(server, pem), options=slow) as stream:
+                await stream.subscribe("trade", "A")
+                server.cut(server.conns[0])
+                await _until(stream, lambda i: isinstance(i, Disconnected))
+                assert not stream.connected
+                (ticker,) = await stream.subscribe("ticker", "B")  # made on the new connection
+                assert (ticker.connection_id, ticker.state) == (2, "active")
+                assert [c["params"]["channels"] for c in server.commands_on(2, "subscribe")] == [
+                    ["trade"],
+                    ["ticker"],
+                ]
+                assert server.commands_on(1, "subscribe")[1:] == []
 
     _run(scenario())
