@@ -330,7 +330,8 @@ class Gap:
     its next ``OrderbookSnapshot`` (books) or for good (trades, tickers). ``reason``: ``seq_gap`` (``got`` >
     ``expected``), ``duplicate`` (``got`` < ``expected``; the frame was not delivered), ``disconnected`` (the
     connection was lost; ``got`` None), ``slow_consumer`` (messages were dropped because the queue was full).
-    ``resync`` says what the stream did about it: ``get_snapshot``, ``resubscribe`` or ``none``."""
+    ``resync`` says what the stream did about it: ``get_snapshot``, ``resubscribe`` or ``none`` (trades and
+    tickers dropped for a slow consumer cannot be had again by re-subscribing; the REST tape has the trades)."""
 
     sid: int | None
     channel: str

@@ -144,7 +144,8 @@ class Outbox:
     def event(self, item: Any) -> None:
         self._queue.put_nowait(item)
 
-    def message(self, msg: Message) -> None:
+    def message(self, msg: Message) -> bool:
+        """Queue a channel message; False when it was dropped (the consumer is behind)."""
         if self._lag_since is not None or self._messages >= self.max_queue:
             if self._lag_since is None:
                 self._lag_since = msg.received_at
@@ -156,9 +157,10 @@ class Outbox:
             self._stats.dropped += 1
             if isinstance(msg.sid, int):
                 self._lag_sids.add(msg.sid)
-            return
+            return False
         self._messages += 1
         self._queue.put_nowait(msg)
+        return True
 
     def forget_lagging_sids(self) -> None:
         """The connection was lost: those sids are gone (and their markets got a ``disconnected`` gap)."""

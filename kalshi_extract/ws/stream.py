@@ -355,8 +355,6 @@ class KalshiStream:
         except WebSocketError as exc:
             sub.state, sub.error = "failed", exc
             self._forget(sub)
-            if sub._ready is not None and not sub._ready.done():
-                sub._ready.set_exception(exc)
             raise
 
     def _bind(self, sub: Subscription, frame: dict) -> None:
@@ -378,6 +376,8 @@ class KalshiStream:
                 await self._make(sub)
             except WebSocketError as exc:
                 _log.warning("could not re-subscribe %s %s: %s", sub.channel, sub.markets, exc)
+                if sub._ready is not None and not sub._ready.done():
+                    sub._ready.set_exception(exc)  # a subscribe() made during the outage is waiting for it
                 self._emit(SubscriptionFailed(sub.channel, sub.markets, exc, _now()))
             except TransportError:
                 return  # lost again: the supervisor reconnects
@@ -463,7 +463,7 @@ class KalshiStream:
                 parse_error=str(exc),
             )
             self.stats.messages += 1
-            self._deliver(msg)
+            self._out.message(msg)
             return
         kind, cid = frame.get("type"), frame.get("id")
         if cid is not None and kind in _REPLY_TYPES and cid in self._pending:
@@ -475,15 +475,14 @@ class KalshiStream:
         if isinstance(msg.sid, int) and isinstance(msg.seq, int) and not isinstance(msg.seq, bool):
             if not self._check_seq(msg, now, conn):
                 return
-        if isinstance(msg, Trade):
-            if msg.trade_id in self._recent_trade_set:
-                self.stats.duplicates += 1
-                return
+        if isinstance(msg, Trade) and msg.trade_id in self._recent_trade_set:
+            self.stats.duplicates += 1
+            return
+        if self._out.message(msg) and isinstance(msg, Trade):  # remember only trades actually delivered
             if len(self._recent_trades) == self._recent_trades.maxlen:
                 self._recent_trade_set.discard(self._recent_trades[0])
             self._recent_trades.append(msg.trade_id)
             self._recent_trade_set.add(msg.trade_id)
-        self._deliver(msg)
 
     def _check_seq(self, msg: Message, now: datetime, conn: int) -> bool:
         """Advance the sid's sequence; report a gap or duplicate. False: do not deliver (a duplicate)."""
@@ -503,10 +502,12 @@ class KalshiStream:
             how = "none"
         elif sub.channel == "orderbook_delta" and sub.markets:
             how = "get_snapshot"
+        elif reason == "slow_consumer":
+            how = "none"  # trades/tickers dropped here cannot be fetched again by re-subscribing
         else:
             how = "resubscribe"
         self._emit_gap(sub, sid, expected, got, reason, at, conn, how)
-        if sub is not None and sid not in self._resync_wanted:
+        if how != "none" and sid not in self._resync_wanted:
             self._resync_wanted.add(sid)
             self._resync_q.put_nowait((sub, sid, how, conn))
 
@@ -542,9 +543,6 @@ class KalshiStream:
 
     def _emit(self, event) -> None:
         self._out.event(event)
-
-    def _deliver(self, msg: Message) -> None:
-        self._out.message(msg)
 
 
 def _tickers(markets: str | Iterable[str] | None) -> tuple[str, ...]:

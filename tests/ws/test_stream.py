@@ -454,3 +454,65 @@ def test_subscribe_during_an_outage_waits_for_the_reconnect(key):
                 assert server.commands_on(1, "subscribe")[1:] == []
 
     _run(scenario())
+
+
+def test_trades_dropped_for_a_slow_consumer_are_reported_not_resubscribed(key):
+    private, pem = key
+    options = StreamOptions(**{**FAST.__dict__, "max_queue": 2})
+
+    async def scenario():
+        async with ScriptedServer(private.public_key()) as server:
+            async with KalshiStream(_settings(server, pem), options=options) as stream:
+                (trades,) = await stream.subscribe("trade", "A")
+                conn = server.conns[0]
+                for n in range(5):
+                    frame = {
+                        "trade_id": f"t{n}",
+                        "market_ticker": "A",
+                        "yes_price_dollars": "0.3600",
+                        "no_price_dollars": "0.6400",
+                        "count_fp": "1.00",
+                        "ts_ms": 1781159387000 + n,
+                    }
+                    await server.send(conn, {"type": "trade", "sid": 1, "msg": frame})
+                await server.send(conn, {"type": "trade", "sid": 1, "msg": {**frame, "trade_id": "t0"}})
+                await server.send(conn, {"type": "trade", "sid": 1, "msg": {**frame, "trade_id": "t3"}})
+                await server.wait_for(lambda: stream.stats.messages == 7)
+                items = await _take(stream, 4)
+                assert [getattr(i, "trade_id", None) for i in items[:2]] == ["t0", "t1"]
+                slow, gap = items[2:]
+                # t2..t4 and t3 again dropped (t3 was never delivered, so it is not a duplicate); t0 again is one
+                assert isinstance(slow, SlowConsumer) and slow.dropped == 4 and stream.stats.duplicates == 1
+                assert (gap.reason, gap.channel, gap.markets, gap.resync) == (
+                    "slow_consumer",
+                    "trade",
+                    ("A",),
+                    "none",
+                )
+                await asyncio.sleep(0.05)
+                assert server.commands_on(1, "unsubscribe") == [] and trades.sid == 1
+
+    _run(scenario())
+
+
+def test_a_trade_repeated_by_the_server_is_delivered_once(key):
+    async def scenario():
+        async with ScriptedServer(require_auth=False) as server:
+            async with KalshiStream(_settings(server, None), options=FAST) as stream:
+                await stream.subscribe("trade", "A")
+                msg = {
+                    "trade_id": "t1",
+                    "market_ticker": "A",
+                    "yes_price_dollars": "0.3600",
+                    "no_price_dollars": "0.6400",
+                    "count_fp": "2.00",
+                    "ts_ms": 1781159387000,
+                }
+                for trade_id in ("t1", "t1", "t2"):
+                    await server.send(
+                        server.conns[0], {"type": "trade", "sid": 1, "msg": {**msg, "trade_id": trade_id}}
+                    )
+                items = await _take(stream, 2)
+                assert [i.trade_id for i in items] == ["t1", "t2"] and stream.stats.duplicates == 1
+
+    _run(scenario())
