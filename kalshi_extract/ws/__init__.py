@@ -87,9 +87,11 @@ Bounded queue
 Channel messages wait in one queue of at most ``max_queue``. When it is full the consumer is slow: further
 channel messages are dropped (counted in ``stats.dropped``) until it has drained to half; then a
 :class:`SlowConsumer` event (how many, since when) and a ``Gap`` (``slow_consumer``) per affected sid are
-queued and those sids resynced. Memory stays bounded; nothing is lost without a ``Gap``. The stream's own
-events are never dropped (there are few). ``stream.stats`` counts messages, gaps, duplicates, reconnects,
-drops and slow-consumer episodes.
+queued. Book sids are re-snapshotted (``get_snapshot``); trades and tickers cannot be had again by
+re-subscribing, so their ``Gap`` says ``resync="none"`` (the REST tape has the trades). Memory stays bounded;
+nothing is lost without a ``Gap``. The stream's own events are never dropped (there are few).
+``stream.stats`` counts messages, gaps, duplicates, reconnects, drops and slow-consumer episodes;
+``stream.queue_depth`` is what waits now.
 
 Messages: :mod:`kalshi_extract.ws.messages` (exact ``Decimal`` values; unknown types delivered as
 :class:`Message`, never dropped).
