@@ -9,7 +9,8 @@ KalshiLakeError                     .retriable: can the same call succeed later,
 │   ├── NotFoundError      no       404
 │   ├── ConflictError      no       409
 │   ├── RateLimitError              429
-│   └── ServerError                 5xx
+│   ├── ServerError                 5xx
+│   └── WebSocketError     no       an error frame: .code (Kalshi's number) .command; codes 1/17/18/25 retriable
 ├── TransportError              connection refused/reset, timeout, truncated or malformed body (.maybe_sent)
 ├── PaginationError        no   repeated cursor, malformed page
 ├── LakeError
@@ -47,6 +48,7 @@ __all__ = [
     "ConflictError",
     "RateLimitError",
     "ServerError",
+    "WebSocketError",
     "TransportError",
     "PaginationError",
     "LakeError",
@@ -154,6 +156,45 @@ class RateLimitError(KalshiApiError):
 
 class ServerError(KalshiApiError):
     """HTTP 5xx: the exchange failed. Reads are retried with backoff before this surfaces."""
+
+
+class WebSocketError(KalshiApiError):
+    """The WebSocket answered a command with an error frame (``kalshi_extract.ws``).
+
+    ``code`` is Kalshi's number (6 already subscribed, 8 unknown channel, 9 authentication required, 16 market
+    not found, 25 subscription buffer overflow…), ``command`` the command that failed (``subscribe``…),
+    ``market_ticker`` when the frame names one. ``status`` is None: there is no HTTP status on a frame. A refused
+    handshake is an ``AuthenticationError`` (401/403) or another ``KalshiApiError`` by its HTTP status instead.
+    """
+
+    retriable = False
+    RETRIABLE_CODES = frozenset({1, 17, 18, 25})  # processing error, internal error, timeout, buffer overflow
+
+    def __init__(
+        self, message: str, *, code: int | None, command: str = "", market_ticker: str | None = None
+    ) -> None:
+        self.status = None
+        self.code = code
+        self.message = message
+        self.details = market_ticker
+        self.market_ticker = market_ticker
+        self.command = command
+        self.method = "WS"
+        self.path = command
+        if code in self.RETRIABLE_CODES:
+            self.retriable = True
+        Exception.__init__(self, self._text())
+
+    def _text(self) -> str:
+        text = f"WebSocket {self.command or 'command'} failed: [{self.code}] {self.message}"
+        return text + (f" ({self.market_ticker})" if self.market_ticker else "")
+
+    def __reduce__(self):
+        return (_rebuild_ws_error, (type(self), self.message, self.code, self.command, self.market_ticker))
+
+
+def _rebuild_ws_error(cls, message, code, command, market_ticker):
+    return cls(message, code=code, command=command, market_ticker=market_ticker)
 
 
 class TransportError(KalshiLakeError):

@@ -11,6 +11,10 @@ Decisions where the contract is silent:
 - ``tier_explicit`` records whether the tier was set (env or TOML); against a loopback exchange the pacer asks
   ``/account/limits`` only when it was not.
 - Known tiers: basic advanced expert premier paragon prime prestige unlimited.
+- The WebSocket URL is ``KALSHI_WS_URL`` if set, else the env's WS host; for ``local`` it is derived from
+  ``KALSHI_API_URL`` (``http``→``ws``, ``https``→``wss``, ``/trade-api/v2``→``/trade-api/ws/v2``), so one
+  variable points both clients at a local exchange. Against prod/demo a custom ``KALSHI_API_URL`` does not move
+  the WebSocket: set ``KALSHI_WS_URL`` too.
 - ``private_key`` (PEM text) is never shown by ``repr``/``str``; neither is the content of the key file.
 """
 
@@ -28,18 +32,24 @@ from urllib.parse import urlsplit
 
 from kalshi_extract.errors import ConfigError
 
-__all__ = ["Settings", "HOSTS", "TIERS", "ENV_KEYS"]
+__all__ = ["Settings", "HOSTS", "WS_HOSTS", "TIERS", "ENV_KEYS"]
 
 HOSTS = {
     "prod": "https://external-api.kalshi.com/trade-api/v2",
     "demo": "https://external-api.demo.kalshi.co/trade-api/v2",
 }
+WS_HOSTS = {
+    "prod": "wss://external-api-ws.kalshi.com/trade-api/ws/v2",
+    "demo": "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2",
+}
+_REST_PATH, _WS_PATH = "/trade-api/v2", "/trade-api/ws/v2"
 TIERS = ("basic", "advanced", "expert", "premier", "paragon", "prime", "prestige", "unlimited")
 
 # toml key -> env var (the settings keys; KALSHI_CONFIG only names the file)
 ENV_KEYS = {
     "env": "KALSHI_ENV",
     "api_url": "KALSHI_API_URL",
+    "ws_url": "KALSHI_WS_URL",
     "api_key_id": "KALSHI_API_KEY_ID",
     "private_key_path": "KALSHI_PRIVATE_KEY_PATH",
     "private_key": "KALSHI_PRIVATE_KEY",
@@ -65,6 +75,7 @@ class Settings:
 
     env: str = "prod"
     api_url: str | None = None
+    ws_url: str | None = None
     api_key_id: str | None = None
     private_key_path: str | None = None
     private_key: str | None = field(default=None, repr=False)
@@ -92,6 +103,11 @@ class Settings:
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ConfigError(f"KALSHI_API_URL must be an http(s) URL, not {self.api_url!r}")
             object.__setattr__(self, "api_url", self.api_url.rstrip("/"))
+        if self.ws_url is not None:
+            parts = urlsplit(self.ws_url)
+            if parts.scheme not in ("ws", "wss") or not parts.netloc:
+                raise ConfigError(f"KALSHI_WS_URL must be a ws:// or wss:// URL, not {self.ws_url!r}")
+            object.__setattr__(self, "ws_url", self.ws_url.rstrip("/"))
         if self.tier not in TIERS:
             raise ConfigError(f"KALSHI_TIER {self.tier!r} is not a known tier; use one of {', '.join(TIERS)}")
         if self.task_runner not in ("threads", "dask"):
@@ -110,6 +126,22 @@ class Settings:
     def base_url(self) -> str:
         """The API base URL including ``/trade-api/v2``: KALSHI_API_URL if set, else the env's host."""
         return self.api_url or HOSTS[self.env]
+
+    @property
+    def websocket_url(self) -> str:
+        """The WebSocket URL: KALSHI_WS_URL if set, else the env's host; for ``local`` derived from the API URL."""
+        if self.ws_url:
+            return self.ws_url
+        if self.env != "local":
+            return WS_HOSTS[self.env]
+        parts = urlsplit(self.base_url)
+        if not parts.path.endswith(_REST_PATH):
+            raise ConfigError(
+                f"cannot derive the WebSocket URL from KALSHI_API_URL {self.base_url!r} (its path does not end "
+                f"in {_REST_PATH}); set KALSHI_WS_URL"
+            )
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return f"{scheme}://{parts.netloc}{parts.path[: -len(_REST_PATH)]}{_WS_PATH}"
 
     @property
     def has_key(self) -> bool:

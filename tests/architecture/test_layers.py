@@ -27,6 +27,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "kalshi_extract.orders",
     ),
     "kalshi_extract.api": ("kalshi_extract.lake", "kalshi_extract.ingest", "kalshi_extract.orders"),
+    "kalshi_extract.ws": ("kalshi_extract.lake", "kalshi_extract.ingest", "kalshi_extract.orders"),
     "kalshi_extract.lake": ("kalshi_extract.api", "kalshi_extract.ingest", "kalshi_extract.orders"),
     "kalshi_extract.ingest": ("kalshi_extract.orders",),
     "kalshi_extract.orders": ("kalshi_extract.ingest",),

@@ -123,3 +123,38 @@ def test_settings_are_frozen():
     s = Settings.load(environ={})
     with pytest.raises(AttributeError):
         s.env = "demo"
+
+
+def test_websocket_url_per_env():
+    assert Settings.load(environ={}).websocket_url == "wss://external-api-ws.kalshi.com/trade-api/ws/v2"
+    demo = Settings.load(environ={"KALSHI_ENV": "demo"})
+    assert demo.websocket_url == "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2"
+    assert demo.ws_url is None
+
+
+def test_websocket_url_local_is_derived_from_the_api_url():
+    local = Settings.load(
+        environ={"KALSHI_ENV": "local", "KALSHI_API_URL": "http://127.0.0.1:9/trade-api/v2/"}
+    )
+    assert local.websocket_url == "ws://127.0.0.1:9/trade-api/ws/v2"
+    tls = Settings.load(environ={"KALSHI_ENV": "local", "KALSHI_API_URL": "https://h.example/k/trade-api/v2"})
+    assert tls.websocket_url == "wss://h.example/k/trade-api/ws/v2"
+    odd = Settings.load(environ={"KALSHI_ENV": "local", "KALSHI_API_URL": "http://127.0.0.1:9/api"})
+    with pytest.raises(ConfigError, match="KALSHI_WS_URL"):
+        odd.websocket_url  # noqa: B018
+
+
+def test_websocket_url_explicit_wins_from_env_and_toml(tmp_path):
+    env = {"KALSHI_ENV": "local", "KALSHI_API_URL": "http://127.0.0.1:9/trade-api/v2"}
+    s = Settings.load(environ={**env, "KALSHI_WS_URL": "ws://10.0.0.1:7/trade-api/ws/v2/"})
+    assert s.websocket_url == "ws://10.0.0.1:7/trade-api/ws/v2"
+    cfg = tmp_path / "kl.toml"
+    cfg.write_text('env = "demo"\nws_url = "wss://proxy.example/trade-api/ws/v2"\n')
+    assert Settings.load(environ={}, config_path=cfg).websocket_url == "wss://proxy.example/trade-api/ws/v2"
+
+
+def test_websocket_url_must_be_ws():
+    with pytest.raises(ConfigError, match="KALSHI_WS_URL"):
+        Settings.load(environ={"KALSHI_WS_URL": "https://external-api.kalshi.com/trade-api/ws/v2"})
+    with pytest.raises(ConfigError, match="KALSHI_WS_URL"):
+        Settings.load(environ={"KALSHI_WS_URI": "wss://x/trade-api/ws/v2"})  # misspelled: suggests the key
