@@ -180,6 +180,77 @@ BALANCE = _cols(
     "balance:cents portfolio_value:cents balance_dollars updated_ts:ts balance_breakdown:json snapshot_ts:ts"
 )
 
+# --- streams the WebSocket recorder writes (kalshi-lake record); never pulled over REST -----------------------
+# Every recorded row carries where it came from: the connection (`connection_id`, one per WebSocket connection,
+# new after every reconnect and every recorder start), the subscription (`sid`), and when it arrived on our
+# clock (`received_at`). `ts` is the exchange's time when the frame has one (`ts_ms`, else `ts`), else null.
+_WS = "sid:int received_at:ts connection_id"
+
+# One row per order-book level of a snapshot, one per delta. `kind` = snapshot | delta. A snapshot's rows share
+# (connection_id, sid, seq); a snapshot with no levels at all is one row with side, price and quantity null (the
+# book is known to be empty). `quantity_fp`: the resting quantity at the level (snapshot) or the signed change
+# (delta). `side` = yes | no: the resting bids of that side, at `price_dollars` on its own side's scale, as Kalshi
+# sends them (a NO bid at 0.48 is a YES ask at 0.52).
+WS_BOOK = _cols(f"ticker market_id kind side price_dollars quantity_fp client_order_id seq:int ts:ts {_WS}")
+
+# The `trade` channel: the REST trade fields (trade_id is the same id) plus the recording's provenance.
+WS_TRADE = _cols(
+    "trade_id ticker count_fp yes_price_dollars no_price_dollars taker_outcome_side taker_book_side "
+    f"created_time:ts is_block_trade:bool taker_side {_WS}"
+)
+
+WS_TICKER = _cols(
+    "ticker market_id price_dollars yes_bid_dollars yes_ask_dollars yes_bid_size_fp yes_ask_size_fp "
+    f"last_trade_size_fp volume_fp open_interest_fp dollar_volume:int dollar_open_interest:int ts:ts {_WS}"
+)
+
+# `market_lifecycle_v2` (market events) and its event-level messages (`type` = the message type:
+# market_lifecycle_v2 | event_lifecycle | event_fee_update ...); the whole message body is kept in `msg`.
+WS_LIFECYCLE = _cols(
+    "type event_type ticker event_ticker open_ts:ts close_ts:ts determination_ts:ts settled_ts:ts result "
+    f"settlement_value:usd is_deactivated:bool fee_type_override fee_multiplier_override:num msg:json ts:ts {_WS}"
+)
+
+# Private channels, keyed as their REST streams are (fills by trade_id = the REST fill_id; orders by order_id and
+# state), so staging de-duplicates them with the REST rows.
+WS_FILL = _cols(
+    "trade_id order_id ticker is_taker:bool side action outcome_side book_side purchased_side count_fp "
+    f"yes_price_dollars fee_cost:usd post_position_fp client_order_id subaccount:int ts:ts {_WS}"
+)
+WS_USER_ORDER = _cols(
+    "order_id client_order_id ticker status side outcome_side book_side yes_price_dollars fill_count_fp "
+    "remaining_count_fp initial_count_fp taker_fill_cost_dollars maker_fill_cost_dollars taker_fees_dollars "
+    "maker_fees_dollars order_group_id self_trade_prevention_type created_time:ts last_update_time:ts "
+    f"expiration_time:ts subaccount_number:int {_WS}"
+)
+WS_POSITION = _cols(
+    "ticker position_fp position_cost_dollars realized_pnl_dollars fees_paid_dollars position_fee_cost_dollars "
+    f"volume_fp subaccount:int ts:ts {_WS}"
+)
+
+# The recorder's own log of what it saw whole. One row per event, `at` on our clock:
+#   started / stopped        the recorder (stopped is absent after a crash: the hole runs to the next start)
+#   connected / disconnected a WebSocket connection (reason: close code, cut, missed heartbeat ...)
+#   whole                    `ticker`'s book is whole from `at` (its snapshot arrived on this connection)
+#   gap                      `ticker`'s book is suspect from `at` (reason: seq_gap | duplicate | disconnected |
+#                            slow_consumer ...; expected_seq / got_seq for sequence problems) until its next whole
+#   alive                    written with every flush: everything up to `at` was recorded and is on disk
+#   added / removed          a market joined or left the recording (discovery by series or event)
+WS_COVERAGE = _cols(
+    "at:ts event ticker channel sid:int connection_id reason expected_seq:int got_seq:int exchange_ts:ts"
+)
+
+WS_STREAMS = (
+    "ws_book",
+    "ws_trades",
+    "ws_ticker",
+    "ws_lifecycle",
+    "ws_fills",
+    "ws_user_orders",
+    "ws_positions",
+    "ws_coverage",
+)
+
 SAME_AS: dict[str, dict[str, str]] = {
     "fills": {
         "fill_id": "trade_id",
@@ -203,9 +274,19 @@ STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "orders": ORDER,
     "positions": POSITION,
     "balance": BALANCE,
+    "ws_book": WS_BOOK,
+    "ws_trades": WS_TRADE,
+    "ws_ticker": WS_TICKER,
+    "ws_lifecycle": WS_LIFECYCLE,
+    "ws_fills": WS_FILL,
+    "ws_user_orders": WS_USER_ORDER,
+    "ws_positions": WS_POSITION,
+    "ws_coverage": WS_COVERAGE,
 }
 
-PRIVATE_STREAMS = frozenset({"fills", "settlements", "orders", "positions", "balance"})
+PRIVATE_STREAMS = frozenset(
+    {"fills", "settlements", "orders", "positions", "balance", "ws_fills", "ws_user_orders", "ws_positions"}
+)
 
 
 def arrow_schema(stream: str) -> pa.Schema:
