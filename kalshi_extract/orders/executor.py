@@ -98,8 +98,10 @@ class Executor:
             _log.warning(
                 "order journal: could not record the outcome of %s (%s: %s); the intent is journaled, run "
                 "`kalshi-lake orders --pending` to settle it",
-                buf[0].client_order_id or buf[0].order_id, type(exc).__name__, exc,
-            )  # fmt: skip
+                buf[0].client_order_id or buf[0].order_id,
+                type(exc).__name__,
+                exc,
+            )
 
     def _backoff(self, attempt: int) -> None:
         self._sleep(min(2.0, 0.25 * (2 ** (attempt - 1))))
@@ -132,8 +134,14 @@ class Executor:
                     last = exc
                     status = _status(exc)
                     if isinstance(exc, ConflictError) and conflict_means_done:
-                        buf.append(ev("unknown", response=None, http_status=409,
-                                      error=f"409 duplicate client_order_id (already placed): {exc}"))  # fmt: skip
+                        buf.append(
+                            ev(
+                                "unknown",
+                                response=None,
+                                http_status=409,
+                                error=f"409 duplicate client_order_id (already placed): {exc}",
+                            )
+                        )
                     elif isinstance(exc, RateLimitError) or (
                         isinstance(exc, TransportError) and not exc.maybe_sent
                     ):
@@ -203,9 +211,16 @@ class Executor:
             if isinstance(response, dict) and response.get("order_id"):
                 oid = response["order_id"]
             return OrderEvent(
-                action="lookup" if lookup else action, phase=phase, client_order_id=client_order_id, order_id=oid,
-                ticker=ticker, request=request, response=response, http_status=http_status, error=error,
-            )  # fmt: skip
+                action="lookup" if lookup else action,
+                phase=phase,
+                client_order_id=client_order_id,
+                order_id=oid,
+                ticker=ticker,
+                request=request,
+                response=response,
+                http_status=http_status,
+                error=error,
+            )
 
         return ev
 
@@ -269,10 +284,15 @@ class Executor:
         coid, ticker = request["client_order_id"], request["ticker"]
         ev = self._event_factory("place", client_order_id=coid, ticker=ticker)
         outcome, value, attempts = self._run(
-            "place", ev, lambda: self.client.post(CREATE_PATH, request), lambda: self.find_created(request),
-            request, conflict_means_done=True, ok_status=201,
+            "place",
+            ev,
+            lambda: self.client.post(CREATE_PATH, request),
+            lambda: self.find_created(request),
+            request,
+            conflict_means_done=True,
+            ok_status=201,
             resolve_conflict=lambda: self.find_created(request, anywhere=True),
-        )  # fmt: skip
+        )
         if outcome == "accepted":
             return OrderResult.from_create(value or {}, request, attempts)
         return OrderResult.from_order(value, request, attempts)
@@ -402,9 +422,12 @@ class Executor:
             return o if o.get("status") != "resting" else None
 
         outcome, value, attempts = self._run(
-            "cancel", ev, lambda: self.client.delete(f"{CREATE_PATH}/{seg(order_id)}", params=params), applied,
+            "cancel",
+            ev,
+            lambda: self.client.delete(f"{CREATE_PATH}/{seg(order_id)}", params=params),
+            applied,
             {"order_id": order_id, **(params or {})},
-        )  # fmt: skip
+        )
         return WriteResult("cancel", order_id, outcome, attempts, value)
 
     def cancel_batch(self, order_ids: list[str]) -> list[WriteResult]:
@@ -419,8 +442,16 @@ class Executor:
             "cancel", ev, lambda: self.client.delete(BATCH_PATH, json=body), applied, body
         )
         items = {i.get("order_id"): i for i in (value or {}).get("orders", [])}
-        return [WriteResult("cancel", o, "rejected" if (items.get(o) or {}).get("error") else outcome, attempts,
-                            items.get(o)) for o in order_ids]  # fmt: skip
+        return [
+            WriteResult(
+                "cancel",
+                o,
+                "rejected" if (items.get(o) or {}).get("error") else outcome,
+                attempts,
+                items.get(o),
+            )
+            for o in order_ids
+        ]
 
     def cancel_all(self) -> WriteResult:
         ev = self._event_factory("cancel_all")

@@ -91,18 +91,42 @@ class OrderResult:
         if rem is not None:
             status = "resting" if rem > 0 else ("executed" if fill == count else "canceled")
         return cls(
-            resp.get("order_id"), resp.get("client_order_id") or req["client_order_id"], req["ticker"], req["side"],
-            Decimal(req["price"]), count, fill, rem, _dec(resp.get("average_fill_price")),
-            _dec(resp.get("average_fee_paid")), status, outcome, attempts, raw=resp,
-        )  # fmt: skip
+            resp.get("order_id"),
+            resp.get("client_order_id") or req["client_order_id"],
+            req["ticker"],
+            req["side"],
+            Decimal(req["price"]),
+            count,
+            fill,
+            rem,
+            _dec(resp.get("average_fill_price")),
+            _dec(resp.get("average_fee_paid")),
+            status,
+            outcome,
+            attempts,
+            raw=resp,
+        )
 
     @classmethod
     def rejected(cls, req: dict, attempts: int, error: str, raw: dict | None = None) -> OrderResult:
         """A create the exchange refused (a batch item), or whose ``client_order_id`` names another order."""
         return cls(
-            None, req["client_order_id"], req["ticker"], req["side"], Decimal(req["price"]), Decimal(req["count"]),
-            None, None, None, None, None, "rejected", attempts, error=error, raw=raw,
-        )  # fmt: skip
+            None,
+            req["client_order_id"],
+            req["ticker"],
+            req["side"],
+            Decimal(req["price"]),
+            Decimal(req["count"]),
+            None,
+            None,
+            None,
+            None,
+            None,
+            "rejected",
+            attempts,
+            error=error,
+            raw=raw,
+        )
 
     @classmethod
     def from_order(cls, order: dict, req: dict, attempts: int, outcome: str = "resolved") -> OrderResult:
@@ -118,10 +142,21 @@ class OrderResult:
                 (fees / fill).quantize(Decimal("0.000001")),
             )
         return cls(
-            order.get("order_id"), req["client_order_id"], req["ticker"], req["side"], Decimal(req["price"]),
-            Decimal(req["count"]), fill, _dec(order.get("remaining_count_fp")), avg, avg_fee, order.get("status"),
-            outcome, attempts, raw=order,
-        )  # fmt: skip
+            order.get("order_id"),
+            req["client_order_id"],
+            req["ticker"],
+            req["side"],
+            Decimal(req["price"]),
+            Decimal(req["count"]),
+            fill,
+            _dec(order.get("remaining_count_fp")),
+            avg,
+            avg_fee,
+            order.get("status"),
+            outcome,
+            attempts,
+            raw=order,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}

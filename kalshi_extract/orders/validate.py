@@ -59,10 +59,21 @@ __all__ = [
 
 OPEN_STATUSES = ("active", "open")
 _REQUEST_KEYS = {
-    "ticker", "client_order_id", "side", "count", "price", "time_in_force", "self_trade_prevention_type",
-    "expiration_time", "post_only", "cancel_order_on_pause", "reduce_only", "subaccount", "order_group_id",
+    "ticker",
+    "client_order_id",
+    "side",
+    "count",
+    "price",
+    "time_in_force",
+    "self_trade_prevention_type",
+    "expiration_time",
+    "post_only",
+    "cancel_order_on_pause",
+    "reduce_only",
+    "subaccount",
+    "order_group_id",
     "exchange_index",
-}  # fmt: skip
+}
 
 
 def _invalid(msg: str) -> OrderValidationError:
@@ -158,8 +169,11 @@ def build_v2_request(
         if isinstance(expiration_time, dt.datetime):
             expiration_time = int(expiration_time.timestamp())
         request["expiration_time"] = expiration_time
-    for key, value in (("subaccount", subaccount), ("order_group_id", order_group_id),
-                       ("exchange_index", exchange_index)):  # fmt: skip
+    for key, value in (
+        ("subaccount", subaccount),
+        ("order_group_id", order_group_id),
+        ("exchange_index", exchange_index),
+    ):
         if value is not None:
             request[key] = value
     check_request_syntax(request)

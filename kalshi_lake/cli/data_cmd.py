@@ -77,12 +77,21 @@ def _summary_table(rows: list[dict], width: int | None = None):
     throttled go first (left out and named; --json has everything), then requests and seconds."""
     from kalshi_lake.cli.render import Col, table
 
-    columns = [Col("stream"), Col("outcome"), Col("pages", "num"), Col("rows", "num"),
-               Col("requests", "num", drop=2), Col("retries", "num", drop=4), Col("throttled", "num", drop=3),
-               Col("seconds", "num", drop=1)]  # fmt: skip
+    columns = [
+        Col("stream"),
+        Col("outcome"),
+        Col("pages", "num"),
+        Col("rows", "num"),
+        Col("requests", "num", drop=2),
+        Col("retries", "num", drop=4),
+        Col("throttled", "num", drop=3),
+        Col("seconds", "num", drop=1),
+    ]
     keys = ("stream", "outcome", "pages", "rows", "requests", "retries", "throttled", "seconds")
-    cells = [[_cell(r[k]) if r["outcome"] != "failed" or k != "outcome" else "[red]failed[/]" for k in keys]
-             for r in rows]  # fmt: skip
+    cells = [
+        [_cell(r[k]) if r["outcome"] != "failed" or k != "outcome" else "[red]failed[/]" for k in keys]
+        for r in rows
+    ]
     return table("pull summary", columns, cells, width=width)
 
 
@@ -328,8 +337,16 @@ def status(
     any_gaps = any(s["gaps"] for s in report["streams"])
     # At 80 columns `fresh` (age of the newest loaded row; `last run` says nearly as much) goes first, then an
     # all-empty `gaps`; rows, dates and outcomes always stay.
-    columns = [Col("stream"), Col("rows", "num"), Col("from"), Col("to"), Col("last run"), Col("outcome"),
-               Col("fresh", drop=2), Col("gaps", "num", drop=0 if any_gaps else 1)]  # fmt: skip
+    columns = [
+        Col("stream"),
+        Col("rows", "num"),
+        Col("from"),
+        Col("to"),
+        Col("last run"),
+        Col("outcome"),
+        Col("fresh", drop=2),
+        Col("gaps", "num", drop=0 if any_gaps else 1),
+    ]
     print_table(f"lake {report['lake']}", columns, rows)
 
 

@@ -57,12 +57,30 @@ def orders(
     if as_json:
         print_json(rows_raw)
         return
-    rows = [[short_id(o.get("order_id")), o.get("ticker"), _what(o), _filled(o), o.get("status"),
-             when(o.get("created_time"), seconds=False)] for o in rows_raw]  # fmt: skip
-    print_table(f"orders ({len(rows)}; YES terms: buy NO @ q = sell YES @ 1 − q; ids shortened, --json in full)",
-                [Col("order"), Col("ticker"), Col("what"), Col("filled", "num"), Col("status"),
-                 Col("created (UTC)", drop=1)], rows,
-                empty=f"no orders{f' with status {status}' if status else ''}{f' in {ticker}' if ticker else ''}")  # fmt: skip
+    rows = [
+        [
+            short_id(o.get("order_id")),
+            o.get("ticker"),
+            _what(o),
+            _filled(o),
+            o.get("status"),
+            when(o.get("created_time"), seconds=False),
+        ]
+        for o in rows_raw
+    ]
+    print_table(
+        f"orders ({len(rows)}; YES terms: buy NO @ q = sell YES @ 1 − q; ids shortened, --json in full)",
+        [
+            Col("order"),
+            Col("ticker"),
+            Col("what"),
+            Col("filled", "num"),
+            Col("status"),
+            Col("created (UTC)", drop=1),
+        ],
+        rows,
+        empty=f"no orders{f' with status {status}' if status else ''}{f' in {ticker}' if ticker else ''}",
+    )
 
 
 def _what(o: dict) -> str:
@@ -98,9 +116,12 @@ def _resolve_pending(as_json: bool) -> None:
     rows = [
         [coid, (o or {}).get("order_id") or "never placed", (o or {}).get("status")] for coid, o in resolved
     ]
-    print_table(f"journaled orders with no recorded outcome ({len(rows)}), now resolved",
-                [Col("client_order_id"), Col("order_id"), Col("status")], rows,
-                empty="no journaled order is missing its outcome: nothing to resolve")  # fmt: skip
+    print_table(
+        f"journaled orders with no recorded outcome ({len(rows)}), now resolved",
+        [Col("client_order_id"), Col("order_id"), Col("status")],
+        rows,
+        empty="no journaled order is missing its outcome: nothing to resolve",
+    )
 
 
 def positions(
@@ -123,13 +144,35 @@ def positions(
     if as_json:
         print_json(rows_raw)
         return
-    rows = columns([[p.get("ticker"), _holding(p.get("position_fp")), p.get("market_exposure_dollars"),
-                     p.get("realized_pnl_dollars"), p.get("fees_paid_dollars"), p.get("total_traded_dollars"),
-                     when(p.get("last_updated_ts"), seconds=False)] for p in rows_raw], money=[2, 3, 4, 5])  # fmt: skip
-    print_table(f"positions ({len(rows)})", [Col("ticker"), Col("position", "num"), Col("exposure $", "num"),
-                                             Col("realized P&L $", "num"), Col("fees $", "num"),
-                                             Col("traded $", "num", drop=1), Col("updated (UTC)", drop=2)],
-                rows, empty="no positions" + ("" if all_ else " open (--all includes closed-out ones)"))  # fmt: skip
+    rows = columns(
+        [
+            [
+                p.get("ticker"),
+                _holding(p.get("position_fp")),
+                p.get("market_exposure_dollars"),
+                p.get("realized_pnl_dollars"),
+                p.get("fees_paid_dollars"),
+                p.get("total_traded_dollars"),
+                when(p.get("last_updated_ts"), seconds=False),
+            ]
+            for p in rows_raw
+        ],
+        money=[2, 3, 4, 5],
+    )
+    print_table(
+        f"positions ({len(rows)})",
+        [
+            Col("ticker"),
+            Col("position", "num"),
+            Col("exposure $", "num"),
+            Col("realized P&L $", "num"),
+            Col("fees $", "num"),
+            Col("traded $", "num", drop=1),
+            Col("updated (UTC)", drop=2),
+        ],
+        rows,
+        empty="no positions" + ("" if all_ else " open (--all includes closed-out ones)"),
+    )
 
 
 def _holding(position_fp: Any) -> str:
@@ -150,8 +193,11 @@ def balance(as_json: JsonOpt = False) -> None:
         print_json(body)
         return
     cash = dollars(body["balance_dollars"]) if body.get("balance_dollars") else cents(body.get("balance"))
-    rows = [["balance $", cash], ["portfolio value $", cents(body.get("portfolio_value"))],
-            ["updated (UTC)", when(body.get("updated_ts"))]]  # fmt: skip
+    rows = [
+        ["balance $", cash],
+        ["portfolio value $", cents(body.get("portfolio_value"))],
+        ["updated (UTC)", when(body.get("updated_ts"))],
+    ]
     print_table("balance", [Col(""), Col("", "num")], rows)
 
 
@@ -167,13 +213,35 @@ def fills(
     if as_json:
         print_json(rows_raw)
         return
-    rows = columns([[when(f.get("created_time"), seconds=False), f.get("ticker"), _what(f), count(f.get("count_fp")),
-                     f.get("fee_cost"), "taker" if f.get("is_taker") else "maker", short_id(f.get("order_id"))]
-                    for f in rows_raw], money=[4])  # fmt: skip
-    print_table(f"fills ({len(rows)}; YES terms: buy NO @ q = sell YES @ 1 − q)",
-                [Col("time (UTC)", drop=1), Col("ticker"), Col("fill"), Col("count", "num"), Col("fee $", "num"),
-                 Col("role", drop=2), Col("order", drop=3)], rows,
-                empty="no fills" + (f" in {ticker}" if ticker else ""))  # fmt: skip
+    rows = columns(
+        [
+            [
+                when(f.get("created_time"), seconds=False),
+                f.get("ticker"),
+                _what(f),
+                count(f.get("count_fp")),
+                f.get("fee_cost"),
+                "taker" if f.get("is_taker") else "maker",
+                short_id(f.get("order_id")),
+            ]
+            for f in rows_raw
+        ],
+        money=[4],
+    )
+    print_table(
+        f"fills ({len(rows)}; YES terms: buy NO @ q = sell YES @ 1 − q)",
+        [
+            Col("time (UTC)", drop=1),
+            Col("ticker"),
+            Col("fill"),
+            Col("count", "num"),
+            Col("fee $", "num"),
+            Col("role", drop=2),
+            Col("order", drop=3),
+        ],
+        rows,
+        empty="no fills" + (f" in {ticker}" if ticker else ""),
+    )
 
 
 def settlements(
@@ -185,17 +253,42 @@ def settlements(
     if as_json:
         print_json(rows_raw)
         return
-    rows = columns([[when(s.get("settled_time"), seconds=False), s.get("ticker"), s.get("market_result"), _held(s),
-                     cents(s.get("revenue")), s.get("fee_cost")] for s in rows_raw], money=[5])  # fmt: skip
-    print_table(f"settlements ({len(rows)})", [Col("settled (UTC)", drop=1), Col("ticker"), Col("result"),
-                                               Col("held"), Col("payout $", "num"), Col("fee $", "num", drop=2)],
-                rows, empty="no settlements yet")  # fmt: skip
+    rows = columns(
+        [
+            [
+                when(s.get("settled_time"), seconds=False),
+                s.get("ticker"),
+                s.get("market_result"),
+                _held(s),
+                cents(s.get("revenue")),
+                s.get("fee_cost"),
+            ]
+            for s in rows_raw
+        ],
+        money=[5],
+    )
+    print_table(
+        f"settlements ({len(rows)})",
+        [
+            Col("settled (UTC)", drop=1),
+            Col("ticker"),
+            Col("result"),
+            Col("held"),
+            Col("payout $", "num"),
+            Col("fee $", "num", drop=2),
+        ],
+        rows,
+        empty="no settlements yet",
+    )
 
 
 def _held(s: dict) -> str:
     """``6 YES``, ``3 NO`` or ``6 YES + 3 NO``: the contracts settled."""
-    parts = [f"{count(s.get(f'{o}_count_fp'))} {o.upper()}" for o in ("yes", "no")
-             if s.get(f"{o}_count_fp") and Decimal(s[f"{o}_count_fp"]) != 0]  # fmt: skip
+    parts = [
+        f"{count(s.get(f'{o}_count_fp'))} {o.upper()}"
+        for o in ("yes", "no")
+        if s.get(f"{o}_count_fp") and Decimal(s[f"{o}_count_fp"]) != 0
+    ]
     return " + ".join(parts) or "0"
 
 

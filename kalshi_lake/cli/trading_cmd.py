@@ -32,8 +32,21 @@ __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_NOT_CONFIRMED", "EXIT_UNKNOWN", "con
 
 _ORDER_CTX = {"ignore_unknown_options": True}  # so a count like -3 reaches our validation, not click's
 
-COMMANDS = [search, market, orderbook, buy, sell, orders, cancel, amend, decrease, positions, balance, fills,
-            settlements]  # fmt: skip
+COMMANDS = [
+    search,
+    market,
+    orderbook,
+    buy,
+    sell,
+    orders,
+    cancel,
+    amend,
+    decrease,
+    positions,
+    balance,
+    fills,
+    settlements,
+]
 
 
 def register(app: typer.Typer) -> None:

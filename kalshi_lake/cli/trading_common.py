@@ -83,8 +83,10 @@ def confirm_gate(settings, lines: list[str], *, yes: bool, interactive: bool | N
     if interactive is None:
         interactive = sys.stdin.isatty()
     if not interactive:
-        raise fail("not confirmed: KALSHI_ENV=prod needs --yes when not run in a terminal. Nothing was sent.",
-                   EXIT_NOT_CONFIRMED)  # fmt: skip
+        raise fail(
+            "not confirmed: KALSHI_ENV=prod needs --yes when not run in a terminal. Nothing was sent.",
+            EXIT_NOT_CONFIRMED,
+        )
     ask = ask or (lambda q: typer.confirm(q, default=False))
     if not ask("Send it?"):
         raise fail("not confirmed. Nothing was sent.", EXIT_NOT_CONFIRMED)

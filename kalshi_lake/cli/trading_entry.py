@@ -32,8 +32,22 @@ FULL_ID = 36  # Kalshi order ids are UUIDs
 
 
 # ------------------------------------------------------------------------------------------------ place
-def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, reduce_only, stp, client_order_id,
-           dry_run, yes, as_json) -> None:  # fmt: skip
+def _place(
+    action: str,
+    ticker,
+    outcome,
+    count,
+    price,
+    tif,
+    expires,
+    post_only,
+    reduce_only,
+    stp,
+    client_order_id,
+    dry_run,
+    yes,
+    as_json,
+) -> None:
     from kalshi_extract.orders.translate import parse_price_text, show_dollars
 
     # the CLI's own syntax first (ticker spelling, the PRICE rule); every order check is Orders.prepare's
@@ -43,10 +57,19 @@ def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, 
     with make_client(settings) as c:
         orders = orders_reader(c) if dry_run else make_orders(c)
         prepared = orders.prepare(
-            action, ticker, outcome, count, price, account_checks=settings.has_key or not dry_run,
-            time_in_force=tif, expiration_time=expires, post_only=post_only, reduce_only=reduce_only,
-            self_trade_prevention_type=stp, client_order_id=client_order_id,
-        )  # fmt: skip
+            action,
+            ticker,
+            outcome,
+            count,
+            price,
+            account_checks=settings.has_key or not dry_run,
+            time_in_force=tif,
+            expiration_time=expires,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            self_trade_prevention_type=stp,
+            client_order_id=client_order_id,
+        )
         lines = [prepared.summary(), request_text(settings, prepared.method, prepared.path, prepared.request)]
         if prepared.balance is not None:
             lines.append(
@@ -56,9 +79,17 @@ def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, 
         lines += [f"note: {n}" for n in prepared.notes]
         if dry_run:
             if as_json:
-                print_json({"dry_run": True, "method": prepared.method, "url": settings.base_url + prepared.path,
-                            "request": prepared.request, "cost": prepared.cost, "fee_estimate": prepared.fee_estimate,
-                            "notes": prepared.notes})  # fmt: skip
+                print_json(
+                    {
+                        "dry_run": True,
+                        "method": prepared.method,
+                        "url": settings.base_url + prepared.path,
+                        "request": prepared.request,
+                        "cost": prepared.cost,
+                        "fee_estimate": prepared.fee_estimate,
+                        "notes": prepared.notes,
+                    }
+                )
             else:
                 typer.echo("dry run — nothing sent. The request would be:")
                 for line in lines:
@@ -72,12 +103,16 @@ def _place(action: str, ticker, outcome, count, price, tif, expires, post_only, 
     avg = result.average_fill_price  # a YES price: shown in the terms of the contract named
     if avg is not None and prepared.outcome == "no":
         avg = 1 - Decimal(str(avg))
-    rows = [["order_id", result.order_id], ["client_order_id", result.client_order_id], ["status", result.status],
-            ["filled", f"{show_count(result.fill_count)} of {show_count(prepared.count)}"],
-            ["resting", show_count(result.remaining_count)],
-            [f"average fill price ({prepared.outcome.upper()})", dollars(avg)],
-            ["average fee / contract", dollars(result.average_fee_paid)],
-            ["outcome", f"{result.outcome} after {result.attempts} attempt(s)"]]  # fmt: skip
+    rows = [
+        ["order_id", result.order_id],
+        ["client_order_id", result.client_order_id],
+        ["status", result.status],
+        ["filled", f"{show_count(result.fill_count)} of {show_count(prepared.count)}"],
+        ["resting", show_count(result.remaining_count)],
+        [f"average fill price ({prepared.outcome.upper()})", dollars(avg)],
+        ["average fee / contract", dollars(result.average_fee_paid)],
+        ["outcome", f"{result.outcome} after {result.attempts} attempt(s)"],
+    ]
     print_table(prepared.summary(), [Col(""), Col("")], rows)
     for note in prepared.notes:
         typer.echo(f"note: {note}")
@@ -107,12 +142,29 @@ def _order_command(action: str):
         yes: YesOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
-        _place(action, ticker, outcome, count, price, tif, expires, post_only, reduce_only, stp, client_order_id,
-               dry_run, yes, as_json)  # fmt: skip
+        _place(
+            action,
+            ticker,
+            outcome,
+            count,
+            price,
+            tif,
+            expires,
+            post_only,
+            reduce_only,
+            stp,
+            client_order_id,
+            dry_run,
+            yes,
+            as_json,
+        )
 
     command.__name__ = action
-    example = "kalshi-lake buy KXHIGHNY-26NOV24-T55 yes 10 45" if action == "buy" else \
-        "kalshi-lake sell KXHIGHNY-26NOV24-T55 no 5 0.58 --tif ioc"  # fmt: skip
+    example = (
+        "kalshi-lake buy KXHIGHNY-26NOV24-T55 yes 10 45"
+        if action == "buy"
+        else "kalshi-lake sell KXHIGHNY-26NOV24-T55 no 5 0.58 --tif ioc"
+    )
     command.__doc__ = (
         f"{action.capitalize()} YES or NO contracts with a limit order.  Example: {example}\n\n"
         f"{PRICE_HELP} The price is that of the contract named (a NO price for no). "
@@ -136,10 +188,14 @@ def resolve_order_id(client, given: str) -> str:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise fail(f"no resting order id starts with {oid!r} (see `kalshi-lake orders --status resting`). "
-                   "Nothing was sent.")  # fmt: skip
-    raise fail(f"{oid!r} is the start of {len(matches)} resting orders' ids ({', '.join(matches[:3])}"
-               f"{', …' if len(matches) > 3 else ''}): give more of it. Nothing was sent.")  # fmt: skip
+        raise fail(
+            f"no resting order id starts with {oid!r} (see `kalshi-lake orders --status resting`). "
+            "Nothing was sent."
+        )
+    raise fail(
+        f"{oid!r} is the start of {len(matches)} resting orders' ids ({', '.join(matches[:3])}"
+        f"{', …' if len(matches) > 3 else ''}): give more of it. Nothing was sent."
+    )
 
 
 def _write_command(settings, orders, pw, describe: str, dry_run: bool, yes: bool, as_json: bool) -> None:
@@ -147,8 +203,15 @@ def _write_command(settings, orders, pw, describe: str, dry_run: bool, yes: bool
     text = request_text(settings, pw.method, pw.path, pw.body, pw.params)
     if dry_run:
         if as_json:
-            print_json({"dry_run": True, "method": pw.method, "url": settings.base_url + pw.path,
-                        "params": pw.params, "request": pw.body})  # fmt: skip
+            print_json(
+                {
+                    "dry_run": True,
+                    "method": pw.method,
+                    "url": settings.base_url + pw.path,
+                    "params": pw.params,
+                    "request": pw.body,
+                }
+            )
         else:
             typer.echo(f"dry run — nothing sent. {describe}. The request would be:\n{text}")
         return
@@ -212,8 +275,10 @@ def amend(
             resolve_order_id(c, order_id), price=new_price, count=count, outcome=outcome
         )
         action, named, shown = from_v2(pw.body["side"], Decimal(pw.body["price"]), outcome.strip().lower())
-        describe = (f"amend {pw.order_id} ({pw.order.get('ticker')}): {action} {named.upper()} @ "
-                    f"{show_dollars(shown)}, total count {show_count(pw.body['count'])}")  # fmt: skip
+        describe = (
+            f"amend {pw.order_id} ({pw.order.get('ticker')}): {action} {named.upper()} @ "
+            f"{show_dollars(shown)}, total count {show_count(pw.body['count'])}"
+        )
         _write_command(settings, orders, pw, describe, dry_run, yes, as_json)
 
 

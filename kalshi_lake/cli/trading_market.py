@@ -55,8 +55,10 @@ def search(
             params["series_ticker"] = series.upper()
         seen = {m.get("ticker") for m in found}
         for n, m in enumerate(c.get_markets(**params), start=1):
-            hay = " ".join(str(m.get(k) or "") for k in ("ticker", "event_ticker", "title", "subtitle",
-                                                         "yes_sub_title", "no_sub_title")).lower()  # fmt: skip
+            hay = " ".join(
+                str(m.get(k) or "")
+                for k in ("ticker", "event_ticker", "title", "subtitle", "yes_sub_title", "no_sub_title")
+            ).lower()
             if q in hay and m.get("ticker") not in seen:
                 found.append(m)
                 seen.add(m.get("ticker"))
@@ -67,13 +69,28 @@ def search(
         print_json(found)
         return
     show_status = status != "open"  # open markets are all "active": the column would only take room
-    rows = [[m.get("ticker"), m.get("title") or m.get("yes_sub_title")] + ([m.get("status")] if show_status else [])
-            + [dollars(m.get("yes_bid_dollars")), dollars(m.get("yes_ask_dollars")), count(m.get("volume_fp")),
-               when(m.get("close_time"), seconds=False)] for m in found]  # fmt: skip
+    rows = [
+        [m.get("ticker"), m.get("title") or m.get("yes_sub_title")]
+        + ([m.get("status")] if show_status else [])
+        + [
+            dollars(m.get("yes_bid_dollars")),
+            dollars(m.get("yes_ask_dollars")),
+            count(m.get("volume_fp")),
+            when(m.get("close_time"), seconds=False),
+        ]
+        for m in found
+    ]
     if rows:
-        cols = [Col("ticker"), Col("title", "text", drop=2)] + ([Col("status")] if show_status else []) + [
-            Col("yes bid", "num"), Col("yes ask", "num"), Col("volume", "num", drop=1),
-            Col("closes (UTC)", drop=3)]  # fmt: skip
+        cols = (
+            [Col("ticker"), Col("title", "text", drop=2)]
+            + ([Col("status")] if show_status else [])
+            + [
+                Col("yes bid", "num"),
+                Col("yes ask", "num"),
+                Col("volume", "num", drop=1),
+                Col("closes (UTC)", drop=3),
+            ]
+        )
         print_table(f"markets matching {query!r} ({len(rows)})", cols, rows)
     if not rows:
         typer.echo("no market matched; try --status all or a shorter query")
@@ -96,11 +113,31 @@ def market(
     if as_json:
         print_json(m)
         return
-    keys = ["ticker", "event_ticker", "title", "yes_sub_title", "no_sub_title", "status", "market_type",
-            "yes_bid_dollars", "yes_bid_size_fp", "yes_ask_dollars", "yes_ask_size_fp", "no_bid_dollars",
-            "no_ask_dollars", "last_price_dollars", "volume_fp", "volume_24h_fp", "open_interest_fp",
-            "open_time", "close_time", "result", "settlement_value_dollars", "price_level_structure",
-            "price_ranges"]  # fmt: skip
+    keys = [
+        "ticker",
+        "event_ticker",
+        "title",
+        "yes_sub_title",
+        "no_sub_title",
+        "status",
+        "market_type",
+        "yes_bid_dollars",
+        "yes_bid_size_fp",
+        "yes_ask_dollars",
+        "yes_ask_size_fp",
+        "no_bid_dollars",
+        "no_ask_dollars",
+        "last_price_dollars",
+        "volume_fp",
+        "volume_24h_fp",
+        "open_interest_fp",
+        "open_time",
+        "close_time",
+        "result",
+        "settlement_value_dollars",
+        "price_level_structure",
+        "price_ranges",
+    ]
     rows = [[k, _field(k, m[k])] for k in keys if k in m]
     console().print(table(m.get("ticker", ticker), [Col("field"), Col("value", "text")], rows))
 
@@ -108,8 +145,9 @@ def market(
 def _field(key: str, value: Any) -> str:
     if key == "price_ranges" and isinstance(value, list) and all(isinstance(r, dict) for r in value):
         # the tick grid as a person reads it: "0.00–0.10 by 0.001; 0.10–0.90 by 0.01; 0.90–1.00 by 0.001"
-        return "; ".join(f"{dollars(r.get('start'))}–{dollars(r.get('end'))} by {dollars(r.get('step'))}"
-                         for r in value)  # fmt: skip
+        return "; ".join(
+            f"{dollars(r.get('start'))}–{dollars(r.get('end'))} by {dollars(r.get('step'))}" for r in value
+        )
     if isinstance(value, (list, dict)):
         return json.dumps(value)
     if key.endswith("_dollars"):
@@ -161,11 +199,23 @@ def orderbook(
     for i in range(n):
         y = yes[i] if i < len(yes) else (None, None)
         o = no[i] if i < len(no) else (None, None)
-        rows.append([dollars(y[0]), count(y[1]), dollars(None if y[0] is None else one - y[0]),
-                     dollars(o[0]), count(o[1]), dollars(None if o[0] is None else one - o[0])])  # fmt: skip
-    con.print(table(f"{ticker} order book (bids; implied ask on the other side = 1 − bid)",
-                    [Col(h, "num") for h in ("YES bid", "size", "= NO ask", "NO bid", "size", "= YES ask")],
-                    rows))  # fmt: skip
+        rows.append(
+            [
+                dollars(y[0]),
+                count(y[1]),
+                dollars(None if y[0] is None else one - y[0]),
+                dollars(o[0]),
+                count(o[1]),
+                dollars(None if o[0] is None else one - o[0]),
+            ]
+        )
+    con.print(
+        table(
+            f"{ticker} order book (bids; implied ask on the other side = 1 − bid)",
+            [Col(h, "num") for h in ("YES bid", "size", "= NO ask", "NO bid", "size", "= YES ask")],
+            rows,
+        )
+    )
     con.print(
         f"YES: bid {dollars(summary['best_yes_bid'])} / ask {dollars(summary['best_yes_ask'])}   "
         f"NO: bid {dollars(summary['best_no_bid'])} / ask {dollars(summary['best_no_ask'])}"

@@ -167,8 +167,17 @@ def test_tables_fit_80_columns_and_show_money_exactly(trader, make_cli):
     ask = Decimal(cli.json("orderbook", m["ticker"])["best_yes_ask"])
     cli.json("buy", m["ticker"], "yes", "2", f"{ask}")
     narrow = make_cli(acct, COLUMNS="80")
-    for args in (["fills"], ["positions"], ["orders"], ["settlements"], ["balance"], ["search", m["ticker"][:8]],
-                 ["orderbook", m["ticker"]], ["market", m["ticker"]], ["buy", m["ticker"], "yes", "1", "1"]):  # fmt: skip
+    for args in (
+        ["fills"],
+        ["positions"],
+        ["orders"],
+        ["settlements"],
+        ["balance"],
+        ["search", m["ticker"][:8]],
+        ["orderbook", m["ticker"]],
+        ["market", m["ticker"]],
+        ["buy", m["ticker"], "yes", "1", "1"],
+    ):
         out = narrow.ok(*args).output
         assert all(len(line) <= 80 for line in out.splitlines()), (args, out)
         assert "…" not in out, (args, out)  # nothing cut short
@@ -195,10 +204,13 @@ def test_tables_fit_80_columns_and_show_money_exactly(trader, make_cli):
 
 def test_empty_lists_say_so_in_a_sentence(exchange, make_cli):
     cli = make_cli(exchange.create_account(balance_cents=100_00))  # a new account: nothing yet
-    for args, sentence in ((["fills"], "no fills"), (["settlements"], "no settlements yet"),
-                           (["positions"], "no positions open"), (["orders", "--status", "resting"],
-                                                                   "no orders with status resting"),
-                           (["orders", "--pending"], "nothing to resolve")):  # fmt: skip
+    for args, sentence in (
+        (["fills"], "no fills"),
+        (["settlements"], "no settlements yet"),
+        (["positions"], "no positions open"),
+        (["orders", "--status", "resting"], "no orders with status resting"),
+        (["orders", "--pending"], "nothing to resolve"),
+    ):
         out = cli.ok(*args).output
         assert sentence in out and len(out.strip().splitlines()) == 1 and "─" not in out, (args, out)
         assert cli.json(*args) == []

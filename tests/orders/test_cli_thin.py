@@ -6,9 +6,19 @@ from pathlib import Path
 
 import kalshi_lake.cli
 
-PAST_THE_FRONT = (".exec.", ".exec)", ".checker", "OrderChecker", "build_v2_request", "check_request_syntax",
-                  "max_order_count", "max_position", "/portfolio/events/orders", "orders.validate",
-                  "orders.executor")  # fmt: skip
+PAST_THE_FRONT = (
+    ".exec.",
+    ".exec)",
+    ".checker",
+    "OrderChecker",
+    "build_v2_request",
+    "check_request_syntax",
+    "max_order_count",
+    "max_position",
+    "/portfolio/events/orders",
+    "orders.validate",
+    "orders.executor",
+)
 
 
 def test_the_trading_cli_goes_through_the_orders_front_only():

@@ -49,11 +49,23 @@ class ScriptedBook:
                 "order with this client_order_id already exists", status=409, method="POST", path=CREATE_PATH
             )
         oid = str(uuid.uuid4())
-        self.orders[oid] = {"order_id": oid, "client_order_id": body["client_order_id"], "ticker": body["ticker"],
-                            "status": "resting", "fill_count_fp": "0.00", "remaining_count_fp": body["count"],
-                            "yes_price_dollars": body["price"], "book_side": body["side"]}  # fmt: skip
-        return {"order_id": oid, "client_order_id": body["client_order_id"], "fill_count": "0.00",
-                "remaining_count": body["count"], "ts_ms": 1}  # fmt: skip
+        self.orders[oid] = {
+            "order_id": oid,
+            "client_order_id": body["client_order_id"],
+            "ticker": body["ticker"],
+            "status": "resting",
+            "fill_count_fp": "0.00",
+            "remaining_count_fp": body["count"],
+            "yes_price_dollars": body["price"],
+            "book_side": body["side"],
+        }
+        return {
+            "order_id": oid,
+            "client_order_id": body["client_order_id"],
+            "fill_count": "0.00",
+            "remaining_count": body["count"],
+            "ts_ms": 1,
+        }
 
     def post(self, path, json):
         self.posts.append(json)
@@ -89,8 +101,15 @@ class ScriptedBook:
 
 
 def _req(coid=None):
-    return {"ticker": "KX-T", "client_order_id": coid or str(uuid.uuid4()), "side": "bid", "count": "3.00",
-            "price": "0.4500", "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross"}  # fmt: skip
+    return {
+        "ticker": "KX-T",
+        "client_order_id": coid or str(uuid.uuid4()),
+        "side": "bid",
+        "count": "3.00",
+        "price": "0.4500",
+        "time_in_force": "good_till_canceled",
+        "self_trade_prevention_type": "taker_at_cross",
+    }
 
 
 def _exec(book):
@@ -167,14 +186,27 @@ def test_a_409_for_an_id_used_on_another_market_is_a_conflict_not_unknown():
 
 @pytest.mark.parametrize(
     "change,same",
-    [({}, True), ({"side": "ask"}, False), ({"price": "0.45"}, True), ({"count": "3"}, True),
-     ({"count": "4.00"}, False), ({"count": "5.00", "reduce_only": True}, True)],
-)  # fmt: skip
+    [
+        ({}, True),
+        ({"side": "ask"}, False),
+        ({"price": "0.45"}, True),
+        ({"count": "3"}, True),
+        ({"count": "4.00"}, False),
+        ({"count": "5.00", "reduce_only": True}, True),
+    ],
+)
 def test_order_differences(change, same):
     from kalshi_extract.orders.results import order_differences
 
-    order = {"ticker": "KX-T", "book_side": "bid", "yes_price_dollars": "0.4500", "initial_count_fp": "3.00",
-             "fill_count_fp": "1.00", "remaining_count_fp": "0.00", "status": "canceled"}  # fmt: skip
+    order = {
+        "ticker": "KX-T",
+        "book_side": "bid",
+        "yes_price_dollars": "0.4500",
+        "initial_count_fp": "3.00",
+        "fill_count_fp": "1.00",
+        "remaining_count_fp": "0.00",
+        "status": "canceled",
+    }
     assert (order_differences(order, {**_req(), **change}) == []) is same
     legacy = {k: v for k, v in order.items() if k not in ("book_side", "initial_count_fp")}
     legacy.update(side="no", action="sell")  # sell NO = buy YES = a bid; 1 filled of 3, then canceled
@@ -262,8 +294,12 @@ def test_resolve_pending_after_a_crash_between_send_and_answer():
     journal = MemoryJournal()
     landed, lost = _req("landed"), _req("lost")
     # the process journaled both intents and sent one, then died before any answer was journaled
-    journal.write([OrderEvent("place", "intent", "landed", ticker="KX-T", request=landed),
-                   OrderEvent("place", "intent", "lost", ticker="KX-T", request=lost)])  # fmt: skip
+    journal.write(
+        [
+            OrderEvent("place", "intent", "landed", ticker="KX-T", request=landed),
+            OrderEvent("place", "intent", "lost", ticker="KX-T", request=lost),
+        ]
+    )
     book._create(landed)
     assert [r["client_order_id"] for r in pending_intents(journal.rows())] == ["landed", "lost"]
     orders = Orders(book, journal=journal, sleep=lambda s: None)
@@ -316,8 +352,11 @@ class ChangingBook(ScriptedBook):
             new = Decimal(body["reduce_to"]) if "reduce_to" in body else rem - Decimal(body["reduce_by"])
             o["remaining_count_fp"] = f"{new:.2f}"
         elif path.endswith("/amend"):
-            o.update(yes_price_dollars=body["price"], remaining_count_fp=body["count"],
-                     client_order_id=body["updated_client_order_id"])  # fmt: skip
+            o.update(
+                yes_price_dollars=body["price"],
+                remaining_count_fp=body["count"],
+                client_order_id=body["updated_client_order_id"],
+            )
         else:
             o.update(status="canceled", remaining_count_fp="0.00")
         return {"order_id": oid}
@@ -367,8 +406,13 @@ def test_cancel_and_amend_resolve_by_lookup(fault):
     oid = _resting(book)
     book.script = [fault]
     ex, _ = _exec(book)
-    body = {"ticker": "KX-T", "side": "bid", "price": "0.4400", "count": "3.00",
-            "updated_client_order_id": "new-coid"}  # fmt: skip
+    body = {
+        "ticker": "KX-T",
+        "side": "bid",
+        "price": "0.4400",
+        "count": "3.00",
+        "updated_client_order_id": "new-coid",
+    }
     res = ex.amend(oid, body)
     assert book.orders[oid]["yes_price_dollars"] == "0.4400"
     assert res.outcome == ("resolved" if fault == "drop" else "accepted")

@@ -36,11 +36,23 @@ def test_batch_place_queue_position_and_batch_cancel(session, exchange):
     m = markets[0]
     low = _low(m)
     reqs = [
-        {"ticker": m["ticker"], "side": "bid", "count": "2.00", "price": f"{low:.4f}",
-         "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross"},
-        {"ticker": m["ticker"], "side": "ask", "count": "1.00", "price": "0.9900",
-         "time_in_force": "good_till_canceled", "self_trade_prevention_type": "maker"},
-    ]  # fmt: skip
+        {
+            "ticker": m["ticker"],
+            "side": "bid",
+            "count": "2.00",
+            "price": f"{low:.4f}",
+            "time_in_force": "good_till_canceled",
+            "self_trade_prevention_type": "taker_at_cross",
+        },
+        {
+            "ticker": m["ticker"],
+            "side": "ask",
+            "count": "1.00",
+            "price": "0.9900",
+            "time_in_force": "good_till_canceled",
+            "self_trade_prevention_type": "maker",
+        },
+    ]
     results = orders.place_batch(reqs)
     assert [r.outcome for r in results] == ["accepted", "accepted"]
     assert all(r.status == "resting" and r.order_id for r in results)
@@ -67,8 +79,16 @@ def test_place_raw_v2_and_amend_in_no_terms(session, exchange):
     acct, c, orders, markets = session
     m = markets[1]
     low = _low(m)
-    res = orders.place({"ticker": m["ticker"], "side": "bid", "count": "4.00", "price": f"{low:.4f}",
-                        "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross"})  # fmt: skip
+    res = orders.place(
+        {
+            "ticker": m["ticker"],
+            "side": "bid",
+            "count": "4.00",
+            "price": f"{low:.4f}",
+            "time_in_force": "good_till_canceled",
+            "self_trade_prevention_type": "taker_at_cross",
+        }
+    )
     assert res.outcome == "accepted" and res.client_order_id  # assigned before sending
     new_no = Decimal(1) - (low - Decimal("0.01") if low > Decimal("0.01") else low)
     w = orders.amend(res.order_id, price=new_no, outcome="no")
@@ -104,8 +124,14 @@ def test_library_validation_sends_nothing(session, exchange):
     acct, c, orders, markets = session
     m = markets[0]
     exchange.clear_requests()
-    for args in [(m["ticker"], "yes", 0, "0.5"), (m["ticker"], "yes", -3, "0.5"), (m["ticker"], "yes", 1, "0"),
-                 (m["ticker"], "yes", 1, "1.00"), (m["ticker"], "yes", 1, "0.455"), ("KXNOPE-1", "yes", 1, "0.5")]:  # fmt: skip
+    for args in [
+        (m["ticker"], "yes", 0, "0.5"),
+        (m["ticker"], "yes", -3, "0.5"),
+        (m["ticker"], "yes", 1, "0"),
+        (m["ticker"], "yes", 1, "1.00"),
+        (m["ticker"], "yes", 1, "0.455"),
+        ("KXNOPE-1", "yes", 1, "0.5"),
+    ]:
         with pytest.raises(OrderValidationError):
             orders.buy(*args)
     assert order_posts(exchange) == []

@@ -36,8 +36,13 @@ def test_fee_estimate_equals_every_recorded_taker_fill_fee():
 def test_recorded_orders_read_back():
     orders = _load("portfolio__orders_list.json")["orders"]
     for o in orders:
-        req = {"client_order_id": o["client_order_id"], "ticker": o["ticker"], "side": o["book_side"],
-               "price": o["yes_price_dollars"], "count": o["initial_count_fp"]}  # fmt: skip
+        req = {
+            "client_order_id": o["client_order_id"],
+            "ticker": o["ticker"],
+            "side": o["book_side"],
+            "price": o["yes_price_dollars"],
+            "count": o["initial_count_fp"],
+        }
         r = OrderResult.from_order(o, req, attempts=1)
         assert r.status == o["status"] and r.order_id == o["order_id"]
         assert r.fill_count + r.remaining_count <= D(o["initial_count_fp"])

@@ -79,8 +79,13 @@ def test_bad_price_or_count_sends_nothing_at_all(
 
 def test_subcent_price_on_cent_grid_is_refused(exchange, account, make_cli, cent_market):
     cli = make_cli(account)
-    err = _refused(exchange, cli, ["buy", cent_market["ticker"], "yes", "2", "0.455"], "tick grid",
-                   no_requests_at_all=False)  # fmt: skip
+    err = _refused(
+        exchange,
+        cli,
+        ["buy", cent_market["ticker"], "yes", "2", "0.455"],
+        "tick grid",
+        no_requests_at_all=False,
+    )
     assert "0.45 and 0.46" in err
     _refused(
         exchange,
@@ -118,8 +123,13 @@ def test_bad_outcome_and_tif(exchange, account, make_cli, cent_market):
     _refused(
         exchange, cli, ["buy", cent_market["ticker"], "maybe", "2", "45"], "yes, no", no_requests_at_all=True
     )
-    _refused(exchange, cli, ["buy", cent_market["ticker"], "yes", "2", "45", "--tif", "day"], "gtc, ioc or fok",
-             no_requests_at_all=True)  # fmt: skip
+    _refused(
+        exchange,
+        cli,
+        ["buy", cent_market["ticker"], "yes", "2", "45", "--tif", "day"],
+        "gtc, ioc or fok",
+        no_requests_at_all=True,
+    )
 
 
 def test_missing_key_sends_nothing(exchange, account, make_cli, cent_market):
@@ -143,18 +153,33 @@ def test_missing_key_sends_nothing(exchange, account, make_cli, cent_market):
 def test_insufficient_balance(exchange, make_cli, cent_market):
     poor = exchange.create_account(balance_cents=100)  # $1.00
     cli = make_cli(poor)
-    err = _refused(exchange, cli, ["buy", cent_market["ticker"], "yes", "10", "50"], "insufficient balance",
-                   no_requests_at_all=False)  # fmt: skip
+    err = _refused(
+        exchange,
+        cli,
+        ["buy", cent_market["ticker"], "yes", "10", "50"],
+        "insufficient balance",
+        no_requests_at_all=False,
+    )
     assert "$1" in err
 
 
 def test_order_limits(exchange, account, make_cli, cent_market):
     cli = make_cli(account, KALSHI_MAX_ORDER_COUNT="5")
-    _refused(exchange, cli, ["buy", cent_market["ticker"], "yes", "6", "2"], "KALSHI_MAX_ORDER_COUNT",
-             no_requests_at_all=True)  # fmt: skip
+    _refused(
+        exchange,
+        cli,
+        ["buy", cent_market["ticker"], "yes", "6", "2"],
+        "KALSHI_MAX_ORDER_COUNT",
+        no_requests_at_all=True,
+    )
     cli = make_cli(account, KALSHI_MAX_POSITION="3")
-    _refused(exchange, cli, ["buy", cent_market["ticker"], "yes", "4", "2"], "KALSHI_MAX_POSITION",
-             no_requests_at_all=False)  # fmt: skip
+    _refused(
+        exchange,
+        cli,
+        ["buy", cent_market["ticker"], "yes", "4", "2"],
+        "KALSHI_MAX_POSITION",
+        no_requests_at_all=False,
+    )
 
 
 def test_dry_run_prints_the_exact_request_and_sends_nothing(exchange, account, make_cli, cent_market):
@@ -220,8 +245,12 @@ def test_confirm_gate_indents_every_line_of_the_request(capsys):
 
     prod = Settings.load(environ={"KALSHI_ENV": "prod"})
     with pytest.raises(Exit):
-        confirm_gate(prod, ["BUY 1 YES X", 'POST https://x/orders\n{\n  "count": "1.00"\n}'], yes=False,
-                     interactive=False)  # fmt: skip
+        confirm_gate(
+            prod,
+            ["BUY 1 YES X", 'POST https://x/orders\n{\n  "count": "1.00"\n}'],
+            yes=False,
+            interactive=False,
+        )
     shown = [
         line for line in capsys.readouterr().err.splitlines() if not line.startswith(("KALSHI_ENV", "error"))
     ]
@@ -246,10 +275,16 @@ def test_dropped_order_response_leaves_exactly_one_order(fresh_exchange, make_cl
     assert out["outcome"] == "resolved" and out["order_id"] == mine[0]["order_id"]
     assert len([r for r in order_posts(ex) if r["method"] == "POST"]) == 1  # looked up, not re-sent
     journal = ds.dataset(str(tmp_path / "data" / "lake" / "order_events"), partitioning="hive").to_table()
-    rows = sorted((r for r in journal.to_pylist() if r["client_order_id"] == out["client_order_id"]),
-                  key=lambda r: r["ts"])  # fmt: skip
+    rows = sorted(
+        (r for r in journal.to_pylist() if r["client_order_id"] == out["client_order_id"]),
+        key=lambda r: r["ts"],
+    )
     assert [(r["action"], r["phase"]) for r in rows] == [
-        ("place", "intent"), ("place", "sent"), ("place", "unknown"), ("place", "resolved")]  # fmt: skip
+        ("place", "intent"),
+        ("place", "sent"),
+        ("place", "unknown"),
+        ("place", "resolved"),
+    ]
     assert rows[-1]["order_id"] == out["order_id"]
     # a crossing buy with the fault on: filled once, position = count
     ask = Decimal(m["yes_ask_dollars"])
@@ -305,8 +340,10 @@ def test_reused_client_order_id_with_other_terms_is_an_error_not_placed(exchange
         assert len(order_posts(exchange)) == 1, "the 409 is looked up, never re-sent"
     assert [o["order_id"] for o in exchange.orders(acct.key_id)] == [first["order_id"]]
     journal = ds.dataset(str(tmp_path / "data" / "lake" / "order_events"), partitioning="hive").to_table()
-    rows = sorted((r for r in journal.to_pylist() if r["client_order_id"] == coid and r["action"] == "place"),
-                  key=lambda r: r["ts"])  # fmt: skip
+    rows = sorted(
+        (r for r in journal.to_pylist() if r["client_order_id"] == coid and r["action"] == "place"),
+        key=lambda r: r["ts"],
+    )
     assert rows[-1]["phase"] == "rejected" and "not placed" in rows[-1]["error"]
     assert rows[-1]["order_id"] is None  # the other order's id is not pinned on this refused intent
     cli.ok("cancel", first["order_id"])
@@ -318,8 +355,13 @@ def test_archived_market_is_reported_as_settled(exchange, account, make_cli):
     if archived is None:
         pytest.skip("the local exchange has no market behind the historical cutoff yet")
     cli = make_cli(account)
-    _refused(exchange, cli, ["buy", archived["ticker"], "yes", "1", "45"], "only active markets",
-             no_requests_at_all=False)  # fmt: skip
+    _refused(
+        exchange,
+        cli,
+        ["buy", archived["ticker"], "yes", "1", "45"],
+        "only active markets",
+        no_requests_at_all=False,
+    )
 
 
 def test_unwritable_journal_means_no_order(exchange, account, cent_market, tmp_path):
@@ -339,8 +381,14 @@ def test_tickers_are_trimmed_and_upper_cased_and_an_empty_one_is_one_line(
     exchange, account, make_cli, cent_market
 ):
     cli = make_cli(account)
-    for args in (["market", ""], ["orderbook", "  "], ["buy", " ", "yes", "1", "5"], ["fills", "--ticker", ""],
-                 ["positions", "--ticker", ""], ["orders", "--ticker", ""]):  # fmt: skip
+    for args in (
+        ["market", ""],
+        ["orderbook", "  "],
+        ["buy", " ", "yes", "1", "5"],
+        ["fills", "--ticker", ""],
+        ["positions", "--ticker", ""],
+        ["orders", "--ticker", ""],
+    ):
         _refused(exchange, cli, args, "ticker is empty", no_requests_at_all=True)
     t = cent_market["ticker"]
     assert cli.json("market", f" {t.lower()} ")["ticker"] == t
@@ -359,8 +407,11 @@ def test_search_with_an_unknown_status_sends_nothing(exchange, account, make_cli
         "--status must be one of",
         no_requests_at_all=True,
     )
-    assert cli.json("search", "KX", "--status", "Settled", "--limit", "1")[0]["status"] in ("finalized", "settled",
-                                                                                           "determined")  # fmt: skip
+    assert cli.json("search", "KX", "--status", "Settled", "--limit", "1")[0]["status"] in (
+        "finalized",
+        "settled",
+        "determined",
+    )
 
 
 def test_a_key_file_readable_by_others_is_a_one_line_warning_and_a_missing_one_a_one_line_error(
@@ -400,8 +451,12 @@ def test_handle_errors_turns_library_and_os_errors_into_one_line(capsys):
     def boom(exc):
         raise exc
 
-    for exc, code in ((OSError(28, "No space left on device"), 1), (OrderOutcomeUnknown("lost"), 3),
-                      (ConfigError("bad\n  setting"), 1), (KeyboardInterrupt(), 130)):  # fmt: skip
+    for exc, code in (
+        (OSError(28, "No space left on device"), 1),
+        (OrderOutcomeUnknown("lost"), 3),
+        (ConfigError("bad\n  setting"), 1),
+        (KeyboardInterrupt(), 130),
+    ):
         with pytest.raises(Exit) as info:
             boom(exc)
         assert info.value.exit_code == code

@@ -16,12 +16,20 @@ from kalshi_extract.orders.translate import (
 )
 from kalshi_extract.orders.validate import build_v2_request, check_request_syntax
 
-CENT = {"ticker": "T", "price_level_structure": "linear_cent",
-        "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}]}  # fmt: skip
-TAPERED = {"ticker": "T", "price_level_structure": "tapered_deci_cent", "price_ranges": [
-    {"start": "0.0000", "end": "0.1000", "step": "0.0010"},
-    {"start": "0.1000", "end": "0.9000", "step": "0.0100"},
-    {"start": "0.9000", "end": "1.0000", "step": "0.0010"}]}  # fmt: skip
+CENT = {
+    "ticker": "T",
+    "price_level_structure": "linear_cent",
+    "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
+}
+TAPERED = {
+    "ticker": "T",
+    "price_level_structure": "tapered_deci_cent",
+    "price_ranges": [
+        {"start": "0.0000", "end": "0.1000", "step": "0.0010"},
+        {"start": "0.1000", "end": "0.9000", "step": "0.0100"},
+        {"start": "0.9000", "end": "1.0000", "step": "0.0010"},
+    ],
+}
 
 
 @pytest.mark.parametrize(
@@ -47,19 +55,39 @@ def test_from_v2_speaks_either_outcome():
 
 @pytest.mark.parametrize(
     "text,dollars",
-    [("45", "0.45"), ("1", "0.01"), ("99", "0.99"), ("0.45", "0.45"), (".45", "0.45"), ("0.455", "0.455"),
-     ("45c", "0.45"), ("45.5c", "0.455"), ("45¢", "0.45"), ("$0.45", "0.45"), (" 7 ", "0.07")],
-)  # fmt: skip
+    [
+        ("45", "0.45"),
+        ("1", "0.01"),
+        ("99", "0.99"),
+        ("0.45", "0.45"),
+        (".45", "0.45"),
+        ("0.455", "0.455"),
+        ("45c", "0.45"),
+        ("45.5c", "0.455"),
+        ("45¢", "0.45"),
+        ("$0.45", "0.45"),
+        (" 7 ", "0.07"),
+    ],
+)
 def test_price_text_rule(text, dollars):
     assert parse_price_text(text) == D(dollars)
 
 
 @pytest.mark.parametrize(
     "text,fragment",
-    [("0", "strictly between"), ("0.00", "strictly between"), ("1.00", "strictly between"), ("100", "strictly between"),
-     ("1", None), ("45.5", "c suffix"), ("abc", "not a number"), ("-3", "is negative"), ("", "empty"),
-     ("$1.20", "strictly between")],
-)  # fmt: skip
+    [
+        ("0", "strictly between"),
+        ("0.00", "strictly between"),
+        ("1.00", "strictly between"),
+        ("100", "strictly between"),
+        ("1", None),
+        ("45.5", "c suffix"),
+        ("abc", "not a number"),
+        ("-3", "is negative"),
+        ("", "empty"),
+        ("$1.20", "strictly between"),
+    ],
+)
 def test_bad_price_text(text, fragment):
     if fragment is None:  # "1" is one cent: valid
         assert parse_price_text(text) == D("0.01")
@@ -128,10 +156,17 @@ def test_opening_cost():
 def test_build_request_exact_shape():
     p = build_v2_request("KX-T", "buy", "no", "10", D("0.40"), time_in_force="ioc", client_order_id="c1")
     assert p.request == {
-        "ticker": "KX-T", "client_order_id": "c1", "side": "ask", "count": "10.00", "price": "0.6000",
-        "time_in_force": "immediate_or_cancel", "self_trade_prevention_type": "taker_at_cross",
-        "post_only": False, "reduce_only": False, "cancel_order_on_pause": False,
-    }  # fmt: skip
+        "ticker": "KX-T",
+        "client_order_id": "c1",
+        "side": "ask",
+        "count": "10.00",
+        "price": "0.6000",
+        "time_in_force": "immediate_or_cancel",
+        "self_trade_prevention_type": "taker_at_cross",
+        "post_only": False,
+        "reduce_only": False,
+        "cancel_order_on_pause": False,
+    }
     assert "buy 10 NO".upper() in p.summary().upper()
 
 
@@ -162,8 +197,17 @@ def test_bad_enums():
     with pytest.raises(OrderValidationError, match="action must be one of buy, sell"):
         build_v2_request("KX-T", "hold", "yes", 1, D("0.5"))
     with pytest.raises(OrderValidationError, match="unknown order field"):
-        check_request_syntax({"ticker": "T", "side": "bid", "count": "1", "price": "0.5", "yes_price": 50,
-                              "time_in_force": "good_till_canceled", "self_trade_prevention_type": "maker"})  # fmt: skip
+        check_request_syntax(
+            {
+                "ticker": "T",
+                "side": "bid",
+                "count": "1",
+                "price": "0.5",
+                "yes_price": 50,
+                "time_in_force": "good_till_canceled",
+                "self_trade_prevention_type": "maker",
+            }
+        )
 
 
 def test_float_price_refused():
@@ -185,8 +229,12 @@ def test_show_dollars_is_exact_with_at_least_cents():
 def test_cli_render_money_counts_and_times():
     from kalshi_lake.cli.render import cents, count, dollars, when
 
-    assert [dollars("0.120000"), dollars("0.001400"), dollars("0.0010"), dollars("-0.120000")] == \
-        ["0.12", "0.0014", "0.001", "-0.12"]  # fmt: skip
+    assert [dollars("0.120000"), dollars("0.001400"), dollars("0.0010"), dollars("-0.120000")] == [
+        "0.12",
+        "0.0014",
+        "0.001",
+        "-0.12",
+    ]
     assert dollars("10000.0000") == "10,000.00" and dollars(None) == ""
     assert [count("6.00"), count("980.90"), count("1443.22")] == ["6", "980.9", "1,443.22"]
     assert cents(999987) == "9,999.87" and cents(0) == "0.00"
