@@ -346,7 +346,7 @@ def build_app(api: Api) -> Starlette:
     routes = [
         Route(f"{p}/exchange/status", e(vpub.exchange_status)),
         Route(f"{p}/exchange/schedule", e(vpub.exchange_schedule)),
-        Route(f"{p}/exchange/user_data_timestamp", e(vpub.user_data_timestamp, auth="required")),
+        Route(f"{p}/exchange/user_data_timestamp", e(vpub.user_data_timestamp)),  # no auth in the spec
         Route(f"{p}/account/limits", e(vpub.account_limits, auth="optional")),
         Route(f"{p}/account/endpoint_costs", e(vpub.endpoint_costs)),
         Route(f"{p}/series", e(vpub.series_list)),

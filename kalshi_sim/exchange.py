@@ -45,6 +45,8 @@ SIZES = {  # name → (trades of history, days of history, historical-cutoff lag
     "large": (1_000_000, 45, 14),
 }
 FUTURE_DAYS = 2
+# one advance call moves the clock at most this far (each simulated day costs memory: markets, tape, books)
+MAX_ADVANCE_SECONDS = 31 * 86400
 N_BOTS = 16
 
 
@@ -155,6 +157,11 @@ class Exchange:
     def advance(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError("seconds must be ≥ 0")
+        if seconds > MAX_ADVANCE_SECONDS:
+            raise ValueError(
+                f"advance at most {MAX_ADVANCE_SECONDS // 86400} days per call ({seconds:g} s asked); "
+                "advance again to go further"
+            )
         with self.lock:
             self.advance_to(self.now_us + int(seconds * 1_000_000))
 

@@ -19,6 +19,17 @@ DEFAULT_KEYS_DIR = Path(os.path.expanduser("~/.kalshi-lake/sim-keys"))
 KEYED_ACCOUNT_CENTS = 1_000_000
 
 
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 8765,
@@ -64,6 +75,13 @@ def serve(
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     port = sock.getsockname()[1]
+    if not _is_loopback(host):
+        print(
+            f"warning: serving on {host}, not loopback: other machines can reach this exchange's trading API "
+            "(accounts with simulated money); its control API (/_sim/*) still answers only this machine",
+            file=sys.stderr,
+            flush=True,
+        )
     sock.listen(2048)  # listen before announcing the URL: connections queue until uvicorn accepts them
     print(f"http://{host}:{port}/trade-api/v2", file=out, flush=True)
     if exit_with_parent:

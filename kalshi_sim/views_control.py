@@ -3,11 +3,15 @@
 ``POST /_sim/advance {"seconds": N}``, ``POST /_sim/accounts {"balance_cents": N[, "public_key_pem": PEM]}``
 (without a public key the exchange generates the key pair and returns the private PEM once),
 ``POST /_sim/faults {...}``, ``GET|DELETE /_sim/requests``, ``GET /_sim/orders?key_id=``, ``GET /_sim/state``.
+
+Only clients on this machine (loopback addresses) may use it: it hands out funded private keys and moves the
+clock, so an exchange bound to another interface still answers ``/_sim/*`` from elsewhere with 403.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 
 import orjson
 from starlette.requests import Request
@@ -47,6 +51,23 @@ def state_json(api) -> dict:
         "accounts": len(ex.accounts),
         "faults": api.faults.__dict__.copy(),
     }
+
+
+def _from_this_machine(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _loopback_only(handler):
+    async def guarded(request: Request):
+        if not _from_this_machine(request):
+            return _err("the control API answers only clients on this machine (loopback)", 403)
+        return await handler(request)
+
+    return guarded
 
 
 def routes(api) -> list[Route]:
@@ -104,10 +125,10 @@ def routes(api) -> list[Route]:
             return _json(state_json(api))
 
     return [
-        Route("/_sim/advance", advance, methods=["POST"]),
-        Route("/_sim/accounts", accounts, methods=["POST"]),
-        Route("/_sim/faults", faults, methods=["POST"]),
-        Route("/_sim/requests", requests_log, methods=["GET", "DELETE"]),
-        Route("/_sim/orders", orders, methods=["GET"]),
-        Route("/_sim/state", state, methods=["GET"]),
+        Route("/_sim/advance", _loopback_only(advance), methods=["POST"]),
+        Route("/_sim/accounts", _loopback_only(accounts), methods=["POST"]),
+        Route("/_sim/faults", _loopback_only(faults), methods=["POST"]),
+        Route("/_sim/requests", _loopback_only(requests_log), methods=["GET", "DELETE"]),
+        Route("/_sim/orders", _loopback_only(orders), methods=["GET"]),
+        Route("/_sim/state", _loopback_only(state), methods=["GET"]),
     ]
