@@ -8,8 +8,8 @@ variable raises ``ConfigError`` naming the closest valid key.
 Decisions where the contract is silent:
 - Only variables starting exactly with ``KALSHI_`` are checked; ``KALSHI_CONFIG`` is valid (it names the file).
   ``KALSHI_SIM_*`` variables belong to the local exchange and are ignored here.
-- ``tier_explicit`` records whether the tier was set (env or TOML); against a loopback exchange the pacer asks
-  ``/account/limits`` only when it was not.
+- ``tier_explicit`` records whether the tier was set (env or TOML); the pacer asks ``/account/limits`` (with a
+  key, or on the local exchange) only when it was not.
 - Known tiers: basic advanced expert premier paragon prime prestige unlimited.
 - The WebSocket URL is ``KALSHI_WS_URL`` if set, else the env's WS host; for ``local`` it is derived from
   ``KALSHI_API_URL`` (``http``→``ws``, ``https``→``wss``, ``/trade-api/v2``→``/trade-api/ws/v2``), so one

@@ -38,7 +38,7 @@ from kalshi_extract.api.paginator import Page, paginate
 from kalshi_extract.errors import ConfigError, KalshiLakeError, TransportError
 from kalshi_extract.settings import Settings
 
-__all__ = ["KalshiClient", "is_loopback"]
+__all__ = ["KalshiClient", "asks_for_limits", "is_loopback"]
 
 _log = logging.getLogger(__name__)
 
@@ -52,6 +52,15 @@ def is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def asks_for_limits(settings: Settings, base_url: str) -> bool:
+    """Whether the pacer asks ``GET /account/limits`` instead of using the ``KALSHI_TIER`` table: unless the tier
+    was set explicitly, when a key is configured (Kalshi answers for the key's account) or the exchange is the
+    local one (it answers unsigned)."""
+    if settings.tier_explicit:
+        return False
+    return bool(settings.api_key_id) or is_loopback(base_url)
 
 
 def _seg(value: str) -> str:
@@ -98,11 +107,12 @@ class KalshiClient:
     def _build_pacer(self) -> Pacer:
         s = self.settings
         machine = (self.base_url, s.api_key_id or "")  # one budget per key for every process of this machine
-        if s.tier_explicit or not is_loopback(self.base_url):
+        if not asks_for_limits(s, self.base_url):
             return Pacer.for_tier(s.tier, machine)
-        # The local exchange tells us its configured limits (unlimited by default). A just-started exchange may
-        # refuse connections for a moment, so transport errors are retried on a short fixed schedule (≤ 2.6 s);
-        # any other failure falls back to the configured tier at once.
+        # The exchange tells us the key's limits (Kalshi: the account's tier; the local exchange: its configured
+        # tier, unlimited by default). A just-started local exchange may refuse connections for a moment, so
+        # transport errors are retried on a short fixed schedule (≤ 2.6 s); any other failure falls back to the
+        # configured tier at once.
         once = dict(retry=RetryPolicy(max_retries=0), pace=False)
         auth = "optional"
         for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, None):

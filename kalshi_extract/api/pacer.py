@@ -12,8 +12,9 @@ Bucket model: a request *reserves* its tokens immediately (the balance may go ne
 debt is repaid by the refill. So the tokens granted by time t never exceed ``capacity + rate·t``, waiters are
 served in arrival order, and the lock is never held while sleeping.
 
-Sizing: ``KALSHI_TIER`` picks a row of ``TIER_LIMITS``; ``unlimited`` disables pacing. Against a loopback base URL
-with no explicit tier the pacer asks the exchange's ``GET /account/limits`` once and follows the answer.
+Sizing: an explicit ``KALSHI_TIER`` picks a row of ``TIER_LIMITS``; ``unlimited`` disables pacing. Otherwise, when
+a key is configured (or the exchange is the local one), the pacer asks ``GET /account/limits`` once and follows
+the answer (the key's real tier and buckets); without a key, or when that read fails, the ``basic`` row.
 Table tiers refill at 90% of the published rate (the notes' guidance: ≤180 tokens/s on Basic) to absorb clock
 and network jitter; discovered limits are followed as given. Expert has no published numbers; it uses Advanced's.
 """

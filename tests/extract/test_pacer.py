@@ -249,3 +249,26 @@ def test_limits_fallback_warns_only_when_the_exchange_answered(server, caplog):
         with KalshiClient(Settings.load(environ=env, config_path=None)) as c:
             assert c.pacer.source == "tier"
         assert [r.levelno for r in caplog.records if "account/limits" in r.getMessage()] == [logging.DEBUG]
+
+
+@pytest.mark.parametrize(
+    "env, url, asks",
+    [
+        (
+            {"KALSHI_API_KEY_ID": "k", "KALSHI_PRIVATE_KEY_PATH": "/nonexistent.pem"},
+            "https://api.elections.kalshi.com/trade-api/v2",
+            True,
+        ),
+        ({}, "https://api.elections.kalshi.com/trade-api/v2", False),
+        (
+            {"KALSHI_API_KEY_ID": "k", "KALSHI_PRIVATE_KEY_PATH": "/nonexistent.pem", "KALSHI_TIER": "premier"},
+            "https://x/trade-api/v2",
+            False,
+        ),
+        ({}, "http://127.0.0.1:8765/trade-api/v2", True),
+    ],
+)
+def test_the_pacer_asks_for_the_keys_limits_unless_a_tier_is_set(env, url, asks):
+    from kalshi_extract.api.client import asks_for_limits
+
+    assert asks_for_limits(Settings.load(environ=env, config_path=None), url) is asks
