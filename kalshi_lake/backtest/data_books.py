@@ -63,8 +63,8 @@ def load_ws_coverage(con, lake_root, index, start_us, end_us) -> list[tuple[int,
     ticker = "ticker" if "ticker" in cols else "cast(null as varchar)"
     conn = "connection_id" if "connection_id" in cols else "cast(null as varchar)"
     sql = f"""
-        select distinct epoch_us(at), {ticker}, coalesce({conn}, ''), event from {src}
-        where event in ('gap', 'disconnected', 'stopped') and {window_sql("at", start_us, end_us)}
+        select distinct epoch_us("at"), {ticker}, coalesce({conn}, ''), event from {src}
+        where event in ('gap', 'disconnected', 'stopped') and {window_sql('"at"', start_us, end_us)}
         order by 1"""
     out = []
     for at, ticker, conn_id, event in con.execute(sql).fetchall():

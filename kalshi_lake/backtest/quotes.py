@@ -22,9 +22,10 @@ a size (candles, markets rows without ``*_size_fp``) offers ``unsized`` centi-co
 
 Consumed liquidity: what our fills take from a quote is remembered until that source observes again. A REST
 snapshot, a markets row, a candle or a print replaces its quote whole (nothing used yet). The recorded book
-restores level by level as it moves: a positive delta at a level gives back up to its size of what we used
-there; a negative delta leaves what we used capped at the level's new size (others' trades and cancels eat the
-part we did not take first, the conservative reading); a snapshot starts afresh.
+restores level by level as it moves, as if our fills had happened: contracts added to a level are new and
+visible at once; contracts leaving a level (others' trades and cancels) are first the ones we had not taken,
+then the ones we had, so what we used there is capped at the level's new size and comes back with the next
+additions; a snapshot starts afresh.
 
 All prices are YES micro-dollars, sizes centi-contracts, times µs.
 """
@@ -71,10 +72,9 @@ class L2:
             new = 0
         used = self.used_bid if side == "yes" else self.used_ask
         key = price if side == "yes" else PRICE_SCALE - price
-        if key in used:
-            left = max(0, used[key] - change) if change > 0 else min(used[key], new)
-            if left:
-                used[key] = left
+        if change < 0 and key in used:  # what left was first what we had not taken, then what we had
+            if new:
+                used[key] = min(used[key], new)
             else:
                 del used[key]
         self.ts = self.changed = ts
