@@ -5,21 +5,30 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
 #     name: python3
 # ---
 
+# %%
 
 # %% [markdown]
 # # 05 · Backtest
 #
 # Run a strategy over the lake with Kalshi's mechanics — taker/maker fees per series rounded up to $0.0001,
-# the tick grid, resting orders that fill only when the tape trades through them, settlement at $1/$0 (or the
-# scalar value) — and read its report back from the warehouse tables `bt_runs`, `bt_fills`, `bt_equity` and
-# `bt_positions`. The same run from the shell:
+# the tick grid, settlement at $1/$0 (or the scalar value) — and read its report back from the warehouse tables
+# `bt_runs`, `bt_fills`, `bt_equity` and `bt_positions`. The same run from the shell:
 # `kalshi-lake backtest threshold --param size=10` (or `path/to/my_strategy.py:MyStrategy`).
+#
+# **How fills are modelled** (honest by default): a buy takes only asks and a sell only bids, from the freshest
+# quote no older than 5 s (`--max-quote-age`): the recorded WebSocket book, a REST book snapshot, a markets
+# row's bid/ask, a candle's bid/ask close, or a print — which shows liquidity only on the side its taker hit.
+# No fresh quote, no fill: on the demo lake most of the threshold strategy's orders get nothing, and the
+# report says why. Resting orders fill only from prints whose taker came to their side (`--queue` picks the
+# queue model). A strategy with no information makes no money here; one that pays the spread loses it.
 #
 # Writing needs the warehouse file unlocked: close other notebooks' connections first.
 
@@ -121,13 +130,25 @@ pos
 
 # %% [markdown]
 # ## Fills and fees
-# Fees follow Kalshi's curve 0.07 × C × P × (1 − P): largest at 50¢, tiny in the tails.
+# Each fill says where its price came from (`price_source`) and how old that quote was (`quote_age_ms`); the
+# run says why the other orders got nothing (`refusals_json`). Fees follow Kalshi's curve 0.07 × C × P × (1 − P):
+# largest at 50¢, tiny in the tails.
+
+# %%
+print(
+    con.sql(
+        "select price_source, count(*) as fills, max(quote_age_ms) as oldest_quote_ms from bt_fills"
+        " where run_id = $run group by 1 order by 2 desc",
+        params={"run": result.run_id},
+    ).pl()
+)
+print("orders that got nothing:", m.refusals)
 
 # %%
 fills = con.sql(
     """
     select ts, ticker, action, outcome_side, book_side, count_fp, yes_price_dollars, is_taker, fee_cost,
-           realized_pnl_dollars, position_fp
+           realized_pnl_dollars, position_fp, price_source, quote_age_ms
     from bt_fills where run_id = $run order by fill_seq
 """,
     params={"run": result.run_id},

@@ -15,9 +15,10 @@ Modules: ``money`` (integer units, tick grid), ``fees`` (Kalshi fee model), ``da
 ``plot`` (PNG), ``strategies`` (built-ins and the file loader).
 """
 
+from kalshi_lake.backtest.config import BacktestConfig
 from kalshi_lake.backtest.context import Context
 from kalshi_lake.backtest.data import MarketInfo, ReplayData, load_replay_data
-from kalshi_lake.backtest.engine import BacktestConfig, Engine
+from kalshi_lake.backtest.engine import Engine
 from kalshi_lake.backtest.errors import (
     BacktestDataError,
     BacktestError,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from kalshi_lake.backtest.data import MarketInfo
 from kalshi_lake.backtest.events import Book, Order, OrderRequest, us_to_datetime
-from kalshi_lake.backtest.money import PRICE_SCALE, centi_to_contracts, units_to_dollars
+from kalshi_lake.backtest.money import centi_to_contracts, units_to_dollars
 
 if TYPE_CHECKING:
     from kalshi_lake.backtest.engine import Engine
@@ -55,7 +55,11 @@ class Context:
     def open_orders(self, ticker: str | None = None) -> list[Order]:
         """Resting orders, plus orders still in flight under ``latency_ms``."""
         books = self._e.books if ticker is None else [self._e.books[self._e.index[ticker]]]
-        flying = [o for _t, _i, o in self._e._pending if o.status == "open" and ticker in (None, o.ticker)]
+        flying = [
+            o
+            for _t, _i, o, cancel in self._e._pending
+            if not cancel and o.status == "open" and ticker in (None, o.ticker)
+        ]
         return [o for b in books for o in b.resting] + flying
 
     # -- market data (past and present only) ------------------------------------------------------------------
@@ -72,16 +76,11 @@ class Context:
         return self._e.books[self._e.index[ticker]].last_price
 
     def book(self, ticker: str) -> Book | None:
-        """The latest book snapshot so far, minus what our own fills took from it."""
-        b = self._e.books[self._e.index[ticker]]
-        if b.book_ts is None:
-            return None
-        return Book(
-            b.book_ts,
-            ticker,
-            tuple((p, s) for p, s in b.yes_bids),
-            tuple((PRICE_SCALE - p, s) for p, s in b.yes_asks),
-        )
+        """The latest L2 book so far (the recorded WebSocket book while whole, else the latest REST snapshot),
+        minus what our own fills took from it; None before the first."""
+        q = self._e.books[self._e.index[ticker]].quotes
+        l2 = q.ws if q.ws.whole else q.rest
+        return None if l2.ts is None else l2.to_book(ticker)
 
     def is_settled(self, ticker: str) -> bool:
         return self._e.books[self._e.index[ticker]].settled

@@ -13,6 +13,7 @@ The backtester reads the lake itself (not the marts) so it needs only the contra
   latest row; missing series = ``quadratic`` × 1).
 * ``trades`` (deduplicated by ``trade_id``), ``orderbook_snapshots`` and ``candlesticks`` within the window
   ``[start, end)``, converted by DuckDB to integer micro-dollars / centi-contracts / µs timestamps.
+* the other quote sources (``ws_book``, ``ws_coverage``, the markets rows' bid/ask): ``data_books.py``.
 
 A stream with no files is simply empty. DuckDB reads the lake root path or URI it is given.
 """
@@ -27,9 +28,11 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from kalshi_lake.backtest import data_books
 from kalshi_lake.backtest.errors import BacktestDataError
 from kalshi_lake.backtest.events import Book, Candle
 from kalshi_lake.backtest.fees import FeeSchedule
+from kalshi_lake.backtest.lakesql import connect, stream_source, ticker_map_sql, window_sql
 from kalshi_lake.backtest.money import dollars_to_micros, parse_price_ranges
 
 
@@ -71,6 +74,10 @@ class ReplayData:
     # engine only: the final close time (trading cut-off) and tick grid of each market (latest observation)
     close_us: list[int | None] | None = None
     grids: list[tuple[tuple[int, int, int], ...]] | None = None
+    # more quote sources (see data_books.py and quotes.py)
+    ws_book: list[tuple[int, int, tuple]] = field(default_factory=list)
+    ws_coverage: list[tuple[int, int, str, str]] = field(default_factory=list)
+    market_quotes: list[tuple] = field(default_factory=list)  # (ts, market, bid, bid size, ask, ask size)
 
     @property
     def index(self) -> dict[str, int]:
@@ -99,32 +106,12 @@ def to_us(value: datetime | date | str | None, *, end: bool = False) -> int | No
     return int(value.timestamp()) * 1_000_000 + value.microsecond
 
 
-def _connect():
-    import duckdb
-
-    con = duckdb.connect(":memory:")
-    con.execute("set TimeZone = 'UTC'")
-    return con
-
-
-def _stream_source(con, lake_root: str, stream: str) -> tuple[str, set[str]] | None:
-    """SQL source for a stream and its column names, or None if the stream has no files."""
-    pattern = f"{str(lake_root).rstrip('/')}/{stream}/**/*.parquet"
-    n = con.execute("select count(*) from glob(?)", [pattern]).fetchall()[0][0]
-    if not n:
-        return None
-    quoted = pattern.replace("'", "''")
-    src = f"read_parquet('{quoted}', hive_partitioning=true, union_by_name=true)"
-    cols = {r[0] for r in con.execute(f"describe select * from {src}").fetchall()}
-    return src, cols
-
-
 def _col(cols: set[str], name: str, sql_type: str) -> str:
     return name if name in cols else f"cast(null as {sql_type}) as {name}"
 
 
 def _latest_markets(con, lake_root: str) -> list[dict]:
-    found = _stream_source(con, lake_root, "markets")
+    found = stream_source(con, lake_root, "markets")
     if found is None:
         return []
     src, cols = found
@@ -192,7 +179,7 @@ def _latest_markets(con, lake_root: str) -> list[dict]:
 
 
 def _latest_by(con, lake_root: str, stream: str, key: str, wanted: dict[str, str]) -> dict[str, dict]:
-    found = _stream_source(con, lake_root, stream)
+    found = stream_source(con, lake_root, stream)
     if found is None:
         return {}
     src, cols = found
@@ -240,7 +227,7 @@ def load_replay_data(
     start_us, end_us = to_us(start), to_us(end, end=True)
     if start_us is not None and end_us is not None and end_us <= start_us:
         raise BacktestDataError(f"the window is empty: end {end} is not after start {start}")
-    con = _connect()
+    con = connect()
     try:
         rows = _latest_markets(con, lake_root)
         if not rows:
@@ -301,9 +288,28 @@ def load_replay_data(
         candles = (
             _load_candles(con, lake_root, index, start_us, end_us, candle_interval) if include_candles else []
         )
+        ws_book, ws_coverage, market_quotes = [], [], []
+        if include_books:
+            ws_book = data_books.load_ws_book(con, lake_root, index, start_us, end_us)
+            ws_coverage = data_books.load_ws_coverage(con, lake_root, index, start_us, end_us)
+            market_quotes = data_books.load_market_quotes(con, lake_root, index, start_us, end_us)
     finally:
         con.close()
-    return ReplayData(markets, fees, outcomes, trades, books, candles, start_us, end_us, close_us, grids)
+    return ReplayData(
+        markets,
+        fees,
+        outcomes,
+        trades,
+        books,
+        candles,
+        start_us,
+        end_us,
+        close_us,
+        grids,
+        ws_book,
+        ws_coverage,
+        market_quotes,
+    )
 
 
 def _outcome(r: dict, end_us: int | None) -> MarketOutcome | None:
@@ -322,33 +328,18 @@ def _outcome(r: dict, end_us: int | None) -> MarketOutcome | None:
     return MarketOutcome(result, value, ts)
 
 
-def _window_sql(col: str, start_us: int | None, end_us: int | None) -> str:
-    parts = []
-    if start_us is not None:
-        parts.append(f"epoch_us({col}) >= {int(start_us)}")
-    if end_us is not None:
-        parts.append(f"epoch_us({col}) < {int(end_us)}")
-    return " and ".join(parts) or "true"
-
-
-def _ticker_map_sql(con, index: dict[str, int]) -> str:
-    con.execute("create or replace temp table bt_tickers (ticker varchar, market bigint)")
-    con.executemany("insert into bt_tickers values (?, ?)", list(index.items()))
-    return "bt_tickers"
-
-
 _TRADE_SCHEMA = pa.schema([(n, pa.int64()) for n in ("ts", "market", "price", "count", "side", "block")])
 
 
 def _load_trades(con, lake_root, index, start_us, end_us) -> pa.Table:
-    found = _stream_source(con, lake_root, "trades")
+    found = stream_source(con, lake_root, "trades")
     if found is None:
         return _TRADE_SCHEMA.empty_table()
     src, cols = found
     missing = {"ticker", "created_time", "yes_price_dollars", "count_fp"} - cols
     if missing:
         raise BacktestDataError(f"the lake's trades stream lacks column(s) {', '.join(sorted(missing))}")
-    tmap = _ticker_map_sql(con, index)
+    tmap = ticker_map_sql(con, index)
     block = "is_block_trade" if "is_block_trade" in cols else "cast(null as boolean)"
     side = "taker_book_side" if "taker_book_side" in cols else "cast(null as varchar)"
     tid = "trade_id" if "trade_id" in cols else "cast(null as varchar)"
@@ -359,7 +350,7 @@ def _load_trades(con, lake_root, index, start_us, end_us) -> pa.Table:
                    {block} as block,
                    {loaded} as loaded
             from {src} s join {tmap} using (ticker)
-            where {_window_sql("created_time", start_us, end_us)}),
+            where {window_sql("created_time", start_us, end_us)}),
         dedup as (
             select * from t
             qualify trade_id is null
@@ -376,20 +367,20 @@ def _load_trades(con, lake_root, index, start_us, end_us) -> pa.Table:
 
 
 def _load_books(con, lake_root, index, start_us, end_us) -> list[tuple[int, int, Book]]:
-    found = _stream_source(con, lake_root, "orderbook_snapshots")
+    found = stream_source(con, lake_root, "orderbook_snapshots")
     if found is None:
         return []
     src, cols = found
     if {"ticker", "snapshot_ts", "side", "price_dollars", "count_fp"} - cols:
         return []
-    tmap = _ticker_map_sql(con, index)
+    tmap = ticker_map_sql(con, index)
     level = "level" if "level" in cols else "0"
     sql = f"""
         select distinct epoch_us(snapshot_ts) as ts, m.market, side,
                cast(price_dollars * 1000000 as bigint) as price, cast(count_fp * 100 as bigint) as size,
                {level} as level
         from {src} s join {tmap} m using (ticker)
-        where {_window_sql("snapshot_ts", start_us, end_us)}
+        where {window_sql("snapshot_ts", start_us, end_us)}
         order by ts, m.market, side, price desc nulls last"""
     tickers = {i: t for t, i in index.items()}
     out = []
@@ -405,19 +396,19 @@ def _load_books(con, lake_root, index, start_us, end_us) -> list[tuple[int, int,
 
 
 def _load_candles(con, lake_root, index, start_us, end_us, interval) -> list[tuple[int, int, Candle]]:
-    found = _stream_source(con, lake_root, "candlesticks")
+    found = stream_source(con, lake_root, "candlesticks")
     if found is None:
         return []
     src, cols = found
     if {"ticker", "end_period_ts"} - cols:
         return []
-    tmap = _ticker_map_sql(con, index)
+    tmap = ticker_map_sql(con, index)
 
     def micros(c: str) -> str:
         return f"cast({c} * 1000000 as bigint)" if c in cols else "cast(null as bigint)"
 
     interval_sql = "period_interval" if "period_interval" in cols else "cast(null as integer)"
-    where = _window_sql("end_period_ts", start_us, end_us)
+    where = window_sql("end_period_ts", start_us, end_us)
     if interval is not None and "period_interval" in cols:
         where += f" and period_interval = {int(interval)}"
     volume = "cast(volume_fp * 100 as bigint)" if "volume_fp" in cols else "cast(null as bigint)"

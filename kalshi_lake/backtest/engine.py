@@ -1,38 +1,39 @@
-"""The replay loop: events in time order → strategy → orders → fill model → portfolio.
+"""The replay loop: events in time order → strategy → orders → fill model (``fills.py``, ``quotes.py``) → portfolio.
 
-Ordering: trades come from one Arrow table sorted by time; order-book snapshots, candles and settlements are a
-small side schedule merged in. At equal timestamps a book snapshot is delivered before the trades, candles
-(whose end time includes those trades) and settlements after them. The loop works on plain Python ints pulled
-column-wise from the Arrow table, so the per-trade cost is a few comparisons plus the strategy's own work.
+Ordering: trades come from one Arrow table sorted by time; quote events (recorder coverage, recorded book
+messages, REST book snapshots, markets rows' bid/ask), candles and settlements are a side schedule merged in.
+At equal timestamps the quote events come before the trades, candles (whose end time includes those trades)
+and settlements after them. The loop works on plain Python ints pulled column-wise from the Arrow table, so the
+per-trade cost is a few comparisons plus the strategy's own work.
 
 No look-ahead: a handler only ever sees the event being replayed and state built from earlier events;
 ``ctx.market()`` exposes static terms only; a market's outcome reaches the strategy at settlement time.
+
 Orders are checked on submission: unknown/closed/settled market, bad side/action/time-in-force, count not a
-positive multiple of 0.01, price off the market's ``price_ranges`` grid, not enough cash → status ``rejected``
-with a reason (recorded, never raised into the strategy).
+positive multiple of 0.01, price off the market's ``price_ranges`` grid, position limits, not enough cash once
+the collateral of resting and in-flight orders is set aside → status ``rejected`` with a reason (recorded, never
+raised into the strategy). Every order that gets nothing at arrival is counted by why (``refusals``).
+
+Latency: a decision taken on an event at exchange time t reaches the exchange at t + feed latency + order
+latency (the strategy saw the event feed-latency late, and its order travels order-latency); a cancel travels
+the same way, so a resting order can still fill while its cancel is in flight. ``ctx.now`` is the exchange time
+of the event the strategy is looking at.
 """
 
 from __future__ import annotations
 
 import heapq
 import time
+from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 
 import numpy as np
 
+from kalshi_lake.backtest.config import BacktestConfig
 from kalshi_lake.backtest.context import Context
 from kalshi_lake.backtest.data import MarketInfo, ReplayData
-from kalshi_lake.backtest.errors import BacktestError
-from kalshi_lake.backtest.events import (
-    Book,
-    Fill,
-    Order,
-    OrderRequest,
-    Settlement,
-    Trade,
-)
-from kalshi_lake.backtest.fills import QUEUE_MODELS, displayed_at, match_resting, take_liquidity
+from kalshi_lake.backtest.events import Book, Fill, Order, OrderRequest, Settlement, Trade
+from kalshi_lake.backtest.fills import match_resting, queue_on_depth, queue_start
 from kalshi_lake.backtest.money import (
     PRICE_SCALE,
     contracts_to_centi,
@@ -41,31 +42,13 @@ from kalshi_lake.backtest.money import (
     on_grid,
 )
 from kalshi_lake.backtest.portfolio import MarketBook
+from kalshi_lake.backtest.quotes import CANDLE, L2, MKT, PRINT, SOURCES
 from kalshi_lake.backtest.strategy import Strategy
 
 DAY_US = 86_400_000_000
-_BOOK, _CANDLE, _SETTLE = 0, 2, 3
-
-
-@dataclass(frozen=True)
-class BacktestConfig:
-    """Knobs of the simulated exchange."""
-
-    initial_cash: Decimal = Decimal("1000")
-    queue: str = "through"  # through | front | back (see fills.py)
-    max_quote_age_s: int = 900  # older books/trades are not liquidity for marketable orders
-    latency_ms: int = 0  # an order reaches the exchange this long after the strategy sent it
-
-    def __post_init__(self) -> None:
-        if self.queue not in QUEUE_MODELS:
-            raise BacktestError(f"queue must be one of {', '.join(QUEUE_MODELS)}, got {self.queue!r}")
-        cash = None if isinstance(self.initial_cash, float) else Decimal(self.initial_cash)
-        if cash is None or not cash.is_finite() or cash <= 0:  # NaN would not even compare
-            raise BacktestError(f"initial_cash must be a positive, finite Decimal, got {self.initial_cash!r}")
-        if self.max_quote_age_s < 0:
-            raise BacktestError("max_quote_age_s must be >= 0")
-        if self.latency_ms < 0:
-            raise BacktestError("latency_ms must be >= 0")
+# schedule kinds, in delivery order at equal times: quote events first, then trades, candles, settlements
+_COVER, _WS, _BOOK, _MQUOTE, _CANDLE, _SETTLE = range(6)
+_AFTER_TRADES = _CANDLE
 
 
 @dataclass
@@ -87,6 +70,7 @@ class RunState:
     seconds: float
     start_us: int | None
     end_us: int | None
+    refusals: Counter | None = None  # why orders got nothing: rejections, no fresh quote, limits ...
 
 
 class Engine:
@@ -95,7 +79,7 @@ class Engine:
     def __init__(self, data: ReplayData, strategy: Strategy, config: BacktestConfig | None = None) -> None:
         self.data = data
         self.strategy = strategy
-        self.config = config or BacktestConfig()
+        self.config = config = config or BacktestConfig()
         self.infos = data.markets
         self.index = {m.ticker: i for i, m in enumerate(data.markets)}
         closes = data.close_us or [m.close_time_us for m in data.markets]
@@ -103,26 +87,37 @@ class Engine:
         self.books = [
             MarketBook(i, m.ticker, data.fees[i], grids[i], closes[i]) for i, m in enumerate(data.markets)
         ]
-        self.initial_cash = dollars_to_units(self.config.initial_cash)
+        self.initial_cash = dollars_to_units(config.initial_cash)
         self.cash = self.initial_cash
+        self.reserved = 0  # collateral held for resting and in-flight orders (money units)
         self.positions_value = 0
         self.now = data.start_us if data.start_us is not None else 0
-        self.max_age = self.config.max_quote_age_s * 1_000_000
+        self.max_age = config.max_age_us
+        self.unsized = config.unsized_centi
+        self.cancel_share = config.cancel_share
+        self.participation = config.participation
+        self.max_position = config.limit_centi("max_position")
+        self.max_total = config.limit_centi("max_total_position")
         self.orders: list[Order] = []
         self.fills: list[Fill] = []
         self.equity: list[tuple[int, int, int]] = []
         self.daily: list[tuple[int, int]] = []
         self.settlements: list[Settlement] = []
+        self.refusals: Counter = Counter()
         self.ctx = Context(self)
         self._day_end: int | None = None
         self._want_book = strategy.overrides("on_book")
-        self.latency_us = self.config.latency_ms * 1000
-        self._pending: list[tuple[int, int, Order]] = []  # (arrival µs, order id, order): orders in flight
+        self._want_candle = strategy.overrides("on_candle")
+        self.latency_us = (config.latency_ms + config.feed_latency_ms) * 1000
+        # (arrival µs, seq, order, is_cancel): orders and cancels in flight
+        self._pending: list[tuple[int, int, Order, bool]] = []
+        self._seq = 0
 
     # -- orders -----------------------------------------------------------------------------------------------
     def _reject(self, order: Order, reason: str) -> Order:
         order.status = "rejected"
         order.reason = reason
+        self.refusals["rejected: " + reason.split(" (")[0]] += 1
         return order
 
     def submit(self, req: OrderRequest) -> Order:
@@ -165,70 +160,153 @@ class Engine:
         delta = 1 if (req.action == "buy") == (req.outcome == "yes") else -1
         yes_price = price if req.outcome == "yes" else PRICE_SCALE - price
         order.delta, order.count, order.price = delta, count, yes_price
+        limit = self._over_limit(book, delta, count)
+        if limit:
+            return self._reject(order, limit)
         if not self._affordable(book, delta, count, yes_price):
-            return self._reject(order, "not enough cash for the order at its limit price (with taker fee)")
+            return self._reject(
+                order, "not enough cash for the order at its limit price (with taker fee and open orders)"
+            )
         if self.latency_us:
-            heapq.heappush(self._pending, (self.now + self.latency_us, order.order_id, order))
+            self._reserve(book, order)
+            self._seq += 1
+            heapq.heappush(self._pending, (self.now + self.latency_us, self._seq, order, False))
             return order
         return self._arrive(book, order)
 
+    def _over_limit(self, book: MarketBook, delta: int, count: int) -> str | None:
+        """Why a new order would break a position limit (counting open orders the same way), or None."""
+        if self.max_position is None and self.max_total is None:
+            return None
+        same = sum(o.count - o.filled for o in self._open(book) if o.delta == delta)
+        after = book.pos + delta * (same + count)
+        if abs(after) <= abs(book.pos):
+            return None  # reduces the position
+        if self.max_position is not None and abs(after) > self.max_position:
+            return "position limit per market"
+        if self.max_total is not None:
+            total = sum(abs(b.pos) for b in self.books) - abs(book.pos) + abs(after)
+            if total > self.max_total:
+                return "total position limit"
+        return None
+
+    def _open(self, book: MarketBook) -> list[Order]:
+        flying = [o for _t, _s, o, c in self._pending if not c and o.market_index == book.index]
+        return book.resting + [o for o in flying if o.status == "open"]
+
     def _arrive(self, book: MarketBook, order: Order) -> Order:
-        """The order reaches the exchange: take prevailing liquidity, then rest or cancel the remainder."""
-        delta, count, yes_price = order.delta, order.count, order.price
-        for q, p in take_liquidity(book, delta, yes_price, count, self.now, self.max_age):
-            self._fill(book, order, q, p, True)
-        if order.filled < order.count:
+        """The order reaches the exchange: take from the other side, then rest or cancel the remainder."""
+        self._release(order)
+        delta, yes_price = order.delta, order.price
+        fills, source, age, why = book.quotes.take(
+            delta, yes_price, order.count, self.now, self.max_age, self.unsized
+        )
+        for q, p in fills:
+            self._fill(book, order, q, p, True, SOURCES[source], age)
+        if why is not None:
+            self.refusals[f"unfilled at arrival: {why}"] += 1
+        if order.filled < order.count and order.status == "open":
             if order.time_in_force == "ioc":
                 order.status = "canceled"
                 order.reason = "ioc remainder"
             else:
-                if self.config.queue == "back" and book.book_ts is not None:
-                    order.queue_ahead = displayed_at(book, delta, yes_price)
+                queue_start(order, self._displayed(book, delta, yes_price), self.config.queue)
                 book.resting.append(order)
+                self._reserve(book, order)
         return order
 
+    def _displayed(self, book: MarketBook, delta: int, price: int) -> int | None:
+        """Size ahead of a new resting order at ``price``, from a fresh book; None if no fresh quote says."""
+        q = book.quotes
+        l2 = q.live_l2(self.now, self.max_age)
+        if l2 is not None:
+            return l2.displayed(delta, price)
+        top = q.top[0 if delta > 0 else 1][MKT]
+        if top is None or top[2] is None or self.now - top[0] > self.max_age:
+            return None
+        if price == top[1]:
+            return top[2]
+        return 0 if (price > top[1] if delta > 0 else price < top[1]) else None
+
     def _arrive_due(self, until: int | None) -> None:
-        """Deliver delayed orders due by ``until`` (all if None), each at its own arrival time, against the
+        """Deliver orders and cancels due by ``until`` (all if None), each at its own arrival time, against the
         market as it stood then (nothing changes between replayed events)."""
         pending = self._pending
         current = self.now
         while pending and (until is None or pending[0][0] <= until):
-            arrival, _id, order = heapq.heappop(pending)
+            arrival, _seq, order, is_cancel = heapq.heappop(pending)
             if order.status != "open":
-                continue  # cancelled while in flight
+                continue
             self.now = max(arrival, current)
             book = self.books[order.market_index]
-            if book.settled or (book.close_us is not None and self.now >= book.close_us):
+            if is_cancel:
+                self._cancel_now(book, order)
+            elif book.settled or (book.close_us is not None and self.now >= book.close_us):
+                self._release(order)
                 order.status, order.reason = "canceled", "market closed before the order arrived"
-            elif not self._affordable(book, order.delta, order.count, order.price):
-                order.status, order.reason = "canceled", "not enough cash when the order arrived"
             else:
                 self._arrive(book, order)
         self.now = current
 
+    # -- collateral ---------------------------------------------------------------------------------------------
+    def _unit_cost(self, order: Order) -> int:
+        return order.price if order.delta > 0 else PRICE_SCALE - order.price
+
+    def _reserve(self, book: MarketBook, order: Order) -> None:
+        """Set aside the collateral of the order's opening part (its closing part needs none)."""
+        remaining = order.count - order.filled
+        opening = remaining - min(remaining, book.closable(order.delta))
+        order.reserved = opening * self._unit_cost(order)
+        self.reserved += order.reserved
+
+    def _release(self, order: Order) -> None:
+        self.reserved -= order.reserved
+        order.reserved = 0
+
     def _affordable(
-        self, book: MarketBook, delta: int, count: int, price: int, is_taker: bool = True
+        self, book: MarketBook, delta: int, count: int, price: int, is_taker: bool = True, own: int = 0
     ) -> bool:
-        """Cash covers the opening part of a trade at ``price`` plus its fee (closing trades free cash)."""
+        """Free cash (minus the collateral of other open orders; ``own`` is this order's) covers the opening
+        part of a trade at ``price`` plus its fee (closing trades free cash)."""
         opening = count - min(count, book.closable(delta))
         cost = opening * (price if delta > 0 else PRICE_SCALE - price)
-        return self.cash >= cost + book.fees.fee_units(count, price, is_taker, self.now)
+        free = self.cash - (self.reserved - own)
+        return free >= cost + book.fees.fee_units(count, price, is_taker, self.now)
 
     def cancel(self, order_id: int) -> bool:
+        """Send a cancel: at once without latency, else it arrives like an order (the order may fill first)."""
         if not 0 < order_id <= len(self.orders):
             return False
         order = self.orders[order_id - 1]
         if order.status != "open" or order.market_index < 0:
             return False
-        book = self.books[order.market_index]
-        if order in book.resting:
-            book.resting.remove(order)
-        order.status = "canceled"
-        order.reason = "canceled by strategy"
+        if self.latency_us:
+            self._seq += 1
+            heapq.heappush(self._pending, (self.now + self.latency_us, self._seq, order, True))
+            return True
+        self._cancel_now(self.books[order.market_index], order)
         return True
 
-    def _fill(self, book: MarketBook, order: Order, count: int, price: int, is_taker: bool) -> None:
+    def _cancel_now(self, book: MarketBook, order: Order) -> None:
+        if order in book.resting:
+            book.resting.remove(order)
+        self._release(order)
+        order.status = "canceled"
+        order.reason = "canceled by strategy"
+
+    def _fill(
+        self,
+        book: MarketBook,
+        order: Order,
+        count: int,
+        price: int,
+        is_taker: bool,
+        source: str,
+        age: int | None,
+    ) -> None:
         fee = book.fees.fee_units(count, price, is_taker, self.now)
+        resting = order.reserved > 0 or order in book.resting
+        self._release(order)
         cash, realized = book.apply(order.delta, count, price)
         self.cash += cash - fee
         book.fees_paid += fee
@@ -242,6 +320,8 @@ class Engine:
         order.filled += count
         if order.filled >= order.count:
             order.status = "filled"
+        elif resting:
+            self._reserve(book, order)
         fill = Fill(
             len(self.fills) + 1,
             self.now,
@@ -257,6 +337,8 @@ class Engine:
             realized,
             book.pos,
             self.cash,
+            source,
+            age,
         )
         self.fills.append(fill)
         self.equity.append((self.now, self.cash, self.positions_value))
@@ -271,15 +353,43 @@ class Engine:
     # -- events -----------------------------------------------------------------------------------------------
     def _on_book(self, mi: int, snap: Book) -> None:
         b = self.books[mi]
-        b.book_ts = snap.ts
-        b.yes_bids = [[p, s] for p, s in snap.yes_bids]
-        b.yes_asks = [[PRICE_SCALE - p, s] for p, s in snap.no_bids]
+        b.quotes.rest.reset(snap.ts, snap.yes_bids, snap.no_bids)
+        if not b.quotes.ws.whole:
+            self._depth_seen(b, b.quotes.rest)
         if self._want_book:
             self._emit(self.strategy.on_book, snap)
+
+    def _on_ws(self, mi: int, msg: tuple) -> None:
+        """A recorded book message: a snapshot (re)starts the book, a delta moves one level of it."""
+        b = self.books[mi]
+        ws = b.quotes.ws
+        if msg[0] == "snapshot":
+            ws.reset(self.now, msg[2], msg[3], msg[1])
+        elif ws.whole and ws.conn == msg[1]:  # a delta needs the snapshot of its own connection
+            ws.apply_delta(self.now, msg[2], msg[3], msg[4])
+        else:
+            return
+        self._depth_seen(b, ws)
+        if self._want_book:
+            self._emit(self.strategy.on_book, ws.to_book(b.ticker))
+
+    def _on_cover(self, mi: int, item: tuple) -> None:
+        """The recorder lost sight: a ticker's gap, a connection's drop or its stop make books unusable."""
+        _mi, conn, event = item
+        for b in [self.books[mi]] if mi >= 0 else self.books:
+            if event != "disconnected" or b.quotes.ws.conn == conn:
+                b.quotes.ws.whole = False
+
+    def _depth_seen(self, b: MarketBook, l2: L2) -> None:
+        for order in b.resting:
+            queue_on_depth(
+                order, l2.displayed(order.delta, order.price), self.config.queue, self.cancel_share
+            )
 
     def _on_settle(self, mi: int, outcome) -> None:
         b = self.books[mi]
         for order in b.resting:
+            self._release(order)
             order.status = "canceled"
             order.reason = "market settled"
         b.resting = []
@@ -293,13 +403,16 @@ class Engine:
 
     def _schedule(self) -> list[tuple[int, int, int, object]]:
         """Non-trade events as (threshold, kind, market, payload): delivered before the first trade whose
-        time reaches the threshold (book: its own time; candle/settlement: just after it)."""
-        # books feed the fill model, so they are replayed even when the strategy ignores them
-        items = [(ts, _BOOK, mi, snap) for ts, mi, snap in self.data.books]
-        if self.strategy.overrides("on_candle"):
-            items += [(ts + 1, _CANDLE, mi, c) for ts, mi, c in self.data.candles]
-        start = self.data.start_us
-        for mi, outcome in enumerate(self.data.outcomes):
+        time reaches the threshold (quote events: their own time; candle/settlement: just after it)."""
+        d = self.data
+        # quote events feed the fill model, so they are replayed even when the strategy ignores them
+        items = [(ts, _COVER, mi, (mi, conn, ev)) for ts, mi, conn, ev in d.ws_coverage]
+        items += [(ts, _WS, mi, msg) for ts, mi, msg in d.ws_book]
+        items += [(ts, _BOOK, mi, snap) for ts, mi, snap in d.books]
+        items += [(ts, _MQUOTE, mi, q) for ts, mi, *q in d.market_quotes]
+        items += [(ts + 1, _CANDLE, mi, c) for ts, mi, c in d.candles]
+        start = d.start_us
+        for mi, outcome in enumerate(d.outcomes):
             if outcome is None:
                 continue
             if start is not None and outcome.ts_us < start:
@@ -308,21 +421,32 @@ class Engine:
                 self.books[mi].settle_value = outcome.value_micros
                 continue
             items.append((outcome.ts_us + 1, _SETTLE, mi, outcome))
-        items.sort(key=lambda it: (it[0] - (0 if it[1] == _BOOK else 1), it[1], it[2]))
+        # stable: messages of one market at one time keep their recorded order
+        items.sort(key=lambda it: (it[0] - (0 if it[1] < _AFTER_TRADES else 1), it[1], it[2]))
         return items
 
     def _dispatch(self, item) -> None:
         threshold, kind, mi, payload = item
-        event_ts = threshold if kind == _BOOK else threshold - 1
+        event_ts = threshold if kind < _AFTER_TRADES else threshold - 1
         if self._pending and self._pending[0][0] <= event_ts:
             self._arrive_due(event_ts)
         self.now = event_ts
         if self.now >= self._day_end:
             self._roll_days(self.now)
-        if kind == _BOOK:
+        if kind == _WS:
+            self._on_ws(mi, payload)
+        elif kind == _BOOK:
             self._on_book(mi, payload)
+        elif kind == _MQUOTE:
+            self.books[mi].quotes.set_top(MKT, event_ts, *payload)
         elif kind == _CANDLE:
-            self._emit(self.strategy.on_candle, payload)
+            self.books[mi].quotes.set_top(
+                CANDLE, event_ts, payload.yes_bid_close, None, payload.yes_ask_close, None
+            )
+            if self._want_candle:
+                self._emit(self.strategy.on_candle, payload)
+        elif kind == _COVER:
+            self._on_cover(mi, payload)
         else:
             self._on_settle(mi, payload)
 
@@ -362,6 +486,7 @@ class Engine:
         on_trade = strategy.on_trade if strategy.overrides("on_trade") else None
         ctx = self.ctx
         queue = self.config.queue
+        cap = self.participation
         n_sched = len(sched)
         si = 0
         next_sched = sched[0][0] if sched else 1 << 62
@@ -380,19 +505,14 @@ class Engine:
                     self._roll_days(ts)
                 self.now = ts
                 b = books[mi]
-                if b.resting and not block:  # a block trade is negotiated off the book
-                    for order, q in match_resting(b, price, count, side, queue):
-                        if order.status != "open":  # cancelled by an on_fill handler meanwhile
-                            continue
-                        if not self._affordable(b, order.delta, q, order.price, is_taker=False):
-                            order.status = "canceled"
-                            order.reason = "not enough cash when the resting order filled"
-                            continue
-                        self._fill(b, order, q, order.price, False)
-                    b.resting = [o for o in b.resting if o.status == "open"]
+                if not block:  # a block trade is negotiated off the book: it neither fills nor quotes
+                    ours = count if cap is None else count * cap.numerator // cap.denominator
+                    if b.resting:
+                        self._match(b, price, count, side, queue, ours)
+                    if side:  # a taker who bought shows an ask at the price, one who sold a bid
+                        b.quotes.top[1 if side == 1 else 0][PRINT] = [ts, price, ours, 0]
                 b.last_ts = ts
                 b.last_price = price
-                b.last_avail = 0 if block else count
                 b.mark = price
                 if b.pos:
                     old = b.value
@@ -412,12 +532,14 @@ class Engine:
         self.daily.append((self.now, self.cash + self.positions_value))
         self.equity.append((self.now, self.cash, self.positions_value))
         strategy.on_end(ctx)
-        for _arrival, _id, order in self._pending:  # still in flight when the data ended
+        for _arrival, _id, order, _c in self._pending:  # still in flight when the data ended
             if order.status == "open":
+                self._release(order)
                 order.status, order.reason = "canceled", "end of backtest"
         self._pending = []
         for b in books:
             for order in b.resting:
+                self._release(order)
                 order.status = "canceled"
                 order.reason = "end of backtest"
             b.resting = []
@@ -435,7 +557,22 @@ class Engine:
             time.perf_counter() - started,
             self.data.start_us,
             self.data.end_us,
+            self.refusals,
         )
+
+    def _match(self, b: MarketBook, price: int, count: int, side: int, queue: str, ours: int) -> None:
+        """Fill resting orders from one print (see ``fills.match_resting``)."""
+        for order, q in match_resting(b.resting, price, count, side, queue, ours):
+            if order.status != "open":  # cancelled by an on_fill handler meanwhile
+                continue
+            if not self._affordable(b, order.delta, q, order.price, is_taker=False, own=order.reserved):
+                self._release(order)
+                order.status = "canceled"
+                order.reason = "not enough cash when the resting order filled"
+                self.refusals["canceled: not enough cash when the resting order filled"] += 1
+                continue
+            self._fill(b, order, q, order.price, False, "print", 0)
+        b.resting = [o for o in b.resting if o.status == "open"]
 
 
 def _ints(arr) -> list[int]:

@@ -115,7 +115,10 @@ class Order:
     status: str = "open"  # open | filled | canceled | rejected
     filled: int = 0
     reason: str | None = None
-    queue_ahead: int = 0
+    queue_ahead: int | None = 0  # displayed size ahead of us at our price (None: not known yet)
+    level_seen: int = field(default=0, repr=False)  # the level's size when the book was last seen
+    traded_at: int = field(default=0, repr=False)  # printed at our price since then
+    reserved: int = field(default=0, repr=False)  # collateral set aside while it rests or flies (money units)
     market_index: int = field(default=-1, repr=False)
 
     @property
@@ -140,6 +143,10 @@ class Fill(NamedTuple):
     realized: int  # realized P&L of this fill before fees, money units
     position_after: int  # centi-contracts, signed YES-equivalent
     cash_after: int  # money units
+    price_source: str = (
+        ""  # ws_book | book | market | candle | print (taker); print (maker: the print that filled)
+    )
+    quote_age_us: int | None = None  # how old that quote was when the order met it
 
     @property
     def fee_dollars(self) -> Decimal:

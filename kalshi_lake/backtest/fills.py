@@ -1,94 +1,105 @@
 """The fill model: how simulated orders meet the replayed market.
 
-* **Marketable orders** (a buy at or above the prevailing ask, a sell at or below the prevailing bid) fill at
-  once, as taker, against the prevailing liquidity at its prices and sizes:
-  - the latest order-book snapshot if it is at most ``max_quote_age_s`` old (levels best first; what our
-    fills take is removed from our copy of that snapshot until the next one arrives), else
-  - the latest trade, if at most ``max_quote_age_s`` old: its price, up to its size not yet used by our fills
-    (a trade is taken as evidence of liquidity at that price on both sides), else nothing.
+* **Marketable orders** fill at once, as taker, from the other side of the book only (a buy takes asks, a sell
+  takes bids), from the freshest quote available (``quotes.py``: recorded L2 book, REST snapshot, markets row,
+  candle, a print whose taker hit that side), walking L2 levels up to the limit and using up what they take.
+  No quote younger than ``max_quote_age`` → no fill; the engine counts each such order by reason. Each fill
+  records its price source and the quote's age (``bt_fills.price_source``, ``quote_age_ms``).
   The unfilled part rests (``gtc``) or is cancelled (``ioc``).
-* **Resting limit orders** fill, as maker, at their own limit price, only when the tape trades through them:
-  a later trade strictly better than the limit (for a bid: a YES price below it) fills up to that trade's
-  size. A trade exactly at the limit, with the taker on the other side (or unknown), fills it only under the
-  queue assumption ``queue``:
-  - ``through`` (default, conservative): never;
-  - ``front``: we are first in the queue, the trade fills us;
-  - ``back``: we joined the back of the queue; volume traded at our price first uses up the size that was
-    displayed at that level when we placed the order (0 without a book), then fills us.
-  One trade's size is shared by all our resting orders it fills (oldest first).
-* **Latency** (``latency_ms``, default 0): an order reaches the exchange that long after the strategy sent it
-  (checks on the request itself happen at once); it then meets the market as it stood at its arrival time.
-* **Block trades** (``is_block_trade``) are negotiated off the book: they mark positions and reach the
-  strategy, but they neither fill resting orders nor count as liquidity.
+* **Resting orders** fill, as maker at their own limit, only from prints whose taker came to their side (a
+  bid is filled by a taker who sold, an ask by one who bought; unknown-side and block prints fill nothing):
+  - a print strictly better than the limit (through it) fills up to its size;
+  - a print exactly at the limit fills it according to the queue model ``queue``:
+    ``through``      never (the most conservative; default);
+    ``front``        at once: we are first in line (optimistic, for comparison only);
+    ``risk_averse``  (alias ``back``) hftbacktest's RiskAdverseQueueModel: the queue ahead starts at the size
+                     displayed at our price when the order arrived, shrinks only by prints at our price, and is
+                     capped by the level's size whenever the book is seen again (what is not there cannot be
+                     ahead of us);
+    ``prob``         hftbacktest's probabilistic queue: as ``risk_averse``, plus a fall of the level's size
+                     that prints do not explain (cancels) is taken from the queue ahead with probability
+                     ``queue_cancel_ahead`` (its expected value, so runs are reproducible).
+  The queue ahead is unknown when no fresh L2 book (or a sized markets quote at that price) was there when the
+  order arrived; then only prints through the limit fill it until a book is seen, and everything displayed at
+  our price then counts as ahead.
+* ``max_participation`` caps our share of each print (resting fills, and taker fills from print evidence).
+* One print's size is shared by all our resting orders it fills (oldest first).
 """
 
 from __future__ import annotations
 
-QUEUE_MODELS = ("through", "front", "back")
+from fractions import Fraction
+
+from kalshi_lake.backtest.events import ASK, BID
+
+QUEUE_MODELS = ("through", "front", "risk_averse", "back", "prob")
 
 
-def displayed_at(book, delta: int, price: int) -> int:
-    """Size displayed at ``price`` on our side of the book (the queue ahead of a new resting order)."""
-    levels = book.yes_bids if delta > 0 else book.yes_asks
-    for p, size in levels:
-        if p == price:
-            return size
-    return 0
+def queue_start(order, displayed: int | None, queue: str) -> None:
+    """Set a new resting order's place in line from the size displayed at its price (None = unknown)."""
+    if queue == "front":
+        order.queue_ahead = 0
+        return
+    order.queue_ahead = displayed
+    order.level_seen = displayed or 0
+    order.traded_at = 0
 
 
-def take_liquidity(
-    book, delta: int, limit: int, wanted: int, now: int, max_age_us: int
-) -> list[tuple[int, int]]:
-    """Consume prevailing liquidity for a marketable order: returns [(count, price), ...] fills."""
-    fills: list[tuple[int, int]] = []
-    if book.book_ts is not None and now - book.book_ts <= max_age_us:
-        levels = book.yes_asks if delta > 0 else book.yes_bids
-        while wanted and levels:
-            level = levels[0]
-            price = level[0]
-            if (delta > 0 and price > limit) or (delta < 0 and price < limit):
-                break
-            q = min(wanted, level[1])
-            fills.append((q, price))
-            wanted -= q
-            level[1] -= q
-            if not level[1]:
-                levels.pop(0)
-        return fills
-    if book.last_ts is not None and now - book.last_ts <= max_age_us and book.last_avail > 0:
-        price = book.last_price
-        if (delta > 0 and price <= limit) or (delta < 0 and price >= limit):
-            q = min(wanted, book.last_avail)
-            book.last_avail -= q
-            fills.append((q, price))
-    return fills
+def queue_on_depth(order, size: int, queue: str, cancel_share: Fraction) -> None:
+    """The book was seen again: ``size`` rests at the order's price on its side."""
+    if queue in ("through", "front"):
+        return
+    if order.queue_ahead is None:  # first look at the level since the order arrived: all of it is ahead
+        order.queue_ahead = size
+    else:
+        ahead = order.queue_ahead
+        if queue == "prob":
+            cancels = order.level_seen - size - order.traded_at
+            if cancels > 0:
+                ahead -= cancels * cancel_share.numerator // cancel_share.denominator
+        order.queue_ahead = max(0, min(ahead, size))
+    order.level_seen = size
+    order.traded_at = 0
 
 
-def match_resting(book, price: int, count: int, taker_side: int, queue: str) -> list[tuple[object, int]]:
-    """Match our resting orders in ``book`` against one tape trade. Returns [(order, count), ...]."""
+def match_resting(
+    resting: list, price: int, count: int, taker_side: int, queue: str, ours: int
+) -> list[tuple[object, int]]:
+    """Match our resting orders against one print. ``ours`` caps our total (participation).
+    Returns [(order, count), ...]."""
     out: list[tuple[object, int]] = []
     avail = count
-    for order in book.resting:
-        if avail <= 0:
+    for order in resting:
+        if avail <= 0 or ours <= 0:
             break
         limit = order.price
         if order.delta > 0:
-            through = price < limit
-            at = price == limit and taker_side != 1  # the taker sold YES into the bids
-        else:
-            through = price > limit
-            at = price == limit and taker_side != -1
-        if not through:
-            if not at or queue == "through":
+            if taker_side != ASK:  # only a taker who sold reaches a bid
                 continue
-            if queue == "back" and order.queue_ahead > 0:
-                used = min(avail, order.queue_ahead)
-                order.queue_ahead -= used
-                avail -= used
-                if avail <= 0:
-                    break
-        q = min(order.count - order.filled, avail)
+            through = price < limit
+        else:
+            if taker_side != BID:
+                continue
+            through = price > limit
+        if not through:
+            if price != limit:
+                continue
+            order.traded_at += count
+            if queue == "through":
+                continue
+            if queue != "front":
+                ahead = order.queue_ahead
+                if ahead is None:
+                    continue
+                if ahead > 0:
+                    used = min(avail, ahead)
+                    order.queue_ahead = ahead - used
+                    avail -= used
+                    if avail <= 0:
+                        break
+        q = min(order.count - order.filled, avail, ours)
         if q > 0:
             out.append((order, q))
             avail -= q
+            ours -= q
     return out

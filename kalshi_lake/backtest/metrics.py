@@ -12,6 +12,8 @@ Definitions:
   fewer than two daily returns or zero variance.
 * ``hit_rate`` = share of traded markets whose pnl after fees is > 0.
 * ``turnover`` = traded notional (Σ count × price) / initial cash.
+* ``refusals`` = how many orders got nothing, by reason: rejected on submission, unfilled at arrival (no fresh
+  quote on the side taken, a quote that did not reach the limit or was used up), cancelled for cash.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ class Metrics:
     n_markets_traded: int
     events: int
     seconds: float
+    refusals: dict[str, int] | None = (
+        None  # why orders got nothing, by reason (rejections, no fresh quote ...)
+    )
 
     @property
     def events_per_minute(self) -> float:
@@ -145,4 +150,5 @@ def compute_metrics(state: RunState) -> Metrics:
         n_markets_traded=len(per_market),
         events=state.events,
         seconds=state.seconds,
+        refusals=dict(sorted((state.refusals or {}).items(), key=lambda kv: (-kv[1], kv[0]))),
     )

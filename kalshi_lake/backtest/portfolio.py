@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import deque
 
 from kalshi_lake.backtest.money import PRICE_SCALE
+from kalshi_lake.backtest.quotes import Quotes
 
 
 class MarketBook:
@@ -35,12 +36,9 @@ class MarketBook:
         "traded",
         "n_fills",
         "settled",
-        "yes_bids",
-        "yes_asks",
-        "book_ts",
+        "quotes",
         "last_ts",
         "last_price",
-        "last_avail",
         "resting",
         "settle_value",
     )
@@ -61,12 +59,9 @@ class MarketBook:
         self.n_fills = 0
         self.settled = False
         self.settle_value: int | None = None
-        self.yes_bids: list[list[int]] = []  # [[price, size], ...] best first (our consumption applied)
-        self.yes_asks: list[list[int]] = []
-        self.book_ts: int | None = None
+        self.quotes = Quotes()  # what a taker order can take (see quotes.py)
         self.last_ts: int | None = None
         self.last_price: int | None = None
-        self.last_avail = 0  # size of the last trade not yet consumed by our fills
         self.resting: list = []
 
     def value_at(self, mark: int) -> int:

@@ -1,5 +1,7 @@
 """Write a run into the warehouse: ``bt_runs`` (one row per run with its metrics), ``bt_fills``,
-``bt_equity`` and ``bt_positions`` (per-market P&L). Money columns are DECIMAL(22,8), prices DECIMAL(18,6),
+``bt_equity`` and ``bt_positions`` (per-market P&L). Each fill says where its price came from
+(``price_source``) and how old that quote was (``quote_age_ms``); each run why orders got nothing
+(``refusals_json``). Money columns are DECIMAL(22,8), prices DECIMAL(18,6),
 counts DECIMAL(18,2). Tables are created if missing; a run is appended in one transaction, so a failed
 write leaves nothing behind. The same SQL and notebooks read them back."""
 
@@ -18,13 +20,14 @@ create table if not exists bt_runs (
     pnl_dollars decimal(22,8), fees_paid_dollars decimal(22,8), traded_notional_dollars decimal(22,8),
     return_on_capital double, max_drawdown_dollars decimal(22,8), max_drawdown_pct double, sharpe double,
     hit_rate double, turnover double, n_orders bigint, n_fills bigint, n_rejected bigint,
-    n_markets_traded bigint, events bigint, seconds double, events_per_minute double, plot_path varchar)"""
+    n_markets_traded bigint, events bigint, seconds double, events_per_minute double, plot_path varchar,
+    refusals_json varchar)"""
 BT_FILLS_DDL = """
 create table if not exists bt_fills (
     run_id varchar, fill_seq bigint, ts timestamptz, ticker varchar, order_id bigint, action varchar,
     outcome_side varchar, book_side varchar, count_fp decimal(18,2), yes_price_dollars decimal(18,6),
     no_price_dollars decimal(18,6), is_taker boolean, fee_cost decimal(22,8), realized_pnl_dollars decimal(22,8),
-    position_fp decimal(18,2), cash_dollars decimal(22,8))"""
+    position_fp decimal(18,2), cash_dollars decimal(22,8), price_source varchar, quote_age_ms decimal(18,3))"""
 BT_EQUITY_DDL = """
 create table if not exists bt_equity (
     run_id varchar, seq bigint, ts timestamptz, cash_dollars decimal(22,8),
@@ -37,9 +40,19 @@ create table if not exists bt_positions (
     settlement_value_dollars decimal(18,6))"""
 
 
+# columns added since the tables were first written: a warehouse made by an older version gains them
+ADDED_COLUMNS = (
+    ("bt_runs", "refusals_json", "varchar"),
+    ("bt_fills", "price_source", "varchar"),
+    ("bt_fills", "quote_age_ms", "decimal(18,3)"),
+)
+
+
 def ensure_tables(con) -> None:
     for ddl in (BT_RUNS_DDL, BT_FILLS_DDL, BT_EQUITY_DDL, BT_POSITIONS_DDL):
         con.execute(ddl)
+    for table, column, sql_type in ADDED_COLUMNS:
+        con.execute(f"alter table {table} add column if not exists {column} {sql_type}")
 
 
 def write_results(result: BacktestResult, db_path: str | Path, plot_path: str | Path | None = None) -> None:
@@ -60,21 +73,19 @@ def write_results(result: BacktestResult, db_path: str | Path, plot_path: str | 
         ensure_tables(con)
         con.execute("begin")
         con.execute(
-            "insert into bt_runs values (?, ?, ?, ?, ?, ?, make_timestamptz(?), make_timestamptz(?), "
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into bt_runs (run_id, created_at, strategy, params_json, config_json, selection_json, "
+            "window_start, window_end, initial_cash_dollars, final_cash_dollars, final_equity_dollars, "
+            "pnl_dollars, fees_paid_dollars, traded_notional_dollars, return_on_capital, max_drawdown_dollars, "
+            "max_drawdown_pct, sharpe, hit_rate, turnover, n_orders, n_fills, n_rejected, n_markets_traded, "
+            "events, seconds, events_per_minute, plot_path, refusals_json) "
+            "values (?, ?, ?, ?, ?, ?, make_timestamptz(?), make_timestamptz(?), "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 result.run_id,
                 result.created_at,
                 result.strategy,
                 to_json(result.params),
-                to_json(
-                    {
-                        "initial_cash": result.config.initial_cash,
-                        "queue": result.config.queue,
-                        "max_quote_age_s": result.config.max_quote_age_s,
-                        "latency_ms": result.config.latency_ms,
-                    }
-                ),
+                to_json(result.config.as_dict()),
                 to_json(result.selection),
                 result.state.start_us,
                 result.state.end_us,
@@ -98,6 +109,7 @@ def write_results(result: BacktestResult, db_path: str | Path, plot_path: str | 
                 m.seconds,
                 m.events_per_minute if m.seconds > 0 else None,
                 str(plot_path) if plot_path else None,
+                to_json(m.refusals or {}),
             ],
         )
         for name, table in (

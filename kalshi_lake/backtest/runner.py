@@ -10,8 +10,9 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from kalshi_lake.backtest.config import BacktestConfig
 from kalshi_lake.backtest.data import ReplayData, load_replay_data
-from kalshi_lake.backtest.engine import BacktestConfig, Engine, RunState
+from kalshi_lake.backtest.engine import Engine, RunState
 from kalshi_lake.backtest.metrics import MarketResult, Metrics, compute_metrics, market_results
 from kalshi_lake.backtest.money import centi_to_contracts, micros_to_dollars, units_to_dollars
 from kalshi_lake.backtest.strategy import Strategy
@@ -56,6 +57,11 @@ class BacktestResult:
                 "realized_pnl_dollars": pa.array([units_to_dollars(x.realized) for x in f], MONEY),
                 "position_fp": pa.array([centi_to_contracts(x.position_after) for x in f], COUNT),
                 "cash_dollars": pa.array([units_to_dollars(x.cash_after) for x in f], MONEY),
+                "price_source": pa.array([x.price_source for x in f], pa.string()),
+                "quote_age_ms": pa.array(
+                    [None if x.quote_age_us is None else Decimal(x.quote_age_us).scaleb(-3) for x in f],
+                    pa.decimal128(18, 3),
+                ),
             }
         )
 
@@ -123,7 +129,7 @@ def run_backtest(
             events=events,
             start=start,
             end=end,
-            include_candles=strategy.overrides("on_candle"),
+            include_candles=True,  # their bid/ask closes are quotes, even for strategies that ignore candles
             candle_interval=candle_interval,
         )
     state = Engine(data, strategy, config).run()

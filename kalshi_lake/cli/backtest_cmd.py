@@ -48,12 +48,31 @@ def backtest(
     ] = [],  # noqa: B006
     cash: Annotated[str, typer.Option("--cash", help="Initial cash in dollars.")] = "1000",
     queue: Annotated[
-        str, typer.Option("--queue", help="Resting-order queue assumption: through, front or back.")
+        str,
+        typer.Option(
+            "--queue", help="Resting-order queue model: through, risk_averse (= back), prob or front."
+        ),
     ] = "through",
+    max_quote_age: Annotated[
+        str,
+        typer.Option(
+            "--max-quote-age", help="Seconds a quote stays good enough for a taker fill (default 5)."
+        ),
+    ] = "5",
     latency_ms: Annotated[
         int,
-        typer.Option("--latency-ms", help="Delay between sending an order and its arrival at the exchange."),
+        typer.Option("--latency-ms", help="Order latency: sending an order or cancel → the exchange has it."),
     ] = 0,
+    feed_latency_ms: Annotated[
+        int, typer.Option("--feed-latency-ms", help="Feed latency: the exchange → the strategy sees it.")
+    ] = 0,
+    participation: Annotated[
+        str | None,
+        typer.Option("--max-participation", help="Largest share of any one print we may get, 0-1."),
+    ] = None,
+    max_position: Annotated[
+        str | None, typer.Option("--max-position", help="Largest |position| per market, in contracts.")
+    ] = None,
     lake_dir: Annotated[
         str | None, typer.Option("--lake-dir", help="Lake directory (default: KALSHI_LAKE_DIR / settings).")
     ] = None,
@@ -64,6 +83,7 @@ def backtest(
 ) -> None:
     """Replay the lake through a strategy with Kalshi fees and settlement; store and print the results.
 
+    Fills come only from the other side of the book, from a quote at most --max-quote-age seconds old.
     Example: kalshi-lake backtest threshold --series KXHIGHNY --from 2026-11-01 --param size=5
     """
     from decimal import Decimal, InvalidOperation
@@ -87,7 +107,15 @@ def backtest(
             write_results,
         )
 
-        config = BacktestConfig(initial_cash=initial, queue=queue, latency_ms=latency_ms)
+        config = BacktestConfig(
+            initial_cash=initial,
+            queue=queue,
+            max_quote_age_s=max_quote_age,
+            latency_ms=latency_ms,
+            feed_latency_ms=feed_latency_ms,
+            max_participation=participation,
+            max_position=max_position,
+        )
         strat = make_strategy(strategy, params)
         if lake_dir is None:
             from kalshi_extract.settings import Settings
@@ -174,10 +202,11 @@ def _print(result, png, db_path) -> None:
             ),
         )
     con = console()
-    rejected = Counter(o.reason.split(" (")[0] for o in result.state.orders if o.status == "rejected")
-    if rejected:
+    refused = Counter(m.refusals or {})
+    if refused:
         con.print(
-            "[yellow]rejected orders:[/] " + "; ".join(f"{n:,} × {r}" for r, n in rejected.most_common(5))
+            "[yellow]orders that got nothing:[/] "
+            + "; ".join(f"{n:,} × {r}" for r, n in refused.most_common(6))
         )
     if db_path:
         con.print(f"results: bt_runs/bt_fills/bt_equity/bt_positions in {db_path} (run_id {result.run_id})")

@@ -54,7 +54,9 @@ SCHEMAS = {
             ("close_time", TS),
             ("status", pa.string()),
             ("yes_bid_dollars", D6),
+            ("yes_bid_size_fp", D2),
             ("yes_ask_dollars", D6),
+            ("yes_ask_size_fp", D2),
             ("last_price_dollars", D6),
             ("volume_fp", D2),
             ("open_interest_fp", D2),
@@ -105,8 +107,47 @@ SCHEMAS = {
             *META,
         ]
     ),
+    # the WebSocket recorder's streams (kalshi_extract/lake/schemas.py WS_BOOK, WS_COVERAGE)
+    "ws_book": pa.schema(
+        [
+            ("ticker", pa.string()),
+            ("market_id", pa.string()),
+            ("kind", pa.string()),
+            ("side", pa.string()),
+            ("price_dollars", D6),
+            ("quantity_fp", D2),
+            ("client_order_id", pa.string()),
+            ("seq", pa.int64()),
+            ("ts", TS),
+            ("sid", pa.int64()),
+            ("received_at", TS),
+            ("connection_id", pa.string()),
+            *META,
+        ]
+    ),
+    "ws_coverage": pa.schema(
+        [
+            ("at", TS),
+            ("event", pa.string()),
+            ("ticker", pa.string()),
+            ("channel", pa.string()),
+            ("sid", pa.int64()),
+            ("connection_id", pa.string()),
+            ("reason", pa.string()),
+            ("expected_seq", pa.int64()),
+            ("got_seq", pa.int64()),
+            ("exchange_ts", TS),
+            *META,
+        ]
+    ),
 }
-DATE_COL = {"trades": "created_time", "orderbook_snapshots": "snapshot_ts", "candlesticks": "end_period_ts"}
+DATE_COL = {
+    "trades": "created_time",
+    "orderbook_snapshots": "snapshot_ts",
+    "candlesticks": "end_period_ts",
+    "ws_book": "received_at",
+    "ws_coverage": "at",
+}
 CENT_GRID = json.dumps([{"start": "0.0000", "end": "1.0000", "step": "0.0100"}])
 LOADED = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -206,6 +247,33 @@ def book_rows(ticker, when, yes, no):
                 }
             )
     return rows
+
+
+def ws_snapshot(ticker, when, seq, yes, no, conn="c1", sid=1):
+    """ws_book rows of one snapshot: yes/no = [(price, count), ...] resting bids of each side."""
+    base = {"ticker": ticker, "kind": "snapshot", "seq": seq, "ts": when, "received_at": when}
+    rows = [
+        {**base, "side": side, "price_dollars": Decimal(str(p)), "quantity_fp": Decimal(str(c))}
+        for side, levels in (("yes", yes), ("no", no))
+        for p, c in levels
+    ] or [dict(base)]
+    return [{**r, "sid": sid, "connection_id": conn} for r in rows]
+
+
+def ws_delta(ticker, when, seq, side, price, change, conn="c1", sid=1):
+    """One ws_book delta row: ``change`` is the signed quantity change at (side, price)."""
+    return {
+        "ticker": ticker,
+        "kind": "delta",
+        "side": side,
+        "price_dollars": Decimal(str(price)),
+        "quantity_fp": Decimal(str(change)),
+        "seq": seq,
+        "ts": when,
+        "received_at": when,
+        "sid": sid,
+        "connection_id": conn,
+    }
 
 
 def synthetic_lake(

@@ -114,8 +114,11 @@ def test_queue_assumptions(tmp_path, queue, expected):
 def test_marketable_order_walks_the_book_and_our_fills_use_it_up(tmp_path):
     lake = make_lake(
         tmp_path,
-        [trade("S-E-M", at(1), "0.50", 1, "bid"), trade("S-E-M", at(2), "0.50", 1, "bid")],
-        books=[book_rows("S-E-M", at(0), [("0.48", 10)], [("0.50", 4), ("0.49", 3), ("0.40", 50)])],
+        [
+            trade("S-E-M", at(1), "0.50", 1, "bid"),
+            trade("S-E-M", at(1) + timedelta(seconds=2), "0.50", 1, "bid"),
+        ],
+        books=[book_rows("S-E-M", at(1), [("0.48", 10)], [("0.50", 4), ("0.49", 3), ("0.40", 50)])],
     )
     # YES asks: 0.50 × 4, 0.51 × 3, 0.60 × 50. Buy 10 up to 0.55 → 4 @ .50, 3 @ .51, rest (3) IOC-cancelled;
     # the second order finds that liquidity gone (same snapshot) and is cancelled.
@@ -223,7 +226,13 @@ def test_orders_off_grid_closed_or_unaffordable_are_rejected(tmp_path):
 
 
 def test_scalar_settlement_pays_the_fraction(tmp_path):
-    lake = make_lake(tmp_path, [trade("S-E-M", at(0), "0.40", 20, "bid")], result="scalar", value=D("0.625"))
+    lake = make_lake(
+        tmp_path,
+        [trade("S-E-M", at(0), "0.40", 20, "bid")],
+        books=[book_rows("S-E-M", at(0), [("0.40", 10)], [("0.60", 20)])],
+        result="scalar",
+        value=D("0.625"),
+    )
     s = OnNth({1: [("buy", 10, "0.40", "yes", "ioc"), ("buy", 5, "0.60", "no", "ioc")]})
     r = run_backtest(s, lake)
     # long 10 @ .40 then buy NO 5 @ .60 = sell YES 5 @ .40 (closes 5, realized 0); settle 5 at 0.625
@@ -241,16 +250,17 @@ def test_bad_config_is_an_error():
         BacktestConfig(initial_cash=D(0))
 
 
-def test_a_resting_order_the_cash_no_longer_covers_is_cancelled_not_filled(tmp_path):
+def test_resting_orders_reserve_their_collateral(tmp_path):
     lake = make_lake(
         tmp_path, [trade("S-E-M", at(0), "0.50", 100, "bid"), trade("S-E-M", at(1), "0.30", 100, "ask")]
     )
-    # both bids rest: 0.40 is below the 0.50 trade, so neither is marketable
-    s = OnNth({1: [("buy", 20, "0.40"), ("buy", 20, "0.40")]})
+    # both bids would rest (0.40 is below the 0.50 ask): the first sets aside 8.00 of the 10.00, so the second,
+    # which needs 8.00 too, is refused at once; the third, a sell of nothing held, needs 0.60 × 5 = 3.00
+    s = OnNth({1: [("buy", 20, "0.40"), ("buy", 20, "0.40"), ("sell", 5, "0.40")]})
     r = run_backtest(s, lake, config=BacktestConfig(initial_cash=D("10")))
-    # each needed 8.00 at placement (cash 10); the first fill leaves 2.00, so the second is cancelled
-    assert [o.status for o in s.orders] == ["filled", "canceled"]
+    assert [o.status for o in s.orders] == ["filled", "rejected", "rejected"]
     assert "not enough cash" in s.orders[1].reason
+    assert r.metrics.refusals["rejected: not enough cash for the order at its limit price"] == 2
     assert r.metrics.final_cash >= 0
 
 
@@ -318,18 +328,28 @@ def test_latency_delays_when_an_order_meets_the_market(tmp_path, latency_ms, exp
     assert fill.ts == int(at(0).timestamp()) * 1_000_000 + latency_ms * 1000
 
 
-def test_an_order_cancelled_in_flight_never_arrives(tmp_path):
+@pytest.mark.parametrize(
+    ("latency", "filled"), [({}, False), ({"latency_ms": 300}, True), ({"feed_latency_ms": 300}, True)]
+)
+def test_a_cancel_travels_like_an_order_so_a_resting_order_can_fill_meanwhile(tmp_path, latency, filled):
+    t1 = at(1)
     lake = make_lake(
-        tmp_path, [trade("S-E-M", at(0), "0.30", 10, "bid"), trade("S-E-M", at(1), "0.30", 10, "bid")]
+        tmp_path,
+        [
+            trade("S-E-M", at(0), "0.50", 10, "bid"),
+            trade("S-E-M", t1, "0.45", 10, "bid"),  # the strategy cancels on seeing this print
+            trade("S-E-M", t1 + timedelta(milliseconds=200), "0.35", 10, "ask"),  # a seller through our bid
+        ],
     )
 
-    class SendAndCancel(OnNth):
+    class PlaceThenCancel(OnNth):
         def on_trade(self, ctx, t):
             super().on_trade(ctx, t)
-            if self.n == 1:
+            if self.n == 2:
                 assert ctx.open_orders("S-E-M") == [self.orders[0]]
                 assert ctx.cancel(self.orders[0])
 
-    s = SendAndCancel({1: [("buy", 2, "0.30", "yes", "ioc")]})
-    r = run_backtest(s, lake, config=BacktestConfig(latency_ms=10))
-    assert r.state.fills == [] and s.orders[0].status == "canceled"
+    s = PlaceThenCancel({1: [("buy", 2, "0.40")]})
+    r = run_backtest(s, lake, config=BacktestConfig(**latency))
+    assert bool(r.state.fills) is filled
+    assert s.orders[0].status == ("filled" if filled else "canceled")

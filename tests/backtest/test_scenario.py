@@ -47,13 +47,13 @@ def lake(tmp_path_factory):
         "trades",
         [
             trade("S1-E-M1", at(0), "0.30", 20, "bid", "m1-1"),
-            trade("S2-E-M2", at(1), "0.80", 5, "bid", "m2-1"),
+            trade("S2-E-M2", at(1), "0.80", 5, "ask", "m2-1"),  # a seller hit the 0.80 bid
             trade("S1-E-M1", at(5), "0.26", 3, "ask", "m1-2"),
             trade("S1-E-M1", at(10), "0.25", 4, "ask", "m1-3"),
             trade("S1-E-M1", at(15), "0.24", 3, "ask", "m1-4"),
             trade("S2-E-M2", at(16), "0.74", 6, "ask", "m2-2"),
             trade("S1-E-M1", at(20), "0.20", 10, "ask", "m1-5"),
-            trade("S1-E-M1", at(30), "0.70", 8, "bid", "m1-6"),
+            trade("S1-E-M1", at(30), "0.70", 8, "ask", "m1-6"),  # a seller hit the 0.70 bid
         ],
     )
     # the same trade landed twice by two pulls must be replayed once
@@ -92,7 +92,7 @@ def result(lake):
 def test_fills_prices_and_fees_are_exactly_the_hand_computed_ones(result):
     got = [(f.ticker, f.book_side, f.count, f.yes_price, f.is_taker, f.fee) for f in result.state.fills]
     assert got == [
-        # 10 @ 0.30 taker: 0.07·10·0.3·0.7 = 0.147
+        # 10 @ 0.30 taker, from the print whose taker bought (an ask at 0.30): 0.07·10·0.3·0.7 = 0.147
         ("S1-E-M1", "bid", 1000, 300_000, True, 14_700_000),
         # buy NO 4 @ 0.20 = sell YES 4 @ 0.80 taker: 0.07·4·0.8·0.2 = 0.0448
         ("S2-E-M2", "ask", 400, 800_000, True, 4_480_000),
@@ -102,7 +102,7 @@ def test_fills_prices_and_fees_are_exactly_the_hand_computed_ones(result):
         ("S2-E-M2", "bid", 200, 750_000, False, 660_000),
         # the rest of the 0.25 bid at 0.20
         ("S1-E-M1", "bid", 200, 250_000, False, 0),
-        # sell 12 IOC at 0.70 finds only the 8 the tape traded: 0.07·8·0.7·0.3 = 0.1176
+        # sell 12 IOC at 0.70 finds only the 8 the seller's print showed at the bid: 0.07·8·0.7·0.3 = 0.1176
         ("S1-E-M1", "ask", 800, 700_000, True, 11_760_000),
     ]
 
