@@ -157,6 +157,7 @@ class Recorder:
         self._last_cut: datetime | None = None
         self._started = time.monotonic()
         self._account = self.settings.account if self.settings.has_key else None
+        self._resolved: dict[str, str] | None = None
 
     # --- rows --------------------------------------------------------------------------------------------------
     def connection(self, number: int | None) -> str | None:
@@ -359,7 +360,7 @@ class Recorder:
         a last flush). Errors before the first row (an unknown market, a refused key) raise with nothing written."""
         started_at = _now()
         self._started = time.monotonic()
-        markets = await asyncio.to_thread(self._resolve)
+        markets = self._resolved if self._resolved is not None else await asyncio.to_thread(self.resolve)
         stream = KalshiStream(self.settings, options=self.options)
         await stream.connect()
         try:
@@ -416,11 +417,14 @@ class Recorder:
             raise error
         return self.status
 
-    def _resolve(self) -> dict[str, str]:
+    def resolve(self) -> dict[str, str]:
+        """The markets to record at the start (REST; ConfigError for an unknown ticker, series or event). Called by
+        :meth:`run` unless called before (a door can check the selection before it says anything)."""
         from kalshi_extract.api.client import KalshiClient
 
         with KalshiClient(self.settings) as client:
-            return resolve_markets(client, self.plan)
+            self._resolved = resolve_markets(client, self.plan)
+        return self._resolved
 
     async def _until_stopped(self, stream: KalshiStream, stop: threading.Event | None) -> None:
         deadline = None if self.plan.duration is None else self._started + self.plan.duration
