@@ -350,8 +350,26 @@ class Recorder:
     def run_sync(
         self, *, stop: threading.Event | None = None, progress: Callable[[RecorderStatus], None] | None = None
     ) -> RecorderStatus:
-        """:meth:`run` from synchronous code (a CLI command, a flow, a thread)."""
-        return asyncio.run(self.run(stop=stop, progress=progress))
+        """:meth:`run` from synchronous code (a CLI command, a flow, a thread); in a thread of its own when this
+        thread already runs an event loop (a notebook, an async caller)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.run(stop=stop, progress=progress))
+        outcome: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                outcome["status"] = asyncio.run(self.run(stop=stop, progress=progress))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=target, name="kalshi-recorder")
+        thread.start()
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["status"]
 
     async def run(
         self, *, stop: threading.Event | None = None, progress: Callable[[RecorderStatus], None] | None = None
