@@ -158,6 +158,7 @@ class Recorder:
         self._started = time.monotonic()
         self._account = self.settings.account if self.settings.has_key else None
         self._resolved: dict[str, str] | None = None
+        self._write_lock = threading.Lock()
 
     # --- rows --------------------------------------------------------------------------------------------------
     def connection(self, number: int | None) -> str | None:
@@ -280,7 +281,14 @@ class Recorder:
                 self._pending.append(_Pending(stream, rows, at))
 
     def _write_pending(self) -> None:
-        """Append the waiting flushes in order; stop at the first failure (retried at the next flush)."""
+        """Append the waiting flushes in order; stop at the first failure (retried at the next flush).
+
+        One writer at a time: a flush whose task was cancelled (at stop) leaves its thread running, and the last
+        flush must wait for it rather than write the same rows beside it."""
+        with self._write_lock:
+            self._write_queue()
+
+    def _write_queue(self) -> None:
         while self._pending:
             item = self._pending[0]
             try:
