@@ -159,6 +159,7 @@ class Recorder:
         self._account = self.settings.account if self.settings.has_key else None
         self._resolved: dict[str, str] | None = None
         self._write_lock = threading.Lock()
+        self._stopping = False
 
     # --- rows --------------------------------------------------------------------------------------------------
     def connection(self, number: int | None) -> str | None:
@@ -349,7 +350,7 @@ class Recorder:
         self.status.lake_behind += 1
         log.warning("recorder: the lake cannot keep up (%d rows waiting); pausing reads until they are written: "
                     "the stream drops messages meanwhile and reports them as gaps", self.rows_waiting)  # fmt: skip
-        while self.rows_waiting > self.max_buffer_rows // 2:
+        while self.rows_waiting > self.max_buffer_rows // 2 and not self._stopping:
             await self.flush()
             if self._pending:
                 await asyncio.sleep(1.0)  # the lake is failing: do not spin
@@ -462,6 +463,7 @@ class Recorder:
                 self.status.stop_reason = "duration reached"
                 break
             await asyncio.sleep(0.05)
+        self._stopping = True
         await stream.close()  # iteration ends after what is already queued
 
     async def _report(self, stream: KalshiStream, progress: Callable[[RecorderStatus], None]) -> None:

@@ -181,3 +181,31 @@ def test_durations_and_default_channels():
     plan = plan_record(settings, series="kxbtc", channels="orderbook_delta")
     assert plan.series == ("KXBTC",)
     assert plan.channels == ("orderbook_delta", "market_lifecycle_v2")  # discovery needs the lifecycle
+
+
+def test_too_many_rows_waiting_pauses_until_the_lake_takes_them(tmp_path, monkeypatch):
+    import asyncio
+
+    rec = _recorder(tmp_path)
+    rec.max_buffer_rows = 10
+    for i in range(30):
+        rec.handle(parse_message({"type": "trade", "sid": 1, "msg": {"trade_id": f"t{i}", "market_ticker": "M"}},
+                                 received_at=AT, connection_id=1))  # fmt: skip
+    real, failures = Lake.append, []
+
+    def flaky(self, stream, *a, **kw):
+        if len(failures) < 2:
+            failures.append(stream)
+            raise OSError("disk full")
+        return real(self, stream, *a, **kw)
+
+    monkeypatch.setattr(Lake, "append", flaky)
+    monkeypatch.setattr(asyncio, "sleep", _no_sleep)
+    asyncio.run(rec._relieve())
+    assert rec.status.lake_behind == 1 and rec.status.lake_errors == 2
+    assert rec.rows_waiting == 0
+    assert sorted(r["trade_id"] for r in _rows(rec.lake, "ws_trades")) == sorted(f"t{i}" for i in range(30))
+
+
+async def _no_sleep(seconds):
+    return None
