@@ -15,6 +15,8 @@ Decisions where the contract is silent:
   ``KALSHI_API_URL`` (``http``→``ws``, ``https``→``wss``, ``/trade-api/v2``→``/trade-api/ws/v2``), so one
   variable points both clients at a local exchange. Against prod/demo a custom ``KALSHI_API_URL`` does not move
   the WebSocket: set ``KALSHI_WS_URL`` too.
+- ``record_series`` (``KALSHI_RECORD_SERIES``, comma-separated): when set, ``kalshi-lake serve`` also runs the
+  WebSocket recorder on those series (``pipelines.serve``); unset, nothing is recorded.
 - ``private_key`` (PEM text) is never shown by ``repr``/``str``; neither is the content of the key file.
 """
 
@@ -62,6 +64,7 @@ ENV_KEYS = {
     "schedule_portfolio": "KALSHI_SCHEDULE_PORTFOLIO",
     "task_runner": "KALSHI_TASK_RUNNER",
     "concurrency": "KALSHI_CONCURRENCY",
+    "record_series": "KALSHI_RECORD_SERIES",
 }
 _CONFIG_VAR = "KALSHI_CONFIG"
 _FOREIGN_PREFIXES = ("KALSHI_SIM_",)
@@ -88,6 +91,7 @@ class Settings:
     schedule_portfolio: str = "0 * * * *"
     task_runner: str = "threads"
     concurrency: int = 8
+    record_series: str | None = None  # comma-separated series `kalshi-lake serve` records over the WebSocket
     tier_explicit: bool = False
     config_path: str | None = None
 

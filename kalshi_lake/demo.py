@@ -1,7 +1,9 @@
 """`kalshi-lake demo`: the whole stack against an embedded local exchange, with no account and no network.
 
 Steps: start `kalshi_sim.LocalExchange` in-process on a free loopback port (fixed seed) and open a demo account;
-let the world trade for a few simulated hours; place a handful of orders through `kalshi_extract.orders.front.Orders`
+let the world trade for a few simulated hours, the last two of them recorded from the exchange's WebSocket by the
+recorder (`kalshi_extract.ingest.recorder`: order books, trades, tickers and lifecycle of a few series into the
+`ws_*` streams); place a handful of orders through `kalshi_extract.orders.front.Orders`
 (so the portfolio streams hold real fills, orders and a cancel); advance time until those markets settle; pull
 every stream (`kalshi_extract.ingest.run`, no Prefect) into the lake under the configured lake dir (default ./data);
 build the models; print rows per stream, the most active markets, current spreads and the demo account's P&L
@@ -37,6 +39,9 @@ from kalshi_lake.cli.render import Col, columns, count, usd, when
 
 DEMO_BALANCE_CENTS = 10_000_00  # $10,000
 WORLD_SECONDS = 6 * 3600  # let the world trade before we do
+RECORD_SERIES = ("KXHIGHNY", "KXBTC")  # recorded over the WebSocket during the last RECORD_SECONDS of them
+RECORD_SECONDS = 2 * 3600
+RECORD_STEP_SECONDS = 15 * 60  # the world advances in steps; the recorder takes each step's messages
 SETTLE_MARGIN_SECONDS = 2 * 3600  # after the last traded market closes
 MAX_SETTLE_SECONDS = 3 * 86400
 N_MARKETS = 4
@@ -122,7 +127,14 @@ def run_demo(seed: int = 7, size: str = "demo", console=None, settings=None) -> 
         settings = demo_settings(user, account, lake_dir)
         report.account = settings.account
         with steps.step("world", f"the world traded for {WORLD_SECONDS // 3600} simulated hours"):
-            exchange.advance(seconds=WORLD_SECONDS)
+            exchange.advance(seconds=WORLD_SECONDS - RECORD_SECONDS)
+            recorded = record_books(settings, exchange)
+        console.print(
+            f"  recorded the WebSocket of {', '.join(RECORD_SERIES)} for the last {RECORD_SECONDS // 3600} hours: "
+            f"{recorded.markets} markets, {recorded.messages:,} messages, {recorded.rows_flushed:,} rows, "
+            f"{recorded.gaps} gaps",
+            highlight=False,
+        )
         with steps.step("orders", "demo account placed orders through the order module"):
             report.orders = place_demo_orders(settings, N_MARKETS)
         _print_table(
@@ -150,6 +162,48 @@ def run_demo(seed: int = 7, size: str = "demo", console=None, settings=None) -> 
             "the demo account's P&L did not reconcile with the exchange (see the table above)"
         )
     return report
+
+
+def record_books(settings, exchange, seconds: int = RECORD_SECONDS, step: int = RECORD_STEP_SECONDS):
+    """Record the exchange's WebSocket (books, trades, tickers, lifecycle, the account's channels) while the world
+    advances ``seconds`` in steps of ``step``; returns the recorder's counters. After each step the recorder is
+    given the time to take what the step sent (until nothing new arrives for a moment)."""
+    import threading
+
+    from kalshi_extract.errors import KalshiLakeError
+    from kalshi_extract.ingest.recorder import Recorder
+    from kalshi_extract.ingest.recorder_plan import plan_record
+
+    recorder = Recorder(settings, plan_record(settings, series=RECORD_SERIES, flush_seconds=0.5))
+    recorder.resolve()
+    stop, outcome = threading.Event(), {}
+
+    def run() -> None:
+        try:
+            outcome["status"] = recorder.run_sync(stop=stop)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, in the demo's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="demo-recorder", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while recorder.status.flushes < 1 and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for _ in range(max(1, seconds // step)):
+        if not thread.is_alive():
+            break
+        exchange.advance(seconds=step)
+        seen = -1
+        while seen != recorder.status.messages and thread.is_alive():
+            seen = recorder.status.messages
+            time.sleep(0.25)
+    stop.set()
+    thread.join(60)
+    if "error" in outcome:
+        raise outcome["error"]
+    if "status" not in outcome:
+        raise KalshiLakeError("the demo's recorder did not stop within a minute")
+    return outcome["status"]
 
 
 def _check_demo_lake(settings) -> tuple:

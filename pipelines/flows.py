@@ -7,6 +7,8 @@ Flows
   (needs an API key).
 - `build_models(run_tests)`: runs `sql/` into `<lake_dir>/kalshi.duckdb` (one task, `build_warehouse`).
 - `refresh(market_data, portfolio, build, ...)`: the parent flow: pulls as subflows, then the models.
+- `record(tickers, series, events, channels, duration)`: the WebSocket recorder
+  (`kalshi_extract.ingest.recorder`), long-lived; `kalshi-lake serve` runs it when `KALSHI_RECORD_SERIES` is set.
 
 Rules
 - Each flow is a door: it loads settings once and plans once (`kalshi_extract.ingest.plan`), then hands the
@@ -254,3 +256,49 @@ def refresh(
         every = [r for part in ("market_data", "portfolio") for r in results[part]]
         raise PullFailed("; ".join(str(f) for f in failures), every)
     return results
+
+
+def _log_status(log, every: float = 60.0):
+    """The recorder's counters in the run log once a minute (its status line would flood the UI)."""
+    last = [0.0]
+
+    def progress(status) -> None:
+        if status.seconds - last[0] >= every or status.stop_reason:
+            last[0] = status.seconds
+            log.info(
+                "recording: %s messages, %s markets, %s gaps, %s reconnects, %s rows flushed, %s waiting",
+                status.messages,
+                status.markets,
+                status.gaps,
+                status.reconnects,
+                status.rows_flushed,
+                status.rows_waiting,
+            )
+
+    return progress
+
+
+@flow(name="record", log_prints=False)
+def record(
+    tickers: list[str] | None = None,
+    series: list[str] | None = None,
+    events: list[str] | None = None,
+    channels: list[str] | None = None,
+    duration: str | None = None,
+) -> dict:
+    """Record Kalshi's WebSocket (books, trades, tickers, lifecycle; the account's fills/orders/positions with a
+    key) into the lake's ws_* streams until `duration` (e.g. "2h"; None: until cancelled). Long-lived: see
+    `pipelines.serve`. Returns the recorder's counters."""
+    from kalshi_extract.ingest.recorder import Recorder
+    from kalshi_extract.ingest.recorder_plan import plan_record
+
+    settings = Settings.load()
+    plan = plan_record(
+        settings, tickers=tickers, series=series, events=events, channels=channels, duration=duration
+    )
+    recorder = Recorder(settings, plan)
+    log = logger()
+    log.info("record run %s: %s", recorder.run_id, plan.describe())
+    status = recorder.run_sync(progress=_log_status(log))
+    log.info("recording ended (%s): %s rows flushed", status.stop_reason, status.rows_flushed)
+    return status.to_dict()

@@ -7,6 +7,12 @@ Two deployments of the `refresh` flow, each with a cron schedule from settings:
 The models are rebuilt after each pull ("models after each pull"); a third deployment `build-models` has no
 schedule and can be triggered from the UI or `prefect deployment run 'build_models/build-models'`.
 
+With `KALSHI_RECORD_SERIES` set, a fourth deployment `record` runs the WebSocket recorder on those series, long-
+lived: it has no end of its own, and a schedule every minute with a deployment concurrency limit of one whose
+collisions are cancelled acts as its watchdog (a new run starts only when none is running: after a crash, within
+a minute). The served process then runs two flow runs at a time, the recorder's and one other, so the pulls and
+model builds still run one at a time while the recorder runs.
+
 `flow.serve`/`prefect.serve` works with Prefect's ephemeral mode (no server configured) as well as with a server
 (`PREFECT_API_URL`); users with work pools use `prefect.yaml` instead.
 """
@@ -14,7 +20,14 @@ schedule and can be triggered from the UI or `prefect deployment run 'build_mode
 from __future__ import annotations
 
 from kalshi_extract.ingest.plan import has_api_key
-from pipelines.flows import build_models, refresh
+from pipelines.flows import build_models, record, refresh
+
+RECORD_WATCHDOG_CRON = "* * * * *"
+
+
+def record_series(settings) -> list[str]:
+    """The series `serve` records (KALSHI_RECORD_SERIES, comma-separated; [] when unset)."""
+    return [s.strip() for s in (settings.record_series or "").split(",") if s.strip()]
 
 
 def deployments(settings) -> list:
@@ -43,14 +56,31 @@ def deployments(settings) -> list:
                 tags=["kalshi-lake", "portfolio"],
             )
         )
+    series = record_series(settings)
+    if series:
+        from prefect.client.schemas.objects import ConcurrencyLimitConfig
+
+        out.append(
+            record.to_deployment(
+                name="record",
+                cron=RECORD_WATCHDOG_CRON,
+                parameters={"series": series},
+                concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy="CANCEL_NEW"),
+                description="The WebSocket recorder on KALSHI_RECORD_SERIES (long-lived; restarted within a minute).",
+                tags=["kalshi-lake", "record"],
+            )
+        )
     return out
 
 
 def serve_forever(settings, limit: int | None = 1) -> None:
     """Serve the deployments until interrupted (Ctrl-C). Blocks.
 
-    `limit=1` runs one flow run at a time, so two model builds never race for the DuckDB file.
+    `limit=1` runs one flow run at a time, so two model builds never race for the DuckDB file; the recorder, when
+    served, takes one more slot of its own.
     """
     from prefect import serve
 
+    if limit is not None and record_series(settings):
+        limit += 1
     serve(*deployments(settings), limit=limit)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from kalshi_lake.cli import backtest_cmd, data_cmd, exchange_cmd, trading_cmd
+from kalshi_lake.cli import backtest_cmd, data_cmd, exchange_cmd, record_cmd, trading_cmd
 
 app = typer.Typer(
     name="kalshi-lake",
@@ -28,7 +28,7 @@ def version() -> None:
     typer.echo(_version("kalshi-lake"))
 
 
-for module in (data_cmd, exchange_cmd, trading_cmd, backtest_cmd):
+for module in (data_cmd, record_cmd, exchange_cmd, trading_cmd, backtest_cmd):
     module.register(app)
 
 

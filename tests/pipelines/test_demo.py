@@ -67,6 +67,9 @@ def test_demo_end_to_end_and_rerun(tmp_path):
         "balance",
         "settlements",
         "order_events",
+        "ws_book",  # recorded from the WebSocket while the world advanced
+        "ws_trades",
+        "ws_coverage",
     ):
         assert list((lake / stream).glob("date=*/*.parquet")), f"no {stream} in the lake"
     db = tmp_path / "data" / "kalshi.duckdb"

@@ -250,3 +250,48 @@ def test_status_reports_a_backfill_hole(public_env):
     assert holes == [
         {"kind": "not pulled", "from": "2026-11-05T00:00:00+00:00", "to": "2026-11-10T00:00:00+00:00"}
     ]
+
+
+def test_record_fn_records_a_series_until_its_duration(account_env, exchange):
+    """The `record` flow (plainly): the library's recorder on a series for a short while; its coverage log says
+    it started, was whole and stopped at the duration."""
+    import threading
+    import time
+
+    from kalshi_extract.lake.store import Lake
+    from pipelines.flows import record
+
+    ticking = threading.Event()
+
+    def advance() -> None:  # the world moves while the flow records
+        time.sleep(1.0)
+        while not ticking.is_set():
+            exchange.advance(300)
+            time.sleep(0.3)
+
+    mover = threading.Thread(target=advance, daemon=True)
+    mover.start()
+    try:
+        status = record.fn(series=["KXHIGHNY"], channels=["orderbook_delta", "trade"], duration="4s")
+    finally:
+        ticking.set()
+        mover.join(10)
+    assert status["stop_reason"] == "duration reached" and status["markets"] > 0
+    assert status["rows_flushed"] > 0 and status["rows_waiting"] == 0
+    lake = Lake.from_settings(account_env)
+    events = [r["event"] for r in lake.read("ws_coverage").to_pylist()]
+    assert {"started", "connected", "added", "whole", "alive", "stopped"} <= set(events)
+    assert lake.dataset("ws_book").count_rows() > 0
+
+
+def test_serve_includes_the_recorder_only_when_asked():
+    from pipelines.serve import deployments
+
+    names = {d.name for d in deployments(Settings.load(environ={}))}
+    assert "record" not in names
+    got = {d.name: d for d in deployments(Settings.load(environ={"KALSHI_RECORD_SERIES": "KXBTC, KXINXD"}))}
+    assert got["record"].parameters == {"series": ["KXBTC", "KXINXD"]}
+    assert got["record"].entrypoint.endswith("pipelines/flows.py:record")
+    assert (
+        got["record"].concurrency_limit == 1
+    )  # the every-minute schedule is a watchdog, never a second recorder
