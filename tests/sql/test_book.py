@@ -17,6 +17,11 @@ Market B1 (connection c1, sid 1), then c2 (sid 5) after a cut, then c3 in a seco
   22   alive; 23 stopped                                                    unknown
 Market B2: c1 sid 2 snapshot at 0.5 (yes .10x1), lost at the cut (6), c2 sid 6 snapshot at 6.6, lost at the crash.
 The c1 snapshot file of B1 is landed twice (a re-run): staging keeps one copy.
+REST beside it: an order-book snapshot of B1 at 2.5 (yes .30x1 / no .60x1: mid .35); trades T1 (REST and WS, 3.5),
+T2 (WS only, 4.5), T3 (REST only, -0.5).
+  T1 at 3.5: the WS book is whole: mid (.41 + .44) / 2 = .425 from ws_book, age 30 s (the top changed at 3)
+  T2 at 4.5: the WS book is in a gap: the REST mid .35 (orderbook, 2.5), age 120 s
+  B1's mark: ws_book (.45 + .50) / 2 = .475, current until 9 (later than the REST snapshot at 2.5)
 """
 
 from __future__ import annotations
@@ -27,7 +32,22 @@ import pytest
 
 from kalshi_lake import warehouse
 
-from .lakegen import D, at, coverage, write_stream, ws_delta, ws_snapshot
+from .lakegen import D, at, book, coverage, market, write_stream, ws_delta, ws_snapshot
+
+
+def trade(tid, minutes, price, **kw):
+    return {
+        "trade_id": tid,
+        "ticker": "B1",
+        "count_fp": D(1),
+        "yes_price_dollars": D(price),
+        "no_price_dollars": 1 - D(price),
+        "taker_outcome_side": "yes",
+        "taker_book_side": "bid",
+        "created_time": at(minutes),
+        "is_block_trade": False,
+        **kw,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +97,18 @@ def con(tmp_path_factory):
         coverage(23, "stopped"),
     ]
     write_stream(root, "ws_coverage", log, run_id="rec-1")
+    write_stream(root, "orderbook_snapshots", book("B1", 2.5, yes=[("0.30", 1)], no=[("0.60", 1)]))
+    write_stream(root, "markets", [market("B1", "EV-B", minutes=-5)])
+    write_stream(root, "trades", [trade("T1", 3.5, "0.43"), trade("T3", -0.5, "0.40")])
+    ws_trade = {"sid": 3, "connection_id": "c1"}
+    write_stream(
+        root,
+        "ws_trades",
+        [
+            trade("T1", 3.5, "0.43", received_at=at(3.51), **ws_trade),
+            trade("T2", 4.5, "0.42", received_at=at(4.51), **ws_trade),
+        ],
+    )
     c = warehouse.build_in_memory(root, run_tests=True)
     yield c
     c.close()
@@ -194,3 +226,35 @@ def test_fct_book_gaps_one_row_per_gap_lost_connection_and_crash(con):
         ("B2", at(6), at(6.6), "disconnected: cut", None, None),
         ("B2", at(9), None, "recorder_died", None, None),
     ]
+
+
+def test_a_trade_in_both_rest_and_ws_lands_once_in_stg_trades(con):
+    rows = con.execute(
+        "select trade_id, trade_source, created_time, connection_id from stg_trades order by trade_id"
+    ).fetchall()
+    assert rows == [
+        ("T1", "rest", at(3.5), None),
+        ("T2", "ws", at(4.5), "c1"),
+        ("T3", "rest", at(-0.5), None),
+    ]
+
+
+def test_spreads_and_marks_prefer_a_fresh_ws_quote(con):
+    rows = con.execute(
+        "select trade_id, mid_dollars, mid_source, mid_age_seconds from fct_effective_spreads order by trade_id"
+    ).fetchall()
+    assert rows == [
+        ("T1", D("0.425"), "ws_book", 30),
+        ("T2", D("0.35"), "orderbook", 120),
+        ("T3", None, None, None),
+    ]
+    mark = con.execute(
+        "select mark_price_dollars, mark_source, mid_source, mid_current_until from int_market_marks "
+        "where ticker = 'B1'"
+    ).fetchall()
+    assert mark == [(D("0.475"), "mid", "ws_book", at(9))]
+    states = con.execute(
+        "select book_state, count(*) from fct_spreads where ticker = 'B1' and source = 'ws_book' group by all "
+        "order by all"
+    ).fetchall()
+    assert states == [("bid_only", 1), ("empty", 1), ("two_sided", 6), ("unknown", 4)]
