@@ -8,7 +8,8 @@
 --   Method: the running quantity of each (epoch, side, price) level gives spans of seq during which the level is
 --   non-empty; the best price of a side at an event is the max price among spans covering it (a range join over a
 --   global event ordinal, one side at a time, recomputed only at events touching that side and carried forward to
---   the others). A snapshot is one event (its levels share a seq).
+--   the others). A snapshot is one event (its levels share a seq); consecutive deltas with the same exchange ts
+--   are one event (the top after the last of them).
 with events as (
     select
         e.*,
@@ -85,13 +86,23 @@ sides as (
     left join no_best as n on n.ord = p.ord
 ),
 
-tops as (
+replayed as (
     select
         ticker, observed_at, exchange_ts, connection_id, sid, seq, epoch_id, ord,
         last_value(yes_at ignore nulls) over w as yes_top,
-        last_value(no_at ignore nulls) over w as no_top
+        last_value(no_at ignore nulls) over w as no_top,
+        lead(exchange_ts) over (partition by epoch_id order by ord) as next_exchange_ts
     from sides
     window w as (partition by epoch_id order by ord rows unbounded preceding)
+),
+
+-- one exchange event (an order matching against several levels, say) arrives as several deltas with the same
+-- exchange ts; the states between them never existed on the exchange (they can even look crossed), so a burst
+-- counts once, at its last delta
+tops as (
+    select * exclude (next_exchange_ts)
+    from replayed
+    where exchange_ts is null or next_exchange_ts is null or next_exchange_ts <> exchange_ts
 ),
 
 wholes as (
