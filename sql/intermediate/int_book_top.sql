@@ -7,8 +7,8 @@
 --   exchange_ts the delta's own exchange time (null for snapshots, which carry none).
 --   Method: the running quantity of each (epoch, side, price) level gives spans of seq during which the level is
 --   non-empty; the best price of a side at an event is the max price among spans covering it (a range join over a
---   global event ordinal, one side at a time, recomputed only at events touching that side and carried forward to
---   the others). A snapshot is one event (its levels share a seq); consecutive deltas with the same exchange ts
+--   global event ordinal, blocked, recomputed only at events touching that side and carried forward to the
+--   others). A snapshot is one event (its levels share a seq); consecutive deltas with the same exchange ts
 --   are one event (the top after the last of them).
 with events as (
     select
@@ -52,26 +52,70 @@ level_spans as (
     window w as (partition by ev.epoch_id, ev.side, ev.price_dollars order by ev.ord rows unbounded preceding)
 ),
 
-yes_spans as (
-    select price_dollars, quantity, from_ord, to_ord from level_spans where side = 'yes' and quantity > 0
+-- the best level of a side at each event that touches it: the max price among its non-empty spans covering the
+-- event. Blocked range join (blocks of 32 events): a span covering a whole block lifts that block's floor; only
+-- spans starting or ending inside a block, priced at or above its floor, are compared event by event
+spans as (
+    select
+        side, price_dollars, quantity, from_ord, to_ord,
+        from_ord // 32 as first_block,
+        (to_ord - 1) // 32 as last_block
+    from level_spans
+    where quantity > 0
 ),
 
-no_spans as (
-    select price_dollars, quantity, from_ord, to_ord from level_spans where side = 'no' and quantity > 0
+full_blocks as (
+    select s.side, b.block, max(s.price_dollars) as floor_price, arg_max(s.quantity, s.price_dollars) as floor_qty
+    from spans as s,
+        lateral (
+            select unnest(generate_series((s.from_ord + 31) // 32, s.to_ord // 32 - 1)) as block
+        ) as b
+    where s.to_ord // 32 - 1 >= (s.from_ord + 31) // 32
+    group by s.side, b.block
+),
+
+edge_spans as (
+    select side, price_dollars, quantity, from_ord, to_ord, first_block as block from spans
+    union
+    select side, price_dollars, quantity, from_ord, to_ord, last_block as block from spans
+),
+
+edge_candidates as (
+    select e.*
+    from edge_spans as e
+    left join full_blocks as f on f.side = e.side and f.block = e.block
+    where f.floor_price is null or e.price_dollars >= f.floor_price
+),
+
+touch_points as (
+    select ord, 'yes' as side, ord // 32 as block from points where touches_yes or is_snapshot
+    union all
+    select ord, 'no' as side, ord // 32 as block from points where touches_no or is_snapshot
+),
+
+candidates as (
+    select p.ord, p.side, e.price_dollars as price, e.quantity
+    from touch_points as p
+    join edge_candidates as e
+        on e.side = p.side and e.block = p.block and e.from_ord <= p.ord and p.ord < e.to_ord
+    union all
+    select p.ord, p.side, f.floor_price, f.floor_qty
+    from touch_points as p
+    join full_blocks as f on f.side = p.side and f.block = p.block
+),
+
+best as (
+    select ord, side, max(price) as price, arg_max(quantity, price) as quantity
+    from candidates
+    group by ord, side
 ),
 
 yes_best as (
-    select p.ord, max(s.price_dollars) as price, arg_max(s.quantity, s.price_dollars) as quantity
-    from (select ord from points where touches_yes or is_snapshot) as p
-    join yes_spans as s on s.from_ord <= p.ord and p.ord < s.to_ord
-    group by p.ord
+    select ord, price, quantity from best where side = 'yes'
 ),
 
 no_best as (
-    select p.ord, max(s.price_dollars) as price, arg_max(s.quantity, s.price_dollars) as quantity
-    from (select ord from points where touches_no or is_snapshot) as p
-    join no_spans as s on s.from_ord <= p.ord and p.ord < s.to_ord
-    group by p.ord
+    select ord, price, quantity from best where side = 'no'
 ),
 
 -- at an event touching a side, that side's best (a struct with null fields when the side is now empty);
