@@ -1,9 +1,11 @@
 """Discover the `sql/` models, order them by their references, build them, run the `sql/tests` checks.
 
-Layout: `sql/macros.sql` (DuckDB macros, created first), `sql/sources.toml` (lake streams -> `src_<stream>` views),
+Layout: `sql/macros.sql` (DuckDB macros the models use, created first), `sql/sources.toml` (lake streams -> `src_<stream>` views),
 then three layers of models: `sql/staging/*.sql` (views, one per stream), `sql/intermediate/*.sql` (`int_` tables:
 steps shared by marts) and `sql/marts/*.sql` (`fct_`/`dim_` tables); `sql/tests/*.sql` are queries that must return
-zero rows. A model's file name is its name; its body is one `select` (CTEs allowed).
+zero rows; `sql/table_macros.sql` (table macros over the models, e.g. `book_at`) is created after the last
+model, in the same transaction (DuckDB binds a macro's tables at creation, and a macro stored in the database
+file reaches every later connection). A model's file name is its name; its body is one `select` (CTEs allowed).
 Dependencies are read from the SQL itself: a model depends on every other model or source whose name appears in
 its text as a whole word outside comments and strings; the build order is a topological sort (ties broken by
 layer, then name). A model may reference only models of its own or a lower layer (staging < intermediate <
@@ -172,7 +174,7 @@ def _existing_kind(con, name: str) -> str | None:
 
 
 def build_models(con, sql_dir: Path, lake_root: str) -> list[ModelResult]:
-    """Create macros, source views and every model in one transaction (all or nothing)."""
+    """Create macros, source views, every model and the table macros in one transaction (all or nothing)."""
     if not (sql_dir / "sources.toml").is_file():
         raise WarehouseError(
             f"no models at {sql_dir} (sources.toml missing): pass the folder that holds sources.toml, staging/, "
@@ -206,6 +208,12 @@ def build_models(con, sql_dir: Path, lake_root: str) -> list[ModelResult]:
             except Exception as exc:
                 raise ModelError(m.name, m.path, str(exc)) from exc
             results.append(ModelResult(m.name, m.kind, rows, time.perf_counter() - t0))
+        table_macros = sql_dir / "table_macros.sql"
+        if table_macros.exists():
+            try:
+                con.execute(table_macros.read_text(encoding="utf-8"))
+            except Exception as exc:
+                raise ModelError("table_macros", table_macros, str(exc)) from exc
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

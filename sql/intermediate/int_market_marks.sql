@@ -1,13 +1,18 @@
 -- grain: one row per ticker that has a mark
--- purpose: the mark used for unrealized P&L: the settlement value once the market is determined, else the latest
--- two-sided mid in int_market_mids (order book wins over a market snapshot at the same instant), else the market's
--- last trade price; mark_source says which.
+-- purpose: the mark used for unrealized P&L: the settlement value once the market is determined, else the most
+-- recently current two-sided mid in int_market_mids, else the market's last trade price; mark_source says which.
+-- "Most recently current": a recorded WebSocket top (ws_book) is current until the next change of its book
+-- (current_until), a REST quote at its observed_at; the latest wins, ws_book at a tie, then order book over market
+-- snapshot over candle. mid_source names the quote's source, mid_current_until the last instant it was known
+-- current (its age is measured from there); without WebSocket data this is the latest REST mid, as before.
 with mids as (
-    select ticker, observed_at, mid_dollars
+    select ticker, observed_at, mid_dollars, source, current_until
     from int_market_mids
     where mid_dollars is not null
     qualify row_number() over (
-        partition by ticker order by observed_at desc, case source when 'orderbook' then 0 when 'market' then 1 else 2 end
+        partition by ticker
+        order by coalesce(current_until, observed_at) desc,
+            case source when 'ws_book' then 0 when 'orderbook' then 1 when 'market' then 2 else 3 end
     ) = 1
 ),
 
@@ -27,7 +32,10 @@ final as (
             else 'last_price'
         end as mark_source,
         case when d.settlement_value_dollars is not null then d.observed_at else m.observed_at end
-            as mark_observed_at
+            as mark_observed_at,
+        case when d.settlement_value_dollars is null then m.source end as mid_source,
+        case when d.settlement_value_dollars is null then coalesce(m.current_until, m.observed_at) end
+            as mid_current_until
     from mids as m
     full outer join markets as d on d.ticker = m.ticker
 )

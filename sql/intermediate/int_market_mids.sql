@@ -1,4 +1,5 @@
--- grain: one row per (ticker, observed_at, source); source = 'orderbook' (orderbook_snapshots), 'market'
+-- grain: one row per (ticker, observed_at, source); source = 'ws_book' (every change of the top of the book
+--   recorded from the WebSocket, int_book_top), 'orderbook' (orderbook_snapshots), 'market'
 --   (market snapshots of active markets, observed at their _loaded_at) or 'candle' (the best bid / ask at the
 --   close of each candlestick, observed at end_period_ts; the shortest period wins when several end together):
 --   candles give backfilled history a quote, the snapshots only exist from the first pull on
@@ -9,6 +10,12 @@
 -- a market snapshot's side is absent when its price is <= 0 (or >= 1 for the ask) or its size is 0 (a candle's
 -- side: price <= 0, or >= 1 for the ask; no sizes).
 -- mid_dollars = (bid + ask) / 2, only for two-sided quotes.
+-- quote_known = false only on ws_book rows where the recorded book stops being known whole (a gap, a lost
+-- connection, the recorder stopping or dying): its quote ends there. A ws_book row holds until the next ws_book row
+-- of its ticker (current_until; null for the last); a REST row (orderbook, market, candle) is current at its
+-- observed_at only (current_until = observed_at). Readers prefer the ws_book quote when it is known and two-sided
+-- at the instant they look (fresh), else fall back to the latest REST quote, and report the quote's source and
+-- age (int_market_marks, fct_effective_spreads, fct_pnl_daily).
 with levels as (
     select ticker, snapshot_ts, side, price_dollars, count_fp from stg_orderbook_snapshots
 ),
@@ -76,17 +83,34 @@ candle_quotes as (
     qualify row_number() over (partition by ticker, end_period_ts order by period_interval) = 1
 ),
 
+ws_quotes as (
+    select
+        ticker,
+        observed_at,
+        'ws_book' as source,
+        yes_bid_dollars,
+        yes_ask_dollars,
+        case when book_known then coalesce(yes_bid_size_fp, 0) end as yes_bid_size_fp,
+        case when book_known then coalesce(yes_ask_size_fp, 0) end as yes_ask_size_fp,
+        cast(null as decimal(18,2)) as yes_bid_depth_fp,
+        cast(null as decimal(18,2)) as no_bid_depth_fp,
+        book_known as quote_known
+    from int_book_top
+),
+
 unioned as (
-    select * from book_quotes
+    select *, true as quote_known from book_quotes
     union all
-    select * from candle_quotes
+    select *, true as quote_known from candle_quotes
     union all
     select
         ticker, observed_at, source, yes_bid_dollars, yes_ask_dollars,
         case when yes_bid_dollars is null then 0 else yes_bid_size_fp end,
         case when yes_ask_dollars is null then 0 else yes_ask_size_fp end,
-        yes_bid_depth_fp, no_bid_depth_fp
+        yes_bid_depth_fp, no_bid_depth_fp, true as quote_known
     from market_quotes
+    union all
+    select * from ws_quotes
 ),
 
 final as (
@@ -100,7 +124,14 @@ final as (
         yes_bid_size_fp,
         yes_ask_size_fp,
         yes_bid_depth_fp,
-        no_bid_depth_fp
+        no_bid_depth_fp,
+        quote_known,
+        case
+            when source = 'ws_book' then lead(observed_at) over (
+                partition by ticker, source = 'ws_book' order by observed_at
+            )
+            else observed_at
+        end as current_until
     from unioned
 )
 

@@ -3,7 +3,8 @@
 -- settled that day (at the settlement value); fees = fee_cost of that day's fills; net = realized - fees; the
 -- cumulative columns run over all days. Settlement-only markets (see fct_pnl) count on their settlement day. unrealized = the lots open at the end of the day (opened before midnight
 -- UTC, not closed or settled by then; a closed lot is long when its buy came first) marked at the latest
--- two-sided mid of int_market_mids at or before midnight (no mid yet: not marked);
+-- two-sided mid of int_market_mids before midnight (no mid yet: not marked): the recorded WebSocket top when it is
+-- fresh at midnight (the latest ws_book row before it is known and two-sided), else the latest REST mid;
 -- mtm_pnl_dollars = cumulative net + unrealized.
 -- balance/equity come from the last balance snapshot of the day (integer cents / 100; equity = balance +
 -- portfolio_value).
@@ -87,7 +88,13 @@ lot_spans as (
 ),
 
 mids as (
-    select ticker, observed_at, mid_dollars from int_market_mids where mid_dollars is not null
+    select ticker, observed_at, mid_dollars
+    from int_market_mids
+    where mid_dollars is not null and source <> 'ws_book'
+),
+
+ws_tops as (
+    select ticker, observed_at, mid_dollars from int_market_mids where source = 'ws_book'
 ),
 
 days as (
@@ -110,9 +117,10 @@ open_at_day_end as (
 ),
 
 marked as (
-    select o.*, m.mid_dollars
+    select o.*, coalesce(w.mid_dollars, m.mid_dollars) as mid_dollars
     from open_at_day_end as o
     asof left join mids as m on m.ticker = o.ticker and o.day_end > m.observed_at
+    asof left join ws_tops as w on w.ticker = o.ticker and o.day_end > w.observed_at
 ),
 
 unrealized_daily as (

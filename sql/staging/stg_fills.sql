@@ -4,8 +4,45 @@
 --   Older fills without book_side: outcome_side yes = bid, no = ask ("buy-yes and sell-no produce yes"); before
 --   that the legacy side/action (buy yes, sell no = bid; buy no, sell yes = ask). ticker falls back to
 --   market_ticker.
-with source as (
-    select * from src_fills
+--   Fills recorded from the WebSocket `fill` channel (`ws_fills`) join them: their trade_id is the REST fill_id;
+--   created_time is the message's exchange `ts` (the channel has no created_time), no_price = 1 - yes_price. The
+--   REST row wins when both exist; fill_source = rest | ws says which.
+with rest as (
+    select *, 'rest' as fill_source from src_fills
+),
+
+ws as (
+    select
+        trade_id as fill_id,
+        trade_id,
+        order_id,
+        ticker,
+        outcome_side,
+        book_side,
+        side,
+        action,
+        count_fp,
+        yes_price_dollars,
+        cast(1 - yes_price_dollars as decimal(18,6)) as no_price_dollars,
+        is_taker,
+        ts as created_time,
+        fee_cost,
+        subaccount as subaccount_number,
+        ts,
+        received_at,
+        connection_id,
+        _loaded_at,
+        _run_id,
+        _extra,
+        _account,
+        'ws' as fill_source
+    from src_ws_fills
+),
+
+source as (
+    select * from rest
+    union all by name
+    select * from ws
 ),
 
 normalized as (
@@ -25,7 +62,10 @@ normalized as (
 ),
 
 ranked as (
-    select *, row_number() over (partition by _account, fill_id order by _loaded_at, _run_id) as _rn
+    select *, row_number() over (
+        partition by _account, fill_id
+        order by case fill_source when 'rest' then 0 else 1 end, received_at nulls first, _loaded_at, _run_id
+    ) as _rn
     from normalized
     where fill_id is not null
 ),

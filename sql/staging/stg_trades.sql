@@ -1,8 +1,21 @@
 -- grain: one row per trade_id
--- purpose: the public trade tape, deduplicated (a trade loaded twice keeps its first load); taker_book_side falls
---   back to taker_outcome_side, then the legacy taker_side (yes = bid, no = ask).
-with source as (
-    select * from src_trades
+-- purpose: the public trade tape, each trade once whether it was pulled over REST (`trades`) or recorded from the
+--   WebSocket `trade` channel (`ws_trades`, the same trade_id): the REST row wins when both exist (the exchange's
+--   own record, re-pullable), else the first WebSocket receipt. trade_source = rest | ws says which; received_at
+--   and connection_id are set for ws rows only. Within REST a trade loaded twice keeps its first load.
+--   taker_book_side falls back to taker_outcome_side, then the legacy taker_side (yes = bid, no = ask).
+with rest as (
+    select *, 'rest' as trade_source from src_trades
+),
+
+ws as (
+    select *, 'ws' as trade_source from src_ws_trades
+),
+
+source as (
+    select * from rest
+    union all by name
+    select * from ws
 ),
 
 normalized as (
@@ -17,7 +30,10 @@ normalized as (
 ),
 
 ranked as (
-    select *, row_number() over (partition by trade_id order by _loaded_at, _run_id) as _rn
+    select *, row_number() over (
+        partition by trade_id
+        order by case trade_source when 'rest' then 0 else 1 end, received_at nulls first, _loaded_at, _run_id
+    ) as _rn
     from normalized
     where trade_id is not null
 ),

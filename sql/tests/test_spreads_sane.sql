@@ -3,6 +3,6 @@ select ticker, observed_at, source, yes_bid_dollars, yes_ask_dollars, spread_dol
 from fct_spreads
 where yes_bid_dollars <= 0 or yes_bid_dollars >= 1
    or yes_ask_dollars <= 0 or yes_ask_dollars >= 1
-   or (source = 'orderbook' and spread_dollars < 0)
+   or (source in ('orderbook', 'ws_book') and spread_dollars < 0)
    or ((book_state = 'two_sided') <> (spread_dollars is not null))
    or ((book_state = 'two_sided') <> (mid_dollars is not null))

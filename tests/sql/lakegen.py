@@ -15,12 +15,24 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kalshi_extract.lake.schemas import WS_STREAMS, arrow_schema
+
 MONEY = pa.decimal128(18, 6)
 COUNT = pa.decimal128(18, 2)
 TS = pa.timestamp("us", tz="UTC")
 S = pa.string()
 
-PRIVATE = {"fills", "settlements", "orders", "positions", "balance", "order_events"}
+PRIVATE = {
+    "fills",
+    "settlements",
+    "orders",
+    "positions",
+    "balance",
+    "order_events",
+    "ws_fills",
+    "ws_user_orders",
+    "ws_positions",
+}
 
 SCHEMAS: dict[str, dict[str, pa.DataType]] = {
     "series": {
@@ -159,7 +171,16 @@ SCHEMAS: dict[str, dict[str, pa.DataType]] = {
         "error": S,
     },
 }
+# the WebSocket recorder's streams: every column of the lake's own schema (tests build them from the contract)
+SCHEMAS.update(
+    {
+        stream: {f.name: f.type for f in arrow_schema(stream) if not f.name.startswith("_")}
+        for stream in WS_STREAMS
+    }
+)
 DATE_FIELD = {
+    **{stream: "received_at" for stream in WS_STREAMS},
+    "ws_coverage": "at",
     "trades": "created_time",
     "fills": "created_time",
     "settlements": "settled_time",
@@ -288,3 +309,52 @@ def book(ticker, minutes, yes=(), no=()):
                 }
             )
     return rows
+
+
+def ws_snapshot(ticker, minutes, connection_id, sid, seq, yes=(), no=()):
+    """ws_book rows of one recorded snapshot: yes/no = [(price, quantity), ...]; an empty book is one null row."""
+    base = {
+        "ticker": ticker,
+        "kind": "snapshot",
+        "seq": seq,
+        "sid": sid,
+        "connection_id": connection_id,
+        "received_at": at(minutes),
+    }
+    rows = [
+        {**base, "side": side, "price_dollars": D(p), "quantity_fp": D(q)}
+        for side, levels in (("yes", yes), ("no", no))
+        for p, q in levels
+    ]
+    return rows or [{**base, "side": None, "price_dollars": None, "quantity_fp": None}]
+
+
+def ws_delta(ticker, minutes, connection_id, sid, seq, side, price, delta):
+    """One ws_book delta row (exchange ts = receipt, to the millisecond)."""
+    t = at(minutes)
+    return {
+        "ticker": ticker,
+        "kind": "delta",
+        "side": side,
+        "price_dollars": D(price),
+        "quantity_fp": D(delta),
+        "seq": seq,
+        "ts": t.replace(microsecond=t.microsecond // 1000 * 1000),
+        "sid": sid,
+        "connection_id": connection_id,
+        "received_at": t,
+    }
+
+
+def coverage(minutes, event, ticker=None, connection_id=None, sid=None, reason=None, **kw):
+    """One ws_coverage row (the recorder's log)."""
+    return {
+        "at": at(minutes),
+        "event": event,
+        "ticker": ticker,
+        "channel": "orderbook_delta" if ticker or sid else None,
+        "connection_id": connection_id,
+        "sid": sid,
+        "reason": reason,
+        **kw,
+    }
