@@ -207,6 +207,18 @@ def run_snapshot(ctx) -> None:
 # --------------------------------------------------------------------------------------------------------------
 # candles rule
 # --------------------------------------------------------------------------------------------------------------
+def _reached_now(now: datetime | None, b: datetime, last: int | None, interval: int) -> bool:
+    """Did the chunk ending at ``b`` reach the exchange's "now" (so later chunks of an open market are empty)?
+
+    By the exchange's clock (the response's ``Date``) when it sent one. Without it, by the candles: a chunk whose
+    newest candle ends well before ``b``. An empty chunk is not proof on its own when the clock is known: the
+    window may start before the market's first candle.
+    """
+    if now is not None:
+        return b >= now
+    return last is None or last < R._secs(b) - interval * 60
+
+
 def run_candles(ctx) -> None:
     sel = ctx.selection
     interval = sel.candle_interval
@@ -225,7 +237,10 @@ def run_candles(ctx) -> None:
     def one(job) -> None:
         key, ticker, info, st = job
         wm = parse_iso(st.get("watermark"))
-        start = wm + timedelta(seconds=1) if wm else (sel.since or parse_iso(info.get("open_time")))
+        opened = parse_iso(info.get("open_time"))
+        start = wm + timedelta(seconds=1) if wm else sel.since
+        if opened is not None and (start is None or start < opened - step):
+            start = opened - step  # nothing to ask before the market opened (a window may start long before)
         close = parse_iso(info.get("close_time"))
         end = sel.until or close
         final = info.get("status") in R.FINAL_STATUSES
@@ -251,7 +266,7 @@ def run_candles(ctx) -> None:
             a = start
             while a < end:  # ≤ 5000 candles per request
                 b = min(end, a + 4999 * step)
-                data = ctx.client.get(
+                data, now = ctx.client.get_with_time(
                     path, {"start_ts": R._secs(a), "end_ts": R._secs(b, up=True), "period_interval": interval}
                 )
                 candles = (data or {}).get(ctx.sdef.data_key) or []
@@ -278,7 +293,7 @@ def run_candles(ctx) -> None:
                     (c.get("end_period_ts") for c in candles if isinstance(c.get("end_period_ts"), int)),
                     default=None,
                 )
-                if not final and (last is None or last < R._secs(b) - interval * 60):
+                if not final and _reached_now(now, b, last, interval):
                     break  # an open market's candles stop at the exchange's "now": later chunks are empty
                 a = b + timedelta(seconds=1)
             files = w.finish()
