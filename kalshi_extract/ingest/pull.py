@@ -150,6 +150,7 @@ class StreamResult:
     files: int = 0
     unknown_fields: list[str] = field(default_factory=list)
     unfit_fields: list[str] = field(default_factory=list)
+    rows_untimed: int = 0  # rows landed without their event time (time null, partition = load date)
     range_start: datetime | None = None
     range_end: datetime | None = None
     started_at: datetime | None = None
@@ -221,6 +222,7 @@ class RunContext:
         self.book = StateBook(lake, sdef.name)
         self._lock = threading.Lock()
         self.pages = self.rows = self.rows_seen = self.files = 0
+        self.rows_untimed = 0
         self.partitions = 0
         self.range_start: datetime | None = None
         self.range_end: datetime | None = None
@@ -272,6 +274,11 @@ class RunContext:
                     self.range_end = hi
         if self.progress is not None:
             self.progress(self.sdef.name, pages, rows)
+
+    def untimed(self, n: int) -> None:
+        """Count ``n`` rows landed without their event time (the watermark ignores them)."""
+        with self._lock:
+            self.rows_untimed += n
 
     def committed(self, files: list) -> None:
         with self._lock:
@@ -341,6 +348,7 @@ def pull_stream(
         result.partitions, result.files = ctx.partitions, ctx.files
         result.unknown_fields = sorted(ctx.unknown)
         result.unfit_fields = sorted(ctx.unfit)
+        result.rows_untimed = ctx.rows_untimed
         result.range_start, result.range_end = ctx.range_start, ctx.range_end
     result.requests = stats.requests - before[0]
     result.retries = stats.retries - before[1]
@@ -358,6 +366,14 @@ def pull_stream(
             "%s: values that do not fit their column landed as null, the original kept in _extra: %s",
             stream,
             ", ".join(f"{name} (e.g. {ctx.unfit[name]!r})" for name in result.unfit_fields),
+        )
+    if result.rows_untimed:
+        log.warning(
+            "%s: %d rows came without their event time (%s): landed with it null, in the partition of their "
+            "load date; the watermark ignores them",
+            stream,
+            result.rows_untimed,
+            sdef.time_column,
         )
     if result.error:
         log.error("%s: pull failed: %s", stream, result.error)

@@ -207,6 +207,12 @@ def run_snapshot(ctx) -> None:
 # --------------------------------------------------------------------------------------------------------------
 # candles rule
 # --------------------------------------------------------------------------------------------------------------
+def _candle_end(row: dict):
+    """Sort key of a flattened candle by its end (a number or RFC3339 text, as the API sent it)."""
+    value = row["end_period_ts"]
+    return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))
+
+
 def _reached_now(now: datetime | None, b: datetime, last: int | None, interval: int) -> bool:
     """Did the chunk ending at ``b`` reach the exchange's "now" (so later chunks of an open market are empty)?
 
@@ -271,20 +277,26 @@ def run_candles(ctx) -> None:
                 )
                 candles = (data or {}).get(ctx.sdef.data_key) or []
                 rows = [flatten_candle(c, ticker, series, interval) for c in candles]
-                rows = [r for r in rows if r.get("end_period_ts") is not None]
-                rows.sort(key=lambda r: r["end_period_ts"])
+                untimed = [r for r in rows if r.get("end_period_ts") is None]
+                rows = sorted((r for r in rows if r.get("end_period_ts") is not None), key=_candle_end)
                 if rows and not final:
                     rows = rows[:-1]  # the newest candle of an open market may still be forming
+                rows += untimed  # kept and reported, never dropped (the watermark ignores them)
                 batch = conv.convert(rows) if rows else None
                 if batch is not None:
                     if wm is not None:
                         batch = batch.filter(
-                            pc.greater(
-                                batch.column("end_period_ts"),
-                                ts_scalar(to_micros(wm), batch.column("end_period_ts").type),
+                            pc.fill_null(
+                                pc.greater(
+                                    batch.column("end_period_ts"),
+                                    ts_scalar(to_micros(wm), batch.column("end_period_ts").type),
+                                ),
+                                True,
                             )
                         )
                     w.write(batch)
+                    if batch.column("end_period_ts").null_count:
+                        ctx.untimed(batch.column("end_period_ts").null_count)
                     top = ts_bounds(batch.column("end_period_ts"))[1]
                     if top is not None and (newest is None or top > newest):
                         newest = top

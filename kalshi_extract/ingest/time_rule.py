@@ -1,6 +1,11 @@
 """The *time* rule (trades, fills, orders, settlements): watermarks, cutoff routing, crash-safe de-duplication.
 
 See :mod:`kalshi_extract.ingest.streams` for the promise and :mod:`kalshi_extract.ingest.rule_base` for the shared helpers.
+
+A row that comes without its event time (or with one that does not parse) cannot be placed in a slice or a
+window: it lands anyway, with the time null (an unreadable original kept in ``_extra``), in the partition of its
+load date, is counted in ``StreamResult.rows_untimed`` / ``_runs`` and warned about once; it never moves the
+watermark. De-duplication still finds it on a re-run (keys without a time are compared with every page).
 """
 
 from __future__ import annotations
@@ -237,7 +242,9 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
             if b is not None:
                 m2 = pc.less(t, ts_scalar(to_micros(b), t.type))
                 mask = m2 if mask is None else pc.and_(mask, m2)
-            mask = pc.fill_null(mask, bool_scalar(live))
+            # a row without its event time cannot be placed in a slice: keep it (it lands with the time null,
+            # in the partition of its load date, and is reported) rather than lose it
+            mask = pc.fill_null(mask, bool_scalar(True))
         if landed is not None or written:
             keys = _keys(batch, dedup_cols)
             times = _time_expr(batch, sdef) if by_time else None
@@ -259,7 +266,10 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
                 seen_status[oid] = status
         if batch.num_rows:
             w.write(batch)
-            bounds = ts_bounds(_time_expr(batch, sdef))
+            times = _time_expr(batch, sdef)
+            if times.null_count:
+                ctx.untimed(times.null_count)
+            bounds = ts_bounds(times)
             top = bounds[1]
             with lock:
                 if top is not None and (new_wm is None or top > new_wm):

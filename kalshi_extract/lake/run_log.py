@@ -2,7 +2,8 @@
 
 Columns: ``run_id``, ``stream``, ``started_at``, ``finished_at`` (timestamp[us, UTC]), ``range_start`` /
 ``range_end`` (the time range of the rows landed, null when the stream has no time axis or nothing landed),
-``pages``, ``rows`` (rows landed), ``rows_seen`` (rows received, before de-duplication), ``requests``,
+``pages``, ``rows`` (rows landed), ``rows_seen`` (rows received, before de-duplication), ``rows_untimed`` (rows
+landed without their event time: time null, partitioned by load date; null in older logs), ``requests``,
 ``retries``, ``throttled`` (429 answers), ``partitions``, ``files`` (int64), ``seconds`` (double, wall time),
 ``outcome`` (``ok`` | ``failed``), ``error`` (the message), ``error_type`` (the exception's class name) and
 ``retriable`` (bool: may a later retry heal it; both null when ok and in logs written before they existed), ``unknown_fields`` (JSON list of field names the schema does not
@@ -39,6 +40,7 @@ RUNS_SCHEMA = pa.schema(
         ("pages", pa.int64()),
         ("rows", pa.int64()),
         ("rows_seen", pa.int64()),
+        ("rows_untimed", pa.int64()),
         ("requests", pa.int64()),
         ("retries", pa.int64()),
         ("throttled", pa.int64()),
