@@ -104,7 +104,7 @@ def run_state(ctx) -> None:
     def one(query) -> None:
         _, path, params, data_key, is_obj = query
         conv = ctx.converter()
-        w = ctx.lake.writer(sdef.name, ctx.run_id, ctx.schema, sdef.date_column)
+        w = ctx.writer()
         with lock:
             writers.append(w)
         try:
@@ -185,7 +185,7 @@ def _snapshot_items(ctx) -> Iterable[tuple[datetime, list[dict]]]:
 def run_snapshot(ctx) -> None:
     ctx.partitions = 1
     conv = ctx.converter()
-    w = ctx.lake.writer(ctx.sdef.name, ctx.run_id, ctx.schema, ctx.sdef.date_column)
+    w = ctx.writer()
     latest = None
     try:
         for ts, items in _snapshot_items(ctx):
@@ -266,7 +266,7 @@ def run_candles(ctx) -> None:
         else:
             path = fill_path(ctx.sdef.path, series_ticker=series, ticker=ticker)
         conv = ctx.converter()
-        w = ctx.lake.writer(ctx.sdef.name, ctx.run_id, ctx.schema, ctx.sdef.date_column)
+        w = ctx.writer()
         newest = wm
         try:
             a = start

@@ -221,7 +221,7 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
     seen_status: dict[str, str] = {}
 
     def new_lane():
-        writer = ctx.lake.writer(sdef.name, ctx.run_id, ctx.schema, sdef.date_column, max_open=sdef.open_days)
+        writer = ctx.writer(max_open=sdef.open_days)
         lane = (ctx.converter(), writer)
         with lock:
             lanes.append(lane)

@@ -10,6 +10,11 @@ landed without their event time: time null, partitioned by load date; null in ol
 know, reported once per run), ``unfit_fields`` (JSON list of fields with a value that did not fit its column:
 landed as null, the original in ``_extra``; null in run logs written before it existed), ``selection`` (JSON). Each row is written atomically after its stream finished, so
 ``kalshi-lake status`` and gap accounting can trust it.
+
+The log is a stream of the lake like any other (``_runs``) and its rows are written through the same crash-safe
+commit, under its own writer lock (held for the few milliseconds a row takes). So a process killed while writing
+a row leaves either no row or a complete commit record, which the next row written by anyone rolls forward;
+until then :func:`read_runs` reads the pending row where it waits. Its temp files are deleted by that next lock.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def record_run(lake, row: dict) -> str:
+def record_run(lake, row: dict, lock_timeout: float = 60.0) -> str:
     """Write one run-log row (keys of :data:`RUNS_SCHEMA`; missing ones are null) atomically."""
     values = {name: row.get(name) for name in RUNS_SCHEMA.names}
     for key in ("unknown_fields", "unfit_fields"):
@@ -74,14 +79,19 @@ def record_run(lake, row: dict) -> str:
         values["selection"] = json.dumps(values["selection"], default=str, sort_keys=True)
     table = pa.Table.from_arrays([_one(values[f.name], f.type) for f in RUNS_SCHEMA], schema=RUNS_SCHEMA)
     date = (values.get("started_at") or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d")
-    tmp = lake._tmp_path(RUNS_STREAM)
     import pyarrow.parquet as pq
 
-    with lake.fs.open_output_stream(tmp) as sink:
-        pq.write_table(table, sink)
-    lake._fsync(tmp)
     final = lake._join(RUNS_STREAM, f"date={date}", f"{values['run_id']}-{values['stream']}.parquet")
-    lake.commit(RUNS_STREAM, [(tmp, final)])
+    with lake.lock(RUNS_STREAM, timeout=lock_timeout):  # also rolls forward a row a killed writer left
+        tmp = lake._tmp_path(RUNS_STREAM)
+        try:
+            with lake.fs.open_output_stream(tmp) as sink:
+                pq.write_table(table, sink)
+            lake._fsync(tmp)
+        except BaseException:
+            lake._delete_quiet(tmp)
+            raise
+        lake.commit(RUNS_STREAM, [(tmp, final)])
     return final
 
 
@@ -104,10 +114,21 @@ def _one(value, type_: pa.DataType) -> pa.Array:
 
 def read_runs(lake) -> list[dict]:
     """Every run-log row as a dict, oldest first ([] before the first run)."""
+    import pyarrow.parquet as pq
+
     files = lake.files(RUNS_STREAM)
-    if not files:
+    pending = [src for src, dst in lake.pending_moves(RUNS_STREAM) if dst not in files]
+    if not files and not pending:
         return []
-    table = lake.dataset(RUNS_STREAM, schema=RUNS_SCHEMA).to_table(columns=RUNS_SCHEMA.names)
-    rows = table.to_pylist()
+    rows = []
+    if files:
+        table = lake.dataset(RUNS_STREAM, schema=RUNS_SCHEMA).to_table(columns=RUNS_SCHEMA.names)
+        rows = table.to_pylist()
+    for src in pending:  # committed rows whose commit a killed writer did not finish moving
+        try:
+            table = pq.read_table(lake.fs.open_input_file(src), schema=RUNS_SCHEMA)
+        except (FileNotFoundError, OSError):
+            continue  # moved meanwhile: read_runs again to see it
+        rows += table.select(RUNS_SCHEMA.names).to_pylist()
     rows.sort(key=lambda r: (r["started_at"] or datetime.min.replace(tzinfo=UTC), r["stream"] or ""))
     return rows
