@@ -20,17 +20,21 @@ until then :func:`read_runs` reads the pending row where it waits. Its temp file
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
 
+from kalshi_extract.errors import LakeStateError
 from kalshi_extract.lake.arrowfast import bool_array, const_str, const_ts, int_array
 from kalshi_extract.lake.schemas import TS
 from kalshi_extract.lake.state import to_micros
 
 __all__ = ["RUNS_SCHEMA", "RUNS_STREAM", "new_run_id", "record_run", "read_runs"]
+
+log = logging.getLogger("kalshi_extract.lake.run_log")
 
 RUNS_STREAM = "_runs"
 
@@ -122,8 +126,21 @@ def read_runs(lake) -> list[dict]:
         return []
     rows = []
     if files:
-        table = lake.dataset(RUNS_STREAM, schema=RUNS_SCHEMA).to_table(columns=RUNS_SCHEMA.names)
-        rows = table.to_pylist()
+        try:
+            table = lake.dataset(RUNS_STREAM, schema=RUNS_SCHEMA).to_table(columns=RUNS_SCHEMA.names)
+        except (pa.ArrowInvalid, OSError):  # a damaged row file: read the others, name it
+            good = []
+            for path in files:
+                try:
+                    lake.open_parquet(path)
+                    good.append(path)
+                except LakeStateError as exc:
+                    log.warning("run log: %s", exc)
+            table = pa.concat_tables(
+                [pq.read_table(lake.fs.open_input_file(p), schema=RUNS_SCHEMA) for p in good]
+                or [RUNS_SCHEMA.empty_table()]
+            )
+        rows = table.select(RUNS_SCHEMA.names).to_pylist()
     for src in pending:  # committed rows whose commit a killed writer did not finish moving
         try:
             table = pq.read_table(lake.fs.open_input_file(src), schema=RUNS_SCHEMA)

@@ -424,6 +424,29 @@ class Lake:
             partition_base_dir=self.stream_path(stream),
         )
 
+    def corrupt_file_error(self, path: str, exc: BaseException) -> LakeStateError:
+        """The error for a data file that is not readable Parquet: names it and says how to repair."""
+        stream = path[len(self.root) :].strip("/").split("/", 1)[0]
+        if stream.startswith("_"):
+            return LakeStateError(
+                f"{path} is not a readable Parquet file ({exc}); it was damaged or written outside kalshi-lake. "
+                "Move it out of the lake: it holds one run-log row, whose run then shows as interrupted."
+            )
+        return LakeStateError(
+            f"{path} is not a readable Parquet file ({exc}); it was damaged or written outside kalshi-lake. "
+            f"Move it out of the lake, then delete {self._state_path(stream)} so the next pull of {stream!r} "
+            "lands its rows again (rows already in the lake are de-duplicated)."
+        )
+
+    def open_parquet(self, path: str) -> pq.ParquetFile:
+        """A data file's reader; :class:`LakeStateError` naming the file when it is not readable Parquet."""
+        try:
+            return pq.ParquetFile(self.fs.open_input_file(path))
+        except (pa.ArrowInvalid, OSError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise self.corrupt_file_error(path, exc) from None
+
     def scan(self, stream: str, columns: list[str], min_date: str | None = None) -> pa.Table | None:
         """Some columns of every file whose partition date is ≥ ``min_date`` (None when no file matches).
 
@@ -436,9 +459,12 @@ class Lake:
             day = path.rsplit("/", 2)[-2].split("=", 1)[-1]
             if min_date is not None and day < min_date:
                 continue
-            pf = pq.ParquetFile(self.fs.open_input_file(path))
+            pf = self.open_parquet(path)
             present = [c for c in columns if c in pf.schema_arrow.names]
-            table = pf.read(columns=present)
+            try:
+                table = pf.read(columns=present)
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise self.corrupt_file_error(path, exc) from None
             arrays = []
             for c in columns:
                 if c in present:
@@ -471,11 +497,7 @@ class Lake:
                 by_date.setdefault(date, []).append(path)
             schema = arrow_schema(stream) if stream in STREAM_COLUMNS else None
             for day, paths in sorted(by_date.items()):
-                small = [
-                    p
-                    for p in paths
-                    if pq.ParquetFile(self.fs.open_input_file(p)).metadata.num_rows < small_rows
-                ]
+                small = [p for p in paths if self.open_parquet(p).metadata.num_rows < small_rows]
                 if len(small) < 2:
                     continue
                 run_id = f"compact-{datetime.now(UTC):%Y%m%dT%H%M%S}"
