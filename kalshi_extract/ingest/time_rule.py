@@ -245,6 +245,14 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
             # a row without its event time cannot be placed in a slice: keep it (it lands with the time null,
             # in the partition of its load date, and is reported) rather than lose it
             mask = pc.fill_null(mask, bool_scalar(True))
+        # the newest time of the window's rows, those already in the lake too: after a killed run landed the
+        # newest pages, the re-run finds them landed and the watermark must still reach them
+        t = _time_expr(batch, sdef)
+        window_top = ts_bounds(t.filter(mask) if mask is not None else t)[1]
+        if window_top is not None:
+            with lock:
+                if new_wm is None or window_top > new_wm:
+                    new_wm = window_top
         if landed is not None or written:
             keys = _keys(batch, dedup_cols)
             times = _time_expr(batch, sdef) if by_time else None
@@ -270,10 +278,6 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
             if times.null_count:
                 ctx.untimed(times.null_count)
             bounds = ts_bounds(times)
-            top = bounds[1]
-            with lock:
-                if top is not None and (new_wm is None or top > new_wm):
-                    new_wm = top
         else:
             bounds = None
         ctx.page_done(len(items), batch.num_rows, batch, bounds)
