@@ -190,6 +190,7 @@ class HttpClient:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+        self._answered = False  # has the server answered any request yet (any status)?
         self._own_session = session is None
         if session is None:
             session = requests.Session()
@@ -279,7 +280,7 @@ class HttpClient:
             except (TransportError, RateLimitError, ServerError) as exc:
                 if isinstance(exc, RateLimitError):
                     pacer.throttled(r.write)
-                delay = self._retry_delay(policy, retryable, attempt, exc)
+                delay = self._retry_delay(policy, retryable, attempt, exc, self._answered)
                 if delay is None:
                     raise
                 attempt += 1
@@ -288,18 +289,26 @@ class HttpClient:
                 self._sleep(delay)
 
     @staticmethod
-    def _retry_delay(policy: RetryPolicy, retryable: bool, attempt: int, exc: Exception) -> float | None:
+    def _retry_delay(
+        policy: RetryPolicy, retryable: bool, attempt: int, exc: Exception, answered: bool = True
+    ) -> float | None:
         """THE retry decision. Returns seconds to wait before the next attempt, or None to give up.
 
         - Only idempotent reads (GET) are retried. A POST/DELETE may have reached the exchange even when we saw
           an error, so re-sending could place an order twice; the caller resolves the outcome instead.
         - Retried failures: transport errors (refused, reset, timeout, truncated/malformed body), 429, 5xx.
           Other 4xx are the request's fault and are never retried.
+        - Except a host that cannot be reached (refused, unresolvable, connect timeout) before it ever
+          answered (``answered`` False): that is a wrong address or a server not started, which waiting does
+          not heal; the error says so at once. Once the server has answered, the same failure is a restart or a
+          blip mid-run and is retried like any other.
         - Delay: ``Retry-After`` seconds if the server sent one (capped); else full jitter
           ``uniform(0, min(cap, base·2^attempt))`` so parallel workers do not retry in lockstep. After a 429 the
           pacer's bucket has also been drained, so the next send waits for the refill on top of this delay.
         """
         if not retryable or attempt >= policy.max_retries:
+            return None
+        if not answered and isinstance(exc, TransportError) and not exc.maybe_sent:
             return None
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
@@ -336,6 +345,7 @@ class HttpClient:
         finally:
             if "resp" in locals() and not resp.raw.closed and resp.raw.length_remaining:
                 resp.close()  # unread rest (error path): drop the connection rather than reuse a dirty one
+        self._answered = True
         status = resp.status_code
         if status >= 300 or status < 200:  # redirects are not followed: the base URL is wrong
             self.stats._add(requests=1, nbytes=len(body), errors=1, throttled=1 if status == 429 else 0)

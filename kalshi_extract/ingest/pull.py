@@ -19,7 +19,7 @@ concurrently on a thread pool of ``settings.concurrency`` (``KALSHI_CONCURRENCY`
 client's pacer. A stream holds its lake lock for the whole pull: a second pull of the same stream waits up to
 ``lock_timeout`` seconds and then fails with :class:`~kalshi_extract.errors.LakeLockedError`.
 
-``pull_stream`` never raises for a failed pull of an otherwise valid request (API error, lock held…): it records
+``pull_stream`` never raises for a failed pull of an otherwise valid request (API error, lock held, disk full…): it records
 the failure in ``_runs`` and returns ``StreamResult(outcome="failed", error=...)``. Invalid input (unknown stream,
 bad selection) raises ``ValueError`` before anything is requested or written. Programming errors propagate after
 being recorded.
@@ -150,6 +150,7 @@ class StreamResult:
     files: int = 0
     unknown_fields: list[str] = field(default_factory=list)
     unfit_fields: list[str] = field(default_factory=list)
+    rows_untimed: int = 0  # rows landed without their event time (time null, partition = load date)
     range_start: datetime | None = None
     range_end: datetime | None = None
     started_at: datetime | None = None
@@ -221,6 +222,9 @@ class RunContext:
         self.book = StateBook(lake, sdef.name)
         self._lock = threading.Lock()
         self.pages = self.rows = self.rows_seen = self.files = 0
+        self.rows_written = 0  # rows handed to writers (progress); ``rows`` counts them once committed
+        self._writers: list = []
+        self.rows_untimed = 0
         self.partitions = 0
         self.range_start: datetime | None = None
         self.range_end: datetime | None = None
@@ -229,7 +233,14 @@ class RunContext:
         self.unfit: dict[str, object] = {}
         self._run_cache = run_cache if run_cache is not None else RunCache()
 
-    # -- conversion -------------------------------------------------------------------------------------
+    # -- conversion and writing -------------------------------------------------------------------------
+    def writer(self, **kwargs):
+        """A rolling writer of this stream and run whose files count as landed rows once committed."""
+        w = self.lake.writer(self.sdef.name, self.run_id, self.schema, self.sdef.date_column, **kwargs)
+        with self._lock:
+            self._writers.append(w)
+        return w
+
     def converter(self) -> Converter:
         return Converter(
             self.sdef.name,
@@ -261,8 +272,8 @@ class RunContext:
         with self._lock:
             self.pages += 1
             self.rows_seen += seen
-            self.rows += written
-            pages, rows = self.pages, self.rows
+            self.rows_written += written
+            pages, rows = self.pages, self.rows_written
         if batch is not None and written and self.sdef.time_column:
             lo, hi = bounds if bounds is not None else ts_bounds(batch.column(self.sdef.time_column))
             with self._lock:
@@ -273,9 +284,20 @@ class RunContext:
         if self.progress is not None:
             self.progress(self.sdef.name, pages, rows)
 
-    def committed(self, files: list) -> None:
+    def untimed(self, n: int) -> None:
+        """Count ``n`` rows landed without their event time (the watermark ignores them)."""
+        with self._lock:
+            self.rows_untimed += n
+
+    def committed(self, files: list[str]) -> None:
+        """Count the files a commit made visible, and their rows (a failed run reports only what landed)."""
         with self._lock:
             self.files += len(files)
+            for path in files:
+                for w in self._writers:
+                    if path in w.rows_by_path:
+                        self.rows += w.rows_by_path.pop(path)
+                        break
 
     # -- shared lookups ---------------------------------------------------------------------------------
     def cutoff(self) -> dict:
@@ -327,11 +349,13 @@ def pull_stream(
     result = StreamResult(stream=stream, run_id=run_id, started_at=started)
     ctx: RunContext | None = None
     failure: BaseException | None = None
+    reserve: str | None = None
     try:
         with lake.lock(stream, timeout=lock_timeout):
+            reserve = lake.reserve_space(stream)  # room for the run-log row should the disk fill up
             ctx = RunContext(client, lake, sdef, selection, run_id, progress, run_cache)
             rules.RULES[sdef.rule](ctx)
-    except KalshiLakeError as exc:
+    except (KalshiLakeError, OSError) as exc:  # OSError: the disk (full, read-only…), not a bug
         _failed(result, exc)
     except Exception as exc:
         _failed(result, exc)
@@ -341,6 +365,7 @@ def pull_stream(
         result.partitions, result.files = ctx.partitions, ctx.files
         result.unknown_fields = sorted(ctx.unknown)
         result.unfit_fields = sorted(ctx.unfit)
+        result.rows_untimed = ctx.rows_untimed
         result.range_start, result.range_end = ctx.range_start, ctx.range_end
     result.requests = stats.requests - before[0]
     result.retries = stats.retries - before[1]
@@ -359,11 +384,31 @@ def pull_stream(
             stream,
             ", ".join(f"{name} (e.g. {ctx.unfit[name]!r})" for name in result.unfit_fields),
         )
+    if result.rows_untimed:
+        log.warning(
+            "%s: %d rows came without their event time (%s): landed with it null, in the partition of their "
+            "load date; the watermark ignores them",
+            stream,
+            result.rows_untimed,
+            sdef.time_column,
+        )
     if result.error:
         log.error("%s: pull failed: %s", stream, result.error)
     row = asdict(result)
     row["selection"] = selection.as_dict()
-    record_run(lake, row)
+    if reserve is not None:
+        lake._delete_quiet(reserve)
+    try:
+        record_run(lake, row)
+    except (OSError, KalshiLakeError) as exc:  # the stream's own outcome stands; say the log lacks it
+        log.error(
+            "%s: could not write the run-log row of run %s (%s: %s); `kalshi-lake status` will show the run "
+            "as interrupted",
+            stream,
+            run_id,
+            type(exc).__name__,
+            exc,
+        )
     if failure is not None:
         raise failure
     return result

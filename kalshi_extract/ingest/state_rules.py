@@ -104,7 +104,7 @@ def run_state(ctx) -> None:
     def one(query) -> None:
         _, path, params, data_key, is_obj = query
         conv = ctx.converter()
-        w = ctx.lake.writer(sdef.name, ctx.run_id, ctx.schema, sdef.date_column)
+        w = ctx.writer()
         with lock:
             writers.append(w)
         try:
@@ -185,7 +185,7 @@ def _snapshot_items(ctx) -> Iterable[tuple[datetime, list[dict]]]:
 def run_snapshot(ctx) -> None:
     ctx.partitions = 1
     conv = ctx.converter()
-    w = ctx.lake.writer(ctx.sdef.name, ctx.run_id, ctx.schema, ctx.sdef.date_column)
+    w = ctx.writer()
     latest = None
     try:
         for ts, items in _snapshot_items(ctx):
@@ -207,6 +207,24 @@ def run_snapshot(ctx) -> None:
 # --------------------------------------------------------------------------------------------------------------
 # candles rule
 # --------------------------------------------------------------------------------------------------------------
+def _candle_end(row: dict):
+    """Sort key of a flattened candle by its end (a number or RFC3339 text, as the API sent it)."""
+    value = row["end_period_ts"]
+    return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))
+
+
+def _reached_now(now: datetime | None, b: datetime, last: int | None, interval: int) -> bool:
+    """Did the chunk ending at ``b`` reach the exchange's "now" (so later chunks of an open market are empty)?
+
+    By the exchange's clock (the response's ``Date``) when it sent one. Without it, by the candles: a chunk whose
+    newest candle ends well before ``b``. An empty chunk is not proof on its own when the clock is known: the
+    window may start before the market's first candle.
+    """
+    if now is not None:
+        return b >= now
+    return last is None or last < R._secs(b) - interval * 60
+
+
 def run_candles(ctx) -> None:
     sel = ctx.selection
     interval = sel.candle_interval
@@ -225,7 +243,10 @@ def run_candles(ctx) -> None:
     def one(job) -> None:
         key, ticker, info, st = job
         wm = parse_iso(st.get("watermark"))
-        start = wm + timedelta(seconds=1) if wm else (sel.since or parse_iso(info.get("open_time")))
+        opened = parse_iso(info.get("open_time"))
+        start = wm + timedelta(seconds=1) if wm else sel.since
+        if opened is not None and (start is None or start < opened - step):
+            start = opened - step  # nothing to ask before the market opened (a window may start long before)
         close = parse_iso(info.get("close_time"))
         end = sel.until or close
         final = info.get("status") in R.FINAL_STATUSES
@@ -245,31 +266,37 @@ def run_candles(ctx) -> None:
         else:
             path = fill_path(ctx.sdef.path, series_ticker=series, ticker=ticker)
         conv = ctx.converter()
-        w = ctx.lake.writer(ctx.sdef.name, ctx.run_id, ctx.schema, ctx.sdef.date_column)
+        w = ctx.writer()
         newest = wm
         try:
             a = start
             while a < end:  # ≤ 5000 candles per request
                 b = min(end, a + 4999 * step)
-                data = ctx.client.get(
+                data, now = ctx.client.get_with_time(
                     path, {"start_ts": R._secs(a), "end_ts": R._secs(b, up=True), "period_interval": interval}
                 )
                 candles = (data or {}).get(ctx.sdef.data_key) or []
                 rows = [flatten_candle(c, ticker, series, interval) for c in candles]
-                rows = [r for r in rows if r.get("end_period_ts") is not None]
-                rows.sort(key=lambda r: r["end_period_ts"])
+                untimed = [r for r in rows if r.get("end_period_ts") is None]
+                rows = sorted((r for r in rows if r.get("end_period_ts") is not None), key=_candle_end)
                 if rows and not final:
                     rows = rows[:-1]  # the newest candle of an open market may still be forming
+                rows += untimed  # kept and reported, never dropped (the watermark ignores them)
                 batch = conv.convert(rows) if rows else None
                 if batch is not None:
                     if wm is not None:
                         batch = batch.filter(
-                            pc.greater(
-                                batch.column("end_period_ts"),
-                                ts_scalar(to_micros(wm), batch.column("end_period_ts").type),
+                            pc.fill_null(
+                                pc.greater(
+                                    batch.column("end_period_ts"),
+                                    ts_scalar(to_micros(wm), batch.column("end_period_ts").type),
+                                ),
+                                True,
                             )
                         )
                     w.write(batch)
+                    if batch.column("end_period_ts").null_count:
+                        ctx.untimed(batch.column("end_period_ts").null_count)
                     top = ts_bounds(batch.column("end_period_ts"))[1]
                     if top is not None and (newest is None or top > newest):
                         newest = top
@@ -278,7 +305,7 @@ def run_candles(ctx) -> None:
                     (c.get("end_period_ts") for c in candles if isinstance(c.get("end_period_ts"), int)),
                     default=None,
                 )
-                if not final and (last is None or last < R._secs(b) - interval * 60):
+                if not final and _reached_now(now, b, last, interval):
                     break  # an open market's candles stop at the exchange's "now": later chunks are empty
                 a = b + timedelta(seconds=1)
             files = w.finish()

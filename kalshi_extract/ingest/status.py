@@ -135,11 +135,45 @@ def _interrupted(data_runs: dict[str, dict[str, Any]], runs: list[dict[str, Any]
     return sorted(out, key=lambda r: (r["loaded_at"] or datetime.min.replace(tzinfo=UTC), r["run_id"]))
 
 
+def _readable(lake, files: list[str]) -> tuple[list[str], list[str]]:
+    """(files whose footer reads, files that are not readable Parquet)."""
+    from kalshi_extract.errors import LakeStateError
+
+    good, bad = [], []
+    for path in files:
+        try:
+            lake.open_parquet(path)
+            good.append(path)
+        except LakeStateError:
+            bad.append(path)
+    return good, bad
+
+
 def _scan_stream(lake, stream: str, time_column: str | None = None) -> dict[str, Any]:
+    """The stream's facts from its files. A damaged file is named in ``corrupt_files`` / ``error`` and left out;
+    the rest of the stream is still reported."""
+    import pyarrow as pa
+
+    files = lake.files(stream)
+    try:
+        return _scan_files(lake, stream, files, time_column)
+    except (pa.ArrowInvalid, OSError):
+        good, bad = _readable(lake, files)
+        if not bad:
+            raise
+    out = _scan_files(lake, stream, good, time_column)
+    out["files"] = len(files)
+    out["corrupt_files"] = bad
+    out["error"] = str(lake.corrupt_file_error(bad[0], "damaged footer")) + (
+        f" ({len(bad) - 1} more such files: see corrupt_files)" if len(bad) > 1 else ""
+    )
+    return out
+
+
+def _scan_files(lake, stream: str, files: list[str], time_column: str | None) -> dict[str, Any]:
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    files = lake.files(stream)
     out: dict[str, Any] = {
         "stream": stream,
         "rows": 0,
@@ -151,6 +185,8 @@ def _scan_stream(lake, stream: str, time_column: str | None = None) -> dict[str,
         "loaded_at": None,
         "gaps": [],
         "data_runs": {},
+        "corrupt_files": [],
+        "error": None,
     }
     if not files:
         return out
@@ -263,6 +299,26 @@ def _runs_summary(runs: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     }
 
 
+def _check_root(lake) -> None:
+    """Raise :class:`LakeStateError` when the lake's directory (or a parent) is a file: an empty report would
+    read as "never pulled"."""
+    if not lake.is_local:
+        return
+    from pathlib import Path
+
+    from kalshi_extract.errors import LakeStateError
+
+    path = Path(lake.root)
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise LakeStateError(
+                    f"the lake directory {lake.root} cannot be read: {folder} is a file, not a directory. "
+                    "Point KALSHI_LAKE_DIR at a directory (or move the file away)."
+                )
+            return
+
+
 def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     """Status of every stream in the lake of `settings` (JSON-safe dict). Reads only; creates nothing.
 
@@ -273,13 +329,16 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     "no data" (missing partition days between the first and the last); `data_start`/`data_end` (min/max of the
     stream's time column in the files themselves), `completed_runs` (ok rows in the run log), `interrupted_runs`
     (`{"run_id", "rows", "loaded_at"}`: runs that landed data without a run-log row; the newest one, when later
-    than the last logged run, is reported as the last run with outcome "interrupted").
+    than the last logged run, is reported as the last run with outcome "interrupted"); `corrupt_files` (data
+    files that are not readable Parquet, left out of the figures) and `error` (names the first and says how to
+    repair; `last_outcome` is then "corrupt file").
     """
     from kalshi_extract.ingest.streams import STREAMS
     from kalshi_extract.lake.store import Lake
 
     now = now or datetime.now(UTC)
     lake = Lake.from_settings(settings)
+    _check_root(lake)
     runs = read_runs(settings)
     time_streams = {name for name, sdef in STREAMS.items() if sdef.time_column}
     streams = []
@@ -305,6 +364,8 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
                     "(stopped before recording, or still running)"
                 ),
             )
+        if info["error"]:  # a damaged file outranks the last run's outcome: repairing it comes first
+            info.update(last_outcome="corrupt file", last_error=info["error"])
         if stream in time_streams:
             info["gaps"] = coverage_gaps(mine) + info["gaps"]
         loaded = info.pop("loaded_at")

@@ -1,6 +1,11 @@
 """The *time* rule (trades, fills, orders, settlements): watermarks, cutoff routing, crash-safe de-duplication.
 
 See :mod:`kalshi_extract.ingest.streams` for the promise and :mod:`kalshi_extract.ingest.rule_base` for the shared helpers.
+
+A row that comes without its event time (or with one that does not parse) cannot be placed in a slice or a
+window: it lands anyway, with the time null (an unreadable original kept in ``_extra``), in the partition of its
+load date, is counted in ``StreamResult.rows_untimed`` / ``_runs`` and warned about once; it never moves the
+watermark. De-duplication still finds it on a re-run (keys without a time are compared with every page).
 """
 
 from __future__ import annotations
@@ -216,7 +221,7 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
     seen_status: dict[str, str] = {}
 
     def new_lane():
-        writer = ctx.lake.writer(sdef.name, ctx.run_id, ctx.schema, sdef.date_column, max_open=sdef.open_days)
+        writer = ctx.writer(max_open=sdef.open_days)
         lane = (ctx.converter(), writer)
         with lock:
             lanes.append(lane)
@@ -237,7 +242,17 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
             if b is not None:
                 m2 = pc.less(t, ts_scalar(to_micros(b), t.type))
                 mask = m2 if mask is None else pc.and_(mask, m2)
-            mask = pc.fill_null(mask, bool_scalar(live))
+            # a row without its event time cannot be placed in a slice: keep it (it lands with the time null,
+            # in the partition of its load date, and is reported) rather than lose it
+            mask = pc.fill_null(mask, bool_scalar(True))
+        # the newest time of the window's rows, those already in the lake too: after a killed run landed the
+        # newest pages, the re-run finds them landed and the watermark must still reach them
+        t = _time_expr(batch, sdef)
+        window_top = ts_bounds(t.filter(mask) if mask is not None else t)[1]
+        if window_top is not None:
+            with lock:
+                if new_wm is None or window_top > new_wm:
+                    new_wm = window_top
         if landed is not None or written:
             keys = _keys(batch, dedup_cols)
             times = _time_expr(batch, sdef) if by_time else None
@@ -259,11 +274,10 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
                 seen_status[oid] = status
         if batch.num_rows:
             w.write(batch)
-            bounds = ts_bounds(_time_expr(batch, sdef))
-            top = bounds[1]
-            with lock:
-                if top is not None and (new_wm is None or top > new_wm):
-                    new_wm = top
+            times = _time_expr(batch, sdef)
+            if times.null_count:
+                ctx.untimed(times.null_count)
+            bounds = ts_bounds(times)
         else:
             bounds = None
         ctx.page_done(len(items), batch.num_rows, batch, bounds)

@@ -2,29 +2,39 @@
 
 Columns: ``run_id``, ``stream``, ``started_at``, ``finished_at`` (timestamp[us, UTC]), ``range_start`` /
 ``range_end`` (the time range of the rows landed, null when the stream has no time axis or nothing landed),
-``pages``, ``rows`` (rows landed), ``rows_seen`` (rows received, before de-duplication), ``requests``,
+``pages``, ``rows`` (rows landed), ``rows_seen`` (rows received, before de-duplication), ``rows_untimed`` (rows
+landed without their event time: time null, partitioned by load date; null in older logs), ``requests``,
 ``retries``, ``throttled`` (429 answers), ``partitions``, ``files`` (int64), ``seconds`` (double, wall time),
 ``outcome`` (``ok`` | ``failed``), ``error`` (the message), ``error_type`` (the exception's class name) and
 ``retriable`` (bool: may a later retry heal it; both null when ok and in logs written before they existed), ``unknown_fields`` (JSON list of field names the schema does not
 know, reported once per run), ``unfit_fields`` (JSON list of fields with a value that did not fit its column:
 landed as null, the original in ``_extra``; null in run logs written before it existed), ``selection`` (JSON). Each row is written atomically after its stream finished, so
 ``kalshi-lake status`` and gap accounting can trust it.
+
+The log is a stream of the lake like any other (``_runs``) and its rows are written through the same crash-safe
+commit, under its own writer lock (held for the few milliseconds a row takes). So a process killed while writing
+a row leaves either no row or a complete commit record, which the next row written by anyone rolls forward;
+until then :func:`read_runs` reads the pending row where it waits. Its temp files are deleted by that next lock.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
 
+from kalshi_extract.errors import LakeStateError
 from kalshi_extract.lake.arrowfast import bool_array, const_str, const_ts, int_array
 from kalshi_extract.lake.schemas import TS
 from kalshi_extract.lake.state import to_micros
 
 __all__ = ["RUNS_SCHEMA", "RUNS_STREAM", "new_run_id", "record_run", "read_runs"]
+
+log = logging.getLogger("kalshi_extract.lake.run_log")
 
 RUNS_STREAM = "_runs"
 
@@ -39,6 +49,7 @@ RUNS_SCHEMA = pa.schema(
         ("pages", pa.int64()),
         ("rows", pa.int64()),
         ("rows_seen", pa.int64()),
+        ("rows_untimed", pa.int64()),
         ("requests", pa.int64()),
         ("retries", pa.int64()),
         ("throttled", pa.int64()),
@@ -62,7 +73,7 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def record_run(lake, row: dict) -> str:
+def record_run(lake, row: dict, lock_timeout: float = 60.0) -> str:
     """Write one run-log row (keys of :data:`RUNS_SCHEMA`; missing ones are null) atomically."""
     values = {name: row.get(name) for name in RUNS_SCHEMA.names}
     for key in ("unknown_fields", "unfit_fields"):
@@ -72,14 +83,19 @@ def record_run(lake, row: dict) -> str:
         values["selection"] = json.dumps(values["selection"], default=str, sort_keys=True)
     table = pa.Table.from_arrays([_one(values[f.name], f.type) for f in RUNS_SCHEMA], schema=RUNS_SCHEMA)
     date = (values.get("started_at") or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d")
-    tmp = lake._tmp_path(RUNS_STREAM)
     import pyarrow.parquet as pq
 
-    with lake.fs.open_output_stream(tmp) as sink:
-        pq.write_table(table, sink)
-    lake._fsync(tmp)
     final = lake._join(RUNS_STREAM, f"date={date}", f"{values['run_id']}-{values['stream']}.parquet")
-    lake.commit(RUNS_STREAM, [(tmp, final)])
+    with lake.lock(RUNS_STREAM, timeout=lock_timeout):  # also rolls forward a row a killed writer left
+        tmp = lake._tmp_path(RUNS_STREAM)
+        try:
+            with lake.fs.open_output_stream(tmp) as sink:
+                pq.write_table(table, sink)
+            lake._fsync(tmp)
+        except BaseException:
+            lake._delete_quiet(tmp)
+            raise
+        lake.commit(RUNS_STREAM, [(tmp, final)])
     return final
 
 
@@ -102,10 +118,34 @@ def _one(value, type_: pa.DataType) -> pa.Array:
 
 def read_runs(lake) -> list[dict]:
     """Every run-log row as a dict, oldest first ([] before the first run)."""
+    import pyarrow.parquet as pq
+
     files = lake.files(RUNS_STREAM)
-    if not files:
+    pending = [src for src, dst in lake.pending_moves(RUNS_STREAM) if dst not in files]
+    if not files and not pending:
         return []
-    table = lake.dataset(RUNS_STREAM, schema=RUNS_SCHEMA).to_table(columns=RUNS_SCHEMA.names)
-    rows = table.to_pylist()
+    rows = []
+    if files:
+        try:
+            table = lake.dataset(RUNS_STREAM, schema=RUNS_SCHEMA).to_table(columns=RUNS_SCHEMA.names)
+        except (pa.ArrowInvalid, OSError):  # a damaged row file: read the others, name it
+            good = []
+            for path in files:
+                try:
+                    lake.open_parquet(path)
+                    good.append(path)
+                except LakeStateError as exc:
+                    log.warning("run log: %s", exc)
+            table = pa.concat_tables(
+                [pq.read_table(lake.fs.open_input_file(p), schema=RUNS_SCHEMA) for p in good]
+                or [RUNS_SCHEMA.empty_table()]
+            )
+        rows = table.select(RUNS_SCHEMA.names).to_pylist()
+    for src in pending:  # committed rows whose commit a killed writer did not finish moving
+        try:
+            table = pq.read_table(lake.fs.open_input_file(src), schema=RUNS_SCHEMA)
+        except (FileNotFoundError, OSError):
+            continue  # moved meanwhile: read_runs again to see it
+        rows += table.select(RUNS_SCHEMA.names).to_pylist()
     rows.sort(key=lambda r: (r["started_at"] or datetime.min.replace(tzinfo=UTC), r["stream"] or ""))
     return rows

@@ -26,7 +26,8 @@ moves (``_tmp/x`` → ``<stream>/date=…/part-….parquet``), deletions (compac
 written atomically, the moves are performed, the state file is replaced, and the record is deleted. A process
 killed at any instant leaves either no record (the commit never happened: its temp files are garbage, deleted on
 the next lock) or a complete record, which the next writer of that stream rolls forward before doing anything
-else. So data and the state describing it become visible together. Readers ignore ``_``- and ``.``-prefixed
+else. The next lock of a stream also deletes its half-written commit records and state files (``_commits/.x``,
+``_state/.x``); a commit whose record cannot be written (disk full) deletes its temp files at once. So data and the state describing it become visible together. Readers ignore ``_``- and ``.``-prefixed
 paths. On object stores a "move" is copy + delete and is not atomic by itself, but the roll-forward still
 completes it; only the lock is weaker there (a lease file, see :class:`StreamLock`).
 
@@ -152,10 +153,14 @@ class Lake:
         parent = path.rsplit("/", 1)[0]
         self.fs.create_dir(parent, recursive=True)
         tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.{uuid.uuid4().hex[:8]}.tmp"
-        with self.fs.open_output_stream(tmp) as f:
-            f.write(data)
-        self._fsync(tmp)
-        self._move(tmp, path)
+        try:
+            with self.fs.open_output_stream(tmp) as f:
+                f.write(data)
+            self._fsync(tmp)
+            self._move(tmp, path)
+        except BaseException:
+            self._delete_quiet(tmp)  # e.g. disk full: leave no half-written temp file behind
+            raise
 
     def _move(self, src: str, dst: str) -> None:
         self.fs.create_dir(dst.rsplit("/", 1)[0], recursive=True)
@@ -201,11 +206,51 @@ class Lake:
         Call only while holding the stream's lock. Returns the number of commits rolled forward.
         """
         done = self._roll_forward(stream)
-        prefix = f"{stream}--"
-        for info in self._list(self._join("_tmp"), recursive=False):
-            if info.base_name.startswith(prefix):
-                self._delete_quiet(info.path)
+        # every temp file of this stream belongs to a writer that held this lock before us and is gone: data
+        # files in _tmp/, half-written commit records and state files (dot-prefixed, see _write_bytes)
+        for folder, prefix in (
+            ("_tmp", f"{stream}--"),
+            ("_commits", f".{stream}--"),
+            ("_state", f".{stream}.json."),
+        ):
+            for info in self._list(self._join(folder), recursive=False):
+                if info.base_name.startswith(prefix):
+                    self._delete_quiet(info.path)
         return done
+
+    def reserve_space(self, stream: str, nbytes: int = 256 * 1024) -> str | None:
+        """Set ``nbytes`` of disk aside for ``stream`` (a temp file of zeros); None when even that does not fit.
+
+        The pull deletes it just before writing its run-log row, so a disk that filled up during the pull still
+        has room for the row saying so. A killed pull's reservation is an ordinary temp file of the stream,
+        deleted on the next lock. Call only while holding the stream's lock.
+        """
+        if not self.is_local:
+            return None  # object stores do not fill up
+        path = self._tmp_path(stream)
+        try:
+            with self.fs.open_output_stream(path) as f:
+                f.write(bytes(nbytes))
+            self._fsync(path)
+        except OSError:
+            self._delete_quiet(path)
+            return None
+        return path
+
+    def pending_moves(self, stream: str) -> list[tuple[str, str]]:
+        """Moves of ``stream``'s commit records not rolled forward yet (a writer killed mid-commit), as
+        (source, destination) where the source still exists. Such a record is a commit: readers that must not
+        wait for the next writer (``status``) read the source in its place."""
+        out = []
+        for info in self._list(self._join("_commits"), recursive=False):
+            if not (info.base_name.startswith(f"{stream}--") and info.base_name.endswith(".json")):
+                continue
+            try:
+                record = json.loads(self._read_bytes(info.path))
+            except (FileNotFoundError, ValueError):
+                continue  # rolled forward meanwhile, or not a record
+            out += [(src, dst) for src, dst in record.get("moves", []) if self._exists(src)]
+        return out
 
     def _roll_forward(self, stream: str) -> int:
         records = sorted(
@@ -256,7 +301,13 @@ class Lake:
         }
         with self._commit_lock:
             path = self._join("_commits", f"{stream}--{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.json")
-            self._write_bytes(path, json.dumps(record).encode())
+            try:
+                self._write_bytes(path, json.dumps(record).encode())
+            except BaseException:
+                # no record, no commit: the temp files handed to it are garbage now (free their space at once)
+                for src, _ in files:
+                    self._delete_quiet(src)
+                raise
             self._apply(record)
             self._delete_quiet(path)
         return [dst for _, dst in files]
@@ -373,6 +424,29 @@ class Lake:
             partition_base_dir=self.stream_path(stream),
         )
 
+    def corrupt_file_error(self, path: str, exc: BaseException) -> LakeStateError:
+        """The error for a data file that is not readable Parquet: names it and says how to repair."""
+        stream = path[len(self.root) :].strip("/").split("/", 1)[0]
+        if stream.startswith("_"):
+            return LakeStateError(
+                f"{path} is not a readable Parquet file ({exc}); it was damaged or written outside kalshi-lake. "
+                "Move it out of the lake: it holds one run-log row, whose run then shows as interrupted."
+            )
+        return LakeStateError(
+            f"{path} is not a readable Parquet file ({exc}); it was damaged or written outside kalshi-lake. "
+            f"Move it out of the lake, then delete {self._state_path(stream)} so the next pull of {stream!r} "
+            "lands its rows again (rows already in the lake are de-duplicated)."
+        )
+
+    def open_parquet(self, path: str) -> pq.ParquetFile:
+        """A data file's reader; :class:`LakeStateError` naming the file when it is not readable Parquet."""
+        try:
+            return pq.ParquetFile(self.fs.open_input_file(path))
+        except (pa.ArrowInvalid, OSError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise self.corrupt_file_error(path, exc) from None
+
     def scan(self, stream: str, columns: list[str], min_date: str | None = None) -> pa.Table | None:
         """Some columns of every file whose partition date is ≥ ``min_date`` (None when no file matches).
 
@@ -385,9 +459,12 @@ class Lake:
             day = path.rsplit("/", 2)[-2].split("=", 1)[-1]
             if min_date is not None and day < min_date:
                 continue
-            pf = pq.ParquetFile(self.fs.open_input_file(path))
+            pf = self.open_parquet(path)
             present = [c for c in columns if c in pf.schema_arrow.names]
-            table = pf.read(columns=present)
+            try:
+                table = pf.read(columns=present)
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise self.corrupt_file_error(path, exc) from None
             arrays = []
             for c in columns:
                 if c in present:
@@ -420,11 +497,7 @@ class Lake:
                 by_date.setdefault(date, []).append(path)
             schema = arrow_schema(stream) if stream in STREAM_COLUMNS else None
             for day, paths in sorted(by_date.items()):
-                small = [
-                    p
-                    for p in paths
-                    if pq.ParquetFile(self.fs.open_input_file(p)).metadata.num_rows < small_rows
-                ]
+                small = [p for p in paths if self.open_parquet(p).metadata.num_rows < small_rows]
                 if len(small) < 2:
                     continue
                 run_id = f"compact-{datetime.now(UTC):%Y%m%dT%H%M%S}"

@@ -71,7 +71,8 @@ class StreamWriter:
         self.fixed_date = fixed_date  # every row into this partition (compaction)
         self._open: dict[str, _Part] = {}
         self._ready: list[tuple[str, str]] = []
-        self.rows = 0
+        self.rows = 0  # rows written (committed or not)
+        self.rows_by_path: dict[str, int] = {}  # final path of each closed file → its rows
 
     def _days(self, batch: pa.RecordBatch) -> pa.Array:
         """Partition day of every row as int32 days since 1970-01-01 (UTC)."""
@@ -136,6 +137,7 @@ class StreamWriter:
         self.lake._fsync(part.tmp)
         final = self.lake._part_path(self.stream, part.date, self.run_id)
         self._ready.append((part.tmp, final))
+        self.rows_by_path[final] = part.file_rows
 
     def take_ready(self) -> list[tuple[str, str]]:
         """Closed files (temp path, final path) not yet handed out."""

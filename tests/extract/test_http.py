@@ -93,11 +93,12 @@ def test_connection_refused_is_transport_error_not_sent():
             "KALSHI_TIER": "unlimited",
         }
     )
-    with KalshiClient(settings, retry=RetryPolicy(max_retries=1, backoff_base=0.001, backoff_cap=0.001)) as c:
+    with KalshiClient(settings, retry=RetryPolicy(max_retries=3, backoff_base=0.5, backoff_cap=0.5)) as c:
         with pytest.raises(TransportError) as exc:
             c.get("/exchange/status")
     assert exc.value.maybe_sent is False
-    assert c.stats.requests == 2
+    # refused before the host ever answered: a wrong address or a server not started; no retry, no waiting
+    assert c.stats.requests == 1 and c.stats.retries == 0
     # one short line naming the address and what to check, not urllib3's retry wrapper
     assert f"cannot connect to 127.0.0.1:{port} (Connection refused)" in str(exc.value), str(exc.value)
     assert "KALSHI_API_URL" in str(exc.value) and "HTTPConnectionPool" not in str(exc.value)
@@ -260,6 +261,20 @@ def test_stopped_exchange_fails_fast(server):
             c.get_exchange_status()
         assert c.pacer.tier == "basic"  # discovery failed: the configured tier's table
     assert time.monotonic() - start < 5
+
+
+def test_refused_after_the_server_answered_is_retried(server):
+    """A server that goes away mid-run (a restart) is waited for; only a host never reached fails at once."""
+    server.route("GET", "/exchange/status", OK)
+    retry = RetryPolicy(max_retries=2, backoff_base=0.001, backoff_cap=0.001)
+    with KalshiClient(local_settings(server, KALSHI_TIER="unlimited"), retry=retry) as c:
+        assert c.get_exchange_status()["exchange_active"]
+        server.close()
+        c._http.session.close()  # drop the kept-alive connection (its handler thread outlives the server)
+        with pytest.raises(TransportError) as exc:
+            c.get_exchange_status()
+        assert exc.value.maybe_sent is False
+        assert c.stats.requests == 1 + 1 + retry.max_retries and c.stats.retries == retry.max_retries
 
 
 def test_stats_are_exact_under_threads(server, client):
