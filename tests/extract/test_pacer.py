@@ -261,7 +261,11 @@ def test_limits_fallback_warns_only_when_the_exchange_answered(server, caplog):
         ),
         ({}, "https://api.elections.kalshi.com/trade-api/v2", False),
         (
-            {"KALSHI_API_KEY_ID": "k", "KALSHI_PRIVATE_KEY_PATH": "/nonexistent.pem", "KALSHI_TIER": "premier"},
+            {
+                "KALSHI_API_KEY_ID": "k",
+                "KALSHI_PRIVATE_KEY_PATH": "/nonexistent.pem",
+                "KALSHI_TIER": "premier",
+            },
             "https://x/trade-api/v2",
             False,
         ),
