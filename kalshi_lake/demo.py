@@ -415,26 +415,45 @@ def print_report(settings, report: DemoReport, console) -> None:
             [Col("ticker"), Col("trades", "num"), Col("contracts", "num"), Col("last trade (UTC)", drop=1)],
             [[t, count(n), count(c), when(last)] for t, n, c, last in rows],
         )
-        cols, rows = _query(
+        _print_spreads(
+            console,
             con,
+            "spreads from the recorded WebSocket books (each market's last two-sided top while recording)",
             """
-            select ticker, yes_bid_dollars as yes_bid, yes_ask_dollars as yes_ask, spread_dollars as spread,
-                   observed_at
+            select ticker, yes_bid_dollars, yes_ask_dollars, spread_dollars,
+                   max(exchange_ts) over (partition by ticker order by observed_at) as at
+            from fct_book_top
+            qualify book_state = 'two_sided'
+                and row_number() over (partition by ticker, book_state order by observed_at desc) = 1""",
+        )
+        _print_spreads(
+            console,
+            con,
+            "current spreads (latest REST order book snapshot)",
+            """
+            select ticker, yes_bid_dollars, yes_ask_dollars, spread_dollars, observed_at as at
             from fct_spreads
             where source = 'orderbook' and book_state = 'two_sided'
-            qualify row_number() over (partition by ticker order by observed_at desc) = 1
-            order by spread_dollars, ticker limit 8""",
+            qualify row_number() over (partition by ticker order by observed_at desc) = 1""",
         )
-        _print_table(
-            console,
-            "current spreads (latest order book snapshot)",
-            [Col("ticker"), Col("yes bid", "num"), Col("yes ask", "num"), Col("spread", "num"),
-             Col("observed (UTC)", drop=1)],
-            columns([[t, bid, ask, spread, when(at)] for t, bid, ask, spread, at in rows], money=[1, 2, 3]),
-        )  # fmt: skip
         _reconcile(con, settings, report, console)
     finally:
         con.close()
+
+
+def _print_spreads(console, con, title: str, latest_per_market: str) -> None:
+    """The eight tightest of the two-sided quotes ``latest_per_market`` selects (ticker, bid, ask, spread, at); times
+    on the exchange's clock, so simulated and recorded quotes line up."""
+    _, rows = _query(con, f"select * from ({latest_per_market}) order by spread_dollars, ticker limit 8")
+    columns_ = [
+        Col("ticker"),
+        Col("yes bid", "num"),
+        Col("yes ask", "num"),
+        Col("spread", "num"),
+        Col("exchange time (UTC)", drop=1),
+    ]
+    cells = columns([[t, bid, ask, spread, when(at)] for t, bid, ask, spread, at in rows], money=[1, 2, 3])
+    _print_table(console, title, columns_, cells)
 
 
 def _reconcile(con, settings, report: DemoReport, console) -> None:
