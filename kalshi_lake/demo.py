@@ -111,7 +111,7 @@ def run_demo(seed: int = 7, size: str = "demo", console=None, settings=None) -> 
     lake_dir = str(user.lake_dir)
     if "://" not in lake_dir:
         lake_dir = os.path.abspath(lake_dir)
-    marker = _check_demo_lake(user)
+    marker = _check_demo_lake(user, seed, size, console)
     started = time.monotonic()
     console.rule("[bold]kalshi-lake demo")
     report = DemoReport(lake_dir=lake_dir, account="")
@@ -148,7 +148,7 @@ def run_demo(seed: int = 7, size: str = "demo", console=None, settings=None) -> 
         wait = settle_seconds(exchange.now, report.orders)
         with steps.step("settle", f"time advanced {wait / 3600:.1f} simulated hours: markets settled"):
             exchange.advance(seconds=wait)
-        _mark_demo_lake(marker, seed)
+        _mark_demo_lake(marker, seed, size)
         _pull_and_build(settings, console, steps)
         print_report(settings, report, console)
     total = time.monotonic() - started
@@ -206,8 +206,10 @@ def record_books(settings, exchange, seconds: int = RECORD_SECONDS, step: int = 
     return outcome["status"]
 
 
-def _check_demo_lake(settings) -> tuple:
-    """Refuse to write simulated data into a lake that holds anything else (a real account's lake).
+def _check_demo_lake(settings, seed: int, size: str, console) -> tuple:
+    """Refuse to write simulated data into a lake that holds anything else (a real account's lake); start afresh
+    when the lake holds another demo world (another seed or size: its markets, trades and account would mix
+    with this one's and the models' checks would fail).
 
     The demo marks its lakes with `<lake_root>/_demo.json` (an underscore path, invisible to readers)."""
     from kalshi_extract.errors import ConfigError
@@ -222,16 +224,38 @@ def _check_demo_lake(settings) -> tuple:
             f"{settings.lake_root} holds a lake the demo did not create; run the demo in another directory "
             "or with KALSHI_LAKE_DIR=./demo-data so simulated data never mixes with real data"
         )
+    if is_demo:
+        held = _demo_world(lake, marker)
+        if held != {"seed": seed, "size": size}:
+            console.print(
+                f"{settings.lake_root} holds another demo world (seed {held['seed']}, size {held['size']}): "
+                "starting afresh",
+                markup=False,
+                highlight=False,
+            )
+            lake.fs.delete_dir(lake.root)
+            warehouse = str(settings.warehouse_path)
+            if "://" not in warehouse and os.path.exists(warehouse):
+                os.remove(warehouse)
     return lake, marker
 
 
-def _mark_demo_lake(target: tuple, seed: int) -> None:
+def _demo_world(lake, marker: str) -> dict:
+    """The world (seed, size) a demo lake was made from (size "demo" for markers written before it was kept)."""
+    import json
+
+    with lake.fs.open_input_stream(marker) as f:
+        data = json.loads(f.read() or b"{}")
+    return {"seed": data.get("seed"), "size": data.get("size", "demo")}
+
+
+def _mark_demo_lake(target: tuple, seed: int, size: str) -> None:
     import json
 
     lake, marker = target
     lake.fs.create_dir(lake.root, recursive=True)
     with lake.fs.open_output_stream(marker) as out:
-        out.write(json.dumps({"created_by": "kalshi-lake demo", "seed": seed}).encode())
+        out.write(json.dumps({"created_by": "kalshi-lake demo", "seed": seed, "size": size}).encode())
 
 
 def _pull_and_build(settings, console, steps: _Steps) -> None:

@@ -15,11 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 LAKE_TRADES = "select count(*), count(distinct trade_id) from read_parquet(?)"
 
 
-def _run_demo(cwd: Path) -> subprocess.CompletedProcess:
+def _run_demo(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KALSHI_", "PREFECT_API_URL"))}
     env["COLUMNS"] = "80"  # a classic terminal: every table must still read whole
     return subprocess.run(
-        [sys.executable, "-c", "from kalshi_lake.cli import main; main()", "demo"],
+        [sys.executable, "-c", "from kalshi_lake.cli import main; main()", "demo", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -43,6 +43,7 @@ def test_demo_end_to_end_and_rerun(tmp_path):
         "rows per stream",
         "most active markets",
         "current spreads",
+        "spreads from the recorded WebSocket books",
         "✓ reconciled",
         "Next:",
         "kalshi-lake sql",
@@ -120,3 +121,21 @@ def test_demo_settings_are_an_object_not_the_environment(sim_account, tmp_path):
     )
     assert demo.lake_dir == str(tmp_path) and demo.concurrency == 3
     assert "PRIVATE KEY" not in repr(demo)
+
+
+@pytest.mark.slow
+def test_another_demo_world_in_the_same_directory_starts_afresh(tmp_path):
+    first = _run_demo(tmp_path, "--size", "tiny")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    other = _run_demo(tmp_path, "--size", "tiny", "--seed", "8")
+    assert other.returncode == 0, other.stdout[-3000:] + other.stderr[-3000:]
+    assert "holds another demo world (seed 7, size tiny): starting afresh" in other.stdout
+    assert "✓ reconciled" in other.stdout
+    con = _warehouse(tmp_path / "data" / "kalshi.duckdb")
+    try:
+        accounts = [r[0] for r in con.execute("select distinct account from fct_pnl").fetchall()]
+    finally:
+        con.close()
+    assert len(accounts) == 1  # only the second world's account: the worlds never mix
+    again = _run_demo(tmp_path, "--size", "tiny", "--seed", "8")
+    assert again.returncode == 0 and "starting afresh" not in again.stdout  # the same world tops up
