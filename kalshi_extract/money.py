@@ -98,7 +98,8 @@ def to_decimal(value: Decimal | str | int, what: str = "value") -> Decimal:
 
 def has_places(value: Decimal, places: int) -> bool:
     """True when ``value`` has at most ``places`` decimals (``has_places(Decimal("0.455"), 2) is False``)."""
-    return value == value.quantize(Decimal(1).scaleb(-places), rounding="ROUND_DOWN")
+    # by the exponent, not quantize(): quantize raises for values beyond the context's precision (1e30)
+    return value.is_finite() and value.normalize().as_tuple().exponent >= -places
 
 
 def parse_dollars(value: str | int | None) -> Decimal | None:
@@ -152,6 +153,10 @@ def price_text(price: Decimal) -> str:
     if not has_places(price, 4):
         raise ValueError(f"price {price} has more than 4 decimals; requests accept 2-4")
     return f"{price.quantize(_TICK4):f}"
+
+
+# a count fits the lake's decimal128(18, 2) and the API's fixed-point counts: fewer than 16 integer digits
+COUNT_LIMIT = Decimal(10) ** 16
 
 
 def count_text(count: Decimal) -> str:

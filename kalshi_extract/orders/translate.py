@@ -220,6 +220,8 @@ def parse_count(value: Decimal | str | int) -> Decimal:
         raise _invalid(f"count must be greater than 0; got {value}.")
     if not money.has_places(dec, 2):
         raise _invalid(f"count {value} has more than 2 decimals (the smallest unit is 0.01 contract).")
+    if dec >= money.COUNT_LIMIT:
+        raise _invalid(f"count {value} is too large (a count has at most 16 digits before the point).")
     return dec
 
 

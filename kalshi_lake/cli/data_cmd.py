@@ -220,13 +220,15 @@ def run_query(settings, query: str):
     from kalshi_extract.errors import ConfigError
     from kalshi_lake.warehouse import connect
 
+    if not query.strip():
+        raise ConfigError('no query given: e.g. kalshi-lake sql "select * from fct_pnl limit 10"')
     path = str(settings.warehouse_path)
     if "://" not in path and not os.path.exists(path):
         raise ConfigError(f"no warehouse at {path}: run `kalshi-lake build` first")
     con = connect(path, read_only=True)
     try:
         cur = con.execute(query)
-        columns = [d[0] for d in (cur.description or [])]
+        columns = [d[0] for d in (cur.description or [])] if cur is not None else []
         rows = cur.fetchall() if columns else []
     except duckdb.Error as exc:
         raise ConfigError(f"query failed: {one_line(exc)}") from None

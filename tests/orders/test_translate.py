@@ -97,7 +97,7 @@ def test_bad_price_text(text, fragment):
     assert "Nothing was sent" in str(info.value)
 
 
-@pytest.mark.parametrize("bad", ["0", "-3", "0.001", "abc", 1.5, "nan", "inf"])
+@pytest.mark.parametrize("bad", ["0", "-3", "0.001", "abc", 1.5, "nan", "inf", "1e30", "10000000000000000"])
 def test_bad_counts(bad):
     with pytest.raises(OrderValidationError):
         parse_count(bad)

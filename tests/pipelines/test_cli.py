@@ -93,6 +93,8 @@ def _assert_one_line_error(result, *needles: str) -> None:
         (["pull", "markets", "balance"], ["private", "KALSHI_API_KEY_ID"]),
         (["sql", "select 1", "--format", "xml"], ["--format"]),
         (["sql", "select 1"], ["kalshi-lake build"]),
+        (["sql", ""], ["no query given"]),
+        (["sql", "   "], ["no query given"]),
         (["demo", "--size", "huge"], ["--size 'huge'"]),
         (["pull", "order_events"], ["order_events", "not pulled from the API"]),
     ],
