@@ -241,6 +241,17 @@ class HttpClient:
                     self._signer = self._signer_factory()
         return self._signer
 
+    def _usable_key(self) -> bool:
+        """A key is configured and loads. An unusable one is the private endpoints' error (raised there, once per
+        request); public endpoints that merely accept a signature go unsigned instead of failing."""
+        if self._signer_factory is None:
+            return False
+        try:
+            self.signer()
+        except ConfigError:
+            return False
+        return True
+
     # --- the request loop --------------------------------------------------------------------------------------
     def request(
         self,
@@ -264,8 +275,8 @@ class HttpClient:
             sign = True
             if self._signer_factory is None:
                 raise ConfigError(f"{method} {path}: {MISSING_KEY_MESSAGE}")
-        else:  # "optional": sign when a key exists (orderbook, unknown paths); "none": never (saves CPU)
-            sign = need == "optional" and self._signer_factory is not None
+        else:  # "optional": sign when a usable key exists (orderbook, unknown paths); "none": never (saves CPU)
+            sign = need == "optional" and self._usable_key()
         cost = request_cost(r, json_body)
         data = None if json_body is None else orjson.dumps(json_body, default=_decimal_as_text)
         params = _clean_params(params)

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kalshi_extract.api.auth import load_private_key
 from kalshi_extract.errors import ConfigError, PullFailed
 
 __all__ = [
@@ -194,6 +195,8 @@ def plan_pull(
                 "(or KALSHI_PRIVATE_KEY)"
             )
         portfolio = tuple(s for s in PORTFOLIO_STREAMS if s in known) if want_portfolio else ()
+    if portfolio:  # an unusable key fails here, once, before anything is pulled or written
+        load_private_key(settings)
     return PullPlan(
         market_streams=market,
         portfolio_streams=portfolio,

@@ -79,6 +79,24 @@ def test_failed_private_pull_exits_non_zero_with_the_reason(local_env, monkeypat
     assert by_stream["fills"]["last_outcome"] == "failed" and by_stream["fills"]["rows"] == 0
 
 
+def test_an_unreadable_key_fails_once_before_anything_and_public_books_need_none(
+    local_env, monkeypatch, tmp_path
+):
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a key")
+    bad.chmod(0o600)
+    monkeypatch.delenv("KALSHI_PRIVATE_KEY", raising=False)
+    monkeypatch.setenv("KALSHI_PRIVATE_KEY_PATH", str(bad))
+    result = CliRunner().invoke(app, ["pull"])  # everything: the portfolio too, since a key is set
+    assert result.exit_code == 1
+    err = result.stderr.strip()
+    assert err.count("error:") == 1 and err.count("\n") == 0, err
+    assert "is not a readable unencrypted PEM private key" in err
+    assert not (local_env / "lake").exists()  # checked before anything was pulled or written
+    books = json.loads(_ok(["pull", "orderbook_snapshots", "--json"]).stdout)  # public: goes unsigned
+    assert books["streams"][0]["outcome"] == "ok" and books["streams"][0]["rows"] > 0
+
+
 @pytest.mark.prefect
 @pytest.mark.slow
 def test_pull_and_build_with_prefect(prefect_harness, local_env):
