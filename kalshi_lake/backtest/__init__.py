@@ -12,7 +12,9 @@ write_results(result, settings.warehouse_path, plot_path=plot_equity(result, "eq
 Modules: ``money`` (integer units, tick grid), ``fees`` (Kalshi fee model), ``data`` (lake loading), ``context``,
 ``events`` (what strategies receive), ``strategy`` (the interface), ``fills`` (fill model), ``portfolio``
 (positions, cash, FIFO), ``engine`` (the replay loop), ``metrics``, ``runner``, ``results`` (DuckDB tables),
-``plot`` (PNG), ``strategies`` (built-ins and the file loader).
+``plot`` (PNG), ``strategies`` (built-ins and the file loader); the research protocol: ``research`` (sweep,
+walk-forward, sensitivity), ``trials``, ``attribution`` + ``bootstrap`` (event-clustered intervals), ``scoring``
+(forecasts), ``research_store`` (``bt_research``/``bt_trials``), ``report`` (PNG).
 """
 
 from kalshi_lake.backtest.config import BacktestConfig
@@ -29,6 +31,7 @@ from kalshi_lake.backtest.events import Book, Candle, Fill, Order, OrderRequest,
 from kalshi_lake.backtest.fees import FeeSchedule
 from kalshi_lake.backtest.metrics import Metrics
 from kalshi_lake.backtest.plot import plot_equity
+from kalshi_lake.backtest.research import ResearchResult, run_research
 from kalshi_lake.backtest.results import write_results
 from kalshi_lake.backtest.runner import BacktestResult, run_backtest
 from kalshi_lake.backtest.strategies import BUILTINS, load_strategy_class, make_strategy
@@ -51,6 +54,7 @@ __all__ = [
     "Order",
     "OrderRequest",
     "ReplayData",
+    "ResearchResult",
     "Settlement",
     "Strategy",
     "StrategyLoadError",
@@ -61,5 +65,6 @@ __all__ = [
     "make_strategy",
     "plot_equity",
     "run_backtest",
+    "run_research",
     "write_results",
 ]

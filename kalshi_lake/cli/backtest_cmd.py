@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from kalshi_lake.cli.common import fail, handle_errors
+from kalshi_lake.cli.research_cmd import research
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:
@@ -213,6 +215,24 @@ def _print(result, png, db_path) -> None:
         con.print(f"equity curve: {png}")
 
 
+class _RunByDefault(TyperGroup):
+    """`kalshi-lake backtest STRATEGY ...` is `kalshi-lake backtest run STRATEGY ...`: anything that is not a
+    subcommand name (or the group's --help) goes to `run`, so the one-command form keeps working."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] != "--help":
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
-    app.command("backtest")(handle_errors(backtest))
+    group = typer.Typer(
+        cls=_RunByDefault,
+        no_args_is_help=True,
+        help="Replay the lake through a strategy (`backtest STRATEGY` = `backtest run STRATEGY`), or run the "
+        "research protocol (`backtest research STRATEGY`).",
+    )
+    group.command("run")(handle_errors(backtest))
+    group.command("research")(handle_errors(research))
+    app.add_typer(group, name="backtest")
