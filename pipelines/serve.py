@@ -13,8 +13,8 @@ collisions are cancelled acts as its watchdog (a new run starts only when none i
 a minute). The served process then runs two flow runs at a time, the recorder's and one other, so the pulls and
 model builds still run one at a time while the recorder runs.
 
-`flow.serve`/`prefect.serve` works with Prefect's ephemeral mode (no server configured) as well as with a server
-(`PREFECT_API_URL`); users with work pools use `prefect.yaml` instead.
+Schedules need a Prefect server with its scheduler: `kalshi-lake serve` starts one when `PREFECT_API_URL` is not
+set (`pipelines.server`); users with work pools use `prefect.yaml` instead.
 """
 
 from __future__ import annotations

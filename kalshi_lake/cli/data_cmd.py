@@ -354,7 +354,8 @@ def status(
 
 # --------------------------------------------------------------------------------------------------- serve
 def serve() -> None:
-    """Run the scheduled flows in this process until Ctrl-C (Prefect).  Example: kalshi-lake serve"""
+    """Run the scheduled flows until Ctrl-C (starts a local Prefect server unless PREFECT_API_URL is set).
+    Example: kalshi-lake serve"""
     from kalshi_extract.ingest.plan import has_api_key
 
     settings = load_settings()
@@ -370,14 +371,14 @@ def serve() -> None:
         console.print(
             "portfolio: not scheduled (no API key: set KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH)"
         )
-    console.print(
-        "Prefect UI: run `prefect server start` in another shell and set "
-        "PREFECT_API_URL=http://127.0.0.1:4200/api before `kalshi-lake serve`."
-    )
     _prefect_startup_grace()
-    from pipelines.serve import serve_forever
+    from pipelines.server import prefect_api
 
-    serve_forever(settings)
+    with prefect_api(log=lambda line: console.print(line, markup=False, highlight=False)) as url:
+        console.print(f"Prefect API: {url} (the UI is at the same address without /api)", highlight=False)
+        from pipelines.serve import serve_forever
+
+        serve_forever(settings)
 
 
 # --------------------------------------------------------------------------------------------------- demo

@@ -80,3 +80,56 @@ def test_serve_deployments_register_with_their_schedules(prefect_harness):
     assert [s.schedule.cron for s in got["portfolio"].schedules] == ["0 * * * *"]
     assert got["build-models"].schedules == []
     assert got["portfolio"].parameters == {"market_data": False, "portfolio": True, "build": True}
+
+
+@pytest.mark.slow
+def test_serve_runs_on_schedule_without_a_configured_server_and_stops_at_once(tmp_path):
+    """Prefect's temporary server runs no scheduler: `serve` starts a real one, so a cron tick really runs a flow
+    (a `_runs` row lands), and Ctrl-C stops everything within seconds."""
+    import glob
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from kalshi_sim import LocalExchange
+
+    with LocalExchange(size="tiny") as ex:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KALSHI_", "PREFECT_"))}
+        env.update(
+            KALSHI_ENV="local",
+            KALSHI_API_URL=ex.base_url,
+            KALSHI_LAKE_DIR=str(tmp_path / "data"),
+            KALSHI_SCHEDULE_MARKET_DATA="* * * * *",
+            PREFECT_HOME=str(tmp_path / "prefect-home"),
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from kalshi_lake.cli import main; main()", "serve"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 300  # server start (≤ ~60 s here) + the next minute + the run
+            runs = str(tmp_path / "data" / "lake" / "_runs" / "*" / "*.parquet")
+            while not glob.glob(runs) and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(2)
+            ticked = bool(glob.glob(runs))
+            stop = time.monotonic()
+            os.killpg(proc.pid, signal.SIGINT)
+            out, _ = proc.communicate(timeout=60)
+            stopped_in = time.monotonic() - stop
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+    assert ticked, out[-3000:]
+    assert "starting a local Prefect server" in out
+    assert stopped_in < 30 and proc.returncode == 0, (stopped_in, proc.returncode, out[-2000:])
+    port = re.search(r"starting a local Prefect server .* at http://127\.0\.0\.1:(\d+)", out).group(1)
+    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert f"--port {port}" not in processes  # the server it started is gone too
