@@ -1,11 +1,11 @@
--- grain: one row per (session_id, event, at)
+-- grain: one row per (session_id, event, "at")
 -- purpose: one row per runner start or stop, written by kalshi_lake.live (kalshi-lake run), deduplicated.
 with source as (
     select * from src_live_sessions
 ),
 
 ranked as (
-    select *, row_number() over (partition by session_id, event, at order by _loaded_at, _run_id) as _rn
+    select *, row_number() over (partition by session_id, event, "at" order by _loaded_at, _run_id) as _rn
     from source
 ),
 
