@@ -251,6 +251,40 @@ WS_STREAMS = (
     "ws_coverage",
 )
 
+# --- streams the live runner writes (kalshi-lake run; kalshi_lake.live.record); never pulled -------------------
+# One session = one start of the runner (`session_id`); `run_key` names the strategy + parameters + selection and
+# stays the same across restarts (it prefixes the session's client_order_ids). `mode` = paper | live. `at` is our
+# clock, `ts` the exchange's (the time of the event the strategy was handling). Money and counts as in `bt_*`.
+
+# One row per start and stop (`event` = started | stopped | killed; `summary` JSON at stop).
+LIVE_SESSION = _cols(
+    "session_id run_key strategy mode env event at:ts reason params:json selection:json limits:json summary:json"
+)
+
+# Every decision and what became of it, one row per step (`event_id` unique): `event` = accepted (passed the
+# risk gate) | refused (the risk gate; `reason` starts with "risk:") | rejected (the engine's or the exchange's
+# checks) | resting | executed | filled | canceled | unknown (live: the outcome is being resolved by lookup).
+# `order_seq` is the session's order number (bt_fills.order_id); `trigger` what the strategy was handling.
+LIVE_ORDER = _cols(
+    "event_id session_id order_seq:int client_order_id order_id ticker event ts:ts at:ts action outcome_side "
+    "book_side count_fp filled_fp yes_price_dollars time_in_force status reason trigger mode"
+)
+
+# One row per fill, the columns of bt_fills (cash and P&L as the runner books them) plus the exchange's ids.
+LIVE_FILL = _cols(
+    "session_id fill_seq:int order_seq:int client_order_id ticker ts:ts at:ts action outcome_side book_side "
+    "count_fp yes_price_dollars no_price_dollars is_taker:bool fee_cost:usd realized_pnl_dollars position_fp "
+    "cash_dollars price_source quote_age_ms:num mode"
+)
+
+# The status line, every few seconds and at stop: the account as the runner sees it (bt_equity + the guards).
+LIVE_STATUS = _cols(
+    "session_id at:ts ts:ts cash_dollars positions_value_dollars equity_dollars pnl_today_dollars "
+    "open_orders:int positions:json max_data_age_s:num limits_hit:json feed mode"
+)
+
+LIVE_STREAMS = ("live_sessions", "live_orders", "live_fills", "live_status")
+
 SAME_AS: dict[str, dict[str, str]] = {
     "fills": {
         "fill_id": "trade_id",
@@ -282,11 +316,16 @@ STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "ws_user_orders": WS_USER_ORDER,
     "ws_positions": WS_POSITION,
     "ws_coverage": WS_COVERAGE,
+    "live_sessions": LIVE_SESSION,
+    "live_orders": LIVE_ORDER,
+    "live_fills": LIVE_FILL,
+    "live_status": LIVE_STATUS,
 }
 
 PRIVATE_STREAMS = frozenset(
     {"fills", "settlements", "orders", "positions", "balance", "ws_fills", "ws_user_orders", "ws_positions"}
 )
+PRIVATE_STREAMS |= frozenset(LIVE_STREAMS)  # a live session's orders and fills belong to one account
 
 
 def arrow_schema(stream: str) -> pa.Schema:

@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from kalshi_lake.backtest.errors import StrategyParamError
-from kalshi_lake.backtest.events import Book, Candle, Fill, OrderRequest, Settlement, Trade
+from kalshi_lake.backtest.events import Book, Candle, Fill, Order, OrderRequest, Settlement, Trade
 
 
 def _convert(name: str, value: Any, default: Any) -> Any:
@@ -95,6 +95,10 @@ class Strategy:
 
     def on_settlement(self, ctx, settlement: Settlement) -> Iterable[OrderRequest] | None:
         """Called after a market settled and the position was paid out."""
+
+    def on_reject(self, ctx, order: Order) -> Iterable[OrderRequest] | None:
+        """Called when an order of this strategy was refused: ``order.reason`` says why (a live run's risk
+        limits start with ``risk:``). The live runner calls it; the backtest records refusals in its metrics."""
 
     def on_end(self, ctx) -> None:
         """Called once after the last event."""

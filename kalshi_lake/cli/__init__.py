@@ -30,6 +30,7 @@ def version() -> None:
 
 for module in (data_cmd, record_cmd, exchange_cmd, trading_cmd, backtest_cmd):
     module.register(app)
+__import__("kalshi_lake.cli.run_cmd", fromlist=["register"]).register(app)  # kalshi-lake run (live runner)
 
 
 def main() -> None:

@@ -1,0 +1,247 @@
+"""The live desk: the only place a live run turns an order into a request, through the order module.
+
+* Every order gets its ``client_order_id`` here, before anything is sent: ``kl<run key>-<uuid hex>``. The run key
+  is derived from the strategy, its parameters and the selection, so a restarted runner recognises its own
+  orders on the exchange (and leaves anyone else's alone).
+* ``Orders.prepare`` (the order module's own checks: grid, market open, balance, ``KALSHI_MAX_*``) then
+  ``Orders.submit``: the intent is journaled in the lake before the first send, an unknown outcome is resolved by
+  looking the order up, never by sending it again (``kalshi_extract.orders.executor``).
+* ``reconcile`` (at start and after every reconnect) settles journaled intents that never got an answer
+  (``resolve_pending``: lookups only), then reads the exchange — balance, positions of the selected markets, this
+  run's resting orders — and makes the engine agree with it. An order whose outcome stayed unknown is shown as
+  open until a reconcile finds it or proves it was never placed; it is never re-sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from kalshi_extract.errors import KalshiApiError, OrderError, OrderOutcomeUnknown, TransportError
+from kalshi_lake.backtest.events import Order
+from kalshi_lake.backtest.money import (
+    PRICE_SCALE,
+    centi_to_contracts,
+    contracts_to_centi,
+    dollars_to_micros,
+    micros_to_dollars,
+)
+
+if TYPE_CHECKING:
+    from kalshi_lake.backtest.portfolio import MarketBook
+    from kalshi_lake.live.engine import LiveEngine
+
+_log = logging.getLogger(__name__)
+
+
+def _centi(value: Any) -> int:
+    return contracts_to_centi(Decimal(str(value or "0")))
+
+
+class ExchangeDesk:
+    """Sends, cancels and reconciles this run's orders (see the module docstring)."""
+
+    def __init__(self, client: Any, orders: Any, run_key: str) -> None:
+        self.client = client
+        self.orders = orders
+        self.prefix = f"kl{run_key}-"
+        self.coid: dict[int, str] = {}  # local order id → client_order_id
+        self.exchange_id: dict[int, str] = {}  # local order id → exchange order id
+        self.by_coid: dict[str, Order] = {}
+        self.by_exchange_id: dict[str, Order] = {}
+        self.unknown: set[int] = set()  # local ids whose create outcome is not known yet
+
+    def ours(self, client_order_id: str | None) -> bool:
+        return bool(client_order_id) and client_order_id.startswith(self.prefix)
+
+    # -- writes ---------------------------------------------------------------------------------------------
+    def send(self, engine: LiveEngine, book: MarketBook, order: Order) -> Order:
+        coid = self.prefix + uuid.uuid4().hex
+        self.coid[order.order_id] = coid
+        self.by_coid[coid] = order
+        outcome_price = order.price if order.outcome == "yes" else PRICE_SCALE - order.price
+        try:
+            prepared = self.orders.prepare(
+                order.action,
+                order.ticker,
+                order.outcome,
+                centi_to_contracts(order.remaining),
+                micros_to_dollars(outcome_price),
+                time_in_force=order.time_in_force,
+                client_order_id=coid,
+            )
+        except (OrderError, KalshiApiError, TransportError) as exc:
+            return engine._reject(order, f"order checks: {exc}")
+        try:
+            res = self.orders.submit(prepared)
+        except OrderOutcomeUnknown as exc:
+            # it may be on the exchange: keep it open (it counts against the limits) and let reconcile decide
+            self.unknown.add(order.order_id)
+            order.reason = f"outcome unknown ({exc}); resolved by lookup at the next reconcile"
+            book.resting.append(order)
+            engine._reserve(book, order)
+            engine.rec.order(engine, order, "unknown", coid)
+            return order
+        except (OrderError, KalshiApiError, TransportError) as exc:
+            return engine._reject(order, f"exchange refused: {exc}")
+        self._placed(engine, book, order, res.order_id, res.status, res.fill_count)
+        return order
+
+    def _placed(self, engine, book, order, exchange_id, status, fill_count) -> None:
+        if exchange_id:
+            self.exchange_id[order.order_id] = exchange_id
+            self.by_exchange_id[exchange_id] = order
+        executed = _centi(fill_count) - order.filled if fill_count is not None else 0
+        if executed > 0:
+            engine.unconfirmed[order.order_id] = executed  # its fills arrive on the fill channel
+        if status == "resting":
+            if order not in book.resting:
+                book.resting.append(order)
+                engine._reserve(book, order)
+        elif status == "canceled":
+            order.status, order.reason = (
+                "canceled",
+                "ioc remainder" if order.time_in_force == "ioc" else status,
+            )
+        engine.rec.order(engine, order, status or "sent", self.coid.get(order.order_id))
+
+    def cancel(self, engine: LiveEngine, book: MarketBook, order: Order) -> bool:
+        exchange_id = self.exchange_id.get(order.order_id)
+        if exchange_id is None:
+            return False  # outcome unknown: reconcile finds it (and the kill switch cancels it then)
+        try:
+            self.orders.cancel(exchange_id)
+        except (OrderError, KalshiApiError, TransportError) as exc:
+            _log.warning("cancel of %s failed: %s (reconcile will show its state)", exchange_id, exc)
+            return False
+        if order in book.resting:
+            book.resting.remove(order)
+        engine._release(order)
+        order.status, order.reason = "canceled", "canceled by strategy"
+        engine.rec.order(engine, order, "canceled", self.coid.get(order.order_id))
+        return True
+
+    # -- what the exchange says --------------------------------------------------------------------------------
+    def order_update(
+        self, engine: LiveEngine, exchange_id: str, coid: str | None, status: str | None
+    ) -> None:
+        order = self.by_exchange_id.get(exchange_id) or (self.by_coid.get(coid) if coid else None)
+        if order is None or status in (None, "resting"):
+            return
+        book = engine.books[order.market_index]
+        if order in book.resting:
+            book.resting.remove(order)
+            engine._release(order)
+        if order.status == "open":
+            order.status = "filled" if status == "executed" else "canceled"
+            order.reason = order.reason or f"exchange: {status}"
+            engine.rec.order(engine, order, status, self.coid.get(order.order_id))
+
+    def reconcile(self, engine: LiveEngine) -> dict:
+        """Make the engine agree with the exchange (see the module docstring); returns what changed."""
+        resolved = self.orders.resolve_pending()
+        balance = self.client.get("/portfolio/balance")
+        engine.cash = int(balance["balance"]) * 1_000_000  # cents → 1e-8 $ units
+        index = engine.index
+        seen: set[str] = set()
+        cursor_params = {"limit": 1000}
+        for page in self.client.paginate("/portfolio/positions", cursor_params, data_key="market_positions"):
+            for p in page.items:
+                mi = index.get(p.get("ticker"))
+                if mi is None:
+                    continue
+                seen.add(p["ticker"])
+                self._set_position(engine, mi, _centi(p.get("position_fp")), p.get("market_exposure_dollars"))
+        for b in engine.books:
+            if b.ticker not in seen and b.pos:
+                self._set_position(engine, b.index, 0, None)
+        resting = [
+            o
+            for o in self.orders.list_orders(status="resting", limit=1000)
+            if self.ours(o.get("client_order_id")) and o.get("ticker") in index
+        ]
+        live_ids = {o["order_id"] for o in resting}
+        for b in engine.books:  # resting here but not there: filled or cancelled while we were away
+            for order in list(b.resting):
+                eid = self.exchange_id.get(order.order_id)
+                if eid is None and order.order_id in self.unknown:
+                    continue  # matched below by client_order_id
+                if eid not in live_ids:
+                    b.resting.remove(order)
+                    engine._release(order)
+                    order.status, order.reason = "canceled", "not resting on the exchange at reconcile"
+        adopted = 0
+        for o in resting:
+            order = self.by_coid.get(o["client_order_id"])
+            if order is None:
+                order = self._adopt(engine, o)
+                adopted += 1
+            self.unknown.discard(order.order_id)
+            self.exchange_id[order.order_id] = o["order_id"]
+            self.by_exchange_id[o["order_id"]] = order
+            book = engine.books[order.market_index]
+            if order not in book.resting:
+                book.resting.append(order)
+                engine._reserve(book, order)
+        for oid in list(self.unknown):  # not resting: it executed, was cancelled, or was never placed
+            order = engine.orders[oid - 1]
+            book = engine.books[order.market_index]
+            if order in book.resting:
+                book.resting.remove(order)
+                engine._release(order)
+            order.status = "canceled"
+            order.reason = (
+                "not resting at reconcile (executed, cancelled or never placed; positions are the exchange's)"
+            )
+            self.unknown.discard(oid)
+        return {
+            "resolved": len(resolved),
+            "resting": len(resting),
+            "adopted": adopted,
+            "positions": len(seen),
+        }
+
+    def _set_position(self, engine: LiveEngine, mi: int, pos: int, exposure) -> None:
+        b = engine.books[mi]
+        b.pos = pos
+        b.lots.clear()
+        if pos:
+            cost = Decimal(str(exposure)) if exposure is not None else None
+            if cost is not None and cost > 0:
+                per = cost / centi_to_contracts(abs(pos))
+                avg = per if pos > 0 else 1 - per
+                price = dollars_to_micros(avg.quantize(Decimal("0.000001")))
+            else:
+                price = b.mark or PRICE_SCALE // 2
+            b.lots.append([abs(pos), price])
+        old = b.value
+        b.value = b.value_at(b.mark) if b.mark is not None else 0
+        engine.positions_value += b.value - old
+
+    def _adopt(self, engine: LiveEngine, o: dict) -> Order:
+        """A resting order of this run placed before a restart: give it a local id so ``ctx`` shows it."""
+        mi = engine.index[o["ticker"]]
+        side = o.get("book_side") or ("bid" if o.get("side") == "yes" else "ask")
+        delta = 1 if side == "bid" else -1
+        price = dollars_to_micros(Decimal(str(o["yes_price_dollars"])))
+        filled = _centi(o.get("fill_count_fp"))
+        remaining = _centi(o.get("remaining_count_fp"))
+        order = Order(
+            len(engine.orders) + 1,
+            o["ticker"],
+            "buy" if delta > 0 else "sell",
+            "yes",
+            delta,
+            filled + remaining,
+            price,
+            "gtc",
+            engine.now,
+            filled=filled,
+            market_index=mi,
+        )
+        engine.orders.append(order)
+        self.coid[order.order_id] = o["client_order_id"]
+        self.by_coid[o["client_order_id"]] = order
+        return order

@@ -1,0 +1,16 @@
+-- grain: one row per (session_id, fill_seq)
+-- purpose: one row per fill of a live or paper session (the meaning of bt_fills), written by kalshi_lake.live (kalshi-lake run), deduplicated.
+with source as (
+    select * from src_live_fills
+),
+
+ranked as (
+    select *, row_number() over (partition by session_id, fill_seq order by _loaded_at, _run_id) as _rn
+    from source
+),
+
+final as (
+    select * exclude (_rn) from ranked where _rn = 1
+)
+
+select * from final
