@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from kalshi_lake.cli import backtest_cmd, data_cmd, exchange_cmd, record_cmd, trading_cmd
+from kalshi_lake.cli import backtest_cmd, data_cmd, exchange_cmd, record_cmd, run_cmd, trading_cmd
 
 app = typer.Typer(
     name="kalshi-lake",
@@ -28,9 +28,8 @@ def version() -> None:
     typer.echo(_version("kalshi-lake"))
 
 
-for module in (data_cmd, record_cmd, exchange_cmd, trading_cmd, backtest_cmd):
+for module in (data_cmd, record_cmd, exchange_cmd, trading_cmd, backtest_cmd, run_cmd):
     module.register(app)
-__import__("kalshi_lake.cli.run_cmd", fromlist=["register"]).register(app)  # kalshi-lake run (live runner)
 
 
 def main() -> None:
