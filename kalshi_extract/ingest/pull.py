@@ -219,7 +219,7 @@ class RunContext:
         settings = getattr(client, "settings", None)
         self.account = (getattr(settings, "account", None) or "default") if sdef.private else None
         self.concurrency = max(1, int(getattr(settings, "concurrency", 8) or 8))
-        self.book = StateBook(lake, sdef.name)
+        self.book = StateBook(lake, sdef.name, self.account)  # private streams: per account
         self._lock = threading.Lock()
         self.pages = self.rows = self.rows_seen = self.files = 0
         self.rows_written = 0  # rows handed to writers (progress); ``rows`` counts them once committed

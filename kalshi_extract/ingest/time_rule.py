@@ -141,11 +141,22 @@ def _load_landed(ctx, windows: dict[str, datetime | None], tickers: dict[str, st
     los = list(windows.values())
     lo = None if any(x is None for x in los) else min(los)
     wanted = sorted({t for t in tickers.values() if t is not None})
-    names = list(dict.fromkeys([*cols, sdef.time_column, *(["ticker"] if wanted else [])]))
+    mine = ctx.account is not None  # a private stream: only this account's rows count as landed
+    names = list(
+        dict.fromkeys(
+            [*cols, sdef.time_column, *(["ticker"] if wanted else []), *(["_account"] if mine else [])]
+        )
+    )
     min_date = (lo - timedelta(days=1)).strftime("%Y-%m-%d") if lo is not None and by_time else None
     table = ctx.lake.scan(sdef.name, names, min_date)
     if table is None or table.num_rows == 0:
         return {}
+    if mine:
+        table = table.filter(
+            pc.fill_null(pc.equal(table.column("_account"), ctx.account), bool_scalar(False))
+        )
+        if table.num_rows == 0:
+            return {}
     if wanted:
         known = str_array(wanted)
         table = table.filter(pc.is_in(table.column("ticker"), value_set=known))

@@ -1,4 +1,5 @@
-"""Incremental state of a stream, kept in the lake at ``_state/<stream>.json`` and changed only by commits.
+"""Incremental state of a stream, kept in the lake at ``_state/<stream>.json`` (private streams: one document per
+account, ``_state/<stream>/account=<label>.json``) and changed only by commits.
 
 The document::
 
@@ -12,6 +13,13 @@ Watermarks are the newest event time landed (text, exact microseconds), so they 
 clock (the exchange's clock may differ from ours). State only changes through :meth:`StateBook.commit`, which
 hands the new document to :meth:`kalshi_extract.lake.store.Lake.commit` together with the data files it describes, so
 data and state are durable together (see :mod:`kalshi_extract.lake.store`).
+
+Per-account state: a private stream's watermarks say how far *one account's* rows are landed; shared by two
+accounts, the second would start from the first's watermark and silently skip its own older rows. A state file of
+an earlier version (``_state/<stream>.json`` of a private stream) is migrated when the stream is next opened: it
+belongs to the account whose rows are in the lake; a lake with no rows of the stream gives it to nobody (it is
+deleted: the next pull reads the account's history afresh, rows de-duplicated); rows of several accounts → the
+open is refused with a message saying what to do, nothing changed.
 """
 
 from __future__ import annotations
@@ -74,10 +82,15 @@ def parse_iso(text: str | None) -> datetime | None:
 class StateBook:
     """The state of one stream during a run: thread-safe reads, commits together with data files."""
 
-    def __init__(self, lake, stream: str):
+    def __init__(self, lake, stream: str, account: str | None = None):
+        """``account``: the account label (``KALSHI_ACCOUNT``) for a private stream, None for a public one. Call
+        while holding the stream's lock (it may migrate an earlier version's state file)."""
         self.lake = lake
         self.stream = stream
-        doc = lake.read_state(stream)
+        self.account = account
+        if account is not None:
+            _migrate_legacy(lake, stream)
+        doc = lake.read_state(stream, account)
         if doc and doc.get("version") != STATE_VERSION:
             raise LakeStateError(
                 f"state of {stream!r} has version {doc.get('version')!r}, expected {STATE_VERSION}; it was "
@@ -111,7 +124,7 @@ class StateBook:
         """Make ``files`` visible and apply the state changes, as one crash-safe commit."""
         with self._lock:
             if not partitions and not hashes and not meta:
-                return self.lake.commit(self.stream, files)
+                return self.lake.commit(self.stream, files, account=self.account)
             doc = copy.deepcopy(self.doc) if (partitions or meta) else dict(self.doc)
             if partitions:
                 for key, value in partitions.items():
@@ -121,6 +134,29 @@ class StateBook:
             if meta:
                 doc["meta"] = {**doc["meta"], **meta}
             doc["updated_at"] = iso(datetime.now(UTC))
-            out = self.lake.commit(self.stream, files, state=doc)
+            out = self.lake.commit(self.stream, files, state=doc, account=self.account)
             self.doc = doc
             return out
+
+
+def _migrate_legacy(lake, stream: str) -> None:
+    """Move an earlier version's ``_state/<stream>.json`` of a private stream to its account (see the module)."""
+    old = lake.legacy_state_path(stream)
+    if not lake._exists(old):
+        return
+    doc = lake.read_state_file(old)
+    landed = lake.scan(stream, ["_account"])
+    owners = (
+        [] if landed is None else sorted(v for v in pc.unique(landed.column("_account")).to_pylist() if v)
+    )
+    if len(owners) > 1:
+        raise LakeStateError(
+            f"{old} was written before state was kept per account, and the lake holds {stream!r} rows of "
+            f"several accounts ({', '.join(repr(o) for o in owners)}): it cannot tell whose watermarks it holds. "
+            f"Delete {old}: each account's next pull then reads its history afresh (rows already in the lake "
+            "are de-duplicated, nothing is lost)."
+        )
+    if owners:
+        lake.commit(stream, [], state=doc, deletes=[old], account=owners[0])
+    else:  # no rows of the stream: the state is nobody's; without it the next pull reads from the start
+        lake.commit(stream, [], deletes=[old])

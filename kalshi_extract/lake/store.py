@@ -13,7 +13,8 @@ Layout
 ::
 
     <root>/<stream>/date=YYYY-MM-DD/part-<run_id>-<n>.parquet   data (hive partitions; ``date`` only in the path)
-    <root>/_state/<stream>.json                                  watermarks / incremental state of a stream
+    <root>/_state/<stream>.json                                  watermarks / incremental state of a public stream
+    <root>/_state/<stream>/account=<label>.json                  … of a private stream, one per account (``_account``)
     <root>/_commits/<stream>-<seq>.json                          a commit in flight (rolled forward on recovery)
     <root>/_runs/date=YYYY-MM-DD/<run_id>-<stream>.parquet       the run log (see :mod:`kalshi_extract.lake.run_log`)
     <root>/_locks/<stream>.lock                                  the writer lock of a stream
@@ -50,6 +51,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -57,7 +59,7 @@ import pyarrow.parquet as pq
 
 from kalshi_extract.errors import LakeStateError
 from kalshi_extract.lake.locks import LEASE_SECONDS, StreamLock
-from kalshi_extract.lake.schemas import STREAM_COLUMNS, TS, arrow_schema
+from kalshi_extract.lake.schemas import PRIVATE_STREAMS, STREAM_COLUMNS, TS, arrow_schema
 from kalshi_extract.lake.writer import StreamWriter
 
 __all__ = ["Lake", "StreamWriter", "StreamLock", "LEASE_SECONDS"]
@@ -216,6 +218,9 @@ class Lake:
             for info in self._list(self._join(folder), recursive=False):
                 if info.base_name.startswith(prefix):
                     self._delete_quiet(info.path)
+        for info in self._list(self._join("_state", stream), recursive=False):  # per-account state files
+            if info.base_name.startswith("."):
+                self._delete_quiet(info.path)
         return done
 
     def reserve_space(self, stream: str, nbytes: int = 256 * 1024) -> str | None:
@@ -279,7 +284,11 @@ class Lake:
         for path in record.get("deletes", []):
             self._delete_quiet(path)
         if record.get("state") is not None:
-            self._write_bytes(self._state_path(record["stream"]), json.dumps(record["state"]).encode())
+            if "state_account" in record:
+                path = self._state_path(record["stream"], record["state_account"])
+            else:  # a record of an earlier version: its state file, migrated by the stream's next StateBook
+                path = self.legacy_state_path(record["stream"])
+            self._write_bytes(path, json.dumps(record["state"]).encode())
 
     def commit(
         self,
@@ -287,9 +296,17 @@ class Lake:
         files: list[tuple[str, str]],
         state: dict | None = None,
         deletes: Iterable[str] = (),
+        *,
+        account: str | None = None,
     ) -> list[str]:
-        """Make temp files visible (and replace the stream's state, delete files) as one crash-safe step."""
+        """Make temp files visible (and replace the stream's state, delete files) as one crash-safe step.
+
+        ``account``: whose state ``state`` is (private streams keep one state per account)."""
         deletes = list(deletes)
+        if state is not None:
+            self._state_path(
+                stream, account
+            )  # a private stream's state needs its account: fail before writing
         if not files and state is None and not deletes:
             return []
         record = {
@@ -297,6 +314,7 @@ class Lake:
             "moves": [list(m) for m in files],
             "deletes": deletes,
             "state": state,
+            "state_account": account,
             "at": datetime.now(UTC).isoformat(),
         }
         with self._commit_lock:
@@ -313,24 +331,41 @@ class Lake:
         return [dst for _, dst in files]
 
     # -- state ------------------------------------------------------------------------------------------
-    def _state_path(self, stream: str) -> str:
+    def _state_path(self, stream: str, account: str | None = None) -> str:
+        """``_state/<stream>.json`` (public streams) or ``_state/<stream>/account=<label>.json`` (private ones:
+        each account its own watermarks, so a second account in the lake does not start from the first's; a
+        subaccount would add ``subaccount=<n>`` beside it). The label is %-quoted: it cannot leave the folder."""
+        if stream in PRIVATE_STREAMS:
+            if account is None:
+                raise LakeStateError(
+                    f"stream {stream!r} is private: its state is per account (KALSHI_ACCOUNT); name the account"
+                )
+            return self._join("_state", stream, f"account={quote(account, safe='')}.json")
         return self._join("_state", f"{stream}.json")
 
-    def read_state(self, stream: str) -> dict:
-        """The stream's state document ({} before its first commit)."""
+    def legacy_state_path(self, stream: str) -> str:
+        """Where versions before per-account state kept a private stream's state (``_state/<stream>.json``)."""
+        return self._join("_state", f"{stream}.json")
+
+    def read_state(self, stream: str, account: str | None = None) -> dict:
+        """The stream's state document ({} before its first commit); ``account`` for private streams."""
+        return self.read_state_file(self._state_path(stream, account))
+
+    def read_state_file(self, path: str) -> dict:
+        """A state document by path ({} when the file does not exist)."""
         try:
-            raw = self._read_bytes(self._state_path(stream))
+            raw = self._read_bytes(path)
         except FileNotFoundError:
             return {}
         try:
             state = json.loads(raw)
         except ValueError as exc:
             raise LakeStateError(
-                f"state file {self._state_path(stream)} is not valid JSON ({exc}); it was modified outside "
-                "kalshi-lake. Delete it to re-pull the stream from scratch (rows are de-duplicated)."
+                f"state file {path} is not valid JSON ({exc}); it was modified outside kalshi-lake. Delete it to "
+                "re-pull the stream from scratch (rows are de-duplicated)."
             ) from None
         if not isinstance(state, dict):
-            raise LakeStateError(f"state file {self._state_path(stream)} does not hold a JSON object")
+            raise LakeStateError(f"state file {path} does not hold a JSON object")
         return state
 
     # -- writing ----------------------------------------------------------------------------------------
@@ -434,9 +469,14 @@ class Lake:
             )
         return LakeStateError(
             f"{path} is not a readable Parquet file ({exc}); it was damaged or written outside kalshi-lake. "
-            f"Move it out of the lake, then delete {self._state_path(stream)} so the next pull of {stream!r} "
+            f"Move it out of the lake, then delete {self._state_display(stream)} so the next pull of {stream!r} "
             "lands its rows again (rows already in the lake are de-duplicated)."
         )
+
+    def _state_display(self, stream: str) -> str:
+        if stream in PRIVATE_STREAMS:
+            return self._join("_state", stream) + "/ (every account's state of the stream)"
+        return self._state_path(stream)
 
     def open_parquet(self, path: str) -> pq.ParquetFile:
         """A data file's reader; :class:`LakeStateError` naming the file when it is not readable Parquet."""

@@ -39,9 +39,9 @@ def test_snapshots_carry_the_local_exchanges_clock(tmp_path):
                 assert {str(r["date"]) for r in rows} == {"2026-11-25"}, stream
                 loaded = {r["_loaded_at"] for r in rows}
                 assert all(abs(t - datetime.now(UTC)) < timedelta(minutes=10) for t in loaded), stream
-                assert lake.read_state(stream)["meta"]["last_snapshot"].startswith("2026-11-25T01:00:00"), (
-                    stream
-                )
+                assert lake.read_state(stream, client.settings.account)["meta"]["last_snapshot"].startswith(
+                    "2026-11-25T01:00:00"
+                ), stream
 
             # a later run after the exchange moved on lands a second snapshot at the new time, the first untouched
             ex.advance(600)
