@@ -225,6 +225,49 @@ def _reached_now(now: datetime | None, b: datetime, last: int | None, interval: 
     return last is None or last < R._secs(b) - interval * 60
 
 
+#: a market with at most this many new candles is buffered in memory and written through the run's shared writer
+#: (one set of files for all small markets); a bigger one gets its own writer and commit
+CANDLES_SMALL_ROWS = 20_000
+#: the shared writer commits its complete markets (files + their states together) every this many rows
+CANDLES_COMMIT_ROWS = 200_000
+
+
+class _SharedCandles:
+    """One writer for the small markets of a candles run, so a pull of many markets writes a few files (one per
+    day partition), not one per market. A market is handed over only complete (its rows and its new state), so
+    a commit covers whole markets: a killed run loses the markets not committed yet, never half of one."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.lock = threading.Lock()
+        self.writer = ctx.writer(max_open=64)
+        self.states: dict[str, dict] = {}
+        self.rows = 0
+
+    def add(self, key: str, batches: list, state: dict) -> None:
+        with self.lock:
+            for b in batches:
+                self.writer.write(b)
+                self.rows += b.num_rows
+            self.states[key] = state
+            if self.rows >= CANDLES_COMMIT_ROWS:
+                self._commit()
+
+    def _commit(self) -> None:
+        files = self.writer.finish()
+        self.ctx.committed(self.ctx.book.commit(files, partitions=self.states))
+        self.states, self.rows = {}, 0
+
+    def close(self) -> None:
+        """Commit the complete markets (also after another market failed: they stay landed); drop the rest."""
+        with self.lock:
+            try:
+                if self.states:
+                    self._commit()
+            finally:
+                self.writer.abort()
+
+
 def run_candles(ctx) -> None:
     sel = ctx.selection
     interval = sel.candle_interval
@@ -266,7 +309,9 @@ def run_candles(ctx) -> None:
         else:
             path = fill_path(ctx.sdef.path, series_ticker=series, ticker=ticker)
         conv = ctx.converter()
-        w = ctx.writer()
+        small: list | None = []  # the market's batches while it is small (None: it has its own writer)
+        small_rows = 0
+        w = None
         newest = wm
         try:
             a = start
@@ -294,7 +339,16 @@ def run_candles(ctx) -> None:
                                 True,
                             )
                         )
-                    w.write(batch)
+                    if small is not None and small_rows + batch.num_rows <= CANDLES_SMALL_ROWS:
+                        small.append(batch)
+                        small_rows += batch.num_rows
+                    else:
+                        if w is None:
+                            w = ctx.writer()
+                            for b in small or ():
+                                w.write(b)
+                            small = None
+                        w.write(batch)
                     if batch.column("end_period_ts").null_count:
                         ctx.untimed(batch.column("end_period_ts").null_count)
                     top = ts_bounds(batch.column("end_period_ts"))[1]
@@ -308,9 +362,10 @@ def run_candles(ctx) -> None:
                 if not final and _reached_now(now, b, last, interval):
                     break  # an open market's candles stop at the exchange's "now": later chunks are empty
                 a = b + timedelta(seconds=1)
-            files = w.finish()
+            files = w.finish() if w is not None else []
         except BaseException:
-            w.abort()
+            if w is not None:
+                w.abort()
             raise
         finally:
             ctx.retire(conv)
@@ -320,6 +375,13 @@ def run_candles(ctx) -> None:
             "complete": bool(final and sel.until is None),
             "last_run_id": ctx.run_id,
         }
-        ctx.committed(ctx.book.commit(files, partitions={key: state}))
+        if w is None:
+            shared.add(key, small, state)
+        else:
+            ctx.committed(ctx.book.commit(files, partitions={key: state}))
 
-    R._run_all(ctx, one, jobs)
+    shared = _SharedCandles(ctx)
+    try:
+        R._run_all(ctx, one, jobs)
+    finally:
+        shared.close()

@@ -62,7 +62,7 @@ from kalshi_extract.lake.locks import LEASE_SECONDS, StreamLock
 from kalshi_extract.lake.schemas import PRIVATE_STREAMS, STREAM_COLUMNS, TS, arrow_schema
 from kalshi_extract.lake.writer import StreamWriter
 
-__all__ = ["Lake", "StreamWriter", "StreamLock", "LEASE_SECONDS"]
+__all__ = ["Lake", "StreamWriter", "StreamLock", "LEASE_SECONDS", "conform"]
 
 _seq = itertools.count()
 _seq_lock = threading.Lock()
@@ -521,38 +521,85 @@ class Lake:
         return self.dataset(stream).to_table(columns=columns, filter=filter)
 
     # -- maintenance ------------------------------------------------------------------------------------
+    def current_schema(self, stream: str) -> pa.Schema | None:
+        """The schema files of ``stream`` are written with today (None for a stream this version does not know)."""
+        if stream in STREAM_COLUMNS:
+            return arrow_schema(stream)
+        from kalshi_extract.lake.run_log import RUNS_SCHEMA, RUNS_STREAM
+
+        return RUNS_SCHEMA if stream == RUNS_STREAM else None
+
+    def stale_files(self, stream: str) -> list[str]:
+        """Files of ``stream`` whose columns are not those of the current schema (e.g. ``decimal128(24, 8)``
+        strikes of an earlier version beside ``(38, 12)``, or a column added since): engines that read the lake
+        file by file disagree on them (polars fails, DuckDB's plain ``read_parquet`` rounds). :meth:`compact`
+        rewrites them to the current schema."""
+        schema = self.current_schema(stream)
+        if schema is None:
+            return []
+        return [p for p in self.files(stream) if not self.open_parquet(p).schema_arrow.equals(schema)]
+
     def compact(
         self, stream: str, *, small_rows: int = 100_000, target_rows: int = 1_000_000, timeout: float = 600.0
-    ) -> int:
-        """Merge the small files (< ``small_rows`` rows) of each date partition into files of ≤ ``target_rows``.
+    ) -> dict:
+        """Merge the small files (< ``small_rows`` rows) of each date partition into files of ≤ ``target_rows``
+        rows, and rewrite every file not in the current schema (:meth:`stale_files`) to it.
 
-        Rows and values are unchanged; runs as one crash-safe commit per partition under the stream's lock.
-        Returns the number of files removed.
+        Rows and values are unchanged (a decimal is only ever widened: a value that would not fit exactly raises,
+        nothing is rounded). Runs under the stream's writer lock (pulls of the stream wait), one crash-safe commit
+        per partition: a process killed at any instant leaves the partition as it was or compacted, each row once
+        (the commit record lists the new files and the old ones to delete; the next lock rolls it forward). A
+        file with a column the current schema does not have is left as it is (and counted in ``kept``): its
+        column would be lost. Returns ``{"removed": files replaced, "written": files written, "migrated": stale
+        files rewritten, "kept": files left out}``.
         """
-        removed = 0
+        out = {"removed": 0, "written": 0, "migrated": 0, "kept": 0}
         with self.lock(stream, timeout=timeout):
             by_date: dict[str, list[str]] = {}
             for path in self.files(stream):
                 date = path.rsplit("/", 2)[-2].split("=", 1)[-1]
                 by_date.setdefault(date, []).append(path)
-            schema = arrow_schema(stream) if stream in STREAM_COLUMNS else None
+            schema = self.current_schema(stream)
             for day, paths in sorted(by_date.items()):
-                small = [p for p in paths if self.open_parquet(p).metadata.num_rows < small_rows]
-                if len(small) < 2:
+                meta = {p: self.open_parquet(p) for p in paths}
+                sch = schema or meta[paths[0]].schema_arrow
+                foreign = [p for p in paths if set(meta[p].schema_arrow.names) - set(sch.names)]
+                usable = [p for p in paths if p not in foreign]
+                stale = [p for p in usable if not meta[p].schema_arrow.equals(sch)]
+                small = [p for p in usable if meta[p].metadata.num_rows < small_rows]
+                out["kept"] += len(foreign)
+                chosen = sorted(set(stale) | (set(small) if len(small) >= 2 else set()))
+                if not chosen:
                     continue
                 run_id = f"compact-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-                sch = schema or pq.read_schema(self.fs.open_input_file(small[0]))
                 w = StreamWriter(
                     self, stream, run_id, sch, None, max_file_rows=target_rows, max_open=1, fixed_date=day
                 )
                 try:
-                    for p in small:
-                        table = pq.read_table(self.fs.open_input_file(p), schema=sch)
-                        w.write(table)
+                    for p in chosen:
+                        try:
+                            table = meta[p].read()
+                        except (pa.ArrowInvalid, OSError) as exc:
+                            raise self.corrupt_file_error(p, exc) from None
+                        w.write(conform(table, sch))
                     files = w.finish()
                 except BaseException:
                     w.abort()
                     raise
-                self.commit(stream, files, deletes=small)
-                removed += len(small)
-        return removed
+                self.commit(stream, files, deletes=chosen)
+                out["removed"] += len(chosen)
+                out["written"] += len(files)
+                out["migrated"] += len(stale)
+        return out
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` in ``schema``: its columns in schema order, cast exactly (a value that does not fit raises),
+    columns it lacks (added to the schema since it was written) null."""
+    arrays = []
+    for field in schema:
+        if field.name in table.column_names:
+            arrays.append(table.column(field.name).cast(field.type, safe=True))
+        else:
+            arrays.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
