@@ -201,6 +201,18 @@ def build_models(run_tests: bool = True):
     return outcome.result
 
 
+@flow(name="compact", log_prints=False)
+def compact(streams: list[str] | None = None) -> dict:
+    """Compact the lake: merge small files, rewrite files of an earlier schema, compact the run log (see
+    :meth:`kalshi_extract.lake.store.Lake.compact`). Each stream under its writer lock: a pull of it waits."""
+    from kalshi_extract.lake.store import Lake, compact_lake
+
+    settings = Settings.load()
+    out = compact_lake(Lake.from_settings(settings), streams)
+    logger().info("compacted: %s", out)
+    return out
+
+
 @flow(name="refresh", log_prints=False)
 def refresh(
     market_data: bool = True,

@@ -5,7 +5,8 @@ Two deployments of the `refresh` flow, each with a cron schedule from settings:
 - `portfolio` (`KALSHI_SCHEDULE_PORTFOLIO`, default hourly): the portfolio streams, then the models. Only served
   when an API key is configured (the portfolio is private).
 The models are rebuilt after each pull ("models after each pull"); a third deployment `build-models` has no
-schedule and can be triggered from the UI or `prefect deployment run 'build_models/build-models'`.
+schedule and can be triggered from the UI or `prefect deployment run 'build_models/build-models'`. A deployment
+`compact` compacts the lake daily (`COMPACT_CRON`; `kalshi-lake compact` does the same by hand).
 
 With `KALSHI_RECORD_SERIES` set, a fourth deployment `record` runs the WebSocket recorder on those series, long-
 lived: it has no end of its own, and a schedule every minute with a deployment concurrency limit of one whose
@@ -20,9 +21,11 @@ set (`pipelines.server`); users with work pools use `prefect.yaml` instead.
 from __future__ import annotations
 
 from kalshi_extract.ingest.plan import has_api_key
-from pipelines.flows import build_models, record, refresh
+from pipelines.flows import build_models, compact, record, refresh
 
 RECORD_WATCHDOG_CRON = "* * * * *"
+#: compaction: daily at 03:17 UTC (a pull writes a few files per stream and day; the run log a file per run)
+COMPACT_CRON = "17 3 * * *"
 
 
 def record_series(settings) -> list[str]:
@@ -44,6 +47,12 @@ def deployments(settings) -> list:
             name="build-models",
             description="Rebuild the DuckDB warehouse from the lake (on demand).",
             tags=["kalshi-lake", "models"],
+        ),
+        compact.to_deployment(
+            name="compact",
+            cron=COMPACT_CRON,
+            description="Compact the lake daily: merge small files, migrate old schemas, compact the run log.",
+            tags=["kalshi-lake", "compact"],
         ),
     ]
     if has_api_key(settings):

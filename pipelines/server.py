@@ -45,6 +45,17 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def ui_url(api_url: str) -> str:
+    """The Prefect UI's address for an API URL: Prefect Cloud's app for its API, else the API's without ``/api``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(api_url)
+    if parts.hostname == "api.prefect.cloud":
+        return "https://app.prefect.cloud"
+    path = parts.path.rstrip("/").removesuffix("/api")
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
 @contextmanager
 def prefect_api(log=print) -> Iterator[str]:
     """The Prefect API URL to serve against: `PREFECT_API_URL`, or a server started for the block's duration."""

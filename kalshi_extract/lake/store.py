@@ -62,7 +62,7 @@ from kalshi_extract.lake.locks import LEASE_SECONDS, StreamLock
 from kalshi_extract.lake.schemas import PRIVATE_STREAMS, STREAM_COLUMNS, TS, arrow_schema
 from kalshi_extract.lake.writer import StreamWriter
 
-__all__ = ["Lake", "StreamWriter", "StreamLock", "LEASE_SECONDS", "conform"]
+__all__ = ["Lake", "StreamWriter", "StreamLock", "LEASE_SECONDS", "compact_lake", "conform"]
 
 _seq = itertools.count()
 _seq_lock = threading.Lock()
@@ -591,6 +591,22 @@ class Lake:
                 out["written"] += len(files)
                 out["migrated"] += len(stale)
         return out
+
+
+def compact_lake(lake: Lake, streams: Iterable[str] | None = None, **kwargs) -> dict[str, dict]:
+    """:meth:`Lake.compact` of ``streams`` (None: every stream of this version with files, then the run log).
+    An unknown name raises ``ValueError`` before anything is changed. Returns {stream: what compact did}."""
+    from kalshi_extract.lake.run_log import RUNS_STREAM
+
+    known = [*STREAM_COLUMNS, RUNS_STREAM]
+    if streams is None:
+        names = [s for s in known if lake.files(s)]
+    else:
+        names = list(dict.fromkeys(streams))
+        bad = [s for s in names if s not in known]
+        if bad:
+            raise ValueError(f"unknown stream {bad[0]!r}; streams: {', '.join(known)}")
+    return {name: lake.compact(name, **kwargs) for name in names}
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

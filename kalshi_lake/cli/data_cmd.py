@@ -1,4 +1,4 @@
-"""CLI data commands: `pull`, `build`, `sql`, `status`, `serve`, `demo` (registered by kalshi_lake.cli).
+"""CLI data commands: `pull`, `build`, `sql`, `status`, `serve`, `compact`, `demo` (registered by kalshi_lake.cli).
 
 Thin: each command loads settings once, validates its input, then calls the library: `pull` →
 `kalshi_extract.ingest.run.run_pull` (one plan, a live `progress=` callback), `build` → `kalshi_lake.warehouse`,
@@ -375,10 +375,36 @@ def serve() -> None:
     from pipelines.server import prefect_api
 
     with prefect_api(log=lambda line: console.print(line, markup=False, highlight=False)) as url:
-        console.print(f"Prefect API: {url} (the UI is at the same address without /api)", highlight=False)
+        from pipelines.server import ui_url
+
+        console.print(f"Prefect API: {url}; UI: {ui_url(url)}", highlight=False)
         from pipelines.serve import serve_forever
 
         serve_forever(settings)
+
+
+# --------------------------------------------------------------------------------------------------- compact
+def compact(
+    streams: Annotated[
+        list[str] | None, typer.Argument(help="Streams to compact (default: all with files, and _runs).")
+    ] = None,
+) -> None:
+    """Merge small files, rewrite files of an earlier schema, compact the run log.  Example: kalshi-lake compact"""
+    from kalshi_extract.lake.store import Lake, compact_lake
+
+    settings = load_settings()
+    try:
+        report = compact_lake(Lake.from_settings(settings), streams or None)
+    except ValueError as exc:  # an unknown stream: nothing was changed
+        raise fail(exc) from None
+    console = _console()
+    for name, out in report.items():
+        line = f"{name}: {out['removed']} files → {out['written']}"
+        if out["migrated"]:
+            line += f" ({out['migrated']} rewritten to the current schema)"
+        if out["kept"]:
+            line += f"; {out['kept']} left as they are (a column this version does not know)"
+        console.print(line, highlight=False)
 
 
 # --------------------------------------------------------------------------------------------------- demo
@@ -396,5 +422,5 @@ def demo(
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
-    for command in (pull, build, sql, status, serve, demo):
+    for command in (pull, build, sql, status, serve, compact, demo):
         app.command(name=command.__name__)(handle_errors(command, interrupt_exits_at_once=True))

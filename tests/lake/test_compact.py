@@ -166,3 +166,23 @@ def test_an_older_decimal_width_is_migrated_so_every_engine_reads_it_right(tmp_p
     glob = f"{lake.stream_path('markets')}/*/*.parquet"
     by_duckdb = duckdb.sql(f"select ticker, floor_strike from read_parquet('{glob}')").fetchall()
     assert dict(by_duckdb) == want
+
+
+def test_cli_compact_compacts_every_stream_and_refuses_an_unknown_one(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from kalshi_lake.cli import app
+
+    monkeypatch.setenv("KALSHI_LAKE_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("KALSHI_CONFIG", raising=False)
+    lake = Lake(str(tmp_path / "data" / "lake"))
+    _small_files(lake, 3, days=2)
+    record_run(lake, {"run_id": new_run_id(), "stream": "trades", "started_at": T0, "outcome": "ok"})
+    record_run(lake, {"run_id": new_run_id(), "stream": "trades", "started_at": T0, "outcome": "ok"})
+    before = _rows(lake)
+    bad = CliRunner().invoke(app, ["compact", "trade"])
+    assert bad.exit_code != 0 and "unknown stream 'trade'" in bad.output and len(lake.files("trades")) == 6
+    result = CliRunner().invoke(app, ["compact"])
+    assert result.exit_code == 0, result.output
+    assert "trades: 6 files → 2" in result.output and "_runs: 2 files → 1" in result.output
+    assert len(lake.files("trades")) == 2 and _rows(lake) == before

@@ -22,7 +22,8 @@ def test_serve_deployments_follow_settings():
 
     settings = Settings.load(environ={"KALSHI_SCHEDULE_MARKET_DATA": "*/5 * * * *"})
     got = {d.name: d for d in deployments(settings)}
-    assert set(got) == {"market-data", "build-models"}  # no key: the portfolio is not scheduled
+    assert set(got) == {"market-data", "build-models", "compact"}  # no key: the portfolio is not scheduled
+    assert _crons(got["compact"]) == ["17 3 * * *"]  # the lake is compacted daily
     assert _crons(got["market-data"]) == ["*/5 * * * *"]
     assert got["market-data"].parameters == {"market_data": True, "portfolio": False, "build": True}
     assert got["market-data"].entrypoint.endswith("pipelines/flows.py:refresh")
@@ -49,8 +50,8 @@ def test_prefect_yaml_points_at_real_flows_with_default_schedules():
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     defaults = Settings.load(environ={})
     by_name = {d["name"]: d for d in spec["deployments"]}
-    assert by_name["market-data"]["schedules"][0]["cron"] == defaults.schedule_market_data
-    assert by_name["portfolio"]["schedules"][0]["cron"] == defaults.schedule_portfolio
+    assert by_name["pool-market-data"]["schedules"][0]["cron"] == defaults.schedule_market_data
+    assert by_name["pool-portfolio"]["schedules"][0]["cron"] == defaults.schedule_portfolio
     for d in spec["deployments"]:
         path, name = d["entrypoint"].split(":")
         module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
@@ -133,3 +134,48 @@ def test_serve_runs_on_schedule_without_a_configured_server_and_stops_at_once(tm
     port = re.search(r"starting a local Prefect server .* at http://127\.0\.0\.1:(\d+)", out).group(1)
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert f"--port {port}" not in processes  # the server it started is gone too
+
+
+def test_prefect_yaml_is_portable_and_serialises_the_warehouse_writers():
+    from pipelines.serve import deployments
+
+    text = (ROOT / "prefect.yaml").read_text()
+    spec = yaml.safe_load(text)
+    assert "$PWD" not in text  # no absolute path of the machine that deployed
+    steps = [next(iter(step)) for step in spec["pull"]]
+    assert steps and all(s.startswith("prefect.deployments.steps.") for s in steps)
+    for step in spec["pull"]:
+        for value in next(iter(step.values())).values():
+            assert not str(value).startswith("/"), step
+    keyed = Settings.load(
+        environ={"KALSHI_API_KEY_ID": "k", "KALSHI_PRIVATE_KEY": PEM, "KALSHI_RECORD_SERIES": "KXHIGHNY"}
+    )
+    served = {(d.flow_name, d.name) for d in deployments(keyed)}
+    entry_flow = {
+        "refresh": "refresh",
+        "build_models": "build_models",
+        "record": "record",
+        "compact": "compact",
+    }
+    mine = {(entry_flow[d["entrypoint"].split(":")[1]], d["name"]) for d in spec["deployments"]}
+    assert not served & mine, served & mine  # `prefect deploy` does not overwrite what `serve` registered
+    # every deployment that writes the DuckDB file runs in one queue of one slot: never two at once
+    writers = [d for d in spec["deployments"] if d["entrypoint"].split(":")[1] in ("refresh", "build_models")]
+    assert {d["work_pool"]["work_queue_name"] for d in writers} == {"warehouse"}
+    assert "--limit 1" in text and "work-queue create warehouse" in text
+    compact = [d for d in spec["deployments"] if d["entrypoint"].endswith(":compact")]
+    assert compact and compact[0]["schedules"][0]["cron"]
+
+
+@pytest.mark.parametrize(
+    ("api", "ui"),
+    [
+        ("http://127.0.0.1:4321/api", "http://127.0.0.1:4321"),
+        ("https://prefect.example.com/prefect/api/", "https://prefect.example.com/prefect"),
+        ("https://api.prefect.cloud/api/accounts/a/workspaces/w", "https://app.prefect.cloud"),
+    ],
+)
+def test_serve_names_the_ui_of_the_configured_server(api, ui):
+    from pipelines.server import ui_url
+
+    assert ui_url(api) == ui
