@@ -21,18 +21,21 @@ from bench.common import BenchError, ratio
 
 
 def _partitions(lake_root: Path) -> dict[str, dict[str, int]]:
-    """Per stream: the pull's own partitions (entries of ``_state/<stream>.json``: a ticker × interval for
+    """Per stream: the pull's own partitions (entries of ``_state/<stream>.json``, per account for private streams: a ticker × interval for
     candlesticks, one ``all`` for trades...; a stream without per-partition state counts as 1) and the lake's
     ``date=`` directories."""
     counts: dict[str, dict[str, int]] = {}
     state_dir = lake_root / "_state"
     if state_dir.exists():
-        for f in sorted(state_dir.glob("*.json")):
+        # public streams: _state/<stream>.json; private ones: _state/<stream>/account=<label>.json (summed)
+        for f in sorted([*state_dir.glob("*.json"), *state_dir.glob("*/account=*.json")]):
             try:
                 n = len(json.loads(f.read_text()).get("partitions") or {})
             except (ValueError, OSError):
                 n = 0
-            counts.setdefault(f.stem, {})["state"] = max(n, 1)
+            stream = f.stem if f.parent == state_dir else f.parent.name
+            entry = counts.setdefault(stream, {})
+            entry["state"] = entry.get("state", 0) + max(n, 1)
     if lake_root.exists():
         for stream_dir in sorted(lake_root.iterdir()):
             if stream_dir.is_dir() and not stream_dir.name.startswith("_"):
