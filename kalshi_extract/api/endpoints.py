@@ -55,6 +55,22 @@ ENDPOINTS: dict[str, Endpoint] = {
         _E("user_data_timestamp", "/exchange/user_data_timestamp"),
         _E("series_list", "/series", data_key="series", primary_key=("ticker",)),
         _E("series", "/series/{series_ticker}", object_key="series"),
+        # one response, no cursor; show_historical=true: past changes too (the default lists upcoming ones only)
+        _E(
+            "series_fee_changes",
+            "/series/fee_changes",
+            data_key="series_fee_change_arr",
+            primary_key=("id",),
+            default_params={"show_historical": True},
+        ),
+        _E(
+            "event_fee_changes",
+            "/events/fee_changes",
+            data_key="event_fee_changes",
+            primary_key=("id",),
+            default_params=_PAGE,
+            paginated=True,
+        ),
         _E(
             "events",
             "/events",

@@ -42,6 +42,8 @@ MARKET_DATA_STREAMS: tuple[str, ...] = (
     "events",
     "markets",
     "exchange_status",
+    "series_fee_changes",
+    "event_fee_changes",
     "trades",
     "candlesticks",
     "orderbook_snapshots",

@@ -19,7 +19,7 @@ helpers in :mod:`kalshi_extract.ingest.rule_base`):
   crash resumes from the last checkpoint. A stream with ``recheck_resting`` (orders) also re-reads every order
   still resting at the previous run, so executions and cancellations land as new rows (one row per observed
   state: ``dedup_columns`` = id + state fields).
-- ``state`` (series, events, markets): every observed *state* is a row; a row is written when its content differs
+- ``state`` (series, events, markets, series and event fee changes): every observed *state* is a row; a row is written when its content differs
   from the last landed row of the same key (content hashes live in the stream's state). A state stream with a
   historical twin (markets) also reads it on the first run of a scope and whenever the cutoff moved. Every run
   re-reads the live markets of its scope (one request per 1000 markets): even a finalized market's content keeps
@@ -93,8 +93,9 @@ class StreamDef:
     #: closed is not asked again
     ends_at_market_close: bool = False
     #: state rule: the stream's level in Kalshi's series → event → market hierarchy, which decides how a
-    #: selection of series, events and tickers becomes queries
-    level: Literal["series", "event", "market"] | None = None
+    #: selection of series, events and tickers becomes queries; ``exchange`` = outside the hierarchy (fee
+    #: changes): a small list read whole on every run, whatever the selection
+    level: Literal["series", "event", "market", "exchange"] | None = None
     #: state rule: the endpoint reading one object by its key (``/series/{series_ticker}``), used for selected
     #: objects at the stream's level or derived from finer selections
     object_endpoint: str | None = None
@@ -165,6 +166,8 @@ STREAMS: dict[str, StreamDef] = {
             object_endpoint="series",
         ),
         _S("events", "state", "events", None, exact_numbers=True, level="event", object_endpoint="event"),
+        _S("series_fee_changes", "state", "series_fee_changes", None, exact_numbers=True, level="exchange"),
+        _S("event_fee_changes", "state", "event_fee_changes", None, exact_numbers=True, level="exchange"),
         _S(
             "markets",
             "state",

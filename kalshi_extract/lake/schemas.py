@@ -136,6 +136,13 @@ SERIES = _cols(
     "last_updated_ts:ts exchange_index:int"
 )
 
+# Scheduled fee changes (GET /series/fee_changes, /events/fee_changes): one row per observed state of a change.
+# An event change with both overrides null clears the event's override (the series terms apply again).
+SERIES_FEE_CHANGE = _cols("id series_ticker fee_type fee_multiplier:num scheduled_ts:ts")
+EVENT_FEE_CHANGE = _cols(
+    "id event_ticker series_ticker fee_type_override fee_multiplier_override:num scheduled_ts:ts"
+)
+
 _OHLC = " ".join(f"yes_bid_{p}_dollars" for p in ("open", "low", "high", "close"))
 _OHLC += " " + " ".join(f"yes_ask_{p}_dollars" for p in ("open", "low", "high", "close"))
 _OHLC += " " + " ".join(
@@ -297,7 +304,9 @@ SAME_AS: dict[str, dict[str, str]] = {
 
 STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "series": SERIES,
+    "series_fee_changes": SERIES_FEE_CHANGE,
     "events": EVENT,
+    "event_fee_changes": EVENT_FEE_CHANGE,
     "markets": MARKET,
     "trades": TRADE,
     "candlesticks": CANDLESTICK,
