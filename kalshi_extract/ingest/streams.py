@@ -26,7 +26,7 @@ helpers in :mod:`kalshi_extract.ingest.rule_base`):
   changing while it is live (``volume_24h_fp`` and ``previous_*`` are rolling 24-hour figures), and
   ``min_updated_ts`` only tracks lifecycle changes, so a cheaper query would leave the lake behind the API.
   Narrow by series/events/tickers to keep frequent runs cheap on the real exchange.
-- ``snapshot`` (positions, balance, exchange_status, orderbook_snapshots): every run lands a complete,
+- ``snapshot`` (positions, event_positions, balance, exchange_status, orderbook_snapshots): every run lands a complete,
   timestamped snapshot (``snapshot_ts`` = the exchange's time of the response that carried it, from its HTTP
   ``Date`` header, else the run's ``_loaded_at``; also the partition date; see
   :mod:`kalshi_extract.ingest.state_rules`).
@@ -250,6 +250,17 @@ STREAMS: dict[str, StreamDef] = {
             lake_key=("ticker", "snapshot_ts"),
             snapshot_source="pages",
         ),
+        # the event_positions list of the same /portfolio/positions pages (one more request per page)
+        _S(
+            "event_positions",
+            "snapshot",
+            "event_positions",
+            "snapshot_ts",
+            lake_key=("event_ticker", "snapshot_ts"),
+            snapshot_source="pages",
+        ),
+        # settled positions archived before the cutoff: a small list read whole, each state landed once
+        _S("historical_positions", "state", "historical_positions", None, level="exchange"),
         _S(
             "balance",
             "snapshot",

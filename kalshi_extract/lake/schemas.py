@@ -183,6 +183,19 @@ POSITION = _cols(
     "last_updated_ts:ts resting_orders_count:int exchange_index:int snapshot_ts:ts"
 )
 
+# `event_positions` of the same /portfolio/positions responses: one row per event and snapshot.
+EVENT_POSITION = _cols(
+    "event_ticker total_cost_dollars total_cost_shares_fp event_exposure_dollars realized_pnl_dollars "
+    "fees_paid_dollars snapshot_ts:ts"
+)
+
+# GET /historical/positions: settled positions archived before the cutoff (MarketPosition; one row per observed
+# state of a ticker, so an archived position lands once).
+HISTORICAL_POSITION = _cols(
+    "ticker total_traded_dollars position_fp market_exposure_dollars realized_pnl_dollars fees_paid_dollars "
+    "last_updated_ts:ts resting_orders_count:int exchange_index:int"
+)
+
 BALANCE = _cols(
     "balance:cents portfolio_value:cents balance_dollars updated_ts:ts balance_breakdown:json snapshot_ts:ts"
 )
@@ -316,6 +329,8 @@ STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "settlements": SETTLEMENT,
     "orders": ORDER,
     "positions": POSITION,
+    "event_positions": EVENT_POSITION,
+    "historical_positions": HISTORICAL_POSITION,
     "balance": BALANCE,
     "ws_book": WS_BOOK,
     "ws_trades": WS_TRADE,
@@ -333,6 +348,7 @@ STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
 
 PRIVATE_STREAMS = frozenset(
     {"fills", "settlements", "orders", "positions", "balance", "ws_fills", "ws_user_orders", "ws_positions"}
+    | {"event_positions", "historical_positions"}
 )
 PRIVATE_STREAMS |= frozenset(LIVE_STREAMS)  # a live session's orders and fills belong to one account
 
