@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from kalshi_sim import order_groups as og
 from kalshi_sim import views_control as vc
 from kalshi_sim import views_history as vh
 from kalshi_sim import views_orders as vo
@@ -411,6 +412,37 @@ def build_app(api: Api) -> Starlette:
             f"{p}/portfolio/orders/{{order_id}}/decrease",
             e(vpub.legacy_order_write, auth="required", bucket=W, body=True),
             methods=["POST"],
+        ),
+        Route(
+            f"{p}/portfolio/order_groups",
+            e(og.list_groups, auth="required"),
+            methods=["GET"],
+        ),
+        Route(
+            f"{p}/portfolio/order_groups/create",
+            e(og.create, auth="required", bucket=W, body=True),
+            methods=["POST"],
+        ),
+        Route(f"{p}/portfolio/order_groups/{{order_group_id}}", e(og.get, auth="required"), methods=["GET"]),
+        Route(
+            f"{p}/portfolio/order_groups/{{order_group_id}}",
+            e(og.delete, auth="required", bucket=W),
+            methods=["DELETE"],
+        ),
+        Route(
+            f"{p}/portfolio/order_groups/{{order_group_id}}/reset",
+            e(og.reset, auth="required", bucket=W, body=True),
+            methods=["PUT"],
+        ),
+        Route(
+            f"{p}/portfolio/order_groups/{{order_group_id}}/trigger",
+            e(og.trigger_view, auth="required", bucket=W, body=True),
+            methods=["PUT"],
+        ),
+        Route(
+            f"{p}/portfolio/order_groups/{{order_group_id}}/limit",
+            e(og.update_limit, auth="required", bucket=W, body=True),
+            methods=["PUT"],
         ),
         Route(
             f"{p}/portfolio/events/orders",

@@ -195,6 +195,7 @@ def order_json(ex, o) -> dict:
         "created_time": fmt.ts(o.created_us),
         "last_update_time": fmt.ts(o.updated_us),
         "self_trade_prevention_type": o.stp,
+        **({"order_group_id": o.group_id} if o.group_id else {}),
         "subaccount_number": o.subaccount,
         "exchange_index": 0,
     }
