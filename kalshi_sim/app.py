@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from kalshi_sim import order_groups as og
 from kalshi_sim import views_control as vc
 from kalshi_sim import views_history as vh
 from kalshi_sim import views_orders as vo
@@ -350,10 +351,12 @@ def build_app(api: Api) -> Starlette:
         Route(f"{p}/account/limits", e(vpub.account_limits, auth="optional")),
         Route(f"{p}/account/endpoint_costs", e(vpub.endpoint_costs)),
         Route(f"{p}/series", e(vpub.series_list)),
+        Route(f"{p}/series/fee_changes", e(vpub.series_fee_changes)),
         Route(f"{p}/series/{{series_ticker}}", e(vpub.series_get)),
         Route(f"{p}/series/{{series_ticker}}/markets/{{ticker}}/candlesticks", e(vh.candlesticks)),
         Route(f"{p}/series/{{series_ticker}}/events/{{ticker}}/candlesticks", e(vh.event_candlesticks)),
         Route(f"{p}/events", e(vpub.events_list)),
+        Route(f"{p}/events/fee_changes", e(vpub.event_fee_changes)),
         Route(f"{p}/events/{{event_ticker}}", e(vpub.event_get)),
         Route(f"{p}/markets", e(vpub.markets_list)),
         Route(f"{p}/markets/trades", e(vpub.trades_list)),
@@ -409,6 +412,37 @@ def build_app(api: Api) -> Starlette:
             f"{p}/portfolio/orders/{{order_id}}/decrease",
             e(vpub.legacy_order_write, auth="required", bucket=W, body=True),
             methods=["POST"],
+        ),
+        Route(
+            f"{p}/portfolio/order_groups",
+            e(og.list_groups, auth="required"),
+            methods=["GET"],
+        ),
+        Route(
+            f"{p}/portfolio/order_groups/create",
+            e(og.create, auth="required", bucket=W, body=True),
+            methods=["POST"],
+        ),
+        Route(f"{p}/portfolio/order_groups/{{order_group_id}}", e(og.get, auth="required"), methods=["GET"]),
+        Route(
+            f"{p}/portfolio/order_groups/{{order_group_id}}",
+            e(og.delete, auth="required", bucket=W),
+            methods=["DELETE"],
+        ),
+        Route(
+            f"{p}/portfolio/order_groups/{{order_group_id}}/reset",
+            e(og.reset, auth="required", bucket=W, body=True),
+            methods=["PUT"],
+        ),
+        Route(
+            f"{p}/portfolio/order_groups/{{order_group_id}}/trigger",
+            e(og.trigger_view, auth="required", bucket=W, body=True),
+            methods=["PUT"],
+        ),
+        Route(
+            f"{p}/portfolio/order_groups/{{order_group_id}}/limit",
+            e(og.update_limit, auth="required", bucket=W, body=True),
+            methods=["PUT"],
         ),
         Route(
             f"{p}/portfolio/events/orders",

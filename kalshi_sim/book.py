@@ -40,6 +40,7 @@ class Order:
         "maker_fees",
         "closed_us",
         "user_id",
+        "group_id",
     )
 
     def __init__(self, order_id: str, owner, market: int, side: str, price: int, count: int, created_us: int):
@@ -67,6 +68,7 @@ class Order:
         self.taker_fees = 0
         self.maker_fees = 0
         self.user_id = ""
+        self.group_id = None  # order group (kalshi_sim.order_groups) of a user order
 
 
 class Book:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import random
 import threading
-from fractions import Fraction
 
-from kalshi_sim import bulk, fmt
+from kalshi_sim import bulk, fmt, order_groups
 from kalshi_sim.accounts import Account, Position, trade_fee
 from kalshi_sim.book import Book, Order
+from kalshi_sim.fees import build_schedule
 from kalshi_sim.tape import Tape
 from kalshi_sim.world import (
     DAY,
@@ -75,7 +75,6 @@ class Exchange:
         self.cutoff_us = self.start_us
         self.series: list[SeriesDef] = build_series(self.start_us - 30 * DAY)
         self.series_by_ticker = {s.ticker: s for s in self.series}
-        self.fee_mult = {s.ticker: Fraction(s.fee_multiplier) for s in self.series}
         self.events: list[EventDef] = []
         self.events_by_ticker: dict[str, EventDef] = {}
         self.markets: list[MarketDef] = []
@@ -97,6 +96,10 @@ class Exchange:
         self._pending_lifecycle: list[tuple[int, int, int]] = []
         self.feed = None  # kalshi_sim.ws_feed.Feed once the WebSocket is served
         self._ensure_days(day_of(origin) + FUTURE_DAYS)
+        self.fees = build_schedule(self, origin)
+        self.order_groups: dict = {}  # id → kalshi_sim.order_groups.OrderGroup
+        self.groups_to_trigger: set[str] = set()
+        self.group_rng = random.Random(seed * 7907 + 5)  # own ids: the other ids stay as they were
         self.rate = self._calibrate_rate(origin)
         if self.n_target > bulk.BULK_THRESHOLD:
             bulk.generate(self, self.start_us, origin)
@@ -113,6 +116,9 @@ class Exchange:
     # ------------------------------------------------------------------------------------------
     def new_id(self) -> str:
         return fmt.uuid_from_int(self.id_rng.getrandbits(128))
+
+    def new_group_id(self) -> str:
+        return fmt.uuid_from_int(self.group_rng.getrandbits(128))
 
     def _ensure_days(self, last_day: int) -> None:
         if last_day <= self.days_built:
@@ -378,6 +384,8 @@ class Exchange:
         taker.filled += filled
         if stopped and isinstance(taker.owner, str):
             taker.remaining = 0
+        if self.groups_to_trigger:
+            order_groups.trigger_pending(self, t, taker)
         return filled, cost, fee_total
 
     def _move_oi(self, i: int, owner, side: str, n: int) -> None:
@@ -392,8 +400,8 @@ class Exchange:
             return 0
         acct = self.accounts[o.owner]
         m = self.markets[o.market]
-        s = self.series_by_ticker[m.series_ticker]
-        fee = trade_fee(s.fee_type, self.fee_mult[s.ticker], n, p, is_taker)
+        fee_type, mult = self.fees.terms_at(m.series_ticker, m.event_ticker, t)
+        fee = trade_fee(fee_type, mult, n, p, is_taker)
         pos = acct.positions.get(o.market)
         if pos is None:
             pos = acct.positions[o.market] = Position()
@@ -410,6 +418,8 @@ class Exchange:
             o.maker_cost += paid
             o.maker_fees += fee
         o.updated_us = t
+        if o.group_id is not None:
+            order_groups.record_fill(self, o, n, t)
         if self.feed is not None:
             self.feed.fill(acct, o, n, p, t, trade_id, is_taker, fee, pos.net)
             self.feed.order_dirty(o)

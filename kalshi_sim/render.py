@@ -19,11 +19,12 @@ from __future__ import annotations
 import bisect
 
 from kalshi_sim import fmt
+from kalshi_sim.fees import number
 from kalshi_sim.world import DAY, PRICE_RANGES, MarketDef
 
 
 def series_json(ex, s, include_volume: bool = False) -> dict:
-    mult = ex.fee_mult[s.ticker]
+    fee_type, mult = ex.fees.series_terms(s.ticker, ex.now_us)  # the terms in effect now (kalshi_sim.fees)
     out = {
         "ticker": s.ticker,
         "frequency": s.frequency,
@@ -33,8 +34,8 @@ def series_json(ex, s, include_volume: bool = False) -> dict:
         "settlement_sources": [{"name": s.source_name, "url": s.source_url}],
         "contract_url": f"https://kalshi.com/contracts/{s.ticker.lower()}",
         "contract_terms_url": f"https://kalshi.com/docs/terms/{s.ticker.lower()}.pdf",
-        "fee_type": s.fee_type,
-        "fee_multiplier": int(mult) if mult.denominator == 1 else float(mult),
+        "fee_type": fee_type,
+        "fee_multiplier": number(mult),
         "additional_prohibitions": [],
         "last_updated_ts": fmt.ts(s.created_us),
         "exchange_index": 0,
@@ -72,6 +73,10 @@ def event_json(ex, ev, nested: list | None = None) -> dict:
     }
     if ev.strike_period:  # omitted when empty, like the other optional fields
         out["strike_period"] = ev.strike_period
+    o_type, o_mult = ex.fees.event_override(ev.event_ticker, ex.now_us)
+    if o_type is not None or o_mult is not None:  # x-omitempty: present only while an override is in effect
+        out["fee_type_override"] = o_type
+        out["fee_multiplier_override"] = number(o_mult)
     if nested is not None:
         out["markets"] = nested
     return out
@@ -190,6 +195,7 @@ def order_json(ex, o) -> dict:
         "created_time": fmt.ts(o.created_us),
         "last_update_time": fmt.ts(o.updated_us),
         "self_trade_prevention_type": o.stp,
+        **({"order_group_id": o.group_id} if o.group_id else {}),
         "subaccount_number": o.subaccount,
         "exchange_index": 0,
     }

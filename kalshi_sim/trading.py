@@ -13,7 +13,7 @@ Decisions where the docs are silent (documented here, mirrored by tests):
 
 from __future__ import annotations
 
-from kalshi_sim import fmt
+from kalshi_sim import fmt, order_groups
 from kalshi_sim.book import Order
 from kalshi_sim.http import ApiError, bad, not_found
 from kalshi_sim.world import on_grid
@@ -124,7 +124,9 @@ def validate_create(ex, acct, body) -> dict:
         )
     if tif == "fill_or_kill" and _fillable(ex, m.idx, side, price, acct.key_id) < count:
         raise ApiError(400, "fill_or_kill_insufficient_resting_volume", "fill-or-kill order cannot be filled")
+    group = order_groups.group_for_order(ex, acct, body.get("order_group_id"))
     return {
+        "group": group,
         "m": m,
         "side": side,
         "count": count,
@@ -167,8 +169,20 @@ def create(ex, acct, f: dict) -> dict:
     ex.orders[o.order_id] = o
     acct.orders.append(o)
     acct.client_ids[o.client_order_id] = o.order_id
+    group = f.get("group")
+    held = 0
+    if group is not None:  # a group caps what its orders may match (kalshi_sim.order_groups)
+        o.group_id = group.id
+        group.orders.append(o)
+        held = max(o.remaining - group.allowance(t), 0)
+        o.remaining -= held
+    capped = o.remaining
     filled, cost, fee = ex._execute(o, t)
-    if o.remaining == 0:
+    if not (o.remaining == 0 and filled < capped):  # stopped by self-trade prevention: nothing is left
+        o.remaining += held
+    if group is not None and group.triggered and o.remaining:
+        ex._finish_order(o, "canceled", t)  # the group hit its limit: the rest of the order is canceled
+    elif o.remaining == 0:
         # fully filled → executed; stopped by self-trade prevention before filling completely → canceled
         ex._finish_order(o, "executed" if o.filled == o.initial else "canceled", t)
     elif o.tif == "good_till_canceled":

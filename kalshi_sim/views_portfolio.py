@@ -3,7 +3,8 @@
 Partition by the historical cutoff (one instant for all four cutoff fields): fills older than the cutoff,
 orders canceled/executed before it and settled positions last updated before it are served only by
 ``/historical/*``. Settlements are not partitioned (the docs do not say they are). Lists are newest first.
-Event positions are computed over the market positions of the returned page.
+Event positions: each event once, on the page holding its first market in list order, summed over all of its
+market positions that match the filters (the docs do not say how Kalshi pages them).
 """
 
 from __future__ import annotations
@@ -66,12 +67,21 @@ def _positions(api, req, historical: bool):
         rows.append((i, pos))
     chunk, cursor = page(rows, lambda r: r[0], "hpositions" if historical else "positions", q, limit)
     by_event: dict[str, list] = {}
-    for i, pos in chunk:
+    for i, pos in rows:
         by_event.setdefault(ex.markets[i].event_ticker, []).append((i, pos))
+    # an event is listed once, on the page of its first market in list order, summed over all its markets
+    first = {}
+    for i, _ in rows:
+        first.setdefault(ex.markets[i].event_ticker, i)
+    on_page = [
+        e
+        for e in dict.fromkeys(ex.markets[i].event_ticker for i, _ in chunk)
+        if first[e] in {i for i, _ in chunk}
+    ]
     return dumps(
         {
             "market_positions": [render.position_json(ex, i, p) for i, p in chunk],
-            "event_positions": [render.event_position_json(ex, e, items) for e, items in by_event.items()],
+            "event_positions": [render.event_position_json(ex, e, by_event[e]) for e in on_page],
             "cursor": cursor,
         }
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 
-from kalshi_sim import fmt, render
+from kalshi_sim import fees, fmt, render
 from kalshi_sim.http import ApiError, bad, dumps, make_cursor, not_found, page, read_cursor
 
 # query vocabulary → response vocabulary (docs: the two differ)
@@ -115,6 +115,47 @@ def series_get(api, req):
     if s is None:
         raise not_found("series")
     return dumps({"series": render.series_json(ex, s, req.q.bool("include_volume"))})
+
+
+def series_fee_changes(api, req):
+    """``{"series_fee_change_arr": [...]}``, no cursor; upcoming changes only unless ``show_historical``."""
+    q, ex = req.q, api.ex
+    series = q.str("series_ticker")
+    historical = q.bool("show_historical")
+    out = [
+        {
+            "id": c.id,
+            "series_ticker": c.series_ticker,
+            "fee_type": c.fee_type,
+            "fee_multiplier": fees.number(c.fee_multiplier),
+            "scheduled_ts": fmt.ts(c.scheduled_us),
+        }
+        for c in ex.fees.series_changes
+        if (not series or c.series_ticker == series) and (historical or c.scheduled_us > ex.now_us)
+    ]
+    return dumps({"series_fee_change_arr": out})
+
+
+def event_fee_changes(api, req):
+    """``{"event_fee_changes": [...], "cursor"}``, newest scheduled first, past and upcoming."""
+    q, ex = req.q, api.ex
+    limit = q.limit(1, 1000, 100)
+    event = q.str("event_ticker")
+    rows = [(k, c) for k, c in enumerate(ex.fees.event_changes) if not event or c.event_ticker == event]
+    rows.reverse()
+    chunk, cursor = page(rows, lambda r: r[0], "event_fee_changes", q, limit)
+    out = [
+        {
+            "id": c.id,
+            "event_ticker": c.event_ticker,
+            "series_ticker": c.series_ticker,
+            "fee_type_override": c.fee_type_override,
+            "fee_multiplier_override": fees.number(c.fee_multiplier_override),
+            "scheduled_ts": fmt.ts(c.scheduled_us),
+        }
+        for _, c in chunk
+    ]
+    return dumps({"event_fee_changes": out, "cursor": cursor})
 
 
 # -- events -------------------------------------------------------------------------------------

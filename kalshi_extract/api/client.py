@@ -189,6 +189,10 @@ class KalshiClient:
         """POST a JSON body once (never retried) and return the parsed response (None if empty)."""
         return self._http.request("POST", path, None, json)[1]
 
+    def put(self, path: str, json: Any = None, params: dict | None = None) -> dict | None:
+        """PUT once (never retried); the parsed response or None for an empty body."""
+        return self._http.request("PUT", path, params, json)[1]
+
     def delete(self, path: str, params: dict | None = None, json: Any = None) -> dict | None:
         """DELETE once (never retried); the parsed response or None for an empty (204) body."""
         return self._http.request("DELETE", path, params, json)[1]

@@ -55,6 +55,22 @@ ENDPOINTS: dict[str, Endpoint] = {
         _E("user_data_timestamp", "/exchange/user_data_timestamp"),
         _E("series_list", "/series", data_key="series", primary_key=("ticker",)),
         _E("series", "/series/{series_ticker}", object_key="series"),
+        # one response, no cursor; show_historical=true: past changes too (the default lists upcoming ones only)
+        _E(
+            "series_fee_changes",
+            "/series/fee_changes",
+            data_key="series_fee_change_arr",
+            primary_key=("id",),
+            default_params={"show_historical": True},
+        ),
+        _E(
+            "event_fee_changes",
+            "/events/fee_changes",
+            data_key="event_fee_changes",
+            primary_key=("id",),
+            default_params=_PAGE,
+            paginated=True,
+        ),
         _E(
             "events",
             "/events",
@@ -226,6 +242,31 @@ ENDPOINTS: dict[str, Endpoint] = {
         _E("cancel_order", "/portfolio/events/orders/{order_id}", method="DELETE", auth="required", cost=2),
         _E("amend_order", "/portfolio/events/orders/{order_id}/amend", method="POST", auth="required"),
         _E("decrease_order", "/portfolio/events/orders/{order_id}/decrease", method="POST", auth="required"),
+        # order groups: a contracts cap over a rolling 15-second window (kalshi_extract.orders.groups)
+        _E("order_groups", "/portfolio/order_groups", data_key="order_groups", auth="required"),
+        _E("create_order_group", "/portfolio/order_groups/create", method="POST", auth="required"),
+        _E("order_group", "/portfolio/order_groups/{order_group_id}", auth="required"),
+        _E(
+            "delete_order_group", "/portfolio/order_groups/{order_group_id}", method="DELETE", auth="required"
+        ),
+        _E(
+            "reset_order_group",
+            "/portfolio/order_groups/{order_group_id}/reset",
+            method="PUT",
+            auth="required",
+        ),
+        _E(
+            "trigger_order_group",
+            "/portfolio/order_groups/{order_group_id}/trigger",
+            method="PUT",
+            auth="required",
+        ),
+        _E(
+            "update_order_group_limit",
+            "/portfolio/order_groups/{order_group_id}/limit",
+            method="PUT",
+            auth="required",
+        ),
     ]
 }
 

@@ -42,13 +42,23 @@ MARKET_DATA_STREAMS: tuple[str, ...] = (
     "events",
     "markets",
     "exchange_status",
+    "series_fee_changes",
+    "event_fee_changes",
     "trades",
     "candlesticks",
     "orderbook_snapshots",
 )
 # Streams that read the market reference data first (second wave of pull_market_data).
 SECOND_WAVE: frozenset[str] = frozenset({"trades", "candlesticks", "orderbook_snapshots"})
-PORTFOLIO_STREAMS: tuple[str, ...] = ("fills", "settlements", "orders", "positions", "balance")
+PORTFOLIO_STREAMS: tuple[str, ...] = (
+    "fills",
+    "settlements",
+    "orders",
+    "positions",
+    "event_positions",
+    "historical_positions",
+    "balance",
+)
 
 
 def waves(streams: Iterable[str]) -> list[tuple[str, ...]]:

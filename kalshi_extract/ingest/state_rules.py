@@ -63,6 +63,8 @@ def _state_queries(ctx) -> list[tuple[str, str, dict, str, bool]]:
         out += [many(f"series={s}", {"series_ticker": s}) for s in sel.series or ()]
         events = set(sel.events or ()) | {t.rsplit("-", 1)[0] for t in sel.tickers or ()}
         out += [one(f"event={e}", event_ticker=e) for e in sorted(events)]
+    elif sdef.level == "exchange":  # outside the hierarchy (fee changes): a small list, read whole every run
+        out.append(many("all", {}))
     else:
         out += [many(key, params) for key, params in R._scopes(sel) or [("all", {})]]
     return out

@@ -19,14 +19,14 @@ helpers in :mod:`kalshi_extract.ingest.rule_base`):
   crash resumes from the last checkpoint. A stream with ``recheck_resting`` (orders) also re-reads every order
   still resting at the previous run, so executions and cancellations land as new rows (one row per observed
   state: ``dedup_columns`` = id + state fields).
-- ``state`` (series, events, markets): every observed *state* is a row; a row is written when its content differs
+- ``state`` (series, events, markets, series and event fee changes): every observed *state* is a row; a row is written when its content differs
   from the last landed row of the same key (content hashes live in the stream's state). A state stream with a
   historical twin (markets) also reads it on the first run of a scope and whenever the cutoff moved. Every run
   re-reads the live markets of its scope (one request per 1000 markets): even a finalized market's content keeps
   changing while it is live (``volume_24h_fp`` and ``previous_*`` are rolling 24-hour figures), and
   ``min_updated_ts`` only tracks lifecycle changes, so a cheaper query would leave the lake behind the API.
   Narrow by series/events/tickers to keep frequent runs cheap on the real exchange.
-- ``snapshot`` (positions, balance, exchange_status, orderbook_snapshots): every run lands a complete,
+- ``snapshot`` (positions, event_positions, balance, exchange_status, orderbook_snapshots): every run lands a complete,
   timestamped snapshot (``snapshot_ts`` = the exchange's time of the response that carried it, from its HTTP
   ``Date`` header, else the run's ``_loaded_at``; also the partition date; see
   :mod:`kalshi_extract.ingest.state_rules`).
@@ -93,8 +93,9 @@ class StreamDef:
     #: closed is not asked again
     ends_at_market_close: bool = False
     #: state rule: the stream's level in Kalshi's series → event → market hierarchy, which decides how a
-    #: selection of series, events and tickers becomes queries
-    level: Literal["series", "event", "market"] | None = None
+    #: selection of series, events and tickers becomes queries; ``exchange`` = outside the hierarchy (fee
+    #: changes): a small list read whole on every run, whatever the selection
+    level: Literal["series", "event", "market", "exchange"] | None = None
     #: state rule: the endpoint reading one object by its key (``/series/{series_ticker}``), used for selected
     #: objects at the stream's level or derived from finer selections
     object_endpoint: str | None = None
@@ -165,6 +166,8 @@ STREAMS: dict[str, StreamDef] = {
             object_endpoint="series",
         ),
         _S("events", "state", "events", None, exact_numbers=True, level="event", object_endpoint="event"),
+        _S("series_fee_changes", "state", "series_fee_changes", None, exact_numbers=True, level="exchange"),
+        _S("event_fee_changes", "state", "event_fee_changes", None, exact_numbers=True, level="exchange"),
         _S(
             "markets",
             "state",
@@ -247,6 +250,17 @@ STREAMS: dict[str, StreamDef] = {
             lake_key=("ticker", "snapshot_ts"),
             snapshot_source="pages",
         ),
+        # the event_positions list of the same /portfolio/positions pages (one more request per page)
+        _S(
+            "event_positions",
+            "snapshot",
+            "event_positions",
+            "snapshot_ts",
+            lake_key=("event_ticker", "snapshot_ts"),
+            snapshot_source="pages",
+        ),
+        # settled positions archived before the cutoff: a small list read whole, each state landed once
+        _S("historical_positions", "state", "historical_positions", None, level="exchange"),
         _S(
             "balance",
             "snapshot",

@@ -136,6 +136,13 @@ SERIES = _cols(
     "last_updated_ts:ts exchange_index:int"
 )
 
+# Scheduled fee changes (GET /series/fee_changes, /events/fee_changes): one row per observed state of a change.
+# An event change with both overrides null clears the event's override (the series terms apply again).
+SERIES_FEE_CHANGE = _cols("id series_ticker fee_type fee_multiplier:num scheduled_ts:ts")
+EVENT_FEE_CHANGE = _cols(
+    "id event_ticker series_ticker fee_type_override fee_multiplier_override:num scheduled_ts:ts"
+)
+
 _OHLC = " ".join(f"yes_bid_{p}_dollars" for p in ("open", "low", "high", "close"))
 _OHLC += " " + " ".join(f"yes_ask_{p}_dollars" for p in ("open", "low", "high", "close"))
 _OHLC += " " + " ".join(
@@ -174,6 +181,19 @@ ORDER = _cols(
 POSITION = _cols(
     "ticker total_traded_dollars position_fp market_exposure_dollars realized_pnl_dollars fees_paid_dollars "
     "last_updated_ts:ts resting_orders_count:int exchange_index:int snapshot_ts:ts"
+)
+
+# `event_positions` of the same /portfolio/positions responses: one row per event and snapshot.
+EVENT_POSITION = _cols(
+    "event_ticker total_cost_dollars total_cost_shares_fp event_exposure_dollars realized_pnl_dollars "
+    "fees_paid_dollars snapshot_ts:ts"
+)
+
+# GET /historical/positions: settled positions archived before the cutoff (MarketPosition; one row per observed
+# state of a ticker, so an archived position lands once).
+HISTORICAL_POSITION = _cols(
+    "ticker total_traded_dollars position_fp market_exposure_dollars realized_pnl_dollars fees_paid_dollars "
+    "last_updated_ts:ts resting_orders_count:int exchange_index:int"
 )
 
 BALANCE = _cols(
@@ -297,7 +317,9 @@ SAME_AS: dict[str, dict[str, str]] = {
 
 STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "series": SERIES,
+    "series_fee_changes": SERIES_FEE_CHANGE,
     "events": EVENT,
+    "event_fee_changes": EVENT_FEE_CHANGE,
     "markets": MARKET,
     "trades": TRADE,
     "candlesticks": CANDLESTICK,
@@ -307,6 +329,8 @@ STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "settlements": SETTLEMENT,
     "orders": ORDER,
     "positions": POSITION,
+    "event_positions": EVENT_POSITION,
+    "historical_positions": HISTORICAL_POSITION,
     "balance": BALANCE,
     "ws_book": WS_BOOK,
     "ws_trades": WS_TRADE,
@@ -324,6 +348,7 @@ STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
 
 PRIVATE_STREAMS = frozenset(
     {"fills", "settlements", "orders", "positions", "balance", "ws_fills", "ws_user_orders", "ws_positions"}
+    | {"event_positions", "historical_positions"}
 )
 PRIVATE_STREAMS |= frozenset(LIVE_STREAMS)  # a live session's orders and fills belong to one account
 

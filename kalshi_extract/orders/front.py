@@ -11,6 +11,7 @@ with KalshiClient.from_env() as c:
     prepared = orders.prepare("buy", "KXHIGHNY-26NOV24-T55", "yes", 10, "0.42")  # validate; show; then
     orders.submit(prepared)                                                     # send exactly that request
     change = orders.prepare_amend(res.order_id, price="0.44"); orders.submit_change(change)  # likewise a change
+    gid = orders.groups.create(10); orders.buy(..., order_group_id=gid)  # exchange-side cap (orders.groups)
 ```
 Translation and the price/fee rules: ``kalshi_extract.orders.translate``; validation: ``.validate``; the
 journal: ``.journal``; exactly-once execution of every write: ``.executor``. Every check (syntax, grid, market,
@@ -105,6 +106,14 @@ class Orders:
         self.exec = Executor(
             client, journal, max_attempts=max_attempts, sleep=sleep, lookup_pages=lookup_pages
         )
+
+    @property
+    def groups(self):
+        """The order-group operations (:class:`~kalshi_extract.orders.groups.OrderGroups`) on this client."""
+        from kalshi_extract.orders.groups import OrderGroups
+
+        self.checker.require_key()
+        return OrderGroups(self.client)
 
     # --- user-language front ---------------------------------------------------------------------------------
     def prepare(

@@ -1,7 +1,7 @@
 """CLI trading commands: look up markets, trade, and see the account (registered by kalshi_lake.cli).
 
 Commands: ``search``, ``market``, ``orderbook`` (``trading_market``); ``buy``, ``sell``, ``cancel``, ``amend``,
-``decrease`` (``trading_entry``); ``orders``, ``positions``, ``balance``, ``fills``, ``settlements``
+``decrease`` (``trading_entry``); ``order-groups …`` (``trading_groups``); ``orders``, ``positions``, ``balance``, ``fills``, ``settlements``
 (``trading_account``). Shared pieces: ``trading_common`` (options, PRICE rule, key check, prod gate),
 ``render`` (tables) and ``kalshi_lake.cli.common`` (one-line errors, JSON). Each command prints a rich
 table, or JSON with ``--json``. The library does the work (``kalshi_extract.orders.front``); these modules only parse,
@@ -54,3 +54,6 @@ def register(app: typer.Typer) -> None:
     for command in COMMANDS:
         ctx = _ORDER_CTX if command in (buy, sell) else None
         app.command(name=command.__name__, context_settings=ctx)(handle_errors(command))
+    from kalshi_lake.cli.trading_groups import app as groups_app
+
+    app.add_typer(groups_app, name="order-groups")

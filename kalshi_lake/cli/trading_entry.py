@@ -47,6 +47,7 @@ def _place(
     dry_run,
     yes,
     as_json,
+    order_group=None,
 ) -> None:
     from kalshi_extract.orders.translate import parse_price_text, show_dollars
 
@@ -69,6 +70,7 @@ def _place(
             reduce_only=reduce_only,
             self_trade_prevention_type=stp,
             client_order_id=client_order_id,
+            order_group_id=order_group,
         )
         lines = [prepared.summary(), request_text(settings, prepared.method, prepared.path, prepared.request)]
         if prepared.balance is not None:
@@ -138,6 +140,9 @@ def _order_command(action: str):
         client_order_id: Annotated[
             str | None, typer.Option(help="Your id for this order (default: a new uuid4).")
         ] = None,
+        order_group: Annotated[
+            str | None, typer.Option("--order-group", help="Place the order in this order group (its id).")
+        ] = None,
         dry_run: DryOpt = False,
         yes: YesOpt = False,
         as_json: JsonOpt = False,
@@ -157,6 +162,7 @@ def _order_command(action: str):
             dry_run,
             yes,
             as_json,
+            order_group,
         )
 
     command.__name__ = action

@@ -1,0 +1,199 @@
+"""Order groups of the local exchange: a cap on the contracts an account's orders may match over a rolling
+15-second window (``/portfolio/order_groups…``, seven operations).
+
+Spec: "When the limit is hit, all orders in the group are cancelled and no new orders can be placed until reset";
+"trigger" does the same on request; "reset" sets the matched counter to zero and allows orders again; "delete"
+cancels the group's orders and removes it; updating the limit to one already reached triggers the group.
+
+Decisions where the docs are silent (mirrored by tests/sim/test_order_groups.py):
+- the window is the exchange's simulated clock (``matched`` = contracts filled in ``(t − 15 s, t]``), counting
+  taker and maker fills of the group's orders;
+- a taker order in a group matches at most what the window still allows; reaching the limit triggers the group
+  (the rest of that order and every resting order of the group are canceled). A resting order filled as a maker
+  is counted after its fill, so one maker fill may pass the limit by at most its own size; the group triggers
+  right after it. An amend's re-match is counted, not capped, the same way;
+- an order naming a group that does not exist (or is another account's) → 404 ``not_found``; naming a triggered
+  group → 400 ``order_group_triggered``; the group's id is kept on the order (``order_group_id``);
+- ``is_auto_cancel_enabled`` is true for every group (they all cancel when the limit is hit); a group lists the ids
+  of every order placed in it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from kalshi_sim import fmt
+from kalshi_sim.http import ApiError, bad, dumps, not_found
+
+WINDOW_US = 15_000_000
+
+
+@dataclass
+class OrderGroup:
+    id: str
+    owner: str
+    limit: int  # hundredths of a contract
+    matched: deque = field(default_factory=deque)  # (t_us, hundredths)
+    triggered: bool = False
+    orders: list = field(default_factory=list)  # Order objects, in placement order
+
+    def in_window(self, t: int) -> int:
+        while self.matched and self.matched[0][0] <= t - WINDOW_US:
+            self.matched.popleft()
+        return sum(n for _, n in self.matched)
+
+    def allowance(self, t: int) -> int:
+        return 0 if self.triggered else max(self.limit - self.in_window(t), 0)
+
+
+def record_fill(ex, o, n: int, t: int) -> None:
+    """Count a fill of a group order; a group reaching its limit is triggered once the match is over."""
+    g = ex.order_groups.get(o.group_id)
+    if g is None:
+        return
+    g.matched.append((t, n))
+    if not g.triggered and g.in_window(t) >= g.limit:
+        ex.groups_to_trigger.add(g.id)
+
+
+def trigger_pending(ex, t: int, taker=None) -> None:
+    """Trigger the groups that reached their limit during a match (``taker`` is not in a book yet)."""
+    while ex.groups_to_trigger:
+        g = ex.order_groups.get(ex.groups_to_trigger.pop())
+        if g is not None:
+            trigger(ex, g, t, taker)
+
+
+def trigger(ex, g: OrderGroup, t: int, taker=None) -> None:
+    """Mark the group triggered and cancel its resting orders."""
+    g.triggered = True
+    for o in g.orders:
+        if o is taker or o.status != "resting":
+            continue
+        ex.books[o.market].remove(o)
+        ex._finish_order(o, "canceled", t)
+        ex._quote(t, o.market)
+
+
+def _limit(body) -> int:
+    """contracts_limit (whole contracts) and/or contracts_limit_fp (must agree) → hundredths."""
+    if not isinstance(body, dict):
+        raise bad("request body must be a JSON object")
+    whole, text = body.get("contracts_limit"), body.get("contracts_limit_fp")
+    if whole is None and text is None:
+        raise ApiError(400, "missing_parameters", "contracts_limit or contracts_limit_fp is required")
+    n = None
+    if whole is not None:
+        if not isinstance(whole, int) or isinstance(whole, bool) or whole < 1:
+            raise bad("invalid contracts_limit", "contracts_limit is a whole number of contracts, at least 1")
+        n = whole * 100
+    if text is not None:
+        m = fmt.parse_count(text)
+        if m is None or m < 100:
+            raise bad("invalid contracts_limit_fp", "contracts_limit_fp is a count string, at least 1.00")
+        if n is not None and m != n:
+            raise bad("contracts_limit and contracts_limit_fp disagree")
+        n = m
+    return n
+
+
+def _own(api, req) -> OrderGroup:
+    g = api.ex.order_groups.get(req.params["order_group_id"])
+    if g is None or g.owner != req.account.key_id:
+        raise not_found("order group")
+    return g
+
+
+def group_for_order(ex, acct, group_id) -> OrderGroup | None:
+    """The group a new order names (None when it names none); raises as the module docstring says."""
+    if group_id is None or group_id == "":
+        return None
+    if not isinstance(group_id, str):
+        raise bad("invalid order_group_id")
+    g = ex.order_groups.get(group_id)
+    if g is None or g.owner != acct.key_id:
+        raise not_found("order group")
+    if g.triggered:
+        raise ApiError(
+            400, "order_group_triggered", "the order group was triggered", f"reset order group {g.id} first"
+        )
+    return g
+
+
+# -- views ----------------------------------------------------------------------------------------------------
+def _subaccount(req) -> None:
+    if req.q.int("subaccount", 0) not in (0, None):
+        raise bad("invalid subaccount", "the local exchange has only the primary account (0)")
+
+
+def create(api, req):
+    ex, acct = api.ex, req.account
+    n = _limit(req.body)
+    if (req.body.get("subaccount") or 0) != 0:
+        raise bad("invalid subaccount", "the local exchange has only the primary account (0)")
+    g = OrderGroup(ex.new_group_id(), acct.key_id, n)
+    ex.order_groups[g.id] = g
+    return 201, dumps({"order_group_id": g.id, "subaccount": 0, "exchange_index": 0})
+
+
+def _summary(g: OrderGroup) -> dict:
+    return {
+        "id": g.id,
+        "contracts_limit_fp": fmt.fp(g.limit),
+        "is_auto_cancel_enabled": True,
+        "exchange_index": 0,
+    }
+
+
+def list_groups(api, req):
+    _subaccount(req)
+    mine = [g for g in api.ex.order_groups.values() if g.owner == req.account.key_id]
+    return dumps({"order_groups": [_summary(g) for g in mine]})
+
+
+def get(api, req):
+    _subaccount(req)
+    g = _own(api, req)
+    return dumps(
+        {
+            "is_auto_cancel_enabled": True,
+            "contracts_limit_fp": fmt.fp(g.limit),
+            "orders": [o.order_id for o in g.orders],
+            "exchange_index": 0,
+        }
+    )
+
+
+def delete(api, req):
+    _subaccount(req)
+    ex = api.ex
+    g = _own(api, req)
+    trigger(ex, g, ex.tick())
+    del ex.order_groups[g.id]
+    return dumps({})
+
+
+def reset(api, req):
+    _subaccount(req)
+    g = _own(api, req)
+    g.matched.clear()
+    g.triggered = False
+    return dumps({})
+
+
+def trigger_view(api, req):
+    _subaccount(req)
+    ex = api.ex
+    trigger(ex, _own(api, req), ex.tick())
+    return dumps({})
+
+
+def update_limit(api, req):
+    ex = api.ex
+    g = _own(api, req)
+    g.limit = _limit(req.body)
+    t = ex.tick()
+    if not g.triggered and g.in_window(t) >= g.limit:
+        trigger(ex, g, t)
+    return dumps({})

@@ -1,0 +1,20 @@
+-- grain: one row per (_account, event_ticker) (the latest snapshot)
+-- purpose: what the exchange reports now for each event position (sums over the event's market positions).
+-- An event repeated within one snapshot (pages) must be identical: sql/tests/test_event_positions_consistent.sql.
+with source as (
+    select * exclude (snapshot_ts), coalesce(snapshot_ts, _loaded_at) as snapshot_ts from src_event_positions
+),
+
+ranked as (
+    select *, row_number() over (
+        partition by _account, event_ticker order by snapshot_ts desc, _loaded_at desc, _run_id desc
+    ) as _rn
+    from source
+    where event_ticker is not null
+),
+
+final as (
+    select * exclude (_rn) from ranked where _rn = 1
+)
+
+select * from final

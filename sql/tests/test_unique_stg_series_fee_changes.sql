@@ -1,0 +1,9 @@
+-- stg_series_fee_changes: key (id) unique and not null
+select id, count(*) as n
+from stg_series_fee_changes
+group by all
+having count(*) > 1
+union all
+select id, 1 as n
+from stg_series_fee_changes
+where id is null
