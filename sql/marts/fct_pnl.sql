@@ -4,6 +4,8 @@
 -- open lots closed at the settlement value (long: value - buy price; short: sell price - value). Open lots of an
 -- unsettled market: cost basis long = qty x price, short = qty x (1 - price); unrealized at the mark
 -- (int_market_marks: latest mid, else last price; 0 when there is no mark). fees = sum of the fills' fee_cost.
+-- A void market (int_pnl_settlements.is_void) returns open lots at their original cost: payout = cost basis, no
+-- realized or unrealized P&L on them (lots closed before stand; fees are not assumed refunded).
 -- total = realized + unrealized - fees. position_fp is the open signed position (0 once settled);
 -- settled_position_fp is what was held into settlement; payout_dollars what settlement paid for it.
 -- A market with a settlement record but no fills in the lake (e.g. fills older than what was pulled) gets its P&L
@@ -49,12 +51,13 @@ lot_values as (
         coalesce(st.settled, false) as settled,
         case
             when l.lot_state = 'closed' then l.closed_pnl_dollars
-            when not coalesce(st.settled, false) then 0
+            when not coalesce(st.settled, false) or st.is_void then 0
             when l.lot_state = 'open_long' then l.quantity_fp * (st.settlement_value_dollars - l.buy_price_dollars)
             else l.quantity_fp * (l.sell_price_dollars - st.settlement_value_dollars)
         end as realized,
         case
-            when l.lot_state = 'closed' or coalesce(st.settled, false) or mk.mark_price_dollars is null then 0
+            when l.lot_state = 'closed' or coalesce(st.settled, false) or mk.mark_price_dollars is null
+                or coalesce(st.is_void, false) then 0
             when l.lot_state = 'open_long' then l.quantity_fp * (mk.mark_price_dollars - l.buy_price_dollars)
             else l.quantity_fp * (l.sell_price_dollars - mk.mark_price_dollars)
         end as unrealized,
@@ -65,6 +68,8 @@ lot_values as (
         end as cost_basis,
         case
             when l.lot_state = 'closed' or not coalesce(st.settled, false) then 0
+            when st.is_void and l.lot_state = 'open_long' then l.quantity_fp * l.buy_price_dollars
+            when st.is_void then l.quantity_fp * (1 - l.sell_price_dollars)
             when l.lot_state = 'open_long' then l.quantity_fp * st.settlement_value_dollars
             else l.quantity_fp * (1 - st.settlement_value_dollars)
         end as payout
@@ -103,6 +108,7 @@ from_fills as (
         cast(coalesce(p.realized, 0) + coalesce(p.unrealized, 0) - f.fees_dollars as decimal(18,6))
             as total_pnl_dollars,
         coalesce(st.settled, false) as settled,
+        coalesce(st.is_void, false) as is_void,
         st.settlement_value_dollars,
         st.settled_time,
         cast(coalesce(p.payout, 0) as decimal(18,6)) as payout_dollars,
@@ -141,6 +147,7 @@ from_settlements as (
             - coalesce(s.yes_total_cost_dollars, 0) - coalesce(s.no_total_cost_dollars, 0)
             - coalesce(s.fee_cost, 0) as decimal(18,6)) as total_pnl_dollars,
         true as settled,
+        coalesce(st.is_void, false) as is_void,
         st.settlement_value_dollars,
         st.settled_time,
         cast(cast(s.revenue as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6)) as payout_dollars,

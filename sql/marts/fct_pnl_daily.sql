@@ -30,8 +30,9 @@ realized_events as (
     select
         l.account,
         utc_date(s.settled_time) as pnl_date,
-        case l.lot_state
-            when 'open_long' then l.quantity_fp * (s.settlement_value_dollars - l.buy_price_dollars)
+        case
+            when s.is_void then 0
+            when l.lot_state = 'open_long' then l.quantity_fp * (s.settlement_value_dollars - l.buy_price_dollars)
             else l.quantity_fp * (l.sell_price_dollars - s.settlement_value_dollars)
         end as realized
     from lots as l

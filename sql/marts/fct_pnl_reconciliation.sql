@@ -2,7 +2,9 @@
 -- purpose: our P&L against the exchange's own accounting, with differences:
 --   realized_pnl vs positions.realized_pnl_dollars, fees vs positions.fees_paid_dollars, position vs position_fp,
 --   cost basis vs market_exposure_dollars (all from the latest positions snapshot), and our settlement payout vs
---   settlements.revenue (integer cents / 100). A position is comparable only when the exchange's own
+--   settlements.revenue (integer cents / 100). The payout is compared as Kalshi pays it: our exact payout (e.g. 2.5
+--   YES x 0.4567 = 1.14175) rounded down to the whole cent (1.14; the exchange charges the 0.00175 remainder as a
+--   settlement fee: payout_rounding_dollars), against revenue, which is whole cents: equal to the cent. A position is comparable only when the exchange's own
 --   `last_updated_ts` for it (else the snapshot time) is after our last fill (and our settlement time, for a
 --   settled market): both are exchange-clock times, so an older snapshot is skipped, while a position the exchange
 --   updated after our last fill (fills we have not pulled) is compared and fails loudly. Times are compared by
@@ -62,6 +64,9 @@ joined as (
         coalesce(o.cost_basis_dollars, 0) as our_cost_basis_dollars,
         p.market_exposure_dollars as exchange_market_exposure_dollars,
         coalesce(o.payout_dollars, 0) as our_payout_dollars,
+        -- what Kalshi pays for it: rounded down to the whole cent (the remainder is a settlement fee)
+        cast(cast(floor(coalesce(o.payout_dollars, 0) * 100) as decimal(20,0)) * cast(0.01 as decimal(3,2))
+            as decimal(18,2)) as our_payout_paid_dollars,
         s.revenue as exchange_revenue_cents,
         p.last_updated_ts as positions_last_updated_ts,
         x.ticker is not null as has_other_subaccount_fills,
@@ -94,7 +99,9 @@ final as (
         cast(our_fees_dollars - exchange_fees_paid_dollars as decimal(18,6)) as fees_diff_dollars,
         cast(our_position_fp - exchange_position_fp as decimal(18,2)) as position_diff_fp,
         cast(our_cost_basis_dollars - exchange_market_exposure_dollars as decimal(18,6)) as cost_basis_diff_dollars,
-        cast(our_payout_dollars - cast(exchange_revenue_cents as decimal(20,0)) * cast(0.01 as decimal(3,2))
+        our_payout_paid_dollars,
+        cast(our_payout_dollars - our_payout_paid_dollars as decimal(18,6)) as payout_rounding_dollars,
+        cast(our_payout_paid_dollars - cast(exchange_revenue_cents as decimal(20,0)) * cast(0.01 as decimal(3,2))
             as decimal(18,6)) as payout_diff_dollars,
         case
             when positions_comparable then null
