@@ -243,6 +243,8 @@ def test_fct_pnl_daily(con):
             D("1.82"),
             D("1002.50"),
         ),
+        # 11-21 has no activity: a row all the same (the equity curve needs every day)
+        ("2026-11-21", 0, D(0), D(0), D(0), D("1.795"), D("0.025"), D("1.82"), None),
         ("2026-11-22", 0, D("-0.94"), D(0), D("-0.94"), D("0.855"), D("0.025"), D("0.88"), None),
     ]
     assert con.execute("select sum(total_pnl_dollars) from fct_pnl").fetchone() == (D("0.88"),)
