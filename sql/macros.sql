@@ -14,3 +14,11 @@ create or replace macro dec_div(a, b) as (
 
 -- utc_date(ts): the UTC calendar day of a timestamptz (independent of the session time zone).
 create or replace macro utc_date(ts) as cast(timezone('UTC', ts) as date);
+
+-- max_mid_age_seconds(): how old a REST quote may be (seconds before the instant it is used) and still count as
+-- the prevailing mid for effective / realized spreads (fct_effective_spreads). Default 60; set it for a build with
+-- `SET VARIABLE max_mid_age_seconds = 300` on the connection before `warehouse.build_on(con, lake_root)` (every
+-- row records the value it was built with). A recorded WebSocket top (ws_book) that is known whole and two-sided
+-- at that instant is current whatever its age.
+create or replace macro max_mid_age_seconds() as
+  cast(coalesce(getvariable('max_mid_age_seconds'), 60) as bigint);

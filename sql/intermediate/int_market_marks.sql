@@ -1,12 +1,19 @@
 -- grain: one row per ticker that has a mark
--- purpose: the mark used for unrealized P&L: the settlement value once the market is determined, else the most
--- recently current two-sided mid in int_market_mids, else the market's last trade price; mark_source says which.
--- "Most recently current": a recorded WebSocket top (ws_book) is current until the next change of its book
+-- purpose: the mark used for unrealized P&L, and how old it is. The settlement value once the market is
+-- determined; else the NEWER of (a) the most recently current two-sided mid in int_market_mids and (b) the last
+-- trade (stg_trades), the mid at a tie; else the market's last price (whose trade time the lake does not know).
+-- A 3-day-old mid no longer beats a later trade (#15). mark_source says which ('settlement_value', 'mid',
+-- 'last_trade', 'last_price'; 'void' for a market determined void: no mark, its positions come back at cost).
+-- "Most recently current" mid: a recorded WebSocket top (ws_book) is current until the next change of its book
 -- (current_until), a REST quote at its observed_at; the latest wins, ws_book at a tie, then order book over market
 -- snapshot over candle. mid_source names the quote's source, mid_current_until the last instant it was known
--- current (its age is measured from there); without WebSocket data this is the latest REST mid, as before.
+-- current.
+-- mark_as_of = the last instant the mark was known current (the mid's current_until / observed_at, the trade's
+-- created_time, the market snapshot's observed_at for a settlement value or last price). fct_pnl measures
+-- mark_age_seconds from there to lake_as_of (the latest observation in the lake: quotes, trades, market snapshots).
 with mids as (
-    select ticker, observed_at, mid_dollars, source, current_until
+    select ticker, observed_at, mid_dollars, source, current_until,
+        coalesce(current_until, observed_at) as known_at
     from int_market_mids
     where mid_dollars is not null
     qualify row_number() over (
@@ -16,28 +23,72 @@ with mids as (
     ) = 1
 ),
 
+trades as (
+    select ticker, max(created_time) as trade_time, arg_max(yes_price_dollars, (created_time, trade_id)) as price
+    from stg_trades
+    group by ticker
+),
+
 markets as (
-    select ticker, last_price_dollars, settlement_value_dollars, observed_at
+    select ticker, last_price_dollars, settlement_value_dollars, is_determined and is_void as is_void, observed_at
     from int_market_states
-    where last_price_dollars is not null or settlement_value_dollars is not null
+    where last_price_dollars is not null or settlement_value_dollars is not null or is_void
+),
+
+keys as (
+    select ticker from mids union select ticker from trades union select ticker from markets
+),
+
+joined as (
+    select
+        k.ticker,
+        d.settlement_value_dollars,
+        coalesce(d.is_void, false) as is_void,
+        d.last_price_dollars,
+        d.observed_at as market_observed_at,
+        m.mid_dollars,
+        m.source as mid_source,
+        m.known_at as mid_known_at,
+        m.observed_at as mid_observed_at,
+        t.price as trade_price,
+        t.trade_time,
+        case
+            when d.is_void then 'void'
+            when d.settlement_value_dollars is not null then 'settlement_value'
+            when m.ticker is not null and (t.ticker is null or m.known_at >= t.trade_time) then 'mid'
+            when t.ticker is not null then 'last_trade'
+            when d.last_price_dollars is not null then 'last_price'
+        end as mark_source
+    from keys as k
+    left join mids as m on m.ticker = k.ticker
+    left join trades as t on t.ticker = k.ticker
+    left join markets as d on d.ticker = k.ticker
 ),
 
 final as (
     select
-        coalesce(m.ticker, d.ticker) as ticker,
-        coalesce(d.settlement_value_dollars, m.mid_dollars, d.last_price_dollars) as mark_price_dollars,
-        case
-            when d.settlement_value_dollars is not null then 'settlement_value'
-            when m.ticker is not null then 'mid'
-            else 'last_price'
-        end as mark_source,
-        case when d.settlement_value_dollars is not null then d.observed_at else m.observed_at end
-            as mark_observed_at,
-        case when d.settlement_value_dollars is null then m.source end as mid_source,
-        case when d.settlement_value_dollars is null then coalesce(m.current_until, m.observed_at) end
-            as mid_current_until
-    from mids as m
-    full outer join markets as d on d.ticker = m.ticker
+        ticker,
+        cast(case mark_source
+            when 'settlement_value' then settlement_value_dollars
+            when 'mid' then mid_dollars
+            when 'last_trade' then trade_price
+            when 'last_price' then last_price_dollars
+        end as decimal(18,6)) as mark_price_dollars,
+        mark_source,
+        case mark_source
+            when 'mid' then mid_observed_at
+            when 'last_trade' then trade_time
+            else market_observed_at
+        end as mark_observed_at,
+        case mark_source
+            when 'mid' then mid_known_at
+            when 'last_trade' then trade_time
+            else market_observed_at
+        end as mark_as_of,
+        case when mark_source = 'mid' then mid_source end as mid_source,
+        case when mark_source = 'mid' then mid_known_at end as mid_current_until
+    from joined
+    where mark_source is not null
 )
 
 select * from final

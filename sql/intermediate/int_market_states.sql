@@ -2,6 +2,7 @@
 -- purpose: what the P&L needs to know about a market, and the one place its settlement value is resolved:
 -- settlement_value_dollars = the market's settlement_value_dollars, else 1/0 from result yes/no, once the market
 -- is determined/finalized/settled/amended (the YES payout per contract; fractional for scalar markets), else null.
+-- is_void: the market resolved `void` (positions are returned at their original cost; no settlement value).
 -- last_price_dollars is null when the market has not traded (Kalshi reports 0).
 with markets as (
     select * from stg_markets
@@ -13,8 +14,10 @@ final as (
         status,
         status in ('determined', 'finalized', 'settled', 'amended') as is_determined,
         nullif(result, '') as result,
+        coalesce(result = 'void', false) as is_void,
         case
             when status not in ('determined', 'finalized', 'settled', 'amended') then null
+            when result = 'void' then null
             when settlement_value_dollars is not null then settlement_value_dollars
             when result = 'yes' then cast(1 as decimal(18,6))
             when result = 'no' then cast(0 as decimal(18,6))

@@ -1,9 +1,13 @@
 -- grain: one row per (account, ticker) the account has fills or a settlement in
 -- purpose: whether the account's position in a market is settled, at what YES value and when.
--- Settled = the account has a settlement record, or the market is finalized (paid out) with a known value. A market
--- that is only `determined` is not settled yet (the exchange pays later); int_market_marks marks it at its value.
--- settlement value per YES contract = settlement `value` cents / 100, else 1/0 from `market_result` yes/no,
--- else int_market_states.settlement_value_dollars (fractional for scalar markets).
+-- Settled = the account has a settlement record, or the market is finalized (paid out) with a known value or void.
+-- A market that is only `determined` is not settled yet (the exchange pays later); int_market_marks marks it at its
+-- value (a void one: at cost, i.e. no unrealized P&L).
+-- settlement value per YES contract = the market's exact settlement_value_dollars (int_market_states; fractional
+-- for scalar markets, e.g. 0.4567), else the record's `value` (whole cents per YES contract: 46 for 0.4567, so only
+-- a fallback when the lake has no market state), else 1/0 from the record's market_result yes/no.
+-- is_void: the record's market_result or the market's result is `void`: open positions are returned at their
+-- original cost (fct_pnl: payout = cost basis, no realized P&L on them); settlement_value_dollars is then null.
 -- settled_time is null until settled; once settled: the record's settled_time, else the market's settlement_ts,
 -- else its close_time (a finalized market with neither: the best bound the lake has, so the P&L lands on a day).
 with keys as (
@@ -24,12 +28,14 @@ resolved as (
     select
         k.account,
         k.ticker,
+        coalesce(s.market_result = 'void', false) or coalesce(m.is_void, false) as is_void,
         s.ticker is not null
-            or (m.settlement_value_dollars is not null and m.status in ('finalized', 'settled')) as settled,
+            or (m.status in ('finalized', 'settled')
+                and (m.settlement_value_dollars is not null or coalesce(m.is_void, false))) as settled,
         cast(coalesce(
+            m.settlement_value_dollars,
             cast(s.value as decimal(20,0)) * cast(0.01 as decimal(3,2)),
-            case s.market_result when 'yes' then 1 when 'no' then 0 end,
-            m.settlement_value_dollars
+            case s.market_result when 'yes' then 1 when 'no' then 0 end
         ) as decimal(18,6)) as settlement_value_dollars,
         coalesce(s.settled_time, m.settlement_ts, m.close_time) as settle_or_close_time,
         s.revenue as exchange_revenue_cents,
@@ -44,7 +50,8 @@ final as (
         account,
         ticker,
         settled,
-        settlement_value_dollars,
+        is_void,
+        case when not is_void then settlement_value_dollars end as settlement_value_dollars,
         case when settled then settle_or_close_time end as settled_time,
         exchange_revenue_cents,
         has_settlement_record

@@ -3,7 +3,12 @@
 -- YES-equivalent quantities; see that model). realized = closed lots (sell - buy price) plus, once settled, the
 -- open lots closed at the settlement value (long: value - buy price; short: sell price - value). Open lots of an
 -- unsettled market: cost basis long = qty x price, short = qty x (1 - price); unrealized at the mark
--- (int_market_marks: latest mid, else last price; 0 when there is no mark). fees = sum of the fills' fee_cost.
+-- (int_market_marks: the newer of the latest mid and the last trade, else last price; 0 when there is no mark).
+-- mark_as_of = when the mark was last known current; mark_age_seconds = lake_as_of - mark_as_of, where lake_as_of
+-- is the latest observation in the lake (quotes, trades, market snapshots, fills): how stale the mark is at the
+-- end of the data, not at the time the build runs. fees = sum of the fills' fee_cost.
+-- A void market (int_pnl_settlements.is_void) returns open lots at their original cost: payout = cost basis, no
+-- realized or unrealized P&L on them (lots closed before stand; fees are not assumed refunded).
 -- total = realized + unrealized - fees. position_fp is the open signed position (0 once settled);
 -- settled_position_fp is what was held into settlement; payout_dollars what settlement paid for it.
 -- A market with a settlement record but no fills in the lake (e.g. fills older than what was pulled) gets its P&L
@@ -36,6 +41,19 @@ marks as (
     select * from int_market_marks
 ),
 
+lake_end as (
+    select max(t) as lake_as_of
+    from (
+        select max(coalesce(current_until, observed_at)) as t from int_market_mids
+        union all
+        select max(created_time) from stg_trades
+        union all
+        select max(observed_at) from int_market_states
+        union all
+        select max(created_time) from stg_fills
+    )
+),
+
 markets as (
     select * from dim_markets
 ),
@@ -49,12 +67,13 @@ lot_values as (
         coalesce(st.settled, false) as settled,
         case
             when l.lot_state = 'closed' then l.closed_pnl_dollars
-            when not coalesce(st.settled, false) then 0
+            when not coalesce(st.settled, false) or st.is_void then 0
             when l.lot_state = 'open_long' then l.quantity_fp * (st.settlement_value_dollars - l.buy_price_dollars)
             else l.quantity_fp * (l.sell_price_dollars - st.settlement_value_dollars)
         end as realized,
         case
-            when l.lot_state = 'closed' or coalesce(st.settled, false) or mk.mark_price_dollars is null then 0
+            when l.lot_state = 'closed' or coalesce(st.settled, false) or mk.mark_price_dollars is null
+                or coalesce(st.is_void, false) then 0
             when l.lot_state = 'open_long' then l.quantity_fp * (mk.mark_price_dollars - l.buy_price_dollars)
             else l.quantity_fp * (l.sell_price_dollars - mk.mark_price_dollars)
         end as unrealized,
@@ -65,6 +84,8 @@ lot_values as (
         end as cost_basis,
         case
             when l.lot_state = 'closed' or not coalesce(st.settled, false) then 0
+            when st.is_void and l.lot_state = 'open_long' then l.quantity_fp * l.buy_price_dollars
+            when st.is_void then l.quantity_fp * (1 - l.sell_price_dollars)
             when l.lot_state = 'open_long' then l.quantity_fp * st.settlement_value_dollars
             else l.quantity_fp * (1 - st.settlement_value_dollars)
         end as payout
@@ -103,6 +124,7 @@ from_fills as (
         cast(coalesce(p.realized, 0) + coalesce(p.unrealized, 0) - f.fees_dollars as decimal(18,6))
             as total_pnl_dollars,
         coalesce(st.settled, false) as settled,
+        coalesce(st.is_void, false) as is_void,
         st.settlement_value_dollars,
         st.settled_time,
         cast(coalesce(p.payout, 0) as decimal(18,6)) as payout_dollars,
@@ -110,6 +132,11 @@ from_fills as (
             as mark_price_dollars,
         case when coalesce(st.settled, false) or f.net_position_fp = 0 then null
             else coalesce(mk.mark_source, 'none') end as mark_source,
+        case when coalesce(st.settled, false) or f.net_position_fp = 0 then null else mk.mark_as_of end
+            as mark_as_of,
+        case when coalesce(st.settled, false) or f.net_position_fp = 0 or mk.mark_as_of is null then null
+            else date_diff('second', mk.mark_as_of, le.lake_as_of) end as mark_age_seconds,
+        le.lake_as_of,
         f.fill_count,
         f.contracts_traded_fp,
         f.yes_notional_dollars,
@@ -120,6 +147,7 @@ from_fills as (
     left join settle as st on st.account = f.account and st.ticker = f.ticker
     left join marks as mk on mk.ticker = f.ticker
     left join markets as d on d.ticker = f.ticker
+    cross join lake_end as le
 ),
 
 from_settlements as (
@@ -141,11 +169,15 @@ from_settlements as (
             - coalesce(s.yes_total_cost_dollars, 0) - coalesce(s.no_total_cost_dollars, 0)
             - coalesce(s.fee_cost, 0) as decimal(18,6)) as total_pnl_dollars,
         true as settled,
+        coalesce(st.is_void, false) as is_void,
         st.settlement_value_dollars,
         st.settled_time,
         cast(cast(s.revenue as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6)) as payout_dollars,
         cast(null as decimal(18,6)) as mark_price_dollars,
         cast(null as varchar) as mark_source,
+        cast(null as timestamptz) as mark_as_of,
+        cast(null as bigint) as mark_age_seconds,
+        (select lake_as_of from lake_end) as lake_as_of,
         0 as fill_count,
         cast(0 as decimal(18,2)) as contracts_traded_fp,
         cast(0 as decimal(18,6)) as yes_notional_dollars,

@@ -1,13 +1,17 @@
--- grain: one row per (account, pnl_date), UTC days with a fill, a lot closing, a settlement or a balance snapshot
+-- grain: one row per (account, pnl_date): EVERY UTC calendar day from the account's first activity (fill, lot
+-- closing, settlement, balance snapshot) to its last activity, or later while it holds an open position: to the
+-- last day the lake has a quote or trade of a market it holds (an equity curve, Sharpe or drawdown needs every day).
 -- purpose: daily P&L and equity curve. realized = FIFO lots closed that day (at the later fill) plus open lots
--- settled that day (at the settlement value); fees = fee_cost of that day's fills; net = realized - fees; the
--- cumulative columns run over all days. Settlement-only markets (see fct_pnl) count on their settlement day. unrealized = the lots open at the end of the day (opened before midnight
--- UTC, not closed or settled by then; a closed lot is long when its buy came first) marked at the latest
--- two-sided mid of int_market_mids before midnight (no mid yet: not marked): the recorded WebSocket top when it is
--- fresh at midnight (the latest ws_book row before it is known and two-sided), else the latest REST mid;
+-- settled that day (at the settlement value; void: at cost, 0); fees = fee_cost of that day's fills; net = realized
+-- - fees; the cumulative columns run over all days. Settlement-only markets (see fct_pnl) count on their settlement
+-- day. unrealized = the lots open at the end of the day (opened before midnight UTC, not closed or settled by then;
+-- a closed lot is long when its buy came first) marked at midnight: the recorded WebSocket top when it is fresh at
+-- midnight (the latest ws_book row before it is known and two-sided; age 0), else the NEWER of the latest REST mid
+-- and the latest trade before midnight (the mid at a tie); no quote or trade yet: not marked (unmarked_lots counts
+-- them). mark_sources lists the sources used that day; max_mark_age_seconds is the oldest mark's age at midnight.
 -- mtm_pnl_dollars = cumulative net + unrealized.
 -- balance/equity come from the last balance snapshot of the day (integer cents / 100; equity = balance +
--- portfolio_value).
+-- portfolio_value); null on days without one (not carried forward).
 with lots as (
     select * from int_pnl_lots
 ),
@@ -30,8 +34,9 @@ realized_events as (
     select
         l.account,
         utc_date(s.settled_time) as pnl_date,
-        case l.lot_state
-            when 'open_long' then l.quantity_fp * (s.settlement_value_dollars - l.buy_price_dollars)
+        case
+            when s.is_void then 0
+            when l.lot_state = 'open_long' then l.quantity_fp * (s.settlement_value_dollars - l.buy_price_dollars)
             else l.quantity_fp * (l.sell_price_dollars - s.settlement_value_dollars)
         end as realized
     from lots as l
@@ -94,15 +99,50 @@ mids as (
 ),
 
 ws_tops as (
-    select ticker, observed_at, mid_dollars from int_market_mids where source = 'ws_book'
+    select ticker, observed_at, case when quote_known then mid_dollars end as mid_dollars
+    from int_market_mids
+    where source = 'ws_book'
 ),
 
-days as (
+trades as (
+    select ticker, created_time, yes_price_dollars from stg_trades
+),
+
+activity_days as (
     select account, pnl_date from realized_daily
     union
     select account, pnl_date from fees_daily
     union
     select account, pnl_date from balance_daily
+),
+
+-- the last day with a quote or trade of a market the account still holds open at the end of its lots
+open_markets as (
+    select distinct account, ticker from lot_spans where closed_at is null
+),
+
+market_last_seen as (
+    select ticker, max(utc_date(observed_at)) as last_day from int_market_mids group by ticker
+    union all
+    select ticker, max(utc_date(created_time)) from stg_trades group by ticker
+),
+
+spans as (
+    select a.account, min(a.pnl_date) as first_day, greatest(max(a.pnl_date), max(o.last_day)) as last_day
+    from activity_days as a
+    left join (
+        select om.account, max(ls.last_day) as last_day
+        from open_markets as om
+        join market_last_seen as ls on ls.ticker = om.ticker
+        group by om.account
+    ) as o on o.account = a.account
+    group by a.account
+),
+
+days as (
+    select s.account, cast(d.day as date) as pnl_date
+    from spans as s,
+        lateral (select unnest(generate_series(s.first_day, s.last_day, interval 1 day)) as day) as d
 ),
 
 day_ends as (
@@ -116,20 +156,51 @@ open_at_day_end as (
         on l.account = d.account and l.opened_at < d.day_end and (l.closed_at is null or l.closed_at >= d.day_end)
 ),
 
-marked as (
-    select o.*, coalesce(w.mid_dollars, m.mid_dollars) as mid_dollars
+looked_up as (
+    select
+        o.*,
+        w.mid_dollars as ws_mid,
+        m.mid_dollars as rest_mid,
+        m.observed_at as rest_at,
+        t.yes_price_dollars as trade_price,
+        t.created_time as trade_at
     from open_at_day_end as o
     asof left join mids as m on m.ticker = o.ticker and o.day_end > m.observed_at
     asof left join ws_tops as w on w.ticker = o.ticker and o.day_end > w.observed_at
+    asof left join trades as t on t.ticker = o.ticker and o.day_end > t.created_time
+),
+
+marked as (
+    select
+        *,
+        case
+            when ws_mid is not null then 'ws_book'
+            when rest_mid is not null and (trade_at is null or rest_at >= trade_at) then 'mid'
+            when trade_at is not null then 'last_trade'
+        end as mark_source,
+        case
+            when ws_mid is not null then ws_mid
+            when rest_mid is not null and (trade_at is null or rest_at >= trade_at) then rest_mid
+            else trade_price
+        end as mark_dollars,
+        case
+            when ws_mid is not null then day_end
+            when rest_mid is not null and (trade_at is null or rest_at >= trade_at) then rest_at
+            else trade_at
+        end as mark_as_of
+    from looked_up
 ),
 
 unrealized_daily as (
     select
         account,
         pnl_date,
-        sum(case when mid_dollars is null then 0
-            else quantity_fp * direction * (mid_dollars - entry_price) end) as unrealized,
-        sum(quantity_fp * direction) as open_position
+        sum(case when mark_dollars is null then 0
+            else quantity_fp * direction * (mark_dollars - entry_price) end) as unrealized,
+        sum(quantity_fp * direction) as open_position,
+        count(*) filter (where mark_dollars is null) as unmarked_lots,
+        string_agg(distinct mark_source, ',' order by mark_source) as mark_sources,
+        max(date_diff('second', mark_as_of, day_end)) as max_mark_age_seconds
     from marked
     group by account, pnl_date
 ),
@@ -142,6 +213,9 @@ joined as (
         cast(coalesce(r.realized, 0) as decimal(18,6)) as realized_pnl_dollars,
         cast(coalesce(f.fees, 0) as decimal(18,6)) as fees_dollars,
         cast(coalesce(u.unrealized, 0) as decimal(18,6)) as unrealized_pnl_dollars,
+        coalesce(u.unmarked_lots, 0) as unmarked_lots,
+        u.mark_sources,
+        u.max_mark_age_seconds,
         b.balance_cents,
         b.portfolio_value_cents
     from days as d
@@ -165,6 +239,9 @@ final as (
         unrealized_pnl_dollars,
         cast(sum(realized_pnl_dollars - fees_dollars) over w + unrealized_pnl_dollars as decimal(18,6))
             as mtm_pnl_dollars,
+        mark_sources,
+        max_mark_age_seconds,
+        unmarked_lots,
         cast(cast(balance_cents as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6))
             as balance_dollars,
         cast(cast(portfolio_value_cents as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6))

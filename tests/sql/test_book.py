@@ -245,8 +245,9 @@ def test_spreads_and_marks_prefer_a_fresh_ws_quote(con):
     ).fetchall()
     assert rows == [
         ("T1", D("0.425"), "ws_book", 30),
-        ("T2", D("0.35"), "orderbook", 120),
-        ("T3", None, None, None),
+        # #15: the REST fallback is 120 s old, beyond max_mid_age_seconds (60): stale, counted, not matched
+        ("T2", None, "orderbook", 120),
+        ("T3", None, "market", 270),  # the only earlier quote (a market snapshot at -5) has no bid or ask
     ]
     mark = con.execute(
         "select mark_price_dollars, mark_source, mid_source, mid_current_until from int_market_marks "

@@ -243,6 +243,8 @@ def test_fct_pnl_daily(con):
             D("1.82"),
             D("1002.50"),
         ),
+        # 11-21 has no activity: a row all the same (the equity curve needs every day)
+        ("2026-11-21", 0, D(0), D(0), D(0), D("1.795"), D("0.025"), D("1.82"), None),
         ("2026-11-22", 0, D("-0.94"), D(0), D("-0.94"), D("0.855"), D("0.025"), D("0.88"), None),
     ]
     assert con.execute("select sum(total_pnl_dollars) from fct_pnl").fetchone() == (D("0.88"),)
@@ -622,3 +624,57 @@ def test_fills_in_other_subaccounts_are_not_compared_against_subaccount_0_positi
     note = "fills in subaccounts other than 0; positions cover subaccount 0 only"
     assert rec["SUB"] == (False, True, note, D(3), None)
     assert rec["ZERO"] == (True, False, None, D(0), None)
+
+
+def test_a_difference_only_lot_matching_explains_is_reported_not_failed(tmp_path):
+    """LM: buy 1 @.40, buy 1 @.60, sell 1 @.70. FIFO: realized .30, open 1 @.60 (cost .60). An exchange matching by
+    average cost reports realized .20, exposure .50: realized and cost basis differ by .10 each, net cash
+    (realized - cost basis = -.30) agrees -> 'lot_matching', the build passes. BAD: same fills, the exchange's realized
+    .25 with exposure .50 -> net cash -.30 vs -.25: differs by -.05: 'mismatch', the build check fails. OK: tiny fractional
+    difference 0.00005 (within tolerance 0.0001) -> 'match'."""
+    root = tmp_path / "lake"
+    fills = []
+    for t in ("LM", "BAD"):
+        fills += [
+            fill(f"{t}1", t, "bid", 1, "0.40", "0", 0),
+            fill(f"{t}2", t, "bid", 1, "0.60", "0", 1),
+            fill(f"{t}3", t, "ask", 1, "0.70", "0", 2),
+        ]
+    fills.append(fill("ok1", "OK", "bid", "2.5", "0.4567", "0", 0))
+    fills.append(fill("ok2", "OK", "ask", "1.5", "0.50", "0", 1))  # realized 1.5 x .0433 = 0.06495
+    write_stream(root, "fills", fills)
+
+    def position(ticker, pos, exposure, realized):
+        return {
+            "ticker": ticker,
+            "position_fp": D(pos),
+            "market_exposure_dollars": D(exposure),
+            "realized_pnl_dollars": D(realized),
+            "fees_paid_dollars": D(0),
+            "snapshot_ts": at(10),
+        }
+
+    write_stream(
+        root,
+        "positions",
+        [
+            position("LM", 1, "0.50", "0.20"),
+            position("BAD", 1, "0.50", "0.25"),
+            position("OK", 1, "0.4567", "0.065"),
+        ],
+    )
+    con = warehouse.build_in_memory(root)
+    rec = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select ticker, positions_check, realized_pnl_diff_dollars, cost_basis_diff_dollars, "
+            "net_cash_diff_dollars, tolerance_dollars from fct_pnl_reconciliation"
+        ).fetchall()
+    }
+    assert rec["LM"] == ("lot_matching", D("0.10"), D("0.10"), D(0), D("0.0001"))
+    assert rec["BAD"] == ("mismatch", D("0.05"), D("0.10"), D("-0.05"), D("0.0001"))
+    assert rec["OK"] == ("match", D("-0.00005"), D(0), D("-0.00005"), D("0.0001"))
+    result = warehouse.build_on(con, str(root))
+    assert [(f.name, [r[1] for r in f.rows]) for f in result.failures] == [
+        ("test_pnl_reconciliation_zero", ["BAD"])
+    ]

@@ -69,7 +69,11 @@ def test_no_model_reads_a_higher_layer_and_each_lives_in_its_layer():
     assert "int_market_mids" in references(by_name["fct_spreads"], set(layer))
     assert "int_market_mids" in references(by_name["fct_pnl_daily"], set(layer))
     assert "fct_spreads" not in references(by_name["fct_pnl_daily"], set(layer))
-    assert references(by_name["int_market_marks"], set(layer)) == {"int_market_mids", "int_market_states"}
+    assert references(by_name["int_market_marks"], set(layer)) == {
+        "int_market_mids",
+        "int_market_states",
+        "stg_trades",
+    }
 
 
 def test_empty_lake_builds_every_model_and_runs_every_check(tmp_path):

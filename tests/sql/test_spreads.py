@@ -146,7 +146,12 @@ def test_spreads_daily_time_weighted_and_median(con):
         "median_spread_dollars, min_spread_dollars, max_spread_dollars from fct_spreads_daily "
         "where ticker = 'S1' and source = 'orderbook'"
     ).fetchone()
-    assert row == (5, 3, 1, 1, 300, 120, D("0.025"), D("0.03"), D("0.03"), D("0.02"), D("0.04"))
+    # #15: t5, the last quote, holds to the end of its UTC day (was weight 0): 12:05 -> 24:00 = 42900 s, open-ended
+    # time-weighted (.03 x 60 + .02 x 60 + .04 x 42900) / 43020 = .039958
+    assert row == (5, 3, 1, 1, 43200, 43020, D("0.039958"), D("0.03"), D("0.03"), D("0.02"), D("0.04"))
+    assert con.execute(
+        "select open_ended_seconds from fct_spreads_daily where ticker = 'S1' and source = 'orderbook'"
+    ).fetchone() == (42900,)
 
 
 def test_effective_spreads(con):
@@ -157,7 +162,7 @@ def test_effective_spreads(con):
     assert rows == [
         ("tr0", None, None, None, None, "bid"),
         ("tr1", D("0.435"), D("0.03"), D("0.03"), 30, "bid"),
-        ("tr2", D("0.435"), D("0.01"), D("0.01"), 120, "ask"),
+        ("tr2", None, None, None, 60, "ask"),  # #15: the latest quote (t1) is one-sided: not matched
         ("tr3", D("0.41"), D("0.02"), D("0.02"), 30, "ask"),
     ]
     daily = con.execute(
@@ -165,7 +170,8 @@ def test_effective_spreads(con):
         "mean_effective_spread_dollars, volume_weighted_effective_spread_dollars, "
         "median_effective_spread_dollars from fct_effective_spreads_daily"
     ).fetchall()
-    assert daily == [(4, 3, 2, 2, D(21), D("0.02"), D("0.0225"), D("0.02"))]
+    # over tr1 and tr3: mean (.03 + .02) / 2, volume-weighted (.30 + .10) / 15
+    assert daily == [(4, 2, 2, 2, D(21), D("0.025"), D("0.026667"), D("0.025"))]
 
 
 def test_market_daily_ohlc_vwap(con):
@@ -189,8 +195,8 @@ def test_market_daily_ohlc_vwap(con):
 def test_candle_closes_quote_backfilled_history(tmp_path):
     """C1 has no snapshots, only candles: the hourly candle ending at t60 closes bid .30 / ask .36 (spread .06,
     mid .33), the daily candle ending at the same instant is ignored (shortest period wins), the hourly candle
-    ending at t120 has no bid (0.0000): ask_only. A trade at t90 @ .35 gets mid .33 from the
-    candle: effective spread .04, mid age 1800 s."""
+    ending at t120 has no bid (0.0000): ask_only. A trade at t90 @ .35 finds the candle's mid .33, 1800 s old:
+    stale (more than max_mid_age_seconds), so not measured."""
     root = tmp_path / "lake"
     candle = lambda minutes, interval, bid, ask: {  # noqa: E731
         "ticker": "C1",
@@ -219,6 +225,34 @@ def test_candle_closes_quote_backfilled_history(tmp_path):
         (60, "candle", D("0.30"), D("0.36"), D("0.06"), D("0.33"), None, "two_sided"),
         (120, "candle", None, D("0.40"), None, None, None, "ask_only"),
     ]
+    # #15: a 30-minute-old candle close is not the prevailing mid (max_mid_age_seconds 60): stale, not measured
     assert con.execute(
-        "select mid_dollars, mid_source, effective_spread_dollars, mid_age_seconds from fct_effective_spreads"
-    ).fetchone() == (D("0.33"), "candle", D("0.04"), 1800)
+        "select mid_status, mid_dollars, mid_source, effective_spread_dollars, mid_age_seconds "
+        "from fct_effective_spreads"
+    ).fetchone() == ("stale", None, "candle", None, 1800)
+
+
+def test_spreads_daily_weights_midnight_to_first_quote_and_the_last_quote(tmp_path):
+    """W order book: 11-20 12:00 spread .02, 18:00 .04; 11-21 06:00 .06 (the last).
+    11-20: .02 x 6 h + .04 x 6 h -> .03 over 43200 s. 11-21: the .04 quote carries 00:00 -> 06:00 (was dropped), .06
+    holds 06:00 -> 24:00 (the last quote: was weight 0; open-ended 64800 s) -> (.04 x 6 + .06 x 18) / 24 = .055."""
+    root = tmp_path / "lake"
+    write_stream(
+        root,
+        "orderbook_snapshots",
+        [
+            {**r, "ticker": "W"}
+            for r in book("S", 0, yes=[("0.49", 1)], no=[("0.49", 1)])
+            + book("S", 360, yes=[("0.48", 1)], no=[("0.48", 1)])
+            + book("S", 1080, yes=[("0.47", 1)], no=[("0.47", 1)])
+        ],
+    )
+    con = warehouse.build_in_memory(root, run_tests=True)
+    rows = con.execute(
+        "select observed_date::varchar, observations, observed_seconds, two_sided_seconds, open_ended_seconds, "
+        "time_weighted_spread_dollars, mean_spread_dollars from fct_spreads_daily order by observed_date"
+    ).fetchall()
+    assert rows == [
+        ("2026-11-20", 2, 43200, 43200, 0, D("0.03"), D("0.03")),
+        ("2026-11-21", 1, 86400, 86400, 64800, D("0.055"), D("0.06")),
+    ]
