@@ -37,7 +37,7 @@ import os
 from pathlib import Path
 
 from .errors import ModelError, ModelTestsFailed, WarehouseError
-from .runner import BuildResult, ModelResult, TestFailure, TestResult, build_models, run_tests
+from .runner import BuildResult, ModelResult, TestFailure, TestResult, build_models, record_tests, run_tests
 from .snapshot import BUILD_LOCK_SECONDS, build_lock
 
 
@@ -121,7 +121,12 @@ def _connect(db_path: str, read_only: bool = False):
 
 
 def build_on(
-    con, lake_root: str, run_tests_: bool = True, sql_dir: Path | None = None, on_model=None
+    con,
+    lake_root: str,
+    run_tests_: bool = True,
+    sql_dir: Path | None = None,
+    on_model=None,
+    if_changed: bool = False,
 ) -> BuildResult:
     """Build every model on an open DuckDB connection `con` over `lake_root`, then run the checks.
 
@@ -132,9 +137,13 @@ def build_on(
         "set parquet_metadata_cache = true"
     )  # the src_ views bind twice per build (snapshot, then glob)
     lake_root = _register_filesystem(con, str(lake_root))
-    result = BuildResult(models=build_models(con, sql_dir, lake_root, on_model))
+    models = build_models(con, sql_dir, lake_root, on_model, if_changed=if_changed)
+    if models is None:
+        return BuildResult(skipped=True)
+    result = BuildResult(models=models)
     if run_tests_:
         result.tests, result.failures = run_tests(con, sql_dir)
+        record_tests(con, result.ok)
     return result
 
 
@@ -145,10 +154,13 @@ def build(
     sql_dir: Path | None = None,
     on_model=None,
     lock_timeout: float = BUILD_LOCK_SECONDS,
+    if_changed: bool = False,
 ) -> BuildResult:
     """Build `sql/` into `<lake_dir>/kalshi.duckdb` (or `db_path`) and run `sql/tests`. Idempotent.
 
-    One build per warehouse file at a time: a second waits up to `lock_timeout` s, then raises WarehouseError."""
+    One build per warehouse file at a time: a second waits up to `lock_timeout` s, then raises WarehouseError.
+    `if_changed=True`: when neither the lake's files nor the model files changed since the last build (whose
+    checks passed), do nothing and return a result with `skipped` set."""
     lake_root, default_db = _paths(settings_or_lake_dir)
     db = _local_db(str(db_path or default_db))
     if db != ":memory:":
@@ -156,7 +168,7 @@ def build(
     with build_lock(db, lock_timeout):
         con = _connect(db)
         try:
-            result = build_on(con, lake_root, run_tests, sql_dir, on_model)
+            result = build_on(con, lake_root, run_tests, sql_dir, on_model, if_changed)
         finally:
             con.close()
     result.db_path = db

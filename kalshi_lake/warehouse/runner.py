@@ -90,6 +90,7 @@ class BuildResult:
     tests: list[TestResult] = field(default_factory=list)
     failures: list[TestFailure] = field(default_factory=list)
     db_path: str | None = None
+    skipped: bool = False  # `if_changed` and the lake and models were as at the last build: nothing was done
 
     @property
     def ok(self) -> bool:
@@ -101,6 +102,8 @@ class BuildResult:
             raise ModelTestsFailed("\n".join(str(f) for f in self.failures))
 
     def __str__(self) -> str:
+        if self.skipped:
+            return "the lake and the models are unchanged since the last build: nothing to do"
         head = f"built {len(self.models)} models, ran {len(self.tests)} tests, {len(self.failures)} failed"
         return "\n".join([head, *(str(f) for f in self.failures)])
 
@@ -181,10 +184,15 @@ def build_models(
     lake_root: str,
     on_model: Callable[[ModelResult], None] | None = None,
     attempts: int = 3,
-) -> list[ModelResult]:
+    if_changed: bool = False,
+) -> list[ModelResult] | None:
     """Take one snapshot of the lake, then create macros, source views, every model and the table macros from it
     in one transaction (all or nothing). `on_model` is called after each model (progress; tests inject commits
-    with it). A snapshot file compacted away before the staging tables read it starts the build over."""
+    with it). A snapshot file compacted away before the staging tables read it starts the build over.
+
+    Every build records its snapshot's fingerprint (lake files and model files) in the table `_kalshi_build`. With
+    `if_changed`, a build whose fingerprint equals the recorded one (and whose checks passed, when it ran them)
+    does nothing and returns None."""
     if not (sql_dir / "sources.toml").is_file():
         raise WarehouseError(
             f"no models at {sql_dir} (sources.toml missing): pass the folder that holds sources.toml, staging/, "
@@ -194,8 +202,11 @@ def build_models(
     models = order_models(discover(sql_dir))
     for attempt in range(1, attempts + 1):
         snap = take_snapshot(con, lake_root, [s.stream for s in sources])
+        key = snap.fingerprint(sql_dir)
+        if if_changed and _last_build(con) == (key, True):
+            return None
         try:
-            return _build_snapshot(con, sql_dir, sources, models, snap, on_model)
+            return _build_snapshot(con, sql_dir, sources, models, snap, on_model, key)
         except SnapshotMoved as exc:
             if attempt == attempts:
                 raise WarehouseError(f"{exc} ({attempts} attempts)") from exc.__cause__
@@ -212,7 +223,24 @@ def _moved(snap, exc: Exception) -> None:
         ) from exc
 
 
-def _build_snapshot(con, sql_dir, sources, models, snap, on_model) -> list[ModelResult]:
+BUILD_TABLE = "_kalshi_build"
+
+
+def _last_build(con) -> tuple[str, bool] | None:
+    """(fingerprint, checks passed or not run) of the last build recorded in this database, or None."""
+    try:
+        row = con.execute(f"select fingerprint, coalesce(tests_ok, true) from {BUILD_TABLE}").fetchone()
+    except Exception:  # no such table: never built with a recorded fingerprint
+        return None
+    return (row[0], bool(row[1])) if row else None
+
+
+def record_tests(con, ok: bool) -> None:
+    """Record whether the checks after the last build passed (a failed build is never skipped)."""
+    con.execute(f"update {BUILD_TABLE} set tests_ok = ?", [ok])
+
+
+def _build_snapshot(con, sql_dir, sources, models, snap, on_model, key) -> list[ModelResult]:
     results: list[ModelResult] = []
     con.execute("begin transaction")
     try:
@@ -249,6 +277,11 @@ def _build_snapshot(con, sql_dir, sources, models, snap, on_model) -> list[Model
             results.append(ModelResult(m.name, m.kind, rows, time.perf_counter() - t0))
             if on_model is not None:
                 on_model(results[-1])
+        con.execute(
+            f"create or replace table {BUILD_TABLE} as select ?::varchar as fingerprint, "
+            "now() as built_at, null::boolean as tests_ok",
+            [key],
+        )
         # every model is built from the snapshot: the src_ views go back to reading the lake as it is
         for view in live_views:
             con.execute(view)

@@ -49,13 +49,23 @@ class Snapshot:
     files: dict[str, list[str]]
     hidden: dict[str, bool]
 
-    def fingerprint(self) -> str:
-        """A digest of every file name (part names are unique per commit: a changed lake changes it)."""
+    def fingerprint(self, sql_dir: Path | None = None) -> str:
+        """A digest of every file name (part names are unique per commit), with size and mtime on a local disk, and
+        of the model files in `sql_dir`: equal digests mean a build would read the same data with the same SQL."""
         h = hashlib.sha256(self.lake_root.encode())
+        local = "://" not in self.lake_root
         for stream in sorted(self.files):
             h.update(f"\n[{stream}]".encode())
             for f in self.files[stream]:
-                h.update(f"\n{f}".encode())
+                if local:
+                    st = os.stat(f)
+                    h.update(f"\n{f} {st.st_size} {st.st_mtime_ns}".encode())
+                else:
+                    h.update(f"\n{f}".encode())
+        if sql_dir is not None:
+            for p in sorted(Path(sql_dir).rglob("*")):
+                if p.is_file() and p.suffix in (".sql", ".toml"):
+                    h.update(f"\n{p.relative_to(sql_dir)}\n".encode() + p.read_bytes())
         return h.hexdigest()
 
     def missing(self) -> list[str]:

@@ -224,3 +224,41 @@ def test_utc_date_is_the_utc_day_under_any_session_time_zone():
         "select utc_date(timestamptz '1969-12-31 23:59:59.999999+00'), utc_date(timestamptz '2026-11-02 "
         "23:30:00-05'), utc_date(null)"
     ).fetchone() == (date(1969, 12, 31), date(2026, 11, 3), None)
+
+
+def test_a_no_change_build_with_if_changed_does_nothing(tmp_path):
+    write_stream(tmp_path / "lake", "trades", trades("a", 5))
+    first = warehouse.build(tmp_path, if_changed=True)
+    assert first.ok and not first.skipped and first.models
+    again = warehouse.build(tmp_path, if_changed=True)
+    assert again.skipped and again.models == [] and "nothing to do" in str(again)
+    assert not warehouse.build(tmp_path).skipped  # without if_changed a build always builds
+    # a commit changes the lake: the next build runs and sees it
+    commit_trades(tmp_path / "lake", "b", 3, 100)
+    third = warehouse.build(tmp_path, if_changed=True)
+    assert not third.skipped
+    con = warehouse.connect(str(tmp_path / "kalshi.duckdb"))
+    try:
+        assert set(trade_counts(con).values()) == {8}
+    finally:
+        con.close()
+    assert warehouse.build(tmp_path, if_changed=True).skipped
+
+
+def test_if_changed_rebuilds_after_failed_checks_or_changed_models(tmp_path):
+    import shutil
+
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    write_stream(tmp_path / "lake", "trades", trades("a", 5))
+    (sql / "tests" / "test_always_fails.sql").write_text("select 1 as x")
+    assert not warehouse.build(tmp_path, sql_dir=sql, if_changed=True).ok
+    assert not warehouse.build(
+        tmp_path, sql_dir=sql, if_changed=True
+    ).skipped  # failed last time: build again
+    (sql / "tests" / "test_always_fails.sql").unlink()
+    assert warehouse.build(tmp_path, sql_dir=sql, if_changed=True).ok
+    assert warehouse.build(tmp_path, sql_dir=sql, if_changed=True).skipped
+    mart = sql / "marts" / "fct_market_daily.sql"
+    mart.write_text(mart.read_text() + "\n")
+    assert not warehouse.build(tmp_path, sql_dir=sql, if_changed=True).skipped
