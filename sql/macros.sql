@@ -12,8 +12,14 @@ create or replace macro dec_div(a, b) as (
   end
 );
 
--- utc_date(ts): the UTC calendar day of a timestamptz (independent of the session time zone).
-create or replace macro utc_date(ts) as cast(timezone('UTC', ts) as date);
+-- utc_date(ts): the UTC calendar day of a timestamptz (independent of the session time zone). Integer day
+-- arithmetic on the epoch (floored for instants before 1970), several times faster than a per-row timezone() conversion.
+create or replace macro utc_date(ts) as
+  date '1970-01-01' + cast(
+    (epoch_us(cast(ts as timestamptz))
+      - (epoch_us(cast(ts as timestamptz)) % 86400000000 + 86400000000) % 86400000000) // 86400000000
+    as integer
+  );
 
 -- max_mid_age_seconds(): how old a REST quote may be (seconds before the instant it is used) and still count as
 -- the prevailing mid for effective / realized spreads (fct_effective_spreads). Default 60; set it for a build with

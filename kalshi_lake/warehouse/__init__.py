@@ -11,7 +11,15 @@ con = warehouse.build_in_memory("./data/lake")   # same models in an in-memory D
 Decisions (where docs/CONTRACTS.md is silent):
 - `build(x)`: `x` is a Settings (uses `.lake_root`, `.warehouse_path`) or a lake dir (lake root `<dir>/lake`,
   database `<dir>/kalshi.duckdb`). `db_path` overrides the database (":memory:" allowed).
-- Macros, `src_<stream>` views, staging views and mart tables are created in ONE transaction: a model that fails
+- One snapshot per build (issue #17): the file list of every stream is resolved once at the start, consistent with
+  the lake's commit protocol (`snapshot.py`), and every staging model is materialised as a TABLE from exactly those
+  files, so all models of one build agree whatever pulls commit meanwhile, and each stream is deduplicated once per
+  build (not once per consumer, as a view would). After the build the `src_<stream>` views read the lake as it is
+  (globs), the `stg_` tables hold the snapshot. A pull may run during a build; a compaction that deletes files of
+  the snapshot before staging has read them makes the build start over from a new snapshot.
+- One build of a warehouse file at a time: `build` holds `<db>.build.lock` (flock); a second build waits up to
+  `lock_timeout` seconds (default 600) for the first, then fails with an error naming the holder.
+- Macros, `src_<stream>` views, staging and mart tables are created in ONE transaction: a model that fails
   raises `ModelError` (naming the model and file) and leaves the previous warehouse untouched. Rebuilding replaces
   every object (`create or replace`), so it is idempotent.
 - Failed `sql/tests` checks do not raise: they are returned in `BuildResult.failures` (the models stay built, as
@@ -29,7 +37,8 @@ import os
 from pathlib import Path
 
 from .errors import ModelError, ModelTestsFailed, WarehouseError
-from .runner import BuildResult, ModelResult, TestFailure, TestResult, build_models, run_tests
+from .runner import BuildResult, ModelResult, TestFailure, TestResult, build_models, record_tests, run_tests
+from .snapshot import BUILD_LOCK_SECONDS, build_lock
 
 
 def _find_sql_dir() -> Path:
@@ -111,30 +120,57 @@ def _connect(db_path: str, read_only: bool = False):
     return con
 
 
-def build_on(con, lake_root: str, run_tests_: bool = True, sql_dir: Path | None = None) -> BuildResult:
-    """Build every model on an open DuckDB connection `con` over `lake_root`, then run the checks."""
+def build_on(
+    con,
+    lake_root: str,
+    run_tests_: bool = True,
+    sql_dir: Path | None = None,
+    on_model=None,
+    if_changed: bool = False,
+) -> BuildResult:
+    """Build every model on an open DuckDB connection `con` over `lake_root`, then run the checks.
+
+    `on_model(ModelResult)` is called after each model is built (inside the build's transaction)."""
     sql_dir = Path(sql_dir) if sql_dir else SQL_DIR
     con.execute("set TimeZone = 'UTC'")
+    con.execute(
+        "set parquet_metadata_cache = true"
+    )  # the src_ views bind twice per build (snapshot, then glob)
     lake_root = _register_filesystem(con, str(lake_root))
-    result = BuildResult(models=build_models(con, sql_dir, lake_root))
+    models = build_models(con, sql_dir, lake_root, on_model, if_changed=if_changed)
+    if models is None:
+        return BuildResult(skipped=True)
+    result = BuildResult(models=models)
     if run_tests_:
         result.tests, result.failures = run_tests(con, sql_dir)
+        record_tests(con, result.ok)
     return result
 
 
 def build(
-    settings_or_lake_dir, db_path: str | None = None, run_tests: bool = True, sql_dir: Path | None = None
+    settings_or_lake_dir,
+    db_path: str | None = None,
+    run_tests: bool = True,
+    sql_dir: Path | None = None,
+    on_model=None,
+    lock_timeout: float = BUILD_LOCK_SECONDS,
+    if_changed: bool = False,
 ) -> BuildResult:
-    """Build `sql/` into `<lake_dir>/kalshi.duckdb` (or `db_path`) and run `sql/tests`. Idempotent."""
+    """Build `sql/` into `<lake_dir>/kalshi.duckdb` (or `db_path`) and run `sql/tests`. Idempotent.
+
+    One build per warehouse file at a time: a second waits up to `lock_timeout` s, then raises WarehouseError.
+    `if_changed=True`: when neither the lake's files nor the model files changed since the last build (whose
+    checks passed), do nothing and return a result with `skipped` set."""
     lake_root, default_db = _paths(settings_or_lake_dir)
     db = _local_db(str(db_path or default_db))
     if db != ":memory:":
         Path(db).parent.mkdir(parents=True, exist_ok=True)
-    con = _connect(db)
-    try:
-        result = build_on(con, lake_root, run_tests, sql_dir)
-    finally:
-        con.close()
+    with build_lock(db, lock_timeout):
+        con = _connect(db)
+        try:
+            result = build_on(con, lake_root, run_tests, sql_dir, on_model, if_changed)
+        finally:
+            con.close()
     result.db_path = db
     return result
 

@@ -1,7 +1,7 @@
 """Discover the `sql/` models, order them by their references, build them, run the `sql/tests` checks.
 
 Layout: `sql/macros.sql` (DuckDB macros the models use, created first), `sql/sources.toml` (lake streams -> `src_<stream>` views),
-then three layers of models: `sql/staging/*.sql` (views, one per stream), `sql/intermediate/*.sql` (`int_` tables:
+then three layers of models: `sql/staging/*.sql` (tables, one per stream, built from one snapshot of the lake), `sql/intermediate/*.sql` (`int_` tables:
 steps shared by marts) and `sql/marts/*.sql` (`fct_`/`dim_` tables); `sql/tests/*.sql` are queries that must return
 zero rows; `sql/table_macros.sql` (table macros over the models, e.g. `book_at`) is created after the last
 model, in the same transaction (DuckDB binds a macro's tables at creation, and a macro stored in the database
@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 from .errors import ModelError, ModelTestsFailed, WarehouseError
-from .sources import load_sources, source_sql
+from .snapshot import SnapshotMoved, take_snapshot
+from .sources import load_sources, source_views
 
 MAX_FAILURE_ROWS = 20
 LAYERS = ("staging", "intermediate", "marts")  # lowest first: a model reads only its own layer and lower ones
@@ -38,7 +40,7 @@ class Model:
 
     @property
     def kind(self) -> str:
-        return "view" if self.layer == "staging" else "table"
+        return "table"  # staging too: each stream is read and deduplicated once per build, from its snapshot
 
 
 @dataclass
@@ -88,6 +90,7 @@ class BuildResult:
     tests: list[TestResult] = field(default_factory=list)
     failures: list[TestFailure] = field(default_factory=list)
     db_path: str | None = None
+    skipped: bool = False  # `if_changed` and the lake and models were as at the last build: nothing was done
 
     @property
     def ok(self) -> bool:
@@ -99,6 +102,8 @@ class BuildResult:
             raise ModelTestsFailed("\n".join(str(f) for f in self.failures))
 
     def __str__(self) -> str:
+        if self.skipped:
+            return "the lake and the models are unchanged since the last build: nothing to do"
         head = f"built {len(self.models)} models, ran {len(self.tests)} tests, {len(self.failures)} failed"
         return "\n".join([head, *(str(f) for f in self.failures)])
 
@@ -173,8 +178,21 @@ def _existing_kind(con, name: str) -> str | None:
     return row[0] if row else None
 
 
-def build_models(con, sql_dir: Path, lake_root: str) -> list[ModelResult]:
-    """Create macros, source views, every model and the table macros in one transaction (all or nothing)."""
+def build_models(
+    con,
+    sql_dir: Path,
+    lake_root: str,
+    on_model: Callable[[ModelResult], None] | None = None,
+    attempts: int = 3,
+    if_changed: bool = False,
+) -> list[ModelResult] | None:
+    """Take one snapshot of the lake, then create macros, source views, every model and the table macros from it
+    in one transaction (all or nothing). `on_model` is called after each model (progress; tests inject commits
+    with it). A snapshot file compacted away before the staging tables read it starts the build over.
+
+    Every build records its snapshot's fingerprint (lake files and model files) in the table `_kalshi_build`. With
+    `if_changed`, a build whose fingerprint equals the recorded one (and whose checks passed, when it ran them)
+    does nothing and returns None."""
     if not (sql_dir / "sources.toml").is_file():
         raise WarehouseError(
             f"no models at {sql_dir} (sources.toml missing): pass the folder that holds sources.toml, staging/, "
@@ -182,19 +200,66 @@ def build_models(con, sql_dir: Path, lake_root: str) -> list[ModelResult]:
         )
     sources = load_sources(sql_dir / "sources.toml")
     models = order_models(discover(sql_dir))
+    for attempt in range(1, attempts + 1):
+        snap = take_snapshot(con, lake_root, [s.stream for s in sources])
+        key = snap.fingerprint(sql_dir)
+        if if_changed and _last_build(con) == (key, True):
+            return None
+        try:
+            return _build_snapshot(con, sql_dir, sources, models, snap, on_model, key)
+        except SnapshotMoved as exc:
+            if attempt == attempts:
+                raise WarehouseError(f"{exc} ({attempts} attempts)") from exc.__cause__
+    raise AssertionError("unreachable")
+
+
+def _moved(snap, exc: Exception) -> None:
+    """Raise SnapshotMoved (from `exc`) when files of the snapshot are gone: the failure was the compaction's."""
+    gone = snap.missing()
+    if gone:
+        raise SnapshotMoved(
+            f"{gone[0]} (and {len(gone) - 1} more) of the build's lake snapshot was compacted away while the build "
+            "read it; build again when the compaction is done"
+        ) from exc
+
+
+BUILD_TABLE = "_kalshi_build"
+
+
+def _last_build(con) -> tuple[str, bool] | None:
+    """(fingerprint, checks passed or not run) of the last build recorded in this database, or None."""
+    try:
+        row = con.execute(f"select fingerprint, coalesce(tests_ok, true) from {BUILD_TABLE}").fetchone()
+    except Exception:  # no such table: never built with a recorded fingerprint
+        return None
+    return (row[0], bool(row[1])) if row else None
+
+
+def record_tests(con, ok: bool) -> None:
+    """Record whether the checks after the last build passed (a failed build is never skipped)."""
+    con.execute(f"update {BUILD_TABLE} set tests_ok = ?", [ok])
+
+
+def _build_snapshot(con, sql_dir, sources, models, snap, on_model, key) -> list[ModelResult]:
     results: list[ModelResult] = []
     con.execute("begin transaction")
     try:
         macros = sql_dir / "macros.sql"
         if macros.exists():
             con.execute(macros.read_text(encoding="utf-8"))
+        live_views = []
         for s in sources:
             try:
-                con.execute(source_sql(con, s, lake_root))
+                snapshot_view, live_view = source_views(
+                    con, s, snap.lake_root, snap.files[s.stream], snap.hidden[s.stream]
+                )
+                con.execute(snapshot_view)
             except Exception as exc:  # duckdb raises many types; report which stream
+                _moved(snap, exc)
                 raise WarehouseError(
-                    f"cannot read lake stream {s.stream!r} under {lake_root}: {exc}"
+                    f"cannot read lake stream {s.stream!r} under {snap.lake_root}: {exc}"
                 ) from exc
+            live_views.append(live_view)
         for m in models:
             t0 = time.perf_counter()
             old = _existing_kind(con, m.name)
@@ -206,8 +271,20 @@ def build_models(con, sql_dir: Path, lake_root: str) -> list[ModelResult]:
                     con.execute(f"select count(*) from {m.name}").fetchone()[0] if m.kind == "table" else -1
                 )
             except Exception as exc:
+                if m.layer == "staging":  # only staging reads the lake
+                    _moved(snap, exc)
                 raise ModelError(m.name, m.path, str(exc)) from exc
             results.append(ModelResult(m.name, m.kind, rows, time.perf_counter() - t0))
+            if on_model is not None:
+                on_model(results[-1])
+        con.execute(
+            f"create or replace table {BUILD_TABLE} as select ?::varchar as fingerprint, "
+            "now() as built_at, null::boolean as tests_ok",
+            [key],
+        )
+        # every model is built from the snapshot: the src_ views go back to reading the lake as it is
+        for view in live_views:
+            con.execute(view)
         table_macros = sql_dir / "table_macros.sql"
         if table_macros.exists():
             try:

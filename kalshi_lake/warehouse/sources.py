@@ -5,14 +5,18 @@ Each declared column is cast to its declared type; a declared column absent from
 every other column (new API fields, the hive `date` partition) passes through unchanged, so an unknown extra
 column never breaks a build. A stream with no files yet becomes an empty view with the declared columns, so every
 model builds on a fresh lake.
+
+During a build each view reads exactly the files of the build's snapshot (`snapshot.take_snapshot`); after it,
+the view reads the stream's glob (the lake as it is then), see `source_views`.
 """
 
 from __future__ import annotations
 
-import glob
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from .snapshot import stream_glob
 
 
 @dataclass(frozen=True)
@@ -42,39 +46,23 @@ def _quote_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def stream_glob(lake_root: str, stream: str) -> str:
-    return f"{lake_root.rstrip('/')}/{stream}/**/*.parquet"
-
-
-def stream_files(con, lake_root: str, stream: str) -> tuple[list[str], bool]:
-    """The stream's Parquet files and whether any lies under a `_`/`.`-prefixed path (which readers must skip:
-    the lake writer's convention for files not committed yet). Local paths via `glob`, URIs via DuckDB's glob."""
-    pattern = stream_glob(lake_root, stream)
-    if "://" not in lake_root:
-        files = glob.glob(pattern, recursive=True)
-    else:
-        files = [r[0] for r in con.execute("select file from glob(?)", [pattern]).fetchall()]
-    base = f"{lake_root.rstrip('/')}/{stream}/"
-    hidden = [f for f in files if any(part[:1] in ("_", ".") for part in f.split(base, 1)[-1].split("/"))]
-    return sorted(set(files) - set(hidden)), bool(hidden)
-
-
-def source_sql(con, source: Source, lake_root: str) -> str:
-    """The `create or replace view src_<stream>` statement for the lake as it is now."""
+def source_views(con, source: Source, lake_root: str, files: list[str], hidden: bool) -> tuple[str, str]:
+    """Two `create or replace view src_<stream>` statements with the same typed columns: one over exactly `files`
+    (the build's snapshot, which the staging tables are built from) and one over the stream's glob (what the view
+    stays after the build, so ad-hoc queries see the lake as it is and compaction cannot break it; the explicit list
+    when `_`/`.`-prefixed files lie under the stream, which the glob would read)."""
     cols = source.columns
-    files, hidden = stream_files(con, lake_root, source.stream)
     if not files:
         select = ", ".join(f"cast(null as {t}) as {_quote_ident(c)}" for c, t in cols.items())
-        return f"create or replace view {source.view} as select {select} where false"
-    # normally the glob itself (the view then also sees files committed after the build); with hidden files
-    # present, the explicit list of visible files
-    target = (
-        "[" + ", ".join(map(_quote_str, files)) + "]"
-        if hidden
-        else _quote_str(stream_glob(lake_root, source.stream))
-    )
-    reader = f"read_parquet({target}, hive_partitioning = true, union_by_name = true)"
-    present = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
+        sql = f"create or replace view {source.view} as select {select} where false"
+        return sql, sql
+    listed = "[" + ", ".join(map(_quote_str, files)) + "]"
+    target = listed if hidden else _quote_str(stream_glob(lake_root, source.stream))
+
+    def reader(t: str) -> str:
+        return f"read_parquet({t}, hive_partitioning = true, union_by_name = true)"
+
+    present = [r[0] for r in con.execute(f"describe select * from {reader(listed)}").fetchall()]
     parts = []
     for c, t in cols.items():
         parts.append(
@@ -83,4 +71,5 @@ def source_sql(con, source: Source, lake_root: str) -> str:
             else f"cast(null as {t}) as {_quote_ident(c)}"
         )
     parts += [_quote_ident(c) for c in present if c not in cols]
-    return f"create or replace view {source.view} as select {', '.join(parts)} from {reader}"
+    head = f"create or replace view {source.view} as select {', '.join(parts)} from "
+    return head + reader(listed), head + reader(target)
