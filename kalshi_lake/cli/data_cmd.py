@@ -176,8 +176,12 @@ def build(
     use_prefect: Annotated[
         bool, typer.Option("--prefect", help="Run as an orchestrated Prefect flow run.")
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even when the lake and the models are unchanged.")
+    ] = False,
 ) -> None:
-    """Build the SQL models into $KALSHI_LAKE_DIR/kalshi.duckdb.  Example: kalshi-lake build"""
+    """Build the SQL models into $KALSHI_LAKE_DIR/kalshi.duckdb (skipped when nothing changed since the last good
+    build).  Example: kalshi-lake build"""
     settings = load_settings()
     console = _console()
     if use_prefect:
@@ -190,8 +194,16 @@ def build(
         from kalshi_lake.warehouse import build as build_warehouse
 
         with console.status("building models"):
-            result = build_warehouse(settings, run_tests=not skip_tests)
+            result = build_warehouse(settings, run_tests=not skip_tests, if_changed=not force)
         result.raise_for_failures()
+        if getattr(result, "skipped", False):
+            console.print(
+                f"{settings.warehouse_path} is up to date: the lake and the models are unchanged since its last "
+                "build (--force rebuilds)",
+                markup=False,
+                highlight=False,
+            )
+            return
     models = getattr(result, "models", []) or []
     tests = getattr(result, "tests", []) or []
     console.print(f"built {len(models)} models, ran {len(tests)} tests into {settings.warehouse_path}")

@@ -64,6 +64,15 @@ def test_pull_build_sql_status(local_env):
     assert _ok(["status"]).stdout.count("trades") == 1
 
 
+def test_a_build_with_nothing_new_is_skipped_unless_forced(local_env):
+    _ok(["pull", "markets", "trades"])
+    assert "built" in _ok(["build"]).stdout
+    assert "is up to date" in _ok(["build"]).stdout  # same lake, same models: nothing to do
+    _ok(["pull", "balance"])  # a new file in the lake
+    assert "built" in _ok(["build"]).stdout
+    assert "built" in _ok(["build", "--force"]).stdout
+
+
 def test_failed_private_pull_exits_non_zero_with_the_reason(local_env, monkeypatch):
     monkeypatch.setenv("KALSHI_API_KEY_ID", "00000000-0000-0000-0000-000000000000")  # unknown to the exchange
     result = CliRunner().invoke(app, ["pull", "markets", "fills"])
