@@ -12,7 +12,8 @@ stream's time column, from the Parquet footers' statistics) come from the files,
 (footer statistics too) names the runs that landed data. Data from a run with no run-log row that is newer than
 the last logged run makes that run the stream's last run with `last_outcome` "interrupted" (it stopped before
 recording, or is still running); `interrupted_runs` lists every such run. Streams the pull does not write
-(order_events: the order journal) are not judged this way.
+(order_events: the order journal; the recorder's ws_* and the live runner's live_* streams, listed when present) are
+not judged this way.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from typing import Any
 MAX_GAPS = 50
 
 
-def _streams() -> list[str]:
+def _streams(lake) -> list[str]:
+    """Every pulled stream, then the streams kalshi-lake writes itself (the order journal always; the recorder's
+    `ws_*` and the live runner's `live_*` when the lake has them)."""
     from kalshi_extract.ingest.streams import STREAM_NAMES
+    from kalshi_extract.lake.schemas import LIVE_STREAMS, ORDER_EVENTS_STREAM, WS_STREAMS
 
-    names = list(STREAM_NAMES)
-    if "order_events" not in names:
-        names.append("order_events")
-    return names
+    names = [*STREAM_NAMES, ORDER_EVENTS_STREAM]
+    return names + [s for s in (*WS_STREAMS, *LIVE_STREAMS) if lake.files(s)]
 
 
 def _age(delta: timedelta) -> str:
@@ -342,7 +344,7 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     runs = read_runs(settings)
     time_streams = {name for name, sdef in STREAMS.items() if sdef.time_column}
     streams = []
-    for stream in _streams():
+    for stream in _streams(lake):
         sdef = STREAMS.get(stream)
         info = _scan_stream(lake, stream, sdef.time_column if sdef else None)
         mine = [r for r in runs if r.get("stream") == stream]
