@@ -100,7 +100,9 @@ def test_installed_wheel_runs_demo_and_build(installed: Path, tmp_path: Path):
     assert Path(where[-1]).name == "sql" and (Path(where[-1]) / "sources.toml").is_file()
 
     _run([str(installed / "kalshi-lake"), "demo", "--size", "tiny"], cwd=work, env=env)
-    built = _run([str(installed / "kalshi-lake"), "build"], cwd=work, env=env)
+    unchanged = _run([str(installed / "kalshi-lake"), "build"], cwd=work, env=env)
+    assert "is up to date" in unchanged.stdout  # the demo just built it from this lake
+    built = _run([str(installed / "kalshi-lake"), "build", "--force"], cwd=work, env=env)
     assert "built" in built.stdout
 
     con = duckdb.connect(str(lake_dir / "kalshi.duckdb"), read_only=True)
