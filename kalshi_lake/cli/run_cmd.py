@@ -56,6 +56,10 @@ def run(
     max_daily_loss: Annotated[str, typer.Option(help="Dollars, realized + marked.")] = "100",
     max_orders_per_minute: Annotated[int, typer.Option(help="Order rate limit.")] = 30,
     max_data_age: Annotated[str, typer.Option(help="Seconds; older books refuse orders.")] = "30",
+    inflight_grace: Annotated[
+        float,
+        typer.Option(help="Live restart: seconds to wait for orders sent just before a crash to land."),
+    ] = 35.0,
     stop: Annotated[
         bool, typer.Option("--stop", help="Kill switch: stop every runner of this lake.")
     ] = False,
@@ -125,7 +129,7 @@ def run(
             strat,
             selection,
             limits,
-            RunOptions(mode=mode, cash=Decimal(cash)),
+            RunOptions(mode=mode, cash=Decimal(cash), inflight_grace_s=inflight_grace),
             lake=lake,
             orders=orders,
             stop_file=str(kill),

@@ -56,6 +56,9 @@ class RunOptions:
     poll_s: float = 5.0  # REST book poll for a market whose WebSocket book is not whole (or is quiet)
     status_s: float = 10.0  # status line and lake flush
     cancel_on_stop: bool = True
+    # live restart: an order sent within this many seconds before a crash may still land; wait that long before
+    # looking it up (the HTTP read timeout, 30 s, plus a margin)
+    inflight_grace_s: float = 35.0
     config: BacktestConfig = field(default_factory=BacktestConfig)  # the paper fill model's knobs
 
     def __post_init__(self) -> None:
@@ -142,7 +145,7 @@ class LiveRunner:
             from kalshi_lake.live.desk import ExchangeDesk
 
             eng.desk = ExchangeDesk(self.client, self._orders, self.run_key)
-            self.reconcile("start")
+            self.reconcile("start", grace_s=self.options.inflight_grace_s)
         eng.day_start_equity = eng.equity_units
         self.rec.session(
             "started",
@@ -153,6 +156,7 @@ class LiveRunner:
             selection=self.selection.as_dict(),
             limits=self.limits.as_dict(),
         )
+        self.rec.flush()  # on disk before the first order can be sent
         self.state = "syncing"
         self._connect()
         self.poll_books(force=True)
@@ -185,8 +189,8 @@ class LiveRunner:
             _log.warning("WebSocket unavailable (%s): REST polling only", exc)
             self.engine.connected = False
 
-    def reconcile(self, why: str) -> None:
-        summary = self.engine.desk.reconcile(self.engine)
+    def reconcile(self, why: str, *, grace_s: float = 0.0) -> None:
+        summary = self.engine.desk.reconcile(self.engine, grace_s=grace_s)
         summary["why"] = why
         self.reconciles.append(summary)
 
