@@ -114,7 +114,9 @@ class LiveRunner:
         self.run_key = run_key(strategy, selection)
         self.session_id = new_session_id()
         self.gate = RiskGate(limits, stop_file=stop_file, clock=clock)
-        self.rec = LiveRecorder(lake, self.session_id, mode=self.mode, account=settings.account)
+        self.rec = LiveRecorder(
+            lake, self.session_id, mode=self.mode, account=settings.account, run_key=self.run_key
+        )
         self._stream_factory = stream_factory
         self.stream = None
         self.engine: LiveEngine | None = None
@@ -123,6 +125,7 @@ class LiveRunner:
         self.reconciles: list[dict] = []
         self._next_status = 0.0
         self._polled: dict[int, float] = {}
+        self._persisted_notional = 0
 
     # -- starting ---------------------------------------------------------------------------------------------
     def start(self) -> LiveRunner:
@@ -146,7 +149,8 @@ class LiveRunner:
 
             eng.desk = ExchangeDesk(self.client, self._orders, self.run_key)
             self.reconcile("start", grace_s=self.options.inflight_grace_s)
-        eng.day_start_equity = eng.equity_units
+        eng.roll_day()
+        self.resume_day()
         self.rec.session(
             "started",
             run_key=self.run_key,
@@ -156,7 +160,9 @@ class LiveRunner:
             selection=self.selection.as_dict(),
             limits=self.limits.as_dict(),
         )
-        self.rec.flush()  # on disk before the first order can be sent
+        self.status(record=True)
+        self.rec.flush()  # the session and the day's counters are on disk before the first order can be sent
+        self._persisted_notional = self.gate.notional_today
         self.state = "syncing"
         self._connect()
         self.poll_books(force=True)
@@ -165,6 +171,18 @@ class LiveRunner:
         eng.start()
         self.rec.flush()
         return self
+
+    def resume_day(self) -> None:
+        """Same run key, same UTC day: take the daily limits' counters from the lake, so a restart cannot reset
+        the daily loss or the daily notional (``live_status``)."""
+        eng = self.engine
+        found = self.rec.day_counters(self.run_key, eng.day)
+        if found is None:
+            return
+        start, notional = found
+        eng.day_start_equity = start
+        self.gate.notional_today = max(self.gate.notional_today, notional)
+        _log.info("resumed %s's counters: start equity %s, notional %s", eng.day, start, notional)
 
     def _server_clock(self, path: str) -> Any:
         """GET ``path`` and move the engine's clock to the server's (the exchange's time, not ours)."""
@@ -221,6 +239,7 @@ class LiveRunner:
             if item is not None:
                 self.handle(item)
                 got = True
+        self.persist_counters()
         self.tick()
         return got
 
@@ -230,6 +249,13 @@ class LiveRunner:
         while n < max_items and self.state in ("syncing", "running") and self.step(quiet_s):
             n += 1
         return n
+
+    def persist_counters(self) -> None:
+        """After an order was accepted, the day's notional goes to disk at once (a crash cannot undo it)."""
+        if self.engine is not None and self.gate.notional_today != self._persisted_notional:
+            self._persisted_notional = self.gate.notional_today
+            self.status(record=True)
+            self.rec.flush()
 
     def tick(self) -> None:
         """Kill switch, REST fallback, status line and lake flush."""
