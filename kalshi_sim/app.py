@@ -186,12 +186,14 @@ class Api:
             with self.log_lock:
                 self.log.append(entry)
             f = self.faults
+            # the body is read before the latency: a request that reached the exchange is executed even when its
+            # client is gone by the time the exchange gets to it (as on a real server)
+            raw = await request.body() if body else b""
             if f.latency_ms:
                 await asyncio.sleep(f.latency_ms / 1000)
             try:
                 payload = None
                 if body:
-                    raw = await request.body()
                     if raw:
                         try:
                             payload = orjson.loads(raw)

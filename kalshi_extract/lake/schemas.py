@@ -297,10 +297,13 @@ LIVE_FILL = _cols(
     "cash_dollars price_source quote_age_ms:num mode"
 )
 
-# The status line, every few seconds and at stop: the account as the runner sees it (bt_equity + the guards).
+# The status line, every few seconds, at start, after every accepted order and at stop: the account as the
+# runner sees it (bt_equity + the guards). `day` (UTC), `day_start_equity_dollars` and `notional_today_dollars`
+# are the daily limits' counters: a restart of the same run key on the same day resumes them from here.
 LIVE_STATUS = _cols(
-    "session_id at:ts ts:ts cash_dollars positions_value_dollars equity_dollars pnl_today_dollars "
-    "open_orders:int positions:json max_data_age_s:num limits_hit:json feed mode"
+    "session_id run_key at:ts ts:ts cash_dollars positions_value_dollars equity_dollars pnl_today_dollars "
+    "open_orders:int positions:json max_data_age_s:num limits_hit:json feed mode day day_start_equity_dollars "
+    "notional_today_dollars"
 )
 
 LIVE_STREAMS = ("live_sessions", "live_orders", "live_fills", "live_status")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,11 +25,6 @@ def _seconds(text: str | None) -> float | None:
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
     return tuple(v for item in values or [] for v in item.split(",") if v.strip())
-
-
-def stop_file(settings) -> Path:
-    """The kill switch: while this file exists, no runner of this lake sends an order (and each stops)."""
-    return Path(settings.lake_dir) / "live" / "STOP"
 
 
 def run(
@@ -56,6 +50,10 @@ def run(
     max_daily_loss: Annotated[str, typer.Option(help="Dollars, realized + marked.")] = "100",
     max_orders_per_minute: Annotated[int, typer.Option(help="Order rate limit.")] = 30,
     max_data_age: Annotated[str, typer.Option(help="Seconds; older books refuse orders.")] = "30",
+    inflight_grace: Annotated[
+        float,
+        typer.Option(help="Live restart: seconds to wait for orders sent just before a crash to land."),
+    ] = 35.0,
     stop: Annotated[
         bool, typer.Option("--stop", help="Kill switch: stop every runner of this lake.")
     ] = False,
@@ -64,6 +62,7 @@ def run(
 ) -> None:
     """Run a strategy live (paper by default).  Example: kalshi-lake run threshold --series KXHIGHNY --for 8h"""
     from kalshi_extract.settings import Settings
+    from kalshi_lake.live.session import stop_file
 
     settings = Settings.load()
     kill = stop_file(settings)
@@ -84,11 +83,9 @@ def run(
         raise fail("--live and --paper exclude each other")
     if kill.exists():
         raise fail(f"the kill switch is set ({kill}): `kalshi-lake run --resume` removes it")
-    from kalshi_extract.api.client import KalshiClient
-    from kalshi_extract.lake.store import Lake
-    from kalshi_extract.ws import SyncStream
     from kalshi_lake.backtest import make_strategy
-    from kalshi_lake.live import LiveRunner, RiskLimits, RunOptions, Selection
+    from kalshi_lake.live import RiskLimits, RunOptions, Selection
+    from kalshi_lake.live.session import run_strategy
 
     params = dict(p.split("=", 1) for p in param or [] if "=" in p)
     strat = make_strategy(strategy, params)
@@ -112,28 +109,15 @@ def run(
             [f"run {strat.name} LIVE on {selection.as_dict()}", f"limits {limits.as_dict()}"],
             yes=yes,
         )
-    with KalshiClient(settings) as client:
-        lake = Lake.from_settings(settings)
-        orders = None
-        if live:
-            from kalshi_extract.orders.front import Orders
-
-            orders = Orders(client, lake)
-        runner = LiveRunner(
-            settings,
-            client,
-            strat,
-            selection,
-            limits,
-            RunOptions(mode=mode, cash=Decimal(cash)),
-            lake=lake,
-            orders=orders,
-            stop_file=str(kill),
-            stream_factory=(lambda: SyncStream(settings)) if settings.has_key else None,
-            on_status=lambda st: typer.echo(status_line(st), err=True),
-        )
-        runner.start()
-        summary = runner.run(seconds=_seconds(for_))
+    summary = run_strategy(
+        settings,
+        strat,
+        selection,
+        limits,
+        RunOptions(mode=mode, cash=Decimal(cash), inflight_grace_s=inflight_grace),
+        seconds=_seconds(for_),
+        on_status=lambda st: typer.echo(status_line(st), err=True),
+    )
     typer.echo(summary_text(summary))
 
 

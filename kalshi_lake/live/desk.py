@@ -15,11 +15,14 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from kalshi_extract.errors import KalshiApiError, OrderError, OrderOutcomeUnknown, TransportError
+from kalshi_extract.orders.journal import pending_intents
 from kalshi_lake.backtest.events import Order
 from kalshi_lake.backtest.money import (
     PRICE_SCALE,
@@ -139,8 +142,34 @@ class ExchangeDesk:
             order.reason = order.reason or f"exchange: {status}"
             engine.rec.order(engine, order, status, self.coid.get(order.order_id))
 
-    def reconcile(self, engine: LiveEngine) -> dict:
+    def wait_in_flight(self, grace_s: float, *, sleep=time.sleep) -> float:
+        """Before deciding that an unanswered intent was never placed, wait until it is ``grace_s`` old.
+
+        A request sent just before a crash may still be travelling (or queued on the exchange): looked up too
+        early it is "not found", the intent is closed as never placed, and the order lands a moment later while
+        the strategy places it again. Waiting out the HTTP read timeout (plus a margin) first is the same
+        assumption the order module makes when it resolves a timed-out send by lookup. Returns the seconds waited.
+        """
+        rows = self.orders.journal.rows() if hasattr(self.orders.journal, "rows") else []
+        mine = [r for r in pending_intents(rows) if self.ours(r.get("client_order_id"))]
+        if not mine:
+            return 0.0
+        newest = max(r["ts"] for r in mine)
+        wait = grace_s - (datetime.now(UTC) - newest).total_seconds()
+        if wait <= 0:
+            return 0.0
+        _log.warning(
+            "%d order(s) of this run were sent just before it stopped: waiting %.1f s for them to land before "
+            "looking them up",
+            len(mine),
+            wait,
+        )
+        sleep(wait)
+        return wait
+
+    def reconcile(self, engine: LiveEngine, *, grace_s: float = 0.0) -> dict:
         """Make the engine agree with the exchange (see the module docstring); returns what changed."""
+        waited = self.wait_in_flight(grace_s) if grace_s > 0 else 0.0
         resolved = self.orders.resolve_pending()
         balance = self.client.get("/portfolio/balance")
         engine.cash = int(balance["balance"]) * 1_000_000  # cents → 1e-8 $ units
@@ -201,6 +230,7 @@ class ExchangeDesk:
             "resting": len(resting),
             "adopted": adopted,
             "positions": len(seen),
+            "waited_s": round(waited, 3),
         }
 
     def _set_position(self, engine: LiveEngine, mi: int, pos: int, exposure) -> None:
@@ -244,4 +274,6 @@ class ExchangeDesk:
         engine.orders.append(order)
         self.coid[order.order_id] = o["client_order_id"]
         self.by_coid[o["client_order_id"]] = order
+        self.exchange_id[order.order_id] = o["order_id"]
+        engine.rec.order(engine, order, "adopted", o["client_order_id"])
         return order

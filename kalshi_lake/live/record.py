@@ -18,7 +18,13 @@ import pyarrow as pa
 
 from kalshi_extract.lake.schemas import LIVE_STREAMS, arrow_schema
 from kalshi_lake.backtest.events import Fill, Order, us_to_datetime
-from kalshi_lake.backtest.money import PRICE_SCALE, centi_to_contracts, micros_to_dollars, units_to_dollars
+from kalshi_lake.backtest.money import (
+    PRICE_SCALE,
+    centi_to_contracts,
+    dollars_to_units,
+    micros_to_dollars,
+    units_to_dollars,
+)
 
 if TYPE_CHECKING:
     from kalshi_lake.live.engine import LiveEngine
@@ -41,8 +47,11 @@ def _now() -> datetime:
 class LiveRecorder:
     """Buffers a session's rows and appends them to the lake (``lake=None``: keep them in memory only)."""
 
-    def __init__(self, lake: Any, session_id: str, *, mode: str, account: str = "default") -> None:
+    def __init__(
+        self, lake: Any, session_id: str, *, mode: str, account: str = "default", run_key: str | None = None
+    ) -> None:
         self.lake = lake
+        self.run_key = run_key
         self.session_id = session_id
         self.mode = mode
         self.account = account
@@ -163,8 +172,32 @@ class LiveRecorder:
                 "limits_hit": _json(status["limits_hit"]),
                 "feed": status["feed"],
                 "mode": self.mode,
+                "run_key": self.run_key,
+                "day": engine.day,
+                "day_start_equity_dollars": _money(engine.day_start_equity),
+                "notional_today_dollars": _money(engine.gate.notional_today),
             },
         )
+
+    def day_counters(self, run_key: str, day: str) -> tuple[int, int] | None:
+        """The daily limits' counters a previous session of ``run_key`` left for ``day`` (UTC), or None.
+
+        Returns (equity at the day's start, notional accepted today), in money units, taking the conservative
+        value over every row of that day: the highest start equity (so today's loss counts from the best point)
+        and the highest notional."""
+        if self.lake is None or not self.lake.files("live_status"):
+            return None
+        rows = [
+            r
+            for r in self.lake.read("live_status").to_pylist()
+            if (r.get("run_key"), r.get("day"), r.get("_account"), r.get("mode"))
+            == (run_key, day, self.account, self.mode)
+        ]
+        if not rows:
+            return None
+        start = max(dollars_to_units(r["day_start_equity_dollars"] or 0) for r in rows)
+        notional = max(dollars_to_units(r["notional_today_dollars"] or 0) for r in rows)
+        return start, notional
 
     def flush(self) -> None:
         """Append what is buffered (one part per stream); a lake write error propagates (the runner stops)."""

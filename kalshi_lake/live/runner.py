@@ -56,6 +56,9 @@ class RunOptions:
     poll_s: float = 5.0  # REST book poll for a market whose WebSocket book is not whole (or is quiet)
     status_s: float = 10.0  # status line and lake flush
     cancel_on_stop: bool = True
+    # live restart: an order sent within this many seconds before a crash may still land; wait that long before
+    # looking it up (the HTTP read timeout, 30 s, plus a margin)
+    inflight_grace_s: float = 35.0
     config: BacktestConfig = field(default_factory=BacktestConfig)  # the paper fill model's knobs
 
     def __post_init__(self) -> None:
@@ -111,7 +114,9 @@ class LiveRunner:
         self.run_key = run_key(strategy, selection)
         self.session_id = new_session_id()
         self.gate = RiskGate(limits, stop_file=stop_file, clock=clock)
-        self.rec = LiveRecorder(lake, self.session_id, mode=self.mode, account=settings.account)
+        self.rec = LiveRecorder(
+            lake, self.session_id, mode=self.mode, account=settings.account, run_key=self.run_key
+        )
         self._stream_factory = stream_factory
         self.stream = None
         self.engine: LiveEngine | None = None
@@ -120,6 +125,7 @@ class LiveRunner:
         self.reconciles: list[dict] = []
         self._next_status = 0.0
         self._polled: dict[int, float] = {}
+        self._persisted_notional = 0
 
     # -- starting ---------------------------------------------------------------------------------------------
     def start(self) -> LiveRunner:
@@ -142,8 +148,9 @@ class LiveRunner:
             from kalshi_lake.live.desk import ExchangeDesk
 
             eng.desk = ExchangeDesk(self.client, self._orders, self.run_key)
-            self.reconcile("start")
-        eng.day_start_equity = eng.equity_units
+            self.reconcile("start", grace_s=self.options.inflight_grace_s)
+        eng.roll_day()
+        self.resume_day()
         self.rec.session(
             "started",
             run_key=self.run_key,
@@ -153,6 +160,9 @@ class LiveRunner:
             selection=self.selection.as_dict(),
             limits=self.limits.as_dict(),
         )
+        self.status(record=True)
+        self.rec.flush()  # the session and the day's counters are on disk before the first order can be sent
+        self._persisted_notional = self.gate.notional_today
         self.state = "syncing"
         self._connect()
         self.poll_books(force=True)
@@ -161,6 +171,18 @@ class LiveRunner:
         eng.start()
         self.rec.flush()
         return self
+
+    def resume_day(self) -> None:
+        """Same run key, same UTC day: take the daily limits' counters from the lake, so a restart cannot reset
+        the daily loss or the daily notional (``live_status``)."""
+        eng = self.engine
+        found = self.rec.day_counters(self.run_key, eng.day)
+        if found is None:
+            return
+        start, notional = found
+        eng.day_start_equity = start
+        self.gate.notional_today = max(self.gate.notional_today, notional)
+        _log.info("resumed %s's counters: start equity %s, notional %s", eng.day, start, notional)
 
     def _server_clock(self, path: str) -> Any:
         """GET ``path`` and move the engine's clock to the server's (the exchange's time, not ours)."""
@@ -185,8 +207,8 @@ class LiveRunner:
             _log.warning("WebSocket unavailable (%s): REST polling only", exc)
             self.engine.connected = False
 
-    def reconcile(self, why: str) -> None:
-        summary = self.engine.desk.reconcile(self.engine)
+    def reconcile(self, why: str, *, grace_s: float = 0.0) -> None:
+        summary = self.engine.desk.reconcile(self.engine, grace_s=grace_s)
         summary["why"] = why
         self.reconciles.append(summary)
 
@@ -217,6 +239,7 @@ class LiveRunner:
             if item is not None:
                 self.handle(item)
                 got = True
+        self.persist_counters()
         self.tick()
         return got
 
@@ -226,6 +249,13 @@ class LiveRunner:
         while n < max_items and self.state in ("syncing", "running") and self.step(quiet_s):
             n += 1
         return n
+
+    def persist_counters(self) -> None:
+        """After an order was accepted, the day's notional goes to disk at once (a crash cannot undo it)."""
+        if self.engine is not None and self.gate.notional_today != self._persisted_notional:
+            self._persisted_notional = self.gate.notional_today
+            self.status(record=True)
+            self.rec.flush()
 
     def tick(self) -> None:
         """Kill switch, REST fallback, status line and lake flush."""
