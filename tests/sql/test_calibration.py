@@ -11,7 +11,8 @@ Prices (minute: price) and the one read at each horizon:
   A  10:.30  1380:.38  10079:.60  11400:.80  11519:.97 (after 1h)   open .30 | 7d .38 | 24h .60 | 1h .92
      order book 10075 (mid .55, 5 min old at 10080: stale, the trade .60 of 60 s before wins)
      order book 11459.5 (bid .90 / ask .94: mid .92, 30 s old at 11460: fresh, beats the trade .80)
-  B  20:.50  1430:.35  10000:.30  11450:.08                         open .50 | 7d .35 | 24h .30 | 1h .08
+  B  20:.50  1430:.35  10000:.30  11450:.08                         open .50 | 7d .35 | 24h .28 | 1h .08
+     WebSocket book from 10000 (mid .28) until the recorder stops at 10100: current at 24h, not at 1h
   C  30:.20  1439:.20  10070:.05  11455:.05                         open .20 | 7d .20 | 24h .05 | 1h .05
   D  5:.60   1000:.70  10080:.995 11459:.95                         open .60 | 7d .70 | 24h .995 | 1h .95
   S  100:.40 1440:.30  10000:.20  11000:.25                         (scalar)
@@ -21,7 +22,7 @@ Binary 7d: bucket 3 = {A .38 o1, B .35 o0} (2 markets, 1 event), bucket 2 = {C .
   - 2 WBC .00375 (the two within-bin terms are non-zero in bucket 3).
 Binary 1h: bucket 0 = {C .05, B .08} (1 event), bucket 9 = {A .92, D .95} (2 events); Brier .00445
   = REL .004225 - RES .25 + UNC .25 + WBV .000225.
-Sums of YES prices in event E: 7d .93, 24h .95, 1h 1.05; event F is never fully priced (N): no sum.
+Sums of YES prices in event E: 7d .93, 24h .93, 1h 1.05; event F is never fully priced (N): no sum.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import pytest
 
 from kalshi_lake import warehouse
 
-from .lakegen import D, at, book, market, write_stream
+from .lakegen import D, at, book, coverage, market, write_stream, ws_snapshot
 
 CLOSE = at(days=8)
 OPEN = at(0)
@@ -114,6 +115,19 @@ def con(tmp_path_factory):
         book("KXC-A", 10075, yes=[("0.50", 5)], no=[("0.40", 5)])
         + book("KXC-A", 11459.5, yes=[("0.90", 5)], no=[("0.06", 5)]),
     )
+    # B's book recorded from the WebSocket from minute 10000 (bid .26 / ask .30) until the recorder stops at 10100
+    write_stream(
+        root, "ws_book", ws_snapshot("KXC-B", 10000, "c1", 1, 1, yes=[("0.26", 5)], no=[("0.70", 5)])
+    )
+    log = [
+        coverage(9999, "started"),
+        coverage(9999, "connected", connection_id="c1"),
+        coverage(10000, "whole", "KXC-B", "c1", 1),
+        coverage(10050, "alive"),
+        coverage(10090, "alive"),
+        coverage(10100, "stopped"),
+    ]
+    write_stream(root, "ws_coverage", log)
     c = warehouse.build_in_memory(root, run_tests=True)
     yield c
     c.close()
@@ -144,7 +158,7 @@ def test_prices_at_fixed_horizons_with_source_and_age(con):
     assert len(rows) == 7 * 4  # every market, every horizon
     want = {
         "A": (".30", ".38", ".60", ".92"),
-        "B": (".50", ".35", ".30", ".08"),
+        "B": (".50", ".35", ".28", ".08"),
         "C": (".20", ".20", ".05", ".05"),
         "D": (".60", ".70", ".995", ".95"),
         "S": (".40", ".30", ".20", ".25"),
@@ -156,6 +170,10 @@ def test_prices_at_fixed_horizons_with_source_and_age(con):
     assert rows[("KXC-A", "1h")][1:4] == ("mid", "orderbook", D(30))
     assert rows[("KXC-A", "24h")][1:4] == ("trade", "trade", D(60))
     assert rows[("KXC-A", "7d")][1:4] == ("trade", "trade", D(3600))
+    # a recorded WebSocket top is current until its book changes or stops being known: 80 min old at 24h, it wins
+    # over B's trade .30 of the same minute; at 1h the recorder has stopped and the trade .08 is used
+    assert rows[("KXC-B", "24h")][1:4] == ("mid", "ws_book", D(4800))
+    assert rows[("KXC-B", "1h")][1:4] == ("trade", "trade", D(600))
     assert rows[("KXC-D", "24h")][2:4] == ("trade", D(0))  # a trade exactly at as_of counts
     assert rows[("KXC-A", "open")][4] == at(10) and rows[("KXC-A", "open")][3] == D(0)
     assert rows[("KXC-A", "1h")][4] == at(11460)
@@ -250,6 +268,6 @@ def test_event_sums(con):
     }
     assert set(rows) == {(e, h) for e in ("KXC-E", "KXC-F") for h in ("7d", "24h", "1h")}
     assert rows[("KXC-E", "7d")] == (3, 3, True, D("0.93"), D("-0.07"))
-    assert rows[("KXC-E", "24h")] == (3, 3, True, D("0.95"), D("-0.05"))
+    assert rows[("KXC-E", "24h")] == (3, 3, True, D("0.93"), D("-0.07"))
     assert rows[("KXC-E", "1h")] == (3, 3, True, D("1.05"), D("0.05"))
     assert rows[("KXC-F", "1h")] == (2, 1, False, None, None)
