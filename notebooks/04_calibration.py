@@ -13,13 +13,19 @@
 
 
 # %% [markdown]
-# # 04 · Calibration
+# # 04 · Calibration at fixed horizons
 #
-# Are Kalshi prices probabilities? For every settled market we take the last YES trade price before close as
-# the implied probability and compare it with the outcome (1/0, or the fraction paid for scalar markets):
-# a calibration plot by price decile, the Brier score, and the favourite-longshot question — do cheap
-# contracts win less often than their price says, and expensive ones more often? (`fct_calibration`,
-# `fct_calibration_markets`.)
+# Are Kalshi prices probabilities? For every settled market we read the YES price at fixed instants — at open,
+# 7 days, 24 hours and 1 hour before close — and compare it with the outcome (1/0 for binary markets; scalar
+# markets, which pay a fraction, are kept apart). The price is the mid when a fresh one exists (a recorded
+# WebSocket top, or a REST quote at most a minute old), else the last trade at or before that instant, however
+# old: its source and age are in `fct_calibration_prices`. The last trade before close is *not* used: it is
+# minutes before the result is known and makes any market look calibrated.
+#
+# Marts: `fct_calibration_summary` (one line per horizon: Brier score, its Murphy decomposition, log loss),
+# `fct_calibration` (tenths buckets with 95 % Wilson intervals, markets and events per bucket),
+# `fct_calibration_markets` (one row per market and horizon), `fct_event_probability_sums` (do the YES prices
+# of an event's mutually exclusive markets sum to 1?).
 
 # %% tags=["parameters"]
 LAKE_DIR = None  # None: from settings (KALSHI_LAKE_DIR / kalshi-lake.toml, default ./data)
@@ -29,82 +35,145 @@ import matplotlib.pyplot as plt
 from kalshi_lake.notebook import open_warehouse
 
 con = open_warehouse(LAKE_DIR)
-
-# %%
-overall = con.sql("""
-    select count(*) as settled_markets_with_trades, avg(squared_error) as brier_score,
-           avg(implied_probability) as mean_implied, avg(outcome) as mean_outcome
-    from fct_calibration_markets
-""").pl()
-overall
+HORIZONS = ["open", "7d", "24h", "1h"]
 
 # %% [markdown]
-# ## Calibration plot
+# ## Scores by horizon
+# Brier = reliability − resolution + uncertainty + within-bin variance − 2 · within-bin covariance (an exact
+# identity over the tenths buckets; lower reliability is better calibration, higher resolution is better
+# discrimination, uncertainty is the outcomes' own variance). Log loss clips prices to [0.01, 0.99].
+# `markets_without_price` settled but had no trade or fresh mid by that instant: counted, not scored.
+
+# %%
+summary = con.sql("""
+    select horizon, market_class, markets_settled, markets_priced, markets_without_price, markets_from_mid,
+           events_priced, median_price_age_seconds, brier_score, reliability, resolution, uncertainty,
+           within_bin_variance, within_bin_covariance, round(log_loss, 4) as log_loss
+    from fct_calibration_summary
+    order by market_class, case horizon when 'open' then 0 when '7d' then 1 when '24h' then 2 else 3 end
+""").pl()
+summary
+
+# %% [markdown]
+# ## Calibration plots (binary markets), with 95 % Wilson intervals
+# Dark bars: Wilson interval with n = markets; light bars: with n = events (markets of one event share one
+# outcome, so they are not independent samples — the wider interval is the honest one when they move together).
+# Labels: markets / events in the bucket.
 
 # %%
 cal = con.sql("""
-    select bucket, markets, cast(mean_implied_probability as double) as implied,
-           cast(realized_frequency as double) as realized, brier_score
-    from fct_calibration where level = 'all' order by bucket
+    select horizon, bucket, markets, events,
+           cast(mean_implied_probability as double) as implied, cast(realized_frequency as double) as realized,
+           cast(wilson_low as double) as lo, cast(wilson_high as double) as hi,
+           cast(wilson_low_events as double) as lo_e, cast(wilson_high_events as double) as hi_e
+    from fct_calibration where level = 'all' and market_class = 'binary' order by horizon, bucket
 """).pl()
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5), width_ratios=(3, 2))
-ax1.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
-sizes = [20 + 8 * m for m in cal["markets"].to_list()]
-ax1.scatter(cal["implied"].to_list(), cal["realized"].to_list(), s=sizes, zorder=3, label="price decile")
-for x, y, n in zip(*[cal[c].to_list() for c in ("implied", "realized", "markets")], strict=True):
-    ax1.annotate(f"{n}", (x, y), textcoords="offset points", xytext=(6, -4), fontsize=8)
-ax1.set_xlim(0, 1)
-ax1.set_ylim(-0.02, 1.02)
-ax1.set_xlabel("implied probability (last price before close)")
-ax1.set_ylabel("realized frequency")
-ax1.set_title("calibration (labels: markets per decile)")
-ax1.legend(loc="upper left")
-ax2.bar(cal["bucket"].to_list(), cal["markets"].to_list(), color="tab:grey")
-ax2.set_xticks(range(10), [f".{b}" for b in range(10)])
-ax2.set_xlabel("price decile")
-ax2.set_title("markets per decile")
+fig, axes = plt.subplots(1, 4, figsize=(16, 4.5), sharey=True)
+for ax, h in zip(axes, HORIZONS, strict=True):
+    d = cal.filter(cal["horizon"] == h)
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
+    if not d.height:
+        ax.text(0.5, 0.5, "no settled market priced\nat this horizon", ha="center", va="center")
+    else:
+        x, y = d["implied"].to_list(), d["realized"].to_list()
+        ax.errorbar(
+            x,
+            y,
+            yerr=[
+                [a - b for a, b in zip(y, d["lo_e"].to_list(), strict=True)],
+                [b - a for a, b in zip(y, d["hi_e"].to_list(), strict=True)],
+            ],
+            fmt="none",
+            ecolor="tab:blue",
+            alpha=0.25,
+            lw=6,
+        )
+        ax.errorbar(
+            x,
+            y,
+            yerr=[
+                [a - b for a, b in zip(y, d["lo"].to_list(), strict=True)],
+                [b - a for a, b in zip(y, d["hi"].to_list(), strict=True)],
+            ],
+            fmt="o",
+            color="tab:blue",
+            capsize=3,
+        )
+        for xi, yi, m, e in zip(x, y, d["markets"].to_list(), d["events"].to_list(), strict=True):
+            ax.annotate(f"{m}/{e}", (xi, yi), textcoords="offset points", xytext=(5, -10), fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"{h} before close" if h != "open" else "at open")
+    ax.set_xlabel(r"implied probability (YES price, \$ per \$1 payout)")
+axes[0].set_ylabel("realized frequency of YES")
+fig.suptitle(
+    "Binary markets: realized YES frequency vs price, by horizon (bars: 95 % Wilson, n = markets / n = events)"
+)
 fig.tight_layout()
+
+# %% [markdown]
+# **Caption.** This shows how often YES happened among binary markets priced in each tenth, at each horizon, with
+# 95 % Wilson intervals from the number of markets (dark) and of events (light); it does not show a tradable edge,
+# because the buckets hold few markets and fewer independent events, most intervals cover the diagonal, and a
+# quoted mid or an old trade is not a price you could have filled, fees included.
+
+# %%
 cal
 
 # %% [markdown]
-# ## The favourite-longshot question
-# Realized frequency minus implied probability per decile: negative at the low end (longshots win less than
-# priced) and positive at the high end (favourites win more) is the classic bias that the built-in
-# `longshot_fade` strategy tries to harvest (see 05).
+# ## Do mutually exclusive markets' YES prices sum to 1?
+# For each event flagged mutually exclusive, the sum of its markets' YES prices at each horizon (only when every
+# market is priced). Above 1: buying every YES costs more than the $1 it pays; below 1: buying every NO does.
+# Prices may be trades of different ages, so a deviation is not by itself an arbitrage.
 
 # %%
-gap = [(r - i) for r, i in zip(cal["realized"].to_list(), cal["implied"].to_list(), strict=True)]
-fig, ax = plt.subplots(figsize=(10, 3.5))
-ax.bar(cal["bucket"].to_list(), gap, color=["tab:red" if g < 0 else "tab:green" for g in gap])
-ax.axhline(0, color="grey", lw=0.5)
-ax.set_xticks(range(10), [f"{b / 10:.1f}-{(b + 1) / 10:.1f}" for b in range(10)])
-ax.set_ylabel("realized − implied")
-ax.set_title("favourite-longshot bias by price decile")
+sums = con.sql("""
+    select horizon, count(*) as events, count(*) filter (where all_priced) as events_fully_priced,
+           median(deviation) as median_deviation, min(deviation) as min_deviation, max(deviation) as max_deviation,
+           median(max_price_age_seconds) filter (where all_priced) as median_oldest_price_age_seconds
+    from fct_event_probability_sums group by horizon
+    order by case horizon when '7d' then 1 when '24h' then 2 else 3 end
+""").pl()
+dev = con.sql("""
+    select horizon, cast(deviation as double) as deviation from fct_event_probability_sums where all_priced
+""").pl()
+fig, ax = plt.subplots(figsize=(8, 3.5))
+for h in ["7d", "24h", "1h"]:
+    d = dev.filter(dev["horizon"] == h)["deviation"].to_list()
+    if d:
+        ax.hist(d, bins=20, alpha=0.5, label=f"{h} ({len(d)} events)")
+ax.axvline(0, color="grey", lw=0.8)
+ax.set_xlabel(r"sum of YES prices − \$1 (\$ per set of one YES in each market)")
+ax.set_ylabel("events")
+ax.set_title("Mutually exclusive events: deviation of the YES-price sum from $1")
+if dev.height:
+    ax.legend()
+fig.tight_layout()
+sums
+
+# %% [markdown]
+# ## Scalar markets
+# Scalar markets pay a fraction of $1; the table compares the mean price with the mean payout per bucket (no
+# Wilson interval: a fractional payout is not a yes/no outcome).
 
 # %%
 con.sql("""
-    select case when implied_probability < 0.2 then 'longshots (< 0.20)'
-                when implied_probability > 0.8 then 'favourites (> 0.80)' else 'middle' end as group_,
-           count(*) as markets, avg(implied_probability) as mean_implied, avg(outcome) as realized,
-           avg(outcome) - avg(implied_probability) as realized_minus_implied, avg(squared_error) as brier
-    from fct_calibration_markets group by all order by mean_implied
+    select horizon, bucket, markets, events, mean_implied_probability, realized_frequency as mean_payout,
+           brier_score
+    from fct_calibration where level = 'all' and market_class = 'scalar' order by horizon, bucket
 """).pl()
 
 # %% [markdown]
-# ## By category
+# ## By category (binary, 24 h before close)
 
 # %%
-by_cat = con.sql("""
-    select category, sum(markets) as markets,
-           sum(brier_score * markets) / sum(markets) as brier_score
-    from fct_calibration where level = 'category' group by all order by markets desc
+con.sql("""
+    select category, count(*) as markets, count(distinct event_ticker) as events,
+           cast(sum(squared_error) / count(*) as decimal(18, 6)) as brier_score
+    from fct_calibration_markets
+    where market_class = 'binary' and horizon = '24h' and implied_probability is not null
+    group by all order by markets desc
 """).pl()
-fig, ax = plt.subplots(figsize=(8, 3))
-ax.barh(by_cat["category"].to_list(), [float(x) for x in by_cat["brier_score"].to_list()], color="tab:purple")
-ax.set_xlabel("Brier score (lower is better)")
-ax.set_title("Brier score by category")
-fig.tight_layout()
-by_cat
 
 # %%
 con.close()

@@ -1,9 +1,9 @@
--- fct_calibration_markets: key (ticker) unique and not null
-select ticker, count(*) as n
+-- fct_calibration_markets: key (ticker, horizon) unique and not null
+select ticker, horizon, count(*) as n
 from fct_calibration_markets
 group by all
 having count(*) > 1
 union all
-select ticker, 1 as n
+select ticker, horizon, 1 as n
 from fct_calibration_markets
-where ticker is null
+where ticker is null or horizon is null

@@ -1,0 +1,138 @@
+-- grain: one row per (ticker, horizon) for every market and each horizon 'open', '7d', '24h', '1h' (none dropped:
+--   a market without a price at a horizon has price_source 'none')
+-- purpose: the YES price of a market at a fixed instant before close (#15: "the last trade before close" was on
+--   average 1.5 min before close and flattered calibration). as_of = close_time - horizon for '7d', '24h', '1h';
+--   for 'open' it is the first instant at or after open_time (and before close_time) at which the market has a
+--   trade or a two-sided mid. as_of is null (price_source 'none') when close_time is unknown, or when
+--   close_time - horizon falls before open_time (the market was not open yet).
+-- The price at as_of, in order of preference:
+--   * 'mid' from int_market_mids when fresh at as_of: the latest ws_book row at or before as_of known whole and
+--     two-sided (current until its book changes, however old), else the latest REST quote at or before as_of
+--     (order book over market snapshot over candle at one instant) when two-sided and at most
+--     max_mid_age_seconds() old (macros.sql, default 60 s; the value used is in max_mid_age_seconds);
+--   * else 'trade': the last trade at or before as_of (any age: price_age_seconds says how old);
+--   * else 'none'.
+-- quote_source names the quote's origin ('ws_book', 'orderbook', 'market', 'candle', 'trade');
+-- price_observed_at is when that quote / trade was observed, price_age_seconds = as_of - price_observed_at.
+-- market_class: 'scalar' when market_type = 'scalar', else 'binary' (kept apart in every calibration mart).
+with markets as (
+    select
+        ticker, event_ticker, series_ticker, coalesce(category, '') as category, market_type,
+        case when market_type = 'scalar' then 'scalar' else 'binary' end as market_class,
+        open_time, close_time
+    from dim_markets
+),
+
+trades as (
+    select ticker, created_time, arg_max(yes_price_dollars, trade_id) as price
+    from stg_trades
+    group by ticker, created_time
+),
+
+rest as (
+    select ticker, observed_at, source, mid_dollars
+    from int_market_mids
+    where source <> 'ws_book'
+    qualify row_number() over (
+        partition by ticker, observed_at
+        order by case source when 'orderbook' then 1 when 'market' then 2 else 3 end
+    ) = 1
+),
+
+ws as (
+    select ticker, observed_at, case when quote_known then mid_dollars end as mid_dollars
+    from int_market_mids
+    where source = 'ws_book'
+    qualify row_number() over (partition by ticker, observed_at order by quote_known, mid_dollars nulls first) = 1
+),
+
+first_seen as (
+    select m.ticker, min(x.at) as first_at
+    from markets as m
+    join (
+        select ticker, created_time as at from trades
+        union all
+        select ticker, observed_at from rest where mid_dollars is not null
+        union all
+        select ticker, observed_at from ws where mid_dollars is not null
+    ) as x on x.ticker = m.ticker and x.at >= m.open_time and x.at < m.close_time
+    group by m.ticker
+),
+
+horizons as (
+    select * from (values ('open', cast(null as bigint)), ('7d', 604800), ('24h', 86400), ('1h', 3600))
+        as h(horizon, horizon_seconds)
+),
+
+grid as (
+    select
+        m.*,
+        h.horizon,
+        h.horizon_seconds,
+        case
+            when h.horizon = 'open' then f.first_at
+            when m.close_time - to_seconds(h.horizon_seconds) >= coalesce(m.open_time, m.close_time - to_seconds(h.horizon_seconds))
+                then m.close_time - to_seconds(h.horizon_seconds)
+        end as as_of
+    from markets as m
+    cross join horizons as h
+    left join first_seen as f on f.ticker = m.ticker
+),
+
+with_trade as (
+    select g.*, t.created_time as trade_at, t.price as trade_price
+    from grid as g
+    asof left join trades as t on t.ticker = g.ticker and t.created_time <= g.as_of
+),
+
+with_rest as (
+    select g.*, r.observed_at as rest_at, r.source as rest_source, r.mid_dollars as rest_mid
+    from with_trade as g
+    asof left join rest as r on r.ticker = g.ticker and r.observed_at <= g.as_of
+),
+
+with_ws as (
+    select g.*, w.observed_at as ws_at, w.mid_dollars as ws_mid
+    from with_rest as g
+    asof left join ws as w on w.ticker = g.ticker and w.observed_at <= g.as_of
+),
+
+chosen as (
+    select
+        *,
+        case
+            when ws_mid is not null then 'ws'
+            when rest_mid is not null and epoch(as_of) - epoch(rest_at) <= max_mid_age_seconds() then 'rest'
+            when trade_price is not null then 'trade'
+        end as pick
+    from with_ws
+),
+
+final as (
+    select
+        ticker,
+        horizon,
+        horizon_seconds,
+        event_ticker,
+        series_ticker,
+        category,
+        market_type,
+        market_class,
+        open_time,
+        close_time,
+        as_of,
+        case pick when 'ws' then 'mid' when 'rest' then 'mid' when 'trade' then 'trade' else 'none' end
+            as price_source,
+        case pick when 'ws' then 'ws_book' when 'rest' then rest_source when 'trade' then 'trade' end
+            as quote_source,
+        case pick when 'ws' then ws_at when 'rest' then rest_at when 'trade' then trade_at end
+            as price_observed_at,
+        cast(epoch(as_of) - epoch(case pick when 'ws' then ws_at when 'rest' then rest_at when 'trade' then trade_at end)
+            as decimal(18,3)) as price_age_seconds,
+        cast(case pick when 'ws' then ws_mid when 'rest' then rest_mid when 'trade' then trade_price end
+            as decimal(18,6)) as implied_probability,
+        max_mid_age_seconds() as max_mid_age_seconds
+    from chosen
+)
+
+select * from final
