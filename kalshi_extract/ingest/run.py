@@ -22,7 +22,7 @@ How a run goes:
   or "failed" when it ends. It runs in worker threads (it must be cheap and thread-safe); an exception in it is
   logged and never fails a pull.
 - A failed stream never raises: `run_pull` returns every stream's `StreamResult`, a failed one with `error`,
-  `error_type` and `retriable`. Ctrl-C (KeyboardInterrupt) starts no queued stream and propagates.
+  `error_type` and `retriable`. A lake that cannot be written at all raises one `LakeError` before any stream. Ctrl-C (KeyboardInterrupt) starts no queued stream and propagates.
 
 `pull_one` is the same for a single stream: the Prefect flows run it as one task per stream.
 """
@@ -118,7 +118,9 @@ def run_pull(
     """Pull every stream of ``plan`` into the lake under one run id; returns every stream's outcome, in the
     plan's order (see the module docstring for waves, threads and progress)."""
     from kalshi_extract.lake.run_log import new_run_id
+    from kalshi_extract.lake.store import Lake
 
+    Lake.from_settings(settings).check_writable()  # one clear error, not one per stream
     selection = plan.selection()
     run_id = run_id or new_run_id()
     cache = RunCache()

@@ -57,7 +57,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from kalshi_extract.errors import LakeStateError
+from kalshi_extract.errors import LakeError, LakeStateError
 from kalshi_extract.lake.locks import LEASE_SECONDS, StreamLock
 from kalshi_extract.lake.schemas import PRIVATE_STREAMS, STREAM_COLUMNS, TS, arrow_schema
 from kalshi_extract.lake.writer import StreamWriter
@@ -115,6 +115,21 @@ class Lake:
 
     def stream_path(self, stream: str) -> str:
         return self._join(stream)
+
+    def check_writable(self) -> None:
+        """Raise one ``LakeError`` now if the lake cannot take a file (read-only, not a directory, no space for a
+        byte), instead of one failure per stream later."""
+        probe = self._join("_tmp", f".probe-{uuid.uuid4().hex}")
+        try:
+            self.fs.create_dir(self._join("_tmp"), recursive=True)
+            with self.fs.open_output_stream(probe) as f:
+                f.write(b"0")
+            self.fs.delete_file(probe)
+        except OSError as exc:
+            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+            raise LakeError(
+                f"the lake at {self.uri} cannot be written ({reason}); nothing was pulled"
+            ) from None
 
     def _tmp_path(self, stream: str) -> str:
         self.fs.create_dir(self._join("_tmp"), recursive=True)

@@ -64,6 +64,17 @@ def test_pull_build_sql_status(local_env):
     assert _ok(["status"]).stdout.count("trades") == 1
 
 
+def test_an_unwritable_lake_is_one_error_before_any_stream(local_env):
+    (local_env / "lake").mkdir(parents=True)
+    (local_env / "lake" / "_tmp").write_text("a file where the lake keeps its temp files")
+    result = CliRunner().invoke(app, ["pull", "markets", "trades", "events"])
+    assert result.exit_code == 1
+    err = result.stderr.strip()
+    assert err.count("\n") == 0 and err.startswith("error: the lake at "), err
+    assert "cannot be written" in err
+    assert sorted(p.name for p in (local_env / "lake").iterdir()) == ["_tmp"]  # nothing pulled or written
+
+
 def test_a_build_with_nothing_new_is_skipped_unless_forced(local_env):
     _ok(["pull", "markets", "trades"])
     assert "built" in _ok(["build"]).stdout
