@@ -140,11 +140,22 @@ def run_demo(seed: int = 7, size: str = "demo", console=None, settings=None) -> 
         _print_table(
             console,
             "orders placed by the demo account",
-            [Col("action"), Col("ticker"), Col("outcome"), Col("count", "num"), Col("price", "num"),
-             Col("status", drop=1)],
-            columns([[o["action"], o["ticker"], o["outcome"], o["count"], o["price"], o["status"]]
-                     for o in report.orders], money=[4]),
-        )  # fmt: skip
+            [
+                Col("action"),
+                Col("ticker"),
+                Col("outcome"),
+                Col("count", "num"),
+                Col("price", "num"),
+                Col("status", drop=1),
+            ],
+            columns(
+                [
+                    [o["action"], o["ticker"], o["outcome"], o["count"], o["price"], o["status"]]
+                    for o in report.orders
+                ],
+                money=[4],
+            ),
+        )
         wait = settle_seconds(exchange.now, report.orders)
         with steps.step("settle", f"time advanced {wait / 3600:.1f} simulated hours: markets settled"):
             exchange.advance(seconds=wait)

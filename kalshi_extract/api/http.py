@@ -398,8 +398,10 @@ def _transport_error(exc: Exception, method: str, path: str) -> TransportError:
         why = "timed out" if isinstance(exc, requests.exceptions.ConnectTimeout) else _errno_text(exc)
         return TransportError(
             f"cannot connect to {where} ({why}); is it reachable, and are KALSHI_ENV / KALSHI_API_URL right?",
-            method=method, path=path, maybe_sent=False,
-        )  # fmt: skip
+            method=method,
+            path=path,
+            maybe_sent=False,
+        )
     kind = type(exc).__name__
     # str(exc) of requests exceptions holds the URL (with query) but no headers; keep it short
     text = str(exc)

@@ -176,8 +176,15 @@ class Recorder:
             stream, rows = message_rows(item, self.connection(item.connection_id))
             self._buffer[stream].extend(rows)
             if item.type == "orderbook_snapshot" and stream == "ws_book" and rows and rows[0].get("ticker"):
-                self.cover(item.received_at, "whole", ticker=rows[0]["ticker"], channel="orderbook_delta",
-                           sid=rows[0]["sid"], connection=rows[0]["connection_id"], exchange_ms=item.ts_ms)  # fmt: skip
+                self.cover(
+                    item.received_at,
+                    "whole",
+                    ticker=rows[0]["ticker"],
+                    channel="orderbook_delta",
+                    sid=rows[0]["sid"],
+                    connection=rows[0]["connection_id"],
+                    exchange_ms=item.ts_ms,
+                )
             if item.type == "market_lifecycle_v2" and not item.parse_error:
                 return self._lifecycle(item)
             return []
@@ -301,16 +308,26 @@ class Recorder:
                     self.status.rows_flushed += len(item.rows)
             except Exception as exc:  # noqa: BLE001 - the lake failed: rows stay queued, counted and logged
                 self.status.lake_errors += 1
-                log.error("recorder: writing %d %s rows failed (kept, retried at the next flush): %s",
-                          len(item.rows), item.stream, exc)  # fmt: skip
+                log.error(
+                    "recorder: writing %d %s rows failed (kept, retried at the next flush): %s",
+                    len(item.rows),
+                    item.stream,
+                    exc,
+                )
                 return
             self._pending.pop(0)
 
     def _table(self, item: _Pending):
         stream = item.stream
         account = self._account if stream in PRIVATE_STREAMS else None
-        conv = Converter(stream, STREAM_COLUMNS[stream], arrow_schema(stream), run_id=self.run_id,
-                         loaded_at=item.loaded_at, account=account)  # fmt: skip
+        conv = Converter(
+            stream,
+            STREAM_COLUMNS[stream],
+            arrow_schema(stream),
+            run_id=self.run_id,
+            loaded_at=item.loaded_at,
+            account=account,
+        )
         batch = conv.convert(item.rows)
         if conv.unknown_fields:
             log.info("recorder: %s fields kept in _extra: %s", stream, ", ".join(sorted(conv.unknown_fields)))
@@ -348,8 +365,11 @@ class Recorder:
     async def _relieve(self) -> None:
         """Too many rows waiting: stop reading until the lake has taken them (the stream reports what it drops)."""
         self.status.lake_behind += 1
-        log.warning("recorder: the lake cannot keep up (%d rows waiting); pausing reads until they are written: "
-                    "the stream drops messages meanwhile and reports them as gaps", self.rows_waiting)  # fmt: skip
+        log.warning(
+            "recorder: the lake cannot keep up (%d rows waiting); pausing reads until they are written: "
+            "the stream drops messages meanwhile and reports them as gaps",
+            self.rows_waiting,
+        )
         while self.rows_waiting > self.max_buffer_rows // 2 and not self._stopping:
             await self.flush()
             if self._pending:

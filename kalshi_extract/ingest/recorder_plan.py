@@ -55,8 +55,11 @@ class RecordPlan:
         return bool(self.series or self.events)
 
     def describe(self) -> str:
-        parts = [f"{name} {','.join(v)}" for name, v in
-                 (("tickers", self.tickers), ("series", self.series), ("events", self.events)) if v]  # fmt: skip
+        parts = [
+            f"{name} {','.join(v)}"
+            for name, v in (("tickers", self.tickers), ("series", self.series), ("events", self.events))
+            if v
+        ]
         return "; ".join(parts) + f"; channels {','.join(self.channels)}"
 
 
@@ -111,8 +114,13 @@ def plan_record(
     plan_events = _names(events, "--events")
     if not (plan_tickers or plan_series or plan_events):
         raise ConfigError("say what to record: --tickers T1,T2, --series S or --events E")
-    chans = tuple(dict.fromkeys(c.strip() for c in ",".join([channels] if isinstance(channels, str) else
-                                                             (channels or ())).split(",") if c.strip()))  # fmt: skip
+    chans = tuple(
+        dict.fromkeys(
+            c.strip()
+            for c in ",".join([channels] if isinstance(channels, str) else (channels or ())).split(",")
+            if c.strip()
+        )
+    )
     if not chans:
         chans = DEFAULT_CHANNELS + (PRIVATE_CHANNELS if settings.has_key else ())
     for c in chans:

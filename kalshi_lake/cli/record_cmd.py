@@ -71,13 +71,25 @@ def record(
     from kalshi_lake.cli.common import console as make_console
 
     settings = load_settings()
-    plan = plan_record(settings, tickers=tickers, series=series, events=events, channels=channels,
-                       duration=duration, flush_seconds=flush_every)  # fmt: skip
+    plan = plan_record(
+        settings,
+        tickers=tickers,
+        series=series,
+        events=events,
+        channels=channels,
+        duration=duration,
+        flush_seconds=flush_every,
+    )
     console = make_console(err=True)
     recorder = Recorder(settings, plan)
     markets = recorder.resolve()  # an unknown ticker, series or event: one line, nothing written
-    console.print(f"recording {len(markets)} markets ({plan.describe()}) into {settings.lake_root} "
-                  f"(run {recorder.run_id})", markup=False, highlight=False, soft_wrap=True)  # fmt: skip
+    console.print(
+        f"recording {len(markets)} markets ({plan.describe()}) into {settings.lake_root} "
+        f"(run {recorder.run_id})",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     stop = threading.Event()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 

@@ -33,17 +33,32 @@ def _run(args: list[str], columns: int = 80):
 
 
 def _stream(name: str, rows: int, **extra) -> dict:
-    base = {"stream": name, "rows": rows, "first": "2026-11-03", "last": "2026-11-24", "gaps": [],
-            "last_run_age": "2m ago", "last_outcome": "ok", "failed_since_ok": 0, "freshness": "2m ago",
-            "range_start": "2026-11-03T12:01:10+00:00", "range_end": "2026-11-24T22:58:37+00:00"}  # fmt: skip
+    base = {
+        "stream": name,
+        "rows": rows,
+        "first": "2026-11-03",
+        "last": "2026-11-24",
+        "gaps": [],
+        "last_run_age": "2m ago",
+        "last_outcome": "ok",
+        "failed_since_ok": 0,
+        "freshness": "2m ago",
+        "range_start": "2026-11-03T12:01:10+00:00",
+        "range_end": "2026-11-24T22:58:37+00:00",
+    }
     return base | extra
 
 
 def test_status_at_80_columns_keeps_counts_and_dates_whole(lake_dir, monkeypatch):
     import kalshi_extract.ingest.status
 
-    report = {"lake": str(lake_dir / "lake"), "streams": [_stream("orderbook_snapshots", 40829),
-              _stream("candlesticks", 11834, last_outcome="failed", failed_since_ok=3)]}  # fmt: skip
+    report = {
+        "lake": str(lake_dir / "lake"),
+        "streams": [
+            _stream("orderbook_snapshots", 40829),
+            _stream("candlesticks", 11834, last_outcome="failed", failed_since_ok=3),
+        ],
+    }
     monkeypatch.setattr(kalshi_extract.ingest.status, "lake_status", lambda settings: report)
     out = _run(["status"])
     assert all(len(line) <= 80 for line in out.splitlines())
@@ -72,8 +87,10 @@ def warehouse(lake_dir):
         cast(null as varchar) as mark_source, true as settled, 'KXFEDDECISION-26NOV25' as event_ticker,
         'KXFEDDECISION' as series_ticker, cast(1.9 as decimal(18,6)) as yes_notional_dollars"""
     )
-    con.execute("create table narrow as select * from (values ('A', cast(0.12 as decimal(18,6))), "
-                "('B', cast(0.0014 as decimal(18,6)))) t(ticker, price_dollars)")  # fmt: skip
+    con.execute(
+        "create table narrow as select * from (values ('A', cast(0.12 as decimal(18,6))), "
+        "('B', cast(0.0014 as decimal(18,6)))) t(ticker, price_dollars)"
+    )
     con.close()
     return lake_dir / "kalshi.duckdb"
 
@@ -143,8 +160,19 @@ def test_pull_summary_at_80_columns_keeps_stream_names_and_counts():
     from kalshi_lake.cli.data_cmd import _summary_table
 
     names = ["orderbook_snapshots", "exchange_status", "candlesticks", "settlements"]
-    rows = [{"stream": n, "outcome": "ok", "pages": 165, "rows": 40829, "requests": 168, "retries": 0,
-             "throttled": 0, "seconds": 3.03} for n in names]  # fmt: skip
+    rows = [
+        {
+            "stream": n,
+            "outcome": "ok",
+            "pages": 165,
+            "rows": 40829,
+            "requests": 168,
+            "retries": 0,
+            "throttled": 0,
+            "seconds": 3.03,
+        }
+        for n in names
+    ]
     rows[-1] |= {"outcome": "failed", "rows": 0}
     con = Console(width=80, record=True, force_terminal=False)
     con.print(_summary_table(rows, con.width))

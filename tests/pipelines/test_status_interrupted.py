@@ -83,8 +83,11 @@ def test_status_shows_the_data_of_an_interrupted_pull(exchange, lake_env):
 
     out = CliRunner().invoke(app, ["status"], env={"COLUMNS": "160"})
     assert out.exit_code == 0, out.output
-    lines = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip() and line.split()[0] in
-             ("markets", "trades", "series")}  # fmt: skip
+    lines = {
+        line.split()[0]: line
+        for line in out.stdout.splitlines()
+        if line.strip() and line.split()[0] in ("markets", "trades", "series")
+    }
     assert "interrupted, no completed run" in lines["markets"] and "never" not in lines["markets"]
     assert "interrupted" in lines["trades"] and "no completed run" not in lines["trades"]
     assert "never" in lines["series"]

@@ -32,8 +32,12 @@ def two_sided_markets(settings, n: int, series=("KXBTC", "KXHIGHNY", "KXINXD", "
     out = []
     with KalshiClient(settings) as client:
         for s in series:
-            ms = [m for m in client.get_markets(series_ticker=s, status="open")
-                  if m["yes_bid_dollars"] not in (None, "0.0000") and m["yes_ask_dollars"] not in (None, "1.0000")]  # fmt: skip
+            ms = [
+                m
+                for m in client.get_markets(series_ticker=s, status="open")
+                if m["yes_bid_dollars"] not in (None, "0.0000")
+                and m["yes_ask_dollars"] not in (None, "1.0000")
+            ]
             out += [m["ticker"] for m in sorted(ms, key=lambda m: (m["close_time"], m["ticker"]))[:2]]
     return out[:n]
 

@@ -78,8 +78,14 @@ def test_sigkill_then_rerun_leaves_no_duplicates_and_shows_the_hole(exchange, tm
         first.wait(10)
     killed_at_alive = max(r["at"] for r in _alive(lake))
 
-    second = subprocess.Popen([*args[:-1], "--for", "6s"], cwd=tmp_path, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    second = subprocess.Popen(
+        [*args[:-1], "--for", "6s"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     runs_before = {r["_run_id"] for r in _alive(lake)}
     _wait(lambda: {r["_run_id"] for r in _alive(lake)} - runs_before, "the second run's first flush", second)
     ex.advance(900)
@@ -127,8 +133,14 @@ def test_sigkill_then_rerun_leaves_no_duplicates_and_shows_the_hole(exchange, tm
 )
 def test_bad_input_is_one_line_and_writes_nothing(exchange, tmp_path, args, message):
     acct = exchange.create_account()
-    proc = subprocess.run([*CLI, "record", *args], cwd=tmp_path, env=_env(acct, tmp_path / "lake"),
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [*CLI, "record", *args],
+        cwd=tmp_path,
+        env=_env(acct, tmp_path / "lake"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], proc.stderr

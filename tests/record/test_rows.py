@@ -83,19 +83,41 @@ def test_the_genuine_frames_land_exactly(tmp_path):
 def test_unknown_types_fields_and_unfit_values_are_kept(tmp_path):
     frames = [
         # a field the schema does not know, a value too precise for its column
-        {"type": "orderbook_delta", "sid": 3, "seq": 7, "extra_top": 1,
-         "msg": {"market_ticker": "M", "side": "yes", "price_dollars": "0.1234567", "delta_fp": "5.00",
-                 "new_field": {"a": 1}, "ts_ms": 1781159387354}},
+        {
+            "type": "orderbook_delta",
+            "sid": 3,
+            "seq": 7,
+            "extra_top": 1,
+            "msg": {
+                "market_ticker": "M",
+                "side": "yes",
+                "price_dollars": "0.1234567",
+                "delta_fp": "5.00",
+                "new_field": {"a": 1},
+                "ts_ms": 1781159387354,
+            },
+        },
         # a type nobody knows
         {"type": "brand_new", "sid": 4, "msg": {"market_ticker": "M", "x": "y"}},
         # a body that is not an object
         {"type": "weird", "sid": 5, "msg": [1, 2]},
         # an empty book
         {"type": "orderbook_snapshot", "sid": 3, "seq": 1, "msg": {"market_ticker": "E", "market_id": "u"}},
-        {"type": "trade", "sid": 6, "msg": {"trade_id": "t1", "market_ticker": "M", "yes_price_dollars": "0.3600",
-                                            "no_price_dollars": "0.6400", "count_fp": "2.00", "taker_side": "yes",
-                                            "ts": 1781159387, "ts_ms": 1781159387001}},
-    ]  # fmt: skip
+        {
+            "type": "trade",
+            "sid": 6,
+            "msg": {
+                "trade_id": "t1",
+                "market_ticker": "M",
+                "yes_price_dollars": "0.3600",
+                "no_price_dollars": "0.6400",
+                "count_fp": "2.00",
+                "taker_side": "yes",
+                "ts": 1781159387,
+                "ts_ms": 1781159387001,
+            },
+        },
+    ]
     lake = _land(_recorder(tmp_path), frames)
     book = {(r["ticker"], r["kind"]): r for r in _rows(lake, "ws_book")}
     d = book[("M", "delta")]
@@ -130,8 +152,13 @@ def test_gap_events_become_coverage_rows(tmp_path):
 
 def test_a_failed_append_that_committed_is_not_written_twice(tmp_path, monkeypatch):
     rec = _recorder(tmp_path)
-    rec.handle(parse_message({"type": "trade", "sid": 1, "msg": {"trade_id": "t9", "market_ticker": "M"}},
-                             received_at=AT, connection_id=1))  # fmt: skip
+    rec.handle(
+        parse_message(
+            {"type": "trade", "sid": 1, "msg": {"trade_id": "t9", "market_ticker": "M"}},
+            received_at=AT,
+            connection_id=1,
+        )
+    )
     real = Lake.append
     calls = []
 
@@ -189,8 +216,13 @@ def test_too_many_rows_waiting_pauses_until_the_lake_takes_them(tmp_path, monkey
     rec = _recorder(tmp_path)
     rec.max_buffer_rows = 10
     for i in range(30):
-        rec.handle(parse_message({"type": "trade", "sid": 1, "msg": {"trade_id": f"t{i}", "market_ticker": "M"}},
-                                 received_at=AT, connection_id=1))  # fmt: skip
+        rec.handle(
+            parse_message(
+                {"type": "trade", "sid": 1, "msg": {"trade_id": f"t{i}", "market_ticker": "M"}},
+                received_at=AT,
+                connection_id=1,
+            )
+        )
     real, failures = Lake.append, []
 
     def flaky(self, stream, *a, **kw):
