@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kalshi_lake.backtest.errors import BacktestError
 from kalshi_lake.backtest.research import ResearchResult
+from kalshi_lake.backtest.results import connect_for_writing
 from kalshi_lake.backtest.runner import to_json
 
 BT_RESEARCH_DDL = """
@@ -74,17 +74,9 @@ def write_research(r: ResearchResult, db_path: str | Path) -> None:
     """Append one research run to the warehouse at ``db_path`` (created if missing)."""
     import duckdb
 
-    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     b, f = r.bootstrap, r.forecast
+    con = connect_for_writing(db_path)
     try:
-        con = duckdb.connect(str(db_path))
-    except duckdb.IOException as exc:
-        raise BacktestError(
-            f"cannot open the warehouse {db_path} for writing ({exc}); close other connections to it "
-            "(notebooks, `kalshi-lake sql`) and run again, or pass --no-save"
-        ) from None
-    try:
-        con.execute("set TimeZone = 'UTC'")
         for ddl in (BT_RESEARCH_DDL, BT_TRIALS_DDL, BT_FORECAST_BINS_DDL):
             con.execute(ddl)
         con.execute("begin")

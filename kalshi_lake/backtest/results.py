@@ -55,12 +55,12 @@ def ensure_tables(con) -> None:
         con.execute(f"alter table {table} add column if not exists {column} {sql_type}")
 
 
-def write_results(result: BacktestResult, db_path: str | Path, plot_path: str | Path | None = None) -> None:
-    """Append one run to the warehouse at ``db_path`` (created if missing)."""
+def connect_for_writing(db_path: str | Path):
+    """The warehouse at ``db_path`` (created if missing) open for writing, in UTC; a clear BacktestError when
+    another process holds it."""
     import duckdb
 
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    m = result.metrics
     try:
         con = duckdb.connect(str(db_path))
     except duckdb.IOException as exc:
@@ -68,8 +68,17 @@ def write_results(result: BacktestResult, db_path: str | Path, plot_path: str | 
             f"cannot open the warehouse {db_path} for writing ({exc}); close other connections to it "
             "(notebooks, `kalshi-lake sql`) and run again, or pass --no-save"
         ) from None
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def write_results(result: BacktestResult, db_path: str | Path, plot_path: str | Path | None = None) -> None:
+    """Append one run to the warehouse at ``db_path`` (created if missing)."""
+    import duckdb
+
+    m = result.metrics
+    con = connect_for_writing(db_path)
     try:
-        con.execute("set TimeZone = 'UTC'")
         ensure_tables(con)
         con.execute("begin")
         con.execute(
