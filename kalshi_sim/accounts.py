@@ -121,6 +121,7 @@ class Account:
     fills: list[dict] = field(default_factory=list)  # creation order; dict with internal keys
     settlements: list[dict] = field(default_factory=list)
     client_ids: dict[str, str] = field(default_factory=dict)  # client_order_id → order_id
+    cash_flows: list = field(default_factory=list)  # kalshi_sim.cash.CashFlow, creation order
     updated_us: int = 0
 
 

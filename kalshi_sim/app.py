@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from kalshi_sim import cash
 from kalshi_sim import order_groups as og
 from kalshi_sim import views_control as vc
 from kalshi_sim import views_history as vh
@@ -378,6 +379,9 @@ def build_app(api: Api) -> Starlette:
         Route(f"{p}/portfolio/positions", e(vp.positions, auth="required")),
         Route(f"{p}/portfolio/fills", e(vp.fills, auth="required")),
         Route(f"{p}/portfolio/settlements", e(vp.settlements, auth="required")),
+        # deposits and withdrawals (kalshi_sim.cash)
+        Route(f"{p}/portfolio/deposits", e(cash.deposits, auth="required")),
+        Route(f"{p}/portfolio/withdrawals", e(cash.withdrawals, auth="required")),
         Route(f"{p}/portfolio/orders", e(vp.orders, auth="required"), methods=["GET"]),
         Route(
             f"{p}/portfolio/orders",

@@ -208,6 +208,33 @@ class LocalExchange:
         }
         return SimAccount(key_id=key_id, private_key_pem=pem, env=env, user_id=user_id)
 
+    def cash_flow(self, key_id: str, kind: str, amount_cents: int, **extra) -> dict:
+        """Record a deposit or withdrawal for the account (``kind``: deposit | withdrawal; ``extra``: fee_cents,
+        type, status = applied | pending); returns its Deposit/Withdrawal JSON (+ ``kind``)."""
+        body = dict(extra, key_id=key_id, kind=kind, amount_cents=amount_cents)
+        return self._cash(body)
+
+    def finalize_cash_flow(self, key_id: str, flow_id: str, status: str) -> dict:
+        """Finalize a pending deposit or withdrawal: applied | failed | returned."""
+        return self._cash({"key_id": key_id, "id": flow_id, "status": status})
+
+    def _cash(self, body: dict) -> dict:
+        if self.api is None:
+            return self._control("POST", "/_sim/cash", body)
+        from kalshi_sim import cash
+
+        ex = self.api.ex
+        with ex.lock:
+            acct = ex.accounts.get(body["key_id"])
+            if acct is None:
+                raise KeyError(f"unknown key_id {body['key_id']!r}")
+            if "id" in body:
+                flow = cash.finalize(ex, acct, body["id"], body["status"])
+            else:
+                extra = {k: body[k] for k in ("fee_cents", "type", "status") if k in body}
+                flow = cash.create(ex, acct, body["kind"], body["amount_cents"], **extra)
+            return dict(flow.json(), kind=flow.kind)
+
     def advance(self, seconds: float = 3600) -> None:
         if self.api is not None:
             self.api.ex.advance(seconds)

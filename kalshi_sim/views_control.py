@@ -2,7 +2,10 @@
 
 ``POST /_sim/advance {"seconds": N}``, ``POST /_sim/accounts {"balance_cents": N[, "public_key_pem": PEM]}``
 (without a public key the exchange generates the key pair and returns the private PEM once),
-``POST /_sim/faults {...}``, ``GET|DELETE /_sim/requests``, ``GET /_sim/orders?key_id=``, ``GET /_sim/state``.
+``POST /_sim/faults {...}``, ``GET|DELETE /_sim/requests``, ``GET /_sim/orders?key_id=``, ``GET /_sim/state``,
+``POST /_sim/cash {"key_id", "kind": "deposit"|"withdrawal", "amount_cents"[, "fee_cents", "type", "status"]}``
+(a new deposit or withdrawal, ``kalshi_sim.cash``) and ``POST /_sim/cash {"key_id", "id", "status"}`` (finalize a
+pending one).
 
 Only clients on this machine (loopback addresses) may use it: it hands out funded private keys and moves the
 clock, so an exchange bound to another interface still answers ``/_sim/*`` from elsewhere with 403.
@@ -18,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from kalshi_sim import fmt, render
+from kalshi_sim import cash, fmt, render
 
 
 def _json(obj, status: int = 200) -> Response:
@@ -120,6 +123,22 @@ def routes(api) -> list[Route]:
                 return _err("unknown key_id", 404)
             return _json({"orders": [render.order_json(api.ex, o) for o in acct.orders]})
 
+    async def cash_flow(request: Request):
+        try:
+            body = await _body(request)
+            with api.ex.lock:
+                acct = api.ex.accounts.get(body.get("key_id") or "")
+                if acct is None:
+                    return _err("unknown key_id", 404)
+                if "id" in body:
+                    flow = cash.finalize(api.ex, acct, body["id"], body.get("status"))
+                else:
+                    extra = {k: body[k] for k in ("fee_cents", "type", "status") if k in body}
+                    flow = cash.create(api.ex, acct, body.get("kind"), body.get("amount_cents"), **extra)
+                return _json(dict(flow.json(), kind=flow.kind), 201)
+        except ValueError as e:
+            return _err(str(e))
+
     async def state(request: Request):
         with api.ex.lock:
             return _json(state_json(api))
@@ -131,4 +150,5 @@ def routes(api) -> list[Route]:
         Route("/_sim/requests", _loopback_only(requests_log), methods=["GET", "DELETE"]),
         Route("/_sim/orders", _loopback_only(orders), methods=["GET"]),
         Route("/_sim/state", _loopback_only(state), methods=["GET"]),
+        Route("/_sim/cash", _loopback_only(cash_flow), methods=["POST"]),
     ]

@@ -343,6 +343,12 @@ class KalshiClient:
     def get_balance(self, **params) -> dict:
         return self._object("balance", "/portfolio/balance", params or None)
 
+    def get_deposits(self, **params) -> Iterator[dict]:
+        return self._items("deposits", params)
+
+    def get_withdrawals(self, **params) -> Iterator[dict]:
+        return self._items("withdrawals", params)
+
     def get_positions(self, **params) -> Iterator[dict]:
         """Market positions across pages (``get_event_positions`` for the event-level list)."""
         return self._items("positions", params)

@@ -167,6 +167,25 @@ ENDPOINTS: dict[str, Endpoint] = {
             paginated=True,
         ),
         _E("balance", "/portfolio/balance", auth="required"),
+        # cash flows (spec v3.21 GetDeposits / GetWithdrawals): limit 1-500, cursor, no time filter
+        _E(
+            "deposits",
+            "/portfolio/deposits",
+            data_key="deposits",
+            primary_key=("id",),
+            default_params={"limit": 500},
+            auth="required",
+            paginated=True,
+        ),
+        _E(
+            "withdrawals",
+            "/portfolio/withdrawals",
+            data_key="withdrawals",
+            primary_key=("id",),
+            default_params={"limit": 500},
+            auth="required",
+            paginated=True,
+        ),
         _E(
             "positions",
             "/portfolio/positions",

@@ -58,6 +58,8 @@ PORTFOLIO_STREAMS: tuple[str, ...] = (
     "event_positions",
     "historical_positions",
     "balance",
+    "deposits",
+    "withdrawals",
 )
 
 

@@ -19,7 +19,7 @@ helpers in :mod:`kalshi_extract.ingest.rule_base`):
   crash resumes from the last checkpoint. A stream with ``recheck_resting`` (orders) also re-reads every order
   still resting at the previous run, so executions and cancellations land as new rows (one row per observed
   state: ``dedup_columns`` = id + state fields).
-- ``state`` (series, events, markets, series and event fee changes): every observed *state* is a row; a row is written when its content differs
+- ``state`` (series, events, markets, series and event fee changes, deposits, withdrawals): every observed *state* is a row; a row is written when its content differs
   from the last landed row of the same key (content hashes live in the stream's state). A state stream with a
   historical twin (markets) also reads it on the first run of a scope and whenever the cutoff moved. Every run
   re-reads the live markets of its scope (one request per 1000 markets): even a finalized market's content keeps
@@ -269,6 +269,10 @@ STREAMS: dict[str, StreamDef] = {
             lake_key=("snapshot_ts",),
             snapshot_source="object",
         ),
+        # deposits and withdrawals: small lists with no time filter, read whole; a flow's status change lands as a
+        # new row (pending, then applied / failed / returned)
+        _S("deposits", "state", "deposits", None, level="exchange"),
+        _S("withdrawals", "state", "withdrawals", None, level="exchange"),
     ]
 }
 

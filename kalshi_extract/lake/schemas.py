@@ -200,6 +200,10 @@ BALANCE = _cols(
     "balance:cents portfolio_value:cents balance_dollars updated_ts:ts balance_breakdown:json snapshot_ts:ts"
 )
 
+# GET /portfolio/deposits, /portfolio/withdrawals (spec Deposit / Withdrawal): one row per observed state of a
+# flow id (pending → applied | failed | returned). Amounts are integer cents; times Unix seconds.
+CASH_FLOW = _cols("id status type amount_cents:cents fee_cents:cents created_ts:ts finalized_ts:ts")
+
 # --- streams the WebSocket recorder writes (kalshi-lake record); never pulled over REST -----------------------
 # Every recorded row carries where it came from: the connection (`connection_id`, one per WebSocket connection,
 # new after every reconnect and every recorder start), the subscription (`sid`), and when it arrived on our
@@ -335,6 +339,8 @@ STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "event_positions": EVENT_POSITION,
     "historical_positions": HISTORICAL_POSITION,
     "balance": BALANCE,
+    "deposits": CASH_FLOW,
+    "withdrawals": CASH_FLOW,
     "ws_book": WS_BOOK,
     "ws_trades": WS_TRADE,
     "ws_ticker": WS_TICKER,
@@ -352,6 +358,7 @@ STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
 PRIVATE_STREAMS = frozenset(
     {"fills", "settlements", "orders", "positions", "balance", "ws_fills", "ws_user_orders", "ws_positions"}
     | {"event_positions", "historical_positions"}
+    | {"deposits", "withdrawals"}
 )
 PRIVATE_STREAMS |= frozenset(LIVE_STREAMS)  # a live session's orders and fills belong to one account
 

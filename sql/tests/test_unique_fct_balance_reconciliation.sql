@@ -1,0 +1,9 @@
+-- fct_balance_reconciliation: key (account, balance_date) unique and not null
+select account, balance_date, count(*) as n
+from fct_balance_reconciliation
+group by all
+having count(*) > 1
+union all
+select account, balance_date, 1 as n
+from fct_balance_reconciliation
+where account is null or balance_date is null
