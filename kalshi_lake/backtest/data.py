@@ -10,7 +10,10 @@ The backtester reads the lake itself (not the marts) so it needs only the contra
   ``close_time``. A settlement after the window's end is not replayed.
 * ``events`` → the market's ``series_ticker`` (fallback: the event ticker's text before the first ``-``) and any
   ``fee_type_override`` / ``fee_multiplier_override``; ``series`` → ``fee_type`` / ``fee_multiplier`` (the
-  latest row; missing series = ``quadratic`` × 1).
+  latest row; missing series = ``quadratic`` × 1): the *current* terms.
+* ``series_fee_changes`` / ``event_fee_changes`` (latest state per change ``id``) → the terms' history, so each
+  fill pays the terms in force at its time (:func:`kalshi_lake.backtest.fees.timed_schedule`); where no change
+  covers a time the current terms stand in, and the fill says so (``fee_terms`` = ``current_assumed``).
 * ``trades`` (deduplicated by ``trade_id``), ``orderbook_snapshots`` and ``candlesticks`` within the window
   ``[start, end)``, converted by DuckDB to integer micro-dollars / centi-contracts / µs timestamps.
 * the other quote sources (``ws_book``, ``ws_coverage``, the markets rows' bid/ask): ``data_books.py``.
@@ -31,7 +34,7 @@ import pyarrow as pa
 from kalshi_lake.backtest import data_books
 from kalshi_lake.backtest.errors import BacktestDataError
 from kalshi_lake.backtest.events import Book, Candle
-from kalshi_lake.backtest.fees import FeeSchedule
+from kalshi_lake.backtest.fees import FeeSchedule, timed_schedule
 from kalshi_lake.backtest.lakesql import connect, stream_source, ticker_map_sql, window_sql
 from kalshi_lake.backtest.money import dollars_to_micros, parse_price_ranges
 
@@ -196,15 +199,64 @@ def _latest_by(con, lake_root: str, stream: str, key: str, wanted: dict[str, str
     return out
 
 
-def _fee_schedule(series: dict | None, event: dict | None, waiver_us: int | None) -> FeeSchedule:
+def _fee_schedule(
+    series: dict | None, event: dict | None, waiver_us: int | None, history: FeeHistory | None = None
+) -> FeeSchedule:
     fee_type = (series or {}).get("fee_type") or "quadratic"
     mult = (series or {}).get("fee_multiplier")
-    if event:
-        fee_type = event.get("fee_type_override") or fee_type
-        if event.get("fee_multiplier_override") is not None:
-            mult = event["fee_multiplier_override"]
     multiplier = Decimal(str(mult)) if mult is not None else Decimal(1)
-    return FeeSchedule(fee_type, multiplier, waiver_us)
+    o_type = (event or {}).get("fee_type_override") or None
+    o_mult = (event or {}).get("fee_multiplier_override")
+    override = (o_type, Decimal(str(o_mult)) if o_mult is not None else None)
+    s_ticker = (event or {}).get("series_ticker")
+    e_ticker = (event or {}).get("event_ticker")
+    s_changes = (history.series.get(s_ticker, []) if s_ticker else []) if history else []
+    e_changes = (history.events.get(e_ticker, []) if e_ticker else []) if history else []
+    return timed_schedule((fee_type, multiplier), override, waiver_us, s_changes, e_changes)
+
+
+@dataclass
+class FeeHistory:
+    """Landed fee changes: series ticker → [(from µs, fee_type, multiplier)], event ticker → [(from µs,
+    fee_type_override, multiplier_override)] (latest state of each change id)."""
+
+    series: dict[str, list] = field(default_factory=dict)
+    events: dict[str, list] = field(default_factory=dict)
+
+
+def _fee_history(con, lake_root: str) -> FeeHistory:
+    out = FeeHistory()
+    # (stream, key, type column, multiplier column, where, whether null terms mean a cleared override)
+    for stream, key, type_col, mult_col, target, nulls_clear in (
+        ("series_fee_changes", "series_ticker", "fee_type", "fee_multiplier", out.series, False),
+        (
+            "event_fee_changes",
+            "event_ticker",
+            "fee_type_override",
+            "fee_multiplier_override",
+            out.events,
+            True,
+        ),
+    ):
+        found = stream_source(con, lake_root, stream)
+        if found is None:
+            continue
+        src, cols = found
+        needed = {"id", key, "scheduled_ts", type_col, mult_col}
+        if not needed <= cols:
+            raise BacktestDataError(f"the lake's {stream} stream lacks {', '.join(sorted(needed - cols))}")
+        order = "_loaded_at desc nulls last" if "_loaded_at" in cols else "1"
+        sql = f"""select {key}, epoch_us(scheduled_ts), {type_col}, cast({mult_col} as varchar), id
+                  from (select *, row_number() over (partition by id order by {order}) as rn from {src})
+                  where rn = 1 and id is not null
+                  order by 2"""
+        for ticker, at, fee_type, mult, change_id in con.execute(sql).fetchall():
+            if ticker is None or at is None or (not nulls_clear and (fee_type is None or mult is None)):
+                raise BacktestDataError(
+                    f"{stream} change {change_id} lacks {key}, scheduled_ts or its terms (see its _extra)"
+                )
+            target.setdefault(ticker, []).append((at, fee_type, Decimal(mult) if mult is not None else None))
+    return out
 
 
 def _in_list(values: list[str]) -> str:
@@ -248,6 +300,7 @@ def load_replay_data(
         ser = _latest_by(
             con, lake_root, "series", "ticker", {"fee_type": "varchar", "fee_multiplier": "varchar"}
         )
+        history = _fee_history(con, lake_root)
         picked = []
         for r in rows:
             e = ev.get(r["event_ticker"]) if r["event_ticker"] else None
@@ -280,7 +333,8 @@ def load_replay_data(
             )
             close_us.append(r["close_us"])
             grids.append(parse_price_ranges(r["price_ranges"]))
-            fees.append(_fee_schedule(ser.get(s_ticker), e, r["waiver_us"]))
+            e_terms = dict(e or {}, event_ticker=r["event_ticker"], series_ticker=s_ticker)
+            fees.append(_fee_schedule(ser.get(s_ticker), e_terms, r["waiver_us"], history))
             outcomes.append(_outcome(r, end_us))
         index = {m.ticker: i for i, m in enumerate(markets)}
         trades = _load_trades(con, lake_root, index, start_us, end_us)

@@ -8,6 +8,12 @@ Conventions (docs/CONTRACTS.md "Accounting conventions", notes §6):
 * ``flat`` is treated like ``quadratic`` (the contract says so until the notes say otherwise)
 * an event's ``fee_type_override`` / ``fee_multiplier_override`` win over the series values
 * a fill before the market's ``fee_waiver_expiration_time`` pays no fee
+* **time-correct terms**: a schedule may carry the terms' history (:class:`FeeTerms`, built by
+  :func:`timed_schedule` from the lake's ``series_fee_changes`` and ``event_fee_changes``); a fill pays the terms
+  in force at its own time. Before the first known change — and always for a market without history — the
+  schedule's own ``fee_type`` / ``fee_multiplier`` apply: the *current* terms (the latest series / event rows), an
+  assumption each fill records (:meth:`FeeSchedule.from_history` is False; ``bt_fills.fee_terms`` =
+  ``current_assumed``).
 
 C is in centi-contracts, P in micro-dollars, the result in money units (1e-8 $), so the formula is evaluated
 as one integer fraction and rounded up once: no float, no intermediate rounding.
@@ -15,9 +21,11 @@ as one integer fraction and rounded up once: no float, no intermediate rounding.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import NamedTuple
 
 from kalshi_lake.backtest.money import COUNT_SCALE, PRICE_SCALE
 
@@ -32,32 +40,97 @@ _FEE_TICK_UNITS = 10_000  # $0.0001 in money units (1e-8 $)
 _UNIT_FACTOR = Fraction(COUNT_SCALE * PRICE_SCALE, COUNT_SCALE * PRICE_SCALE * PRICE_SCALE)
 
 
+def _check_terms(fee_type: str, fee_multiplier) -> None:
+    if fee_type not in FEE_TYPES:
+        raise ValueError(f"unknown fee_type {fee_type!r}; expected one of {', '.join(FEE_TYPES)}")
+    if isinstance(fee_multiplier, float):
+        raise TypeError("fee_multiplier must be a Decimal, not float")
+    if Decimal(fee_multiplier) < 0:
+        raise ValueError(f"fee_multiplier must be >= 0, got {fee_multiplier}")
+
+
+def _coefs(fee_type: str, fee_multiplier) -> tuple[Fraction, Fraction | None]:
+    """(taker, maker) coefficients as exact fractions (coef × multiplier × unit factor); maker None = free."""
+    mult = Fraction(Decimal(fee_multiplier))
+    maker = MAKER_COEF.get(fee_type)
+    return TAKER_COEF * mult * _UNIT_FACTOR, (maker * mult * _UNIT_FACTOR if maker is not None else None)
+
+
+class FeeTerms(NamedTuple):
+    """Terms in force from ``from_us`` on (until the next change), with where they came from: ``from_history``
+    = a landed fee change says so; False = an assumption (the current terms stand in for an unknown past)."""
+
+    from_us: int
+    fee_type: str
+    fee_multiplier: Decimal
+    from_history: bool = True
+
+
 @dataclass(frozen=True)
 class FeeSchedule:
-    """The fee terms of one market (series values with any event override applied)."""
+    """The fee terms of one market (series values with any event override applied).
+
+    ``fee_type`` / ``fee_multiplier``: the current terms, used at every time no change covers; ``changes``: the
+    terms' history (sorted by ``from_us``), each in force from its time until the next.
+    """
 
     fee_type: str = "quadratic"
     fee_multiplier: Decimal = Decimal(1)
     waiver_until_us: int | None = None  # fills strictly before this time are free
+    changes: tuple[FeeTerms, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.fee_type not in FEE_TYPES:
-            raise ValueError(f"unknown fee_type {self.fee_type!r}; expected one of {', '.join(FEE_TYPES)}")
-        if isinstance(self.fee_multiplier, float):
-            raise TypeError("fee_multiplier must be a Decimal, not float")
-        if Decimal(self.fee_multiplier) < 0:
-            raise ValueError(f"fee_multiplier must be >= 0, got {self.fee_multiplier}")
-        # pre-compute the two coefficients as exact fractions (coef × multiplier × unit factor)
-        mult = Fraction(Decimal(self.fee_multiplier))
-        object.__setattr__(self, "_taker", TAKER_COEF * mult * _UNIT_FACTOR)
-        maker = MAKER_COEF.get(self.fee_type)
-        object.__setattr__(self, "_maker", maker * mult * _UNIT_FACTOR if maker is not None else None)
+        _check_terms(self.fee_type, self.fee_multiplier)
+        for c in self.changes:
+            _check_terms(c.fee_type, c.fee_multiplier)
+        times = [c.from_us for c in self.changes]
+        if times != sorted(times):
+            raise ValueError("fee changes must be sorted by from_us")
+        taker, maker = _coefs(self.fee_type, self.fee_multiplier)
+        object.__setattr__(self, "_taker", taker)
+        object.__setattr__(self, "_maker", maker)
+        object.__setattr__(self, "_times", times)
+        object.__setattr__(
+            self, "_period_coefs", [_coefs(c.fee_type, c.fee_multiplier) for c in self.changes]
+        )
+
+    def _period(self, ts_us: int | None) -> int:
+        """Index of the change in force at ``ts_us``; -1 = none (the current terms apply)."""
+        if ts_us is None or not self._times:
+            return -1
+        return bisect.bisect_right(self._times, ts_us) - 1
+
+    def terms_at(self, ts_us: int | None) -> FeeTerms:
+        """The terms a fill at ``ts_us`` pays (``from_us`` = -1 and ``from_history`` False: the current terms)."""
+        k = self._period(ts_us)
+        if k < 0:
+            return FeeTerms(-1, self.fee_type, Decimal(self.fee_multiplier), False)
+        return self.changes[k]
+
+    def from_history(self, ts_us: int | None) -> bool:
+        """Whether the terms at ``ts_us`` come from a landed fee change (False: the current terms, assumed)."""
+        return self.terms_at(ts_us).from_history
+
+    def scaled(self, k: Decimal) -> FeeSchedule:
+        """The same schedule with every multiplier times ``k`` (stress tests)."""
+        return FeeSchedule(
+            self.fee_type,
+            Decimal(self.fee_multiplier) * k,
+            self.waiver_until_us,
+            tuple(c._replace(fee_multiplier=Decimal(c.fee_multiplier) * k) for c in self.changes),
+        )
 
     def fee_units(self, count_centi: int, price_micros: int, is_taker: bool, ts_us: int | None = None) -> int:
-        """Fee of one fill in money units (1e-8 $), rounded up to $0.0001."""
+        """Fee of one fill at ``ts_us`` in money units (1e-8 $), rounded up to $0.0001, at the terms in force
+        then (:meth:`terms_at`)."""
         if self.waiver_until_us is not None and ts_us is not None and ts_us < self.waiver_until_us:
             return 0
-        coef = self._taker if is_taker else self._maker
+        k = self._period(ts_us)
+        if k < 0:
+            coef = self._taker if is_taker else self._maker
+        else:
+            taker, maker = self._period_coefs[k]
+            coef = taker if is_taker else maker
         if coef is None or count_centi <= 0:
             return 0
         exact = coef * (count_centi * price_micros * (PRICE_SCALE - price_micros))
@@ -75,3 +148,50 @@ def fee_dollars(
         contracts_to_centi(count), dollars_to_micros(price), is_taker
     )
     return units_to_dollars(units).quantize(Decimal("0.0001"))
+
+
+def _layer(fee_type: str, mult: Decimal, override: tuple[str | None, Decimal | None]) -> tuple[str, Decimal]:
+    """Series terms with an event override on top: each override field that is set wins (spec: "when present,
+    takes precedence over the series-level fee"; a null one falls back to the series' value)."""
+    o_type, o_mult = override
+    return (o_type if o_type is not None else fee_type), (Decimal(o_mult) if o_mult is not None else mult)
+
+
+def timed_schedule(
+    series_current: tuple[str, Decimal],
+    event_current: tuple[str | None, Decimal | None],
+    waiver_until_us: int | None,
+    series_changes: list[tuple[int, str, Decimal]],
+    event_changes: list[tuple[int, str | None, Decimal | None]],
+) -> FeeSchedule:
+    """A market's time-correct schedule from its series' and event's fee changes.
+
+    ``series_current``: the series' current (fee_type, multiplier); ``event_current``: the event's current
+    override (None fields = none); ``series_changes``: (from µs, fee_type, multiplier); ``event_changes``: (from
+    µs, fee_type_override, multiplier_override), both None = the override is cleared.
+
+    Fallback (no change covers the time): the current series terms with the current event override. At each
+    change time: the series terms of the series' latest change (before its first: the current series terms,
+    assumed), with the event override of the event's latest change on top (before its first change: none; an
+    event without any change: its current override). A period counts as from history when a series change is in
+    force, or an event change sets both override fields (the series terms then do not matter).
+    """
+    s_changes = sorted(series_changes, key=lambda c: c[0])
+    e_changes = sorted(event_changes, key=lambda c: c[0])
+    cur_type, cur_mult = _layer(series_current[0], Decimal(series_current[1]), event_current)
+    periods: list[FeeTerms] = []
+    for t in sorted({c[0] for c in s_changes} | {c[0] for c in e_changes}):
+        s_in = [c for c in s_changes if c[0] <= t]
+        e_in = [c for c in e_changes if c[0] <= t]
+        if s_in:
+            series_terms, known = (s_in[-1][1], Decimal(s_in[-1][2])), True
+        else:
+            series_terms, known = (series_current[0], Decimal(series_current[1])), False
+        if e_in:
+            override = (e_in[-1][1], e_in[-1][2])
+            known = known or (override[0] is not None and override[1] is not None)
+        else:
+            override = (None, None) if e_changes else event_current
+        fee_type, mult = _layer(*series_terms, override)
+        periods.append(FeeTerms(t, fee_type, mult, known))
+    return FeeSchedule(cur_type, cur_mult, waiver_until_us, tuple(periods))

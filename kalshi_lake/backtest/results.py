@@ -27,7 +27,8 @@ create table if not exists bt_fills (
     run_id varchar, fill_seq bigint, ts timestamptz, ticker varchar, order_id bigint, action varchar,
     outcome_side varchar, book_side varchar, count_fp decimal(18,2), yes_price_dollars decimal(18,6),
     no_price_dollars decimal(18,6), is_taker boolean, fee_cost decimal(22,8), realized_pnl_dollars decimal(22,8),
-    position_fp decimal(18,2), cash_dollars decimal(22,8), price_source varchar, quote_age_ms decimal(18,3))"""
+    position_fp decimal(18,2), cash_dollars decimal(22,8), price_source varchar, quote_age_ms decimal(18,3),
+    fee_terms varchar)"""
 BT_EQUITY_DDL = """
 create table if not exists bt_equity (
     run_id varchar, seq bigint, ts timestamptz, cash_dollars decimal(22,8),
@@ -45,6 +46,7 @@ ADDED_COLUMNS = (
     ("bt_runs", "refusals_json", "varchar"),
     ("bt_fills", "price_source", "varchar"),
     ("bt_fills", "quote_age_ms", "decimal(18,3)"),
+    ("bt_fills", "fee_terms", "varchar"),
 )
 
 

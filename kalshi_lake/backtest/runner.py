@@ -62,6 +62,7 @@ class BacktestResult:
                     [None if x.quote_age_us is None else Decimal(x.quote_age_us).scaleb(-3) for x in f],
                     pa.decimal128(18, 3),
                 ),
+                "fee_terms": pa.array([x.fee_terms for x in f], pa.string()),
             }
         )
 

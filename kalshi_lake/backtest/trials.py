@@ -24,7 +24,6 @@ from kalshi_lake.backtest.config import BacktestConfig
 from kalshi_lake.backtest.data import ReplayData, load_replay_data
 from kalshi_lake.backtest.engine import Engine
 from kalshi_lake.backtest.events import us_to_datetime
-from kalshi_lake.backtest.fees import FeeSchedule
 from kalshi_lake.backtest.metrics import Metrics, compute_metrics
 from kalshi_lake.backtest.strategies import make_strategy
 from kalshi_lake.backtest.strategy import Strategy
@@ -98,7 +97,7 @@ def scale_fees(data: ReplayData, k: Decimal) -> ReplayData:
     """The same data with every fee multiplier times ``k``."""
     if k == 1:
         return data
-    fees = [FeeSchedule(f.fee_type, Decimal(f.fee_multiplier) * k, f.waiver_until_us) for f in data.fees]
+    fees = [f.scaled(k) for f in data.fees]
     return replace(data, fees=fees)
 
 
