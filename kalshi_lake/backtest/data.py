@@ -11,7 +11,8 @@ The backtester reads the lake itself (not the marts) so it needs only the contra
 * ``events`` → the market's ``series_ticker`` (fallback: the event ticker's text before the first ``-``) and any
   ``fee_type_override`` / ``fee_multiplier_override``; ``series`` → ``fee_type`` / ``fee_multiplier`` (the
   latest row; missing series = ``quadratic`` × 1): the *current* terms.
-* ``series_fee_changes`` / ``event_fee_changes`` (latest state per change ``id``) → the terms' history, so each
+* ``series_fee_changes`` / ``event_fee_changes`` (latest state per change ``id``), and recorded WebSocket
+  ``event_fee_update`` messages (``ws_lifecycle``, at the time we received them) → the terms' history, so each
   fill pays the terms in force at its time (:func:`kalshi_lake.backtest.fees.timed_schedule`); where no change
   covers a time the current terms stand in, and the fill says so (``fee_terms`` = ``current_assumed``).
 * ``trades`` (deduplicated by ``trade_id``), ``orderbook_snapshots`` and ``candlesticks`` within the window
@@ -256,6 +257,24 @@ def _fee_history(con, lake_root: str) -> FeeHistory:
                     f"{stream} change {change_id} lacks {key}, scheduled_ts or its terms (see its _extra)"
                 )
             target.setdefault(ticker, []).append((at, fee_type, Decimal(mult) if mult is not None else None))
+    # recorded WebSocket `event_fee_update` messages (ws_lifecycle): an override set or cleared, effective no later
+    # than when we received it (the message carries no exchange time; the REST change, when landed, is exact)
+    found = stream_source(con, lake_root, "ws_lifecycle")
+    if (
+        found is not None
+        and {"type", "event_ticker", "fee_type_override", "fee_multiplier_override"} <= found[1]
+    ):
+        src, cols = found
+        at = "coalesce(ts, received_at)" if {"ts", "received_at"} <= cols else "ts" if "ts" in cols else None
+        if at is not None:
+            sql = f"""select event_ticker, epoch_us({at}), fee_type_override,
+                             cast(fee_multiplier_override as varchar)
+                      from {src} where type = 'event_fee_update' and event_ticker is not null order by 2"""
+            for ticker, when, fee_type, mult in con.execute(sql).fetchall():
+                if when is None:
+                    raise BacktestDataError(f"a recorded event_fee_update of {ticker} has no time")
+                change = (when, fee_type, Decimal(mult) if mult is not None else None)
+                out.events.setdefault(ticker, []).append(change)
     return out
 
 

@@ -158,3 +158,35 @@ def test_event_changes_alone_fall_back_to_the_current_series_terms_and_count_as_
     assert s.terms_at(20) == FeeTerms(20, "quadratic", D(2), False)  # x2 on the assumed current series type
     with pytest.raises(ValueError, match="sorted"):
         FeeSchedule("quadratic", D(1), None, (FeeTerms(2, "quadratic", D(1)), FeeTerms(1, "quadratic", D(1))))
+
+
+def test_a_recorded_event_fee_update_counts_from_when_it_was_received(tmp_path):
+    trades = [trade("S-E-M", at(m), "0.37", 3, "bid") for m in (5, 15)]
+    lake = make_lake(tmp_path, trades, mult="0.5")
+    row = {
+        "id": "c1",
+        "series_ticker": "S",
+        "fee_type": "quadratic",
+        "fee_multiplier": D(1),
+        "scheduled_ts": at(0),
+    }
+    write_changes(lake, "series_fee_changes", [row])
+    schema = pa.schema(
+        [
+            ("type", pa.string()),
+            ("event_ticker", pa.string()),
+            ("fee_type_override", pa.string()),
+            ("fee_multiplier_override", D6),
+            ("ts", TS),
+            ("received_at", TS),
+        ]
+    )
+    msg = ["event_fee_update", "S-E", "quadratic", D(2), None, at(10)]
+    other = ["event_lifecycle", "S-E", None, None, None, at(1)]
+    cols = {f.name: pa.array([msg[i], other[i]], f.type) for i, f in enumerate(schema)}
+    d = lake / "ws_lifecycle" / "date=2026-11-03"
+    d.mkdir(parents=True)
+    pq.write_table(pa.table(cols, schema=schema), d / "part-r-0.parquet")
+    plan = {n: [("buy", 3, "0.37", "yes", "ioc")] for n in (1, 2)}
+    r = run_backtest(OnNth(plan), lake)
+    assert [(f.fee, f.fee_terms) for f in r.state.fills] == [(FEE_X1, "history"), (FEE_X2, "history")]

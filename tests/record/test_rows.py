@@ -241,3 +241,39 @@ def test_too_many_rows_waiting_pauses_until_the_lake_takes_them(tmp_path, monkey
 
 async def _no_sleep(seconds):
     return None
+
+
+def test_event_fee_update_lands_with_its_override_typed(tmp_path):
+    """The AsyncAPI's two examples (override set, override cleared) land in ws_lifecycle, the multiplier exact."""
+    frames = [
+        {
+            "type": "event_fee_update",
+            "sid": 5,
+            "msg": {
+                "event_ticker": "KXBTCD-26MAY2018",
+                "fee_type_override": "quadratic",
+                "fee_multiplier_override": 1,
+            },
+        },
+        {
+            "type": "event_fee_update",
+            "sid": 5,
+            "msg": {
+                "event_ticker": "KXBTCD-26MAY2018",
+                "fee_type_override": None,
+                "fee_multiplier_override": None,
+            },
+        },
+    ]
+    rows = _rows(_land(_recorder(tmp_path), frames), "ws_lifecycle")
+    got = sorted(
+        ((r["type"], r["event_ticker"], r["fee_type_override"], r["fee_multiplier_override"]) for r in rows),
+        key=lambda r: r[2] is None,
+    )
+    assert got == [
+        ("event_fee_update", "KXBTCD-26MAY2018", "quadratic", Decimal("1")),
+        ("event_fee_update", "KXBTCD-26MAY2018", None, None),
+    ]
+    assert all(
+        r["received_at"] == AT and r["ts"] is None for r in rows
+    )  # the message carries no exchange time
