@@ -209,39 +209,77 @@ def _fee_schedule(
     o_type = (event or {}).get("fee_type_override") or None
     o_mult = (event or {}).get("fee_multiplier_override")
     override = (o_type, Decimal(str(o_mult)) if o_mult is not None else None)
+    h = history or FeeHistory()
     s_ticker = (event or {}).get("series_ticker")
     e_ticker = (event or {}).get("event_ticker")
-    s_changes = (history.series.get(s_ticker, []) if s_ticker else []) if history else []
-    e_changes = (history.events.get(e_ticker, []) if e_ticker else []) if history else []
-    return timed_schedule((fee_type, multiplier), override, waiver_us, s_changes, e_changes)
+    return timed_schedule(
+        (fee_type, multiplier),
+        override,
+        waiver_us,
+        h.series.get(s_ticker, []),
+        h.events.get(e_ticker, []),
+        series_listed=h.series_listed,
+        event_listed=h.events_listed,
+        series_before=h.series_before.get(s_ticker),
+        event_before=h.events_before.get(e_ticker),
+    )
 
 
 @dataclass
 class FeeHistory:
     """Landed fee changes: series ticker → [(from µs, fee_type, multiplier)], event ticker → [(from µs,
-    fee_type_override, multiplier_override)] (latest state of each change id)."""
+    fee_type_override, multiplier_override)] (latest state of each change id); whether each change stream is in
+    the lake at all; and the terms / override of the latest series / events row landed before a first change."""
 
     series: dict[str, list] = field(default_factory=dict)
     events: dict[str, list] = field(default_factory=dict)
+    series_listed: bool = False
+    events_listed: bool = False
+    series_before: dict[str, tuple] = field(default_factory=dict)
+    events_before: dict[str, tuple] = field(default_factory=dict)
+
+
+def _observed_before(con, lake_root: str, stream: str, key: str, type_col: str, mult_col: str, firsts: dict):
+    """Per ticker with a first change: the (type, multiplier) of its latest row landed before that change."""
+    found = stream_source(con, lake_root, stream)
+    if not firsts or found is None or not {key, "_loaded_at", type_col, mult_col} <= found[1]:
+        return {}
+    out: dict[str, tuple] = {}
+    sql = f"""select {key}, epoch_us(_loaded_at), {type_col}, cast({mult_col} as varchar) from {found[0]}
+              where {key} in ({_in_list(sorted(firsts))}) and _loaded_at is not null order by 2"""
+    for ticker, loaded, fee_type, mult in con.execute(sql).fetchall():
+        if loaded < firsts[ticker]:
+            out[ticker] = (fee_type or None, Decimal(mult) if mult is not None else None)
+    return out
 
 
 def _fee_history(con, lake_root: str) -> FeeHistory:
     out = FeeHistory()
-    # (stream, key, type column, multiplier column, where, whether null terms mean a cleared override)
-    for stream, key, type_col, mult_col, target, nulls_clear in (
-        ("series_fee_changes", "series_ticker", "fee_type", "fee_multiplier", out.series, False),
+    # (stream, key, type column, multiplier column, where, its "listed" flag, whether null terms clear an override)
+    for stream, key, type_col, mult_col, target, listed, nulls_clear in (
+        (
+            "series_fee_changes",
+            "series_ticker",
+            "fee_type",
+            "fee_multiplier",
+            out.series,
+            "series_listed",
+            False,
+        ),
         (
             "event_fee_changes",
             "event_ticker",
             "fee_type_override",
             "fee_multiplier_override",
             out.events,
+            "events_listed",
             True,
         ),
     ):
         found = stream_source(con, lake_root, stream)
         if found is None:
             continue
+        setattr(out, listed, True)
         src, cols = found
         needed = {"id", key, "scheduled_ts", type_col, mult_col}
         if not needed <= cols:
@@ -275,6 +313,13 @@ def _fee_history(con, lake_root: str) -> FeeHistory:
                     raise BacktestDataError(f"a recorded event_fee_update of {ticker} has no time")
                 change = (when, fee_type, Decimal(mult) if mult is not None else None)
                 out.events.setdefault(ticker, []).append(change)
+    firsts = {t: min(c[0] for c in cs) for t, cs in out.series.items()}
+    before = _observed_before(con, lake_root, "series", "ticker", "fee_type", "fee_multiplier", firsts)
+    out.series_before = {t: v for t, v in before.items() if v[0] is not None and v[1] is not None}
+    firsts = {t: min(c[0] for c in cs) for t, cs in out.events.items()}
+    out.events_before = _observed_before(
+        con, lake_root, "events", "event_ticker", "fee_type_override", "fee_multiplier_override", firsts
+    )
     return out
 
 

@@ -339,7 +339,7 @@ class Engine:
             self.cash,
             source,
             age,
-            "history" if book.fees.from_history(self.now) else "current_assumed",
+            book.fees.terms_at(self.now).source,
         )
         self.fills.append(fill)
         self.equity.append((self.now, self.cash, self.positions_value))

@@ -147,8 +147,7 @@ class Fill(NamedTuple):
         ""  # ws_book | book | market | candle | print (taker); print (maker: the print that filled)
     )
     quote_age_us: int | None = None  # how old that quote was when the order met it
-    # where the fee terms came from: history (a landed fee change in force at ts) | current_assumed (none: the
-    # current series / event terms stand in for the past; see kalshi_lake.backtest.fees)
+    # where the fee terms came from: history | no_change_listed | current_assumed (kalshi_lake.backtest.fees)
     fee_terms: str = ""
 
     @property

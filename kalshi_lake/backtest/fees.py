@@ -9,11 +9,12 @@ Conventions (docs/CONTRACTS.md "Accounting conventions", notes §6):
 * an event's ``fee_type_override`` / ``fee_multiplier_override`` win over the series values
 * a fill before the market's ``fee_waiver_expiration_time`` pays no fee
 * **time-correct terms**: a schedule may carry the terms' history (:class:`FeeTerms`, built by
-  :func:`timed_schedule` from the lake's ``series_fee_changes`` and ``event_fee_changes``); a fill pays the terms
-  in force at its own time. Before the first known change — and always for a market without history — the
-  schedule's own ``fee_type`` / ``fee_multiplier`` apply: the *current* terms (the latest series / event rows), an
-  assumption each fill records (:meth:`FeeSchedule.from_history` is False; ``bt_fills.fee_terms`` =
-  ``current_assumed``).
+  :func:`timed_schedule` from the lake's ``series_fee_changes`` / ``event_fee_changes`` and the series and event
+  rows observed before a first change); a fill pays the terms in force at its own time, and each period says
+  where its terms came from (``source``, recorded per fill as ``bt_fills.fee_terms``):
+  ``history`` (a landed change, or a row observed before the first one), ``no_change_listed`` (the fee-change
+  streams are landed and list no change for this series / event: its current terms, taken as always in force),
+  ``current_assumed`` (no history covers the time: the current terms stand in for an unknown past).
 
 C is in centi-contracts, P in micro-dollars, the result in money units (1e-8 $), so the formula is evaluated
 as one integer fraction and rounded up once: no float, no intermediate rounding.
@@ -56,33 +57,40 @@ def _coefs(fee_type: str, fee_multiplier) -> tuple[Fraction, Fraction | None]:
     return TAKER_COEF * mult * _UNIT_FACTOR, (maker * mult * _UNIT_FACTOR if maker is not None else None)
 
 
+SOURCES = ("history", "no_change_listed", "current_assumed")  # best first
+
+
 class FeeTerms(NamedTuple):
-    """Terms in force from ``from_us`` on (until the next change), with where they came from: ``from_history``
-    = a landed fee change says so; False = an assumption (the current terms stand in for an unknown past)."""
+    """Terms in force from ``from_us`` on (until the next change) and where they came from (``SOURCES``)."""
 
     from_us: int
     fee_type: str
     fee_multiplier: Decimal
-    from_history: bool = True
+    source: str = "history"
 
 
 @dataclass(frozen=True)
 class FeeSchedule:
     """The fee terms of one market (series values with any event override applied).
 
-    ``fee_type`` / ``fee_multiplier``: the current terms, used at every time no change covers; ``changes``: the
-    terms' history (sorted by ``from_us``), each in force from its time until the next.
+    ``fee_type`` / ``fee_multiplier``: the terms before the first change (all along without changes; by default
+    the current terms, ``source`` says); ``changes``: the terms' history (sorted by ``from_us``), each in force
+    from its time until the next.
     """
 
     fee_type: str = "quadratic"
     fee_multiplier: Decimal = Decimal(1)
     waiver_until_us: int | None = None  # fills strictly before this time are free
     changes: tuple[FeeTerms, ...] = ()
+    source: str = "current_assumed"  # where fee_type / fee_multiplier come from (SOURCES)
 
     def __post_init__(self) -> None:
         _check_terms(self.fee_type, self.fee_multiplier)
         for c in self.changes:
             _check_terms(c.fee_type, c.fee_multiplier)
+        for src in {self.source, *(c.source for c in self.changes)}:
+            if src not in SOURCES:
+                raise ValueError(f"unknown fee terms source {src!r}; expected one of {', '.join(SOURCES)}")
         times = [c.from_us for c in self.changes]
         if times != sorted(times):
             raise ValueError("fee changes must be sorted by from_us")
@@ -101,15 +109,11 @@ class FeeSchedule:
         return bisect.bisect_right(self._times, ts_us) - 1
 
     def terms_at(self, ts_us: int | None) -> FeeTerms:
-        """The terms a fill at ``ts_us`` pays (``from_us`` = -1 and ``from_history`` False: the current terms)."""
+        """The terms a fill at ``ts_us`` pays (``from_us`` -1: the terms before the first change)."""
         k = self._period(ts_us)
         if k < 0:
-            return FeeTerms(-1, self.fee_type, Decimal(self.fee_multiplier), False)
+            return FeeTerms(-1, self.fee_type, Decimal(self.fee_multiplier), self.source)
         return self.changes[k]
-
-    def from_history(self, ts_us: int | None) -> bool:
-        """Whether the terms at ``ts_us`` come from a landed fee change (False: the current terms, assumed)."""
-        return self.terms_at(ts_us).from_history
 
     def scaled(self, k: Decimal) -> FeeSchedule:
         """The same schedule with every multiplier times ``k`` (stress tests)."""
@@ -118,6 +122,7 @@ class FeeSchedule:
             Decimal(self.fee_multiplier) * k,
             self.waiver_until_us,
             tuple(c._replace(fee_multiplier=Decimal(c.fee_multiplier) * k) for c in self.changes),
+            self.source,
         )
 
     def fee_units(self, count_centi: int, price_micros: int, is_taker: bool, ts_us: int | None = None) -> int:
@@ -163,35 +168,54 @@ def timed_schedule(
     waiver_until_us: int | None,
     series_changes: list[tuple[int, str, Decimal]],
     event_changes: list[tuple[int, str | None, Decimal | None]],
+    *,
+    series_listed: bool = False,
+    event_listed: bool = False,
+    series_before: tuple[str, Decimal] | None = None,
+    event_before: tuple[str | None, Decimal | None] | None = None,
 ) -> FeeSchedule:
-    """A market's time-correct schedule from its series' and event's fee changes.
+    """A market's time-correct schedule.
 
     ``series_current``: the series' current (fee_type, multiplier); ``event_current``: the event's current
     override (None fields = none); ``series_changes``: (from µs, fee_type, multiplier); ``event_changes``: (from
-    µs, fee_type_override, multiplier_override), both None = the override is cleared.
+    µs, fee_type_override, multiplier_override), both None = the override is cleared; ``*_listed``: the lake
+    holds that fee-change stream (so no change for this series / event means none was listed); ``*_before``:
+    the terms / override observed in a row landed before the first change (None = not observed).
 
-    Fallback (no change covers the time): the current series terms with the current event override. At each
-    change time: the series terms of the series' latest change (before its first: the current series terms,
-    assumed), with the event override of the event's latest change on top (before its first change: none; an
-    event without any change: its current override). A period counts as from history when a series change is in
-    force, or an event change sets both override fields (the series terms then do not matter).
+    The series part at a time: its latest change (``history``); before its first change, the terms observed
+    before it (``history``) else the current terms (``current_assumed``); without any change, the current terms
+    (``no_change_listed`` when the stream is landed, else ``current_assumed``). The event part likewise, with
+    "no override" assumed before a first change nothing observed. The event override goes on top, each field
+    that is set winning (spec ``EventFeeChange``). A period's source is the weaker of the two parts, except
+    that an override setting both fields makes the series part irrelevant.
     """
     s_changes = sorted(series_changes, key=lambda c: c[0])
     e_changes = sorted(event_changes, key=lambda c: c[0])
-    cur_type, cur_mult = _layer(series_current[0], Decimal(series_current[1]), event_current)
-    periods: list[FeeTerms] = []
-    for t in sorted({c[0] for c in s_changes} | {c[0] for c in e_changes}):
-        s_in = [c for c in s_changes if c[0] <= t]
-        e_in = [c for c in e_changes if c[0] <= t]
+
+    def series_part(t: int | None):
+        s_in = [c for c in s_changes if t is not None and c[0] <= t]
         if s_in:
-            series_terms, known = (s_in[-1][1], Decimal(s_in[-1][2])), True
-        else:
-            series_terms, known = (series_current[0], Decimal(series_current[1])), False
+            return (s_in[-1][1], Decimal(s_in[-1][2])), "history"
+        if s_changes:
+            return (series_before, "history") if series_before else (series_current, "current_assumed")
+        return series_current, ("no_change_listed" if series_listed else "current_assumed")
+
+    def event_part(t: int | None):
+        e_in = [c for c in e_changes if t is not None and c[0] <= t]
         if e_in:
-            override = (e_in[-1][1], e_in[-1][2])
-            known = known or (override[0] is not None and override[1] is not None)
-        else:
-            override = (None, None) if e_changes else event_current
-        fee_type, mult = _layer(*series_terms, override)
-        periods.append(FeeTerms(t, fee_type, mult, known))
-    return FeeSchedule(cur_type, cur_mult, waiver_until_us, tuple(periods))
+            return (e_in[-1][1], e_in[-1][2]), "history"
+        if e_changes:
+            return (event_before, "history") if event_before else ((None, None), "current_assumed")
+        return event_current, ("no_change_listed" if event_listed else "current_assumed")
+
+    def at(t: int | None) -> tuple[str, Decimal, str]:
+        (s_type, s_mult), s_src = series_part(t)
+        override, e_src = event_part(t)
+        fee_type, mult = _layer(s_type, Decimal(s_mult), override)
+        whole = e_src == "history" and override[0] is not None and override[1] is not None
+        source = "history" if whole else max(s_src, e_src, key=SOURCES.index)
+        return fee_type, mult, source
+
+    periods = [FeeTerms(t, *at(t)) for t in sorted({c[0] for c in s_changes} | {c[0] for c in e_changes})]
+    base_type, base_mult, base_source = at(None)
+    return FeeSchedule(base_type, base_mult, waiver_until_us, tuple(periods), base_source)

@@ -13,7 +13,7 @@ import pytest
 
 from kalshi_lake.backtest import BacktestError, run_backtest
 from kalshi_lake.backtest.fees import FeeSchedule, FeeTerms, timed_schedule
-from tests.backtest.lakegen import LOADED, trade
+from tests.backtest.lakegen import LOADED, trade, write_stream
 from tests.backtest.test_fill_model import OnNth, at, make_lake
 
 TS = pa.timestamp("us", tz="UTC")
@@ -48,10 +48,15 @@ FEE_X05 = 2_450_000  # 0.0244755 -> $0.0245
 FEE_X2 = 9_800_000  # 0.097902 -> $0.0980
 
 
+def _series_row(mult: str, loaded) -> dict:
+    return {"ticker": "S", "fee_type": "quadratic", "fee_multiplier": D(mult), "_loaded_at": loaded}
+
+
 def _lake(tmp_path: Path) -> Path:
-    # the series' current terms (its latest row): quadratic x 0.5
     trades = [trade("S-E-M", at(m), "0.37", 3, "bid") for m in (1, 5, 15, 25, 35)]
-    lake = make_lake(tmp_path, trades, mult="0.5")
+    lake = make_lake(tmp_path, trades, mult="2")  # the series row landed before any change: quadratic x 2
+    # its latest row, landed after every change: the current terms, quadratic x 0.5
+    write_stream(lake, "series", [_series_row("0.5", at(40))], run_id="later")
     write_changes(
         lake,
         "series_fee_changes",
@@ -96,25 +101,64 @@ def _lake(tmp_path: Path) -> Path:
     return lake
 
 
+PLAN5 = {n: [("buy", 3, "0.37", "yes", "ioc")] for n in range(1, 6)}
+
+
 def test_a_fee_change_mid_backtest_changes_the_fees_of_later_fills_only(tmp_path):
-    plan = {n: [("buy", 3, "0.37", "yes", "ioc")] for n in range(1, 6)}
-    r = run_backtest(OnNth(plan), _lake(tmp_path))
+    r = run_backtest(OnNth(PLAN5), _lake(tmp_path))
     got = [(f.ts, f.fee, f.fee_terms) for f in r.state.fills]
     assert got == [
-        (_us(at(1)), FEE_X05, "current_assumed"),  # before the first known change: today's terms, said so
+        (_us(at(1)), FEE_X2, "history"),  # before the first change: the terms a row landed then showed (x2)
         (_us(at(5)), FEE_X1, "history"),  # c1: x1
         (_us(at(15)), FEE_X05, "history"),  # c2: x0.5
         (_us(at(25)), FEE_X2, "history"),  # the event's override: x2
         (_us(at(35)), FEE_X05, "history"),  # override cleared: the series' x0.5 again
     ]
-    assert r.metrics.fees_paid == D("0.0245") + D("0.0490") + D("0.0245") + D("0.0980") + D("0.0245")
-    assert r.fills_table().column("fee_terms").to_pylist()[:2] == ["current_assumed", "history"]
+    assert r.metrics.fees_paid == D("0.0980") + D("0.0490") + D("0.0245") + D("0.0980") + D("0.0245")
+    assert r.fills_table().column("fee_terms").to_pylist() == ["history"] * 5
+
+
+def test_before_the_first_change_with_nothing_observed_the_current_terms_stand_in_and_say_so(tmp_path):
+    trades = [trade("S-E-M", at(m), "0.37", 3, "bid") for m in (1, 5)]
+    lake = make_lake(tmp_path, trades, mult="0.5")
+    # the only series row landed after the change: the terms before it were never observed
+    (lake / "series").rename(tmp_path / "old_series")
+    write_stream(lake, "series", [_series_row("0.5", at(40))])
+    row = {
+        "id": "c1",
+        "series_ticker": "S",
+        "fee_type": "quadratic",
+        "fee_multiplier": D(1),
+        "scheduled_ts": at(2),
+    }
+    write_changes(lake, "series_fee_changes", [row])
+    write_changes(lake, "event_fee_changes", [])  # landed: the event has no override history
+    r = run_backtest(OnNth(PLAN5), lake)
+    assert [(f.fee, f.fee_terms) for f in r.state.fills] == [
+        (FEE_X05, "current_assumed"),
+        (FEE_X1, "no_change_listed"),  # the weaker part: the series' change, the event's none listed
+    ]
+
+
+def test_a_series_without_listed_changes_keeps_its_current_terms(tmp_path):
+    trades = [trade("S-E-M", at(m), "0.37", 3, "bid") for m in (1, 5)]
+    lake = make_lake(tmp_path, trades, mult="0.5")
+    row = {
+        "id": "x",
+        "series_ticker": "OTHER",
+        "fee_type": "quadratic",
+        "fee_multiplier": D(9),
+        "scheduled_ts": at(0),
+    }
+    write_changes(lake, "series_fee_changes", [row])
+    write_changes(lake, "event_fee_changes", [])
+    r = run_backtest(OnNth(PLAN5), lake)
+    assert [(f.fee, f.fee_terms) for f in r.state.fills] == [(FEE_X05, "no_change_listed")] * 2
 
 
 def test_without_fee_history_every_fill_pays_the_current_terms_and_says_so(tmp_path):
     trades = [trade("S-E-M", at(m), "0.37", 3, "bid") for m in (1, 5)]
-    plan = {n: [("buy", 3, "0.37", "yes", "ioc")] for n in (1, 2)}
-    r = run_backtest(OnNth(plan), make_lake(tmp_path, trades, mult="0.5"))
+    r = run_backtest(OnNth(PLAN5), make_lake(tmp_path, trades, mult="0.5"))
     assert [(f.fee, f.fee_terms) for f in r.state.fills] == [(FEE_X05, "current_assumed")] * 2
 
 
@@ -134,11 +178,15 @@ def test_timed_schedule_layers_the_event_override_on_the_series_terms():
         [(t[0], "quadratic", D(1))],
         [(t[1], "flat", None), (t[2], "quadratic", D(3)), (t[3], None, None)],
     )
-    assert s.terms_at(t[0] - 1) == FeeTerms(-1, "quadratic_with_maker_fees", D("0.5"), False)
-    assert s.terms_at(t[0]) == FeeTerms(t[0], "quadratic", D(1), True)
-    assert s.terms_at(t[1]) == FeeTerms(t[1], "flat", D(1), True)  # type overridden, multiplier the series'
-    assert s.terms_at(t[2] + 5) == FeeTerms(t[2], "quadratic", D(3), True)
-    assert s.terms_at(t[3]) == FeeTerms(t[3], "quadratic", D(1), True)  # cleared: the series' terms
+    assert s.terms_at(t[0] - 1) == FeeTerms(-1, "quadratic_with_maker_fees", D("0.5"), "current_assumed")
+    assert s.terms_at(t[0]) == FeeTerms(
+        t[0], "quadratic", D(1), "current_assumed"
+    )  # no override observed yet
+    assert s.terms_at(t[1]) == FeeTerms(
+        t[1], "flat", D(1), "history"
+    )  # type overridden, multiplier the series'
+    assert s.terms_at(t[2] + 5) == FeeTerms(t[2], "quadratic", D(3), "history")
+    assert s.terms_at(t[3]) == FeeTerms(t[3], "quadratic", D(1), "history")  # cleared: the series' terms
     # maker fees exist only under quadratic_with_maker_fees: 0.0175 x 0.5 x 10 x .25 = 0.021875 -> 0.0219
     assert s.fee_units(1_000, 500_000, False, t[0] - 1) == 2_190_000
     assert s.fee_units(1_000, 500_000, False, t[0]) == 0
@@ -146,18 +194,23 @@ def test_timed_schedule_layers_the_event_override_on_the_series_terms():
     assert s.scaled(D(2)).fee_units(1_000, 500_000, True, t[2]) == 105_000_000
 
 
-def test_event_changes_alone_fall_back_to_the_current_series_terms_and_count_as_history_only_when_whole():
+def test_event_changes_alone_count_as_history_only_when_the_override_is_whole():
     s = timed_schedule(
-        ("quadratic", D(1)), (None, D("0.25")), None, [], [(10, "quadratic", D(0)), (20, None, D(2))]
+        ("quadratic", D(1)),
+        (None, D("0.25")),
+        None,
+        [],
+        [(10, "quadratic", D(0)), (20, None, D(2))],
+        series_listed=True,
+        event_before=(None, None),  # an events row landed before the first change showed no override
     )
-    # before any known change: the current terms, the current override included (assumed)
-    assert s.terms_at(5) == FeeTerms(-1, "quadratic", D("0.25"), False)
-    assert s.terms_at(10) == FeeTerms(
-        10, "quadratic", D(0), True
-    )  # a whole override: the series does not matter
-    assert s.terms_at(20) == FeeTerms(20, "quadratic", D(2), False)  # x2 on the assumed current series type
+    assert s.terms_at(5) == FeeTerms(-1, "quadratic", D(1), "no_change_listed")
+    assert s.terms_at(10) == FeeTerms(10, "quadratic", D(0), "history")  # whole: the series does not matter
+    assert s.terms_at(20) == FeeTerms(20, "quadratic", D(2), "no_change_listed")  # x2 on the series' type
     with pytest.raises(ValueError, match="sorted"):
         FeeSchedule("quadratic", D(1), None, (FeeTerms(2, "quadratic", D(1)), FeeTerms(1, "quadratic", D(1))))
+    with pytest.raises(ValueError, match="source"):
+        FeeSchedule("quadratic", D(1), None, (), "guessed")
 
 
 def test_a_recorded_event_fee_update_counts_from_when_it_was_received(tmp_path):
