@@ -134,6 +134,10 @@ def test_balance_reconciliation_explains_the_balance(fresh_exchange, tmp_path):
         value = Decimal(settlement["value"]) / 100 if settlement["market_result"] != "void" else None
         balance_day7 = _balance_cents(c)
         run()
+        # a deposit the lake has not landed (only the balance is pulled): the difference reports it, nothing fails
+        ex.advance(86_400)
+        ex.cash_flow(acct.key_id, "deposit", 1_234)
+        assert pull(c, lake, ["balance"], Selection()).ok
 
     build = warehouse.build(settings)
     assert build.ok, str(build)
@@ -144,7 +148,7 @@ def test_balance_reconciliation_explains_the_balance(fresh_exchange, tmp_path):
         " expected_balance_dollars, balance_dollars, difference_dollars, pending_flows"
         " from fct_balance_reconciliation order by snapshot_ts"
     ).fetchall()
-    assert len(rows) == 3
+    assert len(rows) == 4
     assert rows[0][0] == "anchor" and rows[0][10] == Decimal("10000.00")
     got = dict(
         zip(
@@ -184,6 +188,9 @@ def test_balance_reconciliation_explains_the_balance(fresh_exchange, tmp_path):
     assert last["expected"] == Decimal(balance_day1) / 100 + bought * value
     assert last["balance"] == Decimal(balance_day7) / 100
     assert abs(last["difference"]) < CENT and last["reconciliation"] in ("match", "cent_rounding")
+
+    missing = rows[3]
+    assert (missing[0], missing[11]) == ("unexplained", Decimal("12.34"))
 
 
 def test_cash_flow_pages_validate_against_the_spec(fresh_exchange, tmp_path):
