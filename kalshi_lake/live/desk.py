@@ -264,6 +264,7 @@ class ExchangeDesk:
         for f in fresh:
             pending[f["order_id"]] = pending.get(f["order_id"], 0) + _centi(f.get("count_fp"))
         applied = foreign = 0
+        done: set[int] = set()
         engine.catching_up = True
         try:
             for f in fresh:
@@ -294,6 +295,10 @@ class ExchangeDesk:
                     via="rest",
                 )
                 applied += 1
+                if order.status == "filled" and order.order_id not in done:
+                    done.add(order.order_id)
+                    order.reason = "filled while away (fills caught up over REST)"
+                    engine.rec.order(engine, order, "filled", self.coid.get(order.order_id))
         finally:
             engine.catching_up = False
         return applied, foreign

@@ -100,6 +100,8 @@ def test_a_fill_during_a_websocket_cut_is_caught_up_once_after_the_reconnect(ex,
     assert summary["positions"] == {ticker: "2.00"}
     rows = runner.lake.read("live_fills").to_pylist()
     assert len(rows) == 1 and rows[0]["via"] == "rest" and rows[0]["fill_id"]
+    done = [r for r in runner.lake.read("live_orders").to_pylist() if r["event"] == "filled"]
+    assert [(r["ticker"], r["status"]) for r in done] == [(ticker, "filled")]
     assert strat.seen == [(ticker, 200, int(price * 1_000_000))]  # the stop's reconcile did not replay it
 
 
