@@ -198,9 +198,10 @@ class Api:
             raw = await request.body() if body else b""
             if f.latency_ms:
                 await asyncio.sleep(f.latency_ms / 1000)
-            if (
-                order_create and f.hold_order_creates_ms
-            ):  # a create in flight: lookups meanwhile do not see it
+            if order_create and f.hold_order_creates_ms:
+                # a create in flight: the whole request is here and will execute whatever its client does;
+                # lookups meanwhile do not see it
+                entry["held"] = True
                 await asyncio.sleep(f.hold_order_creates_ms / 1000)
             try:
                 payload = None

@@ -149,7 +149,9 @@ def test_sigkill_mid_send_and_restart_never_duplicates_and_accounts_for_every_or
     assert adopted
 
 
-HOLD_MS = 6000  # an order create waits this long at the exchange: the kill comes while it is held
+# an order create waits this long at the exchange (the kill comes while it is held): longer than a restart takes
+# to reach its first lookup on a loaded machine, so a restart without the grace would look too early
+HOLD_MS = 15_000
 
 
 @pytest.mark.slow
@@ -169,7 +171,7 @@ def test_sigkill_with_a_send_held_at_the_exchange_restart_waits_for_it_and_sends
             ]
         ticker = sorted(m["ticker"] for m in markets)[0]
         args = [CLI, "run", strategy, "--live", "--yes", "--tickers", ticker, "--max-data-age", "600"]
-        args += ["--inflight-grace", str(GRACE_S + 2)]  # > HOLD_MS: the held order lands within it
+        args += ["--inflight-grace", str(HOLD_MS // 1000 + 5)]  # the held order lands within it
 
         def child(*extra):
             return subprocess.Popen(
@@ -178,7 +180,11 @@ def test_sigkill_with_a_send_held_at_the_exchange_restart_waits_for_it_and_sends
 
         ex.set_faults(hold_order_creates_ms=HOLD_MS)
         proc = child()
-        _wait("the first send to reach the exchange", lambda: len(_creates(ex, acct.key_id)) == 1, proc)
+        _wait(  # its body read (a kill before that is a send that never happened)
+            "the first send to be held at the exchange",
+            lambda: any(q.get("held") for q in _creates(ex, acct.key_id)),
+            proc,
+        )
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         ex.set_faults(hold_order_creates_ms=0)  # the held create keeps its wait; later ones go straight in
@@ -197,7 +203,7 @@ def test_sigkill_with_a_send_held_at_the_exchange_restart_waits_for_it_and_sends
     assert pending_intents(journal) == []
     adopted = [r for r in lake.read("live_orders").to_pylist() if r["event"] == "adopted"]
     assert [r["order_id"] for r in adopted] == [orders[0]["order_id"]]
-    assert "waiting" in err  # the restart said it waited for the order in flight
+    assert "waiting" in err, err  # the restart said it waited for the order in flight
 
 
 def _worked(o: dict) -> bool:
