@@ -16,7 +16,9 @@ The runner's states
                      load the selection's open    WebSocket: orderbook_delta + trade   on_start,     cancel this
                      markets (REST); live: settle for the markets, lifecycle; live:    then one      run's resting
                      journaled intents by lookup, fill + user_orders. One REST book    item at a     orders, on_end,
-                     read balance, positions and  per market. Handle what arrived.     time          summary, flush
+                     read balance, positions and  per market; live: reconcile again    time          summary, flush
+                                                  (the gap before the subscription).
+                                                  Handle what arrived.
                      this run's resting orders;
                      the run's fills missed while
                      it was down (REST; their

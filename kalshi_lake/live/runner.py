@@ -170,6 +170,10 @@ class LiveRunner:
         self._persisted_notional = self.gate.notional_today
         self.state = "syncing"
         self._connect()
+        if self.mode == "live" and self.stream is not None:
+            # a fill between the start's reconcile and the fill subscription reached neither: once subscribed,
+            # reconcile again (a fill the WebSocket delivers too is skipped by its id; positions are re-read)
+            self.reconcile("subscribed")
         self.poll_books(force=True)
         self.pump(0.5)
         self.state = "running"

@@ -74,12 +74,12 @@ def test_a_fill_during_a_websocket_cut_is_caught_up_once_after_the_reconnect(ex,
     ticker, price = _room(ex, acct)
     strat = RestAt(ticker=ticker, price=str(price))
     settings = Settings.load(acct.env)
-    # a slow first reconnect (2 s): the fill certainly happens while no connection is subscribed to `fill`
+    # a slow first reconnect (2-4 s): the fill certainly happens while no connection is subscribed to `fill`
     runner = make_runner(
         strat,
         "live",
         account=acct,
-        stream_factory=lambda: SyncStream(settings, options=StreamOptions(backoff_initial=2.0)),
+        stream_factory=lambda: SyncStream(settings, options=StreamOptions(backoff_initial=4.0)),
     )
     runner.start()
     assert [o["status"] for o in ex.orders(acct.key_id)] == ["resting"]
@@ -131,3 +131,31 @@ def test_a_fill_while_the_runner_is_down_reaches_the_restarted_strategy_once(ex,
     rows = third.lake.read("live_fills").to_pylist()
     assert [r["via"] for r in rows] == ["rest"]
     assert _positions(third) == {ticker: Decimal(1)}
+
+
+def test_a_fill_between_the_start_reconcile_and_the_subscription_is_caught_up(ex, make_runner):
+    acct = ex.create_account(1_000_000)
+    ticker, price = _room(ex, acct)
+    params = {"ticker": ticker, "price": str(price)}
+    opts = RunOptions(mode="live", cancel_on_stop=False, inflight_grace_s=0)
+    first = make_runner(RestAt(**params), "live", account=acct, options=opts)
+    first.start()
+    first.stream.close()  # the process dies with its bid resting
+    first.stream = None
+    settings = Settings.load(acct.env)
+
+    def connect_after_a_fill():  # called after the start's reconcile, before the fill channel is subscribed
+        _sell_into(ex, ticker, price, 2)
+        return SyncStream(settings)
+
+    strat = RestAt(**params)
+    second = make_runner(strat, "live", account=acct, options=opts, stream_factory=connect_after_a_fill)
+    second.start()
+    second.pump(0.5)
+    assert [r["why"] for r in second.reconciles[:2]] == ["start", "subscribed"]
+    assert second.reconciles[0]["missed_fills"] == 0 and second.reconciles[1]["missed_fills"] == 1
+    assert strat.seen == [(ticker, 200, int(price * 1_000_000))]
+    assert second.engine.books[second.engine.index[ticker]].pos == 200
+    second.stop("done")
+    assert strat.seen == [(ticker, 200, int(price * 1_000_000))]
+    assert len(second.lake.read("live_fills").to_pylist()) == 1
