@@ -17,10 +17,8 @@ The runner's states
                      markets (REST); live: settle for the markets, lifecycle; live:    then one      run's resting
                      journaled intents by lookup, fill + user_orders. One REST book    item at a     orders, on_end,
                      read balance, positions and  per market; live: reconcile again    time          summary, flush
-                                                  (the gap before the subscription).
-                                                  Handle what arrived.
-                     this run's resting orders;
-                     the run's fills missed while
+                     this run's resting orders;   (the gap before the subscription).
+                     the run's fills missed while Handle what arrived.
                      it was down (REST; their
                      on_fill right after on_start)
 
