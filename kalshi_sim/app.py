@@ -53,6 +53,7 @@ class Faults:
     reset_rate: float = 0.0  # share of responses cut mid-body by a connection reset
     truncate_rate: float = 0.0  # share of responses whose JSON body is truncated
     drop_order_response: int = 0  # next N order creates are executed, then the response is dropped
+    hold_order_creates_ms: int = 0  # order creates (only) wait this long at the exchange before they execute
     ws_drop_messages: int = 0  # WebSocket: skip the next N seq-carrying frames (the client sees a gap)
     ws_cut_connections: int = 0  # WebSocket: cut the next N connections without a close frame
     ws_stall_seconds: float = 0.0  # WebSocket: open connections send nothing for this long (applied once)
@@ -68,7 +69,13 @@ class Faults:
                 if v not in (None, *vpub.TIERS):
                     raise ValueError(f"unknown tier {v!r}; use one of {', '.join(vpub.TIERS)}")
                 v = None if v == "unlimited" else v
-            elif attr in ("latency_ms", "drop_order_response", "ws_drop_messages", "ws_cut_connections"):
+            elif attr in (
+                "latency_ms",
+                "drop_order_response",
+                "hold_order_creates_ms",
+                "ws_drop_messages",
+                "ws_cut_connections",
+            ):
                 v = int(v)
                 if v < 0:
                     raise ValueError(f"{k} must be ≥ 0")
@@ -192,6 +199,11 @@ class Api:
             raw = await request.body() if body else b""
             if f.latency_ms:
                 await asyncio.sleep(f.latency_ms / 1000)
+            if order_create and f.hold_order_creates_ms:
+                # a create in flight: the whole request is here and will execute whatever its client does;
+                # lookups meanwhile do not see it
+                entry["held"] = True
+                await asyncio.sleep(f.hold_order_creates_ms / 1000)
             try:
                 payload = None
                 if body:

@@ -243,7 +243,8 @@ class LocalExchange:
 
     def set_faults(self, **faults) -> None:
         """Change faults: rate_limit_tier, error_rate, latency_ms, reset_rate, truncate_rate,
-        drop_order_response, ws_drop_messages, ws_cut_connections, ws_stall_seconds, ws_allow_anonymous
+        drop_order_response, hold_order_creates_ms, ws_drop_messages, ws_cut_connections, ws_stall_seconds,
+        ws_allow_anonymous
         (see kalshi_sim.app.Faults and kalshi_sim.ws)."""
         if self.api is not None:
             self.api.set_faults(faults)

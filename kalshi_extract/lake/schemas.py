@@ -295,10 +295,13 @@ LIVE_ORDER = _cols(
 )
 
 # One row per fill, the columns of bt_fills (cash and P&L as the runner books them) plus the exchange's ids.
+# Live: `fill_id` is the exchange's (REST fill_id = WebSocket trade_id; a run records each once, across restarts)
+# and `via` how it reached the runner: websocket (the fill channel) | rest (caught up by a reconcile: at start or
+# after a reconnect, it happened while the runner was away). Paper: both null (the fill model's fills).
 LIVE_FILL = _cols(
     "session_id fill_seq:int order_seq:int client_order_id ticker ts:ts at:ts action outcome_side book_side "
     "count_fp yes_price_dollars no_price_dollars is_taker:bool fee_cost:usd realized_pnl_dollars position_fp "
-    "cash_dollars price_source quote_age_ms:num mode"
+    "cash_dollars price_source quote_age_ms:num mode fill_id via"
 )
 
 # The status line, every few seconds, at start, after every accepted order and at stop: the account as the

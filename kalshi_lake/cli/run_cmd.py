@@ -58,13 +58,37 @@ def run(
         bool, typer.Option("--stop", help="Kill switch: stop every runner of this lake.")
     ] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Remove the kill switch file.")] = False,
+    report: Annotated[
+        str | None,
+        typer.Option("--report", help="Compare this session (live_sessions.session_id) with --backtest."),
+    ] = None,
+    backtest: Annotated[
+        str | None, typer.Option("--backtest", help="With --report: the backtest run_id (bt_runs).")
+    ] = None,
+    tolerance: Annotated[
+        int, typer.Option(help="With --report: seconds two paired fills may be apart and still match.")
+    ] = 60,
     yes: YesOpt = False,
 ) -> None:
-    """Run a strategy live (paper by default).  Example: kalshi-lake run threshold --series KXHIGHNY --for 8h"""
+    """Run a strategy live (paper by default).  Example: kalshi-lake run threshold --series KXHIGHNY --for 8h
+
+    Compare a session with a backtest of the same strategy over the same window:
+    kalshi-lake run --report live-20261203T150000-1a2b3c4d --backtest <run_id>"""
     from kalshi_extract.settings import Settings
     from kalshi_lake.live.session import stop_file
 
     settings = Settings.load()
+    if report or backtest:
+        if not (report and backtest):
+            raise fail("--report SESSION and --backtest RUN_ID go together")
+        from kalshi_lake.live.report import live_vs_backtest
+
+        print_report(
+            live_vs_backtest(
+                settings.lake_root, settings.warehouse_path, report, backtest, tolerance_s=tolerance
+            )
+        )
+        return
     kill = stop_file(settings)
     if stop or resume:
         if stop:
@@ -136,6 +160,75 @@ def summary_text(s: dict) -> str:
         f"stopped ({s['reason']}): {s['orders']} orders, {s['fills']} fills, equity ${s['equity']:.2f}, "
         f"P&L today ${s['pnl_today']:.2f}, {s['canceled_at_stop']} resting orders cancelled; session {s['session_id']}"
     )
+
+
+def print_report(r) -> None:
+    """The live-vs-backtest report: the two sides, the pair counts and slippage, the pairs, the captions."""
+    from kalshi_lake.cli.common import console
+    from kalshi_lake.cli.render import Col, count, print_table, usd
+
+    def price(v):
+        return "" if v is None else f"{v.normalize():f}"
+
+    def when(v):
+        return "" if v is None else f"{v:%Y-%m-%d %H:%M:%S}"
+
+    live, bt = r.sides["live"], r.sides["backtest"]
+    rows = [
+        ("strategy", f"{r.session['strategy']} ({r.session['mode']})", r.run["strategy"]),
+        ("id", r.session["session_id"], r.run["run_id"]),
+        ("window start", when(live["window_start"]), when(bt["window_start"])),
+        ("window end", when(live["window_end"]), when(bt["window_end"])),
+        ("orders", count(live["orders"]), count(bt["orders"])),
+        ("refused (risk) / rejected", f"{live['refused']} / {live['rejected']}", f"- / {bt['rejected']}"),
+        ("fills", count(live["fills"]), count(bt["fills"])),
+        ("contracts", count(live["contracts"]), count(bt["contracts"])),
+        ("buy VWAP (YES)", price(live["buy_vwap"]), price(bt["buy_vwap"])),
+        ("sell VWAP (YES)", price(live["sell_vwap"]), price(bt["sell_vwap"])),
+        ("fees", usd(live["fees"]), usd(bt["fees"])),
+        ("realized P&L", usd(live["realized_pnl"]), usd(bt["realized_pnl"])),
+        ("P&L (marked)", "n/a" if live["pnl"] is None else usd(live["pnl"]), usd(bt["pnl"])),
+    ]
+    print_table("live vs backtest", [Col(""), Col("live"), Col("backtest")], [list(x) for x in rows])
+    c = r.counts
+    console().print(
+        f"fill pairs: {c['matched']} matched, {c['apart']} apart, {c['live only']} live only, "
+        f"{c['backtest only']} backtest only; slippage on matched pairs {usd(r.slippage_dollars)} "
+        "(positive = live worse)"
+    )
+    if r.pairs:
+        print_table(
+            "fills, paired (first 50)",
+            [
+                Col("ticker"),
+                Col("side"),
+                Col("status"),
+                Col("live ts", drop=2),
+                Col("bt ts", drop=2),
+                Col("live", "num"),
+                Col("bt", "num"),
+                Col("n live", "num", drop=1),
+                Col("n bt", "num", drop=1),
+                Col("slippage $", "num"),
+            ],
+            [
+                [
+                    p["ticker"],
+                    p["book_side"],
+                    p["status"],
+                    when(p["live_ts"]),
+                    when(p["bt_ts"]),
+                    price(p["live_price"]),
+                    price(p["bt_price"]),
+                    count(p["live_count"]) if p["live_count"] is not None else None,
+                    count(p["bt_count"]) if p["bt_count"] is not None else None,
+                    None if p["slippage_dollars"] is None else usd(p["slippage_dollars"]),
+                ]
+                for p in r.pairs[:50]
+            ],
+        )
+    for caption in r.captions:
+        console().print(f"[dim]note: {caption}[/dim]")
 
 
 def register(app: typer.Typer) -> None:

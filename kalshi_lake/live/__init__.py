@@ -16,8 +16,11 @@ The runner's states
                      load the selection's open    WebSocket: orderbook_delta + trade   on_start,     cancel this
                      markets (REST); live: settle for the markets, lifecycle; live:    then one      run's resting
                      journaled intents by lookup, fill + user_orders. One REST book    item at a     orders, on_end,
-                     read balance, positions and  per market. Handle what arrived.     time          summary, flush
-                     this run's resting orders
+                     read balance, positions and  per market; live: reconcile again    time          summary, flush
+                     this run's resting orders;   (the gap before the subscription).
+                     the run's fills missed while Handle what arrived.
+                     it was down (REST; their
+                     on_fill right after on_start)
 
     running, per item (in arrival order, one thread):
       trade            paper: fills resting orders by the backtester's fill model; marks; strategy.on_trade
@@ -25,8 +28,10 @@ The runner's states
       book delta       moves one level; strategy.on_book
       Gap (books)      that market's WebSocket book is suspect until its next snapshot → REST polling for it
       Disconnected     every WebSocket book suspect; REST polling; orders gated by REST book age
-      Reconnected      (the client re-subscribed; books re-snapshot) live: reconcile with REST, as at start
-      fill / user_order  live: the exchange's fills (de-duplicated by trade_id, its fee) and order states
+      Reconnected      (the client re-subscribed; books re-snapshot) live: reconcile with REST, as at start —
+                       fills missed while disconnected are caught up from /portfolio/fills (desk.catch_up_fills)
+      fill / user_order  live: the exchange's fills (de-duplicated by trade_id = REST fill_id, its fee) and order
+                       states
       lifecycle settled  the position is paid out; strategy.on_settlement
     running, every tick (≤ 1 s):
       stop file exists → stopping (kill switch);  --for elapsed → stopping;  REST book poll for markets whose
@@ -48,8 +53,13 @@ Safety rules
   lookup, adopts its resting orders and takes positions from the exchange; an order that may have reached the
   exchange is never sent again.
 
+* Every exchange fill reaches ``on_fill`` once: from the WebSocket, or — missed while disconnected or stopped —
+  from ``/portfolio/fills`` at the next reconcile; fill ids already seen (this session, or recorded in
+  ``live_fills`` by an earlier session of the run key) are skipped.
+
 Modules: ``limits`` (the gate), ``markets`` (the selection over REST), ``engine`` (the backtester's engine on
-live events), ``desk`` (live orders and reconcile), ``record`` (the ``live_*`` lake streams), ``runner``.
+live events), ``desk`` (live orders and reconcile), ``record`` (the ``live_*`` lake streams), ``runner``,
+``report`` (live vs backtest, SQL over ``live_*`` and ``bt_*``).
 """
 
 from kalshi_lake.live.engine import LiveEngine

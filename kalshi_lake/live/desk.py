@@ -29,6 +29,7 @@ from kalshi_lake.backtest.money import (
     centi_to_contracts,
     contracts_to_centi,
     dollars_to_micros,
+    dollars_to_units,
     micros_to_dollars,
 )
 
@@ -171,6 +172,7 @@ class ExchangeDesk:
         """Make the engine agree with the exchange (see the module docstring); returns what changed."""
         waited = self.wait_in_flight(grace_s) if grace_s > 0 else 0.0
         resolved = self.orders.resolve_pending()
+        missed, foreign = self.catch_up_fills(engine)
         balance = self.client.get("/portfolio/balance")
         engine.cash = int(balance["balance"]) * 1_000_000  # cents → 1e-8 $ units
         index = engine.index
@@ -231,7 +233,100 @@ class ExchangeDesk:
             "adopted": adopted,
             "positions": len(seen),
             "waited_s": round(waited, 3),
+            "missed_fills": missed,
+            "foreign_fills": foreign,
         }
+
+    def catch_up_fills(self, engine: LiveEngine) -> tuple[int, int]:
+        """Fills of this run the WebSocket did not deliver (the runner was stopped, or the connection was down):
+        ``GET /portfolio/fills`` from the last fill the run knows (``engine.fills_since_us``, less a second: the
+        filter is in whole seconds), oldest first; each fill id not seen yet and belonging to one of this run's
+        orders is applied once (``LiveEngine.live_fill``, ``via="rest"``: the strategy's ``on_fill``, the lake).
+        The exchange's positions and balance, read right after, stay the word on the account. Fills of other
+        orders (another run, a manual order) are not this strategy's: counted, left to the positions read.
+        Returns (applied, foreign)."""
+        since = engine.fills_since_us
+        if since is None:
+            return 0, 0
+        rows: list[dict] = []
+        params = {"min_ts": max(0, since // 1_000_000 - 1), "limit": 1000}
+        for page in self.client.paginate("/portfolio/fills", params, data_key="fills"):
+            rows.extend(page.items)
+        rows.reverse()  # the exchange lists newest first
+        rows.sort(key=lambda f: int(f.get("ts") or 0))  # stable: same-second fills keep their order
+        fresh = [
+            f
+            for f in rows
+            if (f.get("fill_id") or f.get("trade_id")) not in engine.fill_ids
+            and (f.get("ticker") or f.get("market_ticker")) in engine.index
+        ]
+        pending: dict[str, int] = {}
+        for f in fresh:
+            pending[f["order_id"]] = pending.get(f["order_id"], 0) + _centi(f.get("count_fp"))
+        applied = foreign = 0
+        done: set[int] = set()
+        engine.catching_up = True
+        try:
+            for f in fresh:
+                order = self._order_of_fill(engine, f["order_id"], pending)
+                fid = f.get("fill_id") or f.get("trade_id")
+                if order is None:
+                    foreign += 1
+                    engine.fill_ids.add(fid)
+                    continue
+                side = f.get("book_side") or ("bid" if f.get("action") == "buy" else "ask")
+                created = f.get("created_time")
+                ts_us = (
+                    int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() * 1_000_000)
+                    if created
+                    else int(f.get("ts") or 0) * 1_000_000
+                )
+                engine.live_fill(
+                    order,
+                    order.market_index,
+                    1 if side == "bid" else -1,
+                    _centi(f.get("count_fp")),
+                    dollars_to_micros(Decimal(str(f["yes_price_dollars"]))),
+                    bool(f.get("is_taker")),
+                    dollars_to_units(Decimal(str(f.get("fee_cost") or "0"))),
+                    ts_us,
+                    None,
+                    fill_id=fid,
+                    via="rest",
+                )
+                applied += 1
+                if order.status == "filled" and order.order_id not in done:
+                    done.add(order.order_id)
+                    order.reason = "filled while away (fills caught up over REST)"
+                    engine.rec.order(engine, order, "filled", self.coid.get(order.order_id))
+        finally:
+            engine.catching_up = False
+        return applied, foreign
+
+    def _order_of_fill(self, engine: LiveEngine, exchange_id: str, pending: dict[str, int]) -> Order | None:
+        """This run's order behind a fill: known here, or (placed by an earlier session of the run and no longer
+        resting) looked up on the exchange and taken in, its fills so far less the ``pending`` ones about to be
+        applied. None when the order is not this run's."""
+        order = self.by_exchange_id.get(exchange_id)
+        if order is not None:
+            return order
+        try:
+            o = self.orders.get_order(exchange_id)
+        except (OrderError, KalshiApiError, TransportError) as exc:
+            _log.warning(
+                "order %s of a missed fill could not be read (%s): left to the positions read",
+                exchange_id,
+                exc,
+            )
+            return None
+        if not self.ours(o.get("client_order_id")) or o.get("ticker") not in engine.index:
+            return None
+        order = self.by_coid.get(o["client_order_id"])
+        if order is None:
+            order = self._adopt(engine, o, already=pending.get(exchange_id, 0))
+        self.exchange_id[order.order_id] = exchange_id
+        self.by_exchange_id[exchange_id] = order
+        return order
 
     def _set_position(self, engine: LiveEngine, mi: int, pos: int, exposure) -> None:
         b = engine.books[mi]
@@ -250,21 +345,24 @@ class ExchangeDesk:
         b.value = b.value_at(b.mark) if b.mark is not None else 0
         engine.positions_value += b.value - old
 
-    def _adopt(self, engine: LiveEngine, o: dict) -> Order:
-        """A resting order of this run placed before a restart: give it a local id so ``ctx`` shows it."""
+    def _adopt(self, engine: LiveEngine, o: dict, *, already: int = 0) -> Order:
+        """An order of this run placed before a restart: give it a local id so ``ctx`` shows it (``already``:
+        centi-contracts of its fills about to be applied, not counted as filled yet)."""
         mi = engine.index[o["ticker"]]
         side = o.get("book_side") or ("bid" if o.get("side") == "yes" else "ask")
         delta = 1 if side == "bid" else -1
         price = dollars_to_micros(Decimal(str(o["yes_price_dollars"])))
         filled = _centi(o.get("fill_count_fp"))
         remaining = _centi(o.get("remaining_count_fp"))
+        count = filled + remaining
+        filled = max(0, filled - already)
         order = Order(
             len(engine.orders) + 1,
             o["ticker"],
             "buy" if delta > 0 else "sell",
             "yes",
             delta,
-            filled + remaining,
+            count,
             price,
             "gtc",
             engine.now,

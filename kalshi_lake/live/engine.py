@@ -88,9 +88,16 @@ class LiveEngine(Engine):
             int, int
         ] = {}  # live: order id → centi executed but whose fills are not in yet
         self.trade_ids: set[str] = set()  # public prints seen
-        self.fill_ids: set[str] = set()  # our fills seen (a fill's trade_id is its print's)
+        self.fill_ids: set[str] = set()  # our exchange fills seen: REST fill_id = WebSocket trade_id
         self.day: str | None = None
         self.day_start_equity = 0
+        # live: exchange fills are caught up over REST from here (µs, exchange time) at each reconcile
+        self.fills_since_us: int | None = None
+        self.catching_up = (
+            False  # a reconcile is replaying missed fills: the day does not roll on their times
+        )
+        self.started = False  # on_start has run: before that, on_fill is held and called right after it
+        self.held_fills: list[Fill] = []
         self._want_reject = strategy.overrides("on_reject")
 
     # -- time ---------------------------------------------------------------------------------------------------
@@ -104,6 +111,8 @@ class LiveEngine(Engine):
         return self.cash + self.positions_value
 
     def roll_day(self) -> None:
+        if self.catching_up:
+            return
         day = time.strftime("%Y-%m-%d", time.gmtime(self.now // 1_000_000))
         if day != self.day:
             self.day = day
@@ -174,6 +183,11 @@ class LiveEngine(Engine):
         if out is not None:
             for req in out:
                 self.submit(req)
+        self.started = True
+        held, self.held_fills = self.held_fills, []
+        for fill in held:  # fills of this run that landed while no runner was there (caught up at start)
+            self.trigger = "fill"
+            self._emit(self.strategy.on_fill, fill)
 
     # -- the gate -----------------------------------------------------------------------------------------------
     def exposure(self, book: MarketBook, delta: int) -> Exposure:
@@ -244,8 +258,16 @@ class LiveEngine(Engine):
         fee: int,
         ts_us: int | None,
         post_position: int | None,
+        *,
+        fill_id: str | None = None,
+        via: str | None = None,
     ) -> None:
-        """Apply one of the exchange's fills (its price and fee), like ``Engine._fill`` does a simulated one."""
+        """Apply one of the exchange's fills (its price and fee), like ``Engine._fill`` does a simulated one.
+        ``fill_id`` (the exchange's) is remembered: the same fill from the other source is ignored."""
+        if fill_id is not None:
+            self.fill_ids.add(fill_id)
+        if ts_us is not None and (self.fills_since_us is None or ts_us > self.fills_since_us):
+            self.fills_since_us = ts_us
         self.at(ts_us)
         self.roll_day()
         book = self.books[mi]
@@ -296,8 +318,11 @@ class LiveEngine(Engine):
         )
         self.fills.append(fill)
         self.equity.append((self.now, self.cash, self.positions_value))
-        self.rec.fill(self, fill)
+        self.rec.fill(self, fill, fill_id=fill_id, via=via)
         if order is not None:
+            if not self.started:
+                self.held_fills.append(fill)
+                return
             self.trigger = "fill"
             self._emit(self.strategy.on_fill, fill)
 

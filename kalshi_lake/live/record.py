@@ -124,7 +124,9 @@ class LiveRecorder:
             },
         )
 
-    def fill(self, engine: LiveEngine, f: Fill) -> None:
+    def fill(
+        self, engine: LiveEngine, f: Fill, *, fill_id: str | None = None, via: str | None = None
+    ) -> None:
         desk = engine.desk
         self._add(
             "live_fills",
@@ -150,6 +152,8 @@ class LiveRecorder:
                 "price_source": f.price_source,
                 "quote_age_ms": None if f.quote_age_us is None else Decimal(f.quote_age_us).scaleb(-3),
                 "mode": self.mode,
+                "fill_id": fill_id,
+                "via": via,
             },
         )
 
@@ -199,6 +203,39 @@ class LiveRecorder:
         notional = max(dollars_to_units(r["notional_today_dollars"] or 0) for r in rows)
         return start, notional
 
+    def known_fills(self, run_key: str) -> tuple[set[str], int | None]:
+        """The exchange fills earlier live sessions of ``run_key`` recorded (their ``fill_id``s), and where a
+        restart's catch-up starts (exchange time, µs): the newest of those fills, else the first status row of the
+        run key (no fill of it can be older), else None (a fresh run key: nothing of it can have filled)."""
+        if self.lake is None or not self.lake.files("live_sessions"):
+            return set(), None
+        sessions = {
+            r["session_id"]
+            for r in self.lake.read("live_sessions").to_pylist()
+            if (r.get("run_key"), r.get("mode"), r.get("_account")) == (run_key, "live", self.account)
+        }
+        if not sessions:
+            return set(), None
+        prefix = f"kl{run_key}-"
+        ids: set[str] = set()
+        newest = None
+        if self.lake.files("live_fills"):
+            for r in self.lake.read("live_fills").to_pylist():
+                ours = r["session_id"] in sessions or (r.get("client_order_id") or "").startswith(prefix)
+                if ours and r.get("fill_id") and r.get("_account") == self.account:
+                    ids.add(r["fill_id"])
+                    ts = _ts_us(r["ts"])
+                    newest = ts if newest is None else max(newest, ts)
+        if newest is not None:
+            return ids, newest
+        first = None
+        if self.lake.files("live_status"):
+            for r in self.lake.read("live_status").to_pylist():
+                if r["session_id"] in sessions and r.get("ts") is not None:
+                    ts = _ts_us(r["ts"])
+                    first = ts if first is None else min(first, ts)
+        return ids, first
+
     def flush(self) -> None:
         """Append what is buffered (one part per stream); a lake write error propagates (the runner stops)."""
         for stream, rows in self.rows.items():
@@ -216,6 +253,12 @@ class LiveRecorder:
 def _api_schema(stream: str) -> pa.Schema:
     full = arrow_schema(stream)
     return pa.schema([f for f in full if f.name not in ("_loaded_at", "_run_id", "_extra")])
+
+
+def _ts_us(value: datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp()) * 1_000_000 + value.microsecond
 
 
 def _json(value: Any) -> str | None:

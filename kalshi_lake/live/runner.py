@@ -148,7 +148,12 @@ class LiveRunner:
             from kalshi_lake.live.desk import ExchangeDesk
 
             eng.desk = ExchangeDesk(self.client, self._orders, self.run_key)
+            known, since = self.rec.known_fills(self.run_key)
+            eng.fill_ids |= known
+            eng.fills_since_us = since
             self.reconcile("start", grace_s=self.options.inflight_grace_s)
+            if eng.fills_since_us is None:
+                eng.fills_since_us = eng.now  # a fresh run key: its fills start now
         eng.roll_day()
         self.resume_day()
         self.rec.session(
@@ -165,6 +170,10 @@ class LiveRunner:
         self._persisted_notional = self.gate.notional_today
         self.state = "syncing"
         self._connect()
+        if self.mode == "live" and self.stream is not None:
+            # a fill between the start's reconcile and the fill subscription reached neither: once subscribed,
+            # reconcile again (a fill the WebSocket delivers too is skipped by its id; positions are re-read)
+            self.reconcile("subscribed")
         self.poll_books(force=True)
         self.pump(0.5)
         self.state = "running"
@@ -211,6 +220,11 @@ class LiveRunner:
         summary = self.engine.desk.reconcile(self.engine, grace_s=grace_s)
         summary["why"] = why
         self.reconciles.append(summary)
+        if summary["missed_fills"]:
+            _log.warning(
+                "%s: %d fill(s) arrived while away, caught up over REST", why, summary["missed_fills"]
+            )
+            self.rec.flush()
 
     # -- the loop -----------------------------------------------------------------------------------------------
     def run(self, *, seconds: float | None = None) -> dict:
@@ -360,7 +374,6 @@ class LiveRunner:
         mi = eng.index.get(f.market_ticker)
         if mi is None or f.trade_id in eng.fill_ids or f.count is None or f.yes_price is None:
             return
-        eng.fill_ids.add(f.trade_id)
         desk = eng.desk
         coid = f.data.get("client_order_id")
         order = None
@@ -378,7 +391,10 @@ class LiveRunner:
             dollars_to_units(f.fee_cost or 0),
             _us(f.ts_ms),
             None if post is None else contracts_to_centi(Decimal(str(post))),
+            fill_id=f.trade_id,
+            via="websocket",
         )
+        self.rec.flush()  # a fill the strategy was told of is on disk at once (a restart does not replay it)
 
     # -- status and stop ----------------------------------------------------------------------------------------
     def status(self, *, record: bool = False) -> dict:

@@ -46,7 +46,7 @@ def make_runner(ex, tmp_path):
             opts,
             lake=lake,
             orders=Orders(client, lake) if mode == "live" else None,
-            stream_factory=lambda: SyncStream(s),
+            stream_factory=kw.pop("stream_factory", None) or (lambda: SyncStream(s)),
             **kw,
         )
         runner.account = acct

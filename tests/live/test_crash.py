@@ -85,14 +85,15 @@ def test_sigkill_mid_send_and_restart_never_duplicates_and_accounts_for_every_or
         sent = n_creates()
 
         # 2. restarted (it resolves that order by lookup, then sends the rest); killed while an order is
-        #    travelling: from its first send on, each request waits 5 s at the exchange before it executes, and
-        #    the kill comes as the next send arrives — that order lands after the process is gone
+        #    travelling: from its first send on, each order create waits 5 s at the exchange before it executes
+        #    (lookups do not), and the kill comes as the next send arrives — that order lands after the process
+        #    is gone
         proc = child()
         _wait("the restart's first send", lambda: n_creates() > sent, proc)
-        ex.set_faults(latency_ms=5000)
+        ex.set_faults(hold_order_creates_ms=5000)
         _wait("the next send", lambda: n_creates() > sent + 1, proc)
         killed(proc)
-        ex.set_faults(latency_ms=0)
+        ex.set_faults(hold_order_creates_ms=0)
         # (usually the last send is still at the exchange now; when the previous send was itself quick enough to
         # pass before the latency was set, the kill lands between sends instead: the checks below hold either way)
 
@@ -146,6 +147,63 @@ def test_sigkill_mid_send_and_restart_never_duplicates_and_accounts_for_every_or
     # the resting orders placed before a kill were adopted by the next session, on the record
     adopted = [r for r in lake.read("live_orders").to_pylist() if r["event"] == "adopted"]
     assert adopted
+
+
+# an order create waits this long at the exchange (the kill comes while it is held): longer than a restart takes
+# to reach its first lookup on a loaded machine, so a restart without the grace would look too early
+HOLD_MS = 15_000
+
+
+@pytest.mark.slow
+def test_sigkill_with_a_send_held_at_the_exchange_restart_waits_for_it_and_sends_nothing_twice(tmp_path):
+    """Deterministic: the runner's first order reaches the exchange and is held there (``hold_order_creates_ms``);
+    the runner is SIGKILLed while it waits for the answer, and restarted at once. A lookup now finds nothing — the
+    order lands seconds later. The restart must wait out the in-flight grace before looking it up, then adopt it;
+    without the grace it would close the intent as never placed and its strategy would place a second order."""
+    strategy = str(Path(__file__).with_name("strategies.py")) + ":RestOnce"
+    with LocalExchange(seed=7, size="small") as ex:
+        acct = ex.create_account(1_000_000)
+        env = {**os.environ, **acct.env, "KALSHI_LAKE_DIR": str(tmp_path)}
+        env.pop("KALSHI_ACCOUNT", None)
+        with ex_client(acct) as client:
+            markets = client.get("/markets", {"series_ticker": "KXBTC", "status": "open", "limit": 1000})[
+                "markets"
+            ]
+        ticker = sorted(m["ticker"] for m in markets)[0]
+        args = [CLI, "run", strategy, "--live", "--yes", "--tickers", ticker, "--max-data-age", "600"]
+        args += ["--inflight-grace", str(HOLD_MS // 1000 + 5)]  # the held order lands within it
+
+        def child(*extra):
+            return subprocess.Popen(
+                args + list(extra), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+
+        ex.set_faults(hold_order_creates_ms=HOLD_MS)
+        proc = child()
+        _wait(  # its body read (a kill before that is a send that never happened)
+            "the first send to be held at the exchange",
+            lambda: any(q.get("held") for q in _creates(ex, acct.key_id)),
+            proc,
+        )
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        ex.set_faults(hold_order_creates_ms=0)  # the held create keeps its wait; later ones go straight in
+        assert ex.orders(acct.key_id) == []  # still in flight: a lookup now would say "never placed"
+        proc = child("--for", "2s")
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err[-3000:]
+        orders = ex.orders(acct.key_id)
+        creates = _creates(ex, acct.key_id)
+
+    assert len(creates) == 1, creates  # the restart sent nothing: it found the held order and adopted it
+    assert len(orders) == 1 and orders[0]["status"] == "canceled", orders  # the normal stop cancelled it
+    lake = Lake(str(tmp_path / "lake"))
+    journal = lake.read("order_events").to_pylist()
+    assert [r["phase"] for r in journal if r["action"] == "place"] == ["intent", "resolved"]
+    assert pending_intents(journal) == []
+    adopted = [r for r in lake.read("live_orders").to_pylist() if r["event"] == "adopted"]
+    assert [r["order_id"] for r in adopted] == [orders[0]["order_id"]]
+    assert "waiting" in err, err  # the restart said it waited for the order in flight
 
 
 def _worked(o: dict) -> bool:
