@@ -3,7 +3,7 @@
 -- last day the lake has a quote or trade of a market it holds (an equity curve, Sharpe or drawdown needs every day).
 -- purpose: daily P&L and equity curve. realized = FIFO lots closed that day (at the later fill) plus open lots
 -- settled that day (at the settlement value; void: at cost, 0); fees = fee_cost of that day's fills; net = realized
--- - fees; the cumulative columns run over all days. Settlement-only markets (see fct_pnl) count on their settlement
+-- - fees (split as fct_fees_daily: maker, taker, other); the cumulative columns run over all days. Settlement-only markets (see fct_pnl) count on their settlement
 -- day. unrealized = the lots open at the end of the day (opened before midnight UTC, not closed or settled by then;
 -- a closed lot is long when its buy came first) marked at midnight: the recorded WebSocket top when it is fresh at
 -- midnight (the latest ws_book row before it is known and two-sided; age 0), else the NEWER of the latest REST mid
@@ -51,14 +51,16 @@ realized_daily as (
 ),
 
 fees_daily as (
-    select account, pnl_date, sum(fees) as fees, sum(fills) as fills
-    from (
-        select _account as account, utc_date(created_time) as pnl_date, fee_cost as fees, 1 as fills
-        from stg_fills
-        union all
-        select account, pnl_date, fees_dollars, 0 from settlement_only
-    )
-    group by account, pnl_date
+    select
+        account,
+        fee_date as pnl_date,
+        sum(fees_dollars) as fees,
+        sum(maker_fees_dollars) as maker_fees,
+        sum(taker_fees_dollars) as taker_fees,
+        sum(other_fees_dollars) as other_fees,
+        sum(fill_count) as fills
+    from fct_fees_daily
+    group by account, fee_date
 ),
 
 balance_daily as (
@@ -212,6 +214,9 @@ joined as (
         coalesce(f.fills, 0) as fill_count,
         cast(coalesce(r.realized, 0) as decimal(18,6)) as realized_pnl_dollars,
         cast(coalesce(f.fees, 0) as decimal(18,6)) as fees_dollars,
+        cast(coalesce(f.maker_fees, 0) as decimal(18,6)) as maker_fees_dollars,
+        cast(coalesce(f.taker_fees, 0) as decimal(18,6)) as taker_fees_dollars,
+        cast(coalesce(f.other_fees, 0) as decimal(18,6)) as other_fees_dollars,
         cast(coalesce(u.unrealized, 0) as decimal(18,6)) as unrealized_pnl_dollars,
         coalesce(u.unmarked_lots, 0) as unmarked_lots,
         u.mark_sources,
@@ -232,6 +237,9 @@ final as (
         fill_count,
         realized_pnl_dollars,
         fees_dollars,
+        maker_fees_dollars,
+        taker_fees_dollars,
+        other_fees_dollars,
         cast(realized_pnl_dollars - fees_dollars as decimal(18,6)) as net_pnl_dollars,
         cast(sum(realized_pnl_dollars) over w as decimal(18,6)) as cumulative_realized_pnl_dollars,
         cast(sum(fees_dollars) over w as decimal(18,6)) as cumulative_fees_dollars,
