@@ -8,7 +8,9 @@
 -- a closed lot is long when its buy came first) marked at midnight: the recorded WebSocket top when it is fresh at
 -- midnight (the latest ws_book row before it is known and two-sided; age 0), else the NEWER of the latest REST mid
 -- and the latest trade before midnight (the mid at a tie); no quote or trade yet: not marked (unmarked_lots counts
--- them). mark_sources lists the sources used that day; max_mark_age_seconds is the oldest mark's age at midnight.
+-- them). A market seen resolved void (stg_market_history result 'void') whose open lots are not yet settled is
+-- marked at cost from that observation on (mark_source 'void_at_cost', unrealized 0; its age counts from the
+-- observation): it will be paid back what the lots cost, not the last quote. mark_sources lists the sources used that day; max_mark_age_seconds is the oldest mark's age at midnight.
 -- mtm_pnl_dollars = cumulative net + unrealized.
 -- balance/equity come from the last balance snapshot of the day (integer cents / 100; equity = balance +
 -- portfolio_value); null on days without one (not carried forward).
@@ -110,6 +112,15 @@ trades as (
     select ticker, created_time, yes_price_dollars from stg_trades
 ),
 
+-- the first observation of each market resolved void (a void market is paid back at cost, whenever its settlement
+-- record arrives): from then on its open lots are marked at cost, not at a quote
+void_known as (
+    select ticker, min(_loaded_at) as void_at
+    from stg_market_history
+    where result = 'void'
+    group by ticker
+),
+
 activity_days as (
     select account, pnl_date from realized_daily
     union
@@ -172,25 +183,34 @@ looked_up as (
     asof left join trades as t on t.ticker = o.ticker and o.day_end > t.created_time
 ),
 
+looked_up_void as (
+    select l.*, v.void_at
+    from looked_up as l
+    left join void_known as v on v.ticker = l.ticker and v.void_at < l.day_end
+),
+
 marked as (
     select
         *,
         case
+            when void_at is not null then 'void_at_cost'
             when ws_mid is not null then 'ws_book'
             when rest_mid is not null and (trade_at is null or rest_at >= trade_at) then 'mid'
             when trade_at is not null then 'last_trade'
         end as mark_source,
         case
+            when void_at is not null then entry_price
             when ws_mid is not null then ws_mid
             when rest_mid is not null and (trade_at is null or rest_at >= trade_at) then rest_mid
             else trade_price
         end as mark_dollars,
         case
+            when void_at is not null then void_at
             when ws_mid is not null then day_end
             when rest_mid is not null and (trade_at is null or rest_at >= trade_at) then rest_at
             else trade_at
         end as mark_as_of
-    from looked_up
+    from looked_up_void
 ),
 
 unrealized_daily as (
