@@ -1,7 +1,9 @@
 -- grain: one row per (ticker, observed_at, source); source = 'ws_book', 'orderbook', 'market' or 'candle' (see
 --   int_market_mids, which reads the quotes)
 -- purpose: quoted spread over time: bid, ask, spread and mid of every observed quote, size at best (zero for an
--- absent side; candles have no sizes), depth and the book's state. spread and mid exist only for two-sided books.
+-- absent side; candles have no sizes), depth and the book's state. spread, mid and relative_spread (spread / mid)
+-- exist only for two-sided books. A quote row is its own observation: its age is 0 at observed_at (fct_spreads_daily
+-- and fct_spreads_by_close say how long each was held).
 -- book_state 'unknown' (ws_book only): from here the recorded book is not known whole; no quote until the next row.
 with quotes as (
     select * from int_market_mids
@@ -17,6 +19,7 @@ final as (
         yes_ask_dollars,
         cast(yes_ask_dollars - yes_bid_dollars as decimal(18,6)) as spread_dollars,
         mid_dollars,
+        cast(dec_div(yes_ask_dollars - yes_bid_dollars, mid_dollars) as decimal(18,6)) as relative_spread,
         case when source <> 'candle' and quote_known then coalesce(yes_bid_size_fp, 0) end as yes_bid_size_fp,
         case when source <> 'candle' and quote_known then coalesce(yes_ask_size_fp, 0) end as yes_ask_size_fp,
         yes_bid_depth_fp,

@@ -7,7 +7,8 @@
 -- that assumption. A REST quote (polled, not change-driven) holds at most 24 h: a longer gap in the polling is not
 -- read as an unchanged quote; a ws_book top holds until the recorded book changes or stops being known. A day that only carries a quote from before midnight (no observation that day) has a row with
 -- observations 0. time_weighted_spread_dollars = sum(spread x held) / sum(held) over two-sided time (the plain mean
--- of the two-sided spreads when no two-sided time is known); mean / median / min / max over the day's own
+-- of the two-sided spreads when no two-sided time is known); time_weighted_relative_spread the same over
+-- fct_spreads.relative_spread (spread / mid; null without two-sided time); mean / median / min / max over the day's own
 -- two-sided observations. Division is exact (dec_div), never DOUBLE.
 with spreads as (
     select * from fct_spreads
@@ -73,6 +74,8 @@ daily as (
         coalesce(sum(held_us) filter (where book_state = 'two_sided'), 0) as two_sided_us,
         sum(cast(spread_dollars as decimal(38,6)) * held_us) filter (where book_state = 'two_sided')
             as spread_x_us,
+        sum(cast(relative_spread as decimal(38,6)) * held_us) filter (where book_state = 'two_sided')
+            as relative_x_us,
         sum(spread_dollars) filter (where observed_that_day) as spread_sum,
         median(spread_dollars) filter (where observed_that_day) as median_spread_dollars,
         min(spread_dollars) filter (where observed_that_day) as min_spread_dollars,
@@ -97,6 +100,7 @@ final as (
             when two_sided_us > 0 then dec_div(spread_x_us, two_sided_us)
             else dec_div(spread_sum, two_sided_observations)
         end as decimal(18,6)) as time_weighted_spread_dollars,
+        cast(dec_div(relative_x_us, two_sided_us) as decimal(18,6)) as time_weighted_relative_spread,
         cast(dec_div(spread_sum, two_sided_observations) as decimal(18,6)) as mean_spread_dollars,
         cast(median_spread_dollars as decimal(18,6)) as median_spread_dollars,
         min_spread_dollars,
