@@ -2,15 +2,17 @@
 -- closing, settlement, balance snapshot) to its last activity, or later while it holds an open position: to the
 -- last day the lake has a quote or trade of a market it holds (an equity curve, Sharpe or drawdown needs every day).
 -- purpose: daily P&L and equity curve. realized = FIFO lots closed that day (at the later fill) plus open lots
--- settled that day (at the settlement value; void: at cost, 0); fees = fee_cost of that day's fills; net = realized
--- - fees (split as fct_fees_daily: maker, taker, other); the cumulative columns run over all days. Settlement-only markets (see fct_pnl) count on their settlement
--- day. unrealized = the lots open at the end of the day (opened before midnight UTC, not closed or settled by then;
--- a closed lot is long when its buy came first) marked at midnight: the recorded WebSocket top when it is fresh at
+-- settled that day (at the settlement value; void: at cost, 0); fees = fee_cost of that day's fills (split as
+-- fct_fees_daily: maker, taker, other); net = realized - fees; the cumulative columns run over all days.
+-- Settlement-only markets (see fct_pnl) count on their settlement day. unrealized = the lots open at the end of
+-- the day (opened before midnight UTC, not closed or settled by then; a closed lot is long when its buy came
+-- first) marked at midnight: the recorded WebSocket top when it is fresh at
 -- midnight (the latest ws_book row before it is known and two-sided; age 0), else the NEWER of the latest REST mid
 -- and the latest trade before midnight (the mid at a tie); no quote or trade yet: not marked (unmarked_lots counts
 -- them). A market seen resolved void (stg_market_history result 'void') whose open lots are not yet settled is
 -- marked at cost from that observation on (mark_source 'void_at_cost', unrealized 0; its age counts from the
--- observation): it will be paid back what the lots cost, not the last quote. mark_sources lists the sources used that day; max_mark_age_seconds is the oldest mark's age at midnight.
+-- observation): it will be paid back what the lots cost, not the last quote. mark_sources lists the sources used
+-- that day; max_mark_age_seconds is the oldest mark's age at midnight.
 -- mtm_pnl_dollars = cumulative net + unrealized.
 -- balance/equity come from the last balance snapshot of the day (integer cents / 100; equity = balance +
 -- portfolio_value); null on days without one (not carried forward).
