@@ -67,3 +67,16 @@ def test_a_bad_value_is_refused(lake_dir, monkeypatch, args, env):
     result = CliRunner().invoke(app, ["build", *args])
     assert result.exit_code != 0
     assert not (lake_dir / "kalshi.duckdb").exists()
+
+
+def test_the_toml_key_and_its_validation(tmp_path):
+    from kalshi_extract.errors import ConfigError
+    from kalshi_extract.settings import Settings
+
+    config = tmp_path / "kalshi-lake.toml"
+    config.write_text("max_mid_age_seconds = 300\n")
+    assert Settings.load(environ={}, config_path=config).max_mid_age_seconds == 300
+    assert Settings.load(environ={}).max_mid_age_seconds is None
+    config.write_text("max_mid_age_seconds = -3\n")
+    with pytest.raises(ConfigError, match="max_mid_age_seconds|MAX_MID_AGE"):
+        Settings.load(environ={}, config_path=config)
