@@ -169,6 +169,11 @@ def test_spreads_daily_time_weighted_and_median(con):
     assert con.execute(
         "select open_ended_seconds from fct_spreads_daily where ticker = 'S1' and source = 'orderbook'"
     ).fetchone() == (42900,)
+    # source and age: the only source of S1 is the preferred one; the oldest quote is t5 at midnight (42900 s)
+    assert con.execute(
+        "select is_preferred_source, max_quote_age_seconds from fct_spreads_daily "
+        "where ticker = 'S1' and source = 'orderbook'"
+    ).fetchone() == (True, 42900)
     # relative spreads .03/.435 = .068966, .02/.41 = .048780, .04/.42 = .095238, weighted the same way:
     # (.068966 x 60 + .048780 x 60 + .095238 x 42900) / 43020 = .095137
     assert con.execute(
