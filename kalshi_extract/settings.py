@@ -65,6 +65,7 @@ ENV_KEYS = {
     "task_runner": "KALSHI_TASK_RUNNER",
     "concurrency": "KALSHI_CONCURRENCY",
     "record_series": "KALSHI_RECORD_SERIES",
+    "max_mid_age_seconds": "KALSHI_MAX_MID_AGE_SECONDS",
 }
 _CONFIG_VAR = "KALSHI_CONFIG"
 _FOREIGN_PREFIXES = ("KALSHI_SIM_",)
@@ -92,6 +93,9 @@ class Settings:
     task_runner: str = "threads"
     concurrency: int = 8
     record_series: str | None = None  # comma-separated series `kalshi-lake serve` records over the WebSocket
+    max_mid_age_seconds: int | None = (
+        None  # the models' freshest-mid limit (sql/macros.sql); None: its default, 60
+    )
     tier_explicit: bool = False
     config_path: str | None = None
 
@@ -122,6 +126,14 @@ class Settings:
             or self.concurrency < 1
         ):
             raise ConfigError(f"KALSHI_CONCURRENCY must be a positive integer, not {self.concurrency!r}")
+        if self.max_mid_age_seconds is not None and (
+            isinstance(self.max_mid_age_seconds, bool)
+            or not isinstance(self.max_mid_age_seconds, int)
+            or self.max_mid_age_seconds < 0
+        ):
+            raise ConfigError(
+                f"KALSHI_MAX_MID_AGE_SECONDS must be a whole number of seconds >= 0, not {self.max_mid_age_seconds!r}"
+            )
         if self.private_key is not None and "PRIVATE KEY" not in self.private_key:
             raise ConfigError("KALSHI_PRIVATE_KEY must hold PEM text (-----BEGIN ... PRIVATE KEY-----)")
 
@@ -263,13 +275,14 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         if not dec.is_finite() or dec <= 0:
             raise ConfigError(f"{source} must be a positive number, not {value!r}")
         return dec
-    if key == "concurrency":
+    if key in ("concurrency", "max_mid_age_seconds"):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         try:
             return int(str(value).strip())
         except ValueError:
-            raise ConfigError(f"{source} must be a positive integer, not {value!r}") from None
+            what = "a positive integer" if key == "concurrency" else "a whole number of seconds >= 0"
+            raise ConfigError(f"{source} must be {what}, not {value!r}") from None
     if not isinstance(value, str):
         raise ConfigError(f"{source} must be a string, not {value!r}")
     if key == "private_key":

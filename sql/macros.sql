@@ -28,3 +28,18 @@ create or replace macro utc_date(ts) as
 -- at that instant is current whatever its age.
 create or replace macro max_mid_age_seconds() as
   cast(coalesce(getvariable('max_mid_age_seconds'), 60) as bigint);
+
+-- close_buckets(): the time-to-close buckets of the spread marts (fct_spreads_by_close,
+-- fct_effective_spreads_by_close). An instant t is in a bucket when close_time - hi_seconds <= t < close_time -
+-- lo_seconds (hi null: no lower bound on t; lo null with hi 0: at or after the close). They partition the timeline
+-- of a market with a close_time; a market without one has the single bucket 'no_close_time'.
+create or replace macro close_buckets() as table
+  select * from (values
+    (1, '7d+', cast(7 * 86400 as bigint), cast(null as bigint)),
+    (2, '1d-7d', 86400, 7 * 86400),
+    (3, '6h-1d', 21600, 86400),
+    (4, '1h-6h', 3600, 21600),
+    (5, '15m-1h', 900, 3600),
+    (6, '0-15m', 0, 900),
+    (7, 'after_close', null, 0)
+  ) as b(bucket_order, close_bucket, lo_seconds, hi_seconds);

@@ -16,6 +16,7 @@ value. Decimals print exactly, without padding zeros, aligned per column; times 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from typing import Annotated, Any
@@ -179,10 +180,26 @@ def build(
     force: Annotated[
         bool, typer.Option("--force", help="Rebuild even when the lake and the models are unchanged.")
     ] = False,
+    max_mid_age: Annotated[
+        int | None,
+        typer.Option(
+            "--max-mid-age",
+            min=0,
+            metavar="SECONDS",
+            help="How old a REST quote may be and still be the mid of a trade or fill (default: the "
+            "max_mid_age_seconds setting, KALSHI_MAX_MID_AGE_SECONDS, else 60).",
+        ),
+    ] = None,
 ) -> None:
     """Build the SQL models into $KALSHI_LAKE_DIR/kalshi.duckdb (skipped when nothing changed since the last good
-    build).  Example: kalshi-lake build"""
+    build).  Example: kalshi-lake build --max-mid-age 300"""
     settings = load_settings()
+    if max_mid_age is not None:
+        if use_prefect:
+            raise fail(
+                "--max-mid-age does not reach a Prefect flow run: set KALSHI_MAX_MID_AGE_SECONDS instead"
+            )
+        settings = dataclasses.replace(settings, max_mid_age_seconds=max_mid_age)
     console = _console()
     if use_prefect:
         _prefect_startup_grace()  # before Prefect is imported: it reads its settings once

@@ -127,12 +127,16 @@ def build_on(
     sql_dir: Path | None = None,
     on_model=None,
     if_changed: bool = False,
+    max_mid_age_seconds: int | None = None,
 ) -> BuildResult:
     """Build every model on an open DuckDB connection `con` over `lake_root`, then run the checks.
 
-    `on_model(ModelResult)` is called after each model is built (inside the build's transaction)."""
+    `on_model(ModelResult)` is called after each model is built (inside the build's transaction).
+    `max_mid_age_seconds` sets the models' freshest-mid limit (the `max_mid_age_seconds()` macro; default 60)."""
     sql_dir = Path(sql_dir) if sql_dir else SQL_DIR
     con.execute("set TimeZone = 'UTC'")
+    if max_mid_age_seconds is not None:
+        con.execute(f"set variable max_mid_age_seconds = {int(max_mid_age_seconds)}")
     con.execute(
         "set parquet_metadata_cache = true"
     )  # the src_ views bind twice per build (snapshot, then glob)
@@ -155,12 +159,16 @@ def build(
     on_model=None,
     lock_timeout: float = BUILD_LOCK_SECONDS,
     if_changed: bool = False,
+    max_mid_age_seconds: int | None = None,
 ) -> BuildResult:
     """Build `sql/` into `<lake_dir>/kalshi.duckdb` (or `db_path`) and run `sql/tests`. Idempotent.
 
     One build per warehouse file at a time: a second waits up to `lock_timeout` s, then raises WarehouseError.
     `if_changed=True`: when neither the lake's files nor the model files changed since the last build (whose
-    checks passed), do nothing and return a result with `skipped` set."""
+    checks passed), do nothing and return a result with `skipped` set. `max_mid_age_seconds` (else the settings'
+    `max_mid_age_seconds`, else the macro's default of 60 s) is how old a REST quote may be and still be a mid."""
+    if max_mid_age_seconds is None:
+        max_mid_age_seconds = getattr(settings_or_lake_dir, "max_mid_age_seconds", None)
     lake_root, default_db = _paths(settings_or_lake_dir)
     db = _local_db(str(db_path or default_db))
     if db != ":memory:":
@@ -168,7 +176,7 @@ def build(
     with build_lock(db, lock_timeout):
         con = _connect(db)
         try:
-            result = build_on(con, lake_root, run_tests, sql_dir, on_model, if_changed)
+            result = build_on(con, lake_root, run_tests, sql_dir, on_model, if_changed, max_mid_age_seconds)
         finally:
             con.close()
     result.db_path = db

@@ -202,7 +202,7 @@ def build_models(
     models = order_models(discover(sql_dir))
     for attempt in range(1, attempts + 1):
         snap = take_snapshot(con, lake_root, [s.stream for s in sources])
-        key = snap.fingerprint(sql_dir)
+        key = snap.fingerprint(sql_dir) + _build_variables(con)
         if if_changed and _last_build(con) == (key, True):
             return None
         try:
@@ -224,6 +224,13 @@ def _moved(snap, exc: Exception) -> None:
 
 
 BUILD_TABLE = "_kalshi_build"
+
+
+def _build_variables(con) -> str:
+    """The build settings the models read (`max_mid_age_seconds`), as part of the fingerprint: another value is
+    another build ("" when unset, so a default build's fingerprint is the files' alone)."""
+    value = con.execute("select getvariable('max_mid_age_seconds')").fetchone()[0]
+    return "" if value is None else f";max_mid_age_seconds={value}"
 
 
 def _last_build(con) -> tuple[str, bool] | None:

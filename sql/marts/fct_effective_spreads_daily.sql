@@ -4,7 +4,8 @@
 -- matched, trades_without_fresh_mid the rest (stale, one-sided or no quote). The cost a taker paid is the SIGNED
 -- effective spread 2 D (P - M) (mean, volume-weighted, median); the absolute 2 |P - M| columns are kept for
 -- reference. Realized spread and price impact (mean over the trades with a fresh mid at both ends) at +1 min,
--- +5 min, +1 h. Division is exact (dec_div).
+-- +5 min, +1 h. Division is exact (dec_div). Source and age: mid_sources lists the sources of the matched mids,
+-- median_mid_age_seconds / max_mid_age_used_seconds their age at the trade; max_mid_age_seconds is the limit.
 with trades as (
     select * from fct_effective_spreads
 ),
@@ -33,7 +34,11 @@ daily as (
         sum(realized_spread_5m_dollars) as rs5m, count(realized_spread_5m_dollars) as n5m,
         sum(price_impact_5m_dollars) as pi5m,
         sum(realized_spread_1h_dollars) as rs1h, count(realized_spread_1h_dollars) as n1h,
-        sum(price_impact_1h_dollars) as pi1h
+        sum(price_impact_1h_dollars) as pi1h,
+        string_agg(distinct mid_source, ',' order by mid_source) filter (where mid_status = 'matched')
+            as mid_sources,
+        median(mid_age_seconds) filter (where mid_status = 'matched') as median_mid_age_seconds,
+        max(mid_age_seconds) filter (where mid_status = 'matched') as max_mid_age_used_seconds
     from trades
     group by ticker, trade_date
 ),
@@ -64,7 +69,10 @@ final as (
         n1h as trades_with_mid_1h,
         cast(dec_div(rs1h, n1h) as decimal(18,6)) as mean_realized_spread_1h_dollars,
         cast(dec_div(pi1h, n1h) as decimal(18,6)) as mean_price_impact_1h_dollars,
-        max_mid_age_seconds() as max_mid_age_seconds
+        max_mid_age_seconds() as max_mid_age_seconds,
+        mid_sources,
+        median_mid_age_seconds,
+        max_mid_age_used_seconds
     from daily
 )
 

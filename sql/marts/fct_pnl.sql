@@ -6,7 +6,8 @@
 -- (int_market_marks: the newer of the latest mid and the last trade, else last price; 0 when there is no mark).
 -- mark_as_of = when the mark was last known current; mark_age_seconds = lake_as_of - mark_as_of, where lake_as_of
 -- is the latest observation in the lake (quotes, trades, market snapshots, fills): how stale the mark is at the
--- end of the data, not at the time the build runs. fees = sum of the fills' fee_cost.
+-- end of the data, not at the time the build runs. fees = sum of the fills' fee_cost, split by liquidity:
+-- maker_fees (is_taker false), taker_fees (is_taker true), other_fees (is_taker unknown; a settlement record's fee).
 -- A void market (int_pnl_settlements.is_void) returns open lots at their original cost: payout = cost basis, no
 -- realized or unrealized P&L on them (lots closed before stand; fees are not assumed refunded).
 -- total = realized + unrealized - fees. position_fp is the open signed position (0 once settled);
@@ -26,6 +27,9 @@ fills as (
         cast(sum(count_fp) as decimal(18,2)) as contracts_traded_fp,
         cast(sum(cast(count_fp as decimal(38,2)) * yes_price_dollars) as decimal(18,6)) as yes_notional_dollars,
         cast(sum(fee_cost) as decimal(18,6)) as fees_dollars,
+        cast(coalesce(sum(fee_cost) filter (where is_taker = false), 0) as decimal(18,6)) as maker_fees_dollars,
+        cast(coalesce(sum(fee_cost) filter (where is_taker), 0) as decimal(18,6)) as taker_fees_dollars,
+        cast(coalesce(sum(fee_cost) filter (where is_taker is null), 0) as decimal(18,6)) as other_fees_dollars,
         cast(sum(yes_qty_fp) as decimal(18,2)) as net_position_fp,
         min(created_time) as first_fill_time,
         max(created_time) as last_fill_time
@@ -121,6 +125,9 @@ from_fills as (
         cast(coalesce(p.realized, 0) as decimal(18,6)) as realized_pnl_dollars,
         cast(coalesce(p.unrealized, 0) as decimal(18,6)) as unrealized_pnl_dollars,
         f.fees_dollars,
+        f.maker_fees_dollars,
+        f.taker_fees_dollars,
+        f.other_fees_dollars,
         cast(coalesce(p.realized, 0) + coalesce(p.unrealized, 0) - f.fees_dollars as decimal(18,6))
             as total_pnl_dollars,
         coalesce(st.settled, false) as settled,
@@ -165,6 +172,9 @@ from_settlements as (
             as realized_pnl_dollars,
         cast(0 as decimal(18,6)) as unrealized_pnl_dollars,
         cast(coalesce(s.fee_cost, 0) as decimal(18,6)) as fees_dollars,
+        cast(0 as decimal(18,6)) as maker_fees_dollars,
+        cast(0 as decimal(18,6)) as taker_fees_dollars,
+        cast(coalesce(s.fee_cost, 0) as decimal(18,6)) as other_fees_dollars,
         cast(cast(s.revenue as decimal(20,0)) * cast(0.01 as decimal(3,2))
             - coalesce(s.yes_total_cost_dollars, 0) - coalesce(s.no_total_cost_dollars, 0)
             - coalesce(s.fee_cost, 0) as decimal(18,6)) as total_pnl_dollars,

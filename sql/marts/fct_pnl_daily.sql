@@ -2,13 +2,17 @@
 -- closing, settlement, balance snapshot) to its last activity, or later while it holds an open position: to the
 -- last day the lake has a quote or trade of a market it holds (an equity curve, Sharpe or drawdown needs every day).
 -- purpose: daily P&L and equity curve. realized = FIFO lots closed that day (at the later fill) plus open lots
--- settled that day (at the settlement value; void: at cost, 0); fees = fee_cost of that day's fills; net = realized
--- - fees; the cumulative columns run over all days. Settlement-only markets (see fct_pnl) count on their settlement
--- day. unrealized = the lots open at the end of the day (opened before midnight UTC, not closed or settled by then;
--- a closed lot is long when its buy came first) marked at midnight: the recorded WebSocket top when it is fresh at
+-- settled that day (at the settlement value; void: at cost, 0); fees = fee_cost of that day's fills (split as
+-- fct_fees_daily: maker, taker, other); net = realized - fees; the cumulative columns run over all days.
+-- Settlement-only markets (see fct_pnl) count on their settlement day. unrealized = the lots open at the end of
+-- the day (opened before midnight UTC, not closed or settled by then; a closed lot is long when its buy came
+-- first) marked at midnight: the recorded WebSocket top when it is fresh at
 -- midnight (the latest ws_book row before it is known and two-sided; age 0), else the NEWER of the latest REST mid
 -- and the latest trade before midnight (the mid at a tie); no quote or trade yet: not marked (unmarked_lots counts
--- them). mark_sources lists the sources used that day; max_mark_age_seconds is the oldest mark's age at midnight.
+-- them). A market seen resolved void (stg_market_history result 'void') whose open lots are not yet settled is
+-- marked at cost from that observation on (mark_source 'void_at_cost', unrealized 0; its age counts from the
+-- observation): it will be paid back what the lots cost, not the last quote. mark_sources lists the sources used
+-- that day; max_mark_age_seconds is the oldest mark's age at midnight.
 -- mtm_pnl_dollars = cumulative net + unrealized.
 -- balance/equity come from the last balance snapshot of the day (integer cents / 100; equity = balance +
 -- portfolio_value); null on days without one (not carried forward).
@@ -51,14 +55,16 @@ realized_daily as (
 ),
 
 fees_daily as (
-    select account, pnl_date, sum(fees) as fees, sum(fills) as fills
-    from (
-        select _account as account, utc_date(created_time) as pnl_date, fee_cost as fees, 1 as fills
-        from stg_fills
-        union all
-        select account, pnl_date, fees_dollars, 0 from settlement_only
-    )
-    group by account, pnl_date
+    select
+        account,
+        fee_date as pnl_date,
+        sum(fees_dollars) as fees,
+        sum(maker_fees_dollars) as maker_fees,
+        sum(taker_fees_dollars) as taker_fees,
+        sum(other_fees_dollars) as other_fees,
+        sum(fill_count) as fills
+    from fct_fees_daily
+    group by account, fee_date
 ),
 
 balance_daily as (
@@ -106,6 +112,15 @@ ws_tops as (
 
 trades as (
     select ticker, created_time, yes_price_dollars from stg_trades
+),
+
+-- the first observation of each market resolved void (a void market is paid back at cost, whenever its settlement
+-- record arrives): from then on its open lots are marked at cost, not at a quote
+void_known as (
+    select ticker, min(_loaded_at) as void_at
+    from stg_market_history
+    where result = 'void'
+    group by ticker
 ),
 
 activity_days as (
@@ -170,25 +185,34 @@ looked_up as (
     asof left join trades as t on t.ticker = o.ticker and o.day_end > t.created_time
 ),
 
+looked_up_void as (
+    select l.*, v.void_at
+    from looked_up as l
+    left join void_known as v on v.ticker = l.ticker and v.void_at < l.day_end
+),
+
 marked as (
     select
         *,
         case
+            when void_at is not null then 'void_at_cost'
             when ws_mid is not null then 'ws_book'
             when rest_mid is not null and (trade_at is null or rest_at >= trade_at) then 'mid'
             when trade_at is not null then 'last_trade'
         end as mark_source,
         case
+            when void_at is not null then entry_price
             when ws_mid is not null then ws_mid
             when rest_mid is not null and (trade_at is null or rest_at >= trade_at) then rest_mid
             else trade_price
         end as mark_dollars,
         case
+            when void_at is not null then void_at
             when ws_mid is not null then day_end
             when rest_mid is not null and (trade_at is null or rest_at >= trade_at) then rest_at
             else trade_at
         end as mark_as_of
-    from looked_up
+    from looked_up_void
 ),
 
 unrealized_daily as (
@@ -212,6 +236,9 @@ joined as (
         coalesce(f.fills, 0) as fill_count,
         cast(coalesce(r.realized, 0) as decimal(18,6)) as realized_pnl_dollars,
         cast(coalesce(f.fees, 0) as decimal(18,6)) as fees_dollars,
+        cast(coalesce(f.maker_fees, 0) as decimal(18,6)) as maker_fees_dollars,
+        cast(coalesce(f.taker_fees, 0) as decimal(18,6)) as taker_fees_dollars,
+        cast(coalesce(f.other_fees, 0) as decimal(18,6)) as other_fees_dollars,
         cast(coalesce(u.unrealized, 0) as decimal(18,6)) as unrealized_pnl_dollars,
         coalesce(u.unmarked_lots, 0) as unmarked_lots,
         u.mark_sources,
@@ -232,6 +259,9 @@ final as (
         fill_count,
         realized_pnl_dollars,
         fees_dollars,
+        maker_fees_dollars,
+        taker_fees_dollars,
+        other_fees_dollars,
         cast(realized_pnl_dollars - fees_dollars as decimal(18,6)) as net_pnl_dollars,
         cast(sum(realized_pnl_dollars) over w as decimal(18,6)) as cumulative_realized_pnl_dollars,
         cast(sum(fees_dollars) over w as decimal(18,6)) as cumulative_fees_dollars,

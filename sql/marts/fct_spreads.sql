@@ -1,26 +1,58 @@
 -- grain: one row per (ticker, observed_at, source); source = 'ws_book', 'orderbook', 'market' or 'candle' (see
 --   int_market_mids, which reads the quotes)
 -- purpose: quoted spread over time: bid, ask, spread and mid of every observed quote, size at best (zero for an
--- absent side; candles have no sizes), depth and the book's state. spread and mid exist only for two-sided books.
+-- absent side; candles have no sizes), depth and the book's state. spread, mid and relative_spread (spread / mid)
+-- exist only for two-sided books. A quote row is its own observation: its age is 0 at observed_at (fct_spreads_daily
+-- and fct_spreads_by_close say how long each was held). Depth at the best levels (REST order books only, the
+-- recorded WebSocket top has no depth): yes_bid_depth_2c_fp = YES bids within 2c of the best bid,
+-- yes_ask_depth_2c_fp = NO bids within 2c of the best NO bid, i.e. YES asks within 2c of the best ask; 0 for an
+-- empty side; yes_bid_depth_fp / no_bid_depth_fp the whole book.
 -- book_state 'unknown' (ws_book only): from here the recorded book is not known whole; no quote until the next row.
 with quotes as (
     select * from int_market_mids
 ),
 
-final as (
+levels as (
     select
         ticker,
-        observed_at,
-        utc_date(observed_at) as observed_date,
-        source,
+        snapshot_ts,
+        side,
+        price_dollars,
+        count_fp,
+        max(price_dollars) over (partition by ticker, snapshot_ts, side) as best_dollars
+    from stg_orderbook_snapshots
+),
+
+near_best as (
+    select
+        ticker,
+        snapshot_ts as observed_at,
+        'orderbook' as source,
+        coalesce(sum(count_fp) filter (where side = 'yes' and price_dollars >= best_dollars - 0.02), 0)
+            as yes_bid_depth_2c_fp,
+        coalesce(sum(count_fp) filter (where side = 'no' and price_dollars >= best_dollars - 0.02), 0)
+            as yes_ask_depth_2c_fp
+    from levels
+    group by ticker, snapshot_ts
+),
+
+final as (
+    select
+        q.ticker,
+        q.observed_at,
+        utc_date(q.observed_at) as observed_date,
+        q.source,
         yes_bid_dollars,
         yes_ask_dollars,
         cast(yes_ask_dollars - yes_bid_dollars as decimal(18,6)) as spread_dollars,
         mid_dollars,
-        case when source <> 'candle' and quote_known then coalesce(yes_bid_size_fp, 0) end as yes_bid_size_fp,
-        case when source <> 'candle' and quote_known then coalesce(yes_ask_size_fp, 0) end as yes_ask_size_fp,
-        yes_bid_depth_fp,
-        no_bid_depth_fp,
+        cast(dec_div(yes_ask_dollars - yes_bid_dollars, mid_dollars) as decimal(18,6)) as relative_spread,
+        case when q.source <> 'candle' and quote_known then coalesce(yes_bid_size_fp, 0) end as yes_bid_size_fp,
+        case when q.source <> 'candle' and quote_known then coalesce(yes_ask_size_fp, 0) end as yes_ask_size_fp,
+        q.yes_bid_depth_fp,
+        q.no_bid_depth_fp,
+        cast(n.yes_bid_depth_2c_fp as decimal(18,2)) as yes_bid_depth_2c_fp,
+        cast(n.yes_ask_depth_2c_fp as decimal(18,2)) as yes_ask_depth_2c_fp,
         case
             when not quote_known then 'unknown'
             when yes_bid_dollars is not null and yes_ask_dollars is not null then 'two_sided'
@@ -28,7 +60,8 @@ final as (
             when yes_ask_dollars is not null then 'ask_only'
             else 'empty'
         end as book_state
-    from quotes
+    from quotes as q
+    left join near_best as n on n.ticker = q.ticker and n.observed_at = q.observed_at and n.source = q.source
 )
 
 select * from final

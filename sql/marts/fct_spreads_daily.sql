@@ -7,8 +7,12 @@
 -- that assumption. A REST quote (polled, not change-driven) holds at most 24 h: a longer gap in the polling is not
 -- read as an unchanged quote; a ws_book top holds until the recorded book changes or stops being known. A day that only carries a quote from before midnight (no observation that day) has a row with
 -- observations 0. time_weighted_spread_dollars = sum(spread x held) / sum(held) over two-sided time (the plain mean
--- of the two-sided spreads when no two-sided time is known); mean / median / min / max over the day's own
--- two-sided observations. Division is exact (dec_div), never DOUBLE.
+-- of the two-sided spreads when no two-sided time is known); time_weighted_relative_spread the same over
+-- fct_spreads.relative_spread (spread / mid; null without two-sided time); mean / median / min / max over the day's own
+-- two-sided observations. Division is exact (dec_div), never DOUBLE. Source and age: source is in the grain;
+-- is_preferred_source marks the row to read for the day (ws_book where the recording holds a quote that day, else
+-- order book over market snapshot over candle); max_quote_age_seconds is the oldest a quote got while it was used
+-- that day (time since observed; for ws_book since the book last changed, which is not staleness).
 with spreads as (
     select * from fct_spreads
 ),
@@ -73,12 +77,28 @@ daily as (
         coalesce(sum(held_us) filter (where book_state = 'two_sided'), 0) as two_sided_us,
         sum(cast(spread_dollars as decimal(38,6)) * held_us) filter (where book_state = 'two_sided')
             as spread_x_us,
+        sum(cast(relative_spread as decimal(38,6)) * held_us) filter (where book_state = 'two_sided')
+            as relative_x_us,
         sum(spread_dollars) filter (where observed_that_day) as spread_sum,
         median(spread_dollars) filter (where observed_that_day) as median_spread_dollars,
         min(spread_dollars) filter (where observed_that_day) as min_spread_dollars,
-        max(spread_dollars) filter (where observed_that_day) as max_spread_dollars
+        max(spread_dollars) filter (where observed_that_day) as max_spread_dollars,
+        max(case when held_us > 0 then date_diff('second', observed_at, least(
+            held_until, cast(observed_date + interval 1 day as timestamptz)
+        )) end) as max_quote_age_seconds
     from held
     group by ticker, observed_date, source
+),
+
+preferred as (
+    select
+        *,
+        row_number() over (
+            partition by ticker, observed_date
+            order by observed_us > 0 desc,
+                case source when 'ws_book' then 0 when 'orderbook' then 1 when 'market' then 2 else 3 end
+        ) = 1 as is_preferred_source
+    from daily
 ),
 
 final as (
@@ -97,11 +117,14 @@ final as (
             when two_sided_us > 0 then dec_div(spread_x_us, two_sided_us)
             else dec_div(spread_sum, two_sided_observations)
         end as decimal(18,6)) as time_weighted_spread_dollars,
+        cast(dec_div(relative_x_us, two_sided_us) as decimal(18,6)) as time_weighted_relative_spread,
         cast(dec_div(spread_sum, two_sided_observations) as decimal(18,6)) as mean_spread_dollars,
         cast(median_spread_dollars as decimal(18,6)) as median_spread_dollars,
         min_spread_dollars,
-        max_spread_dollars
-    from daily
+        max_spread_dollars,
+        max_quote_age_seconds,
+        is_preferred_source
+    from preferred
 )
 
 select * from final

@@ -271,3 +271,20 @@ def test_event_sums(con):
     assert rows[("KXC-E", "24h")] == (3, 3, True, D("0.93"), D("-0.07"))
     assert rows[("KXC-E", "1h")] == (3, 3, True, D("1.05"), D("0.05"))
     assert rows[("KXC-F", "1h")] == (2, 1, False, None, None)
+
+
+def test_event_level_view(con):
+    """Event E at 7d: A .38 (YES), B .35, C .20 -> sum .93, mean .31, Brier (.62^2 + .35^2 + .2^2) / 3 = .1823;
+    at 1h: A .92, B .08, C .05 -> Brier (.08^2 + .08^2 + .05^2) / 3 = .0051. Event F at 7d: D .70 priced, N not
+    (counted, not scored): Brier .3^2 = .09."""
+    rows = {
+        (r[0], r[1]): r[2:]
+        for r in con.execute(
+            "select event_ticker, horizon, mutually_exclusive, markets, markets_priced, yes_outcome_sum, "
+            "yes_price_sum, mean_implied_probability, brier_score from fct_calibration_events "
+            "where market_class = 'binary'"
+        ).fetchall()
+    }
+    assert rows[("KXC-E", "7d")] == (True, 3, 3, D(1), D(".93"), D(".31"), D(".1823"))
+    assert rows[("KXC-E", "1h")] == (True, 3, 3, D(1), D(".93") + D(".12"), D(".35"), D(".0051"))
+    assert rows[("KXC-F", "7d")] == (True, 2, 1, D(2), D(".70"), D(".70"), D(".09"))

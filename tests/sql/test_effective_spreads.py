@@ -115,6 +115,11 @@ def test_signed_spread_against_a_fresh_mid_and_later_mids(root):
         "mean_price_impact_1m_dollars from fct_effective_spreads_daily"
     ).fetchall()
     assert daily == [(5, 2, 3, D("0.03"), D("0.036667"), 1, D("-0.04"), D("0.08"))]
+    # the matched mids' source and age: A's 30 s, C's 20 s
+    assert con.execute(
+        "select mid_sources, median_mid_age_seconds, max_mid_age_used_seconds, max_mid_age_seconds "
+        "from fct_effective_spreads_daily"
+    ).fetchone() == ("orderbook", 25, 30, 60)
 
 
 def test_the_maximum_mid_age_is_settable_per_build(root):

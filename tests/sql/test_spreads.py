@@ -139,6 +139,23 @@ def test_market_snapshot_spreads(con):
     ]
 
 
+def test_depth_at_the_best_levels(con):
+    """Within 2c of the best: t0 bids .42x5 + .40x10 = 15, NO bids .55x7 (.50 is 5c away) = 7; t1 no YES bids = 0;
+    t4 1 / 2. Only REST order books have levels: market snapshots have none (null)."""
+    rows = con.execute(
+        "select ticker, observed_at, yes_bid_depth_2c_fp, yes_ask_depth_2c_fp from fct_spreads "
+        "where ticker = 'S1' order by observed_at"
+    ).fetchall()
+    assert [rows[0], rows[1], rows[3]] == [
+        ("S1", at(0), D(15), D(7)),
+        ("S1", at(1), D(0), D(7)),
+        ("S1", at(4), D(1), D(2)),
+    ]
+    assert con.execute(
+        "select distinct yes_bid_depth_2c_fp from fct_spreads where source = 'market'"
+    ).fetchall() == [(None,)]
+
+
 def test_spreads_daily_time_weighted_and_median(con):
     row = con.execute(
         "select observations, two_sided_observations, one_sided_observations, empty_observations, "
@@ -152,6 +169,16 @@ def test_spreads_daily_time_weighted_and_median(con):
     assert con.execute(
         "select open_ended_seconds from fct_spreads_daily where ticker = 'S1' and source = 'orderbook'"
     ).fetchone() == (42900,)
+    # source and age: the only source of S1 is the preferred one; the oldest quote is t5 at midnight (42900 s)
+    assert con.execute(
+        "select is_preferred_source, max_quote_age_seconds from fct_spreads_daily "
+        "where ticker = 'S1' and source = 'orderbook'"
+    ).fetchone() == (True, 42900)
+    # relative spreads .03/.435 = .068966, .02/.41 = .048780, .04/.42 = .095238, weighted the same way:
+    # (.068966 x 60 + .048780 x 60 + .095238 x 42900) / 43020 = .095137
+    assert con.execute(
+        "select time_weighted_relative_spread from fct_spreads_daily where ticker = 'S1' and source = 'orderbook'"
+    ).fetchone() == (D("0.095137"),)
 
 
 def test_effective_spreads(con):

@@ -1,0 +1,87 @@
+-- grain: one row per (ticker, close_bucket): every bucket of time to close (close_buckets() in macros.sql;
+--   'no_close_time' when the market has none) in which the market traded
+-- purpose: what takers paid and makers kept by time to close, over fct_effective_spreads. Every trade is counted
+-- (trades_with_mid: a fresh mid, mid_status 'matched'; trades_without_fresh_mid: the rest); the means are over the
+-- matched trades only: signed effective spread 2 D (P - M), relative (/ M), and per horizon (+1 min, +5 min, +1 h)
+-- realized spread and price impact over the trades with a fresh mid at both ends. Source and age of the mids:
+-- mid_sources lists the sources of the matched mids, median / max_mid_age_seconds their age at the trade (a
+-- ws_book top: time since the book last changed), max_mid_age_limit_seconds the limit the build used.
+with trades as (
+    select * from fct_effective_spreads
+),
+
+markets as (
+    select ticker, close_time from int_market_states
+),
+
+buckets as (
+    select * from close_buckets()
+    union all
+    select 0, 'no_close_time', null, null
+),
+
+bucketed as (
+    select t.*, b.close_bucket, b.bucket_order
+    from trades as t
+    left join markets as m on m.ticker = t.ticker
+    join buckets as b
+        on (m.close_time is null) = (b.close_bucket = 'no_close_time')
+        and (b.hi_seconds is null or t.created_time >= m.close_time - to_seconds(b.hi_seconds))
+        and (b.lo_seconds is null or t.created_time < m.close_time - to_seconds(b.lo_seconds))
+),
+
+per_bucket as (
+    select
+        ticker,
+        close_bucket,
+        any_value(bucket_order) as bucket_order,
+        count(*) as trade_count,
+        count(*) filter (where mid_status = 'matched') as trades_with_mid,
+        count(*) filter (where mid_status <> 'matched') as trades_without_fresh_mid,
+        sum(count_fp) as volume_fp,
+        sum(signed_effective_spread_dollars) as signed_sum,
+        count(signed_effective_spread_dollars) as signed_n,
+        sum(relative_effective_spread) as rel_sum,
+        count(relative_effective_spread) as rel_n,
+        sum(realized_spread_1m_dollars) as rs1m, count(realized_spread_1m_dollars) as n1m,
+        sum(price_impact_1m_dollars) filter (where realized_spread_1m_dollars is not null) as pi1m,
+        sum(realized_spread_5m_dollars) as rs5m, count(realized_spread_5m_dollars) as n5m,
+        sum(price_impact_5m_dollars) filter (where realized_spread_5m_dollars is not null) as pi5m,
+        sum(realized_spread_1h_dollars) as rs1h, count(realized_spread_1h_dollars) as n1h,
+        sum(price_impact_1h_dollars) filter (where realized_spread_1h_dollars is not null) as pi1h,
+        string_agg(distinct mid_source, ',' order by mid_source) filter (where mid_status = 'matched')
+            as mid_sources,
+        median(mid_age_seconds) filter (where mid_status = 'matched') as median_mid_age_seconds,
+        max(mid_age_seconds) filter (where mid_status = 'matched') as max_mid_age_seconds
+    from bucketed
+    group by ticker, close_bucket
+),
+
+final as (
+    select
+        ticker,
+        close_bucket,
+        bucket_order,
+        trade_count,
+        trades_with_mid,
+        trades_without_fresh_mid,
+        cast(volume_fp as decimal(18,2)) as volume_fp,
+        cast(dec_div(signed_sum, signed_n) as decimal(18,6)) as mean_signed_effective_spread_dollars,
+        cast(dec_div(rel_sum, rel_n) as decimal(18,6)) as mean_relative_effective_spread,
+        n1m as trades_with_mid_1m,
+        cast(dec_div(rs1m, n1m) as decimal(18,6)) as mean_realized_spread_1m_dollars,
+        cast(dec_div(pi1m, n1m) as decimal(18,6)) as mean_price_impact_1m_dollars,
+        n5m as trades_with_mid_5m,
+        cast(dec_div(rs5m, n5m) as decimal(18,6)) as mean_realized_spread_5m_dollars,
+        cast(dec_div(pi5m, n5m) as decimal(18,6)) as mean_price_impact_5m_dollars,
+        n1h as trades_with_mid_1h,
+        cast(dec_div(rs1h, n1h) as decimal(18,6)) as mean_realized_spread_1h_dollars,
+        cast(dec_div(pi1h, n1h) as decimal(18,6)) as mean_price_impact_1h_dollars,
+        mid_sources,
+        median_mid_age_seconds,
+        max_mid_age_seconds,
+        max_mid_age_seconds() as max_mid_age_limit_seconds
+    from per_bucket
+)
+
+select * from final
