@@ -118,18 +118,23 @@ daily_tw = con.sql("""
     from fct_spreads_daily where two_sided_seconds > 0
 """).pl()
 fig, ax = plt.subplots(figsize=(10, 4))
-bins = [i / 100 for i in range(0, 41)]
+# the axis ends at the 99th percentile (at least $0.10); wider market-days fall in the last bin
+cap = max(0.10, float(np.ceil(np.percentile(daily_tw["tw"].to_list() or [0.1], 99) * 100) / 100))
+bins = list(np.linspace(0, cap, int(round(cap / 0.005)) + 1))
 for src in sorted(set(daily_tw["source"].to_list())):
     d = daily_tw.filter(daily_tw["source"] == src)
     m, lo, hi, k = clustered_mean(d["tw"].to_list(), d["ticker"].to_list())
     ci = f", 95 % [{lo:.3f}, {hi:.3f}]" if lo is not None else ""
     ax.hist(
-        [min(x, 0.4) for x in d["tw"].to_list()],
+        [min(x, cap) for x in d["tw"].to_list()],
         bins=bins,
-        alpha=0.55,
-        label=f"{src}: {d.height} market-days, {k} markets; mean ${m:.3f}{ci}",
+        histtype="step",
+        lw=2,
+        label=f"{src}: {d.height} market-days, {k} markets; mean of market-days ${m:.3f}{ci}",
     )
-ax.set_xlabel(r"time-weighted quoted spread of a market-day (\$ per contract; ≥ \$0.40 in the last bin)")
+ax.set_xlabel(
+    rf"time-weighted quoted spread of a market-day (\$ per contract; ≥ \${cap:.2f} in the last bin)"
+)
 ax.set_ylabel("market-days")
 ax.set_title("Quoted YES spread per market and day, time-weighted, by quote source")
 if daily_tw.height:
@@ -306,6 +311,15 @@ for i, t in enumerate(table):
         ]
     )
     ax.errorbar([i], [t["mean_signed_effective_dollars"]], yerr=err, fmt="o", color="tab:blue", capsize=4)
+    if err is None:
+        ax.annotate(
+            f"{t['markets_matched']} market: no interval",
+            (i, t["mean_signed_effective_dollars"]),
+            xytext=(0, 8),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+        )
 ax.set_xticks(
     range(len(xs)), [f"{t['before close']}\n{t['matched']:,}/{t['trades']:,} matched" for t in table]
 )

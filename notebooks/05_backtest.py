@@ -207,7 +207,10 @@ net = [float(r.metrics.pnl) for r, _ in runs]
 xs = range(len(names))
 ax.bar([x - 0.25 for x in xs], gross, width=0.25, label="before fees")
 ax.bar(xs, [-f for f in fees], width=0.25, label="fees (−)", color="tab:red")
-ax.bar([x + 0.25 for x in xs], net, width=0.25, label="after fees", color="tab:green")
+ax.bar([x + 0.25 for x in xs], net, width=0.25, label="after fees", color="dimgray")
+for x, vals in zip(xs, zip(gross, fees, net, strict=True), strict=True):
+    for dx, v in zip((-0.25, 0, 0.25), (vals[0], -vals[1], vals[2]), strict=True):
+        ax.annotate(f"{v:,.2f}", (x + dx, v), ha="center", va="bottom" if v >= 0 else "top", fontsize=7)
 ax.axhline(0, color="grey", lw=0.8)
 ax.set_xticks(list(xs), names)
 ax.set_ylabel(r"\$ over the whole replay")
@@ -377,7 +380,7 @@ ax.set_xlim(0, 1)
 ax.set_xlabel(r"YES price (\$ per contract)")
 ax.set_ylabel(r"fee (\$ per contract)")
 ax.set_title(
-    f"{runs[0][0].strategy}: fee per contract by price (0.07 · P · (1 − P) for takers, rounded up per fill)"
+    f"{runs[0][0].strategy}: fee per contract by price (series multiplier × 0.07 · P · (1 − P), rounded up per fill)"
 )
 if per_contract.height:
     ax.legend(fontsize=8)
