@@ -96,10 +96,10 @@ for account in sorted(set(daily["account"].to_list())):
 if daily.height:
     first, last = min(daily["pnl_date"].to_list()), max(daily["pnl_date"].to_list())
     n_days = (last - first).days + 1
-    for ax in (ax1, ax2):
+    for ax, ticks in ((ax1, 8), (ax2, 4)):
         # a one-day account gets a one-day axis, not a five-year one
         ax.set_xlim(first - timedelta(days=1), last + timedelta(days=1))
-        ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, n_days // 8)))
+        ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, -(-n_days // ticks))))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
         ax.tick_params(axis="x", rotation=30)
     ax1.legend(fontsize=7)
@@ -110,7 +110,7 @@ else:
 ax1.axhline(0, color="grey", lw=0.6)
 ax1.set_ylabel(r"P&L after fees (\$)")
 ax1.set_title(f"P&L after fees per UTC day ({span})")
-ax2.set_ylabel(r"\$")
+ax2.set_ylabel(r"\$ (balance + portfolio value)")
 ax2.set_title("exchange: balance + portfolio value")
 fig.tight_layout()
 
