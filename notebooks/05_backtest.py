@@ -16,8 +16,8 @@
 # %% [markdown]
 # # 05 · Backtest: what a strategy made after fees, with intervals, and what it would make out of sample
 #
-# **What this shows:** the P&L after fees of two built-in strategies replayed over the lake under a stated,
-# conservative fill model, each with a 95 % bootstrap interval clustered by event, and a walk-forward test in
+# **What this shows:** the P&L after fees of two built-in strategies replayed over the lake under a stated fill
+# model (no fresh quote, no fill), each with a 95 % bootstrap interval clustered by event, and a walk-forward test in
 # which parameters are chosen on past data only and scored on the data after it. **What it does not show:** that
 # any of these numbers would repeat live — the fill model cannot know the queue or hidden liquidity, the lake is
 # small, and an interval that covers \$0 is no evidence of an edge.

@@ -46,9 +46,12 @@ def _execute_books(books: dict[str, object]) -> dict[str, object]:
     ]
 
     async def run_all():
-        await asyncio.gather(*(c.async_execute() for c in clients))
+        # every kernel finishes and shuts down before the first error is raised (none is cancelled mid-cell)
+        return await asyncio.gather(*(c.async_execute() for c in clients), return_exceptions=True)
 
-    asyncio.run(run_all())
+    for outcome in asyncio.run(run_all()):
+        if isinstance(outcome, BaseException):
+            raise outcome
     return books
 
 
