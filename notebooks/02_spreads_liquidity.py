@@ -66,6 +66,12 @@ def clustered_mean(values, clusters, n=N_BOOT, seed=SEED):
     return mean, float(lo), float(hi), len(keys)
 
 
+def bars(mean, lo, hi):
+    """Error-bar lengths for matplotlib; None without an interval. A percentile interval need not contain the
+    mean of a skewed sample: a side that does not reach the point is drawn as zero length (the table has it)."""
+    return None if lo is None else [[max(0.0, mean - lo)], [max(0.0, hi - mean)]]
+
+
 # %% [markdown]
 # ## Where the quotes come from
 # `ws_book`: the top of the book recorded from the WebSocket, every change, while the recorder ran (the preferred
@@ -234,7 +240,7 @@ for i, r in enumerate(rows):
     if r["mean"] is None:
         ax.text(0, y, "  n = 0: no fresh mid", va="center", fontsize=8, color="grey")
         continue
-    err = [[r["mean"] - r["low"]], [r["high"] - r["mean"]]] if r["low"] is not None else None
+    err = bars(r["mean"], r["low"], r["high"])
     color = "grey" if "reference" in r["measure"] else "tab:blue"
     ax.errorbar([r["mean"]], [y], xerr=err, fmt="o", color=color, capsize=4)
     ax.annotate(
@@ -249,7 +255,17 @@ ax.axvline(0, color="grey", lw=0.8)
 ax.set_xlabel(r"\$ per contract (mean over matched trades; bars: 95 % interval, markets resampled)")
 ax.set_title(f"What takers paid against a mid at most {max_age} s old, and what makers kept")
 fig.tight_layout()
-pl.DataFrame(rows).with_columns(pl.col("mean", "low", "high").round(4))
+pl.DataFrame(
+    rows,
+    schema={
+        "measure": pl.String,
+        "trades": pl.Int64,
+        "markets": pl.Int64,
+        "mean": pl.Float64,
+        "low": pl.Float64,
+        "high": pl.Float64,
+    },
+).with_columns(pl.col("mean", "low", "high").round(4))
 
 # %% [markdown]
 # **Caption.** This shows, for the trades with a fresh mid, the signed effective spread next to the quoted spread
@@ -302,14 +318,7 @@ xs = [t["before close"] for t in table]
 for i, t in enumerate(table):
     if t["mean_signed_effective_dollars"] is None:
         continue
-    err = (
-        None
-        if t["low"] is None
-        else [
-            [t["mean_signed_effective_dollars"] - t["low"]],
-            [t["high"] - t["mean_signed_effective_dollars"]],
-        ]
-    )
+    err = bars(t["mean_signed_effective_dollars"], t["low"], t["high"])
     ax.errorbar([i], [t["mean_signed_effective_dollars"]], yerr=err, fmt="o", color="tab:blue", capsize=4)
     if err is None:
         ax.annotate(
@@ -327,7 +336,19 @@ ax.axhline(0, color="grey", lw=0.8)
 ax.set_ylabel(r"signed effective spread (\$ per contract)")
 ax.set_title("Signed effective spread by time before close (95 % intervals, markets resampled)")
 fig.tight_layout()
-pl.DataFrame(table).with_columns(pl.col("mean_signed_effective_dollars", "low", "high").round(4))
+pl.DataFrame(
+    table,
+    schema={
+        "before close": pl.String,
+        "trades": pl.Int64,
+        "matched": pl.Int64,
+        "match_rate": pl.Float64,
+        "markets_matched": pl.Int64,
+        "mean_signed_effective_dollars": pl.Float64,
+        "low": pl.Float64,
+        "high": pl.Float64,
+    },
+).with_columns(pl.col("mean_signed_effective_dollars", "low", "high").round(4))
 
 # %% [markdown]
 # **Caption.** This shows whether takers paid more close to a market's close, where a fresh mid exists; it does

@@ -170,7 +170,7 @@ for run_id, (name, b) in ids.items():
     ax.errorbar(
         [end],
         [last],
-        yerr=[[last - float(b.pnl_low)], [float(b.pnl_high) - last]],
+        yerr=[[max(0.0, last - float(b.pnl_low))], [max(0.0, float(b.pnl_high) - last)]],
         fmt="o",
         color=line.get_color(),
         capsize=5,
