@@ -355,6 +355,22 @@ pl.DataFrame(
 # not show the unmatched trades (see the match counts under each bucket), and a bucket with few markets is noise.
 
 # %% [markdown]
+# ## By price level: dollars and relative to the price
+# Matched trades by the mid they met, in tenths. `relative_effective_spread` = signed effective / mid: near 0 or 1
+# a one-cent tick is a large fraction of the price, so a cheap contract costs more relative to what it is worth.
+# No interval here: read the trade and market counts — a bucket of one or two markets says nothing.
+
+# %%
+con.sql("""
+    select cast(least(floor(mid_dollars * 10), 9) / 10 as decimal(3,1)) as mid_from,
+           count(*) as matched_trades, count(distinct ticker) as markets,
+           cast(avg(signed_effective_spread_dollars) as decimal(18,4)) as mean_signed_effective_dollars,
+           cast(avg(relative_effective_spread) as decimal(18,4)) as mean_relative_effective_spread
+    from fct_effective_spreads where mid_status = 'matched'
+    group by all order by mid_from
+""").pl()
+
+# %% [markdown]
 # ## By day (all markets)
 # Counts from `fct_effective_spreads_daily`: every trade of the day, matched or not; the signed spread is the mean
 # over the matched trades, weighted by trades.
