@@ -303,7 +303,7 @@ for f in rs.folds:
         label="test, chosen (reported)" if not f.index else None,
     )
 ax1.axhline(0, color="grey", lw=0.8, ls="--")
-ax1.set_xticks([f.index for f in rs.folds], [f"fold {f.index}\ntest {window(f)[:13]}" for f in rs.folds])
+ax1.set_xticks([f.index for f in rs.folds], [f"fold {f.index}\ntest from {window(f)[:12]}" for f in rs.folds])
 ax1.set_xlabel("fold")
 ax1.set_ylabel(r"P&L after fees (\$)")
 ax1.set_title("in-sample choice vs out-of-sample result")
