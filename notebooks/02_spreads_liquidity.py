@@ -5,149 +5,383 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
 #     name: python3
 # ---
 
-
 # %% [markdown]
-# # 02 · Spreads and liquidity
+# # 02 · Spreads and liquidity: time-weighted quoted spreads, signed effective spreads against fresh mids
 #
-# Quoted spreads (YES ask − YES bid) from order-book snapshots and market snapshots (`fct_spreads`) against
-# effective spreads paid by takers (`fct_effective_spreads`: 2 × |trade price − prevailing mid|), by time of
-# day and by price level. All spreads are in dollars per contract; exact decimals in the tables.
+# **What this shows:** how wide Kalshi's quoted YES spread was (time-weighted, by quote source) and what takers
+# paid over the mid *just before* their trade — the signed effective spread, measured only where a fresh mid
+# exists, with every trade without one counted — in dollars per contract, with 95 % intervals clustered by market.
+# **What it does not show:** the cost of trades the lake has no fresh quote for (on a lake of REST polls and hourly
+# candles that is most of them), the cost of a large order (sizes at the best level are small), or maker profits
+# net of fees.
+#
+# Marts: `fct_spreads` (every observed quote, its source and book state), `fct_spreads_daily` (time-weighted
+# quoted spread per market and day), `fct_effective_spreads` (one row per trade: mid status, source and age,
+# signed effective spread, realized spread and price impact at +1 min / +5 min / +1 h),
+# `fct_effective_spreads_daily`. Measures: quoted = YES ask − YES bid; signed effective = 2 · D · (P − M), D = +1
+# when the taker bought YES, −1 when they sold, M = the mid just before the trade; realized at h = 2 · D · (P −
+# M_h) (what a maker kept after the mid moved); price impact = 2 · D · (M_h − M) (what adverse selection took).
 
 # %% tags=["parameters"]
 LAKE_DIR = None  # None: from settings (KALSHI_LAKE_DIR / kalshi-lake.toml, default ./data)
+N_BOOT = 1000  # resamples of markets for the intervals
+SEED = 7
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
 from kalshi_lake.notebook import open_warehouse
 
 con = open_warehouse(LAKE_DIR)
-
-# %% [markdown]
-# ## Quoted spreads: how often is there a two-sided market?
-
-# %%
-con.sql("""
-    select source, book_state, count(*) as observations, count(distinct ticker) as markets,
-           avg(spread_dollars) as mean_spread_dollars, median(spread_dollars) as median_spread_dollars
-    from fct_spreads group by all order by source, book_state
-""").pl()
-
-# %% [markdown]
-# ## Quoted vs effective spread, overall
-
-# %%
-summary = con.sql("""
-    select 'quoted (order book)' as measure, count(spread_dollars) as n, avg(spread_dollars) as mean_dollars,
-           median(spread_dollars) as median_dollars
-    from fct_spreads where source = 'orderbook' and book_state = 'two_sided'
-    union all
-    select 'quoted (market snapshot)', count(spread_dollars), avg(spread_dollars), median(spread_dollars)
-    from fct_spreads where source = 'market' and book_state = 'two_sided'
-    union all
-    select 'effective (trades)', count(effective_spread_dollars), avg(effective_spread_dollars),
-           median(effective_spread_dollars)
-    from fct_effective_spreads where effective_spread_dollars is not null
-""").pl()
-summary
-
-# %%
-quoted = [
-    float(x)
-    for x in con.sql(
-        "select spread_dollars from fct_spreads where book_state = 'two_sided' and spread_dollars is not null"
-    )
-    .pl()["spread_dollars"]
-    .to_list()
-]
-effective = [
-    float(x)
-    for x in con.sql(
-        "select effective_spread_dollars from fct_effective_spreads where effective_spread_dollars is not null"
-    )
-    .pl()["effective_spread_dollars"]
-    .to_list()
-]
-fig, ax = plt.subplots(figsize=(10, 4))
-bins = [i / 100 for i in range(0, 41)]
-ax.hist(quoted, bins=bins, alpha=0.6, label=f"quoted ({len(quoted)} obs)", density=True)
-ax.hist(effective, bins=bins, alpha=0.6, label=f"effective ({len(effective)} trades)", density=True)
-ax.set_xlabel("spread ($ per contract)")
-ax.set_ylabel("density")
-ax.set_title("quoted vs effective spreads")
-ax.legend()
-
-# %% [markdown]
-# ## By time of day (UTC)
-
-# %%
-by_hour = con.sql("""
-    with q as (
-        select hour(observed_at) as hour_utc, avg(spread_dollars) as quoted
-        from fct_spreads where book_state = 'two_sided' group by all),
-    e as (
-        select hour(created_time) as hour_utc, avg(effective_spread_dollars) as effective, count(*) as trades
-        from fct_effective_spreads group by all)
-    select hour_utc, cast(q.quoted as double) as quoted, cast(e.effective as double) as effective,
-           coalesce(e.trades, 0) as trades
-    from q full join e using (hour_utc) order by hour_utc
-""").pl()
-fig, ax = plt.subplots(figsize=(10, 4))
-ax.plot(by_hour["hour_utc"].to_list(), by_hour["quoted"].to_list(), "o-", label="quoted")
-ax.plot(by_hour["hour_utc"].to_list(), by_hour["effective"].to_list(), "s-", label="effective")
-ax.set_xlabel("hour of day (UTC)")
-ax.set_ylabel("mean spread ($)")
-ax.set_xticks(range(0, 24, 2))
-ax.set_title("spreads by time of day")
-ax.legend()
-by_hour
-
-# %% [markdown]
-# ## By price level
-# Near 0 or 1 the tick is a large fraction of the price; mid-range markets usually quote tighter in
-# relative terms but not in dollars.
-
-# %%
-by_level = con.sql("""
-    with q as (
-        select least(floor(mid_dollars * 10), 9) as bucket, avg(spread_dollars) as quoted, count(*) as quotes
-        from fct_spreads where book_state = 'two_sided' and mid_dollars is not null group by all),
-    e as (
-        select least(floor(yes_price_dollars * 10), 9) as bucket, avg(effective_spread_dollars) as effective,
-               count(effective_spread_dollars) as trades
-        from fct_effective_spreads group by all)
-    select cast(bucket as integer) as bucket, cast(bucket / 10 as double) as price_from,
-           cast(q.quoted as double) as quoted, cast(e.effective as double) as effective,
-           coalesce(q.quotes, 0) as quotes, coalesce(e.trades, 0) as trades
-    from q full join e using (bucket) order by bucket
-""").pl()
-fig, ax = plt.subplots(figsize=(10, 4))
-x = by_level["bucket"].to_list()
-ax.bar([b - 0.2 for b in x], [v or 0.0 for v in by_level["quoted"].to_list()], width=0.4, label="quoted")
-ax.bar(
-    [b + 0.2 for b in x], [v or 0.0 for v in by_level["effective"].to_list()], width=0.4, label="effective"
+# the limit the build used is stored in every row
+max_age = con.sql("select coalesce(max(max_mid_age_seconds), 60) from fct_effective_spreads").fetchall()[0][0]
+print(
+    f"a mid counts as fresh when at most {max_age} s old (max_mid_age_seconds), or a live recorded WebSocket top"
 )
-ax.set_xticks(range(10), [f"{b / 10:.1f}-{(b + 1) / 10:.1f}" for b in range(10)])
-ax.set_xlabel("YES price / mid")
-ax.set_ylabel("mean spread ($)")
-ax.set_title("spreads by price level")
-ax.legend()
-by_level
+
+
+def clustered_mean(values, clusters, n=N_BOOT, seed=SEED):
+    """Mean of `values` and its 95 % percentile interval from resampling clusters (markets) with replacement.
+    Floats, for the interval only: the exact means are in the tables. None when fewer than 2 clusters."""
+    if not len(values):
+        return None, None, None, 0
+    keys, idx = np.unique(np.asarray(clusters), return_inverse=True)
+    v = np.asarray(values, dtype=float)
+    sums, counts = np.bincount(idx, weights=v), np.bincount(idx)
+    mean = float(v.mean())
+    if len(keys) < 2:
+        return mean, None, None, len(keys)
+    draws = np.random.default_rng(seed).integers(0, len(keys), size=(n, len(keys)))
+    boot = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return mean, float(lo), float(hi), len(keys)
+
+
+def bars(mean, lo, hi):
+    """Error-bar lengths for matplotlib; None without an interval. A percentile interval need not contain the
+    mean of a skewed sample: a side that does not reach the point is drawn as zero length (the table has it)."""
+    return None if lo is None else [[max(0.0, mean - lo)], [max(0.0, hi - mean)]]
+
 
 # %% [markdown]
-# ## Daily liquidity: the widest markets
+# ## Where the quotes come from
+# `ws_book`: the top of the book recorded from the WebSocket, every change, while the recorder ran (the preferred
+# source). `orderbook`: REST book snapshots, one per pull. `market`: bid/ask on market snapshots, one per pull.
+# `candle`: the bid/ask at the close of each candlestick (hourly here) — a quote once an hour, no sizes.
+# `two_sided_hours`: time during which the quote was two-sided, each observation held until the next of its
+# market and source (REST quotes at most 24 h); `open_ended_share`: the part of that time which rests on the
+# assumption that a market's last quote held to the end of its day or its close.
+
+# %%
+sources = con.sql("""
+    with q as (
+        select source, count(*) as observations, count(distinct ticker) as markets,
+               count(*) filter (where book_state = 'two_sided') as two_sided,
+               min(observed_at) as first_observed, max(observed_at) as last_observed
+        from fct_spreads group by source),
+    d as (
+        select source, sum(two_sided_seconds) as two_sided_s, sum(open_ended_seconds) as open_ended_s,
+               sum(observed_seconds) as observed_s
+        from fct_spreads_daily group by source)
+    select source, observations, markets, round(two_sided / observations, 3) as two_sided_share,
+           round(two_sided_s / 3600, 1) as two_sided_hours,
+           round(open_ended_s / nullif(observed_s, 0), 3) as open_ended_share, first_observed, last_observed
+    from q left join d using (source)
+    order by case source when 'ws_book' then 0 when 'orderbook' then 1 when 'market' then 2 else 3 end
+""").pl()
+sources
+
+# %% [markdown]
+# ## Quoted spread, time-weighted
+# Per source: Σ (spread × time it held) / Σ two-sided time over every market and day (`fct_spreads_daily`), in
+# dollars per contract. Sizes at the best bid and ask (contracts) exist for book and market sources, not candles.
+
+# %%
+quoted = con.sql("""
+    with d as (
+        select source, sum(time_weighted_spread_dollars * two_sided_seconds) as sx, sum(two_sided_seconds) as s,
+               count(*) filter (where two_sided_seconds > 0) as market_days
+        from fct_spreads_daily group by source),
+    sizes as (
+        select source, median(yes_bid_size_fp) as median_bid_size_contracts,
+               median(yes_ask_size_fp) as median_ask_size_contracts
+        from fct_spreads where book_state = 'two_sided' group by source)
+    select source, market_days, cast(sx / nullif(s, 0) as decimal(18,4)) as time_weighted_spread_dollars,
+           median_bid_size_contracts, median_ask_size_contracts
+    from d left join sizes using (source) order by source
+""").pl()
+daily_tw = con.sql("""
+    select source, ticker, cast(time_weighted_spread_dollars as double) as tw
+    from fct_spreads_daily where two_sided_seconds > 0
+""").pl()
+fig, ax = plt.subplots(figsize=(10, 4))
+# the axis ends at the 99th percentile (at least $0.10); wider market-days fall in the last bin
+cap = max(0.10, float(np.ceil(np.percentile(daily_tw["tw"].to_list() or [0.1], 99) * 100) / 100))
+bins = list(np.linspace(0, cap, int(round(cap / 0.005)) + 1))
+for src in sorted(set(daily_tw["source"].to_list())):
+    d = daily_tw.filter(daily_tw["source"] == src)
+    m, lo, hi, k = clustered_mean(d["tw"].to_list(), d["ticker"].to_list())
+    ci = f", 95 % [{lo:.3f}, {hi:.3f}]" if lo is not None else ""
+    ax.hist(
+        [min(x, cap) for x in d["tw"].to_list()],
+        bins=bins,
+        histtype="step",
+        lw=2,
+        label=f"{src}: {d.height} market-days, {k} markets; mean of market-days ${m:.3f}{ci}",
+    )
+ax.set_xlabel(
+    rf"time-weighted quoted spread of a market-day (\$ per contract; ≥ \${cap:.2f} in the last bin)"
+)
+ax.set_ylabel("market-days")
+ax.set_title("Quoted YES spread per market and day, time-weighted, by quote source")
+if daily_tw.height:
+    ax.legend(fontsize=8)
+fig.tight_layout()
+quoted
+
+# %% [markdown]
+# **Caption.** This shows how wide the quoted spread was, each market-day weighted by how long each quote held,
+# by source (the mean's interval resamples markets); it does not show what a trade cost — candle quotes are a
+# snapshot once an hour and say nothing about the spread between closes.
+
+# %% [markdown]
+# ## Which trades have a fresh mid
+# Every trade is counted. `matched`: a fresh mid existed just before the trade; `stale`: the latest quote was older
+# than the limit; `one_sided`: it had no bid or no ask; `no_quote`: nothing before the trade. Only matched trades
+# are measured below; the others are not measured against an old mid (that measured how stale the mid was).
+
+# %%
+status = con.sql("""
+    select mid_status, coalesce(mid_source, '-') as mid_source, count(*) as trades,
+           round(count(*) / sum(count(*)) over (), 4) as share_of_trades,
+           sum(count_fp) as contracts, median(mid_age_seconds) as median_mid_age_seconds,
+           max(mid_age_seconds) as max_mid_age_seconds
+    from fct_effective_spreads group by all order by trades desc
+""").pl()
+ages = con.sql("""
+    select mid_status, cast(mid_age_seconds as double) as age from fct_effective_spreads
+    where mid_age_seconds is not null
+""").pl()
+fig, ax = plt.subplots(figsize=(10, 4))
+oldest = max(ages["age"].to_list() or [max_age])
+edges = np.logspace(-1, np.log10(max(oldest, max_age) * 1.5), 50)  # ages under 0.1 s fall in the first bin
+for st in ["matched", "stale", "one_sided"]:
+    a = ages.filter(ages["mid_status"] == st)["age"].to_list()
+    if a:
+        ax.hist([max(x, 0.1) for x in a], bins=edges, alpha=0.6, label=f"{st} ({len(a):,} trades)")
+ax.axvline(max_age, color="black", ls="--", lw=1, label=f"max mid age {max_age} s")
+ax.set_xscale("log")
+ax.set_xlabel(
+    "age of the latest quote before the trade (seconds, log scale; a live ws_book top: since its last change)"
+)
+ax.set_ylabel("trades")
+n_all = con.sql("select count(*) from fct_effective_spreads").fetchall()[0][0]
+ax.set_title(f"How old the quote before each trade was ({n_all:,} trades; {ages.height:,} had any quote)")
+if ages.height:
+    ax.legend(fontsize=8)
+fig.tight_layout()
+status
+
+# %% [markdown]
+# **Caption.** This shows how many trades can be measured against a fresh mid and how old the quote before the
+# others was; it does not show anything about the trades without a fresh mid, which the spreads below leave out.
+
+# %% [markdown]
+# ## What takers paid, against the quote they met
+# For matched trades only: the quoted spread of the very quote whose mid was used, the signed effective spread,
+# and the realized spread and price impact once the mid at +1 min / +5 min / +1 h is also fresh. Means in dollars
+# per contract (each trade weighs one), 95 % intervals from resampling markets (trades of one market are not
+# independent). A horizon with no fresh mid after the trade is not measured (shown as n = 0).
+
+# %%
+matched = con.sql("""
+    select e.ticker, cast(s.spread_dollars as double) as quoted,
+           cast(e.signed_effective_spread_dollars as double) as signed_effective,
+           cast(e.effective_spread_dollars as double) as absolute_effective,
+           cast(e.realized_spread_1m_dollars as double) as realized_1m,
+           cast(e.realized_spread_5m_dollars as double) as realized_5m,
+           cast(e.realized_spread_1h_dollars as double) as realized_1h,
+           cast(e.price_impact_1m_dollars as double) as impact_1m,
+           cast(e.price_impact_5m_dollars as double) as impact_5m,
+           cast(e.price_impact_1h_dollars as double) as impact_1h
+    from fct_effective_spreads as e
+    left join fct_spreads as s
+        on s.ticker = e.ticker and s.observed_at = e.mid_observed_at and s.source = e.mid_source
+    where e.mid_status = 'matched'
+""").pl()
+measures = [
+    ("quoted spread of the quote met", "quoted"),
+    ("signed effective spread", "signed_effective"),
+    ("realized spread, +1 min", "realized_1m"),
+    ("realized spread, +5 min", "realized_5m"),
+    ("realized spread, +1 h", "realized_1h"),
+    ("price impact, +1 min", "impact_1m"),
+    ("price impact, +5 min", "impact_5m"),
+    ("price impact, +1 h", "impact_1h"),
+    ("(reference) absolute 2·|P − M|", "absolute_effective"),
+]
+rows = []
+for label, col in measures:
+    d = matched.drop_nulls(col)
+    m, lo, hi, k = clustered_mean(d[col].to_list(), d["ticker"].to_list())
+    rows.append({"measure": label, "trades": d.height, "markets": k, "mean": m, "low": lo, "high": hi})
+fig, ax = plt.subplots(figsize=(10, 4.5))
+for i, r in enumerate(rows):
+    y = len(rows) - 1 - i
+    if r["mean"] is None:
+        ax.text(0, y, "  n = 0: no fresh mid", va="center", fontsize=8, color="grey")
+        continue
+    err = bars(r["mean"], r["low"], r["high"])
+    color = "grey" if "reference" in r["measure"] else "tab:blue"
+    ax.errorbar([r["mean"]], [y], xerr=err, fmt="o", color=color, capsize=4)
+    ax.annotate(
+        f"n = {r['trades']:,} trades / {r['markets']} markets",
+        (r["mean"], y),
+        xytext=(8, 5),
+        textcoords="offset points",
+        fontsize=7,
+    )
+ax.set_yticks(range(len(rows)), [r["measure"] for r in reversed(rows)])
+ax.axvline(0, color="grey", lw=0.8)
+ax.set_xlabel(r"\$ per contract (mean over matched trades; bars: 95 % interval, markets resampled)")
+ax.set_title(f"What takers paid against a mid at most {max_age} s old, and what makers kept")
+fig.tight_layout()
+pl.DataFrame(
+    rows,
+    schema={
+        "measure": pl.String,
+        "trades": pl.Int64,
+        "markets": pl.Int64,
+        "mean": pl.Float64,
+        "low": pl.Float64,
+        "high": pl.Float64,
+    },
+).with_columns(pl.col("mean", "low", "high").round(4))
+
+# %% [markdown]
+# **Caption.** This shows, for the trades with a fresh mid, the signed effective spread next to the quoted spread
+# of the quote the taker met (a ratio near 1 means takers paid about the quoted spread; the absolute 2·|P − M| is
+# shown only for reference: it counts price improvement as cost), and how much of it makers kept after the mid
+# moved; it does not show these costs for the unmatched trades or for larger orders, and a mean over few markets
+# has a wide interval.
+
+# %% [markdown]
+# ## By time to close
+# The same signed effective spread, by how long before the market's close the trade happened, with the match rate
+# in each bucket (markets close at `close_time` in `dim_markets`).
+
+# %%
+by_close = con.sql("""
+    select e.ticker, e.mid_status = 'matched' as matched,
+           cast(e.signed_effective_spread_dollars as double) as signed_effective,
+           case
+               when m.close_time is null then 'unknown'
+               when date_diff('second', e.created_time, m.close_time) < 3600 then '< 1 h'
+               when date_diff('second', e.created_time, m.close_time) < 6 * 3600 then '1–6 h'
+               when date_diff('second', e.created_time, m.close_time) < 24 * 3600 then '6–24 h'
+               when date_diff('second', e.created_time, m.close_time) < 7 * 86400 then '1–7 d'
+               else '≥ 7 d'
+           end as to_close
+    from fct_effective_spreads as e left join dim_markets as m on m.ticker = e.ticker
+""").pl()
+order = ["≥ 7 d", "1–7 d", "6–24 h", "1–6 h", "< 1 h", "unknown"]
+table = []
+for b in order:
+    d = by_close.filter(by_close["to_close"] == b)
+    if not d.height:
+        continue
+    mt = d.filter(d["matched"])
+    m, lo, hi, k = clustered_mean(mt["signed_effective"].to_list(), mt["ticker"].to_list())
+    table.append(
+        {
+            "before close": b,
+            "trades": d.height,
+            "matched": mt.height,
+            "match_rate": round(mt.height / d.height, 3),
+            "markets_matched": k,
+            "mean_signed_effective_dollars": m,
+            "low": lo,
+            "high": hi,
+        }
+    )
+fig, ax = plt.subplots(figsize=(9, 3.8))
+xs = [t["before close"] for t in table]
+for i, t in enumerate(table):
+    if t["mean_signed_effective_dollars"] is None:
+        continue
+    err = bars(t["mean_signed_effective_dollars"], t["low"], t["high"])
+    ax.errorbar([i], [t["mean_signed_effective_dollars"]], yerr=err, fmt="o", color="tab:blue", capsize=4)
+    if err is None:
+        ax.annotate(
+            f"{t['markets_matched']} market: no interval",
+            (i, t["mean_signed_effective_dollars"]),
+            xytext=(0, 8),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+        )
+ax.set_xticks(
+    range(len(xs)), [f"{t['before close']}\n{t['matched']:,}/{t['trades']:,} matched" for t in table]
+)
+ax.axhline(0, color="grey", lw=0.8)
+ax.set_ylabel(r"signed effective spread (\$ per contract)")
+ax.set_title("Signed effective spread by time before close (95 % intervals, markets resampled)")
+fig.tight_layout()
+pl.DataFrame(
+    table,
+    schema={
+        "before close": pl.String,
+        "trades": pl.Int64,
+        "matched": pl.Int64,
+        "match_rate": pl.Float64,
+        "markets_matched": pl.Int64,
+        "mean_signed_effective_dollars": pl.Float64,
+        "low": pl.Float64,
+        "high": pl.Float64,
+    },
+).with_columns(pl.col("mean_signed_effective_dollars", "low", "high").round(4))
+
+# %% [markdown]
+# **Caption.** This shows whether takers paid more close to a market's close, where a fresh mid exists; it does
+# not show the unmatched trades (see the match counts under each bucket), and a bucket with few markets is noise.
+
+# %% [markdown]
+# ## By price level: dollars and relative to the price
+# Matched trades by the mid they met, in tenths. `relative_effective_spread` = signed effective / mid: near 0 or 1
+# a one-cent tick is a large fraction of the price, so a cheap contract costs more relative to what it is worth.
+# No interval here: read the trade and market counts — a bucket of one or two markets says nothing.
 
 # %%
 con.sql("""
-    select ticker, observed_date, source, two_sided_observations, time_weighted_spread_dollars,
-           median_spread_dollars, max_spread_dollars
-    from fct_spreads_daily where two_sided_observations > 0
-    order by time_weighted_spread_dollars desc nulls last limit 10
+    select cast(least(floor(mid_dollars * 10), 9) / 10 as decimal(3,1)) as mid_from,
+           count(*) as matched_trades, count(distinct ticker) as markets,
+           cast(avg(signed_effective_spread_dollars) as decimal(18,4)) as mean_signed_effective_dollars,
+           cast(avg(relative_effective_spread) as decimal(18,4)) as mean_relative_effective_spread
+    from fct_effective_spreads where mid_status = 'matched'
+    group by all order by mid_from
+""").pl()
+
+# %% [markdown]
+# ## By day (all markets)
+# Counts from `fct_effective_spreads_daily`: every trade of the day, matched or not; the signed spread is the mean
+# over the matched trades, weighted by trades.
+
+# %%
+con.sql("""
+    select trade_date, sum(trade_count) as trades, sum(trades_with_mid) as with_fresh_mid,
+           sum(trades_without_fresh_mid) as without_fresh_mid, sum(volume_fp) as contracts,
+           cast(sum(mean_signed_effective_spread_dollars * trades_with_mid) / nullif(sum(trades_with_mid), 0)
+                as decimal(18,4)) as mean_signed_effective_spread_dollars
+    from fct_effective_spreads_daily group by trade_date order by trade_date
 """).pl()
 
 # %%

@@ -28,12 +28,16 @@ def test_paired_py_and_ipynb_agree_and_carry_no_outputs(name):
 
 def _execute(names: list[str]) -> dict[str, object]:
     """Execute notebooks concurrently (one kernel each) and return them; raises on the first cell error."""
+    import nbformat
+
+    return _execute_books({name: nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4) for name in names})
+
+
+def _execute_books(books: dict[str, object]) -> dict[str, object]:
     import asyncio
 
-    import nbformat
     from nbclient import NotebookClient
 
-    books = {name: nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4) for name in names}
     clients = [
         NotebookClient(
             nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
@@ -42,10 +46,31 @@ def _execute(names: list[str]) -> dict[str, object]:
     ]
 
     async def run_all():
-        await asyncio.gather(*(c.async_execute() for c in clients))
+        # every kernel finishes and shuts down before the first error is raised (none is cancelled mid-cell)
+        return await asyncio.gather(*(c.async_execute() for c in clients), return_exceptions=True)
 
-    asyncio.run(run_all())
+    for outcome in asyncio.run(run_all()):
+        if isinstance(outcome, BaseException):
+            raise outcome
     return books
+
+
+def test_a_notebook_that_raises_fails_the_run():
+    """The harness must not swallow an error: a cell that raises fails the test (nbclient raises
+    CellExecutionError), even while another notebook runs fine beside it."""
+    import nbformat
+    from nbclient.exceptions import CellExecutionError
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    good = new_notebook(cells=[new_code_cell("x = 1")])
+    bad = new_notebook(
+        cells=[new_code_cell("x = 1"), new_code_cell("raise RuntimeError('a notebook failed')")]
+    )
+    for nb in (good, bad):
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.validate(nb)
+    with pytest.raises(CellExecutionError, match="a notebook failed"):
+        _execute_books({"good": good, "bad": bad})
 
 
 @pytest.mark.slow
@@ -76,10 +101,17 @@ def test_every_notebook_executes_on_a_fresh_demo_lake(demo_lake, monkeypatch):
         assert not errors, f"{name}: {json.dumps(errors)[:500]}"
     # every notebook draws real figures
     assert all(n >= 1 for n in images.values()), images
-    assert images["05_backtest"] >= 3
+    assert images["02_spreads_liquidity"] >= 3 and images["03_portfolio_pnl"] >= 2
+    assert images["05_backtest"] >= 5
     # 05 wrote its report into the warehouse the other notebooks read
     con = duckdb.connect(str(demo_lake / "kalshi.duckdb"), read_only=True)
     runs = con.execute("select strategy, n_fills from bt_runs").fetchall()
+    research = con.execute(
+        "select strategy, in_sample, folds, pnl_low_dollars <= pnl_dollars and pnl_dollars <= pnl_high_dollars"
+        " from bt_research"
+    ).fetchall()
     con.close()
     assert {s for s, _ in runs} == {"threshold", "longshot_fade"}
+    # the walk-forward is out of sample, with its bootstrap interval around the point
+    assert research == [("threshold", False, 3, True)]
     assert list((demo_lake / "backtests").glob("*.png"))
