@@ -3,7 +3,8 @@
 --   and what the lake knows of the leg's own market (title, status, result; leg_market_known = false when the
 --   leg's market is not in stg_markets, e.g. it was not pulled). leg_resolved_to_side: the leg's market settled on
 --   the leg's side (side yes: YES settlement value 1; side no: 0), null until the leg is determined. The combo
---   pays YES only when every leg resolves to its side.
+--   pays YES only when every leg resolves to its side. leg_event_consistent: the leg's event_ticker agrees with its
+--   market's own event in stg_markets (true when the market is not known).
 with legs as (
     select * from stg_combo_legs
 ),
