@@ -9,7 +9,11 @@ micro-dollars):
   settlement value; exposure is the cost basis of the open lots (a short YES lot of c at p costs c·(1−p));
 - fees: taker ``ceil_$0.0001(0.07 × fee_multiplier × C × P × (1−P))`` per fill; makers pay
   0.0175 × … only on ``quadratic_with_maker_fees`` series (0.035 on the combo variant); ``flat`` uses the
-  taker curve too (the notes give no other coefficient).
+  taker curve too. The spec says ``flat`` "is described by the Specific Trading Fees Table", whose numbers are in
+  Kalshi's fee schedule PDF only; neither that nor any documentation page we could read gives them (the docs give
+  the general 0.07 / 0.0175 formulas and the fee rounding rules), so no other coefficient can be modelled
+  faithfully. The client's fee estimate (``kalshi_extract.orders.translate``) and the backtester make the same
+  assumption, so the three agree; P&L always uses the exchange's ``fee_cost``.
 """
 
 from __future__ import annotations

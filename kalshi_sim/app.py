@@ -35,6 +35,7 @@ from kalshi_sim import cash
 from kalshi_sim import order_groups as og
 from kalshi_sim import views_control as vc
 from kalshi_sim import views_history as vh
+from kalshi_sim import views_multivariate as vmve
 from kalshi_sim import views_orders as vo
 from kalshi_sim import views_portfolio as vp
 from kalshi_sim import views_public as vpub
@@ -372,6 +373,9 @@ def build_app(api: Api) -> Starlette:
         Route(f"{p}/series/{{series_ticker}}/events/{{ticker}}/candlesticks", e(vh.event_candlesticks)),
         Route(f"{p}/events", e(vpub.events_list)),
         Route(f"{p}/events/fee_changes", e(vpub.event_fee_changes)),
+        Route(f"{p}/events/multivariate", e(vmve.events_multivariate)),
+        Route(f"{p}/multivariate_event_collections", e(vmve.collections_list)),
+        Route(f"{p}/multivariate_event_collections/{{collection_ticker}}", e(vmve.collection_get)),
         Route(f"{p}/events/{{event_ticker}}", e(vpub.event_get)),
         Route(f"{p}/markets", e(vpub.markets_list)),
         Route(f"{p}/markets/trades", e(vpub.trades_list)),

@@ -92,6 +92,9 @@ class Exchange:
         self.orders: dict[str, Order] = {}
         self.id_rng = random.Random(seed * 7919 + 1)
         self.flow_rng = random.Random(seed * 104_729 + 3)
+        # combos trade on their own random streams, so the other markets' flow (and ids) stay as they were
+        self.combo_rng = random.Random(seed * 15_485_863 + 11)
+        self.combo_id_rng = random.Random(seed * 32_452_843 + 13)
         self.seq = 0
         self._pending_lifecycle: list[tuple[int, int, int]] = []
         self.feed = None  # kalshi_sim.ws_feed.Feed once the WebSocket is served
@@ -193,16 +196,17 @@ class Exchange:
                     agenda.append((max(m.settle_us, t0), 2, i))
                 elif not self.closed_done[i] and m.close_us < t1:
                     agenda.append((max(m.close_us, t0), 1, i))
-                if m.is_mve or m.weight <= 0 or not background:
+                if m.weight <= 0 or not background:
                     continue
                 lo, hi = max(m.open_us, t0), min(m.close_us, t1)
                 if hi <= lo:
                     continue
+                draw = self.combo_rng if m.is_mve else rng
                 lam = self.rate * m.weight * (hi - lo)
-                n = _poisson(rng, lam)
+                n = _poisson(draw, lam)
                 span = hi - lo
                 for _ in range(n):
-                    agenda.append((lo + int(rng.random() * span), 0, i))
+                    agenda.append((lo + int(draw.random() * span), 6 if m.is_mve else 0, i))
             expiring = [
                 o
                 for a in self.accounts.values()
@@ -217,6 +221,8 @@ class Exchange:
             for t, kind, i in agenda:
                 if kind == 0:
                     self._bot_arrival(t, i)
+                elif kind == 6:
+                    self._combo_arrival(t, i)
                 elif kind == 1:
                     self._close_market(t, i)
                 elif kind == 2:
@@ -252,7 +258,7 @@ class Exchange:
         m = self.markets[i]
         book = self.books[i]
         rng = self.flow_rng
-        fair = int(self.event_of[i].fair(m, t) * 10_000)
+        fair = int(self.fair(i, t) * 10_000)
         st = m.structure
         hs = tick_below(st, fair) * rng.choice((1, 1, 2, 3)) // 2 + 5
         tb = snap_down(st, fair - hs)
@@ -304,6 +310,28 @@ class Exchange:
         taker.tif = "immediate_or_cancel"
         self._execute(taker, t)
         self._quote(t, i)
+
+    def _combo_arrival(self, t: int, i: int) -> None:
+        """A background arrival on a combo market, drawn from the combos' own random streams."""
+        flow, ids = self.flow_rng, self.id_rng
+        self.flow_rng, self.id_rng = self.combo_rng, self.combo_id_rng
+        try:
+            self._bot_arrival(t, i)
+        finally:
+            self.flow_rng, self.id_rng = flow, ids
+
+    def fair(self, i: int, t: int) -> float:
+        """Fair YES probability of market ``i`` at ``t``; a combo's is the product over its legs (the legs' events
+        are independent in this world) of the leg's probability of resolving to the leg's side."""
+        m = self.markets[i]
+        if not m.is_mve:
+            return self.event_of[i].fair(m, t)
+        p = 1.0
+        for leg in m.mve["mve_selected_legs"]:
+            lm = self.market_by_ticker[leg["market_ticker"]]
+            q = self.event_of[lm.idx].fair(lm, t)
+            p *= q if leg["side"] == "yes" else 1.0 - q
+        return min(max(p, 0.003), 0.997)
 
     def _bot_size(self) -> int:
         r = self.flow_rng.random()

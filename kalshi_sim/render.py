@@ -159,9 +159,18 @@ def market_json(ex, m: MarketDef) -> dict:
         out["settlement_ts"] = fmt.ts(m.settle_us)
     if m.mve:
         out["mve_collection_ticker"] = m.mve["mve_collection_ticker"]
-        out["mve_selected_legs"] = m.mve["mve_selected_legs"]
+        out["mve_selected_legs"] = [_leg_json(ex, leg) for leg in m.mve["mve_selected_legs"]]
         out["custom_strike"] = m.mve["custom_strike"]
+        out["is_provisional"] = True  # a combo made on request: removable after determination if never traded
     return out
+
+
+def _leg_json(ex, leg: dict) -> dict:
+    """A combo's selected leg; ``yes_settlement_value_dollars`` only once the leg's market is determined."""
+    lm = ex.market_by_ticker[leg["market_ticker"]]
+    if ex.market_status(lm) not in ("determined", "finalized"):
+        return dict(leg)
+    return {**leg, "yes_settlement_value_dollars": fmt.d4(lm.settle_pips)}
 
 
 def _num(v: float):

@@ -11,7 +11,10 @@ Series (category → ticker): Crypto → KXBTC (daily price brackets), Financial
 close, weekdays, maker fees, multiplier 0.5), Economics → KXFEDDECISION (rate decision, weekly in the sim,
 ``tapered_deci_cent`` price grid), Climate and Weather → KXHIGHNY (NYC high temperature), Economics →
 KXPAYROLLS (weekly *scalar* market, ``flat`` fee type), Exotics → KXMVECROSSCATEGORY (multivariate combos,
-``deci_cent`` grid, excluded by ``mve_filter=exclude`` and from ``/events``; they never trade).
+``deci_cent`` grid, excluded by ``mve_filter=exclude`` and from ``/events``). A day's combo event comes from that
+day's collection (``EventDef.collection``); each combo selects a crypto and a weather leg (the second combo's
+weather leg on NO), closes when its first leg closes, is determined a minute after its last leg, and settles YES
+exactly when every leg resolved to its side.
 """
 
 from __future__ import annotations
@@ -153,6 +156,8 @@ class EventDef:
     markets: list[MarketDef] = field(default_factory=list)
     path_t: list[int] = field(default_factory=list)
     path_x: list[float] = field(default_factory=list)
+    #: multivariate events: the collection they come from (ticker, open/close, associated event tickers)
+    collection: dict | None = None
 
     def underlying(self, t_us: int) -> float:
         """Level of the hidden underlying at time t (piecewise-constant on a 5-minute bridge grid)."""
@@ -725,47 +730,68 @@ def events_for_day(seed: int, series: SeriesDef, day: int, next_idx: list[int]) 
             is_mve=True,
         )
         legs = _mve_legs(seed, day)
+        collection = f"KXMVECROSSCATEGORY-R{code}"
+        ev.collection = {
+            "collection_ticker": collection,
+            "open_us": ev.open_us,
+            "close_us": ev.close_us,
+            "event_tickers": sorted({e for e, _ in legs}),
+        }
+        # combo j takes every other leg: C1 = crypto + weather YES legs; C2 the same with its second leg on NO
         for j in range(2):
+            chosen = legs[j::2][:2]
+            sides = ["yes", "no" if j == 1 else "yes"]
             m = add_market(
                 ev,
                 f"C{j + 1}",
-                f"yes Combo leg set {j + 1}",
-                f"Combo {j + 1}",
-                f"Combo {j + 1}",
+                ",".join(f"{sd} {lm.yes_sub_title}" for sd, (_, lm) in zip(sides, chosen, strict=True)),
+                ",".join(f"{sd} {lm.yes_sub_title}" for sd, (_, lm) in zip(sides, chosen, strict=True)),
+                ",".join(f"{sd} {lm.yes_sub_title}" for sd, (_, lm) in zip(sides, chosen, strict=True)),
                 "custom",
                 None,
                 None,
                 "deci_cent",
                 5,
                 1 * MINUTE,
-                0.0,
+                0.25,
             )
             m.is_mve = True
-            m.result, m.settle_pips, m.expiration_value = "no", 0, ""
-            chosen = legs[j::2][:2]
+            # YES iff every leg resolves to its side; trading stops when the first leg closes, the combo is
+            # determined a minute after the last leg is
+            won = all(
+                (lm.result == "yes") == (sd == "yes") for sd, (_, lm) in zip(sides, chosen, strict=True)
+            )
+            m.result, m.settle_pips, m.expiration_value = ("yes", 10_000, "") if won else ("no", 0, "")
+            m.close_us = min(lm.close_us for _, lm in chosen)
+            m.determine_us = max(lm.determine_us for _, lm in chosen) + MINUTE
+            m.expected_exp_us = m.determine_us
+            m.latest_exp_us = max(lm.latest_exp_us for _, lm in chosen)
+            m.settle_us = m.determine_us + m.settlement_timer * 1_000_000 + rng.randrange(1, 1_000_000)
             m.mve = {
-                "mve_collection_ticker": "KXMVECROSSCATEGORY-R",
+                "mve_collection_ticker": collection,
                 "mve_selected_legs": [
-                    {"event_ticker": e, "market_ticker": t, "side": "yes"} for e, t in chosen
+                    {"event_ticker": e, "market_ticker": lm.ticker, "side": sd}
+                    for sd, (e, lm) in zip(sides, chosen, strict=True)
                 ],
                 "custom_strike": {
                     "Associated Events": ",".join(e for e, _ in chosen),
-                    "Associated Market Sides": ",".join("yes" for _ in chosen),
-                    "Associated Markets": ",".join(t for _, t in chosen),
+                    "Associated Market Sides": ",".join(sides),
+                    "Associated Markets": ",".join(lm.ticker for _, lm in chosen),
                     "Multivariate Event Ticker": ev.event_ticker,
                 },
             }
     return out
 
 
-def _mve_legs(seed: int, day: int) -> list[tuple[str, str]]:
-    """(event, market) tickers of the day's crypto and weather markets, for the combos' legs."""
+def _mve_legs(seed: int, day: int) -> list[tuple[str, MarketDef]]:
+    """(event ticker, market) of the day's crypto and weather markets, for the combos' legs (the same
+    definitions the exchange builds for that day: each event has its own random stream)."""
     legs = []
     for spec in SERIES_SPECS:
         if spec[-1] in ("crypto", "weather"):
             s = SeriesDef(*spec, 0)
             for ev in events_for_day(seed, s, day, [0]):
-                legs += [(ev.event_ticker, m.ticker) for m in ev.markets[1:3]]
+                legs += [(ev.event_ticker, m) for m in ev.markets[1:3]]
     return legs
 
 

@@ -237,6 +237,38 @@ ENDPOINTS: dict[str, Endpoint] = {
         _E("order", "/portfolio/orders/{order_id}", object_key="order", auth="required", cost=2),
         _E("queue_position", "/portfolio/orders/{order_id}/queue_position", auth="required"),
         _E("queue_positions", "/portfolio/orders/queue_positions", auth="required"),
+        # --- multivariate (combo) markets: their events, collections and the combo markets themselves ---------
+        # /events excludes multivariate events; combos are read apart from `markets` (mve_filter=only) so the
+        # default market pulls stay fast (combos can be the bulk of /markets)
+        _E(
+            "multivariate_events",
+            "/events/multivariate",
+            data_key="events",
+            primary_key=("event_ticker",),
+            default_params={"limit": 200},
+            paginated=True,
+        ),
+        _E(
+            "multivariate_collections",
+            "/multivariate_event_collections",
+            data_key="multivariate_contracts",
+            primary_key=("collection_ticker",),
+            default_params={"limit": 200},
+            paginated=True,
+        ),
+        _E(
+            "multivariate_collection",
+            "/multivariate_event_collections/{collection_ticker}",
+            object_key="multivariate_contract",
+        ),
+        _E(
+            "combo_markets",
+            "/markets",
+            data_key="markets",
+            primary_key=("ticker",),
+            default_params={"limit": 1000, "mve_filter": "only"},
+            paginated=True,
+        ),
         _E("account_limits", "/account/limits", auth="required"),
         _E("endpoint_costs", "/account/endpoint_costs"),
         # V2 order writes (the orders module builds bodies; listed here for auth and token costs)

@@ -26,6 +26,7 @@ from kalshi_extract.errors import ConfigError, PullFailed
 
 __all__ = [
     "MARKET_DATA_STREAMS",
+    "ON_REQUEST_STREAMS",
     "PORTFOLIO_STREAMS",
     "SECOND_WAVE",
     "PullFailed",
@@ -44,10 +45,14 @@ MARKET_DATA_STREAMS: tuple[str, ...] = (
     "exchange_status",
     "series_fee_changes",
     "event_fee_changes",
+    "mve_collections",
     "trades",
     "candlesticks",
     "orderbook_snapshots",
 )
+# Market-data streams pulled only when named (`--stream combo_markets`), never by a pull of all market data: on
+# Kalshi every combo is its own market and its own event, so they can outnumber everything else.
+ON_REQUEST_STREAMS: tuple[str, ...] = ("mve_events", "combo_markets")
 # Streams that read the market reference data first (second wave of pull_market_data).
 SECOND_WAVE: frozenset[str] = frozenset({"trades", "candlesticks", "orderbook_snapshots"})
 PORTFOLIO_STREAMS: tuple[str, ...] = (
@@ -186,7 +191,7 @@ def plan_pull(
         raise ConfigError(f"--since ({since_dt.isoformat()}) must be before --until ({until_dt.isoformat()})")
     keyed = has_api_key(settings)
     if named:
-        market = tuple(s for s in MARKET_DATA_STREAMS if s in named)
+        market = tuple(s for s in MARKET_DATA_STREAMS + ON_REQUEST_STREAMS if s in named)
         portfolio = tuple(s for s in PORTFOLIO_STREAMS if s in named)
         other = [s for s in named if s not in market and s not in portfolio]
         if other:

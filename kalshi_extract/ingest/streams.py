@@ -19,7 +19,8 @@ helpers in :mod:`kalshi_extract.ingest.rule_base`):
   crash resumes from the last checkpoint. A stream with ``recheck_resting`` (orders) also re-reads every order
   still resting at the previous run, so executions and cancellations land as new rows (one row per observed
   state: ``dedup_columns`` = id + state fields).
-- ``state`` (series, events, markets, series and event fee changes, deposits, withdrawals): every observed *state* is a row; a row is written when its content differs
+- ``state`` (series, events, markets, series and event fee changes, multivariate (mve) collections and events,
+  combo markets, deposits, withdrawals): every observed *state* is a row; a row is written when its content differs
   from the last landed row of the same key (content hashes live in the stream's state). A state stream with a
   historical twin (markets) also reads it on the first run of a scope and whenever the cutoff moved. Every run
   re-reads the live markets of its scope (one request per 1000 markets): even a finalized market's content keeps
@@ -174,6 +175,26 @@ STREAMS: dict[str, StreamDef] = {
             "markets",
             None,
             cutoff_key="market_settled_ts",
+            exact_numbers=True,
+            level="market",
+        ),
+        # multivariate (combo) markets. Collections are a small list read whole; combo markets and their events
+        # (one per combo on Kalshi) are pulled only when named (ingest.plan.ON_REQUEST_STREAMS). No historical twin: /historical/markets
+        # cannot select combos only, so combos settled before the cutoff are not read (docs/CONTRACTS.md).
+        _S("mve_collections", "state", "multivariate_collections", None, level="exchange"),
+        _S(
+            "mve_events",
+            "state",
+            "multivariate_events",
+            None,
+            exact_numbers=True,
+            level="exchange",
+        ),
+        _S(
+            "combo_markets",
+            "state",
+            "combo_markets",
+            None,
             exact_numbers=True,
             level="market",
         ),

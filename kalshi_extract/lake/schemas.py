@@ -143,6 +143,15 @@ EVENT_FEE_CHANGE = _cols(
     "id event_ticker series_ticker fee_type_override fee_multiplier_override:num scheduled_ts:ts"
 )
 
+# --- multivariate (combo) markets -----------------------------------------------------------------------------
+# GET /multivariate_event_collections: one row per observed state of a collection (`associated_events` kept whole
+# as JSON: ticker, is_yes_only, size_min/size_max, active_quoters per event).
+MVE_COLLECTION = _cols(
+    "collection_ticker series_ticker title description open_date:ts close_date:ts associated_events:json "
+    "associated_event_tickers:json is_ordered:bool is_single_market_per_event:bool is_all_yes:bool "
+    "size_min:int size_max:int functional_description"
+)
+
 _OHLC = " ".join(f"yes_bid_{p}_dollars" for p in ("open", "low", "high", "close"))
 _OHLC += " " + " ".join(f"yes_ask_{p}_dollars" for p in ("open", "low", "high", "close"))
 _OHLC += " " + " ".join(
@@ -331,6 +340,10 @@ STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "events": EVENT,
     "event_fee_changes": EVENT_FEE_CHANGE,
     "markets": MARKET,
+    # multivariate events are EventData (GET /events/multivariate); combo markets are Markets (mve_filter=only)
+    "mve_events": EVENT,
+    "mve_collections": MVE_COLLECTION,
+    "combo_markets": MARKET,
     "trades": TRADE,
     "candlesticks": CANDLESTICK,
     "orderbook_snapshots": ORDERBOOK,
