@@ -208,6 +208,9 @@ class StreamLock:
     def _heartbeat(self) -> None:
         while not self._stop.wait(LEASE_SECONDS / 3):
             try:
+                self._lease_fs.invalidate_cache(
+                    self._lease_dir
+                )  # s3fs answers exists() from a cached listing
                 if self._lease_fs.exists(self._gen_path(self._gen + 1)):
                     self._lost = "another writer took the stream over after this lease had expired"
                     return

@@ -30,14 +30,23 @@ the next lock) or a complete record, which the next writer of that stream rolls 
 else. The next lock of a stream also deletes its half-written commit records and state files (``_commits/.x``,
 ``_state/.x``); a commit whose record cannot be written (disk full) deletes its temp files at once. So data and the state describing it become visible together. Readers ignore ``_``- and ``.``-prefixed
 paths. On object stores a "move" is copy + delete and is not atomic by itself, but the roll-forward still
-completes it; only the lock is weaker there (a lease file, see :class:`StreamLock`).
+completes it; what makes it exactly once there is that only one writer of a stream runs at a time (below).
 
 Locks
 -----
 Each stream has one writer at a time. On a local disk the lock is ``flock`` on ``_locks/<stream>.lock`` (freed by
-the kernel when the process dies, even by SIGKILL); elsewhere it is a lease file refreshed by a heartbeat thread
-and considered stale after ``LEASE_SECONDS``. A second pull waits up to ``timeout`` seconds, then raises
-:class:`~kalshi_extract.errors.LakeLockedError` naming the holder.
+the kernel when the process dies, even by SIGKILL). On an object store (S3, any fsspec filesystem) it is a lease
+taken by a *conditional write*: ``_locks/<stream>/<generation>.json`` is created only if absent (S3 ``PutObject``
+with ``If-None-Match: *``, through s3fs's ``pipe_file(mode="create")``), so of writers racing for the next
+generation exactly one wins; the holder renews it every 5 s, a dead holder's lease expires after
+``LEASE_SECONDS`` (15 s) and the next writer takes the next generation, and :meth:`commit` refuses to commit for a
+writer whose lease lapsed (see :mod:`kalshi_extract.lake.locks` for the protocol and its assumptions). Chosen over
+a table format with concurrent writers (Delta Lake through ``deltalake``): the lake's layout, commit records and
+readers stay as they are, S3 has offered create-if-absent since 2024 (moto's server too), and the lock costs ~8 of
+an S3 pull's ~280 requests (BENCHMARKS.md "S3 lake"). The previous write-then-read-back lease file was not mutual
+exclusion (two concurrent pulls doubled a stream in 2 of 9 trials) and made a re-run wait ~120 s after a crash.
+A second pull waits up to ``timeout`` seconds, then raises :class:`~kalshi_extract.errors.LakeLockedError` naming
+the holder. Tested on moto's S3 server in ``tests/s3``.
 """
 
 from __future__ import annotations
