@@ -27,7 +27,7 @@ def test_racing_writers_never_overlap(s3_lake_dir):
 
     def writer(n: int) -> None:
         lake = Lake(root)  # each its own Lake, as separate processes would have
-        for _ in range(3):
+        for _ in range(4):
             with lake.lock("trades", timeout=60):
                 with guard:
                     inside.append(n)
@@ -38,13 +38,13 @@ def test_racing_writers_never_overlap(s3_lake_dir):
                 with guard:
                     inside.remove(n)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=120)
     assert not overlaps, f"two writers held the lock at once: {overlaps[:3]}"
-    assert len(entries) == 12
+    assert len(entries) == 24
 
 
 def test_second_writer_waits_then_fails_naming_the_holder(s3_lake_dir):
@@ -75,7 +75,8 @@ def test_a_killed_holders_lease_is_taken_over_within_the_lease(s3_lake_dir):
             waited = time.monotonic() - t0
     finally:
         child.kill()
-    assert waited <= locks.LEASE_SECONDS + 3, f"waited {waited:.1f}s for a dead writer's lock"
+    # the lease (15 s) and a poll: not the ~120 s the former lease file made a re-run wait
+    assert waited <= 20, f"waited {waited:.1f}s for a dead writer's lock"
 
 
 def test_a_writer_whose_lease_lapsed_does_not_commit(s3_lake_dir, monkeypatch):
