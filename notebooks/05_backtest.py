@@ -46,10 +46,11 @@ import matplotlib.pyplot as plt
 from IPython.display import Image, display
 from kalshi_lake import warehouse
 from kalshi_lake.backtest import BacktestConfig, make_strategy, plot_equity, run_backtest, write_results
-from kalshi_lake.notebook import WAREHOUSE_FILE, lake_dir_for
+from kalshi_lake.notebook import lake_root_for, warehouse_for
 
-lake_dir = lake_dir_for(LAKE_DIR)
-db_path = lake_dir / WAREHOUSE_FILE
+lake_root = lake_root_for(LAKE_DIR)  # a local path, or s3://… kept as a URI
+db_path = warehouse_for(LAKE_DIR)  # always a local file (KALSHI_WAREHOUSE, default <lake_dir>/kalshi.duckdb)
+plots = db_path.parent / "backtests"
 
 # %% [markdown]
 # ## Run
@@ -57,12 +58,12 @@ db_path = lake_dir / WAREHOUSE_FILE
 
 # %%
 config = BacktestConfig(initial_cash=Decimal(INITIAL_CASH))
-result = run_backtest(make_strategy(STRATEGY, PARAMS), str(lake_dir / "lake"), series=SERIES, config=config)
-png = plot_equity(result, lake_dir / "backtests" / f"{result.run_id}.png")
+result = run_backtest(make_strategy(STRATEGY, PARAMS), lake_root, series=SERIES, config=config)
+png = plot_equity(result, plots / f"{result.run_id}.png")
 write_results(result, db_path, plot_path=png)
 other_name = "longshot_fade" if STRATEGY != "longshot_fade" else "threshold"
-other = run_backtest(make_strategy(other_name), str(lake_dir / "lake"), series=SERIES, config=config)
-write_results(other, db_path, plot_path=plot_equity(other, lake_dir / "backtests" / f"{other.run_id}.png"))
+other = run_backtest(make_strategy(other_name), lake_root, series=SERIES, config=config)
+write_results(other, db_path, plot_path=plot_equity(other, plots / f"{other.run_id}.png"))
 m = result.metrics
 print(
     f"{result.run_id}: {m.events:,} events replayed in {m.seconds:.2f}s; {m.n_fills} fills, "
