@@ -25,7 +25,8 @@ KalshiLakeError                     .retriable: can the same call succeed later,
 │   └── OrderOutcomeUnknown         the request may have reached the exchange; resolve by looking the order up
 ├── WarehouseError              the models could not build, e.g. the database file busy (kalshi_lake.warehouse.errors)
 │   ├── ModelError         no       one model failed; names it and its file
-│   └── ModelTestsFailed   no       models built, some model tests returned rows
+│   ├── ModelTestsFailed   no       models built, some model tests returned rows
+│   └── WarehouseLocationError no   the DuckDB file was put on an object store (also a ConfigError)
 └── BacktestError          no   bad backtest input (kalshi_lake.backtest.errors), also a ValueError
     ├── BacktestDataError  no       the lake lacks what the backtest needs
     ├── StrategyLoadError  no       the strategy cannot be imported

@@ -17,6 +17,9 @@ Decisions where the contract is silent:
   the WebSocket: set ``KALSHI_WS_URL`` too.
 - ``record_series`` (``KALSHI_RECORD_SERIES``, comma-separated): when set, ``kalshi-lake serve`` also runs the
   WebSocket recorder on those series (``pipelines.serve``); unset, nothing is recorded.
+- ``warehouse`` (``KALSHI_WAREHOUSE``): where the DuckDB file lives; it must be local (a ``file://`` prefix is
+  dropped; any other URI is a ``ConfigError``). Unset: ``<lake_dir>/kalshi.duckdb``, or ``./data/kalshi.duckdb``
+  when the lake is remote (``s3://…``): DuckDB cannot keep its database on an object store.
 - ``private_key`` (PEM text) is never shown by ``repr``/``str``; neither is the content of the key file.
 """
 
@@ -66,6 +69,7 @@ ENV_KEYS = {
     "concurrency": "KALSHI_CONCURRENCY",
     "record_series": "KALSHI_RECORD_SERIES",
     "max_mid_age_seconds": "KALSHI_MAX_MID_AGE_SECONDS",
+    "warehouse": "KALSHI_WAREHOUSE",
 }
 _CONFIG_VAR = "KALSHI_CONFIG"
 _FOREIGN_PREFIXES = ("KALSHI_SIM_",)
@@ -95,6 +99,9 @@ class Settings:
     record_series: str | None = None  # comma-separated series `kalshi-lake serve` records over the WebSocket
     max_mid_age_seconds: int | None = (
         None  # the models' freshest-mid limit (sql/macros.sql); None: its default, 60
+    )
+    warehouse: str | None = (
+        None  # the DuckDB file (local); None: <lake_dir>/kalshi.duckdb, see warehouse_path
     )
     tier_explicit: bool = False
     config_path: str | None = None
@@ -134,6 +141,15 @@ class Settings:
             raise ConfigError(
                 f"KALSHI_MAX_MID_AGE_SECONDS must be a whole number of seconds >= 0, not {self.max_mid_age_seconds!r}"
             )
+        if self.warehouse is not None:
+            path = self.warehouse.removeprefix("file://")
+            if "://" in path or not path:
+                raise ConfigError(
+                    f"KALSHI_WAREHOUSE must be a local file path (DuckDB cannot keep its database on "
+                    f"{path.split('://', 1)[0] or 'an empty path'}), not {self.warehouse!r}; the lake itself may "
+                    "stay remote"
+                )
+            object.__setattr__(self, "warehouse", str(Path(path).expanduser()))
         if self.private_key is not None and "PRIVATE KEY" not in self.private_key:
             raise ConfigError("KALSHI_PRIVATE_KEY must hold PEM text (-----BEGIN ... PRIVATE KEY-----)")
 
@@ -166,7 +182,13 @@ class Settings:
 
     @property
     def warehouse_path(self) -> str:
-        return _join(self.lake_dir, "kalshi.duckdb")
+        """The DuckDB file: ``KALSHI_WAREHOUSE`` if set, else ``<lake_dir>/kalshi.duckdb`` for a local lake and
+        ``./data/kalshi.duckdb`` for a remote one (DuckDB's file must be on the local disk)."""
+        if self.warehouse:
+            return self.warehouse
+        if "://" in self.lake_dir.removeprefix("file://"):
+            return str(Path("data") / "kalshi.duckdb")
+        return _join(self.lake_dir.removeprefix("file://"), "kalshi.duckdb")
 
     @property
     def lake_root(self) -> str:

@@ -61,11 +61,11 @@ from kalshi_lake.backtest.attribution import event_daily_pnl
 from kalshi_lake.backtest.bootstrap import cluster_bootstrap
 from kalshi_lake.backtest.report import plot_research
 from kalshi_lake.backtest.research_store import write_research
-from kalshi_lake.notebook import WAREHOUSE_FILE, lake_dir_for
+from kalshi_lake.notebook import lake_root_for, warehouse_for
 
-lake_dir = lake_dir_for(LAKE_DIR)
-lake_root = str(lake_dir / "lake")
-db_path = lake_dir / WAREHOUSE_FILE
+lake_root = lake_root_for(LAKE_DIR)  # a local path, or s3://… kept as a URI
+db_path = warehouse_for(LAKE_DIR)  # always a local file (KALSHI_WAREHOUSE, default <lake_dir>/kalshi.duckdb)
+plots = db_path.parent / "backtests"
 config = BacktestConfig(initial_cash=Decimal(INITIAL_CASH))
 
 
@@ -105,7 +105,7 @@ def run_one(name, params=None):
     data = load_replay_data(lake_root, series=SERIES, include_candles=True)
     result = run_backtest(make_strategy(name, params), lake_root, data=data, series=SERIES, config=config)
     boot = cluster_bootstrap(event_daily_pnl(result.state, data), n=N_BOOT, seed=SEED)
-    png = plot_equity(result, lake_dir / "backtests" / f"{result.run_id}.png")
+    png = plot_equity(result, plots / f"{result.run_id}.png")
     write_results(result, db_path, plot_path=png)
     return result, boot
 
@@ -240,7 +240,7 @@ rs = run_research(
     n_boot=N_BOOT,
     seed=SEED,
 )
-rs.report_path = str(plot_research(rs, lake_dir / "backtests" / f"{rs.research_id}.png"))
+rs.report_path = str(plot_research(rs, plots / f"{rs.research_id}.png"))
 write_research(rs, db_path)
 con = warehouse.connect(str(db_path))
 b = rs.bootstrap

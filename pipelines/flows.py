@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from kalshi_extract.errors import PullFailed, StreamFailed, retriable
+from kalshi_extract.errors import ConfigError, PullFailed, StreamFailed, retriable
 from kalshi_extract.ingest.plan import PORTFOLIO_STREAMS, has_api_key, plan_pull, waves
 from kalshi_extract.ingest.pull import RunCache, Selection, StreamResult, failed_result
 from kalshi_extract.lake.run_log import new_run_id
@@ -46,7 +46,23 @@ def _retry_condition(task_obj, task_run, state) -> bool:
         exc = state.result(raise_on_failure=False)
     except Exception:  # result unavailable: let Prefect retry as usual
         return True
-    return isinstance(exc, BaseException) and retriable(exc)
+    return isinstance(exc, BaseException) and _may_heal(exc)
+
+
+def _may_heal(exc: BaseException) -> bool:
+    """`errors.retriable`, except that a configuration error anywhere in the chain of causes is never retried:
+    a warehouse put on an object store, a lake protocol whose fsspec package is missing (ImportError), a lake
+    DuckDB could read only by downloading an extension. Waiting changes none of them."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, ConfigError | ImportError):
+            return False
+        if "extension" in str(link) and ("autoinstall" in str(link) or "httpfs" in str(link)):
+            return False
+        link = link.__cause__ or link.__context__
+    return retriable(exc)
 
 
 def _log_progress(log):

@@ -30,14 +30,23 @@ the next lock) or a complete record, which the next writer of that stream rolls 
 else. The next lock of a stream also deletes its half-written commit records and state files (``_commits/.x``,
 ``_state/.x``); a commit whose record cannot be written (disk full) deletes its temp files at once. So data and the state describing it become visible together. Readers ignore ``_``- and ``.``-prefixed
 paths. On object stores a "move" is copy + delete and is not atomic by itself, but the roll-forward still
-completes it; only the lock is weaker there (a lease file, see :class:`StreamLock`).
+completes it; what makes it exactly once there is that only one writer of a stream runs at a time (below).
 
 Locks
 -----
 Each stream has one writer at a time. On a local disk the lock is ``flock`` on ``_locks/<stream>.lock`` (freed by
-the kernel when the process dies, even by SIGKILL); elsewhere it is a lease file refreshed by a heartbeat thread
-and considered stale after ``LEASE_SECONDS``. A second pull waits up to ``timeout`` seconds, then raises
-:class:`~kalshi_extract.errors.LakeLockedError` naming the holder.
+the kernel when the process dies, even by SIGKILL). On an object store (S3, any fsspec filesystem) it is a lease
+taken by a *conditional write*: ``_locks/<stream>/<generation>.json`` is created only if absent (S3 ``PutObject``
+with ``If-None-Match: *``, through s3fs's ``pipe_file(mode="create")``), so of writers racing for the next
+generation exactly one wins; the holder renews it every 5 s, a dead holder's lease expires after
+``LEASE_SECONDS`` (15 s) and the next writer takes the next generation, and :meth:`commit` refuses to commit for a
+writer whose lease lapsed (see :mod:`kalshi_extract.lake.locks` for the protocol and its assumptions). Chosen over
+a table format with concurrent writers (Delta Lake through ``deltalake``): the lake's layout, commit records and
+readers stay as they are, S3 has offered create-if-absent since 2024 (moto's server too), and the lock costs ~8 of
+an S3 pull's ~280 requests (BENCHMARKS.md "S3 lake"). The previous write-then-read-back lease file was not mutual
+exclusion (two concurrent pulls doubled a stream in 2 of 9 trials) and made a re-run wait ~120 s after a crash.
+A second pull waits up to ``timeout`` seconds, then raises :class:`~kalshi_extract.errors.LakeLockedError` naming
+the holder. Tested on moto's S3 server in ``tests/s3``.
 """
 
 from __future__ import annotations
@@ -91,6 +100,11 @@ def _resolve(root: str, filesystem) -> tuple[pafs.FileSystem, str]:
         return pafs.PyFileSystem(pafs.FSSpecHandler(fsfs)), path.rstrip("/") or "/"
 
 
+def _protocols(fsfs) -> tuple[str, ...]:
+    proto = getattr(fsfs, "protocol", ())
+    return (proto,) if isinstance(proto, str) else tuple(proto)
+
+
 class Lake:
     """A lake root on some filesystem. Thread-safe for writers of different streams."""
 
@@ -100,6 +114,10 @@ class Lake:
         self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
         self._state_lock = threading.Lock()
         self._commit_lock = threading.Lock()
+        self._fsspec_given = (
+            filesystem if filesystem is not None and not isinstance(filesystem, pafs.FileSystem) else None
+        )
+        self._held: dict[str, StreamLock] = {}  # the writer locks this object holds, by stream
 
     @classmethod
     def from_settings(cls, settings) -> Lake:
@@ -139,6 +157,37 @@ class Lake:
         return self._join(
             stream, f"date={date}", f"part-{run_id}-{_next_seq():05d}-{uuid.uuid4().hex[:6]}.parquet"
         )
+
+    def _local_path(self, path: str) -> str | None:
+        """``path`` of this lake as a path of the local disk, or None when the lake is not on the local disk (a
+        ``SubTreeFileSystem`` over the local one counts as local: its lock is an ``flock`` too)."""
+        if self.is_local:
+            return path
+        if isinstance(self.fs, pafs.SubTreeFileSystem) and isinstance(self.fs.base_fs, pafs.LocalFileSystem):
+            return os.path.join(self.fs.base_path, path.lstrip("/"))
+        if self._fsspec_given is not None and "file" in _protocols(self._fsspec_given):
+            return path
+        return None
+
+    def _lease_filesystem(self):
+        """(fsspec filesystem, lake root in its paths) for the object-store writer lock, which needs a
+        create-if-absent write (:mod:`kalshi_extract.lake.locks`); None when there is no such filesystem."""
+        if self._fsspec_given is not None:
+            return self._fsspec_given, self.root
+        if isinstance(self.fs, pafs.PyFileSystem) and isinstance(self.fs.handler, pafs.FSSpecHandler):
+            return self.fs.handler.fs, self.root
+        if "://" in self.uri:
+            import fsspec
+
+            try:
+                fsfs, path = fsspec.core.url_to_fs(self.uri)
+            except ImportError as exc:  # e.g. s3:// without s3fs
+                raise LakeError(
+                    f"the lake {self.uri} needs {exc.name or 'the fsspec package of its protocol'} for its writer "
+                    "lock (create-if-absent writes): install kalshi-lake[s3] (s3fs) for s3://"
+                ) from None
+            return fsfs, path.rstrip("/") or "/"
+        return None
 
     def _fsync(self, path: str) -> None:
         if self.is_local:
@@ -211,10 +260,13 @@ class Lake:
                 lk = StreamLock(self, name, timeout)
                 lk.acquire()
                 held.append(lk)
+                self._held[name] = lk
                 self.recover(name)
             yield
         finally:
             for lk in reversed(held):
+                if self._held.get(lk.stream) is lk:
+                    del self._held[lk.stream]
                 lk.release()
 
     def recover(self, stream: str) -> int:
@@ -332,6 +384,9 @@ class Lake:
             "state_account": account,
             "at": datetime.now(UTC).isoformat(),
         }
+        held = self._held.get(stream)
+        if held is not None:
+            held.check()  # object stores: a writer whose lease lapsed must not commit over the next holder
         with self._commit_lock:
             path = self._join("_commits", f"{stream}--{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.json")
             try:

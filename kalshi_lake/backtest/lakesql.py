@@ -8,11 +8,15 @@ def connect():
 
     con = duckdb.connect(":memory:")
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set autoinstall_known_extensions = false")  # a remote lake is read through fsspec
     return con
 
 
 def stream_source(con, lake_root: str, stream: str) -> tuple[str, set[str]] | None:
     """SQL source for a stream and its column names, or None if the stream has no files."""
+    from kalshi_lake.warehouse import register_lake
+
+    lake_root = register_lake(con, lake_root)  # an s3:// (any fsspec) lake: read through fsspec
     pattern = f"{str(lake_root).rstrip('/')}/{stream}/**/*.parquet"
     n = con.execute("select count(*) from glob(?)", [pattern]).fetchall()[0][0]
     if not n:

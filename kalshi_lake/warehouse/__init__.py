@@ -27,16 +27,19 @@ Decisions (where docs/CONTRACTS.md is silent):
 - Every connection runs with `TimeZone = 'UTC'` so dates of `timestamptz` columns are UTC days.
 - The models are read from `SQL_DIR`: `kalshi_lake/warehouse/sql/` in an installed wheel (pyproject's
   `force-include` puts the repo's top-level `sql/` there), the checkout's `sql/` otherwise.
-- The lake may be on any fsspec filesystem (its protocol is registered with DuckDB through fsspec); the DuckDB
-  file itself must be local (`file://` is accepted), else pass `db_path`.
+- The lake may be on any fsspec filesystem (`register_lake`: its protocol's fsspec filesystem is registered on the
+  connection; DuckDB never installs an extension at run time). Every connection `connect`/`_connect` opens
+  registers the protocols its views read, so a warehouse built over `s3://` answers queries anywhere. The DuckDB
+  file itself must be local (`file://` is accepted): `KALSHI_WAREHOUSE` (Settings.warehouse_path) or `db_path`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
-from .errors import ModelError, ModelTestsFailed, WarehouseError
+from .errors import ModelError, ModelTestsFailed, WarehouseError, WarehouseLocationError
 from .runner import BuildResult, ModelResult, TestFailure, TestResult, build_models, record_tests, run_tests
 from .snapshot import BUILD_LOCK_SECONDS, build_lock
 
@@ -63,6 +66,7 @@ __all__ = [
     "build_in_memory",
     "build_on",
     "connect",
+    "register_lake",
 ]
 
 
@@ -78,26 +82,67 @@ def _paths(settings_or_lake_dir) -> tuple[str, str]:
 
 
 def _local_db(db: str) -> str:
-    """The DuckDB file must be local: `file://` is stripped, any other URI is refused with advice."""
+    """The DuckDB file must be local: `file://` is stripped, any other URI is refused with advice (a ConfigError:
+    retrying cannot fix it)."""
     db = db.removeprefix("file://")
     if "://" in db:
-        raise WarehouseError(
-            f"the warehouse database must be a local file, not {db}: pass db_path='/local/path/kalshi.duckdb' "
-            "(the lake itself may stay on the remote filesystem)"
+        raise WarehouseLocationError(
+            f"the warehouse database must be a local file, not {db}: set KALSHI_WAREHOUSE=/local/path/kalshi.duckdb "
+            "or pass db_path (the lake itself may stay on the remote filesystem)"
         )
     return db
 
 
-def _register_filesystem(con, lake_root: str) -> str:
-    """Let DuckDB read a lake on any fsspec filesystem (s3://, gs://, memory://...) through fsspec."""
+_PROTOCOL = re.compile(r"\b([a-z][a-z0-9+.-]*)://")
+
+
+def register_lake(con, lake_root: str) -> str:
+    """Let `con` read a lake on any fsspec filesystem (s3://, gs://, memory://...): its protocol's fsspec
+    filesystem is registered on the connection (never DuckDB's httpfs, which it would download at run time).
+    Returns the root as DuckDB should see it (`file://` stripped). Idempotent per connection."""
+    lake_root = str(lake_root)
     if lake_root.startswith("file://"):
         return lake_root.removeprefix("file://")
     if "://" in lake_root:
-        import fsspec
-
-        protocol = lake_root.split("://", 1)[0]
-        con.register_filesystem(fsspec.filesystem(protocol))
+        _register_protocol(con, lake_root.split("://", 1)[0])
     return lake_root
+
+
+def _register_protocol(con, protocol: str) -> None:
+    import fsspec
+
+    from kalshi_extract.errors import ConfigError
+
+    names = set(con.list_filesystems())
+    if protocol in names or any(protocol in n.split(",") for n in names):
+        return
+    try:
+        try:  # no listings cache: a build lists the lake several times and must see every commit
+            fs = fsspec.filesystem(protocol, use_listings_cache=False)
+        except TypeError:
+            fs = fsspec.filesystem(protocol)
+    except (ImportError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot read a {protocol}:// lake: {exc} (install kalshi-lake[s3] for s3://)"
+        ) from None
+    con.register_filesystem(fs)
+
+
+def _register_referenced(con) -> None:
+    """Register the filesystems the warehouse's views read (its `src_` views name the lake's URI), so a
+    connection to a warehouse built over an S3 lake can query them."""
+    try:
+        rows = con.execute("select sql from duckdb_views() where not internal").fetchall()
+    except Exception:  # noqa: BLE001 (an empty or foreign database: nothing to register)
+        return
+    for protocol in sorted(
+        {p for (sql,) in rows for p in _PROTOCOL.findall(sql or "")} - {"file", "http", "https"}
+    ):
+        _register_protocol(con, protocol)
+
+
+def _register_filesystem(con, lake_root: str) -> str:
+    return register_lake(con, lake_root)
 
 
 def _connect(db_path: str, read_only: bool = False):
@@ -113,10 +158,13 @@ def _connect(db_path: str, read_only: bool = False):
             f"notebook connection that writes): close it and retry. DuckDB says: {exc}"
         ) from exc
     con.execute("set TimeZone = 'UTC'")
+    # never download an extension at run time (an S3 lake is read through fsspec, see register_lake)
+    con.execute("set autoinstall_known_extensions = false")
     try:
         con.execute("set enable_progress_bar = false")
     except duckdb.InvalidInputException:
         pass  # inside Jupyter without ipywidgets DuckDB refuses to touch this setting (and shows no bar anyway)
+    _register_referenced(con)
     return con
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kalshi_extract.errors import KalshiLakeError
+from kalshi_extract.errors import ConfigError, KalshiLakeError
 
 
 class WarehouseError(KalshiLakeError):
@@ -24,5 +24,12 @@ class ModelError(WarehouseError):
 
 class ModelTestsFailed(WarehouseError):
     """The models built, but some model tests returned rows (each failure names its test and rows)."""
+
+    retriable = False
+
+
+class WarehouseLocationError(WarehouseError, ConfigError):
+    """The warehouse's DuckDB file was given a place DuckDB cannot keep it (an object store): a configuration
+    error, never retried (set `KALSHI_WAREHOUSE` to a local path)."""
 
     retriable = False

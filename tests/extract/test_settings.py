@@ -41,7 +41,17 @@ def test_demo_and_local_hosts():
 
 def test_lake_paths_for_uri():
     s = Settings.load(environ={"KALSHI_LAKE_DIR": "s3://bucket/k"})
-    assert s.lake_root == "s3://bucket/k/lake" and s.warehouse_path == "s3://bucket/k/kalshi.duckdb"
+    # the DuckDB file cannot live on S3: a remote lake's warehouse is local unless KALSHI_WAREHOUSE says where
+    assert s.lake_root == "s3://bucket/k/lake" and s.warehouse_path == "data/kalshi.duckdb"
+    s = Settings.load(
+        environ={"KALSHI_LAKE_DIR": "s3://bucket/k", "KALSHI_WAREHOUSE": "file:///tmp/w.duckdb"}
+    )
+    assert s.warehouse_path == "/tmp/w.duckdb"
+
+
+def test_warehouse_on_an_object_store_is_a_config_error():
+    with pytest.raises(ConfigError, match="KALSHI_WAREHOUSE must be a local file path"):
+        Settings.load(environ={"KALSHI_WAREHOUSE": "s3://bucket/kalshi.duckdb"})
 
 
 def test_unknown_env_var_suggests_closest():
