@@ -226,6 +226,12 @@ class HttpClient:
     def pacer(self, value: Pacer) -> None:
         self._pacer = value
 
+    @property
+    def answered(self) -> bool:
+        """Has the server answered any request of this client yet (any status)? Until it has, a refused or
+        unresolvable connection is a wrong address or a server not started (see ``_retry_delay``)."""
+        return self._answered
+
     # --- signing -----------------------------------------------------------------------------------------------
     @property
     def has_key(self) -> bool:
