@@ -322,7 +322,6 @@ def test_balance_against_a_closed_port_is_one_attempt_and_one_line(sim_account, 
     (it was eight: a 2.6 s schedule of limit probes, then the request itself) and without any sleep."""
     import socket
 
-    from kalshi_extract.api import client as client_mod
     from kalshi_extract.api import http as http_mod
     from kalshi_extract.api.pacer import reset_shared_pacers
     from tests.orders.helpers import Cli, cli_env
@@ -342,8 +341,7 @@ def test_balance_against_a_closed_port_is_one_attempt_and_one_line(sim_account, 
         raise AssertionError(f"slept {seconds}s before giving up on a closed port")
 
     monkeypatch.setattr(http_mod.HttpClient, "_send_once", counting_send)
-    monkeypatch.setattr(client_mod.time, "sleep", no_sleep, raising=False)
-    monkeypatch.setattr(http_mod.time, "sleep", no_sleep)
+    monkeypatch.setattr(http_mod.time, "sleep", no_sleep)  # the time module's: any sleep of this process
     reset_shared_pacers()
     env = cli_env(sim_account.env, tmp_path / "data", KALSHI_API_URL=f"http://127.0.0.1:{port}/trade-api/v2")
     env.pop("KALSHI_TIER", None)
