@@ -171,6 +171,18 @@ class KalshiClient:
         """GET ``path`` (relative to the base URL) and return the parsed JSON."""
         return self._http.request("GET", path, params)[1]
 
+    def exchange_now(self, ask: bool = False) -> datetime | None:
+        """The exchange's clock now, from the ``Date`` headers of its answers so far (see ``HttpClient.exchange_now``).
+        ``ask``: when nothing answered yet, ask ``GET /exchange/status`` once to learn it. None when unknown."""
+        now = self._http.exchange_now()
+        if now is None and ask:
+            try:
+                self._http.request("GET", "/exchange/status", retry=RetryPolicy(max_retries=0))
+            except KalshiLakeError:
+                return None
+            now = self._http.exchange_now()
+        return now
+
     def get_with_time(self, path: str, params: dict | None = None) -> tuple[Any, datetime | None]:
         """GET ``path`` and return ``(parsed JSON, server time)``: the server's clock from the response's ``Date``
         header (aware UTC, whole seconds), or None when the header is absent or malformed."""

@@ -34,6 +34,28 @@ def _streams(lake) -> list[str]:
     return names + [s for s in (*WS_STREAMS, *LIVE_STREAMS) if lake.files(s)]
 
 
+def _stream_clock(stream: str) -> tuple[str | None, str]:
+    """(the column whose time dates the stream's rows, and its clock: "exchange" or "local").
+
+    "exchange": the time the exchange states (an event time, the ``Date`` of a snapshot's response, a WebSocket
+    message's time, the order journal's exchange-clock stamp); the local exchange's simulated clock may be days or
+    years from this machine's. "local": this machine's clock (the reference streams are dated by the day they were
+    loaded; the recorder's coverage log and the live runner's streams by when things happened here)."""
+    from kalshi_extract.ingest.recorder_dates import DATE_COLUMNS, LOCAL_CLOCK_STREAMS
+    from kalshi_extract.ingest.streams import STREAMS
+    from kalshi_extract.lake.schemas import ORDER_EVENTS_STREAM
+
+    sdef = STREAMS.get(stream)
+    if sdef is not None:
+        column = sdef.time_column or sdef.date_column
+        return column, "exchange" if sdef.date_column else "local"
+    if stream == ORDER_EVENTS_STREAM:  # dated by the exchange's day; its `ts` is this machine's clock
+        return None, "exchange"
+    if stream in DATE_COLUMNS and stream not in LOCAL_CLOCK_STREAMS:
+        return DATE_COLUMNS[stream], "exchange"
+    return None, "local"
+
+
 def _age(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 0:
@@ -333,7 +355,9 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     (`{"run_id", "rows", "loaded_at"}`: runs that landed data without a run-log row; the newest one, when later
     than the last logged run, is reported as the last run with outcome "interrupted"); `corrupt_files` (data
     files that are not readable Parquet, left out of the figures) and `error` (names the first and says how to
-    repair; `last_outcome` is then "corrupt file").
+    repair; `last_outcome` is then "corrupt file"); `clock`: "exchange" when the stream's dates (`first`/`last`,
+    `data_start`/`data_end`) are the exchange's time, "local" when they are this machine's (see `_stream_clock`).
+    `now`, `last_run`, `loaded_at` and the ages are always this machine's clock.
     """
     from kalshi_extract.ingest.streams import STREAMS
     from kalshi_extract.lake.store import Lake
@@ -346,7 +370,9 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     streams = []
     for stream in _streams(lake):
         sdef = STREAMS.get(stream)
-        info = _scan_stream(lake, stream, sdef.time_column if sdef else None)
+        time_column, clock = _stream_clock(stream)
+        info = _scan_stream(lake, stream, time_column)
+        info["clock"] = clock
         mine = [r for r in runs if r.get("stream") == stream]
         info.update(_runs_summary(mine, now))
         data_runs = info.pop("data_runs")

@@ -402,11 +402,15 @@ class Lake:
         run_id: str,
         date_column: str | None = None,
         lock_timeout: float = 60.0,
+        fallback_time: datetime | None = None,
+        day: datetime | None = None,
     ) -> list[str]:
         """Atomically add rows to ``stream`` (one file per date partition, all visible at once).
 
         Adds ``_loaded_at`` / ``_run_id`` / ``_extra`` when the table lacks them. The partition date comes from
-        ``date_column`` (default: ``ts`` when present, else ``_loaded_at``). Used by the order journal.
+        ``date_column`` (default: ``ts`` when present, else ``_loaded_at``); a row whose ``date_column`` is null is
+        dated by ``fallback_time`` when given, else by its ``_loaded_at``; ``day``: every row into the partition of
+        that instant's UTC day instead. Used by the order journal and the recorder.
         Holds the stream's writer lock while it writes and commits (several processes may journal orders into
         one lake at once; the lock also rolls forward a commit a killed writer left), waiting up to
         ``lock_timeout`` seconds.
@@ -434,7 +438,10 @@ class Lake:
                 else None
             )
         with self.lock(stream, timeout=lock_timeout):
-            w = StreamWriter(self, stream, run_id, data.schema, date_column)
+            fixed = None if day is None else day.astimezone(UTC).strftime("%Y-%m-%d")
+            w = StreamWriter(
+                self, stream, run_id, data.schema, date_column, fallback_time=fallback_time, fixed_date=fixed
+            )
             try:
                 w.write(data)
                 files = w.finish()
