@@ -357,8 +357,8 @@ def status(
     columns = [
         Col("stream"),
         Col("rows", "num"),
-        Col("data from"),
-        Col("data through"),
+        Col("from"),
+        Col("through"),
         Col("last run"),
         Col("outcome"),
         Col("fresh", drop=2),
@@ -368,13 +368,8 @@ def status(
     typer.echo(STATUS_CLOCKS + (STATUS_LOCAL_DATES if local_dates else ""))
 
 
-STATUS_CLOCKS = (
-    "data from/through: the exchange's time (UTC; the local exchange's clock may be far from this machine's).\n"
-    "last run, fresh: ages on this machine's clock."
-)
-STATUS_LOCAL_DATES = (
-    "\n* the days the rows were loaded, on this machine's clock (the stream states no exchange time)."
-)
+STATUS_CLOCKS = "from, through: the exchange's time; last run, fresh: this machine's clock."
+STATUS_LOCAL_DATES = "\n* the day loaded, on this machine's clock (the stream states no time of its own)."
 
 
 # --------------------------------------------------------------------------------------------------- serve
