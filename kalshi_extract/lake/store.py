@@ -562,7 +562,13 @@ class Lake:
         return [p for p in self.files(stream) if not self.open_parquet(p).schema_arrow.equals(schema)]
 
     def compact(
-        self, stream: str, *, small_rows: int = 100_000, target_rows: int = 1_000_000, timeout: float = 600.0
+        self,
+        stream: str,
+        *,
+        small_rows: int = 100_000,
+        target_rows: int = 1_000_000,
+        timeout: float = 600.0,
+        dates: Iterable[str] | None = None,
     ) -> dict:
         """Merge the small files (< ``small_rows`` rows) of each date partition into files of ≤ ``target_rows``
         rows, and rewrite every file not in the current schema (:meth:`stale_files`) to it.
@@ -573,14 +579,16 @@ class Lake:
         (the commit record lists the new files and the old ones to delete; the next lock rolls it forward). A
         file with a column the current schema does not have is left as it is (and counted in ``kept``): its
         column would be lost. Returns ``{"removed": files replaced, "written": files written, "migrated": stale
-        files rewritten, "kept": files left out}``.
+        files rewritten, "kept": files left out}``. ``dates``: only these partitions (``YYYY-MM-DD``).
         """
+        only = None if dates is None else set(dates)
         out = {"removed": 0, "written": 0, "migrated": 0, "kept": 0}
         with self.lock(stream, timeout=timeout):
             by_date: dict[str, list[str]] = {}
             for path in self.files(stream):
                 date = path.rsplit("/", 2)[-2].split("=", 1)[-1]
-                by_date.setdefault(date, []).append(path)
+                if only is None or date in only:
+                    by_date.setdefault(date, []).append(path)
             schema = self.current_schema(stream)
             for day, paths in sorted(by_date.items()):
                 meta = {p: self.open_parquet(p) for p in paths}
