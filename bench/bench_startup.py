@@ -7,6 +7,9 @@ kernel's rusage, interpreter start-up and imports included), run as the console 
 first by `kalshi-lake demo` (not measured). Each command runs once unmeasured (bytecode cached, as on a user's
 machine after the first run), then `repeats` times; the median CPU is reported, with the minimum.
 
+`topups()` (``python -m bench.bench_startup topups``): the Parquet file count of the demo lake after the demo and
+after each of ten hourly top-ups (issue #20: ≤ 100 files), rows per stream before and after.
+
 Baselines: `python -c pass` (the interpreter alone) and `python -c "import pyarrow, duckdb"` (the two native
 libraries a data command cannot avoid). Every process runs with pandas hidden, as in a plain install.
 """

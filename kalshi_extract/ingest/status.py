@@ -93,18 +93,20 @@ def _column_stats(row_group, index: dict[str, int], names: list[str]) -> dict[st
     return out
 
 
-def _footer_facts(dataset, time_column: str | None) -> dict[str, Any]:
-    """From the Parquet footers: the row count, min/max of `time_column` and, per `_run_id`, its rows and newest
-    `_loaded_at`.
+def _footer_facts(lake, files: list[str], time_column: str | None) -> dict[str, Any]:
+    """From the Parquet footers (one read per file, no ``pyarrow.dataset``): the row count, min/max of
+    `time_column`, per `_run_id` its rows and newest `_loaded_at`, and whether every file has `_loaded_at`
+    statistics.
 
     A row group whose `_run_id` statistics are not one value (a compacted file) reads that column instead.
     """
-    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
     starts: list[datetime] = []
     ends: list[datetime] = []
     runs: dict[str, dict[str, Any]] = {}
     rows = 0
+    unstated: list[pq.ParquetFile] = []  # files with `_loaded_at` but no statistics for it
 
     def note(run_id: Any, rows: int, loaded: Any) -> None:
         entry = runs.setdefault(str(run_id), {"rows": 0, "loaded_at": None})
@@ -114,13 +116,14 @@ def _footer_facts(dataset, time_column: str | None) -> dict[str, Any]:
             entry["loaded_at"] = loaded
 
     wanted = [c for c in (time_column, "_run_id", "_loaded_at") if c]
-    for fragment in dataset.get_fragments():
-        fragment.ensure_complete_metadata()
-        meta = fragment.metadata
+    for path in files:
+        pf = pq.ParquetFile(lake.fs.open_input_file(path))
+        meta = pf.metadata
         index = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
-        for group in fragment.row_groups:
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
             rows += group.num_rows
-            stats = _column_stats(meta.row_group(group.id), index, wanted)
+            stats = _column_stats(group, index, wanted)
             if time_column and time_column in stats:
                 lo, hi = (
                     _parse_time(stats[time_column].get("min")),
@@ -128,12 +131,16 @@ def _footer_facts(dataset, time_column: str | None) -> dict[str, Any]:
                 )
                 starts += [lo] if lo else []
                 ends += [hi] if hi else []
+            if "_loaded_at" in index and "_loaded_at" not in stats and group.num_rows:
+                unstated.append(pf)
             run = stats.get("_run_id") or {}
             if run.get("min") is not None and run.get("min") == run.get("max"):
                 note(run["min"], group.num_rows, (stats.get("_loaded_at") or {}).get("max"))
-            elif "_run_id" in dataset.schema.names:
-                columns = ["_run_id"] + (["_loaded_at"] if "_loaded_at" in dataset.schema.names else [])
-                table = fragment.subset(row_group_ids=[group.id]).to_table(columns=columns)
+            elif "_run_id" in index:
+                import pyarrow.compute as pc
+
+                columns = ["_run_id"] + (["_loaded_at"] if "_loaded_at" in index else [])
+                table = pf.read_row_group(g, columns=columns)
                 for run_id in pc.unique(table.column("_run_id")).to_pylist():
                     if run_id is None:
                         continue
@@ -145,6 +152,7 @@ def _footer_facts(dataset, time_column: str | None) -> dict[str, Any]:
         "data_start": min(starts).isoformat() if starts else None,
         "data_end": max(ends).isoformat() if ends else None,
         "data_runs": runs,
+        "unstated": unstated,
     }
 
 
@@ -195,9 +203,6 @@ def _scan_stream(lake, stream: str, time_column: str | None = None) -> dict[str,
 
 
 def _scan_files(lake, stream: str, files: list[str], time_column: str | None) -> dict[str, Any]:
-    import pyarrow.compute as pc
-    import pyarrow.dataset as ds
-
     out: dict[str, Any] = {
         "stream": stream,
         "rows": 0,
@@ -214,14 +219,17 @@ def _scan_files(lake, stream: str, files: list[str], time_column: str | None) ->
     }
     if not files:
         return out
-    dataset = ds.dataset(files, format="parquet", filesystem=lake.fs)
-    out.update(_footer_facts(dataset, time_column))  # rows too: each footer is read once
+    out.update(_footer_facts(lake, files, time_column))  # rows too: each footer is read once
+    unstated = out.pop("unstated")
     newest = [r["loaded_at"] for r in out["data_runs"].values() if r["loaded_at"] is not None]
     if newest:
         out["loaded_at"] = max(newest)
-    elif "_loaded_at" in dataset.schema.names:  # files written without statistics: read the column
-        loaded = pc.max(dataset.to_table(columns=["_loaded_at"]).column("_loaded_at")).as_py()
-        if isinstance(loaded, datetime):
+    elif unstated:  # files written without statistics: read the column
+        import pyarrow.compute as pc
+
+        values = [pc.max(pf.read(columns=["_loaded_at"]).column("_loaded_at")).as_py() for pf in unstated]
+        loaded = max((v for v in values if isinstance(v, datetime)), default=None)
+        if loaded is not None:
             out["loaded_at"] = loaded if loaded.tzinfo else loaded.replace(tzinfo=UTC)
     days = sorted({date.fromisoformat(f.rsplit("/", 2)[-2].split("=", 1)[1]) for f in files})
     out["first"], out["last"] = days[0].isoformat(), days[-1].isoformat()

@@ -120,6 +120,8 @@ def read_runs(lake) -> list[dict]:
     """Every run-log row as a dict, oldest first ([] before the first run)."""
     import pyarrow.parquet as pq
 
+    from kalshi_extract.lake.store import conform
+
     files = lake.files(RUNS_STREAM)
     pending = [src for src, dst in lake.pending_moves(RUNS_STREAM) if dst not in files]
     if not files and not pending:
@@ -127,7 +129,11 @@ def read_runs(lake) -> list[dict]:
     rows = []
     if files:
         try:
-            table = lake.dataset(RUNS_STREAM, schema=RUNS_SCHEMA).to_table(columns=RUNS_SCHEMA.names)
+            # file by file, no pyarrow.dataset: `status` reads this and should start fast (the run log is
+            # compacted into few files by every pull)
+            table = pa.concat_tables(
+                [conform(pq.ParquetFile(lake.fs.open_input_file(p)).read(), RUNS_SCHEMA) for p in files]
+            )
         except (pa.ArrowInvalid, OSError):  # a damaged row file: read the others, name it
             good = []
             for path in files:
