@@ -93,6 +93,36 @@ def _column_stats(row_group, index: dict[str, int], names: list[str]) -> dict[st
     return out
 
 
+def _runs_of_group(pf, group: int, has_loaded: bool) -> list[tuple[str, int, datetime | None]]:
+    """(run id, rows, newest `_loaded_at`) of each run in one row group (a compacted file holds several): the
+    `_run_id` column read as a dictionary and tallied with numpy, so `status` needs no ``pyarrow.compute``."""
+    import numpy as np
+    import pyarrow as pa
+
+    columns = ["_run_id"] + (["_loaded_at"] if has_loaded else [])
+    table = pf.read_row_group(group, columns=columns)  # pf was opened with read_dictionary=["_run_id"]
+    runs = table.column("_run_id").unify_dictionaries().combine_chunks()
+    valid = runs.is_valid().to_numpy(zero_copy_only=False)
+    codes = runs.indices.to_numpy(zero_copy_only=False)[valid].astype(np.int64)
+    names = runs.dictionary.to_pylist()
+    counts = np.bincount(codes, minlength=len(names))
+    newest = [None] * len(names)
+    if has_loaded:
+        loaded = table.column("_loaded_at").combine_chunks().cast(pa.int64())
+        micros = loaded.to_numpy(zero_copy_only=False)[valid]
+        known = (
+            ~np.isnan(micros.astype(np.float64)) if micros.dtype.kind == "f" else np.ones(len(micros), bool)
+        )
+        top = np.full(len(names), np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(top, codes[known], micros[known].astype(np.int64))
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        newest = [
+            None if t == np.iinfo(np.int64).min else epoch + timedelta(microseconds=int(t))
+            for t in top.tolist()
+        ]
+    return [(str(names[i]), int(counts[i]), newest[i]) for i in range(len(names)) if counts[i]]
+
+
 def _footer_facts(lake, files: list[str], time_column: str | None) -> dict[str, Any]:
     """From the Parquet footers (one read per file, no ``pyarrow.dataset``): the row count, min/max of
     `time_column`, per `_run_id` its rows and newest `_loaded_at`, and whether every file has `_loaded_at`
@@ -117,7 +147,7 @@ def _footer_facts(lake, files: list[str], time_column: str | None) -> dict[str, 
 
     wanted = [c for c in (time_column, "_run_id", "_loaded_at") if c]
     for path in files:
-        pf = pq.ParquetFile(lake.fs.open_input_file(path))
+        pf = pq.ParquetFile(lake.fs.open_input_file(path), read_dictionary=["_run_id"])
         meta = pf.metadata
         index = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
         for g in range(meta.num_row_groups):
@@ -137,16 +167,8 @@ def _footer_facts(lake, files: list[str], time_column: str | None) -> dict[str, 
             if run.get("min") is not None and run.get("min") == run.get("max"):
                 note(run["min"], group.num_rows, (stats.get("_loaded_at") or {}).get("max"))
             elif "_run_id" in index:
-                import pyarrow.compute as pc
-
-                columns = ["_run_id"] + (["_loaded_at"] if "_loaded_at" in index else [])
-                table = pf.read_row_group(g, columns=columns)
-                for run_id in pc.unique(table.column("_run_id")).to_pylist():
-                    if run_id is None:
-                        continue
-                    mine = table.filter(pc.equal(table.column("_run_id"), run_id))
-                    loaded = pc.max(mine.column("_loaded_at")).as_py() if "_loaded_at" in columns else None
-                    note(run_id, mine.num_rows, loaded)
+                for run_id, n, loaded in _runs_of_group(pf, g, "_loaded_at" in index):
+                    note(run_id, n, loaded)
     return {
         "rows": rows,
         "data_start": min(starts).isoformat() if starts else None,

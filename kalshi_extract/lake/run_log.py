@@ -120,8 +120,6 @@ def read_runs(lake) -> list[dict]:
     """Every run-log row as a dict, oldest first ([] before the first run)."""
     import pyarrow.parquet as pq
 
-    from kalshi_extract.lake.store import conform
-
     files = lake.files(RUNS_STREAM)
     pending = [src for src, dst in lake.pending_moves(RUNS_STREAM) if dst not in files]
     if not files and not pending:
@@ -131,9 +129,11 @@ def read_runs(lake) -> list[dict]:
         try:
             # file by file, no pyarrow.dataset: `status` reads this and should start fast (the run log is
             # compacted into few files by every pull)
-            table = pa.concat_tables(
-                [conform(pq.ParquetFile(lake.fs.open_input_file(p)).read(), RUNS_SCHEMA) for p in files]
-            )
+            parts = [pq.ParquetFile(lake.fs.open_input_file(p)).read() for p in files]
+            if all(t.schema.equals(RUNS_SCHEMA) for t in parts):
+                table = pa.concat_tables(parts)
+            else:  # files of an earlier run-log schema: the dataset reader fills and casts the columns
+                table = lake.dataset(RUNS_STREAM, schema=RUNS_SCHEMA).to_table(columns=RUNS_SCHEMA.names)
         except (pa.ArrowInvalid, OSError):  # a damaged row file: read the others, name it
             good = []
             for path in files:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kalshi_extract.lake.arrowfast import int_scalar
@@ -78,6 +77,8 @@ class StreamWriter:
 
     def _days(self, batch: pa.RecordBatch) -> pa.Array:
         """Partition day of every row as int32 days since 1970-01-01 (UTC)."""
+        import pyarrow.compute as pc  # here, not at import: `status` imports the lake and never writes
+
         ts = batch.column(self.date_column) if self.date_column else batch.column("_loaded_at")
         if self.date_column and ts.null_count:
             if self.fallback_time is not None:
@@ -99,6 +100,8 @@ class StreamWriter:
         if self.fixed_date is not None:
             self._add(self.fixed_date, batch)
             return
+        import pyarrow.compute as pc
+
         days = self._days(batch)
         lo_hi = pc.min_max(days).as_py()
         if lo_hi["min"] == lo_hi["max"]:
