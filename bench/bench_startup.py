@@ -7,6 +7,9 @@ kernel's rusage, interpreter start-up and imports included), run as the console 
 first by `kalshi-lake demo` (not measured). Each command runs once unmeasured (bytecode cached, as on a user's
 machine after the first run), then `repeats` times; the median CPU is reported, with the minimum.
 
+`topups()` (``python -m bench.bench_startup topups``): the Parquet file count of the demo lake after the demo and
+after each of ten hourly top-ups (issue #20: ≤ 100 files), rows per stream before and after.
+
 Baselines: `python -c pass` (the interpreter alone) and `python -c "import pyarrow, duckdb"` (the two native
 libraries a data command cannot avoid). Every process runs with pandas hidden, as in a plain install.
 """
@@ -99,3 +102,93 @@ def startup(size: str = "tiny", seed: int = 7, repeats: int = 5) -> dict[str, An
         "commands": list(COMMANDS),
         "figures": figures,
     }
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Files in the demo lake after top-ups (issue #20: "the demo lake ≤ 100 files after ten top-ups")
+# --------------------------------------------------------------------------------------------------------------
+TARGET_FILES = 100
+
+
+def _lake_files(lake_root) -> dict[str, int]:
+    """Parquet files of the lake: data streams and the run log apart."""
+    from pathlib import Path
+
+    files = [str(p) for p in Path(lake_root).rglob("*.parquet")]
+    runs = sum(1 for f in files if "/_runs/" in f)
+    return {"data": len(files) - runs, "run_log": runs, "total": len(files)}
+
+
+def topups(size: str = "demo", seed: int = 7, n: int = 10, hours: float = 1.0) -> dict[str, Any]:
+    """`kalshi-lake demo` (in this process, its local exchange kept running), then ``n`` top-ups: the exchange
+    advances ``hours`` and every stream of the demo account is pulled again (what `kalshi-lake pull` does).
+    Returns the lake's Parquet file count after the demo and after each top-up, and the rows per stream before
+    and after (compaction changes no row)."""
+    import io
+
+    from rich.console import Console
+
+    import kalshi_sim
+    from kalshi_extract.ingest.plan import plan_pull
+    from kalshi_extract.ingest.run import run_pull
+    from kalshi_extract.ingest.status import lake_status
+    from kalshi_extract.settings import Settings
+    from kalshi_lake import demo as demo_mod
+
+    root = work_dir() / "topups"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    kept: list[Any] = []
+
+    accounts: list[Any] = []
+
+    class _KeptExchange(kalshi_sim.LocalExchange):  # the demo's exchange outlives the demo, for the top-ups
+        def create_account(self, *args, **kwargs):
+            accounts.append(super().create_account(*args, **kwargs))
+            return accounts[-1]
+
+        def __exit__(self, *exc):
+            kept.append(self)
+            return False
+
+    user = Settings.load(environ={"KALSHI_LAKE_DIR": str(root / "data")}, config_path=None)
+    real = kalshi_sim.LocalExchange
+    kalshi_sim.LocalExchange = _KeptExchange
+    try:
+        report = demo_mod.run_demo(seed=seed, size=size, console=Console(file=io.StringIO()), settings=user)
+    finally:
+        kalshi_sim.LocalExchange = real
+    ex = kept[0]
+    try:
+        account = next(a for a in accounts if report.account == f"demo-{a.key_id[:8]}")
+        settings = demo_mod.demo_settings(user, account, str(root / "data"))
+        lake_root = settings.lake_root
+        counts = [_lake_files(lake_root)]
+        rows_before = {s["stream"]: s["rows"] for s in lake_status(settings)["streams"]}
+        for _ in range(n):
+            ex.advance(seconds=int(hours * 3600))
+            run_pull(settings, plan_pull(settings))
+            counts.append(_lake_files(lake_root))
+        rows_after = {s["stream"]: s["rows"] for s in lake_status(settings)["streams"]}
+    finally:
+        real.__exit__(ex, None, None, None)
+    return {
+        "size": size,
+        "topups": n,
+        "hours_each": hours,
+        "files": counts,
+        "target_files": TARGET_FILES,
+        "met": counts[-1]["total"] <= TARGET_FILES,
+        "rows_after_demo": rows_before,
+        "rows_after_topups": rows_after,
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    if sys.argv[1:2] == ["topups"]:
+        out = topups(*(sys.argv[2:3] or ["demo"]))
+        print(json.dumps({k: v for k, v in out.items() if not k.startswith("rows")}, indent=1))
+    else:
+        print(json.dumps(startup(), indent=1, default=str))

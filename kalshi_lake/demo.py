@@ -430,11 +430,16 @@ def print_report(settings, report: DemoReport, console) -> None:
     _print_table(
         console,
         "rows per stream",
-        [Col("stream"), Col("rows", "num"), Col("days (UTC)", drop=1)],
+        [Col("stream"), Col("rows", "num"), Col("days (UTC)", drop=1), Col("clock", drop=2)],
         [
-            [s["stream"], count(s["rows"]), f"{s['first'] or ''} … {s['last'] or ''}"]
+            [s["stream"], count(s["rows"]), f"{s['first'] or ''} … {s['last'] or ''}", s["clock"]]
             for s in status["streams"]
         ],
+    )
+    console.print(
+        "  days: partition days; exchange = the exchange's time (here the local exchange's simulated clock), "
+        "local = the day loaded, on this machine's clock",
+        highlight=False,
     )
     con = connect(str(settings.warehouse_path), read_only=True)
     try:

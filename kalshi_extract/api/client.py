@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -110,32 +109,29 @@ class KalshiClient:
         if not asks_for_limits(s, self.base_url):
             return Pacer.for_tier(s.tier, machine)
         # The exchange tells us the key's limits (Kalshi: the account's tier; the local exchange: its configured
-        # tier, unlimited by default). A just-started local exchange may refuse connections for a moment, so
-        # transport errors are retried on a short fixed schedule (≤ 2.6 s); any other failure falls back to the
+        # tier, unlimited by default). One request, sent once: whether a failure is worth another try is the
+        # HTTP layer's one retry decision, and for this question the answer is no. A host that refused before it
+        # ever answered (wrong address, exchange not started) is the caller's error: it is raised here, nothing
+        # is cached, and the command stops with one line after one connection attempt instead of pacing at the
+        # fallback tier and failing the same way a request later. Any other failure falls back to the
         # configured tier at once.
         once = dict(retry=RetryPolicy(max_retries=0), pace=False)
-        auth = "optional"
-        for delay in (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, None):
+        try:
             try:
-                try:
-                    _, limits = self._http.request("GET", "/account/limits", auth=auth, **once)
-                except ConfigError:  # an unusable key must not stop public use; ask unsigned
-                    auth = "none"
-                    _, limits = self._http.request("GET", "/account/limits", auth=auth, **once)
-                pacer = Pacer.from_limits(limits, machine)
-            except TransportError as exc:
-                if delay is not None:
-                    time.sleep(delay)
-                    continue
-                failure: Exception = exc
-            except (KalshiLakeError, ValueError, KeyError, TypeError) as exc:
-                failure = exc
-            else:
-                if pacer.read is not None:  # the question itself spent read tokens at the exchange
-                    pacer.read.reserve(route("GET", "/account/limits").cost)
-                return pacer
-            break
-        # unreachable: the request that follows fails with the same clear error, so this is only a detail
+                _, limits = self._http.request("GET", "/account/limits", auth="optional", **once)
+            except ConfigError:  # an unusable key must not stop public use; ask unsigned
+                _, limits = self._http.request("GET", "/account/limits", auth="none", **once)
+            pacer = Pacer.from_limits(limits, machine)
+        except TransportError as exc:
+            if not exc.maybe_sent and not self._http.answered:
+                raise
+            failure: Exception = exc
+        except (KalshiLakeError, ValueError, KeyError, TypeError) as exc:
+            failure = exc
+        else:
+            if pacer.read is not None:  # the question itself spent read tokens at the exchange
+                pacer.read.reserve(route("GET", "/account/limits").cost)
+            return pacer
         level = logging.DEBUG if isinstance(failure, TransportError) else logging.WARNING
         _log.log(
             level, "could not read %s/account/limits (%s); pacing at tier %s", self.base_url, failure, s.tier
@@ -174,6 +170,18 @@ class KalshiClient:
     def get(self, path: str, params: dict | None = None) -> dict:
         """GET ``path`` (relative to the base URL) and return the parsed JSON."""
         return self._http.request("GET", path, params)[1]
+
+    def exchange_now(self, ask: bool = False) -> datetime | None:
+        """The exchange's clock now, from the ``Date`` headers of its answers so far (see ``HttpClient.exchange_now``).
+        ``ask``: when nothing answered yet, ask ``GET /exchange/status`` once to learn it. None when unknown."""
+        now = self._http.exchange_now()
+        if now is None and ask:
+            try:
+                self._http.request("GET", "/exchange/status", retry=RetryPolicy(max_retries=0))
+            except KalshiLakeError:
+                return None
+            now = self._http.exchange_now()
+        return now
 
     def get_with_time(self, path: str, params: dict | None = None) -> tuple[Any, datetime | None]:
         """GET ``path`` and return ``(parsed JSON, server time)``: the server's clock from the response's ``Date``

@@ -191,6 +191,7 @@ class HttpClient:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._answered = False  # has the server answered any request yet (any status)?
+        self._clock_offset: float | None = None  # server clock - this machine's, seconds (see exchange_now)
         self._own_session = session is None
         if session is None:
             session = requests.Session()
@@ -225,6 +226,29 @@ class HttpClient:
     @pacer.setter
     def pacer(self, value: Pacer) -> None:
         self._pacer = value
+
+    @property
+    def answered(self) -> bool:
+        """Has the server answered any request of this client yet (any status)? Until it has, a refused or
+        unresolvable connection is a wrong address or a server not started (see ``_retry_delay``)."""
+        return self._answered
+
+    def _note_server_time(self, when: datetime) -> None:
+        # ``Date`` is whole seconds, cut down: server time >= Date, so Date - now is a lower bound of the offset and
+        # the largest one seen is the best; keeping the largest also keeps exchange_now() from running backwards
+        # (a local exchange's clock only moves forward). Unlocked: a lost update costs at most one sample.
+        offset = when.timestamp() - time.time()
+        if self._clock_offset is None or offset > self._clock_offset:
+            self._clock_offset = offset
+
+    def exchange_now(self) -> datetime | None:
+        """The exchange's clock now, estimated from the ``Date`` headers of its answers so far (within a second
+        of it; the local exchange's simulated clock may be days or years from this machine's). None until the
+        server has answered with a usable ``Date``."""
+        offset = self._clock_offset
+        if offset is None:
+            return None
+        return datetime.fromtimestamp(time.time() + offset, UTC)
 
     # --- signing -----------------------------------------------------------------------------------------------
     @property
@@ -357,6 +381,9 @@ class HttpClient:
             if "resp" in locals() and not resp.raw.closed and resp.raw.length_remaining:
                 resp.close()  # unread rest (error path): drop the connection rather than reuse a dirty one
         self._answered = True
+        when = parse_http_date(resp.headers.get("Date"))
+        if when is not None:
+            self._note_server_time(when)
         status = resp.status_code
         if status >= 300 or status < 200:  # redirects are not followed: the base URL is wrong
             self.stats._add(requests=1, nbytes=len(body), errors=1, throttled=1 if status == 429 else 0)
@@ -364,7 +391,6 @@ class HttpClient:
         self.stats._add(requests=1, nbytes=len(body))
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s %s -> %d (%d bytes)", method, path, status, len(body))
-        when = parse_http_date(resp.headers.get("Date"))
         if not body:
             if method == "GET" and status != 204:  # every read answers a JSON object; empty = cut short
                 self.stats._add(errors=1)

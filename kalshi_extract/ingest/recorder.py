@@ -62,6 +62,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kalshi_extract.errors import KalshiLakeError, TransportError, WebSocketError
+from kalshi_extract.ingest.recorder_dates import DATE_COLUMNS, LOCAL_CLOCK_STREAMS
 from kalshi_extract.ingest.recorder_plan import (
     MARKET_CHANNELS,
     RecordPlan,
@@ -88,7 +89,6 @@ __all__ = ["Recorder", "RecorderStatus", "DATA_STREAMS", "DATE_COLUMNS"]
 log = logging.getLogger("kalshi_extract.ingest.recorder")
 
 DATA_STREAMS = tuple(s for s in WS_STREAMS if s != "ws_coverage")  # written before ws_coverage in every flush
-DATE_COLUMNS = {**{s: "received_at" for s in DATA_STREAMS}, "ws_coverage": "at"}  # the partition date
 MAX_BUFFER_ROWS = 200_000
 _ADD_EVENTS = frozenset({"created", "activated"})
 _REMOVE_EVENTS = frozenset({"determined", "settled"})
@@ -125,6 +125,9 @@ class _Pending:
     rows: list[dict]
     loaded_at: datetime
     attempted: bool = False
+    exchange_at: datetime | None = (
+        None  # the exchange's time at the cut (estimated): dates rows that state none
+    )
 
 
 @dataclass
@@ -160,6 +163,9 @@ class Recorder:
         self._resolved: dict[str, str] | None = None
         self._write_lock = threading.Lock()
         self._stopping = False
+        # the exchange's clock - this machine's, seconds: from the latest message that states its time (else the
+        # REST answers of the market lookup); dates the rows of messages that state none (book snapshots)
+        self._clock_offset: float | None = None
 
     # --- rows --------------------------------------------------------------------------------------------------
     def connection(self, number: int | None) -> str | None:
@@ -173,6 +179,8 @@ class Recorder:
         """Turn one message or event into buffered rows; return what the subscriptions must do about it."""
         if isinstance(item, Message):
             self.status.messages += 1
+            if item.ts_ms is not None and isinstance(item.received_at, datetime):
+                self._clock_offset = item.ts_ms / 1000 - item.received_at.timestamp()
             stream, rows = message_rows(item, self.connection(item.connection_id))
             self._buffer[stream].extend(rows)
             if item.type == "orderbook_snapshot" and stream == "ws_book" and rows and rows[0].get("ticker"):
@@ -283,10 +291,12 @@ class Recorder:
             at = self._last_cut + timedelta(microseconds=1)  # (_run_id, _loaded_at) identifies one append
         self._last_cut = at
         self.cover(at, "alive")
+        offset = self._clock_offset
+        exchange_at = None if offset is None else at + timedelta(seconds=offset)
         for stream in (*DATA_STREAMS, "ws_coverage"):
             rows, self._buffer[stream] = self._buffer[stream], []
             if rows:
-                self._pending.append(_Pending(stream, rows, at))
+                self._pending.append(_Pending(stream, rows, at, exchange_at=exchange_at))
 
     def _write_pending(self) -> None:
         """Append the waiting flushes in order; stop at the first failure (retried at the next flush).
@@ -303,7 +313,11 @@ class Recorder:
                 if not (item.attempted and self._landed(item)):
                     item.attempted = True
                     self.lake.append(
-                        item.stream, self._table(item), self.run_id, date_column=DATE_COLUMNS[item.stream]
+                        item.stream,
+                        self._table(item),
+                        self.run_id,
+                        date_column=DATE_COLUMNS[item.stream],
+                        fallback_time=None if item.stream in LOCAL_CLOCK_STREAMS else item.exchange_at,
                     )
                     self.status.rows_flushed += len(item.rows)
             except Exception as exc:  # noqa: BLE001 - the lake failed: rows stay queued, counted and logged
@@ -339,7 +353,9 @@ class Recorder:
 
         column = DATE_COLUMNS[item.stream]  # rows are dated by this column (RFC 3339 text here)
         day = min(
-            [item.loaded_at.strftime("%Y-%m-%d")] + [r[column][:10] for r in item.rows if r.get(column)]
+            [item.loaded_at.strftime("%Y-%m-%d")]
+            + ([item.exchange_at.strftime("%Y-%m-%d")] if item.exchange_at is not None else [])
+            + [r[column][:10] for r in item.rows if isinstance(r.get(column), str) and len(r[column]) >= 10]
         )
         table = self.lake.scan(item.stream, ["_run_id", "_loaded_at"], min_date=day)
         if table is None:
@@ -471,6 +487,9 @@ class Recorder:
 
         with KalshiClient(self.settings) as client:
             self._resolved = resolve_markets(client, self.plan)
+            exchange_now = client.exchange_now()
+        if exchange_now is not None and self._clock_offset is None:
+            self._clock_offset = exchange_now.timestamp() - time.time()
         return self._resolved
 
     async def _until_stopped(self, stream: KalshiStream, stop: threading.Event | None) -> None:

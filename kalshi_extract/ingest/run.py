@@ -25,6 +25,13 @@ How a run goes:
   `error_type` and `retriable`. A lake that cannot be written at all raises one `LakeError` before any stream. Ctrl-C (KeyboardInterrupt) starts no queued stream and propagates.
 
 `pull_one` is the same for a single stream: the Prefect flows run it as one task per stream.
+
+Small files: each run adds a file or two to the day partitions it touches (and one run-log row per stream), so
+frequent top-ups would leave a lake of thousands of tiny files that every reader pays for. After a stream's run,
+each day partition it wrote to that holds `COMPACT_AT_FILES` files or more is compacted (`Lake.compact` of those
+days only: under the stream's writer lock, one crash-safe commit per partition, rows unchanged); `run_pull` does the
+same for the run log's day partitions when it ends. A compaction that cannot run (the lock is held by another
+writer, a damaged file, a full disk) is logged and left for a later run: it never fails the pull.
 """
 
 from __future__ import annotations
@@ -49,6 +56,31 @@ log = logging.getLogger("kalshi_extract.ingest.run")
 
 Progress = Callable[[str, int, int, str | None], None]  # (stream, pages, rows, status)
 
+COMPACT_AT_FILES = 3  # a day partition with this many files or more is compacted after a run wrote to it
+COMPACT_LOCK_SECONDS = 5.0  # the stream's lock is held by another writer: leave the compaction to a later run
+
+
+def compact_after_run(lake, stream: str, run_id: str | None, at_files: int | None = None) -> dict | None:
+    """Compact the day partitions of ``stream`` that run ``run_id`` wrote to (None: any) and that hold
+    ``at_files`` files or more (see the module docstring); returns what ``Lake.compact`` did, or None when nothing
+    was due. Never raises: a compaction that could not run is logged and left for a later run."""
+    at_files = COMPACT_AT_FILES if at_files is None else at_files
+    by_day: dict[str, list[str]] = {}
+    for path in lake.files(stream):
+        by_day.setdefault(path.rsplit("/", 2)[-2].split("=", 1)[-1], []).append(path.rsplit("/", 1)[-1])
+    due = [
+        day
+        for day, names in by_day.items()
+        if len(names) >= at_files and (run_id is None or any(run_id in n for n in names))
+    ]
+    if not due:
+        return None
+    try:
+        return lake.compact(stream, dates=due, timeout=COMPACT_LOCK_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - the pull's outcome stands; the next run tries again
+        log.warning("%s: compaction of %d day partition(s) left for a later run: %s", stream, len(due), exc)
+        return None
+
 
 def _safe(progress: Progress | None) -> Progress | None:
     """``progress`` guarded: a broken display must never fail a pull."""
@@ -62,6 +94,17 @@ def _safe(progress: Progress | None) -> Progress | None:
             log.debug("progress callback failed", exc_info=True)
 
     return report
+
+
+def _compact_side_streams(lake, run_id: str) -> None:
+    """After a run: the run log's partitions this run wrote to, and the streams kalshi-lake writes outside a pull
+    (the order journal: two files per order; the recorder's ``ws_*``: one per flush), wherever they are due."""
+    from kalshi_extract.lake.run_log import RUNS_STREAM
+    from kalshi_extract.lake.schemas import ORDER_EVENTS_STREAM, WS_STREAMS
+
+    compact_after_run(lake, RUNS_STREAM, run_id)
+    for stream in (ORDER_EVENTS_STREAM, *WS_STREAMS):
+        compact_after_run(lake, stream, None)
 
 
 def pull_one(
@@ -99,6 +142,8 @@ def pull_one(
                 lock_timeout=lock_timeout,
                 run_cache=run_cache,
             )
+        if result.files:
+            compact_after_run(lake, stream, run_id)
     except Exception as exc:  # a bug or a failure before the pull began; pull_stream logged its own in _runs
         log.error("%s: pull failed", stream, exc_info=not isinstance(exc, OSError))
         result = failed_result(stream, exc, run_id)
@@ -146,4 +191,5 @@ def run_pull(
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+    _compact_side_streams(Lake.from_settings(settings), run_id)
     return RunResult(run_id=run_id, streams=[done[s] for s in plan.streams])

@@ -34,6 +34,28 @@ def _streams(lake) -> list[str]:
     return names + [s for s in (*WS_STREAMS, *LIVE_STREAMS) if lake.files(s)]
 
 
+def _stream_clock(stream: str) -> tuple[str | None, str]:
+    """(the column whose time dates the stream's rows, and its clock: "exchange" or "local").
+
+    "exchange": the time the exchange states (an event time, the ``Date`` of a snapshot's response, a WebSocket
+    message's time, the order journal's exchange-clock stamp); the local exchange's simulated clock may be days or
+    years from this machine's. "local": this machine's clock (the reference streams are dated by the day they were
+    loaded; the recorder's coverage log and the live runner's streams by when things happened here)."""
+    from kalshi_extract.ingest.recorder_dates import DATE_COLUMNS, LOCAL_CLOCK_STREAMS
+    from kalshi_extract.ingest.streams import STREAMS
+    from kalshi_extract.lake.schemas import ORDER_EVENTS_STREAM
+
+    sdef = STREAMS.get(stream)
+    if sdef is not None:
+        column = sdef.time_column or sdef.date_column
+        return column, "exchange" if sdef.date_column else "local"
+    if stream == ORDER_EVENTS_STREAM:  # dated by the exchange's day; its `ts` is this machine's clock
+        return None, "exchange"
+    if stream in DATE_COLUMNS and stream not in LOCAL_CLOCK_STREAMS:
+        return DATE_COLUMNS[stream], "exchange"
+    return None, "local"
+
+
 def _age(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 0:
@@ -71,18 +93,50 @@ def _column_stats(row_group, index: dict[str, int], names: list[str]) -> dict[st
     return out
 
 
-def _footer_facts(dataset, time_column: str | None) -> dict[str, Any]:
-    """From the Parquet footers: the row count, min/max of `time_column` and, per `_run_id`, its rows and newest
-    `_loaded_at`.
+def _runs_of_group(pf, group: int, has_loaded: bool) -> list[tuple[str, int, datetime | None]]:
+    """(run id, rows, newest `_loaded_at`) of each run in one row group (a compacted file holds several): the
+    `_run_id` column read as a dictionary and tallied with numpy, so `status` needs no ``pyarrow.compute``."""
+    import numpy as np
+    import pyarrow as pa
+
+    columns = ["_run_id"] + (["_loaded_at"] if has_loaded else [])
+    table = pf.read_row_group(group, columns=columns)  # pf was opened with read_dictionary=["_run_id"]
+    runs = table.column("_run_id").unify_dictionaries().combine_chunks()
+    valid = runs.is_valid().to_numpy(zero_copy_only=False)
+    codes = runs.indices.to_numpy(zero_copy_only=False)[valid].astype(np.int64)
+    names = runs.dictionary.to_pylist()
+    counts = np.bincount(codes, minlength=len(names))
+    newest = [None] * len(names)
+    if has_loaded:
+        loaded = table.column("_loaded_at").combine_chunks().cast(pa.int64())
+        micros = loaded.to_numpy(zero_copy_only=False)[valid]
+        known = (
+            ~np.isnan(micros.astype(np.float64)) if micros.dtype.kind == "f" else np.ones(len(micros), bool)
+        )
+        top = np.full(len(names), np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(top, codes[known], micros[known].astype(np.int64))
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        newest = [
+            None if t == np.iinfo(np.int64).min else epoch + timedelta(microseconds=int(t))
+            for t in top.tolist()
+        ]
+    return [(str(names[i]), int(counts[i]), newest[i]) for i in range(len(names)) if counts[i]]
+
+
+def _footer_facts(lake, files: list[str], time_column: str | None) -> dict[str, Any]:
+    """From the Parquet footers (one read per file, no ``pyarrow.dataset``): the row count, min/max of
+    `time_column`, per `_run_id` its rows and newest `_loaded_at`, and whether every file has `_loaded_at`
+    statistics.
 
     A row group whose `_run_id` statistics are not one value (a compacted file) reads that column instead.
     """
-    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
     starts: list[datetime] = []
     ends: list[datetime] = []
     runs: dict[str, dict[str, Any]] = {}
     rows = 0
+    unstated: list[pq.ParquetFile] = []  # files with `_loaded_at` but no statistics for it
 
     def note(run_id: Any, rows: int, loaded: Any) -> None:
         entry = runs.setdefault(str(run_id), {"rows": 0, "loaded_at": None})
@@ -92,13 +146,14 @@ def _footer_facts(dataset, time_column: str | None) -> dict[str, Any]:
             entry["loaded_at"] = loaded
 
     wanted = [c for c in (time_column, "_run_id", "_loaded_at") if c]
-    for fragment in dataset.get_fragments():
-        fragment.ensure_complete_metadata()
-        meta = fragment.metadata
+    for path in files:
+        pf = pq.ParquetFile(lake.fs.open_input_file(path), read_dictionary=["_run_id"])
+        meta = pf.metadata
         index = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
-        for group in fragment.row_groups:
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
             rows += group.num_rows
-            stats = _column_stats(meta.row_group(group.id), index, wanted)
+            stats = _column_stats(group, index, wanted)
             if time_column and time_column in stats:
                 lo, hi = (
                     _parse_time(stats[time_column].get("min")),
@@ -106,23 +161,20 @@ def _footer_facts(dataset, time_column: str | None) -> dict[str, Any]:
                 )
                 starts += [lo] if lo else []
                 ends += [hi] if hi else []
+            if "_loaded_at" in index and "_loaded_at" not in stats and group.num_rows:
+                unstated.append(pf)
             run = stats.get("_run_id") or {}
             if run.get("min") is not None and run.get("min") == run.get("max"):
                 note(run["min"], group.num_rows, (stats.get("_loaded_at") or {}).get("max"))
-            elif "_run_id" in dataset.schema.names:
-                columns = ["_run_id"] + (["_loaded_at"] if "_loaded_at" in dataset.schema.names else [])
-                table = fragment.subset(row_group_ids=[group.id]).to_table(columns=columns)
-                for run_id in pc.unique(table.column("_run_id")).to_pylist():
-                    if run_id is None:
-                        continue
-                    mine = table.filter(pc.equal(table.column("_run_id"), run_id))
-                    loaded = pc.max(mine.column("_loaded_at")).as_py() if "_loaded_at" in columns else None
-                    note(run_id, mine.num_rows, loaded)
+            elif "_run_id" in index:
+                for run_id, n, loaded in _runs_of_group(pf, g, "_loaded_at" in index):
+                    note(run_id, n, loaded)
     return {
         "rows": rows,
         "data_start": min(starts).isoformat() if starts else None,
         "data_end": max(ends).isoformat() if ends else None,
         "data_runs": runs,
+        "unstated": unstated,
     }
 
 
@@ -173,9 +225,6 @@ def _scan_stream(lake, stream: str, time_column: str | None = None) -> dict[str,
 
 
 def _scan_files(lake, stream: str, files: list[str], time_column: str | None) -> dict[str, Any]:
-    import pyarrow.compute as pc
-    import pyarrow.dataset as ds
-
     out: dict[str, Any] = {
         "stream": stream,
         "rows": 0,
@@ -192,14 +241,17 @@ def _scan_files(lake, stream: str, files: list[str], time_column: str | None) ->
     }
     if not files:
         return out
-    dataset = ds.dataset(files, format="parquet", filesystem=lake.fs)
-    out.update(_footer_facts(dataset, time_column))  # rows too: each footer is read once
+    out.update(_footer_facts(lake, files, time_column))  # rows too: each footer is read once
+    unstated = out.pop("unstated")
     newest = [r["loaded_at"] for r in out["data_runs"].values() if r["loaded_at"] is not None]
     if newest:
         out["loaded_at"] = max(newest)
-    elif "_loaded_at" in dataset.schema.names:  # files written without statistics: read the column
-        loaded = pc.max(dataset.to_table(columns=["_loaded_at"]).column("_loaded_at")).as_py()
-        if isinstance(loaded, datetime):
+    elif unstated:  # files written without statistics: read the column
+        import pyarrow.compute as pc
+
+        values = [pc.max(pf.read(columns=["_loaded_at"]).column("_loaded_at")).as_py() for pf in unstated]
+        loaded = max((v for v in values if isinstance(v, datetime)), default=None)
+        if loaded is not None:
             out["loaded_at"] = loaded if loaded.tzinfo else loaded.replace(tzinfo=UTC)
     days = sorted({date.fromisoformat(f.rsplit("/", 2)[-2].split("=", 1)[1]) for f in files})
     out["first"], out["last"] = days[0].isoformat(), days[-1].isoformat()
@@ -333,7 +385,9 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     (`{"run_id", "rows", "loaded_at"}`: runs that landed data without a run-log row; the newest one, when later
     than the last logged run, is reported as the last run with outcome "interrupted"); `corrupt_files` (data
     files that are not readable Parquet, left out of the figures) and `error` (names the first and says how to
-    repair; `last_outcome` is then "corrupt file").
+    repair; `last_outcome` is then "corrupt file"); `clock`: "exchange" when the stream's dates (`first`/`last`,
+    `data_start`/`data_end`) are the exchange's time, "local" when they are this machine's (see `_stream_clock`).
+    `now`, `last_run`, `loaded_at` and the ages are always this machine's clock.
     """
     from kalshi_extract.ingest.streams import STREAMS
     from kalshi_extract.lake.store import Lake
@@ -346,7 +400,9 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     streams = []
     for stream in _streams(lake):
         sdef = STREAMS.get(stream)
-        info = _scan_stream(lake, stream, sdef.time_column if sdef else None)
+        time_column, clock = _stream_clock(stream)
+        info = _scan_stream(lake, stream, time_column)
+        info["clock"] = clock
         mine = [r for r in runs if r.get("stream") == stream]
         info.update(_runs_summary(mine, now))
         data_runs = info.pop("data_runs")

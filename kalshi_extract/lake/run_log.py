@@ -127,7 +127,13 @@ def read_runs(lake) -> list[dict]:
     rows = []
     if files:
         try:
-            table = lake.dataset(RUNS_STREAM, schema=RUNS_SCHEMA).to_table(columns=RUNS_SCHEMA.names)
+            # file by file, no pyarrow.dataset: `status` reads this and should start fast (the run log is
+            # compacted into few files by every pull)
+            parts = [pq.ParquetFile(lake.fs.open_input_file(p)).read() for p in files]
+            if all(t.schema.equals(RUNS_SCHEMA) for t in parts):
+                table = pa.concat_tables(parts)
+            else:  # files of an earlier run-log schema: the dataset reader fills and casts the columns
+                table = lake.dataset(RUNS_STREAM, schema=RUNS_SCHEMA).to_table(columns=RUNS_SCHEMA.names)
         except (pa.ArrowInvalid, OSError):  # a damaged row file: read the others, name it
             good = []
             for path in files:

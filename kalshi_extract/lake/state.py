@@ -30,7 +30,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from kalshi_extract.errors import LakeStateError
 from kalshi_extract.lake.arrowfast import str_array
@@ -55,6 +54,8 @@ def to_micros(value: datetime) -> int:
 
 def ts_bounds(values) -> tuple[datetime | None, datetime | None]:
     """(min, max) of a timestamp array as UTC datetimes (None when empty or all null)."""
+    import pyarrow.compute as pc  # here, not at import: `status` reads the run log only
+
     mm = pc.min_max(values.cast(pa.int64()))
     return from_micros(mm["min"].as_py()), from_micros(mm["max"].as_py())
 
@@ -68,6 +69,8 @@ def iso(value: datetime | None) -> str | None:
 
 def parse_iso(text: str | None) -> datetime | None:
     """Parse RFC3339 text (any fraction length, ``Z`` or offset) through Arrow's exact parser."""
+    import pyarrow.compute as pc  # here, not at import: `status` reads the run log only
+
     if not text:
         return None
     try:
@@ -141,6 +144,8 @@ class StateBook:
 
 def _migrate_legacy(lake, stream: str) -> None:
     """Move an earlier version's ``_state/<stream>.json`` of a private stream to its account (see the module)."""
+    import pyarrow.compute as pc  # here, not at import: `status` reads the run log only
+
     old = lake.legacy_state_path(stream)
     if not lake._exists(old):
         return

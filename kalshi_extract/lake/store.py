@@ -457,11 +457,15 @@ class Lake:
         run_id: str,
         date_column: str | None = None,
         lock_timeout: float = 60.0,
+        fallback_time: datetime | None = None,
+        day: datetime | None = None,
     ) -> list[str]:
         """Atomically add rows to ``stream`` (one file per date partition, all visible at once).
 
         Adds ``_loaded_at`` / ``_run_id`` / ``_extra`` when the table lacks them. The partition date comes from
-        ``date_column`` (default: ``ts`` when present, else ``_loaded_at``). Used by the order journal.
+        ``date_column`` (default: ``ts`` when present, else ``_loaded_at``); a row whose ``date_column`` is null is
+        dated by ``fallback_time`` when given, else by its ``_loaded_at``; ``day``: every row into the partition of
+        that instant's UTC day instead. Used by the order journal and the recorder.
         Holds the stream's writer lock while it writes and commits (several processes may journal orders into
         one lake at once; the lock also rolls forward a commit a killed writer left), waiting up to
         ``lock_timeout`` seconds.
@@ -489,7 +493,10 @@ class Lake:
                 else None
             )
         with self.lock(stream, timeout=lock_timeout):
-            w = StreamWriter(self, stream, run_id, data.schema, date_column)
+            fixed = None if day is None else day.astimezone(UTC).strftime("%Y-%m-%d")
+            w = StreamWriter(
+                self, stream, run_id, data.schema, date_column, fallback_time=fallback_time, fixed_date=fixed
+            )
             try:
                 w.write(data)
                 files = w.finish()
@@ -610,7 +617,13 @@ class Lake:
         return [p for p in self.files(stream) if not self.open_parquet(p).schema_arrow.equals(schema)]
 
     def compact(
-        self, stream: str, *, small_rows: int = 100_000, target_rows: int = 1_000_000, timeout: float = 600.0
+        self,
+        stream: str,
+        *,
+        small_rows: int = 100_000,
+        target_rows: int = 1_000_000,
+        timeout: float = 600.0,
+        dates: Iterable[str] | None = None,
     ) -> dict:
         """Merge the small files (< ``small_rows`` rows) of each date partition into files of ≤ ``target_rows``
         rows, and rewrite every file not in the current schema (:meth:`stale_files`) to it.
@@ -621,14 +634,16 @@ class Lake:
         (the commit record lists the new files and the old ones to delete; the next lock rolls it forward). A
         file with a column the current schema does not have is left as it is (and counted in ``kept``): its
         column would be lost. Returns ``{"removed": files replaced, "written": files written, "migrated": stale
-        files rewritten, "kept": files left out}``.
+        files rewritten, "kept": files left out}``. ``dates``: only these partitions (``YYYY-MM-DD``).
         """
+        only = None if dates is None else set(dates)
         out = {"removed": 0, "written": 0, "migrated": 0, "kept": 0}
         with self.lock(stream, timeout=timeout):
             by_date: dict[str, list[str]] = {}
             for path in self.files(stream):
                 date = path.rsplit("/", 2)[-2].split("=", 1)[-1]
-                by_date.setdefault(date, []).append(path)
+                if only is None or date in only:
+                    by_date.setdefault(date, []).append(path)
             schema = self.current_schema(stream)
             for day, paths in sorted(by_date.items()):
                 meta = {p: self.open_parquet(p) for p in paths}

@@ -6,10 +6,9 @@ See :mod:`kalshi_extract.lake.store` for the layout and the commit protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kalshi_extract.lake.arrowfast import int_scalar
@@ -59,6 +58,7 @@ class StreamWriter:
         row_group_rows: int | None = None,
         max_open: int = 4,
         fixed_date: str | None = None,
+        fallback_time: datetime | None = None,
     ):
         self.lake = lake
         self.stream = stream
@@ -69,6 +69,7 @@ class StreamWriter:
         self.row_group_rows = min(row_group_rows or DEFAULT_ROW_GROUP_ROWS, self.max_file_rows)
         self.max_open = max_open
         self.fixed_date = fixed_date  # every row into this partition (compaction)
+        self.fallback_time = fallback_time  # dates rows whose date_column is null (default: their _loaded_at)
         self._open: dict[str, _Part] = {}
         self._ready: list[tuple[str, str]] = []
         self.rows = 0  # rows written (committed or not)
@@ -76,9 +77,14 @@ class StreamWriter:
 
     def _days(self, batch: pa.RecordBatch) -> pa.Array:
         """Partition day of every row as int32 days since 1970-01-01 (UTC)."""
+        import pyarrow.compute as pc  # here, not at import: `status` imports the lake and never writes
+
         ts = batch.column(self.date_column) if self.date_column else batch.column("_loaded_at")
         if self.date_column and ts.null_count:
-            ts = pc.coalesce(ts, batch.column("_loaded_at"))
+            if self.fallback_time is not None:
+                ts = pc.coalesce(ts, pa.scalar(self.fallback_time, ts.type))
+            else:
+                ts = pc.coalesce(ts, batch.column("_loaded_at"))
         return pc.cast(pc.cast(ts, pa.timestamp("us", tz="UTC")), pa.date32()).cast(pa.int32())
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
@@ -94,6 +100,8 @@ class StreamWriter:
         if self.fixed_date is not None:
             self._add(self.fixed_date, batch)
             return
+        import pyarrow.compute as pc
+
         days = self._days(batch)
         lo_hi = pc.min_max(days).as_py()
         if lo_hi["min"] == lo_hi["max"]:

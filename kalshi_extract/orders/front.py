@@ -100,7 +100,10 @@ class Orders:
                 from kalshi_extract.lake.store import Lake
 
                 lake = Lake.from_settings(client.settings)
-            journal = LakeJournal(lake, account=client.settings.account)
+            clock = getattr(client, "exchange_now", None)  # journal on the exchange's clock
+            journal = LakeJournal(
+                lake, account=client.settings.account, clock=(lambda: clock(ask=True)) if clock else None
+            )
         self.journal = journal
         self.checker = OrderChecker(client)
         self.exec = Executor(

@@ -10,6 +10,13 @@ own ``append`` — *before* the request is sent; if that write fails nothing is 
 operation are buffered and written in one ``append`` when the operation ends (success or failure), so one order
 costs two small Parquet files, not one per phase.
 
+Clocks: ``ts`` is this machine's clock, the order of the phases (also across processes on one machine); the
+partition day is the exchange's (its clock estimated from its ``Date`` headers, see ``KalshiClient.exchange_now``),
+so the journal's days line up with the orders, fills and trades the exchange reports even when its clock is not
+this machine's (the local exchange's simulated clock may be days or years away, and stands still between
+advances: stamping ``ts`` with it would misorder the phases of orders sent from several processes). Without a
+``clock``, or when the exchange has not answered, the day is ``ts``'s.
+
 The journal never holds secrets: request bodies carry no key material (auth lives in headers, never journaled).
 """
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -120,14 +128,28 @@ class Journal(Protocol):
 class LakeJournal:
     """Journal into the lake's ``order_events`` stream via ``Lake.append`` (atomic Parquet part per call)."""
 
-    def __init__(self, lake: Any, *, account: str = "default", run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        lake: Any,
+        *,
+        account: str = "default",
+        run_id: str | None = None,
+        clock: Callable[[], dt.datetime | None] | None = None,
+    ) -> None:
         self.lake = lake
         self.account = account
         self.run_id = run_id or f"orders-{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        self.clock = clock  # the exchange's time now, or None when unknown
 
     def write(self, events: list[OrderEvent]) -> None:
-        if events:
-            self.lake.append(ORDER_EVENTS_STREAM, events_to_table(events, self.account), self.run_id)
+        if not events:
+            return
+        exchange_now = self.clock() if self.clock is not None else None
+        table = events_to_table(events, self.account)
+        if exchange_now is None:
+            self.lake.append(ORDER_EVENTS_STREAM, table, self.run_id)
+        else:  # the exchange's day (see the module docstring)
+            self.lake.append(ORDER_EVENTS_STREAM, table, self.run_id, day=exchange_now)
 
     def rows(self) -> list[dict[str, Any]]:
         """This account's journal rows (empty when nothing was journaled yet)."""

@@ -343,7 +343,11 @@ def status(
     from kalshi_lake.cli.render import Col, count, print_table
 
     rows = []
+    local_dates = False
     for s in report["streams"]:
+        mark = ""
+        if s.get("clock") == "local" and s["rows"]:
+            mark, local_dates = " *", True
         outcome = s["last_outcome"] or ""
         if outcome == "interrupted" and not s.get("completed_runs"):
             outcome = "interrupted, no completed run"
@@ -355,10 +359,9 @@ def status(
             [
                 s["stream"],
                 count(s["rows"]),
-                (s.get("data_start") or s["range_start"] or s["first"] or "")[
-                    :10
-                ],  # the files themselves first
-                (s.get("data_end") or s["range_end"] or s["last"] or "")[:10],
+                # the files themselves first
+                (s.get("data_start") or s["range_start"] or s["first"] or "")[:10] + mark,
+                (s.get("data_end") or s["range_end"] or s["last"] or "")[:10] + mark,
                 s["last_run_age"] or ("never" if not s["rows"] else "no run log"),
                 outcome,
                 s["freshness"] or "",
@@ -372,13 +375,18 @@ def status(
         Col("stream"),
         Col("rows", "num"),
         Col("from"),
-        Col("to"),
+        Col("through"),
         Col("last run"),
         Col("outcome"),
         Col("fresh", drop=2),
         Col("gaps", "num", drop=0 if any_gaps else 1),
     ]
     print_table(f"lake {report['lake']}", columns, rows)
+    typer.echo(STATUS_CLOCKS + (STATUS_LOCAL_DATES if local_dates else ""))
+
+
+STATUS_CLOCKS = "from, through: the exchange's time; last run, fresh: this machine's clock."
+STATUS_LOCAL_DATES = "\n* the day loaded, on this machine's clock (the stream states no time of its own)."
 
 
 # --------------------------------------------------------------------------------------------------- serve

@@ -253,14 +253,14 @@ def test_no_network_until_first_request(server):
 def test_stopped_exchange_fails_fast(server):
     settings = local_settings(server)
     server.close()
-    import time
-
-    start = time.monotonic()
     with KalshiClient(settings, retry=RetryPolicy(max_retries=1, backoff_base=0.01, backoff_cap=0.01)) as c:
         with pytest.raises(TransportError):
             c.get_exchange_status()
-        assert c.pacer.tier == "basic"  # discovery failed: the configured tier's table
-    assert time.monotonic() - start < 5
+        assert c.stats.requests == 1 and c.stats.retries == 0  # the limits question, refused once: no retry
+        # nothing was cached from a host that never answered: the next request asks again (and fails the same)
+        with pytest.raises(TransportError):
+            c.get_exchange_status()
+        assert c.stats.requests == 2
 
 
 def test_refused_after_the_server_answered_is_retried(server):
@@ -314,3 +314,40 @@ def test_unsafe_paths_are_refused_before_sending(server, path):
         with pytest.raises(ValueError, match="refusing to request"):
             c.get(path)
     assert server.seen == []
+
+
+def test_balance_against_a_closed_port_is_one_attempt_and_one_line(sim_account, tmp_path, monkeypatch):
+    """A key is configured and the tier not pinned, so the client first asks the exchange for its limits. Nothing
+    listens at the address: that is decided once, by the HTTP layer's retry decision, after ONE connection attempt
+    (it was eight: a 2.6 s schedule of limit probes, then the request itself) and without any sleep."""
+    import socket
+
+    from kalshi_extract.api import http as http_mod
+    from kalshi_extract.api.pacer import reset_shared_pacers
+    from tests.orders.helpers import Cli, cli_env
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    sends: list[str] = []
+    real_send = http_mod.HttpClient._send_once
+
+    def counting_send(self, method, path, *args):
+        sends.append(path)
+        return real_send(self, method, path, *args)
+
+    def no_sleep(seconds):
+        raise AssertionError(f"slept {seconds}s before giving up on a closed port")
+
+    monkeypatch.setattr(http_mod.HttpClient, "_send_once", counting_send)
+    monkeypatch.setattr(http_mod.time, "sleep", no_sleep)  # the time module's: any sleep of this process
+    reset_shared_pacers()
+    env = cli_env(sim_account.env, tmp_path / "data", KALSHI_API_URL=f"http://127.0.0.1:{port}/trade-api/v2")
+    env.pop("KALSHI_TIER", None)
+    res = Cli(env)("balance")
+    assert res.exit_code != 0
+    assert sends == ["/account/limits"], sends
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.output
+    assert f"cannot connect to 127.0.0.1:{port} (Connection refused)" in lines[0]

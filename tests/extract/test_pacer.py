@@ -9,6 +9,7 @@ import pytest
 
 from kalshi_extract import KalshiClient
 from kalshi_extract.api.pacer import TABLE_HEADROOM, Pacer, TokenBucket
+from kalshi_extract.errors import TransportError
 from kalshi_extract.settings import Settings
 
 from .conftest import Reply, local_settings
@@ -194,7 +195,10 @@ def test_drain_makes_the_next_request_wait_for_the_refill():
     assert clock.now == pytest.approx(0.1)  # 10 tokens at 100/s after the bucket was emptied
 
 
-def test_discovery_waits_for_a_just_started_exchange():
+def test_discovery_is_not_cached_from_an_exchange_not_yet_started():
+    """Nothing listening yet: the request fails at once with the clear error (no waiting schedule: that is the HTTP
+    layer's one retry decision, and a host never reached is not retried); once the exchange is up the same client
+    asks for the limits again and follows them, rather than pacing at the fallback tier for the rest of the run."""
     import socket
 
     from kalshi_extract.api.pacer import reset_shared_pacers
@@ -205,25 +209,22 @@ def test_discovery_waits_for_a_just_started_exchange():
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    started: list[ScriptedServer] = []
-
-    def start_late():
-        time.sleep(0.3)
-        started.append(ScriptedServer(port))
-        started[0].route("GET", "/exchange/status", Reply(200, {"exchange_active": True}))
-
     reset_shared_pacers()
-    threading.Thread(target=start_late).start()
     settings = Settings.load(
         environ={"KALSHI_ENV": "local", "KALSHI_API_URL": f"http://127.0.0.1:{port}/trade-api/v2"}
     )
+    srv = None
     try:
         with KalshiClient(settings) as c:
+            with pytest.raises(TransportError) as exc:
+                c.get_exchange_status()
+            assert "cannot connect" in str(exc.value) and c.stats.requests == 1
+            srv = ScriptedServer(port)
+            srv.route("GET", "/exchange/status", Reply(200, {"exchange_active": True}))
             assert c.get_exchange_status() == {"exchange_active": True}
             assert c.pacer.unlimited and c.pacer.source == "account/limits"
     finally:
-        time.sleep(0.35)
-        for srv in started:
+        if srv is not None:
             srv.close()
         reset_shared_pacers()
 
@@ -244,11 +245,12 @@ def test_limits_fallback_warns_only_when_the_exchange_answered(server, caplog):
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-        s.close()  # nothing listens: the first real request reports that itself, clearly
+        s.close()  # nothing listens: the question itself reports that, clearly, and nothing else is logged
         env = {"KALSHI_ENV": "local", "KALSHI_API_URL": f"http://127.0.0.1:{port}/trade-api/v2"}
         with KalshiClient(Settings.load(environ=env, config_path=None)) as c:
-            assert c.pacer.source == "tier"
-        assert [r.levelno for r in caplog.records if "account/limits" in r.getMessage()] == [logging.DEBUG]
+            with pytest.raises(TransportError, match="cannot connect"):
+                c.pacer  # noqa: B018
+        assert [r for r in caplog.records if "could not read" in r.getMessage()] == []
 
 
 @pytest.mark.parametrize(
