@@ -288,9 +288,8 @@ pl.DataFrame(
 # (`fct_effective_spreads_by_close`), with every trade of the bucket counted under the axis. Means in dollars per
 # contract; 95 % intervals resample markets.
 
+
 # %%
-
-
 def clustered_ratio(num, den, clusters, n=N_BOOT, seed=SEED):
     """Σ num / Σ den and its 95 % percentile interval from resampling clusters (markets) with replacement —
     a time- or trade-weighted mean whose unit of independence is the market. None without 2 clusters."""
