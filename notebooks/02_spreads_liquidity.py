@@ -19,8 +19,8 @@
 # **What this shows:** how wide Kalshi's quoted YES spread was (time-weighted, by quote source; in dollars and
 # relative to the price) and how much rested at and near the best prices, and what takers paid over the mid *just
 # before* their trade — the signed effective spread, measured only where a fresh mid exists, with every trade
-# without one counted — by market, day and time to close, in dollars per contract, with 95 % intervals clustered
-# by market.
+# without one counted — by time to close, price level and day, in dollars per contract, with 95 % intervals
+# clustered by market.
 # **What it does not show:** the cost of trades the lake has no fresh quote for (on a lake of REST polls and hourly
 # candles that is most of them), the cost of a large order (sizes at the best level are small), or maker profits
 # net of fees.
@@ -449,8 +449,8 @@ effective_by_close
 # **Caption.** This shows how the quoted spread (by source, time-weighted) and what takers paid against a fresh
 # mid change as a market nears its close, in dollars per contract with intervals resampling markets; it does not
 # show the trades without a fresh mid (counted under each bucket), nor spreads between candle closes, and a
-# bucket held up by few markets or by a long `open_ended_share` (the last quote assumed to hold to the close) is
-# weak evidence.
+# bucket held up by few markets, by old quotes (`max_quote_age_hours`) or by a long `open_ended_share` (the last
+# quote assumed to hold to the close) is weak evidence.
 
 # %% [markdown]
 # ## Relative spread and depth at the best levels
