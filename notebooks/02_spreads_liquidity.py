@@ -16,19 +16,23 @@
 # %% [markdown]
 # # 02 · Spreads and liquidity: time-weighted quoted spreads, signed effective spreads against fresh mids
 #
-# **What this shows:** how wide Kalshi's quoted YES spread was (time-weighted, by quote source) and what takers
-# paid over the mid *just before* their trade — the signed effective spread, measured only where a fresh mid
-# exists, with every trade without one counted — in dollars per contract, with 95 % intervals clustered by market.
+# **What this shows:** how wide Kalshi's quoted YES spread was (time-weighted, by quote source; in dollars and
+# relative to the price) and how much rested at and near the best prices, and what takers paid over the mid *just
+# before* their trade — the signed effective spread, measured only where a fresh mid exists, with every trade
+# without one counted — by time to close, price level and day, in dollars per contract, with 95 % intervals
+# clustered by market.
 # **What it does not show:** the cost of trades the lake has no fresh quote for (on a lake of REST polls and hourly
 # candles that is most of them), the cost of a large order (sizes at the best level are small), or maker profits
 # net of fees.
 #
-# Marts: `fct_spreads` (every observed quote, its source and book state), `fct_spreads_daily` (time-weighted
-# quoted spread per market and day), `fct_effective_spreads` (one row per trade: mid status, source and age,
-# signed effective spread, realized spread and price impact at +1 min / +5 min / +1 h),
-# `fct_effective_spreads_daily`. Measures: quoted = YES ask − YES bid; signed effective = 2 · D · (P − M), D = +1
-# when the taker bought YES, −1 when they sold, M = the mid just before the trade; realized at h = 2 · D · (P −
-# M_h) (what a maker kept after the mid moved); price impact = 2 · D · (M_h − M) (what adverse selection took).
+# Marts: `fct_spreads` (every observed quote, its source and book state, relative spread, depth within 2¢),
+# `fct_spreads_daily` (time-weighted quoted spread per market and day), `fct_spreads_by_close` (the same per
+# time-to-close bucket), `fct_effective_spreads` (one row per trade: mid status, source and age, signed effective
+# spread, realized spread and price impact at +1 min / +5 min / +1 h), `fct_effective_spreads_daily`,
+# `fct_effective_spreads_by_close`. Measures: quoted = YES ask − YES bid; signed effective = 2 · D · (P − M),
+# D = +1 when the taker bought YES, −1 when they sold, M = the mid just before the trade; realized at h =
+# 2 · D · (P − M_h) (what a maker kept after the mid moved); price impact = 2 · D · (M_h − M) (what adverse
+# selection took).
 
 # %% tags=["parameters"]
 LAKE_DIR = None  # None: from settings (KALSHI_LAKE_DIR / kalshi-lake.toml, default ./data)
@@ -276,52 +280,150 @@ pl.DataFrame(
 
 # %% [markdown]
 # ## By time to close
-# The same signed effective spread, by how long before the market's close the trade happened, with the match rate
-# in each bucket (markets close at `close_time` in `dim_markets`).
+# From the by-close marts, in the buckets of `close_buckets()` (7d+, 1d-7d, 6h-1d, 1h-6h, 15m-1h, 0-15m, and
+# after the close). **Left**: the quoted spread, time-weighted within each bucket, per source
+# (`fct_spreads_by_close`: each quote holds until the next of its source, the last one to the close; the solid
+# line is the preferred source of each market and bucket — the recorded WebSocket top where it covers the bucket,
+# else order book, market snapshot, candle). **Right**: the signed effective spread of the trades with a fresh mid
+# (`fct_effective_spreads_by_close`), with every trade of the bucket counted under the axis. Means in dollars per
+# contract; 95 % intervals resample markets.
+
 
 # %%
-by_close = con.sql("""
-    select e.ticker, e.mid_status = 'matched' as matched,
-           cast(e.signed_effective_spread_dollars as double) as signed_effective,
-           case
-               when m.close_time is null then 'unknown'
-               when date_diff('second', e.created_time, m.close_time) < 3600 then '< 1 h'
-               when date_diff('second', e.created_time, m.close_time) < 6 * 3600 then '1–6 h'
-               when date_diff('second', e.created_time, m.close_time) < 24 * 3600 then '6–24 h'
-               when date_diff('second', e.created_time, m.close_time) < 7 * 86400 then '1–7 d'
-               else '≥ 7 d'
-           end as to_close
-    from fct_effective_spreads as e left join dim_markets as m on m.ticker = e.ticker
+def clustered_ratio(num, den, clusters, n=N_BOOT, seed=SEED):
+    """Σ num / Σ den and its 95 % percentile interval from resampling clusters (markets) with replacement —
+    a time- or trade-weighted mean whose unit of independence is the market. None without 2 clusters."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    if not len(num) or den.sum() <= 0:
+        return None, None, None, 0
+    keys, idx = np.unique(np.asarray(clusters), return_inverse=True)
+    sn, sd = np.bincount(idx, weights=num), np.bincount(idx, weights=den)
+    point = float(num.sum() / den.sum())
+    if len(keys) < 2:
+        return point, None, None, len(keys)
+    draws = np.random.default_rng(seed).integers(0, len(keys), size=(n, len(keys)))
+    dd = sd[draws].sum(axis=1)
+    boot = sn[draws].sum(axis=1)[dd > 0] / dd[dd > 0]
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return point, float(lo), float(hi), len(keys)
+
+
+q_close = con.sql("""
+    select ticker, close_bucket, bucket_order, source, is_preferred_source,
+           cast(time_weighted_spread_dollars as double) * two_sided_seconds as sx,
+           cast(time_weighted_relative_spread as double) * two_sided_seconds as rx,
+           two_sided_seconds as s, open_ended_seconds, observed_seconds, observations, max_quote_age_seconds
+    from fct_spreads_by_close
+    where two_sided_seconds > 0 and close_bucket <> 'after_close'
 """).pl()
-order = ["≥ 7 d", "1–7 d", "6–24 h", "1–6 h", "< 1 h", "unknown"]
-table = []
-for b in order:
-    d = by_close.filter(by_close["to_close"] == b)
-    if not d.height:
-        continue
-    mt = d.filter(d["matched"])
-    m, lo, hi, k = clustered_mean(mt["signed_effective"].to_list(), mt["ticker"].to_list())
-    table.append(
+e_close = con.sql("""
+    select ticker, close_bucket, bucket_order, trade_count, trades_with_mid, trades_without_fresh_mid,
+           coalesce(cast(mean_signed_effective_spread_dollars as double) * trades_with_mid, 0) as ex,
+           coalesce(cast(mean_relative_effective_spread as double) * trades_with_mid, 0) as rex,
+           coalesce(cast(mean_price_impact_5m_dollars as double) * trades_with_mid_5m, 0) as ix5, trades_with_mid_5m,
+           mid_sources, median_mid_age_seconds, max_mid_age_seconds
+    from fct_effective_spreads_by_close where close_bucket <> 'after_close'
+""").pl()
+buckets = sorted(
+    set(zip(q_close["bucket_order"].to_list(), q_close["close_bucket"].to_list(), strict=True))
+    | set(zip(e_close["bucket_order"].to_list(), e_close["close_bucket"].to_list(), strict=True))
+)
+names = [b for _, b in buckets]
+quoted_rows, eff_rows = [], []
+for b in names:
+    d = q_close.filter(q_close["close_bucket"] == b)
+    for label, part in [("preferred", d.filter(d["is_preferred_source"]))] + [
+        (src, d.filter(d["source"] == src)) for src in sorted(set(d["source"].to_list()))
+    ]:
+        m, lo, hi, k = clustered_ratio(part["sx"].to_list(), part["s"].to_list(), part["ticker"].to_list())
+        pr = part.drop_nulls("rx")  # relative spread needs a mid above 0
+        rel, _, _, _ = clustered_ratio(pr["rx"].to_list(), pr["s"].to_list(), pr["ticker"].to_list())
+        quoted_rows.append(
+            {
+                "before close": b,
+                "source": label,
+                "markets": k,
+                "two_sided_hours": round(sum(part["s"].to_list()) / 3600, 1),
+                "open_ended_share": round(
+                    sum(part["open_ended_seconds"].to_list()) / sum(part["s"].to_list()), 3
+                )
+                if part.height
+                else None,
+                "tw_spread_dollars": m,
+                "low": lo,
+                "high": hi,
+                "tw_relative_spread": rel,
+                "max_quote_age_hours": round(max(part["max_quote_age_seconds"].to_list()) / 3600, 1)
+                if part.height
+                else None,
+            }
+        )
+    e = e_close.filter(e_close["close_bucket"] == b)
+    m, lo, hi, k = clustered_ratio(e["ex"].to_list(), e["trades_with_mid"].to_list(), e["ticker"].to_list())
+    i5, _, _, _ = clustered_ratio(
+        e["ix5"].to_list(), e["trades_with_mid_5m"].to_list(), e["ticker"].to_list()
+    )
+    rel_e, _, _, _ = clustered_ratio(
+        e["rex"].to_list(), e["trades_with_mid"].to_list(), e["ticker"].to_list()
+    )
+    trades, matched_n = sum(e["trade_count"].to_list()), sum(e["trades_with_mid"].to_list())
+    eff_rows.append(
         {
             "before close": b,
-            "trades": d.height,
-            "matched": mt.height,
-            "match_rate": round(mt.height / d.height, 3),
+            "trades": trades,
+            "matched": matched_n,
+            "match_rate": round(matched_n / trades, 3) if trades else None,
             "markets_matched": k,
             "mean_signed_effective_dollars": m,
             "low": lo,
             "high": hi,
+            "mean_relative_effective_spread": rel_e,
+            "mean_price_impact_5m_dollars": round(i5, 4) if i5 is not None else None,
+            "mid_sources": ",".join(sorted({s for v in e["mid_sources"].drop_nulls() for s in v.split(",")})),
+            "median_mid_age_seconds": e.filter(e["trades_with_mid"] > 0)["median_mid_age_seconds"].median()
+            if e.height
+            else None,
         }
     )
-fig, ax = plt.subplots(figsize=(9, 3.8))
-xs = [t["before close"] for t in table]
-for i, t in enumerate(table):
+quoted_by_close = pl.DataFrame(quoted_rows, infer_schema_length=None).with_columns(
+    pl.col("tw_spread_dollars", "low", "high", "tw_relative_spread").cast(pl.Float64).round(4)
+)
+effective_by_close = pl.DataFrame(eff_rows, infer_schema_length=None).with_columns(
+    pl.col("mean_signed_effective_dollars", "low", "high", "mean_relative_effective_spread")
+    .cast(pl.Float64)
+    .round(4)
+)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 4.2), sharey=True)
+xpos = {b: i for i, b in enumerate(names)}
+styles = {"preferred": dict(color="black", lw=2, marker="o")}
+for j, src in enumerate(sorted(set(quoted_by_close["source"].to_list()), key=lambda s: s != "preferred")):
+    d = quoted_by_close.filter(
+        (quoted_by_close["source"] == src) & quoted_by_close["tw_spread_dollars"].is_not_null()
+    )
+    if not d.height:
+        continue
+    x = [xpos[b] + (0 if src == "preferred" else 0.08 * j) for b in d["before close"].to_list()]
+    y = d["tw_spread_dollars"].to_list()
+    err = [
+        [max(0.0, m - lo) if lo is not None else 0.0 for m, lo in zip(y, d["low"].to_list(), strict=True)],
+        [max(0.0, hi - m) if hi is not None else 0.0 for m, hi in zip(y, d["high"].to_list(), strict=True)],
+    ]
+    st = styles.get(src, dict(lw=1, marker=".", alpha=0.7))
+    ax1.errorbar(x, y, yerr=err, capsize=3, label=f"{src}", **st)
+ax1.set_xticks(range(len(names)), names)
+ax1.set_ylabel(r"\$ per contract")
+ax1.set_xlabel("time before close")
+ax1.set_title("Quoted spread, time-weighted (fct_spreads_by_close)")
+if quoted_by_close.height:
+    ax1.legend(fontsize=8)
+for i, t in enumerate(eff_rows):
     if t["mean_signed_effective_dollars"] is None:
+        ax2.text(i, 0, "no fresh mid", rotation=90, ha="center", va="bottom", fontsize=7, color="grey")
         continue
     err = bars(t["mean_signed_effective_dollars"], t["low"], t["high"])
-    ax.errorbar([i], [t["mean_signed_effective_dollars"]], yerr=err, fmt="o", color="tab:blue", capsize=4)
+    ax2.errorbar([i], [t["mean_signed_effective_dollars"]], yerr=err, fmt="o", color="tab:blue", capsize=4)
     if err is None:
-        ax.annotate(
+        ax2.annotate(
             f"{t['markets_matched']} market: no interval",
             (i, t["mean_signed_effective_dollars"]),
             xytext=(0, 8),
@@ -329,30 +431,80 @@ for i, t in enumerate(table):
             ha="center",
             fontsize=7,
         )
-ax.set_xticks(
-    range(len(xs)), [f"{t['before close']}\n{t['matched']:,}/{t['trades']:,} matched" for t in table]
+ax2.set_xticks(
+    range(len(eff_rows)), [f"{t['before close']}\n{t['matched']:,}/{t['trades']:,}" for t in eff_rows]
 )
-ax.axhline(0, color="grey", lw=0.8)
-ax.set_ylabel(r"signed effective spread (\$ per contract)")
-ax.set_title("Signed effective spread by time before close (95 % intervals, markets resampled)")
+ax2.axhline(0, color="grey", lw=0.8)
+for ax in (ax1, ax2):
+    ax.set_xlim(-0.5, max(len(names), len(eff_rows)) - 0.5)
+ax2.set_xlabel("time before close (trades with a fresh mid / all trades)")
+ax2.set_title("Signed effective spread, trades with a fresh mid (fct_effective_spreads_by_close)")
 fig.tight_layout()
-pl.DataFrame(
-    table,
-    schema={
-        "before close": pl.String,
-        "trades": pl.Int64,
-        "matched": pl.Int64,
-        "match_rate": pl.Float64,
-        "markets_matched": pl.Int64,
-        "mean_signed_effective_dollars": pl.Float64,
-        "low": pl.Float64,
-        "high": pl.Float64,
-    },
-).with_columns(pl.col("mean_signed_effective_dollars", "low", "high").round(4))
+quoted_by_close
+
+# %%
+effective_by_close
 
 # %% [markdown]
-# **Caption.** This shows whether takers paid more close to a market's close, where a fresh mid exists; it does
-# not show the unmatched trades (see the match counts under each bucket), and a bucket with few markets is noise.
+# **Caption.** This shows how the quoted spread (by source, time-weighted) and what takers paid against a fresh
+# mid change as a market nears its close, in dollars per contract with intervals resampling markets; it does not
+# show the trades without a fresh mid (counted under each bucket), nor spreads between candle closes, and a
+# bucket held up by few markets, by old quotes (`max_quote_age_hours`) or by a long `open_ended_share` (the last
+# quote assumed to hold to the close) is weak evidence.
+
+# %% [markdown]
+# ## Relative spread and depth at the best levels
+# `fct_spreads`, two-sided quotes only. Relative spread = quoted spread / mid: a 1¢ spread on a 5¢ contract is
+# 20 % of its price. Time-weighted relative spread from `fct_spreads_daily`. Size at the best bid and ask
+# (contracts) exists for books and market snapshots, not candles; depth within 2¢ of the best bid and of the best
+# ask (contracts resting at most 2¢ worse than the best, both sides in YES terms) only for REST order books.
+# Medians over observed quotes (each snapshot counts once; not time-weighted).
+
+# %%
+rel_tw = con.sql("""
+    select source, cast(sum(time_weighted_relative_spread * two_sided_seconds) / nullif(sum(two_sided_seconds), 0)
+                        as decimal(18,4)) as tw_relative_spread
+    from fct_spreads_daily where two_sided_seconds > 0 group by source
+""").pl()
+depth = con.sql("""
+    select source, count(*) as two_sided_quotes, count(distinct ticker) as markets,
+           cast(median(relative_spread) as decimal(18,4)) as median_relative_spread,
+           cast(quantile_cont(relative_spread, 0.9) as decimal(18,4)) as p90_relative_spread,
+           median(yes_bid_size_fp) as median_bid_size_contracts, median(yes_ask_size_fp) as median_ask_size_contracts,
+           count(yes_bid_depth_2c_fp) as quotes_with_depth,
+           median(yes_bid_depth_2c_fp) as median_bid_depth_2c_contracts,
+           median(yes_ask_depth_2c_fp) as median_ask_depth_2c_contracts
+    from fct_spreads where book_state = 'two_sided' group by source
+""").pl()
+rel = con.sql("""
+    select source, cast(mid_dollars as double) as mid, cast(relative_spread as double) as rel
+    from fct_spreads where book_state = 'two_sided' and relative_spread is not null
+""").pl()
+fig, ax = plt.subplots(figsize=(10, 4))
+tenths = np.arange(10) / 10
+for src, marker in zip(sorted(set(rel["source"].to_list())), "osD^v", strict=False):
+    d = rel.filter(rel["source"] == src)
+    idx = np.minimum((np.asarray(d["mid"].to_list()) * 10).astype(int), 9)
+    vals = np.asarray(d["rel"].to_list())
+    med = [float(np.median(vals[idx == t])) if (idx == t).any() else np.nan for t in range(10)]
+    cnt = [int((idx == t).sum()) for t in range(10)]
+    ax.plot(tenths + 0.05, med, marker=marker, mfc="none", label=f"{src} ({d.height:,} quotes)")
+    for x, y, c in zip(tenths + 0.05, med, cnt, strict=True):
+        if c and c < 20:
+            ax.annotate(f"n={c}", (x, y), xytext=(0, 5), textcoords="offset points", fontsize=6, ha="center")
+ax.set_yscale("log")
+ax.set_xlabel(r"mid (\$, in tenths)")
+ax.set_ylabel("median relative spread (spread / mid, log scale)")
+ax.set_title("Relative quoted spread by price level, by source (median over observed two-sided quotes)")
+if rel.height:
+    ax.legend(fontsize=8)
+fig.tight_layout()
+depth.join(rel_tw, on="source", how="left")
+
+# %% [markdown]
+# **Caption.** This shows how large the quoted spread is relative to the price, by price level and source, and
+# how many contracts rested at and within 2¢ of the best prices (order books only); it does not show the depth
+# between REST snapshots or for candle quotes, and medians of few quotes (labelled n) say little.
 
 # %% [markdown]
 # ## By price level: dollars and relative to the price

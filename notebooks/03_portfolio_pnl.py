@@ -18,14 +18,17 @@
 #
 # **What this shows:** the account's own trading from its private streams (fills, settlements, positions, balance):
 # P&L after fees for every calendar day from its first activity, open positions marked to market at each midnight
-# UTC (with the mark's source and age), fees, P&L per market, and how our numbers differ from the exchange's own.
+# UTC (with the mark's source and age), fees by maker / taker, P&L per market split into entry edge, price move
+# and what cannot be attributed, and how our numbers differ from the exchange's own (P&L and cash balance).
 # **What it does not show:** whether the trading had an edge — a handful of markets or days is not evidence, and
 # no interval is drawn around an account's realized history (it happened; the uncertainty is about the future).
 #
 # Marts: `fct_pnl` (one row per account and market: FIFO realized, unrealized at the mark, fees, settlement),
-# `fct_pnl_daily` (one row per account and calendar day, none skipped), `fct_pnl_reconciliation` (ours against
-# `GET /portfolio/positions` and `/portfolio/settlements`). Dollars; contracts may be fractional. An account that
-# has not traded shows empty tables.
+# `fct_pnl_daily` (one row per account and calendar day, none skipped), `fct_fees_daily` (fees maker / taker /
+# other), `fct_pnl_attribution` (per market: entry edge + price move + unattributed − fees = total),
+# `fct_pnl_reconciliation` (ours against `GET /portfolio/positions` and `/portfolio/settlements`),
+# `fct_balance_reconciliation` (the cash balance explained by flows and trading, differences reported). Dollars;
+# contracts may be fractional. An account that has not traded shows empty tables.
 
 # %% tags=["parameters"]
 LAKE_DIR = None  # None: from settings (KALSHI_LAKE_DIR / kalshi-lake.toml, default ./data)
@@ -58,15 +61,27 @@ con.sql("""
 """).pl()
 
 # %% [markdown]
-# Fees by liquidity role (fills carry `is_taker`; Kalshi charges takers 0.07 · C · P · (1 − P), makers less or
-# nothing depending on the series):
+# Fees by liquidity role, from `fct_fees_daily` (fills carry `is_taker`; Kalshi charges takers
+# 0.07 · C · P · (1 − P), makers less or nothing depending on the series). `other`: fills whose `is_taker` is
+# unknown, and the fee of a settlement record standing in for fills the lake does not have — that fee cannot be
+# split. maker + taker + other = fees, exactly. Dollars; contracts may be fractional.
 
 # %%
 con.sql("""
-    select _account as account, case when is_taker then 'taker' else 'maker' end as role, count(*) as fills,
-           sum(count_fp) as contracts, cast(sum(fee_cost) as decimal(18,4)) as fees_dollars,
-           cast(sum(fee_cost) / nullif(sum(count_fp), 0) as decimal(18,4)) as fee_per_contract_dollars
-    from stg_fills group by all order by account, role
+    with f as (
+        select account, sum(fill_count) as fills, sum(maker_fill_count) as maker_fills,
+               sum(taker_fill_count) as taker_fills, sum(unknown_liquidity_fill_count) as unknown_role_fills,
+               sum(maker_contracts_fp) as maker_contracts, sum(taker_contracts_fp) as taker_contracts,
+               sum(maker_fees_dollars) as maker_fees, sum(taker_fees_dollars) as taker_fees,
+               sum(other_fees_dollars) as other_fees, sum(fees_dollars) as fees
+        from fct_fees_daily group by account)
+    select account, fills, maker_fills, taker_fills, unknown_role_fills, maker_contracts, taker_contracts,
+           cast(maker_fees as decimal(18,4)) as maker_fees_dollars,
+           cast(taker_fees as decimal(18,4)) as taker_fees_dollars,
+           cast(other_fees as decimal(18,4)) as other_fees_dollars, cast(fees as decimal(18,4)) as fees_dollars,
+           cast(maker_fees / nullif(maker_contracts, 0) as decimal(18,4)) as maker_fee_per_contract_dollars,
+           cast(taker_fees / nullif(taker_contracts, 0) as decimal(18,4)) as taker_fee_per_contract_dollars
+    from f order by account
 """).pl()
 
 # %% [markdown]
@@ -212,6 +227,108 @@ fig.tight_layout()
 by_market
 
 # %% [markdown]
+# ## Where the P&L came from: entry edge, price move, unattributed, fees
+# `fct_pnl_attribution`, per FIFO lot (the same lots as the P&L; FIFO is an assumption, see below). **Entry
+# edge**: each fill's price against the fresh mid just before it (bought below the mid or sold above it: positive),
+# contracts × (mid − price) for a buy, × (price − mid) for a sale. **Price move**: what the mid did while the lot
+# was held — to the mid at its closing fill, or to the settlement value, or to the mark if still open.
+# **Unattributed**: the whole P&L of any lot with a leg whose fill had no fresh mid (WebSocket top, or a REST quote
+# at most `max_mid_age_seconds` old), and of a settlement record standing in for fills the lake does not have. A
+# market whose fills had no fresh mid is *unattributed*, not zero edge. entry edge + price move + unattributed −
+# fees = the total after fees of `fct_pnl`, exactly (a build check).
+
+# %%
+attr_totals = con.sql("""
+    select account, count(*) as markets,
+           count(*) filter (where unattributed_lots > 0 or unattributed_pnl_dollars <> 0)
+               as markets_with_unattributed,
+           sum(attributed_lots) as attributed_lots, sum(unattributed_lots) as unattributed_lots,
+           sum(attributed_contracts_fp) as attributed_contracts,
+           sum(unattributed_contracts_fp) as unattributed_contracts,
+           round(sum(unattributed_contracts_fp)
+                 / nullif(sum(attributed_contracts_fp) + sum(unattributed_contracts_fp), 0), 4)
+               as unattributed_share_of_contracts,
+           sum(fills_with_fresh_mid) as fills_with_fresh_mid, sum(fills_without_fresh_mid) as fills_without_fresh_mid,
+           cast(sum(entry_edge_dollars) as decimal(18,4)) as entry_edge_dollars,
+           cast(sum(price_move_dollars) as decimal(18,4)) as price_move_dollars,
+           cast(sum(unattributed_pnl_dollars) as decimal(18,4)) as unattributed_dollars,
+           cast(sum(fees_dollars) as decimal(18,4)) as fees_dollars,
+           cast(sum(total_pnl_dollars) as decimal(18,4)) as total_after_fees_dollars,
+           cast(sum(entry_edge_dollars + price_move_dollars + unattributed_pnl_dollars) as decimal(18,4))
+               as before_fees_dollars,
+           string_agg(distinct mid_sources, ',') as mid_sources,
+           max(max_mid_age_seconds) as oldest_mid_used_seconds,
+           max(max_mid_age_limit_seconds) as mid_age_limit_seconds
+    from fct_pnl_attribution group by account order by account
+""").pl()
+
+
+def usd(v):
+    return "n/a" if v is None else (f"-${-v}" if v < 0 else f"${v}")
+
+
+for r in attr_totals.iter_rows(named=True):
+    lots = (r["attributed_lots"] or 0) + (r["unattributed_lots"] or 0)
+    contracts = (r["attributed_contracts"] or 0) + (r["unattributed_contracts"] or 0)
+    print(
+        f"{r['account']}: {r['unattributed_lots'] or 0} of {lots} lots ({r['unattributed_contracts'] or 0} of"
+        f" {contracts} contracts) are unattributed: {usd(r['unattributed_dollars'])} of the"
+        f" {usd(r['before_fees_dollars'])} P&L before fees is not split into edge and move;"
+        f" {r['fills_without_fresh_mid'] or 0} fill(s) had no fresh mid (limit {r['mid_age_limit_seconds']} s;"
+        f" mids used: {r['mid_sources'] or 'none'})"
+    )
+attr_totals
+
+# %%
+attr = con.sql("""
+    select account, ticker, pnl_source, settled, is_void, value_source,
+           cast(entry_edge_dollars as double) as edge, cast(price_move_dollars as double) as move,
+           cast(unattributed_pnl_dollars as double) as unattributed, cast(fees_dollars as double) as fees,
+           cast(total_pnl_dollars as double) as total
+    from fct_pnl_attribution order by total_pnl_dollars desc
+""").pl()
+top_a = attr.head(10).vstack(attr.tail(10)) if attr.height > 20 else attr
+fig, ax = plt.subplots(figsize=(10, max(3, 0.5 * top_a.height + 1)))
+ys = list(range(top_a.height))[::-1]
+left = [0.0] * top_a.height
+parts = [
+    ("edge", "entry edge", "tab:green", None),
+    ("move", "price move", "tab:blue", None),
+    ("unattributed", "unattributed (no fresh mid)", "lightgrey", "//"),
+]
+for col, label, color, hatch in parts:
+    vals = top_a[col].to_list()
+    ax.barh(ys, vals, left=left, height=0.6, label=label, color=color, hatch=hatch, edgecolor="grey", lw=0.4)
+    left = [a + b for a, b in zip(left, vals, strict=True)]
+ax.barh(ys, [-f for f in top_a["fees"].to_list()], left=left, height=0.3, label="fees (−)", color="tab:red")
+ax.scatter(top_a["total"].to_list(), ys, color="black", zorder=3, label="total after fees")
+a_labels = [
+    f"{t} ({a[:12]})" if attr["account"].n_unique() > 1 else t
+    for t, a in zip(top_a["ticker"], top_a["account"], strict=True)
+]
+ax.set_yticks(ys, a_labels)
+ax.axvline(0, color="grey", lw=0.6)
+ax.set_xlabel(r"\$ (entry edge + price move + unattributed − fees = total after fees)")
+ax.set_title("P&L by market, attributed" + (" (10 best and 10 worst)" if attr.height > 20 else ""))
+if top_a.height:
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+fig.tight_layout()
+
+# %% [markdown]
+# **Caption.** This shows, per market in dollars, how much of the P&L came from trading at a better price than
+# the fresh mid (entry edge) and how much from the mid moving afterwards (price move), with what has no fresh mid
+# left unattributed (hatched grey); it does not show skill — an edge against a mid on a few fills is not evidence
+# of an edge, the mid itself may be a candle close (see `mid_sources`), and the split rests on FIFO lots.
+
+# %%
+con.sql("""
+    select account, ticker, pnl_source, value_source, value_dollars, entry_edge_dollars, price_move_dollars,
+           unattributed_pnl_dollars, fees_dollars, total_pnl_dollars, attributed_lots, unattributed_lots, void_lots,
+           unmarked_lots, fills_with_fresh_mid, fills_without_fresh_mid, mid_sources, max_mid_age_seconds
+    from fct_pnl_attribution order by account, total_pnl_dollars desc
+""").pl()
+
+# %% [markdown]
 # ## Reconciliation with the exchange: differences and their method
 # - **Positions** (`GET /portfolio/positions`, latest snapshot, only when it is newer than our last fill and
 #   settlement): our FIFO realized P&L vs `realized_pnl_dollars`, fees vs `fees_paid_dollars`, position vs
@@ -248,6 +365,43 @@ con.sql("""
 # **Reading it.** `match` everywhere means our FIFO P&L, fees, positions and payouts agree with the exchange to
 # its precision; it does not prove the exchange matches lots FIFO — on markets closed without any partial close,
 # every lot-matching method gives the same realized P&L.
+
+# %% [markdown]
+# ## The cash balance, explained: differences and their assumptions
+# `fct_balance_reconciliation`, one row per day with a balance snapshot (`GET /portfolio/balance`): from the
+# previous snapshot, expected = start balance + applied deposits − their fees − applied withdrawals − their fees
+# + realized P&L − trading fees − change in the cost of open lots; `difference_dollars` = balance − expected,
+# reported, never a build failure. `reconciliation`: `anchor` (the first snapshot, nothing to compare),
+# `match`, `cent_rounding` (|difference| < $0.01: Kalshi pays settlements rounded down to the cent), `unexplained`
+# (a flow, fill or settlement the lake lacks, or an assumption below is wrong), `not_comparable_subaccounts`.
+
+# %%
+for (a,) in con.sql("select distinct assumptions from fct_balance_reconciliation").fetchall():
+    print("assumptions:", a)
+balance = con.sql("""
+    select account, balance_date, reconciliation, start_balance_dollars, deposits_dollars, deposit_fees_dollars,
+           withdrawals_dollars, withdrawal_fees_dollars, realized_pnl_dollars, fees_dollars,
+           open_cost_change_dollars, expected_balance_dollars, balance_dollars, difference_dollars,
+           cumulative_difference_dollars, pending_flows, other_subaccount_fills
+    from fct_balance_reconciliation order by account, balance_date
+""").pl()
+compared = balance.filter(balance["reconciliation"] != "anchor")
+if not balance.height:
+    print("no balance snapshot in the lake: the cash balance is not reconciled")
+elif not compared.height:
+    print(
+        f"{balance.height} balance snapshot day(s), each the first of its account (the anchor): nothing is compared"
+        " yet — a second day's snapshot is needed before any difference can be measured"
+    )
+else:
+    worst = compared["difference_dollars"].abs().max()
+    print(f"{compared.height} day(s) compared; largest |difference| ${worst}")
+balance
+
+# %% [markdown]
+# **Reading it.** A row that matches says the balance moved by exactly what the lake's flows, fills and
+# settlements explain under these assumptions; it does not confirm them one by one (whether `fee_cents` is inside
+# `amount_cents`, whether resting orders reduce the balance, FIFO), and a day with no snapshot is not checked.
 
 # %%
 con.close()

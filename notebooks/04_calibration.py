@@ -5,12 +5,13 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
 #     name: python3
 # ---
-
 
 # %% [markdown]
 # # 04 · Calibration at fixed horizons
@@ -22,16 +23,26 @@
 # old: its source and age are in `fct_calibration_prices`. The last trade before close is *not* used: it is
 # minutes before the result is known and makes any market look calibrated.
 #
+# **What this shows:** how often YES happened against the price at each horizon, with Wilson intervals by markets
+# and by events, the Brier score and its decomposition, the same by event, and whether mutually exclusive markets'
+# prices sum to 1. **What it does not show:** a tradable edge — a mid or an old trade is not a price you could have
+# filled, fees are not counted, and the lake's settled markets are few events of few series.
+#
 # Marts: `fct_calibration_summary` (one line per horizon: Brier score, its Murphy decomposition, log loss),
 # `fct_calibration` (tenths buckets with 95 % Wilson intervals, markets and events per bucket),
-# `fct_calibration_markets` (one row per market and horizon), `fct_event_probability_sums` (do the YES prices
-# of an event's mutually exclusive markets sum to 1?).
+# `fct_calibration_markets` (one row per market and horizon), `fct_calibration_events` (one row per event and
+# horizon: the independent unit), `fct_event_probability_sums` (do the YES prices of an event's mutually
+# exclusive markets sum to 1?).
 
 # %% tags=["parameters"]
 LAKE_DIR = None  # None: from settings (KALSHI_LAKE_DIR / kalshi-lake.toml, default ./data)
+N_BOOT = 1000  # resamples of events for the event-level interval
+SEED = 7
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
 from kalshi_lake.notebook import open_warehouse
 
 con = open_warehouse(LAKE_DIR)
@@ -119,6 +130,92 @@ fig.tight_layout()
 
 # %%
 cal
+
+# %% [markdown]
+# ## By event: the independent unit
+# `fct_calibration_events`, binary markets: one row per event and horizon. Markets of one event resolve together
+# (brackets of one number, say), so a Brier score over markets has fewer independent observations than markets.
+# Left: the Brier score pooled over markets (Σ squared error / priced markets, the same number as in the summary)
+# with a 95 % interval from resampling **events** with replacement; right: each event's own Brier score (mean
+# over its priced markets). `one_yes_events`: mutually exclusive events whose outcomes sum to exactly one YES.
+
+# %%
+ev = con.sql("""
+    select horizon, event_ticker, mutually_exclusive, markets, markets_priced,
+           cast(sum_squared_error as double) as sse, cast(brier_score as double) as brier,
+           cast(yes_outcome_sum as double) as yes_outcomes, cast(yes_price_sum as double) as yes_price_sum,
+           max_price_age_seconds
+    from fct_calibration_events where market_class = 'binary'
+""").pl()
+ev_rows, per_event = [], {}
+for h in HORIZONS:
+    d = ev.filter((ev["horizon"] == h) & (ev["markets_priced"] > 0))
+    all_h = ev.filter(ev["horizon"] == h)
+    row = {
+        "horizon": h,
+        "events": all_h.height,
+        "events_priced": d.height,
+        "markets_priced": int(d["markets_priced"].sum()) if d.height else 0,
+        "brier_pooled": None,
+        "low": None,
+        "high": None,
+        "median_event_brier": None,
+        "one_yes_events": all_h.filter(all_h["mutually_exclusive"].fill_null(False))
+        .filter(pl.col("yes_outcomes") == 1)
+        .height,
+        "mutually_exclusive_events": all_h.filter(all_h["mutually_exclusive"].fill_null(False)).height,
+    }
+    if d.height:
+        sse, n = np.asarray(d["sse"].to_list()), np.asarray(d["markets_priced"].to_list(), dtype=float)
+        row["brier_pooled"] = float(sse.sum() / n.sum())
+        row["median_event_brier"] = float(np.median(d["brier"].to_list()))
+        per_event[h] = d["brier"].to_list()
+        if d.height >= 2:
+            draws = np.random.default_rng(SEED).integers(0, d.height, size=(N_BOOT, d.height))
+            lo, hi = np.percentile(sse[draws].sum(axis=1) / n[draws].sum(axis=1), [2.5, 97.5])
+            row["low"], row["high"] = float(lo), float(hi)
+    ev_rows.append(row)
+by_event = pl.DataFrame(ev_rows, infer_schema_length=None).with_columns(
+    pl.col("brier_pooled", "low", "high", "median_event_brier").cast(pl.Float64).round(4)
+)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4), gridspec_kw={"width_ratios": [1, 1.4]})
+for i, r in enumerate(ev_rows):
+    if r["brier_pooled"] is None:
+        ax1.text(
+            i, 0.5, "no price", transform=ax1.get_xaxis_transform(), ha="center", fontsize=8, color="grey"
+        )
+        continue
+    err = None
+    if r["low"] is not None:
+        err = [[max(0.0, r["brier_pooled"] - r["low"])], [max(0.0, r["high"] - r["brier_pooled"])]]
+    ax1.errorbar([i], [r["brier_pooled"]], yerr=err, fmt="o", color="tab:blue", capsize=4)
+ax1.set_xticks(
+    range(len(ev_rows)),
+    [f"{r['horizon']}\n{r['markets_priced']} markets\n{r['events_priced']} events" for r in ev_rows],
+)
+ax1.set_xlim(-0.5, len(ev_rows) - 0.5)
+ax1.set_ylabel("Brier score (lower is better)")
+ax1.set_title("Brier over markets, 95 % interval resampling events")
+data = [per_event.get(h, []) for h in HORIZONS]
+if any(data):
+    ax2.boxplot([x or [np.nan] for x in data], showfliers=False)
+    for i, x in enumerate(data, start=1):
+        ax2.scatter(
+            i + np.random.default_rng(i).uniform(-0.15, 0.15, len(x)), x, s=8, alpha=0.5, color="tab:blue"
+        )
+ax2.set_xticks(
+    range(1, len(HORIZONS) + 1), [f"{h}\n{len(x)} events" for h, x in zip(HORIZONS, data, strict=True)]
+)
+ax2.set_ylabel("the event's Brier score")
+ax2.set_title("Each event's own Brier score, binary markets")
+fig.tight_layout()
+by_event
+
+# %% [markdown]
+# **Caption.** This shows how well prices at each horizon scored with the event as the unit of evidence — the
+# interval is what the pooled Brier could have been with other events of the same kind — and how much events differ
+# from one another; it does not show calibration by price level (see the plots above) or an edge, and a horizon
+# with few events priced has an interval too wide to compare with another.
 
 # %% [markdown]
 # ## Do mutually exclusive markets' YES prices sum to 1?

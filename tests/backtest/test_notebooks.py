@@ -4,6 +4,7 @@ in conftest.py); any cell error fails."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,37 @@ def test_paired_py_and_ipynb_agree_and_carry_no_outputs(name):
     assert all(
         not c.get("outputs") and not c.get("execution_count") for c in ipynb.cells if c.cell_type == "code"
     )
+
+
+MODEL = re.compile(r"\b(?:fct|dim|stg|int|bt)_[a-z0-9_]+\b")
+
+
+def _readme_reads() -> dict[str, set[str]]:
+    """The 'reads' column of notebooks/README.md's table, per notebook."""
+    reads = {}
+    for line in (NOTEBOOKS / "README.md").read_text().splitlines():
+        cols = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cols) == 3 and cols[0].strip("`") in NAMES:
+            reads[cols[0].strip("`")] = set(MODEL.findall(cols[2]))
+    return reads
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_readme_lists_the_models_a_notebook_queries(name):
+    """A notebook that starts reading a mart (or stops) keeps its README row true; every listed model exists."""
+    import jupytext
+
+    nb = jupytext.read(NOTEBOOKS / f"{name}.py")
+    queried = set(MODEL.findall(" ".join(c.source for c in nb.cells if c.cell_type == "code")))
+    listed = _readme_reads()[name]
+    assert queried <= listed, f"{name} queries {sorted(queried - listed)}, not listed in notebooks/README.md"
+    sql = NOTEBOOKS.parent / "sql"
+    models = {p.stem for p in sql.rglob("*.sql")}
+    missing = {m for m in listed if not m.startswith("bt_") and m not in models}
+    assert not missing, f"notebooks/README.md lists {sorted(missing)} for {name}: no such model in sql/"
+    if not name.startswith("05"):
+        # the read-only notebooks list exactly what they query (05 also lists the tables its backtest writes)
+        assert listed == queried, f"{name}: listed but not queried {sorted(listed - queried)}"
 
 
 def _execute(names: list[str]) -> dict[str, object]:
@@ -101,7 +133,10 @@ def test_every_notebook_executes_on_a_fresh_demo_lake(demo_lake, monkeypatch):
         assert not errors, f"{name}: {json.dumps(errors)[:500]}"
     # every notebook draws real figures
     assert all(n >= 1 for n in images.values()), images
-    assert images["02_spreads_liquidity"] >= 3 and images["03_portfolio_pnl"] >= 2
+    # 02: quoted spread, mid ages, costs, by time to close, relative spread; 03: equity curve, P&L by market,
+    # attribution; 04: calibration plots, Brier by event, YES sums
+    assert images["02_spreads_liquidity"] >= 5 and images["03_portfolio_pnl"] >= 3
+    assert images["04_calibration"] >= 3
     assert images["05_backtest"] >= 5
     # 05 wrote its report into the warehouse the other notebooks read
     con = duckdb.connect(str(demo_lake / "kalshi.duckdb"), read_only=True)
