@@ -5,6 +5,8 @@
 -- effective spread 2 D (P - M) (mean, volume-weighted, median); the absolute 2 |P - M| columns are kept for
 -- reference. Realized spread and price impact (mean over the trades with a fresh mid at both ends) at +1 min,
 -- +5 min, +1 h. Division is exact (dec_div).
+-- incremental: day = trade_date
+-- incremental: fct_effective_spreads by trade_date
 with trades as (
     select * from fct_effective_spreads
 ),

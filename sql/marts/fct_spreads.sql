@@ -3,6 +3,8 @@
 -- purpose: quoted spread over time: bid, ask, spread and mid of every observed quote, size at best (zero for an
 -- absent side; candles have no sizes), depth and the book's state. spread and mid exist only for two-sided books.
 -- book_state 'unknown' (ws_book only): from here the recorded book is not known whole; no quote until the next row.
+-- incremental: day = observed_date
+-- incremental: int_market_mids by observed_at
 with quotes as (
     select * from int_market_mids
 ),
