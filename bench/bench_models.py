@@ -290,10 +290,11 @@ def generate(root: Path, trades: int, fills: int, markets: int, seed: int = 7) -
 
 def top_up(root: Path, trades: int, markets: int, minutes: int = 15, seed: int = 8) -> dict[str, int]:
     """Land what a `minutes` pull adds after the generated 30 days, as new files of a new run: trades at the lake's
-    rate, one order-book snapshot and one market snapshot of every market, the hourly candle ending in the window,
-    a few fills. Returns rows per stream."""
+    rate, one order-book snapshot of every market, the hourly candle ending in the window, every market's state
+    observed again. Returns rows per stream."""
     import numpy as np
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     rng = np.random.default_rng(seed)
     t0 = START_US + 30 * DAY_US
@@ -351,6 +352,14 @@ def top_up(root: Path, trades: int, markets: int, minutes: int = 15, seed: int =
     )
     _write(candles, root, "candlesticks", c_us, "topup")
     rows["candlesticks"] = markets
+    # the markets pull: every market's latest state observed again (same values, a new _loaded_at)
+    latest = sorted((root / "markets").glob("date=*"))[-1]
+    mkt = pq.ParquetDataset(latest).read()
+    mkt = mkt.drop_columns([c for c in ("date",) if c in mkt.column_names])
+    for col in ("_loaded_at", "updated_time"):
+        mkt = mkt.set_column(mkt.schema.get_field_index(col), col, _ts(np, np.full(mkt.num_rows, loaded)))
+    _write(mkt, root, "markets", np.full(mkt.num_rows, loaded), "topup")
+    rows["markets"] = mkt.num_rows
     return rows
 
 
