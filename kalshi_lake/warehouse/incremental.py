@@ -45,6 +45,7 @@ POS = float("inf")  # unchanged
 REBUILD = float("inf")  # `ahead` of an input whose every change rebuilds the model whole
 FILES_TABLE = "_kalshi_build_files"
 STATE_TABLE = "_kalshi_build_state"
+COLUMNS_TABLE = "_kalshi_build_columns"
 _LINE = re.compile(r"^--\s*incremental:\s*(.+?)\s*$", re.M)
 _OPTION = re.compile(r",\s*(ahead|before)\s+(\d+)\s*$")
 _PARTITION = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
@@ -133,31 +134,49 @@ def variables_key(con) -> str:
 
 def _state(con) -> tuple[str, str, str] | None:
     known = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'main' and table_name in (?, ?)",
-        [STATE_TABLE, FILES_TABLE],
+        "select count(*) from duckdb_tables() where schema_name = 'main' and table_name in (?, ?, ?)",
+        [STATE_TABLE, FILES_TABLE, COLUMNS_TABLE],
     ).fetchone()[0]
-    if known < 2:  # never built with recorded state (a failed query here would abort the build's transaction)
+    if known < 3:  # never built with recorded state (a failed query here would abort the build's transaction)
         return None
     return con.execute(f"select lake_root, sql_key, vars_key from {STATE_TABLE}").fetchone()
 
 
-def source_dirt(con, snap, sql_dir: Path, full_refresh: bool) -> tuple[dict[str, float], list]:
-    """Per stream, the oldest day to recompute (NEG = everything, POS = unchanged), and the rows to record."""
+def source_columns(con, streams) -> dict[str, str]:
+    """Per stream, the names and types of its `src_` view's columns (a file with a new column changes them)."""
+    got = dict(
+        con.execute(
+            "select table_name, string_agg(column_name || ' ' || data_type, ', ' order by column_index) "
+            "from duckdb_columns() where schema_name = 'main' and table_name like 'src\\_%' escape '\\' "
+            "group by table_name"
+        ).fetchall()
+    )
+    return {s: got.get(f"src_{s}", "") for s in streams}
+
+
+def source_dirt(con, snap, sql_dir: Path, full_refresh: bool, columns: dict[str, str]) -> tuple[dict, list]:
+    """Per stream, the oldest day to recompute (NEG = everything, POS = unchanged), and the rows to record. A
+    stream whose columns changed (a file with a new column) is rebuilt whole: its tables gain the column."""
     rows = _file_rows(snap)
     state = (snap.lake_root, sql_key(sql_dir), variables_key(con))
     if full_refresh or _state(con) != state:
         return {s: NEG for s in snap.files}, rows
     old = set(map(tuple, con.execute(f"select stream, file, size, mtime_ns from {FILES_TABLE}").fetchall()))
     changed = old.symmetric_difference(rows)
-    dirt = {s: POS for s in snap.files}
+    old_columns = dict(con.execute(f"select stream, columns from {COLUMNS_TABLE}").fetchall())
+    dirt = {s: POS if old_columns.get(s) == columns.get(s) else NEG for s in snap.files}
     for stream, file, _, _ in changed:
         if stream in dirt:
             dirt[stream] = min(dirt[stream], partition_day(file))
     return dirt, rows
 
 
-def record(con, snap, sql_dir: Path, rows) -> None:
+def record(con, snap, sql_dir: Path, rows, columns: dict[str, str]) -> None:
     """Remember the snapshot and the keys this build used (inside the build's transaction)."""
+    con.execute(f"create or replace table {COLUMNS_TABLE} (stream varchar, columns varchar)")
+    con.execute(
+        f"insert into {COLUMNS_TABLE} select unnest(?), unnest(?)", [list(columns), list(columns.values())]
+    )
     con.execute(
         f"create or replace table {FILES_TABLE} (stream varchar, file varchar, size bigint, mtime_ns bigint)"
     )

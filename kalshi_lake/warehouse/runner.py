@@ -269,8 +269,6 @@ def _build_snapshot(
     results: list[ModelResult] = []
     con.execute("begin transaction")
     try:
-        by_stream, file_rows = incremental.source_dirt(con, snap, sql_dir, full_refresh)
-        dirt = {s.view: by_stream[s.stream] for s in sources}
         macros = sql_dir / "macros.sql"
         if macros.exists():
             con.execute(macros.read_text(encoding="utf-8"))
@@ -287,6 +285,9 @@ def _build_snapshot(
                     f"cannot read lake stream {s.stream!r} under {snap.lake_root}: {exc}"
                 ) from exc
             live_views.append(live_view)
+        columns = incremental.source_columns(con, snap.files)
+        by_stream, file_rows = incremental.source_dirt(con, snap, sql_dir, full_refresh, columns)
+        dirt = {s.view: by_stream[s.stream] for s in sources}
         for m in models:
             t0 = time.perf_counter()
             try:
@@ -299,7 +300,7 @@ def _build_snapshot(
             results.append(result)
             if on_model is not None:
                 on_model(result)
-        incremental.record(con, snap, sql_dir, file_rows)
+        incremental.record(con, snap, sql_dir, file_rows, columns)
         con.execute(
             f"create or replace table {BUILD_TABLE} as select ?::varchar as fingerprint, "
             "now() as built_at, null::boolean as tests_ok",

@@ -288,3 +288,26 @@ def test_cli_full_refresh_rebuilds_what_an_incremental_build_keeps(tmp_path, mon
     result = CliRunner().invoke(app, ["build", "--skip-tests", "--full-refresh"])
     assert result.exit_code == 0, result.output
     assert tampered() == 0
+
+
+def test_a_new_column_in_the_lake_rebuilds_its_stream_whole(tmp_path):
+    import pyarrow as pa
+
+    root = tmp_path / "lake"
+    world = World(root, seed=4)
+    world.top_up(0)
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    trade = world._trade(10)
+    write_stream(
+        root, "trades", [{**trade, "venue": "new"}], run_id="run-new", extra_columns={"venue": pa.string()}
+    )
+    result = warehouse.build(root.parent, db_path=db, run_tests=False)
+    assert hows(result)["stg_trades"] == "full" and hows(result)["stg_series"] == "kept"
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.execute(
+            "select venue from stg_trades where trade_id = ?", [trade["trade_id"]]
+        ).fetchone() == ("new",)
+    full = str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=full, run_tests=False)
+    assert_same(db, full)
