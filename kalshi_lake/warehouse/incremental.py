@@ -17,13 +17,15 @@ from the snapshot's files, so no row is doubled or lost), +inf when none changed
 
 Declaring a model incremental (lines of its header comment; every table or view it reads must be declared):
     -- incremental: day = <expr>                       the UTC day (DATE) of an output row, from its columns
-    -- incremental: <input> by <expr>[, ahead N][, before N]
+    -- incremental: <input> by <expr>[, ahead N][, before N][, carry (<group exprs>)]
     -- incremental: <input> whole[, ahead N]
     -- incremental: <input> rebuild
 `by <expr>`: the input's day (DATE) of a row; an output row of day d reads only input rows of days
 [d - before, d + ahead], so recomputing from X reads the input's rows of days >= X - before (for `src_` views:
 `date` = the lake's partition, whose files are then the only ones read). `whole`: an output row of day d may read
-any input row of a day <= d + ahead (an ASOF lookback), so the input is read whole. `rebuild`: no such bound (a
+any input row of a day <= d + ahead (an ASOF lookback), so the input is read whole. `by <ts>, carry (<groups>)` is
+the cheaper exact form of an ASOF lookback: recomputing from X reads the rows from X - before on plus, per group,
+the rows at the group's latest `<ts>` before that (what an ASOF join at the window's start finds). `rebuild`: no such bound (a
 `lead()` reaching the next row whenever it comes): a change of that input rebuilds the model whole. Output rows whose day is null
 cannot be placed: a model with such rows is rebuilt whole.
 These declarations are promises about the SQL; `tests/warehouse/test_incremental.py` checks them by comparing
@@ -48,6 +50,7 @@ STATE_TABLE = "_kalshi_build_state"
 COLUMNS_TABLE = "_kalshi_build_columns"
 _LINE = re.compile(r"^--\s*incremental:\s*(.+?)\s*$", re.M)
 _OPTION = re.compile(r",\s*(ahead|before)\s+(\d+)\s*$")
+_CARRY = re.compile(r",\s*carry\s*\((.+)\)\s*$")
 _PARTITION = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 
 
@@ -60,6 +63,7 @@ class InputRule:
     day: str | None  # the input's day expression; None = read whole
     ahead: float = 0  # REBUILD: any change of the input rebuilds the model whole
     before: int = 0
+    carry: str | None = None  # also read each group's rows at its latest `day` value before the window
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,14 @@ def parse_spec(sql: str) -> Spec | None:
             day = line.removeprefix("day =").strip()
             continue
         opts: dict[str, int] = {}
-        while m := _OPTION.search(line):
-            opts[m.group(1)] = int(m.group(2))
-            line = line[: m.start()]
+        carry = None
+        while (m := _OPTION.search(line)) or (c := _CARRY.search(line)):
+            if m:
+                opts[m.group(1)] = int(m.group(2))
+                line = line[: m.start()]
+            else:
+                carry = c.group(1).strip()
+                line = line[: c.start()]
         name, _, rest = line.partition(" ")
         rest = rest.strip()
         if rest == "whole":
@@ -89,7 +98,7 @@ def parse_spec(sql: str) -> Spec | None:
         elif rest == "rebuild":
             rule = InputRule(None, REBUILD)
         elif rest.startswith("by "):
-            rule = InputRule(rest[3:].strip(), opts.get("ahead", 0), opts.get("before", 0))
+            rule = InputRule(rest[3:].strip(), opts.get("ahead", 0), opts.get("before", 0), carry)
         else:
             raise SpecError(
                 f"cannot read '-- incremental: {line}': expected '<input> by <expr>' or '<input> whole'"
@@ -217,9 +226,16 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
             ):
                 continue  # read whole (an empty src_ view may lack the `date` column)
             lo = day_literal(day - rule.before)
-            con.execute(
-                f'create or replace temp view {d} as select * from "{db}".main.{d} where ({rule.day}) >= {lo}'
-            )
+            src = f'"{db}".main.{d}'
+            body = f"select * from {src} where ({rule.day}) >= {lo}"
+            if (
+                rule.carry
+            ):  # and what stands at the window's start: each group's rows at its last instant before
+                body += (
+                    f" union all select * exclude (_inc_last) from (select *, max({rule.day}) over (partition by "
+                    f"{rule.carry}) as _inc_last from {src} where ({rule.day}) < {lo}) where ({rule.day}) = _inc_last"
+                )
+            con.execute(f"create or replace temp view {d} as {body}")
             shadows.append(d)
         x = day_literal(day)
         con.execute(f"delete from {model.name} where ({spec.day}) >= {x}")

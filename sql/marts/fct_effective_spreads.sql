@@ -22,7 +22,7 @@
 -- causes arrives after the trade, so the lookup at the trade sees the book it met.
 -- incremental: day = trade_date
 -- incremental: stg_trades by created_time
--- incremental: int_market_mids whole, ahead 1
+-- incremental: int_market_mids by observed_at, ahead 1, carry (ticker, source = 'ws_book')
 with trades as (
     select * from stg_trades
 ),

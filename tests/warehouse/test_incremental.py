@@ -243,6 +243,10 @@ def test_declarations_are_checked():
         and spec.inputs["x"].ahead == 1
         and spec.inputs["x"].before == 2
     )
+    spec = parse_spec(
+        "-- incremental: day = d\n-- incremental: m by t, ahead 1, carry (k, s = 'w')\nselect 1"
+    )
+    assert spec.inputs["m"].carry == "k, s = 'w'" and spec.inputs["m"].ahead == 1
     with pytest.raises(SpecError):
         parse_spec("-- incremental: x sideways\nselect 1")
     with pytest.raises(SpecError):
