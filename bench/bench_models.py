@@ -417,6 +417,10 @@ def measure(lake_dir: Path, trades: int, markets: int) -> dict:
         "top_up_full_refresh_s": round(refresh_s, 2),
         "top_up_speedup": round(refresh_s / inc_s, 1),
         "top_up_models": {h: sum(v == h for v in inc_how.values()) for h in ("kept", "incremental", "full")},
+        "top_up_seconds_by_how": {
+            h: round(sum(m.seconds for m in inc.models if m.how == h), 2)
+            for h in ("kept", "incremental", "full")
+        },
         "top_up_slowest": _slowest(inc),
         "full_slowest": _slowest(full),
         "build_trades_per_s": round(counts["trades"] / full_s),
