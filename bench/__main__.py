@@ -2,8 +2,9 @@
 
 Prints a table on stdout, writes every figure and ratio to ``bench/results.json`` (git-ignored) and checks the
 targets of issue #9. ``--quick`` runs everything at a tiny size (what the smoke test does); ``--only`` picks
-scenarios; ``--models`` / ``--backtest`` also run ``bench.bench_models`` / ``bench.bench_backtest`` (owned by the
-models and backtest work) as child processes and store what they print.
+scenarios; ``--models`` / ``--backtest`` / ``--book`` also run ``bench.bench_models`` (full, no-change and
+incremental top-up builds) / ``bench.bench_backtest`` / ``bench.bench_book`` as child processes and store what
+they print.
 
 A scenario that cannot run (the local exchange or the lake missing, a contender failing) is recorded under
 ``not_measured`` with the reason; the others still run. The exit status is 0 when every requested scenario ran,
@@ -66,6 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--models", action="store_true", help="also run bench.bench_models")
     p.add_argument("--backtest", action="store_true", help="also run bench.bench_backtest")
+    p.add_argument("--book", action="store_true", help="also run bench.bench_book (book_at over a busy day)")
+    p.add_argument("--book-args", default="", help='arguments for bench.bench_book, e.g. "--deltas 100000"')
     p.add_argument(
         "--models-args", default="", help='arguments for bench.bench_models, e.g. "--trades 1000000"'
     )
@@ -84,6 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.startup_repeats = 1
         args.models_args = args.models_args or "--trades 100000 --fills 2000 --markets 200"
         args.backtest_args = args.backtest_args or "--trades 100000 --markets 50"
+        args.book_args = args.book_args or "--deltas 20000"
     if args.rate_size is None:
         args.rate_size = args.size
     args.only = [s for s in args.only.split(",") if s]
@@ -213,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         attempt("models", _other_bench, "bench.bench_models", args.models_args)
     if args.backtest:
         attempt("backtest", _other_bench, "bench.bench_backtest", args.backtest_args)
+    if args.book:
+        attempt("book", _other_bench, "bench.bench_book", args.book_args)
 
     results["targets"] = evaluate_targets(results, big=args.size, small=args.small_size)
     results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -1,4 +1,4 @@
-"""Benchmark the SQL models: build time on a generated lake, and the P&L and spread queries alone.
+"""Benchmark the SQL models: a full build, a no-change build and an incremental top-up build on a generated lake.
 
     uv run python bench/bench_models.py                      # 10,000,000 trades, 100,000 fills
     uv run python bench/bench_models.py --trades 200000 --fills 5000 --keep /tmp/lake
@@ -8,10 +8,11 @@ partitions, exactly the columns of docs/CONTRACTS.md): trades over `--markets` m
 snapshots (5 levels a side, some one-sided and empty), hourly candlesticks, market snapshots, fills with fees for
 one account,
 settlements for the settled markets and a positions snapshot. Then, in a CHILD process (so its peak RSS is the
-warehouse's alone): `warehouse.build` into a fresh DuckDB file (all models + every sql/tests check), then the
-P&L models (int_pnl_lots -> fct_pnl) and the spread models (fct_spreads -> fct_spreads_daily,
-fct_effective_spreads) re-run alone on the built database. Prints a table on stderr and one JSON summary as the
-last stdout line (read by `python -m bench --models`). Seconds, input rows/s, peak RSS (MB).
+warehouse's alone): `warehouse.build` into a fresh DuckDB file (every model; the sql/tests checks timed apart), a
+no-change build twice (`if_changed`, what `kalshi-lake build` does; and the incremental pass keeping every model),
+then a 15-minute pull landed as new files (`top_up`) built incrementally, and beside it, as the baseline of the
+same run, the same lake rebuilt whole (`full_refresh`). Prints a table on stderr and one JSON summary as the last
+stdout line (read by `python -m bench --models`). Seconds, rows, peak RSS (MB).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _ts(np, us):
     return pa.array(np.asarray(us, dtype=np.int64), type=pa.timestamp("us", tz="UTC"))
 
 
-def _write(table, root: Path, stream: str, date_us) -> None:
+def _write(table, root: Path, stream: str, date_us, run: str = "bench") -> None:
     """Write a table hive-partitioned by the UTC date of `date_us` (the partition column is not in the files)."""
     import numpy as np
     import pyarrow as pa
@@ -62,7 +63,7 @@ def _write(table, root: Path, stream: str, date_us) -> None:
         format="parquet",
         partitioning=["date"],
         partitioning_flavor="hive",
-        basename_template="part-bench-{i}.parquet",
+        basename_template=f"part-{run}-{{i}}.parquet",
         existing_data_behavior="overwrite_or_ignore",
         max_rows_per_group=1_000_000,
     )
@@ -287,50 +288,142 @@ def generate(root: Path, trades: int, fills: int, markets: int, seed: int = 7) -
     return rows
 
 
-def measure(lake_dir: Path) -> dict:
-    """Child process: build, then the P&L and spread models alone; returns the figures."""
-    from kalshi_lake import warehouse
-    from kalshi_lake.warehouse.runner import discover
+def top_up(root: Path, trades: int, markets: int, minutes: int = 15, seed: int = 8) -> dict[str, int]:
+    """Land what a `minutes` pull adds after the generated 30 days, as new files of a new run: trades at the lake's
+    rate, one order-book snapshot of every market, the hourly candle ending in the window, every market's state
+    observed again. Returns rows per stream."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    models = {m.name: m for m in discover(warehouse.SQL_DIR)}
-    t0 = time.perf_counter()
-    result = warehouse.build(lake_dir)
-    build_s = time.perf_counter() - t0
+    rng = np.random.default_rng(seed)
+    t0 = START_US + 30 * DAY_US
+    win = minutes * 60_000_000
+    loaded = t0 + win
+    tickers = np.array([f"KXBENCH{i // 10:04d}-26NOV-M{i % 10}" for i in range(markets)])
+    n = max(1, trades * minutes // (30 * 24 * 60))
+    mk = rng.integers(0, markets, n)
+    t_us = np.sort(t0 + rng.integers(0, win, n))
+    price_c = rng.integers(10, 90, n)
+    side = rng.random(n) < 0.5
+    table = pa.table(
+        {
+            "trade_id": pa.array(np.char.add("u", np.arange(n).astype(str))),
+            "ticker": pa.array(tickers[mk]),
+            "count_fp": _dec(np, rng.integers(1, 500, n) * 100, 2),
+            "yes_price_dollars": _dec(np, price_c * 10_000, 6),
+            "no_price_dollars": _dec(np, (100 - price_c) * 10_000, 6),
+            "taker_outcome_side": pa.array(np.where(side, "yes", "no")),
+            "taker_book_side": pa.array(np.where(side, "bid", "ask")),
+            "created_time": _ts(np, t_us),
+            "is_block_trade": pa.array(np.zeros(n, bool)),
+            **_meta(n, loaded),
+        }
+    )
+    _write(table, root, "trades", t_us, "topup")
+    rows = {"trades": n}
+    s_us = np.full(2 * markets, t0 + win // 2)
+    mid = rng.integers(10, 90, markets)
+    books = pa.table(
+        {
+            "ticker": pa.array(np.repeat(tickers, 2)),
+            "snapshot_ts": _ts(np, s_us),
+            "side": pa.array(np.tile(["yes", "no"], markets)),
+            "price_dollars": _dec(np, np.ravel(np.c_[mid - 1, 99 - mid]) * 10_000, 6),
+            "count_fp": _dec(np, rng.integers(1, 300, 2 * markets) * 100, 2),
+            "level": pa.array(np.zeros(2 * markets, np.int32)),
+            **_meta(2 * markets, loaded),
+        }
+    )
+    _write(books, root, "orderbook_snapshots", s_us, "topup")
+    rows["orderbook_snapshots"] = books.num_rows
+    c_us = np.full(markets, t0 + DAY_US // 24)
+    candles = pa.table(
+        {
+            "ticker": pa.array(tickers),
+            "series_ticker": pa.array(np.full(markets, "KXBENCH")),
+            "period_interval": pa.array(np.full(markets, 60, dtype=np.int32)),
+            "end_period_ts": _ts(np, c_us),
+            "yes_bid_close_dollars": _dec(np, (mid - 1) * 10_000, 6),
+            "yes_ask_close_dollars": _dec(np, (mid + 1) * 10_000, 6),
+            "volume_fp": _dec(np, rng.integers(0, 10_000, markets), 2),
+            **_meta(markets, loaded),
+        }
+    )
+    _write(candles, root, "candlesticks", c_us, "topup")
+    rows["candlesticks"] = markets
+    # the markets pull: every market's latest state observed again (same values, a new _loaded_at)
+    latest = sorted((root / "markets").glob("date=*"))[-1]
+    mkt = pq.ParquetDataset(latest).read()
+    mkt = mkt.drop_columns([c for c in ("date",) if c in mkt.column_names])
+    for col in ("_loaded_at", "updated_time"):
+        mkt = mkt.set_column(mkt.schema.get_field_index(col), col, _ts(np, np.full(mkt.num_rows, loaded)))
+    _write(mkt, root, "markets", np.full(mkt.num_rows, loaded), "topup")
+    rows["markets"] = mkt.num_rows
+    return rows
+
+
+def _build(lake_dir: Path, **kw) -> tuple[float, object]:
+    from kalshi_lake import warehouse
+
+    t = time.perf_counter()
+    result = warehouse.build(lake_dir, run_tests=False, **kw)
+    return time.perf_counter() - t, result
+
+
+def _slowest(result, k: int = 5) -> list[str]:
+    models = sorted(result.models, key=lambda m: -m.seconds)[:k]
+    return [f"{m.name} {m.seconds:.2f}s {m.how}" for m in models]
+
+
+def measure(lake_dir: Path, trades: int, markets: int) -> dict:
+    """Child process: a full build, two no-change builds, a 15-minute top-up built incrementally and, as its
+    baseline in the same run, rebuilt whole (`full_refresh`); then the checks. Returns the figures."""
+    from kalshi_lake import warehouse
+
+    full_s, full = _build(lake_dir)
     con = warehouse.connect(str(lake_dir / "kalshi.duckdb"), read_only=False)
+    t = time.perf_counter()
+    tests, failures = warehouse.run_tests(con, warehouse.SQL_DIR)
+    tests_s = time.perf_counter() - t
+    warehouse.runner.record_tests(con, not failures)
     counts = dict(
         con.execute(
             "select 'trades', count(*) from stg_trades union all select 'fills', count(*) from stg_fills "
             "union all select 'book_rows', count(*) from stg_orderbook_snapshots "
-            "union all select 'market_rows', count(*) from stg_market_history "
             "union all select 'candle_rows', count(*) from stg_candlesticks"
         ).fetchall()
     )
-
-    def rerun(names: list[str]) -> float:
-        t = time.perf_counter()
-        for n in names:
-            con.execute(f"create or replace table {n} as\n{models[n].sql}")
-        return time.perf_counter() - t
-
-    pnl_s = rerun(["int_pnl_settlements", "int_market_marks", "int_pnl_lots", "fct_pnl"])
-    spread_s = rerun(
-        ["fct_spreads", "fct_spreads_daily", "fct_effective_spreads", "fct_effective_spreads_daily"]
-    )
     con.close()
+    skip_s, skipped = _build(lake_dir, if_changed=True)  # what `kalshi-lake build` does on an unchanged lake
+    keep_s, kept = _build(lake_dir)  # the incremental pass with nothing to do: every model kept
+    added = top_up(lake_dir / "lake", trades, markets)
+    inc_s, inc = _build(lake_dir)
+    inc_how = {m.name: m.how for m in inc.models}
+    refresh_s, refresh = _build(lake_dir, full_refresh=True)  # the baseline: the same lake rebuilt whole
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
-        "build_s": round(build_s, 2),
-        "models": len(result.models),
-        "tests": len(result.tests),
-        "test_failures": [f.name for f in result.failures],
-        "pnl_s": round(pnl_s, 2),
-        "spread_s": round(spread_s, 2),
-        "build_trades_per_s": round(counts["trades"] / build_s),
-        "pnl_fills_per_s": round(counts["fills"] / pnl_s),
-        "spread_rows_per_s": round(
-            (counts["book_rows"] + counts["market_rows"] + counts["candle_rows"] + counts["trades"])
-            / spread_s
-        ),
+        "full_build_s": round(full_s, 2),
+        "tests_s": round(tests_s, 2),
+        "models": len(full.models),
+        "tests": len(tests),
+        "test_failures": [f.name for f in failures],
+        "no_change_skip_s": round(skip_s, 3),
+        "no_change_skipped": skipped.skipped,
+        "no_change_incremental_s": round(keep_s, 2),
+        "no_change_kept": sum(m.how == "kept" for m in kept.models),
+        "top_up_rows": added,
+        "top_up_incremental_s": round(inc_s, 2),
+        "top_up_full_refresh_s": round(refresh_s, 2),
+        "top_up_speedup": round(refresh_s / inc_s, 1),
+        "top_up_models": {h: sum(v == h for v in inc_how.values()) for h in ("kept", "incremental", "full")},
+        "top_up_seconds_by_how": {
+            h: round(sum(m.seconds for m in inc.models if m.how == h), 2)
+            for h in ("kept", "incremental", "full")
+        },
+        "top_up_slowest": _slowest(inc),
+        "full_slowest": _slowest(full),
+        "build_trades_per_s": round(counts["trades"] / full_s),
         "peak_rss_mb": round(peak_mb),
         **{f"rows_{k}": v for k, v in counts.items()},
     }
@@ -345,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--measure", help=argparse.SUPPRESS)  # internal: the child process
     args = p.parse_args(argv)
     if args.measure:
-        print(json.dumps(measure(Path(args.measure))))
+        print(json.dumps(measure(Path(args.measure), args.trades, args.markets)))
         return 0
     lake_dir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-models-"))
     try:
@@ -356,7 +449,16 @@ def main(argv: list[str] | None = None) -> int:
         rows = generate(lake_dir / "lake", args.trades, args.fills, args.markets)
         gen_s = time.perf_counter() - t0
         child = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), "--measure", str(lake_dir)],
+            [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--measure",
+                str(lake_dir),
+                "--trades",
+                str(args.trades),
+                "--markets",
+                str(args.markets),
+            ],
             capture_output=True,
             text=True,
         )

@@ -190,6 +190,13 @@ def build(
             "max_mid_age_seconds setting, KALSHI_MAX_MID_AGE_SECONDS, else 60).",
         ),
     ] = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Rebuild every model from the whole lake (default: only what the pull changed).",
+        ),
+    ] = False,
 ) -> None:
     """Build the SQL models into $KALSHI_LAKE_DIR/kalshi.duckdb (skipped when nothing changed since the last good
     build).  Example: kalshi-lake build --max-mid-age 300"""
@@ -211,7 +218,12 @@ def build(
         from kalshi_lake.warehouse import build as build_warehouse
 
         with console.status("building models"):
-            result = build_warehouse(settings, run_tests=not skip_tests, if_changed=not force)
+            result = build_warehouse(
+                settings,
+                run_tests=not skip_tests,
+                if_changed=not (force or full_refresh),
+                full_refresh=full_refresh or force,
+            )
         result.raise_for_failures()
         if getattr(result, "skipped", False):
             console.print(

@@ -22,6 +22,10 @@ Decisions (where docs/CONTRACTS.md is silent):
 - Macros, `src_<stream>` views, staging and mart tables are created in ONE transaction: a model that fails
   raises `ModelError` (naming the model and file) and leaves the previous warehouse untouched. Rebuilding replaces
   every object (`create or replace`), so it is idempotent.
+- Incremental (`incremental.py`): a build remembers the lake snapshot it read; the next one keeps every model whose
+  inputs are unchanged and recomputes only the days touched by new, late or compacted files in the models that
+  declare `-- incremental:` lines (the others are rebuilt whole when an input changed). Changed models, macros,
+  sources or DuckDB variables, or `full_refresh=True`, rebuild everything. All in the build's one transaction.
 - Failed `sql/tests` checks do not raise: they are returned in `BuildResult.failures` (the models stay built, as
   with dbt); call `result.raise_for_failures()` to turn them into a `WarehouseError`.
 - Every connection runs with `TimeZone = 'UTC'` so dates of `timestamptz` columns are UTC days.
@@ -176,6 +180,7 @@ def build_on(
     on_model=None,
     if_changed: bool = False,
     max_mid_age_seconds: int | None = None,
+    full_refresh: bool = False,
 ) -> BuildResult:
     """Build every model on an open DuckDB connection `con` over `lake_root`, then run the checks.
 
@@ -189,7 +194,7 @@ def build_on(
         "set parquet_metadata_cache = true"
     )  # the src_ views bind twice per build (snapshot, then glob)
     lake_root = _register_filesystem(con, str(lake_root))
-    models = build_models(con, sql_dir, lake_root, on_model, if_changed=if_changed)
+    models = build_models(con, sql_dir, lake_root, on_model, if_changed=if_changed, full_refresh=full_refresh)
     if models is None:
         return BuildResult(skipped=True)
     result = BuildResult(models=models)
@@ -208,13 +213,16 @@ def build(
     lock_timeout: float = BUILD_LOCK_SECONDS,
     if_changed: bool = False,
     max_mid_age_seconds: int | None = None,
+    full_refresh: bool = False,
 ) -> BuildResult:
     """Build `sql/` into `<lake_dir>/kalshi.duckdb` (or `db_path`) and run `sql/tests`. Idempotent.
 
     One build per warehouse file at a time: a second waits up to `lock_timeout` s, then raises WarehouseError.
     `if_changed=True`: when neither the lake's files nor the model files changed since the last build (whose
     checks passed), do nothing and return a result with `skipped` set. `max_mid_age_seconds` (else the settings'
-    `max_mid_age_seconds`, else the macro's default of 60 s) is how old a REST quote may be and still be a mid."""
+    `max_mid_age_seconds`, else the macro's default of 60 s) is how old a REST quote may be and still be a mid.
+    Otherwise models whose inputs did not change are kept and incremental models recompute only the days the lake's
+    new or removed files touch (`incremental.py`); `full_refresh=True` rebuilds every model from the whole lake."""
     if max_mid_age_seconds is None:
         max_mid_age_seconds = getattr(settings_or_lake_dir, "max_mid_age_seconds", None)
     lake_root, default_db = _paths(settings_or_lake_dir)
@@ -224,7 +232,9 @@ def build(
     with build_lock(db, lock_timeout):
         con = _connect(db)
         try:
-            result = build_on(con, lake_root, run_tests, sql_dir, on_model, if_changed, max_mid_age_seconds)
+            result = build_on(
+                con, lake_root, run_tests, sql_dir, on_model, if_changed, max_mid_age_seconds, full_refresh
+            )
         finally:
             con.close()
     result.db_path = db

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
+from . import incremental
 from .errors import ModelError, ModelTestsFailed, WarehouseError
 from .snapshot import SnapshotMoved, take_snapshot
 from .sources import load_sources, source_views
@@ -39,6 +40,14 @@ class Model:
     sql: str
 
     @property
+    def incremental(self) -> incremental.Spec | None:
+        """The model's `-- incremental:` declaration (see `incremental.py`), or None: rebuilt whole when changed."""
+        try:
+            return incremental.parse_spec(self.sql)
+        except incremental.SpecError as exc:
+            raise ModelError(self.name, self.path, str(exc)) from None
+
+    @property
     def kind(self) -> str:
         return "table"  # staging too: each stream is read and deduplicated once per build, from its snapshot
 
@@ -49,6 +58,8 @@ class ModelResult:
     kind: str
     rows: int
     seconds: float
+    how: str = "full"  # full | incremental (days >= `since` recomputed) | kept (its inputs were unchanged)
+    since: str | None = None
 
 
 @dataclass
@@ -185,6 +196,7 @@ def build_models(
     on_model: Callable[[ModelResult], None] | None = None,
     attempts: int = 3,
     if_changed: bool = False,
+    full_refresh: bool = False,
 ) -> list[ModelResult] | None:
     """Take one snapshot of the lake, then create macros, source views, every model and the table macros from it
     in one transaction (all or nothing). `on_model` is called after each model (progress; tests inject commits
@@ -192,7 +204,7 @@ def build_models(
 
     Every build records its snapshot's fingerprint (lake files and model files) in the table `_kalshi_build`. With
     `if_changed`, a build whose fingerprint equals the recorded one (and whose checks passed, when it ran them)
-    does nothing and returns None."""
+    does nothing and returns None. Otherwise only what changed is rebuilt (`incremental.py`) unless `full_refresh`."""
     if not (sql_dir / "sources.toml").is_file():
         raise WarehouseError(
             f"no models at {sql_dir} (sources.toml missing): pass the folder that holds sources.toml, staging/, "
@@ -200,13 +212,24 @@ def build_models(
         )
     sources = load_sources(sql_dir / "sources.toml")
     models = order_models(discover(sql_dir))
+    views = {s.view for s in sources}
+    names = {m.name for m in models} | views
+    deps = {m.name: references(m, names) for m in models}
+    for m in models:
+        spec = m.incremental
+        if spec is not None and set(spec.inputs) != deps[m.name]:
+            raise ModelError(
+                m.name,
+                m.path,
+                f"its '-- incremental:' lines declare {sorted(spec.inputs)} but it reads {sorted(deps[m.name])}",
+            )
     for attempt in range(1, attempts + 1):
         snap = take_snapshot(con, lake_root, [s.stream for s in sources])
         key = snap.fingerprint(sql_dir) + _build_variables(con)
         if if_changed and _last_build(con) == (key, True):
             return None
         try:
-            return _build_snapshot(con, sql_dir, sources, models, snap, on_model, key)
+            return _build_snapshot(con, sql_dir, sources, models, deps, snap, on_model, key, full_refresh)
         except SnapshotMoved as exc:
             if attempt == attempts:
                 raise WarehouseError(f"{exc} ({attempts} attempts)") from exc.__cause__
@@ -247,7 +270,9 @@ def record_tests(con, ok: bool) -> None:
     con.execute(f"update {BUILD_TABLE} set tests_ok = ?", [ok])
 
 
-def _build_snapshot(con, sql_dir, sources, models, snap, on_model, key) -> list[ModelResult]:
+def _build_snapshot(
+    con, sql_dir, sources, models, deps, snap, on_model, key, full_refresh
+) -> list[ModelResult]:
     results: list[ModelResult] = []
     con.execute("begin transaction")
     try:
@@ -267,23 +292,22 @@ def _build_snapshot(con, sql_dir, sources, models, snap, on_model, key) -> list[
                     f"cannot read lake stream {s.stream!r} under {snap.lake_root}: {exc}"
                 ) from exc
             live_views.append(live_view)
+        columns = incremental.source_columns(con, snap.files)
+        by_stream, file_rows = incremental.source_dirt(con, snap, sql_dir, full_refresh, columns)
+        dirt = {s.view: by_stream[s.stream] for s in sources}
         for m in models:
             t0 = time.perf_counter()
-            old = _existing_kind(con, m.name)
-            if old and old != m.kind:
-                con.execute(f"drop {old} {m.name}")
             try:
-                con.execute(f"create or replace {m.kind} {m.name} as\n{m.sql}")
-                rows = (
-                    con.execute(f"select count(*) from {m.name}").fetchone()[0] if m.kind == "table" else -1
-                )
+                result = _build_model(con, m, deps[m.name], dirt)
             except Exception as exc:
                 if m.layer == "staging":  # only staging reads the lake
                     _moved(snap, exc)
                 raise ModelError(m.name, m.path, str(exc)) from exc
-            results.append(ModelResult(m.name, m.kind, rows, time.perf_counter() - t0))
+            result.seconds = time.perf_counter() - t0
+            results.append(result)
             if on_model is not None:
-                on_model(results[-1])
+                on_model(result)
+        incremental.record(con, snap, sql_dir, file_rows, columns)
         con.execute(
             f"create or replace table {BUILD_TABLE} as select ?::varchar as fingerprint, "
             "now() as built_at, null::boolean as tests_ok",
@@ -303,6 +327,29 @@ def _build_snapshot(con, sql_dir, sources, models, snap, on_model, key) -> list[
         con.execute("rollback")
         raise
     return results
+
+
+def _build_model(con, m: Model, deps: set[str], dirt: dict[str, float]) -> ModelResult:
+    """Keep, recompute from a day, or rebuild `m` whole (see `incremental.py`); sets `dirt[m.name]`."""
+    old = _existing_kind(con, m.name)
+    spec = m.incremental
+    day = incremental.plan(spec, deps, dirt) if old == m.kind else incremental.NEG
+    if day == incremental.POS:
+        dirt[m.name] = day
+        rows = con.execute(f"select count(*) from {m.name}").fetchone()[0]
+        return ModelResult(m.name, m.kind, rows, 0.0, "kept")
+    if day != incremental.NEG:
+        rows = incremental.recompute(con, m, spec, deps, day)
+        if rows >= 0:
+            dirt[m.name] = day
+            since = incremental.day_literal(day).split("'")[1]
+            return ModelResult(m.name, m.kind, rows, 0.0, "incremental", since)
+    if old and old != m.kind:
+        con.execute(f"drop {old} {m.name}")
+    con.execute(f"create or replace {m.kind} {m.name} as\n{m.sql}")
+    rows = con.execute(f"select count(*) from {m.name}").fetchone()[0] if m.kind == "table" else -1
+    dirt[m.name] = incremental.NEG
+    return ModelResult(m.name, m.kind, rows, 0.0)
 
 
 def run_tests(con, sql_dir: Path) -> tuple[list[TestResult], list[TestFailure]]:

@@ -16,6 +16,11 @@
 -- observed_at only (current_until = observed_at). Readers prefer the ws_book quote when it is known and two-sided
 -- at the instant they look (fresh), else fall back to the latest REST quote, and report the quote's source and
 -- age (int_market_marks, fct_effective_spreads, fct_pnl_daily).
+-- incremental: day = utc_date(observed_at)
+-- incremental: stg_orderbook_snapshots by snapshot_ts
+-- incremental: stg_market_history by _loaded_at
+-- incremental: stg_candlesticks by end_period_ts
+-- incremental: int_book_top rebuild
 with levels as (
     select ticker, snapshot_ts, side, price_dollars, count_fp from stg_orderbook_snapshots
 ),

@@ -20,6 +20,9 @@
 --   each horizon's mid has its own source and age (mid_<h>_source, mid_<h>_age_seconds); null when not fresh.
 -- Clocks: ws_book rows are on the recorder's receive clock, trades on the exchange's: the book change a trade
 -- causes arrives after the trade, so the lookup at the trade sees the book it met.
+-- incremental: day = trade_date
+-- incremental: stg_trades by created_time
+-- incremental: int_market_mids by observed_at, ahead 1, carry (ticker, source = 'ws_book')
 with trades as (
     select * from stg_trades
 ),

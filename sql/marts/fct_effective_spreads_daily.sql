@@ -6,6 +6,8 @@
 -- reference. Realized spread and price impact (mean over the trades with a fresh mid at both ends) at +1 min,
 -- +5 min, +1 h. Division is exact (dec_div). Source and age: mid_sources lists the sources of the matched mids,
 -- median_mid_age_seconds / max_mid_age_used_seconds their age at the trade; max_mid_age_seconds is the limit.
+-- incremental: day = trade_date
+-- incremental: fct_effective_spreads by trade_date
 with trades as (
     select * from fct_effective_spreads
 ),

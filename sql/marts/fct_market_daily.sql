@@ -2,6 +2,8 @@
 -- purpose: daily OHLC of the YES trade price, VWAP, volume and trade count from the trade tape.
 -- Note: Kalshi's own daily candlesticks (period_interval 1440) close on US/Eastern boundaries; these days are UTC,
 -- so they differ from the API's candles; use stg_candlesticks for Kalshi's ET candles.
+-- incremental: day = trade_date
+-- incremental: stg_trades by created_time
 with trades as (
     select *, utc_date(created_time) as trade_date from stg_trades
 ),

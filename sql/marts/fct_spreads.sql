@@ -8,6 +8,8 @@
 -- yes_ask_depth_2c_fp = NO bids within 2c of the best NO bid, i.e. YES asks within 2c of the best ask; 0 for an
 -- empty side; yes_bid_depth_fp / no_bid_depth_fp the whole book.
 -- book_state 'unknown' (ws_book only): from here the recorded book is not known whole; no quote until the next row.
+-- incremental: day = observed_date
+-- incremental: int_market_mids by observed_at
 with quotes as (
     select * from int_market_mids
 ),

@@ -1,5 +1,7 @@
 -- grain: one row per (ticker, period_interval, end_period_ts)
 -- purpose: candles deduplicated; a candle re-pulled later (still forming then) keeps its latest load.
+-- incremental: day = utc_date(end_period_ts)
+-- incremental: src_candlesticks by date
 with source as (
     select * from src_candlesticks
 ),

@@ -1,5 +1,7 @@
 -- grain: one row per (ticker, snapshot_ts, side, level); an empty side is one row with null price, count, level
 -- purpose: order-book levels (bids only, as the API gives them), deduplicated.
+-- incremental: day = utc_date(snapshot_ts)
+-- incremental: src_orderbook_snapshots by date
 with source as (
     select * from src_orderbook_snapshots
 ),

@@ -1,0 +1,317 @@
+"""Incremental builds equal full rebuilds: every column of every model, after random top-ups with late rows,
+duplicates across files, WebSocket twins of REST trades and a compaction; a build killed mid-way leaves the old
+warehouse whole; changed models, variables or `full_refresh` rebuild everything."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kalshi_lake import warehouse
+from kalshi_lake.warehouse.incremental import SpecError, parse_spec
+from kalshi_lake.warehouse.runner import discover
+from tests.sql.lakegen import D, at, book, market, write_stream
+
+TICKERS = [f"KXINC-26NOV-M{i}" for i in range(4)]
+
+
+class World:
+    """A random lake grown run by run: each run lands new rows at its own 'now', some late rows for old days,
+    re-landed duplicates, and WebSocket receipts of REST trades (received across midnight too)."""
+
+    def __init__(self, root: Path, seed: int):
+        self.root = root
+        self.rng = random.Random(seed)
+        self.run = 0
+        self.trades: list[dict] = []
+        self.ids = 0
+
+    def _trade(self, minutes: float) -> dict:
+        r = self.rng
+        p = D(r.randint(5, 95)) / 100
+        side = r.choice(["yes", "no"])
+        self.ids += 1
+        return {
+            "trade_id": f"t{self.ids}",
+            "ticker": r.choice(TICKERS),
+            "count_fp": D(r.randint(1, 30)),
+            "yes_price_dollars": p,
+            "no_price_dollars": 1 - p,
+            "taker_outcome_side": side,
+            "taker_book_side": "bid" if side == "yes" else "ask",
+            "created_time": at(minutes),
+            "is_block_trade": r.random() < 0.05,
+        }
+
+    def top_up(self, now_minutes: float, n: int = 25, late: bool = True) -> None:
+        r, self.run = self.rng, self.run + 1
+        run = f"run-{self.run}"
+        loaded = at(now_minutes)
+        new = [self._trade(now_minutes - r.uniform(0, 15)) for _ in range(n)]
+        if late:  # trades landing for old days
+            new += [self._trade(r.uniform(-3 * 1440, now_minutes - 600)) for _ in range(3)]
+        dupes = [
+            dict(t) for t in r.sample(self.trades, min(4 if late else 0, len(self.trades)))
+        ]  # landed again
+        self.trades += new
+        write_stream(self.root, "trades", [{**t, "_loaded_at": loaded} for t in new + dupes], run_id=run)
+        ws = []
+        for t in r.sample(new, 5) + r.sample(
+            self.trades, 3 if late else 0
+        ):  # twins of REST trades (some received next day)
+            lag = timedelta(seconds=r.choice([0.2, 3.0, 86000.0]))
+            ws.append({**t, "sid": 1, "received_at": t["created_time"] + lag, "connection_id": "c1"})
+        ws.append(  # a trade only the WebSocket saw, received late (often the day after it happened)
+            {
+                **self._trade(now_minutes - r.uniform(0, 1440)),
+                "sid": 1,
+                "received_at": at(now_minutes),
+                "connection_id": "c1",
+            }
+        )
+        write_stream(self.root, "ws_trades", [{**w, "_loaded_at": loaded} for w in ws], run_id=run)
+        books, marks, candles = [], [], []
+        for tk in TICKERS:
+            for m in (
+                now_minutes - r.uniform(0, 15),
+                r.uniform(-3 * 1440, now_minutes) if late else now_minutes,
+            ):
+                mid = r.randint(10, 90)
+                yes = [(D(mid - 1) / 100, r.randint(1, 50))] if r.random() > 0.1 else []
+                books += book(tk, m, yes=yes, no=[(D(100 - mid - 1) / 100, r.randint(1, 50))])
+            marks.append(
+                market(
+                    tk,
+                    tk.rsplit("-", 1)[0],
+                    minutes=now_minutes,
+                    yes_bid_dollars=D("0.4"),
+                    yes_ask_dollars=D("0.6"),
+                )
+            )
+            end = at(now_minutes - now_minutes % 60)
+            candles.append(
+                {
+                    "ticker": tk,
+                    "series_ticker": "KXINC",
+                    "period_interval": 60,
+                    "end_period_ts": end,
+                    "yes_bid_close_dollars": D(r.randint(10, 45)) / 100,
+                    "yes_ask_close_dollars": D(r.randint(55, 90)) / 100,
+                    "volume_fp": D(r.randint(0, 100)),
+                }
+            )
+        write_stream(
+            self.root, "orderbook_snapshots", [{**b, "_loaded_at": loaded} for b in books], run_id=run
+        )
+        write_stream(self.root, "markets", marks, run_id=run)
+        write_stream(self.root, "candlesticks", [{**c, "_loaded_at": loaded} for c in candles], run_id=run)
+
+    def compact(self) -> None:
+        """Rewrite every partition of the trades and books into one file each (as a compaction does)."""
+        import pyarrow.parquet as pq
+
+        for stream in ("trades", "orderbook_snapshots"):
+            for part in sorted((self.root / stream).glob("date=*")):
+                files = sorted(part.glob("*.parquet"))
+                if len(files) < 2:
+                    continue
+                table = pq.ParquetDataset([str(f) for f in files]).read()
+                pq.write_table(
+                    table.drop_columns(["date"]) if "date" in table.column_names else table,
+                    part / "part-compact-0.parquet",
+                )
+                for f in files:
+                    f.unlink()
+
+
+def tables(con) -> list[str]:
+    return [m.name for m in discover(warehouse.SQL_DIR)]
+
+
+def assert_same(inc_db: str, full_db: str) -> None:
+    con = duckdb.connect(inc_db, read_only=True)
+    con.execute(f"attach '{full_db}' as full_db (read_only)")
+    for name in tables(con):
+        for a, b in ((name, f"full_db.{name}"), (f"full_db.{name}", name)):
+            diff = con.execute(
+                f"select count(*) from (select * from {a} except all select * from {b})"
+            ).fetchone()[0]
+            assert diff == 0, f"{name}: {diff} row(s) of {a} not in {b}"
+    con.close()
+
+
+def hows(result) -> dict[str, str]:
+    return {m.name: m.how for m in result.models}
+
+
+def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
+    root = tmp_path / "lake"
+    world = World(root, seed=11)
+    world.top_up(0, n=60)
+    inc, full = str(tmp_path / "inc.duckdb"), str(tmp_path / "full.duckdb")
+    first = warehouse.build(root.parent, db_path=inc)
+    assert first.ok and set(hows(first).values()) == {"full"}
+    now = 0.0
+    for step in range(5):
+        now += 15 if step != 2 else 1440  # 15-minute pulls, and one a day later
+        world.top_up(now, late=step % 2 == 1)  # late rows every other pull
+        if step == 3:
+            world.compact()
+        result = warehouse.build(root.parent, db_path=inc, run_tests=step == 4)
+        assert result.ok, str(result)
+        how = hows(result)
+        assert how["stg_trades"] == how["fct_effective_spreads"] == how["fct_market_daily"] == "incremental"
+        assert how["stg_series"] == "kept"  # its stream did not change
+        Path(full).unlink(missing_ok=True)
+        warehouse.build(root.parent, db_path=full, run_tests=False)
+        assert_same(inc, full)
+
+
+def test_full_refresh_and_changed_variables_rebuild_everything(tmp_path):
+    root = tmp_path / "lake"
+    world = World(root, seed=3)
+    world.top_up(0)
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    world.top_up(15)
+    assert (
+        hows(warehouse.build(root.parent, db_path=db, run_tests=False, full_refresh=True))["stg_trades"]
+        == "full"
+    )
+    world.top_up(30)
+    con = duckdb.connect(db)
+    con.execute("set variable max_mid_age_seconds = 300")
+    result = warehouse.build_on(con, str(root), run_tests_=False)
+    con.close()
+    assert set(hows(result).values()) == {"full"}
+
+
+def test_a_changed_model_rebuilds_everything(tmp_path):
+    root = tmp_path / "lake"
+    World(root, seed=5).top_up(0)
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False, sql_dir=sql)
+    assert set(hows(warehouse.build(root.parent, db_path=db, run_tests=False, sql_dir=sql)).values()) == {
+        "kept"
+    }
+    path = sql / "marts" / "fct_market_daily.sql"
+    path.write_text(path.read_text() + "\n")
+    assert set(hows(warehouse.build(root.parent, db_path=db, run_tests=False, sql_dir=sql)).values()) == {
+        "full"
+    }
+
+
+def test_a_build_killed_mid_way_leaves_the_old_warehouse_whole(tmp_path):
+    root = tmp_path / "lake"
+    world = World(root, seed=9)
+    world.top_up(0, n=40)
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    before = tmp_path / "before.duckdb"
+    shutil.copy(db, before)
+    world.top_up(15)
+    code = (
+        "import os\nfrom kalshi_lake import warehouse\n"
+        "def die(m):\n    if m.name == 'fct_effective_spreads': os._exit(9)\n"
+        f"warehouse.build({str(root.parent)!r}, db_path={db!r}, run_tests=False, on_model=die)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 9
+    assert_same(db, str(before))  # the killed build's recomputed days are gone
+    result = warehouse.build(root.parent, db_path=db, run_tests=False)  # and the next build does the top-up
+    assert hows(result)["stg_trades"] == "incremental"
+    full = str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=full, run_tests=False)
+    assert_same(db, full)
+
+
+def test_declarations_are_checked():
+    assert parse_spec("select 1") is None
+    spec = parse_spec(
+        "-- incremental: day = d\n-- incremental: x by coalesce(a, b), ahead 1, before 2\nselect 1"
+    )
+    assert (
+        spec.inputs["x"].day == "coalesce(a, b)"
+        and spec.inputs["x"].ahead == 1
+        and spec.inputs["x"].before == 2
+    )
+    spec = parse_spec(
+        "-- incremental: day = d\n-- incremental: m by t, ahead 1, carry (k, s = 'w')\nselect 1"
+    )
+    assert spec.inputs["m"].carry == "k, s = 'w'" and spec.inputs["m"].ahead == 1
+    with pytest.raises(SpecError):
+        parse_spec("-- incremental: x sideways\nselect 1")
+    with pytest.raises(SpecError):
+        parse_spec("-- incremental: x whole\nselect 1")  # no day
+
+
+def test_an_undeclared_input_of_an_incremental_model_is_an_error(tmp_path):
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    path = sql / "marts" / "fct_market_daily.sql"
+    path.write_text(path.read_text().replace("-- incremental: stg_trades by created_time\n", ""))
+    with pytest.raises(warehouse.ModelError, match="declare"):
+        warehouse.build(tmp_path, db_path=str(tmp_path / "w.duckdb"), sql_dir=sql, run_tests=False)
+
+
+def test_cli_full_refresh_rebuilds_what_an_incremental_build_keeps(tmp_path, monkeypatch):
+    import os
+
+    from typer.testing import CliRunner
+
+    from kalshi_lake.cli import app
+
+    for key in list(os.environ):
+        if key.startswith("KALSHI_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("KALSHI_LAKE_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    world = World(tmp_path / "lake", seed=2)
+    world.top_up(0)
+    db = str(tmp_path / "kalshi.duckdb")
+    assert CliRunner().invoke(app, ["build", "--skip-tests"]).exit_code == 0
+    con = duckdb.connect(db)
+    con.execute("insert into stg_series (ticker) values ('TAMPERED')")  # a table no top-up touches
+    con.close()
+    world.top_up(15)
+
+    def tampered() -> int:
+        with duckdb.connect(db, read_only=True) as c:
+            return c.execute("select count(*) from stg_series where ticker = 'TAMPERED'").fetchone()[0]
+
+    assert CliRunner().invoke(app, ["build", "--skip-tests"]).exit_code == 0
+    assert tampered() == 1  # kept: its stream did not change
+    result = CliRunner().invoke(app, ["build", "--skip-tests", "--full-refresh"])
+    assert result.exit_code == 0, result.output
+    assert tampered() == 0
+
+
+def test_a_new_column_in_the_lake_rebuilds_its_stream_whole(tmp_path):
+    import pyarrow as pa
+
+    root = tmp_path / "lake"
+    world = World(root, seed=4)
+    world.top_up(0)
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    trade = world._trade(10)
+    write_stream(
+        root, "trades", [{**trade, "venue": "new"}], run_id="run-new", extra_columns={"venue": pa.string()}
+    )
+    result = warehouse.build(root.parent, db_path=db, run_tests=False)
+    assert hows(result)["stg_trades"] == "full" and hows(result)["stg_series"] == "kept"
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.execute(
+            "select venue from stg_trades where trade_id = ?", [trade["trade_id"]]
+        ).fetchone() == ("new",)
+    full = str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=full, run_tests=False)
+    assert_same(db, full)
