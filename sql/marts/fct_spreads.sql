@@ -10,6 +10,7 @@
 -- book_state 'unknown' (ws_book only): from here the recorded book is not known whole; no quote until the next row.
 -- incremental: day = observed_date
 -- incremental: int_market_mids by observed_at
+-- incremental: stg_orderbook_snapshots by snapshot_ts
 with quotes as (
     select * from int_market_mids
 ),
