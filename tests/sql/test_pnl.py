@@ -690,7 +690,8 @@ def test_two_subaccounts_trading_the_same_ticker_are_separate_books(tmp_path):
     SO: both subaccounts hold a settled market with no fills, settled at the same time: subaccount 0 1 YES costing
     .30 paid 100 cents, subaccount 1 2 YES costing .70 paid 200 cents (fee .01 each) -> the account's row sums
     both: settled 3, realized 3.00 - 1.00 = 2.00, fees .02. Before settlements were keyed by subaccount one of the
-    two records was dropped."""
+    two records was dropped. fct_pnl_subaccounts has each subaccount's own row (SO: 1.00 - .30 = .70 and
+    2.00 - .70 = 1.30); fct_pnl is their sum."""
     root = tmp_path / "lake"
     write_stream(
         root,
@@ -744,3 +745,16 @@ def test_two_subaccounts_trading_the_same_ticker_are_separate_books(tmp_path):
     assert rows["TWO"][:3] == (D("0.10"), D(2), D("0.80"))
     assert rows["SO"][0] == D("2.00") and rows["SO"][3:] == (D(3), D("0.02"))
     assert con.execute("select count(*) from stg_settlements where ticker = 'SO'").fetchone() == (2,)
+    subs = {
+        (r[0], r[1]): r[2:]
+        for r in con.execute(
+            "select subaccount_number, ticker, realized_pnl_dollars, position_fp, cost_basis_dollars, "
+            "settled_position_fp, fees_dollars, pnl_source from fct_pnl_subaccounts"
+        ).fetchall()
+    }
+    assert subs == {
+        (0, "TWO"): (D(0), D(2), D("0.80"), D(0), D(0), "fills"),
+        (1, "TWO"): (D("0.10"), D(0), D(0), D(0), D(0), "fills"),
+        (0, "SO"): (D("0.70"), D(0), D(0), D(1), D("0.01"), "settlement"),
+        (1, "SO"): (D("1.30"), D(0), D(0), D(2), D("0.01"), "settlement"),
+    }
