@@ -65,18 +65,6 @@ DECISIONS: dict[str, tuple[str, str]] = {
     "BatchCancelOrders": ("out", _V1_ORDERS),
     "AmendOrder": ("out", _V1_ORDERS),
     "DecreaseOrder": ("out", _V1_ORDERS),
-    "CreateSubaccount": ("out", "creates a subaccount: account administration, not data"),
-    "ApplySubaccountTransfer": ("planned", "issue #18 item 2 (subaccounts: transfers between them)"),
-    "GetSubaccountBalances": (
-        "planned",
-        "issue #18 item 2 (subaccounts: pull and key every private row by them)",
-    ),
-    "GetSubaccountTransfers": (
-        "planned",
-        "issue #18 item 2 (subaccount transfers, for balance reconciliation)",
-    ),
-    "UpdateSubaccountNetting": ("out", "changes an account setting: administration, not data"),
-    "GetSubaccountNetting": ("planned", "issue #18 item 2 (how subaccount positions net)"),
     "GetPortfolioRestingOrderTotalValue": (
         "out",
         "FCM members only (the spec: 'likely does not apply to you')",

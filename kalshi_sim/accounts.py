@@ -7,6 +7,8 @@ micro-dollars):
   $1 at once, so cash follows the position);
 - realized P&L is FIFO over YES-equivalent lots before fees; settlement closes the open lots at the
   settlement value; exposure is the cost basis of the open lots (a short YES lot of c at p costs c·(1−p));
+- subaccounts (1–63, created on request) each hold their own cash and positions; an order, its fills and a
+  settlement belong to the order's subaccount; transfers move cash between them (:mod:`kalshi_sim.subaccounts`);
 - fees: taker ``ceil_$0.0001(0.07 × fee_multiplier × C × P × (1−P))`` per fill; makers pay
   0.0175 × … only on ``quadratic_with_maker_fees`` series (0.035 on the combo variant); ``flat`` uses the
   taker curve too. The spec says ``flat`` "is described by the Specific Trading Fees Table", whose numbers are in
@@ -114,6 +116,19 @@ class Position:
 
 
 @dataclass
+class Ledger:
+    """The cash and positions of one numbered subaccount (1–63); subaccount 0 is the :class:`Account` itself."""
+
+    balance: int = 0  # micro-dollars
+    positions: dict[int, Position] = field(default_factory=dict)
+    updated_us: int = 0
+    created_us: int = 0
+
+
+MAX_SUBACCOUNT = 63  # "Maximum 63 numbered subaccounts per user (64 including the primary account)"
+
+
+@dataclass
 class Account:
     key_id: str
     user_id: str
@@ -127,6 +142,21 @@ class Account:
     client_ids: dict[str, str] = field(default_factory=dict)  # client_order_id → order_id
     cash_flows: list = field(default_factory=list)  # kalshi_sim.cash.CashFlow, creation order
     updated_us: int = 0
+    subaccounts: dict[int, Ledger] = field(default_factory=dict)  # numbered subaccounts 1..63
+    transfers: list[dict] = field(default_factory=list)  # subaccount transfers, creation order
+    netting: dict[int, bool] = field(default_factory=dict)  # subaccount → netting enabled (unset = enabled)
+
+    def ledger(self, n: int | None):
+        """Subaccount ``n``'s cash and positions (``balance``, ``positions``, ``updated_us``): 0/None = the
+        account itself, 1–63 a created subaccount; KeyError for one not created."""
+        if not n:
+            return self
+        return self.subaccounts[n]
+
+    def ledgers(self):
+        """``(number, ledger)`` of every subaccount, the primary (0) first."""
+        yield 0, self
+        yield from sorted(self.subaccounts.items())
 
 
 def new_key_pair() -> tuple[str, object]:

@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from kalshi_sim import cash
 from kalshi_sim import order_groups as og
+from kalshi_sim import subaccounts as subs
 from kalshi_sim import views_control as vc
 from kalshi_sim import views_history as vh
 from kalshi_sim import views_multivariate as vmve
@@ -396,6 +397,25 @@ def build_app(api: Api) -> Starlette:
         Route(f"{p}/portfolio/fills", e(vp.fills, auth="required")),
         Route(f"{p}/portfolio/settlements", e(vp.settlements, auth="required")),
         # deposits and withdrawals (kalshi_sim.cash)
+        # subaccounts (kalshi_sim.subaccounts)
+        Route(
+            f"{p}/portfolio/subaccounts",
+            e(subs.create, auth="required", bucket=W, body=True),
+            methods=["POST"],
+        ),
+        Route(f"{p}/portfolio/subaccounts/balances", e(subs.balances, auth="required")),
+        Route(
+            f"{p}/portfolio/subaccounts/transfer",
+            e(subs.transfer, auth="required", bucket=W, body=True),
+            methods=["POST"],
+        ),
+        Route(f"{p}/portfolio/subaccounts/transfers", e(subs.transfers, auth="required")),
+        Route(f"{p}/portfolio/subaccounts/netting", e(subs.netting_get, auth="required"), methods=["GET"]),
+        Route(
+            f"{p}/portfolio/subaccounts/netting",
+            e(subs.netting_put, auth="required", bucket=W, body=True),
+            methods=["PUT"],
+        ),
         Route(f"{p}/portfolio/deposits", e(cash.deposits, auth="required")),
         Route(f"{p}/portfolio/withdrawals", e(cash.withdrawals, auth="required")),
         Route(f"{p}/portfolio/orders", e(vp.orders, auth="required"), methods=["GET"]),

@@ -430,13 +430,15 @@ class Exchange:
         m = self.markets[o.market]
         fee_type, mult = self.fees.terms_at(m.series_ticker, m.event_ticker, t)
         fee = trade_fee(fee_type, mult, n, p, is_taker)
-        pos = acct.positions.get(o.market)
+        led = acct.ledger(o.subaccount)  # the order's subaccount holds the position and pays
+        pos = led.positions.get(o.market)
         if pos is None:
-            pos = acct.positions[o.market] = Position()
+            pos = led.positions[o.market] = Position()
         cash = pos.apply_fill(o.side, n, p)
         pos.fees += fee
         pos.last_updated_us = t
-        acct.balance += cash - fee
+        led.balance += cash - fee
+        led.updated_us = t
         acct.updated_us = t
         paid = n * p if o.side == "bid" else n * (10_000 - p)
         if is_taker:
@@ -463,6 +465,7 @@ class Exchange:
                 "is_taker": is_taker,
                 "fee": fee,
                 "t": t,
+                "sub": o.subaccount,
             }
         )
         return fee
@@ -499,27 +502,30 @@ class Exchange:
         m = self.markets[i]
         st = m.settle_us
         for acct in self.accounts.values():
-            pos = acct.positions.get(i)
-            if pos is None or pos.settled:
-                continue
-            payout, yes_c, yes_cost, no_c, no_cost = pos.settle(m.settle_pips)
-            pos.last_updated_us = st
-            acct.balance += payout
-            acct.updated_us = st
-            acct.settlements.append(
-                {
-                    "market": i,
-                    "yes_count": yes_c,
-                    "yes_cost": yes_cost,
-                    "no_count": no_c,
-                    "no_cost": no_cost,
-                    "revenue_cents": payout // 10_000,
-                    "fee": pos.fees,
-                    "t": st,
-                }
-            )
-            if self.feed is not None:
-                self.feed.position_dirty(acct, i)
+            for sub, led in list(acct.ledgers()):  # one settlement per subaccount holding it
+                pos = led.positions.get(i)
+                if pos is None or pos.settled:
+                    continue
+                payout, yes_c, yes_cost, no_c, no_cost = pos.settle(m.settle_pips)
+                pos.last_updated_us = st
+                led.balance += payout
+                led.updated_us = st
+                acct.updated_us = st
+                acct.settlements.append(
+                    {
+                        "sub": sub,
+                        "market": i,
+                        "yes_count": yes_c,
+                        "yes_cost": yes_cost,
+                        "no_count": no_c,
+                        "no_cost": no_cost,
+                        "revenue_cents": payout // 10_000,
+                        "fee": pos.fees,
+                        "t": st,
+                    }
+                )
+                if self.feed is not None:
+                    self.feed.position_dirty(acct, i)
         self.settled_done[i] = True
         if self.feed is not None:
             self.feed.lifecycle(m, "settled")

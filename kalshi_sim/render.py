@@ -236,7 +236,7 @@ def fill_json(ex, f: dict) -> dict:
         "is_taker": f["is_taker"],
         "created_time": fmt.ts(t),
         "fee_cost": fmt.d6(f["fee"]),
-        "subaccount_number": 0,
+        "subaccount_number": f.get("sub", 0),
         "ts": t // 1_000_000,
         "exchange_index": 0,
     }

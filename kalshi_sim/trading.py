@@ -35,12 +35,25 @@ def _count(value, name: str = "count", allow_zero: bool = False) -> int:
     return n
 
 
-def reserved(ex, acct) -> int:
+def reserved(ex, acct, sub: int | None = 0) -> int:
+    """Cash held by subaccount ``sub``'s resting orders (micro-dollars)."""
     total = 0
     for o in acct.orders:
-        if o.status == "resting":
+        if o.status == "resting" and (o.subaccount or 0) == (sub or 0):
             total += o.remaining * (o.price if o.side == "bid" else 10_000 - o.price)
     return total
+
+
+def subaccount_of(acct, value) -> int:
+    """A request's ``subaccount`` (missing = 0, the primary account), checked: an integer 0–63 the account has
+    (0 or a created one); a one-line 400 otherwise."""
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 63:
+        raise bad("invalid subaccount", "subaccount is 0 (primary) or 1-63")
+    if value and value not in acct.subaccounts:
+        raise bad("invalid subaccount", f"subaccount {value} does not exist (POST /portfolio/subaccounts)")
+    return value
 
 
 def _market_for(ex, ticker):
@@ -86,8 +99,8 @@ def validate_create(ex, acct, body) -> dict:
             raise bad(f"invalid {flag}", f"{flag} must be a boolean")
     if body.get("reduce_only") and tif != "immediate_or_cancel":
         raise bad("invalid reduce_only", "reduce_only orders must be immediate_or_cancel")
-    if body.get("subaccount", 0) not in (0, None):
-        raise bad("invalid subaccount", "the local exchange has only the primary account (0)")
+    sub = subaccount_of(acct, body.get("subaccount"))
+    led = acct.ledger(sub)
     if body.get("exchange_index", 0) not in (0, -1, None):
         raise bad("invalid exchange_index", "only exchange_index 0 exists")
     if ex.market_status(m) != "active":
@@ -105,17 +118,17 @@ def validate_create(ex, acct, body) -> dict:
     if body.get("post_only") and book.crosses(side, price):
         raise bad("post only order would cross", "post_only orders must not take liquidity")
     if body.get("reduce_only"):
-        pos = acct.positions.get(m.idx)
+        pos = led.positions.get(m.idx)
         net = pos.net if pos else 0
         if (side == "bid" and net >= 0) or (side == "ask" and net <= 0):
             raise bad("reduce_only order would increase the position")
         count = min(count, abs(net))
-    pos = acct.positions.get(m.idx)
+    pos = led.positions.get(m.idx)
     net = pos.net if pos and not pos.settled else 0
     closing = min(count, max(-net, 0)) if side == "bid" else min(count, max(net, 0))
     need = (count - closing) * (price if side == "bid" else 10_000 - price)  # closing legs need no cash
     fee_cap = count * 175 // 100 * 100  # at most $0.0175 per contract
-    if need + fee_cap > acct.balance - reserved(ex, acct):
+    if need + fee_cap > led.balance - reserved(ex, acct, sub):
         raise ApiError(
             400,
             "insufficient_balance",
@@ -137,6 +150,7 @@ def validate_create(ex, acct, body) -> dict:
         "exp": exp,
         "post_only": bool(body.get("post_only")),
         "cancel_on_pause": bool(body.get("cancel_order_on_pause")),
+        "sub": sub,
     }
 
 
@@ -166,6 +180,7 @@ def create(ex, acct, f: dict) -> dict:
     o.tif, o.stp = f["tif"], f["stp"]
     o.expiration_us = f["exp"] * 1_000_000 if f["exp"] else None
     o.post_only, o.cancel_on_pause = f["post_only"], f["cancel_on_pause"]
+    o.subaccount = f.get("sub") or 0
     ex.orders[o.order_id] = o
     acct.orders.append(o)
     acct.client_ids[o.client_order_id] = o.order_id
@@ -300,7 +315,7 @@ def amend(ex, acct, o: Order, body) -> dict:
         - o.remaining * (o.price if o.side == "bid" else 10_000 - o.price),
         0,
     )
-    if extra and extra > acct.balance - reserved(ex, acct):
+    if extra and extra > acct.ledger(o.subaccount).balance - reserved(ex, acct, o.subaccount):
         raise ApiError(400, "insufficient_balance", "insufficient balance for this amend")
     t = ex.tick()
     if new_coid:

@@ -5,12 +5,32 @@ orders canceled/executed before it and settled positions last updated before it 
 ``/historical/*``. Settlements are not partitioned (the docs do not say they are). Lists are newest first.
 Event positions: each event once, on the page holding its first market in list order, summed over all of its
 market positions that match the filters (the docs do not say how Kalshi pages them).
+Subaccounts (spec v3.21): balance, positions and queue positions read one subaccount, ``subaccount`` "defaults to
+0"; fills, orders and settlements "default to all subaccounts" and ``subaccount`` narrows them. Fills and orders
+carry ``subaccount_number``; settlements and positions do not (the spec's objects lack it), so a caller tells
+their subaccounts apart only by asking per subaccount.
 """
 
 from __future__ import annotations
 
 from kalshi_sim import fmt, render
 from kalshi_sim.http import bad, dumps, not_found, page
+
+
+def _sub_one(req) -> int:
+    """``subaccount`` of an endpoint that "defaults to 0" (balance, positions): the subaccount to read."""
+    n = req.q.int("subaccount", 0, 0, 63)
+    if n and n not in req.account.subaccounts:
+        raise bad("invalid subaccount", f"subaccount {n} does not exist")
+    return n
+
+
+def _sub_filter(req) -> int | None:
+    """``subaccount`` of an endpoint that "defaults to all subaccounts" (fills, orders, settlements): None = all."""
+    n = req.q.int("subaccount", None, 0, 63)
+    if n and n not in req.account.subaccounts:
+        raise bad("invalid subaccount", f"subaccount {n} does not exist")
+    return n
 
 
 def _window(q):
@@ -22,7 +42,7 @@ def _in(t_us: int, lo, hi) -> bool:
 
 
 def balance(api, req):
-    ex, acct = api.ex, req.account
+    ex, acct = api.ex, req.account.ledger(_sub_one(req))
     value = 0
     for i, pos in acct.positions.items():
         if pos.settled or not pos.lots:
@@ -41,7 +61,7 @@ def balance(api, req):
 
 
 def _positions(api, req, historical: bool):
-    q, ex, acct = req.q, api.ex, req.account
+    q, ex, acct = req.q, api.ex, req.account.ledger(_sub_one(req))
     limit = q.limit(1, 1000, 100)
     ticker = q.str("ticker")
     event_ticker = set(q.all("event_ticker"))
@@ -100,6 +120,7 @@ def _fills(api, req, historical: bool):
     limit = q.limit(1, 1000, 100)
     ticker = q.str("ticker")
     order_id = q.str("order_id")
+    sub = None if historical else _sub_filter(req)  # /historical/fills has no subaccount parameter
     lo, hi = _window(q)
     rows = []
     for k in range(len(acct.fills) - 1, -1, -1):
@@ -109,6 +130,8 @@ def _fills(api, req, historical: bool):
         if ticker and ex.markets[f["market"]].ticker != ticker:
             continue
         if order_id and f["order_id"] != order_id:
+            continue
+        if sub is not None and f.get("sub", 0) != sub:
             continue
         if not _in(f["t"], lo, hi):
             continue
@@ -130,10 +153,13 @@ def settlements(api, req):
     limit = q.limit(1, 1000, 100)
     ticker = q.str("ticker")
     event_ticker = set(q.all("event_ticker"))
+    sub = _sub_filter(req)
     lo, hi = _window(q)
     rows = []
     for k in range(len(acct.settlements) - 1, -1, -1):
         s = acct.settlements[k]
+        if sub is not None and s.get("sub", 0) != sub:
+            continue
         m = ex.markets[s["market"]]
         if ticker and m.ticker != ticker:
             continue
@@ -158,6 +184,7 @@ def _orders(api, req, historical: bool):
     if len(event_ticker) > 10:
         raise bad("too many event tickers", "event_ticker accepts at most 10 comma-separated tickers")
     status = None if historical else q.str("status", ("resting", "canceled", "executed"))
+    sub = None if historical else _sub_filter(req)  # /historical/orders has no subaccount parameter
     lo, hi = _window(q)
     rows = []
     for k in range(len(acct.orders) - 1, -1, -1):
@@ -170,6 +197,8 @@ def _orders(api, req, historical: bool):
         if event_ticker and m.event_ticker not in event_ticker:
             continue
         if status and o.status != status:
+            continue
+        if sub is not None and (o.subaccount or 0) != sub:
             continue
         if not _in(o.created_us, lo, hi):
             continue
@@ -220,9 +249,10 @@ def queue_positions(api, req):
     ex, acct = api.ex, req.account
     tickers = set(req.q.all("market_tickers"))
     event_ticker = req.q.str("event_ticker")
+    sub = _sub_one(req)
     out = []
     for o in acct.orders:
-        if o.status != "resting":
+        if o.status != "resting" or (o.subaccount or 0) != sub:
             continue
         m = ex.markets[o.market]
         if tickers and m.ticker not in tickers:

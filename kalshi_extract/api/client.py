@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -375,3 +376,61 @@ class KalshiClient:
 
     def get_order(self, order_id: str) -> dict:
         return self._object("order", f"/portfolio/orders/{_seg(order_id)}")
+
+    # --- subaccounts (spec v3.21; 0 = the primary account, 1-63 numbered subaccounts) ----------------------------
+    def get_subaccount_balances(self) -> list[dict]:
+        """``[{subaccount_number, balance (dollars text), updated_ts}]`` of every subaccount, the primary included."""
+        data = self._object("subaccount_balances", "/portfolio/subaccounts/balances")
+        return (data or {}).get("subaccount_balances") or []
+
+    def get_subaccount_numbers(self) -> list[int]:
+        """The subaccounts the account has (0 first): what a per-subaccount pull iterates."""
+        numbers = {int(b["subaccount_number"]) for b in self.get_subaccount_balances()}
+        return sorted(numbers | {0})
+
+    def get_subaccount_transfers(self, **params) -> Iterator[dict]:
+        """Transfers between subaccounts, every page (``transfer_id``, ``from_subaccount``, ``to_subaccount``,
+        ``amount_cents``, ``created_ts``)."""
+        return self._items("subaccount_transfers", params)
+
+    def create_subaccount(self) -> int:
+        """Create the next numbered subaccount (institutions and market makers only); returns its number."""
+        data = self._http.request("POST", "/portfolio/subaccounts", None, {})[1]
+        return int((data or {})["subaccount_number"])
+
+    def transfer_between_subaccounts(
+        self,
+        from_subaccount: int,
+        to_subaccount: int,
+        amount_cents: int,
+        client_transfer_id: str | None = None,
+    ) -> str:
+        """Move whole cents between two subaccounts (sent once, never retried); returns the
+        ``client_transfer_id`` (a new UUID unless given): re-send the same id to retry without moving twice."""
+        for name, v in (("from_subaccount", from_subaccount), ("to_subaccount", to_subaccount)):
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 63:
+                raise ValueError(f"{name} must be 0 (primary) or 1-63, not {v!r}")
+        if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents <= 0:
+            raise ValueError(f"amount_cents must be a positive integer, not {amount_cents!r}")
+        tid = client_transfer_id or str(uuid.uuid4())
+        body = {
+            "client_transfer_id": tid,
+            "from_subaccount": from_subaccount,
+            "to_subaccount": to_subaccount,
+            "amount_cents": amount_cents,
+        }
+        self._http.request("POST", "/portfolio/subaccounts/transfer", None, body)
+        return tid
+
+    def get_subaccount_netting(self) -> list[dict]:
+        """``[{subaccount_number, enabled}]``."""
+        data = self._object("subaccount_netting", "/portfolio/subaccounts/netting")
+        return (data or {}).get("netting_configs") or []
+
+    def set_subaccount_netting(self, subaccount_number: int, enabled: bool) -> None:
+        self._http.request(
+            "PUT",
+            "/portfolio/subaccounts/netting",
+            None,
+            {"subaccount_number": subaccount_number, "enabled": enabled},
+        )

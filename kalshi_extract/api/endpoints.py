@@ -270,6 +270,32 @@ ENDPOINTS: dict[str, Endpoint] = {
             paginated=True,
         ),
         _E("account_limits", "/account/limits", auth="required"),
+        # --- subaccounts (spec v3.21): 0 = the primary account, 1-63 numbered ones ----------------------------
+        _E(
+            "subaccount_balances",
+            "/portfolio/subaccounts/balances",
+            data_key="subaccount_balances",
+            primary_key=("subaccount_number",),
+            auth="required",
+        ),
+        _E(
+            "subaccount_transfers",
+            "/portfolio/subaccounts/transfers",
+            data_key="transfers",
+            primary_key=("transfer_id",),
+            default_params=_PAGE,
+            auth="required",
+            paginated=True,
+        ),
+        _E("subaccount_create", "/portfolio/subaccounts", auth="required", method="POST"),
+        _E("subaccount_transfer", "/portfolio/subaccounts/transfer", auth="required", method="POST"),
+        _E(
+            "subaccount_netting",
+            "/portfolio/subaccounts/netting",
+            data_key="netting_configs",
+            auth="required",
+        ),
+        _E("subaccount_netting_update", "/portfolio/subaccounts/netting", auth="required", method="PUT"),
         _E("endpoint_costs", "/account/endpoint_costs"),
         # V2 order writes (the orders module builds bodies; listed here for auth and token costs)
         _E("create_order", "/portfolio/events/orders", method="POST", auth="required"),

@@ -65,6 +65,9 @@ PORTFOLIO_STREAMS: tuple[str, ...] = (
     "balance",
     "deposits",
     "withdrawals",
+    # subaccounts (#18)
+    "subaccount_balances",
+    "subaccount_transfers",
 )
 
 

@@ -17,6 +17,7 @@ See :mod:`kalshi_extract.ingest.streams` for what each rule promises. Shared mec
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import threading
 from collections.abc import Callable, Iterable
@@ -26,7 +27,10 @@ from datetime import datetime
 import orjson
 
 from kalshi_extract.api.endpoints import ENDPOINTS
+from kalshi_extract.errors import NotFoundError
 from kalshi_extract.lake.convert import decimal_as_json_number
+
+log = logging.getLogger(__name__)
 
 __all__ = ["resolve_markets", "PAGE_LIMIT", "CHECKPOINT_PAGES", "FINAL_STATUSES"]
 
@@ -37,6 +41,33 @@ TICKER_CHUNK = 100
 FINAL_STATUSES = frozenset({"finalized", "settled", "determined", "amended", "closed", "disputed"})
 _MARKETS = ENDPOINTS["markets"]
 _HISTORICAL_MARKETS = ENDPOINTS[_MARKETS.historical]
+_SUBACCOUNT_BALANCES = ENDPOINTS["subaccount_balances"]
+
+
+def subaccounts(ctx) -> list[int]:
+    """The account's subaccounts, 0 (the primary) first, read once per run from ``/portfolio/subaccounts/balances``
+    (shared through the run's cache by every per-subaccount stream). An exchange without the endpoint (404) has
+    only the primary account: [0], with a warning."""
+
+    def load() -> list[int]:
+        try:
+            data = ctx.client.get(_SUBACCOUNT_BALANCES.path)
+        except NotFoundError:
+            log.warning("%s not found: pulling subaccount 0 only", _SUBACCOUNT_BALANCES.path)
+            return [0]
+        rows = (data or {}).get(_SUBACCOUNT_BALANCES.data_key) or [] if isinstance(data, dict) else []
+        return sorted(
+            {int(r["subaccount_number"]) for r in rows if r.get("subaccount_number") is not None} | {0}
+        )
+
+    return list(ctx._run_cache.get("subaccounts", load))
+
+
+def subaccount_scopes(ctx) -> list[tuple[dict, dict]]:
+    """``(query params, row stamp)`` per subaccount for a ``per_subaccount`` stream; ``[({}, {})]`` otherwise."""
+    if not ctx.sdef.per_subaccount:
+        return [({}, {})]
+    return [({"subaccount": n}, {"subaccount_number": n}) for n in subaccounts(ctx)]
 
 
 def _run_all(ctx, fn: Callable, jobs: list) -> list:

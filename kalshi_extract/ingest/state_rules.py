@@ -147,10 +147,12 @@ def _snapshot_items(ctx) -> Iterable[tuple[datetime, list[dict]]]:
     without a usable one, this machine's (``ctx.loaded_at``). Positions: every page of the run shares the first
     response's time (one positions snapshot is one instant); order books: each response its own."""
     sdef, sel = ctx.sdef, ctx.selection
+    subs = R.subaccount_scopes(ctx)  # per_subaccount streams: one read per subaccount, rows stamped
     if sdef.snapshot_source == "object":
-        data, when = ctx.client.get_with_time(sdef.path)
-        ts = when or ctx.loaded_at
-        yield ts, [{**(data or {}), "snapshot_ts": iso(ts)}]
+        for q, stamp in subs:
+            data, when = ctx.client.get_with_time(sdef.path, q or None)
+            ts = when or ctx.loaded_at
+            yield ts, [{**(data or {}), **stamp, "snapshot_ts": iso(ts)}]
         return
     if sdef.snapshot_source == "pages":
         scopes = [{"ticker": t} for t in sel.tickers or ()] + [{"event_ticker": e} for e in sel.events or ()]
@@ -158,14 +160,15 @@ def _snapshot_items(ctx) -> Iterable[tuple[datetime, list[dict]]]:
             tickers = sorted(t for t, m in R.resolve_markets(ctx, historical=False).items())
             scopes += [{"ticker": t} for t in tickers if {"ticker": t} not in scopes]
         ts = None
-        for params in scopes or [{}]:
-            for page in ctx.client.paginate(
-                sdef.path, {**params, "limit": R.PAGE_LIMIT}, data_key=sdef.data_key
-            ):
-                if ts is None:
-                    ts = page.server_time or ctx.loaded_at
-                stamp = iso(ts)
-                yield ts, [{**item, "snapshot_ts": stamp} for item in ctx.items(page)]
+        for q, sub in subs:
+            for params in scopes or [{}]:
+                for page in ctx.client.paginate(
+                    sdef.path, {**params, **q, "limit": R.PAGE_LIMIT}, data_key=sdef.data_key
+                ):
+                    if ts is None:
+                        ts = page.server_time or ctx.loaded_at
+                    stamp = iso(ts)
+                    yield ts, [{**item, **sub, "snapshot_ts": stamp} for item in ctx.items(page)]
         return
     # order_books: the books of the selected (or all open) markets, TICKER_CHUNK tickers per request
     if sel.tickers and not (sel.series or sel.events):

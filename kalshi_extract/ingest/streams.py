@@ -20,7 +20,8 @@ helpers in :mod:`kalshi_extract.ingest.rule_base`):
   still resting at the previous run, so executions and cancellations land as new rows (one row per observed
   state: ``dedup_columns`` = id + state fields).
 - ``state`` (series, events, markets, series and event fee changes, multivariate (mve) collections and events,
-  combo markets, deposits, withdrawals): every observed *state* is a row; a row is written when its content differs
+  combo markets, deposits, withdrawals, subaccount balances and transfers): every observed *state* is a row; a row
+  is written when its content differs
   from the last landed row of the same key (content hashes live in the stream's state). A state stream with a
   historical twin (markets) also reads it on the first run of a scope and whenever the cutoff moved. Every run
   re-reads the live markets of its scope (one request per 1000 markets): even a finalized market's content keeps
@@ -33,6 +34,10 @@ helpers in :mod:`kalshi_extract.ingest.rule_base`):
   :mod:`kalshi_extract.ingest.state_rules`).
 - ``candles`` (candlesticks): watermark per (ticker, interval) = the newest *closed* candle landed; a final
   market's candles come from the historical twin.
+
+Subaccounts: fills and orders "default to all subaccounts" and each row says its ``subaccount_number``: read once.
+Positions, event positions and balance "default to 0" and settlements do not say their subaccount: these
+(``per_subaccount``) are read once per subaccount the account has, each row stamped with its ``subaccount_number``.
 
 Partition column ``date``: event date (``created_time``, ``settled_time``, ``end_period_ts``…) for event streams,
 snapshot/load date for state and snapshot streams.
@@ -104,6 +109,11 @@ class StreamDef:
     #: of the list (per selected ticker or event) shares the first response's time; ``order_books``: the books of
     #: the selected (or all open) markets, one row per price level
     snapshot_source: Literal["object", "pages", "order_books"] | None = None
+    #: snapshot and time rules: the stream is read once per subaccount (discovered each run from
+    #: ``/portfolio/subaccounts/balances``; 0 = the primary account), each request with ``subaccount=n``, and every
+    #: row stamped ``subaccount_number = n``. For endpoints whose ``subaccount`` "defaults to 0" (positions,
+    #: balance: one read would miss the other subaccounts) or whose rows do not say their subaccount (settlements)
+    per_subaccount: bool = False
 
     def __post_init__(self) -> None:
         if self.endpoint not in ENDPOINTS:
@@ -248,8 +258,10 @@ STREAMS: dict[str, StreamDef] = {
             "time",
             "settlements",
             "settled_time",
+            lake_key=("ticker", "settled_time", "subaccount_number"),
             time_column="settled_time",
             dedup_scope="stream",
+            per_subaccount=True,
         ),
         _S(
             "orders",
@@ -268,8 +280,9 @@ STREAMS: dict[str, StreamDef] = {
             "snapshot",
             "positions",
             "snapshot_ts",
-            lake_key=("ticker", "snapshot_ts"),
+            lake_key=("ticker", "subaccount_number", "snapshot_ts"),
             snapshot_source="pages",
+            per_subaccount=True,
         ),
         # the event_positions list of the same /portfolio/positions pages (one more request per page)
         _S(
@@ -277,8 +290,9 @@ STREAMS: dict[str, StreamDef] = {
             "snapshot",
             "event_positions",
             "snapshot_ts",
-            lake_key=("event_ticker", "snapshot_ts"),
+            lake_key=("event_ticker", "subaccount_number", "snapshot_ts"),
             snapshot_source="pages",
+            per_subaccount=True,
         ),
         # settled positions archived before the cutoff: a small list read whole, each state landed once
         _S("historical_positions", "state", "historical_positions", None, level="exchange"),
@@ -287,13 +301,18 @@ STREAMS: dict[str, StreamDef] = {
             "snapshot",
             "balance",
             "snapshot_ts",
-            lake_key=("snapshot_ts",),
+            lake_key=("subaccount_number", "snapshot_ts"),
             snapshot_source="object",
+            per_subaccount=True,
         ),
         # deposits and withdrawals: small lists with no time filter, read whole; a flow's status change lands as a
         # new row (pending, then applied / failed / returned)
         _S("deposits", "state", "deposits", None, level="exchange"),
         _S("withdrawals", "state", "withdrawals", None, level="exchange"),
+        # --- subaccounts (#18): every observed state of each subaccount's balance, and the transfers between
+        # them (small lists read whole on every run; a transfer never changes, so it lands once)
+        _S("subaccount_balances", "state", "subaccount_balances", None, level="exchange"),
+        _S("subaccount_transfers", "state", "subaccount_transfers", None, level="exchange"),
     ]
 }
 

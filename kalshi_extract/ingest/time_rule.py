@@ -64,9 +64,27 @@ def _cpu_bound(ctx) -> bool:
 
 
 class _TimeJob:
-    def __init__(self, key: str, params: dict, ticker: str | None, final: bool = False, alone: bool = False):
+    def __init__(
+        self,
+        key: str,
+        params: dict,
+        ticker: str | None,
+        final: bool = False,
+        alone: bool = False,
+        stamp: dict | None = None,
+    ):
         self.key, self.params, self.ticker, self.final = key, params, ticker, final
         self.alone = alone  # the only partition of the run: its slices may run concurrently
+        self.stamp = stamp or {}  # fields set on every row (per_subaccount streams: subaccount_number)
+
+    def per_subaccount(self, q: dict, stamp: dict) -> _TimeJob:
+        """This job for one subaccount. Subaccount 0 keeps the partition key (its watermark predates subaccounts:
+        those rows were read without ``subaccount``), others get ``<key>|subaccount=n``."""
+        n = stamp.get("subaccount_number")
+        key = self.key if not n else f"{self.key}|subaccount={n}"
+        return _TimeJob(
+            key, {**self.params, **q}, self.ticker, self.final, self.alone, {**self.stamp, **stamp}
+        )
 
 
 def _slices(
@@ -244,6 +262,8 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
         if not items:
             ctx.page_done(0, 0)
             return
+        if job.stamp:
+            items = [{**item, **job.stamp} for item in items]
         batch = conv.convert(items)
         mask = None
         if a is not None or b is not None:
@@ -414,6 +434,12 @@ def run_time(ctx) -> None:
             jobs.append(_TimeJob(key, {"ticker": ticker}, ticker, final))
     else:
         jobs = [_TimeJob("all", {}, None, alone=True)]
+    if sdef.per_subaccount:
+        subs = R.subaccount_scopes(ctx)
+        jobs = [job.per_subaccount(q, stamp) for job in jobs for q, stamp in subs]
+        if len(jobs) > 1:
+            for job in jobs:
+                job.alone = False
     ctx.partitions = len(jobs)
     windows = {job.key: _window(ctx, ctx.book.partition(job.key))[2] for job in jobs}
     landed = _load_landed(ctx, windows, {job.key: job.ticker for job in jobs})

@@ -176,7 +176,7 @@ FILL = _cols(
 
 SETTLEMENT = _cols(
     "ticker event_ticker market_result yes_count_fp yes_total_cost_dollars no_count_fp no_total_cost_dollars "
-    "revenue:cents settled_time:ts fee_cost:usd value:cents exchange_index:int"
+    "revenue:cents settled_time:ts fee_cost:usd value:cents exchange_index:int subaccount_number:int"
 )
 
 ORDER = _cols(
@@ -189,13 +189,13 @@ ORDER = _cols(
 
 POSITION = _cols(
     "ticker total_traded_dollars position_fp market_exposure_dollars realized_pnl_dollars fees_paid_dollars "
-    "last_updated_ts:ts resting_orders_count:int exchange_index:int snapshot_ts:ts"
+    "last_updated_ts:ts resting_orders_count:int exchange_index:int snapshot_ts:ts subaccount_number:int"
 )
 
 # `event_positions` of the same /portfolio/positions responses: one row per event and snapshot.
 EVENT_POSITION = _cols(
     "event_ticker total_cost_dollars total_cost_shares_fp event_exposure_dollars realized_pnl_dollars "
-    "fees_paid_dollars snapshot_ts:ts"
+    "fees_paid_dollars snapshot_ts:ts subaccount_number:int"
 )
 
 # GET /historical/positions: settled positions archived before the cutoff (MarketPosition; one row per observed
@@ -206,12 +206,21 @@ HISTORICAL_POSITION = _cols(
 )
 
 BALANCE = _cols(
-    "balance:cents portfolio_value:cents balance_dollars updated_ts:ts balance_breakdown:json snapshot_ts:ts"
+    "balance:cents portfolio_value:cents balance_dollars updated_ts:ts balance_breakdown:json snapshot_ts:ts "
+    "subaccount_number:int"
 )
 
 # GET /portfolio/deposits, /portfolio/withdrawals (spec Deposit / Withdrawal): one row per observed state of a
 # flow id (pending → applied | failed | returned). Amounts are integer cents; times Unix seconds.
 CASH_FLOW = _cols("id status type amount_cents:cents fee_cents:cents created_ts:ts finalized_ts:ts")
+
+# --- subaccounts (#18; spec v3.21 SubaccountBalance, SubaccountTransfer). `subaccount_number` on settlements,
+# positions, event positions and balance (above) is stamped by the pull (the request's `subaccount`): those
+# objects do not carry it. `balance` here is the spec's FixedPointDollars text ("750.0000").
+SUBACCOUNT_BALANCE = _cols("subaccount_number:int balance:usd updated_ts:ts")
+SUBACCOUNT_TRANSFER = _cols(
+    "transfer_id from_subaccount:int to_subaccount:int amount_cents:cents created_ts:ts"
+)
 
 # --- streams the WebSocket recorder writes (kalshi-lake record); never pulled over REST -----------------------
 # Every recorded row carries where it came from: the connection (`connection_id`, one per WebSocket connection,
@@ -357,6 +366,9 @@ STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "balance": BALANCE,
     "deposits": CASH_FLOW,
     "withdrawals": CASH_FLOW,
+    # subaccounts (#18)
+    "subaccount_balances": SUBACCOUNT_BALANCE,
+    "subaccount_transfers": SUBACCOUNT_TRANSFER,
     "ws_book": WS_BOOK,
     "ws_trades": WS_TRADE,
     "ws_ticker": WS_TICKER,
@@ -375,6 +387,7 @@ PRIVATE_STREAMS = frozenset(
     {"fills", "settlements", "orders", "positions", "balance", "ws_fills", "ws_user_orders", "ws_positions"}
     | {"event_positions", "historical_positions"}
     | {"deposits", "withdrawals"}
+    | {"subaccount_balances", "subaccount_transfers"}
 )
 PRIVATE_STREAMS |= frozenset(LIVE_STREAMS)  # a live session's orders and fills belong to one account
 

@@ -1,5 +1,7 @@
--- grain: one row per (account, ticker, lot_start_fp): a slice of cumulative YES-equivalent quantity
--- purpose: FIFO lot matching of the account's fills, in SQL, without recursion.
+-- grain: one row per (account, subaccount_number, ticker, lot_start_fp): a slice of cumulative YES-equivalent
+-- quantity
+-- purpose: FIFO lot matching of the account's fills, in SQL, without recursion, per subaccount: each subaccount
+-- is its own book on the exchange (its own cash and positions), so a sale in one never closes a buy in another.
 --
 -- Method (interval overlap of cumulative quantities). Every fill is a signed YES-equivalent trade: book_side bid
 -- buys `count` YES at yes_price, ask sells `count` YES at yes_price (= buys NO at 1 - price). Order each market's
@@ -15,13 +17,14 @@
 with fills as (
     select
         _account as account,
+        subaccount_number,
         ticker,
         fill_id,
         created_time,
         yes_qty_fp,
         yes_price_dollars,
         row_number() over (
-            partition by _account, ticker
+            partition by _account, subaccount_number, ticker
             order by
                 coalesce(created_time, ts),
                 -- fills of one instant (one order sweeping several price levels) in matching-engine order:
@@ -35,30 +38,34 @@ with fills as (
 ),
 
 buys as (
-    select account, ticker, fill_id, created_time, yes_price_dollars,
-        cast(sum(yes_qty_fp) over (partition by account, ticker order by fill_seq) as decimal(38,2)) as cum_end
+    select account, subaccount_number, ticker, fill_id, created_time, yes_price_dollars,
+        cast(sum(yes_qty_fp) over (partition by account, subaccount_number, ticker order by fill_seq)
+            as decimal(38,2)) as cum_end
     from fills
     where yes_qty_fp > 0
 ),
 
 sells as (
-    select account, ticker, fill_id, created_time, yes_price_dollars,
-        cast(sum(-yes_qty_fp) over (partition by account, ticker order by fill_seq) as decimal(38,2)) as cum_end
+    select account, subaccount_number, ticker, fill_id, created_time, yes_price_dollars,
+        cast(sum(-yes_qty_fp) over (partition by account, subaccount_number, ticker order by fill_seq)
+            as decimal(38,2)) as cum_end
     from fills
     where yes_qty_fp < 0
 ),
 
 cuts as (
-    select account, ticker, cum_end as piece_end from buys
+    select account, subaccount_number, ticker, cum_end as piece_end from buys
     union
-    select account, ticker, cum_end as piece_end from sells
+    select account, subaccount_number, ticker, cum_end as piece_end from sells
 ),
 
 pieces as (
     select
         account,
+        subaccount_number,
         ticker,
-        coalesce(lag(piece_end) over (partition by account, ticker order by piece_end), 0) as piece_start,
+        coalesce(lag(piece_end) over (partition by account, subaccount_number, ticker order by piece_end), 0)
+            as piece_start,
         piece_end
     from cuts
 ),
@@ -67,19 +74,22 @@ with_buy as (
     select p.*, b.fill_id as buy_fill_id, b.created_time as buy_time, b.yes_price_dollars as buy_price
     from pieces as p
     asof left join buys as b
-        on b.account = p.account and b.ticker = p.ticker and p.piece_end <= b.cum_end
+        on b.account = p.account and b.subaccount_number = p.subaccount_number and b.ticker = p.ticker
+        and p.piece_end <= b.cum_end
 ),
 
 with_sell as (
     select w.*, s.fill_id as sell_fill_id, s.created_time as sell_time, s.yes_price_dollars as sell_price
     from with_buy as w
     asof left join sells as s
-        on s.account = w.account and s.ticker = w.ticker and w.piece_end <= s.cum_end
+        on s.account = w.account and s.subaccount_number = w.subaccount_number and s.ticker = w.ticker
+        and w.piece_end <= s.cum_end
 ),
 
 final as (
     select
         account,
+        subaccount_number,
         ticker,
         cast(piece_start as decimal(18,2)) as lot_start_fp,
         cast(piece_end - piece_start as decimal(18,2)) as quantity_fp,

@@ -16,8 +16,18 @@ with keys as (
     select distinct _account as account, ticker from stg_settlements
 ),
 
+-- one market settles at one time and value for every subaccount holding it: the account's record sums the
+-- subaccounts' revenue (stg_settlements has one row per subaccount)
 settlements as (
-    select * from stg_settlements
+    select
+        _account,
+        ticker,
+        any_value(market_result) as market_result,
+        any_value(value) as value,
+        min(settled_time) as settled_time,
+        cast(sum(revenue) as bigint) as revenue
+    from stg_settlements
+    group by _account, ticker
 ),
 
 markets as (

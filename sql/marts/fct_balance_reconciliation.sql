@@ -27,7 +27,7 @@
 with snapshots as (
     select _account as account, snapshot_ts, balance as balance_cents
     from stg_balance
-    where balance is not null
+    where balance is not null and subaccount_number = 0
 ),
 
 day_close as (
@@ -104,6 +104,8 @@ events as (
     select _account, coalesce(created_time, ts), 'other_subaccount', 0
     from stg_fills
     where coalesce(subaccount_number, 0) <> 0
+    union all
+    select account, settled_time, 'other_subaccount', 0 from settlement_only where subaccount_number <> 0
     union all
     select
         account,

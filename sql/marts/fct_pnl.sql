@@ -15,6 +15,9 @@
 -- A market with a settlement record but no fills in the lake (e.g. fills older than what was pulled) gets its P&L
 -- from the record instead (pnl_source = 'settlement'): realized = revenue/100 - yes_total_cost - no_total_cost,
 -- fees = the record's fee_cost. It cannot see lots closed before settlement; reconciliation will say so.
+-- Subaccounts: lots are matched per subaccount (int_pnl_lots; each is its own book on the exchange) and this
+-- model sums them per (account, ticker): the account's P&L, not a per-subaccount row (yet). A settlement-only
+-- market sums its records over the subaccounts holding it.
 with lots as (
     select * from int_pnl_lots
 ),
@@ -193,7 +196,21 @@ from_settlements as (
         cast(0 as decimal(18,6)) as yes_notional_dollars,
         cast(null as timestamptz) as first_fill_time,
         cast(null as timestamptz) as last_fill_time
-    from stg_settlements as s
+    from (
+        -- one row per (account, ticker): a market's settlements summed over the subaccounts holding it
+        select
+            _account,
+            ticker,
+            any_value(event_ticker) as event_ticker,
+            cast(sum(yes_count_fp) as decimal(18,2)) as yes_count_fp,
+            cast(sum(no_count_fp) as decimal(18,2)) as no_count_fp,
+            cast(sum(yes_total_cost_dollars) as decimal(18,6)) as yes_total_cost_dollars,
+            cast(sum(no_total_cost_dollars) as decimal(18,6)) as no_total_cost_dollars,
+            cast(sum(fee_cost) as decimal(18,6)) as fee_cost,
+            cast(sum(revenue) as bigint) as revenue
+        from stg_settlements
+        group by _account, ticker
+    ) as s
     left join settle as st on st.account = s._account and st.ticker = s.ticker
     left join markets as d on d.ticker = s.ticker
     where not exists (select 1 from fills as f where f.account = s._account and f.ticker = s.ticker)

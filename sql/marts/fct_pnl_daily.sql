@@ -74,6 +74,7 @@ balance_daily as (
         arg_max(balance, snapshot_ts) as balance_cents,
         arg_max(portfolio_value, snapshot_ts) as portfolio_value_cents
     from stg_balance
+    where subaccount_number = 0  -- the primary account's balance (as before subaccounts were pulled)
     group by _account, utc_date(snapshot_ts)
 ),
 

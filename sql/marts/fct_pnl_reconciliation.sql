@@ -34,11 +34,20 @@ with ours as (
 ),
 
 positions as (
-    select _account as account, * exclude (_account) from stg_positions
+    select _account as account, * exclude (_account) from stg_positions where subaccount_number = 0
 ),
 
 settlements as (
-    select _account as account, * exclude (_account) from stg_settlements
+    -- the account's settlement of a market: summed over the subaccounts holding it (one value, one time)
+    select
+        _account as account,
+        ticker,
+        any_value(market_result) as market_result,
+        any_value(value) as value,
+        min(settled_time) as settled_time,
+        cast(sum(revenue) as bigint) as revenue
+    from stg_settlements
+    group by _account, ticker
 ),
 
 other_subaccounts as (

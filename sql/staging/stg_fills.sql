@@ -7,6 +7,8 @@
 --   Fills recorded from the WebSocket `fill` channel (`ws_fills`) join them: their trade_id is the REST fill_id;
 --   created_time is the message's exchange `ts` (the channel has no created_time), no_price = 1 - yes_price. The
 --   REST row wins when both exist; fill_source = rest | ws says which.
+--   subaccount_number: the fill's subaccount (0 = primary); a fill without one (the spec sends it "for direct
+--   users"; a WebSocket fill without `subaccount`) is the primary account's.
 with rest as (
     select *, 'rest' as fill_source from src_fills
 ),
@@ -72,7 +74,7 @@ ranked as (
 
 final as (
     select
-        * exclude (_rn),
+        * exclude (_rn) replace (coalesce(subaccount_number, 0) as subaccount_number),
         case book_side when 'bid' then count_fp when 'ask' then -count_fp end as yes_qty_fp
     from ranked
     where _rn = 1
