@@ -26,6 +26,7 @@ Rules
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -35,7 +36,15 @@ from kalshi_extract.ingest.plan import PORTFOLIO_STREAMS, has_api_key, plan_pull
 from kalshi_extract.ingest.pull import RunCache, Selection, StreamResult, failed_result
 from kalshi_extract.lake.run_log import new_run_id
 from kalshi_extract.settings import Settings
-from pipelines.runtime import call_flow, logger, run_tasks, task_runner_scope
+from pipelines.runtime import (
+    call_flow,
+    dask_scope,
+    in_flow_run,
+    logger,
+    progress_reporter,
+    run_tasks,
+    task_runner_scope,
+)
 
 PAGES_PER_LOG_LINE = 100
 
@@ -66,7 +75,10 @@ def _may_heal(exc: BaseException) -> bool:
 
 
 def _log_progress(log):
+    report = progress_reporter()  # to the CLI's display, from a thread here or from a Dask worker
+
     def progress(stream: str, pages: int, rows: int, status: str | None) -> None:
+        report(stream, pages, rows, status)
         if status == "started":
             log.info("pulling %s", stream)
         elif status is None and pages % PAGES_PER_LOG_LINE == 0:
@@ -133,7 +145,8 @@ def _pull(
     """One task per stream, wave after wave (`plan.waves`); every stream's `StreamResult`, failed ones included."""
     cache = RunCache()
     results: list[StreamResult] = []
-    with task_runner_scope(settings) as runner:
+    widest = max((len(wave) for wave in waves(streams)), default=1)
+    with task_runner_scope(settings, widest) as runner:
         for wave in waves(streams):
             parameters = {"settings": settings, "selection": selection, "run_id": run_id, "run_cache": cache}
             calls = [
@@ -249,7 +262,7 @@ def refresh(
     if portfolio is None:
         portfolio = has_api_key(settings)
     # Validate everything up front: bad input must change nothing.
-    plan_pull(
+    plan = plan_pull(
         settings,
         streams,
         series=series,
@@ -259,6 +272,16 @@ def refresh(
         include_portfolio=portfolio if not streams else None,
     )
     run_id = new_run_id()
+    widest = max((len(wave) for wave in waves(plan.streams)), default=1)
+    # one Dask cluster (its workers checked) for both subflows and the build; nothing for the threads runner
+    with dask_scope(settings, widest) if in_flow_run() else nullcontext():
+        subflow = dict(
+            streams=streams, series=series, tickers=tickers, since=since, until=until, run_id=run_id
+        )
+        return _refresh(subflow, market_data, portfolio, build)
+
+
+def _refresh(subflow: dict, market_data: bool, portfolio: bool, build: bool) -> dict:
     results: dict = {"market_data": [], "portfolio": [], "build": None}
     failures: list[PullFailed] = []
     wanted = (("market_data", pull_market_data, market_data), ("portfolio", pull_portfolio, portfolio))
@@ -266,15 +289,7 @@ def refresh(
         if not requested:
             continue
         try:
-            results[part] = call_flow(
-                part_flow,
-                streams=streams,
-                series=series,
-                tickers=tickers,
-                since=since,
-                until=until,
-                run_id=run_id,
-            )
+            results[part] = call_flow(part_flow, **subflow)
         except PullFailed as exc:
             failures.append(exc)
             results[part] = exc.results
