@@ -333,7 +333,10 @@ def run_tasks(settings, calls: Sequence[tuple[str, Any, dict]], runner=None) -> 
         if runner is None:
             with task_runner_scope(settings) as own:
                 return run_tasks(settings, calls, own)
-        futures = [(key, runner.submit(task, _quoted(parameters))) for key, task, parameters in calls]
+        # Quoted for threads; as they are for Dask, whose task specs turn Prefect's `quote` (a namedtuple) into a
+        # bare tuple (the task received `(settings,)`); pickled to the worker, they are its own copies anyway.
+        carry = dict if type(runner).__name__ == "DaskTaskRunner" else _quoted
+        futures = [(key, runner.submit(task, carry(parameters))) for key, task, parameters in calls]
         return [_collect(key, future) for key, future in futures]
     workers = max(1, min(len(calls), int(getattr(settings, "concurrency", 8) or 8)))
 

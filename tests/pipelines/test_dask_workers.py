@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import prefect  # noqa: F401  (imported here, not inside CliRunner: its root log handler keeps the real stderr)
 import pytest
 
 from kalshi_extract.errors import ConfigError
@@ -126,71 +127,130 @@ def _wait(condition, seconds: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.slow
-def test_a_worker_with_another_lake_is_refused_naming_it(tmp_path, monkeypatch):
-    """A `dask scheduler` and two `dask worker` processes; one started with another KALSHI_LAKE_DIR. The run
-    refuses before any task, naming that worker; with it gone, the same cluster is accepted."""
-    lake = tmp_path / "lake"
-    settings = _clean(monkeypatch, lake)
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("KALSHI_", "DASK_"))}
-    base_env.update({"KALSHI_LAKE_DIR": str(lake), "KALSHI_TASK_RUNNER": "dask"})
-    scheduler_file = tmp_path / "scheduler.json"
-    procs = [
-        _dask(
-            [
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--dashboard-address",
-                ":0",
-                "--scheduler-file",
-                str(scheduler_file),
-            ],
-            base_env,
-            tmp_path / "scheduler.log",
+class TwoWorkers:
+    """A `dask scheduler` and two `dask worker` processes ("good" and "odd") on loopback; "odd" was started with
+    another KALSHI_LAKE_DIR."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str]):
+        self.tmp_path = tmp_path
+        self.elsewhere = tmp_path / "elsewhere"
+        self.scheduler_file = tmp_path / "scheduler.json"
+        self.procs: list[subprocess.Popen] = []
+        self.procs.append(
+            _dask(
+                [
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--dashboard-address",
+                    ":0",
+                    "--scheduler-file",
+                    str(self.scheduler_file),
+                ],
+                env,
+                tmp_path / "scheduler.log",
+            )
         )
-    ]
-    try:
-        _wait(scheduler_file.exists, 60, "the scheduler")
-        worker = ["worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1", "--no-dashboard"]
-        procs.append(_dask([*worker, "--name", "good"], base_env, tmp_path / "good.log"))
-        odd = _dask(
-            [*worker, "--name", "odd"],
-            {**base_env, "KALSHI_LAKE_DIR": str(tmp_path / "elsewhere")},
-            tmp_path / "odd.log",
+        _wait(self.scheduler_file.exists, 60, "the scheduler")
+        worker = ["worker", "--scheduler-file", str(self.scheduler_file), "--nthreads", "2", "--no-dashboard"]
+        self.procs.append(_dask([*worker, "--name", "good"], env, tmp_path / "good.log"))
+        self.odd = _dask(
+            [*worker, "--name", "odd"], {**env, "KALSHI_LAKE_DIR": str(self.elsewhere)}, tmp_path / "odd.log"
         )
-        procs.append(odd)
-        with distributed.Client(scheduler_file=str(scheduler_file), set_as_default=False) as client:
+        self.procs.append(self.odd)
+        with distributed.Client(scheduler_file=str(self.scheduler_file), set_as_default=False) as client:
             client.wait_for_workers(2, timeout=90)
-            address = client.scheduler.address
-        import dask.config
+            self.address = client.scheduler.address
 
-        with dask.config.set({"scheduler-address": address}):
-            with pytest.raises(ConfigError) as refused:
-                with runtime.dask_scope(settings, streams=2):
-                    pytest.fail("the scope must not be entered with a mismatched worker")
-            message = str(refused.value)
-            assert "\n" not in message
-            assert "odd" in message and "good" not in message.replace("odd", "")
-            assert str(tmp_path / "elsewhere") in message and "refusing" in message
-            assert not lake.exists()  # nothing written
+    def stop_odd(self) -> None:
+        self.odd.terminate()
+        self.odd.wait(30)
+        with distributed.Client(self.address, set_as_default=False) as client:
+            _wait(lambda: len(client.scheduler_info()["workers"]) == 1, 60, "the odd worker to leave")
 
-            odd.terminate()
-            odd.wait(30)
-            with distributed.Client(address, set_as_default=False) as client:
-                _wait(lambda: len(client.scheduler_info()["workers"]) == 1, 60, "the odd worker to leave")
-            with runtime.dask_scope(settings, streams=2) as used:
-                assert used == address
-    finally:
-        for proc in reversed(procs):
+    def close(self) -> None:
+        for proc in reversed(self.procs):
             proc.terminate()
-        for proc in procs:
+        for proc in self.procs:
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture
+def two_workers(tmp_path, monkeypatch):
+    """Yields a function starting the cluster with the test's KALSHI_* environment (set it first)."""
+    started: list[TwoWorkers] = []
+
+    def start() -> TwoWorkers:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
+        started.append(TwoWorkers(tmp_path, env))
+        return started[-1]
+
+    yield start
+    for cluster in started:
+        cluster.close()
+
+
+def _assert_refused(message: str, cluster: TwoWorkers) -> None:
+    assert "\n" not in message.strip()
+    assert "Dask worker odd" in message and "worker good" not in message
+    assert str(cluster.elsewhere) in message and "refusing" in message
+
+
+@pytest.mark.slow
+def test_a_worker_with_another_lake_is_refused_naming_it(tmp_path, monkeypatch, two_workers):
+    """The run refuses before any task, naming the odd worker; with it gone, the same cluster is accepted."""
+    import dask.config
+
+    lake = tmp_path / "lake"
+    settings = _clean(monkeypatch, lake)
+    cluster = two_workers()
+    with dask.config.set({"scheduler-address": cluster.address}):
+        with pytest.raises(ConfigError) as refused:
+            with runtime.dask_scope(settings, streams=2):
+                pytest.fail("the scope must not be entered with a mismatched worker")
+        _assert_refused(str(refused.value), cluster)
+        assert not lake.exists()  # nothing written
+        cluster.stop_odd()
+        with runtime.dask_scope(settings, streams=2) as used:
+            assert used == cluster.address
+
+
+@pytest.mark.prefect
+@pytest.mark.slow
+def test_pull_prefect_on_a_dask_cluster_end_to_end(
+    prefect_harness, exchange, tmp_path, monkeypatch, two_workers
+):
+    """`kalshi-lake pull --prefect` with KALSHI_TASK_RUNNER=dask against an external cluster: refused (exit 1, one
+    line naming the worker, nothing landed) while the odd worker is in it; then lands the streams on the good
+    worker, with the workers' page counts in the CLI's display."""
+    import dask.config
+    from typer.testing import CliRunner
+
+    from kalshi_extract.lake.store import Lake
+    from kalshi_lake.cli import app
+
+    lake = tmp_path / "data"
+    monkeypatch.chdir(tmp_path)
+    settings = _clean(monkeypatch, lake, KALSHI_ENV="local", KALSHI_API_URL=exchange.base_url)
+    cluster = two_workers()
+    with dask.config.set({"scheduler-address": cluster.address}):
+        refused = CliRunner().invoke(app, ["pull", "markets", "trades", "--prefect", "--json"])
+        assert refused.exit_code == 1, refused.output
+        _assert_refused(refused.stderr.strip().splitlines()[-1], cluster)
+        assert not any((lake / "lake").glob("**/*.parquet"))
+
+        cluster.stop_odd()
+        done = CliRunner().invoke(app, ["pull", "markets", "trades", "--prefect"])
+        assert done.exit_code == 0, done.output
+    table = Lake.from_settings(settings).read("trades")
+    assert table.num_rows > 0
+    trades_line = next(line for line in done.stdout.splitlines() if "trades" in line and "pages" in line)
+    assert " 0 pages" not in trades_line, done.stdout
 
 
 def _report_from_worker(stream: str) -> str:
