@@ -296,6 +296,14 @@ def test_one_local_cluster_per_pull_and_progress_comes_back(tmp_path, monkeypatc
     assert ("trades", 1, 100, None) not in seen
 
 
+def test_without_the_extra_the_dask_runner_is_a_one_line_error(tmp_path, monkeypatch):
+    settings = _clean(monkeypatch, tmp_path / "lake")
+    monkeypatch.setitem(sys.modules, "prefect_dask", None)  # as if `kalshi-lake[dask]` were not installed
+    with pytest.raises(ConfigError, match=r"kalshi-lake\[dask\]"):
+        with runtime.dask_scope(settings):
+            pass
+
+
 # ------------------------------------------------------------------------------------------- the plain pull
 def test_a_plain_pull_says_dask_needs_prefect(exchange, tmp_path, monkeypatch):
     from typer.testing import CliRunner
