@@ -39,11 +39,13 @@ from kalshi_extract.settings import Settings
 from pipelines.runtime import (
     call_flow,
     dask_scope,
+    identity,
     in_flow_run,
     logger,
     progress_reporter,
     run_tasks,
     task_runner_scope,
+    verify_here,
 )
 
 PAGES_PER_LOG_LINE = 100
@@ -96,12 +98,19 @@ def _log_progress(log):
     cache_policy=NO_CACHE,
 )
 def pull_stream_task(
-    stream: str, settings: Settings, selection: Selection, run_id: str, run_cache: RunCache
+    stream: str,
+    settings: Settings,
+    selection: Selection,
+    run_id: str,
+    run_cache: RunCache,
+    expect: dict | None = None,
 ) -> StreamResult:
     """Pull one stream into the lake (a retry resumes from the stream's watermark); a failed pull fails the task
-    with `StreamFailed` so Prefect shows it, and retries it when it can heal."""
+    with `StreamFailed` so Prefect shows it, and retries it when it can heal. `expect` (Dask runs): the flow's
+    `runtime.identity`; a worker that does not match it refuses the stream (`ConfigError`, never retried)."""
     from kalshi_extract.ingest.run import pull_one
 
+    verify_here(settings, expect, stream)
     log = logger()
     result = pull_one(settings, stream, selection, run_id, progress=_log_progress(log), run_cache=run_cache)
     if not result.ok:
@@ -149,6 +158,8 @@ def _pull(
     with task_runner_scope(settings, widest) as runner:
         for wave in waves(streams):
             parameters = {"settings": settings, "selection": selection, "run_id": run_id, "run_cache": cache}
+            if runner is not None and settings.task_runner == "dask":
+                parameters["expect"] = identity(settings)  # checked again on the worker that runs the task
             calls = [
                 (s, pull_stream_task.with_options(name=f"pull_{s}"), {"stream": s, **parameters})
                 for s in wave

@@ -174,17 +174,32 @@ def check_workers(client, settings) -> int:
         raise ConfigError(f"the Dask cluster at {client.scheduler.address} has no workers")
     names = {a: w.get("name") for a, w in client.scheduler_info().get("workers", {}).items()}
     for address, got in sorted(reports.items()):
-        who = f"Dask worker {names.get(address, address)} ({address})"
-        if "error" in got:
-            raise ConfigError(f"{who}: {got['error']}; refusing to start the pull")
-        wanted = {**expected, "lake as sent": expected["lake"]}
-        diff = [f"{k} {got.get(k)!r} (this run: {wanted[k]!r})" for k in wanted if got.get(k) != wanted[k]]
-        if diff:
-            raise ConfigError(
-                f"{who} does not match this run: {'; '.join(diff)}; refusing to start the pull "
-                "(give every worker the same KALSHI_LAKE_DIR, KALSHI_ACCOUNT, key and kalshi-lake version)"
-            )
+        _refuse_mismatch(
+            f"Dask worker {names.get(address, address)} ({address})", got, expected, "start the pull"
+        )
     return len(reports)
+
+
+def _refuse_mismatch(who: str, got: dict, expected: dict, what: str) -> None:
+    if "error" in got:
+        raise ConfigError(f"{who}: {got['error']}; refusing to {what}")
+    wanted = {**expected, "lake as sent": expected["lake"]}
+    diff = [f"{k} {got.get(k)!r} (this run: {wanted[k]!r})" for k in wanted if got.get(k) != wanted[k]]
+    if diff:
+        raise ConfigError(
+            f"{who} does not match this run: {'; '.join(diff)}; refusing to {what} "
+            "(give every worker the same KALSHI_LAKE_DIR, KALSHI_ACCOUNT, key and kalshi-lake version)"
+        )
+
+
+def verify_here(settings, expected: dict | None, stream: str) -> None:
+    """In a stream task: on a Dask worker (one that joined after `check_workers`, say), refuse the stream unless
+    this worker matches `expected` (the flow's `identity`); a no-op elsewhere or without `expected`."""
+    worker = _on_dask_worker() if expected else None
+    if worker is None:
+        return
+    who = f"Dask worker {worker.name} ({worker.address})"
+    _refuse_mismatch(who, worker_identity(settings), expected, f"pull {stream}")
 
 
 @contextmanager

@@ -154,7 +154,15 @@ class TwoWorkers:
             )
         )
         _wait(self.scheduler_file.exists, 60, "the scheduler")
-        worker = ["worker", "--scheduler-file", str(self.scheduler_file), "--nthreads", "2", "--no-dashboard"]
+        self.env = env
+        self.worker_args = worker = [
+            "worker",
+            "--scheduler-file",
+            str(self.scheduler_file),
+            "--nthreads",
+            "2",
+            "--no-dashboard",
+        ]
         self.procs.append(_dask([*worker, "--name", "good"], env, tmp_path / "good.log"))
         self.odd = _dask(
             [*worker, "--name", "odd"], {**env, "KALSHI_LAKE_DIR": str(self.elsewhere)}, tmp_path / "odd.log"
@@ -218,6 +226,24 @@ def test_a_worker_with_another_lake_is_refused_naming_it(tmp_path, monkeypatch, 
         cluster.stop_odd()
         with runtime.dask_scope(settings, streams=2) as used:
             assert used == cluster.address
+            # a worker that joins after the check is refused by the stream task itself
+            late_env = {**cluster.env, "KALSHI_ACCOUNT": "someone-else"}
+            late = _dask([*cluster.worker_args, "--name", "late"], late_env, tmp_path / "late.log")
+            cluster.procs.append(late)
+            with distributed.Client(used, set_as_default=False) as client:
+                client.wait_for_workers(2, timeout=90)
+                [address] = [a for a, w in client.scheduler_info()["workers"].items() if w["name"] == "late"]
+                expected = runtime.identity(settings)
+                on_late = client.submit(runtime.verify_here, settings, expected, "trades", workers=[address])
+                with pytest.raises(
+                    ConfigError, match=r"Dask worker late .*account 'someone-else'.*refusing to pull trades"
+                ):
+                    on_late.result(timeout=60)
+                [good] = [a for a, w in client.scheduler_info()["workers"].items() if w["name"] == "good"]
+                on_good = client.submit(
+                    runtime.verify_here, settings, expected, "trades", workers=[good], pure=False
+                )
+                assert on_good.result(timeout=60) is None
 
 
 @pytest.mark.prefect
