@@ -26,6 +26,7 @@ Rules
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -35,7 +36,17 @@ from kalshi_extract.ingest.plan import PORTFOLIO_STREAMS, has_api_key, plan_pull
 from kalshi_extract.ingest.pull import RunCache, Selection, StreamResult, failed_result
 from kalshi_extract.lake.run_log import new_run_id
 from kalshi_extract.settings import Settings
-from pipelines.runtime import call_flow, logger, run_tasks, task_runner_scope
+from pipelines.runtime import (
+    call_flow,
+    dask_scope,
+    identity,
+    in_flow_run,
+    logger,
+    progress_reporter,
+    run_tasks,
+    task_runner_scope,
+    verify_here,
+)
 
 PAGES_PER_LOG_LINE = 100
 
@@ -66,7 +77,10 @@ def _may_heal(exc: BaseException) -> bool:
 
 
 def _log_progress(log):
+    report = progress_reporter()  # to the CLI's display, from a thread here or from a Dask worker
+
     def progress(stream: str, pages: int, rows: int, status: str | None) -> None:
+        report(stream, pages, rows, status)
         if status == "started":
             log.info("pulling %s", stream)
         elif status is None and pages % PAGES_PER_LOG_LINE == 0:
@@ -84,12 +98,19 @@ def _log_progress(log):
     cache_policy=NO_CACHE,
 )
 def pull_stream_task(
-    stream: str, settings: Settings, selection: Selection, run_id: str, run_cache: RunCache
+    stream: str,
+    settings: Settings,
+    selection: Selection,
+    run_id: str,
+    run_cache: RunCache,
+    expect: dict | None = None,
 ) -> StreamResult:
     """Pull one stream into the lake (a retry resumes from the stream's watermark); a failed pull fails the task
-    with `StreamFailed` so Prefect shows it, and retries it when it can heal."""
+    with `StreamFailed` so Prefect shows it, and retries it when it can heal. `expect` (Dask runs): the flow's
+    `runtime.identity`; a worker that does not match it refuses the stream (`ConfigError`, never retried)."""
     from kalshi_extract.ingest.run import pull_one
 
+    verify_here(settings, expect, stream)
     log = logger()
     result = pull_one(settings, stream, selection, run_id, progress=_log_progress(log), run_cache=run_cache)
     if not result.ok:
@@ -133,9 +154,12 @@ def _pull(
     """One task per stream, wave after wave (`plan.waves`); every stream's `StreamResult`, failed ones included."""
     cache = RunCache()
     results: list[StreamResult] = []
-    with task_runner_scope(settings) as runner:
+    widest = max((len(wave) for wave in waves(streams)), default=1)
+    with task_runner_scope(settings, widest) as runner:
         for wave in waves(streams):
             parameters = {"settings": settings, "selection": selection, "run_id": run_id, "run_cache": cache}
+            if runner is not None and settings.task_runner == "dask":
+                parameters["expect"] = identity(settings)  # checked again on the worker that runs the task
             calls = [
                 (s, pull_stream_task.with_options(name=f"pull_{s}"), {"stream": s, **parameters})
                 for s in wave
@@ -249,7 +273,7 @@ def refresh(
     if portfolio is None:
         portfolio = has_api_key(settings)
     # Validate everything up front: bad input must change nothing.
-    plan_pull(
+    plan = plan_pull(
         settings,
         streams,
         series=series,
@@ -259,6 +283,16 @@ def refresh(
         include_portfolio=portfolio if not streams else None,
     )
     run_id = new_run_id()
+    widest = max((len(wave) for wave in waves(plan.streams)), default=1)
+    # one Dask cluster (its workers checked) for both subflows and the build; nothing for the threads runner
+    with dask_scope(settings, widest) if in_flow_run() else nullcontext():
+        subflow = dict(
+            streams=streams, series=series, tickers=tickers, since=since, until=until, run_id=run_id
+        )
+        return _refresh(subflow, market_data, portfolio, build)
+
+
+def _refresh(subflow: dict, market_data: bool, portfolio: bool, build: bool) -> dict:
     results: dict = {"market_data": [], "portfolio": [], "build": None}
     failures: list[PullFailed] = []
     wanted = (("market_data", pull_market_data, market_data), ("portfolio", pull_portfolio, portfolio))
@@ -266,15 +300,7 @@ def refresh(
         if not requested:
             continue
         try:
-            results[part] = call_flow(
-                part_flow,
-                streams=streams,
-                series=series,
-                tickers=tickers,
-                since=since,
-                until=until,
-                run_id=run_id,
-            )
+            results[part] = call_flow(part_flow, **subflow)
         except PullFailed as exc:
             failures.append(exc)
             results[part] = exc.results

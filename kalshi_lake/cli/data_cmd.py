@@ -96,14 +96,23 @@ def _summary_table(rows: list[dict], width: int | None = None):
     return table("pull summary", columns, cells, width=width)
 
 
+DASK_NEEDS_PREFECT = (
+    "note: KALSHI_TASK_RUNNER=dask applies to Prefect flow runs only (pull --prefect, serve); "
+    "this pull runs its streams in threads"
+)
+
+
 def run_pull(settings, plan, *, use_prefect: bool = False, console=None, show_progress: bool = True) -> list:
     """Run a planned pull; returns every stream's `StreamResult` (failed ones included, never raises for them).
 
-    Plainly: the library (`kalshi_extract.ingest.run`) with a live progress display. `use_prefect`: the `refresh`
-    flow as an orchestrated Prefect flow run (without building), a spinner while it runs."""
+    Plainly: the library (`kalshi_extract.ingest.run`) with a live progress display; `KALSHI_TASK_RUNNER=dask`
+    does not apply there, and a line on stderr says so. `use_prefect`: the `refresh` flow as an orchestrated
+    Prefect flow run (without building), the same display fed by its tasks (threads here, or Dask workers)."""
     if not use_prefect:
         from kalshi_lake.cli.progress import pull_with_progress
 
+        if getattr(settings, "task_runner", "threads") == "dask":
+            typer.echo(DASK_NEEDS_PREFECT, err=True)
         return pull_with_progress(settings, plan, console, show_progress)
     from kalshi_extract.errors import PullFailed
 
@@ -119,7 +128,11 @@ def run_pull(settings, plan, *, use_prefect: bool = False, console=None, show_pr
     )
     try:
         if show_progress and console is not None:
-            with console.status("pulling (Prefect flow run)"):
+            from kalshi_lake.cli.progress import progress_display
+            from pipelines.runtime import progress_sink
+
+            display, progress = progress_display(list(plan.streams), console)
+            with display, progress_sink(progress):
                 result = refresh(**params)
         else:
             result = refresh(**params)
