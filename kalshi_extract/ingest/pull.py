@@ -382,6 +382,13 @@ def pull_stream(
         result.unfit_fields = sorted(ctx.unfit)
         result.rows_untimed = ctx.rows_untimed
         result.range_start, result.range_end = ctx.range_start, ctx.range_end
+        if ctx.decoder is not None and (ctx.decoder.fast_pages or ctx.decoder.row_pages):
+            log.debug(
+                "%s: %d pages decoded column-wise, %d through the row path",
+                stream,
+                ctx.decoder.fast_pages,
+                ctx.decoder.row_pages,
+            )
     result.requests = stats.requests - before[0]
     result.retries = stats.retries - before[1]
     result.throttled = stats.throttled_429 - before[2]

@@ -213,3 +213,37 @@ def test_recorded_real_pages_decode_exactly_as_the_row_path(path):
     assert got is not None, "a genuine trades page should take the column-wise path"
     assert got[1] == data.get("cursor")
     assert conv().convert(got[0]).equals(conv().convert(data["trades"]))
+
+
+def test_pull_decodes_trades_column_wise_and_lands_what_the_row_path_lands(exchange, tmp_path, monkeypatch):
+    """A real pull takes the column-wise path for trades pages, and its lake equals a pull with it switched off."""
+    from kalshi_extract.ingest import pull as pull_mod
+    from kalshi_extract.ingest.pull import Selection, pull_stream
+    from tests.lake.helpers import client_and_lake
+
+    acct = exchange.create_account(balance_cents=1_000_000)
+    decoders: list[BodyDecoder] = []
+    real_for_stream = BodyDecoder.for_stream
+
+    def spy(*args):
+        d = real_for_stream(*args)
+        if d is not None:
+            decoders.append(d)
+        return d
+
+    monkeypatch.setattr(pull_mod.BodyDecoder, "for_stream", spy)
+    client, lake, _ = client_and_lake(acct, tmp_path / "fast")
+    assert pull_stream(client, lake, "trades", Selection()).ok
+    counts = [(d.fast_pages, d.row_pages) for d in decoders]
+    assert sum(f for f, _ in counts) > 0 and sum(r for _, r in counts) == 0, counts
+
+    monkeypatch.setattr(pull_mod.BodyDecoder, "for_stream", lambda *a: None)
+    client2, lake2, _ = client_and_lake(acct, tmp_path / "rows")
+    assert pull_stream(client2, lake2, "trades", Selection()).ok
+
+    def rows(lk):
+        t = lk.read("trades").drop_columns(["_loaded_at", "_run_id"])
+        return sorted(t.to_pylist(), key=lambda r: r["trade_id"])
+
+    fast, slow = rows(lake), rows(lake2)
+    assert fast and fast == slow
