@@ -52,13 +52,7 @@ def _lake(name: str, url: str, env: dict | None) -> dict:
     child.check()
     if child.summary.get("error"):
         raise SystemExit(f"{name}: {child.summary['error']}")
-    rows = _stream_rows(child.summary, "trades")
-    return {
-        "rows": rows,
-        "cpu_s": child.cpu_s,
-        "wall_s": child.wall_s,
-        "peak_rss_mb": child.peak_rss_bytes / 1e6,
-    }
+    return _fig(child, _stream_rows(child.summary, "trades"))
 
 
 def _floor(url: str, paths: list[str]) -> dict:
@@ -67,10 +61,15 @@ def _floor(url: str, paths: list[str]) -> dict:
         args += ["--path", p]
     child = run_child("fetch_only", "bench.baselines.fetch_only", args, timeout=1800)
     child.check()
-    rows = int(child.summary.get("rows") or 0)
+    return _fig(child, int(child.summary.get("rows") or 0))
+
+
+def _fig(child, rows: int | None) -> dict:
+    startup = child.summary.get("startup_cpu_s")
     return {
         "rows": rows,
         "cpu_s": child.cpu_s,
+        "pull_cpu_s": child.cpu_s - startup if startup is not None else None,  # after imports
         "wall_s": child.wall_s,
         "peak_rss_mb": child.peak_rss_bytes / 1e6,
     }
