@@ -206,14 +206,26 @@ class KalshiClient:
         """DELETE once (never retried); the parsed response or None for an empty (204) body."""
         return self._http.request("DELETE", path, params, json)[1]
 
+    paginate_decodes = True  # ``paginate`` accepts ``decode`` (a page body decoded column-wise by the caller)
+
     def paginate(
-        self, path: str, params: dict | None = None, data_key: str = "trades", cursor: str | None = None
+        self,
+        path: str,
+        params: dict | None = None,
+        data_key: str = "trades",
+        cursor: str | None = None,
+        decode=None,
     ) -> Iterator[Page]:
-        """Yield pages of a cursor-paginated list; ``page.cursor`` is the checkpoint to resume from."""
-        return paginate(self._fetch, path, params, data_key, cursor)
+        """Yield pages of a cursor-paginated list; ``page.cursor`` is the checkpoint to resume from. ``decode``:
+        pages are not parsed here but handed raw to ``decode(body) -> (items, cursor) | None`` (see the paginator)."""
+        raw = self._fetch_raw if decode is not None else None
+        return paginate(self._fetch, path, params, data_key, cursor, decode=decode, fetch_raw=raw)
 
     def _fetch(self, path: str, params: dict) -> Reply:
         return self._http.request("GET", path, params)
+
+    def _fetch_raw(self, path: str, params: dict) -> Reply:
+        return self._http.request("GET", path, params, parse=False)
 
     # --- registry-driven helpers -------------------------------------------------------------------------------
     def _params(self, ep: Endpoint, params: dict) -> dict:

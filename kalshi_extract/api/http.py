@@ -290,7 +290,9 @@ class HttpClient:
         pace: bool = True,
     ) -> Reply:
         """Send ``method path`` and return ``(body, parsed)`` (a :class:`Reply`, also ``.server_time``); ``parsed``
-        is None for an empty body or when ``parse`` is False. GETs are retried per ``RetryPolicy``; other methods are sent exactly once."""
+        is None for an empty body or when ``parse`` is False. GETs are retried per ``RetryPolicy``; other methods are sent exactly once.
+        With ``parse=False`` a GET's body is not checked to be JSON here (the caller parses it, and fetches it again
+        with ``parse=True`` when it does not parse: see the paginator's column-wise decoding)."""
         method = method.upper()
         check_path(path)
         r = route(method, path)
@@ -311,7 +313,7 @@ class HttpClient:
         while True:
             pacer.acquire(r.write, cost)
             try:
-                return self._send_once(method, path, params, data, sign, parse or retryable)
+                return self._send_once(method, path, params, data, sign, parse)
             except (TransportError, RateLimitError, ServerError) as exc:
                 if isinstance(exc, RateLimitError):
                     pacer.throttled(r.write)

@@ -6,6 +6,12 @@ as a checkpoint and pass it back as ``cursor=`` to resume. The loop stops on a m
 raises ``PaginationError`` on a cursor seen before (a server loop would otherwise never end) or a malformed page.
 
 A ``null`` data list (Go's nil slice) is read as an empty page; a missing data key is malformed.
+
+Column-wise decoding (``decode`` with ``fetch_raw``): each page is fetched without parsing (``fetch_raw``) and
+``decode(body)`` turns the raw body into ``(items, cursor)`` — ``items`` any sized object the caller understands
+(the lake's typed columns), never a ``dict`` per row. When ``decode`` returns None (a page it cannot prove it handles
+exactly) the body is parsed here as usual; when that parse fails too (a truncated or malformed body) the page is
+fetched again through ``fetch``, whose retries handle such bodies. The cursor checks are the same either way.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from kalshi_extract.errors import PaginationError
 
@@ -58,9 +66,14 @@ def paginate(
     params: dict | None = None,
     data_key: str = "trades",
     cursor: str | None = None,
+    decode: Callable[[bytes], tuple[Any, str | None] | None] | None = None,
+    fetch_raw: Callable[[str, dict], tuple[bytes, Any]] | None = None,
 ) -> Iterator[Page]:
     """Yield pages of ``path`` until the cursor runs out. ``fetch(path, params) -> (body, parsed)``; a result with
-    a ``server_time`` attribute (the HTTP layer's ``Reply``) passes it on to ``Page.server_time``."""
+    a ``server_time`` attribute (the HTTP layer's ``Reply``) passes it on to ``Page.server_time``. ``decode`` and
+    ``fetch_raw`` (both or neither): column-wise decoding, see the module docstring."""
+    if decode is None or fetch_raw is None:
+        decode = fetch_raw = None
     base = dict(params or {})
     base.pop("cursor", None)
     seen: set[str] = set()
@@ -71,28 +84,29 @@ def paginate(
         query = dict(base)
         if cursor:
             query["cursor"] = cursor
-        reply = fetch(path, query)
+        reply = (fetch_raw or fetch)(path, query)
         body, data = reply
         server_time = getattr(reply, "server_time", None)
         del reply
         number += 1
-        if not isinstance(data, dict):
-            raise PaginationError(
-                f"GET {path} page {number}: expected a JSON object, got {type(data).__name__}"
-            )
-        if data_key not in data:
-            keys = ", ".join(sorted(data)) or "none"
-            raise PaginationError(
-                f"GET {path} page {number}: no {data_key!r} list in the response (keys: {keys})"
-            )
-        items = data[data_key]
-        if items is None:
-            items = []
-        elif not isinstance(items, list):
-            raise PaginationError(
-                f"GET {path} page {number}: {data_key!r} is {type(items).__name__}, not a list"
-            )
-        nxt = data.get("cursor")
+        fast = None
+        if fetch_raw is not None and data is None:
+            fast = decode(body) if body else None
+            if fast is None:
+                try:
+                    data = orjson.loads(body)
+                except (
+                    orjson.JSONDecodeError
+                ):  # truncated/malformed: fetch it again the ordinary way (retried)
+                    reply = fetch(path, query)
+                    body, data = reply
+                    server_time = getattr(reply, "server_time", None)
+                    del reply
+        if fast is not None:
+            items, nxt = fast
+            data = {data_key: items, "cursor": nxt}
+        else:
+            items, nxt = _items_and_cursor(data, path, number, data_key)
         if nxt is not None and not isinstance(nxt, str):
             raise PaginationError(f"GET {path} page {number}: cursor is {type(nxt).__name__}, not a string")
         if not nxt:
@@ -111,3 +125,20 @@ def paginate(
         if nxt is None:
             return
         cursor = nxt
+
+
+def _items_and_cursor(data: Any, path: str, number: int, data_key: str) -> tuple[list, Any]:
+    """The item list and the raw next cursor of a parsed page (checked: a JSON object holding the data list)."""
+    if not isinstance(data, dict):
+        raise PaginationError(f"GET {path} page {number}: expected a JSON object, got {type(data).__name__}")
+    if data_key not in data:
+        keys = ", ".join(sorted(data)) or "none"
+        raise PaginationError(
+            f"GET {path} page {number}: no {data_key!r} list in the response (keys: {keys})"
+        )
+    items = data[data_key]
+    if items is None:
+        items = []
+    elif not isinstance(items, list):
+        raise PaginationError(f"GET {path} page {number}: {data_key!r} is {type(items).__name__}, not a list")
+    return items, data.get("cursor")

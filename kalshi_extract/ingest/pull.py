@@ -38,7 +38,7 @@ import pyarrow as pa
 
 from kalshi_extract.errors import KalshiLakeError, retriable
 from kalshi_extract.ingest.streams import STREAM_NAMES, StreamDef, get_stream
-from kalshi_extract.lake.convert import Converter, loads_exact
+from kalshi_extract.lake.convert import BodyDecoder, Converter, loads_exact
 from kalshi_extract.lake.run_log import new_run_id, record_run
 from kalshi_extract.lake.schemas import arrow_schema
 from kalshi_extract.lake.state import StateBook, parse_iso, ts_bounds
@@ -232,6 +232,12 @@ class RunContext:
         # field → the first value that did not fit its column (landed as null, kept in _extra)
         self.unfit: dict[str, object] = {}
         self._run_cache = run_cache if run_cache is not None else RunCache()
+        # pages decoded column-wise straight from their body (None: every page goes through dicts)
+        self.decoder = (
+            BodyDecoder.for_stream(sdef.name, sdef.columns, sdef.data_key)
+            if getattr(type(client), "paginate_decodes", False) and not sdef.exact_numbers
+            else None
+        )
 
     # -- conversion and writing -------------------------------------------------------------------------
     def writer(self, **kwargs):
@@ -250,6 +256,15 @@ class RunContext:
             loaded_at=self.loaded_at,
             account=self.account,
         )
+
+    def paginate(self, path: str, params: dict, cursor: str | None = None):
+        """The stream's pages of ``path``; with a :class:`BodyDecoder`, decoded column-wise (``page.items`` is then
+        a :class:`~kalshi_extract.lake.convert.PageColumns` that :meth:`Converter.convert` takes as is)."""
+        paginate = self.client.paginate
+        # only the client's own method takes ``decode`` (a wrapped or stand-in ``paginate`` gets plain pages)
+        if self.decoder is None or getattr(paginate, "__self__", None) is not self.client:
+            return paginate(path, params, data_key=self.sdef.data_key, cursor=cursor)
+        return paginate(path, params, data_key=self.sdef.data_key, cursor=cursor, decode=self.decoder.decode)
 
     def items(self, page) -> list[dict]:
         """The page's items; for streams with decimal columns from JSON numbers, re-parsed keeping their text."""
@@ -367,6 +382,13 @@ def pull_stream(
         result.unfit_fields = sorted(ctx.unfit)
         result.rows_untimed = ctx.rows_untimed
         result.range_start, result.range_end = ctx.range_start, ctx.range_end
+        if ctx.decoder is not None and (ctx.decoder.fast_pages or ctx.decoder.row_pages):
+            log.debug(
+                "%s: %d pages decoded column-wise, %d through the row path",
+                stream,
+                ctx.decoder.fast_pages,
+                ctx.decoder.row_pages,
+            )
     result.requests = stats.requests - before[0]
     result.retries = stats.retries - before[1]
     result.throttled = stats.throttled_429 - before[2]

@@ -347,7 +347,7 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
                     new_wm = seen
         pages = 0
         try:
-            for page in ctx.client.paginate(path, q, data_key=sdef.data_key, cursor=cursor):
+            for page in ctx.paginate(path, q, cursor=cursor):
                 land(lane, ctx.items(page), a, b, path == sdef.path)
                 pages += 1
                 if page.cursor and pages % R.CHECKPOINT_PAGES == 0:
@@ -356,7 +356,7 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
             if not cursor or pages:
                 raise
             # the saved cursor is no longer accepted: pull the slice from its start (rows are de-duplicated)
-            for page in ctx.client.paginate(path, q, data_key=sdef.data_key):
+            for page in ctx.paginate(path, q):
                 land(lane, ctx.items(page), a, b, path == sdef.path)
 
     prev_cut = parse_iso(st.get("cutoff")) if len(ranges) == 1 else None
