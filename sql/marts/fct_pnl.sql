@@ -1,225 +1,57 @@
 -- grain: one row per (account, ticker) the account has fills or a settlement in
--- purpose: fee-aware FIFO P&L per market. Lots come from int_pnl_lots (FIFO by interval overlap of cumulative
--- YES-equivalent quantities; see that model). realized = closed lots (sell - buy price) plus, once settled, the
--- open lots closed at the settlement value (long: value - buy price; short: sell price - value). Open lots of an
--- unsettled market: cost basis long = qty x price, short = qty x (1 - price); unrealized at the mark
--- (int_market_marks: the newer of the latest mid and the last trade, else last price; 0 when there is no mark).
--- mark_as_of = when the mark was last known current; mark_age_seconds = lake_as_of - mark_as_of, where lake_as_of
--- is the latest observation in the lake (quotes, trades, market snapshots, fills): how stale the mark is at the
--- end of the data, not at the time the build runs. fees = sum of the fills' fee_cost, split by liquidity:
--- maker_fees (is_taker false), taker_fees (is_taker true), other_fees (is_taker unknown; a settlement record's fee).
--- A void market (int_pnl_settlements.is_void) returns open lots at their original cost: payout = cost basis, no
--- realized or unrealized P&L on them (lots closed before stand; fees are not assumed refunded).
--- total = realized + unrealized - fees. position_fp is the open signed position (0 once settled);
--- settled_position_fp is what was held into settlement; payout_dollars what settlement paid for it.
--- A market with a settlement record but no fills in the lake (e.g. fills older than what was pulled) gets its P&L
--- from the record instead (pnl_source = 'settlement'): realized = revenue/100 - yes_total_cost - no_total_cost,
--- fees = the record's fee_cost. It cannot see lots closed before settlement; reconciliation will say so.
--- Subaccounts: lots are matched per subaccount (int_pnl_lots; each is its own book on the exchange) and this
--- model sums them per (account, ticker): the account's P&L, not a per-subaccount row (yet). A settlement-only
--- market sums its records over the subaccounts holding it.
-with lots as (
-    select * from int_pnl_lots
+-- purpose: the account's fee-aware FIFO P&L per market: the rollup of fct_pnl_subaccounts (the method is in that
+-- model's header; lots are matched per subaccount, each its own book). Additive columns are summed, market-level
+-- ones (settlement, mark) taken once; the mark is shown while the summed position is open. A market with fills in
+-- the lake is booked from the fills (pnl_source 'fills'); a subaccount holding it with only a settlement record is
+-- then not added (its lots are unknown), as before subaccounts.
+with subs as (
+    select * from fct_pnl_subaccounts
 ),
 
-fills as (
-    select
-        _account as account,
-        ticker,
-        count(*) as fill_count,
-        cast(sum(count_fp) as decimal(18,2)) as contracts_traded_fp,
-        cast(sum(cast(count_fp as decimal(38,2)) * yes_price_dollars) as decimal(18,6)) as yes_notional_dollars,
-        cast(sum(fee_cost) as decimal(18,6)) as fees_dollars,
-        cast(coalesce(sum(fee_cost) filter (where is_taker = false), 0) as decimal(18,6)) as maker_fees_dollars,
-        cast(coalesce(sum(fee_cost) filter (where is_taker), 0) as decimal(18,6)) as taker_fees_dollars,
-        cast(coalesce(sum(fee_cost) filter (where is_taker is null), 0) as decimal(18,6)) as other_fees_dollars,
-        cast(sum(yes_qty_fp) as decimal(18,2)) as net_position_fp,
-        min(created_time) as first_fill_time,
-        max(created_time) as last_fill_time
-    from stg_fills
-    group by _account, ticker
-),
-
-settle as (
-    select * from int_pnl_settlements
-),
-
-marks as (
-    select * from int_market_marks
-),
-
-lake_end as (
-    select max(t) as lake_as_of
-    from (
-        select max(coalesce(current_until, observed_at)) as t from int_market_mids
-        union all
-        select max(created_time) from stg_trades
-        union all
-        select max(observed_at) from int_market_states
-        union all
-        select max(created_time) from stg_fills
-    )
-),
-
-markets as (
-    select * from dim_markets
-),
-
-lot_values as (
-    select
-        l.account,
-        l.ticker,
-        l.lot_state,
-        l.quantity_fp,
-        coalesce(st.settled, false) as settled,
-        case
-            when l.lot_state = 'closed' then l.closed_pnl_dollars
-            when not coalesce(st.settled, false) or st.is_void then 0
-            when l.lot_state = 'open_long' then l.quantity_fp * (st.settlement_value_dollars - l.buy_price_dollars)
-            else l.quantity_fp * (l.sell_price_dollars - st.settlement_value_dollars)
-        end as realized,
-        case
-            when l.lot_state = 'closed' or coalesce(st.settled, false) or mk.mark_price_dollars is null
-                or coalesce(st.is_void, false) then 0
-            when l.lot_state = 'open_long' then l.quantity_fp * (mk.mark_price_dollars - l.buy_price_dollars)
-            else l.quantity_fp * (l.sell_price_dollars - mk.mark_price_dollars)
-        end as unrealized,
-        case
-            when l.lot_state = 'closed' or coalesce(st.settled, false) then 0
-            when l.lot_state = 'open_long' then l.quantity_fp * l.buy_price_dollars
-            else l.quantity_fp * (1 - l.sell_price_dollars)
-        end as cost_basis,
-        case
-            when l.lot_state = 'closed' or not coalesce(st.settled, false) then 0
-            when st.is_void and l.lot_state = 'open_long' then l.quantity_fp * l.buy_price_dollars
-            when st.is_void then l.quantity_fp * (1 - l.sell_price_dollars)
-            when l.lot_state = 'open_long' then l.quantity_fp * st.settlement_value_dollars
-            else l.quantity_fp * (1 - st.settlement_value_dollars)
-        end as payout
-    from lots as l
-    left join settle as st on st.account = l.account and st.ticker = l.ticker
-    left join marks as mk on mk.ticker = l.ticker
-),
-
-per_market as (
-    select
-        account,
-        ticker,
-        sum(realized) as realized,
-        sum(unrealized) as unrealized,
-        sum(cost_basis) as cost_basis,
-        sum(payout) as payout
-    from lot_values
-    group by account, ticker
-),
-
-from_fills as (
-    select
-        'fills' as pnl_source,
-        f.account,
-        f.ticker,
-        d.event_ticker,
-        coalesce(d.series_ticker, split_part(d.event_ticker, '-', 1)) as series_ticker,
-        case when coalesce(st.settled, false) then cast(0 as decimal(18,2)) else f.net_position_fp end
-            as position_fp,
-        case when coalesce(st.settled, false) then f.net_position_fp else cast(0 as decimal(18,2)) end
-            as settled_position_fp,
-        cast(coalesce(p.cost_basis, 0) as decimal(18,6)) as cost_basis_dollars,
-        cast(coalesce(p.realized, 0) as decimal(18,6)) as realized_pnl_dollars,
-        cast(coalesce(p.unrealized, 0) as decimal(18,6)) as unrealized_pnl_dollars,
-        f.fees_dollars,
-        f.maker_fees_dollars,
-        f.taker_fees_dollars,
-        f.other_fees_dollars,
-        cast(coalesce(p.realized, 0) + coalesce(p.unrealized, 0) - f.fees_dollars as decimal(18,6))
-            as total_pnl_dollars,
-        coalesce(st.settled, false) as settled,
-        coalesce(st.is_void, false) as is_void,
-        st.settlement_value_dollars,
-        st.settled_time,
-        cast(coalesce(p.payout, 0) as decimal(18,6)) as payout_dollars,
-        case when coalesce(st.settled, false) or f.net_position_fp = 0 then null else mk.mark_price_dollars end
-            as mark_price_dollars,
-        case when coalesce(st.settled, false) or f.net_position_fp = 0 then null
-            else coalesce(mk.mark_source, 'none') end as mark_source,
-        case when coalesce(st.settled, false) or f.net_position_fp = 0 then null else mk.mark_as_of end
-            as mark_as_of,
-        case when coalesce(st.settled, false) or f.net_position_fp = 0 or mk.mark_as_of is null then null
-            else date_diff('second', mk.mark_as_of, le.lake_as_of) end as mark_age_seconds,
-        le.lake_as_of,
-        f.fill_count,
-        f.contracts_traded_fp,
-        f.yes_notional_dollars,
-        f.first_fill_time,
-        f.last_fill_time
-    from fills as f
-    left join per_market as p on p.account = f.account and p.ticker = f.ticker
-    left join settle as st on st.account = f.account and st.ticker = f.ticker
-    left join marks as mk on mk.ticker = f.ticker
-    left join markets as d on d.ticker = f.ticker
-    cross join lake_end as le
-),
-
-from_settlements as (
-    select
-        'settlement' as pnl_source,
-        s._account as account,
-        s.ticker,
-        coalesce(d.event_ticker, s.event_ticker) as event_ticker,
-        coalesce(d.series_ticker, split_part(coalesce(d.event_ticker, s.event_ticker), '-', 1)) as series_ticker,
-        cast(0 as decimal(18,2)) as position_fp,
-        cast(coalesce(s.yes_count_fp, 0) - coalesce(s.no_count_fp, 0) as decimal(18,2)) as settled_position_fp,
-        cast(0 as decimal(18,6)) as cost_basis_dollars,
-        cast(cast(s.revenue as decimal(20,0)) * cast(0.01 as decimal(3,2))
-            - coalesce(s.yes_total_cost_dollars, 0) - coalesce(s.no_total_cost_dollars, 0) as decimal(18,6))
-            as realized_pnl_dollars,
-        cast(0 as decimal(18,6)) as unrealized_pnl_dollars,
-        cast(coalesce(s.fee_cost, 0) as decimal(18,6)) as fees_dollars,
-        cast(0 as decimal(18,6)) as maker_fees_dollars,
-        cast(0 as decimal(18,6)) as taker_fees_dollars,
-        cast(coalesce(s.fee_cost, 0) as decimal(18,6)) as other_fees_dollars,
-        cast(cast(s.revenue as decimal(20,0)) * cast(0.01 as decimal(3,2))
-            - coalesce(s.yes_total_cost_dollars, 0) - coalesce(s.no_total_cost_dollars, 0)
-            - coalesce(s.fee_cost, 0) as decimal(18,6)) as total_pnl_dollars,
-        true as settled,
-        coalesce(st.is_void, false) as is_void,
-        st.settlement_value_dollars,
-        st.settled_time,
-        cast(cast(s.revenue as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6)) as payout_dollars,
-        cast(null as decimal(18,6)) as mark_price_dollars,
-        cast(null as varchar) as mark_source,
-        cast(null as timestamptz) as mark_as_of,
-        cast(null as bigint) as mark_age_seconds,
-        (select lake_as_of from lake_end) as lake_as_of,
-        0 as fill_count,
-        cast(0 as decimal(18,2)) as contracts_traded_fp,
-        cast(0 as decimal(18,6)) as yes_notional_dollars,
-        cast(null as timestamptz) as first_fill_time,
-        cast(null as timestamptz) as last_fill_time
-    from (
-        -- one row per (account, ticker): a market's settlements summed over the subaccounts holding it
-        select
-            _account,
-            ticker,
-            any_value(event_ticker) as event_ticker,
-            cast(sum(yes_count_fp) as decimal(18,2)) as yes_count_fp,
-            cast(sum(no_count_fp) as decimal(18,2)) as no_count_fp,
-            cast(sum(yes_total_cost_dollars) as decimal(18,6)) as yes_total_cost_dollars,
-            cast(sum(no_total_cost_dollars) as decimal(18,6)) as no_total_cost_dollars,
-            cast(sum(fee_cost) as decimal(18,6)) as fee_cost,
-            cast(sum(revenue) as bigint) as revenue
-        from stg_settlements
-        group by _account, ticker
-    ) as s
-    left join settle as st on st.account = s._account and st.ticker = s.ticker
-    left join markets as d on d.ticker = s.ticker
-    where not exists (select 1 from fills as f where f.account = s._account and f.ticker = s.ticker)
+booked as (
+    -- per (account, ticker): the fills rows when the lake has fills for the market, else the settlement rows
+    select *
+    from subs as s
+    where s.pnl_source = 'fills'
+        or not exists (
+            select 1 from subs as f where f.account = s.account and f.ticker = s.ticker and f.pnl_source = 'fills'
+        )
 ),
 
 final as (
-    select * exclude (pnl_source), pnl_source from from_fills
-    union all by name
-    select * exclude (pnl_source), pnl_source from from_settlements
+    select
+        account,
+        ticker,
+        any_value(event_ticker) as event_ticker,
+        any_value(series_ticker) as series_ticker,
+        cast(sum(position_fp) as decimal(18,2)) as position_fp,
+        cast(sum(settled_position_fp) as decimal(18,2)) as settled_position_fp,
+        cast(sum(cost_basis_dollars) as decimal(18,6)) as cost_basis_dollars,
+        cast(sum(realized_pnl_dollars) as decimal(18,6)) as realized_pnl_dollars,
+        cast(sum(unrealized_pnl_dollars) as decimal(18,6)) as unrealized_pnl_dollars,
+        cast(sum(fees_dollars) as decimal(18,6)) as fees_dollars,
+        cast(sum(maker_fees_dollars) as decimal(18,6)) as maker_fees_dollars,
+        cast(sum(taker_fees_dollars) as decimal(18,6)) as taker_fees_dollars,
+        cast(sum(other_fees_dollars) as decimal(18,6)) as other_fees_dollars,
+        cast(sum(total_pnl_dollars) as decimal(18,6)) as total_pnl_dollars,
+        bool_or(settled) as settled,
+        bool_or(is_void) as is_void,
+        max(settlement_value_dollars) as settlement_value_dollars,
+        max(settled_time) as settled_time,
+        cast(sum(payout_dollars) as decimal(18,6)) as payout_dollars,
+        case when sum(position_fp) <> 0 then max(mark_price_dollars) end as mark_price_dollars,
+        case when sum(position_fp) <> 0 then max(mark_source) end as mark_source,
+        case when sum(position_fp) <> 0 then max(mark_as_of) end as mark_as_of,
+        case when sum(position_fp) <> 0 then max(mark_age_seconds) end as mark_age_seconds,
+        max(lake_as_of) as lake_as_of,
+        sum(fill_count) as fill_count,
+        cast(sum(contracts_traded_fp) as decimal(18,2)) as contracts_traded_fp,
+        cast(sum(yes_notional_dollars) as decimal(18,6)) as yes_notional_dollars,
+        min(first_fill_time) as first_fill_time,
+        max(last_fill_time) as last_fill_time,
+        any_value(pnl_source) as pnl_source
+    from booked
+    group by account, ticker
 )
 
 select * from final

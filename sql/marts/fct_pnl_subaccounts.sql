@@ -1,10 +1,24 @@
 -- grain: one row per (account, subaccount_number, ticker) the subaccount has fills or a settlement in
--- purpose: fct_pnl per subaccount (0 = the primary account, 1-63 numbered ones): each subaccount is its own book on
--- the exchange (its own cash and positions), so its FIFO lots (int_pnl_lots), fees, marks and settlement are its
--- own. Method and columns as fct_pnl (see that model's header), plus subaccount_number; fct_pnl is the account's
--- rollup (sql/tests/test_pnl_subaccounts_roll_up.sql checks the additive columns sum to it).
--- A fill without subaccount_number is the primary account's (stg_fills); a settlement record landed before
--- settlements were pulled per subaccount is subaccount 0 (stg_settlements.subaccount_assumed).
+-- Subaccounts (0 = the primary account, 1-63 numbered ones): each is its own book on the exchange (its own cash and
+-- positions), so its FIFO lots (int_pnl_lots), fees and settlement records are its own; fct_pnl is the account's
+-- rollup of these rows. A fill without subaccount_number is the primary account's (stg_fills); a settlement record
+-- landed before settlements were pulled per subaccount is subaccount 0 (stg_settlements.subaccount_assumed).
+-- purpose: fee-aware FIFO P&L per market. Lots come from int_pnl_lots (FIFO by interval overlap of cumulative
+-- YES-equivalent quantities; see that model). realized = closed lots (sell - buy price) plus, once settled, the
+-- open lots closed at the settlement value (long: value - buy price; short: sell price - value). Open lots of an
+-- unsettled market: cost basis long = qty x price, short = qty x (1 - price); unrealized at the mark
+-- (int_market_marks: the newer of the latest mid and the last trade, else last price; 0 when there is no mark).
+-- mark_as_of = when the mark was last known current; mark_age_seconds = lake_as_of - mark_as_of, where lake_as_of
+-- is the latest observation in the lake (quotes, trades, market snapshots, fills): how stale the mark is at the
+-- end of the data, not at the time the build runs. fees = sum of the fills' fee_cost, split by liquidity:
+-- maker_fees (is_taker false), taker_fees (is_taker true), other_fees (is_taker unknown; a settlement record's fee).
+-- A void market (int_pnl_settlements.is_void) returns open lots at their original cost: payout = cost basis, no
+-- realized or unrealized P&L on them (lots closed before stand; fees are not assumed refunded).
+-- total = realized + unrealized - fees. position_fp is the open signed position (0 once settled);
+-- settled_position_fp is what was held into settlement; payout_dollars what settlement paid for it.
+-- A market with a settlement record but no fills in the lake (e.g. fills older than what was pulled) gets its P&L
+-- from the record instead (pnl_source = 'settlement'): realized = revenue/100 - yes_total_cost - no_total_cost,
+-- fees = the record's fee_cost. It cannot see lots closed before settlement; reconciliation will say so.
 with lots as (
     select * from int_pnl_lots
 ),
