@@ -368,9 +368,9 @@ con.sql("""
 
 # %% [markdown]
 # ## The cash balance, explained: differences and their assumptions
-# `fct_balance_reconciliation`, one row per day with a balance snapshot (`GET /portfolio/balance`): from the
-# previous snapshot, expected = start balance + applied deposits − their fees − applied withdrawals − their fees
-# + realized P&L − trading fees − change in the cost of open lots; `difference_dollars` = balance − expected,
+# `fct_balance_reconciliation`, one row per subaccount and day with a balance snapshot (`GET /portfolio/balance`):
+# from the previous snapshot, expected = start balance + applied deposits − their fees − applied withdrawals − their
+# fees (subaccount 0) + transfers in − out + realized P&L − trading fees − change in the cost of open lots; `difference_dollars` = balance − expected,
 # reported, never a build failure. `reconciliation`: `anchor` (the first snapshot, nothing to compare),
 # `match`, `cent_rounding` (|difference| < $0.01: Kalshi pays settlements rounded down to the cent), `unexplained`
 # (a flow, fill or settlement the lake lacks, or an assumption below is wrong), `not_comparable_subaccounts`.
@@ -379,11 +379,12 @@ con.sql("""
 for (a,) in con.sql("select distinct assumptions from fct_balance_reconciliation").fetchall():
     print("assumptions:", a)
 balance = con.sql("""
-    select account, balance_date, reconciliation, start_balance_dollars, deposits_dollars, deposit_fees_dollars,
-           withdrawals_dollars, withdrawal_fees_dollars, realized_pnl_dollars, fees_dollars,
-           open_cost_change_dollars, expected_balance_dollars, balance_dollars, difference_dollars,
-           cumulative_difference_dollars, pending_flows, other_subaccount_fills
-    from fct_balance_reconciliation order by account, balance_date
+    select account, subaccount_number, balance_date, reconciliation, start_balance_dollars, deposits_dollars,
+           deposit_fees_dollars, withdrawals_dollars, withdrawal_fees_dollars, transfers_in_dollars,
+           transfers_out_dollars, realized_pnl_dollars, fees_dollars, open_cost_change_dollars,
+           expected_balance_dollars, balance_dollars, difference_dollars, cumulative_difference_dollars,
+           pending_flows, assumed_subaccount_records
+    from fct_balance_reconciliation order by account, subaccount_number, balance_date
 """).pl()
 compared = balance.filter(balance["reconciliation"] != "anchor")
 if not balance.height:

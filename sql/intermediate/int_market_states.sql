@@ -1,16 +1,23 @@
--- grain: one row per market ticker (its latest observed state, as stg_markets)
+-- grain: one row per market ticker (its latest observed state, as stg_markets), combo markets included
 -- purpose: what the P&L needs to know about a market, and the one place its settlement value is resolved:
 -- settlement_value_dollars = the market's settlement_value_dollars, else 1/0 from result yes/no, once the market
 -- is determined/finalized/settled/amended (the YES payout per contract; fractional for scalar markets), else null.
 -- is_void: the market resolved `void` (positions are returned at their original cost; no settlement value).
 -- last_price_dollars is null when the market has not traded (Kalshi reports 0).
+-- Combo (multivariate) markets land in stg_combo_markets (same columns; the markets stream excludes them): they are
+-- included with is_combo = true; a ticker in both keeps its stg_markets row (dim_markets unions the same way).
 with markets as (
-    select * from stg_markets
+    select *, false as is_combo from stg_markets
+    union all by name
+    select *, true as is_combo
+    from stg_combo_markets as c
+    where not exists (select 1 from stg_markets as m where m.ticker = c.ticker)
 ),
 
 final as (
     select
         ticker,
+        is_combo,
         status,
         status in ('determined', 'finalized', 'settled', 'amended') as is_determined,
         nullif(result, '') as result,

@@ -1,8 +1,14 @@
 -- grain: one row per market ticker
 -- purpose: market dimension: series/event/category, lifecycle times, status, result and resolved settlement value
 -- (resolved in int_market_states: the YES payout per contract once determined; fractional for scalar markets).
+-- Combo (multivariate) markets from stg_combo_markets are included, is_combo = true (their legs: dim_combo_legs);
+-- a ticker in both keeps its stg_markets row, as int_market_states.
 with markets as (
-    select * from stg_markets
+    select *, false as is_combo from stg_markets
+    union all by name
+    select *, true as is_combo
+    from stg_combo_markets as c
+    where not exists (select 1 from stg_markets as m where m.ticker = c.ticker)
 ),
 
 states as (
@@ -30,6 +36,7 @@ joined as (
         coalesce(e.series_ticker, split_part(m.event_ticker, '-', 1)) as series_ticker,
         coalesce(s.category, e.category) as category,
         m.market_type,
+        m.is_combo,
         m.title,
         m.yes_sub_title,
         m.no_sub_title,

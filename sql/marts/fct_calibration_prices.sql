@@ -15,12 +15,14 @@
 -- quote_source names the quote's origin ('ws_book', 'orderbook', 'market', 'candle', 'trade');
 -- price_observed_at is when that quote / trade was observed, price_age_seconds = as_of - price_observed_at.
 -- market_class: 'scalar' when market_type = 'scalar', else 'binary' (kept apart in every calibration mart).
+-- Combo (multivariate) markets (dim_markets.is_combo) are left out, as they were before dim_markets included them.
 with markets as (
     select
         ticker, event_ticker, series_ticker, coalesce(category, '') as category, market_type,
         case when market_type = 'scalar' then 'scalar' else 'binary' end as market_class,
         open_time, close_time
     from dim_markets
+    where not is_combo
 ),
 
 trades as (

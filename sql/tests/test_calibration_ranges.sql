@@ -1,6 +1,6 @@
 -- calibration values are probabilities; intervals hold the frequency; bucket counts add up to the priced markets;
--- every market has a row per horizon; the prices read at a horizon are not after it; the Brier score equals its
--- decomposition (to rounding)
+-- every market (combos aside: not calibrated) has a row per horizon; the prices read at a horizon are not after it;
+-- the Brier score equals its decomposition (to rounding)
 select 'bucket' as check_, horizon, market_class, cast(bucket as varchar) as detail
 from fct_calibration
 where bucket not between 0 and 9
@@ -23,7 +23,7 @@ where c.n is distinct from m.n
 union all
 select 'horizon_rows', 'all', '', cast(count(*) as varchar)
 from fct_calibration_prices
-having count(*) <> 4 * (select count(*) from dim_markets)
+having count(*) <> 4 * (select count(*) from dim_markets where not is_combo)
 union all
 select 'price_after_as_of', horizon, ticker, cast(price_observed_at as varchar)
 from fct_calibration_prices
