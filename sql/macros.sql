@@ -1,13 +1,20 @@
 -- Macros shared by the models. Created by the warehouse before any model.
 
+-- dec_units12(x): x (any DECIMAL or integer, |x| < 10^26) as a HUGEINT count of 10^-12 units, exactly. The whole
+-- part is scaled in HUGEINT (a DECIMAL(38,12) times 10^12 overflows from |x| = 10^14, e.g. a $-microsecond sum).
+create or replace macro dec_units12(x) as (
+  cast(trunc(cast(x as decimal(38,12))) as hugeint) * cast(1000000000000 as hugeint)
+    + cast((cast(x as decimal(38,12)) - trunc(cast(x as decimal(38,12)))) * 1000000000000 as hugeint)
+);
+
 -- dec_div(a, b): exact decimal division rounded half away from zero to 6 dp, returned as DECIMAL(38,6).
 -- DuckDB's `/` and `avg` turn DECIMAL into DOUBLE; money must stay DECIMAL, so averages, VWAPs and
--- time-weighted means divide through this macro (operands scaled to integers, integer division in HUGEINT).
+-- time-weighted means divide through this macro (operands scaled to integers, integer division in HUGEINT;
+-- exact for |a| < 8.5 x 10^19).
 create or replace macro dec_div(a, b) as (
   case when b = 0 then null else
     cast(sign(a) * sign(b) *
-      ((abs(cast(cast(a as decimal(38,12)) * 1000000000000 as hugeint)) * 2000000
-        // abs(cast(cast(b as decimal(38,12)) * 1000000000000 as hugeint)) + 1) // 2)
+      ((abs(dec_units12(a)) * 2000000 // abs(dec_units12(b)) + 1) // 2)
     as decimal(38,0)) * cast(0.000001 as decimal(38,6))
   end
 );
