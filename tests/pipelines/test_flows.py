@@ -84,21 +84,6 @@ def test_a_failing_stream_does_not_stop_the_others(exchange, tmp_path, monkeypat
     assert "balance" in str(info.value)
 
 
-def test_dask_runner_needs_the_extra():
-    pytest.importorskip("prefect")
-    try:
-        import prefect_dask  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("prefect-dask is installed")
-    from kalshi_extract.errors import ConfigError
-    from pipelines.runtime import make_task_runner
-
-    with pytest.raises(ConfigError, match=r"kalshi-lake\[dask\]"):
-        make_task_runner(Settings.load(environ={"KALSHI_TASK_RUNNER": "dask"}))
-
-
 # ------------------------------------------------------------------------------------------- under Prefect
 def _task_runs(flow_run_id) -> list:
     from prefect.client.orchestration import get_client
