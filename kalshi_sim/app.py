@@ -125,7 +125,9 @@ class Api:
         self.ws.poke()
 
     # -- accounts -------------------------------------------------------------------------------
-    def create_account(self, balance_cents: int, public_key_pem: str | None = None, direct_member: bool = True):
+    def create_account(
+        self, balance_cents: int, public_key_pem: str | None = None, direct_member: bool = True
+    ):
         """Register an account; returns (Account, private PEM or None when the caller brought a key).
 
         ``direct_member``: the balance grid of fee rounding, $0.0001 (direct) or $0.01 (non-direct)."""

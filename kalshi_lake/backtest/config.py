@@ -38,7 +38,9 @@ class BacktestConfig:
     max_participation: Decimal | int | str | None = None  # our share of any one print, 0–1 (None: no cap)
     max_position: Decimal | int | str | None = None  # |contracts| per market, open orders included
     max_total_position: Decimal | int | str | None = None  # Σ |contracts| over markets
-    direct_member: bool = True  # fee rounding's balance grid: $0.0001 (direct) or $0.01 (non-direct) (fees.py)
+    direct_member: bool = (
+        True  # fee rounding's balance grid: $0.0001 (direct) or $0.01 (non-direct) (fees.py)
+    )
 
     def __post_init__(self) -> None:
         if self.queue not in QUEUE_MODELS:

@@ -43,12 +43,11 @@ from kalshi_lake.backtest.money import (
     on_grid,
 )
 from kalshi_lake.backtest.portfolio import MarketBook
-
-CENT_UNITS = NON_DIRECT_PRECISION_UNITS  # $0.01 in money units
 from kalshi_lake.backtest.quotes import CANDLE, L2, MKT, PRINT, SOURCES
 from kalshi_lake.backtest.strategy import Strategy
 
 DAY_US = 86_400_000_000
+CENT_UNITS = NON_DIRECT_PRECISION_UNITS  # $0.01 in money units
 # schedule kinds, in delivery order at equal times: quote events first, then trades, candles, settlements
 _COVER, _WS, _BOOK, _MQUOTE, _CANDLE, _SETTLE = range(6)
 _AFTER_TRADES = _CANDLE

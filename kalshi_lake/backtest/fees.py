@@ -148,7 +148,9 @@ class FeeSchedule:
         trade = self.trade_units(count_centi, price_micros, is_taker, ts_us)
         return -(-trade // DIRECT_PRECISION_UNITS) * DIRECT_PRECISION_UNITS
 
-    def trade_units(self, count_centi: int, price_micros: int, is_taker: bool, ts_us: int | None = None) -> int:
+    def trade_units(
+        self, count_centi: int, price_micros: int, is_taker: bool, ts_us: int | None = None
+    ) -> int:
         """Trade fee of one fill at ``ts_us`` in money units (1e-8 $), rounded up to $0.000001, at the terms in
         force then (:meth:`terms_at`)."""
         if self.waiver_until_us is not None and ts_us is not None and ts_us < self.waiver_until_us:

@@ -14,7 +14,11 @@ from kalshi_sim.fees import round_fill
 from kalshi_sim.world import on_grid, snap_down, snap_up
 
 REAL = next(
-    (p / "shared" / "real-data" for p in Path(__file__).resolve().parents if (p / "shared" / "real-data").exists()),
+    (
+        p / "shared" / "real-data"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "real-data").exists()
+    ),
     Path("/nonexistent"),
 )
 
