@@ -180,3 +180,45 @@ def test_the_backtester_charges_the_same_order_the_same_fees(fresh_exchange, tmp
         assert got == [(p, 130, D(c)) for p, c in zip((160_000, 170_000, 180_000), fee_costs, strict=True)]
         assert sum(f.fee for f in r.state.fills) == int(total * 100_000_000)
         assert [units_to_dollars(f.fee) for f in r.state.fills] == [D(f["fee_cost"]) for f in sim[direct]]
+
+
+def test_a_scalar_settlement_is_paid_rounded_down_to_the_cent(fresh_exchange, tmp_path):
+    """1.01 contracts of a scalar market settling at v cents are worth 1.01·v cents: Kalshi pays the whole cents
+    (docs "Market Settlement": the payout is rounded to whole cents, the rest is a settlement fee)."""
+    acct = fresh_exchange.create_account(balance_cents=100_000)
+    with _client(acct, tmp_path) as c:
+        m = None
+        for _ in range(60):  # the weekly scalar market opens later in the small world
+            m = next(
+                (
+                    m
+                    for m in c.get_markets(status="open", series_ticker="KXPAYROLLS")
+                    if D("0.05") <= D(m["yes_ask_dollars"]) <= D("0.95")
+                ),
+                None,
+            )
+            if m is not None:
+                break
+            fresh_exchange.advance(6 * 3600)
+        assert m is not None, "no open KXPAYROLLS market"
+        c.post(
+            "/portfolio/events/orders",
+            _body(m["ticker"], "bid", "1.01", m["yes_ask_dollars"], "immediate_or_cancel"),
+        )
+        (pos,) = [p for p in c.get_positions() if p["ticker"] == m["ticker"]]
+        held = D(pos["position_fp"])
+        assert held > 0
+        before = D(c.get_balance()["balance_dollars"])
+        for _ in range(40):
+            fresh_exchange.advance(6 * 3600)
+            got = [s for s in c.get_settlements() if s["ticker"] == m["ticker"]]
+            if got:
+                break
+        (s,) = got
+        after = D(c.get_balance()["balance_dollars"])
+    exact = held * s["value"]  # cents
+    assert s["market_result"] == "scalar"
+    assert s["revenue"] == math.floor(exact)  # rounded down to the cent
+    assert after - before == D(s["revenue"]) / 100  # the balance gets the rounded payout, nothing more
+    if exact != int(exact):
+        assert after - before < exact / 100  # the settlement fee: what the rounding kept
