@@ -47,7 +47,6 @@ from kalshi_lake.backtest.quotes import CANDLE, L2, MKT, PRINT, SOURCES
 from kalshi_lake.backtest.strategy import Strategy
 
 DAY_US = 86_400_000_000
-CENT_UNITS = NON_DIRECT_PRECISION_UNITS  # $0.01 in money units
 # schedule kinds, in delivery order at equal times: quote events first, then trades, candles, settlements
 _COVER, _WS, _BOOK, _MQUOTE, _CANDLE, _SETTLE = range(6)
 _AFTER_TRADES = _CANDLE
@@ -405,11 +404,7 @@ class Engine:
         b.resting = []
         self.positions_value -= b.value
         payout, _realized = b.settle(outcome.value_micros)
-        # Kalshi pays a settlement rounded down to the cent (docs "Market Settlement"); the remainder is a
-        # settlement fee, counted in the market's fees so its P&L still explains the cash
-        settle_fee = payout % CENT_UNITS
-        self.cash += payout - settle_fee
-        b.fees_paid += settle_fee
+        self.cash += payout  # rounded down to the cent (MarketBook.settle)
         self.equity.append((self.now, self.cash, self.positions_value))
         event = Settlement(self.now, b.ticker, outcome.result, outcome.value_micros)
         self.settlements.append(event)
