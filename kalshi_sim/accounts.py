@@ -9,13 +9,21 @@ micro-dollars):
   settlement value; exposure is the cost basis of the open lots (a short YES lot of c at p costs c·(1−p));
 - subaccounts (1–63, created on request) each hold their own cash and positions; an order, its fills and a
   settlement belong to the order's subaccount; transfers move cash between them (:mod:`kalshi_sim.subaccounts`);
-- fees: taker ``ceil_$0.0001(0.07 × fee_multiplier × C × P × (1−P))`` per fill; makers pay
+- fees: trade fee ``ceil_$0.000001(0.07 × fee_multiplier × C × P × (1−P))`` per taker fill; makers pay
   0.0175 × … only on ``quadratic_with_maker_fees`` series (0.035 on the combo variant); ``flat`` uses the
   taker curve too. The spec says ``flat`` "is described by the Specific Trading Fees Table", whose numbers are in
   Kalshi's fee schedule PDF only; neither that nor any documentation page we could read gives them (the docs give
   the general 0.07 / 0.0175 formulas and the fee rounding rules), so no other coefficient can be modelled
   faithfully. The client's fee estimate (``kalshi_extract.orders.translate``) and the backtester make the same
-  assumption, so the three agree; P&L always uses the exchange's ``fee_cost``.
+  assumption, so the three agree; P&L always uses the exchange's ``fee_cost``;
+- fee rounding (:func:`kalshi_sim.fees.round_fill`): the trade fee plus a rounding fee that keeps the balance on
+  the member's grid ($0.0001 direct — the default —, $0.01 non-direct: ``Account.direct_member``), minus rebates
+  from the order's accumulator (``Account.fee_accumulators``, per order id); a fill's ``fee_cost`` is the net fee;
+- settlement: the payout is rounded down to the whole cent (docs "Market Settlement": "The actual payout
+  (``CollateralAmountChange``) is rounded to whole cents. ``CollateralAmountChange + MiscFeeAmt`` equals the
+  pre-rounding settlement value"); the settlement's ``revenue`` is that payout. Decision where the docs are
+  silent: the remainder (the settlement fee) is not added to the settlement's ``fee_cost``, which stays the
+  fills' fees (the REST name of ``MiscFeeAmt`` is not documented); it shows as ``revenue`` below count × value.
 """
 
 from __future__ import annotations
@@ -30,11 +38,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
+from kalshi_sim.fees import DIRECT_PRECISION, NON_DIRECT_PRECISION
+
 TIMESTAMP_WINDOW_MS = 30_000  # accept signatures whose timestamp is within ±30 s of the wall clock
 
 
 def trade_fee(fee_type: str, multiplier: Fraction, count: int, price: int, taker: bool) -> int:
-    """Fee in micro-dollars, rounded up to $0.0001 (Kalshi's per-fill rounding)."""
+    """Trade fee in micro-dollars, rounded up to $0.000001 (the fee model's part of a fill's fee; the rounding
+    fee and rebate come on top, :func:`kalshi_sim.fees.round_fill`)."""
     if taker:
         coef = Fraction(7, 100)
     elif fee_type == "quadratic_with_maker_fees":
@@ -44,8 +55,7 @@ def trade_fee(fee_type: str, multiplier: Fraction, count: int, price: int, taker
     else:
         return 0
     micros = coef * multiplier * count * price * (10_000 - price) / 10_000  # count/100 · p/1e4 · … · 1e6
-    units = -(-micros.numerator // (micros.denominator * 100))  # ceil to 100 µ$ = $0.0001
-    return units * 100
+    return -(-micros.numerator // micros.denominator)  # ceil to 1 µ$ = $0.000001
 
 
 @dataclass
@@ -145,6 +155,13 @@ class Account:
     subaccounts: dict[int, Ledger] = field(default_factory=dict)  # numbered subaccounts 1..63
     transfers: list[dict] = field(default_factory=list)  # subaccount transfers, creation order
     netting: dict[int, bool] = field(default_factory=dict)  # subaccount → netting enabled (unset = enabled)
+    direct_member: bool = True  # balance grid $0.0001 (direct) or $0.01 (non-direct, FCM-cleared)
+    fee_accumulators: dict[str, int] = field(default_factory=dict)  # order id → rounding overpaid (µ$)
+
+    @property
+    def balance_precision(self) -> int:
+        """The member's balance grid in micro-dollars (docs "Fee Rounding")."""
+        return DIRECT_PRECISION if self.direct_member else NON_DIRECT_PRECISION
 
     def ledger(self, n: int | None):
         """Subaccount ``n``'s cash and positions (``balance``, ``positions``, ``updated_us``): 0/None = the

@@ -125,10 +125,16 @@ class Api:
         self.ws.poke()
 
     # -- accounts -------------------------------------------------------------------------------
-    def create_account(self, balance_cents: int, public_key_pem: str | None = None):
-        """Register an account; returns (Account, private PEM or None when the caller brought a key)."""
+    def create_account(
+        self, balance_cents: int, public_key_pem: str | None = None, direct_member: bool = True
+    ):
+        """Register an account; returns (Account, private PEM or None when the caller brought a key).
+
+        ``direct_member``: the balance grid of fee rounding, $0.0001 (direct) or $0.01 (non-direct)."""
         if balance_cents < 0:
             raise ValueError("balance_cents must be ≥ 0")
+        if not isinstance(direct_member, bool):
+            raise ValueError("direct_member must be a boolean")
         pem = None
         if public_key_pem:
             try:
@@ -147,6 +153,7 @@ class Api:
                 balance=balance_cents * 10_000,
                 created_us=ex.now_us,
                 updated_us=ex.now_us,
+                direct_member=direct_member,
             )
             ex.accounts[key_id] = acct
         return acct, pem

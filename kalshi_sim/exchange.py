@@ -19,7 +19,7 @@ import threading
 from kalshi_sim import bulk, fmt, order_groups
 from kalshi_sim.accounts import Account, Position, trade_fee
 from kalshi_sim.book import Book, Order
-from kalshi_sim.fees import build_schedule
+from kalshi_sim.fees import build_schedule, round_fill
 from kalshi_sim.tape import Tape
 from kalshi_sim.world import (
     DAY,
@@ -429,15 +429,22 @@ class Exchange:
         acct = self.accounts[o.owner]
         m = self.markets[o.market]
         fee_type, mult = self.fees.terms_at(m.series_ticker, m.event_ticker, t)
-        fee = trade_fee(fee_type, mult, n, p, is_taker)
         led = acct.ledger(o.subaccount)  # the order's subaccount holds the position and pays
         pos = led.positions.get(o.market)
         if pos is None:
             pos = led.positions[o.market] = Position()
         cash = pos.apply_fill(o.side, n, p)
+        # fee rounding (kalshi_sim.fees.round_fill): trade fee + rounding fee − rebate from the order's accumulator
+        parts, acct.fee_accumulators[o.order_id] = round_fill(
+            cash,
+            trade_fee(fee_type, mult, n, p, is_taker),
+            acct.balance_precision,
+            acct.fee_accumulators.get(o.order_id, 0),
+        )
+        fee = parts.net
         pos.fees += fee
         pos.last_updated_us = t
-        led.balance += cash - fee
+        led.balance += parts.balance_change
         led.updated_us = t
         acct.updated_us = t
         paid = n * p if o.side == "bid" else n * (10_000 - p)
@@ -507,6 +514,7 @@ class Exchange:
                 if pos is None or pos.settled:
                     continue
                 payout, yes_c, yes_cost, no_c, no_cost = pos.settle(m.settle_pips)
+                payout -= payout % 10_000  # paid rounded down to the cent (docs "Market Settlement")
                 pos.last_updated_us = st
                 led.balance += payout
                 led.updated_us = st

@@ -20,6 +20,31 @@ in effect, else the series terms. The responses show the terms in effect at the 
 Decisions where the docs are silent: ``show_historical=false`` (the default) lists only changes still to come
 (``scheduled_ts`` after now), ``true`` every change; ``/events/fee_changes`` lists past and upcoming changes
 (it has no ``show_historical``), newest scheduled first, filtered by ``event_ticker``.
+
+Fee rounding (:func:`round_fill`), as the current docs page "Fee Rounding" (docs.kalshi.com/getting_started/
+fee_rounding, the version of 2026-09/10: "Fees are six-decimal dollar amounts") states it. A member's balance
+has a target precision: $0.0001 for a direct member, $0.01 for a non-direct (FCM-cleared) one. Every fill has
+three fee components, in micro-dollars ($0.000001, the finest a fill's revenue can occupy):
+
+1. ``trade = ceil_6dp(model fee)`` (:func:`kalshi_sim.accounts.trade_fee`);
+2. ``aligned = floor_precision(revenue − trade)`` (toward −∞; ``revenue`` signed, negative for a buyer);
+3. ``rounding = (revenue − trade) − aligned``, added to the ORDER's accumulator (one per order, across its
+   taker and maker fills alike);
+4. ``rebate`` = the accumulator's whole multiples of the precision, capped so the fill's net fee cannot be
+   negative; the accumulator keeps the rest.
+
+Net fee = trade + rounding − rebate ≥ 0; the balance moves by ``revenue − net = aligned + rebate``, always on
+the member's grid. Decisions where the page is silent: the cap is the largest multiple of the precision not
+above ``trade + rounding`` (a rebate off the grid would take the balance off it); a rebate is due as soon as the
+accumulator holds a whole increment (the page's worked example rebates $0.010 of $0.012 and carries $0.002). An
+earlier version of the page (rounding the trade fee up to $0.0001 and rebating whole cents only, for every
+member) is superseded; the two agree on a direct member's single fill at whole-cent prices and whole contracts,
+e.g. the recorded real fills (1 at $0.52: $0.017472 → fee_cost $0.017500).
+
+What the API shows: a fill's ``fee_cost`` is its net fee (the real recordings show $0.017500 where the model fee
+is $0.017472); an order's ``taker_fees_dollars`` / ``maker_fees_dollars`` and ``average_fee_paid``, a position's
+``fees_paid_dollars`` and a settlement's ``fee_cost`` sum net fees (a rebate counts with the fill that got it);
+no response carries the three components or the accumulator (the spec has no such field).
 """
 
 from __future__ import annotations
@@ -124,6 +149,41 @@ def build_schedule(ex, origin_us: int) -> FeeSchedule:
                     )
                 )
     return sched
+
+
+DIRECT_PRECISION = 100  # $0.0001 in micro-dollars: a direct member's balance grid
+NON_DIRECT_PRECISION = 10_000  # $0.01: a non-direct (FCM-cleared) member's
+
+
+@dataclass(frozen=True)
+class FillFee:
+    """The fee components of one fill (micro-dollars) and the balance change they leave."""
+
+    trade: int
+    rounding: int
+    rebate: int
+    balance_change: int  # revenue − net: always a multiple of the member's precision
+
+    @property
+    def net(self) -> int:
+        return self.trade + self.rounding - self.rebate
+
+
+def round_fill(revenue: int, trade: int, precision: int, accumulated: int) -> tuple[FillFee, int]:
+    """Apply the fee rounding rules (module docstring) to one fill.
+
+    ``revenue``: the fill's signed cash before fees (µ$, negative for a buyer); ``trade``: its trade fee (µ$,
+    already rounded up to $0.000001); ``precision``: the member's balance grid (µ$); ``accumulated``: the
+    order's accumulator before the fill. Returns (the fill's components, the accumulator after it).
+    """
+    if precision <= 0 or trade < 0 or accumulated < 0:
+        raise ValueError("precision must be > 0, trade fee and accumulator >= 0")
+    change = revenue - trade
+    aligned = change // precision * precision  # floor toward −∞
+    rounding = change - aligned
+    acc = accumulated + rounding
+    rebate = min(acc // precision, (trade + rounding) // precision) * precision
+    return FillFee(trade, rounding, rebate, aligned + rebate), acc - rebate
 
 
 def number(text: str | None):

@@ -192,13 +192,15 @@ class LocalExchange:
             raw = resp.read()
         return orjson.loads(raw) if raw else None
 
-    def create_account(self, balance_cents: int = 1_000_000) -> SimAccount:
-        """A new account with a fresh RSA key; ``acct.env`` holds the four variables for the client."""
+    def create_account(self, balance_cents: int = 1_000_000, *, direct_member: bool = True) -> SimAccount:
+        """A new account with a fresh RSA key; ``acct.env`` holds the four variables for the client.
+        ``direct_member=False``: a non-direct member, whose balance fee rounding keeps on whole cents."""
         if self.api is not None:
-            acct, pem = self.api.create_account(balance_cents)
+            acct, pem = self.api.create_account(balance_cents, direct_member=direct_member)
             key_id, user_id = acct.key_id, acct.user_id
         else:
-            out = self._control("POST", "/_sim/accounts", {"balance_cents": balance_cents})
+            body = {"balance_cents": balance_cents, "direct_member": direct_member}
+            out = self._control("POST", "/_sim/accounts", body)
             key_id, user_id, pem = out["key_id"], out["user_id"], out["private_key_pem"]
         env = {
             "KALSHI_ENV": "local",

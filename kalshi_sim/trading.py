@@ -127,7 +127,8 @@ def validate_create(ex, acct, body) -> dict:
     net = pos.net if pos and not pos.settled else 0
     closing = min(count, max(-net, 0)) if side == "bid" else min(count, max(net, 0))
     need = (count - closing) * (price if side == "bid" else 10_000 - price)  # closing legs need no cash
-    fee_cap = count * 175 // 100 * 100  # at most $0.0175 per contract
+    # at most $0.0175 per contract of trade fee, plus what fee rounding can add on top (kalshi_sim.fees)
+    fee_cap = count * 175 + acct.balance_precision
     if need + fee_cap > led.balance - reserved(ex, acct, sub):
         raise ApiError(
             400,

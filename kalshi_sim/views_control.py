@@ -1,6 +1,6 @@
 """Control API of the simulation, outside ``/trade-api`` (no auth, no rate limits, no faults).
 
-``POST /_sim/advance {"seconds": N}``, ``POST /_sim/accounts {"balance_cents": N[, "public_key_pem": PEM]}``
+``POST /_sim/advance {"seconds": N}``, ``POST /_sim/accounts {"balance_cents": N[, "public_key_pem": PEM][, "direct_member": false]}``
 (without a public key the exchange generates the key pair and returns the private PEM once),
 ``POST /_sim/faults {...}``, ``GET|DELETE /_sim/requests``, ``GET /_sim/orders?key_id=``, ``GET /_sim/state``,
 ``POST /_sim/cash {"key_id", "kind": "deposit"|"withdrawal", "amount_cents"[, "fee_cents", "type", "status"]}``
@@ -92,7 +92,7 @@ def routes(api) -> list[Route]:
             cents = body.get("balance_cents", 1_000_000)
             if not isinstance(cents, int) or isinstance(cents, bool) or cents < 0:
                 return _err("balance_cents must be a non-negative integer")
-            acct, pem = api.create_account(cents, body.get("public_key_pem"))
+            acct, pem = api.create_account(cents, body.get("public_key_pem"), body.get("direct_member", True))
         except ValueError as e:
             return _err(str(e))
         out = {"key_id": acct.key_id, "user_id": acct.user_id, "balance_cents": cents}

@@ -38,6 +38,9 @@ class BacktestConfig:
     max_participation: Decimal | int | str | None = None  # our share of any one print, 0–1 (None: no cap)
     max_position: Decimal | int | str | None = None  # |contracts| per market, open orders included
     max_total_position: Decimal | int | str | None = None  # Σ |contracts| over markets
+    direct_member: bool = (
+        True  # fee rounding's balance grid: $0.0001 (direct) or $0.01 (non-direct) (fees.py)
+    )
 
     def __post_init__(self) -> None:
         if self.queue not in QUEUE_MODELS:
@@ -46,6 +49,8 @@ class BacktestConfig:
         if cash is None or not cash.is_finite() or cash <= 0:  # NaN would not even compare
             raise BacktestError(f"initial_cash must be a positive, finite Decimal, got {self.initial_cash!r}")
         _dec("max_quote_age_s", self.max_quote_age_s)
+        if not isinstance(self.direct_member, bool):
+            raise BacktestError(f"direct_member must be a boolean, got {self.direct_member!r}")
         if self.latency_ms < 0 or self.feed_latency_ms < 0:
             raise BacktestError("latency_ms and feed_latency_ms must be >= 0")
         _dec("unsized_quote", self.unsized_quote)

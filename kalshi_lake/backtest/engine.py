@@ -33,6 +33,7 @@ from kalshi_lake.backtest.config import BacktestConfig
 from kalshi_lake.backtest.context import Context
 from kalshi_lake.backtest.data import MarketInfo, ReplayData
 from kalshi_lake.backtest.events import Book, Fill, Order, OrderRequest, Settlement, Trade
+from kalshi_lake.backtest.fees import DIRECT_PRECISION_UNITS, NON_DIRECT_PRECISION_UNITS, round_fill
 from kalshi_lake.backtest.fills import match_resting, queue_on_depth, queue_start
 from kalshi_lake.backtest.money import (
     PRICE_SCALE,
@@ -98,6 +99,9 @@ class Engine:
         self.participation = config.participation
         self.max_position = config.limit_centi("max_position")
         self.max_total = config.limit_centi("max_total_position")
+        # fee rounding (fees.py): the balance grid and each order's accumulator of rounding overpaid
+        self.fee_precision = DIRECT_PRECISION_UNITS if config.direct_member else NON_DIRECT_PRECISION_UNITS
+        self.fee_acc: dict[int, int] = {}
         self.orders: list[Order] = []
         self.fills: list[Fill] = []
         self.equity: list[tuple[int, int, int]] = []
@@ -304,11 +308,15 @@ class Engine:
         source: str,
         age: int | None,
     ) -> None:
-        fee = book.fees.fee_units(count, price, is_taker, self.now)
+        trade = book.fees.trade_units(count, price, is_taker, self.now)
         resting = order.reserved > 0 or order in book.resting
         self._release(order)
         cash, realized = book.apply(order.delta, count, price)
-        self.cash += cash - fee
+        parts, self.fee_acc[order.order_id] = round_fill(
+            cash, trade, self.fee_precision, self.fee_acc.get(order.order_id, 0)
+        )
+        fee = parts.net
+        self.cash += parts.cash_change
         book.fees_paid += fee
         book.traded += count * price
         book.n_fills += 1
@@ -396,7 +404,7 @@ class Engine:
         b.resting = []
         self.positions_value -= b.value
         payout, _realized = b.settle(outcome.value_micros)
-        self.cash += payout
+        self.cash += payout  # rounded down to the cent (MarketBook.settle)
         self.equity.append((self.now, self.cash, self.positions_value))
         event = Settlement(self.now, b.ticker, outcome.result, outcome.value_micros)
         self.settlements.append(event)

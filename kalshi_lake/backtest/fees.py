@@ -2,7 +2,7 @@
 
 Conventions (docs/CONTRACTS.md "Accounting conventions", notes §6):
 
-* taker fee per fill = roundup_to_$0.0001(0.07 × fee_multiplier × C × P × (1 − P))
+* taker trade fee per fill = roundup_to_$0.000001(0.07 × fee_multiplier × C × P × (1 − P))
 * maker fee per fill: only on ``quadratic_with_maker_fees`` (coefficient 0.0175) and
   ``quadratic_with_combo_maker_fees`` (0.035); zero on other fee types
 * ``flat`` is treated like ``quadratic`` (the contract says so until the notes say otherwise)
@@ -18,6 +18,20 @@ Conventions (docs/CONTRACTS.md "Accounting conventions", notes §6):
 
 C is in centi-contracts, P in micro-dollars, the result in money units (1e-8 $), so the formula is evaluated
 as one integer fraction and rounded up once: no float, no intermediate rounding.
+
+**Fee rounding** (Kalshi docs "Fee Rounding", the current version: "Fees are six-decimal dollar amounts"), per
+ORDER, exactly as the local exchange charges it (``kalshi_sim.fees.round_fill``): a member's balance has a target
+precision ($0.0001 direct — the default —, $0.01 non-direct: ``BacktestConfig.direct_member``); each fill pays
+
+* ``trade`` = the fee model rounded up to $0.000001 (:meth:`FeeSchedule.trade_units`);
+* ``rounding`` = ``(revenue − trade) − floor_precision(revenue − trade)`` (revenue signed, negative for a buyer),
+  added to the order's accumulator (one per order, across its taker and maker fills);
+* ``rebate`` = the accumulator's whole multiples of the precision, capped at the largest multiple not above
+  ``trade + rounding`` (so the net fee is never negative and the balance stays on its grid).
+
+A fill's fee (``bt_fills.fee``) is the net fee ``trade + rounding − rebate``; cash moves by ``revenue − net``.
+:func:`round_fill` is the rule; :meth:`FeeSchedule.fee_units` is a lone fill's fee for a direct member whose
+revenue is on the $0.0001 grid (the trade fee rounded up to $0.0001), the engine's pre-trade cash check.
 """
 
 from __future__ import annotations
@@ -36,7 +50,9 @@ MAKER_COEF = {
     "quadratic_with_combo_maker_fees": Fraction(35, 1_000),
 }
 FEE_TYPES = ("quadratic", "quadratic_with_maker_fees", "quadratic_with_combo_maker_fees", "flat")
-_FEE_TICK_UNITS = 10_000  # $0.0001 in money units (1e-8 $)
+_TRADE_FEE_TICK_UNITS = 100  # $0.000001 in money units (1e-8 $): the trade fee's granularity
+DIRECT_PRECISION_UNITS = 10_000  # $0.0001: a direct member's balance grid
+NON_DIRECT_PRECISION_UNITS = 1_000_000  # $0.01: a non-direct (FCM-cleared) member's
 # money units per (centi-contract × micro-dollar²): 1e8 / (100 × 1e6 × 1e6)
 _UNIT_FACTOR = Fraction(COUNT_SCALE * PRICE_SCALE, COUNT_SCALE * PRICE_SCALE * PRICE_SCALE)
 
@@ -126,8 +142,17 @@ class FeeSchedule:
         )
 
     def fee_units(self, count_centi: int, price_micros: int, is_taker: bool, ts_us: int | None = None) -> int:
-        """Fee of one fill at ``ts_us`` in money units (1e-8 $), rounded up to $0.0001, at the terms in force
-        then (:meth:`terms_at`)."""
+        """A lone fill's fee for a direct member whose revenue is on the $0.0001 grid (the order's first fill
+        at a whole-cent price, or whole contracts at a $0.0001 price): the trade fee rounded up to $0.0001, in
+        money units. A fill inside an order pays :func:`round_fill` of :meth:`trade_units` instead."""
+        trade = self.trade_units(count_centi, price_micros, is_taker, ts_us)
+        return -(-trade // DIRECT_PRECISION_UNITS) * DIRECT_PRECISION_UNITS
+
+    def trade_units(
+        self, count_centi: int, price_micros: int, is_taker: bool, ts_us: int | None = None
+    ) -> int:
+        """Trade fee of one fill at ``ts_us`` in money units (1e-8 $), rounded up to $0.000001, at the terms in
+        force then (:meth:`terms_at`)."""
         if self.waiver_until_us is not None and ts_us is not None and ts_us < self.waiver_until_us:
             return 0
         k = self._period(ts_us)
@@ -139,8 +164,35 @@ class FeeSchedule:
         if coef is None or count_centi <= 0:
             return 0
         exact = coef * (count_centi * price_micros * (PRICE_SCALE - price_micros))
-        ticks = -(-exact.numerator // (exact.denominator * _FEE_TICK_UNITS))  # ceil division
-        return ticks * _FEE_TICK_UNITS
+        ticks = -(-exact.numerator // (exact.denominator * _TRADE_FEE_TICK_UNITS))  # ceil division
+        return ticks * _TRADE_FEE_TICK_UNITS
+
+
+class FillFee(NamedTuple):
+    """One fill's fee components (money units) and the cash change they leave (``revenue − net``)."""
+
+    trade: int
+    rounding: int
+    rebate: int
+    cash_change: int
+
+    @property
+    def net(self) -> int:
+        return self.trade + self.rounding - self.rebate
+
+
+def round_fill(revenue: int, trade: int, precision: int, accumulated: int) -> tuple[FillFee, int]:
+    """Kalshi's fee rounding for one fill of an order (module docstring): ``revenue`` the fill's signed cash
+    before fees, ``trade`` its trade fee, ``precision`` the member's balance grid, ``accumulated`` the order's
+    accumulator before the fill (all money units). Returns (the fill's components, the accumulator after it)."""
+    if precision <= 0 or trade < 0 or accumulated < 0:
+        raise ValueError("precision must be > 0, trade fee and accumulator >= 0")
+    change = revenue - trade
+    aligned = change // precision * precision  # floor toward −∞
+    rounding = change - aligned
+    acc = accumulated + rounding
+    rebate = min(acc // precision, (trade + rounding) // precision) * precision
+    return FillFee(trade, rounding, rebate, aligned + rebate), acc - rebate
 
 
 def fee_dollars(

@@ -5,7 +5,8 @@
 * Cash follows Kalshi's collateral model: opening a long YES costs count × P, opening a short (= long NO) costs
   count × (1 − P); closing returns the same amounts at the closing price. Fees are paid in cash per fill.
 * Realized P&L is FIFO over YES-equivalent lots, before fees; settlement closes the open lots at the settlement
-  value. Position value at a mark M: long n → n·M, short n → n·(1 − M); equity = cash + Σ position values.
+  value, paid rounded down to the cent (the remainder is a settlement fee, in the market's fees). Position value
+  at a mark M: long n → n·M, short n → n·(1 − M); equity = cash + Σ position values.
 
 All amounts are integers: counts in centi-contracts, prices in micro-dollars, money in 1e-8 $ units.
 """
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from kalshi_lake.backtest.money import PRICE_SCALE
+from kalshi_lake.backtest.money import MONEY_SCALE, PRICE_SCALE
 from kalshi_lake.backtest.quotes import Quotes
+
+CENT_UNITS = MONEY_SCALE // 100  # $0.01 in money units
 
 
 class MarketBook:
@@ -130,7 +133,11 @@ class MarketBook:
         return cash, realized
 
     def settle(self, value: int) -> tuple[int, int]:
-        """Close every lot at the settlement value. Returns (payout, realized P&L) in money units."""
+        """Close every lot at the settlement value. Returns (payout, realized P&L) in money units.
+
+        The payout is what Kalshi pays: rounded down to the cent (docs "Market Settlement": "The actual payout
+        ... is rounded to whole cents"); the remainder is a settlement fee, added to ``fees_paid`` so the
+        market's P&L (realized − fees) still explains its cash."""
         realized = 0
         if self.pos > 0:
             payout = self.pos * value
@@ -140,6 +147,9 @@ class MarketBook:
             realized = sum(c * (p - value) for c, p in self.lots)
         else:
             payout = 0
+        settlement_fee = payout % CENT_UNITS
+        payout -= settlement_fee
+        self.fees_paid += settlement_fee
         self.lots.clear()
         self.pos = 0
         self.realized += realized

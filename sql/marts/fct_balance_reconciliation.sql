@@ -22,7 +22,9 @@
 --     debits amount + fee), as the local exchange does;
 --   * the balance is cash, not reduced by resting orders' collateral (as the local exchange reports it);
 --   * FIFO lot matching (int_pnl_lots) and settlement at the exact value; Kalshi pays a settlement rounded down to
---     the cent and its balance shows whole cents, so |difference| < $0.01 is 'cent_rounding', not an error;
+--     the cent and its balance shows whole cents, so |difference| < $0.01 is 'cent_rounding', not an error (fee
+--     rounding needs no band: a fill's fee_cost is its net fee, trade + rounding - rebate, so fills explain the
+--     balance exactly; several sub-cent scalar payouts in one interval can add up to 'unexplained');
 --   * deposits and withdrawals move the primary account (subaccount 0): GET /portfolio/deposits and /withdrawals
 --     take no subaccount parameter and are the member's history (spec v3.21); the local exchange does the same;
 --   * a settlement record landed before settlements were pulled per subaccount (stg_settlements.subaccount_assumed)

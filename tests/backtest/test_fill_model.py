@@ -238,7 +238,8 @@ def test_scalar_settlement_pays_the_fraction(tmp_path):
     # long 10 @ .40 then buy NO 5 @ .60 = sell YES 5 @ .40 (closes 5, realized 0); settle 5 at 0.625
     (m,) = r.markets
     assert m.realized == D("1.125")  # 5 × (0.625 − 0.40)
-    fees = D("0.168") + D("0.084")  # 0.07·10·.24 ; 0.07·5·.24
+    # 0.07·10·.24 ; 0.07·5·.24 ; the settlement fee: 5 × 0.625 = 3.125 is paid rounded down to 3.12
+    fees = D("0.168") + D("0.084") + D("0.005")
     assert m.fees == fees and m.pnl == D("1.125") - fees
     assert r.metrics.final_cash == D(1000) + m.pnl
 

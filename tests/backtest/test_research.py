@@ -306,4 +306,6 @@ def test_sweep_walk_forward_bootstrap_on_the_demo_lake_in_minutes(demo_lake):
     assert b.pnl == sum(t.metrics.pnl for t in r.tests)
     assert b.n_clusters > 1 and len(r.train) == 12
     zero, one, two = r.sensitivity[:3]
-    assert zero.fees_paid == 0 and two.fees_paid > one.fees_paid > 0
+    # fee multiplier 0 leaves only what Kalshi's fee rounding costs: each fill's rounding fee, under $0.0001 for a
+    # direct member (with no trade fee nothing is rebated); it was exactly 0 before fee rounding was modelled
+    assert 0 < zero.fees_paid < D("0.0001") * zero.n_fills and two.fees_paid > one.fees_paid > 0

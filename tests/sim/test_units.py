@@ -10,9 +10,17 @@ import pytest
 
 from kalshi_sim import fmt
 from kalshi_sim.accounts import Position, trade_fee
+from kalshi_sim.fees import round_fill
 from kalshi_sim.world import on_grid, snap_down, snap_up
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "real-data"
+REAL = next(
+    (
+        p / "shared" / "real-data"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "real-data").exists()
+    ),
+    Path("/nonexistent"),
+)
 
 
 def test_taker_fees_match_the_recorded_fills():
@@ -22,17 +30,21 @@ def test_taker_fees_match_the_recorded_fills():
     for f in json.loads(path.read_text())["fills"]:
         count = fmt.parse_count(f["count_fp"])
         price = fmt.parse_price(f["yes_price_dollars"])
-        assert fmt.d6(trade_fee("quadratic", Fraction(1), count, price, True)) == f["fee_cost"]
+        # a direct member's single fill: trade fee rounded up to $0.000001, then the rounding fee that puts the
+        # balance back on its $0.0001 grid (1 at $0.52: $0.017472 → $0.017500); no accumulator yet, no rebate
+        fee, _ = round_fill(-count * price, trade_fee("quadratic", Fraction(1), count, price, True), 100, 0)
+        assert fmt.d6(fee.net) == f["fee_cost"]
 
 
 def test_fee_rules():
     one = Fraction(1)
     assert trade_fee("quadratic", one, 100, 5000, True) == 17_500  # 0.07·0.25 = $0.0175
     assert trade_fee("quadratic", one, 100, 5000, False) == 0  # no maker fee
-    assert trade_fee("quadratic_with_maker_fees", one, 100, 5000, False) == 4_400  # ceil(0.004375) = 0.0044
+    # the trade fee rounds up to $0.000001 (docs "Fee Rounding"); it was $0.0001 (4_400) before the current rules
+    assert trade_fee("quadratic_with_maker_fees", one, 100, 5000, False) == 4_375
     assert trade_fee("quadratic_with_maker_fees", Fraction(1, 2), 1000, 5000, True) == 87_500
     assert trade_fee("flat", one, 100, 5000, True) == 17_500
-    assert trade_fee("quadratic", one, 1, 10, True) == 100  # rounds up to $0.0001
+    assert trade_fee("quadratic", one, 1, 10, True) == 1  # $0.0000006993 rounds up to $0.000001 (was $0.0001)
 
 
 def test_formats():
