@@ -31,6 +31,11 @@ C × P × (1 − P))``; taker coef 0.07 for every ``fee_type`` (``flat`` include
 ``quadratic_with_maker_fees``, 0.035 on ``quadratic_with_combo_maker_fees``, 0 otherwise. ``P(1 − P)`` is the
 same for the YES and the NO price. Before an order is placed we do not know whether it will take or make, so
 the pre-trade estimate uses the taker coefficient (an upper bound); the exchange's ``fee_cost`` is the truth.
+Under Kalshi's fee rounding (docs/CONTRACTS.md; the trade fee rounded up to $0.000001, then a rounding fee back
+to the balance's grid, rebated per order in whole grid steps) this is the order's net fee for a direct member
+(grid $0.0001) whose cost ``C × P`` lies on that grid — whole cents times hundredths of a contract always do;
+a non-direct member's grid is $0.01, and a cost off the grid (deci-cent prices) adds a rounding fee under one
+grid step. The estimate assumes a direct member and does not add it.
 """
 
 from __future__ import annotations
