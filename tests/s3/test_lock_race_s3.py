@@ -116,12 +116,13 @@ def test_the_interleaving_that_let_two_writers_in_lets_exactly_one_commit(s3_lak
 
 
 def test_a_writer_paused_past_its_lease_commits_nothing_and_the_rows_land_once(s3_lake_dir, monkeypatch):
-    monkeypatch.setattr(locks, "LEASE_SECONDS", 1.5)
     root = f"{s3_lake_dir}/lake"
     batch = trades(30)
     taken_over = threading.Event()
     paused = Lake(root)
+    monkeypatch.setattr(locks, "LEASE_SECONDS", 1.5)  # the paused writer's lease: short, not to wait 15 s
     with paused.lock("trades"):
+        monkeypatch.setattr(locks, "LEASE_SECONDS", 15.0)  # the next writer's: the real one
         held = paused._held["trades"]
         assert paused.scan("trades", ["trade_id"]) is None  # it read an empty stream, as the pull would
         w = paused.writer("trades", "run-paused")
@@ -130,16 +131,19 @@ def test_a_writer_paused_past_its_lease_commits_nothing_and_the_rows_land_once(s
         held._stop.set()  # now it pauses (GC, swapped out…) before its commit: no heartbeat renews the lease
         held._thread.join()
 
+        landed: list[int] = []
+
         def next_writer() -> None:  # waits for the lapsed lease, takes the stream over, lands the rows
             lake = Lake(root)
             with lake.lock("trades", timeout=30):
-                assert _land_missing(lake, batch, "run-next") == 30
+                landed.append(_land_missing(lake, batch, "run-next"))
             taken_over.set()
 
         t = threading.Thread(target=next_writer)
         t.start()
         assert taken_over.wait(30), "the next writer never took the lapsed lease over"
         t.join()
+        assert landed == [30]
         with pytest.raises(LakeLockedError, match="lost the lock"):
             paused.commit("trades", files)  # the paused writer resumes: its commit is refused
     ids = Lake(root).read("trades", columns=["trade_id"]).column("trade_id").to_pylist()
