@@ -72,8 +72,11 @@ def cache_path(lake, stream: str) -> str:
 
 def _read_cache(lake, stream: str, fp: str) -> dict[str, int]:
     try:
-        doc = json.loads(lake._read_bytes(cache_path(lake, stream)))
-    except (FileNotFoundError, ValueError):
+        with lake.fs.open_input_stream(
+            cache_path(lake, stream)
+        ) as f:  # no existence check first: one request
+            doc = json.loads(f.read())
+    except (OSError, ValueError):
         return {}  # none yet, or damaged: every footer is read again (the cache only ever saves work)
     if not isinstance(doc, dict) or doc.get("schema") != fp or not isinstance(doc.get("files"), dict):
         return {}
@@ -120,5 +123,10 @@ def check_stream(lake, stream: str, *, write_cache: bool) -> list[Drift]:
             current[path[len(base) :]] = sizes[path]
     if write_cache and (unknown or len(current) != len(known)):
         doc = {"schema": fp, "files": dict(sorted(current.items()))}
-        lake._write_bytes(cache_path(lake, stream), json.dumps(doc, separators=(",", ":")).encode())
+        data = json.dumps(doc, separators=(",", ":")).encode()
+        if lake.is_local:
+            lake._write_bytes(cache_path(lake, stream), data)  # temp + fsync + rename
+        else:  # an object store's PUT is atomic already: one request, not PUT + copy + delete
+            with lake.fs.open_output_stream(cache_path(lake, stream)) as f:
+                f.write(data)
     return sorted(drifts, key=lambda d: d.path)
