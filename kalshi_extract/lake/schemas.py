@@ -46,7 +46,8 @@ import pyarrow as pa
 USD = pa.decimal128(18, 6)
 FP = pa.decimal128(18, 2)
 # strikes are Go float64s printed shortest-exact (up to 17 significant digits): 26 integer + 12 fraction digits.
-# Lakes written with the earlier decimal128(24, 8) still read (pyarrow datasets and DuckDB widen the older files).
+# Files written with the earlier decimal128(24, 8) are rewritten to (38, 12) when the stream is next opened for
+# writing (Lake.ensure_current): DuckDB's plain read_parquet would round 12-dp strikes to the first file's 8 dp.
 STRIKE = pa.decimal128(38, 12)
 TS = pa.timestamp("us", tz="UTC")
 

@@ -18,6 +18,7 @@ Layout
     <root>/_commits/<stream>-<seq>.json                          a commit in flight (rolled forward on recovery)
     <root>/_runs/date=YYYY-MM-DD/<run_id>-<stream>.parquet       the run log (see :mod:`kalshi_extract.lake.run_log`)
     <root>/_locks/<stream>.lock                                  the writer lock of a stream
+    <root>/_schemas/<stream>.json                                files whose footers were found in the current schema
     <root>/_tmp/                                                 files being written (invisible to readers)
 
 Exactly once
@@ -31,6 +32,14 @@ else. The next lock of a stream also deletes its half-written commit records and
 ``_state/.x``); a commit whose record cannot be written (disk full) deletes its temp files at once. So data and the state describing it become visible together. Readers ignore ``_``- and ``.``-prefixed
 paths. On object stores a "move" is copy + delete and is not atomic by itself, but the roll-forward still
 completes it; what makes it exactly once there is that only one writer of a stream runs at a time (below).
+
+Current schema
+--------------
+Taking a stream's lock (the lake opened for writing) also rewrites, exactly and crash-safely, every file whose
+column types drift from the stream's current schema (``decimal128(24, 8)`` strikes of an earlier version beside
+``(38, 12)``): any engine then reads the lake right. It reads footers only, and only of files not checked before
+(:mod:`kalshi_extract.lake.schema_check`); a file that cannot be converted exactly stops the writer with one line
+naming it. See :meth:`Lake.ensure_current`.
 
 Locks
 -----
@@ -53,6 +62,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import threading
 import time
@@ -68,11 +78,13 @@ import pyarrow.parquet as pq
 
 from kalshi_extract.errors import LakeError, LakeStateError
 from kalshi_extract.lake.locks import LEASE_SECONDS, StreamLock
+from kalshi_extract.lake.schema_check import Drift, check_stream, drift_of
 from kalshi_extract.lake.schemas import PRIVATE_STREAMS, STREAM_COLUMNS, TS, arrow_schema
 from kalshi_extract.lake.writer import StreamWriter
 
 __all__ = ["Lake", "StreamWriter", "StreamLock", "LEASE_SECONDS", "compact_lake", "conform"]
 
+log = logging.getLogger("kalshi_extract.lake.store")
 _seq = itertools.count()
 _seq_lock = threading.Lock()
 
@@ -251,8 +263,12 @@ class Lake:
 
     # -- locking and recovery ---------------------------------------------------------------------------
     @contextmanager
-    def lock(self, streams: str | Iterable[str], timeout: float = 600.0) -> Iterator[None]:
-        """Hold the writer lock of one or more streams (taken in sorted order), recovering each first."""
+    def lock(
+        self, streams: str | Iterable[str], timeout: float = 600.0, *, check_schema: bool = True
+    ) -> Iterator[None]:
+        """Hold the writer lock of one or more streams (taken in sorted order), recovering each first.
+
+        ``check_schema``: then bring every file of each stream to its current schema (:meth:`ensure_current`)."""
         names = sorted({streams} if isinstance(streams, str) else set(streams))
         held: list[StreamLock] = []
         try:
@@ -262,6 +278,8 @@ class Lake:
                 held.append(lk)
                 self._held[name] = lk
                 self.recover(name)
+                if check_schema and name in STREAM_COLUMNS:
+                    self.ensure_current(name)
             yield
         finally:
             for lk in reversed(held):
@@ -281,6 +299,7 @@ class Lake:
             ("_tmp", f"{stream}--"),
             ("_commits", f".{stream}--"),
             ("_state", f".{stream}.json."),
+            ("_schemas", f".{stream}.json."),
         ):
             for info in self._list(self._join(folder), recursive=False):
                 if info.base_name.startswith(prefix):
@@ -508,14 +527,18 @@ class Lake:
     # -- reading ----------------------------------------------------------------------------------------
     def files(self, stream: str) -> list[str]:
         """Paths of the stream's visible Parquet files, sorted."""
+        return [info.path for info in self.file_infos(stream)]
+
+    def file_infos(self, stream: str) -> list[pafs.FileInfo]:
+        """The stream's visible Parquet files (path, size…), sorted by path: one listing."""
         out = []
         for info in self._list(self.stream_path(stream)):
             rel = info.path[len(self.stream_path(stream)) :]
             if info.base_name.endswith(".parquet") and not any(
                 seg.startswith(("_", ".")) for seg in rel.split("/") if seg
             ):
-                out.append(info.path)
-        return sorted(out)
+                out.append(info)
+        return sorted(out, key=lambda i: i.path)
 
     def dataset(self, stream: str, schema: pa.Schema | None = None):
         """A pyarrow dataset over the stream (``date`` partition column included, as a string)."""
@@ -606,6 +629,45 @@ class Lake:
 
         return RUNS_SCHEMA if stream == RUNS_STREAM else None
 
+    def ensure_current(self, stream: str) -> int:
+        """Rewrite the files of ``stream`` whose column types drift from its current schema (e.g. ``decimal128(24,
+        8)`` strikes of an earlier version) to that schema, exactly; returns how many were rewritten.
+
+        Called by :meth:`lock` (a lake opened for writing). Footers only, and only of the files written since the
+        last check (:mod:`kalshi_extract.lake.schema_check`); the rewrite is :meth:`compact` of the partitions
+        concerned, one crash-safe commit each, so a kill leaves each row once and the next lock finishes the
+        rest. A file that cannot be converted exactly (a value that does not fit, a column this version does not
+        know beside a drifted one) raises :class:`LakeStateError` naming it, before anything is written.
+        Call only while holding the stream's lock."""
+        drifts = check_stream(self, stream, write_cache=True)
+        if not drifts:
+            return 0
+        days = {d.path.rsplit("/", 2)[-2].split("=", 1)[-1] for d in drifts}
+        self._compact_locked(stream, dates=days)
+        left = check_stream(self, stream, write_cache=True)
+        if left:
+            raise self._drift_error(left[0], "it also has a column this version does not know")
+        log.warning(
+            "%s: %d file(s) of an earlier schema rewritten to the current one (%s)",
+            stream,
+            len(drifts),
+            drifts[0].describe(),
+        )
+        return len(drifts)
+
+    def _drift_error(self, drift: Drift, reason: str) -> LakeStateError:
+        return LakeStateError(
+            f"{drift.path} holds {drift.describe()} and cannot be converted exactly ({reason}); nothing was "
+            "written. If a newer kalshi-lake wrote it, upgrade (pip install -U kalshi-lake); otherwise move the "
+            f"file out of the lake and run: kalshi-lake compact {drift.stream}"
+        )
+
+    def schema_drift(self, streams: Iterable[str] | None = None) -> list[Drift]:
+        """Files whose column types drift from their stream's current schema, read-only (the cache is used, not
+        written): what ``kalshi-lake status`` reports and the next writer of each stream rewrites."""
+        names = list(STREAM_COLUMNS) if streams is None else list(streams)
+        return [d for name in names for d in check_stream(self, name, write_cache=False)]
+
     def stale_files(self, stream: str) -> list[str]:
         """Files of ``stream`` whose columns are not those of the current schema (e.g. ``decimal128(24, 8)``
         strikes of an earlier version beside ``(38, 12)``, or a column added since): engines that read the lake
@@ -636,45 +698,62 @@ class Lake:
         column would be lost. Returns ``{"removed": files replaced, "written": files written, "migrated": stale
         files rewritten, "kept": files left out}``. ``dates``: only these partitions (``YYYY-MM-DD``).
         """
+        with self.lock(stream, timeout=timeout, check_schema=False):
+            return self._compact_locked(stream, small_rows=small_rows, target_rows=target_rows, dates=dates)
+
+    def _compact_locked(
+        self,
+        stream: str,
+        *,
+        small_rows: int = 100_000,
+        target_rows: int = 1_000_000,
+        dates: Iterable[str] | None = None,
+    ) -> dict:
+        """:meth:`compact` for a holder of the stream's lock."""
         only = None if dates is None else set(dates)
         out = {"removed": 0, "written": 0, "migrated": 0, "kept": 0}
-        with self.lock(stream, timeout=timeout):
-            by_date: dict[str, list[str]] = {}
-            for path in self.files(stream):
-                date = path.rsplit("/", 2)[-2].split("=", 1)[-1]
-                if only is None or date in only:
-                    by_date.setdefault(date, []).append(path)
-            schema = self.current_schema(stream)
-            for day, paths in sorted(by_date.items()):
-                meta = {p: self.open_parquet(p) for p in paths}
-                sch = schema or meta[paths[0]].schema_arrow
-                foreign = [p for p in paths if set(meta[p].schema_arrow.names) - set(sch.names)]
-                usable = [p for p in paths if p not in foreign]
-                stale = [p for p in usable if not meta[p].schema_arrow.equals(sch)]
-                small = [p for p in usable if meta[p].metadata.num_rows < small_rows]
-                out["kept"] += len(foreign)
-                chosen = sorted(set(stale) | (set(small) if len(small) >= 2 else set()))
-                if not chosen:
-                    continue
-                run_id = f"compact-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-                w = StreamWriter(
-                    self, stream, run_id, sch, None, max_file_rows=target_rows, max_open=1, fixed_date=day
-                )
-                try:
-                    for p in chosen:
-                        try:
-                            table = meta[p].read()
-                        except (pa.ArrowInvalid, OSError) as exc:
-                            raise self.corrupt_file_error(p, exc) from None
-                        w.write(conform(table, sch))
-                    files = w.finish()
-                except BaseException:
-                    w.abort()
-                    raise
-                self.commit(stream, files, deletes=chosen)
-                out["removed"] += len(chosen)
-                out["written"] += len(files)
-                out["migrated"] += len(stale)
+        by_date: dict[str, list[str]] = {}
+        for path in self.files(stream):
+            date = path.rsplit("/", 2)[-2].split("=", 1)[-1]
+            if only is None or date in only:
+                by_date.setdefault(date, []).append(path)
+        schema = self.current_schema(stream)
+        for day, paths in sorted(by_date.items()):
+            meta = {p: self.open_parquet(p) for p in paths}
+            sch = schema or meta[paths[0]].schema_arrow
+            foreign = [p for p in paths if set(meta[p].schema_arrow.names) - set(sch.names)]
+            usable = [p for p in paths if p not in foreign]
+            stale = [p for p in usable if not meta[p].schema_arrow.equals(sch)]
+            small = [p for p in usable if meta[p].metadata.num_rows < small_rows]
+            out["kept"] += len(foreign)
+            chosen = sorted(set(stale) | (set(small) if len(small) >= 2 else set()))
+            if not chosen:
+                continue
+            run_id = f"compact-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+            w = StreamWriter(
+                self, stream, run_id, sch, None, max_file_rows=target_rows, max_open=1, fixed_date=day
+            )
+            try:
+                for p in chosen:
+                    try:
+                        table = meta[p].read()
+                    except (pa.ArrowInvalid, OSError) as exc:
+                        raise self.corrupt_file_error(p, exc) from None
+                    try:
+                        table = conform(table, sch)
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+                        cols = drift_of(table.schema, sch) or (("?", "?", "?"),)
+                        drift = Drift(stream, p, cols)
+                        raise self._drift_error(drift, str(exc).splitlines()[0]) from None
+                    w.write(table)
+                files = w.finish()
+            except BaseException:
+                w.abort()
+                raise
+            self.commit(stream, files, deletes=chosen)
+            out["removed"] += len(chosen)
+            out["written"] += len(files)
+            out["migrated"] += len(stale)
         return out
 
 
