@@ -160,11 +160,12 @@ MAX_SPLIT = 64
 
 
 def parse_split(value: int | str | None) -> int:
-    """``--split``: a whole number of shards (1 = no split) or ``auto`` (0); raises ConfigError."""
+    """``--split``: a whole number of shards (1 = no split) or ``auto`` (also 0: one per worker); raises
+    ConfigError."""
     if value is None or value == "":
         return 1
     raw = str(value).strip().lower()
-    if raw == "auto":
+    if raw in ("auto", "0"):
         return 0
     if raw.isdigit() and 1 <= int(raw) <= MAX_SPLIT:
         return int(raw)
