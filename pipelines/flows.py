@@ -39,8 +39,10 @@ from prefect.cache_policies import NO_CACHE
 from kalshi_extract.errors import ConfigError, KalshiLakeError, PullFailed, StreamFailed, retriable
 from kalshi_extract.ingest.plan import PORTFOLIO_STREAMS, PullPlan, has_api_key, plan_pull, waves
 from kalshi_extract.ingest.pull import RunCache, Selection, StreamResult, failed_result
+from kalshi_extract.ingest.run import compact_after_run
 from kalshi_extract.ingest.split import Shard, ShardResult, SplitPull
 from kalshi_extract.lake.run_log import new_run_id
+from kalshi_extract.lake.store import Lake
 from kalshi_extract.settings import Settings
 from pipelines.runtime import (
     call_flow,
@@ -214,6 +216,7 @@ def _pull(settings: Settings, plan: PullPlan, streams: Sequence[str], run_id: st
         workers, machines = _workers(settings)
         for wave in waves(streams):
             expect = identity(settings) if runner is not None and settings.task_runner == "dask" else None
+            landed: list[str] = []  # split streams to compact once their coordinators released the lock
             with ExitStack() as stack:
                 splits: dict[str, SplitPull | StreamResult] = {}
                 calls = []
@@ -236,6 +239,8 @@ def _pull(settings: Settings, plan: PullPlan, streams: Sequence[str], run_id: st
                         opened = splits[s]
                         done = _finish_split(opened, outcomes) if isinstance(opened, SplitPull) else opened
                         results.append(done)
+                        if done.files:
+                            landed.append(s)
                         continue
                     outcome = outcomes[s]
                     if outcome.ok:
@@ -244,6 +249,8 @@ def _pull(settings: Settings, plan: PullPlan, streams: Sequence[str], run_id: st
                         results.append(outcome.error.result)
                     else:  # the task crashed before pull_one could report
                         results.append(failed_result(outcome.key, outcome.error, run_id))
+            for s in landed:
+                compact_after_run(Lake.from_settings(settings), s, run_id)
     return results
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "PullPlan",
     "has_api_key",
     "parse_split",
+    "splits",
     "parse_when",
     "plan_pull",
     "waves",
@@ -124,8 +125,6 @@ class PullPlan:
 
     def shards(self, stream: str, workers: int) -> int:
         """How many shards ``stream`` runs as (1: not split), ``workers`` being what `auto` means here."""
-        from kalshi_extract.ingest.split import splits
-
         if self.split == 1 or not splits(stream, self.selection()):
             return 1
         return max(1, workers if self.split == 0 else self.split)
@@ -157,6 +156,22 @@ def parse_when(text: str | datetime | None, option: str = "--since") -> datetime
 
 
 MAX_SPLIT = 64
+
+
+def splits(stream: str, selection) -> bool:
+    """True when ``stream`` pulled with ``selection`` can run as time-window shards (`kalshi_extract.ingest.split`):
+    a public stream of the time rule with one state partition (un-narrowed; no resting orders to re-read, no
+    subaccounts)."""
+    from kalshi_extract.ingest.streams import get_stream
+
+    sdef = get_stream(stream)
+    return (
+        sdef.rule == "time"
+        and not sdef.private
+        and not sdef.recheck_resting
+        and not sdef.per_subaccount
+        and not selection.narrowed
+    )
 
 
 def parse_split(value: int | str | None) -> int:

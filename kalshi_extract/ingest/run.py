@@ -185,6 +185,10 @@ def pull_split_one(
             run_cache=run_cache,
             lock_timeout=lock_timeout,
         )
+        if result.files:  # after the coordinator released the stream's lock
+            from kalshi_extract.lake.store import Lake
+
+            compact_after_run(Lake.from_settings(settings), stream, run_id)
     except Exception as exc:  # a bug: reported like a failed stream
         log.error("%s: split pull failed", stream, exc_info=True)
         result = failed_result(stream, exc, run_id)

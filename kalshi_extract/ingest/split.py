@@ -19,7 +19,8 @@ The protocol (a *coordinator* — the CLI's process or the flow's — and N shar
 3. ``finish`` commits the files of every successful shard and — only when every shard succeeded — the stream's new
    state (watermark = the newest time any shard saw), in one crash-safe commit (:mod:`kalshi_extract.lake.store`);
    then it deletes whatever temp files of the stream are left (a killed shard's) and writes the stream's one
-   ``_runs`` row (``shards`` = N in its `StreamResult`).
+   ``_runs`` row (``shards`` = N in its `StreamResult`). Compacting the day partitions it wrote to is the caller's,
+   once the lock is released (`kalshi_extract.ingest.run.compact_after_run`).
 
 So a killed or failed shard neither loses nor doubles a row: its files are never committed, the watermark does
 not move, and the re-run asks for the same window again; the rows the other shards landed are in that window and
@@ -46,6 +47,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from kalshi_extract.errors import KalshiLakeError, retriable
+from kalshi_extract.ingest.plan import splits
 from kalshi_extract.ingest.pull import RunCache, RunContext, Selection, StreamResult, _failed
 from kalshi_extract.ingest.streams import get_stream
 from kalshi_extract.lake.state import StateBook, iso, parse_iso
@@ -55,18 +57,6 @@ __all__ = ["Shard", "ShardResult", "SplitPull", "pull_shard", "pull_split", "spl
 log = logging.getLogger("kalshi_extract.ingest.split")
 
 GUESS_SPAN = timedelta(days=30)  # an open start with nothing to estimate it from: the shards cover this much
-
-
-def splits(stream: str, selection: Selection) -> bool:
-    """True when ``stream`` pulled with ``selection`` can be split into time-window shards (module docstring)."""
-    sdef = get_stream(stream)
-    return (
-        sdef.rule == "time"
-        and not sdef.private
-        and not sdef.recheck_resting
-        and not sdef.per_subaccount
-        and not selection.narrowed
-    )
 
 
 @dataclass(frozen=True)
@@ -239,7 +229,6 @@ class SplitPull:
         self._t0 = 0.0
         self._started = datetime.now(UTC)
         self._requests = 0
-        self._landed = False
 
     # -- opening --------------------------------------------------------------------------------------------
     def __enter__(self) -> SplitPull:
@@ -266,10 +255,6 @@ class SplitPull:
             self.lake._delete_quiet(self._reserve)
             self._reserve = None
         self._stack.close()
-        if self._landed:  # compaction takes the stream's lock itself: after ours is released
-            from kalshi_extract.ingest.run import compact_after_run
-
-            compact_after_run(self.lake, self.stream, self.run_id)
 
     def _hints(self) -> tuple[datetime, datetime]:
         """(oldest, newest) event time to spread the inner bounds over (balance only, see the module)."""
@@ -389,7 +374,6 @@ class SplitPull:
             record_run(self.lake, row)
         except (OSError, KalshiLakeError) as exc:
             log.error("%s: could not write the run-log row of run %s (%s)", self.stream, self.run_id, exc)
-        self._landed = bool(result.files)
         return result
 
     def _new_state(self, good: list[ShardResult]) -> dict:
