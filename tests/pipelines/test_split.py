@@ -86,14 +86,14 @@ def test_pull_market_data_flow_one_task_run_per_shard(prefect_harness, exchange,
 @pytest.fixture
 def cluster(tmp_path):
     """A `dask scheduler` and two `dask worker` processes on loopback with the test's KALSHI_* environment
-    (set it first); yields a function starting it, returning its address."""
+    (set it first); yields a function starting it (`nthreads` each), returning its address."""
     distributed = pytest.importorskip("distributed")
     pytest.importorskip("prefect_dask")
     from tests.pipelines.test_dask_workers import _dask, _wait
 
     procs = []
 
-    def start() -> str:
+    def start(nthreads: int = 2) -> str:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
         scheduler_file = tmp_path / "scheduler.json"
         procs.append(
@@ -115,8 +115,8 @@ def cluster(tmp_path):
         )
         _wait(scheduler_file.exists, 60, "the scheduler")
         for name in ("w1", "w2"):
-            args = ["worker", "--scheduler-file", str(scheduler_file), "--nthreads", "2", "--no-dashboard"]
-            procs.append(_dask([*args, "--name", name], env, tmp_path / f"{name}.log"))
+            args = ["worker", "--scheduler-file", str(scheduler_file), "--nthreads", str(nthreads)]
+            procs.append(_dask([*args, "--no-dashboard", "--name", name], env, tmp_path / f"{name}.log"))
         with distributed.Client(scheduler_file=str(scheduler_file), set_as_default=False) as client:
             client.wait_for_workers(2, timeout=90)
             return client.scheduler.address
