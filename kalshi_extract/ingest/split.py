@@ -244,6 +244,9 @@ class SplitPull:
             self.state = self.book.partition("all")
             probe = SimpleNamespace(sdef=self.sdef, selection=self.selection)
             self.ranges, self.new_from, _ = _window(probe, self.state)
+            # the cutoff the new state will record, read before any shard reads its own (the same or a later one):
+            # "the archive before it is read in full" then holds for every shard
+            self.cutoff = self._cutoff() if self.sdef.historical_path else None
             self.shards = self._plan()
         except BaseException:
             self._stack.close()
@@ -391,21 +394,18 @@ class SplitPull:
             "shards": len(self.shards),
         }
         state.pop("resume", None)
-        cutoff = self.run_cache.get("cutoff", self._read_cutoff) if self.sdef.historical_path else None
-        value = (
-            cutoff.get(self.sdef.cutoff_key) if isinstance(cutoff, dict) and self.sdef.cutoff_key else None
-        )
-        cut = (
-            datetime.fromtimestamp(value, UTC)
-            if isinstance(value, (int, float))
-            else parse_iso(str(value))
-            if value
-            else None
-        )
+        cut = self.cutoff
         until = self.selection.until
         if cut is not None and (until is None or until >= cut):
             state["cutoff"] = iso(cut)
         return state
+
+    def _cutoff(self) -> datetime | None:
+        data = self.run_cache.get("cutoff", self._read_cutoff)
+        value = data.get(self.sdef.cutoff_key) if isinstance(data, dict) and self.sdef.cutoff_key else None
+        if isinstance(value, (int, float)):
+            return datetime.fromtimestamp(value, UTC)
+        return parse_iso(str(value)) if value else None
 
     def _read_cutoff(self):
         from kalshi_extract.api.client import KalshiClient
