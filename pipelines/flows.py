@@ -21,23 +21,32 @@ Rules
 - A failed stream does not stop the others; the flow then fails with `PullFailed` (whose `.results` has every
   stream's `StreamResult`) after the others landed. `refresh` still builds the models from what landed.
 - `flow.fn(...)` runs the same code without Prefect's API (tasks in a thread pool, see `runtime.run_tasks`).
+- Split streams (`split=N|"auto"`, `kalshi_extract.ingest.split`): the flow process is the coordinator (it holds
+  the stream's lock, cuts the window, lands all shards in one commit); each shard is its own task run
+  (`pull_trades 2/4`), retried on its own like a stream. `auto` = one shard per Dask worker (threads:
+  `KALSHI_CONCURRENCY`). On a Dask cluster spanning several machines each shard paces at 1/M of the key's budget,
+  M = the machines the worker check found (`runtime.cluster_shape`); on one machine the flock'ed bucket is shared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from kalshi_extract.errors import ConfigError, PullFailed, StreamFailed, retriable
-from kalshi_extract.ingest.plan import PORTFOLIO_STREAMS, has_api_key, plan_pull, waves
+from kalshi_extract.errors import ConfigError, KalshiLakeError, PullFailed, StreamFailed, retriable
+from kalshi_extract.ingest.plan import PORTFOLIO_STREAMS, PullPlan, has_api_key, plan_pull, waves
 from kalshi_extract.ingest.pull import RunCache, Selection, StreamResult, failed_result
+from kalshi_extract.ingest.run import compact_after_run
+from kalshi_extract.ingest.split import Shard, ShardResult, SplitPull
 from kalshi_extract.lake.run_log import new_run_id
+from kalshi_extract.lake.store import Lake
 from kalshi_extract.settings import Settings
 from pipelines.runtime import (
     call_flow,
+    cluster_shape,
     dask_scope,
     identity,
     in_flow_run,
@@ -130,6 +139,44 @@ def pull_stream_task(
 
 
 @task(
+    name="pull_shard",
+    task_run_name="pull_{shard_name}",
+    retries=2,
+    retry_delay_seconds=[10, 60],
+    retry_condition_fn=_retry_condition,
+    cache_policy=NO_CACHE,
+)
+def pull_shard_task(
+    shard_name: str,
+    shard: Shard,
+    settings: Settings,
+    run_cache: RunCache,
+    expect: dict | None = None,
+) -> ShardResult:
+    """Pull one shard of a split stream into the lake's `_tmp/` (the flow commits every shard at once); a failed
+    shard fails the task with `StreamFailed` (retried when it can heal), its temp files deleted."""
+    from kalshi_extract.ingest.split import pull_shard
+
+    verify_here(settings, expect, shard_name)
+    log = logger()
+    out = pull_shard(settings, shard, progress=_log_progress(log), run_cache=run_cache)
+    result = out.result
+    if not out.ok:
+        log.error("%s failed: %s", shard_name, result.error)
+        raise StreamFailed(result)
+    log.info(
+        "pulled %s (%s .. %s): %s rows in %s pages, %s requests, waiting for the flow's commit",
+        shard_name,
+        shard.since,
+        shard.until,
+        result.rows,
+        result.pages,
+        result.requests,
+    )
+    return out
+
+
+@task(
     name="build_warehouse",
     retries=1,
     retry_delay_seconds=15,
@@ -148,30 +195,119 @@ def build_warehouse_task(settings: Settings, run_tests: bool = True):
     return result
 
 
-def _pull(
-    settings: Settings, streams: Sequence[str], selection: Selection, run_id: str
-) -> list[StreamResult]:
-    """One task per stream, wave after wave (`plan.waves`); every stream's `StreamResult`, failed ones included."""
+def _workers(settings: Settings) -> tuple[int, int]:
+    """(what `--split auto` means here, machines sharing the key's budget): the checked Dask cluster's workers and
+    pacer domains, else `KALSHI_CONCURRENCY` threads on this one machine."""
+    shape = cluster_shape() if settings.task_runner == "dask" else None
+    if shape is None:
+        return max(1, int(settings.concurrency or 1)), 1
+    return shape
+
+
+def _pull(settings: Settings, plan: PullPlan, streams: Sequence[str], run_id: str) -> list[StreamResult]:
+    """One task per stream (a split stream: one per shard), wave after wave (`plan.waves`); every stream's
+    `StreamResult`, failed ones included."""
+    selection = plan.selection()
     cache = RunCache()
     results: list[StreamResult] = []
-    widest = max((len(wave) for wave in waves(streams)), default=1)
+    at_once = max(1, int(settings.concurrency or 1))
+    widest = max((sum(plan.shards(s, at_once) for s in wave) for wave in waves(streams)), default=1)
     with task_runner_scope(settings, widest) as runner:
+        workers, machines = _workers(settings)
         for wave in waves(streams):
-            parameters = {"settings": settings, "selection": selection, "run_id": run_id, "run_cache": cache}
-            if runner is not None and settings.task_runner == "dask":
-                parameters["expect"] = identity(settings)  # checked again on the worker that runs the task
-            calls = [
-                (s, pull_stream_task.with_options(name=f"pull_{s}"), {"stream": s, **parameters})
-                for s in wave
-            ]
-            for outcome in run_tasks(settings, calls, runner):
-                if outcome.ok:
-                    results.append(outcome.result)
-                elif isinstance(outcome.error, StreamFailed):
-                    results.append(outcome.error.result)
-                else:  # the task crashed before pull_one could report
-                    results.append(failed_result(outcome.key, outcome.error, run_id))
+            expect = identity(settings) if runner is not None and settings.task_runner == "dask" else None
+            landed: list[str] = []  # split streams to compact once their coordinators released the lock
+            with ExitStack() as stack:
+                splits: dict[str, SplitPull | StreamResult] = {}
+                calls = []
+                for s in wave:
+                    shards = plan.shards(s, workers)
+                    if shards > 1:
+                        splits[s] = _open_split(
+                            stack, settings, s, selection, run_id, shards, machines, cache
+                        )
+                        if isinstance(splits[s], SplitPull):
+                            calls += _shard_calls(splits[s], settings, cache, expect)
+                    else:
+                        parameters = {"settings": settings, "selection": selection, "run_id": run_id}
+                        parameters |= {"run_cache": cache, **({"expect": expect} if expect else {})}
+                        task_ = pull_stream_task.with_options(name=f"pull_{s}")
+                        calls.append((s, task_, {"stream": s, **parameters}))
+                outcomes = {o.key: o for o in run_tasks(settings, calls, runner)}
+                for s in wave:
+                    if s in splits:
+                        opened = splits[s]
+                        done = _finish_split(opened, outcomes) if isinstance(opened, SplitPull) else opened
+                        results.append(done)
+                        if done.files:
+                            landed.append(s)
+                        continue
+                    outcome = outcomes[s]
+                    if outcome.ok:
+                        results.append(outcome.result)
+                    elif isinstance(outcome.error, StreamFailed):
+                        results.append(outcome.error.result)
+                    else:  # the task crashed before pull_one could report
+                        results.append(failed_result(outcome.key, outcome.error, run_id))
+            for s in landed:
+                compact_after_run(Lake.from_settings(settings), s, run_id)
     return results
+
+
+def _open_split(
+    stack, settings, stream, selection, run_id, shards, machines, cache
+) -> SplitPull | StreamResult:
+    """The coordinator of a split stream (holds its lock until the wave's `ExitStack` closes); reports the
+    stream's line as started. A lock or state that cannot be had fails the stream (its result), not the wave."""
+    progress_reporter()(stream, 0, 0, "started")
+    split = SplitPull(settings, stream, selection, run_id, shards, rate_share=machines, run_cache=cache)
+    try:
+        stack.enter_context(split)
+    except (KalshiLakeError, OSError) as exc:
+        logger().error("%s: the split pull could not start: %s", stream, exc)
+        progress_reporter()(stream, 0, 0, "failed")
+        return failed_result(stream, exc, run_id)
+    logger().info(
+        "%s split in %s shards (each paces at 1/%s of the key's budget): %s",
+        stream,
+        len(split.shards),
+        machines,
+        ", ".join(f"[{sh.since or '…'}, {sh.until or '…'})" for sh in split.shards),
+    )
+    return split
+
+
+def _shard_calls(split: SplitPull, settings, cache, expect) -> list:
+    calls = []
+    for shard in split.shards:
+        parameters = {"shard_name": shard.name, "shard": shard, "settings": settings, "run_cache": cache}
+        if expect:
+            parameters["expect"] = expect
+        calls.append((shard.name, pull_shard_task.with_options(name=f"pull_{split.stream}"), parameters))
+    return calls
+
+
+def _finish_split(split: SplitPull, outcomes: dict) -> StreamResult:
+    got: list = []
+    for shard in split.shards:
+        outcome = outcomes[shard.name]
+        if outcome.ok:
+            got.append(outcome.result)
+        elif isinstance(outcome.error, StreamFailed):
+            got.append(ShardResult(shard, outcome.error.result))
+        else:
+            got.append(outcome.error)
+    result = split.finish(got)
+    progress_reporter()(split.stream, result.pages, result.rows, "ok" if result.ok else "failed")
+    log = logger()
+    (log.info if result.ok else log.error)(
+        "%s: %s rows in %s shards, one commit%s",
+        split.stream,
+        result.rows,
+        result.shards,
+        "" if result.ok else f" of the shards that succeeded ({result.error})",
+    )
+    return result
 
 
 def _finish(kind: str, results: list[StreamResult]) -> list[StreamResult]:
@@ -190,8 +326,10 @@ def pull_market_data(
     since: str | None = None,
     until: str | None = None,
     run_id: str | None = None,
+    split: int | str = 1,
 ) -> list[StreamResult]:
-    """Pull the public market-data streams (all of them by default) into the lake."""
+    """Pull the public market-data streams (all of them by default) into the lake; `split`: shards per splittable
+    stream (trades un-narrowed), "auto" = one per worker."""
     settings = Settings.load()
     wanted = [s for s in (streams or []) if s not in PORTFOLIO_STREAMS]
     if streams and not wanted:
@@ -204,10 +342,11 @@ def pull_market_data(
         since=since,
         until=until,
         include_portfolio=False,
+        split=split,
     )
     run_id = run_id or new_run_id()
     logger().info("pull_market_data run %s: %s", run_id, ", ".join(plan.market_streams))
-    return _finish("pull_market_data", _pull(settings, plan.market_streams, plan.selection(), run_id))
+    return _finish("pull_market_data", _pull(settings, plan, plan.market_streams, run_id))
 
 
 @flow(name="pull_portfolio", log_prints=False)
@@ -218,6 +357,7 @@ def pull_portfolio(
     since: str | None = None,
     until: str | None = None,
     run_id: str | None = None,
+    split: int | str = 1,
 ) -> list[StreamResult]:
     """Pull the private portfolio streams of the configured account (needs an API key)."""
     settings = Settings.load()
@@ -227,7 +367,7 @@ def pull_portfolio(
     plan = plan_pull(settings, wanted, series=series, tickers=tickers, since=since, until=until)
     run_id = run_id or new_run_id()
     logger().info("pull_portfolio run %s: %s", run_id, ", ".join(plan.portfolio_streams))
-    return _finish("pull_portfolio", _pull(settings, plan.portfolio_streams, plan.selection(), run_id))
+    return _finish("pull_portfolio", _pull(settings, plan, plan.portfolio_streams, run_id))
 
 
 @flow(name="build_models", log_prints=False)
@@ -263,8 +403,10 @@ def refresh(
     tickers: list[str] | None = None,
     since: str | None = None,
     until: str | None = None,
+    split: int | str = 1,
 ) -> dict:
     """Pull market data and (when a key is configured, or `portfolio=True`) the portfolio, then build the models.
+    `split`: shards per splittable stream (trades pulled un-narrowed; "auto" = one per worker), see `_pull`.
 
     Returns {"market_data": [StreamResult], "portfolio": [StreamResult], "build": BuildResult | None}. Fails
     with `PullFailed` after building if any stream failed.
@@ -281,14 +423,17 @@ def refresh(
         since=since,
         until=until,
         include_portfolio=portfolio if not streams else None,
+        split=split,
     )
     run_id = new_run_id()
-    widest = max((len(wave) for wave in waves(plan.streams)), default=1)
+    at_once = max(1, int(settings.concurrency or 1))
+    widest = max((sum(plan.shards(s, at_once) for s in wave) for wave in waves(plan.streams)), default=1)
     # one Dask cluster (its workers checked) for both subflows and the build; nothing for the threads runner
     with dask_scope(settings, widest) if in_flow_run() else nullcontext():
         subflow = dict(
             streams=streams, series=series, tickers=tickers, since=since, until=until, run_id=run_id
         )
+        subflow["split"] = plan.split
         return _refresh(subflow, market_data, portfolio, build)
 
 

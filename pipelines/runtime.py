@@ -12,7 +12,10 @@ shares ONE cluster (`dask_scope`): the scheduler named by Dask's own `DASK_SCHED
 cluster of min(cores, streams) worker processes with enough threads each for the run's streams. Before any task
 is submitted every worker reports its resolved lake root, account label, key fingerprint (a hash, never the key)
 and package version; one that differs from the flow's refuses the run (`ConfigError` naming the worker). The
-workers' page counts come back to the flow process as Dask events (`report_progress`, `progress_sink`). The
+workers' page counts come back to the flow process as Dask events (`report_progress`, `progress_sink`). Each
+worker also reports its *pacer domain* (host name and temp folder: the processes that share one flock'ed rate
+bucket); `cluster_shape()` gives the run's (workers, pacer domains), which a split stream's planner uses for
+`--split auto` (one shard per worker) and to divide the key's budget among machines (`Shard.rate_share`). The
 runner is chosen at run time from settings, so a deployment served by `kalshi-lake serve` follows the
 environment of the serving process.
 """
@@ -22,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -75,6 +80,7 @@ PROGRESS_TOPIC = "kalshi-lake-progress"
 PROGRESS_EVERY_SECONDS = 0.25  # a worker sends a stream's page count at most this often (and at start/end)
 
 _dask_address: ContextVar[str | None] = ContextVar("kalshi_dask_address", default=None)
+_dask_shape: ContextVar[tuple[int, int] | None] = ContextVar("kalshi_dask_shape", default=None)
 _sink_lock = threading.Lock()
 _sink: Callable[..., None] | None = None
 
@@ -162,12 +168,30 @@ def worker_identity(sent) -> dict[str, str]:
     except Exception as exc:  # a worker whose settings do not load is a mismatch, reported in one line
         return {"error": f"its settings do not load ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"}
     own["lake as sent"] = _resolved(sent.lake_root)
+    own["pacer domain"] = pacer_domain()
     return own
+
+
+def pacer_domain() -> str:
+    """Which processes share this one's flock'ed rate bucket (`kalshi_extract.api.pacer`): those of the same host
+    and temp folder. Two machines never report the same domain; two containers of one machine may report two (then
+    they pace at a smaller share than they could: the safe side)."""
+    raw = f"{socket.gethostname()}|{tempfile.gettempdir()}|{os.getuid()}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def cluster_shape() -> tuple[int, int] | None:
+    """(workers, pacer domains) of the checked Dask cluster of this run; None outside `dask_scope`."""
+    return _dask_shape.get()
 
 
 def check_workers(client, settings) -> int:
     """Refuse (`ConfigError`, one line naming the worker) unless every worker of `client`'s cluster matches this
     process's settings; returns how many workers were checked."""
+    return _check_workers(client, settings)[0]
+
+
+def _check_workers(client, settings) -> tuple[int, int]:
     expected = identity(settings)
     reports = client.run(worker_identity, settings)
     if not reports:
@@ -177,7 +201,8 @@ def check_workers(client, settings) -> int:
         _refuse_mismatch(
             f"Dask worker {names.get(address, address)} ({address})", got, expected, "start the pull"
         )
-    return len(reports)
+    domains = {got.get("pacer domain") or address for got in reports.values()}
+    return len(reports), len(domains)
 
 
 def _refuse_mismatch(who: str, got: dict, expected: dict, what: str) -> None:
@@ -273,15 +298,20 @@ def dask_scope(settings, streams: int = 1) -> Iterator[str | None]:
         address = cluster.scheduler_address
     try:
         with distributed.Client(address, set_as_default=False) as client:
-            count = check_workers(client, settings)
+            count, domains = _check_workers(client, settings)
             logger().info(
-                "Dask cluster %s: %s workers checked (same lake, account, key, version)", address, count
+                "Dask cluster %s: %s workers on %s machine(s) checked (same lake, account, key, version)",
+                address,
+                count,
+                domains,
             )
             client.subscribe_topic(PROGRESS_TOPIC, _from_worker)
             token = _dask_address.set(address)
+            shape = _dask_shape.set((count, domains))
             try:
                 yield address
             finally:
+                _dask_shape.reset(shape)
                 _dask_address.reset(token)
                 client.unsubscribe_topic(PROGRESS_TOPIC)
     finally:

@@ -6,7 +6,8 @@ and thread of a process for the same ``(base_url, key id)`` (``shared_pacer``), 
 every process of this machine using that key: the bucket's balance lives in a small file
 (``<tmp>/kalshi-lake-pacer-<uid>/<hash of base url, key id, side>.bucket``) read and updated under ``flock``, so
 three pulls, a scheduled flow and Dask workers on one machine together stay inside one budget. Across machines
-nothing is shared: give each machine its own key, or a tier share (``KALSHI_TIER``) that adds up to the account's.
+nothing is shared: a split stream's planner announces how many machines take part and each paces at that share of
+the budget (:meth:`Pacer.share`, :func:`share_of`); otherwise give each machine its own key.
 
 Bucket model: a request *reserves* its tokens immediately (the balance may go negative) and then sleeps until the
 debt is repaid by the refill. So the tokens granted by time t never exceed ``capacity + rate·t``, waiters are
@@ -37,6 +38,7 @@ __all__ = [
     "shared_pacer",
     "reset_shared_pacers",
     "BucketSpec",
+    "share_of",
 ]
 
 
@@ -225,6 +227,18 @@ class Pacer:
     def unlimited(self) -> bool:
         return self.read is None
 
+    def share(self, parts: int) -> Pacer:
+        """This budget divided among ``parts`` machines: buckets at ``1/parts`` of the rate and capacity (a machine's
+        processes share theirs in a bucket file of its own). ``parts`` ≤ 1 or an unlimited pacer: ``self``."""
+        if parts <= 1 or self.unlimited:
+            return self
+        return Pacer(
+            _divided(self.read, parts),
+            _divided(self.write, parts),
+            self.tier,
+            f"{self.source}, 1/{parts} share",
+        )
+
     def acquire(self, write: bool, cost: int) -> None:
         bucket = self.write if write else self.read
         if bucket is not None:
@@ -245,6 +259,27 @@ def _bucket(rate: float, capacity: float, machine: tuple[str, str] | None, side:
     if machine is None:
         return TokenBucket(rate, capacity)
     return _machine_bucket(rate, capacity, machine[0], machine[1], side)
+
+
+def _divided(bucket: TokenBucket | None, parts: int) -> TokenBucket | None:
+    if bucket is None:
+        return None
+    if isinstance(bucket, MachineTokenBucket):
+        return MachineTokenBucket(bucket.rate / parts, bucket.capacity / parts, f"{bucket.path}.share{parts}")
+    return TokenBucket(bucket.rate / parts, bucket.capacity / parts)
+
+
+_shares: dict[tuple[int, int], Pacer] = {}
+
+
+def share_of(pacer: Pacer, parts: int) -> Pacer:
+    """The process-wide :meth:`Pacer.share` of ``pacer`` (every client of this process with that share paces
+    together)."""
+    with _shared_lock:
+        key = (id(pacer), int(parts))
+        if key not in _shares:
+            _shares[key] = pacer.share(parts)
+        return _shares[key]
 
 
 _shared: dict[tuple[str, str], Pacer] = {}
@@ -275,3 +310,4 @@ def reset_shared_pacers() -> None:
     with _shared_lock:
         _shared.clear()
         _building.clear()
+        _shares.clear()

@@ -12,6 +12,10 @@ Decisions (the contract is silent):
 - Dates: `YYYY-MM-DD` (midnight UTC), an ISO-8601 datetime (naive = UTC), or Unix seconds.
 - Market-data streams run in two waves: reference streams first (series, events, markets, exchange status),
   then the streams that may enumerate markets (trades, candlesticks, order book snapshots).
+- `split` (`--split N|auto`): a stream that can be split (`kalshi_extract.ingest.split.splits`: trades pulled
+  un-narrowed) runs as N time-window shards, each its own task. `auto` (stored as 0) = one shard per worker:
+  the Dask cluster's workers in a Dask run, else `KALSHI_CONCURRENCY` threads. 1 (the default) = no split. Asking
+  to split when no stream of the pull can be split is an error (it would silently do nothing).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ __all__ = [
     "PullFailed",
     "PullPlan",
     "has_api_key",
+    "parse_split",
+    "splits",
     "parse_when",
     "plan_pull",
     "waves",
@@ -90,6 +96,7 @@ class PullPlan:
     tickers: tuple[str, ...] | None = None
     since: datetime | None = None
     until: datetime | None = None
+    split: int = 1  # shards per splittable stream; 0 = auto (one per worker); 1 = no split
 
     @property
     def streams(self) -> tuple[str, ...]:
@@ -113,7 +120,14 @@ class PullPlan:
             "tickers": list(self.tickers) if self.tickers else None,
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
+            "split": self.split,
         }
+
+    def shards(self, stream: str, workers: int) -> int:
+        """How many shards ``stream`` runs as (1: not split), ``workers`` being what `auto` means here."""
+        if self.split == 1 or not splits(stream, self.selection()):
+            return 1
+        return max(1, workers if self.split == 0 else self.split)
 
 
 def has_api_key(settings) -> bool:
@@ -139,6 +153,38 @@ def parse_when(text: str | datetime | None, option: str = "--since") -> datetime
             "or Unix seconds"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+MAX_SPLIT = 64
+
+
+def splits(stream: str, selection) -> bool:
+    """True when ``stream`` pulled with ``selection`` can run as time-window shards (`kalshi_extract.ingest.split`):
+    a public stream of the time rule with one state partition (un-narrowed; no resting orders to re-read, no
+    subaccounts)."""
+    from kalshi_extract.ingest.streams import get_stream
+
+    sdef = get_stream(stream)
+    return (
+        sdef.rule == "time"
+        and not sdef.private
+        and not sdef.recheck_resting
+        and not sdef.per_subaccount
+        and not selection.narrowed
+    )
+
+
+def parse_split(value: int | str | None) -> int:
+    """``--split``: a whole number of shards (1 = no split) or ``auto`` (also 0: one per worker); raises
+    ConfigError."""
+    if value is None or value == "":
+        return 1
+    raw = str(value).strip().lower()
+    if raw in ("auto", "0"):
+        return 0
+    if raw.isdigit() and 1 <= int(raw) <= MAX_SPLIT:
+        return int(raw)
+    raise ConfigError(f"--split {value!r} is not a number of shards: use 1..{MAX_SPLIT} or auto")
 
 
 def _known_streams() -> tuple[str, ...]:
@@ -178,6 +224,7 @@ def plan_pull(
     since: str | datetime | None = None,
     until: str | datetime | None = None,
     include_portfolio: bool | None = None,
+    split: int | str | None = None,
 ) -> PullPlan:
     """Validate a pull request and split it into market-data and portfolio streams.
 
@@ -215,13 +262,20 @@ def plan_pull(
                 "(or KALSHI_PRIVATE_KEY)"
             )
         portfolio = tuple(s for s in PORTFOLIO_STREAMS if s in known) if want_portfolio else ()
+    shards = parse_split(split)
     if portfolio:  # an unusable key fails here, once, before anything is pulled or written
         load_private_key(settings)
-    return PullPlan(
+    plan = PullPlan(
         market_streams=market,
         portfolio_streams=portfolio,
         series=_clean(series),
         tickers=_clean(tickers),
         since=since_dt,
         until=until_dt,
+        split=shards,
     )
+    if shards != 1 and all(plan.shards(s, 2) == 1 for s in plan.streams):
+        raise ConfigError(
+            "--split: no stream of this pull can be split (only trades pulled without --series/--tickers)"
+        )
+    return plan

@@ -155,6 +155,9 @@ class StreamResult:
     range_end: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    shards: int = (
+        0  # a split stream (``kalshi_extract.ingest.split``): how many shards pulled it; 0 = not split
+    )
 
     @property
     def ok(self) -> bool:

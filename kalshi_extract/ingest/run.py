@@ -26,6 +26,11 @@ How a run goes:
 
 `pull_one` is the same for a single stream: the Prefect flows run it as one task per stream.
 
+Split streams (`plan.split`, see `kalshi_extract.ingest.split`): a stream the plan splits runs as N time-window
+shards on threads of their own (`split.pull_split`), `auto` meaning `settings.concurrency` shards; each shard
+reports progress under its own name (``trades 2/4``) and the stream's line gets the totals at its end; its
+`StreamResult.shards` says how many there were. The Prefect flows run each shard as its own task instead.
+
 Small files: each run adds a file or two to the day partitions it touches (and one run-log row per stream), so
 frequent top-ups would leave a lake of thousands of tiny files that every reader pays for. After a stream's run,
 each day partition it wrote to that holds `COMPACT_AT_FILES` files or more is compacted (`Lake.compact` of those
@@ -50,7 +55,7 @@ from kalshi_extract.ingest.pull import (
     pull_stream,
 )
 
-__all__ = ["Progress", "pull_one", "run_pull"]
+__all__ = ["Progress", "pull_one", "pull_split_one", "run_pull"]
 
 log = logging.getLogger("kalshi_extract.ingest.run")
 
@@ -152,6 +157,46 @@ def pull_one(
     return result
 
 
+def pull_split_one(
+    settings,
+    stream: str,
+    selection: Selection,
+    run_id: str,
+    shards: int,
+    *,
+    progress: Progress | None = None,
+    run_cache: RunCache | None = None,
+    lock_timeout: float = 600.0,
+) -> StreamResult:
+    """`pull_one` for a stream split into ``shards`` time-window shards on threads of this process."""
+    from kalshi_extract.ingest.split import pull_split
+
+    report = _safe(progress)
+    if report is not None:
+        report(stream, 0, 0, "started")
+    try:
+        result = pull_split(
+            settings,
+            stream,
+            selection,
+            run_id,
+            shards,
+            progress=report,
+            run_cache=run_cache,
+            lock_timeout=lock_timeout,
+        )
+        if result.files:  # after the coordinator released the stream's lock
+            from kalshi_extract.lake.store import Lake
+
+            compact_after_run(Lake.from_settings(settings), stream, run_id)
+    except Exception as exc:  # a bug: reported like a failed stream
+        log.error("%s: split pull failed", stream, exc_info=True)
+        result = failed_result(stream, exc, run_id)
+    if report is not None:
+        report(stream, result.pages, result.rows, "ok" if result.ok else "failed")
+    return result
+
+
 def run_pull(
     settings,
     plan: PullPlan,
@@ -174,6 +219,18 @@ def run_pull(
     for wave in waves(plan.streams):
 
         def one(stream: str) -> StreamResult:
+            shards = plan.shards(stream, workers)
+            if shards > 1:
+                return pull_split_one(
+                    settings,
+                    stream,
+                    selection,
+                    run_id,
+                    shards,
+                    progress=progress,
+                    run_cache=cache,
+                    lock_timeout=lock_timeout,
+                )
             return pull_one(
                 settings,
                 stream,

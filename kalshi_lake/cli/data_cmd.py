@@ -50,6 +50,7 @@ def _summary_rows(results) -> list[dict]:
     return [
         {
             "stream": r.stream,
+            "shards": getattr(r, "shards", 0),
             "outcome": "ok" if r.ok else "failed",
             "pages": r.pages,
             "rows": r.rows,
@@ -93,6 +94,10 @@ def _summary_table(rows: list[dict], width: int | None = None):
         [_cell(r[k]) if r["outcome"] != "failed" or k != "outcome" else "[red]failed[/]" for k in keys]
         for r in rows
     ]
+    for r, row in zip(rows, cells, strict=True):
+        if r.get("shards"):
+            row[0] = f"{r['stream']} ({r['shards']} shards)"
+
     return table("pull summary", columns, cells, width=width)
 
 
@@ -166,12 +171,19 @@ def pull(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON (no progress display).")
     ] = False,
+    split: Annotated[
+        str,
+        typer.Option(
+            "--split",
+            help="Pull trades (un-narrowed) as N time-window shards, each its own task; auto = one per worker.",
+        ),
+    ] = "1",
 ) -> None:
     """Pull streams from Kalshi into the Parquet lake.  Example: kalshi-lake pull markets trades --since 2025-01-01"""
     from kalshi_extract.ingest.plan import plan_pull
 
     settings = load_settings()
-    plan = plan_pull(settings, streams, series=series, tickers=tickers, since=since, until=until)
+    plan = plan_pull(settings, streams, series=series, tickers=tickers, since=since, until=until, split=split)
     console = _console()
     results = run_pull(settings, plan, use_prefect=use_prefect, console=console, show_progress=not as_json)
     rows = _summary_rows(results)
