@@ -133,9 +133,14 @@ def group_for_order(ex, acct, group_id, sub: int = 0) -> OrderGroup | None:
 
 # -- views ----------------------------------------------------------------------------------------------------
 def subaccount_of(acct, value) -> int:
-    from kalshi_sim.trading import subaccount_of  # trading imports this module
-
-    return subaccount_of(acct, value)
+    """A request's ``subaccount`` (missing = 0), an integer 0–63 the account has (as orders check it)."""
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SUBACCOUNT:
+        raise bad("invalid subaccount", f"subaccount is 0 (primary) or 1-{MAX_SUBACCOUNT}")
+    if value and value not in acct.subaccounts:
+        raise bad("invalid subaccount", f"subaccount {value} does not exist (POST /portfolio/subaccounts)")
+    return value
 
 
 def _sub_all(req) -> int | None:
