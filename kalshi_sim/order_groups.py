@@ -5,7 +5,8 @@ Spec: "When the limit is hit, all orders in the group are cancelled and no new o
 "trigger" does the same on request; "reset" sets the matched counter to zero and allows orders again; "delete"
 cancels the group's orders and removes it; updating the limit to one already reached triggers the group.
 
-Decisions where the docs are silent (mirrored by tests/sim/test_order_groups.py):
+Decisions where the docs are silent (mirrored by tests/orders/test_order_groups.py and
+tests/orders/test_order_groups_subaccounts.py):
 - the window is the exchange's simulated clock (``matched`` = contracts filled in ``(t − 15 s, t]``), counting
   taker and maker fills of the group's orders;
 - a taker order in a group matches at most what the window still allows; reaching the limit triggers the group
