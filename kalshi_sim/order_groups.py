@@ -22,6 +22,9 @@ tests/orders/test_order_groups_subaccounts.py):
   any subaccount. The spec's OrderGroup objects carry no subaccount field. An order may join only a group of its
   own subaccount (another subaccount's group → 404 ``not_found``: the spec is silent, and a group caps one
   subaccount's exposure);
+- WebSocket ``order_group_updates`` (AsyncAPI): one message per ``created``, ``limit_updated``, ``triggered``
+  (on request, at the limit, or by a limit update already reached), ``reset`` and ``deleted`` (not also
+  ``triggered``), with ``contracts_limit_fp`` on ``created`` and ``limit_updated``, ``seq`` per subscription;
 - ``is_auto_cancel_enabled`` is true for every group (they all cancel when the limit is hit); a group lists the ids
   of every order placed in it.
 """
@@ -75,8 +78,16 @@ def trigger_pending(ex, t: int, taker=None) -> None:
             trigger(ex, g, t, taker)
 
 
-def trigger(ex, g: OrderGroup, t: int, taker=None) -> None:
+def publish(ex, g: OrderGroup, event: str, t: int) -> None:
+    """An ``order_group_updates`` message to the owner's subscriptions."""
+    if ex.feed is not None:
+        ex.feed.order_group(g, event, t)
+
+
+def trigger(ex, g: OrderGroup, t: int, taker=None, announce: bool = True) -> None:
     """Mark the group triggered and cancel its resting orders."""
+    if announce and not g.triggered:
+        publish(ex, g, "triggered", t)
     g.triggered = True
     for o in g.orders:
         if o is taker or o.status != "resting":
@@ -161,6 +172,7 @@ def create(api, req):
     sub = subaccount_of(acct, req.body.get("subaccount"))
     g = OrderGroup(ex.new_group_id(), acct.key_id, n, sub)
     ex.order_groups[g.id] = g
+    publish(ex, g, "created", ex.now_us)
     return 201, dumps({"order_group_id": g.id, "subaccount": sub, "exchange_index": 0})
 
 
@@ -198,8 +210,10 @@ def get(api, req):
 def delete(api, req):
     ex = api.ex
     g = _own(api, req, _sub_zero(req))
-    trigger(ex, g, ex.tick())
+    t = ex.tick()
+    trigger(ex, g, t, announce=False)
     del ex.order_groups[g.id]
+    publish(ex, g, "deleted", t)
     return dumps({})
 
 
@@ -207,6 +221,7 @@ def reset(api, req):
     g = _own(api, req, _sub_zero(req))
     g.matched.clear()
     g.triggered = False
+    publish(api.ex, g, "reset", api.ex.now_us)
     return dumps({})
 
 
@@ -221,6 +236,7 @@ def update_limit(api, req):
     g = _own(api, req, None)  # UpdateOrderGroupLimit has no subaccount parameter
     g.limit = _limit(req.body)
     t = ex.tick()
+    publish(ex, g, "limit_updated", t)
     if not g.triggered and g.in_window(t) >= g.limit:
         trigger(ex, g, t)
     return dumps({})

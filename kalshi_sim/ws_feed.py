@@ -223,6 +223,16 @@ class Feed:
             if s.covers(m.ticker):
                 s.conn.push(_dump({"type": "fill", "sid": s.sid, "msg": msg}), False)
 
+    def order_group(self, g, event: str, t: int) -> None:
+        """An ``order_group_updates`` message (AsyncAPI ``orderGroupUpdatesPayload``; ``seq`` per subscription)."""
+        msg = {"event_type": event, "order_group_id": g.id, "ts_ms": t // 1000}
+        if event in ("created", "limit_updated"):
+            msg["contracts_limit_fp"] = fmt.fp(g.limit)
+        for s in self.subs:
+            if s.channel == "order_group_updates" and s.conn.key_id == g.owner:
+                frame = {"type": "order_group_updates", "sid": s.sid, "seq": s.next_seq(), "msg": msg}
+                s.conn.push(_dump(frame), True)
+
     def order_dirty(self, o) -> None:
         if self.subs:
             self.dirty_orders[id(o)] = o
