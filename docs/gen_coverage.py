@@ -147,12 +147,16 @@ def operations(spec: dict) -> list[dict]:
 
 
 def _landing() -> dict[str, list[str]]:
-    """Endpoint name → the lake streams that read it (directly or as their historical twin)."""
+    """Endpoint name → the lake streams that read it (directly, as their historical twin, or as the archive read
+    by ticker: `combo_markets` asks `/historical/markets` for the combos settled before the cutoff that the lake's
+    trades and fills name, since that endpoint includes combos but cannot list them only)."""
     out: dict[str, list[str]] = {}
     for s in STREAMS.values():
         out.setdefault(s.endpoint, []).append(s.name)
         if s.cutoff_key and s.api.historical:
             out.setdefault(s.api.historical, []).append(s.name)
+        if s.archive_endpoint:
+            out.setdefault(s.archive_endpoint, []).append(s.name)
     return out
 
 

@@ -460,7 +460,7 @@ class Exchange:
         if self.feed is not None:
             self.feed.fill(acct, o, n, p, t, trade_id, is_taker, fee, pos.net)
             self.feed.order_dirty(o)
-            self.feed.position_dirty(acct, o.market)
+            self.feed.position_dirty(acct, o.market, o.subaccount)
         acct.fills.append(
             {
                 "fill_id": trade_id,
@@ -533,7 +533,7 @@ class Exchange:
                     }
                 )
                 if self.feed is not None:
-                    self.feed.position_dirty(acct, i)
+                    self.feed.position_dirty(acct, i, sub)
         self.settled_done[i] = True
         if self.feed is not None:
             self.feed.lifecycle(m, "settled")

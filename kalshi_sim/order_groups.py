@@ -5,7 +5,8 @@ Spec: "When the limit is hit, all orders in the group are cancelled and no new o
 "trigger" does the same on request; "reset" sets the matched counter to zero and allows orders again; "delete"
 cancels the group's orders and removes it; updating the limit to one already reached triggers the group.
 
-Decisions where the docs are silent (mirrored by tests/sim/test_order_groups.py):
+Decisions where the docs are silent (mirrored by tests/orders/test_order_groups.py and
+tests/orders/test_order_groups_subaccounts.py):
 - the window is the exchange's simulated clock (``matched`` = contracts filled in ``(t − 15 s, t]``), counting
   taker and maker fills of the group's orders;
 - a taker order in a group matches at most what the window still allows; reaching the limit triggers the group
@@ -14,6 +15,16 @@ Decisions where the docs are silent (mirrored by tests/sim/test_order_groups.py)
   right after it. An amend's re-match is counted, not capped, the same way;
 - an order naming a group that does not exist (or is another account's) → 404 ``not_found``; naming a triggered
   group → 400 ``order_group_triggered``; the group's id is kept on the order (``order_group_id``);
+- subaccounts (spec v3.21): a group belongs to the subaccount it was created for (CreateOrderGroup's ``subaccount``,
+  default 0, echoed in the response). ``subaccount`` on list and get "defaults to all subaccounts" and narrows
+  them; on delete, reset and trigger it "defaults to 0", so a numbered subaccount's group is found there only
+  with its number (else 404, as for an unknown group); update-limit has no ``subaccount`` and finds the group in
+  any subaccount. The spec's OrderGroup objects carry no subaccount field. An order may join only a group of its
+  own subaccount (another subaccount's group → 404 ``not_found``: the spec is silent, and a group caps one
+  subaccount's exposure);
+- WebSocket ``order_group_updates`` (AsyncAPI): one message per ``created``, ``limit_updated``, ``triggered``
+  (on request, at the limit, or by a limit update already reached), ``reset`` and ``deleted`` (not also
+  ``triggered``), with ``contracts_limit_fp`` on ``created`` and ``limit_updated``, ``seq`` per subscription;
 - ``is_auto_cancel_enabled`` is true for every group (they all cancel when the limit is hit); a group lists the ids
   of every order placed in it.
 """
@@ -24,6 +35,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from kalshi_sim import fmt
+from kalshi_sim.accounts import MAX_SUBACCOUNT
 from kalshi_sim.http import ApiError, bad, dumps, not_found
 
 WINDOW_US = 15_000_000
@@ -34,6 +46,7 @@ class OrderGroup:
     id: str
     owner: str
     limit: int  # hundredths of a contract
+    subaccount: int = 0
     matched: deque = field(default_factory=deque)  # (t_us, hundredths)
     triggered: bool = False
     orders: list = field(default_factory=list)  # Order objects, in placement order
@@ -65,8 +78,16 @@ def trigger_pending(ex, t: int, taker=None) -> None:
             trigger(ex, g, t, taker)
 
 
-def trigger(ex, g: OrderGroup, t: int, taker=None) -> None:
+def publish(ex, g: OrderGroup, event: str, t: int) -> None:
+    """An ``order_group_updates`` message to the owner's subscriptions."""
+    if ex.feed is not None:
+        ex.feed.order_group(g, event, t)
+
+
+def trigger(ex, g: OrderGroup, t: int, taker=None, announce: bool = True) -> None:
     """Mark the group triggered and cancel its resting orders."""
+    if announce and not g.triggered:
+        publish(ex, g, "triggered", t)
     g.triggered = True
     for o in g.orders:
         if o is taker or o.status != "resting":
@@ -98,21 +119,22 @@ def _limit(body) -> int:
     return n
 
 
-def _own(api, req) -> OrderGroup:
+def _own(api, req, sub: int | None) -> OrderGroup:
+    """The account's group named in the path; ``sub`` (None = any subaccount) must be the group's subaccount."""
     g = api.ex.order_groups.get(req.params["order_group_id"])
-    if g is None or g.owner != req.account.key_id:
+    if g is None or g.owner != req.account.key_id or (sub is not None and g.subaccount != sub):
         raise not_found("order group")
     return g
 
 
-def group_for_order(ex, acct, group_id) -> OrderGroup | None:
+def group_for_order(ex, acct, group_id, sub: int = 0) -> OrderGroup | None:
     """The group a new order names (None when it names none); raises as the module docstring says."""
     if group_id is None or group_id == "":
         return None
     if not isinstance(group_id, str):
         raise bad("invalid order_group_id")
     g = ex.order_groups.get(group_id)
-    if g is None or g.owner != acct.key_id:
+    if g is None or g.owner != acct.key_id or g.subaccount != (sub or 0):
         raise not_found("order group")
     if g.triggered:
         raise ApiError(
@@ -122,19 +144,36 @@ def group_for_order(ex, acct, group_id) -> OrderGroup | None:
 
 
 # -- views ----------------------------------------------------------------------------------------------------
-def _subaccount(req) -> None:
-    if req.q.int("subaccount", 0) not in (0, None):
-        raise bad("invalid subaccount", "the local exchange has only the primary account (0)")
+def subaccount_of(acct, value) -> int:
+    """A request's ``subaccount`` (missing = 0), an integer 0–63 the account has (as orders check it)."""
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SUBACCOUNT:
+        raise bad("invalid subaccount", f"subaccount is 0 (primary) or 1-{MAX_SUBACCOUNT}")
+    if value and value not in acct.subaccounts:
+        raise bad("invalid subaccount", f"subaccount {value} does not exist (POST /portfolio/subaccounts)")
+    return value
+
+
+def _sub_all(req) -> int | None:
+    """``subaccount`` of list/get ("defaults to all subaccounts"): None = all."""
+    n = req.q.int("subaccount", None, 0, MAX_SUBACCOUNT)
+    return None if n is None else subaccount_of(req.account, n)
+
+
+def _sub_zero(req) -> int:
+    """``subaccount`` of delete/reset/trigger ("Defaults to 0")."""
+    return subaccount_of(req.account, req.q.int("subaccount", 0, 0, MAX_SUBACCOUNT))
 
 
 def create(api, req):
     ex, acct = api.ex, req.account
     n = _limit(req.body)
-    if (req.body.get("subaccount") or 0) != 0:
-        raise bad("invalid subaccount", "the local exchange has only the primary account (0)")
-    g = OrderGroup(ex.new_group_id(), acct.key_id, n)
+    sub = subaccount_of(acct, req.body.get("subaccount"))
+    g = OrderGroup(ex.new_group_id(), acct.key_id, n, sub)
     ex.order_groups[g.id] = g
-    return 201, dumps({"order_group_id": g.id, "subaccount": 0, "exchange_index": 0})
+    publish(ex, g, "created", ex.now_us)
+    return 201, dumps({"order_group_id": g.id, "subaccount": sub, "exchange_index": 0})
 
 
 def _summary(g: OrderGroup) -> dict:
@@ -147,14 +186,17 @@ def _summary(g: OrderGroup) -> dict:
 
 
 def list_groups(api, req):
-    _subaccount(req)
-    mine = [g for g in api.ex.order_groups.values() if g.owner == req.account.key_id]
+    sub = _sub_all(req)
+    mine = [
+        g
+        for g in api.ex.order_groups.values()
+        if g.owner == req.account.key_id and (sub is None or g.subaccount == sub)
+    ]
     return dumps({"order_groups": [_summary(g) for g in mine]})
 
 
 def get(api, req):
-    _subaccount(req)
-    g = _own(api, req)
+    g = _own(api, req, _sub_all(req))
     return dumps(
         {
             "is_auto_cancel_enabled": True,
@@ -166,34 +208,35 @@ def get(api, req):
 
 
 def delete(api, req):
-    _subaccount(req)
     ex = api.ex
-    g = _own(api, req)
-    trigger(ex, g, ex.tick())
+    g = _own(api, req, _sub_zero(req))
+    t = ex.tick()
+    trigger(ex, g, t, announce=False)
     del ex.order_groups[g.id]
+    publish(ex, g, "deleted", t)
     return dumps({})
 
 
 def reset(api, req):
-    _subaccount(req)
-    g = _own(api, req)
+    g = _own(api, req, _sub_zero(req))
     g.matched.clear()
     g.triggered = False
+    publish(api.ex, g, "reset", api.ex.now_us)
     return dumps({})
 
 
 def trigger_view(api, req):
-    _subaccount(req)
     ex = api.ex
-    trigger(ex, _own(api, req), ex.tick())
+    trigger(ex, _own(api, req, _sub_zero(req)), ex.tick())
     return dumps({})
 
 
 def update_limit(api, req):
     ex = api.ex
-    g = _own(api, req)
+    g = _own(api, req, None)  # UpdateOrderGroupLimit has no subaccount parameter
     g.limit = _limit(req.body)
     t = ex.tick()
+    publish(ex, g, "limit_updated", t)
     if not g.triggered and g.in_window(t) >= g.limit:
         trigger(ex, g, t)
     return dumps({})

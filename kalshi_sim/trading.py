@@ -138,7 +138,7 @@ def validate_create(ex, acct, body) -> dict:
         )
     if tif == "fill_or_kill" and _fillable(ex, m.idx, side, price, acct.key_id) < count:
         raise ApiError(400, "fill_or_kill_insufficient_resting_volume", "fill-or-kill order cannot be filled")
-    group = order_groups.group_for_order(ex, acct, body.get("order_group_id"))
+    group = order_groups.group_for_order(ex, acct, body.get("order_group_id"), sub)
     return {
         "group": group,
         "m": m,

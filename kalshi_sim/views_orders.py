@@ -1,9 +1,17 @@
-"""V2 order endpoints (``/portfolio/events/orders…``)."""
+"""V2 order endpoints (``/portfolio/events/orders…``).
+
+Subaccounts (spec v3.21): an order trades from the ``subaccount`` it was created with. Cancel, amend and decrease
+take ``subaccount`` as a query parameter that "Defaults to 0"; each batch-cancel item has its own ``subaccount``
+(default 0). Decision (the spec is silent on a mismatch): the request addresses that subaccount's orders, so an
+order of another subaccount is not found there — 404 ``not_found``, as for an unknown order, nothing changed.
+"""
 
 from __future__ import annotations
 
 from kalshi_sim import fmt, trading
-from kalshi_sim.http import ApiError, bad, dumps
+from kalshi_sim.accounts import MAX_SUBACCOUNT
+from kalshi_sim.book import Order
+from kalshi_sim.http import ApiError, bad, dumps, not_found
 
 MAX_BATCH = 20
 
@@ -58,8 +66,22 @@ def batch_create(api, req):
     return 201, dumps({"orders": out})
 
 
+def _order_in(ex, acct, order_id: str, subaccount) -> Order:
+    """The account's order ``order_id`` if it trades from ``subaccount`` (missing = 0); else 404."""
+    sub = trading.subaccount_of(acct, subaccount)
+    o = trading.own_order(ex, acct, order_id)
+    if (o.subaccount or 0) != sub:
+        raise not_found("order")
+    return o
+
+
+def _target(api, req) -> Order:
+    sub = req.q.int("subaccount", 0, 0, MAX_SUBACCOUNT)
+    return _order_in(api.ex, req.account, req.params["order_id"], sub)
+
+
 def cancel(api, req):
-    o = trading.own_order(api.ex, req.account, req.params["order_id"])
+    o = _target(api, req)
     return dumps(trading.cancel(api.ex, req.account, o))
 
 
@@ -71,7 +93,7 @@ def batch_cancel(api, req):
         try:
             if not isinstance(oid, str):
                 raise bad("order_id is required")
-            o = trading.own_order(ex, acct, oid)
+            o = _order_in(ex, acct, oid, item.get("subaccount"))
             out.append(trading.cancel(ex, acct, o))
         except ApiError as e:
             out.append(
@@ -92,10 +114,10 @@ def cancel_all(api, req):
 
 
 def amend(api, req):
-    o = trading.own_order(api.ex, req.account, req.params["order_id"])
+    o = _target(api, req)
     return dumps(trading.amend(api.ex, req.account, o, req.body))
 
 
 def decrease(api, req):
-    o = trading.own_order(api.ex, req.account, req.params["order_id"])
+    o = _target(api, req)
     return dumps(trading.decrease(api.ex, req.account, o, req.body))

@@ -14,6 +14,14 @@ outbox (``kalshi_sim.ws.Conn.push``); ``seq`` is per subscription (``sid``), nev
 ``orderbook_*`` messages carry it, as in the recorded frames. Exchange times (``ts``, ``ts_ms``) are the
 simulated clock. Field formats follow the genuine frames in ``../shared/real-data`` (``yes_dollars_fp``,
 ``price_dollars``, ``delta_fp``, ``ts`` RFC3339 on deltas) and the AsyncAPI schemas elsewhere.
+
+Subaccounts (AsyncAPI 2026-06-10): ``user_order`` always carries ``subaccount_number``; ``fill`` and
+``market_position`` have an optional ``subaccount`` ("Optional subaccount number for the fill / for the
+position"). A position is per subaccount (each holds its own), so a fill in subaccount 2 publishes subaccount 2's
+position. Decision (no genuine private frames are recorded): ``subaccount`` is sent for a numbered subaccount
+(1–63) and left out for the primary (0), as the spec words it for ``orderbook_delta`` ("present only when … using
+subaccounts"), so an account without subaccounts sees the frames it always did; a reader takes a missing
+``subaccount`` as 0.
 """
 
 from __future__ import annotations
@@ -86,7 +94,7 @@ class Feed:
         self.tickers_sent: dict[int, tuple] = {}  # market → last ticker state sent
         self.dollar_volume: dict[int, int] = {}  # market → Σ count·price (hundredths·pips), from first use
         self.dirty_orders: dict[int, object] = {}
-        self.dirty_positions: dict[tuple[str, int], object] = {}
+        self.dirty_positions: dict[tuple[str, int, int], object] = {}  # (key, market, subaccount) → account
         self._ids: dict[str, str] = {}
 
     # -- registry (called by connections under ex.lock) -------------------------------------------
@@ -209,17 +217,30 @@ class Feed:
             "ts": t // 1_000_000,
             "ts_ms": t // 1000,
         }
+        if o.subaccount:
+            msg["subaccount"] = o.subaccount
         for s in subs:
             if s.covers(m.ticker):
                 s.conn.push(_dump({"type": "fill", "sid": s.sid, "msg": msg}), False)
+
+    def order_group(self, g, event: str, t: int) -> None:
+        """An ``order_group_updates`` message (AsyncAPI ``orderGroupUpdatesPayload``; ``seq`` per subscription)."""
+        msg = {"event_type": event, "order_group_id": g.id, "ts_ms": t // 1000}
+        if event in ("created", "limit_updated"):
+            msg["contracts_limit_fp"] = fmt.fp(g.limit)
+        for s in self.subs:
+            if s.channel == "order_group_updates" and s.conn.key_id == g.owner:
+                frame = {"type": "order_group_updates", "sid": s.sid, "seq": s.next_seq(), "msg": msg}
+                s.conn.push(_dump(frame), True)
 
     def order_dirty(self, o) -> None:
         if self.subs:
             self.dirty_orders[id(o)] = o
 
-    def position_dirty(self, acct, i: int) -> None:
+    def position_dirty(self, acct, i: int, sub: int = 0) -> None:
+        """Subaccount ``sub``'s position in market ``i`` changed."""
         if self.subs:
-            self.dirty_positions[(acct.key_id, i)] = acct
+            self.dirty_positions[(acct.key_id, i, sub or 0)] = acct
 
     def event_created(self, ev) -> None:
         channel = "multivariate_market_lifecycle" if ev.is_mve else "market_lifecycle_v2"
@@ -297,8 +318,8 @@ class Feed:
                 self._user_order(o)
         if self.dirty_positions:
             items, self.dirty_positions = list(self.dirty_positions.items()), {}
-            for (_, mi), acct in items:
-                self._position(acct, mi)
+            for (_, mi, sub), acct in items:
+                self._position(acct, mi, sub)
         if i is None:
             return
         if i in self.books:
@@ -435,11 +456,11 @@ class Feed:
             if s.covers(m.ticker):
                 s.conn.push(_dump({"type": "user_order", "sid": s.sid, "msg": msg}), False)
 
-    def _position(self, acct, i: int) -> None:
+    def _position(self, acct, i: int, sub: int) -> None:
         subs = [s for s in self.subs if s.channel == "market_positions" and s.conn.key_id == acct.key_id]
         if not subs:
             return
-        pos = acct.positions.get(i)
+        pos = acct.ledger(sub).positions.get(i)
         if pos is None:
             return
         m = self.ex.markets[i]
@@ -453,6 +474,8 @@ class Feed:
             "position_fee_cost_dollars": fmt.d6(pos.fees),
             "volume_fp": fmt.fp(pos.volume),
         }
+        if sub:
+            msg["subaccount"] = sub
         for s in subs:
             if s.covers(m.ticker):
                 s.conn.push(_dump({"type": "market_position", "sid": s.sid, "msg": msg}), False)

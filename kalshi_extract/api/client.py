@@ -194,9 +194,9 @@ class KalshiClient:
         """GET ``path`` and return the raw body (validated as JSON, so truncated bodies are retried)."""
         return self._http.request("GET", path, params)[0]
 
-    def post(self, path: str, json: Any) -> dict:
+    def post(self, path: str, json: Any, params: dict | None = None) -> dict:
         """POST a JSON body once (never retried) and return the parsed response (None if empty)."""
-        return self._http.request("POST", path, None, json)[1]
+        return self._http.request("POST", path, params, json)[1]
 
     def put(self, path: str, json: Any = None, params: dict | None = None) -> dict | None:
         """PUT once (never retried); the parsed response or None for an empty body."""

@@ -10,6 +10,7 @@ partition date follows ``snapshot_ts``.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,8 @@ from kalshi_extract.lake.arrowfast import ts_scalar
 from kalshi_extract.lake.state import iso, parse_iso, to_micros, ts_bounds
 
 __all__ = ["run_state", "run_snapshot", "run_candles"]
+
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -103,7 +106,9 @@ def run_state(ctx) -> None:
                 keep.append(item)
         return keep
 
-    def one(query) -> None:
+    def one(query, keep: str | None = None, found: set | None = None) -> None:
+        """Read one query and write its new states; ``keep`` (archive reads): land only the items with that field
+        set, after adding every item's key to ``found``."""
         _, path, params, data_key, is_obj = query
         conv = ctx.converter()
         w = ctx.writer()
@@ -121,22 +126,75 @@ def run_state(ctx) -> None:
             else:
                 pages = (ctx.items(p) for p in ctx.client.paginate(path, params, data_key=data_key))
             for items in pages:
-                keep = fresh(items)
-                batch = conv.convert(keep) if keep else None
+                if keep is not None:
+                    with lock:
+                        found.update(i.get(pk) for i in items)
+                    items = [i for i in items if i.get(keep)]
+                new = fresh(items)
+                batch = conv.convert(new) if new else None
                 if batch is not None:
                     w.write(batch)
-                ctx.page_done(len(items), len(keep), batch)
+                ctx.page_done(len(items), len(new), batch)
         finally:
             ctx.retire(conv)
 
     try:
         R._run_all(ctx, one, queries)
+        if sdef.archive_endpoint:
+            _read_archive(ctx, one, lambda t: t in pending or ctx.book.hash_of(t) is not None)
         files = [f for w in writers for f in w.finish()]
     except BaseException:
         for w in writers:
             w.abort()
         raise
     ctx.committed(ctx.book.commit(files, hashes=pending, meta=meta_updates or None))
+
+
+def _lake_tickers(lake, stream: str) -> set[str]:
+    table = lake.scan(stream, ["ticker"])
+    if table is None:
+        return set()
+    return {t for t in pc.unique(table.column("ticker")).to_pylist() if t}
+
+
+def _read_archive(ctx, one, landed) -> None:
+    """Ask ``sdef.archive_endpoint`` by ``tickers`` for the rows the live read cannot return (combos settled before
+    the cutoff; see :class:`~kalshi_extract.ingest.streams.StreamDef`), and report the tickers still without a row.
+
+    Candidates: the tickers of the ``archive_tickers_from`` streams' lake rows (inside the selection) and the
+    selection's tickers, less those this stream has landed (``landed``) or an ``archive_known_from`` stream has."""
+    sdef, sel = ctx.sdef, ctx.selection
+    named: set[str] = set()
+    for stream in sdef.archive_tickers_from:
+        named |= _lake_tickers(ctx.lake, stream)
+    if sel.narrowed:
+        series, events, tickers = set(sel.series or ()), set(sel.events or ()), set(sel.tickers or ())
+        named = {
+            t for t in named if t in tickers or t.rsplit("-", 1)[0] in events or series_of(None, t) in series
+        }
+        named |= tickers
+    for stream in sdef.archive_known_from:
+        named -= _lake_tickers(ctx.lake, stream)
+    wanted = sorted(t for t in named if not landed(t))
+    if not wanted:
+        return
+    path = ENDPOINTS[sdef.archive_endpoint].path
+    queries = [
+        ("archive", path, {"tickers": ",".join(chunk), "limit": R.PAGE_LIMIT}, sdef.data_key, False)
+        for chunk in R._chunks(wanted, R.TICKER_CHUNK)
+    ]
+    ctx.partitions += len(queries)
+    found: set[str] = set()
+    R._run_all(ctx, lambda q: one(q, sdef.archive_keep, found), queries)
+    missing = [t for t in wanted if t not in found]
+    if missing:
+        log.warning(
+            "%s: %d traded or named tickers have no market row (none in the lake, none live, none in %s): %s",
+            sdef.name,
+            len(missing),
+            path,
+            ", ".join(missing[:20]) + (" …" if len(missing) > 20 else ""),
+        )
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -35,6 +35,15 @@ helpers in :mod:`kalshi_extract.ingest.rule_base`):
 - ``candles`` (candlesticks): watermark per (ticker, interval) = the newest *closed* candle landed; a final
   market's candles come from the historical twin.
 
+Archived combos (``combo_markets``): ``/historical/markets`` does return multivariate markets (its ``mve_filter``
+takes only ``exclude``; "By default, MVE markets are included") and takes a ``tickers`` list, but it cannot list
+combos *only*, and the archive holds every market settled before the cutoff. So the live read stays
+``/markets?mve_filter=only`` and the archive is asked by ticker (``archive_*`` fields): the tickers the lake's
+trades and fills name (and the selection's tickers) that neither ``combo_markets`` nor ``markets`` has a row for,
+``TICKER_CHUNK`` per request, keeping the combos (rows with ``mve_collection_ticker``). A traded ticker still without
+a market row after that is reported (a warning naming them), never silently missing. A combo settled before the
+cutoff that nobody traded or filled (and that is not named) is not read: it has nothing to attribute.
+
 Subaccounts: fills and orders "default to all subaccounts" and each row says its ``subaccount_number``: read once.
 Positions, event positions and balance "default to 0" and settlements do not say their subaccount: these
 (``per_subaccount``) are read once per subaccount the account has, each row stamped with its ``subaccount_number``.
@@ -114,6 +123,18 @@ class StreamDef:
     #: row stamped ``subaccount_number = n``. For endpoints whose ``subaccount`` "defaults to 0" (positions,
     #: balance: one read would miss the other subaccounts) or whose rows do not say their subaccount (settlements)
     per_subaccount: bool = False
+    #: state rule: rows the historical twin cannot select by itself are read from this endpoint by ``tickers``
+    #: (combos: ``/historical/markets`` has no ``mve_filter=only``), for the tickers that ``archive_tickers_from``
+    #: streams' lake rows name (and the selection's tickers) and that neither this stream nor the
+    #: ``archive_known_from`` streams have landed; see the module docstring
+    archive_endpoint: str | None = None
+    #: state rule: lake streams whose ``ticker`` column names the rows to look for in the archive
+    archive_tickers_from: tuple[str, ...] = ()
+    #: state rule: lake streams whose rows already give a ticker its market row (not asked, not reported)
+    archive_known_from: tuple[str, ...] = ()
+    #: state rule: an archived row is this stream's when this field is set (a combo's ``mve_collection_ticker``);
+    #: the others belong to another stream (``markets``) and are not landed here
+    archive_keep: str | None = None
 
     def __post_init__(self) -> None:
         if self.endpoint not in ENDPOINTS:
@@ -189,8 +210,9 @@ STREAMS: dict[str, StreamDef] = {
             level="market",
         ),
         # multivariate (combo) markets. Collections are a small list read whole; combo markets and their events
-        # (one per combo on Kalshi) are pulled only when named (ingest.plan.ON_REQUEST_STREAMS). No historical twin: /historical/markets
-        # cannot select combos only, so combos settled before the cutoff are not read (docs/CONTRACTS.md).
+        # (one per combo on Kalshi) are pulled only when named (ingest.plan.ON_REQUEST_STREAMS). Combos settled
+        # before the cutoff: /historical/markets includes them but cannot select combos only, so they are asked
+        # by ticker, for the combos the lake's trades and fills name (module docstring, docs/CONTRACTS.md).
         _S("mve_collections", "state", "multivariate_collections", None, level="exchange"),
         _S(
             "mve_events",
@@ -207,6 +229,10 @@ STREAMS: dict[str, StreamDef] = {
             None,
             exact_numbers=True,
             level="market",
+            archive_endpoint="historical_markets",
+            archive_tickers_from=("trades", "fills"),
+            archive_known_from=("markets",),
+            archive_keep="mve_collection_ticker",
         ),
         _S(
             "trades",

@@ -376,7 +376,11 @@ class Executor:
             self._flush(buf)
         return [results[r["client_order_id"]] for r in requests]
 
-    def amend(self, order_id: str, body: dict) -> WriteResult:
+    def _post(self, path: str, body: dict, params: dict | None):
+        """POST with the query ``params`` when there are any (a subaccount's order change)."""
+        return self.client.post(path, body, params=params) if params else self.client.post(path, body)
+
+    def amend(self, order_id: str, body: dict, params: dict | None = None) -> WriteResult:
         new_coid = body.get("updated_client_order_id")
         ev = self._event_factory("amend", client_order_id=new_coid, order_id=order_id, ticker=body["ticker"])
 
@@ -390,11 +394,17 @@ class Executor:
             return None
 
         outcome, value, attempts = self._run(
-            "amend", ev, lambda: self.client.post(f"{CREATE_PATH}/{seg(order_id)}/amend", body), applied, body
+            "amend",
+            ev,
+            lambda: self._post(f"{CREATE_PATH}/{seg(order_id)}/amend", body, params),
+            applied,
+            body,
         )
         return WriteResult("amend", (value or {}).get("order_id", order_id), outcome, attempts, value)
 
-    def decrease(self, order_id: str, ticker: str, body: dict, target: Decimal) -> WriteResult:
+    def decrease(
+        self, order_id: str, ticker: str, body: dict, target: Decimal, params: dict | None = None
+    ) -> WriteResult:
         ev = self._event_factory("decrease", order_id=order_id, ticker=ticker)
 
         def applied():
@@ -404,18 +414,19 @@ class Executor:
         outcome, value, attempts = self._run(
             "decrease",
             ev,
-            lambda: self.client.post(f"{CREATE_PATH}/{seg(order_id)}/decrease", body),
+            lambda: self._post(f"{CREATE_PATH}/{seg(order_id)}/decrease", body, params),
             applied,
             body,
         )
         return WriteResult("decrease", order_id, outcome, attempts, value)
 
-    def cancel(self, order_id: str, order: dict) -> WriteResult:
+    def cancel(self, order_id: str, order: dict, params: dict | None = None) -> WriteResult:
         ticker = order.get("ticker")
         ev = self._event_factory(
             "cancel", client_order_id=order.get("client_order_id"), order_id=order_id, ticker=ticker
         )
-        params = {"market_ticker": ticker} if ticker else None
+        if params is None:
+            params = {"market_ticker": ticker} if ticker else None
 
         def applied():
             o = self.get_order(order_id)
@@ -430,8 +441,9 @@ class Executor:
         )
         return WriteResult("cancel", order_id, outcome, attempts, value)
 
-    def cancel_batch(self, order_ids: list[str]) -> list[WriteResult]:
-        body = {"orders": [{"order_id": o} for o in order_ids]}
+    def cancel_batch(self, order_ids: list[str], subaccount: int | None = None) -> list[WriteResult]:
+        sub = {} if subaccount is None else {"subaccount": subaccount}
+        body = {"orders": [{"order_id": o, **sub} for o in order_ids]}
         ev = self._event_factory("cancel")
 
         def applied():

@@ -244,7 +244,8 @@ class Orders:
         if order.get("exchange_index") is not None:
             body["exchange_index"] = order["exchange_index"]
         path = f"{CREATE_PATH}/{seg(order_id)}/amend"
-        return PreparedWrite("amend", "POST", path, body, None, order, order_id=order_id)
+        params = self._sub_params(order) or None
+        return PreparedWrite("amend", "POST", path, body, params, order, order_id=order_id)
 
     def decrease(
         self,
@@ -281,7 +282,8 @@ class Orders:
                 raise _invalid(f"reduce_to {to} must be below the {remaining} contracts resting.")
             body, target = {"reduce_to": format_count2(to)}, to
         path = f"{CREATE_PATH}/{seg(order_id)}/decrease"
-        return PreparedWrite("decrease", "POST", path, body, None, order, target, order_id=order_id)
+        params = self._sub_params(order) or None
+        return PreparedWrite("decrease", "POST", path, body, params, order, target, order_id=order_id)
 
     def cancel(self, order_id: str) -> WriteResult:
         """Cancel one resting order."""
@@ -292,16 +294,21 @@ class Orders:
         self.checker.require_key()
         order = self.get_order(order_id)
         self._require_resting(order, "cancel")
-        params = {"market_ticker": order["ticker"]} if order.get("ticker") else None
+        params = {"market_ticker": order["ticker"]} if order.get("ticker") else {}
+        params = {**params, **self._sub_params(order)} or None
         path = f"{CREATE_PATH}/{seg(order_id)}"
         return PreparedWrite("cancel", "DELETE", path, None, params, order, order_id=order_id)
 
-    def cancel_batch(self, order_ids: list[str]) -> list[WriteResult]:
-        """Cancel several orders in one batched call."""
+    def cancel_batch(self, order_ids: list[str], subaccount: int | None = None) -> list[WriteResult]:
+        """Cancel several orders in one batched call; ``subaccount``: the orders' (each item's defaults to 0)."""
         if not order_ids:
             raise _invalid("cancel_batch needs at least one order id.")
+        if subaccount is not None and (
+            isinstance(subaccount, bool) or not isinstance(subaccount, int) or not 0 <= subaccount <= 63
+        ):
+            raise _invalid(f"subaccount must be 0 (primary) or 1-63, not {subaccount!r}.")
         self.checker.require_key()
-        return self.exec.cancel_batch(list(order_ids))
+        return self.exec.cancel_batch(list(order_ids), subaccount)
 
     def cancel_all(self) -> WriteResult:
         """Cancel every resting order of the account (``DELETE /portfolio/events/orders``)."""
@@ -318,11 +325,11 @@ class Orders:
         request sent is the one shown (an amend keeps its ``updated_client_order_id``)."""
         self.checker.require_key()
         if pw.action == "amend":
-            return self.exec.amend(pw.order_id, pw.body)
+            return self.exec.amend(pw.order_id, pw.body, pw.params)
         if pw.action == "decrease":
-            return self.exec.decrease(pw.order_id, pw.order["ticker"], pw.body, pw.target)
+            return self.exec.decrease(pw.order_id, pw.order["ticker"], pw.body, pw.target, pw.params)
         if pw.action == "cancel":
-            return self.exec.cancel(pw.order_id, pw.order)
+            return self.exec.cancel(pw.order_id, pw.order, pw.params)
         if pw.action == "cancel_all":
             return self.exec.cancel_all()
         raise _invalid(
@@ -384,6 +391,13 @@ class Orders:
         self.checker.require_key()
         body = self.client.get(f"/portfolio/orders/{seg(order_id)}/queue_position")
         return Decimal(str(body.get("queue_position_fp", body.get("queue_position", "0"))))
+
+    @staticmethod
+    def _sub_params(order: dict) -> dict[str, Any]:
+        """``subaccount`` of a change to an order of a numbered subaccount: the V2 cancel/amend/decrease
+        endpoints take it as a query parameter that defaults to 0 (the primary)."""
+        n = order.get("subaccount_number")
+        return {"subaccount": int(n)} if n else {}
 
     @staticmethod
     def _require_resting(order: dict, what: str) -> None:

@@ -22,6 +22,15 @@ app = typer.Typer(
 
 GroupArg = Annotated[str, typer.Argument(help="The order group's id.")]
 LimitArg = Annotated[str, typer.Argument(help="Whole contracts matched per rolling 15 s, at least 1.")]
+SubOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--subaccount",
+        min=0,
+        max=63,
+        help="The group's subaccount (0 primary, 1-63). list/show: default all; create/reset/trigger/delete: 0.",
+    ),
+]
 
 
 def _groups(c):
@@ -39,13 +48,13 @@ def _write(what: str, yes: bool, send) -> None:
     typer.echo(out if out is not None else f"done: {what}")
 
 
-def list_groups(as_json: JsonOpt = False) -> None:
-    """List the account's order groups.
-    Example: kalshi-lake order-groups list"""
+def list_groups(as_json: JsonOpt = False, subaccount: SubOpt = None) -> None:
+    """List the account's order groups (every subaccount's unless --subaccount).
+    Example: kalshi-lake order-groups list --subaccount 1"""
     settings = load_settings()
     require_key(settings)
     with make_client(settings) as c:
-        rows = _groups(c).list()
+        rows = _groups(c).list(subaccount)
     if as_json:
         print_json(rows)
         return
@@ -54,22 +63,27 @@ def list_groups(as_json: JsonOpt = False) -> None:
     print_table("order groups", cols, table, empty="no order groups")
 
 
-def show(group_id: GroupArg, as_json: JsonOpt = False) -> None:
+def show(group_id: GroupArg, as_json: JsonOpt = False, subaccount: SubOpt = None) -> None:
     """Show one order group: its limit and its orders.
     Example: kalshi-lake order-groups show 3b23c1c7-…"""
     settings = load_settings()
     require_key(settings)
     with make_client(settings) as c:
-        print_json(_groups(c).get(group_id))
+        print_json(_groups(c).get(group_id, subaccount))
 
 
-def create(limit: LimitArg, yes: YesOpt = False) -> None:
+def _in(subaccount: int | None) -> str:
+    return "" if subaccount is None else f" in subaccount {subaccount}"
+
+
+def create(limit: LimitArg, yes: YesOpt = False, subaccount: SubOpt = None) -> None:
     """Create an order group capped at LIMIT contracts per 15 s; prints its id.
-    Example: kalshi-lake order-groups create 10"""
+    Example: kalshi-lake order-groups create 10 --subaccount 1"""
     from kalshi_extract.orders.groups import contracts_limit
 
     n = contracts_limit(limit)
-    _write(f"create an order group capped at {n} contracts per 15 s", yes, lambda g: g.create(n))
+    what = f"create an order group capped at {n} contracts per 15 s{_in(subaccount)}"
+    _write(what, yes, lambda g: g.create(n, subaccount))
 
 
 def limit(group_id: GroupArg, new_limit: LimitArg, yes: YesOpt = False) -> None:
@@ -83,22 +97,25 @@ def limit(group_id: GroupArg, new_limit: LimitArg, yes: YesOpt = False) -> None:
     )
 
 
-def reset(group_id: GroupArg, yes: YesOpt = False) -> None:
+def reset(group_id: GroupArg, yes: YesOpt = False, subaccount: SubOpt = None) -> None:
     """Reset a group's matched counter so orders may be placed in it again.
     Example: kalshi-lake order-groups reset 3b23c1c7-…"""
-    _write(f"reset order group {group_id}", yes, lambda g: g.reset(group_id))
+    what = f"reset order group {group_id}{_in(subaccount)}"
+    _write(what, yes, lambda g: g.reset(group_id, subaccount))
 
 
-def trigger(group_id: GroupArg, yes: YesOpt = False) -> None:
+def trigger(group_id: GroupArg, yes: YesOpt = False, subaccount: SubOpt = None) -> None:
     """Trigger a group: cancel its orders and refuse new ones until reset.
     Example: kalshi-lake order-groups trigger 3b23c1c7-…"""
-    _write(f"trigger order group {group_id} (cancels its orders)", yes, lambda g: g.trigger(group_id))
+    what = f"trigger order group {group_id}{_in(subaccount)} (cancels its orders)"
+    _write(what, yes, lambda g: g.trigger(group_id, subaccount))
 
 
-def delete(group_id: GroupArg, yes: YesOpt = False) -> None:
+def delete(group_id: GroupArg, yes: YesOpt = False, subaccount: SubOpt = None) -> None:
     """Delete a group and cancel its orders.
     Example: kalshi-lake order-groups delete 3b23c1c7-…"""
-    _write(f"delete order group {group_id} (cancels its orders)", yes, lambda g: g.delete(group_id))
+    what = f"delete order group {group_id}{_in(subaccount)} (cancels its orders)"
+    _write(what, yes, lambda g: g.delete(group_id, subaccount))
 
 
 COMMANDS = {"list": list_groups, "show": show, "create": create, "limit": limit, "reset": reset}

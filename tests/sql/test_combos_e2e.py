@@ -25,6 +25,14 @@ def _pull(client, settings, streams):
     assert not failed
 
 
+def con_tickers(settings):
+    """Distinct tickers of the lake's trades and fills (the combos the archive read looks for)."""
+    from kalshi_extract.lake.store import Lake
+
+    lake = Lake.from_settings(settings)
+    return {(t,) for s in ("trades", "fills") for t in lake.read(s, ["ticker"]).column("ticker").to_pylist()}
+
+
 def _build(settings):
     build = warehouse.build(settings)
     assert build.ok, str(build)
@@ -70,9 +78,15 @@ def test_combo_trades_and_fills_are_attributed_to_their_legs(tmp_path):
             assert len(unknown) == n_combo_trades > 0  # no trade dropped
             con.close()
 
-            # 2) the combo streams: every live combo's legs, events and collection land as the API sent them
+            # 2) the combo streams: every live combo's legs, events and collection land as the API sent them, and
+            # every traded combo settled before the cutoff (asked from /historical/markets by ticker)
+            traded = {r[0] for r in con_tickers(settings)}
             _pull(client, settings, COMBO_STREAMS)
             api_combos = {m["ticker"]: m for m in client.endpoint_items("combo_markets")}
+            archived = client.get("/historical/markets", {"limit": 1000})["markets"]
+            api_combos |= {
+                m["ticker"]: m for m in archived if m.get("mve_collection_ticker") and m["ticker"] in traded
+            }
             api_events = {e["event_ticker"] for e in client.endpoint_items("multivariate_events")}
             api_cols = {c["collection_ticker"]: c for c in client.endpoint_items("multivariate_collections")}
         con = _build(settings)
@@ -124,10 +138,8 @@ def test_combo_trades_and_fills_are_attributed_to_their_legs(tmp_path):
                 leg["market_ticker"] for leg in combo["mve_selected_legs"]
             ]
             assert all(r["legs_known"] and r["count_fp"] == rows[0]["count_fp"] for r in rows)
-        # combos past the historical cutoff are not read (no historical twin selects combos): their trades stay,
-        # marked unattributed
-        rest = _rows(con, "select * from fct_combo_leg_trades where not legs_known")
-        assert all(r["combo_ticker"] not in api_combos for r in rest)
+        # combos past the historical cutoff are read by ticker too: no combo trade is left unattributed
+        assert _rows(con, "select * from fct_combo_leg_trades where not legs_known") == []
         n_rows = con.execute("select count(distinct trade_id) from fct_combo_leg_trades").fetchone()[0]
         assert n_rows == n_combo_trades
 
