@@ -22,6 +22,7 @@ from kalshi_extract.api.endpoints import ENDPOINTS, fill_path
 from kalshi_extract.errors import KalshiApiError, KalshiLakeError, NotFoundError, PaginationError
 from kalshi_extract.ingest import rule_base as R
 from kalshi_extract.lake.arrowfast import all_true, bool_scalar, str_array, ts_scalar
+from kalshi_extract.lake.convert import stamp_items
 from kalshi_extract.lake.state import iso, parse_iso, to_micros, ts_bounds
 
 __all__ = ["run_time"]
@@ -263,7 +264,7 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
             ctx.page_done(0, 0)
             return
         if job.stamp:
-            items = [{**item, **job.stamp} for item in items]
+            items = stamp_items(items, job.stamp)  # dicts, or a page decoded column-wise
         batch = conv.convert(items)
         mask = None
         if a is not None or b is not None:

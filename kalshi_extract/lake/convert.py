@@ -439,7 +439,18 @@ _BODY_KINDS = {
     "fp": pa.string(),
     "ts": pa.string(),
     "bool": pa.bool_(),
+    "cents": pa.int64(),
+    "int": pa.int64(),
+    "int32": pa.int64(),  # read as int64, then a safe cast (a value past int32 fails it: the row path)
 }
+
+
+def _body_type(col: Col) -> pa.DataType:
+    """The JSON type ``col`` is read as: a time named ``ts`` / ``*_ts`` is Unix seconds (``Fill.ts``,
+    ``end_period_ts``), every other time RFC3339 text. A page that sends the other form takes the row path."""
+    if col.kind == "ts" and (col.name == "ts" or col.name.endswith("_ts")):
+        return pa.int64()
+    return _BODY_KINDS[col.kind]
 
 
 class PageColumns:
@@ -448,17 +459,41 @@ class PageColumns:
     Stands in for the page's item list: ``len()`` is the number of items and :meth:`Converter.convert` accepts it.
     """
 
-    __slots__ = ("arrays", "n")
+    __slots__ = ("arrays", "n", "stream", "cols")
 
-    def __init__(self, arrays: list[pa.Array], n: int) -> None:
+    def __init__(self, arrays: list[pa.Array], n: int, stream: str = "", cols: Sequence[Col] = ()) -> None:
         self.arrays = arrays
         self.n = n
+        self.stream = stream
+        self.cols = tuple(cols)
 
     def __len__(self) -> int:
         return self.n
 
     def __repr__(self) -> str:
         return f"PageColumns(n={self.n})"
+
+    def stamped(self, fields: dict) -> PageColumns:
+        """The page with each of ``fields`` set to its value on every row (what ``{**item, **fields}`` does to
+        dict items); the value goes through the row path's :func:`column`, so both paths store the same cell."""
+        unknown = set(fields) - {c.name for c in self.cols}
+        if unknown:  # the row path would keep it in _extra: stamps are the code's, so this is a bug, not data
+            raise ValueError(
+                f"{self.stream}: cannot stamp fields the schema does not know: {sorted(unknown)}"
+            )
+        arrays = list(self.arrays)
+        for i, col in enumerate(self.cols):
+            if col.name in fields:
+                arrays[i] = column(self.stream, col, [fields[col.name]] * self.n)
+        return PageColumns(arrays, self.n, self.stream, self.cols)
+
+
+def stamp_items(items, fields: dict):
+    """``items`` with ``fields`` set on every row: dict items are copied (``{**item, **fields}``), decoded columns
+    (:class:`PageColumns`) get constant columns."""
+    if isinstance(items, PageColumns):
+        return items.stamped(fields)
+    return [{**item, **fields} for item in items]
 
 
 class BodyDecoder:
@@ -468,24 +503,33 @@ class BodyDecoder:
     It only takes pages it can prove it handles exactly as :class:`Converter`'s row path would; for any other page
     :meth:`decode` returns None and the caller parses the body and converts it row by row (counted in
     :attr:`row_pages`). The reader is strict: an unknown field (in an item or at the top level), a field sent twice,
-    a value of another JSON type than expected (a number where a string is expected, a string where a boolean is),
-    a null item or a null/missing data list all make the read fail. After the read, every decimal and time column
-    is cast in one vectorised step; a cast that fails (an unset optional ``""``, a money string with more decimals
-    than its column, a time with more than 6 fractional digits …) also sends the page to the row path, which keeps
+    a value of another JSON type than expected (a number where a string is expected, a string where a boolean or an
+    integer is, a fraction where an integer is), a null item or a null/missing data list all make the read fail.
+    After the read, every decimal, time and narrower integer column is cast in one vectorised step; a cast that
+    fails (an unset optional ``""``, a money string with more decimals than its column, a time with more than 6
+    fractional digits, Unix seconds past the timestamp range …) also sends the page to the row path, which keeps
     the odd value in ``_extra``. So a page decoded here has no unknown field and no odd value: its ``_extra`` is
     null, exactly as the row path would write it.
 
-    Only streams whose every column is a string, decimal string, RFC3339 time or boolean, and that fill no column
-    from another field (``SAME_AS``), get a decoder (:meth:`for_stream`); today: trades.
+    JSON types by column kind: strings, decimal strings and RFC3339 times (``ts`` / ``*_ts``: Unix seconds) are
+    text, booleans are ``true``/``false``, integer and cents columns are JSON integers. A column the row path fills
+    from another field when null (``SAME_AS``: Fill ``fill_id`` ← ``trade_id``) is coalesced the same way after the
+    read when the other field is a column of the same kind; when it is not a column (``yes_price_fixed``) it is an
+    unknown field, so a page that sends it takes the row path. Streams with a column of another kind (JSON numbers
+    for exact decimals: markets, events …) get no decoder (:meth:`for_stream`); today: trades, fills, orders,
+    settlements.
     """
 
     def __init__(self, stream: str, cols: Sequence[Col], data_key: str) -> None:
         self.stream = stream
         self.cols = tuple(cols)
         self.data_key = data_key
-        item = pa.struct([pa.field(c.name, _BODY_KINDS[c.kind]) for c in self.cols])
+        item = pa.struct([pa.field(c.name, _body_type(c)) for c in self.cols])
         schema = pa.schema([pa.field("cursor", pa.string()), pa.field(data_key, pa.list_(item))])
         self._parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+        index = {c.name: i for i, c in enumerate(self.cols)}
+        # (column, source column) pairs: a null cell takes the source's value, as the row path does
+        self._same_as = [(index[a], index[b]) for a, b in SAME_AS.get(stream, {}).items() if b in index]
         self._lock = threading.Lock()
         self.fast_pages = 0
         self.row_pages = 0
@@ -493,10 +537,14 @@ class BodyDecoder:
     @classmethod
     def for_stream(cls, stream: str, cols: Sequence[Col], data_key: str | None) -> BodyDecoder | None:
         """A decoder for ``stream``, or None when its columns are not all of the kinds the reader handles."""
-        if not data_key or data_key == "cursor" or SAME_AS.get(stream):
+        if not data_key or data_key == "cursor" or not cols:
             return None
-        if not cols or any(c.kind not in _BODY_KINDS for c in cols):
+        if any(c.kind not in _BODY_KINDS for c in cols):
             return None
+        kinds = {c.name: c.kind for c in cols}
+        for name, source in SAME_AS.get(stream, {}).items():
+            if name not in kinds or (source in kinds and kinds[source] != kinds[name]):
+                return None
         return cls(stream, cols, data_key)
 
     def decode(self, body: bytes) -> tuple[PageColumns, str | None] | None:
@@ -526,10 +574,17 @@ class BodyDecoder:
         cursor = table.column("cursor")[0].as_py()
         arrays = []
         for col, values in zip(self.cols, structs.flatten(), strict=True):
-            if values.type != col.type:
-                try:
+            try:
+                if col.kind == "ts" and pa.types.is_integer(
+                    values.type
+                ):  # Unix seconds, as the row path does
+                    values = pc.multiply_checked(values, int_scalar(1_000_000)).cast(TS)
+                elif values.type != col.type:
                     values = pc.cast(values, col.type)
-                except _ARROW_ERRORS:
-                    return None
+            except _ARROW_ERRORS:
+                return None
             arrays.append(values)
-        return PageColumns(arrays, len(structs)), cursor
+        for i, source in self._same_as:
+            if arrays[i].null_count:
+                arrays[i] = pc.coalesce(arrays[i], arrays[source])
+        return PageColumns(arrays, len(structs), self.stream, self.cols), cursor
