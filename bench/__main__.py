@@ -2,9 +2,9 @@
 
 Prints a table on stdout, writes every figure and ratio to ``bench/results.json`` (git-ignored) and checks the
 targets of issue #9. ``--quick`` runs everything at a tiny size (what the smoke test does); ``--only`` picks
-scenarios; ``--models`` / ``--backtest`` / ``--book`` also run ``bench.bench_models`` (full, no-change and
-incremental top-up builds) / ``bench.bench_backtest`` / ``bench.bench_book`` as child processes and store what
-they print.
+scenarios; ``--models`` / ``--backtest`` / ``--book`` / ``--recorder`` also run ``bench.bench_models`` (full,
+no-change and incremental top-up builds) / ``bench.bench_backtest`` / ``bench.bench_book`` /
+``bench.bench_recorder`` (WebSocket recorder throughput) as child processes and store what they print.
 
 A scenario that cannot run (the local exchange or the lake missing, a contender failing) is recorded under
 ``not_measured`` with the reason; the others still run. The exit status is 0 when every requested scenario ran,
@@ -70,6 +70,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--book", action="store_true", help="also run bench.bench_book (book_at over a busy day)")
     p.add_argument("--book-args", default="", help='arguments for bench.bench_book, e.g. "--deltas 100000"')
     p.add_argument(
+        "--recorder", action="store_true", help="also run bench.bench_recorder (recorder throughput)"
+    )
+    p.add_argument(
+        "--recorder-args",
+        default="",
+        help='arguments for bench.bench_recorder, e.g. "--markets 20 --hours 2"',
+    )
+    p.add_argument(
         "--models-args", default="", help='arguments for bench.bench_models, e.g. "--trades 1000000"'
     )
     p.add_argument(
@@ -88,6 +96,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.models_args = args.models_args or "--trades 100000 --fills 2000 --markets 200"
         args.backtest_args = args.backtest_args or "--trades 100000 --markets 50"
         args.book_args = args.book_args or "--deltas 20000"
+        args.recorder_args = args.recorder_args or "--markets 10 --hours 1 --size small"
     if args.rate_size is None:
         args.rate_size = args.size
     args.only = [s for s in args.only.split(",") if s]
@@ -219,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         attempt("backtest", _other_bench, "bench.bench_backtest", args.backtest_args)
     if args.book:
         attempt("book", _other_bench, "bench.bench_book", args.book_args)
+    if args.recorder:
+        attempt("recorder", _other_bench, "bench.bench_recorder", args.recorder_args)
 
     results["targets"] = evaluate_targets(results, big=args.size, small=args.small_size)
     results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -277,7 +277,7 @@ def render(results: dict[str, Any]) -> str:
         parts.append(
             _table(["command", "CPU", "CPU min", "wall", "RSS MB", "- python", "- pyarrow+duckdb"], rows)
         )
-    for key in ("models", "backtest"):
+    for key in ("models", "backtest", "book", "recorder"):
         if key in sc:
             parts.append(
                 f"\n{key} (bench.bench_{key} {sc[key].get('args', '')}):\n{sc[key].get('report', '').rstrip()}"

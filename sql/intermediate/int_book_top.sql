@@ -12,9 +12,9 @@
 --   are one event (the top after the last of them).
 with events as (
     select
-        e.*,
+        epoch_id, seq, received_at, ts, kind = 'snapshot' as is_snapshot, side, price_dollars, quantity_fp,
         dense_rank() over (order by epoch_id, seq) as ord
-    from int_book_events as e
+    from int_book_events
     where status = 'applied'
 ),
 
@@ -22,13 +22,10 @@ points as (
     select
         ord,
         any_value(epoch_id) as epoch_id,
-        any_value(ticker) as ticker,
-        any_value(connection_id) as connection_id,
-        any_value(sid) as sid,
         any_value(seq) as seq,
         min(received_at) as observed_at,
         max(ts) as exchange_ts,
-        bool_or(kind = 'snapshot') as is_snapshot,
+        bool_or(is_snapshot) as is_snapshot,
         bool_or(side = 'yes') as touches_yes,
         bool_or(side = 'no') as touches_no
     from events
@@ -104,18 +101,17 @@ candidates as (
     join full_blocks as f on f.side = p.side and f.block = p.block
 ),
 
+-- both sides' best in one aggregate (one row per event): yes_best and no_best as two filters of one grouped
+-- result would be computed twice, side by side, in memory
 best as (
-    select ord, side, max(price) as price, arg_max(quantity, price) as quantity
+    select
+        ord,
+        max(price) filter (where side = 'yes') as yes_price,
+        arg_max(quantity, price) filter (where side = 'yes') as yes_quantity,
+        max(price) filter (where side = 'no') as no_price,
+        arg_max(quantity, price) filter (where side = 'no') as no_quantity
     from candidates
-    group by ord, side
-),
-
-yes_best as (
-    select ord, price, quantity from best where side = 'yes'
-),
-
-no_best as (
-    select ord, price, quantity from best where side = 'no'
+    group by ord
 ),
 
 -- at an event touching a side, that side's best (a struct with null fields when the side is now empty);
@@ -123,16 +119,17 @@ no_best as (
 sides as (
     select
         p.*,
-        case when p.touches_yes or p.is_snapshot then {'price': y.price, 'quantity': y.quantity} end as yes_at,
-        case when p.touches_no or p.is_snapshot then {'price': n.price, 'quantity': n.quantity} end as no_at
+        case when p.touches_yes or p.is_snapshot then {'price': b.yes_price, 'quantity': b.yes_quantity} end
+            as yes_at,
+        case when p.touches_no or p.is_snapshot then {'price': b.no_price, 'quantity': b.no_quantity} end
+            as no_at
     from points as p
-    left join yes_best as y on y.ord = p.ord
-    left join no_best as n on n.ord = p.ord
+    left join best as b on b.ord = p.ord
 ),
 
 replayed as (
     select
-        ticker, observed_at, exchange_ts, connection_id, sid, seq, epoch_id, ord,
+        observed_at, exchange_ts, seq, epoch_id, ord,
         last_value(yes_at ignore nulls) over w as yes_top,
         last_value(no_at ignore nulls) over w as no_top,
         lead(exchange_ts) over (partition by epoch_id order by ord) as next_exchange_ts
@@ -142,11 +139,12 @@ replayed as (
 
 -- one exchange event (an order matching against several levels, say) arrives as several deltas with the same
 -- exchange ts; the states between them never existed on the exchange (they can even look crossed), so a burst
--- counts once, at its last delta
+-- counts once, at its last delta. Ticker, connection and sid are the epoch's (every applied event shares them)
 tops as (
-    select * exclude (next_exchange_ts)
-    from replayed
-    where exchange_ts is null or next_exchange_ts is null or next_exchange_ts <> exchange_ts
+    select e.ticker, e.connection_id, e.sid, r.* exclude (next_exchange_ts)
+    from replayed as r
+    join int_book_epochs as e on e.epoch_id = r.epoch_id
+    where r.exchange_ts is null or r.next_exchange_ts is null or r.next_exchange_ts <> r.exchange_ts
 ),
 
 wholes as (

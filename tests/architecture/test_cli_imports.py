@@ -1,0 +1,88 @@
+"""What the CLI imports to start (issue #20: `status` ≤ 0.5 s): `main` builds only the invoked command's module,
+and `status` / `--help` import neither pydantic (typer's conversion, built only for a given value) nor Prefect,
+DuckDB or `pyarrow.dataset`. Import sets, not timings: figures are in BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+
+from kalshi_lake import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _names(app: typer.Typer) -> set[str]:
+    group = typer.main.get_group(app)
+    return set(group.commands)
+
+
+def test_command_modules_name_what_each_module_registers():
+    everything = _names(cli.build_app())
+    assert everything == set(cli.COMMAND_MODULES) | {"version"}, "add the new command to COMMAND_MODULES"
+    for module in cli.MODULES:
+        registered = _names(cli.build_app((module,))) - {"version"}
+        mapped = {name for name, owner in cli.COMMAND_MODULES.items() if owner == module}
+        assert registered == mapped, module
+
+
+def test_a_one_command_module_still_runs_its_command_by_name():
+    # record and run register one command each: with `version` beside it the root stays a group
+    for name in ("record", "run"):
+        group = typer.main.get_command(cli.app_for([name, "--help"]))
+        assert isinstance(group, typer.core.TyperGroup)
+        assert name in group.commands
+
+
+_PROBE = """
+import atexit, json, sys
+def report():
+    print("MODULES " + json.dumps(sorted(sys.modules)), file=sys.stderr)
+atexit.register(report)
+from kalshi_lake.cli import main
+main()
+"""
+
+NEVER = ("pydantic", "prefect", "duckdb", "pyarrow.dataset", "kalshi_sim", "pipelines")
+
+
+def _imported(args: list[str], lake_dir: Path) -> tuple[set[str], subprocess.CompletedProcess]:
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "KALSHI_LAKE_DIR": str(lake_dir),
+            "COLUMNS": "120",
+            "HOME": str(lake_dir),
+        },
+        timeout=120,
+    )
+    line = next(x for x in out.stderr.splitlines() if x.startswith("MODULES "))
+    return set(json.loads(line.removeprefix("MODULES "))), out
+
+
+def _top(modules: set[str]) -> set[str]:
+    return modules | {m.split(".")[0] for m in modules}
+
+
+def test_status_imports_only_its_own_command_module(tmp_path):
+    modules, out = _imported(["status"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "stream" in out.stdout
+    assert not _top(modules) & set(NEVER), sorted(_top(modules) & set(NEVER))
+    commands = {m for m in modules if m.startswith("kalshi_lake.cli.") and m.endswith("_cmd")}
+    assert commands == {"kalshi_lake.cli.data_cmd"}
+
+
+def test_help_imports_no_pyarrow_pydantic_or_prefect(tmp_path):
+    modules, out = _imported(["--help"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert all(f" {name} " in out.stdout for name in cli.COMMAND_MODULES), out.stdout  # every command listed
+    assert not _top(modules) & {*NEVER, "pyarrow"}, sorted(_top(modules) & {*NEVER, "pyarrow"})
