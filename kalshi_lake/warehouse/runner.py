@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -230,32 +229,11 @@ def build_models(
         if if_changed and _last_build(con) == (key, True):
             return None
         try:
-            with build_settings(con):
-                return _build_snapshot(con, sql_dir, sources, models, deps, snap, on_model, key, full_refresh)
+            return _build_snapshot(con, sql_dir, sources, models, deps, snap, on_model, key, full_refresh)
         except SnapshotMoved as exc:
             if attempt == attempts:
                 raise WarehouseError(f"{exc} ({attempts} attempts)") from exc.__cause__
     raise AssertionError("unreachable")
-
-
-# DuckDB settings for the duration of a build (the connection's own values are restored after it).
-# preserve_insertion_order = false: no model promises a row order (a reader orders what it reads; an ORDER BY is
-# still honoured), and without it DuckDB writes a 10M-row table in parallel and holds less of it in memory.
-# threads and memory_limit stay at DuckDB's defaults (all cores, 80% of RAM) or whatever the caller set.
-BUILD_SETTINGS = {"preserve_insertion_order": "false"}
-
-
-@contextmanager
-def build_settings(con) -> Iterator[None]:
-    """Apply BUILD_SETTINGS to `con`, then put its previous values back."""
-    old = {k: con.execute("select current_setting(?)", [k]).fetchone()[0] for k in BUILD_SETTINGS}
-    for k, v in BUILD_SETTINGS.items():
-        con.execute(f"set {k} = {v}")
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            con.execute(f"set {k} = {v}")
 
 
 def _moved(snap, exc: Exception) -> None:
