@@ -2,6 +2,7 @@
 
     uv run python bench/bench_models.py                      # 10,000,000 trades, 100,000 fills
     uv run python bench/bench_models.py --trades 200000 --fills 5000 --keep /tmp/lake
+    uv run python bench/bench_models.py --keep /tmp/lake10m --reuse   # generate once, then measure again
 
 Generates a lake with pyarrow (vectorised numpy, decimal128 built from unscaled integers, hive `date=`
 partitions, exactly the columns of docs/CONTRACTS.md): trades over `--markets` markets and 30 days, order-book
@@ -13,6 +14,10 @@ no-change build twice (`if_changed`, what `kalshi-lake build` does; and the incr
 then a 15-minute pull landed as new files (`top_up`) built incrementally, and beside it, as the baseline of the
 same run, the same lake rebuilt whole (`full_refresh`). Prints a table on stderr and one JSON summary as the last
 stdout line (read by `python -m bench --models`). Seconds, rows, peak RSS (MB).
+
+`--reuse` (with `--keep`) measures a lake kept by an earlier run instead of generating it again (a 10M-trade lake
+takes minutes): the files the earlier run's top-up added (`part-topup-*`) are removed first, so the lake is the
+generated one again; the warehouse file is always rebuilt from scratch. A missing lake is generated.
 """
 
 from __future__ import annotations
@@ -429,24 +434,54 @@ def measure(lake_dir: Path, trades: int, markets: int) -> dict:
     }
 
 
+def _kept_lake(lake: Path, manifest: Path, wanted: dict) -> dict[str, int] | None:
+    """Rows per stream of a lake kept by an earlier run with the same sizes, restored to its generated state (the
+    top-up's files removed); None when there is none to reuse (missing, or generated with other sizes)."""
+    if not lake.is_dir() or not manifest.is_file():
+        return None
+    meta = json.loads(manifest.read_text())
+    if {k: meta.get(k) for k in wanted} != wanted:
+        print(f"kept lake has {meta} , not {wanted}: generating again", file=sys.stderr)
+        return None
+    for f in lake.rglob("part-topup-*.parquet"):
+        f.unlink()
+    for d in sorted(lake.glob("*/date=*"), reverse=True):
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+    return meta["rows"]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--trades", type=int, default=10_000_000)
     p.add_argument("--fills", type=int, default=100_000)
     p.add_argument("--markets", type=int, default=2_000)
     p.add_argument("--keep", help="write the lake here and keep it (default: a temp dir, removed)")
+    p.add_argument(
+        "--reuse", action="store_true", help="with --keep: measure the kept lake, generate it if missing"
+    )
     p.add_argument("--measure", help=argparse.SUPPRESS)  # internal: the child process
     args = p.parse_args(argv)
+    if args.reuse and not args.keep:
+        p.error("--reuse needs --keep DIR (the kept lake)")
     if args.measure:
         print(json.dumps(measure(Path(args.measure), args.trades, args.markets)))
         return 0
     lake_dir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-models-"))
     try:
-        if (lake_dir / "lake").exists():
-            shutil.rmtree(lake_dir / "lake")
         (lake_dir / "kalshi.duckdb").unlink(missing_ok=True)
+        manifest = lake_dir / "bench-lake.json"
+        wanted = {"trades": args.trades, "fills": args.fills, "markets": args.markets}
+        reused = _kept_lake(lake_dir / "lake", manifest, wanted) if args.reuse else None
         t0 = time.perf_counter()
-        rows = generate(lake_dir / "lake", args.trades, args.fills, args.markets)
+        if reused is None:
+            if (lake_dir / "lake").exists():
+                shutil.rmtree(lake_dir / "lake")
+            manifest.unlink(missing_ok=True)
+            rows = generate(lake_dir / "lake", args.trades, args.fills, args.markets)
+            manifest.write_text(json.dumps({**wanted, "rows": rows}))
+        else:
+            rows = reused
         gen_s = time.perf_counter() - t0
         child = subprocess.run(
             [
@@ -467,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
             return child.returncode
         figures = json.loads(child.stdout.strip().splitlines()[-1])
         summary = {
+            "lake": "reused" if reused is not None else "generated",
             "generate_s": round(gen_s, 2),
             "lake_rows": rows,
             **figures,

@@ -36,6 +36,24 @@ create or replace macro utc_date(ts) as
 create or replace macro max_mid_age_seconds() as
   cast(coalesce(getvariable('max_mid_age_seconds'), 60) as bigint);
 
+-- prevailing_mid(ws, rest, point_at): the mid prevailing at point_at (fct_effective_spreads) from ws = {mid, at}, the
+-- latest ws_book row at or before point_at (mid null when its book is not known whole or not two-sided), and rest =
+-- {mid, at, source}, the latest REST quote at or before it (either null when there is none). Returns {status,
+-- source, observed_at, mid}: status 'matched' (the ws_book mid, or a REST mid at most max_mid_age_seconds() old),
+-- 'stale', 'one_sided' or 'no_quote' (mid and source then describe the latest quote regardless).
+create or replace macro prevailing_mid(ws, rest, point_at) as {
+  'status': case
+      when ws.mid is not null then 'matched'
+      when rest.at is null then 'no_quote'
+      when rest.mid is null then 'one_sided'
+      when date_diff('microsecond', rest.at, point_at) > max_mid_age_seconds() * 1000000 then 'stale'
+      else 'matched'
+    end,
+  'source': case when ws.mid is not null then 'ws_book' else rest.source end,
+  'observed_at': case when ws.mid is not null then ws.at else rest.at end,
+  'mid': case when ws.mid is not null then ws.mid else rest.mid end
+};
+
 -- close_buckets(): the time-to-close buckets of the spread marts (fct_spreads_by_close,
 -- fct_effective_spreads_by_close). An instant t is in a bucket when close_time - hi_seconds <= t < close_time -
 -- lo_seconds (hi null: no lower bound on t; lo null with hi 0: at or after the close). They partition the timeline

@@ -20,6 +20,9 @@
 --   each horizon's mid has its own source and age (mid_<h>_source, mid_<h>_age_seconds); null when not fresh.
 -- Clocks: ws_book rows are on the recorder's receive clock, trades on the exchange's: the book change a trade
 -- causes arrives after the trade, so the lookup at the trade sees the book it met.
+-- How: the quotes are folded into one timeline per market (at each observed instant, the latest ws_book row and the
+-- latest REST quote so far: `latest`), and each trade finds its four instants there with four ASOF joins
+-- (macros.sql prevailing_mid() picks the mid); no per-instant rows, pivot or join back to the trades.
 -- incremental: day = trade_date
 -- incremental: stg_trades by created_time
 -- incremental: int_market_mids by observed_at, ahead 1, carry (ticker, source = 'ws_book')
@@ -27,110 +30,76 @@ with trades as (
     select * from stg_trades
 ),
 
-ws as (
-    select ticker, observed_at, case when quote_known then mid_dollars end as mid_dollars
+quotes as (
+    select
+        ticker,
+        observed_at,
+        any_value({'mid': case when quote_known then mid_dollars end, 'at': observed_at})
+            filter (where source = 'ws_book') as ws,
+        arg_min(
+            {'mid': mid_dollars, 'at': observed_at, 'source': source},
+            case source when 'orderbook' then 0 when 'market' then 1 else 2 end
+        ) filter (where source <> 'ws_book') as rest
     from int_market_mids
-    where source = 'ws_book'
+    group by ticker, observed_at
 ),
 
-rest as (
-    select ticker, observed_at, mid_dollars, source
-    from int_market_mids
-    where source <> 'ws_book'
-    qualify row_number() over (
-        partition by ticker, observed_at order by case source when 'orderbook' then 0 when 'market' then 1 else 2 end
-    ) = 1
-),
-
-horizons as (
-    select * from (values (0, 'trade'), (60, '1m'), (300, '5m'), (3600, '1h')) as h(seconds, label)
-),
-
-points as (
-    select t.trade_id, t.ticker, h.label, t.created_time + to_seconds(h.seconds) as point_at
-    from trades as t
-    cross join horizons as h
+latest as (
+    select
+        ticker,
+        observed_at,
+        last_value(ws ignore nulls) over w as ws,
+        last_value(rest ignore nulls) over w as rest
+    from quotes
+    window w as (partition by ticker order by observed_at rows between unbounded preceding and current row)
 ),
 
 looked_up as (
     select
-        p.trade_id,
-        p.label,
-        p.point_at,
-        w.mid_dollars as ws_mid,
-        w.observed_at as ws_at,
-        r.mid_dollars as rest_mid,
-        r.observed_at as rest_at,
-        r.source as rest_source
-    from points as p
-    asof left join ws as w on w.ticker = p.ticker and p.point_at >= w.observed_at
-    asof left join rest as r on r.ticker = p.ticker and p.point_at >= r.observed_at
-),
-
-resolved as (
-    select
-        trade_id,
-        label,
-        case
-            when ws_mid is not null then 'matched'
-            when rest_at is null then 'no_quote'
-            when rest_mid is null then 'one_sided'
-            when date_diff('microsecond', rest_at, point_at) > max_mid_age_seconds() * 1000000 then 'stale'
-            else 'matched'
-        end as status,
-        case when ws_mid is not null then 'ws_book' else rest_source end as source,
-        case when ws_mid is not null then ws_at else rest_at end as observed_at,
-        case when ws_mid is not null then ws_mid else rest_mid end as mid,
-        point_at
-    from looked_up
-),
-
-wide as (
-    select
-        trade_id,
-        any_value(status) filter (where label = 'trade') as mid_status,
-        any_value(source) filter (where label = 'trade') as mid_source,
-        any_value(observed_at) filter (where label = 'trade') as mid_observed_at,
-        any_value(mid) filter (where label = 'trade') as mid_any,
-        any_value(case when status = 'matched' then mid end) filter (where label = '1m') as mid_1m_dollars,
-        any_value(case when status = 'matched' then source end) filter (where label = '1m') as mid_1m_source,
-        any_value(case when status = 'matched' then date_diff('second', observed_at, point_at) end)
-            filter (where label = '1m') as mid_1m_age_seconds,
-        any_value(case when status = 'matched' then mid end) filter (where label = '5m') as mid_5m_dollars,
-        any_value(case when status = 'matched' then source end) filter (where label = '5m') as mid_5m_source,
-        any_value(case when status = 'matched' then date_diff('second', observed_at, point_at) end)
-            filter (where label = '5m') as mid_5m_age_seconds,
-        any_value(case when status = 'matched' then mid end) filter (where label = '1h') as mid_1h_dollars,
-        any_value(case when status = 'matched' then source end) filter (where label = '1h') as mid_1h_source,
-        any_value(case when status = 'matched' then date_diff('second', observed_at, point_at) end)
-            filter (where label = '1h') as mid_1h_age_seconds
-    from resolved
-    group by trade_id
+        t.*,
+        prevailing_mid(q0.ws, q0.rest, t.created_time) as m0,
+        prevailing_mid(q1.ws, q1.rest, t.created_time + to_seconds(60)) as m1,
+        prevailing_mid(q2.ws, q2.rest, t.created_time + to_seconds(300)) as m2,
+        prevailing_mid(q3.ws, q3.rest, t.created_time + to_seconds(3600)) as m3
+    from trades as t
+    asof left join latest as q0 on q0.ticker = t.ticker and t.created_time >= q0.observed_at
+    asof left join latest as q1 on q1.ticker = t.ticker and t.created_time + to_seconds(60) >= q1.observed_at
+    asof left join latest as q2 on q2.ticker = t.ticker and t.created_time + to_seconds(300) >= q2.observed_at
+    asof left join latest as q3 on q3.ticker = t.ticker and t.created_time + to_seconds(3600) >= q3.observed_at
 ),
 
 joined as (
     select
-        t.trade_id,
-        t.ticker,
-        t.created_time,
-        utc_date(t.created_time) as trade_date,
-        t.yes_price_dollars,
-        t.count_fp,
-        t.taker_outcome_side,
-        t.taker_book_side,
-        t.is_block_trade,
-        case t.taker_book_side when 'bid' then 1 when 'ask' then -1 end as direction,
-        w.mid_status,
-        w.mid_source,
-        w.mid_observed_at,
-        date_diff('second', w.mid_observed_at, t.created_time) as mid_age_seconds,
-        case when w.mid_status = 'matched' then w.mid_any end as mid_dollars,
+        trade_id,
+        ticker,
+        created_time,
+        utc_date(created_time) as trade_date,
+        yes_price_dollars,
+        count_fp,
+        taker_outcome_side,
+        taker_book_side,
+        is_block_trade,
+        case taker_book_side when 'bid' then 1 when 'ask' then -1 end as direction,
+        m0.status as mid_status,
+        m0.source as mid_source,
+        m0.observed_at as mid_observed_at,
+        date_diff('second', m0.observed_at, created_time) as mid_age_seconds,
+        case when m0.status = 'matched' then m0.mid end as mid_dollars,
         max_mid_age_seconds() as max_mid_age_seconds,
-        w.* exclude (trade_id, mid_status, mid_source, mid_observed_at, mid_any)
-    from trades as t
-    join wide as w on w.trade_id = t.trade_id
+        case when m1.status = 'matched' then m1.mid end as mid_1m_dollars,
+        case when m1.status = 'matched' then m1.source end as mid_1m_source,
+        case when m1.status = 'matched' then date_diff('second', m1.observed_at, created_time + to_seconds(60)) end
+            as mid_1m_age_seconds,
+        case when m2.status = 'matched' then m2.mid end as mid_5m_dollars,
+        case when m2.status = 'matched' then m2.source end as mid_5m_source,
+        case when m2.status = 'matched' then date_diff('second', m2.observed_at, created_time + to_seconds(300)) end
+            as mid_5m_age_seconds,
+        case when m3.status = 'matched' then m3.mid end as mid_1h_dollars,
+        case when m3.status = 'matched' then m3.source end as mid_1h_source,
+        case when m3.status = 'matched' then date_diff('second', m3.observed_at, created_time + to_seconds(3600)) end
+            as mid_1h_age_seconds
+    from looked_up
 ),
-
 final as (
     select
         * exclude (direction),
