@@ -104,16 +104,10 @@ class World:
             )
         for tk in TICKERS:
             moved_close = {"close_time": at(now_minutes - 2 * 1440)} if tk == moved else {}
-            marks.append(
-                market(
-                    tk,
-                    tk.rsplit("-", 1)[0],
-                    minutes=now_minutes,
-                    yes_bid_dollars=D("0.4"),
-                    yes_ask_dollars=D("0.6"),
-                    **moved_close,
-                )
-            )
+            # a market the pull brought nothing else for is seen without a quote: its mark is an older mid or trade
+            quote = {"yes_bid_dollars": D("0.4"), "yes_ask_dollars": D("0.6")} if tk in tks else {}
+            # observed at the window's start: the pull's trades are newer than the market's quote
+            marks.append(market(tk, tk.rsplit("-", 1)[0], minutes=now_minutes - 15, **quote, **moved_close))
         write_stream(
             self.root, "orderbook_snapshots", [{**b, "_loaded_at": loaded} for b in books], run_id=run
         )
@@ -218,6 +212,11 @@ def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
             "intermediate/int_market_marks.sql",
             "stg_trades by created_time, carry (ticker)",
             "stg_trades by created_time",
+        ),
+        (
+            "intermediate/int_market_marks.sql",
+            "carry (ticker, source, mid_dollars is null)",
+            "carry (ticker, source)",
         ),
         (
             "marts/fct_calibration_prices.sql",
