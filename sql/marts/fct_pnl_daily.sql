@@ -112,6 +112,12 @@ mids as (
     select ticker, observed_at, mid_dollars
     from int_market_mids
     where mid_dollars is not null and source <> 'ws_book'
+    -- one quote per instant (order book over market snapshot over candle, as int_market_marks): the ASOF join
+    -- below would otherwise pick any of them
+    qualify row_number() over (
+        partition by ticker, observed_at
+        order by case source when 'orderbook' then 1 when 'market' then 2 else 3 end, mid_dollars
+    ) = 1
 ),
 
 ws_tops as (
