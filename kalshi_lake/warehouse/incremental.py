@@ -17,8 +17,12 @@ from the snapshot's files, so no row is doubled or lost), +inf when none changed
 
 Declaring a model incremental (lines of its header comment; every table or view it reads must be declared):
     -- incremental: day = <expr>                       the UTC day (DATE) of an output row, from its columns
-    -- incremental: <input> by <expr>[, ahead N][, before N][, carry (<group exprs>)]
+    -- incremental: day = <expr>, runs (<key exprs>)   the same, rows of a key being a run of consecutive days
+    -- incremental: day = all                          no day: every row is recomputed, from the inputs' windows
+    -- incremental: key = <expr>                       an output row of a key reads only input rows of that key
+    -- incremental: <input> by <expr>[, ahead N][, before N][, carry (<group exprs>)[, held]]
     -- incremental: <input> whole[, ahead N]
+    -- incremental: <input> diff (<columns>) at <expr>
     -- incremental: <input> rebuild
 `by <expr>`: the input's day (DATE) of a row; an output row of day d reads only input rows of days
 [d - before, d + ahead], so recomputing from X reads the input's rows of days >= X - before (for `src_` views:
@@ -28,6 +32,28 @@ the cheaper exact form of an ASOF lookback: recomputing from X reads the rows fr
 the rows at the group's latest `<ts>` before that (what an ASOF join at the window's start finds). `rebuild`: no such bound (a
 `lead()` reaching the next row whenever it comes): a change of that input rebuilds the model whole. Output rows whose day is null
 cannot be placed: a model with such rows is rebuilt whole.
+
+Data-dependent bounds (for rows not bounded by day alone):
+- `carry (...), held`: a carried row's own output changes too (it holds until the next row of its group, a `lead()`):
+  the model is dirty from the day of the earliest carried row among the groups that have rows in the input's dirty
+  days (a quote held across days: only the groups that moved reach back, each to its last row before them).
+- `day = all`: the model has no day (one row per ticker: its latest mark); every row is deleted and recomputed, but
+  the `by` inputs are read from the least dirty day of the model's inputs on (with their `carry` rows: a latest-row
+  model reads, per group, the new rows and the last row before them). Its `whole` inputs may be rebuilt whole.
+- `diff (<columns>) at <expr>`: for a small input rebuilt whole on every pull (`int_market_states`, `dim_markets`:
+  every market is observed again, `observed_at` moves): the runner keeps its previous table aside (`old_table`) and
+  the model is dirty from the least `<expr>` (the output day that input row lands on) over the rows whose `<columns>`
+  differ between the previous and the new table, either side; unchanged when none differ; whole when such a row has
+  no day, or when the input was not rebuilt whole (no previous table to compare). The input is read whole.
+- `day = <expr>, runs (<keys>)`: the output rows of a key are consecutive days up to a last day that new input
+  rows can push later (an equity curve runs to the last quote of a market the account holds): the model is dirty
+  from no later than the day after the earliest of the keys' last rows.
+- `key = <expr>` (a column every input has): recomputing from X reads only the input rows of the keys of the
+  output's rows of days >= X, of the `diff` inputs' rows placed on days >= X (`at`) and of the `by` inputs' dirty
+  rows (their windows). Promise: a `whole` input alone never creates an output key (a price at close reads every
+  trade of its market, but only the markets closing on a dirty day are read).
+Assumed (the lake only adds rows): a recompute never removes every row of a carry group from the input's dirty days;
+`held` looks at the groups present there after the input's own recompute.
 These declarations are promises about the SQL; `tests/warehouse/test_incremental.py` checks them by comparing
 every column of every model after random top-ups (late rows, duplicates, compaction) with a full rebuild.
 """
@@ -51,6 +77,13 @@ COLUMNS_TABLE = "_kalshi_build_columns"
 _LINE = re.compile(r"^--\s*incremental:\s*(.+?)\s*$", re.M)
 _OPTION = re.compile(r",\s*(ahead|before)\s+(\d+)\s*$")
 _CARRY = re.compile(r",\s*carry\s*\((.+)\)\s*$")
+_HELD = re.compile(r",\s*held\s*$")
+_RUNS = re.compile(r",\s*runs\s*\((.+)\)\s*$")
+_DIFF = re.compile(r"^diff\s*\((.+)\)\s+at\s+(.+)$")
+ALL_DAYS = "all"  # `day = all`: the model has no day; every row is recomputed from the inputs' windows
+LAST_DAY = float(
+    dt.date.max.toordinal()
+)  # the window of a `day = all` model none of whose `by` inputs changed
 _PARTITION = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 
 
@@ -64,12 +97,23 @@ class InputRule:
     ahead: float = 0  # REBUILD: any change of the input rebuilds the model whole
     before: int = 0
     carry: str | None = None  # also read each group's rows at its latest `day` value before the window
+    held: bool = False  # the carried rows' own output changes too: dirty from their day
+    diff: str | None = (
+        None  # read whole; dirty from the least `at` over the rows whose `diff` columns changed
+    )
+    at: str | None = None
 
 
 @dataclass(frozen=True)
 class Spec:
-    day: str
+    day: str  # ALL_DAYS: no day
     inputs: dict[str, InputRule]
+    key: str | None = None  # an output row of a key reads only input rows of that key
+    runs: str | None = None  # the keys whose rows are runs of consecutive days that new input can lengthen
+
+    @property
+    def all_rows(self) -> bool:
+        return self.day == ALL_DAYS
 
 
 def parse_spec(sql: str) -> Spec | None:
@@ -77,41 +121,61 @@ def parse_spec(sql: str) -> Spec | None:
     lines = _LINE.findall(sql)
     if not lines:
         return None
-    day, inputs = None, {}
+    day, key, runs, inputs = None, None, None, {}
     for line in lines:
         if line.startswith("day ="):
             day = line.removeprefix("day =").strip()
+            if r := _RUNS.search(day):
+                runs, day = r.group(1).strip(), day[: r.start()].strip()
+            continue
+        if line.startswith("key ="):
+            key = line.removeprefix("key =").strip()
             continue
         opts: dict[str, int] = {}
-        carry = None
-        while (m := _OPTION.search(line)) or (c := _CARRY.search(line)):
+        carry, held = None, False
+        while (m := _OPTION.search(line)) or (c := _CARRY.search(line)) or (h := _HELD.search(line)):
             if m:
                 opts[m.group(1)] = int(m.group(2))
                 line = line[: m.start()]
-            else:
+            elif c:
                 carry = c.group(1).strip()
                 line = line[: c.start()]
+            else:
+                held = True
+                line = line[: h.start()]
         name, _, rest = line.partition(" ")
         rest = rest.strip()
-        if rest == "whole":
+        if held and not carry:
+            raise SpecError(f"'-- incremental: {line}': 'held' needs a 'carry (...)'")
+        if d := _DIFF.match(rest):
+            rule = InputRule(None, diff=d.group(1).strip(), at=d.group(2).strip())
+        elif rest == "whole":
             rule = InputRule(None, opts.get("ahead", 0))
         elif rest == "rebuild":
             rule = InputRule(None, REBUILD)
         elif rest.startswith("by "):
-            rule = InputRule(rest[3:].strip(), opts.get("ahead", 0), opts.get("before", 0), carry)
+            rule = InputRule(rest[3:].strip(), opts.get("ahead", 0), opts.get("before", 0), carry, held)
         else:
             raise SpecError(
-                f"cannot read '-- incremental: {line}': expected '<input> by <expr>' or '<input> whole'"
+                f"cannot read '-- incremental: {line}': expected '<input> by <expr>', '<input> whole', "
+                "'<input> rebuild' or '<input> diff (<columns>) at <expr>'"
             )
         inputs[name] = rule
     if not day:
-        raise SpecError("an incremental model needs '-- incremental: day = <expr>'")
-    return Spec(day, inputs)
+        raise SpecError("an incremental model needs '-- incremental: day = <expr>' (or 'day = all')")
+    return Spec(day, inputs, key, runs)
 
 
 def partition_day(path: str) -> float:
     m = _PARTITION.search(path)
     return float(dt.date.fromisoformat(m.group(1)).toordinal()) if m else NEG
+
+
+def _ordinal(value) -> float:
+    """The UTC day of a DATE or TIMESTAMP(TZ) value, as a day ordinal."""
+    if isinstance(value, dt.datetime):
+        return float((value.astimezone(dt.UTC) if value.tzinfo else value).date().toordinal())
+    return float(value.toordinal())
 
 
 def day_literal(day: float) -> str:
@@ -202,22 +266,90 @@ def record(con, snap, sql_dir: Path, rows, columns: dict[str, str]) -> None:
     )
 
 
-def plan(spec: Spec | None, deps: set[str], dirt: dict[str, float]) -> float:
-    """The model's dirty day: POS keep, NEG rebuild whole, else recompute days >= it."""
+def old_table(name: str) -> str:
+    """Where the runner keeps the previous table of a model some model reads with `diff`, while it is rebuilt."""
+    return f"_inc_old_{name}"
+
+
+def plan(
+    con,
+    spec: Spec | None,
+    deps: set[str],
+    dirt: dict[str, float],
+    olds: set[str] = frozenset(),
+    model: str = "",
+) -> float:
+    """The model's dirty day: POS keep, NEG rebuild whole, else recompute days >= it. `olds`: the inputs whose
+    previous table is kept aside (`old_table`) for a `diff`; `model`: the model's table (for `runs`)."""
     if all(dirt.get(d, NEG) == POS for d in deps):
         return POS
     if spec is None:
         return NEG
-    return min(dirt.get(d, NEG) - spec.inputs[d].ahead if dirt.get(d, NEG) != POS else POS for d in deps)
+    x = POS
+    for d in deps:
+        v, rule = dirt.get(d, NEG), spec.inputs[d]
+        if v == POS:
+            continue
+        if rule.diff is not None:
+            v = _diff_day(con, d, rule) if d in olds else NEG
+        elif spec.all_rows and rule.day is None and rule.ahead != REBUILD:
+            continue  # read whole, and every row is recomputed anyway
+        else:
+            v -= rule.ahead
+            if rule.held and v not in (NEG, POS):
+                v = min(v, _held_day(con, d, rule, v))
+        x = min(x, v)
+    if spec.runs and x not in (NEG, POS):  # a run may grow from the day after its last row on
+        last = con.execute(
+            f"select min(_last) from (select max({spec.day}) as _last from {model} group by {spec.runs})"
+        ).fetchone()[0]
+        if last is not None:
+            x = min(x, _ordinal(last) + 1)
+    return LAST_DAY if x == POS and spec.all_rows else x
+
+
+def _diff_day(con, d: str, rule: InputRule) -> float:
+    """The least `at` over the rows of `d` whose `diff` columns differ between its previous and its new table (both
+    sides): POS when none differ, NEG when such a row has no day. Without a kept previous table (`d` was recomputed
+    by days, not rebuilt): NEG."""
+    old = old_table(d)
+    known = con.execute(
+        "select count(*) from duckdb_tables() where table_name = ? and schema_name = 'main'", [old]
+    ).fetchone()[0]
+    if not known:
+        return NEG
+    cols, at = rule.diff, rule.at
+    n, nulls, least = con.execute(
+        f"select count(*), count(*) filter (where ({at}) is null), min({at}) from ("
+        f"(select {cols} from {old} except all select {cols} from {d}) union all "
+        f"(select {cols} from {d} except all select {cols} from {old}))"
+    ).fetchone()
+    return POS if n == 0 else NEG if nulls else _ordinal(least)
+
+
+def _held_day(con, d: str, rule: InputRule, day: float) -> float:
+    """The day of the earliest carried row (the latest before `day`) among the carry groups that have rows of days
+    >= `day`: what such a row holds (until the next row of its group) changed."""
+    lo = day_literal(day)
+    least = con.execute(
+        f"select min(_t) from (select max({rule.day}) as _t, row({rule.carry}) as _g from {d} "
+        f"where ({rule.day}) < {lo} group by {rule.carry}) "
+        f"where _g in (select row({rule.carry}) from {d} where ({rule.day}) >= {lo})"
+    ).fetchone()[0]
+    return POS if least is None else _ordinal(least)
 
 
 def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
-    """Delete the model's rows of days >= `day` and insert them again from its SQL over the inputs' rows that can
-    matter (temp views shadow the filtered inputs). Returns the rows of the table, or -1 when rows without a day
-    showed up (the caller rebuilds the model whole)."""
+    """Delete the model's rows of days >= `day` (every row: `day = all`) and insert them again from its SQL over the
+    inputs' rows that can matter (temp views shadow the filtered inputs; with a `key`, only the rows of the keys
+    recomputed). Returns the rows of the table, or -1 when rows without a day showed up (the caller rebuilds the
+    model whole)."""
     db = con.execute("select current_database()").fetchone()[0]
+    x = day_literal(day)
+    mine = "true" if spec.all_rows else f"({spec.day}) >= {x}"
     shadows = []
     try:
+        windows = {}
         for d in sorted(deps):
             rule = spec.inputs[d]
             if (
@@ -225,26 +357,49 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
                 or con.execute(f"select count(*) from (select 1 from {d} limit 1)").fetchone()[0] == 0
             ):
                 continue  # read whole (an empty src_ view may lack the `date` column)
-            lo = day_literal(day - rule.before)
+            windows[d] = f"({rule.day}) >= {day_literal(day - rule.before)}"
+        if (
+            spec.key
+        ):  # the keys of the rows recomputed: old rows, `diff` inputs' rows placed there, windows' rows
+            parts = [f"select {spec.key} as k from {model.name} where {mine}"]
+            parts += [
+                f"select {spec.key} from {d} where ({r.at}) >= {x}" + (" or true" if spec.all_rows else "")
+                for d, r in spec.inputs.items()
+                if r.diff is not None
+            ]
+            parts += [f"select {spec.key} from {d} where {w}" for d, w in windows.items()]
+            con.execute("create or replace temp table _inc_keys as " + " union ".join(parts))
+        for d in sorted(deps):
+            rule = spec.inputs[d]
             src = f'"{db}".main.{d}'
-            body = f"select * from {src} where ({rule.day}) >= {lo}"
-            if (
-                rule.carry
-            ):  # and what stands at the window's start: each group's rows at its last instant before
-                body += (
-                    f" union all select * exclude (_inc_last) from (select *, max({rule.day}) over (partition by "
-                    f"{rule.carry}) as _inc_last from {src} where ({rule.day}) < {lo}) where ({rule.day}) = _inc_last"
-                )
+            keyed = f"{spec.key} in (select k from temp._inc_keys)" if spec.key else "true"
+            if d not in windows:
+                if not spec.key:
+                    continue
+                body = f"select * from {src} where {keyed}"
+            else:
+                lo = day_literal(day - rule.before)
+                body = f"select * from {src} where {windows[d]} and {keyed}"
+                if (
+                    rule.carry
+                ):  # and what stands at the window's start: each group's rows at its last instant before
+                    body += (
+                        f" union all select * exclude (_inc_last) from (select *, max({rule.day}) over (partition by "
+                        f"{rule.carry}) as _inc_last from {src} where ({rule.day}) < {lo} and {keyed}) "
+                        f"where ({rule.day}) = _inc_last"
+                    )
             con.execute(f"create or replace temp view {d} as {body}")
             shadows.append(d)
-        x = day_literal(day)
-        con.execute(f"delete from {model.name} where ({spec.day}) >= {x}")
+        con.execute(f"delete from {model.name} where {mine}")
         con.execute(
-            f"insert into {model.name} select * from (\n{model.sql}\n) as _m where coalesce(({spec.day}) >= {x}, true)"
+            f"insert into {model.name} select * from (\n{model.sql}\n) as _m where coalesce({mine}, true)"
         )
     finally:
         for d in shadows:
             con.execute(f"drop view if exists temp.{d}")
+        con.execute("drop table if exists temp._inc_keys")
+    if spec.all_rows:
+        return con.execute(f"select count(*) from {model.name}").fetchone()[0]
     nulls, total = con.execute(
         f"select count(*) filter (where ({spec.day}) is null), count(*) from {model.name}"
     ).fetchone()

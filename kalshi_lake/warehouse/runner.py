@@ -295,10 +295,12 @@ def _build_snapshot(
         columns = incremental.source_columns(con, snap.files)
         by_stream, file_rows = incremental.source_dirt(con, snap, sql_dir, full_refresh, columns)
         dirt = {s.view: by_stream[s.stream] for s in sources}
+        diffed = {d for m in models if m.incremental for d, r in m.incremental.inputs.items() if r.diff}
+        olds: set[str] = set()
         for m in models:
             t0 = time.perf_counter()
             try:
-                result = _build_model(con, m, deps[m.name], dirt)
+                result = _build_model(con, m, deps[m.name], dirt, diffed, olds)
             except Exception as exc:
                 if m.layer == "staging":  # only staging reads the lake
                     _moved(snap, exc)
@@ -307,6 +309,8 @@ def _build_snapshot(
             results.append(result)
             if on_model is not None:
                 on_model(result)
+        for name in olds:
+            con.execute(f"drop table {incremental.old_table(name)}")
         incremental.record(con, snap, sql_dir, file_rows, columns)
         con.execute(
             f"create or replace table {BUILD_TABLE} as select ?::varchar as fingerprint, "
@@ -329,11 +333,14 @@ def _build_snapshot(
     return results
 
 
-def _build_model(con, m: Model, deps: set[str], dirt: dict[str, float]) -> ModelResult:
-    """Keep, recompute from a day, or rebuild `m` whole (see `incremental.py`); sets `dirt[m.name]`."""
+def _build_model(
+    con, m: Model, deps: set[str], dirt: dict[str, float], diffed: set[str], olds: set[str]
+) -> ModelResult:
+    """Keep, recompute from a day, or rebuild `m` whole (see `incremental.py`); sets `dirt[m.name]`. A table some
+    model reads with `diff` is kept aside (`incremental.old_table`, name added to `olds`) when rebuilt whole."""
     old = _existing_kind(con, m.name)
     spec = m.incremental
-    day = incremental.plan(spec, deps, dirt) if old == m.kind else incremental.NEG
+    day = incremental.plan(con, spec, deps, dirt, olds, m.name) if old == m.kind else incremental.NEG
     if day == incremental.POS:
         dirt[m.name] = day
         rows = con.execute(f"select count(*) from {m.name}").fetchone()[0]
@@ -346,6 +353,9 @@ def _build_model(con, m: Model, deps: set[str], dirt: dict[str, float]) -> Model
             return ModelResult(m.name, m.kind, rows, 0.0, "incremental", since)
     if old and old != m.kind:
         con.execute(f"drop {old} {m.name}")
+    elif old == "table" and m.name in diffed:
+        con.execute(f"alter table {m.name} rename to {incremental.old_table(m.name)}")
+        olds.add(m.name)
     con.execute(f"create or replace {m.kind} {m.name} as\n{m.sql}")
     rows = con.execute(f"select count(*) from {m.name}").fetchone()[0] if m.kind == "table" else -1
     dirt[m.name] = incremental.NEG

@@ -11,6 +11,10 @@
 -- mark_as_of = the last instant the mark was known current (the mid's current_until / observed_at, the trade's
 -- created_time, the market snapshot's observed_at for a settlement value or last price). fct_pnl measures
 -- mark_age_seconds from there to lake_as_of (the latest observation in the lake: quotes, trades, market snapshots).
+-- incremental: day = all
+-- incremental: int_market_mids by observed_at, carry (ticker, source, mid_dollars is null)
+-- incremental: stg_trades by created_time, carry (ticker)
+-- incremental: int_market_states whole
 with mids as (
     select ticker, observed_at, mid_dollars, source, current_until,
         coalesce(current_until, observed_at) as known_at

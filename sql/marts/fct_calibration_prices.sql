@@ -16,6 +16,11 @@
 -- price_observed_at is when that quote / trade was observed, price_age_seconds = as_of - price_observed_at.
 -- market_class: 'scalar' when market_type = 'scalar', else 'binary' (kept apart in every calibration mart).
 -- Combo (multivariate) markets (dim_markets.is_combo) are left out, as they were before dim_markets included them.
+-- incremental: day = coalesce(utc_date(close_time), date '9999-12-31')
+-- incremental: key = ticker
+-- incremental: dim_markets diff (ticker, event_ticker, series_ticker, category, market_type, open_time, close_time, is_combo) at coalesce(utc_date(close_time), date '9999-12-31')
+-- incremental: stg_trades whole
+-- incremental: int_market_mids whole
 with markets as (
     select
         ticker, event_ticker, series_ticker, coalesce(category, '') as category, market_type,

@@ -16,6 +16,15 @@
 -- mtm_pnl_dollars = cumulative net + unrealized.
 -- balance/equity come from the last balance snapshot of the day (integer cents / 100; equity = balance +
 -- portfolio_value); null on days without one (not carried forward).
+-- incremental: day = pnl_date, runs (account)
+-- incremental: int_pnl_lots whole
+-- incremental: int_pnl_settlements diff (account, ticker, settled, is_void, settlement_value_dollars, settled_time) at coalesce(utc_date(settled_time), date '9999-12-31')
+-- incremental: fct_pnl diff (account, pnl_source, settled_time, realized_pnl_dollars, fees_dollars) at coalesce(utc_date(settled_time), date '9999-12-31')
+-- incremental: fct_fees_daily diff (*) at fee_date
+-- incremental: stg_balance whole
+-- incremental: stg_market_history whole
+-- incremental: int_market_mids by observed_at, carry (ticker, source = 'ws_book', mid_dollars is null)
+-- incremental: stg_trades by created_time, carry (ticker)
 with lots as (
     select * from int_pnl_lots
 ),
@@ -103,6 +112,12 @@ mids as (
     select ticker, observed_at, mid_dollars
     from int_market_mids
     where mid_dollars is not null and source <> 'ws_book'
+    -- one quote per instant (order book over market snapshot over candle, as int_market_marks): the ASOF join
+    -- below would otherwise pick any of them
+    qualify row_number() over (
+        partition by ticker, observed_at
+        order by case source when 'orderbook' then 1 when 'market' then 2 else 3 end, mid_dollars
+    ) = 1
 ),
 
 ws_tops as (

@@ -13,6 +13,9 @@
 -- is_preferred_source marks the row to read for the day (ws_book where the recording holds a quote that day, else
 -- order book over market snapshot over candle); max_quote_age_seconds is the oldest a quote got while it was used
 -- that day (time since observed; for ws_book since the book last changed, which is not staleness).
+-- incremental: day = observed_date
+-- incremental: fct_spreads by observed_at, carry (ticker, source), held
+-- incremental: int_market_states diff (ticker, close_time) at utc_date(close_time)
 with spreads as (
     select * from fct_spreads
 ),

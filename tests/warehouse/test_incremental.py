@@ -17,7 +17,7 @@ import pytest
 from kalshi_lake import warehouse
 from kalshi_lake.warehouse.incremental import SpecError, parse_spec
 from kalshi_lake.warehouse.runner import discover
-from tests.sql.lakegen import D, at, book, market, write_stream
+from tests.sql.lakegen import D, at, book, fill, market, write_stream
 
 TICKERS = [f"KXINC-26NOV-M{i}" for i in range(4)]
 
@@ -33,14 +33,14 @@ class World:
         self.trades: list[dict] = []
         self.ids = 0
 
-    def _trade(self, minutes: float) -> dict:
+    def _trade(self, minutes: float, tickers: list[str] = TICKERS) -> dict:
         r = self.rng
         p = D(r.randint(5, 95)) / 100
         side = r.choice(["yes", "no"])
         self.ids += 1
         return {
             "trade_id": f"t{self.ids}",
-            "ticker": r.choice(TICKERS),
+            "ticker": r.choice(tickers),
             "count_fp": D(r.randint(1, 30)),
             "yes_price_dollars": p,
             "no_price_dollars": 1 - p,
@@ -50,13 +50,17 @@ class World:
             "is_block_trade": r.random() < 0.05,
         }
 
-    def top_up(self, now_minutes: float, n: int = 25, late: bool = True) -> None:
+    def top_up(self, now_minutes: float, n: int = 25, late: bool = True, some: bool = False) -> None:
+        """`some`: a pull that brings trades, books and candles of two markets only, and sees another market's
+        close_time moved (to two days ago)."""
         r, self.run = self.rng, self.run + 1
+        tks = r.sample(TICKERS, 2) if some else TICKERS
+        moved = r.choice([t for t in TICKERS if t not in tks]) if some else None
         run = f"run-{self.run}"
         loaded = at(now_minutes)
-        new = [self._trade(now_minutes - r.uniform(0, 15)) for _ in range(n)]
+        new = [self._trade(now_minutes - r.uniform(0, 15), tks) for _ in range(n)]
         if late:  # trades landing for old days
-            new += [self._trade(r.uniform(-3 * 1440, now_minutes - 600)) for _ in range(3)]
+            new += [self._trade(r.uniform(-3 * 1440, now_minutes - 600), tks) for _ in range(3)]
         dupes = [
             dict(t) for t in r.sample(self.trades, min(4 if late else 0, len(self.trades)))
         ]  # landed again
@@ -70,7 +74,7 @@ class World:
             ws.append({**t, "sid": 1, "received_at": t["created_time"] + lag, "connection_id": "c1"})
         ws.append(  # a trade only the WebSocket saw, received late (often the day after it happened)
             {
-                **self._trade(now_minutes - r.uniform(0, 1440)),
+                **self._trade(now_minutes - r.uniform(0, 1440), tks),
                 "sid": 1,
                 "received_at": at(now_minutes),
                 "connection_id": "c1",
@@ -78,7 +82,7 @@ class World:
         )
         write_stream(self.root, "ws_trades", [{**w, "_loaded_at": loaded} for w in ws], run_id=run)
         books, marks, candles = [], [], []
-        for tk in TICKERS:
+        for tk in tks:
             for m in (
                 now_minutes - r.uniform(0, 15),
                 r.uniform(-3 * 1440, now_minutes) if late else now_minutes,
@@ -86,15 +90,6 @@ class World:
                 mid = r.randint(10, 90)
                 yes = [(D(mid - 1) / 100, r.randint(1, 50))] if r.random() > 0.1 else []
                 books += book(tk, m, yes=yes, no=[(D(100 - mid - 1) / 100, r.randint(1, 50))])
-            marks.append(
-                market(
-                    tk,
-                    tk.rsplit("-", 1)[0],
-                    minutes=now_minutes,
-                    yes_bid_dollars=D("0.4"),
-                    yes_ask_dollars=D("0.6"),
-                )
-            )
             end = at(now_minutes - now_minutes % 60)
             candles.append(
                 {
@@ -107,11 +102,31 @@ class World:
                     "volume_fp": D(r.randint(0, 100)),
                 }
             )
+        for tk in TICKERS:
+            moved_close = {"close_time": at(now_minutes - 2 * 1440)} if tk == moved else {}
+            # a market the pull brought nothing else for is seen without a quote: its mark is an older mid or trade
+            quote = {"yes_bid_dollars": D("0.4"), "yes_ask_dollars": D("0.6")} if tk in tks else {}
+            # observed at the window's start: the pull's trades are newer than the market's quote
+            marks.append(market(tk, tk.rsplit("-", 1)[0], minutes=now_minutes - 15, **quote, **moved_close))
         write_stream(
             self.root, "orderbook_snapshots", [{**b, "_loaded_at": loaded} for b in books], run_id=run
         )
         write_stream(self.root, "markets", marks, run_id=run)
         write_stream(self.root, "candlesticks", [{**c, "_loaded_at": loaded} for c in candles], run_id=run)
+        if self.run == 1:  # an account's fills over the three days before: lots closed, and lots left open
+            fills = [
+                fill(
+                    f"f{i}",
+                    TICKERS[i % 3],
+                    r.choice(["bid", "ask"]),
+                    r.randint(1, 9),
+                    D(r.randint(10, 90)) / 100,
+                    D("0.01"),
+                    now_minutes - r.uniform(60, 3 * 1440),
+                )
+                for i in range(24)
+            ]
+            write_stream(self.root, "fills", [{**f, "_loaded_at": loaded} for f in fills], run_id=run)
 
     def compact(self) -> None:
         """Rewrite every partition of the trades and books into one file each (as a compaction does)."""
@@ -151,27 +166,69 @@ def hows(result) -> dict[str, str]:
     return {m.name: m.how for m in result.models}
 
 
-def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
+def grow_and_compare(tmp_path, sql_dir=None, seed: int = 11) -> list[dict[str, str]]:
+    """Five random top-ups (15-minute pulls, one a day later, late rows, a compaction), each built incrementally
+    and compared column by column with a full rebuild. Returns how each top-up built every model."""
+    kw = {"sql_dir": sql_dir} if sql_dir else {}
     root = tmp_path / "lake"
-    world = World(root, seed=11)
+    world = World(root, seed=seed)
     world.top_up(0, n=60)
     inc, full = str(tmp_path / "inc.duckdb"), str(tmp_path / "full.duckdb")
-    first = warehouse.build(root.parent, db_path=inc)
+    first = warehouse.build(root.parent, db_path=inc, **kw)
     assert first.ok and set(hows(first).values()) == {"full"}
-    now = 0.0
+    now, seen = 0.0, []
     for step in range(5):
-        now += 15 if step != 2 else 1440  # 15-minute pulls, and one a day later
-        world.top_up(now, late=step % 2 == 1)  # late rows every other pull
+        now += 15 if step != 2 else 2 * 1440  # 15-minute pulls, and one two days later
+        world.top_up(now, late=step % 2 == 1, some=step == 2)  # late rows every other pull
         if step == 3:
             world.compact()
-        result = warehouse.build(root.parent, db_path=inc, run_tests=step == 4)
+        result = warehouse.build(root.parent, db_path=inc, run_tests=step == 4, **kw)
         assert result.ok, str(result)
-        how = hows(result)
-        assert how["stg_trades"] == how["fct_effective_spreads"] == how["fct_market_daily"] == "incremental"
-        assert how["stg_series"] == "kept"  # its stream did not change
+        seen.append(hows(result))
         Path(full).unlink(missing_ok=True)
-        warehouse.build(root.parent, db_path=full, run_tests=False)
+        warehouse.build(root.parent, db_path=full, run_tests=False, **kw)
         assert_same(inc, full)
+    return seen
+
+
+# the models whose rows are not bounded by day alone (a quote held until the next, a ticker's latest row, a
+# price at close): their declarations use carry ... held, day = all, key and diff
+DATA_BOUNDED = ("fct_spreads_daily", "int_market_marks", "fct_calibration_prices", "fct_pnl_daily")
+
+
+def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
+    for how in grow_and_compare(tmp_path):
+        assert how["stg_trades"] == how["fct_effective_spreads"] == how["fct_market_daily"] == "incremental"
+        assert all(how[m] == "incremental" for m in DATA_BOUNDED), {m: how[m] for m in DATA_BOUNDED}
+        assert how["stg_series"] == "kept"  # its stream did not change
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("model", "right", "wrong"),
+    [
+        (
+            "intermediate/int_market_marks.sql",
+            "stg_trades by created_time, carry (ticker)",
+            "stg_trades by created_time",
+        ),
+        (
+            "marts/fct_calibration_prices.sql",
+            "is_combo) at coalesce(utc_date(close_time), date '9999-12-31')",
+            "is_combo) at date '9999-12-31'",
+        ),
+        ("marts/fct_calibration_prices.sql", "stg_trades whole", "stg_trades by created_time"),
+    ],
+)
+def test_a_wrong_declaration_fails_the_comparison(tmp_path, model, right, wrong):
+    """The comparison catches each declaration above made too narrow (so the declarations are not vacuous)."""
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    path = sql / model
+    assert right in path.read_text()
+    path.write_text(path.read_text().replace(right, wrong))
+    with pytest.raises(AssertionError, match=Path(model).stem):
+        grow_and_compare(tmp_path, sql_dir=sql)
 
 
 def test_full_refresh_and_changed_variables_rebuild_everything(tmp_path):
