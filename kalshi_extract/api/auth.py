@@ -3,6 +3,8 @@
 The message is ``timestamp_ms + METHOD + path`` where path runs from the host root and includes
 ``/trade-api/v2`` but not the query string (Kalshi rejects signatures over the query). The key is loaded once
 per source and cached; the key and signatures never appear in logs, reprs or exceptions.
+
+``cryptography`` is imported on first use of a key (about 0.3 s of CPU, most of a keyless pull's start-up).
 """
 
 from __future__ import annotations
@@ -15,9 +17,7 @@ import stat
 import threading
 import time
 import warnings
-
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from functools import cache
 
 from kalshi_extract.errors import ConfigError
 from kalshi_extract.settings import Settings
@@ -30,8 +30,18 @@ MISSING_KEY_MESSAGE = (
     "this endpoint needs an API key: set KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH "
     "(or KALSHI_PRIVATE_KEY with the PEM text)"
 )
-_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
-_SHA256 = hashes.SHA256()
+
+
+@cache
+def _rsa_pss() -> tuple:
+    """``(padding, hash)`` of an RSA-PSS signature, built on first use."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return padding.PSS(
+        mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH
+    ), hashes.SHA256()
+
 
 _cache: dict[str, object] = {}
 _cache_lock = threading.Lock()
@@ -39,6 +49,9 @@ _cache_lock = threading.Lock()
 
 def load_private_key(settings: Settings):
     """Load (once per process and source) the private key named by the settings; ConfigError if unusable."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
     if settings.private_key:
         pem = settings.private_key.encode()
         cache_key = "pem:" + hashlib.sha256(pem).hexdigest()
@@ -96,6 +109,8 @@ class Signer:
             raise ConfigError(MISSING_KEY_MESSAGE)
         self.key_id = key_id
         self._key = private_key
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         self._is_rsa = isinstance(private_key, rsa.RSAPrivateKey)
         self._prefix = path_prefix.rstrip("/")
 
@@ -115,7 +130,7 @@ class Signer:
     def sign(self, message: bytes) -> str:
         """Base64 signature of ``message``."""
         if self._is_rsa:
-            sig = self._key.sign(message, _PSS, _SHA256)
+            sig = self._key.sign(message, *_rsa_pss())
         else:
             sig = self._key.sign(message)
         return base64.b64encode(sig).decode("ascii")

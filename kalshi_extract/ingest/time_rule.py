@@ -23,7 +23,7 @@ from kalshi_extract.errors import KalshiApiError, KalshiLakeError, NotFoundError
 from kalshi_extract.ingest import rule_base as R
 from kalshi_extract.lake.arrowfast import all_true, bool_scalar, str_array, ts_scalar
 from kalshi_extract.lake.convert import stamp_items
-from kalshi_extract.lake.state import iso, parse_iso, to_micros, ts_bounds
+from kalshi_extract.lake.state import from_micros, iso, parse_iso, to_micros, ts_bounds
 
 __all__ = ["run_time"]
 
@@ -38,6 +38,24 @@ def _time_expr(batch: pa.RecordBatch, sdef) -> pa.Array:
     if sdef.time_fallback_column and col.null_count:
         col = pc.coalesce(col, batch.column(sdef.time_fallback_column))
     return col
+
+
+def _micros_bounds(times: pa.Array) -> tuple[int | None, int | None]:
+    """(min, max) Unix microseconds of a timestamp array's non-null values (None, None when there is none)."""
+    mm = pc.min_max(times.cast(pa.int64()))
+    return mm["min"].as_py(), mm["max"].as_py()
+
+
+def _in_slice(t: pa.Array, a: datetime | None, b: datetime | None) -> pa.Array:
+    """True where a row's time is in ``[a, b)``; a row without its time cannot be placed in a slice: it is kept
+    (it lands with the time null, in the partition of its load date, and is reported) rather than lost."""
+    mask = None
+    if a is not None:
+        mask = pc.greater_equal(t, ts_scalar(to_micros(a), t.type))
+    if b is not None:
+        m2 = pc.less(t, ts_scalar(to_micros(b), t.type))
+        mask = m2 if mask is None else pc.and_(mask, m2)
+    return pc.fill_null(mask, bool_scalar(True)) if t.null_count else mask
 
 
 def _keys(batch, cols: tuple[str, ...]) -> pa.Array:
@@ -266,25 +284,22 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
         if job.stamp:
             items = stamp_items(items, job.stamp)  # dicts, or a page decoded column-wise
         batch = conv.convert(items)
+        t = _time_expr(batch, sdef)
+        lo_us, hi_us = _micros_bounds(t)
         mask = None
-        if a is not None or b is not None:
-            t = _time_expr(batch, sdef)
-            if a is not None:
-                mask = pc.greater_equal(t, ts_scalar(to_micros(a), t.type))
-            if b is not None:
-                m2 = pc.less(t, ts_scalar(to_micros(b), t.type))
-                mask = m2 if mask is None else pc.and_(mask, m2)
-            # a row without its event time cannot be placed in a slice: keep it (it lands with the time null,
-            # in the partition of its load date, and is reported) rather than lose it
-            mask = pc.fill_null(mask, bool_scalar(True))
+        if (a is not None and lo_us is not None and lo_us < to_micros(a)) or (
+            b is not None and hi_us is not None and hi_us >= to_micros(b)
+        ):  # some rows lie outside the slice (the usual page lies inside: no mask, no copy)
+            mask = _in_slice(t, a, b)
+            lo_us, hi_us = _micros_bounds(t.filter(mask))
         # the newest time of the window's rows, those already in the lake too: after a killed run landed the
         # newest pages, the re-run finds them landed and the watermark must still reach them
-        t = _time_expr(batch, sdef)
-        window_top = ts_bounds(t.filter(mask) if mask is not None else t)[1]
+        window_top = from_micros(hi_us)
         if window_top is not None:
             with lock:
                 if new_wm is None or window_top > new_wm:
                     new_wm = window_top
+        kept = mask is None  # (lo_us, hi_us) are the bounds of the rows written
         if landed is not None or written:
             keys = _keys(batch, dedup_cols)
             times = _time_expr(batch, sdef) if by_time else None
@@ -297,6 +312,7 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
             mask = fresh if mask is None else pc.and_(mask, fresh)
         if mask is not None and not pc.all(mask).as_py():  # all rows kept (the usual case): no copy
             batch = batch.filter(mask)
+            kept = False
         if written is not None and batch.num_rows:
             written.update(_keys(batch, dedup_cols).to_pylist())
         if sdef.recheck_resting:
@@ -306,10 +322,10 @@ def _time_partition(ctx, landed_by_key: dict, job: _TimeJob) -> None:
                 seen_status[oid] = status
         if batch.num_rows:
             w.write(batch)
-            times = _time_expr(batch, sdef)
+            times = t if kept else _time_expr(batch, sdef)
             if times.null_count:
                 ctx.untimed(times.null_count)
-            bounds = ts_bounds(times)
+            bounds = (from_micros(lo_us), from_micros(hi_us)) if kept else ts_bounds(times)
         else:
             bounds = None
         ctx.page_done(len(items), batch.num_rows, batch, bounds)
