@@ -4,20 +4,12 @@ and the markets rows' bid/ask (see ``quotes.py`` for how each is used).
 * ``ws_book`` (grain: one row per level of a snapshot, one per delta; a snapshot's rows share
   ``(connection_id, sid, seq)``; an empty snapshot is one row with null side/price/quantity) → messages
   ``(ts, market, ("snapshot", conn, yes_levels, no_levels))`` and ``(ts, market, ("delta", conn, side, price,
-  change))`` on the exchange's clock (below); in time, then connection, sid and seq order. A book enters the
-  replay with its first snapshot inside the window.
+  change))``, timed by the exchange's ``ts`` when the frame had one, else ``received_at``; in time, then
+  connection, sid and seq order. A book enters the replay with its first snapshot inside the window.
 * ``ws_coverage`` → ``(at, market or -1, conn, event)`` for the events that make recorded books unusable:
   ``gap`` (one ticker), ``disconnected`` (one connection), ``stopped`` (the recorder).
 * ``markets`` → ``(_loaded_at, market, yes_bid, bid_size, yes_ask, ask_size)``: a pull's view of the top of
   the book, timed by when the pull saw it. Sizes are None when the row has none.
-
-One clock. Deltas state the exchange's ``ts``; snapshots state none and coverage events are timed by this
-machine (``received_at``, ``at``), whose clock may be skewed. Per connection, ``skew`` = min(received_at − ts)
-over its timed frames (the clock offset plus the fastest delivery), and an untimed row is placed at its local time
-− skew: the latest exchange time it can have been sent at, so a book never shows up earlier than it could have
-(for a gap: at the earliest, so the book is distrusted no later than it should be). Within a subscription the
-times are then made non-decreasing in ``seq`` order (a running max): the exchange's order of a book's frames
-is never reversed, and an estimate only ever moves a frame later.
 """
 
 from __future__ import annotations
@@ -36,27 +28,15 @@ def load_ws_book(con, lake_root, index, start_us, end_us) -> list[tuple[int, int
     if need - cols:
         return []
     tmap = ticker_map_sql(con, index)
+    when = "coalesce(ts, received_at)" if "ts" in cols else "received_at"
     conn = "connection_id" if "connection_id" in cols else "cast(null as varchar)"
     sid = "sid" if "sid" in cols else "cast(0 as bigint)"
-    stated = "epoch_us(ts)" if "ts" in cols else "cast(null as bigint)"
-    lo, hi = _with_margin(start_us, end_us)
     sql = f"""
-        with rows as (
-            select {stated} as stated, epoch_us(received_at) as local_t, m.market,
-                   coalesce({conn}, '') as conn, {sid} as sid, seq, kind, side,
-                   cast(price_dollars * 1000000 as bigint) as price, cast(quantity_fp * 100 as bigint) as qty
-            from {src} s join {tmap} m using (ticker)
-            where {window_sql("received_at", lo, hi)}
-        ),
-        skews as ({_skew_sql(found, lo, hi)}),
-        placed as (
-            select r.*, max(coalesce(stated, local_t - coalesce(k.skew, 0))) over (
-                       partition by r.conn, r.sid order by r.seq rows unbounded preceding) as t
-            from rows r left join skews k using (conn)
-        )
-        select distinct t, market, conn, sid, seq, kind, side, price, qty from placed
-        where {window_sql("make_timestamp(t)", start_us, end_us)}
-        order by t, conn, sid, seq, market, side, price"""
+        select distinct epoch_us({when}) as t, m.market, coalesce({conn}, '') as conn, {sid} as sid, seq, kind,
+               side, cast(price_dollars * 1000000 as bigint) as price, cast(quantity_fp * 100 as bigint) as qty
+        from {src} s join {tmap} m using (ticker)
+        where {window_sql(when, start_us, end_us)}
+        order by t, conn, sid, seq, m.market, side, price"""
     out: list[tuple[int, int, tuple]] = []
     rows = con.execute(sql).fetchall()
     for (t, mi, conn_id, _sid, _seq, kind), group in itertools.groupby(rows, key=lambda r: r[:6]):
@@ -82,19 +62,9 @@ def load_ws_coverage(con, lake_root, index, start_us, end_us) -> list[tuple[int,
         return []
     ticker = "ticker" if "ticker" in cols else "cast(null as varchar)"
     conn = "connection_id" if "connection_id" in cols else "cast(null as varchar)"
-    lo, hi = _with_margin(start_us, end_us)
-    skews = _skew_sql(stream_source(con, lake_root, "ws_book"), lo, hi)
     sql = f"""
-        with events as (
-            select epoch_us("at") as local_t, {ticker} as ticker, coalesce({conn}, '') as conn, event from {src}
-            where event in ('gap', 'disconnected', 'stopped') and {window_sql('"at"', lo, hi)}
-        ),
-        skews as ({skews}),
-        placed as (
-            select distinct local_t - coalesce(k.skew, 0) as t, ticker, conn, event
-            from events e left join skews k using (conn)
-        )
-        select * from placed where {window_sql("make_timestamp(t)", start_us, end_us)}
+        select distinct epoch_us("at"), {ticker}, coalesce({conn}, ''), event from {src}
+        where event in ('gap', 'disconnected', 'stopped') and {window_sql('"at"', start_us, end_us)}
         order by 1"""
     out = []
     for at, ticker, conn_id, event in con.execute(sql).fetchall():
@@ -104,27 +74,6 @@ def load_ws_coverage(con, lake_root, index, start_us, end_us) -> list[tuple[int,
         else:
             out.append((at, -1, conn_id, event))
     return out
-
-
-_SKEW_MARGIN_US = 3_600_000_000  # clocks further apart than an hour are not a skew this module corrects
-
-
-def _with_margin(start_us: int | None, end_us: int | None) -> tuple[int | None, int | None]:
-    """The local-clock window that holds every row whose exchange time falls in [start, end)."""
-    return (
-        None if start_us is None else start_us - _SKEW_MARGIN_US,
-        None if end_us is None else end_us + _SKEW_MARGIN_US,
-    )
-
-
-def _skew_sql(book: tuple[str, set[str]] | None, lo: int | None, hi: int | None) -> str:
-    """Per connection: min(received_at − ts) in µs over the ws_book frames stating ``ts`` (module docstring)."""
-    if book is None or "ts" not in book[1]:
-        return "select cast(null as varchar) as conn, cast(null as bigint) as skew where false"
-    src, cols = book
-    conn = "connection_id" if "connection_id" in cols else "cast(null as varchar)"
-    return f"""select coalesce({conn}, '') as conn, min(epoch_us(received_at) - epoch_us(ts)) as skew
-               from {src} where ts is not null and {window_sql("received_at", lo, hi)} group by 1"""
 
 
 def load_market_quotes(con, lake_root, index, start_us, end_us) -> list[tuple]:
