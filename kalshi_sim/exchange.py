@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from kalshi_sim import bulk, fmt, order_groups
 from kalshi_sim.accounts import Account, Position, trade_fee
@@ -367,6 +369,25 @@ class Exchange:
         if self.feed is not None:
             self.feed.step(t, i)
 
+    @contextmanager
+    def caused_by(self, o: Order) -> Iterator[None]:
+        """The book changes published inside this block were caused by order ``o``: the WebSocket feed tells
+        ``o``'s owner (only them) its ``client_order_id`` on those ``orderbook_delta`` messages (AsyncAPI: "present
+        only when you caused this orderbook change"). The outermost cause wins: the cancels of an order group
+        triggered by a user's taker order are that order's doing; those triggered by a background taker are
+        nobody's (a bot is the cause, and it has no subscriber). Set for a user's requests on an order (place,
+        amend, decrease, cancel, an order group trigger/delete/limit) and by every match; an expiry or a close
+        is the exchange's own doing and has no cause."""
+        feed = self.feed
+        if feed is None or feed.cause is not None:
+            yield
+            return
+        feed.cause = o
+        try:
+            yield
+        finally:
+            feed.cause = None
+
     def _touch_order(self, o: Order) -> None:
         if self.feed is not None and isinstance(o.owner, str):
             self.feed.order_dirty(o)
@@ -379,8 +400,6 @@ class Exchange:
 
         Returns (filled count, total YES-price cost in pips·hundredths, taker fee µ$).
         """
-        i = taker.market
-        book = self.books[i]
         stp = None
         if isinstance(taker.owner, str):
             owner = taker.owner
@@ -390,6 +409,12 @@ class Exchange:
                     return None
                 return "taker" if taker.stp == "taker_at_cross" else "maker"
 
+        with self.caused_by(taker):
+            return self._match(taker, t, stp)
+
+    def _match(self, taker: Order, t: int, stp) -> tuple[int, int, int]:
+        i = taker.market
+        book = self.books[i]
         fills, canceled, stopped = book.match(taker, taker.remaining, stp)
         for mk in canceled:
             self._finish_order(mk, "canceled", t)

@@ -92,9 +92,10 @@ def trigger(ex, g: OrderGroup, t: int, taker=None, announce: bool = True) -> Non
     for o in g.orders:
         if o is taker or o.status != "resting":
             continue
-        ex.books[o.market].remove(o)
-        ex._finish_order(o, "canceled", t)
-        ex._quote(t, o.market)
+        with ex.caused_by(o):  # a no-op inside a taker's match: the taker caused it (Exchange.caused_by)
+            ex.books[o.market].remove(o)
+            ex._finish_order(o, "canceled", t)
+            ex._quote(t, o.market)
 
 
 def _limit(body) -> int:

@@ -185,28 +185,29 @@ def create(ex, acct, f: dict) -> dict:
     ex.orders[o.order_id] = o
     acct.orders.append(o)
     acct.client_ids[o.client_order_id] = o.order_id
-    group = f.get("group")
-    held = 0
-    if group is not None:  # a group caps what its orders may match (kalshi_sim.order_groups)
-        o.group_id = group.id
-        group.orders.append(o)
-        held = max(o.remaining - group.allowance(t), 0)
-        o.remaining -= held
-    capped = o.remaining
-    filled, cost, fee = ex._execute(o, t)
-    if not (o.remaining == 0 and filled < capped):  # stopped by self-trade prevention: nothing is left
-        o.remaining += held
-    if group is not None and group.triggered and o.remaining:
-        ex._finish_order(o, "canceled", t)  # the group hit its limit: the rest of the order is canceled
-    elif o.remaining == 0:
-        # fully filled → executed; stopped by self-trade prevention before filling completely → canceled
-        ex._finish_order(o, "executed" if o.filled == o.initial else "canceled", t)
-    elif o.tif == "good_till_canceled":
-        ex.books[m.idx].add(o)
-    else:
-        ex._finish_order(o, "canceled", t)
-    ex._touch_order(o)
-    ex._quote(t, m.idx)
+    with ex.caused_by(o):
+        group = f.get("group")
+        held = 0
+        if group is not None:  # a group caps what its orders may match (kalshi_sim.order_groups)
+            o.group_id = group.id
+            group.orders.append(o)
+            held = max(o.remaining - group.allowance(t), 0)
+            o.remaining -= held
+        capped = o.remaining
+        filled, cost, fee = ex._execute(o, t)
+        if not (o.remaining == 0 and filled < capped):  # stopped by self-trade prevention: nothing is left
+            o.remaining += held
+        if group is not None and group.triggered and o.remaining:
+            ex._finish_order(o, "canceled", t)  # the group hit its limit: the rest of the order is canceled
+        elif o.remaining == 0:
+            # fully filled → executed; stopped by self-trade prevention before filling completely → canceled
+            ex._finish_order(o, "executed" if o.filled == o.initial else "canceled", t)
+        elif o.tif == "good_till_canceled":
+            ex.books[m.idx].add(o)
+        else:
+            ex._finish_order(o, "canceled", t)
+        ex._touch_order(o)
+        ex._quote(t, m.idx)
     return response(o, filled, cost, fee, t)
 
 
@@ -243,10 +244,11 @@ def cancel(ex, acct, o: Order) -> dict:
     if o.status != "resting":
         raise bad_state(o)
     t = ex.tick()
-    reduced = o.remaining
-    ex.books[o.market].remove(o)
-    ex._finish_order(o, "canceled", t)
-    ex._quote(t, o.market)
+    with ex.caused_by(o):
+        reduced = o.remaining
+        ex.books[o.market].remove(o)
+        ex._finish_order(o, "canceled", t)
+        ex._quote(t, o.market)
     return {
         "order_id": o.order_id,
         "client_order_id": o.client_order_id,
@@ -275,14 +277,15 @@ def decrease(ex, acct, o: Order, body) -> dict:
         if new_remaining >= o.remaining:
             raise bad("invalid reduce_to", "reduce_to must be below the remaining count")
     t = ex.tick()
-    if new_remaining == 0:
-        ex.books[o.market].remove(o)
-        ex._finish_order(o, "canceled", t)
-    else:
-        o.remaining = new_remaining
-        o.updated_us = t
-    ex._touch_order(o)
-    ex._quote(t, o.market)
+    with ex.caused_by(o):
+        if new_remaining == 0:
+            ex.books[o.market].remove(o)
+            ex._finish_order(o, "canceled", t)
+        else:
+            o.remaining = new_remaining
+            o.updated_us = t
+        ex._touch_order(o)
+        ex._quote(t, o.market)
     return {
         "order_id": o.order_id,
         "client_order_id": o.client_order_id,
@@ -322,24 +325,25 @@ def amend(ex, acct, o: Order, body) -> dict:
     if new_coid:
         acct.client_ids[new_coid] = o.order_id
         o.client_order_id = new_coid
-    book = ex.books[o.market]
-    filled = cost = fee = 0
-    if price == o.price and new_remaining <= o.remaining:
-        o.remaining = new_remaining  # a pure decrease keeps queue priority
-        o.updated_us = t
-    else:
-        book.remove(o)
-        o.price = price
-        o.remaining = new_remaining
-        o.initial = total
-        o.updated_us = t
-        filled, cost, fee = ex._execute(o, t)
-        if o.remaining == 0:
-            ex._finish_order(o, "executed", t)
+    with ex.caused_by(o):
+        book = ex.books[o.market]
+        filled = cost = fee = 0
+        if price == o.price and new_remaining <= o.remaining:
+            o.remaining = new_remaining  # a pure decrease keeps queue priority
+            o.updated_us = t
         else:
-            book.add(o)
-    ex._touch_order(o)
-    ex._quote(t, o.market)
+            book.remove(o)
+            o.price = price
+            o.remaining = new_remaining
+            o.initial = total
+            o.updated_us = t
+            filled, cost, fee = ex._execute(o, t)
+            if o.remaining == 0:
+                ex._finish_order(o, "executed", t)
+            else:
+                book.add(o)
+        ex._touch_order(o)
+        ex._quote(t, o.market)
     out = {
         "order_id": o.order_id,
         "client_order_id": o.client_order_id,
@@ -357,6 +361,7 @@ def cancel_all(ex, acct) -> None:
     t = ex.tick()
     for o in acct.orders:
         if o.status == "resting":
-            ex.books[o.market].remove(o)
-            ex._finish_order(o, "canceled", t)
-            ex._quote(t, o.market)
+            with ex.caused_by(o):
+                ex.books[o.market].remove(o)
+                ex._finish_order(o, "canceled", t)
+                ex._quote(t, o.market)

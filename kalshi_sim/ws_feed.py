@@ -22,6 +22,15 @@ position. Decision (no genuine private frames are recorded): ``subaccount`` is s
 (1–63) and left out for the primary (0), as the spec words it for ``orderbook_delta`` ("present only when … using
 subaccounts"), so an account without subaccounts sees the frames it always did; a reader takes a missing
 ``subaccount`` as 0.
+
+Who caused a book change (AsyncAPI ``orderbook_delta``: ``client_order_id`` and ``subaccount`` "present only when
+you caused this orderbook change"): the exchange marks the order whose request is changing the books
+(``Exchange.caused_by``: a place, amend, decrease or cancel, the cancels of an order-group trigger or delete;
+the matches of a user's taker order). Every delta of that step goes to the owner's subscriptions with the order's
+``client_order_id`` (and ``subaccount`` for a numbered one), between ``side`` and ``ts``; every other subscriber
+gets the same delta without them. Background flow, expiries and closes have no cause. The genuine frames
+(``../shared/real-data/fortuna_demo``) were recorded by a key with no orders of its own and show neither field;
+the order of the keys follows the schema.
 """
 
 from __future__ import annotations
@@ -96,6 +105,7 @@ class Feed:
         self.dirty_orders: dict[int, object] = {}
         self.dirty_positions: dict[tuple[str, int, int], object] = {}  # (key, market, subaccount) → account
         self._ids: dict[str, str] = {}
+        self.cause = None  # the order whose request is changing the books now (Exchange.caused_by)
 
     # -- registry (called by connections under ex.lock) -------------------------------------------
     def market_id(self, ticker: str) -> str:
@@ -343,9 +353,12 @@ class Feed:
         ticker = self.ex.markets[i].ticker
         mid = self.market_id(ticker)
         stamp, ms = fmt.ts(t), t // 1000
+        cause = self.cause
+        owner = cause.owner if cause is not None and isinstance(cause.owner, str) else None
         for s in self.subs:
             if s.channel != "orderbook_delta" or not s.covers(ticker):
                 continue
+            mine = owner is not None and s.conn.key_id == owner
             for side, p, d in changes:
                 if side == "bid":
                     name, price = "yes", p
@@ -357,9 +370,12 @@ class Feed:
                     "price_dollars": fmt.d4(price),
                     "delta_fp": fmt.fp(d),
                     "side": name,
-                    "ts": stamp,
-                    "ts_ms": ms,
                 }
+                if mine:  # only the account whose order caused the change sees its client_order_id
+                    msg["client_order_id"] = cause.client_order_id
+                    if cause.subaccount:
+                        msg["subaccount"] = cause.subaccount
+                msg["ts"], msg["ts_ms"] = stamp, ms
                 frame = {"type": "orderbook_delta", "sid": s.sid, "seq": s.next_seq(), "msg": msg}
                 s.conn.push(_dump(frame), True)
 

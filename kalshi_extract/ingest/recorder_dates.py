@@ -20,6 +20,7 @@ DATE_COLUMNS = {
     "ws_fills": "ts",
     "ws_user_orders": "last_update_time",
     "ws_positions": "ts",
+    "ws_order_groups": "ts",
     "ws_coverage": "at",
 }
 LOCAL_CLOCK_STREAMS = frozenset({"ws_coverage"})

@@ -42,6 +42,7 @@ MESSAGE_STREAMS = {
     "fill": "ws_fills",
     "user_order": "ws_user_orders",
     "market_position": "ws_positions",
+    "order_group_updates": "ws_order_groups",
 }
 _COLUMNS = {stream: frozenset(c.name for c in cols) for stream, cols in STREAM_COLUMNS.items()}
 _FRAME_KEYS = frozenset({"type", "sid", "seq", "msg"})
@@ -124,10 +125,16 @@ def _body_row(
     return row
 
 
-def _book_rows(msg: Message, body: Mapping[str, Any], base: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    head = {"seq": msg.seq if isinstance(msg.seq, int) else None, **base}
+def _with_seq(msg: Message, base: dict[str, Any]) -> dict[str, Any]:
+    """``base`` plus the frame's ``seq`` (a non-integer one is kept in ``_extra`` as ``frame.seq``)."""
+    head = {"seq": msg.seq if isinstance(msg.seq, int) and not isinstance(msg.seq, bool) else None, **base}
     if msg.seq is not None and head["seq"] is None:
         head["frame.seq"] = msg.seq
+    return head
+
+
+def _book_rows(msg: Message, body: Mapping[str, Any], base: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    head = _with_seq(msg, base)
     if msg.type == "orderbook_snapshot":
         common = {**_body_row("ws_book", body, {"yes_dollars_fp", "no_dollars_fp"}, "ts"), **head}
         common["kind"] = "snapshot"
@@ -163,6 +170,8 @@ def message_rows(msg: Message, connection: str) -> tuple[str, list[dict[str, Any
     if stream == "ws_lifecycle":
         return stream, [_lifecycle_row(msg, body, base)]
     time_column = "created_time" if stream == "ws_trades" else ("ts" if "ts" in _COLUMNS[stream] else None)
+    if "seq" in _COLUMNS[stream]:  # ws_order_groups: seq per subscription, as on the books
+        base = _with_seq(msg, base)
     return stream, [{**_body_row(stream, body, set(), time_column), **base}]
 
 

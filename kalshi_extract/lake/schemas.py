@@ -233,8 +233,12 @@ _WS = "sid:int received_at:ts connection_id"
 # (connection_id, sid, seq); a snapshot with no levels at all is one row with side, price and quantity null (the
 # book is known to be empty). `quantity_fp`: the resting quantity at the level (snapshot) or the signed change
 # (delta). `side` = yes | no: the resting bids of that side, at `price_dollars` on its own side's scale, as Kalshi
-# sends them (a NO bid at 0.48 is a YES ask at 0.52).
-WS_BOOK = _cols(f"ticker market_id kind side price_dollars quantity_fp client_order_id seq:int ts:ts {_WS}")
+# sends them (a NO bid at 0.48 is a YES ask at 0.52). `client_order_id` and `subaccount` (AsyncAPI orderbook_delta,
+# optional): set on a delta only when the recording key's own order caused the change (its client_order_id; the
+# subaccount number when that is a numbered subaccount, else null = the primary); null on every other row.
+WS_BOOK = _cols(
+    f"ticker market_id kind side price_dollars quantity_fp client_order_id subaccount:int seq:int ts:ts {_WS}"
+)
 
 # The `trade` channel: the REST trade fields (trade_id is the same id) plus the recording's provenance.
 WS_TRADE = _cols(
@@ -270,6 +274,10 @@ WS_POSITION = _cols(
     "ticker position_fp position_cost_dollars realized_pnl_dollars fees_paid_dollars position_fee_cost_dollars "
     f"volume_fp subaccount:int ts:ts {_WS}"
 )
+# `order_group_updates` (AsyncAPI orderGroupUpdatesPayload): one row per message about one of the key's order
+# groups. `event_type` = created | limit_updated | triggered | reset | deleted; `contracts_limit_fp` the group's
+# limit (on created and limit_updated only, else null); `seq` per subscription as Kalshi sent it; `ts` = `ts_ms`.
+WS_ORDER_GROUP = _cols(f"order_group_id event_type contracts_limit_fp seq:int ts:ts {_WS}")
 
 # The recorder's own log of what it saw whole. One row per event, `at` on our clock:
 #   started / stopped        the recorder (stopped is absent after a crash: the hole runs to the next start)
@@ -291,6 +299,7 @@ WS_STREAMS = (
     "ws_fills",
     "ws_user_orders",
     "ws_positions",
+    "ws_order_groups",
     "ws_coverage",
 )
 
@@ -377,6 +386,7 @@ STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "ws_fills": WS_FILL,
     "ws_user_orders": WS_USER_ORDER,
     "ws_positions": WS_POSITION,
+    "ws_order_groups": WS_ORDER_GROUP,
     "ws_coverage": WS_COVERAGE,
     "live_sessions": LIVE_SESSION,
     "live_orders": LIVE_ORDER,
@@ -389,6 +399,7 @@ PRIVATE_STREAMS = frozenset(
     | {"event_positions", "historical_positions"}
     | {"deposits", "withdrawals"}
     | {"subaccount_balances", "subaccount_transfers"}
+    | {"ws_order_groups"}
 )
 PRIVATE_STREAMS |= frozenset(LIVE_STREAMS)  # a live session's orders and fills belong to one account
 

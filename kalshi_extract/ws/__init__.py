@@ -1,4 +1,4 @@
-"""The Kalshi WebSocket client: live books, trades, tickers, lifecycle and your private fills/orders/positions.
+"""The Kalshi WebSocket client: live books, trades, tickers, lifecycle; your fills, orders, positions, order groups.
 
 Built on the ``websockets`` library (framing, pings, close handshake) beside the REST client, sharing its
 settings (``Settings.websocket_url``: ``KALSHI_WS_URL``, else per ``KALSHI_ENV``) and its signer.
@@ -56,8 +56,8 @@ reconnect re-makes the subscription as it is now, whatever happened to the comma
 
 Sequence discipline
 -------------------
-``seq`` counts per subscription (``sid``), not per market, and only some channels carry it (order books). For
-each frame with a ``seq``:
+``seq`` counts per subscription (``sid``), not per market, and only some channels carry it (order books,
+``order_group_updates``). For each frame with a ``seq``:
 
 - the first of a sid, the next one (``last + 1``), or a snapshot that restarts the count → delivered;
 - ``seq > last + 1`` (a gap) → a :class:`Gap` (``seq_gap``, expected/got, every market of the sid) is queued
@@ -109,6 +109,7 @@ from kalshi_extract.ws.messages import (
     Message,
     OrderbookDelta,
     OrderbookSnapshot,
+    OrderGroupUpdate,
     Reconnected,
     SlowConsumer,
     SubscriptionFailed,
@@ -129,8 +130,9 @@ CHANNELS = (
     "fill",
     "user_orders",
     "market_positions",
+    "order_group_updates",
 )
-PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions")
+PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates")
 
 __all__ = [
     "CHANNELS",
@@ -152,6 +154,7 @@ __all__ = [
     "Fill",
     "UserOrder",
     "MarketPosition",
+    "OrderGroupUpdate",
     "Gap",
     "Disconnected",
     "Reconnected",

@@ -34,6 +34,7 @@ __all__ = [
     "Fill",
     "UserOrder",
     "MarketPosition",
+    "OrderGroupUpdate",
     "Gap",
     "Disconnected",
     "Reconnected",
@@ -115,13 +116,17 @@ class OrderbookSnapshot(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderbookDelta(Message):
-    """A change of ``delta`` contracts at ``price`` on ``side`` (``yes``/``no``) of one market's book."""
+    """A change of ``delta`` contracts at ``price`` on ``side`` (``yes``/``no``) of one market's book.
+
+    ``client_order_id`` (and ``subaccount``, a numbered subaccount's number) are set only when your own order
+    caused the change; None otherwise (AsyncAPI: "present only when you caused this orderbook change")."""
 
     market_id: str | None
     side: str
     price: Decimal
     delta: Decimal
     client_order_id: str | None = None
+    subaccount: int | None = None
 
     @property
     def market_ticker(self) -> str:
@@ -209,6 +214,17 @@ class MarketPosition(Message):
     fees_paid: Decimal | None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderGroupUpdate(Message):
+    """One of your order groups changed (private ``order_group_updates`` channel; carries ``seq``).
+    ``event_type``: created | limit_updated | triggered | reset | deleted; ``contracts_limit`` (contracts) is set on
+    created and limit_updated only."""
+
+    order_group_id: str
+    event_type: str
+    contracts_limit: Decimal | None
+
+
 def _levels(data: Mapping[str, Any], key: str) -> tuple[Level, ...]:
     return tuple(data.get(key, ()))
 
@@ -230,6 +246,7 @@ _BUILDERS = {
             "price": d["price_dollars"],
             "delta": d["delta_fp"],
             "client_order_id": d.get("client_order_id"),
+            "subaccount": d.get("subaccount"),
         },
     ),
     "trade": lambda d: (
@@ -291,6 +308,14 @@ _BUILDERS = {
         },
     ),
 }
+_BUILDERS["order_group_updates"] = lambda d: (
+    OrderGroupUpdate,
+    {
+        "order_group_id": d["order_group_id"],
+        "event_type": d["event_type"],
+        "contracts_limit": d.get("contracts_limit_fp"),
+    },
+)
 MESSAGE_TYPES = frozenset(_BUILDERS)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from kalshi_extract.ingest.recorder import Recorder
 from kalshi_extract.ingest.recorder_plan import plan_record
+from kalshi_extract.lake.schemas import STREAM_COLUMNS
 from kalshi_extract.lake.store import Lake
 from kalshi_extract.settings import Settings
 from kalshi_extract.ws import Gap, decode_frame, parse_message
@@ -277,3 +278,61 @@ def test_event_fee_update_lands_with_its_override_typed(tmp_path):
     assert all(
         r["received_at"] == AT and r["ts"] is None for r in rows
     )  # the message carries no exchange time
+
+
+def test_order_group_updates_and_own_deltas_map_to_their_columns():
+    """order_group_updates → ws_order_groups (seq kept, the limit typed by the lake); a delta's client_order_id and
+    subaccount → ws_book's columns, nothing left in _extra."""
+    from kalshi_extract.ingest.recorder_rows import message_rows
+
+    og = parse_message(
+        {
+            "type": "order_group_updates",
+            "sid": 21,
+            "seq": 7,
+            "msg": {
+                "event_type": "created",
+                "order_group_id": "og_1",
+                "contracts_limit_fp": "150.00",
+                "ts_ms": 5,
+            },
+        },
+        received_at=AT,
+    )
+    stream, rows = message_rows(og, "c1")
+    assert stream == "ws_order_groups"
+    assert rows == [
+        {
+            "event_type": "created",
+            "order_group_id": "og_1",
+            "contracts_limit_fp": "150.00",
+            "ts": "1970-01-01T00:00:00.005000Z",
+            "seq": 7,
+            "sid": 21,
+            "received_at": "2026-06-11T06:29:50.123456Z",
+            "connection_id": "c1",
+        }
+    ]
+    bad_seq = parse_message({**og.raw, "seq": "x"}, received_at=AT)
+    assert message_rows(bad_seq, "c1")[1][0]["frame.seq"] == "x"  # kept, not dropped
+    delta = parse_message(
+        {
+            "type": "orderbook_delta",
+            "sid": 1,
+            "seq": 3,
+            "msg": {
+                "market_ticker": "K",
+                "market_id": "m",
+                "price_dollars": "0.5200",
+                "delta_fp": "2.00",
+                "side": "no",
+                "client_order_id": "c-1",
+                "subaccount": 3,
+                "ts_ms": 1781159387427,
+            },
+        },
+        received_at=AT,
+    )
+    stream, rows = message_rows(delta, "c1")
+    assert stream == "ws_book" and (rows[0]["client_order_id"], rows[0]["subaccount"]) == ("c-1", 3)
+    assert set(rows[0]) <= {c.name for c in STREAM_COLUMNS["ws_book"]}

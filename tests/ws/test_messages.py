@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from kalshi_extract.ws import (
+    CHANNELS,
+    PRIVATE_CHANNELS,
     EventFeeUpdate,
     Fill,
     MarketLifecycle,
@@ -13,6 +15,7 @@ from kalshi_extract.ws import (
     Message,
     OrderbookDelta,
     OrderbookSnapshot,
+    OrderGroupUpdate,
     Ticker,
     Trade,
     UserOrder,
@@ -163,3 +166,30 @@ def test_unknown_and_malformed_frames_are_kept():
     assert type(bad) is Message and bad.parse_error and bad.seq == 4 and bad.data["price_dollars"] == "abc"
     missing = _parse('{"type":"trade","sid":2,"msg":{"market_ticker":"T"}}')
     assert type(missing) is Message and "trade_id" in missing.parse_error
+
+
+def test_order_group_updates_and_own_deltas_are_typed():
+    """The AsyncAPI's order_group_updates example (limit_updated; it omits the required ts_ms) and a delta caused
+    by one's own order in a numbered subaccount (the schema's optional client_order_id and subaccount)."""
+    og = _parse(
+        '{"type":"order_group_updates","sid":21,"seq":7,"msg":{"event_type":"limit_updated",'
+        '"order_group_id":"og_123","contracts_limit_fp":"150.00"}}'
+    )
+    assert type(og) is OrderGroupUpdate and og.seq == 7 and og.ts_ms is None
+    assert (og.order_group_id, og.event_type, og.contracts_limit) == (
+        "og_123",
+        "limit_updated",
+        Decimal("150"),
+    )
+    trig = _parse(
+        '{"type":"order_group_updates","sid":21,"seq":8,"msg":{"event_type":"triggered",'
+        '"order_group_id":"og_123","ts_ms":1781159387354}}'
+    )
+    assert type(trig) is OrderGroupUpdate and trig.contracts_limit is None and trig.ts_ms == 1781159387354
+    delta = _parse(
+        '{"type":"orderbook_delta","sid":1,"seq":3,"msg":{"market_ticker":"K","market_id":"m",'
+        '"price_dollars":"0.5200","delta_fp":"2.00","side":"no","client_order_id":"c-1","subaccount":3,'
+        '"ts_ms":1781159387427}}'
+    )
+    assert type(delta) is OrderbookDelta and (delta.client_order_id, delta.subaccount) == ("c-1", 3)
+    assert "order_group_updates" in CHANNELS and "order_group_updates" in PRIVATE_CHANNELS
