@@ -86,7 +86,9 @@ def record_run(lake, row: dict, lock_timeout: float = 60.0) -> str:
     import pyarrow.parquet as pq
 
     final = lake._join(RUNS_STREAM, f"date={date}", f"{values['run_id']}-{values['stream']}.parquet")
-    with lake.lock(RUNS_STREAM, timeout=lock_timeout):  # also rolls forward a row a killed writer left
+    # the lock also rolls forward a row a killed writer left; no schema check: a run's row must be written even
+    # when the disk is nearly full or an old row file is damaged (``read_runs`` reads around it)
+    with lake.lock(RUNS_STREAM, timeout=lock_timeout, check_schema=False):
         tmp = lake._tmp_path(RUNS_STREAM)
         try:
             with lake.fs.open_output_stream(tmp) as sink:

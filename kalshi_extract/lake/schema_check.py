@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -48,6 +49,9 @@ class Drift:
 
     def describe(self) -> str:
         return ", ".join(f"{name} {have} (now {want})" for name, have, want in self.columns)
+
+
+log = logging.getLogger(__name__)
 
 
 def fingerprint(schema: pa.Schema) -> str:
@@ -124,9 +128,12 @@ def check_stream(lake, stream: str, *, write_cache: bool) -> list[Drift]:
     if write_cache and (unknown or len(current) != len(known)):
         doc = {"schema": fp, "files": dict(sorted(current.items()))}
         data = json.dumps(doc, separators=(",", ":")).encode()
-        if lake.is_local:
-            lake._write_bytes(cache_path(lake, stream), data)  # temp + fsync + rename
-        else:  # an object store's PUT is atomic already: one request, not PUT + copy + delete
-            with lake.fs.open_output_stream(cache_path(lake, stream)) as f:
-                f.write(data)
+        try:
+            if lake.is_local:
+                lake._write_bytes(cache_path(lake, stream), data)  # temp + fsync + rename
+            else:  # an object store's PUT is atomic already: one request, not PUT + copy + delete
+                with lake.fs.open_output_stream(cache_path(lake, stream)) as f:
+                    f.write(data)
+        except OSError as exc:  # only a cache: the footers are read again next time; the write goes on
+            log.warning("%s: could not record the schema check's cache (%s); it will be redone", stream, exc)
     return sorted(drifts, key=lambda d: d.path)
