@@ -310,7 +310,8 @@ class Lake:
         return done
 
     def reserve_space(self, stream: str, nbytes: int = 256 * 1024) -> str | None:
-        """Set ``nbytes`` of disk aside for ``stream`` (a temp file of zeros); None when even that does not fit.
+        """Set ``nbytes`` of disk aside for ``stream`` (a temp file of zeros), else a quarter, else a sixteenth
+        (a run-log row is a few KiB); None when even that does not fit.
 
         The pull deletes it just before writing its run-log row, so a disk that filled up during the pull still
         has room for the row saying so. A killed pull's reservation is an ordinary temp file of the stream,
@@ -318,15 +319,16 @@ class Lake:
         """
         if not self.is_local:
             return None  # object stores do not fill up
-        path = self._tmp_path(stream)
-        try:
-            with self.fs.open_output_stream(path) as f:
-                f.write(bytes(nbytes))
-            self._fsync(path)
-        except OSError:
-            self._delete_quiet(path)
-            return None
-        return path
+        for size in (nbytes, nbytes // 4, nbytes // 16):
+            path = self._tmp_path(stream)
+            try:
+                with self.fs.open_output_stream(path) as f:
+                    f.write(bytes(size))
+                self._fsync(path)
+                return path
+            except OSError:
+                self._delete_quiet(path)
+        return None
 
     def pending_moves(self, stream: str) -> list[tuple[str, str]]:
         """Moves of ``stream``'s commit records not rolled forward yet (a writer killed mid-commit), as

@@ -137,12 +137,19 @@ class StreamWriter:
         part.file_rows += table.num_rows
 
     def _close(self, part: _Part) -> None:
-        self._flush(part)
-        if part.writer is None:
-            return
-        part.writer.close()
-        part.sink.close()
-        self.lake._fsync(part.tmp)
+        """Close a part already taken out of ``_open``: on failure (a full disk) its temp file is deleted here,
+        since :meth:`abort` no longer sees it."""
+        try:
+            self._flush(part)
+            if part.writer is None:
+                return
+            part.writer.close()
+            part.sink.close()
+            self.lake._fsync(part.tmp)
+        except BaseException:
+            _close_quiet(part)
+            self.lake._delete_quiet(part.tmp)
+            raise
         final = self.lake._part_path(self.stream, part.date, self.run_id)
         self._ready.append((part.tmp, final))
         self.rows_by_path[final] = part.file_rows
@@ -163,13 +170,18 @@ class StreamWriter:
         tmps = [tmp for tmp, _ in self._ready]
         for part in self._open.values():
             tmps.append(part.tmp)
-            try:
-                if part.writer is not None:
-                    part.writer.close()
-                    part.sink.close()
-            except Exception:  # noqa: BLE001 - best effort cleanup of a failed run
-                pass
+            _close_quiet(part)
         self._open.clear()
         self._ready = []
         for tmp in tmps:
             self.lake._delete_quiet(tmp)
+
+
+def _close_quiet(part: _Part) -> None:
+    """Best-effort close of a part's writer and sink (a failed run's cleanup)."""
+    for closable in (part.writer, part.sink):
+        try:
+            if closable is not None:
+                closable.close()
+        except Exception:  # noqa: BLE001 - best effort cleanup of a failed run
+            pass

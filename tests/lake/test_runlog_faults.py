@@ -45,7 +45,8 @@ def test_disk_full_logs_the_failure_counts_only_landed_rows_and_leaves_no_temp_f
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["outcome"] == "failed" and "No space left" in report["error"], report
-    assert report["runs"] == [{"outcome": "failed", "rows": report["on_disk"], "error": report["error"]}]
+    expected = [{"outcome": "failed", "rows": report["on_disk"], "error": report["error"]}]
+    assert report["runs"] == expected, done.stderr[-3000:]
     assert report["rows"] == report["on_disk"]  # only rows that landed are reported
     assert report["leftovers"] == []
 
