@@ -6,6 +6,10 @@
 -- realized spread and price impact over the trades with a fresh mid at both ends. Source and age of the mids:
 -- mid_sources lists the sources of the matched mids, median / max_mid_age_seconds their age at the trade (a
 -- ws_book top: time since the book last changed), max_mid_age_limit_seconds the limit the build used.
+-- Not incremental (rebuilt whole on a top-up): a row has no day (a bucket sums the market's whole history of
+--   fct_effective_spreads; '7d+', 'after_close' and 'no_close_time' are unbounded in time), and `day = all` recomputes every
+--   row. What it would need: recompute only the tickers that have fct_effective_spreads rows in the dirty days or whose
+--   close_time changed (int_market_states diff), reading those tickers' rows whole.
 with trades as (
     select * from fct_effective_spreads
 ),
@@ -20,14 +24,37 @@ buckets as (
     select 0, 'no_close_time', null, null
 ),
 
+-- a trade at t is in the bucket whose lo < close_time - t <= hi (microseconds); buckets run in time order (1 = 7d+
+-- ... 6 = 0-15m, 7 = after_close, each lo the next one's hi): the first whose lo is below close_time - t
+bounds as (
+    select
+        max(lo_seconds * 1000000) filter (where bucket_order = 1) as lo1,
+        max(lo_seconds * 1000000) filter (where bucket_order = 2) as lo2,
+        max(lo_seconds * 1000000) filter (where bucket_order = 3) as lo3,
+        max(lo_seconds * 1000000) filter (where bucket_order = 4) as lo4,
+        max(lo_seconds * 1000000) filter (where bucket_order = 5) as lo5,
+        max(lo_seconds * 1000000) filter (where bucket_order = 6) as lo6
+    from buckets
+),
+
+placed as (
+    select
+        t.*,
+        case when _close_time is null then 0 when d is null then null else (
+            case when d > lo1 then 1 when d > lo2 then 2 when d > lo3 then 3 when d > lo4 then 4
+                when d > lo5 then 5 when d > lo6 then 6 else 7 end) end as in_order
+    from (
+        select t.*, m.close_time as _close_time, epoch_us(m.close_time) - epoch_us(t.created_time) as d
+        from trades as t
+        left join markets as m on m.ticker = t.ticker
+    ) as t
+    cross join bounds
+),
+
 bucketed as (
-    select t.*, b.close_bucket, b.bucket_order
-    from trades as t
-    left join markets as m on m.ticker = t.ticker
-    join buckets as b
-        on (m.close_time is null) = (b.close_bucket = 'no_close_time')
-        and (b.hi_seconds is null or t.created_time >= m.close_time - to_seconds(b.hi_seconds))
-        and (b.lo_seconds is null or t.created_time < m.close_time - to_seconds(b.lo_seconds))
+    select p.* exclude (_close_time, d, in_order), b.close_bucket, b.bucket_order
+    from placed as p
+    join buckets as b on b.bucket_order = p.in_order
 ),
 
 per_bucket as (

@@ -2,10 +2,11 @@
 --   measured)
 -- purpose: the edge of each fill against the mid just before it: what the account gained (positive) or paid
 -- (negative) relative to the prevailing mid, the first part of fct_pnl_attribution. The prevailing mid is looked up
--- exactly as fct_effective_spreads does for trades: the recorded WebSocket top (int_market_mids source ws_book)
--- when the latest ws_book row at or before the fill is known whole and two-sided (current however long ago it last
--- changed; age = time since that change); else the latest REST quote at or before the fill (order book over market
--- snapshot over candle at one instant) if two-sided and at most max_mid_age_seconds old (macros.sql).
+-- exactly as fct_effective_spreads does for trades (the same prevailing_mid() of macros.sql picks it): the recorded
+-- WebSocket top (int_market_mids source ws_book) when the latest ws_book row at or before the fill is known whole
+-- and two-sided (current however long ago it last changed; age = time since that change); else the latest REST
+-- quote at or before the fill (order book over market snapshot over candle at one instant) if two-sided and at
+-- most max_mid_age_seconds old (macros.sql).
 -- mid_status: 'matched', 'stale', 'one_sided', 'no_quote'; only a matched fill has mid_dollars and an edge: a fill
 -- without a fresh mid is not given an edge of zero, its P&L is counted as unattributed by fct_pnl_attribution.
 -- edge_per_contract_dollars = D (M - P) with D = +1 for a YES buy (book_side bid), -1 for a YES sell (ask), M the
@@ -27,15 +28,21 @@ with fills as (
     from stg_fills
 ),
 
+-- only the quotes of the markets the account filled in are looked at (the lookups below are per ticker)
+mids as (
+    select * from int_market_mids
+    where ticker in (select ticker from fills)
+),
+
 ws as (
     select ticker, observed_at, case when quote_known then mid_dollars end as mid_dollars
-    from int_market_mids
+    from mids
     where source = 'ws_book'
 ),
 
 rest as (
     select ticker, observed_at, mid_dollars, source
-    from int_market_mids
+    from mids
     where source <> 'ws_book'
     qualify row_number() over (
         partition by ticker, observed_at order by case source when 'orderbook' then 0 when 'market' then 1 else 2 end
@@ -57,18 +64,21 @@ looked_up as (
 
 resolved as (
     select
-        *,
-        case
-            when ws_mid is not null then 'matched'
-            when rest_at is null then 'no_quote'
-            when rest_mid is null then 'one_sided'
-            when date_diff('microsecond', rest_at, created_time) > max_mid_age_seconds() * 1000000 then 'stale'
-            else 'matched'
-        end as mid_status,
-        case when ws_mid is not null then 'ws_book' else rest_source end as mid_source,
-        case when ws_mid is not null then ws_at else rest_at end as mid_observed_at,
-        case when ws_mid is not null then ws_mid else rest_mid end as mid_any
-    from looked_up
+        * exclude (m),
+        m.status as mid_status,
+        m.source as mid_source,
+        m.observed_at as mid_observed_at,
+        m.mid as mid_any
+    from (
+        select
+            *,
+            prevailing_mid(
+                {'mid': ws_mid, 'at': ws_at},
+                {'mid': rest_mid, 'at': rest_at, 'source': rest_source},
+                created_time
+            ) as m
+        from looked_up
+    )
 ),
 
 final as (

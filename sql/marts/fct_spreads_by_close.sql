@@ -12,6 +12,10 @@
 --   the recording covers any of it, else order book over market snapshot over candle); max_quote_age_seconds is the
 --   oldest a quote got while it was used in the bucket (time since it was observed; for ws_book, since the book
 --   last changed, which is not staleness: a recorded top is current until it changes).
+-- Not incremental (rebuilt whole on a top-up): a row has no day (a bucket sums the market's whole history of
+--   fct_spreads; '7d+', 'after_close' and 'no_close_time' are unbounded in time), and `day = all` recomputes every
+--   row. What it would need: recompute only the tickers that have fct_spreads rows in the dirty days or whose
+--   close_time changed (int_market_states diff), reading those tickers' rows whole.
 with spreads as (
     select * from fct_spreads
 ),
@@ -47,15 +51,54 @@ buckets as (
     select 0, 'no_close_time', null, null
 ),
 
-windows as (
+-- an instant t is in the bucket whose lo < close_time - t <= hi (microseconds). Buckets run in time order
+-- (bucket_order 1 = 7d+ ... 6 = 0-15m, 7 = after_close, each lo the next one's hi), so an interval [observed_at,
+-- held_until) lies in the buckets from its first instant's to its last instant's: only those are joined (a piece
+-- outside them has no held time and no observation; the 7-way cross join this replaces kept the same pieces).
+bounds as (
+    select
+        max(lo_seconds * 1000000) filter (where bucket_order = 1) as lo1,
+        max(lo_seconds * 1000000) filter (where bucket_order = 2) as lo2,
+        max(lo_seconds * 1000000) filter (where bucket_order = 3) as lo3,
+        max(lo_seconds * 1000000) filter (where bucket_order = 4) as lo4,
+        max(lo_seconds * 1000000) filter (where bucket_order = 5) as lo5,
+        max(lo_seconds * 1000000) filter (where bucket_order = 6) as lo6
+    from buckets
+),
+
+spans as (
     select
         i.*,
+        epoch_us(i.close_time) - epoch_us(i.observed_at) as first_us,
+        epoch_us(i.close_time) - epoch_us(greatest(i.observed_at, i.held_until - interval 1 microsecond)) as last_us,
+        b.*
+    from intervals as i
+    cross join bounds as b
+),
+
+spans2 as (
+    select
+        * exclude (lo1, lo2, lo3, lo4, lo5, lo6),
+        case when close_time is null then 0 when first_us > lo1 then 1 when first_us > lo2 then 2
+            when first_us > lo3 then 3 when first_us > lo4 then 4 when first_us > lo5 then 5
+            when first_us > lo6 then 6 else 7 end as first_order,
+        case when close_time is null then 0 when last_us > lo1 then 1 when last_us > lo2 then 2
+            when last_us > lo3 then 3 when last_us > lo4 then 4 when last_us > lo5 then 5
+            when last_us > lo6 then 6 else 7 end as last_order
+    from spans
+),
+
+windows as (
+    select
+        i.* exclude (first_us, last_us, first_order, last_order, in_order),
         b.bucket_order,
         b.close_bucket,
         case when b.hi_seconds is not null then i.close_time - to_seconds(b.hi_seconds) end as window_start,
         case when b.lo_seconds is not null then i.close_time - to_seconds(b.lo_seconds) end as window_end
-    from intervals as i
-    join buckets as b on (i.close_time is null) = (b.close_bucket = 'no_close_time')
+    from (
+        select *, unnest(range(first_order, last_order + 1)) as in_order from spans2
+    ) as i
+    join buckets as b on b.bucket_order = i.in_order
 ),
 
 pieces as (
@@ -63,13 +106,13 @@ pieces as (
         *,
         (window_start is null or observed_at >= window_start) and (window_end is null or observed_at < window_end)
             as observed_in_window,
-        greatest(0, date_diff(
-            'microsecond',
-            case when window_start is null then observed_at else greatest(observed_at, window_start) end,
-            case when window_end is null then held_until else least(held_until, window_end) end
-        )) as held_us,
-        date_diff('second', observed_at,
-            case when window_end is null then held_until else least(held_until, window_end) end) as age_at_end
+        greatest(0,
+            epoch_us(case when window_end is null then held_until else least(held_until, window_end) end)
+            - epoch_us(case when window_start is null then observed_at else greatest(observed_at, window_start) end)
+        ) as held_us,
+        -- whole seconds crossed, as date_diff('second', ...) (epoch_us is cheaper than its time-zone path)
+        epoch_us(case when window_end is null then held_until else least(held_until, window_end) end) // 1000000
+            - epoch_us(observed_at) // 1000000 as age_at_end
     from windows
 ),
 
