@@ -68,3 +68,16 @@ create or replace macro close_buckets() as table
     (6, '0-15m', 0, 900),
     (7, 'after_close', null, 0)
   ) as b(bucket_order, close_bucket, lo_seconds, hi_seconds);
+
+-- close_bucket_bounds(): one row, lo1 ... lo6 = close_buckets()' lower bounds in microseconds, in bucket order, so
+-- a time to close d (µs) falls in the first bucket k with d > lo_k (7 = after_close when none); buckets run in
+-- time order, each lo the next one's hi.
+create or replace macro close_bucket_bounds() as table
+  select
+    max(lo_seconds * 1000000) filter (where bucket_order = 1) as lo1,
+    max(lo_seconds * 1000000) filter (where bucket_order = 2) as lo2,
+    max(lo_seconds * 1000000) filter (where bucket_order = 3) as lo3,
+    max(lo_seconds * 1000000) filter (where bucket_order = 4) as lo4,
+    max(lo_seconds * 1000000) filter (where bucket_order = 5) as lo5,
+    max(lo_seconds * 1000000) filter (where bucket_order = 6) as lo6
+  from close_buckets();

@@ -27,14 +27,7 @@ buckets as (
 -- a trade at t is in the bucket whose lo < close_time - t <= hi (microseconds); buckets run in time order (1 = 7d+
 -- ... 6 = 0-15m, 7 = after_close, each lo the next one's hi): the first whose lo is below close_time - t
 bounds as (
-    select
-        max(lo_seconds * 1000000) filter (where bucket_order = 1) as lo1,
-        max(lo_seconds * 1000000) filter (where bucket_order = 2) as lo2,
-        max(lo_seconds * 1000000) filter (where bucket_order = 3) as lo3,
-        max(lo_seconds * 1000000) filter (where bucket_order = 4) as lo4,
-        max(lo_seconds * 1000000) filter (where bucket_order = 5) as lo5,
-        max(lo_seconds * 1000000) filter (where bucket_order = 6) as lo6
-    from buckets
+    select * from close_bucket_bounds()
 ),
 
 placed as (

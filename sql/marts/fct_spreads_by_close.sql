@@ -56,14 +56,7 @@ buckets as (
 -- held_until) lies in the buckets from its first instant's to its last instant's: only those are joined (a piece
 -- outside them has no held time and no observation; the 7-way cross join this replaces kept the same pieces).
 bounds as (
-    select
-        max(lo_seconds * 1000000) filter (where bucket_order = 1) as lo1,
-        max(lo_seconds * 1000000) filter (where bucket_order = 2) as lo2,
-        max(lo_seconds * 1000000) filter (where bucket_order = 3) as lo3,
-        max(lo_seconds * 1000000) filter (where bucket_order = 4) as lo4,
-        max(lo_seconds * 1000000) filter (where bucket_order = 5) as lo5,
-        max(lo_seconds * 1000000) filter (where bucket_order = 6) as lo6
-    from buckets
+    select * from close_bucket_bounds()
 ),
 
 spans as (
