@@ -78,8 +78,8 @@ class ReplayData:
     close_us: list[int | None] | None = None
     grids: list[tuple[tuple[int, int, int], ...]] | None = None
     # more quote sources (see data_books.py and quotes.py)
-    ws_book: list[tuple[int, int, tuple]] = field(default_factory=list)
-    ws_coverage: list[tuple[int, int, str, str]] = field(default_factory=list)
+    ws_book: list[tuple[int, int, tuple, int]] = field(default_factory=list)  # + received µs (ordering)
+    ws_coverage: list[tuple[int, int, str, str, int]] = field(default_factory=list)
     market_quotes: list[tuple] = field(default_factory=list)  # (ts, market, bid, bid size, ask, ask size)
 
     @property

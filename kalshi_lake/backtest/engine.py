@@ -52,6 +52,15 @@ _COVER, _WS, _BOOK, _MQUOTE, _CANDLE, _SETTLE = range(6)
 _AFTER_TRADES = _CANDLE
 
 
+def _schedule_key(item) -> tuple[int, int, int]:
+    """Sort key of a scheduled event: threshold, then kind, then market; the recorder's frames and coverage events
+    share one rank and keep their received order (sorted so before)."""
+    ts, kind, mi, _payload = item
+    if kind in (_COVER, _WS):
+        return ts, _WS, -1
+    return ts - (0 if kind < _AFTER_TRADES else 1), kind, mi
+
+
 @dataclass
 class RunState:
     """What a finished replay produced (integer units; see ``metrics`` and ``results`` for outputs)."""
@@ -415,8 +424,12 @@ class Engine:
         time reaches the threshold (quote events: their own time; candle/settlement: just after it)."""
         d = self.data
         # quote events feed the fill model, so they are replayed even when the strategy ignores them
-        items = [(ts, _COVER, mi, (mi, conn, ev)) for ts, mi, conn, ev in d.ws_coverage]
-        items += [(ts, _WS, mi, msg) for ts, mi, msg in d.ws_book]
+        # the recorder's frames and coverage events: at one exchange time, in the order this machine received them
+        # (a gap is placed at the time of the last frame before it, after that frame; data_books.py)
+        recorded = [(ts, _COVER, mi, (mi, conn, ev), local) for ts, mi, conn, ev, local in d.ws_coverage]
+        recorded += [(ts, _WS, mi, msg, local) for ts, mi, msg, local in d.ws_book]
+        recorded.sort(key=lambda it: (it[0], it[4]))
+        items = [it[:4] for it in recorded]
         items += [(ts, _BOOK, mi, snap) for ts, mi, snap in d.books]
         items += [(ts, _MQUOTE, mi, q) for ts, mi, *q in d.market_quotes]
         items += [(ts + 1, _CANDLE, mi, c) for ts, mi, c in d.candles]
@@ -431,7 +444,7 @@ class Engine:
                 continue
             items.append((outcome.ts_us + 1, _SETTLE, mi, outcome))
         # stable: messages of one market at one time keep their recorded order
-        items.sort(key=lambda it: (it[0] - (0 if it[1] < _AFTER_TRADES else 1), it[1], it[2]))
+        items.sort(key=_schedule_key)
         return items
 
     def _dispatch(self, item) -> None:
