@@ -181,7 +181,9 @@ def test_a_killed_shard_process_leaves_no_row_and_the_rerun_is_exact(fresh_excha
     unsplit = _settings(fresh_exchange.base_url, tmp_path / "unsplit")
     run_pull(unsplit, plan_pull(unsplit, ["markets", "trades"]))
     run_pull(split, plan_pull(split, ["markets"]))
-    fresh_exchange.set_faults(latency_ms=400)  # slow enough to be killed with pages still to come
+    # every response held 2 s: the kill 0.2 s after the shard's first trades request lands while that request is
+    # still in flight, whatever the machine's load (at 400 ms a fast shard could finish its window first)
+    fresh_exchange.set_faults(latency_ms=2000)
     try:
         with split_mod.SplitPull(split, "trades", Selection(), "run-killed", 2) as coordinator:
             first, second = coordinator.shards
@@ -195,7 +197,7 @@ def test_a_killed_shard_process_leaves_no_row_and_the_rerun_is_exact(fresh_excha
             while not any("trades" in r["path"] for r in fresh_exchange.requests()):
                 assert proc.poll() is None and time.monotonic() < deadline, "the shard never asked for trades"
                 time.sleep(0.05)
-            time.sleep(0.6)
+            time.sleep(0.2)
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(30)
             assert proc.returncode == -signal.SIGKILL
