@@ -20,9 +20,10 @@ Declaring a model incremental (lines of its header comment; every table or view 
     -- incremental: day = <expr>, runs (<key exprs>)   the same, rows of a key being a run of consecutive days
     -- incremental: day = all                          no day: every row is recomputed, from the inputs' windows
     -- incremental: key = <expr>                       an output row of a key reads only input rows of that key
+    (`day = all` and `key =` together: keyed rows, below)
     -- incremental: <input> by <expr>[, ahead N][, before N][, carry (<group exprs>)[, held]]
     -- incremental: <input> whole[, ahead N]
-    -- incremental: <input> diff (<columns>) at <expr>
+    -- incremental: <input> diff (<columns>) at <expr>   (`at` is left out with keyed rows)
     -- incremental: <input> rebuild
 `by <expr>`: the input's day (DATE) of a row; an output row of day d reads only input rows of days
 [d - before, d + ahead], so recomputing from X reads the input's rows of days >= X - before (for `src_` views:
@@ -52,6 +53,12 @@ Data-dependent bounds (for rows not bounded by day alone):
   output's rows of days >= X, of the `diff` inputs' rows placed on days >= X (`at`) and of the `by` inputs' dirty
   rows (their windows). Promise: a `whole` input alone never creates an output key (a price at close reads every
   trade of its market, but only the markets closing on a dirty day are read).
+- keyed rows, `day = all` with `key = <expr>`: the rows have no day, but a key's rows read only that key's input
+  rows, however old (a market's spread by time to close sums its whole history). Recomputed: the keys of the `by`
+  inputs' rows of days >= their dirty day - `before` and of the `diff` inputs' rows that differ, either side
+  (`<expr>` over the `diff` columns); only those keys' output rows are deleted, and inserted again from those
+  keys' input rows read whole. A changed `whole` input names no key: the model is rebuilt whole; an output row
+  with a null key is never deleted: rebuilt whole too. `ahead` widens the window; `carry`/`held` add nothing.
 Assumed (the lake only adds rows): a recompute never removes every row of a carry group from the input's dirty days;
 `held` looks at the groups present there after the input's own recompute.
 These declarations are promises about the SQL; `tests/warehouse/test_incremental.py` checks them by comparing
@@ -79,7 +86,7 @@ _OPTION = re.compile(r",\s*(ahead|before)\s+(\d+)\s*$")
 _CARRY = re.compile(r",\s*carry\s*\((.+)\)\s*$")
 _HELD = re.compile(r",\s*held\s*$")
 _RUNS = re.compile(r",\s*runs\s*\((.+)\)\s*$")
-_DIFF = re.compile(r"^diff\s*\((.+)\)\s+at\s+(.+)$")
+_DIFF = re.compile(r"^diff\s*\((.+?)\)(?:\s+at\s+(.+))?$")
 ALL_DAYS = "all"  # `day = all`: the model has no day; every row is recomputed from the inputs' windows
 LAST_DAY = float(
     dt.date.max.toordinal()
@@ -115,6 +122,11 @@ class Spec:
     def all_rows(self) -> bool:
         return self.day == ALL_DAYS
 
+    @property
+    def keyed_rows(self) -> bool:
+        """`day = all` with a `key`: only the dirty keys' rows are recomputed, from their input rows read whole."""
+        return self.all_rows and self.key is not None
+
 
 def parse_spec(sql: str) -> Spec | None:
     """The `-- incremental:` declaration of a model's SQL, or None when it has none."""
@@ -148,7 +160,7 @@ def parse_spec(sql: str) -> Spec | None:
         if held and not carry:
             raise SpecError(f"'-- incremental: {line}': 'held' needs a 'carry (...)'")
         if d := _DIFF.match(rest):
-            rule = InputRule(None, diff=d.group(1).strip(), at=d.group(2).strip())
+            rule = InputRule(None, diff=d.group(1).strip(), at=d.group(2) and d.group(2).strip())
         elif rest == "whole":
             rule = InputRule(None, opts.get("ahead", 0))
         elif rest == "rebuild":
@@ -163,7 +175,12 @@ def parse_spec(sql: str) -> Spec | None:
         inputs[name] = rule
     if not day:
         raise SpecError("an incremental model needs '-- incremental: day = <expr>' (or 'day = all')")
-    return Spec(day, inputs, key, runs)
+    spec = Spec(day, inputs, key, runs)
+    if not spec.keyed_rows and any(r.diff is not None and r.at is None for r in inputs.values()):
+        raise SpecError(
+            "'<input> diff (<columns>)' needs 'at <expr>' unless the model is 'day = all' with a 'key'"
+        )
+    return spec
 
 
 def partition_day(path: str) -> float:
@@ -291,7 +308,9 @@ def plan(
         if v == POS:
             continue
         if rule.diff is not None:
-            v = _diff_day(con, d, rule) if d in olds else NEG
+            v = _diff_day(con, d, rule, spec.keyed_rows) if d in olds else NEG
+        elif spec.keyed_rows and rule.day is None:
+            v = NEG  # a changed input read whole names no key: every key may have changed
         elif spec.all_rows and rule.day is None and rule.ahead != REBUILD:
             continue  # read whole, and every row is recomputed anyway
         else:
@@ -305,26 +324,46 @@ def plan(
         ).fetchone()[0]
         if last is not None:
             x = min(x, _ordinal(last) + 1)
-    return LAST_DAY if x == POS and spec.all_rows else x
+    return LAST_DAY if x == POS and spec.all_rows and not spec.keyed_rows else x
 
 
-def _diff_day(con, d: str, rule: InputRule) -> float:
+def _diff_day(con, d: str, rule: InputRule, keyed: bool = False) -> float:
     """The least `at` over the rows of `d` whose `diff` columns differ between its previous and its new table (both
     sides): POS when none differ, NEG when such a row has no day. Without a kept previous table (`d` was recomputed
-    by days, not rebuilt): NEG."""
+    by days, not rebuilt): NEG. `keyed` (a `day = all` model with a `key`): LAST_DAY when rows differ (their keys
+    are recomputed, whatever their day)."""
     old = old_table(d)
-    known = con.execute(
-        "select count(*) from duckdb_tables() where table_name = ? and schema_name = 'main'", [old]
-    ).fetchone()[0]
-    if not known:
+    if not _kept_aside(con, d):
         return NEG
     cols, at = rule.diff, rule.at
+    if keyed:
+        n = con.execute(f"select count(*) from ({_diff_rows(d, cols)})").fetchone()[0]
+        return POS if n == 0 else LAST_DAY
     n, nulls, least = con.execute(
         f"select count(*), count(*) filter (where ({at}) is null), min({at}) from ("
         f"(select {cols} from {old} except all select {cols} from {d}) union all "
         f"(select {cols} from {d} except all select {cols} from {old}))"
     ).fetchone()
     return POS if n == 0 else NEG if nulls else _ordinal(least)
+
+
+def _kept_aside(con, d: str) -> bool:
+    """Whether `d`'s previous table is kept aside (`old_table`): it was rebuilt whole by this build."""
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where table_name = ? and schema_name = 'main'",
+            [old_table(d)],
+        ).fetchone()[0]
+    )
+
+
+def _diff_rows(d: str, cols: str) -> str:
+    """The rows of `d`'s `cols` that differ between its previous (`old_table`) and its new table, either side."""
+    old = old_table(d)
+    return (
+        f"(select {cols} from {old} except all select {cols} from {d}) union all "
+        f"(select {cols} from {d} except all select {cols} from {old})"
+    )
 
 
 def _held_day(con, d: str, rule: InputRule, day: float) -> float:
@@ -346,7 +385,8 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
     model whole)."""
     db = con.execute("select current_database()").fetchone()[0]
     x = day_literal(day)
-    mine = "true" if spec.all_rows else f"({spec.day}) >= {x}"
+    keyed = f"{spec.key} in (select k from temp._inc_keys)" if spec.key else "true"
+    mine = keyed if spec.keyed_rows else "true" if spec.all_rows else f"({spec.day}) >= {x}"
     shadows = []
     try:
         windows = {}
@@ -359,6 +399,21 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
                 continue  # read whole (an empty src_ view may lack the `date` column)
             windows[d] = f"({rule.day}) >= {day_literal(day - rule.before)}"
         if (
+            spec.keyed_rows
+        ):  # the keys of the windows' rows and of the `diff` inputs' changed rows, either side
+            parts = [f"select {spec.key} as k from {d} where {w}" for d, w in windows.items()]
+            parts += [
+                f"select {spec.key} from ({_diff_rows(d, r.diff)})"
+                for d, r in spec.inputs.items()
+                if r.diff
+                and d in deps
+                and _kept_aside(con, d)  # not kept aside: unchanged (else plan said NEG)
+            ]
+            con.execute(
+                "create or replace temp table _inc_keys as "
+                + (" union ".join(parts) if parts else "select null as k limit 0")
+            )
+        elif (
             spec.key
         ):  # the keys of the rows recomputed: old rows, `diff` inputs' rows placed there, windows' rows
             parts = [f"select {spec.key} as k from {model.name} where {mine}"]
@@ -372,8 +427,7 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
         for d in sorted(deps):
             rule = spec.inputs[d]
             src = f'"{db}".main.{d}'
-            keyed = f"{spec.key} in (select k from temp._inc_keys)" if spec.key else "true"
-            if d not in windows:
+            if d not in windows or spec.keyed_rows:  # keyed rows: each recomputed key's input rows, whole
                 if not spec.key:
                     continue
                 body = f"select * from {src} where {keyed}"
@@ -398,6 +452,11 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
         for d in shadows:
             con.execute(f"drop view if exists temp.{d}")
         con.execute("drop table if exists temp._inc_keys")
+    if spec.keyed_rows:  # a row without a key is never deleted: the model is rebuilt whole
+        nulls, total = con.execute(
+            f"select count(*) filter (where ({spec.key}) is null), count(*) from {model.name}"
+        ).fetchone()
+        return -1 if nulls else total
     if spec.all_rows:
         return con.execute(f"select count(*) from {model.name}").fetchone()[0]
     nulls, total = con.execute(

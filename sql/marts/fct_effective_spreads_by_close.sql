@@ -6,10 +6,14 @@
 -- realized spread and price impact over the trades with a fresh mid at both ends. Source and age of the mids:
 -- mid_sources lists the sources of the matched mids, median / max_mid_age_seconds their age at the trade (a
 -- ws_book top: time since the book last changed), max_mid_age_limit_seconds the limit the build used.
--- Not incremental (rebuilt whole on a top-up): a row has no day (a bucket sums the market's whole history of
---   fct_effective_spreads; '7d+', 'after_close' and 'no_close_time' are unbounded in time), and `day = all` recomputes every
---   row. What it would need: recompute only the tickers that have fct_effective_spreads rows in the dirty days or whose
---   close_time changed (int_market_states diff), reading those tickers' rows whole.
+-- Incremental by ticker (`day = all` with a key): a row has no day (a bucket sums the market's whole history of
+--   fct_effective_spreads; '7d+', 'after_close' and 'no_close_time' are unbounded in time), so a top-up recomputes
+--   only the tickers with fct_effective_spreads rows in the dirty days or whose close_time changed
+--   (int_market_states diff), reading those tickers' rows whole and replacing only their rows.
+-- incremental: day = all
+-- incremental: key = ticker
+-- incremental: fct_effective_spreads by trade_date
+-- incremental: int_market_states diff (ticker, close_time)
 with trades as (
     select * from fct_effective_spreads
 ),

@@ -12,10 +12,14 @@
 --   the recording covers any of it, else order book over market snapshot over candle); max_quote_age_seconds is the
 --   oldest a quote got while it was used in the bucket (time since it was observed; for ws_book, since the book
 --   last changed, which is not staleness: a recorded top is current until it changes).
--- Not incremental (rebuilt whole on a top-up): a row has no day (a bucket sums the market's whole history of
---   fct_spreads; '7d+', 'after_close' and 'no_close_time' are unbounded in time), and `day = all` recomputes every
---   row. What it would need: recompute only the tickers that have fct_spreads rows in the dirty days or whose
---   close_time changed (int_market_states diff), reading those tickers' rows whole.
+-- Incremental by ticker (`day = all` with a key): a row has no day (a bucket sums the market's whole history of
+--   fct_spreads; '7d+', 'after_close' and 'no_close_time' are unbounded in time), so a top-up recomputes only the
+--   tickers with fct_spreads rows in the dirty days or whose close_time changed (int_market_states diff), reading
+--   those tickers' rows whole and replacing only their rows.
+-- incremental: day = all
+-- incremental: key = ticker
+-- incremental: fct_spreads by observed_date
+-- incremental: int_market_states diff (ticker, close_time)
 with spreads as (
     select * from fct_spreads
 ),

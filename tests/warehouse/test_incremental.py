@@ -192,8 +192,16 @@ def grow_and_compare(tmp_path, sql_dir=None, seed: int = 11) -> list[dict[str, s
 
 
 # the models whose rows are not bounded by day alone (a quote held until the next, a ticker's latest row, a
-# price at close): their declarations use carry ... held, day = all, key and diff
-DATA_BOUNDED = ("fct_spreads_daily", "int_market_marks", "fct_calibration_prices", "fct_pnl_daily")
+# price at close, a market's whole history by time to close): their declarations use carry ... held, day = all, key
+# and diff
+DATA_BOUNDED = (
+    "fct_spreads_daily",
+    "int_market_marks",
+    "fct_calibration_prices",
+    "fct_pnl_daily",
+    "fct_spreads_by_close",
+    "fct_effective_spreads_by_close",
+)
 
 
 def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
@@ -218,6 +226,19 @@ def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
             "is_combo) at date '9999-12-31'",
         ),
         ("marts/fct_calibration_prices.sql", "stg_trades whole", "stg_trades by created_time"),
+        # keyed rows: a moved close_time must recompute its ticker (the world's moved market trades nothing in
+        # that pull; it still has a market-snapshot quote, so fct_spreads_by_close's diff is not tested this way),
+        # and the tickers of the dirty days must be found (a window shifted later finds none)
+        (
+            "marts/fct_effective_spreads_by_close.sql",
+            "int_market_states diff (ticker, close_time)",
+            "int_market_states diff (ticker)",
+        ),
+        (
+            "marts/fct_spreads_by_close.sql",
+            "fct_spreads by observed_date",
+            "fct_spreads by observed_date - 3",
+        ),
     ],
 )
 def test_a_wrong_declaration_fails_the_comparison(tmp_path, model, right, wrong):
@@ -308,6 +329,14 @@ def test_declarations_are_checked():
         parse_spec("-- incremental: x sideways\nselect 1")
     with pytest.raises(SpecError):
         parse_spec("-- incremental: x whole\nselect 1")  # no day
+    spec = parse_spec(
+        "-- incremental: day = all\n-- incremental: key = k\n-- incremental: m diff (k, c)\nselect 1"
+    )
+    assert spec.keyed_rows and spec.inputs["m"].diff == "k, c" and spec.inputs["m"].at is None
+    with pytest.raises(SpecError, match="at"):  # a model with days needs the day a changed row lands on
+        parse_spec(
+            "-- incremental: day = d\n-- incremental: key = k\n-- incremental: m diff (k, c)\nselect 1"
+        )
 
 
 def test_an_undeclared_input_of_an_incremental_model_is_an_error(tmp_path):
@@ -372,3 +401,35 @@ def test_a_new_column_in_the_lake_rebuilds_its_stream_whole(tmp_path):
     full = str(tmp_path / "full.duckdb")
     warehouse.build(root.parent, db_path=full, run_tests=False)
     assert_same(db, full)
+
+
+def test_keyed_rows_plan_and_recompute_only_the_dirty_keys():
+    """`day = all` with `key =`: an unchanged `diff` input keeps the model, a changed `whole` input rebuilds it whole,
+    and a recompute replaces only the keys of the dirty days' rows and of the changed `diff` rows."""
+    from types import SimpleNamespace
+
+    from kalshi_lake.warehouse import incremental as inc
+
+    con = duckdb.connect()
+    con.execute(
+        "create table q as select * from (values ('A', date '2026-01-01', 1), ('B', date '2026-01-01', 2), "
+        "('A', date '2026-01-03', 4), ('C', date '2026-01-01', 8)) as t(k, d, v)"
+    )
+    con.execute("create table s as select * from (values ('A', 1), ('B', 1), ('C', 1)) as t(k, c)")
+    con.execute(
+        f"create table {inc.old_table('s')} as select * from (values ('A', 1), ('B', 0), ('C', 1)) t(k, c)"
+    )
+    sql = "select q.k, sum(v) * any_value(c) as total from q join s using (k) group by q.k"
+    spec = parse_spec(
+        "-- incremental: day = all\n-- incremental: key = k\n-- incremental: q by d\n"
+        "-- incremental: s diff (k, c)\n-- incremental: w whole\n" + sql
+    )
+    day = inc.plan(con, spec, {"q", "s"}, {"q": inc.POS, "s": inc.NEG}, {"s"})
+    assert day == inc.LAST_DAY  # B's c changed
+    assert inc.plan(con, spec, {"q", "w"}, {"q": inc.POS, "w": 3.0}) == inc.NEG
+    con.execute("create table m (k varchar, total bigint)")
+    con.execute("insert into m values ('A', -1), ('B', -1), ('C', -1)")  # stale rows: only A and B are redone
+    jan3 = float(__import__("datetime").date(2026, 1, 3).toordinal())
+    model = SimpleNamespace(name="m", sql=sql)
+    assert inc.recompute(con, model, spec, {"q", "s"}, min(day, jan3)) == 3
+    assert con.execute("select * from m order by k").fetchall() == [("A", 5), ("B", 2), ("C", -1)]
