@@ -1,9 +1,10 @@
 """The one cursor paginator every list endpoint goes through.
 
 ``paginate(fetch, path, params, data_key, cursor)`` yields ``Page`` objects, one at a time (only the current
-page is referenced, plus, with ``prefetch``, the next one being fetched on a helper thread). After a page, ``page.cursor`` is the cursor for the *next* page (None at the end): store it
-as a checkpoint and pass it back as ``cursor=`` to resume. The loop stops on a missing, null or empty cursor and
-raises ``PaginationError`` on a cursor seen before (a server loop would otherwise never end) or a malformed page.
+page is referenced, plus, with ``prefetch``, the next one being fetched on a helper thread). After a page,
+``page.cursor`` is the cursor for the *next* page (None at the end): store it as a checkpoint and pass it back
+as ``cursor=`` to resume. The loop stops on a missing, null or empty cursor and raises ``PaginationError`` on a
+cursor seen before (a server loop would otherwise never end) or a malformed page.
 
 A ``null`` data list (Go's nil slice) is read as an empty page; a missing data key is malformed.
 

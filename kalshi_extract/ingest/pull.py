@@ -397,6 +397,32 @@ def pull_stream(
     result.throttled = stats.throttled_429 - before[2]
     result.seconds = time.monotonic() - t0
     result.finished_at = datetime.now(UTC)
+    report_run(
+        lake,
+        result,
+        selection,
+        reserve,
+        time_column=sdef.time_column,
+        unfit_examples=ctx.unfit if ctx else None,
+    )
+    if failure is not None:
+        raise failure
+    return result
+
+
+def report_run(
+    lake,
+    result: StreamResult,
+    selection: Selection,
+    reserve: str | None,
+    *,
+    time_column: str | None = None,
+    unfit_examples: dict | None = None,
+) -> None:
+    """The end of a stream's run (whole or split): warn about what landed oddly (unknown fields kept in ``_extra``,
+    values that did not fit, rows without their event time), then free the run-log reserve and write the run's
+    ``_runs`` row. A row that cannot be written is logged, never raised: the stream's own outcome stands."""
+    stream = result.stream
     if result.unknown_fields:
         log.warning(
             "%s: the API sent fields the schema does not know (kept in _extra): %s",
@@ -404,10 +430,14 @@ def pull_stream(
             ", ".join(result.unknown_fields),
         )
     if result.unfit_fields:
+        examples = unfit_examples or {}
         log.warning(
             "%s: values that do not fit their column landed as null, the original kept in _extra: %s",
             stream,
-            ", ".join(f"{name} (e.g. {ctx.unfit[name]!r})" for name in result.unfit_fields),
+            ", ".join(
+                f"{name} (e.g. {examples[name]!r})" if name in examples else name
+                for name in result.unfit_fields
+            ),
         )
     if result.rows_untimed:
         log.warning(
@@ -415,7 +445,7 @@ def pull_stream(
             "load date; the watermark ignores them",
             stream,
             result.rows_untimed,
-            sdef.time_column,
+            time_column,
         )
     if result.error:
         log.error("%s: pull failed: %s", stream, result.error)
@@ -425,18 +455,15 @@ def pull_stream(
         lake._delete_quiet(reserve)
     try:
         record_run(lake, row)
-    except (OSError, KalshiLakeError) as exc:  # the stream's own outcome stands; say the log lacks it
+    except (OSError, KalshiLakeError) as exc:
         log.error(
             "%s: could not write the run-log row of run %s (%s: %s); `kalshi-lake status` will show the run "
             "as interrupted",
             stream,
-            run_id,
+            result.run_id,
             type(exc).__name__,
             exc,
         )
-    if failure is not None:
-        raise failure
-    return result
 
 
 def failed_result(stream: str, exc: BaseException, run_id: str = "") -> StreamResult:

@@ -42,13 +42,13 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from kalshi_extract.errors import KalshiLakeError, retriable
 from kalshi_extract.ingest.plan import splits
-from kalshi_extract.ingest.pull import RunCache, RunContext, Selection, StreamResult, _failed
+from kalshi_extract.ingest.pull import RunCache, RunContext, Selection, StreamResult, _failed, report_run
 from kalshi_extract.ingest.streams import get_stream
 from kalshi_extract.lake.state import StateBook, iso, parse_iso
 
@@ -321,8 +321,6 @@ class SplitPull:
     def finish(self, outcomes: list[ShardResult | BaseException]) -> StreamResult:
         """Land every successful shard's files (and, when all succeeded, the new state) in one commit; write the
         stream's run-log row; returns the stream's `StreamResult` (failed when any shard failed)."""
-        from kalshi_extract.lake.run_log import record_run
-
         result = StreamResult(stream=self.stream, run_id=self.run_id, started_at=self._started)
         result.shards, result.partitions = len(self.shards), 1
         good: list[ShardResult] = []
@@ -360,23 +358,14 @@ class SplitPull:
             result.outcome = "failed"
             result.error = f"{len(failures)} of {len(self.shards)} shards failed: " + "; ".join(failures)
             errors = [o for o in outcomes if isinstance(o, BaseException)]
-            kinds = {o.result.error_type for o in outcomes if isinstance(o, ShardResult) and not o.ok}
             result.error_type = "ShardFailed"
             result.retriable = all(retriable(e) for e in errors) and all(
                 o.result.retriable for o in outcomes if isinstance(o, ShardResult) and not o.ok
             )
-            log.error("%s: %s (%s)", self.stream, result.error, ", ".join(sorted(k for k in kinds if k)))
         result.seconds = time.monotonic() - self._t0
         result.finished_at = datetime.now(UTC)
-        row = asdict(result)
-        row["selection"] = self.selection.as_dict()
-        if self._reserve is not None:
-            self.lake._delete_quiet(self._reserve)
-            self._reserve = None
-        try:
-            record_run(self.lake, row)
-        except (OSError, KalshiLakeError) as exc:
-            log.error("%s: could not write the run-log row of run %s (%s)", self.stream, self.run_id, exc)
+        reserve, self._reserve = self._reserve, None
+        report_run(self.lake, result, self.selection, reserve, time_column=self.sdef.time_column)
         return result
 
     def _new_state(self, good: list[ShardResult]) -> dict:
