@@ -36,6 +36,12 @@ create or replace macro utc_date(ts) as
 create or replace macro max_mid_age_seconds() as
   cast(coalesce(getvariable('max_mid_age_seconds'), 60) as bigint);
 
+-- quote_source_rank(source): which quote wins when several are seen at one instant — the recorded WebSocket book,
+-- then a REST order book, then a market snapshot's bid/ask, then a candle (lower first); every model that picks one
+-- quote per instant orders by it.
+create or replace macro quote_source_rank(source) as
+  case source when 'ws_book' then 0 when 'orderbook' then 1 when 'market' then 2 else 3 end;
+
 -- prevailing_mid(ws, rest, point_at): the mid prevailing at point_at (fct_effective_spreads) from ws = {mid, at}, the
 -- latest ws_book row at or before point_at (mid null when its book is not known whole or not two-sided), and rest =
 -- {mid, at, source}, the latest REST quote at or before it (either null when there is none). Returns {status,

@@ -23,7 +23,7 @@ with mids as (
     qualify row_number() over (
         partition by ticker
         order by coalesce(current_until, observed_at) desc,
-            case source when 'ws_book' then 0 when 'orderbook' then 1 when 'market' then 2 else 3 end
+            quote_source_rank(source)
     ) = 1
 ),
 

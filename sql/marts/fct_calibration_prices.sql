@@ -42,7 +42,7 @@ rest as (
     where source <> 'ws_book'
     qualify row_number() over (
         partition by ticker, observed_at
-        order by case source when 'orderbook' then 1 when 'market' then 2 else 3 end
+        order by quote_source_rank(source)
     ) = 1
 ),
 

@@ -38,7 +38,7 @@ quotes as (
             filter (where source = 'ws_book') as ws,
         arg_min(
             {'mid': mid_dollars, 'at': observed_at, 'source': source},
-            case source when 'orderbook' then 0 when 'market' then 1 else 2 end
+            quote_source_rank(source)
         ) filter (where source <> 'ws_book') as rest
     from int_market_mids
     group by ticker, observed_at

@@ -45,7 +45,7 @@ rest as (
     from mids
     where source <> 'ws_book'
     qualify row_number() over (
-        partition by ticker, observed_at order by case source when 'orderbook' then 0 when 'market' then 1 else 2 end
+        partition by ticker, observed_at order by quote_source_rank(source)
     ) = 1
 ),
 

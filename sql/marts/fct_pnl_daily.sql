@@ -116,7 +116,7 @@ mids as (
     -- below would otherwise pick any of them
     qualify row_number() over (
         partition by ticker, observed_at
-        order by case source when 'orderbook' then 1 when 'market' then 2 else 3 end, mid_dollars
+        order by quote_source_rank(source), mid_dollars
     ) = 1
 ),
 

@@ -147,7 +147,7 @@ preferred as (
         row_number() over (
             partition by ticker, close_bucket
             order by held_us > 0 desc,
-                case source when 'ws_book' then 0 when 'orderbook' then 1 when 'market' then 2 else 3 end
+                quote_source_rank(source)
         ) = 1 as is_preferred_source
     from per_bucket
 ),
