@@ -94,41 +94,47 @@ def _column_stats(row_group, index: dict[str, int], names: list[str]) -> dict[st
 
 
 def _runs_of_group(pf, group: int, has_loaded: bool) -> list[tuple[str, int, datetime | None]]:
-    """(run id, rows, newest `_loaded_at`) of each run in one row group (a compacted file holds several): the
-    `_run_id` column read as a dictionary and tallied with numpy, so `status` needs no ``pyarrow.compute``."""
-    import numpy as np
+    """(run id, rows, newest `_loaded_at`) of each run in one row group (a compacted file holds several), grouped by
+    Arrow (``pyarrow.compute``, imported only here). Rows without a `_run_id` are not counted; `_loaded_at` is read
+    as microseconds (the lake's ``timestamp[us, UTC]``)."""
     import pyarrow as pa
 
     columns = ["_run_id"] + (["_loaded_at"] if has_loaded else [])
-    table = pf.read_row_group(group, columns=columns)  # pf was opened with read_dictionary=["_run_id"]
-    runs = table.column("_run_id").unify_dictionaries().combine_chunks()
-    valid = runs.is_valid().to_numpy(zero_copy_only=False)
-    codes = runs.indices.to_numpy(zero_copy_only=False)[valid].astype(np.int64)
-    names = runs.dictionary.to_pylist()
-    counts = np.bincount(codes, minlength=len(names))
-    newest = [None] * len(names)
+    table = pf.read_row_group(group, columns=columns)
+    cols = {"run": table.column("_run_id").cast(pa.string())}
+    aggregates = [("run", "count")]
     if has_loaded:
-        loaded = table.column("_loaded_at").combine_chunks().cast(pa.int64())
-        micros = loaded.to_numpy(zero_copy_only=False)[valid]
-        known = (
-            ~np.isnan(micros.astype(np.float64)) if micros.dtype.kind == "f" else np.ones(len(micros), bool)
+        cols["loaded"] = table.column("_loaded_at").cast(pa.int64())
+        aggregates.append(("loaded", "max"))
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    out = []
+    for row in pa.table(cols).group_by("run").aggregate(aggregates).to_pylist():
+        if row["run"] is None or not row["run_count"]:
+            continue
+        micros = row.get("loaded_max")
+        out.append(
+            (row["run"], row["run_count"], None if micros is None else epoch + timedelta(microseconds=micros))
         )
-        top = np.full(len(names), np.iinfo(np.int64).min, dtype=np.int64)
-        np.maximum.at(top, codes[known], micros[known].astype(np.int64))
-        epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        newest = [
-            None if t == np.iinfo(np.int64).min else epoch + timedelta(microseconds=int(t))
-            for t in top.tolist()
-        ]
-    return [(str(names[i]), int(counts[i]), newest[i]) for i in range(len(names)) if counts[i]]
+    return out
 
 
-def _footer_facts(lake, files: list[str], time_column: str | None) -> dict[str, Any]:
-    """From the Parquet footers (one read per file, no ``pyarrow.dataset``): the row count, min/max of
-    `time_column`, per `_run_id` its rows and newest `_loaded_at`, and whether every file has `_loaded_at`
-    statistics.
+def _group_run_ids(pf, group: int) -> list[str]:
+    """The `_run_id` values a row group's dictionary holds (only the column's dictionary is decoded into Python)."""
+    chunks = pf.read_row_group(group, columns=["_run_id"]).column("_run_id")  # read_dictionary=["_run_id"]
+    return [
+        str(v) for v in chunks.unify_dictionaries().combine_chunks().dictionary.to_pylist() if v is not None
+    ]
 
-    A row group whose `_run_id` statistics are not one value (a compacted file) reads that column instead.
+
+def _footer_facts(lake, files: list[str], time_column: str | None, logged: set[str] | None) -> dict[str, Any]:
+    """From the Parquet footers (one read per file, no ``pyarrow.dataset``, no numpy): the row count, min/max of
+    `time_column`, the newest `_loaded_at`, per `_run_id` its rows and newest `_loaded_at`, and the files whose
+    `_loaded_at` has no statistics.
+
+    A row group whose `_run_id` statistics are not one value (a compacted file) is tallied run by run only when
+    that is needed: when its `_loaded_at` has no statistics, or when its `_run_id` dictionary names a run not in
+    ``logged`` (the stream's runs in the run log: only runs missing there are reported, as interrupted).
+    ``logged`` None: the stream is not judged that way (``data_runs`` then has only the runs of one-run groups).
     """
     import pyarrow.parquet as pq
 
@@ -136,14 +142,17 @@ def _footer_facts(lake, files: list[str], time_column: str | None) -> dict[str, 
     ends: list[datetime] = []
     runs: dict[str, dict[str, Any]] = {}
     rows = 0
+    newest: list[datetime] = []
     unstated: list[pq.ParquetFile] = []  # files with `_loaded_at` but no statistics for it
 
     def note(run_id: Any, rows: int, loaded: Any) -> None:
         entry = runs.setdefault(str(run_id), {"rows": 0, "loaded_at": None})
         entry["rows"] += rows
         loaded = _parse_time(loaded)
-        if loaded is not None and (entry["loaded_at"] is None or loaded > entry["loaded_at"]):
-            entry["loaded_at"] = loaded
+        if loaded is not None:
+            newest.append(loaded)
+            if entry["loaded_at"] is None or loaded > entry["loaded_at"]:
+                entry["loaded_at"] = loaded
 
     wanted = [c for c in (time_column, "_run_id", "_loaded_at") if c]
     for path in files:
@@ -161,19 +170,27 @@ def _footer_facts(lake, files: list[str], time_column: str | None) -> dict[str, 
                 )
                 starts += [lo] if lo else []
                 ends += [hi] if hi else []
-            if "_loaded_at" in index and "_loaded_at" not in stats and group.num_rows:
+            has_loaded = "_loaded_at" in index
+            loaded_max = (stats.get("_loaded_at") or {}).get("max")
+            if has_loaded and "_loaded_at" not in stats and group.num_rows:
                 unstated.append(pf)
             run = stats.get("_run_id") or {}
             if run.get("min") is not None and run.get("min") == run.get("max"):
-                note(run["min"], group.num_rows, (stats.get("_loaded_at") or {}).get("max"))
+                note(run["min"], group.num_rows, loaded_max)
             elif "_run_id" in index:
-                for run_id, n, loaded in _runs_of_group(pf, g, "_loaded_at" in index):
-                    note(run_id, n, loaded)
+                if (has_loaded and "_loaded_at" not in stats) or (
+                    logged is not None and not logged.issuperset(_group_run_ids(pf, g))
+                ):
+                    for run_id, n, loaded in _runs_of_group(pf, g, has_loaded):
+                        note(run_id, n, loaded)
+                elif _parse_time(loaded_max) is not None:
+                    newest.append(_parse_time(loaded_max))
     return {
         "rows": rows,
         "data_start": min(starts).isoformat() if starts else None,
         "data_end": max(ends).isoformat() if ends else None,
         "data_runs": runs,
+        "loaded_at": max(newest) if newest else None,
         "unstated": unstated,
     }
 
@@ -203,19 +220,21 @@ def _readable(lake, files: list[str]) -> tuple[list[str], list[str]]:
     return good, bad
 
 
-def _scan_stream(lake, stream: str, time_column: str | None = None) -> dict[str, Any]:
+def _scan_stream(
+    lake, stream: str, time_column: str | None = None, logged: set[str] | None = None
+) -> dict[str, Any]:
     """The stream's facts from its files. A damaged file is named in ``corrupt_files`` / ``error`` and left out;
     the rest of the stream is still reported."""
     import pyarrow as pa
 
     files = lake.files(stream)
     try:
-        return _scan_files(lake, stream, files, time_column)
+        return _scan_files(lake, stream, files, time_column, logged)
     except (pa.ArrowInvalid, OSError):
         good, bad = _readable(lake, files)
         if not bad:
             raise
-    out = _scan_files(lake, stream, good, time_column)
+    out = _scan_files(lake, stream, good, time_column, logged)
     out["files"] = len(files)
     out["corrupt_files"] = bad
     out["error"] = str(lake.corrupt_file_error(bad[0], "damaged footer")) + (
@@ -224,7 +243,9 @@ def _scan_stream(lake, stream: str, time_column: str | None = None) -> dict[str,
     return out
 
 
-def _scan_files(lake, stream: str, files: list[str], time_column: str | None) -> dict[str, Any]:
+def _scan_files(
+    lake, stream: str, files: list[str], time_column: str | None, logged: set[str] | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "stream": stream,
         "rows": 0,
@@ -241,12 +262,9 @@ def _scan_files(lake, stream: str, files: list[str], time_column: str | None) ->
     }
     if not files:
         return out
-    out.update(_footer_facts(lake, files, time_column))  # rows too: each footer is read once
+    out.update(_footer_facts(lake, files, time_column, logged))  # rows too: each footer is read once
     unstated = out.pop("unstated")
-    newest = [r["loaded_at"] for r in out["data_runs"].values() if r["loaded_at"] is not None]
-    if newest:
-        out["loaded_at"] = max(newest)
-    elif unstated:  # files written without statistics: read the column
+    if out["loaded_at"] is None and unstated:  # files written without statistics: read the column
         import pyarrow.compute as pc
 
         values = [pc.max(pf.read(columns=["_loaded_at"]).column("_loaded_at")).as_py() for pf in unstated]
@@ -401,9 +419,10 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     for stream in _streams(lake):
         sdef = STREAMS.get(stream)
         time_column, clock = _stream_clock(stream)
-        info = _scan_stream(lake, stream, time_column)
-        info["clock"] = clock
         mine = [r for r in runs if r.get("stream") == stream]
+        logged = {str(r.get("run_id")) for r in mine} if sdef else None
+        info = _scan_stream(lake, stream, time_column, logged)
+        info["clock"] = clock
         info.update(_runs_summary(mine, now))
         data_runs = info.pop("data_runs")
         interrupted = _interrupted(data_runs, mine) if sdef else []

@@ -24,11 +24,9 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-import numpy as np
 import pyarrow as pa
 
 from kalshi_extract.errors import LakeStateError
-from kalshi_extract.lake.arrowfast import bool_array, const_str, const_ts, int_array
 from kalshi_extract.lake.schemas import TS
 from kalshi_extract.lake.state import to_micros
 
@@ -103,6 +101,11 @@ def record_run(lake, row: dict, lock_timeout: float = 60.0) -> str:
 
 def _one(value, type_: pa.DataType) -> pa.Array:
     """A one-element array built without pa.array (which would import pandas; see arrowfast)."""
+    # imported here: readers of the run log (`kalshi-lake status`) import no numpy
+    import numpy as np
+
+    from kalshi_extract.lake.arrowfast import bool_array, const_str, const_ts, int_array
+
     if value is None:
         return pa.nulls(1, type_)
     if pa.types.is_timestamp(type_):

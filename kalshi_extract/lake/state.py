@@ -32,7 +32,6 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 
 from kalshi_extract.errors import LakeStateError
-from kalshi_extract.lake.arrowfast import str_array
 from kalshi_extract.lake.schemas import TS
 
 __all__ = ["StateBook", "iso", "parse_iso", "from_micros", "to_micros", "ts_bounds", "STATE_VERSION"]
@@ -70,6 +69,10 @@ def iso(value: datetime | None) -> str | None:
 def parse_iso(text: str | None) -> datetime | None:
     """Parse RFC3339 text (any fraction length, ``Z`` or offset) through Arrow's exact parser."""
     import pyarrow.compute as pc  # here, not at import: `status` reads the run log only
+
+    from kalshi_extract.lake.arrowfast import (
+        str_array,  # here too: arrowfast imports numpy, `status` does not
+    )
 
     if not text:
         return None

@@ -11,8 +11,6 @@ from datetime import date, datetime, timedelta
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kalshi_extract.lake.arrowfast import int_scalar
-
 __all__ = ["StreamWriter", "DEFAULT_FILE_ROWS", "DEFAULT_ROW_GROUP_ROWS", "PARQUET_COMPRESSION"]
 
 DEFAULT_FILE_ROWS = 1_000_000  # a file is closed at this many rows (~20-40 MB of trades)
@@ -101,6 +99,8 @@ class StreamWriter:
             self._add(self.fixed_date, batch)
             return
         import pyarrow.compute as pc
+
+        from kalshi_extract.lake.arrowfast import int_scalar  # numpy: not imported by lake readers (`status`)
 
         days = self._days(batch)
         lo_hi = pc.min_max(days).as_py()

@@ -6,7 +6,8 @@ command's signature when it builds the app, which costs more than the command mo
 --help`, an unknown command and ``kalshi_lake.cli.app`` (what tests drive) get every module. Command modules import
 heavy libraries (DuckDB, pyarrow, the local exchange) inside the command functions; Prefect (`pipelines`) is
 imported only by `--prefect` and `serve`. Typer's pydantic-based conversion is built only for a parameter that is
-given a value (`lazy_coercion`), so `status` and `--help` import no pydantic.
+given a value (`lazy_coercion`), so `status` and `--help` import no pydantic. `status` runs with numpy made
+unimportable (``NUMPY_FREE``), so pyarrow does not import it.
 """
 
 from __future__ import annotations
@@ -89,6 +90,15 @@ def __getattr__(name: str):  # `from kalshi_lake.cli import app`: the whole app,
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# Commands that run without numpy. pyarrow imports numpy whenever it is installed (≈0.12 s of CPU, a quarter of
+# `kalshi-lake status`) but works without it (numpy is optional to pyarrow ≥ 16); `status` reads footers, the run
+# log and a few columns through pyarrow alone (kalshi_extract/ingest/status.py uses no numpy).
+NUMPY_FREE = frozenset({"status"})
+
+
 def main() -> None:
     """Console-script entry point."""
-    app_for(sys.argv[1:])()
+    args = sys.argv[1:]
+    if args and args[0] in NUMPY_FREE and "numpy" not in sys.modules:
+        sys.modules["numpy"] = None  # `import numpy` raises ImportError in this process: pyarrow goes without
+    app_for(args)()
