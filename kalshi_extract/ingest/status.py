@@ -126,7 +126,9 @@ def _group_run_ids(pf, group: int) -> list[str]:
     ]
 
 
-def _footer_facts(lake, files: list[str], time_column: str | None, logged: set[str] | None) -> dict[str, Any]:
+def _footer_facts(
+    lake, files: list[str], time_column: str | None, logged: set[str] | None, schema=None
+) -> dict[str, Any]:
     """From the Parquet footers (one read per file, no ``pyarrow.dataset``, no numpy): the row count, min/max of
     `time_column`, the newest `_loaded_at`, per `_run_id` its rows and newest `_loaded_at`, and the files whose
     `_loaded_at` has no statistics.
@@ -135,8 +137,12 @@ def _footer_facts(lake, files: list[str], time_column: str | None, logged: set[s
     that is needed: when its `_loaded_at` has no statistics, or when its `_run_id` dictionary names a run not in
     ``logged`` (the stream's runs in the run log: only runs missing there are reported, as interrupted).
     ``logged`` None: the stream is not judged that way (``data_runs`` then has only the runs of one-run groups).
+    ``schema``: the stream's current schema; ``drifts`` lists (path, columns) of the files whose column types
+    differ from it (:func:`~kalshi_extract.lake.schema_check.drift_of`), from the same footers.
     """
     import pyarrow.parquet as pq
+
+    from kalshi_extract.lake.schema_check import drift_of
 
     starts: list[datetime] = []
     ends: list[datetime] = []
@@ -144,6 +150,7 @@ def _footer_facts(lake, files: list[str], time_column: str | None, logged: set[s
     rows = 0
     newest: list[datetime] = []
     unstated: list[pq.ParquetFile] = []  # files with `_loaded_at` but no statistics for it
+    drifts: list[tuple[str, tuple[tuple[str, str, str], ...]]] = []
 
     def note(run_id: Any, rows: int, loaded: Any) -> None:
         entry = runs.setdefault(str(run_id), {"rows": 0, "loaded_at": None})
@@ -158,6 +165,12 @@ def _footer_facts(lake, files: list[str], time_column: str | None, logged: set[s
     for path in files:
         pf = pq.ParquetFile(lake.fs.open_input_file(path), read_dictionary=["_run_id"])
         meta = pf.metadata
+        if (
+            schema is not None
+        ):  # the file's own types (``pf.schema_arrow`` shows `_run_id` read as a dictionary)
+            columns = drift_of(meta.schema.to_arrow_schema(), schema)
+            if columns:
+                drifts.append((path, columns))
         index = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
         for g in range(meta.num_row_groups):
             group = meta.row_group(g)
@@ -192,6 +205,7 @@ def _footer_facts(lake, files: list[str], time_column: str | None, logged: set[s
         "data_runs": runs,
         "loaded_at": max(newest) if newest else None,
         "unstated": unstated,
+        "drifts": drifts,
     }
 
 
@@ -221,7 +235,7 @@ def _readable(lake, files: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _scan_stream(
-    lake, stream: str, time_column: str | None = None, logged: set[str] | None = None
+    lake, stream: str, time_column: str | None = None, logged: set[str] | None = None, schema=None
 ) -> dict[str, Any]:
     """The stream's facts from its files. A damaged file is named in ``corrupt_files`` / ``error`` and left out;
     the rest of the stream is still reported."""
@@ -229,12 +243,12 @@ def _scan_stream(
 
     files = lake.files(stream)
     try:
-        return _scan_files(lake, stream, files, time_column, logged)
+        return _scan_files(lake, stream, files, time_column, logged, schema)
     except (pa.ArrowInvalid, OSError):
         good, bad = _readable(lake, files)
         if not bad:
             raise
-    out = _scan_files(lake, stream, good, time_column, logged)
+    out = _scan_files(lake, stream, good, time_column, logged, schema)
     out["files"] = len(files)
     out["corrupt_files"] = bad
     out["error"] = str(lake.corrupt_file_error(bad[0], "damaged footer")) + (
@@ -244,7 +258,7 @@ def _scan_stream(
 
 
 def _scan_files(
-    lake, stream: str, files: list[str], time_column: str | None, logged: set[str] | None = None
+    lake, stream: str, files: list[str], time_column: str | None, logged: set[str] | None = None, schema=None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "stream": stream,
@@ -259,10 +273,11 @@ def _scan_files(
         "data_runs": {},
         "corrupt_files": [],
         "error": None,
+        "drifts": [],
     }
     if not files:
         return out
-    out.update(_footer_facts(lake, files, time_column, logged))  # rows too: each footer is read once
+    out.update(_footer_facts(lake, files, time_column, logged, schema))  # rows too: each footer is read once
     unstated = out.pop("unstated")
     if out["loaded_at"] is None and unstated:  # files written without statistics: read the column
         import pyarrow.compute as pc
@@ -391,7 +406,7 @@ def _check_root(lake) -> None:
             return
 
 
-def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
+def lake_status(settings, now: datetime | None = None, *, schema_drift: bool = False) -> dict[str, Any]:
     """Status of every stream in the lake of `settings` (JSON-safe dict). Reads only; creates nothing.
 
     Per stream: `rows`, `files`, `first`/`last` (partition days), `range_start`/`range_end` (time range of the
@@ -406,6 +421,11 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     repair; `last_outcome` is then "corrupt file"); `clock`: "exchange" when the stream's dates (`first`/`last`,
     `data_start`/`data_end`) are the exchange's time, "local" when they are this machine's (see `_stream_clock`).
     `now`, `last_run`, `loaded_at` and the ages are always this machine's clock.
+
+    ``schema_drift``: the report also has `schema_drift`, what :meth:`Lake.schema_drift
+    <kalshi_extract.lake.store.Lake.schema_drift>` returns (`{"stream", "file", "columns"}` of each data file whose
+    column types are not its stream's current schema's, in that order), found from the footers read for the rest
+    of the report: each footer is read once (damaged files are left out, as there).
     """
     from kalshi_extract.ingest.streams import STREAMS
     from kalshi_extract.lake.store import Lake
@@ -416,12 +436,15 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
     runs = read_runs(settings)
     time_streams = {name for name, sdef in STREAMS.items() if sdef.time_column}
     streams = []
+    drifts: dict[str, list[tuple[str, tuple[tuple[str, str, str], ...]]]] = {}
     for stream in _streams(lake):
         sdef = STREAMS.get(stream)
         time_column, clock = _stream_clock(stream)
         mine = [r for r in runs if r.get("stream") == stream]
         logged = {str(r.get("run_id")) for r in mine} if sdef else None
-        info = _scan_stream(lake, stream, time_column, logged)
+        schema = lake.current_schema(stream) if schema_drift else None
+        info = _scan_stream(lake, stream, time_column, logged, schema)
+        drifts[stream] = info.pop("drifts")
         info["clock"] = clock
         info.update(_runs_summary(mine, now))
         data_runs = info.pop("data_runs")
@@ -449,4 +472,13 @@ def lake_status(settings, now: datetime | None = None) -> dict[str, Any]:
         info["loaded_at"] = loaded.isoformat() if loaded else None
         info["freshness"] = _age(now - loaded) if loaded else None
         streams.append(info)
-    return {"lake": str(settings.lake_root), "now": now.isoformat(), "streams": streams}
+    report: dict[str, Any] = {"lake": str(settings.lake_root), "now": now.isoformat(), "streams": streams}
+    if schema_drift:
+        from kalshi_extract.lake.schemas import STREAM_COLUMNS
+
+        report["schema_drift"] = [
+            {"stream": stream, "file": path, "columns": [list(c) for c in columns]}
+            for stream in STREAM_COLUMNS
+            for path, columns in sorted(drifts.get(stream, []))
+        ]
+    return report

@@ -371,14 +371,8 @@ def status(
 ) -> None:
     """Per stream: rows, time range, last run, freshness and gaps.  Example: kalshi-lake status --json"""
     from kalshi_extract.ingest.status import lake_status
-    from kalshi_extract.lake.store import Lake
 
-    settings = load_settings()
-    report = lake_status(settings)
-    drifts = Lake.from_settings(settings).schema_drift()
-    report["schema_drift"] = [
-        {"stream": d.stream, "file": d.path, "columns": [list(c) for c in d.columns]} for d in drifts
-    ]
+    report = lake_status(load_settings(), schema_drift=True)  # drift from the same footers: each read once
     if as_json:
         typer.echo(json.dumps(report, default=_jsonable))
         return
@@ -425,20 +419,27 @@ def status(
     ]
     print_table(f"lake {report['lake']}", columns, rows)
     typer.echo(STATUS_CLOCKS + (STATUS_LOCAL_DATES if local_dates else ""))
-    for line in _drift_lines(drifts):
+    for line in _drift_lines(report["schema_drift"]):
         typer.echo(line)
 
 
-def _drift_lines(drifts) -> list[str]:
-    """One line per stream with files of an earlier column type, and the command that rewrites them."""
-    by_stream: dict[str, list] = {}
+def _drift_lines(drifts: list[dict]) -> list[str]:
+    """One line per stream with files of an earlier column type (the report's `schema_drift`), and the command
+    that rewrites them."""
+    by_stream: dict[str, list[dict]] = {}
     for d in drifts:
-        by_stream.setdefault(d.stream, []).append(d)
+        by_stream.setdefault(d["stream"], []).append(d)
     return [
-        f"{name}: {len(ds)} file(s) of an earlier schema ({ds[0].describe()}), e.g. {ds[0].path}; the next pull of "
-        f"the stream rewrites them, or run: kalshi-lake compact {name}"
+        f"{name}: {len(ds)} file(s) of an earlier schema ({_describe(ds[0]['columns'])}), e.g. {ds[0]['file']}; "
+        f"the next pull of the stream rewrites them, or run: kalshi-lake compact {name}"
         for name, ds in by_stream.items()
     ]
+
+
+def _describe(columns: list) -> str:
+    """``name type (now type)`` of each drifting column, as :meth:`Drift.describe
+    <kalshi_extract.lake.schema_check.Drift.describe>` words it."""
+    return ", ".join(f"{name} {have} (now {want})" for name, have, want in columns)
 
 
 STATUS_CLOCKS = "from, through: the exchange's time; last run, fresh: this machine's clock."

@@ -189,3 +189,34 @@ def test_status_names_files_of_an_earlier_schema_and_the_command(tmp_path, monke
         "earlier schema" not in after.output
         and json.loads(CliRunner().invoke(app, ["status", "--json"]).output)["schema_drift"] == []
     )
+
+
+def test_status_finds_the_drift_from_the_footers_it_reads_anyway_each_once(tmp_path, monkeypatch):
+    """`status` reports what `Lake.schema_drift` finds (issue #20: it used to read every footer a second time for
+    it, in a thread pool, when the stream had no schema cache: the pulled streams never write one)."""
+    from kalshi_extract.ingest.status import lake_status
+    from kalshi_extract.settings import Settings
+
+    lake = _old_width_lake(str(tmp_path / "data" / "lake"))
+    _commit(lake, "trades", trades(3))
+    settings = Settings.load(environ={"KALSHI_LAKE_DIR": str(tmp_path / "data")}, config_path=None)
+    assert settings.lake_root == lake.root
+    want = [
+        {"stream": d.stream, "file": d.path, "columns": [list(c) for c in d.columns]}
+        for d in lake.schema_drift()
+    ]
+    assert [d["stream"] for d in want] == ["markets"]
+    opened: list[str] = []
+    real = pq.ParquetFile
+
+    class Counting(real):
+        def __init__(self, source, *args, **kwargs):
+            opened.append(getattr(source, "path", source))
+            super().__init__(source, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "ParquetFile", Counting)
+    report = lake_status(settings, schema_drift=True)
+    assert report["schema_drift"] == want
+    data_files = lake.files("markets") + lake.files("trades")
+    assert len(opened) == len(data_files) + len(lake.files("_runs"))  # each footer once (the run log: read)
+    assert "schema_drift" not in lake_status(settings)  # only when asked
