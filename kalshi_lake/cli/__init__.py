@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import importlib
 import sys
-
-import typer
+from typing import TYPE_CHECKING
 
 from kalshi_lake.cli import lazy_coercion
+
+if TYPE_CHECKING:
+    import typer
 
 # Every command module, in the order their commands appear in `kalshi-lake --help`.
 MODULES = ("data_cmd", "record_cmd", "exchange_cmd", "trading_cmd", "backtest_cmd", "run_cmd")
@@ -56,11 +58,15 @@ def version() -> None:
     """Print the installed kalshi-lake version.  Example: kalshi-lake version"""
     from importlib.metadata import version as _version
 
+    import typer
+
     typer.echo(_version("kalshi-lake"))
 
 
 def build_app(modules: tuple[str, ...] = MODULES) -> typer.Typer:
     """The root app with `version` and the commands of ``modules`` (names in ``MODULES``)."""
+    import typer
+
     lazy_coercion.install()
     app = typer.Typer(
         name="kalshi-lake",
@@ -101,4 +107,10 @@ def main() -> None:
     args = sys.argv[1:]
     if args and args[0] in NUMPY_FREE and "numpy" not in sys.modules:
         sys.modules["numpy"] = None  # `import numpy` raises ImportError in this process: pyarrow goes without
+    if args in (["status"], ["status", "--json"]):  # without typer; the typer command when it cannot
+        from kalshi_lake.cli import status_view
+
+        code = status_view.run(as_json=len(args) == 2)
+        if code is not None:
+            sys.exit(code)
     app_for(args)()

@@ -12,9 +12,12 @@ import json
 import warnings
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import typer
+if TYPE_CHECKING:
+    import typer
+
+# typer is imported where used: `kalshi-lake status` runs without it (kalshi_lake.cli.status_view)
 
 EXIT_FAILED = 1
 EXIT_UNKNOWN = 3
@@ -32,6 +35,8 @@ def one_line(message: Any) -> str:
 
 def fail(message: Any, code: int = EXIT_FAILED) -> typer.Exit:
     """Print ``error: <message>`` on one line to stderr; return the Exit to raise."""
+    import typer
+
     typer.echo(f"error: {one_line(message)}", err=True)
     return typer.Exit(code)
 
@@ -42,6 +47,8 @@ def handle_errors(fn: Callable, *, interrupt_exits_at_once: bool = False) -> Cal
     ``OSError`` (disk full, permission denied, a lake dir that is a file) is one line too. With
     ``interrupt_exits_at_once`` Ctrl-C leaves the process at once (``os._exit(130)``) instead of waiting for
     worker threads: right for pulls, whose lake writes are crash-safe."""
+
+    import typer
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -74,6 +81,8 @@ def handle_errors(fn: Callable, *, interrupt_exits_at_once: bool = False) -> Cal
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Library warnings (e.g. a private key file readable by others) as ``warning: …`` on one line, without
     Python's file/line and source excerpt."""
+    import typer
+
     typer.echo(f"warning: {one_line(message)}", err=True)
 
 
@@ -114,4 +123,6 @@ def jsonable(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     """Print ``value`` as indented JSON with sorted keys on stdout."""
+    import typer
+
     typer.echo(json.dumps(jsonable(value), indent=2, sort_keys=True))

@@ -370,80 +370,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
     """Per stream: rows, time range, last run, freshness and gaps.  Example: kalshi-lake status --json"""
-    from kalshi_extract.ingest.status import lake_status
+    from kalshi_lake.cli import status_view  # also run without typer by `main` (see status_view)
 
-    report = lake_status(load_settings(), schema_drift=True)  # drift from the same footers: each read once
-    if as_json:
-        typer.echo(json.dumps(report, default=_jsonable))
-        return
-    from kalshi_lake.cli.render import Col, count, print_table
-
-    rows = []
-    local_dates = False
-    for s in report["streams"]:
-        mark = ""
-        if s.get("clock") == "local" and s["rows"]:
-            mark, local_dates = " *", True
-        outcome = s["last_outcome"] or ""
-        if outcome == "interrupted" and not s.get("completed_runs"):
-            outcome = "interrupted, no completed run"
-        elif outcome != "interrupted" and s["failed_since_ok"]:
-            outcome = (
-                f"failed ×{s['failed_since_ok']}"  # failed runs since the last ok one (--json: the error)
-            )
-        rows.append(
-            [
-                s["stream"],
-                count(s["rows"]),
-                # the files themselves first
-                (s.get("data_start") or s["range_start"] or s["first"] or "")[:10] + mark,
-                (s.get("data_end") or s["range_end"] or s["last"] or "")[:10] + mark,
-                s["last_run_age"] or ("never" if not s["rows"] else "no run log"),
-                outcome,
-                s["freshness"] or "",
-                count(len(s["gaps"])) if s["gaps"] else "",
-            ]
-        )
-    any_gaps = any(s["gaps"] for s in report["streams"])
-    # At 80 columns `fresh` (age of the newest loaded row; `last run` says nearly as much) goes first, then an
-    # all-empty `gaps`; rows, dates and outcomes always stay.
-    columns = [
-        Col("stream"),
-        Col("rows", "num"),
-        Col("from"),
-        Col("through"),
-        Col("last run"),
-        Col("outcome"),
-        Col("fresh", drop=2),
-        Col("gaps", "num", drop=0 if any_gaps else 1),
-    ]
-    print_table(f"lake {report['lake']}", columns, rows)
-    typer.echo(STATUS_CLOCKS + (STATUS_LOCAL_DATES if local_dates else ""))
-    for line in _drift_lines(report["schema_drift"]):
-        typer.echo(line)
-
-
-def _drift_lines(drifts: list[dict]) -> list[str]:
-    """One line per stream with files of an earlier column type (the report's `schema_drift`), and the command
-    that rewrites them."""
-    by_stream: dict[str, list[dict]] = {}
-    for d in drifts:
-        by_stream.setdefault(d["stream"], []).append(d)
-    return [
-        f"{name}: {len(ds)} file(s) of an earlier schema ({_describe(ds[0]['columns'])}), e.g. {ds[0]['file']}; "
-        f"the next pull of the stream rewrites them, or run: kalshi-lake compact {name}"
-        for name, ds in by_stream.items()
-    ]
-
-
-def _describe(columns: list) -> str:
-    """``name type (now type)`` of each drifting column, as :meth:`Drift.describe
-    <kalshi_extract.lake.schema_check.Drift.describe>` words it."""
-    return ", ".join(f"{name} {have} (now {want})" for name, have, want in columns)
-
-
-STATUS_CLOCKS = "from, through: the exchange's time; last run, fresh: this machine's clock."
-STATUS_LOCAL_DATES = "\n* the day loaded, on this machine's clock (the stream states no time of its own)."
+    status_view.show(status_view.report(), as_json, typer.echo)
 
 
 # --------------------------------------------------------------------------------------------------- serve

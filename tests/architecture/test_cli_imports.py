@@ -1,5 +1,5 @@
-"""What the CLI imports to start (issue #20: `status` ≤ 0.5 s): `main` builds only the invoked command's module,
-and `status` / `--help` import neither pydantic (typer's conversion, built only for a given value) nor Prefect,
+"""What the CLI imports to start (issue #20: `status` ≤ 0.5 s): `main` builds only the invoked command's module
+(`status` runs without typer at all), and `status` / `--help` import neither pydantic (typer's conversion, built only for a given value) nor Prefect,
 DuckDB or `pyarrow.dataset`. Import sets, not timings: figures are in BENCHMARKS.md."""
 
 from __future__ import annotations
@@ -72,13 +72,22 @@ def _top(modules: set[str]) -> set[str]:
     return modules | {m.split(".")[0] for m in modules}
 
 
-def test_status_imports_only_its_own_command_module(tmp_path):
-    modules, out = _imported(["status"], tmp_path)
-    assert out.returncode == 0, out.stderr
-    assert "stream" in out.stdout
-    assert not _top(modules) & set(NEVER), sorted(_top(modules) & set(NEVER))
-    commands = {m for m in modules if m.startswith("kalshi_lake.cli.") and m.endswith("_cmd")}
-    assert commands == {"kalshi_lake.cli.data_cmd"}
+def test_status_imports_no_command_module_and_no_typer(tmp_path):
+    for args in (["status"], ["status", "--json"]):
+        modules, out = _imported(args, tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert "stream" in out.stdout
+        banned = {*NEVER, "typer", "click", "rich"} - ({"rich"} if args == ["status"] else set())
+        assert not _top(modules) & banned, sorted(_top(modules) & banned)
+        commands = {m for m in modules if m.startswith("kalshi_lake.cli.") and m.endswith("_cmd")}
+        assert commands == set()  # kalshi_lake.cli.status_view, not the typer command (see main)
+
+
+def test_status_help_and_a_bad_option_still_go_through_typer(tmp_path):
+    modules, out = _imported(["status", "--help"], tmp_path)
+    assert out.returncode == 0 and "--json" in out.stdout and "typer" in modules
+    modules, out = _imported(["status", "--jsn"], tmp_path)
+    assert out.returncode == 2 and "--jsn" in out.stderr
 
 
 def test_help_imports_no_pyarrow_pydantic_or_prefect(tmp_path):
