@@ -5,7 +5,9 @@ parameter is processed — also when its value is None (an option not given, the
 command and of the root group), where the conversion returns None without ever using the adapter. Building it
 imports pydantic: ~0.1 s of CPU on each `kalshi-lake status`, a quarter of its start-up on top of pyarrow.
 
-`install()` wraps typer's builder so the adapter is built on the first value that needs converting. Conversions
+`install()` wraps typer's builder so the adapter is built on the first value that needs converting, and a value
+the conversion would return unchanged (a ``str`` for a ``str`` parameter, a ``bool`` for a ``bool`` flag) is
+returned as it is (also an ``int`` default): `kalshi-lake sql "select 1"` imports no pydantic either. Conversions
 are typer's own, unchanged: a None value gives exactly what typer's ``RuntimeParam.coerce`` gives (``()`` for a
 multi-value parameter, else None), and every other value goes through the real coercion. With a typer that has no
 such builder (older releases convert through click) `install()` does nothing.
@@ -32,7 +34,29 @@ class _LazyRuntimeParam:
     def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
         if value is None:
             return () if param.multiple or param.nargs == -1 else None
+        if self._identity(value, param):
+            return value
         return self._runtime().coerce(value, param=param, ctx=ctx)
+
+    def _identity(self, value: Any, param: Any) -> bool:
+        """True when typer's conversion would return ``value`` itself: a ``str`` for a ``str`` parameter (typer's
+        ``_parse_cli_str`` is ``str(value)``, pydantic's ``str`` keeps it), a ``bool`` for a ``bool`` one
+        (``_parse_cli_bool`` passes a non-string through), an ``int`` for an ``int`` one without min/max/clamp (a
+        plain pydantic ``int``: an option's default); one value, no custom parser, not a file."""
+        d = self._descriptor
+        annotation = getattr(d, "annotation", None)
+        info = getattr(d, "parameter_info", None)
+        if annotation not in (str, bool, int) or type(value) is not annotation:
+            return False
+        if param.multiple or param.nargs == -1 or getattr(d, "file_annotation", None) is not None:
+            return False
+        if getattr(info, "parser", True) is not None:
+            return False
+        return annotation is not int or (
+            getattr(info, "min", 0) is None
+            and getattr(info, "max", 0) is None
+            and not getattr(info, "clamp", True)
+        )
 
     def __getattr__(self, name: str) -> Any:  # anything else typer asks of it: the real one
         return getattr(self._runtime(), name)

@@ -95,3 +95,38 @@ def test_help_imports_no_pyarrow_pydantic_or_prefect(tmp_path):
     assert out.returncode == 0, out.stderr
     assert all(f" {name} " in out.stdout for name in cli.COMMAND_MODULES), out.stdout  # every command listed
     assert not _top(modules) & {*NEVER, "pyarrow"}, sorted(_top(modules) & {*NEVER, "pyarrow"})
+
+
+def test_sql_imports_no_pydantic_for_a_query_and_the_defaults(tmp_path):
+    import duckdb
+
+    duckdb.connect(str(tmp_path / "kalshi.duckdb")).close()  # an empty warehouse
+    modules, out = _imported(["sql", "select 1 as x"], tmp_path)
+    assert out.returncode == 0 and "1 row" in out.stdout, out.stderr
+    assert "pydantic" not in _top(modules)  # the query is a str, --format and --limit their defaults
+    modules, out = _imported(["sql", "select 1 as x", "--limit", "x"], tmp_path)
+    assert out.returncode == 2 and "valid integer" in out.stderr  # a given value: typer's own conversion
+    assert "pydantic" in _top(modules)
+
+
+def test_lazy_coercion_returns_what_typer_returns():
+    from types import SimpleNamespace
+
+    from typer._coercion import build_runtime_param, resolve_type_descriptor
+    from typer.models import OptionInfo
+
+    from kalshi_lake.cli.lazy_coercion import _LazyRuntimeParam
+
+    one = SimpleNamespace(multiple=False, nargs=1)
+    cases = [
+        (str, OptionInfo(), ["select 1", "", " x "]),
+        (bool, OptionInfo(), [True, False, "true", " yes "]),
+        (int, OptionInfo(), [200, 0, -3, "7"]),
+        (int, OptionInfo(min=0, clamp=True), [-3, 5]),  # clamped: not passed through
+    ]
+    for annotation, info, values in cases:
+        descriptor = resolve_type_descriptor(annotation, info)
+        for value in values:
+            want = build_runtime_param(descriptor).coerce(value, param=one, ctx=None)
+            got = _LazyRuntimeParam(build_runtime_param, descriptor).coerce(value, param=one, ctx=None)
+            assert (got, type(got)) == (want, type(want)), (annotation, value)
