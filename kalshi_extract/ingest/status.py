@@ -165,9 +165,8 @@ def _footer_facts(
     for path in files:
         pf = pq.ParquetFile(lake.fs.open_input_file(path), read_dictionary=["_run_id"])
         meta = pf.metadata
-        if (
-            schema is not None
-        ):  # the file's own types (``pf.schema_arrow`` shows `_run_id` read as a dictionary)
+        if schema is not None:
+            # the file's own types: ``pf.schema_arrow`` would show `_run_id` read as a dictionary
             columns = drift_of(meta.schema.to_arrow_schema(), schema)
             if columns:
                 drifts.append((path, columns))
