@@ -5,7 +5,7 @@
 -- close_time (or not in int_market_states): the mart reads them as 'no_close_time'; so a close_time that appears,
 -- disappears or moves changes only the days from 7 days before the close on (the `diff ... at` below; a null
 -- close_time changes nothing here). Sums stay exact: counts, DECIMAL sums and counts of each mean's operands,
--- the matched mids' sources (mid_sources, a sorted list) and their ages as a histogram (mid_ages: age -> trades)
+-- the matched mids' sources (mid_sources, a sorted list) and their ages as a sorted histogram (mid_ages: [{age, n}])
 -- from which the mart takes the exact median; max_mid_age_seconds the largest.
 -- incremental: day = trade_date
 -- incremental: fct_effective_spreads by trade_date
