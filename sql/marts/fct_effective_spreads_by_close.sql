@@ -6,16 +6,19 @@
 -- realized spread and price impact over the trades with a fresh mid at both ends. Source and age of the mids:
 -- mid_sources lists the sources of the matched mids, median / max_mid_age_seconds their age at the trade (a
 -- ws_book top: time since the book last changed), max_mid_age_limit_seconds the limit the build used.
--- Incremental by ticker (`day = all` with a key): a row has no day (a bucket sums the market's whole history of
---   fct_effective_spreads; '7d+', 'after_close' and 'no_close_time' are unbounded in time), so a top-up recomputes
---   only the tickers with fct_effective_spreads rows in the dirty days or whose close_time changed
---   (int_market_states diff), reading those tickers' rows whole and replacing only their rows.
+-- How: the sums of fct_effective_spreads_by_close_daily (one row per ticker, bucket and day) re-summed per bucket;
+--   exact: DECIMAL sums of the days' sums, the median from the days' age histograms (the value, or the mean of the
+--   two middle values, as median()). Its bucket 1 holds every trade of a market without a close_time: here
+--   'no_close_time'.
+-- Incremental by ticker (`day = all` with a key): a row has no day (a bucket sums the market's whole history;
+--   '7d+', 'after_close' and 'no_close_time' are unbounded in time), so a top-up re-sums only the tickers with
+--   partial rows in the dirty days or whose close_time changed (int_market_states diff), from their daily rows.
 -- incremental: day = all
 -- incremental: key = ticker
--- incremental: fct_effective_spreads by trade_date
+-- incremental: fct_effective_spreads_by_close_daily by trade_date
 -- incremental: int_market_states diff (ticker, close_time)
-with trades as (
-    select * from fct_effective_spreads
+with partials as (
+    select * from fct_effective_spreads_by_close_daily
 ),
 
 markets as (
@@ -28,57 +31,73 @@ buckets as (
     select 0, 'no_close_time', null, null
 ),
 
--- a trade at t is in the bucket whose lo < close_time - t <= hi (microseconds); buckets run in time order (1 = 7d+
--- ... 6 = 0-15m, 7 = after_close, each lo the next one's hi): the first whose lo is below close_time - t
-bounds as (
-    select * from close_bucket_bounds()
-),
-
-placed as (
-    select
-        t.*,
-        case when _close_time is null then 0 when d is null then null else (
-            case when d > lo1 then 1 when d > lo2 then 2 when d > lo3 then 3 when d > lo4 then 4
-                when d > lo5 then 5 when d > lo6 then 6 else 7 end) end as in_order
-    from (
-        select t.*, m.close_time as _close_time, epoch_us(m.close_time) - epoch_us(t.created_time) as d
-        from trades as t
-        left join markets as m on m.ticker = t.ticker
-    ) as t
-    cross join bounds
-),
-
 bucketed as (
-    select p.* exclude (_close_time, d, in_order), b.close_bucket, b.bucket_order
-    from placed as p
-    join buckets as b on b.bucket_order = p.in_order
+    select
+        p.* exclude (bucket_order),
+        case when m.close_time is null then 0 else p.bucket_order end as bucket_order
+    from partials as p
+    left join markets as m on m.ticker = p.ticker
+),
+
+sums as (
+    select
+        ticker,
+        bucket_order,
+        cast(sum(trade_count) as bigint) as trade_count,
+        cast(sum(trades_with_mid) as bigint) as trades_with_mid,
+        cast(sum(trades_without_fresh_mid) as bigint) as trades_without_fresh_mid,
+        sum(volume_fp) as volume_fp,
+        sum(signed_sum) as signed_sum,
+        cast(sum(signed_n) as bigint) as signed_n,
+        sum(rel_sum) as rel_sum,
+        cast(sum(rel_n) as bigint) as rel_n,
+        sum(rs1m) as rs1m, cast(sum(n1m) as bigint) as n1m, sum(pi1m) as pi1m,
+        sum(rs5m) as rs5m, cast(sum(n5m) as bigint) as n5m, sum(pi5m) as pi5m,
+        sum(rs1h) as rs1h, cast(sum(n1h) as bigint) as n1h, sum(pi1h) as pi1h,
+        nullif(array_to_string(list_sort(list_distinct(flatten(list(mid_sources)))), ','), '') as mid_sources,
+        max(max_mid_age_seconds) as max_mid_age_seconds
+    from bucketed
+    group by ticker, bucket_order
+),
+
+-- the median of the matched mids' ages from the days' histograms: the values at 0-based ranks floor((n - 1) / 2)
+-- and ceil((n - 1) / 2) of the sorted ages, interpolated as median() does
+ages as (
+    select ticker, bucket_order, age, sum(n) as n
+    from (
+        select ticker, bucket_order, unnest(mid_ages, recursive := true)
+        from bucketed
+        where mid_ages is not null
+    )
+    group by all
+),
+
+ranked as (
+    select
+        *,
+        sum(n) over (partition by ticker, bucket_order order by age rows unbounded preceding) as upto,
+        sum(n) over (partition by ticker, bucket_order) as total
+    from ages
+),
+
+medians as (
+    select
+        ticker,
+        bucket_order,
+        min(age) filter (where upto > (total - 1) // 2) as lo,
+        min(age) filter (where upto > total // 2) as hi
+    from ranked
+    group by all
 ),
 
 per_bucket as (
     select
-        ticker,
-        close_bucket,
-        any_value(bucket_order) as bucket_order,
-        count(*) as trade_count,
-        count(*) filter (where mid_status = 'matched') as trades_with_mid,
-        count(*) filter (where mid_status <> 'matched') as trades_without_fresh_mid,
-        sum(count_fp) as volume_fp,
-        sum(signed_effective_spread_dollars) as signed_sum,
-        count(signed_effective_spread_dollars) as signed_n,
-        sum(relative_effective_spread) as rel_sum,
-        count(relative_effective_spread) as rel_n,
-        sum(realized_spread_1m_dollars) as rs1m, count(realized_spread_1m_dollars) as n1m,
-        sum(price_impact_1m_dollars) filter (where realized_spread_1m_dollars is not null) as pi1m,
-        sum(realized_spread_5m_dollars) as rs5m, count(realized_spread_5m_dollars) as n5m,
-        sum(price_impact_5m_dollars) filter (where realized_spread_5m_dollars is not null) as pi5m,
-        sum(realized_spread_1h_dollars) as rs1h, count(realized_spread_1h_dollars) as n1h,
-        sum(price_impact_1h_dollars) filter (where realized_spread_1h_dollars is not null) as pi1h,
-        string_agg(distinct mid_source, ',' order by mid_source) filter (where mid_status = 'matched')
-            as mid_sources,
-        median(mid_age_seconds) filter (where mid_status = 'matched') as median_mid_age_seconds,
-        max(mid_age_seconds) filter (where mid_status = 'matched') as max_mid_age_seconds
-    from bucketed
-    group by ticker, close_bucket
+        s.*,
+        b.close_bucket,
+        cast(md.lo as double) + (cast(md.hi as double) - cast(md.lo as double)) * 0.5 as median_mid_age_seconds
+    from sums as s
+    join buckets as b on b.bucket_order = s.bucket_order
+    left join medians as md on md.ticker = s.ticker and md.bucket_order = s.bucket_order
 ),
 
 final as (

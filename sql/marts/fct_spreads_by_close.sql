@@ -12,41 +12,22 @@
 --   the recording covers any of it, else order book over market snapshot over candle); max_quote_age_seconds is the
 --   oldest a quote got while it was used in the bucket (time since it was observed; for ws_book, since the book
 --   last changed, which is not staleness: a recorded top is current until it changes).
--- Incremental by ticker (`day = all` with a key): a row has no day (a bucket sums the market's whole history of
---   fct_spreads; '7d+', 'after_close' and 'no_close_time' are unbounded in time), so a top-up recomputes only the
---   tickers with fct_spreads rows in the dirty days or whose close_time changed (int_market_states diff), reading
---   those tickers' rows whole and replacing only their rows.
+-- How: the per-day sums of fct_spreads_by_close_daily re-summed per bucket (exact: integer microseconds and
+--   DECIMAL sums of sums), plus each (ticker, source)'s last quote held to the close (its last_* columns), cut at the
+--   buckets here. Its bucket 1 holds every quote of a market without a close_time: here 'no_close_time'.
+-- Incremental by ticker (`day = all` with a key): a row has no day (a bucket sums the market's whole history;
+--   '7d+', 'after_close' and 'no_close_time' are unbounded in time), so a top-up re-sums only the tickers with
+--   partial rows in the dirty days or whose close_time changed (int_market_states diff), from their daily rows.
 -- incremental: day = all
 -- incremental: key = ticker
--- incremental: fct_spreads by observed_date
+-- incremental: fct_spreads_by_close_daily by piece_date
 -- incremental: int_market_states diff (ticker, close_time)
-with spreads as (
-    select * from fct_spreads
+with partials as (
+    select * from fct_spreads_by_close_daily
 ),
 
 markets as (
     select ticker, close_time from int_market_states
-),
-
-intervals as (
-    select
-        s.ticker,
-        s.source,
-        s.observed_at,
-        s.book_state,
-        s.spread_dollars,
-        dec_div(s.spread_dollars, s.mid_dollars) as relative_spread,
-        s.yes_bid_size_fp,
-        s.yes_ask_size_fp,
-        m.close_time,
-        lead(s.observed_at) over w is null as is_last,
-        least(
-            coalesce(lead(s.observed_at) over w, greatest(s.observed_at, coalesce(m.close_time, s.observed_at))),
-            case when s.source = 'ws_book' then null else s.observed_at + interval 1 day end
-        ) as held_until
-    from spreads as s
-    left join markets as m on m.ticker = s.ticker
-    window w as (partition by s.ticker, s.source order by s.observed_at)
 ),
 
 buckets as (
@@ -55,90 +36,151 @@ buckets as (
     select 0, 'no_close_time', null, null
 ),
 
--- an instant t is in the bucket whose lo < close_time - t <= hi (microseconds). Buckets run in time order
--- (bucket_order 1 = 7d+ ... 6 = 0-15m, 7 = after_close, each lo the next one's hi), so an interval [observed_at,
--- held_until) lies in the buckets from its first instant's to its last instant's: only those are joined (a piece
--- outside them has no held time and no observation; the 7-way cross join this replaces kept the same pieces).
+-- each (ticker, source)'s last quote, held from its observed_at to the close (a REST quote at most 24 h); nowhere
+-- when it came at or after the close or the market has no close_time
+tails as (
+    select
+        p.ticker,
+        p.source,
+        p.last_observed_at as observed_at,
+        p.last_book_state as book_state,
+        p.last_spread_dollars as spread_dollars,
+        p.last_relative_spread as relative_spread,
+        p.last_yes_bid_size_fp as yes_bid_size_fp,
+        p.last_yes_ask_size_fp as yes_ask_size_fp,
+        m.close_time,
+        least(
+            greatest(p.last_observed_at, coalesce(m.close_time, p.last_observed_at)),
+            case when p.source = 'ws_book' then null else p.last_observed_at + interval 1 day end
+        ) as held_until
+    from partials as p
+    left join markets as m on m.ticker = p.ticker
+    where p.last_observed_at is not null and m.close_time > p.last_observed_at
+),
+
+-- an instant t is in the bucket whose lo < close_time - t <= hi (microseconds); buckets run in time order, so the
+-- held interval lies in the buckets from its first instant's to its last instant's: only those are joined
 bounds as (
     select * from close_bucket_bounds()
 ),
 
 spans as (
     select
-        i.*,
-        epoch_us(i.close_time) - epoch_us(i.observed_at) as first_us,
-        epoch_us(i.close_time) - epoch_us(greatest(i.observed_at, i.held_until - interval 1 microsecond)) as last_us,
+        t.*,
+        epoch_us(t.close_time) - epoch_us(t.observed_at) as first_us,
+        epoch_us(t.close_time) - epoch_us(t.held_until - interval 1 microsecond) as last_us,
         b.*
-    from intervals as i
+    from tails as t
     cross join bounds as b
 ),
 
 spans2 as (
     select
         * exclude (lo1, lo2, lo3, lo4, lo5, lo6),
-        case when close_time is null then 0 when first_us > lo1 then 1 when first_us > lo2 then 2
-            when first_us > lo3 then 3 when first_us > lo4 then 4 when first_us > lo5 then 5
-            when first_us > lo6 then 6 else 7 end as first_order,
-        case when close_time is null then 0 when last_us > lo1 then 1 when last_us > lo2 then 2
-            when last_us > lo3 then 3 when last_us > lo4 then 4 when last_us > lo5 then 5
-            when last_us > lo6 then 6 else 7 end as last_order
+        case when first_us > lo1 then 1 when first_us > lo2 then 2 when first_us > lo3 then 3
+            when first_us > lo4 then 4 when first_us > lo5 then 5 when first_us > lo6 then 6 else 7 end
+            as first_order,
+        case when last_us > lo1 then 1 when last_us > lo2 then 2 when last_us > lo3 then 3
+            when last_us > lo4 then 4 when last_us > lo5 then 5 when last_us > lo6 then 6 else 7 end
+            as last_order
     from spans
 ),
 
-windows as (
+tail_pieces as (
     select
-        i.* exclude (first_us, last_us, first_order, last_order, in_order),
+        i.ticker,
+        i.source,
         b.bucket_order,
-        b.close_bucket,
+        i.book_state,
+        i.spread_dollars,
+        i.relative_spread,
+        i.yes_bid_size_fp,
+        i.yes_ask_size_fp,
+        i.observed_at,
         case when b.hi_seconds is not null then i.close_time - to_seconds(b.hi_seconds) end as window_start,
-        case when b.lo_seconds is not null then i.close_time - to_seconds(b.lo_seconds) end as window_end
+        case when b.lo_seconds is not null then least(i.held_until, i.close_time - to_seconds(b.lo_seconds))
+            else i.held_until end as piece_end
     from (
         select *, unnest(range(first_order, last_order + 1)) as in_order from spans2
     ) as i
-    join buckets as b on b.bucket_order = i.in_order
+    join close_buckets() as b on b.bucket_order = i.in_order
 ),
 
-pieces as (
+tail_held as (
     select
         *,
-        (window_start is null or observed_at >= window_start) and (window_end is null or observed_at < window_end)
-            as observed_in_window,
         greatest(0,
-            epoch_us(case when window_end is null then held_until else least(held_until, window_end) end)
+            epoch_us(piece_end)
             - epoch_us(case when window_start is null then observed_at else greatest(observed_at, window_start) end)
         ) as held_us,
-        -- whole seconds crossed, as date_diff('second', ...) (epoch_us is cheaper than its time-zone path)
-        epoch_us(case when window_end is null then held_until else least(held_until, window_end) end) // 1000000
-            - epoch_us(observed_at) // 1000000 as age_at_end
-    from windows
+        epoch_us(piece_end) // 1000000 - epoch_us(observed_at) // 1000000 as age_at_end
+    from tail_pieces
 ),
 
-kept as (
-    select * from pieces where observed_in_window or held_us > 0
+tail_sums as (
+    select
+        ticker,
+        source,
+        bucket_order,
+        0 as observations,
+        0 as two_sided_observations,
+        held_us,
+        held_us as open_ended_us,
+        case when book_state = 'two_sided' then held_us else 0 end as two_sided_us,
+        case when book_state = 'two_sided' then cast(spread_dollars as decimal(38,6)) * held_us end as spread_x_us,
+        case when book_state = 'two_sided' then cast(relative_spread as decimal(38,6)) * held_us end as rel_x_us,
+        case when book_state = 'two_sided' and yes_bid_size_fp is not null then held_us else 0 end as sized_us,
+        case when book_state = 'two_sided' and yes_bid_size_fp is not null
+            then cast(yes_bid_size_fp as decimal(38,2)) * held_us end as bid_size_x_us,
+        case when book_state = 'two_sided' and yes_ask_size_fp is not null
+            then cast(yes_ask_size_fp as decimal(38,2)) * held_us end as ask_size_x_us,
+        age_at_end as max_quote_age_seconds
+    from tail_held
+    where held_us > 0
+),
+
+all_sums as (
+    select
+        p.ticker,
+        p.source,
+        case when m.close_time is null then 0 else p.bucket_order end as bucket_order,
+        p.observations,
+        p.two_sided_observations,
+        p.held_us,
+        0 as open_ended_us,
+        p.two_sided_us,
+        p.spread_x_us,
+        p.rel_x_us,
+        p.sized_us,
+        p.bid_size_x_us,
+        p.ask_size_x_us,
+        p.max_quote_age_seconds
+    from partials as p
+    left join markets as m on m.ticker = p.ticker
+    union all
+    select * from tail_sums
 ),
 
 per_bucket as (
     select
-        ticker,
-        close_bucket,
-        any_value(bucket_order) as bucket_order,
-        source,
-        count(*) filter (where observed_in_window) as observations,
-        count(*) filter (where observed_in_window and book_state = 'two_sided') as two_sided_observations,
-        sum(held_us) as held_us,
-        coalesce(sum(held_us) filter (where is_last), 0) as open_ended_us,
-        coalesce(sum(held_us) filter (where book_state = 'two_sided'), 0) as two_sided_us,
-        sum(cast(spread_dollars as decimal(38,6)) * held_us) filter (where book_state = 'two_sided') as spread_x_us,
-        sum(cast(relative_spread as decimal(38,6)) * held_us) filter (where book_state = 'two_sided') as rel_x_us,
-        coalesce(sum(held_us) filter (where book_state = 'two_sided' and yes_bid_size_fp is not null), 0)
-            as sized_us,
-        sum(cast(yes_bid_size_fp as decimal(38,2)) * held_us)
-            filter (where book_state = 'two_sided' and yes_bid_size_fp is not null) as bid_size_x_us,
-        sum(cast(yes_ask_size_fp as decimal(38,2)) * held_us)
-            filter (where book_state = 'two_sided' and yes_ask_size_fp is not null) as ask_size_x_us,
-        max(case when held_us > 0 then age_at_end end) as max_quote_age_seconds
-    from kept
-    group by ticker, close_bucket, source
+        s.ticker,
+        b.close_bucket,
+        s.bucket_order,
+        s.source,
+        cast(sum(s.observations) as bigint) as observations,
+        cast(sum(s.two_sided_observations) as bigint) as two_sided_observations,
+        sum(s.held_us) as held_us,
+        sum(s.open_ended_us) as open_ended_us,
+        sum(s.two_sided_us) as two_sided_us,
+        sum(s.spread_x_us) as spread_x_us,
+        sum(s.rel_x_us) as rel_x_us,
+        sum(s.sized_us) as sized_us,
+        sum(s.bid_size_x_us) as bid_size_x_us,
+        sum(s.ask_size_x_us) as ask_size_x_us,
+        max(s.max_quote_age_seconds) as max_quote_age_seconds
+    from all_sums as s
+    join buckets as b on b.bucket_order = s.bucket_order
+    group by s.ticker, b.close_bucket, s.bucket_order, s.source
 ),
 
 preferred as (
