@@ -433,3 +433,48 @@ def test_keyed_rows_plan_and_recompute_only_the_dirty_keys():
     model = SimpleNamespace(name="m", sql=sql)
     assert inc.recompute(con, model, spec, {"q", "s"}, min(day, jan3)) == 3
     assert con.execute("select * from m order by k").fetchall() == [("A", 5), ("B", 2), ("C", -1)]
+
+
+def test_checks_of_kept_models_are_skipped_and_a_check_of_a_changed_model_still_fails(tmp_path):
+    """After a build whose checks passed, a check reading only models the next build keeps is not run again (it
+    cannot change); a check reading a model that build recomputed runs, and fails when its rows say so; after a
+    failed check every check runs again."""
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    (sql / "tests" / "test_zz_no_bad_trade.sql").write_text(
+        "select trade_id from stg_trades where trade_id = 'BAD'"
+    )
+    root = tmp_path / "lake"
+    world = World(root, seed=6)
+    world.top_up(0)
+    db = str(tmp_path / "w.duckdb")
+    first = warehouse.build(root.parent, db_path=db, sql_dir=sql)
+    assert first.ok and first.tests_skipped == 0, str(first)
+    world.top_up(15)
+    second = warehouse.build(root.parent, db_path=db, sql_dir=sql)
+    skipped = {t.name for t in second.tests if t.skipped}
+    assert second.ok and "test_unique_stg_series" in skipped and "test_unique_stg_trades" not in skipped
+    assert "skipped" in str(second)
+    with duckdb.connect(db, read_only=True) as con:
+        kept = {m.name for m in second.models if m.how == "kept"}
+        for t in second.tests:  # every skipped check reads only kept models
+            if t.skipped:
+                reads = warehouse.runner.check_reads(
+                    (sql / "tests" / f"{t.name}.sql").read_text(),
+                    warehouse.runner.relations(con),
+                    warehouse.runner._macro_bodies(sql),
+                )
+                assert reads and reads <= kept, (t.name, reads - kept)
+    with duckdb.connect(db, read_only=True) as con:  # a check reads what the macros it calls read
+        assert "int_book_epochs" in warehouse.runner.check_reads(
+            "select * from book_at('X', now())",
+            warehouse.runner.relations(con),
+            warehouse.runner._macro_bodies(sql),
+        )
+    bad = {**world._trade(20), "trade_id": "BAD"}
+    write_stream(root, "trades", [bad], run_id="run-bad")
+    third = warehouse.build(root.parent, db_path=db, sql_dir=sql)
+    assert [f.name for f in third.failures] == ["test_zz_no_bad_trade"] and third.tests_skipped > 0
+    write_stream(root, "series", [{"ticker": "KXNEW", "title": "new"}], run_id="run-series")
+    fourth = warehouse.build(root.parent, db_path=db, sql_dir=sql)  # the last checks failed: all run again
+    assert fourth.tests_skipped == 0 and [f.name for f in fourth.failures] == ["test_zz_no_bad_trade"]
