@@ -8,7 +8,7 @@ import random
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -478,3 +478,27 @@ def test_checks_of_kept_models_are_skipped_and_a_check_of_a_changed_model_still_
     write_stream(root, "series", [{"ticker": "KXNEW", "title": "new"}], run_id="run-series")
     fourth = warehouse.build(root.parent, db_path=db, sql_dir=sql)  # the last checks failed: all run again
     assert fourth.tests_skipped == 0 and [f.name for f in fourth.failures] == ["test_zz_no_bad_trade"]
+
+
+def test_carried_rows_are_each_groups_last_rows_before_the_window_however_old():
+    """`carry`: per group, every row at its last instant before the window: a group last seen within the day
+    before, one quiet for weeks, one whose key is null, ties at the last instant; none of the window's rows."""
+    from kalshi_lake.warehouse import incremental as inc
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(
+        "create table q as select * from (values "
+        "('A', timestamptz '2026-01-09 23:00:00+00', 1), ('A', timestamptz '2026-01-09 22:00:00+00', 2), "
+        "('A', timestamptz '2026-01-10 01:00:00+00', 3), "  # in the window: not carried
+        "('B', timestamptz '2025-12-01 00:00:00.000001+00', 4), ('B', timestamptz '2025-12-01 00:00:00.000001+00', 5), "
+        "('B', timestamptz '2025-11-01 00:00:00+00', 6), "
+        "(null, timestamptz '2026-01-02 00:00:00+00', 7), (null, timestamptz '2026-01-01 00:00:00+00', 8), "
+        "('C', timestamptz '2026-01-10 02:00:00+00', 9)) as t(k, ts, v)"  # C: only in the window
+    )
+    rule = inc.InputRule("ts", carry="k")
+    got = con.execute(
+        f"select v from ({inc._carried(con, 'q', 'q', rule, inc.day_literal(float(date(2026, 1, 10).toordinal())), 'true')}) order by v"
+    ).fetchall()
+    assert inc.day_literal(float(date(2026, 1, 10).toordinal())) == "date '2026-01-10'"
+    assert got == [(1,), (4,), (5,), (7,)]
