@@ -244,13 +244,16 @@ def source_columns(con, streams) -> dict[str, str]:
     return {s: got.get(f"src_{s}", "") for s in streams}
 
 
-def source_dirt(con, snap, sql_dir: Path, full_refresh: bool, columns: dict[str, str]) -> tuple[dict, list]:
-    """Per stream, the oldest day to recompute (NEG = everything, POS = unchanged), and the rows to record. A
-    stream whose columns changed (a file with a new column) is rebuilt whole: its tables gain the column."""
+def source_dirt(
+    con, snap, sql_dir: Path, full_refresh: bool, columns: dict[str, str]
+) -> tuple[dict, list, bool]:
+    """Per stream, the oldest day to recompute (NEG = everything, POS = unchanged), the rows to record, and whether
+    everything is rebuilt (a first build, `full_refresh`, changed models, lake root or variables). A stream whose
+    columns changed (a file with a new column) is rebuilt whole: its tables gain the column."""
     rows = _file_rows(snap)
     state = (snap.lake_root, sql_key(sql_dir), variables_key(con))
     if full_refresh or _state(con) != state:
-        return {s: NEG for s in snap.files}, rows
+        return {s: NEG for s in snap.files}, rows, True
     old = set(map(tuple, con.execute(f"select stream, file, size, mtime_ns from {FILES_TABLE}").fetchall()))
     changed = old.symmetric_difference(rows)
     old_columns = dict(con.execute(f"select stream, columns from {COLUMNS_TABLE}").fetchall())
@@ -258,7 +261,7 @@ def source_dirt(con, snap, sql_dir: Path, full_refresh: bool, columns: dict[str,
     for stream, file, _, _ in changed:
         if stream in dirt:
             dirt[stream] = min(dirt[stream], partition_day(file))
-    return dirt, rows
+    return dirt, rows, False
 
 
 def record(con, snap, sql_dir: Path, rows, columns: dict[str, str]) -> None:

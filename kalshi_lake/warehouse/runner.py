@@ -357,7 +357,7 @@ def _build_snapshot(
             live_views.append(live_view)
         clock.lap("source_views")
         columns = incremental.source_columns(con, snap.files)
-        by_stream, file_rows = incremental.source_dirt(con, snap, sql_dir, full_refresh, columns)
+        by_stream, file_rows, everything = incremental.source_dirt(con, snap, sql_dir, full_refresh, columns)
         dirt = {s.view: by_stream[s.stream] for s in sources}
         diffed = {d for m in models if m.incremental for d, r in m.incremental.inputs.items() if r.diff}
         olds: set[str] = set()
@@ -365,7 +365,7 @@ def _build_snapshot(
         for m in models:
             t0 = time.perf_counter()
             try:
-                result = _build_model(con, m, deps[m.name], dirt, diffed, olds)
+                result = _build_model(con, m, deps[m.name], dirt, diffed, olds, not everything)
             except Exception as exc:
                 if m.layer == "staging":  # only staging reads the lake
                     _moved(snap, exc)
@@ -403,10 +403,18 @@ def _build_snapshot(
 
 
 def _build_model(
-    con, m: Model, deps: set[str], dirt: dict[str, float], diffed: set[str], olds: set[str]
+    con,
+    m: Model,
+    deps: set[str],
+    dirt: dict[str, float],
+    diffed: set[str],
+    olds: set[str],
+    compare_small: bool = False,
 ) -> ModelResult:
     """Keep, recompute from a day, or rebuild `m` whole (see `incremental.py`); sets `dirt[m.name]`. A table some
-    model reads with `diff` is kept aside (`incremental.old_table`, name added to `olds`) when rebuilt whole."""
+    model reads with `diff` is kept aside (`incremental.old_table`, name added to `olds`) when rebuilt whole.
+    `compare_small` (not a rebuild of everything): a table of at most `SAME_ROWS` rows rebuilt whole is compared
+    with its previous one, and when equal it is unchanged (+inf) for the models that read it."""
     old = _existing_kind(con, m.name)
     spec = m.incremental
     day = incremental.plan(con, spec, deps, dirt, olds, m.name) if old == m.kind else incremental.NEG
@@ -435,15 +443,53 @@ def _build_model(
             for d in sorted(deps)
             if dirt.get(d, incremental.NEG) != incremental.POS
         )
+    # compare with the previous table: only when this build is not a rebuild of everything, and the table is
+    # small or read with `diff` (the rows of a failed recompute are not the previous table)
+    compare = (
+        old == "table"
+        and compare_small
+        and day == incremental.NEG
+        and con.execute(f"select count(*) from {m.name}").fetchone()[0] <= SAME_ROWS
+    )
     if old and old != m.kind:
         con.execute(f"drop {old} {m.name}")
-    elif old == "table" and m.name in diffed:
+    elif old == "table" and (m.name in diffed or compare):
         con.execute(f"alter table {m.name} rename to {incremental.old_table(m.name)}")
         olds.add(m.name)
     con.execute(f"create or replace {m.kind} {m.name} as\n{m.sql}")
     rows = con.execute(f"select count(*) from {m.name}").fetchone()[0] if m.kind == "table" else -1
     dirt[m.name] = incremental.NEG
+    if compare and _same_table(con, m.name, incremental.old_table(m.name)):
+        # rebuilt, and came out as it was: the models that read it may be kept, and so is its previous table (the
+        # commit then writes nothing of it)
+        con.execute(f"drop table {m.name}")
+        con.execute(f"alter table {incremental.old_table(m.name)} rename to {m.name}")
+        olds.discard(m.name)
+        dirt[m.name] = incremental.POS
+        why += "; came out unchanged"
     return ModelResult(m.name, m.kind, rows, 0.0, why=why)
+
+
+SAME_ROWS = 200_000  # a table rebuilt whole with at most this many rows is compared with its previous table
+
+
+def _same_table(con, a: str, b: str) -> bool:
+    """Whether tables `a` and `b` have the same columns (names, types, order) and the same rows (as multisets)."""
+    cols = [
+        con.execute(
+            "select list(column_name || ' ' || data_type order by column_index) from duckdb_columns() "
+            "where schema_name = 'main' and table_name = ?",
+            [t],
+        ).fetchone()[0]
+        for t in (a, b)
+    ]
+    if cols[0] != cols[1]:
+        return False
+    n = con.execute(
+        f"select count(*) from ((select * from {a} except all select * from {b}) union all "
+        f"(select * from {b} except all select * from {a}))"
+    ).fetchone()[0]
+    return n == 0
 
 
 _MACRO = re.compile(r"\bcreate\s+(?:or\s+replace\s+)?macro\s+([A-Za-z_][A-Za-z0-9_]*)", re.I)

@@ -209,6 +209,7 @@ def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
         assert how["stg_trades"] == how["fct_effective_spreads"] == how["fct_market_daily"] == "incremental"
         assert all(how[m] == "incremental" for m in DATA_BOUNDED), {m: how[m] for m in DATA_BOUNDED}
         assert how["stg_series"] == "kept"  # its stream did not change
+        assert how["fct_fill_edges"] == "incremental"  # the fills did not change, the mids did
 
 
 @pytest.mark.slow
@@ -226,6 +227,11 @@ def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
             "is_combo) at date '9999-12-31'",
         ),
         ("marts/fct_calibration_prices.sql", "stg_trades whole", "stg_trades by created_time"),
+        (
+            "marts/fct_fill_edges.sql",
+            "int_market_mids by observed_at, carry (ticker, source = 'ws_book')",
+            "int_market_mids by observed_at",
+        ),
         # keyed rows: a moved close_time must recompute its ticker (the world's moved market trades nothing in
         # that pull; it still has a market-snapshot quote, so fct_spreads_by_close's diff is not tested this way),
         # and the tickers of the dirty days must be found (a window shifted later finds none)
