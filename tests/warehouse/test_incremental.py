@@ -508,3 +508,24 @@ def test_carried_rows_are_each_groups_last_rows_before_the_window_however_old():
     ).fetchall()
     assert inc.day_literal(float(date(2026, 1, 10).toordinal())) == "date '2026-01-10'"
     assert got == [(1,), (4,), (5,), (7,)]
+
+
+def test_a_table_rebuilt_whole_that_comes_out_unchanged_keeps_its_readers(tmp_path):
+    """A pull that only re-observes every market (same state, a new observation time) rebuilds the market models
+    whole; those that come out as they were (the settlements of the account's positions) keep their readers, and
+    the warehouse still equals a full rebuild."""
+    root = tmp_path / "lake"
+    world = World(root, seed=8)
+    world.top_up(0)
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    marks = [market(tk, tk.rsplit("-", 1)[0], minutes=30) for tk in TICKERS]
+    write_stream(root, "markets", marks, run_id="run-again")
+    result = warehouse.build(root.parent, db_path=db, run_tests=False)
+    how, why = hows(result), {m.name: m.why or "" for m in result.models}
+    assert how["stg_markets"] == "full"
+    assert how["int_pnl_settlements"] == "full" and "came out unchanged" in why["int_pnl_settlements"]
+    assert how["fct_balance_reconciliation"] == "kept"  # reads only int_pnl_settlements of the changed models
+    full = str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=full, run_tests=False)
+    assert_same(db, full)
