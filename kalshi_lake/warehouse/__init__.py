@@ -26,6 +26,8 @@ Decisions (where docs/CONTRACTS.md is silent):
   inputs are unchanged and recomputes only the days touched by new, late or compacted files in the models that
   declare `-- incremental:` lines (the others are rebuilt whole when an input changed). Changed models, macros,
   sources or DuckDB variables, or `full_refresh=True`, rebuild everything. All in the build's one transaction.
+  A table of at most `runner.SAME_ROWS` rows that an incremental build rebuilds whole and that comes out equal to
+  its previous one (every column, every row) keeps its previous table and counts as unchanged for its readers.
 - Failed `sql/tests` checks do not raise: they are returned in `BuildResult.failures` (the models stay built, as
   with dbt); call `result.raise_for_failures()` to turn them into a `WarehouseError`.
 - When the last build's checks all passed (recorded as `tests_ok`), a check that reads only models this build kept
