@@ -11,8 +11,9 @@ one account,
 settlements for the settled markets and a positions snapshot. Then, in a CHILD process (so its peak RSS is the
 warehouse's alone): `warehouse.build` into a fresh DuckDB file (every model; the sql/tests checks timed apart), a
 no-change build twice (`if_changed`, what `kalshi-lake build` does; and the incremental pass keeping every model),
-then a 15-minute pull landed as new files (`top_up`) built incrementally, and beside it, as the baseline of the
-same run, the same lake rebuilt whole (`full_refresh`). Prints a table on stderr and one JSON summary as the last
+then a 15-minute pull landed as new files (`top_up`) built incrementally (its phases, process CPU, the models
+rebuilt whole and why, and its checks timed apart: those reading only kept models are skipped), and beside it, as
+the baseline of the same run, the same lake rebuilt whole (`full_refresh`). Prints a table on stderr and one JSON summary as the last
 stdout line (read by `python -m bench --models`). Seconds, rows, peak RSS (MB).
 
 `--reuse` (with `--keep`) measures a lake kept by an earlier run instead of generating it again (a 10M-trade lake
@@ -368,12 +369,21 @@ def top_up(root: Path, trades: int, markets: int, minutes: int = 15, seed: int =
     return rows
 
 
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def _build(lake_dir: Path, **kw) -> tuple[float, object]:
+    """Seconds of a build (without its checks when it ran them: `phases["checks"]`) and its result; the process
+    CPU seconds of the build go in `result.cpu_s`."""
     from kalshi_lake import warehouse
 
-    t = time.perf_counter()
-    result = warehouse.build(lake_dir, run_tests=False, **kw)
-    return time.perf_counter() - t, result
+    kw.setdefault("run_tests", False)
+    t, c = time.perf_counter(), _cpu()
+    result = warehouse.build(lake_dir, **kw)
+    result.cpu_s = _cpu() - c
+    return time.perf_counter() - t - result.phases.get("checks", 0.0), result
 
 
 def _slowest(result, k: int = 5) -> list[str]:
@@ -401,9 +411,10 @@ def measure(lake_dir: Path, trades: int, markets: int) -> dict:
     )
     con.close()
     skip_s, skipped = _build(lake_dir, if_changed=True)  # what `kalshi-lake build` does on an unchanged lake
-    keep_s, kept = _build(lake_dir)  # the incremental pass with nothing to do: every model kept
+    # the incremental pass with nothing to do: every model kept (its checks too, but those reading the lake)
+    keep_s, kept = _build(lake_dir, run_tests=True)
     added = top_up(lake_dir / "lake", trades, markets)
-    inc_s, inc = _build(lake_dir)
+    inc_s, inc = _build(lake_dir, run_tests=True)  # timed without its checks (top_up_checks_s)
     inc_how = {m.name: m.how for m in inc.models}
     refresh_s, refresh = _build(lake_dir, full_refresh=True)  # the baseline: the same lake rebuilt whole
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -421,12 +432,19 @@ def measure(lake_dir: Path, trades: int, markets: int) -> dict:
         "top_up_incremental_s": round(inc_s, 2),
         "top_up_full_refresh_s": round(refresh_s, 2),
         "top_up_speedup": round(refresh_s / inc_s, 1),
+        "top_up_cpu_s": round(inc.cpu_s, 2),
+        "top_up_phases": {k: round(v, 3) for k, v in inc.phases.items()},
+        "top_up_checks_s": round(inc.phases.get("checks", 0.0), 2),
+        "top_up_checks_run": len(inc.tests) - inc.tests_skipped,
+        "top_up_checks_skipped": inc.tests_skipped,
+        "top_up_check_failures": [f.name for f in inc.failures],
+        "top_up_rebuilt_whole": {m.name: m.why for m in inc.models if m.how == "full"},
         "top_up_models": {h: sum(v == h for v in inc_how.values()) for h in ("kept", "incremental", "full")},
         "top_up_seconds_by_how": {
             h: round(sum(m.seconds for m in inc.models if m.how == h), 2)
             for h in ("kept", "incremental", "full")
         },
-        "top_up_slowest": _slowest(inc),
+        "top_up_slowest": _slowest(inc, 8),
         "full_slowest": _slowest(full),
         "build_trades_per_s": round(counts["trades"] / full_s),
         "peak_rss_mb": round(peak_mb),
@@ -511,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in summary.items():
             print(f"{k:>22}: {v}", file=sys.stderr)
         print(json.dumps(summary))
-        return 0 if not figures["test_failures"] else 1
+        return 0 if not (figures["test_failures"] or figures["top_up_check_failures"]) else 1
     finally:
         if not args.keep:
             shutil.rmtree(lake_dir, ignore_errors=True)

@@ -260,7 +260,11 @@ def build(
             return
     models = getattr(result, "models", []) or []
     tests = getattr(result, "tests", []) or []
-    console.print(f"built {len(models)} models, ran {len(tests)} tests into {settings.warehouse_path}")
+    skipped = sum(getattr(t, "skipped", False) for t in tests)
+    kept = f" ({skipped} skipped: they read only models kept unchanged)" if skipped else ""
+    console.print(
+        f"built {len(models)} models, ran {len(tests) - skipped} tests{kept} into {settings.warehouse_path}"
+    )
 
 
 # --------------------------------------------------------------------------------------------------- sql

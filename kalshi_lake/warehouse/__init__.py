@@ -26,8 +26,17 @@ Decisions (where docs/CONTRACTS.md is silent):
   inputs are unchanged and recomputes only the days touched by new, late or compacted files in the models that
   declare `-- incremental:` lines (the others are rebuilt whole when an input changed). Changed models, macros,
   sources or DuckDB variables, or `full_refresh=True`, rebuild everything. All in the build's one transaction.
+  A table of at most `runner.SAME_ROWS` rows that an incremental build rebuilds whole and that comes out equal to
+  its previous one (every column, every row) keeps its previous table and counts as unchanged for its readers.
 - Failed `sql/tests` checks do not raise: they are returned in `BuildResult.failures` (the models stay built, as
   with dbt); call `result.raise_for_failures()` to turn them into a `WarehouseError`.
+- When the last build's checks all passed (recorded as `tests_ok`), a check that reads only models this build kept
+  unchanged (its tables and views, and those of the macros it calls: `runner.check_reads`) is not run again: it
+  cannot change. It is listed with `skipped` set (`BuildResult.tests_skipped` counts them). A check reading a
+  model rebuilt or recomputed, a `src_` view (the lake as it is now) or any other table runs; after a failed or
+  unchecked build every check runs.
+- `KALSHI_BUILD_TIMING=1` prints the build's phases (`BuildResult.phases`: snapshot, source views, source dirt,
+  models, record, commit, checks) and each model rebuilt or recomputed (with why) on stderr.
 - Every connection runs with `TimeZone = 'UTC'` so dates of `timestamptz` columns are UTC days.
 - The models are read from `SQL_DIR`: `kalshi_lake/warehouse/sql/` in an installed wheel (pyproject's
   `force-include` puts the repo's top-level `sql/` there), the checkout's `sql/` otherwise.
@@ -41,10 +50,22 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import time
 from pathlib import Path
 
 from .errors import ModelError, ModelTestsFailed, WarehouseError, WarehouseLocationError
-from .runner import BuildResult, ModelResult, TestFailure, TestResult, build_models, record_tests, run_tests
+from .runner import (
+    BuildResult,
+    ModelResult,
+    TestFailure,
+    TestResult,
+    build_models,
+    last_tests_ok,
+    record_tests,
+    run_tests,
+    timing_report,
+)
 from .snapshot import BUILD_LOCK_SECONDS, build_lock
 
 
@@ -194,13 +215,22 @@ def build_on(
         "set parquet_metadata_cache = true"
     )  # the src_ views bind twice per build (snapshot, then glob)
     lake_root = _register_filesystem(con, str(lake_root))
-    models = build_models(con, sql_dir, lake_root, on_model, if_changed=if_changed, full_refresh=full_refresh)
+    phases: dict[str, float] = {}
+    checked_ok = last_tests_ok(con) is True  # the last build's checks passed: the kept models' still pass
+    models = build_models(
+        con, sql_dir, lake_root, on_model, if_changed=if_changed, full_refresh=full_refresh, phases=phases
+    )
     if models is None:
-        return BuildResult(skipped=True)
-    result = BuildResult(models=models)
+        return BuildResult(skipped=True, phases=phases)
+    result = BuildResult(models=models, phases=phases)
     if run_tests_:
-        result.tests, result.failures = run_tests(con, sql_dir)
+        t0 = time.perf_counter()
+        kept = {m.name for m in models if m.how == "kept"} if checked_ok else set()
+        result.tests, result.failures = run_tests(con, sql_dir, kept)
         record_tests(con, result.ok)
+        phases["checks"] = time.perf_counter() - t0
+    if os.environ.get("KALSHI_BUILD_TIMING"):
+        print(timing_report(result), file=sys.stderr)
     return result
 
 

@@ -244,13 +244,16 @@ def source_columns(con, streams) -> dict[str, str]:
     return {s: got.get(f"src_{s}", "") for s in streams}
 
 
-def source_dirt(con, snap, sql_dir: Path, full_refresh: bool, columns: dict[str, str]) -> tuple[dict, list]:
-    """Per stream, the oldest day to recompute (NEG = everything, POS = unchanged), and the rows to record. A
-    stream whose columns changed (a file with a new column) is rebuilt whole: its tables gain the column."""
+def source_dirt(
+    con, snap, sql_dir: Path, full_refresh: bool, columns: dict[str, str]
+) -> tuple[dict, list, bool]:
+    """Per stream, the oldest day to recompute (NEG = everything, POS = unchanged), the rows to record, and whether
+    everything is rebuilt (a first build, `full_refresh`, changed models, lake root or variables). A stream whose
+    columns changed (a file with a new column) is rebuilt whole: its tables gain the column."""
     rows = _file_rows(snap)
     state = (snap.lake_root, sql_key(sql_dir), variables_key(con))
     if full_refresh or _state(con) != state:
-        return {s: NEG for s in snap.files}, rows
+        return {s: NEG for s in snap.files}, rows, True
     old = set(map(tuple, con.execute(f"select stream, file, size, mtime_ns from {FILES_TABLE}").fetchall()))
     changed = old.symmetric_difference(rows)
     old_columns = dict(con.execute(f"select stream, columns from {COLUMNS_TABLE}").fetchall())
@@ -258,7 +261,7 @@ def source_dirt(con, snap, sql_dir: Path, full_refresh: bool, columns: dict[str,
     for stream, file, _, _ in changed:
         if stream in dirt:
             dirt[stream] = min(dirt[stream], partition_day(file))
-    return dirt, rows
+    return dirt, rows, False
 
 
 def record(con, snap, sql_dir: Path, rows, columns: dict[str, str]) -> None:
@@ -378,6 +381,43 @@ def _held_day(con, d: str, rule: InputRule, day: float) -> float:
     return POS if least is None else _ordinal(least)
 
 
+def _carried(con, d: str, src: str, rule: InputRule, lo: str, keyed: str) -> str:
+    """A query of the rows of `src` (input `d`) at each carry group's last instant before `lo` (what an ASOF join at
+    the window's start finds). Each group's last instant comes from a GROUP BY over the group and `day` columns
+    alone (temp table `_inc_last_<d>`), and the rows are then read only where they can be: the groups last seen
+    within the day before `lo` from that day's rows, the others (markets quiet for longer) from their oldest last
+    instant on. Exact: a group's rows at its last instant are in exactly one of the two ranges."""
+    last, g = f"_inc_last_{d}", f"row({rule.carry})"
+    con.execute(
+        f"create or replace temp table {last} as select {g} as _inc_g, max({rule.day}) as _inc_t from {src} "
+        f"where ({rule.day}) < {lo} and {keyed} group by _inc_g"
+    )
+    recent = f"({lo} - interval 1 day)"
+    oldest = con.execute(f"select min(_inc_t) filter (where _inc_t < {recent}) from temp.{last}").fetchone()[
+        0
+    ]
+
+    def rows(where: str, groups: str) -> str:
+        return (
+            f"select * from {src} semi join (select * from temp.{last} where {groups}) as _l "
+            f"on {g} is not distinct from _l._inc_g and ({rule.day}) = _l._inc_t where {where} and {keyed}"
+        )
+
+    within = rows(f"({rule.day}) >= {recent} and ({rule.day}) < {lo}", f"_inc_t >= {recent}")
+    if oldest is None:
+        return within
+    older = f"({rule.day}) >= {_literal(oldest)} and ({rule.day}) < {recent}"
+    return f"{within} union all {rows(older, f'_inc_t < {recent}')}"
+
+
+def _literal(value) -> str:
+    """A DATE or TIMESTAMP(TZ) value as a SQL literal of its type."""
+    if isinstance(value, dt.datetime):
+        kind = "timestamptz" if value.tzinfo else "timestamp"
+        return f"{kind} '{value.isoformat()}'"
+    return f"date '{value.isoformat()}'"
+
+
 def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
     """Delete the model's rows of days >= `day` (every row: `day = all`) and insert them again from its SQL over the
     inputs' rows that can matter (temp views shadow the filtered inputs; with a `key`, only the rows of the keys
@@ -387,7 +427,7 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
     x = day_literal(day)
     keyed = f"{spec.key} in (select k from temp._inc_keys)" if spec.key else "true"
     mine = keyed if spec.keyed_rows else "true" if spec.all_rows else f"({spec.day}) >= {x}"
-    shadows = []
+    shadows, temps = [], []
     try:
         windows = {}
         for d in sorted(deps):
@@ -437,11 +477,8 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
                 if (
                     rule.carry
                 ):  # and what stands at the window's start: each group's rows at its last instant before
-                    body += (
-                        f" union all select * exclude (_inc_last) from (select *, max({rule.day}) over (partition by "
-                        f"{rule.carry}) as _inc_last from {src} where ({rule.day}) < {lo} and {keyed}) "
-                        f"where ({rule.day}) = _inc_last"
-                    )
+                    body += " union all " + _carried(con, d, src, rule, lo, keyed)
+                    temps.append(f"_inc_last_{d}")
             con.execute(f"create or replace temp view {d} as {body}")
             shadows.append(d)
         con.execute(f"delete from {model.name} where {mine}")
@@ -451,6 +488,8 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
     finally:
         for d in shadows:
             con.execute(f"drop view if exists temp.{d}")
+        for t in temps:
+            con.execute(f"drop table if exists temp.{t}")
         con.execute("drop table if exists temp._inc_keys")
     if spec.keyed_rows:  # a row without a key is never deleted: the model is rebuilt whole
         nulls, total = con.execute(

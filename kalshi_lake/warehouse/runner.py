@@ -60,6 +60,7 @@ class ModelResult:
     seconds: float
     how: str = "full"  # full | incremental (days >= `since` recomputed) | kept (its inputs were unchanged)
     since: str | None = None
+    why: str | None = None  # how == "full": what made it rebuild whole (the changed inputs, or "new")
 
 
 @dataclass
@@ -67,6 +68,9 @@ class TestResult:
     name: str
     failing_rows: int
     seconds: float
+    skipped: bool = (
+        False  # not run: it reads only models this build kept unchanged, and they passed last build
+    )
 
     @property
     def passed(self) -> bool:
@@ -102,6 +106,7 @@ class BuildResult:
     failures: list[TestFailure] = field(default_factory=list)
     db_path: str | None = None
     skipped: bool = False  # `if_changed` and the lake and models were as at the last build: nothing was done
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase of the build (`timing_report`)
 
     @property
     def ok(self) -> bool:
@@ -112,11 +117,53 @@ class BuildResult:
         if self.failures:
             raise ModelTestsFailed("\n".join(str(f) for f in self.failures))
 
+    @property
+    def tests_skipped(self) -> int:
+        """Checks not run because they read only models this build kept unchanged (and passed last build)."""
+        return sum(t.skipped for t in self.tests)
+
     def __str__(self) -> str:
         if self.skipped:
             return "the lake and the models are unchanged since the last build: nothing to do"
-        head = f"built {len(self.models)} models, ran {len(self.tests)} tests, {len(self.failures)} failed"
+        ran = len(self.tests) - self.tests_skipped
+        head = f"built {len(self.models)} models, ran {ran} tests, {len(self.failures)} failed"
+        if self.tests_skipped:
+            head += f" ({self.tests_skipped} tests skipped: they read only models kept unchanged)"
         return "\n".join([head, *(str(f) for f in self.failures)])
+
+
+class Phases:
+    """Seconds per phase of a build, added up into `into` (`BuildResult.phases`): `lap(name)` charges the time
+    since the previous lap to `name`."""
+
+    def __init__(self, into: dict[str, float] | None = None):
+        self.into = {} if into is None else into
+        self.t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.into[name] = self.into.get(name, 0.0) + now - self.t
+        self.t = now
+
+
+def timing_report(result: BuildResult) -> str:
+    """The build's phases and models by time (what `KALSHI_BUILD_TIMING=1` prints on stderr)."""
+    lines = ["build phases (s): " + ", ".join(f"{k} {v:.3f}" for k, v in result.phases.items())]
+    for how in ("kept", "incremental", "full"):
+        ms = [m for m in result.models if m.how == how]
+        if ms:
+            lines.append(f"  {how}: {len(ms)} models {sum(m.seconds for m in ms):.3f} s")
+    for m in sorted(result.models, key=lambda m: -m.seconds):
+        if m.how != "kept":
+            extra = f" since {m.since}" if m.since else f" ({m.why})" if m.why else ""
+            lines.append(f"    {m.name:<36} {m.how:<11} {m.seconds:7.3f} s{extra}")
+    if result.tests:
+        lines.append(
+            f"  checks: {len(result.tests) - result.tests_skipped} run, {result.tests_skipped} skipped"
+        )
+    for t in sorted(result.tests, key=lambda t: -t.seconds)[:10]:
+        lines.append(f"    check {t.name:<30} {t.seconds:7.3f} s")
+    return "\n".join(lines)
 
 
 def _strip(sql: str) -> str:
@@ -197,6 +244,7 @@ def build_models(
     attempts: int = 3,
     if_changed: bool = False,
     full_refresh: bool = False,
+    phases: dict[str, float] | None = None,
 ) -> list[ModelResult] | None:
     """Take one snapshot of the lake, then create macros, source views, every model and the table macros from it
     in one transaction (all or nothing). `on_model` is called after each model (progress; tests inject commits
@@ -223,13 +271,18 @@ def build_models(
                 m.path,
                 f"its '-- incremental:' lines declare {sorted(spec.inputs)} but it reads {sorted(deps[m.name])}",
             )
+    clock = Phases(phases)
+    clock.lap("discover")
     for attempt in range(1, attempts + 1):
         snap = take_snapshot(con, lake_root, [s.stream for s in sources])
         key = snap.fingerprint(sql_dir) + _build_variables(con)
+        clock.lap("snapshot")
         if if_changed and _last_build(con) == (key, True):
             return None
         try:
-            return _build_snapshot(con, sql_dir, sources, models, deps, snap, on_model, key, full_refresh)
+            return _build_snapshot(
+                con, sql_dir, sources, models, deps, snap, on_model, key, full_refresh, clock
+            )
         except SnapshotMoved as exc:
             if attempt == attempts:
                 raise WarehouseError(f"{exc} ({attempts} attempts)") from exc.__cause__
@@ -265,13 +318,22 @@ def _last_build(con) -> tuple[str, bool] | None:
     return (row[0], bool(row[1])) if row else None
 
 
+def last_tests_ok(con) -> bool | None:
+    """Whether the checks after the last recorded build passed (None: not run, or no build recorded)."""
+    try:
+        row = con.execute(f"select tests_ok from {BUILD_TABLE}").fetchone()
+    except Exception:  # noqa: BLE001 (no such table: never built with a recorded fingerprint)
+        return None
+    return row[0] if row else None
+
+
 def record_tests(con, ok: bool) -> None:
     """Record whether the checks after the last build passed (a failed build is never skipped)."""
     con.execute(f"update {BUILD_TABLE} set tests_ok = ?", [ok])
 
 
 def _build_snapshot(
-    con, sql_dir, sources, models, deps, snap, on_model, key, full_refresh
+    con, sql_dir, sources, models, deps, snap, on_model, key, full_refresh, clock: Phases
 ) -> list[ModelResult]:
     results: list[ModelResult] = []
     con.execute("begin transaction")
@@ -279,6 +341,7 @@ def _build_snapshot(
         macros = sql_dir / "macros.sql"
         if macros.exists():
             con.execute(macros.read_text(encoding="utf-8"))
+        clock.lap("macros")
         live_views = []
         for s in sources:
             try:
@@ -292,15 +355,17 @@ def _build_snapshot(
                     f"cannot read lake stream {s.stream!r} under {snap.lake_root}: {exc}"
                 ) from exc
             live_views.append(live_view)
+        clock.lap("source_views")
         columns = incremental.source_columns(con, snap.files)
-        by_stream, file_rows = incremental.source_dirt(con, snap, sql_dir, full_refresh, columns)
+        by_stream, file_rows, everything = incremental.source_dirt(con, snap, sql_dir, full_refresh, columns)
         dirt = {s.view: by_stream[s.stream] for s in sources}
         diffed = {d for m in models if m.incremental for d, r in m.incremental.inputs.items() if r.diff}
         olds: set[str] = set()
+        clock.lap("source_dirt")
         for m in models:
             t0 = time.perf_counter()
             try:
-                result = _build_model(con, m, deps[m.name], dirt, diffed, olds)
+                result = _build_model(con, m, deps[m.name], dirt, diffed, olds, not everything)
             except Exception as exc:
                 if m.layer == "staging":  # only staging reads the lake
                     _moved(snap, exc)
@@ -309,9 +374,11 @@ def _build_snapshot(
             results.append(result)
             if on_model is not None:
                 on_model(result)
+        clock.lap("models")
         for name in olds:
             con.execute(f"drop table {incremental.old_table(name)}")
         incremental.record(con, snap, sql_dir, file_rows, columns)
+        clock.lap("record")
         con.execute(
             f"create or replace table {BUILD_TABLE} as select ?::varchar as fingerprint, "
             "now() as built_at, null::boolean as tests_ok",
@@ -326,7 +393,9 @@ def _build_snapshot(
                 con.execute(table_macros.read_text(encoding="utf-8"))
             except Exception as exc:
                 raise ModelError("table_macros", table_macros, str(exc)) from exc
+        clock.lap("views_and_table_macros")
         con.execute("commit")
+        clock.lap("commit")
     except BaseException:
         con.execute("rollback")
         raise
@@ -334,10 +403,18 @@ def _build_snapshot(
 
 
 def _build_model(
-    con, m: Model, deps: set[str], dirt: dict[str, float], diffed: set[str], olds: set[str]
+    con,
+    m: Model,
+    deps: set[str],
+    dirt: dict[str, float],
+    diffed: set[str],
+    olds: set[str],
+    compare_small: bool = False,
 ) -> ModelResult:
     """Keep, recompute from a day, or rebuild `m` whole (see `incremental.py`); sets `dirt[m.name]`. A table some
-    model reads with `diff` is kept aside (`incremental.old_table`, name added to `olds`) when rebuilt whole."""
+    model reads with `diff` is kept aside (`incremental.old_table`, name added to `olds`) when rebuilt whole.
+    `compare_small` (not a rebuild of everything): a table of at most `SAME_ROWS` rows rebuilt whole is compared
+    with its previous one, and when equal it is unchanged (+inf) for the models that read it."""
     old = _existing_kind(con, m.name)
     spec = m.incremental
     day = incremental.plan(con, spec, deps, dirt, olds, m.name) if old == m.kind else incremental.NEG
@@ -351,21 +428,132 @@ def _build_model(
             dirt[m.name] = day
             since = incremental.day_literal(day).split("'")[1]
             return ModelResult(m.name, m.kind, rows, 0.0, "incremental", since)
+    why = (
+        "new"
+        if old != m.kind
+        else "not incremental: "
+        if spec is None
+        else "rows without a day: "
+        if day != incremental.NEG
+        else "changed: "
+    )
+    if old == m.kind:
+        why += ", ".join(
+            f"{d}{'' if dirt.get(d, incremental.NEG) == incremental.NEG else ' (days)'}"
+            for d in sorted(deps)
+            if dirt.get(d, incremental.NEG) != incremental.POS
+        )
+    # compare with the previous table: only when this build is not a rebuild of everything, and the table is
+    # small or read with `diff` (the rows of a failed recompute are not the previous table)
+    compare = (
+        old == "table"
+        and compare_small
+        and day == incremental.NEG
+        and con.execute(f"select count(*) from {m.name}").fetchone()[0] <= SAME_ROWS
+    )
     if old and old != m.kind:
         con.execute(f"drop {old} {m.name}")
-    elif old == "table" and m.name in diffed:
+    elif old == "table" and (m.name in diffed or compare):
         con.execute(f"alter table {m.name} rename to {incremental.old_table(m.name)}")
         olds.add(m.name)
     con.execute(f"create or replace {m.kind} {m.name} as\n{m.sql}")
     rows = con.execute(f"select count(*) from {m.name}").fetchone()[0] if m.kind == "table" else -1
     dirt[m.name] = incremental.NEG
-    return ModelResult(m.name, m.kind, rows, 0.0)
+    if compare and _same_table(con, m.name, incremental.old_table(m.name)):
+        # rebuilt, and came out as it was: the models that read it may be kept, and so is its previous table (the
+        # commit then writes nothing of it)
+        con.execute(f"drop table {m.name}")
+        con.execute(f"alter table {incremental.old_table(m.name)} rename to {m.name}")
+        olds.discard(m.name)
+        dirt[m.name] = incremental.POS
+        why += "; came out unchanged"
+    return ModelResult(m.name, m.kind, rows, 0.0, why=why)
 
 
-def run_tests(con, sql_dir: Path) -> tuple[list[TestResult], list[TestFailure]]:
-    """Run every `sql/tests/*.sql`; each must return zero rows."""
+SAME_ROWS = 200_000  # a table rebuilt whole with at most this many rows is compared with its previous table
+
+
+def _same_table(con, a: str, b: str) -> bool:
+    """Whether tables `a` and `b` have the same columns (names, types, order) and the same rows (as multisets)."""
+    cols = [
+        con.execute(
+            "select list(column_name || ' ' || data_type order by column_index) from duckdb_columns() "
+            "where schema_name = 'main' and table_name = ?",
+            [t],
+        ).fetchone()[0]
+        for t in (a, b)
+    ]
+    if cols[0] != cols[1]:
+        return False
+    n = con.execute(
+        f"select count(*) from ((select * from {a} except all select * from {b}) union all "
+        f"(select * from {b} except all select * from {a}))"
+    ).fetchone()[0]
+    return n == 0
+
+
+_MACRO = re.compile(r"\bcreate\s+(?:or\s+replace\s+)?macro\s+([A-Za-z_][A-Za-z0-9_]*)", re.I)
+
+
+def _macro_bodies(sql_dir: Path) -> dict[str, str]:
+    """Each macro of `macros.sql` / `table_macros.sql` with the text up to the next macro (what it reads)."""
+    bodies: dict[str, str] = {}
+    for f in ("macros.sql", "table_macros.sql"):
+        p = sql_dir / f
+        text = _strip(p.read_text(encoding="utf-8")) if p.exists() else ""
+        starts = list(_MACRO.finditer(text))
+        for a, b in zip(starts, [*starts[1:], None], strict=True):
+            bodies[a.group(1).lower()] = bodies.get(a.group(1).lower(), "") + text[a.end() : b and b.start()]
+    return bodies
+
+
+def relations(con) -> set[str]:
+    """The names of the tables and views of the database's main schema."""
+    return {
+        r[0].lower()
+        for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'main' union all "
+            "select view_name from duckdb_views() where schema_name = 'main' and not internal"
+        ).fetchall()
+    }
+
+
+def check_reads(sql: str, relations: set[str], macros: dict[str, str]) -> set[str]:
+    """The tables and views out of `relations` (models, sources, any other) that a check's SQL reads: whole words
+    of it, and of the macros (`_macro_bodies`) it calls, transitively."""
+    words = _words(sql)
+    todo = [w for w in words if w in macros]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        inner = _words(macros[name])
+        words |= inner
+        todo += [w for w in inner if w in macros]
+    return words & relations
+
+
+def _words(sql: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", _strip(sql).lower()))
+
+
+def run_tests(
+    con, sql_dir: Path, unchanged: set[str] = frozenset()
+) -> tuple[list[TestResult], list[TestFailure]]:
+    """Run every `sql/tests/*.sql`; each must return zero rows. A check that reads only tables named in
+    `unchanged` (models this build kept, whose checks passed last build) cannot change: it is skipped (a
+    TestResult with `skipped` set). A check that reads no relation, or any relation not in `unchanged` (a source
+    view reading the lake as it is now, a model rebuilt or recomputed, a table written outside the build), runs."""
     results, failures = [], []
+    names, macros = (relations(con), _macro_bodies(sql_dir)) if unchanged else (set(), {})
     for path in sorted((sql_dir / "tests").glob("*.sql")):
+        if unchanged:
+            reads = check_reads(_body(path), names, macros)
+            if reads and reads <= unchanged:
+                results.append(TestResult(path.stem, 0, 0.0, skipped=True))
+                continue
         t0 = time.perf_counter()
         try:
             cur = con.execute(_body(path))

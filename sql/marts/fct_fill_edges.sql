@@ -13,6 +13,9 @@
 -- mid, P the fill's yes price; edge_dollars = yes_qty_fp x (M - P) (= count x edge per contract).
 -- Clocks: fills are on the exchange's clock, ws_book rows on the recorder's receive clock (the book change a fill
 -- causes arrives after it, so the lookup at the fill sees the book it met).
+-- incremental: day = fill_date
+-- incremental: stg_fills by created_time
+-- incremental: int_market_mids by observed_at, carry (ticker, source = 'ws_book')
 with fills as (
     select
         _account as account,

@@ -29,3 +29,6 @@ def test_bench_models_measures_full_no_change_and_top_up(tmp_path):
     assert summary["top_up_rows"]["trades"] >= 1
     assert summary["top_up_models"]["incremental"] >= 8
     assert summary["top_up_incremental_s"] > 0 and summary["top_up_full_refresh_s"] > 0
+    assert summary["top_up_check_failures"] == [] and summary["top_up_checks_run"] > 0
+    assert summary["top_up_checks_skipped"] > 0  # the checks of the models the top-up kept
+    assert {"snapshot", "source_dirt", "models", "record", "commit"} <= set(summary["top_up_phases"])

@@ -8,7 +8,7 @@ import random
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -209,6 +209,7 @@ def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
         assert how["stg_trades"] == how["fct_effective_spreads"] == how["fct_market_daily"] == "incremental"
         assert all(how[m] == "incremental" for m in DATA_BOUNDED), {m: how[m] for m in DATA_BOUNDED}
         assert how["stg_series"] == "kept"  # its stream did not change
+        assert how["fct_fill_edges"] == "incremental"  # the fills did not change, the mids did
 
 
 @pytest.mark.slow
@@ -226,6 +227,11 @@ def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
             "is_combo) at date '9999-12-31'",
         ),
         ("marts/fct_calibration_prices.sql", "stg_trades whole", "stg_trades by created_time"),
+        (
+            "marts/fct_fill_edges.sql",
+            "int_market_mids by observed_at, carry (ticker, source = 'ws_book')",
+            "int_market_mids by observed_at",
+        ),
         # keyed rows: a moved close_time must recompute its ticker (the world's moved market trades nothing in
         # that pull; it still has a market-snapshot quote, so fct_spreads_by_close's diff is not tested this way),
         # and the tickers of the dirty days must be found (a window shifted later finds none)
@@ -433,3 +439,93 @@ def test_keyed_rows_plan_and_recompute_only_the_dirty_keys():
     model = SimpleNamespace(name="m", sql=sql)
     assert inc.recompute(con, model, spec, {"q", "s"}, min(day, jan3)) == 3
     assert con.execute("select * from m order by k").fetchall() == [("A", 5), ("B", 2), ("C", -1)]
+
+
+def test_checks_of_kept_models_are_skipped_and_a_check_of_a_changed_model_still_fails(tmp_path):
+    """After a build whose checks passed, a check reading only models the next build keeps is not run again (it
+    cannot change); a check reading a model that build recomputed runs, and fails when its rows say so; after a
+    failed check every check runs again."""
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    (sql / "tests" / "test_zz_no_bad_trade.sql").write_text(
+        "select trade_id from stg_trades where trade_id = 'BAD'"
+    )
+    root = tmp_path / "lake"
+    world = World(root, seed=6)
+    world.top_up(0)
+    db = str(tmp_path / "w.duckdb")
+    first = warehouse.build(root.parent, db_path=db, sql_dir=sql)
+    assert first.ok and first.tests_skipped == 0, str(first)
+    world.top_up(15)
+    second = warehouse.build(root.parent, db_path=db, sql_dir=sql)
+    skipped = {t.name for t in second.tests if t.skipped}
+    assert second.ok and "test_unique_stg_series" in skipped and "test_unique_stg_trades" not in skipped
+    assert "skipped" in str(second)
+    with duckdb.connect(db, read_only=True) as con:
+        kept = {m.name for m in second.models if m.how == "kept"}
+        for t in second.tests:  # every skipped check reads only kept models
+            if t.skipped:
+                reads = warehouse.runner.check_reads(
+                    (sql / "tests" / f"{t.name}.sql").read_text(),
+                    warehouse.runner.relations(con),
+                    warehouse.runner._macro_bodies(sql),
+                )
+                assert reads and reads <= kept, (t.name, reads - kept)
+    with duckdb.connect(db, read_only=True) as con:  # a check reads what the macros it calls read
+        assert "int_book_epochs" in warehouse.runner.check_reads(
+            "select * from book_at('X', now())",
+            warehouse.runner.relations(con),
+            warehouse.runner._macro_bodies(sql),
+        )
+    bad = {**world._trade(20), "trade_id": "BAD"}
+    write_stream(root, "trades", [bad], run_id="run-bad")
+    third = warehouse.build(root.parent, db_path=db, sql_dir=sql)
+    assert [f.name for f in third.failures] == ["test_zz_no_bad_trade"] and third.tests_skipped > 0
+    write_stream(root, "series", [{"ticker": "KXNEW", "title": "new"}], run_id="run-series")
+    fourth = warehouse.build(root.parent, db_path=db, sql_dir=sql)  # the last checks failed: all run again
+    assert fourth.tests_skipped == 0 and [f.name for f in fourth.failures] == ["test_zz_no_bad_trade"]
+
+
+def test_carried_rows_are_each_groups_last_rows_before_the_window_however_old():
+    """`carry`: per group, every row at its last instant before the window: a group last seen within the day
+    before, one quiet for weeks, one whose key is null, ties at the last instant; none of the window's rows."""
+    from kalshi_lake.warehouse import incremental as inc
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(
+        "create table q as select * from (values "
+        "('A', timestamptz '2026-01-09 23:00:00+00', 1), ('A', timestamptz '2026-01-09 22:00:00+00', 2), "
+        "('A', timestamptz '2026-01-10 01:00:00+00', 3), "  # in the window: not carried
+        "('B', timestamptz '2025-12-01 00:00:00.000001+00', 4), ('B', timestamptz '2025-12-01 00:00:00.000001+00', 5), "
+        "('B', timestamptz '2025-11-01 00:00:00+00', 6), "
+        "(null, timestamptz '2026-01-02 00:00:00+00', 7), (null, timestamptz '2026-01-01 00:00:00+00', 8), "
+        "('C', timestamptz '2026-01-10 02:00:00+00', 9)) as t(k, ts, v)"  # C: only in the window
+    )
+    rule = inc.InputRule("ts", carry="k")
+    got = con.execute(
+        f"select v from ({inc._carried(con, 'q', 'q', rule, inc.day_literal(float(date(2026, 1, 10).toordinal())), 'true')}) order by v"
+    ).fetchall()
+    assert inc.day_literal(float(date(2026, 1, 10).toordinal())) == "date '2026-01-10'"
+    assert got == [(1,), (4,), (5,), (7,)]
+
+
+def test_a_table_rebuilt_whole_that_comes_out_unchanged_keeps_its_readers(tmp_path):
+    """A pull that only re-observes every market (same state, a new observation time) rebuilds the market models
+    whole; those that come out as they were (the settlements of the account's positions) keep their readers, and
+    the warehouse still equals a full rebuild."""
+    root = tmp_path / "lake"
+    world = World(root, seed=8)
+    world.top_up(0)
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    marks = [market(tk, tk.rsplit("-", 1)[0], minutes=30) for tk in TICKERS]
+    write_stream(root, "markets", marks, run_id="run-again")
+    result = warehouse.build(root.parent, db_path=db, run_tests=False)
+    how, why = hows(result), {m.name: m.why or "" for m in result.models}
+    assert how["stg_markets"] == "full"
+    assert how["int_pnl_settlements"] == "full" and "came out unchanged" in why["int_pnl_settlements"]
+    assert how["fct_balance_reconciliation"] == "kept"  # reads only int_pnl_settlements of the changed models
+    full = str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=full, run_tests=False)
+    assert_same(db, full)
