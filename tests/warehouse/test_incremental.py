@@ -232,19 +232,7 @@ def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
             "int_market_mids by observed_at, carry (ticker, source = 'ws_book')",
             "int_market_mids by observed_at",
         ),
-        # keyed rows: a moved close_time must recompute its ticker (the world's moved market trades nothing in
-        # that pull; it still has a market-snapshot quote, so fct_spreads_by_close's diff is not tested this way),
-        # and the tickers of the dirty days must be found (a window shifted later finds none)
-        (
-            "marts/fct_effective_spreads_by_close.sql",
-            "int_market_states diff (ticker, close_time)",
-            "int_market_states diff (ticker)",
-        ),
-        (
-            "marts/fct_spreads_by_close.sql",
-            "fct_spreads by observed_date",
-            "fct_spreads by observed_date - 3",
-        ),
+        # the by-close marts and their per-day partials: tests/warehouse/test_by_close_incremental.py
     ],
 )
 def test_a_wrong_declaration_fails_the_comparison(tmp_path, model, right, wrong):
