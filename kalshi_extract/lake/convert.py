@@ -28,7 +28,6 @@ Odd values never fail a pull (the real API is checked against what it sends, not
 
 from __future__ import annotations
 
-import io
 import json
 import operator
 import threading
@@ -560,7 +559,8 @@ class BodyDecoder:
     def _decode(self, body: bytes) -> tuple[PageColumns, str | None] | None:
         try:
             read = pj.ReadOptions(use_threads=False, block_size=max(len(body) + 1, 1 << 16))
-            table = pj.read_json(io.BytesIO(body), read_options=read, parse_options=self._parse)
+            # a native zero-copy reader: a Python file object (io.BytesIO) is read through Python calls
+            table = pj.read_json(pa.BufferReader(body), read_options=read, parse_options=self._parse)
         except _ARROW_ERRORS:
             return None
         if table.num_rows != 1:  # several JSON objects in one body
