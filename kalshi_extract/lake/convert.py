@@ -28,7 +28,6 @@ Odd values never fail a pull (the real API is checked against what it sends, not
 
 from __future__ import annotations
 
-import io
 import json
 import operator
 import threading
@@ -332,6 +331,7 @@ class Converter:
         self.run_id = run_id
         self.loaded_at_us = (loaded_at.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
         self.account = account
+        self._meta_cache: tuple[int, tuple] | None = None  # (rows, the meta columns of a batch of that size)
         self.unknown_fields: set[str] = set()
         self.unfit_fields: dict[str, object] = {}
         self._legacy = {c.name: _legacy_names(c) for c in self.cols if _legacy_names(c)}
@@ -377,14 +377,31 @@ class Converter:
 
     def _finish(self, arrays: list, n: int, extra: list | None) -> pa.RecordBatch:
         """Append the meta columns (load time, run, ``_extra``, account) to the data columns."""
-        arrays.append(const_ts(self.loaded_at_us, n, TS))
-        arrays.append(const_str(self.run_id, n))
-        arrays.append(_str_array(extra) if extra is not None else pa.nulls(n, pa.string()))
-        if ACCOUNT_FIELD.name in self.schema.names:
-            arrays.append(
-                const_str(self.account, n) if self.account is not None else pa.nulls(n, pa.string())
-            )
+        loaded, run, no_extra, account = self._meta(n)
+        arrays.append(loaded)
+        arrays.append(run)
+        arrays.append(_str_array(extra) if extra is not None else no_extra)
+        if account is not None:
+            arrays.append(account)
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _meta(self, n: int) -> tuple:
+        """The constant meta columns of an ``n``-row batch: built once per page size and shared by every batch of
+        that size (Arrow arrays are immutable; a full 1,000-row page is the usual case)."""
+        cached = self._meta_cache
+        if cached is not None and cached[0] == n:
+            return cached[1]
+        account = None
+        if ACCOUNT_FIELD.name in self.schema.names:
+            account = const_str(self.account, n) if self.account is not None else pa.nulls(n, pa.string())
+        meta = (
+            const_ts(self.loaded_at_us, n, TS),
+            const_str(self.run_id, n),
+            pa.nulls(n, pa.string()),
+            account,
+        )
+        self._meta_cache = (n, meta)
+        return meta
 
     def _exact_columns(self, items: Sequence[dict]) -> list[list] | None:
         """The values of every column (schema order) when each item has exactly the schema's fields, else None.
@@ -560,7 +577,8 @@ class BodyDecoder:
     def _decode(self, body: bytes) -> tuple[PageColumns, str | None] | None:
         try:
             read = pj.ReadOptions(use_threads=False, block_size=max(len(body) + 1, 1 << 16))
-            table = pj.read_json(io.BytesIO(body), read_options=read, parse_options=self._parse)
+            # a native zero-copy reader: a Python file object (io.BytesIO) is read through Python calls
+            table = pj.read_json(pa.BufferReader(body), read_options=read, parse_options=self._parse)
         except _ARROW_ERRORS:
             return None
         if table.num_rows != 1:  # several JSON objects in one body

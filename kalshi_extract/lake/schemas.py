@@ -353,6 +353,16 @@ SAME_AS: dict[str, dict[str, str]] = {
     }
 }
 
+# Columns whose values are (nearly) all distinct: written to Parquet without a dictionary. A dictionary there holds
+# every value once more plus an index per row, so it only costs CPU and bytes (33k trades, issue #20: -15% of the
+# write's CPU, -17% of the file). Any column may be listed or not: readers decode both encodings alike.
+PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "trades": ("trade_id", "created_time"),
+    "ws_trades": ("trade_id", "created_time"),
+    "fills": ("fill_id", "trade_id", "created_time"),
+    "orders": ("order_id", "client_order_id", "created_time"),
+}
+
 STREAM_COLUMNS: dict[str, tuple[Col, ...]] = {
     "series": SERIES,
     "series_fee_changes": SERIES_FEE_CHANGE,

@@ -11,6 +11,8 @@ from datetime import date, datetime, timedelta
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kalshi_extract.lake.schemas import PLAIN_COLUMNS
+
 __all__ = ["StreamWriter", "DEFAULT_FILE_ROWS", "DEFAULT_ROW_GROUP_ROWS", "PARQUET_COMPRESSION"]
 
 DEFAULT_FILE_ROWS = 1_000_000  # a file is closed at this many rows (~20-40 MB of trades)
@@ -68,6 +70,11 @@ class StreamWriter:
         self.max_open = max_open
         self.fixed_date = fixed_date  # every row into this partition (compaction)
         self.fallback_time = fallback_time  # dates rows whose date_column is null (default: their _loaded_at)
+        plain = set(PLAIN_COLUMNS.get(stream, ()))
+        # dictionary encoding for every column but the (nearly) unique ones (see PLAIN_COLUMNS)
+        self._dictionary: bool | list[str] = (
+            [n for n in schema.names if n not in plain] if plain & set(schema.names) else True
+        )
         self._open: dict[str, _Part] = {}
         self._ready: list[tuple[str, str]] = []
         self.rows = 0  # rows written (committed or not)
@@ -132,7 +139,9 @@ class StreamWriter:
         part.buffered_rows = 0
         if part.writer is None:
             part.sink = self.lake.fs.open_output_stream(part.tmp)
-            part.writer = pq.ParquetWriter(part.sink, self.schema, compression=PARQUET_COMPRESSION)
+            part.writer = pq.ParquetWriter(
+                part.sink, self.schema, compression=PARQUET_COMPRESSION, use_dictionary=self._dictionary
+            )
         part.writer.write_table(table, row_group_size=max(table.num_rows, 1))
         part.file_rows += table.num_rows
 

@@ -73,3 +73,27 @@ def test_fast_path_is_taken_only_for_exact_key_sets():
     batch = c.convert(PAGES["an unknown field"])
     assert batch.column("_extra").to_pylist() == [None, '{"new_field":[1,2]}']
     assert c.unknown_fields == {"new_field"}
+
+
+def _addresses(arr) -> list:
+    return [buf.address if buf is not None else None for buf in arr.buffers()]
+
+
+def test_meta_columns_are_built_once_per_page_size_and_stay_right():
+    c = Converter(
+        "fills", STREAM_COLUMNS["fills"], arrow_schema("fills"), run_id="r1", loaded_at=NOW, account="acct"
+    )
+    tc = conv("trades")
+    a = tc.convert([full_trade(i) for i in range(3)])
+    b = tc.convert([full_trade(i) for i in range(3, 6)])
+    d = tc.convert([full_trade(i) for i in range(2)] + [{**full_trade(9), "new_field": 1}])
+    e = tc.convert([full_trade(i) for i in range(4)])
+    for name in ("_loaded_at", "_run_id", "_extra"):  # same size: the very same arrays, no new buffers
+        assert _addresses(a.column(name)) == _addresses(b.column(name))
+    assert e.num_rows == 4 and e.column("_run_id").to_pylist() == ["r"] * 4
+    assert e.column("_loaded_at").to_pylist() == [NOW] * 4 and e.column("_extra").null_count == 4
+    assert d.column("_extra").to_pylist()[2] == '{"new_field":1}' and d.column("_extra").null_count == 2
+    f = c.convert([])
+    assert f.num_rows == 0 and f.column("_account").to_pylist() == []
+    g = c.convert([{"fill_id": "f1"}])
+    assert g.column("_account").to_pylist() == ["acct"] and g.column("_run_id").to_pylist() == ["r1"]
