@@ -87,3 +87,21 @@ create or replace macro close_bucket_bounds() as table
     max(lo_seconds * 1000000) filter (where bucket_order = 5) as lo5,
     max(lo_seconds * 1000000) filter (where bucket_order = 6) as lo6
   from close_buckets();
+
+-- dec_div_6dp(a, b) (#20, fct_spreads): dec_div for operands of at most 6 decimal places (DECIMAL(18,6) prices,
+-- spreads, mids): the same exact result, rounded half away from zero to 6 dp, as DECIMAL(38,6), but computed on
+-- the operands' 10^-6 units (BIGINT when both are below 1,000,000, else HUGEINT), ~5x cheaper per row. An operand
+-- with more than 6 decimal places would be rounded first: use dec_div for those.
+create or replace macro dec_div_6dp(a, b) as (
+  case when b = 0 then null
+  when abs(a) < 1000000 and abs(b) < 1000000 then
+    cast(sign(a) * sign(b) *
+      ((abs(cast(a * 1000000 as bigint)) * 2000000 // abs(cast(b * 1000000 as bigint)) + 1) // 2)
+    as decimal(38,0)) * cast(0.000001 as decimal(38,6))
+  else
+    cast(sign(a) * sign(b) *
+      ((abs(cast(cast(a as decimal(38,6)) * 1000000 as hugeint)) * 2000000
+        // abs(cast(cast(b as decimal(38,6)) * 1000000 as hugeint)) + 1) // 2)
+    as decimal(38,0)) * cast(0.000001 as decimal(38,6))
+  end
+);

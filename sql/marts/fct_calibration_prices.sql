@@ -31,9 +31,7 @@ with markets as (
 ),
 
 trades as (
-    select ticker, created_time, arg_max(yes_price_dollars, trade_id) as price
-    from stg_trades
-    group by ticker, created_time
+    select ticker, created_time, trade_id, yes_price_dollars from stg_trades where created_time is not null
 ),
 
 rest as (
@@ -86,10 +84,44 @@ grid as (
     left join first_seen as f on f.ticker = m.ticker
 ),
 
+-- the last trade at or before as_of, without sorting every trade: each trade is put in the bucket of the first
+-- as_of of its market at or after it (a trade after the market's last as_of is never looked up), each bucket keeps
+-- its last trade, and a grid row reads the latest bucket at or before its as_of. The last trade is the latest
+-- instant's; among trades at that instant the highest trade_id with a price (none with a price: no price, as when
+-- the trades of an instant were grouped first).
+lookups as (
+    select
+        ticker,
+        max(as_of) filter (where horizon = 'open') as at_open,
+        max(as_of) filter (where horizon = '7d') as at_7d,
+        max(as_of) filter (where horizon = '24h') as at_24h,
+        max(as_of) filter (where horizon = '1h') as at_1h
+    from grid
+    where as_of is not null
+    group by ticker
+),
+
+buckets as (
+    select
+        t.ticker,
+        least(
+            case when l.at_open >= t.created_time then l.at_open end,
+            case when l.at_7d >= t.created_time then l.at_7d end,
+            case when l.at_24h >= t.created_time then l.at_24h end,
+            case when l.at_1h >= t.created_time then l.at_1h end
+        ) as bucket,
+        max(t.created_time) as trade_at,
+        arg_max_null(t.yes_price_dollars, (t.created_time, t.yes_price_dollars is not null, t.trade_id)) as price
+    from trades as t
+    join lookups as l on l.ticker = t.ticker
+    group by all
+    having bucket is not null
+),
+
 with_trade as (
-    select g.*, t.created_time as trade_at, t.price as trade_price
+    select g.*, b.trade_at, b.price as trade_price
     from grid as g
-    asof left join trades as t on t.ticker = g.ticker and t.created_time <= g.as_of
+    asof left join buckets as b on b.ticker = g.ticker and b.bucket <= g.as_of
 ),
 
 with_rest as (

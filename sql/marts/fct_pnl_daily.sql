@@ -109,15 +109,16 @@ lot_spans as (
 ),
 
 mids as (
-    select ticker, observed_at, mid_dollars
+    -- the last REST mid of each market and UTC day (a midnight mark reads the last one before it, i.e. the last of
+    -- the latest day with mids before it); one quote per instant (order book over market snapshot over candle, as
+    -- int_market_marks), the lower mid at a tie, so the ASOF join below never picks any of them at random
+    select
+        ticker,
+        max(observed_at) as observed_at,
+        arg_min(mid_dollars, (-epoch_us(observed_at), quote_source_rank(source), mid_dollars)) as mid_dollars
     from int_market_mids
     where mid_dollars is not null and source <> 'ws_book'
-    -- one quote per instant (order book over market snapshot over candle, as int_market_marks): the ASOF join
-    -- below would otherwise pick any of them
-    qualify row_number() over (
-        partition by ticker, observed_at
-        order by quote_source_rank(source), mid_dollars
-    ) = 1
+    group by ticker, utc_date(observed_at)
 ),
 
 ws_tops as (
@@ -126,8 +127,13 @@ ws_tops as (
     where source = 'ws_book'
 ),
 
+-- the last trade of each market and UTC day: the last trade before a midnight is the last one of the latest day
+-- with trades before it, so the ASOF join below sorts one row per market-day instead of every trade (trades at one
+-- instant: any of them, as before)
 trades as (
-    select ticker, created_time, yes_price_dollars from stg_trades
+    select ticker, max(created_time) as created_time, arg_max_null(yes_price_dollars, created_time) as yes_price_dollars
+    from stg_trades
+    group by ticker, utc_date(created_time)
 ),
 
 -- the first observation of each market resolved void (a void market is paid back at cost, whenever its settlement
@@ -153,9 +159,9 @@ open_markets as (
 ),
 
 market_last_seen as (
-    select ticker, max(utc_date(observed_at)) as last_day from int_market_mids group by ticker
+    select ticker, utc_date(max(observed_at)) as last_day from int_market_mids group by ticker
     union all
-    select ticker, max(utc_date(created_time)) from stg_trades group by ticker
+    select ticker, utc_date(max(created_time)) from stg_trades group by ticker
 ),
 
 spans as (

@@ -49,7 +49,7 @@ final as (
         yes_ask_dollars,
         cast(yes_ask_dollars - yes_bid_dollars as decimal(18,6)) as spread_dollars,
         mid_dollars,
-        cast(dec_div(yes_ask_dollars - yes_bid_dollars, mid_dollars) as decimal(18,6)) as relative_spread,
+        cast(dec_div_6dp(yes_ask_dollars - yes_bid_dollars, mid_dollars) as decimal(18,6)) as relative_spread,
         case when q.source <> 'candle' and quote_known then coalesce(yes_bid_size_fp, 0) end as yes_bid_size_fp,
         case when q.source <> 'candle' and quote_known then coalesce(yes_ask_size_fp, 0) end as yes_ask_size_fp,
         q.yes_bid_depth_fp,

@@ -46,11 +46,10 @@ pieces as (
     select
         i.*,
         cast(d.day as date) as piece_date,
-        datediff(
-            'microsecond',
-            greatest(i.observed_at, cast(cast(d.day as date) as timestamptz)),
-            least(i.held_until, cast(cast(d.day as date) + interval 1 day as timestamptz))
-        ) as held_us
+        -- microseconds on the epoch (#20: datediff and date -> timestamptz casts went through the time zone per row)
+        least(epoch_us(i.held_until), (cast(cast(d.day as date) - date '1970-01-01' as bigint) + 1) * 86400000000)
+            - greatest(epoch_us(i.observed_at), cast(cast(d.day as date) - date '1970-01-01' as bigint) * 86400000000)
+            as held_us
     from intervals as i,
         lateral (
             select unnest(generate_series(

@@ -40,3 +40,41 @@ def test_exact_division(con, a, b, expected):
 
 def test_zero_divisor_is_null(con):
     assert con.execute("select dec_div(cast(1 as decimal(18,2)), 0)").fetchone()[0] is None
+
+
+# dec_div_6dp (#20): the same result as dec_div for operands of at most 6 decimal places, on both of its paths
+# (BIGINT units below 1,000,000, HUGEINT above), every sign, at the rounding midpoint, and a zero divisor
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("0.04", "0.5"),
+        ("-0.04", "0.5"),
+        ("0.04", "-0.5"),
+        ("0.000001", "2"),  # 0.0000005: half away from zero
+        ("-0.000001", "2"),
+        ("1", "3"),
+        ("0.2", "0.3"),
+        ("0", "0.7"),
+        ("999999.999999", "0.000001"),
+        ("1000000", "3"),  # HUGEINT path
+        ("3999999.999999", "0.000001"),
+        ("-999999999999.999999", "0.000007"),
+        ("999999999999.999999", "999999999999.999999"),
+    ],
+)
+def test_dec_div_6dp_equals_dec_div(con, a, b):
+    want, got = con.execute(
+        "select dec_div(cast(? as decimal(18,6)), cast(? as decimal(18,6))), "
+        "dec_div_6dp(cast(? as decimal(18,6)), cast(? as decimal(18,6)))",
+        [a, b, a, b],
+    ).fetchone()
+    assert got == want and want is not None
+
+
+def test_dec_div_6dp_zero_and_null(con):
+    assert con.execute(
+        "select dec_div_6dp(cast(1 as decimal(18,6)), cast(0 as decimal(18,6)))"
+    ).fetchone() == (None,)
+    assert con.execute(
+        "select dec_div_6dp(cast(null as decimal(18,6)), cast(2 as decimal(18,6)))"
+    ).fetchone() == (None,)
