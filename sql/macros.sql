@@ -87,3 +87,15 @@ create or replace macro close_bucket_bounds() as table
     max(lo_seconds * 1000000) filter (where bucket_order = 5) as lo5,
     max(lo_seconds * 1000000) filter (where bucket_order = 6) as lo6
   from close_buckets();
+
+-- mid_status(is_ws, quote_at, mid, point_us): prevailing_mid()'s status for a quote already picked (fct_effective_spreads'
+-- timeline: is_ws = the ws_book mid was picked; else the latest REST quote, quote_at its instant, null when none) and
+-- looked up at point_us (epoch microseconds): 'matched', 'no_quote', 'one_sided' or 'stale' (older than
+-- max_mid_age_seconds()).
+create or replace macro mid_status(is_ws, quote_at, mid, point_us) as case
+    when is_ws then 'matched'
+    when quote_at is null then 'no_quote'
+    when mid is null then 'one_sided'
+    when point_us - epoch_us(quote_at) > max_mid_age_seconds() * 1000000 then 'stale'
+    else 'matched'
+  end;
