@@ -24,7 +24,8 @@
 -- latest REST quote so far: `latest`), flattened to the quote a lookup there would pick (`timeline`: the ws_book mid
 -- when known and two-sided, else the latest REST quote), and each trade finds its four instants there with four ASOF
 -- joins on a dense integer market id and epoch microseconds (macros.sql mid_status() applies prevailing_mid()'s
--- rules); no per-instant rows, pivot or join back to the trades. Only the trade columns the mart keeps are carried.
+-- rules); no per-instant rows, pivot or join back to the trades. The joins carry only the trade columns the mart
+-- keeps, and the ticker as that id (a ticker no quote names rides along as unquoted_ticker): each join sorts them.
 -- incremental: day = trade_date
 -- incremental: stg_trades by created_time
 -- incremental: int_market_mids by observed_at, ahead 1, carry (ticker, source = 'ws_book')
@@ -76,7 +77,11 @@ timeline as (
 ),
 
 probes as (
-    select t.*, m.market_id, epoch_us(t.created_time) as t_us
+    select
+        t.* exclude (ticker),
+        m.market_id,
+        case when m.market_id is null then t.ticker end as unquoted_ticker,
+        epoch_us(t.created_time) as t_us
     from trades as t
     left join markets as m using (ticker)
 ),
@@ -97,12 +102,14 @@ looked_up as (
 
 statused as (
     select
-        *,
+        s.*,
+        coalesce(m.ticker, s.unquoted_ticker) as ticker,
         mid_status(ws0, at0, mid0, t_us) as st0,
         mid_status(ws1, at1, mid1, t_us + 60000000) as st1,
         mid_status(ws2, at2, mid2, t_us + 300000000) as st2,
         mid_status(ws3, at3, mid3, t_us + 3600000000) as st3
-    from looked_up
+    from looked_up as s
+    left join markets as m using (market_id)
 ),
 
 joined as (
