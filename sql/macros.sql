@@ -105,3 +105,15 @@ create or replace macro dec_div_6dp(a, b) as (
     as decimal(38,0)) * cast(0.000001 as decimal(38,6))
   end
 );
+
+-- mid_status(is_ws, quote_at, mid, point_us): prevailing_mid()'s status for a quote already picked (fct_effective_spreads'
+-- timeline: is_ws = the ws_book mid was picked; else the latest REST quote, quote_at its instant, null when none) and
+-- looked up at point_us (epoch microseconds): 'matched', 'no_quote', 'one_sided' or 'stale' (older than
+-- max_mid_age_seconds()).
+create or replace macro mid_status(is_ws, quote_at, mid, point_us) as case
+    when is_ws then 'matched'
+    when quote_at is null then 'no_quote'
+    when mid is null then 'one_sided'
+    when point_us - epoch_us(quote_at) > max_mid_age_seconds() * 1000000 then 'stale'
+    else 'matched'
+  end;

@@ -21,13 +21,19 @@
 -- Clocks: ws_book rows are on the recorder's receive clock, trades on the exchange's: the book change a trade
 -- causes arrives after the trade, so the lookup at the trade sees the book it met.
 -- How: the quotes are folded into one timeline per market (at each observed instant, the latest ws_book row and the
--- latest REST quote so far: `latest`), and each trade finds its four instants there with four ASOF joins
--- (macros.sql prevailing_mid() picks the mid); no per-instant rows, pivot or join back to the trades.
+-- latest REST quote so far: `latest`), flattened to the quote a lookup there would pick (`timeline`: the ws_book mid
+-- when known and two-sided, else the latest REST quote), and each trade finds its four instants there with four ASOF
+-- joins on a dense integer market id and epoch microseconds (macros.sql mid_status() applies prevailing_mid()'s
+-- rules); no per-instant rows, pivot or join back to the trades. The joins carry only the trade columns the mart
+-- keeps, and the ticker as that id (a ticker no quote names rides along as unquoted_ticker): each join sorts them.
 -- incremental: day = trade_date
 -- incremental: stg_trades by created_time
 -- incremental: int_market_mids by observed_at, ahead 1, carry (ticker, source = 'ws_book')
 with trades as (
-    select * from stg_trades
+    select
+        trade_id, ticker, created_time, yes_price_dollars, count_fp, taker_outcome_side, taker_book_side,
+        is_block_trade
+    from stg_trades
 ),
 
 quotes as (
@@ -54,18 +60,56 @@ latest as (
     window w as (partition by ticker order by observed_at rows between unbounded preceding and current row)
 ),
 
+markets as (
+    select ticker, row_number() over () as market_id from (select distinct ticker from latest)
+),
+
+timeline as (
+    select
+        m.market_id,
+        epoch_us(l.observed_at) as from_us,
+        l.ws.mid is not null as is_ws,
+        case when l.ws.mid is not null then l.ws.mid else l.rest.mid end as mid,
+        case when l.ws.mid is not null then l.ws.at else l.rest.at end as quote_at,
+        case when l.ws.mid is not null then 'ws_book' else l.rest.source end as source
+    from latest as l
+    join markets as m using (ticker)
+),
+
+probes as (
+    select
+        t.* exclude (ticker),
+        m.market_id,
+        case when m.market_id is null then t.ticker end as unquoted_ticker,
+        epoch_us(t.created_time) as t_us
+    from trades as t
+    left join markets as m using (ticker)
+),
+
 looked_up as (
     select
-        t.*,
-        prevailing_mid(q0.ws, q0.rest, t.created_time) as m0,
-        prevailing_mid(q1.ws, q1.rest, t.created_time + to_seconds(60)) as m1,
-        prevailing_mid(q2.ws, q2.rest, t.created_time + to_seconds(300)) as m2,
-        prevailing_mid(q3.ws, q3.rest, t.created_time + to_seconds(3600)) as m3
-    from trades as t
-    asof left join latest as q0 on q0.ticker = t.ticker and t.created_time >= q0.observed_at
-    asof left join latest as q1 on q1.ticker = t.ticker and t.created_time + to_seconds(60) >= q1.observed_at
-    asof left join latest as q2 on q2.ticker = t.ticker and t.created_time + to_seconds(300) >= q2.observed_at
-    asof left join latest as q3 on q3.ticker = t.ticker and t.created_time + to_seconds(3600) >= q3.observed_at
+        p.*,
+        q0.is_ws as ws0, q0.mid as mid0, q0.quote_at as at0, q0.source as src0,
+        q1.is_ws as ws1, q1.mid as mid1, q1.quote_at as at1, q1.source as src1,
+        q2.is_ws as ws2, q2.mid as mid2, q2.quote_at as at2, q2.source as src2,
+        q3.is_ws as ws3, q3.mid as mid3, q3.quote_at as at3, q3.source as src3
+    from probes as p
+    asof left join timeline as q0 on q0.market_id = p.market_id and p.t_us >= q0.from_us
+    asof left join timeline as q1 on q1.market_id = p.market_id and p.t_us + 60000000 >= q1.from_us
+    asof left join timeline as q2 on q2.market_id = p.market_id and p.t_us + 300000000 >= q2.from_us
+    asof left join timeline as q3 on q3.market_id = p.market_id and p.t_us + 3600000000 >= q3.from_us
+),
+
+statused as (
+    select
+        s.*,
+        coalesce(m.ticker, s.unquoted_ticker) as ticker,
+        mid_status(ws0, at0, mid0, t_us) as st0,
+        mid_status(ws1, at1, mid1, t_us + 60000000) as st1,
+        mid_status(ws2, at2, mid2, t_us + 300000000) as st2,
+        mid_status(ws3, at3, mid3, t_us + 3600000000) as st3
+    from looked_up as s
+    left join markets as m using (market_id)
 ),
 
 joined as (
@@ -80,26 +124,24 @@ joined as (
         taker_book_side,
         is_block_trade,
         case taker_book_side when 'bid' then 1 when 'ask' then -1 end as direction,
-        m0.status as mid_status,
-        m0.source as mid_source,
-        m0.observed_at as mid_observed_at,
-        date_diff('second', m0.observed_at, created_time) as mid_age_seconds,
-        case when m0.status = 'matched' then m0.mid end as mid_dollars,
+        st0 as mid_status,
+        src0 as mid_source,
+        at0 as mid_observed_at,
+        (t_us - epoch_us(at0)) // 1000000 as mid_age_seconds,
+        case when st0 = 'matched' then mid0 end as mid_dollars,
         max_mid_age_seconds() as max_mid_age_seconds,
-        case when m1.status = 'matched' then m1.mid end as mid_1m_dollars,
-        case when m1.status = 'matched' then m1.source end as mid_1m_source,
-        case when m1.status = 'matched' then date_diff('second', m1.observed_at, created_time + to_seconds(60)) end
-            as mid_1m_age_seconds,
-        case when m2.status = 'matched' then m2.mid end as mid_5m_dollars,
-        case when m2.status = 'matched' then m2.source end as mid_5m_source,
-        case when m2.status = 'matched' then date_diff('second', m2.observed_at, created_time + to_seconds(300)) end
-            as mid_5m_age_seconds,
-        case when m3.status = 'matched' then m3.mid end as mid_1h_dollars,
-        case when m3.status = 'matched' then m3.source end as mid_1h_source,
-        case when m3.status = 'matched' then date_diff('second', m3.observed_at, created_time + to_seconds(3600)) end
-            as mid_1h_age_seconds
-    from looked_up
+        case when st1 = 'matched' then mid1 end as mid_1m_dollars,
+        case when st1 = 'matched' then src1 end as mid_1m_source,
+        case when st1 = 'matched' then (t_us + 60000000 - epoch_us(at1)) // 1000000 end as mid_1m_age_seconds,
+        case when st2 = 'matched' then mid2 end as mid_5m_dollars,
+        case when st2 = 'matched' then src2 end as mid_5m_source,
+        case when st2 = 'matched' then (t_us + 300000000 - epoch_us(at2)) // 1000000 end as mid_5m_age_seconds,
+        case when st3 = 'matched' then mid3 end as mid_1h_dollars,
+        case when st3 = 'matched' then src3 end as mid_1h_source,
+        case when st3 = 'matched' then (t_us + 3600000000 - epoch_us(at3)) // 1000000 end as mid_1h_age_seconds
+    from statused
 ),
+
 final as (
     select
         * exclude (direction),

@@ -131,3 +131,20 @@ def test_the_maximum_mid_age_is_settable_per_build(root):
         "select mid_status, mid_dollars, signed_effective_spread_dollars, max_mid_age_seconds "
         "from fct_effective_spreads where trade_id = 'B'"
     ).fetchone() == ("matched", D("0.48"), D("0.06"), 400)
+
+
+def test_a_trade_of_a_market_no_quote_names_keeps_its_ticker(tmp_path):
+    """The lookups carry a market as an integer id taken from the quotes' timeline; a trade of a ticker with no
+    quote at all (E1 has quotes, E2 none) keeps its ticker and is counted as 'no_quote', never dropped."""
+    root = tmp_path / "lake"
+    write_stream(root, "orderbook_snapshots", book("E1", 0, yes=[("0.40", 5)], no=[("0.56", 5)]))
+    lone = trade("Y", at(0) + timedelta(seconds=30), "0.47", 4, "bid") | {"ticker": "E2"}
+    write_stream(root, "trades", [trade("A", at(0) + timedelta(seconds=30), "0.44", 10, "bid"), lone])
+    con = warehouse.build_in_memory(root, run_tests=True)
+    assert con.execute(
+        "select trade_id, ticker, mid_status, mid_source, mid_dollars, mid_1h_dollars, count_fp "
+        "from fct_effective_spreads order by trade_id"
+    ).fetchall() == [
+        ("A", "E1", "matched", "orderbook", D("0.42"), None, D("10")),
+        ("Y", "E2", "no_quote", None, None, None, D("4")),
+    ]
