@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -268,19 +268,6 @@ def build(
 
 
 # --------------------------------------------------------------------------------------------------- sql
-def _jsonable(value: Any) -> Any:
-    from datetime import date, datetime
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return str(value)  # exact: never through float
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
-
-
 def run_query(settings, query: str):
     """Run one query on the warehouse (read-only); returns (columns, rows)."""
     import os
@@ -321,16 +308,18 @@ def sql(
     fmt = fmt.lower()
     if fmt not in ("table", "csv", "json"):
         raise fail(f"--format {fmt!r} is not one of table, csv, json")
+    from kalshi_lake.cli.status_view import jsonable
+
     columns, rows = run_query(load_settings(), query)
     if fmt == "json":
-        typer.echo(json.dumps([{c: _jsonable(v) for c, v in zip(columns, r, strict=True)} for r in rows]))
+        typer.echo(json.dumps([{c: jsonable(v) for c, v in zip(columns, r, strict=True)} for r in rows]))
     elif fmt == "csv":
         import csv
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
         for r in rows:
-            writer.writerow(["" if v is None else _jsonable(v) for v in r])
+            writer.writerow(["" if v is None else jsonable(v) for v in r])
     else:
         _print_result(columns, rows, limit)
 

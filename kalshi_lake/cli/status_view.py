@@ -29,7 +29,8 @@ def report() -> dict[str, Any]:
     return lake_status(load_settings(), schema_drift=True)  # drift from the same footers: each read once
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A value of a query row or status report as JSON can hold it (decimals exact, as strings)."""
     from datetime import date, datetime
     from decimal import Decimal
 
@@ -46,7 +47,7 @@ def show(report: dict[str, Any], as_json: bool, echo: Callable[[str], Any]) -> N
     """Print ``report``: JSON on one line, or the table, the clocks' note and a line per stream with files of an
     earlier schema. ``echo`` prints one line of text on stdout."""
     if as_json:
-        echo(json.dumps(report, default=_jsonable))
+        echo(json.dumps(report, default=jsonable))
         return
     from kalshi_lake.cli.render import Col, count, print_table
 
