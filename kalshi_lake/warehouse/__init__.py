@@ -226,7 +226,9 @@ def build_on(
     if run_tests_:
         t0 = time.perf_counter()
         kept = {m.name for m in models if m.how == "kept"} if checked_ok else set()
-        result.tests, result.failures = run_tests(con, sql_dir, kept)
+        # recomputed from a day: the rows before it are as when the last checks passed
+        recomputed = {m.name: m.rows_where for m in models if m.rows_where} if checked_ok else {}
+        result.tests, result.failures = run_tests(con, sql_dir, kept, recomputed)
         record_tests(con, result.ok)
         phases["checks"] = time.perf_counter() - t0
     if os.environ.get("KALSHI_BUILD_TIMING"):

@@ -61,6 +61,9 @@ class ModelResult:
     how: str = "full"  # full | incremental (days >= `since` recomputed) | kept (its inputs were unchanged)
     since: str | None = None
     why: str | None = None  # how == "full": what made it rebuild whole (the changed inputs, or "new")
+    # how == "incremental" by day: a predicate true of every row this build deleted or inserted (the rest of the
+    # table is as the last build left it); None when every row may have changed
+    rows_where: str | None = None
 
 
 @dataclass
@@ -71,6 +74,7 @@ class TestResult:
     skipped: bool = (
         False  # not run: it reads only models this build kept unchanged, and they passed last build
     )
+    restricted: bool = False  # a uniqueness check run only over the keys of the rows this build recomputed
 
     @property
     def passed(self) -> bool:
@@ -159,7 +163,9 @@ def timing_report(result: BuildResult) -> str:
             lines.append(f"    {m.name:<36} {m.how:<11} {m.seconds:7.3f} s{extra}")
     if result.tests:
         lines.append(
-            f"  checks: {len(result.tests) - result.tests_skipped} run, {result.tests_skipped} skipped"
+            f"  checks: {len(result.tests) - result.tests_skipped} run "
+            f"({sum(t.restricted for t in result.tests)} over recomputed keys only), "
+            f"{result.tests_skipped} skipped"
         )
     for t in sorted(result.tests, key=lambda t: -t.seconds)[:10]:
         lines.append(f"    check {t.name:<30} {t.seconds:7.3f} s")
@@ -427,7 +433,8 @@ def _build_model(
         if rows >= 0:
             dirt[m.name] = day
             since = incremental.day_literal(day).split("'")[1]
-            return ModelResult(m.name, m.kind, rows, 0.0, "incremental", since)
+            where = None if spec.all_rows else f"({spec.day}) >= {incremental.day_literal(day)}"
+            return ModelResult(m.name, m.kind, rows, 0.0, "incremental", since, rows_where=where)
     why = (
         "new"
         if old != m.kind
@@ -539,34 +546,98 @@ def _words(sql: str) -> set[str]:
     return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", _strip(sql).lower()))
 
 
+_UNIQUE = re.compile(r"--\s*(\w+):\s*key \((.+)\) unique and not null")
+
+
+def _split_top(text: str) -> list[str]:
+    """`text` split at the commas outside parentheses, each part stripped."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    return [*parts, cur.strip()]
+
+
+def unique_check(sql: str) -> tuple[str, list[str]] | None:
+    """(model, key expressions) of a check that is exactly the standard uniqueness check its first line names
+    (`-- <model>: key (<exprs>) unique and not null`, then the body `unique_check_sql` writes), else None."""
+    m = _UNIQUE.match(sql.strip())
+    if not m:
+        return None
+    model, keys = m.group(1), _split_top(m.group(2))
+    plain = [k for k in keys if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k)]
+    if not plain:
+        return None
+    expected = unique_check_sql(model, keys)
+    return (model, keys) if " ".join(sql.split()) == " ".join(expected.split()) else None
+
+
+def unique_check_sql(model: str, keys: list[str], rows_where: str | None = None) -> str:
+    """The standard uniqueness check of `model` over `keys` (duplicate keys, then rows with a null plain-column
+    key). With `rows_where` (true of every row the build deleted or inserted; the other rows passed the check last
+    build and are untouched): the same answer from the rows whose key is a recomputed row's key. Exact: a
+    duplicate among untouched rows alone cannot exist, so any duplicate has a recomputed row and shows in its key;
+    a null key can only be in a recomputed row. Keys match null-safely (`is not distinct from`)."""
+    ks = ", ".join(keys)
+    nulls = " or ".join(f"{k} is null" for k in keys if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k))
+    if rows_where is None:
+        return (
+            f"-- {model}: key ({ks}) unique and not null\n"
+            f"select {ks}, count(*) as n\nfrom {model}\ngroup by all\nhaving count(*) > 1\nunion all\n"
+            f"select {ks}, 1 as n\nfrom {model}\nwhere {nulls}"
+        )
+    aliased = ", ".join(f"{k} as _k{i}" for i, k in enumerate(keys))
+    on = " and ".join(f"a._k{i} is not distinct from b._k{i}" for i in range(len(keys)))
+    named = ", ".join(f'_k{i} as "{k.replace(chr(34), "")}"' for i, k in enumerate(keys))
+    return (
+        f"with recomputed as (select distinct {aliased} from {model} where {rows_where}),\n"
+        f"candidates as (select * from (select {aliased} from {model}) as a semi join recomputed as b on {on})\n"
+        f"select {named}, count(*) as n from candidates group by all having count(*) > 1\nunion all\n"
+        f"select {ks}, 1 as n\nfrom {model}\nwhere ({rows_where}) and ({nulls})"
+    )
+
+
 def run_tests(
-    con, sql_dir: Path, unchanged: set[str] = frozenset()
+    con, sql_dir: Path, unchanged: set[str] = frozenset(), recomputed: dict[str, str] | None = None
 ) -> tuple[list[TestResult], list[TestFailure]]:
     """Run every `sql/tests/*.sql`; each must return zero rows. A check that reads only tables named in
     `unchanged` (models this build kept, whose checks passed last build) cannot change: it is skipped (a
     TestResult with `skipped` set). A check that reads no relation, or any relation not in `unchanged` (a source
-    view reading the lake as it is now, a model rebuilt or recomputed, a table written outside the build), runs."""
+    view reading the lake as it is now, a model rebuilt or recomputed, a table written outside the build), runs.
+    `recomputed` (model -> a predicate true of every row the build deleted or inserted, the rest untouched since
+    checks that passed): a standard uniqueness check of such a model (`unique_check`) runs over the keys of those
+    rows only (`unique_check_sql`; the result's `restricted` set)."""
     results, failures = [], []
     names, macros = (relations(con), _macro_bodies(sql_dir)) if unchanged else (set(), {})
     for path in sorted((sql_dir / "tests").glob("*.sql")):
+        body = _body(path)
         if unchanged:
-            reads = check_reads(_body(path), names, macros)
+            reads = check_reads(body, names, macros)
             if reads and reads <= unchanged:
                 results.append(TestResult(path.stem, 0, 0.0, skipped=True))
                 continue
+        restricted = False
+        if recomputed:
+            check = unique_check(path.read_text(encoding="utf-8"))
+            if check and recomputed.get(check[0]):
+                body, restricted = unique_check_sql(*check, recomputed[check[0]]), True
         t0 = time.perf_counter()
         try:
-            cur = con.execute(_body(path))
+            cur = con.execute(body)
             columns = [d[0] for d in cur.description]
             rows = cur.fetchmany(MAX_FAILURE_ROWS + 1)
             n = len(rows)
             if n > MAX_FAILURE_ROWS:
-                n = con.execute(f"select count(*) from ({_body(path)})").fetchone()[0]
+                n = con.execute(f"select count(*) from ({body})").fetchone()[0]
         except Exception as exc:
             failures.append(TestFailure(path.stem, path, 1, ["error"], [(str(exc),)]))
-            results.append(TestResult(path.stem, 1, time.perf_counter() - t0))
+            results.append(TestResult(path.stem, 1, time.perf_counter() - t0, restricted=restricted))
             continue
-        results.append(TestResult(path.stem, n, time.perf_counter() - t0))
+        results.append(TestResult(path.stem, n, time.perf_counter() - t0, restricted=restricted))
         if n:
             failures.append(TestFailure(path.stem, path, n, columns, rows[:MAX_FAILURE_ROWS]))
     return results, failures

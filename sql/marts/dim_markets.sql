@@ -23,9 +23,11 @@ series as (
     select * from stg_series
 ),
 
+-- a market's first and last trade from its daily rows (fct_market_daily: min/max created_time per ticker and UTC
+-- day, recomputed by day), the same as over stg_trades: a top-up reads a row per market and day, not every trade
 trade_stats as (
-    select ticker, min(created_time) as first_trade_time, max(created_time) as last_trade_time
-    from stg_trades
+    select ticker, min(first_trade_time) as first_trade_time, max(last_trade_time) as last_trade_time
+    from fct_market_daily
     group by ticker
 ),
 
