@@ -59,7 +59,9 @@ def test_status_at_80_columns_keeps_counts_and_dates_whole(lake_dir, monkeypatch
             _stream("candlesticks", 11834, last_outcome="failed", failed_since_ok=3),
         ],
     }
-    monkeypatch.setattr(kalshi_extract.ingest.status, "lake_status", lambda settings: report)
+    monkeypatch.setattr(
+        kalshi_extract.ingest.status, "lake_status", lambda settings, **kw: {**report, "schema_drift": []}
+    )
     out = _run(["status"])
     assert all(len(line) <= 80 for line in out.splitlines())
     assert "40,829" in out and "11,834" in out and "orderbook_snapshots" in out
