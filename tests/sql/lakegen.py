@@ -245,6 +245,22 @@ def write_stream(
     return paths
 
 
+def trade(trade_id, ticker, minutes, price, count=1, **kw):
+    """A Trade row: a taker bought YES (`bid`) `count` contracts at `price`, `minutes` after the base instant."""
+    return {
+        "trade_id": trade_id,
+        "ticker": ticker,
+        "count_fp": D(count),
+        "yes_price_dollars": D(price),
+        "no_price_dollars": 1 - D(price),
+        "taker_outcome_side": "yes",
+        "taker_book_side": "bid",
+        "created_time": at(minutes),
+        "is_block_trade": False,
+        **kw,
+    }
+
+
 def fill(fill_id, ticker, book_side, count, price, fee, minutes, account="default", outcome_side=None, **kw):
     """A Fill row: book_side bid buys YES at `price`; ask sells YES at `price` (buys NO at 1 - price)."""
     t = at(minutes)

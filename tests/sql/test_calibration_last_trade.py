@@ -16,23 +16,14 @@ import pytest
 
 from kalshi_lake import warehouse
 
+from . import lakegen
 from .lakegen import D, at, market, write_stream
 
 CLOSE = at(days=8)
 
 
 def trade(tid, minutes, price):
-    return {
-        "trade_id": tid,
-        "ticker": "KXL-X",
-        "count_fp": D(1),
-        "yes_price_dollars": D(price),
-        "no_price_dollars": 1 - D(price),
-        "taker_outcome_side": "yes",
-        "taker_book_side": "bid",
-        "created_time": at(minutes),
-        "is_block_trade": False,
-    }
+    return lakegen.trade(tid, "KXL-X", minutes, price)
 
 
 @pytest.fixture(scope="module")

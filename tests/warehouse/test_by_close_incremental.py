@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from kalshi_lake import warehouse
+from tests.sql import lakegen
 from tests.sql.lakegen import D, at, book, market, write_stream
 
 BY_CLOSE = (
@@ -23,17 +24,7 @@ DAY = 1440
 
 
 def trade(tid: str, ticker: str, minutes: float, price: str) -> dict:
-    return {
-        "trade_id": tid,
-        "ticker": ticker,
-        "count_fp": D(2),
-        "yes_price_dollars": D(price),
-        "no_price_dollars": 1 - D(price),
-        "taker_outcome_side": "yes",
-        "taker_book_side": "bid",
-        "created_time": at(minutes),
-        "is_block_trade": False,
-    }
+    return lakegen.trade(tid, ticker, minutes, price, count=2)
 
 
 def quotes(ticker: str, minutes: list[float], run: int) -> list[dict]:
