@@ -88,6 +88,12 @@ create or replace macro close_bucket_bounds() as table
     max(lo_seconds * 1000000) filter (where bucket_order = 6) as lo6
   from close_buckets();
 
+-- close_bucket_order(d, lo1, ..., lo6): the bucket_order of a time to close d (µs) from close_bucket_bounds()' row:
+-- the first k with d > lo_k, else 7 (after_close; also when d is null: callers place null times first).
+create or replace macro close_bucket_order(d, lo1, lo2, lo3, lo4, lo5, lo6) as
+  case when d > lo1 then 1 when d > lo2 then 2 when d > lo3 then 3 when d > lo4 then 4 when d > lo5 then 5
+    when d > lo6 then 6 else 7 end;
+
 -- dec_div_6dp(a, b) (#20, fct_spreads): dec_div for operands of at most 6 decimal places (DECIMAL(18,6) prices,
 -- spreads, mids): the same exact result, rounded half away from zero to 6 dp, as DECIMAL(38,6), but computed on
 -- the operands' 10^-6 units (BIGINT when both are below 1,000,000, else HUGEINT), ~5x cheaper per row. An operand

@@ -27,9 +27,8 @@ bounds as (
 placed as (
     select
         t.*,
-        case when _close_time is null then 1 when d is null then null else (
-            case when d > lo1 then 1 when d > lo2 then 2 when d > lo3 then 3 when d > lo4 then 4
-                when d > lo5 then 5 when d > lo6 then 6 else 7 end) end as bucket_order
+        case when _close_time is null then 1 when d is null then null else close_bucket_order(d, lo1, lo2, lo3, lo4, lo5, lo6) end
+            as bucket_order
     from (
         select t.*, m.close_time as _close_time, epoch_us(m.close_time) - epoch_us(t.created_time) as d
         from trades as t

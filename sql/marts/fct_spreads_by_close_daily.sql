@@ -64,12 +64,8 @@ spans as (
 spans2 as (
     select
         * exclude (lo1, lo2, lo3, lo4, lo5, lo6),
-        case when close_time is null then 1 when first_us > lo1 then 1 when first_us > lo2 then 2
-            when first_us > lo3 then 3 when first_us > lo4 then 4 when first_us > lo5 then 5
-            when first_us > lo6 then 6 else 7 end as first_order,
-        case when close_time is null then 1 when last_us > lo1 then 1 when last_us > lo2 then 2
-            when last_us > lo3 then 3 when last_us > lo4 then 4 when last_us > lo5 then 5
-            when last_us > lo6 then 6 else 7 end as last_order
+        case when close_time is null then 1 else close_bucket_order(first_us, lo1, lo2, lo3, lo4, lo5, lo6) end as first_order,
+        case when close_time is null then 1 else close_bucket_order(last_us, lo1, lo2, lo3, lo4, lo5, lo6) end as last_order
     from spans
 ),
 
