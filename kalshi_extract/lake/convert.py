@@ -42,6 +42,7 @@ import pyarrow.json as pj
 
 from kalshi_extract.errors import LakeError
 from kalshi_extract.lake.arrowfast import bool_array, const_str, const_ts, int_array, int_scalar, str_array
+from kalshi_extract.lake.scan import PageScanner
 from kalshi_extract.lake.schemas import ACCOUNT_FIELD, META_FIELDS, SAME_AS, TS, Col
 from kalshi_extract.money import to_decimal
 
@@ -550,6 +551,15 @@ class BodyDecoder:
         self._lock = threading.Lock()
         self.fast_pages = 0
         self.row_pages = 0
+        self.scanned_pages = 0  # of the fast pages, those read by the scanner (the rest by pyarrow's reader)
+        # pages in the API's compact form skip the JSON reader (strings and booleans only: trades)
+        texts = [_body_type(c) == pa.string() for c in self.cols]
+        bools = [_body_type(c) == pa.bool_() for c in self.cols]
+        self._scanner = (
+            PageScanner([c.name for c in self.cols], texts, data_key)
+            if all(t or b for t, b in zip(texts, bools, strict=True))
+            else None
+        )
 
     @classmethod
     def for_stream(cls, stream: str, cols: Sequence[Col], data_key: str | None) -> BodyDecoder | None:
@@ -575,6 +585,14 @@ class BodyDecoder:
         return got
 
     def _decode(self, body: bytes) -> tuple[PageColumns, str | None] | None:
+        if self._scanner is not None:
+            scanned = self._scanner.scan(body)
+            if scanned is not None:
+                by_name, n, cursor = scanned
+                with self._lock:
+                    self.scanned_pages += 1
+                # the very strings and booleans pyarrow's reader would give: a failed cast fails there too
+                return self._typed([by_name[c.name] for c in self.cols], n, cursor)
         try:
             read = pj.ReadOptions(use_threads=False, block_size=max(len(body) + 1, 1 << 16))
             # a native zero-copy reader: a Python file object (io.BytesIO) is read through Python calls
@@ -590,8 +608,14 @@ class BodyDecoder:
         if structs.null_count:  # a null item
             return None
         cursor = table.column("cursor")[0].as_py()
+        return self._typed(structs.flatten(), len(structs), cursor)
+
+    def _typed(
+        self, columns: list[pa.Array], n: int, cursor: str | None
+    ) -> tuple[PageColumns, str | None] | None:
+        """The columns as read (JSON types) cast to the lake's types, or None when a cast fails (the row path)."""
         arrays = []
-        for col, values in zip(self.cols, structs.flatten(), strict=True):
+        for col, values in zip(self.cols, columns, strict=True):
             try:
                 if col.kind == "ts" and pa.types.is_integer(
                     values.type
@@ -605,4 +629,4 @@ class BodyDecoder:
         for i, source in self._same_as:
             if arrays[i].null_count:
                 arrays[i] = pc.coalesce(arrays[i], arrays[source])
-        return PageColumns(arrays, len(structs), self.stream, self.cols), cursor
+        return PageColumns(arrays, n, self.stream, self.cols), cursor
