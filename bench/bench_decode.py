@@ -2,7 +2,9 @@
 
 Contenders (each ends in the record batch :meth:`Converter.convert` returns, meta columns included):
 
-- ``body_decoder``: :class:`kalshi_extract.lake.convert.BodyDecoder` (pyarrow's JSON reader, strict schema);
+- ``body_decoder``: :class:`kalshi_extract.lake.convert.BodyDecoder` as the pull uses it: the strict page scanner
+  (:mod:`kalshi_extract.lake.scan`) for pages in the API's compact form, else pyarrow's JSON reader;
+- ``body_decoder_reader``: the same with the scanner off (pyarrow's JSON reader, strict schema, for every page);
 - ``row_path``: ``orjson.loads`` + :meth:`Converter.convert` on the dicts (column lists by ``itemgetter``): what a
   page the body decoder refuses costs, and contender (c) of issue #20 ("orjson + column lists");
 - ``msgspec_str``: ``msgspec.json.Decoder`` into a typed ``Struct`` (``forbid_unknown_fields=True``), decimals and
@@ -104,8 +106,10 @@ def row_path(conv: Converter):
     return run
 
 
-def body_decoder(conv: Converter):
+def body_decoder(conv: Converter, scanner: bool = True):
     dec = BodyDecoder.for_stream(STREAM, TRADE, "trades")
+    if not scanner:
+        dec._scanner = None  # pyarrow's strict JSON reader for every page (the decoder before the scanner)
 
     def run(body: bytes) -> pa.RecordBatch | None:
         got = dec.decode(body)
@@ -159,7 +163,11 @@ def _msgspec(conv: Converter, decimals_as_decimal: bool):
 
 
 def contenders(conv: Converter) -> dict:
-    out = {"row_path": row_path(conv), "body_decoder": body_decoder(conv)}
+    out = {
+        "row_path": row_path(conv),
+        "body_decoder_reader": body_decoder(conv, scanner=False),
+        "body_decoder": body_decoder(conv),
+    }
     try:
         import msgspec  # noqa: F401
     except ImportError:

@@ -99,7 +99,7 @@ class PageScanner:
         if got is None:
             return None
         skeleton, values = got
-        if skeleton != template.skeleton(n, cursor_first, self.data_key):
+        if not skeleton.equals(template.skeleton(n, cursor_first, self.data_key)):  # byte for byte
             return None
         return values, n, body[opens[cursor_k] + 1 : closes[cursor_k]].decode("ascii")
 
@@ -155,7 +155,7 @@ class _Template:
         self.text_cols = [j for j, t in enumerate(self.texts) if t]
         self.bool_cols = [j for j, t in enumerate(self.texts) if not t]
         self._layouts: dict[tuple[int, int, bool], tuple] = {}
-        self._skeletons: dict[tuple[int, bool, bytes], bytes] = {}
+        self._skeletons: dict[tuple[int, bool, bytes], pa.Buffer] = {}
 
     def _layout(self, n: int, first: int, cursor_first: bool) -> tuple:
         """Index arrays for a page of ``n`` items (cached: almost every page has the same ``n``)."""
@@ -185,7 +185,7 @@ class _Template:
         n: int,
         cursor_first: bool,
         cursor_k: int,
-    ) -> tuple[bytes, dict[str, pa.Array]] | None:
+    ) -> tuple[pa.Buffer, dict[str, pa.Array]] | None:
         """``(skeleton, {column: values})``, or None when a hole is not a value of its kind."""
         where, add, even, text_idx = self._layout(n, first, cursor_first)
         quotes = np.append(q, len(body))  # the last item's last boolean runs to the body's tail
@@ -226,9 +226,9 @@ class _Template:
         skeleton = pieces.take(even)
         size = int(np.frombuffer(skeleton.buffers()[1], dtype=np.int32, count=len(skeleton) + 1)[-1])
         data = skeleton.buffers()[2]
-        return (b"" if data is None else data.to_pybytes()[:size]), values
+        return (pa.py_buffer(b"") if data is None else data.slice(0, size)), values
 
-    def skeleton(self, n: int, cursor_first: bool, data_key: bytes) -> bytes:
+    def skeleton(self, n: int, cursor_first: bool, data_key: bytes) -> pa.Buffer:
         """The page of ``n`` items with every value cut out."""
         key = (n, cursor_first, data_key)
         got = self._skeletons.get(key)
@@ -241,7 +241,7 @@ class _Template:
             page = (
                 f'{{"cursor":"","{dk}":[{items}]}}' if cursor_first else f'{{"{dk}":[{items}],"cursor":""}}'
             )
-            got = page.encode("ascii")
+            got = pa.py_buffer(page.encode("ascii"))
             if len(self._skeletons) > 8:
                 self._skeletons.clear()
             self._skeletons[key] = got
