@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["PageScanner", "keep_freed_memory"]
 
@@ -81,7 +82,7 @@ class PageScanner:
         b = np.frombuffer(body, dtype=np.uint8)
         if int(b.min()) < _ASCII_LO or int(b.max()) > _ASCII_HI:
             return None
-        q = np.flatnonzero(b == _QUOTE)
+        q = _quotes(b)
         if len(q) % 2 or len(q) < 8:
             return None
         opens, closes = q[0::2], q[1::2]  # string k's text is body[opens[k] + 1 : closes[k]]
@@ -251,6 +252,14 @@ class _Template:
 _TRUE = np.frombuffer(b"true", dtype=np.uint8)
 _FALS = np.frombuffer(b"fals", dtype=np.uint8)
 _E = ord("e")
+
+
+def _quotes(b: np.ndarray) -> np.ndarray:
+    """Positions of the body's quote characters (Arrow's ``indices_nonzero`` on the packed comparison: ~25% less
+    CPU than ``np.flatnonzero`` on a 300 kB page)."""
+    bits = np.packbits(b == _QUOTE, bitorder="little")
+    found = pc.indices_nonzero(pa.Array.from_buffers(pa.bool_(), len(b), [None, pa.py_buffer(bits)]))
+    return np.frombuffer(found.buffers()[1], dtype=np.int64, count=len(found), offset=found.offset * 8)
 
 
 def _indices(idx: np.ndarray) -> pa.Array:
