@@ -20,6 +20,8 @@ DEFAULT_ROW_GROUP_ROWS = 32_768  # rows buffered per open partition before a row
 PARQUET_COMPRESSION = "zstd"
 
 _EPOCH = date(1970, 1, 1)
+_DAY_US = 86_400_000_000
+_TS_US_UTC = pa.timestamp("us", tz="UTC")
 
 
 def _day_name(days: int) -> str:
@@ -92,6 +94,23 @@ class StreamWriter:
                 ts = pc.coalesce(ts, batch.column("_loaded_at"))
         return pc.cast(pc.cast(ts, pa.timestamp("us", tz="UTC")), pa.date32()).cast(pa.int32())
 
+    def _one_day(self, batch: pa.RecordBatch) -> int | None:
+        """The partition day (days since 1970-01-01, UTC) when every row of the batch has a date-column value on
+        one UTC day, from one ``min_max`` of the microseconds; else None (rows then go by :meth:`_days`)."""
+        import pyarrow.compute as pc
+
+        if not self.date_column:
+            return None
+        ts = batch.column(self.date_column)
+        if ts.null_count or ts.type != _TS_US_UTC:
+            return None
+        lo_hi = pc.min_max(ts)
+        lo, hi = lo_hi["min"].value, lo_hi["max"].value
+        if lo is None or hi is None:
+            return None
+        day = lo // _DAY_US
+        return day if hi // _DAY_US == day else None
+
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         if batch.num_rows == 0:
             return
@@ -109,6 +128,10 @@ class StreamWriter:
 
         from kalshi_extract.lake.arrowfast import int_scalar  # numpy: not imported by lake readers (`status`)
 
+        day = self._one_day(batch)
+        if day is not None:  # the usual page: all its rows on one UTC day (no cast, no per-row day array)
+            self._add(_day_name(day), batch)
+            return
         days = self._days(batch)
         lo_hi = pc.min_max(days).as_py()
         if lo_hi["min"] == lo_hi["max"]:
