@@ -77,7 +77,7 @@ class PageScanner:
         keep_freed_memory()
 
     def scan(self, body: bytes) -> tuple[dict[str, pa.Array], int, str] | None:
-        if b"\\" in body or len(body) < 16:
+        if b"\\" in body or not 16 <= len(body) < 2**31:  # 32-bit Arrow offsets into the body
             return None
         b = np.frombuffer(body, dtype=np.uint8)
         if int(b.min()) < _ASCII_LO or int(b.max()) > _ASCII_HI:
