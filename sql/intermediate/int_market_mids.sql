@@ -99,20 +99,22 @@ ws_quotes as (
         case when book_known then coalesce(yes_ask_size_fp, 0) end as yes_ask_size_fp,
         cast(null as decimal(18,2)) as yes_bid_depth_fp,
         cast(null as decimal(18,2)) as no_bid_depth_fp,
-        book_known as quote_known
+        book_known as quote_known,
+        -- a ws_book row holds until the next ws_book row of its ticker (#20: the window sorts these rows only)
+        lead(observed_at) over (partition by ticker order by observed_at) as current_until
     from int_book_top
 ),
 
 unioned as (
-    select *, true as quote_known from book_quotes
+    select *, true as quote_known, observed_at as current_until from book_quotes
     union all
-    select *, true as quote_known from candle_quotes
+    select *, true as quote_known, observed_at as current_until from candle_quotes
     union all
     select
         ticker, observed_at, source, yes_bid_dollars, yes_ask_dollars,
         case when yes_bid_dollars is null then 0 else yes_bid_size_fp end,
         case when yes_ask_dollars is null then 0 else yes_ask_size_fp end,
-        yes_bid_depth_fp, no_bid_depth_fp, true as quote_known
+        yes_bid_depth_fp, no_bid_depth_fp, true as quote_known, observed_at as current_until
     from market_quotes
     union all
     select * from ws_quotes
@@ -131,12 +133,7 @@ final as (
         yes_bid_depth_fp,
         no_bid_depth_fp,
         quote_known,
-        case
-            when source = 'ws_book' then lead(observed_at) over (
-                partition by ticker, source = 'ws_book' order by observed_at
-            )
-            else observed_at
-        end as current_until
+        current_until
     from unioned
 )
 

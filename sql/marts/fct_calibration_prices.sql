@@ -34,14 +34,29 @@ trades as (
     select ticker, created_time, trade_id, yes_price_dollars from stg_trades where created_time is not null
 ),
 
+-- the REST quotes; at one instant the best-ranked source's is the quote (order book over market snapshot over
+-- candle), mid or not. #20: not deduplicated per instant up front (a sort of every quote): the lookups below pick
+-- the best-ranked quote themselves
 rest as (
-    select ticker, observed_at, source, mid_dollars
+    select ticker, observed_at, source, mid_dollars, quote_source_rank(source) as source_rank
     from int_market_mids
     where source <> 'ws_book'
-    qualify row_number() over (
-        partition by ticker, observed_at
-        order by quote_source_rank(source)
-    ) = 1
+),
+
+-- instants whose best-ranked REST quote has no mid: a lower-ranked source's mid there is not the quote
+rest_unpriced as (
+    select ticker, observed_at, min(source_rank) as source_rank
+    from rest
+    where mid_dollars is null
+    group by ticker, observed_at
+),
+
+rest_priced as (
+    select r.ticker, r.observed_at
+    from rest as r
+    anti join rest_unpriced as u
+        on u.ticker = r.ticker and u.observed_at = r.observed_at and u.source_rank < r.source_rank
+    where r.mid_dollars is not null
 ),
 
 ws as (
@@ -57,7 +72,7 @@ first_seen as (
     join (
         select ticker, created_time as at from trades
         union all
-        select ticker, observed_at from rest where mid_dollars is not null
+        select ticker, observed_at from rest_priced
         union all
         select ticker, observed_at from ws where mid_dollars is not null
     ) as x on x.ticker = m.ticker and x.at >= m.open_time and x.at < m.close_time
@@ -124,10 +139,30 @@ with_trade as (
     asof left join buckets as b on b.ticker = g.ticker and b.bucket <= g.as_of
 ),
 
+-- the latest REST quote at or before as_of, the same way: each quote in the bucket of its market's first as_of at
+-- or after it, each bucket keeps its latest instant's best-ranked quote
+rest_buckets as (
+    select
+        r.ticker,
+        least(
+            case when l.at_open >= r.observed_at then l.at_open end,
+            case when l.at_7d >= r.observed_at then l.at_7d end,
+            case when l.at_24h >= r.observed_at then l.at_24h end,
+            case when l.at_1h >= r.observed_at then l.at_1h end
+        ) as bucket,
+        max(r.observed_at) as rest_at,
+        arg_max(r.source, (r.observed_at, -r.source_rank)) as rest_source,
+        arg_max_null(r.mid_dollars, (r.observed_at, -r.source_rank)) as rest_mid
+    from rest as r
+    join lookups as l on l.ticker = r.ticker
+    group by all
+    having bucket is not null
+),
+
 with_rest as (
-    select g.*, r.observed_at as rest_at, r.source as rest_source, r.mid_dollars as rest_mid
+    select g.*, r.rest_at, r.rest_source, r.rest_mid
     from with_trade as g
-    asof left join rest as r on r.ticker = g.ticker and r.observed_at <= g.as_of
+    asof left join rest_buckets as r on r.ticker = g.ticker and r.bucket <= g.as_of
 ),
 
 with_ws as (

@@ -15,28 +15,30 @@ with quotes as (
     select * from int_market_mids
 ),
 
+-- the best bids of each REST order book, from its quote (#20: not a max() over every level again); best NO bid =
+-- 1 - yes_ask, exactly
+best_bids as (
+    select ticker, observed_at, yes_bid_dollars, 1 - yes_ask_dollars as best_no_bid_dollars
+    from quotes
+    where source = 'orderbook'
+),
+
 levels as (
-    select
-        ticker,
-        snapshot_ts,
-        side,
-        price_dollars,
-        count_fp,
-        max(price_dollars) over (partition by ticker, snapshot_ts, side) as best_dollars
-    from stg_orderbook_snapshots
+    select ticker, snapshot_ts, side, price_dollars, count_fp from stg_orderbook_snapshots
 ),
 
 near_best as (
     select
-        ticker,
-        snapshot_ts as observed_at,
+        l.ticker,
+        l.snapshot_ts as observed_at,
         'orderbook' as source,
-        coalesce(sum(count_fp) filter (where side = 'yes' and price_dollars >= best_dollars - 0.02), 0)
+        coalesce(sum(l.count_fp) filter (where l.side = 'yes' and l.price_dollars >= b.yes_bid_dollars - 0.02), 0)
             as yes_bid_depth_2c_fp,
-        coalesce(sum(count_fp) filter (where side = 'no' and price_dollars >= best_dollars - 0.02), 0)
+        coalesce(sum(l.count_fp) filter (where l.side = 'no' and l.price_dollars >= b.best_no_bid_dollars - 0.02), 0)
             as yes_ask_depth_2c_fp
-    from levels
-    group by ticker, snapshot_ts
+    from levels as l
+    join best_bids as b on b.ticker = l.ticker and b.observed_at = l.snapshot_ts
+    group by l.ticker, l.snapshot_ts
 ),
 
 final as (

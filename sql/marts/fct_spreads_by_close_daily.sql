@@ -29,7 +29,8 @@ intervals as (
         s.observed_at,
         s.book_state,
         s.spread_dollars,
-        dec_div(s.spread_dollars, s.mid_dollars) as relative_spread,
+        -- fct_spreads' relative_spread is dec_div(spread, mid) already (dec_div_6dp: the same value, DECIMAL(18,6))
+        cast(s.relative_spread as decimal(38,6)) as relative_spread,
         s.yes_bid_size_fp,
         s.yes_ask_size_fp,
         m.close_time,

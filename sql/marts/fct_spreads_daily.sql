@@ -24,40 +24,47 @@ markets as (
     select ticker, close_time from int_market_states
 ),
 
+-- instants as epoch microseconds (#20: timestamptz arithmetic and date -> timestamptz casts go through the time zone
+-- per row); a UTC day n (days since 1970-01-01) spans [n * 86400000000, (n + 1) * 86400000000)
 intervals as (
     select
         s.*,
-        lead(s.observed_at) over (partition by s.ticker, s.source order by s.observed_at) is null as is_last,
+        epoch_us(s.observed_at) as observed_us_at,
+        lead(s.observed_at) over w is null as is_last,
         least(
             coalesce(
-                lead(s.observed_at) over (partition by s.ticker, s.source order by s.observed_at),
-                greatest(s.observed_at, least(
-                    cast(s.observed_date + interval 1 day as timestamptz),
-                    coalesce(m.close_time, cast(s.observed_date + interval 1 day as timestamptz))
+                epoch_us(lead(s.observed_at) over w),
+                greatest(epoch_us(s.observed_at), least(
+                    (s.observed_date - date '1970-01-01' + 1) * 86400000000,
+                    coalesce(epoch_us(m.close_time), (s.observed_date - date '1970-01-01' + 1) * 86400000000)
                 ))
             ),
-            case when s.source = 'ws_book' then null else s.observed_at + interval 1 day end
-        ) as held_until
+            case when s.source = 'ws_book' then null else epoch_us(s.observed_at) + 86400000000 end
+        ) as held_until_us
     from spreads as s
     left join markets as m on m.ticker = s.ticker
+    window w as (partition by s.ticker, s.source order by s.observed_at)
+),
+
+-- each interval cut at UTC midnight: the days from observed_date to the day of its last instant
+days as (
+    select
+        *,
+        unnest(range(
+            observed_us_at // 86400000000,
+            greatest(observed_us_at // 86400000000, (held_until_us - 1) // 86400000000) + 1
+        )) as day_n
+    from intervals
 ),
 
 pieces as (
     select
-        i.*,
-        cast(d.day as date) as piece_date,
-        -- microseconds on the epoch (#20: datediff and date -> timestamptz casts went through the time zone per row)
-        least(epoch_us(i.held_until), (cast(cast(d.day as date) - date '1970-01-01' as bigint) + 1) * 86400000000)
-            - greatest(epoch_us(i.observed_at), cast(cast(d.day as date) - date '1970-01-01' as bigint) * 86400000000)
-            as held_us
-    from intervals as i,
-        lateral (
-            select unnest(generate_series(
-                i.observed_date,
-                greatest(i.observed_date, utc_date(i.held_until - interval 1 microsecond)),
-                interval 1 day
-            )) as day
-        ) as d
+        *,
+        cast(date '1970-01-01' + cast(day_n as integer) as date) as piece_date,
+        least(held_until_us, (day_n + 1) * 86400000000) - greatest(observed_us_at, day_n * 86400000000) as held_us,
+        -- whole seconds crossed to the end of the piece, as date_diff('second', ...)
+        least(held_until_us, (day_n + 1) * 86400000000) // 1000000 - observed_us_at // 1000000 as age_at_end
+    from days
 ),
 
 held as (
@@ -85,9 +92,7 @@ daily as (
         median(spread_dollars) filter (where observed_that_day) as median_spread_dollars,
         min(spread_dollars) filter (where observed_that_day) as min_spread_dollars,
         max(spread_dollars) filter (where observed_that_day) as max_spread_dollars,
-        max(case when held_us > 0 then date_diff('second', observed_at, least(
-            held_until, cast(observed_date + interval 1 day as timestamptz)
-        )) end) as max_quote_age_seconds
+        max(case when held_us > 0 then age_at_end end) as max_quote_age_seconds
     from held
     group by ticker, observed_date, source
 ),
@@ -116,11 +121,11 @@ final as (
         two_sided_us // 1000000 as two_sided_seconds,
         open_ended_us // 1000000 as open_ended_seconds,
         cast(case
-            when two_sided_us > 0 then dec_div(spread_x_us, two_sided_us)
-            else dec_div(spread_sum, two_sided_observations)
+            when two_sided_us > 0 then dec_div_6dp(spread_x_us, two_sided_us)
+            else dec_div_6dp(spread_sum, two_sided_observations)
         end as decimal(18,6)) as time_weighted_spread_dollars,
-        cast(dec_div(relative_x_us, two_sided_us) as decimal(18,6)) as time_weighted_relative_spread,
-        cast(dec_div(spread_sum, two_sided_observations) as decimal(18,6)) as mean_spread_dollars,
+        cast(dec_div_6dp(relative_x_us, two_sided_us) as decimal(18,6)) as time_weighted_relative_spread,
+        cast(dec_div_6dp(spread_sum, two_sided_observations) as decimal(18,6)) as mean_spread_dollars,
         cast(median_spread_dollars as decimal(18,6)) as median_spread_dollars,
         min_spread_dollars,
         max_spread_dollars,
