@@ -561,3 +561,28 @@ def test_never_null_is_parsed_in_either_order_and_a_broken_promise_fails_the_ful
     World(root, seed=5).top_up(0)
     with pytest.raises(warehouse.ModelError, match=r"fct_zz_days.*never null' is broken: 1 row"):
         warehouse.build(root.parent, db_path=str(tmp_path / "w.duckdb"), sql_dir=sql, run_tests=False)
+
+
+def test_combo_leg_trades_are_recomputed_by_day(tmp_path):
+    """fct_combo_leg_trades reads a trade's own row and its combo's legs: a pull's combo trades (a late one of an
+    older day too) recompute their days only, and the table equals a full rebuild."""
+    root = tmp_path / "lake"
+    world = World(root, seed=6)
+    world.top_up(0)
+    combo = {"ticker": "KXMVESPORTS-26NOV-C1"}
+    write_stream(root, "trades", [{**world._trade(60), **combo, "trade_id": "c-old"}], run_id="run-c1")
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    later = [{**world._trade(2 * 1440), **combo, "trade_id": "c-new"}]
+    write_stream(
+        root, "trades", [*later, {**world._trade(1440), **combo, "trade_id": "c-late"}], run_id="run-c2"
+    )
+    result = warehouse.build(root.parent, db_path=db, run_tests=False)
+    assert hows(result)["fct_combo_leg_trades"] == "incremental"
+    con = duckdb.connect(db, read_only=True)
+    ids = sorted(r[0] for r in con.execute("select trade_id from fct_combo_leg_trades").fetchall())
+    con.close()
+    assert ids == ["c-late", "c-new", "c-old"]
+    full = str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=full, run_tests=False)
+    assert_same(db, full)
