@@ -18,6 +18,7 @@ from the snapshot's files, so no row is doubled or lost), +inf when none changed
 Declaring a model incremental (lines of its header comment; every table or view it reads must be declared):
     -- incremental: day = <expr>                       the UTC day (DATE) of an output row, from its columns
     -- incremental: day = <expr>, runs (<key exprs>)   the same, rows of a key being a run of consecutive days
+    -- incremental: day = <expr>, never null             the same, and no output row has a null day (see below)
     -- incremental: day = all                          no day: every row is recomputed, from the inputs' windows
     -- incremental: key = <expr>                       an output row of a key reads only input rows of that key
     (`day = all` and `key =` together: keyed rows, below)
@@ -59,6 +60,9 @@ Data-dependent bounds (for rows not bounded by day alone):
   (`<expr>` over the `diff` columns); only those keys' output rows are deleted, and inserted again from those
   keys' input rows read whole. A changed `whole` input names no key: the model is rebuilt whole; an output row
   with a null key is never deleted: rebuilt whole too. `ahead` widens the window; `carry`/`held` add nothing.
+`never null` (a promise, checked after every full build, which fails when a row has a null day): a recompute inserts
+the model's rows filtered on `<day> >= X` alone, a filter DuckDB pushes into the model's joins on the day, so only
+those days are computed (without it the filter must also keep the rows without a day, which stops the pushdown).
 Assumed (the lake only adds rows): a recompute never removes every row of a carry group from the input's dirty days;
 `held` looks at the groups present there after the input's own recompute.
 These declarations are promises about the SQL; `tests/warehouse/test_incremental.py` checks them by comparing
@@ -86,6 +90,7 @@ _OPTION = re.compile(r",\s*(ahead|before)\s+(\d+)\s*$")
 _CARRY = re.compile(r",\s*carry\s*\((.+)\)\s*$")
 _HELD = re.compile(r",\s*held\s*$")
 _RUNS = re.compile(r",\s*runs\s*\((.+)\)\s*$")
+_NEVER_NULL = re.compile(r",\s*never null\s*$")
 _DIFF = re.compile(r"^diff\s*\((.+?)\)(?:\s+at\s+(.+))?$")
 ALL_DAYS = "all"  # `day = all`: the model has no day; every row is recomputed from the inputs' windows
 LAST_DAY = float(
@@ -117,6 +122,7 @@ class Spec:
     inputs: dict[str, InputRule]
     key: str | None = None  # an output row of a key reads only input rows of that key
     runs: str | None = None  # the keys whose rows are runs of consecutive days that new input can lengthen
+    never_null: bool = False  # promised: no output row has a null day (checked after every full build)
 
     @property
     def all_rows(self) -> bool:
@@ -133,12 +139,15 @@ def parse_spec(sql: str) -> Spec | None:
     lines = _LINE.findall(sql)
     if not lines:
         return None
-    day, key, runs, inputs = None, None, None, {}
+    day, key, runs, never_null, inputs = None, None, None, False, {}
     for line in lines:
         if line.startswith("day ="):
             day = line.removeprefix("day =").strip()
-            if r := _RUNS.search(day):
-                runs, day = r.group(1).strip(), day[: r.start()].strip()
+            while (r := _RUNS.search(day)) or (n := _NEVER_NULL.search(day)):
+                if r:
+                    runs, day = r.group(1).strip(), day[: r.start()].strip()
+                else:
+                    never_null, day = True, day[: n.start()].strip()
             continue
         if line.startswith("key ="):
             key = line.removeprefix("key =").strip()
@@ -175,7 +184,7 @@ def parse_spec(sql: str) -> Spec | None:
         inputs[name] = rule
     if not day:
         raise SpecError("an incremental model needs '-- incremental: day = <expr>' (or 'day = all')")
-    spec = Spec(day, inputs, key, runs)
+    spec = Spec(day, inputs, key, runs, never_null)
     if not spec.keyed_rows and any(r.diff is not None and r.at is None for r in inputs.values()):
         raise SpecError(
             "'<input> diff (<columns>)' needs 'at <expr>' unless the model is 'day = all' with a 'key'"
@@ -197,6 +206,19 @@ def _ordinal(value) -> float:
 
 def day_literal(day: float) -> str:
     return f"date '{dt.date.fromordinal(int(day)).isoformat()}'"
+
+
+_UTC_DATE = re.compile(r"^\s*utc_date\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$")
+
+
+def since_predicate(day_expr: str, day: float) -> str:
+    """`(<day_expr>) >= <day>`: the rows of days >= `day`. For `utc_date(<column>)` the same condition on the column
+    is added (`<column> >= <day> 00:00 UTC`, equivalent: utc_date floors the UTC instant), which DuckDB can test
+    against each row group's min/max: a delete or a check of the last days then skips the older row groups."""
+    pred = f"({day_expr}) >= {day_literal(day)}"
+    if m := _UTC_DATE.match(day_expr):
+        pred += f" and {m.group(1)} >= timestamptz '{dt.date.fromordinal(int(day)).isoformat()} 00:00:00+00'"
+    return pred
 
 
 def _file_rows(snap) -> list[tuple[str, str, int, int]]:
@@ -387,10 +409,13 @@ def _carried(con, d: str, src: str, rule: InputRule, lo: str, keyed: str) -> str
     alone (temp table `_inc_last_<d>`), and the rows are then read only where they can be: the groups last seen
     within the day before `lo` from that day's rows, the others (markets quiet for longer) from their oldest last
     instant on. Exact: a group's rows at its last instant are in exactly one of the two ranges."""
-    last, g = f"_inc_last_{d}", f"row({rule.carry})"
+    last, parts = f"_inc_last_{d}", split_top(rule.carry)
+    # grouped by the carry expressions themselves, not a row() of them (hashing a struct costs ~3x per row)
+    groups = ", ".join(f"{p} as _inc_g{i}" for i, p in enumerate(parts))
+    same = " and ".join(f"({p}) is not distinct from _l._inc_g{i}" for i, p in enumerate(parts))
     con.execute(
-        f"create or replace temp table {last} as select {g} as _inc_g, max({rule.day}) as _inc_t from {src} "
-        f"where ({rule.day}) < {lo} and {keyed} group by _inc_g"
+        f"create or replace temp table {last} as select {groups}, max({rule.day}) as _inc_t from {src} "
+        f"where ({rule.day}) < {lo} and {keyed} group by all"
     )
     recent = f"({lo} - interval 1 day)"
     oldest = con.execute(f"select min(_inc_t) filter (where _inc_t < {recent}) from temp.{last}").fetchone()[
@@ -400,7 +425,7 @@ def _carried(con, d: str, src: str, rule: InputRule, lo: str, keyed: str) -> str
     def rows(where: str, groups: str) -> str:
         return (
             f"select * from {src} semi join (select * from temp.{last} where {groups}) as _l "
-            f"on {g} is not distinct from _l._inc_g and ({rule.day}) = _l._inc_t where {where} and {keyed}"
+            f"on {same} and ({rule.day}) = _l._inc_t where {where} and {keyed}"
         )
 
     within = rows(f"({rule.day}) >= {recent} and ({rule.day}) < {lo}", f"_inc_t >= {recent}")
@@ -408,6 +433,19 @@ def _carried(con, d: str, src: str, rule: InputRule, lo: str, keyed: str) -> str
         return within
     older = f"({rule.day}) >= {_literal(oldest)} and ({rule.day}) < {recent}"
     return f"{within} union all {rows(older, f'_inc_t < {recent}')}"
+
+
+def split_top(text: str) -> list[str]:
+    """`text` split at the commas outside parentheses, each part stripped."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    return [*parts, cur.strip()]
 
 
 def _literal(value) -> str:
@@ -426,7 +464,7 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
     db = con.execute("select current_database()").fetchone()[0]
     x = day_literal(day)
     keyed = f"{spec.key} in (select k from temp._inc_keys)" if spec.key else "true"
-    mine = keyed if spec.keyed_rows else "true" if spec.all_rows else f"({spec.day}) >= {x}"
+    mine = keyed if spec.keyed_rows else "true" if spec.all_rows else f"({since_predicate(spec.day, day)})"
     shadows, temps = [], []
     try:
         windows = {}
@@ -437,7 +475,7 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
                 or con.execute(f"select count(*) from (select 1 from {d} limit 1)").fetchone()[0] == 0
             ):
                 continue  # read whole (an empty src_ view may lack the `date` column)
-            windows[d] = f"({rule.day}) >= {day_literal(day - rule.before)}"
+            windows[d] = f"({since_predicate(rule.day, day - rule.before)})"
         if (
             spec.keyed_rows
         ):  # the keys of the windows' rows and of the `diff` inputs' changed rows, either side
@@ -482,9 +520,11 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
             con.execute(f"create or replace temp view {d} as {body}")
             shadows.append(d)
         con.execute(f"delete from {model.name} where {mine}")
-        con.execute(
-            f"insert into {model.name} select * from (\n{model.sql}\n) as _m where coalesce({mine}, true)"
-        )
+        # a day that can be null: the rows of days >= X and those without a day (the caller then rebuilds the model
+        # whole); `never null`: a plain filter on the day, which DuckDB pushes into the model (through its joins on
+        # the day, down to the inputs), so only the recomputed days are computed
+        keep = mine if spec.never_null and not spec.all_rows else f"coalesce({mine}, true)"
+        con.execute(f"insert into {model.name} select * from (\n{model.sql}\n) as _m where {keep}")
     finally:
         for d in shadows:
             con.execute(f"drop view if exists temp.{d}")

@@ -433,7 +433,7 @@ def _build_model(
         if rows >= 0:
             dirt[m.name] = day
             since = incremental.day_literal(day).split("'")[1]
-            where = None if spec.all_rows else f"({spec.day}) >= {incremental.day_literal(day)}"
+            where = None if spec.all_rows else incremental.since_predicate(spec.day, day)
             return ModelResult(m.name, m.kind, rows, 0.0, "incremental", since, rows_where=where)
     why = (
         "new"
@@ -465,6 +465,12 @@ def _build_model(
         olds.add(m.name)
     con.execute(f"create or replace {m.kind} {m.name} as\n{m.sql}")
     rows = con.execute(f"select count(*) from {m.name}").fetchone()[0] if m.kind == "table" else -1
+    if spec is not None and spec.never_null and not spec.all_rows:  # the promise a recompute relies on
+        dayless = con.execute(f"select count(*) from {m.name} where ({spec.day}) is null").fetchone()[0]
+        if dayless:
+            raise WarehouseError(
+                f"its '-- incremental: day = {spec.day}, never null' is broken: {dayless} row(s) have a null day"
+            )
     dirt[m.name] = incremental.NEG
     if compare and _same_table(con, m.name, incremental.old_table(m.name)):
         # rebuilt, and came out as it was: the models that read it may be kept, and so is its previous table (the
@@ -509,8 +515,9 @@ def _macro_bodies(sql_dir: Path) -> dict[str, str]:
         p = sql_dir / f
         text = _strip(p.read_text(encoding="utf-8")) if p.exists() else ""
         starts = list(_MACRO.finditer(text))
-        for a, b in zip(starts, [*starts[1:], None], strict=True):
-            bodies[a.group(1).lower()] = bodies.get(a.group(1).lower(), "") + text[a.end() : b and b.start()]
+        for i, a in enumerate(starts):  # (no macros at all: nothing)
+            end = starts[i + 1].start() if i + 1 < len(starts) else None
+            bodies[a.group(1).lower()] = bodies.get(a.group(1).lower(), "") + text[a.end() : end]
     return bodies
 
 
@@ -549,17 +556,7 @@ def _words(sql: str) -> set[str]:
 _UNIQUE = re.compile(r"--\s*(\w+):\s*key \((.+)\) unique and not null")
 
 
-def _split_top(text: str) -> list[str]:
-    """`text` split at the commas outside parentheses, each part stripped."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        depth += (ch == "(") - (ch == ")")
-        if ch == "," and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    return [*parts, cur.strip()]
+_split_top = incremental.split_top
 
 
 def unique_check(sql: str) -> tuple[str, list[str]] | None:
@@ -601,6 +598,63 @@ def unique_check_sql(model: str, keys: list[str], rows_where: str | None = None)
     )
 
 
+_ROWS_CHECK = re.compile(r"^--\s*check:\s*each row of\s+([A-Za-z_][A-Za-z0-9_]*)\s*$", re.M)
+_NOT_COLUMNS = {
+    "date",
+    "timestamp",
+    "timestamptz",
+    "interval",
+    "and",
+    "or",
+    "not",
+    "is",
+    "null",
+    "true",
+    "false",
+}
+
+
+def row_check(sql: str, reads: set[str]) -> str | None:
+    """The model of a check declared `-- check: each row of <model>` that reads that model alone: each row it returns
+    is a row of the model failing a test of its own columns, so the rows a build did not touch (and that passed last
+    build) cannot fail it now. None for any other check."""
+    m = _ROWS_CHECK.search(sql)
+    return m.group(1).lower() if m and reads == {m.group(1).lower()} else None
+
+
+def day_in_key(rows_where: str, keys: list[str]) -> bool:
+    """Whether the columns of `rows_where` (a recomputed model's `(<day expr>) >= date '...'`) are all plain key
+    columns: rows with equal keys then have the same day, so a duplicate of a recomputed row's key is itself a
+    recomputed row and the uniqueness check needs only those rows (null-equal keys give the same day too)."""
+    text = _strip(rows_where).lower()
+    words = {
+        m.group(1)
+        for m in re.finditer(r"([a-z_][a-z0-9_]*)\s*(\()?", text)
+        if not m.group(2) and m.group(1) not in _NOT_COLUMNS
+    }
+    plain = {k.lower() for k in keys if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k)}
+    return bool(words) and words <= plain
+
+
+def _shadowed(con, model: str, rows_where: str, body: str):
+    """Run `body` with `model` shadowed by a temp view of its rows matching `rows_where` (the rows a build
+    recomputed); returns the cursor's columns and up to MAX_FAILURE_ROWS + 1 rows, and the count when more."""
+    db = con.execute("select current_database()").fetchone()[0]
+    con.execute(
+        f'create or replace temp view {model} as select * from "{db}".main.{model} where {rows_where}'
+    )
+    try:
+        cur = con.execute(body)
+        columns = [d[0] for d in cur.description]
+        rows = cur.fetchmany(MAX_FAILURE_ROWS + 1)
+        n = len(rows)
+        if n > MAX_FAILURE_ROWS:
+            n = con.execute(f"select count(*) from ({body})").fetchone()[0]
+        return columns, rows, n
+    finally:
+        con.execute(f"drop view if exists temp.{model}")
+
+
 def run_tests(
     con, sql_dir: Path, unchanged: set[str] = frozenset(), recomputed: dict[str, str] | None = None
 ) -> tuple[list[TestResult], list[TestFailure]]:
@@ -610,29 +664,41 @@ def run_tests(
     view reading the lake as it is now, a model rebuilt or recomputed, a table written outside the build), runs.
     `recomputed` (model -> a predicate true of every row the build deleted or inserted, the rest untouched since
     checks that passed): a standard uniqueness check of such a model (`unique_check`) runs over the keys of those
-    rows only (`unique_check_sql`; the result's `restricted` set)."""
+    rows only (`unique_check_sql`; the result's `restricted` set): when the model's day is a function of the key
+    columns (`day_in_key`), over the recomputed rows alone. A check declared `-- check: each row of <model>`
+    (`row_check`) runs over that model's recomputed rows alone (the model shadowed by a temp view of them)."""
     results, failures = [], []
-    names, macros = (relations(con), _macro_bodies(sql_dir)) if unchanged else (set(), {})
+    names, macros = (relations(con), _macro_bodies(sql_dir)) if unchanged or recomputed else (set(), {})
     for path in sorted((sql_dir / "tests").glob("*.sql")):
         body = _body(path)
-        if unchanged:
-            reads = check_reads(body, names, macros)
-            if reads and reads <= unchanged:
-                results.append(TestResult(path.stem, 0, 0.0, skipped=True))
-                continue
-        restricted = False
+        reads = check_reads(body, names, macros) if names else set()
+        if unchanged and reads and reads <= unchanged:
+            results.append(TestResult(path.stem, 0, 0.0, skipped=True))
+            continue
+        restricted, shadow = False, None
         if recomputed:
-            check = unique_check(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            check = unique_check(text)
+            each = row_check(text, reads)
             if check and recomputed.get(check[0]):
-                body, restricted = unique_check_sql(*check, recomputed[check[0]]), True
+                restricted = True
+                if day_in_key(recomputed[check[0]], check[1]):
+                    shadow = check[0]
+                else:
+                    body = unique_check_sql(*check, recomputed[check[0]])
+            elif each and recomputed.get(each):
+                restricted, shadow = True, each
         t0 = time.perf_counter()
         try:
-            cur = con.execute(body)
-            columns = [d[0] for d in cur.description]
-            rows = cur.fetchmany(MAX_FAILURE_ROWS + 1)
-            n = len(rows)
-            if n > MAX_FAILURE_ROWS:
-                n = con.execute(f"select count(*) from ({body})").fetchone()[0]
+            if shadow:
+                columns, rows, n = _shadowed(con, shadow, recomputed[shadow], body)
+            else:
+                cur = con.execute(body)
+                columns = [d[0] for d in cur.description]
+                rows = cur.fetchmany(MAX_FAILURE_ROWS + 1)
+                n = len(rows)
+                if n > MAX_FAILURE_ROWS:
+                    n = con.execute(f"select count(*) from ({body})").fetchone()[0]
         except Exception as exc:
             failures.append(TestFailure(path.stem, path, 1, ["error"], [(str(exc),)]))
             results.append(TestResult(path.stem, 1, time.perf_counter() - t0, restricted=restricted))

@@ -6,6 +6,9 @@
 --   assumption, used only when the combo's metadata is missing). A combo trade whose legs are not in the lake
 --   keeps one row with leg_index 0 and legs_known = false (pull the `combo_markets` stream to attribute it):
 --   no trade is dropped.
+-- incremental: day = utc_date(created_time)
+-- incremental: stg_trades by created_time
+-- incremental: stg_combo_legs rebuild
 with trades as (
     select * from stg_trades
 ),

@@ -16,7 +16,7 @@
 -- mtm_pnl_dollars = cumulative net + unrealized.
 -- balance/equity come from the last balance snapshot of the day (integer cents / 100; equity = balance +
 -- portfolio_value); null on days without one (not carried forward).
--- incremental: day = pnl_date, runs (account)
+-- incremental: day = pnl_date, runs (account), never null
 -- incremental: int_pnl_lots whole
 -- incremental: int_pnl_settlements diff (account, ticker, settled, is_void, settlement_value_dollars, settled_time) at coalesce(utc_date(settled_time), date '9999-12-31')
 -- incremental: fct_pnl diff (account, pnl_source, settled_time, realized_pnl_dollars, fees_dollars) at coalesce(utc_date(settled_time), date '9999-12-31')
@@ -251,6 +251,8 @@ unrealized_daily as (
     group by account, pnl_date
 ),
 
+-- the running sums over every day first, the day-end marks joined after them: a recompute of the last days (its
+-- filter on pnl_date reaches unrealized_daily through the join, not through the window) marks only those days
 joined as (
     select
         d.account,
@@ -261,47 +263,52 @@ joined as (
         cast(coalesce(f.maker_fees, 0) as decimal(18,6)) as maker_fees_dollars,
         cast(coalesce(f.taker_fees, 0) as decimal(18,6)) as taker_fees_dollars,
         cast(coalesce(f.other_fees, 0) as decimal(18,6)) as other_fees_dollars,
-        cast(coalesce(u.unrealized, 0) as decimal(18,6)) as unrealized_pnl_dollars,
-        coalesce(u.unmarked_lots, 0) as unmarked_lots,
-        u.mark_sources,
-        u.max_mark_age_seconds,
         b.balance_cents,
         b.portfolio_value_cents
     from days as d
     left join realized_daily as r on r.account = d.account and r.pnl_date = d.pnl_date
     left join fees_daily as f on f.account = d.account and f.pnl_date = d.pnl_date
     left join balance_daily as b on b.account = d.account and b.pnl_date = d.pnl_date
-    left join unrealized_daily as u on u.account = d.account and u.pnl_date = d.pnl_date
+),
+
+running as (
+    select
+        *,
+        sum(realized_pnl_dollars) over w as cumulative_realized,
+        sum(fees_dollars) over w as cumulative_fees,
+        sum(realized_pnl_dollars - fees_dollars) over w as cumulative_net
+    from joined
+    window w as (partition by account order by pnl_date rows between unbounded preceding and current row)
 ),
 
 final as (
     select
-        account,
-        pnl_date,
-        fill_count,
-        realized_pnl_dollars,
-        fees_dollars,
-        maker_fees_dollars,
-        taker_fees_dollars,
-        other_fees_dollars,
-        cast(realized_pnl_dollars - fees_dollars as decimal(18,6)) as net_pnl_dollars,
-        cast(sum(realized_pnl_dollars) over w as decimal(18,6)) as cumulative_realized_pnl_dollars,
-        cast(sum(fees_dollars) over w as decimal(18,6)) as cumulative_fees_dollars,
-        cast(sum(realized_pnl_dollars - fees_dollars) over w as decimal(18,6)) as cumulative_net_pnl_dollars,
-        unrealized_pnl_dollars,
-        cast(sum(realized_pnl_dollars - fees_dollars) over w + unrealized_pnl_dollars as decimal(18,6))
+        r.account,
+        r.pnl_date,
+        r.fill_count,
+        r.realized_pnl_dollars,
+        r.fees_dollars,
+        r.maker_fees_dollars,
+        r.taker_fees_dollars,
+        r.other_fees_dollars,
+        cast(r.realized_pnl_dollars - r.fees_dollars as decimal(18,6)) as net_pnl_dollars,
+        cast(r.cumulative_realized as decimal(18,6)) as cumulative_realized_pnl_dollars,
+        cast(r.cumulative_fees as decimal(18,6)) as cumulative_fees_dollars,
+        cast(r.cumulative_net as decimal(18,6)) as cumulative_net_pnl_dollars,
+        cast(coalesce(u.unrealized, 0) as decimal(18,6)) as unrealized_pnl_dollars,
+        cast(r.cumulative_net + cast(coalesce(u.unrealized, 0) as decimal(18,6)) as decimal(18,6))
             as mtm_pnl_dollars,
-        mark_sources,
-        max_mark_age_seconds,
-        unmarked_lots,
-        cast(cast(balance_cents as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6))
+        u.mark_sources,
+        u.max_mark_age_seconds,
+        coalesce(u.unmarked_lots, 0) as unmarked_lots,
+        cast(cast(r.balance_cents as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6))
             as balance_dollars,
-        cast(cast(portfolio_value_cents as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6))
+        cast(cast(r.portfolio_value_cents as decimal(20,0)) * cast(0.01 as decimal(3,2)) as decimal(18,6))
             as portfolio_value_dollars,
-        cast(cast(balance_cents + portfolio_value_cents as decimal(20,0)) * cast(0.01 as decimal(3,2))
+        cast(cast(r.balance_cents + r.portfolio_value_cents as decimal(20,0)) * cast(0.01 as decimal(3,2))
             as decimal(18,6)) as equity_dollars
-    from joined
-    window w as (partition by account order by pnl_date rows between unbounded preceding and current row)
+    from running as r
+    left join unrealized_daily as u on u.account = r.account and u.pnl_date = r.pnl_date
 )
 
 select * from final

@@ -1,5 +1,9 @@
 -- grain: one row per market ticker (the latest observed state)
 -- purpose: current state of every market; history stays in stg_market_history.
+-- incremental: day = all
+-- incremental: src_markets by date, carry (ticker)
+-- (a pull reads the new partitions and, per ticker, its rows of the last partition day before them: the
+-- latest _loaded_at lies there, since a markets row's `date` partition is the UTC day of its _loaded_at)
 with source as (
     select * from src_markets
 ),

@@ -1,4 +1,5 @@
 -- OHLC ordering and VWAP inside the day's range; volume and counts positive
+-- check: each row of fct_market_daily
 select *
 from fct_market_daily
 where not (low_dollars <= open_dollars and open_dollars <= high_dollars)

@@ -1,4 +1,5 @@
 -- quotes are prices in (0, 1); an order-book snapshot is never crossed; spread and mid only for two-sided books
+-- check: each row of fct_spreads
 select ticker, observed_at, source, yes_bid_dollars, yes_ask_dollars, spread_dollars, book_state
 from fct_spreads
 where yes_bid_dollars <= 0 or yes_bid_dollars >= 1

@@ -32,3 +32,6 @@ def test_bench_models_measures_full_no_change_and_top_up(tmp_path):
     assert summary["top_up_check_failures"] == [] and summary["top_up_checks_run"] > 0
     assert summary["top_up_checks_skipped"] > 0  # the checks of the models the top-up kept
     assert {"snapshot", "source_dirt", "models", "record", "commit"} <= set(summary["top_up_phases"])
+    # the next pull's top-up (its own trades, 15 minutes on) builds and passes its checks too
+    assert summary["next_top_up_check_failures"] == [] and summary["next_top_up_incremental_s"] > 0
+    assert {"models", "commit", "checks"} <= set(summary["next_top_up_phases"])

@@ -107,3 +107,70 @@ def test_a_top_up_checks_its_recomputed_models_over_their_new_keys(tmp_path):
     assert zz.how == "incremental" and zz.since > "2026"  # recomputed from the new day only
     assert [f.name for f in third.failures] == ["test_unique_fct_zz_trades"], str(third)
     assert {t.name: t.restricted for t in third.tests}["test_unique_fct_zz_trades"]
+
+
+def test_the_day_is_in_the_key_only_when_every_column_of_the_day_is_a_plain_key_column():
+    mids = "(utc_date(observed_at)) >= date '2026-12-01'"
+    assert runner.day_in_key(mids, ["ticker", "observed_at", "source"])
+    assert not runner.day_in_key(mids, ["ticker", "source"])
+    assert not runner.day_in_key("(observed_date) >= date '2026-12-01'", ["ticker", "observed_at", "source"])
+    assert not runner.day_in_key("(trade_date) >= date '2026-12-01'", ["trade_id"])
+    assert runner.day_in_key("(piece_date) >= date '2026-12-01'", ["ticker", "coalesce(x, 1)", "piece_date"])
+    assert not runner.day_in_key("(d) >= date '2026-12-01'", ["coalesce(d, date '2026-01-01')"])
+
+
+def _tests_dir(tmp_path, checks: dict[str, str]):
+    (tmp_path / "tests").mkdir()
+    for name, sql in checks.items():
+        (tmp_path / "tests" / f"{name}.sql").write_text(sql)
+    return tmp_path
+
+
+SANE = "-- levels are positive\n-- check: each row of fct_x\nselect * from fct_x where level <= 0\n"
+DAY_KEYS = ["ticker", "d"]
+
+
+def _run(con, sql_dir, recomputed):
+    results, failures = runner.run_tests(con, sql_dir, recomputed=recomputed)
+    return {t.name: (t.failing_rows, t.restricted) for t in results}, failures
+
+
+def test_a_row_check_runs_over_the_recomputed_rows_and_catches_a_new_bad_row(tmp_path):
+    sql_dir = _tests_dir(tmp_path, {"test_x_sane": SANE})
+    old_ok, new_ok, new_bad = ("A", 1, "2026-11-01"), ("A", 2, "2026-11-02"), ("B", 0, "2026-11-02")
+    got, _ = _run(_con([old_ok, new_ok, new_bad]), sql_dir, {"fct_x": NEW})
+    assert got == {"test_x_sane": (1, True)}
+    got, _ = _run(_con([old_ok, new_ok]), sql_dir, {"fct_x": NEW})
+    assert got == {"test_x_sane": (0, True)}
+    # the model is read through the shadow only while the check runs
+    con = _con([("C", 0, "2026-11-01")])
+    got, failures = _run(con, sql_dir, {"fct_x": NEW})
+    assert got == {"test_x_sane": (0, True)}  # an old row is not looked at (it passed last build, untouched)
+    assert con.execute("select count(*) from fct_x").fetchone()[0] == 1
+    assert _run(con, sql_dir, {})[0] == {"test_x_sane": (1, False)}  # without recomputed rows: whole
+
+
+def test_a_row_check_reading_another_table_runs_whole(tmp_path):
+    two = "-- check: each row of fct_x\nselect * from fct_x where level > (select count(*) from fct_y)\n"
+    sql_dir = _tests_dir(tmp_path, {"test_x_two": two})
+    con = _con([("A", 5, "2026-11-01")])
+    con.execute("create table fct_y as select 1 as a")
+    assert _run(con, sql_dir, {"fct_x": NEW})[0] == {"test_x_two": (1, False)}
+
+
+def test_a_uniqueness_check_whose_key_holds_the_day_runs_over_the_recomputed_rows(tmp_path):
+    sql_dir = _tests_dir(tmp_path, {"test_unique_fct_x": runner.unique_check_sql("fct_x", DAY_KEYS)})
+    rng = random.Random(5)
+    for _ in range(60):
+        old = list({(t, 1, "2026-11-01"): (t, 1, "2026-11-01") for t in rng.sample("ABCD", 3)}.values())
+        new = [
+            (rng.choice(["A", "B", "E", None]), rng.choice([1, 2]), rng.choice(["2026-11-02", "2026-11-03"]))
+            for _ in range(rng.randint(0, 4))
+        ]
+        con = _con(old + new)
+        whole = con.execute(runner.unique_check_sql("fct_x", DAY_KEYS)).fetchall()
+        got, _ = _run(con, sql_dir, {"fct_x": NEW})
+        assert got["test_unique_fct_x"][1] and bool(got["test_unique_fct_x"][0]) == bool(whole), (old, new)
+    # a key equal to an old row's key has the old row's day: the old row is then itself a recomputed row
+    got, _ = _run(_con([("A", 1, "2026-11-02"), ("A", 2, "2026-11-02")]), sql_dir, {"fct_x": NEW})
+    assert got == {"test_unique_fct_x": (1, True)}

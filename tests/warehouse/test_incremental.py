@@ -511,9 +511,78 @@ def test_a_table_rebuilt_whole_that_comes_out_unchanged_keeps_its_readers(tmp_pa
     write_stream(root, "markets", marks, run_id="run-again")
     result = warehouse.build(root.parent, db_path=db, run_tests=False)
     how, why = hows(result), {m.name: m.why or "" for m in result.models}
-    assert how["stg_markets"] == "full"
+    assert how["stg_markets"] == "incremental"  # the new partition and each ticker's last day before it
     assert how["int_pnl_settlements"] == "full" and "came out unchanged" in why["int_pnl_settlements"]
     assert how["fct_balance_reconciliation"] == "kept"  # reads only int_pnl_settlements of the changed models
+    full = str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=full, run_tests=False)
+    assert_same(db, full)
+
+
+def test_stg_markets_takes_a_quiet_markets_state_from_its_last_day_however_old(tmp_path):
+    """A pull days later that sees one market only: stg_markets reads the new partition and, per ticker, the rows
+    of its last partition day before it; the quiet markets keep their old latest state, the seen ones move on."""
+    root = tmp_path / "lake"
+    world = World(root, seed=8)
+    world.top_up(0)
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    seen = TICKERS[0]
+    write_stream(
+        root, "markets", [market(seen, seen.rsplit("-", 1)[0], "closed", 3 * 1440)], run_id="run-later"
+    )
+    write_stream(
+        root, "markets", [market(TICKERS[1], "x", "settled", 1440, result="yes")], run_id="run-late-file"
+    )
+    result = warehouse.build(root.parent, db_path=db, run_tests=False)
+    assert hows(result)["stg_markets"] == "incremental"
+    con = duckdb.connect(db, read_only=True)
+    states = dict(con.execute("select ticker, status from stg_markets").fetchall())
+    con.close()
+    assert states[seen] == "closed" and states[TICKERS[1]] == "settled" and len(states) == len(TICKERS)
+    full = str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=full, run_tests=False)
+    assert_same(db, full)
+
+
+def test_never_null_is_parsed_in_either_order_and_a_broken_promise_fails_the_full_build(tmp_path):
+    for day in ("pnl_date, runs (account), never null", "pnl_date, never null, runs (account)"):
+        spec = parse_spec(f"-- incremental: day = {day}\n-- incremental: x by d\nselect 1")
+        assert (spec.day, spec.runs, spec.never_null) == ("pnl_date", "account", True)
+    assert not parse_spec("-- incremental: day = d\n-- incremental: x by d\nselect 1").never_null
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    (sql / "marts" / "fct_zz_days.sql").write_text(
+        "-- incremental: day = d, never null\n-- incremental: stg_trades by created_time\n"
+        "select trade_id, case when trade_id = (select min(trade_id) from stg_trades) then null "
+        "else utc_date(created_time) end as d from stg_trades"
+    )
+    root = tmp_path / "lake"
+    World(root, seed=5).top_up(0)
+    with pytest.raises(warehouse.ModelError, match=r"fct_zz_days.*never null' is broken: 1 row"):
+        warehouse.build(root.parent, db_path=str(tmp_path / "w.duckdb"), sql_dir=sql, run_tests=False)
+
+
+def test_combo_leg_trades_are_recomputed_by_day(tmp_path):
+    """fct_combo_leg_trades reads a trade's own row and its combo's legs: a pull's combo trades (a late one of an
+    older day too) recompute their days only, and the table equals a full rebuild."""
+    root = tmp_path / "lake"
+    world = World(root, seed=6)
+    world.top_up(0)
+    combo = {"ticker": "KXMVESPORTS-26NOV-C1"}
+    write_stream(root, "trades", [{**world._trade(60), **combo, "trade_id": "c-old"}], run_id="run-c1")
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    later = [{**world._trade(2 * 1440), **combo, "trade_id": "c-new"}]
+    write_stream(
+        root, "trades", [*later, {**world._trade(1440), **combo, "trade_id": "c-late"}], run_id="run-c2"
+    )
+    result = warehouse.build(root.parent, db_path=db, run_tests=False)
+    assert hows(result)["fct_combo_leg_trades"] == "incremental"
+    con = duckdb.connect(db, read_only=True)
+    ids = sorted(r[0] for r in con.execute("select trade_id from fct_combo_leg_trades").fetchall())
+    con.close()
+    assert ids == ["c-late", "c-new", "c-old"]
     full = str(tmp_path / "full.duckdb")
     warehouse.build(root.parent, db_path=full, run_tests=False)
     assert_same(db, full)
