@@ -123,3 +123,11 @@ create or replace macro mid_status(is_ws, quote_at, mid, point_us) as case
     when point_us - epoch_us(quote_at) > max_mid_age_seconds() * 1000000 then 'stale'
     else 'matched'
   end;
+
+-- next_lookup_at(t, a1, a2, a3, a4) (fct_calibration_prices): the earliest of a market's lookup instants at or
+-- after t (null ones and those before t ignored); null when every one is before t.
+create or replace macro next_lookup_at(t, a1, a2, a3, a4) as
+  least(
+    case when a1 >= t then a1 end, case when a2 >= t then a2 end,
+    case when a3 >= t then a3 end, case when a4 >= t then a4 end
+  );

@@ -636,21 +636,26 @@ def day_in_key(rows_where: str, keys: list[str]) -> bool:
     return bool(words) and words <= plain
 
 
+def _check_result(con, body: str):
+    """A check's columns, up to MAX_FAILURE_ROWS + 1 of its rows, and its row count (counted only when more)."""
+    cur = con.execute(body)
+    columns = [d[0] for d in cur.description]
+    rows = cur.fetchmany(MAX_FAILURE_ROWS + 1)
+    n = len(rows)
+    if n > MAX_FAILURE_ROWS:
+        n = con.execute(f"select count(*) from ({body})").fetchone()[0]
+    return columns, rows, n
+
+
 def _shadowed(con, model: str, rows_where: str, body: str):
     """Run `body` with `model` shadowed by a temp view of its rows matching `rows_where` (the rows a build
-    recomputed); returns the cursor's columns and up to MAX_FAILURE_ROWS + 1 rows, and the count when more."""
+    recomputed); returns `_check_result` of it."""
     db = con.execute("select current_database()").fetchone()[0]
     con.execute(
         f'create or replace temp view {model} as select * from "{db}".main.{model} where {rows_where}'
     )
     try:
-        cur = con.execute(body)
-        columns = [d[0] for d in cur.description]
-        rows = cur.fetchmany(MAX_FAILURE_ROWS + 1)
-        n = len(rows)
-        if n > MAX_FAILURE_ROWS:
-            n = con.execute(f"select count(*) from ({body})").fetchone()[0]
-        return columns, rows, n
+        return _check_result(con, body)
     finally:
         con.execute(f"drop view if exists temp.{model}")
 
@@ -693,12 +698,7 @@ def run_tests(
             if shadow:
                 columns, rows, n = _shadowed(con, shadow, recomputed[shadow], body)
             else:
-                cur = con.execute(body)
-                columns = [d[0] for d in cur.description]
-                rows = cur.fetchmany(MAX_FAILURE_ROWS + 1)
-                n = len(rows)
-                if n > MAX_FAILURE_ROWS:
-                    n = con.execute(f"select count(*) from ({body})").fetchone()[0]
+                columns, rows, n = _check_result(con, body)
         except Exception as exc:
             failures.append(TestFailure(path.stem, path, 1, ["error"], [(str(exc),)]))
             results.append(TestResult(path.stem, 1, time.perf_counter() - t0, restricted=restricted))

@@ -119,12 +119,7 @@ lookups as (
 buckets as (
     select
         t.ticker,
-        least(
-            case when l.at_open >= t.created_time then l.at_open end,
-            case when l.at_7d >= t.created_time then l.at_7d end,
-            case when l.at_24h >= t.created_time then l.at_24h end,
-            case when l.at_1h >= t.created_time then l.at_1h end
-        ) as bucket,
+        next_lookup_at(t.created_time, l.at_open, l.at_7d, l.at_24h, l.at_1h) as bucket,
         max(t.created_time) as trade_at,
         arg_max_null(t.yes_price_dollars, (t.created_time, t.yes_price_dollars is not null, t.trade_id)) as price
     from trades as t
@@ -144,12 +139,7 @@ with_trade as (
 rest_buckets as (
     select
         r.ticker,
-        least(
-            case when l.at_open >= r.observed_at then l.at_open end,
-            case when l.at_7d >= r.observed_at then l.at_7d end,
-            case when l.at_24h >= r.observed_at then l.at_24h end,
-            case when l.at_1h >= r.observed_at then l.at_1h end
-        ) as bucket,
+        next_lookup_at(r.observed_at, l.at_open, l.at_7d, l.at_24h, l.at_1h) as bucket,
         max(r.observed_at) as rest_at,
         arg_max(r.source, (r.observed_at, -r.source_rank)) as rest_source,
         arg_max_null(r.mid_dollars, (r.observed_at, -r.source_rank)) as rest_mid
