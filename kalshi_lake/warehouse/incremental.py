@@ -21,8 +21,9 @@ Declaring a model incremental (lines of its header comment; every table or view 
     -- incremental: day = <expr>, never null             the same, and no output row has a null day (see below)
     -- incremental: day = all                          no day: every row is recomputed, from the inputs' windows
     -- incremental: key = <expr>                       an output row of a key reads only input rows of that key
+    -- incremental: instant = <expr>                   the output row's instant (its day is that instant's UTC day)
     (`day = all` and `key =` together: keyed rows, below)
-    -- incremental: <input> by <expr>[, ahead N][, before N][, carry (<group exprs>)[, held]]
+    -- incremental: <input> by <expr>[, ahead N[ hours]][, before N][, carry (<group exprs>)[, held]]
     -- incremental: <input> whole[, ahead N]
     -- incremental: <input> diff (<columns>) at <expr>   (`at` is left out with keyed rows)
     -- incremental: <input> rebuild
@@ -34,6 +35,13 @@ the cheaper exact form of an ASOF lookback: recomputing from X reads the rows fr
 the rows at the group's latest `<ts>` before that (what an ASOF join at the window's start finds). `rebuild`: no such bound (a
 `lead()` reaching the next row whenever it comes): a change of that input rebuilds the model whole. Output rows whose day is null
 cannot be placed: a model with such rows is rebuilt whole.
+
+`ahead N hours`: the same bound in hours (N / 24 of a day). A model without `instant` rounds the window down to
+whole days; with `instant = <ts>` (a per-row model such as one row per trade, whose rows look ahead by a fixed
+time) it is recomputed from the instant X itself: its rows at `<ts>` >= X, reading the inputs whose `by` is a
+timestamp from X - before on (their `carry` rows at X), and the others by whole days. Promised: an output row at
+instant t reads only rows of those inputs at instants >= t - before (plus the carried ones) and its day is the UTC
+day of `<ts>`. Its readers see whole days (dirty from X's day).
 
 Data-dependent bounds (for rows not bounded by day alone):
 - `carry (...), held`: a carried row's own output changes too (it holds until the next row of its group, a `lead()`):
@@ -86,7 +94,7 @@ FILES_TABLE = "_kalshi_build_files"
 STATE_TABLE = "_kalshi_build_state"
 COLUMNS_TABLE = "_kalshi_build_columns"
 _LINE = re.compile(r"^--\s*incremental:\s*(.+?)\s*$", re.M)
-_OPTION = re.compile(r",\s*(ahead|before)\s+(\d+)\s*$")
+_OPTION = re.compile(r",\s*(ahead|before)\s+(\d+)(\s+hours?)?\s*$")
 _CARRY = re.compile(r",\s*carry\s*\((.+)\)\s*$")
 _HELD = re.compile(r",\s*held\s*$")
 _RUNS = re.compile(r",\s*runs\s*\((.+)\)\s*$")
@@ -106,7 +114,9 @@ class SpecError(ValueError):
 @dataclass(frozen=True)
 class InputRule:
     day: str | None  # the input's day expression; None = read whole
-    ahead: float = 0  # REBUILD: any change of the input rebuilds the model whole
+    ahead: float = (
+        0  # in days (`ahead N hours`: N / 24); REBUILD: any change of the input rebuilds the model whole
+    )
     before: int = 0
     carry: str | None = None  # also read each group's rows at its latest `day` value before the window
     held: bool = False  # the carried rows' own output changes too: dirty from their day
@@ -123,6 +133,7 @@ class Spec:
     key: str | None = None  # an output row of a key reads only input rows of that key
     runs: str | None = None  # the keys whose rows are runs of consecutive days that new input can lengthen
     never_null: bool = False  # promised: no output row has a null day (checked after every full build)
+    instant: str | None = None  # the output row's instant (day = its UTC day): recompute from an instant
 
     @property
     def all_rows(self) -> bool:
@@ -139,7 +150,7 @@ def parse_spec(sql: str) -> Spec | None:
     lines = _LINE.findall(sql)
     if not lines:
         return None
-    day, key, runs, never_null, inputs = None, None, None, False, {}
+    day, key, runs, never_null, instant, inputs = None, None, None, False, None, {}
     for line in lines:
         if line.startswith("day ="):
             day = line.removeprefix("day =").strip()
@@ -152,11 +163,16 @@ def parse_spec(sql: str) -> Spec | None:
         if line.startswith("key ="):
             key = line.removeprefix("key =").strip()
             continue
-        opts: dict[str, int] = {}
+        if line.startswith("instant ="):
+            instant = line.removeprefix("instant =").strip()
+            continue
+        opts: dict[str, float] = {}
         carry, held = None, False
         while (m := _OPTION.search(line)) or (c := _CARRY.search(line)) or (h := _HELD.search(line)):
             if m:
-                opts[m.group(1)] = int(m.group(2))
+                if m.group(3) and m.group(1) != "ahead":
+                    raise SpecError(f"'-- incremental: {line}': only 'ahead' takes hours")
+                opts[m.group(1)] = int(m.group(2)) / 24 if m.group(3) else int(m.group(2))
                 line = line[: m.start()]
             elif c:
                 carry = c.group(1).strip()
@@ -175,7 +191,10 @@ def parse_spec(sql: str) -> Spec | None:
         elif rest == "rebuild":
             rule = InputRule(None, REBUILD)
         elif rest.startswith("by "):
-            rule = InputRule(rest[3:].strip(), opts.get("ahead", 0), opts.get("before", 0), carry, held)
+            expr, *unknown = split_top(rest[3:])
+            if unknown:
+                raise SpecError(f"'-- incremental: {line}': cannot read the option(s) {', '.join(unknown)}")
+            rule = InputRule(expr, opts.get("ahead", 0), opts.get("before", 0), carry, held)
         else:
             raise SpecError(
                 f"cannot read '-- incremental: {line}': expected '<input> by <expr>', '<input> whole', "
@@ -184,7 +203,11 @@ def parse_spec(sql: str) -> Spec | None:
         inputs[name] = rule
     if not day:
         raise SpecError("an incremental model needs '-- incremental: day = <expr>' (or 'day = all')")
-    spec = Spec(day, inputs, key, runs, never_null)
+    if instant and (day == ALL_DAYS or key or runs):
+        raise SpecError(
+            "'-- incremental: instant = ...' needs a 'day = <expr>' model without 'key' or 'runs'"
+        )
+    spec = Spec(day, inputs, key, runs, never_null, instant)
     if not spec.keyed_rows and any(r.diff is not None and r.at is None for r in inputs.values()):
         raise SpecError(
             "'<input> diff (<columns>)' needs 'at <expr>' unless the model is 'day = all' with a 'key'"
@@ -219,6 +242,21 @@ def since_predicate(day_expr: str, day: float) -> str:
     if m := _UTC_DATE.match(day_expr):
         pred += f" and {m.group(1)} >= timestamptz '{dt.date.fromordinal(int(day)).isoformat()} 00:00:00+00'"
     return pred
+
+
+def instant_literal(day: float) -> str:
+    """The instant a fractional day ordinal stands for (`ahead N hours` moves a day by N / 24), to the second."""
+    whole = int(day // 1)
+    t = dt.datetime.fromordinal(whole) + dt.timedelta(seconds=round((day - whole) * 86_400))
+    return f"timestamptz '{t.isoformat(sep=' ')}+00'"
+
+
+def rows_since(spec: Spec, day: float) -> str:
+    """The model's rows recomputed from `day`: those of days >= it, or with an `instant`, those at instants >= it
+    (a fractional day: `ahead N hours`)."""
+    if spec.instant:
+        return f"({spec.instant}) >= {instant_literal(day)}"
+    return since_predicate(spec.day, day)
 
 
 def _file_rows(snap) -> list[tuple[str, str, int, int]]:
@@ -456,6 +494,21 @@ def _literal(value) -> str:
     return f"date '{value.isoformat()}'"
 
 
+def _is_instant(con, d: str, rule: InputRule) -> bool:
+    """Whether input `d`'s `by` expression is a TIMESTAMP (WITH TIME ZONE): a window can then start at an instant
+    (a DATE compared with a later instant of its own day would lose that day's rows)."""
+    kind = con.execute(f"select typeof({rule.day}) from {d} limit 1").fetchone()[0]
+    return kind.startswith("TIMESTAMP")
+
+
+def _window(con, d: str, spec: Spec, rule: InputRule, day: float) -> str:
+    """The rows of input `d` a recompute from `day` reads: of days >= day - before, or for a model with an
+    `instant` and a timestamp `by`, at instants >= it (what `instant` promises the model needs)."""
+    if spec.instant and _is_instant(con, d, rule):
+        return f"({rule.day}) >= {instant_literal(day - rule.before)}"
+    return since_predicate(rule.day, day - rule.before)
+
+
 def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
     """Delete the model's rows of days >= `day` (every row: `day = all`) and insert them again from its SQL over the
     inputs' rows that can matter (temp views shadow the filtered inputs; with a `key`, only the rows of the keys
@@ -464,7 +517,7 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
     db = con.execute("select current_database()").fetchone()[0]
     x = day_literal(day)
     keyed = f"{spec.key} in (select k from temp._inc_keys)" if spec.key else "true"
-    mine = keyed if spec.keyed_rows else "true" if spec.all_rows else f"({since_predicate(spec.day, day)})"
+    mine = keyed if spec.keyed_rows else "true" if spec.all_rows else f"({rows_since(spec, day)})"
     shadows, temps = [], []
     try:
         windows = {}
@@ -475,7 +528,7 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
                 or con.execute(f"select count(*) from (select 1 from {d} limit 1)").fetchone()[0] == 0
             ):
                 continue  # read whole (an empty src_ view may lack the `date` column)
-            windows[d] = f"({since_predicate(rule.day, day - rule.before)})"
+            windows[d] = f"({_window(con, d, spec, rule, day)})"
         if (
             spec.keyed_rows
         ):  # the keys of the windows' rows and of the `diff` inputs' changed rows, either side
@@ -510,7 +563,11 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
                     continue
                 body = f"select * from {src} where {keyed}"
             else:
-                lo = day_literal(day - rule.before)
+                lo = (
+                    instant_literal(day - rule.before)
+                    if spec.instant and _is_instant(con, d, rule)
+                    else day_literal(day - rule.before)
+                )
                 body = f"select * from {src} where {windows[d]} and {keyed}"
                 if (
                     rule.carry

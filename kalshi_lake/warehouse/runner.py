@@ -14,6 +14,7 @@ marts; staging reads only the `src_` views): an upward reference or a cycle is a
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable
@@ -431,9 +432,10 @@ def _build_model(
     if day != incremental.NEG:
         rows = incremental.recompute(con, m, spec, deps, day)
         if rows >= 0:
-            dirt[m.name] = day
+            # its readers see whole days (an `instant` model's day, from an hour before midnight, is the day before)
+            dirt[m.name] = float(math.floor(day))
             since = incremental.day_literal(day).split("'")[1]
-            where = None if spec.all_rows else incremental.since_predicate(spec.day, day)
+            where = None if spec.all_rows else incremental.rows_since(spec, day)
             return ModelResult(m.name, m.kind, rows, 0.0, "incremental", since, rows_where=where)
     why = (
         "new"

@@ -26,9 +26,12 @@
 -- joins on a dense integer market id and epoch microseconds (macros.sql mid_status() applies prevailing_mid()'s
 -- rules); no per-instant rows, pivot or join back to the trades. The joins carry only the trade columns the mart
 -- keeps, and the ticker as that id (a ticker no quote names rides along as unquoted_ticker): each join sorts them.
+-- Incremental from an instant: a trade reads its own row and the mids up to an hour after it (the +1 h lookup), so
+-- new mids from instant t change only the trades from t - 1 h on (not the whole day before).
 -- incremental: day = trade_date
+-- incremental: instant = created_time
 -- incremental: stg_trades by created_time
--- incremental: int_market_mids by observed_at, ahead 1, carry (ticker, source = 'ws_book')
+-- incremental: int_market_mids by observed_at, ahead 1 hour, carry (ticker, source = 'ws_book')
 with trades as (
     select
         trade_id, ticker, created_time, yes_price_dollars, count_fp, taker_outcome_side, taker_book_side,

@@ -17,7 +17,7 @@ import pytest
 from kalshi_lake import warehouse
 from kalshi_lake.warehouse.incremental import SpecError, parse_spec
 from kalshi_lake.warehouse.runner import discover
-from tests.sql.lakegen import D, at, book, fill, market, write_stream
+from tests.sql.lakegen import D, at, book, fill, market, trade, write_stream
 
 TICKERS = [f"KXINC-26NOV-M{i}" for i in range(4)]
 
@@ -327,6 +327,17 @@ def test_declarations_are_checked():
         "-- incremental: day = all\n-- incremental: key = k\n-- incremental: m diff (k, c)\nselect 1"
     )
     assert spec.keyed_rows and spec.inputs["m"].diff == "k, c" and spec.inputs["m"].at is None
+    spec = parse_spec(
+        "-- incremental: day = d\n-- incremental: instant = t\n-- incremental: m by t, ahead 1 hour\nselect 1"
+    )
+    assert spec.instant == "t" and spec.inputs["m"].ahead == 1 / 24
+    for bad in (
+        "-- incremental: day = d\n-- incremental: m by t, before 2 hours\nselect 1",  # hours: `ahead` only
+        "-- incremental: day = all\n-- incremental: instant = t\n-- incremental: m by t\nselect 1",
+        "-- incremental: day = d\n-- incremental: m by t, ahead 2 days\nselect 1",  # not an option
+    ):
+        with pytest.raises(SpecError):
+            parse_spec(bad)
     with pytest.raises(SpecError, match="at"):  # a model with days needs the day a changed row lands on
         parse_spec(
             "-- incremental: day = d\n-- incremental: key = k\n-- incremental: m diff (k, c)\nselect 1"
@@ -586,3 +597,66 @@ def test_combo_leg_trades_are_recomputed_by_day(tmp_path):
     full = str(tmp_path / "full.duckdb")
     warehouse.build(root.parent, db_path=full, run_tests=False)
     assert_same(db, full)
+
+
+def _instant_lake(root: Path) -> None:
+    """A trade at 23:40 (T0's day) with a fresh book just before it, and one at 20:00 (T0 = 2026-11-20 12:00)."""
+    tk = TICKERS[0]
+    write_stream(root, "trades", [trade("a", tk, 700, "0.50"), trade("b", tk, 480, "0.40")], run_id="r1")
+    books = book(tk, 699.5, yes=[("0.45", 5)], no=[("0.45", 5)]) + book(
+        tk, 479.5, yes=[("0.35", 5)], no=[("0.55", 5)]
+    )
+    write_stream(root, "orderbook_snapshots", books, run_id="r1")
+
+
+def _instant_top_up(root: Path) -> None:
+    """A book at 00:39:30 the next day: the trade at 23:40 now has a fresh mid at its +1 h lookup (00:40)."""
+    write_stream(
+        root, "orderbook_snapshots", book(TICKERS[0], 759.5, yes=[("0.60", 5)], no=[("0.30", 5)]), run_id="r2"
+    )
+
+
+def test_an_instant_model_recomputes_from_an_hour_before_the_new_mids(tmp_path):
+    """fct_effective_spreads (`instant = created_time`, mids `ahead 1 hour`): a book landed after midnight changes
+    the +1 h lookup of a trade before it; the top-up recomputes from 23:00 the day before, not that whole day, and
+    equals a full rebuild."""
+    root = tmp_path / "lake"
+    _instant_lake(root)
+    inc, full = str(tmp_path / "inc.duckdb"), str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=inc, run_tests=False)
+    _instant_top_up(root)
+    result = warehouse.build(root.parent, db_path=inc)
+    assert result.ok, str(result)
+    es = next(m for m in result.models if m.name == "fct_effective_spreads")
+    assert es.how == "incremental" and "timestamptz '2026-11-20 23:00:00+00'" in es.rows_where, es
+    warehouse.build(root.parent, db_path=full, run_tests=False)
+    assert_same(inc, full)
+    con = duckdb.connect(inc, read_only=True)
+    got = con.execute(
+        "select trade_id, mid_1h_dollars from fct_effective_spreads order by trade_id"
+    ).fetchall()
+    con.close()
+    assert got == [("a", D("0.650000")), ("b", None)]
+
+
+@pytest.mark.parametrize("wrong", ["ahead 0 hours", "ahead 59 minutes"])
+def test_an_instant_window_narrower_than_the_lookahead_is_caught(tmp_path, wrong):
+    """Without the hour ahead the trade at 23:40 keeps its old +1 h mid: the comparison with a full rebuild fails
+    (so the declaration is not vacuous); a unit the parser does not know is an error, not a silent day."""
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.SQL_DIR, sql)
+    path = sql / "marts" / "fct_effective_spreads.sql"
+    path.write_text(path.read_text().replace("ahead 1 hour", wrong))
+    root = tmp_path / "lake"
+    _instant_lake(root)
+    inc, full = str(tmp_path / "inc.duckdb"), str(tmp_path / "full.duckdb")
+    if wrong.endswith("minutes"):
+        with pytest.raises(warehouse.ModelError, match="incremental"):
+            warehouse.build(root.parent, db_path=inc, sql_dir=sql, run_tests=False)
+        return
+    warehouse.build(root.parent, db_path=inc, sql_dir=sql, run_tests=False)
+    _instant_top_up(root)
+    warehouse.build(root.parent, db_path=inc, sql_dir=sql, run_tests=False)
+    warehouse.build(root.parent, db_path=full, sql_dir=sql, run_tests=False)
+    with pytest.raises(AssertionError, match="fct_effective_spreads"):
+        assert_same(inc, full)
