@@ -13,7 +13,9 @@ warehouse's alone): `warehouse.build` into a fresh DuckDB file (every model; the
 no-change build twice (`if_changed`, what `kalshi-lake build` does; and the incremental pass keeping every model),
 then a 15-minute pull landed as new files (`top_up`) built incrementally (its phases, process CPU, the models
 rebuilt whole and why, and its checks timed apart: those reading only kept models are skipped), the next
-15-minute pull built the same way (`next_top_up_*`: a top-up after a top-up), and beside them, as
+15-minute pull built the same way (`next_top_up_*`: a top-up after a top-up), a third pull landing at noon of the
+last generated day (`noon_top_up_*`: the first two land just after midnight, when the new day has no rows yet, the
+cheapest case for a recompute; at noon the dirty day already holds half a day of rows), and beside them, as
 the baseline of the same run, the same lake rebuilt whole (`full_refresh`). Prints a table on stderr and one JSON summary as the last
 stdout line (read by `python -m bench --models`). Seconds, rows, peak RSS (MB).
 
@@ -296,19 +298,26 @@ def generate(root: Path, trades: int, fills: int, markets: int, seed: int = 7) -
 
 
 def top_up(
-    root: Path, trades: int, markets: int, minutes: int = 15, seed: int = 8, pull: int = 0
+    root: Path,
+    trades: int,
+    markets: int,
+    minutes: int = 15,
+    seed: int = 8,
+    pull: int = 0,
+    at_us: int | None = None,
 ) -> dict[str, int]:
     """Land what a `minutes` pull adds after the generated 30 days, as new files of a new run: trades at the lake's
     rate, one order-book snapshot of every market, the hourly candle ending in the window, every market's state
     observed again. `pull` n > 0: the n-th pull after the first (its window `minutes` later, its own trade ids and
-    files `part-topup-<n>-*`). Returns rows per stream."""
+    files `part-topup-<n>-*`). `at_us`: the window's start instead (the midday pull lands inside the last generated
+    day, beside rows already there). Returns rows per stream."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     rng = np.random.default_rng(seed)
     win = minutes * 60_000_000
-    t0 = START_US + 30 * DAY_US + pull * win
+    t0 = START_US + 30 * DAY_US + pull * win if at_us is None else at_us
     run = f"topup-{pull}" if pull else "topup"
     loaded = t0 + win
     tickers = np.array([f"KXBENCH{i // 10:04d}-26NOV-M{i % 10}" for i in range(markets)])
@@ -425,6 +434,10 @@ def measure(lake_dir: Path, trades: int, markets: int) -> dict:
     # first checkpoint of the tables it modifies, which reorganises them once)
     top_up(lake_dir / "lake", trades, markets, seed=9, pull=1)
     inc2_s, inc2 = _build(lake_dir, run_tests=True)
+    # a pull at noon: the two pulls above land just after midnight on a day with no rows yet, the cheapest case for
+    # a recompute by day or from an instant; at noon the dirty day already holds half a day of rows
+    top_up(lake_dir / "lake", trades, markets, seed=10, pull=2, at_us=START_US + 29 * DAY_US + DAY_US // 2)
+    noon_s, noon = _build(lake_dir, run_tests=True)
     refresh_s, refresh = _build(lake_dir, full_refresh=True)  # the baseline: the same lake rebuilt whole
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
@@ -452,6 +465,11 @@ def measure(lake_dir: Path, trades: int, markets: int) -> dict:
         "next_top_up_cpu_s": round(inc2.cpu_s, 2),
         "next_top_up_phases": {k: round(v, 3) for k, v in inc2.phases.items()},
         "next_top_up_check_failures": [f.name for f in inc2.failures],
+        "noon_top_up_incremental_s": round(noon_s, 2),
+        "noon_top_up_cpu_s": round(noon.cpu_s, 2),
+        "noon_top_up_phases": {k: round(v, 3) for k, v in noon.phases.items()},
+        "noon_top_up_check_failures": [f.name for f in noon.failures],
+        "noon_top_up_slowest": _slowest(noon, 8),
         "top_up_models": {h: sum(v == h for v in inc_how.values()) for h in ("kept", "incremental", "full")},
         "top_up_seconds_by_how": {
             h: round(sum(m.seconds for m in inc.models if m.how == h), 2)

@@ -35,3 +35,5 @@ def test_bench_models_measures_full_no_change_and_top_up(tmp_path):
     # the next pull's top-up (its own trades, 15 minutes on) builds and passes its checks too
     assert summary["next_top_up_check_failures"] == [] and summary["next_top_up_incremental_s"] > 0
     assert {"models", "commit", "checks"} <= set(summary["next_top_up_phases"])
+    # and a pull landing at noon of the last generated day, beside rows already there
+    assert summary["noon_top_up_check_failures"] == [] and summary["noon_top_up_incremental_s"] > 0
