@@ -114,9 +114,8 @@ class SpecError(ValueError):
 @dataclass(frozen=True)
 class InputRule:
     day: str | None  # the input's day expression; None = read whole
-    ahead: float = (
-        0  # in days (`ahead N hours`: N / 24); REBUILD: any change of the input rebuilds the model whole
-    )
+    # in days (`ahead N hours`: N / 24); REBUILD: any change of the input rebuilds the model whole
+    ahead: float = 0
     before: int = 0
     carry: str | None = None  # also read each group's rows at its latest `day` value before the window
     held: bool = False  # the carried rows' own output changes too: dirty from their day
@@ -494,19 +493,16 @@ def _literal(value) -> str:
     return f"date '{value.isoformat()}'"
 
 
-def _is_instant(con, d: str, rule: InputRule) -> bool:
-    """Whether input `d`'s `by` expression is a TIMESTAMP (WITH TIME ZONE): a window can then start at an instant
-    (a DATE compared with a later instant of its own day would lose that day's rows)."""
-    kind = con.execute(f"select typeof({rule.day}) from {d} limit 1").fetchone()[0]
-    return kind.startswith("TIMESTAMP")
-
-
-def _window(con, d: str, spec: Spec, rule: InputRule, day: float) -> str:
-    """The rows of input `d` a recompute from `day` reads: of days >= day - before, or for a model with an
-    `instant` and a timestamp `by`, at instants >= it (what `instant` promises the model needs)."""
-    if spec.instant and _is_instant(con, d, rule):
-        return f"({rule.day}) >= {instant_literal(day - rule.before)}"
-    return since_predicate(rule.day, day - rule.before)
+def _window(con, d: str, spec: Spec, rule: InputRule, day: float) -> tuple[str, str]:
+    """The rows of input `d` a recompute from `day` reads, and where they start (the instant its `carry` rows stand
+    at): of days >= day - before, or for a model with an `instant` and a TIMESTAMP `by`, at instants >= it (what
+    `instant` promises the model needs; a DATE compared with a later instant of its own day would lose that day)."""
+    if spec.instant:
+        kind = con.execute(f"select typeof({rule.day}) from {d} limit 1").fetchone()[0]
+        if kind.startswith("TIMESTAMP"):
+            lo = instant_literal(day - rule.before)
+            return f"({rule.day}) >= {lo}", lo
+    return since_predicate(rule.day, day - rule.before), day_literal(day - rule.before)
 
 
 def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
@@ -520,7 +516,7 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
     mine = keyed if spec.keyed_rows else "true" if spec.all_rows else f"({rows_since(spec, day)})"
     shadows, temps = [], []
     try:
-        windows = {}
+        windows, starts = {}, {}
         for d in sorted(deps):
             rule = spec.inputs[d]
             if (
@@ -528,7 +524,8 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
                 or con.execute(f"select count(*) from (select 1 from {d} limit 1)").fetchone()[0] == 0
             ):
                 continue  # read whole (an empty src_ view may lack the `date` column)
-            windows[d] = f"({_window(con, d, spec, rule, day)})"
+            window, starts[d] = _window(con, d, spec, rule, day)
+            windows[d] = f"({window})"
         if (
             spec.keyed_rows
         ):  # the keys of the windows' rows and of the `diff` inputs' changed rows, either side
@@ -563,16 +560,11 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
                     continue
                 body = f"select * from {src} where {keyed}"
             else:
-                lo = (
-                    instant_literal(day - rule.before)
-                    if spec.instant and _is_instant(con, d, rule)
-                    else day_literal(day - rule.before)
-                )
                 body = f"select * from {src} where {windows[d]} and {keyed}"
                 if (
                     rule.carry
                 ):  # and what stands at the window's start: each group's rows at its last instant before
-                    body += " union all " + _carried(con, d, src, rule, lo, keyed)
+                    body += " union all " + _carried(con, d, src, rule, starts[d], keyed)
                     temps.append(f"_inc_last_{d}")
             con.execute(f"create or replace temp view {d} as {body}")
             shadows.append(d)

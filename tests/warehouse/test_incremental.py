@@ -639,24 +639,34 @@ def test_an_instant_model_recomputes_from_an_hour_before_the_new_mids(tmp_path):
     assert got == [("a", D("0.650000")), ("b", None)]
 
 
-@pytest.mark.parametrize("wrong", ["ahead 0 hours", "ahead 59 minutes"])
-def test_an_instant_window_narrower_than_the_lookahead_is_caught(tmp_path, wrong):
-    """Without the hour ahead the trade at 23:40 keeps its old +1 h mid: the comparison with a full rebuild fails
-    (so the declaration is not vacuous); a unit the parser does not know is an error, not a silent day."""
+def _edited_sql(tmp_path, wrong: str) -> Path:
+    """A copy of the models with fct_effective_spreads' `ahead 1 hour` replaced by `wrong`."""
     sql = tmp_path / "sql"
     shutil.copytree(warehouse.SQL_DIR, sql)
     path = sql / "marts" / "fct_effective_spreads.sql"
     path.write_text(path.read_text().replace("ahead 1 hour", wrong))
+    return sql
+
+
+def test_an_instant_window_narrower_than_the_lookahead_is_caught(tmp_path):
+    """Without the hour ahead the trade at 23:40 keeps its old +1 h mid: the comparison with a full rebuild fails
+    (so the declaration is not vacuous)."""
+    sql = _edited_sql(tmp_path, "ahead 0 hours")
     root = tmp_path / "lake"
     _instant_lake(root)
     inc, full = str(tmp_path / "inc.duckdb"), str(tmp_path / "full.duckdb")
-    if wrong.endswith("minutes"):
-        with pytest.raises(warehouse.ModelError, match="incremental"):
-            warehouse.build(root.parent, db_path=inc, sql_dir=sql, run_tests=False)
-        return
     warehouse.build(root.parent, db_path=inc, sql_dir=sql, run_tests=False)
     _instant_top_up(root)
     warehouse.build(root.parent, db_path=inc, sql_dir=sql, run_tests=False)
     warehouse.build(root.parent, db_path=full, sql_dir=sql, run_tests=False)
     with pytest.raises(AssertionError, match="fct_effective_spreads"):
         assert_same(inc, full)
+
+
+def test_an_ahead_in_an_unknown_unit_fails_the_build(tmp_path):
+    """A unit the parser does not know is an error, not a silent day."""
+    sql = _edited_sql(tmp_path, "ahead 59 minutes")
+    root = tmp_path / "lake"
+    _instant_lake(root)
+    with pytest.raises(warehouse.ModelError, match="incremental"):
+        warehouse.build(root.parent, db_path=str(tmp_path / "inc.duckdb"), sql_dir=sql, run_tests=False)
