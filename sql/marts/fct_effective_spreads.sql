@@ -22,10 +22,11 @@
 -- causes arrives after the trade, so the lookup at the trade sees the book it met.
 -- How: the quotes are folded into one timeline per market (at each observed instant, the latest ws_book row and the
 -- latest REST quote so far: `latest`), flattened to the quote a lookup there would pick (`timeline`: the ws_book mid
--- when known and two-sided, else the latest REST quote), and each trade finds its four instants there with four ASOF
--- joins on a dense integer market id and epoch microseconds (macros.sql mid_status() applies prevailing_mid()'s
--- rules); no per-instant rows, pivot or join back to the trades. The joins carry only the trade columns the mart
--- keeps, and the ticker as that id (a ticker no quote names rides along as unquoted_ticker): each join sorts them.
+-- when known and two-sided, else the latest REST quote; mid_status() in macros.sql applies prevailing_mid()'s
+-- rules), and each trade finds its four instants there with four hash joins on a dense integer market id and a time
+-- bucket: the quotes are listed per bucket of their hour and a lookup keeps the one whose interval holds its instant
+-- (macros.sql lookup_width(): the answer of an ASOF join without sorting every trade with its payload four times).
+-- No per-instant rows, pivot or join back to the trades; a ticker no quote names rides along as unquoted_ticker.
 -- Incremental from an instant: a trade reads its own row and the mids up to an hour after it (the +1 h lookup), so
 -- new mids from instant t change only the trades from t - 1 h on (not the whole day before).
 -- incremental: day = trade_date
@@ -89,18 +90,92 @@ probes as (
     left join markets as m using (ticker)
 ),
 
-looked_up as (
+-- each quote of the timeline with the end of its interval (the market's next quote), its hour and that hour's
+-- bucket width
+spans as (
+    select
+        *,
+        coalesce(lead(from_us) over (partition by market_id order by from_us), 9223372036854775807) as until_us,
+        from_us // 3600000000 as hour,
+        lookup_width(count(*) over (partition by market_id, from_us // 3600000000)) as width
+    from timeline
+),
+
+-- the bucket width of every (market, hour) a quote starts in (an hour without one: lookup_width(0))
+widths as (
+    select distinct market_id, hour, width from spans
+),
+
+-- a trade's four instants lie in its hour or the next one
+probe_hours as (
     select
         p.*,
+        p.t_us // 3600000000 as hour,
+        coalesce(h0.width, lookup_width(0)) as width,
+        coalesce(h1.width, lookup_width(0)) as next_width
+    from probes as p
+    left join widths as h0 on h0.market_id = p.market_id and h0.hour = p.t_us // 3600000000
+    left join widths as h1 on h1.market_id = p.market_id and h1.hour = p.t_us // 3600000000 + 1
+),
+
+probed_hours as (
+    select distinct market_id, unnest([hour, hour + 1]) as hour
+    from probe_hours
+    where market_id is not null
+),
+
+-- each quote in every bucket of its hour that its interval touches, and in every hour a lookup lands in the quote
+-- current at the hour's start (a quote held across hours is listed only in the hours lookups need)
+cands as (
+    select
+        market_id,
+        unnest(range(lookup_bucket(from_us, hour, width), least(until_us, (hour + 1) * 3600000000), width)) as bucket,
+        from_us, until_us, is_ws, mid, quote_at, source
+    from spans
+    union all
+    select
+        h.market_id,
+        unnest(range(h.hour * 3600000000, least(s.until_us, (h.hour + 1) * 3600000000), h.width)) as bucket,
+        s.from_us, s.until_us, s.is_ws, s.mid, s.quote_at, s.source
+    from (
+        select p.market_id, p.hour, coalesce(w.width, lookup_width(0)) as width
+        from probed_hours as p
+        left join widths as w using (market_id, hour)
+    ) as h
+    asof join spans as s on s.market_id = h.market_id and h.hour * 3600000000 > s.from_us
+),
+
+keyed_probes as (
+    select
+        p.* exclude (hour, width, next_width),
+        probe_bucket(p.t_us, p.hour, p.width, p.next_width) as b0,
+        probe_bucket(p.t_us + 60000000, p.hour, p.width, p.next_width) as b1,
+        probe_bucket(p.t_us + 300000000, p.hour, p.width, p.next_width) as b2,
+        probe_bucket(p.t_us + 3600000000, p.hour, p.width, p.next_width) as b3
+    from probe_hours as p
+),
+
+-- a trade finds each of its four instants among the quotes listed in that instant's bucket: the one whose
+-- interval holds it (none before the market's first quote)
+looked_up as (
+    select
+        p.* exclude (b0, b1, b2, b3),
         q0.is_ws as ws0, q0.mid as mid0, q0.quote_at as at0, q0.source as src0,
         q1.is_ws as ws1, q1.mid as mid1, q1.quote_at as at1, q1.source as src1,
         q2.is_ws as ws2, q2.mid as mid2, q2.quote_at as at2, q2.source as src2,
         q3.is_ws as ws3, q3.mid as mid3, q3.quote_at as at3, q3.source as src3
-    from probes as p
-    asof left join timeline as q0 on q0.market_id = p.market_id and p.t_us >= q0.from_us
-    asof left join timeline as q1 on q1.market_id = p.market_id and p.t_us + 60000000 >= q1.from_us
-    asof left join timeline as q2 on q2.market_id = p.market_id and p.t_us + 300000000 >= q2.from_us
-    asof left join timeline as q3 on q3.market_id = p.market_id and p.t_us + 3600000000 >= q3.from_us
+    from keyed_probes as p
+    left join cands as q0
+        on q0.market_id = p.market_id and q0.bucket = p.b0 and q0.from_us <= p.t_us and p.t_us < q0.until_us
+    left join cands as q1
+        on q1.market_id = p.market_id and q1.bucket = p.b1
+        and q1.from_us <= p.t_us + 60000000 and p.t_us + 60000000 < q1.until_us
+    left join cands as q2
+        on q2.market_id = p.market_id and q2.bucket = p.b2
+        and q2.from_us <= p.t_us + 300000000 and p.t_us + 300000000 < q2.until_us
+    left join cands as q3
+        on q3.market_id = p.market_id and q3.bucket = p.b3
+        and q3.from_us <= p.t_us + 3600000000 and p.t_us + 3600000000 < q3.until_us
 ),
 
 statused as (
