@@ -16,9 +16,15 @@
 -- price_observed_at is when that quote / trade was observed, price_age_seconds = as_of - price_observed_at.
 -- market_class: 'scalar' when market_type = 'scalar', else 'binary' (kept apart in every calibration mart).
 -- Combo (multivariate) markets (dim_markets.is_combo) are left out, as they were before dim_markets included them.
--- incremental: day = coalesce(utc_date(close_time), date '9999-12-31')
+-- Incremental by the instant a row's price is taken at: a row reads only trades and quotes at or before its as_of
+-- (every lookup looks back; the first instant after open is the least one seen), so its day is as_of's day, and
+-- new rows change only the rows whose as_of is on or after their day (a market still open: its as_of are ahead).
+-- A row without an as_of (no close_time, or nothing seen since open) takes the close day, else the last day.
+-- A market whose dates change moves its rows: from the earliest day any of them can have (its open day or a week
+-- before its close).
+-- incremental: day = coalesce(utc_date(as_of), utc_date(close_time), date '9999-12-31')
 -- incremental: key = ticker
--- incremental: dim_markets diff (ticker, event_ticker, series_ticker, category, market_type, open_time, close_time, is_combo) at coalesce(utc_date(close_time), date '9999-12-31')
+-- incremental: dim_markets diff (ticker, event_ticker, series_ticker, category, market_type, open_time, close_time, is_combo) at coalesce(least(utc_date(open_time), utc_date(close_time - interval 7 days)), date '9999-12-31')
 -- incremental: stg_trades whole
 -- incremental: int_market_mids whole
 with markets as (

@@ -223,10 +223,11 @@ def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
         ),
         (
             "marts/fct_calibration_prices.sql",
-            "is_combo) at coalesce(utc_date(close_time), date '9999-12-31')",
+            "is_combo) at coalesce(least(utc_date(open_time), utc_date(close_time - interval 7 days)), "
+            "date '9999-12-31')",
             "is_combo) at date '9999-12-31'",
         ),
-        ("marts/fct_calibration_prices.sql", "stg_trades whole", "stg_trades by created_time"),
+        # fct_calibration_prices' `stg_trades whole`: test_a_price_at_close_reads_every_earlier_trade_of_its_market
         (
             "marts/fct_fill_edges.sql",
             "int_market_mids by observed_at, carry (ticker, source = 'ws_book')",
@@ -639,12 +640,13 @@ def test_an_instant_model_recomputes_from_an_hour_before_the_new_mids(tmp_path):
     assert got == [("a", D("0.650000")), ("b", None)]
 
 
-def _edited_sql(tmp_path, wrong: str) -> Path:
-    """A copy of the models with fct_effective_spreads' `ahead 1 hour` replaced by `wrong`."""
+def _edited_sql(tmp_path, wrong: str, right: str = "ahead 1 hour", model: str = "fct_effective_spreads") -> Path:
+    """A copy of the models with `right` in marts/<model>.sql replaced by `wrong`."""
     sql = tmp_path / "sql"
     shutil.copytree(warehouse.SQL_DIR, sql)
-    path = sql / "marts" / "fct_effective_spreads.sql"
-    path.write_text(path.read_text().replace("ahead 1 hour", wrong))
+    path = sql / "marts" / f"{model}.sql"
+    assert right in path.read_text()
+    path.write_text(path.read_text().replace(right, wrong))
     return sql
 
 
@@ -670,3 +672,77 @@ def test_an_ahead_in_an_unknown_unit_fails_the_build(tmp_path):
     _instant_lake(root)
     with pytest.raises(warehouse.ModelError, match="incremental"):
         warehouse.build(root.parent, db_path=str(tmp_path / "inc.duckdb"), sql_dir=sql, run_tests=False)
+
+
+def _closing_lake(root: Path) -> None:
+    """OPEN closes in five days and last traded two days ago; SHUT closed at midnight after T0 (its 1 h price at
+    23:00) and traded at 22:00. Both opened a week before T0."""
+    opened = {"open_time": at(days=-7)}
+    write_stream(
+        root,
+        "markets",
+        [
+            market("OPEN", "EV", **opened),
+            market("SHUT", "EV", status="closed", **opened, close_time=at(720)),
+        ],
+        run_id="r1",
+    )
+    write_stream(
+        root,
+        "trades",
+        [trade("o1", "OPEN", -2 * 1440, "0.30"), trade("s1", "SHUT", 600, "0.80")],
+        run_id="r1",
+    )
+
+
+def _closing_top_up(root: Path) -> None:
+    """Noon the day after T0: a trade of SHUT after its close, and one of a third market."""
+    write_stream(
+        root,
+        "trades",
+        [trade("s2", "SHUT", 1440, "0.10"), trade("x1", "OTHER", 1440, "0.55")],
+        run_id="r2",
+    )
+
+
+def _calibration_top_up(tmp_path, sql_dir=None) -> tuple[str, str]:
+    kw = {"sql_dir": sql_dir} if sql_dir else {}
+    root = tmp_path / "lake"
+    _closing_lake(root)
+    inc, full = str(tmp_path / "inc.duckdb"), str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=inc, run_tests=False, **kw)
+    _closing_top_up(root)
+    result = warehouse.build(root.parent, db_path=inc, run_tests=False, **kw)
+    assert result.ok, str(result)
+    assert hows(result)["fct_calibration_prices"] == "incremental"
+    warehouse.build(root.parent, db_path=full, run_tests=False, **kw)
+    return inc, full
+
+
+def test_a_price_at_close_reads_every_earlier_trade_of_its_market(tmp_path):
+    """fct_calibration_prices is recomputed from the day of the new trades by the day of each row's as_of: OPEN's
+    prices a day and an hour before its close (days ahead) are recomputed and still find its trade of two days
+    before (`stg_trades whole`); SHUT's trade after its close changes none of its prices. Equal to a full rebuild."""
+    inc, full = _calibration_top_up(tmp_path)
+    assert_same(inc, full)
+    con = duckdb.connect(inc, read_only=True)
+    got = con.execute(
+        "select ticker, horizon, price_source, implied_probability from fct_calibration_prices "
+        "where horizon in ('24h', '1h') order by ticker, horizon"
+    ).fetchall()
+    con.close()
+    assert got == [
+        ("OPEN", "1h", "trade", D("0.30")),
+        ("OPEN", "24h", "trade", D("0.30")),
+        ("SHUT", "1h", "trade", D("0.80")),
+        ("SHUT", "24h", "none", None),  # a day before its close it had not traded yet
+    ]
+
+
+def test_a_price_at_close_read_from_the_new_days_only_is_caught(tmp_path):
+    """With its trades read `by created_time` (only the new days), OPEN's recomputed prices lose the trade before
+    them: the comparison with a full rebuild fails (so `whole` is not vacuous)."""
+    sql = _edited_sql(tmp_path, "stg_trades by created_time", "stg_trades whole", "fct_calibration_prices")
+    inc, full = _calibration_top_up(tmp_path, sql)
+    with pytest.raises(AssertionError, match="fct_calibration_prices"):
+        assert_same(inc, full)
