@@ -226,6 +226,44 @@ def _ordinal(value) -> float:
     return float(value.toordinal())
 
 
+def instant_ordinal(value: dt.datetime) -> float:
+    """A TIMESTAMP(TZ) value as a fractional day ordinal, floored to the second (instant_literal() reads it back
+    exactly; never later than the value)."""
+    t = (value.astimezone(dt.UTC) if value.tzinfo else value).replace(microsecond=0)
+    return t.date().toordinal() + (t.hour * 3600 + t.minute * 60 + t.second) / 86_400
+
+
+@dataclass(frozen=True)
+class NewFiles:
+    """What changed in one stream since the last build: the files added, and the least partition day of the files
+    removed (POS: none). A source's dirt (`source_dirt`) is the least partition day of both."""
+
+    added: tuple[str, ...]
+    removed_day: float = POS
+
+    def least_instant(self, con, column: str) -> float:
+        """The earliest value of `column` among the added files' rows (fractional day, floored to the second), and
+        no later than the removed files' days: where an `instant` model's rows can change. An added file that
+        lacks the column, or a row whose value is null (the lake dated it by another column), counts from its
+        partition day."""
+        least = self.removed_day
+        if not self.added:
+            return least
+        listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in self.added) + "]"
+        reader = f"read_parquet({listed}, hive_partitioning = true, union_by_name = true)"
+        present = {r[0] for r in con.execute(f"describe select * from {reader}").fetchall()}
+        lo, nulls = (
+            con.execute(
+                f'select min("{column}"), count(*) filter (where "{column}" is null) from {reader}'
+            ).fetchone()
+            if column in present
+            else (None, 1)
+        )
+        if nulls:
+            return min(least, *(partition_day(f) for f in self.added))
+        return least if lo is None else min(least, instant_ordinal(lo))
+
+
 def day_literal(day: float) -> str:
     return f"date '{dt.date.fromordinal(int(day)).isoformat()}'"
 
@@ -305,22 +343,31 @@ def source_columns(con, streams) -> dict[str, str]:
 
 def source_dirt(
     con, snap, sql_dir: Path, full_refresh: bool, columns: dict[str, str]
-) -> tuple[dict, list, bool]:
-    """Per stream, the oldest day to recompute (NEG = everything, POS = unchanged), the rows to record, and whether
-    everything is rebuilt (a first build, `full_refresh`, changed models, lake root or variables). A stream whose
-    columns changed (a file with a new column) is rebuilt whole: its tables gain the column."""
+) -> tuple[dict, dict[str, NewFiles], list, bool]:
+    """Per stream, the oldest day to recompute (NEG = everything, POS = unchanged) and its changed files, the rows to
+    record, and whether everything is rebuilt (a first build, `full_refresh`, changed models, lake root or
+    variables). A stream whose columns changed (a file with a new column) is rebuilt whole: its tables gain the
+    column."""
     rows = _file_rows(snap)
     state = (snap.lake_root, sql_key(sql_dir), variables_key(con))
     if full_refresh or _state(con) != state:
-        return {s: NEG for s in snap.files}, rows, True
+        return {s: NEG for s in snap.files}, {}, rows, True
     old = set(map(tuple, con.execute(f"select stream, file, size, mtime_ns from {FILES_TABLE}").fetchall()))
-    changed = old.symmetric_difference(rows)
+    new = set(rows)
     old_columns = dict(con.execute(f"select stream, columns from {COLUMNS_TABLE}").fetchall())
     dirt = {s: POS if old_columns.get(s) == columns.get(s) else NEG for s in snap.files}
-    for stream, file, _, _ in changed:
+    added: dict[str, list[str]] = {}
+    removed: dict[str, float] = {}  # a file rewritten in place is both removed (its old rows) and added
+    for stream, file, _, _ in new - old:
         if stream in dirt:
             dirt[stream] = min(dirt[stream], partition_day(file))
-    return dirt, rows, False
+            added.setdefault(stream, []).append(file)
+    for stream, file, _, _ in old - new:
+        if stream in dirt:
+            dirt[stream] = min(dirt[stream], partition_day(file))
+            removed[stream] = min(removed.get(stream, POS), partition_day(file))
+    changes = {s: NewFiles(tuple(sorted(added.get(s, ()))), removed.get(s, POS)) for s in added.keys() | removed}
+    return dirt, changes, rows, False
 
 
 def record(con, snap, sql_dir: Path, rows, columns: dict[str, str]) -> None:
@@ -357,9 +404,12 @@ def plan(
     dirt: dict[str, float],
     olds: set[str] = frozenset(),
     model: str = "",
+    new_files: dict[str, NewFiles] | None = None,
 ) -> float:
     """The model's dirty day: POS keep, NEG rebuild whole, else recompute days >= it. `olds`: the inputs whose
-    previous table is kept aside (`old_table`) for a `diff`; `model`: the model's table (for `runs`)."""
+    previous table is kept aside (`old_table`) for a `diff`; `model`: the model's table (for `runs`); `new_files`:
+    the changed files of each source view, from which a model with an `instant` (a column of its source) takes
+    the least new instant instead of the partition day."""
     if all(dirt.get(d, NEG) == POS for d in deps):
         return POS
     if spec is None:
@@ -376,6 +426,8 @@ def plan(
         elif spec.all_rows and rule.day is None and rule.ahead != REBUILD:
             continue  # read whole, and every row is recomputed anyway
         else:
+            if spec.instant and v != NEG and d in (new_files or {}):
+                v = new_files[d].least_instant(con, spec.instant)
             v -= rule.ahead
             if rule.held and v not in (NEG, POS):
                 v = min(v, _held_day(con, d, rule, v))

@@ -364,15 +364,18 @@ def _build_snapshot(
             live_views.append(live_view)
         clock.lap("source_views")
         columns = incremental.source_columns(con, snap.files)
-        by_stream, file_rows, everything = incremental.source_dirt(con, snap, sql_dir, full_refresh, columns)
+        by_stream, changes, file_rows, everything = incremental.source_dirt(
+            con, snap, sql_dir, full_refresh, columns
+        )
         dirt = {s.view: by_stream[s.stream] for s in sources}
+        new_files = {s.view: changes[s.stream] for s in sources if s.stream in changes}
         diffed = {d for m in models if m.incremental for d, r in m.incremental.inputs.items() if r.diff}
         olds: set[str] = set()
         clock.lap("source_dirt")
         for m in models:
             t0 = time.perf_counter()
             try:
-                result = _build_model(con, m, deps[m.name], dirt, diffed, olds, not everything)
+                result = _build_model(con, m, deps[m.name], dirt, diffed, olds, new_files, not everything)
             except Exception as exc:
                 if m.layer == "staging":  # only staging reads the lake
                     _moved(snap, exc)
@@ -416,6 +419,7 @@ def _build_model(
     dirt: dict[str, float],
     diffed: set[str],
     olds: set[str],
+    new_files: dict[str, incremental.NewFiles],
     compare_small: bool = False,
 ) -> ModelResult:
     """Keep, recompute from a day, or rebuild `m` whole (see `incremental.py`); sets `dirt[m.name]`. A table some
@@ -424,7 +428,7 @@ def _build_model(
     with its previous one, and when equal it is unchanged (+inf) for the models that read it."""
     old = _existing_kind(con, m.name)
     spec = m.incremental
-    day = incremental.plan(con, spec, deps, dirt, olds, m.name) if old == m.kind else incremental.NEG
+    day = incremental.plan(con, spec, deps, dirt, olds, m.name, new_files) if old == m.kind else incremental.NEG
     if day == incremental.POS:
         dirt[m.name] = day
         rows = con.execute(f"select count(*) from {m.name}").fetchone()[0]
@@ -432,8 +436,9 @@ def _build_model(
     if day != incremental.NEG:
         rows = incremental.recompute(con, m, spec, deps, day)
         if rows >= 0:
-            # its readers see whole days (an `instant` model's day, from an hour before midnight, is the day before)
-            dirt[m.name] = float(math.floor(day))
+            # an `instant` model's readers see the instant it was recomputed from (a reader by day floors it); other
+            # models recompute whole days
+            dirt[m.name] = day if spec.instant else float(math.floor(day))
             since = incremental.day_literal(day).split("'")[1]
             where = None if spec.all_rows else incremental.rows_since(spec, day)
             return ModelResult(m.name, m.kind, rows, 0.0, "incremental", since, rows_where=where)

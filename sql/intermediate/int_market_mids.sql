@@ -17,6 +17,7 @@
 -- at the instant they look (fresh), else fall back to the latest REST quote, and report the quote's source and
 -- age (int_market_marks, fct_effective_spreads, fct_pnl_daily).
 -- incremental: day = utc_date(observed_at)
+-- incremental: instant = observed_at
 -- incremental: stg_orderbook_snapshots by snapshot_ts
 -- incremental: stg_market_history by _loaded_at
 -- incremental: stg_candlesticks by end_period_ts

@@ -3,6 +3,7 @@
 -- How (#20): only the keys loaded more than once are ranked; the others (almost every candle) pass through
 -- without the sort a window over every row costs.
 -- incremental: day = utc_date(end_period_ts)
+-- incremental: instant = end_period_ts
 -- incremental: src_candlesticks by date
 with source as (
     select * from src_candlesticks

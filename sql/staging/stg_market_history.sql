@@ -1,6 +1,7 @@
 -- grain: one row per (ticker, _loaded_at): every observed market state, duplicates within one load removed
 -- purpose: the full market history (prices, status) for spreads and lifecycle analysis.
 -- incremental: day = utc_date(_loaded_at)
+-- incremental: instant = _loaded_at
 -- incremental: src_markets by date
 with source as (
     select * from src_markets

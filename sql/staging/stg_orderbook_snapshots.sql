@@ -3,6 +3,7 @@
 -- How (#20): only the keys loaded more than once are ranked; the others (almost every level) pass through without
 -- the sort a window over every row costs.
 -- incremental: day = utc_date(snapshot_ts)
+-- incremental: instant = snapshot_ts
 -- incremental: src_orderbook_snapshots by date
 with source as (
     select * from src_orderbook_snapshots

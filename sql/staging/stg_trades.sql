@@ -4,8 +4,12 @@
 --   own record, re-pullable), else the first WebSocket receipt. trade_source = rest | ws says which; received_at
 --   and connection_id are set for ws rows only. Within REST a trade loaded twice keeps its first load.
 --   taker_book_side falls back to taker_outcome_side, then the legacy taker_side (yes = bid, no = ask).
+-- Incremental from the least new instant (not the whole day): a trade's rows share its created_time, but the REST
+-- and WebSocket feeds may state it to different precision (seconds, milliseconds), so the REST window starts an
+-- hour early (a REST row must replace its WebSocket twin however the two times were cut).
 -- incremental: day = utc_date(created_time)
--- incremental: src_trades by date
+-- incremental: instant = created_time
+-- incremental: src_trades by date, ahead 1 hours
 -- incremental: src_ws_trades by date, ahead 1, before 1
 with rest as (
     select *, 'rest' as trade_source from src_trades

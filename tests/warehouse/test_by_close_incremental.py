@@ -153,7 +153,7 @@ def test_a_top_up_recomputes_only_the_partials_of_its_days(tmp_path):
     assert marked[0] > 0
     assert con.execute(
         "select count(*) filter (where max_mid_age_seconds = -1), count(*) from fct_effective_spreads_by_close_daily where trade_date < date '2026-11-20'"
-    ).fetchone() == (4, 5)  # fct_effective_spreads recomputes from the day before (its mids `ahead 1`)
+    ).fetchone() == (5, 5)  # fct_effective_spreads recomputes from an hour before the new quote, on this day
     # the marts are the partials' sums: every quote observed once, six trades
     got = con.execute(
         "select (select sum(observations) from fct_spreads_by_close where ticker = 'K1'), "

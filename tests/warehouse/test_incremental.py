@@ -619,8 +619,8 @@ def _instant_top_up(root: Path) -> None:
 
 def test_an_instant_model_recomputes_from_an_hour_before_the_new_mids(tmp_path):
     """fct_effective_spreads (`instant = created_time`, mids `ahead 1 hour`): a book landed after midnight changes
-    the +1 h lookup of a trade before it; the top-up recomputes from 23:00 the day before, not that whole day, and
-    equals a full rebuild."""
+    the +1 h lookup of a trade before it; the top-up recomputes from an hour before the new book (its instant, not
+    its day: the mids are recomputed from the book's instant too), not that whole day, and equals a full rebuild."""
     root = tmp_path / "lake"
     _instant_lake(root)
     inc, full = str(tmp_path / "inc.duckdb"), str(tmp_path / "full.duckdb")
@@ -629,7 +629,7 @@ def test_an_instant_model_recomputes_from_an_hour_before_the_new_mids(tmp_path):
     result = warehouse.build(root.parent, db_path=inc)
     assert result.ok, str(result)
     es = next(m for m in result.models if m.name == "fct_effective_spreads")
-    assert es.how == "incremental" and "timestamptz '2026-11-20 23:00:00+00'" in es.rows_where, es
+    assert es.how == "incremental" and "timestamptz '2026-11-20 23:39:30+00'" in es.rows_where, es
     warehouse.build(root.parent, db_path=full, run_tests=False)
     assert_same(inc, full)
     con = duckdb.connect(inc, read_only=True)
