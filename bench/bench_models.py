@@ -13,9 +13,10 @@ warehouse's alone): `warehouse.build` into a fresh DuckDB file (every model; the
 no-change build twice (`if_changed`, what `kalshi-lake build` does; and the incremental pass keeping every model),
 then a 15-minute pull landed as new files (`top_up`) built incrementally (its phases, process CPU, the models
 rebuilt whole and why, and its checks timed apart: those reading only kept models are skipped), the next
-15-minute pull built the same way (`next_top_up_*`: a top-up after a top-up), a third pull landing at noon of the
-last generated day (`noon_top_up_*`: the first two land just after midnight, when the new day has no rows yet, the
-cheapest case for a recompute; at noon the dirty day already holds half a day of rows), and beside them, as
+15-minute pull built the same way (`next_top_up_*`: a top-up after a top-up), a pull landing at noon of that new
+day (`noon_top_up_*`: the first two land just after midnight, when the new day has no rows yet, the cheapest case
+for a recompute by day; the morning between lands first as one catch-up pull, built untimed, so at noon the day
+holds half a day of rows and nothing after them, as on a 15-minute schedule), and beside them, as
 the baseline of the same run, the same lake rebuilt whole (`full_refresh`). Prints a table on stderr and one JSON summary as the last
 stdout line (read by `python -m bench --models`). Seconds, rows, peak RSS (MB).
 
@@ -435,8 +436,12 @@ def measure(lake_dir: Path, trades: int, markets: int) -> dict:
     top_up(lake_dir / "lake", trades, markets, seed=9, pull=1)
     inc2_s, inc2 = _build(lake_dir, run_tests=True)
     # a pull at noon: the two pulls above land just after midnight on a day with no rows yet, the cheapest case for
-    # a recompute by day or from an instant; at noon the dirty day already holds half a day of rows
-    top_up(lake_dir / "lake", trades, markets, seed=10, pull=2, at_us=START_US + 29 * DAY_US + DAY_US // 2)
+    # a recompute by day; at noon the day already holds half a day of rows. The morning's pulls land first (one
+    # catch-up of 00:30-12:00, built untimed), so the lake is current up to noon, as it is for a 15-minute schedule
+    day30 = START_US + 30 * DAY_US
+    top_up(lake_dir / "lake", trades, markets, minutes=690, seed=10, pull=2, at_us=day30 + 30 * 60_000_000)
+    _build(lake_dir, run_tests=True)
+    top_up(lake_dir / "lake", trades, markets, seed=11, pull=3, at_us=day30 + DAY_US // 2)
     noon_s, noon = _build(lake_dir, run_tests=True)
     refresh_s, refresh = _build(lake_dir, full_refresh=True)  # the baseline: the same lake rebuilt whole
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
