@@ -366,7 +366,9 @@ def source_dirt(
         if stream in dirt:
             dirt[stream] = min(dirt[stream], partition_day(file))
             removed[stream] = min(removed.get(stream, POS), partition_day(file))
-    changes = {s: NewFiles(tuple(sorted(added.get(s, ()))), removed.get(s, POS)) for s in added.keys() | removed}
+    changes = {
+        s: NewFiles(tuple(sorted(added.get(s, ()))), removed.get(s, POS)) for s in added.keys() | removed
+    }
     return dirt, changes, rows, False
 
 
@@ -640,6 +642,13 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
     if spec.all_rows:
         return con.execute(f"select count(*) from {model.name}").fetchone()[0]
     nulls, total = con.execute(
-        f"select count(*) filter (where ({spec.day}) is null), count(*) from {model.name}"
+        f"select count(*) filter (where {null_day(spec.day)}), count(*) from {model.name}"
     ).fetchone()
     return -1 if nulls else total
+
+
+def null_day(day_expr: str) -> str:
+    """A test that a row's day is null; for `utc_date(<column>)` the column's own (null exactly when the day is,
+    and cheaper than computing every row's day)."""
+    m = _UTC_DATE.match(day_expr)
+    return f"{m.group(1)} is null" if m else f"({day_expr}) is null"

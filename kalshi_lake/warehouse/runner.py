@@ -234,13 +234,14 @@ def order_models(models: list[Model]) -> list[Model]:
     return ordered
 
 
-def _existing_kind(con, name: str) -> str | None:
-    row = con.execute(
-        "select 'view' from duckdb_views() where view_name = ? and schema_name = 'main' and not internal "
-        "union all select 'table' from duckdb_tables() where table_name = ? and schema_name = 'main'",
-        [name, name],
-    ).fetchone()
-    return row[0] if row else None
+def _existing_kinds(con) -> dict[str, str]:
+    """Each view and table of the main schema: its kind ('view' or 'table'), read once per build."""
+    return dict(
+        con.execute(
+            "select view_name, 'view' from duckdb_views() where schema_name = 'main' and not internal "
+            "union all select table_name, 'table' from duckdb_tables() where schema_name = 'main'"
+        ).fetchall()
+    )
 
 
 def build_models(
@@ -371,11 +372,15 @@ def _build_snapshot(
         new_files = {s.view: changes[s.stream] for s in sources if s.stream in changes}
         diffed = {d for m in models if m.incremental for d, r in m.incremental.inputs.items() if r.diff}
         olds: set[str] = set()
+        kinds = _existing_kinds(con)
         clock.lap("source_dirt")
         for m in models:
             t0 = time.perf_counter()
             try:
-                result = _build_model(con, m, deps[m.name], dirt, diffed, olds, new_files, not everything)
+                result = _build_model(
+                    con, m, deps[m.name], dirt, diffed, olds, new_files, kinds.get(m.name), not everything
+                )
+                kinds[m.name] = m.kind
             except Exception as exc:
                 if m.layer == "staging":  # only staging reads the lake
                     _moved(snap, exc)
@@ -420,15 +425,17 @@ def _build_model(
     diffed: set[str],
     olds: set[str],
     new_files: dict[str, incremental.NewFiles],
+    old: str | None,
     compare_small: bool = False,
 ) -> ModelResult:
     """Keep, recompute from a day, or rebuild `m` whole (see `incremental.py`); sets `dirt[m.name]`. A table some
-    model reads with `diff` is kept aside (`incremental.old_table`, name added to `olds`) when rebuilt whole.
-    `compare_small` (not a rebuild of everything): a table of at most `SAME_ROWS` rows rebuilt whole is compared
+    model reads with `diff` is kept aside (`incremental.old_table`, name added to `olds`) when rebuilt whole. `old`:
+    the kind of what the warehouse holds under its name (None: nothing). `compare_small` (not a rebuild of everything): a table of at most `SAME_ROWS` rows rebuilt whole is compared
     with its previous one, and when equal it is unchanged (+inf) for the models that read it."""
-    old = _existing_kind(con, m.name)
     spec = m.incremental
-    day = incremental.plan(con, spec, deps, dirt, olds, m.name, new_files) if old == m.kind else incremental.NEG
+    day = (
+        incremental.plan(con, spec, deps, dirt, olds, m.name, new_files) if old == m.kind else incremental.NEG
+    )
     if day == incremental.POS:
         dirt[m.name] = day
         rows = con.execute(f"select count(*) from {m.name}").fetchone()[0]
@@ -473,7 +480,9 @@ def _build_model(
     con.execute(f"create or replace {m.kind} {m.name} as\n{m.sql}")
     rows = con.execute(f"select count(*) from {m.name}").fetchone()[0] if m.kind == "table" else -1
     if spec is not None and spec.never_null and not spec.all_rows:  # the promise a recompute relies on
-        dayless = con.execute(f"select count(*) from {m.name} where ({spec.day}) is null").fetchone()[0]
+        dayless = con.execute(
+            f"select count(*) from {m.name} where {incremental.null_day(spec.day)}"
+        ).fetchone()[0]
         if dayless:
             raise WarehouseError(
                 f"its '-- incremental: day = {spec.day}, never null' is broken: {dayless} row(s) have a null day"

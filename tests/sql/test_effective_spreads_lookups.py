@@ -39,7 +39,26 @@ def quote_instants(rng: random.Random) -> dict[str, list[float]]:
 
 
 def lookup_minutes(rng: random.Random) -> list[float]:
-    base = [-5, 0, 9.999, 10, 30, 59, 59.5, 60, 60.5, 61 + 0.5 / 60, 61.01, 120, 124, 179, 180, 239.99, 300, 400]
+    base = [
+        -5,
+        0,
+        9.999,
+        10,
+        30,
+        59,
+        59.5,
+        60,
+        60.5,
+        61 + 0.5 / 60,
+        61.01,
+        120,
+        124,
+        179,
+        180,
+        239.99,
+        300,
+        400,
+    ]
     return base + [rng.uniform(-10, 420) for _ in range(300)]
 
 

@@ -640,7 +640,9 @@ def test_an_instant_model_recomputes_from_an_hour_before_the_new_mids(tmp_path):
     assert got == [("a", D("0.650000")), ("b", None)]
 
 
-def _edited_sql(tmp_path, wrong: str, right: str = "ahead 1 hour", model: str = "fct_effective_spreads") -> Path:
+def _edited_sql(
+    tmp_path, wrong: str, right: str = "ahead 1 hour", model: str = "fct_effective_spreads"
+) -> Path:
     """A copy of the models with `right` in marts/<model>.sql replaced by `wrong`."""
     sql = tmp_path / "sql"
     shutil.copytree(warehouse.SQL_DIR, sql)

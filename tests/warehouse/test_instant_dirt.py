@@ -40,15 +40,15 @@ def test_a_null_instant_counts_from_the_partition_days(tmp_path):
         tmp_path, "trades", [trade("a", TK, 60, "0.5"), trade("b", TK, 90, "0.5", created_time=None)]
     )
     assert len(files) == 2
-    assert NewFiles(tuple(map(str, files))).least_instant(duckdb.connect(), "created_time") == _day("2026-11-20")
+    assert NewFiles(tuple(map(str, files))).least_instant(duckdb.connect(), "created_time") == _day(
+        "2026-11-20"
+    )
 
 
 def _lake(root: Path) -> None:
     """A morning of trades and books (T0 = 12:00 UTC), and one trade seen only on the WebSocket at 13:00:05, its
     time cut to the second."""
-    write_stream(
-        root, "trades", [trade(f"t{i}", TK, -600 + 30 * i, "0.40") for i in range(20)], run_id="r1"
-    )
+    write_stream(root, "trades", [trade(f"t{i}", TK, -600 + 30 * i, "0.40") for i in range(20)], run_id="r1")
     books = []
     for i in range(20):
         books += book(TK, -601 + 30 * i, yes=[("0.38", 5)], no=[("0.58", 5)])
