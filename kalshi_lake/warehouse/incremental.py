@@ -494,20 +494,32 @@ def _held_day(con, d: str, rule: InputRule, day: float) -> float:
     return POS if least is None else _ordinal(least)
 
 
-def _carried(con, d: str, src: str, rule: InputRule, lo: str, keyed: str) -> str:
+CARRIED = "_inc_last_"  # the prefix of the temp tables of each carry group's last instant (`_carried`)
+
+
+def _carried(con, d: str, src: str, rule: InputRule, lo: str, keyed: str) -> tuple[str, str | None]:
     """A query of the rows of `src` (input `d`) at each carry group's last instant before `lo` (what an ASOF join at
-    the window's start finds). Each group's last instant comes from a GROUP BY over the group and `day` columns
-    alone (temp table `_inc_last_<d>`), and the rows are then read only where they can be: the groups last seen
-    within the day before `lo` from that day's rows, the others (markets quiet for longer) from their oldest last
-    instant on. Exact: a group's rows at its last instant are in exactly one of the two ranges."""
-    last, parts = f"_inc_last_{d}", split_top(rule.carry)
+    the window's start finds), and the temp table to drop once the model is recomputed (None: kept for the build's
+    other models). Each group's last instant comes from a GROUP BY over the group and `day` columns alone (a temp
+    table named after the input, groups, `day` and `lo`: models reading one input with the same carry from the same
+    instant share it; `drop_carried` drops them after the models), and the rows are then read only where they can
+    be: the groups last seen within the day before `lo` from that day's rows, the others (markets quiet for longer)
+    from their oldest last instant on. Exact: a group's rows at its last instant are in exactly one of the two
+    ranges."""
+    shared = keyed == "true"  # else restricted to the recomputed keys of this model
+    digest = hashlib.sha256(f"{src}\n{rule.carry}\n{rule.day}\n{lo}".encode()).hexdigest()[:12]
+    last, parts = f"{CARRIED}{d}_{digest}{'' if shared else '_keyed'}", split_top(rule.carry)
     # grouped by the carry expressions themselves, not a row() of them (hashing a struct costs ~3x per row)
     groups = ", ".join(f"{p} as _inc_g{i}" for i, p in enumerate(parts))
     same = " and ".join(f"({p}) is not distinct from _l._inc_g{i}" for i, p in enumerate(parts))
-    con.execute(
-        f"create or replace temp table {last} as select {groups}, max({rule.day}) as _inc_t from {src} "
-        f"where ({rule.day}) < {lo} and {keyed} group by all"
-    )
+    known = con.execute(
+        "select count(*) from duckdb_tables() where temporary and table_name = ?", [last]
+    ).fetchone()[0]
+    if not (shared and known):
+        con.execute(
+            f"create or replace temp table {last} as select {groups}, max({rule.day}) as _inc_t from {src} "
+            f"where ({rule.day}) < {lo} and {keyed} group by all"
+        )
     recent = f"({lo} - interval 1 day)"
     oldest = con.execute(f"select min(_inc_t) filter (where _inc_t < {recent}) from temp.{last}").fetchone()[
         0
@@ -520,10 +532,20 @@ def _carried(con, d: str, src: str, rule: InputRule, lo: str, keyed: str) -> str
         )
 
     within = rows(f"({rule.day}) >= {recent} and ({rule.day}) < {lo}", f"_inc_t >= {recent}")
+    own = None if shared else last
     if oldest is None:
-        return within
+        return within, own
     older = f"({rule.day}) >= {_literal(oldest)} and ({rule.day}) < {recent}"
-    return f"{within} union all {rows(older, f'_inc_t < {recent}')}"
+    return f"{within} union all {rows(older, f'_inc_t < {recent}')}", own
+
+
+def drop_carried(con) -> None:
+    """Drop the carry tables `_carried` kept for the build's models (after the last model)."""
+    names = con.execute(
+        "select table_name from duckdb_tables() where temporary and starts_with(table_name, ?)", [CARRIED]
+    ).fetchall()
+    for (name,) in names:
+        con.execute(f"drop table temp.{name}")
 
 
 def split_top(text: str) -> list[str]:
@@ -618,8 +640,10 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> int:
                 if (
                     rule.carry
                 ):  # and what stands at the window's start: each group's rows at its last instant before
-                    body += " union all " + _carried(con, d, src, rule, starts[d], keyed)
-                    temps.append(f"_inc_last_{d}")
+                    carried, own = _carried(con, d, src, rule, starts[d], keyed)
+                    body += " union all " + carried
+                    if own:
+                        temps.append(own)
             con.execute(f"create or replace temp view {d} as {body}")
             shadows.append(d)
         con.execute(f"delete from {model.name} where {mine}")

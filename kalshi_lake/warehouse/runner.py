@@ -389,6 +389,7 @@ def _build_snapshot(
             results.append(result)
             if on_model is not None:
                 on_model(result)
+        incremental.drop_carried(con)
         clock.lap("models")
         for name in olds:
             con.execute(f"drop table {incremental.old_table(name)}")

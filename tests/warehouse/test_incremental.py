@@ -503,11 +503,15 @@ def test_carried_rows_are_each_groups_last_rows_before_the_window_however_old():
         "('C', timestamptz '2026-01-10 02:00:00+00', 9)) as t(k, ts, v)"  # C: only in the window
     )
     rule = inc.InputRule("ts", carry="k")
-    got = con.execute(
-        f"select v from ({inc._carried(con, 'q', 'q', rule, inc.day_literal(float(date(2026, 1, 10).toordinal())), 'true')}) order by v"
-    ).fetchall()
-    assert inc.day_literal(float(date(2026, 1, 10).toordinal())) == "date '2026-01-10'"
-    assert got == [(1,), (4,), (5,), (7,)]
+    lo = inc.day_literal(float(date(2026, 1, 10).toordinal()))
+    assert lo == "date '2026-01-10'"
+    carried, own = inc._carried(con, "q", "q", rule, lo, "true")
+    assert own is None  # kept for the build's other models reading q with this carry from this instant
+    assert con.execute(f"select v from ({carried}) order by v").fetchall() == [(1,), (4,), (5,), (7,)]
+    # a second model reading the same input the same way uses the same table; the build drops it at the end
+    assert inc._carried(con, "q", "q", rule, lo, "true") == (carried, None)
+    inc.drop_carried(con)
+    assert con.execute("select count(*) from duckdb_tables() where temporary").fetchone() == (0,)
 
 
 def test_a_table_rebuilt_whole_that_comes_out_unchanged_keeps_its_readers(tmp_path):
