@@ -41,7 +41,15 @@ whole days; with `instant = <ts>` (a per-row model such as one row per trade, wh
 time) it is recomputed from the instant X itself: its rows at `<ts>` >= X, reading the inputs whose `by` is a
 timestamp from X - before on (their `carry` rows at X), and the others by whole days. Promised: an output row at
 instant t reads only rows of those inputs at instants >= t - before (plus the carried ones) and its day is the UTC
-day of `<ts>`. Its readers see whole days (dirty from X's day).
+day of `<ts>`. Its readers with an `instant` see X itself; the others floor it to X's day.
+
+Dirty instants. A `src_` input of an `instant` model is dirty not from its partition day but from the least new
+instant: the least value, among the rows of the files added since the last build, of the source column named as
+the model's `instant` (`NewFiles.least_instant`: floored to the second; an added file lacking that column or with a
+null in it counts from its partition day, a removed file from its partition day). So a 15-minute pull at noon
+recomputes the staging rows from noon, not from midnight, and the `instant` models reading them (the mids, the
+effective spreads) from there too. Promised by such a staging model: an output row's `<ts>` is the value of that
+column in the source rows it comes from (a deduplication keeps one of the rows of one instant).
 
 Data-dependent bounds (for rows not bounded by day alone):
 - `carry (...), held`: a carried row's own output changes too (it holds until the next row of its group, a `lead()`):
