@@ -133,22 +133,29 @@ create or replace macro next_lookup_at(t, a1, a2, a3, a4) as
   );
 
 -- Bucketed lookups (fct_effective_spreads): "the latest quote of a market at or before instant p" as a hash join
--- instead of an ASOF join (#20: DuckDB's ASOF sorts every probe row with its whole payload, ~4x the cost at 10M
--- trades). Each quote holds over [from_us, until_us) (until the market's next quote); time is cut into buckets
--- inside each UTC hour, and a quote is listed in every bucket of its hour its interval touches (plus, per hour a
--- lookup lands in, the quote current at the hour's start). A lookup at p then joins on (market, the bucket of p)
--- and keeps the one listed quote with from_us <= p < until_us. The bucket width adapts to the hour's density:
--- about four quotes start in each bucket, so a busy hour (a recorded book) gets narrow buckets and a quiet hour
--- one bucket.
--- lookup_width(n): the bucket width (µs) of an hour in which n quotes of the market start (n = 0: one bucket).
-create or replace macro lookup_width(n) as 3600000000 // greatest(1, n // 4) + 1;
+-- instead of an ASOF join (#20: DuckDB's ASOF sorts every probe row with its whole payload, ~2x the cost at 10M
+-- trades). Each quote holds over [from_us, until_us) (until the market's next quote). A market's time is cut into
+-- regions (whole hours, a power of two, about 16 of its quotes in each), a region into buckets (about four quotes
+-- starting in each: a busy stretch of a recorded book gets narrow buckets, a quiet region one), and a quote is
+-- listed in every bucket of its region its interval touches, plus, in each later region up to the market's last
+-- lookup, the quote current at the region's start. A lookup at p joins on (market, the bucket of p) and keeps the
+-- one listed quote with from_us <= p < until_us.
+-- lookup_region(n, first_us, last_us): the region length (µs) of a market whose n quotes start between first_us
+-- and last_us (epoch µs): 1 hour times the power of two nearest below 16 quotes a region, at most 1,024 hours.
+create or replace macro lookup_region(n, first_us, last_us) as
+  3600000000 * (cast(1 as bigint) << least(10, greatest(0,
+    cast(floor(log2(16.0 * ((last_us - first_us) // 3600000000 + 1) / n)) as integer))));
 
--- lookup_bucket(p, hour, width): the start (epoch µs) of the bucket of hour `hour` (epoch µs // 3600000000)
--- holding instant p (epoch µs, inside that hour).
-create or replace macro lookup_bucket(p, hour, width) as
-  hour * 3600000000 + (p - hour * 3600000000) // width * width;
+-- lookup_width(n, region_us): the bucket width (µs) of a region in which n quotes start (n = 0: one bucket).
+create or replace macro lookup_width(n, region_us) as region_us // greatest(1, n // 4) + 1;
 
--- probe_bucket(p, hour, width, next_width): the bucket of p when p lies in `hour` (width) or in the next hour
--- (next_width): a lookup at most an hour after a trade.
-create or replace macro probe_bucket(p, hour, width, next_width) as
-  case when p // 3600000000 = hour then lookup_bucket(p, hour, width) else lookup_bucket(p, hour + 1, next_width) end;
+-- lookup_bucket(p, region, region_us, width): the start (epoch µs) of the bucket of region `region` (epoch µs //
+-- region_us) holding instant p (epoch µs, inside that region).
+create or replace macro lookup_bucket(p, region, region_us, width) as
+  region * region_us + (p - region * region_us) // width * width;
+
+-- probe_bucket(p, region, region_us, width, next_width): the bucket of p when p lies in `region` (width) or in the
+-- next one (next_width): a lookup at most an hour after a trade, and a region at least an hour.
+create or replace macro probe_bucket(p, region, region_us, width, next_width) as
+  case when p // region_us = region then lookup_bucket(p, region, region_us, width)
+  else lookup_bucket(p, region + 1, region_us, next_width) end;

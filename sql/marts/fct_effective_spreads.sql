@@ -59,19 +59,33 @@ latest as (
         ticker,
         observed_at,
         last_value(ws ignore nulls) over w as ws,
-        last_value(rest ignore nulls) over w as rest
+        last_value(rest ignore nulls) over w as rest,
+        lead(observed_at) over w as next_at
     from quotes
     window w as (partition by ticker order by observed_at rows between unbounded preceding and current row)
 ),
 
+-- each market's quotes: its dense integer id, and the length of its regions (whole hours, a power of two: about
+-- 16 of its quotes start in one; macros.sql lookup_region())
 markets as (
-    select ticker, row_number() over () as market_id from (select distinct ticker from latest)
+    select
+        ticker,
+        row_number() over () as market_id,
+        first_us,
+        lookup_region(n, first_us, last_us) as region_us
+    from (
+        select ticker, count(*) as n, epoch_us(min(observed_at)) as first_us, epoch_us(max(observed_at)) as last_us
+        from latest
+        group by ticker
+    )
 ),
 
 timeline as (
     select
         m.market_id,
+        m.region_us,
         epoch_us(l.observed_at) as from_us,
+        coalesce(epoch_us(l.next_at), 9223372036854775807) as until_us,
         l.ws.mid is not null as is_ws,
         case when l.ws.mid is not null then l.ws.mid else l.rest.mid end as mid,
         case when l.ws.mid is not null then l.ws.at else l.rest.at end as quote_at,
@@ -84,75 +98,82 @@ probes as (
     select
         t.* exclude (ticker),
         m.market_id,
+        m.region_us,
         case when m.market_id is null then t.ticker end as unquoted_ticker,
         epoch_us(t.created_time) as t_us
     from trades as t
     left join markets as m using (ticker)
 ),
 
--- each quote of the timeline with the end of its interval (the market's next quote), its hour and that hour's
--- bucket width
-spans as (
-    select
-        *,
-        coalesce(lead(from_us) over (partition by market_id order by from_us), 9223372036854775807) as until_us,
-        from_us // 3600000000 as hour,
-        lookup_width(count(*) over (partition by market_id, from_us // 3600000000)) as width
-    from timeline
-),
-
--- the bucket width of every (market, hour) a quote starts in (an hour without one: lookup_width(0))
+-- the bucket width of every (market, region) a quote starts in (a region without one: lookup_width(0, ...))
 widths as (
-    select distinct market_id, hour, width from spans
+    select market_id, from_us // region_us as region, lookup_width(count(*), any_value(region_us)) as width
+    from timeline
+    group by all
 ),
 
--- a trade's four instants lie in its hour or the next one
-probe_hours as (
+-- each quote of the timeline with its region and that region's bucket width
+spans as (
+    select t.*, w.region, w.width
+    from timeline as t
+    left join widths as w on w.market_id = t.market_id and w.region = t.from_us // t.region_us
+),
+
+-- a trade's four instants lie in its region or the next one (a region is at least an hour)
+probe_regions as (
     select
         p.*,
-        p.t_us // 3600000000 as hour,
-        coalesce(h0.width, lookup_width(0)) as width,
-        coalesce(h1.width, lookup_width(0)) as next_width
+        p.t_us // p.region_us as region,
+        coalesce(w0.width, lookup_width(0, p.region_us)) as width,
+        coalesce(w1.width, lookup_width(0, p.region_us)) as next_width
     from probes as p
-    left join widths as h0 on h0.market_id = p.market_id and h0.hour = p.t_us // 3600000000
-    left join widths as h1 on h1.market_id = p.market_id and h1.hour = p.t_us // 3600000000 + 1
+    left join widths as w0 on w0.market_id = p.market_id and w0.region = p.t_us // p.region_us
+    left join widths as w1 on w1.market_id = p.market_id and w1.region = p.t_us // p.region_us + 1
 ),
 
-probed_hours as (
-    select distinct market_id, unnest([hour, hour + 1]) as hour
-    from probe_hours
-    where market_id is not null
+-- every region of a market after its first quote's, up to its last lookup's
+regions as (
+    select
+        m.market_id,
+        m.region_us,
+        unnest(range(m.first_us // m.region_us + 1, l.last_us // m.region_us + 1)) as region
+    from markets as m
+    join (
+        select market_id, max(t_us) + 3600000000 as last_us from probes where market_id is not null group by all
+    ) as l using (market_id)
 ),
 
--- each quote in every bucket of its hour that its interval touches, and in every hour a lookup lands in the quote
--- current at the hour's start (a quote held across hours is listed only in the hours lookups need)
+-- each quote in every bucket of its region that its interval touches, and in every later region the quote current
+-- at the region's start (listed in its buckets up to the next quote)
 cands as (
     select
         market_id,
-        unnest(range(lookup_bucket(from_us, hour, width), least(until_us, (hour + 1) * 3600000000), width)) as bucket,
+        unnest(range(
+            lookup_bucket(from_us, region, region_us, width), least(until_us, (region + 1) * region_us), width
+        )) as bucket,
         from_us, until_us, is_ws, mid, quote_at, source
     from spans
     union all
     select
-        h.market_id,
-        unnest(range(h.hour * 3600000000, least(s.until_us, (h.hour + 1) * 3600000000), h.width)) as bucket,
+        g.market_id,
+        unnest(range(g.region * g.region_us, least(s.until_us, (g.region + 1) * g.region_us), g.width)) as bucket,
         s.from_us, s.until_us, s.is_ws, s.mid, s.quote_at, s.source
     from (
-        select p.market_id, p.hour, coalesce(w.width, lookup_width(0)) as width
-        from probed_hours as p
-        left join widths as w using (market_id, hour)
-    ) as h
-    asof join spans as s on s.market_id = h.market_id and h.hour * 3600000000 > s.from_us
+        select g.market_id, g.region, g.region_us, coalesce(w.width, lookup_width(0, g.region_us)) as width
+        from regions as g
+        left join widths as w using (market_id, region)
+    ) as g
+    asof join spans as s on s.market_id = g.market_id and g.region * g.region_us > s.from_us
 ),
 
 keyed_probes as (
     select
-        p.* exclude (hour, width, next_width),
-        probe_bucket(p.t_us, p.hour, p.width, p.next_width) as b0,
-        probe_bucket(p.t_us + 60000000, p.hour, p.width, p.next_width) as b1,
-        probe_bucket(p.t_us + 300000000, p.hour, p.width, p.next_width) as b2,
-        probe_bucket(p.t_us + 3600000000, p.hour, p.width, p.next_width) as b3
-    from probe_hours as p
+        p.* exclude (region_us, region, width, next_width),
+        probe_bucket(p.t_us, p.region, p.region_us, p.width, p.next_width) as b0,
+        probe_bucket(p.t_us + 60000000, p.region, p.region_us, p.width, p.next_width) as b1,
+        probe_bucket(p.t_us + 300000000, p.region, p.region_us, p.width, p.next_width) as b2,
+        probe_bucket(p.t_us + 3600000000, p.region, p.region_us, p.width, p.next_width) as b3
+    from probe_regions as p
 ),
 
 -- a trade finds each of its four instants among the quotes listed in that instant's bucket: the one whose

@@ -2,8 +2,9 @@
 +1 h) with hash joins on time buckets that adapt to each hour's quote density (macros.sql lookup_width()). This
 checks every lookup against a plain reference — the latest quote at or before the instant — on timelines built to
 hit the buckets' edges: a burst of hundreds of quotes inside one minute (narrow buckets), several quotes within
-one second, quotes and lookups exactly on hour and bucket boundaries, one quote held for many hours (listed only
-in the hours a lookup lands in), lookups before a market's first quote, and a market with no quote at all.
+one second, quotes and lookups exactly on hour and bucket boundaries, one quote held for many hours, a sparse
+market (regions of many hours, lookups days after its last quote), lookups before a market's first quote, and a
+market with no quote at all.
 
 The maximum mid age is set far beyond the data so every lookup that finds a quote is 'matched' and reports its
 age: the age pins down which quote was found, to the second, and the mid which one among quotes of one second.
@@ -35,10 +36,14 @@ def quote_instants(rng: random.Random) -> dict[str, list[float]]:
     return {
         "DENSE": sorted(set(dense)),
         "HELD": [10.0],  # one quote, held for hours: every later lookup finds it
+        # about one quote in ten hours over 20 days: regions of many hours, lookups days after the last quote
+        "SPARSE": sorted({rng.uniform(0, 20 * 1440) for _ in range(48)}),
     }
 
 
-def lookup_minutes(rng: random.Random) -> list[float]:
+def lookup_minutes(rng: random.Random, ticker: str) -> list[float]:
+    if ticker == "SPARSE":
+        return [rng.uniform(-600, 25 * 1440) for _ in range(300)]
     base = [
         -5,
         0,
@@ -74,8 +79,8 @@ def build(tmp_path, rng):
             books += book(ticker, m, yes=[(str(bid), 5)], no=[(str(1 - ask), 5)])
     trades = [
         trade(f"{ticker}-{i}", ticker, m, "0.50")
-        for ticker in ("DENSE", "HELD", "NOQUOTE")
-        for i, m in enumerate(lookup_minutes(rng))
+        for ticker in ("DENSE", "HELD", "SPARSE", "NOQUOTE")
+        for i, m in enumerate(lookup_minutes(rng, ticker))
     ]
     root = tmp_path / "lake"
     write_stream(root, "orderbook_snapshots", books)
