@@ -24,8 +24,9 @@
 -- latest REST quote so far: `latest`), flattened to the quote a lookup there would pick (`timeline`: the ws_book mid
 -- when known and two-sided, else the latest REST quote; mid_status() in macros.sql applies prevailing_mid()'s
 -- rules), and each trade finds its four instants there with four hash joins on a dense integer market id and a time
--- bucket: the quotes are listed per bucket of their hour and a lookup keeps the one whose interval holds its instant
--- (macros.sql lookup_width(): the answer of an ASOF join without sorting every trade with its payload four times).
+-- bucket: the quotes are listed per bucket of their market's time regions and a lookup keeps the one whose interval
+-- holds its instant (macros.sql lookup_region(): the answer of an ASOF join without sorting every trade with its
+-- payload four times).
 -- No per-instant rows, pivot or join back to the trades; a ticker no quote names rides along as unquoted_ticker.
 -- Incremental from an instant: a trade reads its own row and the mids up to an hour after it (the +1 h lookup), so
 -- new mids from instant t change only the trades from t - 1 h on (not the whole day before).
