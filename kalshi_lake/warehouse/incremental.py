@@ -234,9 +234,11 @@ def _ordinal(value) -> float:
     return float(value.toordinal())
 
 
-def instant_ordinal(value: dt.datetime) -> float:
+def instant_ordinal(value: dt.datetime | dt.date) -> float:
     """A TIMESTAMP(TZ) value as a fractional day ordinal, floored to the second (instant_literal() reads it back
-    exactly; never later than the value)."""
+    exactly; never later than the value); a DATE as its day."""
+    if not isinstance(value, dt.datetime):
+        return float(value.toordinal())
     t = (value.astimezone(dt.UTC) if value.tzinfo else value).replace(microsecond=0)
     return t.date().toordinal() + (t.hour * 3600 + t.minute * 60 + t.second) / 86_400
 

@@ -431,8 +431,9 @@ def _build_model(
 ) -> ModelResult:
     """Keep, recompute from a day, or rebuild `m` whole (see `incremental.py`); sets `dirt[m.name]`. A table some
     model reads with `diff` is kept aside (`incremental.old_table`, name added to `olds`) when rebuilt whole. `old`:
-    the kind of what the warehouse holds under its name (None: nothing). `compare_small` (not a rebuild of everything): a table of at most `SAME_ROWS` rows rebuilt whole is compared
-    with its previous one, and when equal it is unchanged (+inf) for the models that read it."""
+    the kind of what the warehouse holds under its name (None: nothing). `compare_small` (not a rebuild of
+    everything): a table of at most `SAME_ROWS` rows rebuilt whole is compared with its previous one, and when equal
+    it is unchanged (+inf) for the models that read it."""
     spec = m.incremental
     day = (
         incremental.plan(con, spec, deps, dirt, olds, m.name, new_files) if old == m.kind else incremental.NEG
