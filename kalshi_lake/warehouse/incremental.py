@@ -95,6 +95,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .sources import file_list, parquet_reader
+
 NEG = float("-inf")  # dirty from the beginning: rebuilt whole
 POS = float("inf")  # unchanged
 REBUILD = float("inf")  # `ahead` of an input whose every change rebuilds the model whole
@@ -253,14 +255,13 @@ class NewFiles:
 
     def least_instant(self, con, column: str) -> float:
         """The earliest value of `column` among the added files' rows (fractional day, floored to the second), and
-        no later than the removed files' days: where an `instant` model's rows can change. An added file that
-        lacks the column, or a row whose value is null (the lake dated it by another column), counts from its
-        partition day."""
+        no later than the removed files' days: where an `instant` model's rows can change. When an added file lacks
+        the column, or a row's value is null (the lake dated it by another column), the added files count from
+        their least partition day instead."""
         least = self.removed_day
         if not self.added:
             return least
-        listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in self.added) + "]"
-        reader = f"read_parquet({listed}, hive_partitioning = true, union_by_name = true)"
+        reader = parquet_reader(file_list(self.added))
         present = {r[0] for r in con.execute(f"describe select * from {reader}").fetchall()}
         lo, nulls = (
             con.execute(

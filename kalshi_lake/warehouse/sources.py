@@ -46,6 +46,17 @@ def _quote_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def file_list(files: list[str] | tuple[str, ...]) -> str:
+    """A SQL list literal of file paths."""
+    return "[" + ", ".join(map(_quote_str, files)) + "]"
+
+
+def parquet_reader(target: str) -> str:
+    """How the warehouse reads lake files: `read_parquet` of `target` (a quoted glob or a `file_list`) with the hive
+    `date` partition and the columns of every file (a file written before a field was added lacks it)."""
+    return f"read_parquet({target}, hive_partitioning = true, union_by_name = true)"
+
+
 def source_views(con, source: Source, lake_root: str, files: list[str], hidden: bool) -> tuple[str, str]:
     """Two `create or replace view src_<stream>` statements with the same typed columns: one over exactly `files`
     (the build's snapshot, which the staging tables are built from) and one over the stream's glob (what the view
@@ -56,13 +67,9 @@ def source_views(con, source: Source, lake_root: str, files: list[str], hidden: 
         select = ", ".join(f"cast(null as {t}) as {_quote_ident(c)}" for c, t in cols.items())
         sql = f"create or replace view {source.view} as select {select} where false"
         return sql, sql
-    listed = "[" + ", ".join(map(_quote_str, files)) + "]"
+    listed = file_list(files)
     target = listed if hidden else _quote_str(stream_glob(lake_root, source.stream))
-
-    def reader(t: str) -> str:
-        return f"read_parquet({t}, hive_partitioning = true, union_by_name = true)"
-
-    present = [r[0] for r in con.execute(f"describe select * from {reader(listed)}").fetchall()]
+    present = [r[0] for r in con.execute(f"describe select * from {parquet_reader(listed)}").fetchall()]
     parts = []
     for c, t in cols.items():
         parts.append(
@@ -72,4 +79,4 @@ def source_views(con, source: Source, lake_root: str, files: list[str], hidden: 
         )
     parts += [_quote_ident(c) for c in present if c not in cols]
     head = f"create or replace view {source.view} as select {', '.join(parts)} from "
-    return head + reader(listed), head + reader(target)
+    return head + parquet_reader(listed), head + parquet_reader(target)

@@ -508,8 +508,17 @@ def test_carried_rows_are_each_groups_last_rows_before_the_window_however_old():
     carried, own = inc._carried(con, "q", "q", rule, lo, "true")
     assert own is None  # kept for the build's other models reading q with this carry from this instant
     assert con.execute(f"select v from ({carried}) order by v").fetchall() == [(1,), (4,), (5,), (7,)]
-    # a second model reading the same input the same way uses the same table; the build drops it at the end
+    # a second model reading the same input the same way uses the same table (a build changes no input after the
+    # models reading it began: a group's later row, not seen by the shared table, stays unseen here), while a read
+    # restricted to a model's keys gets its own table, dropped with that model; the build drops the shared one
+    con.execute("insert into q values ('A', timestamptz '2026-01-09 23:30:00+00', 10)")
     assert inc._carried(con, "q", "q", rule, lo, "true") == (carried, None)
+    assert con.execute(f"select v from ({carried}) order by v").fetchall() == [(1,), (4,), (5,), (7,)]
+    keyed, own = inc._carried(con, "q", "q", rule, lo, "k = 'A'")
+    assert own is not None
+    assert con.execute(f"select v from ({keyed}) order by v").fetchall() == [(10,)]
+    con.execute(f"drop table temp.{own}")  # what recompute does after its model
+    assert con.execute(f"select v from ({carried}) order by v").fetchall() == [(1,), (4,), (5,), (7,)]
     inc.drop_carried(con)
     assert con.execute("select count(*) from duckdb_tables() where temporary").fetchone() == (0,)
 
