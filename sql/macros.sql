@@ -112,6 +112,23 @@ create or replace macro dec_div_6dp(a, b) as (
   end
 );
 
+-- dec_div_n(a, n) (#20): dec_div of a DECIMAL of at most 6 decimal places (a sum of DECIMAL(18,6) spreads, a
+-- $ x microseconds sum) by an integer n (a count, microseconds): the same exact result, rounded half away from
+-- zero to 6 dp, as DECIMAL(38,6), computed on a's 10^-6 units (round(units / n)), in BIGINT while they fit (|a| <
+-- 4 x 10^12), else HUGEINT; ~4x cheaper per row than dec_div (a time-weighted mean per bucket). Exact for |a| <
+-- 10^26. A numerator with more than 6 decimal places would be rounded first: use dec_div for those.
+create or replace macro dec_div_n(a, n) as (
+  case when n = 0 then null
+  when abs(a) < 4000000000000 and abs(n) < 4000000000000000000 then
+    cast(sign(a) * sign(n) * ((abs(cast(a * 1000000 as bigint)) * 2 // abs(cast(n as bigint)) + 1) // 2)
+    as decimal(38,0)) * cast(0.000001 as decimal(38,6))
+  else
+    cast(sign(a) * sign(n) *
+      ((abs(cast(cast(a as decimal(38,6)) * 1000000 as hugeint)) * 2 // abs(cast(n as hugeint)) + 1) // 2)
+    as decimal(38,0)) * cast(0.000001 as decimal(38,6))
+  end
+);
+
 -- mid_status(is_ws, quote_at, mid, point_us): prevailing_mid()'s status for a quote already picked (fct_effective_spreads'
 -- timeline: is_ws = the ws_book mid was picked; else the latest REST quote, quote_at its instant, null when none) and
 -- looked up at point_us (epoch microseconds): 'matched', 'no_quote', 'one_sided' or 'stale' (older than

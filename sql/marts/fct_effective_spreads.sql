@@ -249,7 +249,7 @@ final as (
         * exclude (direction),
         cast(2 * abs(yes_price_dollars - mid_dollars) as decimal(18,6)) as effective_spread_dollars,
         cast(2 * direction * (yes_price_dollars - mid_dollars) as decimal(18,6)) as signed_effective_spread_dollars,
-        cast(dec_div(2 * direction * (yes_price_dollars - mid_dollars), mid_dollars) as decimal(18,6))
+        cast(dec_div_6dp(2 * direction * (yes_price_dollars - mid_dollars), mid_dollars) as decimal(18,6))
             as relative_effective_spread,
         cast(case when mid_dollars is not null then 2 * direction * (yes_price_dollars - mid_1m_dollars) end
             as decimal(18,6)) as realized_spread_1m_dollars,

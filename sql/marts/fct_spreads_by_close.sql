@@ -202,10 +202,10 @@ final as (
         held_us // 1000000 as observed_seconds,
         two_sided_us // 1000000 as two_sided_seconds,
         open_ended_us // 1000000 as open_ended_seconds,
-        cast(dec_div(spread_x_us, two_sided_us) as decimal(18,6)) as time_weighted_spread_dollars,
-        cast(dec_div(rel_x_us, two_sided_us) as decimal(18,6)) as time_weighted_relative_spread,
-        cast(dec_div(bid_size_x_us, sized_us) as decimal(18,2)) as time_weighted_bid_size_fp,
-        cast(dec_div(ask_size_x_us, sized_us) as decimal(18,2)) as time_weighted_ask_size_fp,
+        cast(dec_div_n(spread_x_us, two_sided_us) as decimal(18,6)) as time_weighted_spread_dollars,
+        cast(dec_div_n(rel_x_us, two_sided_us) as decimal(18,6)) as time_weighted_relative_spread,
+        cast(dec_div_n(bid_size_x_us, sized_us) as decimal(18,2)) as time_weighted_bid_size_fp,
+        cast(dec_div_n(ask_size_x_us, sized_us) as decimal(18,2)) as time_weighted_ask_size_fp,
         max_quote_age_seconds
     from preferred
 )

@@ -121,11 +121,11 @@ final as (
         two_sided_us // 1000000 as two_sided_seconds,
         open_ended_us // 1000000 as open_ended_seconds,
         cast(case
-            when two_sided_us > 0 then dec_div_6dp(spread_x_us, two_sided_us)
-            else dec_div_6dp(spread_sum, two_sided_observations)
+            when two_sided_us > 0 then dec_div_n(spread_x_us, two_sided_us)
+            else dec_div_n(spread_sum, two_sided_observations)
         end as decimal(18,6)) as time_weighted_spread_dollars,
-        cast(dec_div_6dp(relative_x_us, two_sided_us) as decimal(18,6)) as time_weighted_relative_spread,
-        cast(dec_div_6dp(spread_sum, two_sided_observations) as decimal(18,6)) as mean_spread_dollars,
+        cast(dec_div_n(relative_x_us, two_sided_us) as decimal(18,6)) as time_weighted_relative_spread,
+        cast(dec_div_n(spread_sum, two_sided_observations) as decimal(18,6)) as mean_spread_dollars,
         cast(median_spread_dollars as decimal(18,6)) as median_spread_dollars,
         min_spread_dollars,
         max_spread_dollars,

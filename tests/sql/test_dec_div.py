@@ -78,3 +78,45 @@ def test_dec_div_6dp_zero_and_null(con):
     assert con.execute(
         "select dec_div_6dp(cast(null as decimal(18,6)), cast(2 as decimal(18,6)))"
     ).fetchone() == (None,)
+
+
+# dec_div_n (#20): the same result as dec_div for a numerator of at most 6 decimal places over an integer, on both
+# of its paths (BIGINT units while |a| < 4 x 10^12, HUGEINT above, or a divisor beyond BIGINT's half), every sign,
+# at the rounding midpoint, and a zero or null operand
+@pytest.mark.parametrize(
+    ("a", "n"),
+    [
+        ("0.04", "3"),
+        ("-0.04", "3"),
+        ("0.04", "-3"),
+        ("0.000001", "2"),  # 0.0000005: half away from zero
+        ("-0.000001", "2"),
+        ("0.000003", "2"),
+        ("1", "3"),
+        ("0", "7"),
+        ("3999999999999.999999", "7"),  # the last BIGINT numerator
+        ("4000000000000", "7"),  # HUGEINT path
+        ("-289440000000000.123456", "7200000000000"),
+        ("2592000000000000000", "2592000000000"),
+        ("12.5", "5000000000000000000"),  # a divisor beyond the BIGINT path
+        ("80000000000000000000.123457", "3"),
+    ],
+)
+def test_dec_div_n_equals_dec_div(con, a, n):
+    want, got = con.execute(
+        "select dec_div(cast(? as decimal(38,6)), cast(? as hugeint)), "
+        "dec_div_n(cast(? as decimal(38,6)), cast(? as hugeint))",
+        [a, n, a, n],
+    ).fetchone()
+    assert got == want and want is not None
+
+
+def test_dec_div_n_on_bigint_and_decimal18_operands(con):
+    got = con.execute("select dec_div_n(cast(0.05 as decimal(18,6)), cast(3 as bigint)), dec_div_n(7, 2)").fetchone()
+    assert got == (Decimal("0.016667"), Decimal("3.500000"))
+
+
+def test_dec_div_n_zero_and_null(con):
+    assert con.execute("select dec_div_n(cast(1 as decimal(18,6)), 0)").fetchone() == (None,)
+    assert con.execute("select dec_div_n(cast(null as decimal(18,6)), 2)").fetchone() == (None,)
+    assert con.execute("select dec_div_n(cast(1 as decimal(18,6)), cast(null as bigint))").fetchone() == (None,)
