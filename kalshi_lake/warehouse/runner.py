@@ -516,10 +516,7 @@ def _same_table(con, a: str, b: str) -> bool:
     ]
     if cols[0] != cols[1]:
         return False
-    n = con.execute(
-        f"select count(*) from ((select * from {a} except all select * from {b}) union all "
-        f"(select * from {b} except all select * from {a}))"
-    ).fetchone()[0]
+    n = con.execute(f"select count(*) from ({incremental.differing_rows(a, b)})").fetchone()[0]
     return n == 0
 
 

@@ -5,6 +5,7 @@ warehouse whole; changed models, variables or `full_refresh` rebuild everything.
 from __future__ import annotations
 
 import random
+from collections import Counter
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import duckdb
 import pytest
 
 from kalshi_lake import warehouse
-from kalshi_lake.warehouse.incremental import SpecError, parse_spec
+from kalshi_lake.warehouse.incremental import SpecError, differing_rows, parse_spec
 from kalshi_lake.warehouse.runner import discover
 from tests.sql.lakegen import D, at, book, fill, market, trade, write_stream
 
@@ -542,6 +543,31 @@ def test_a_table_rebuilt_whole_that_comes_out_unchanged_keeps_its_readers(tmp_pa
     full = str(tmp_path / "full.duckdb")
     warehouse.build(root.parent, db_path=full, run_tests=False)
     assert_same(db, full)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ([(1, "x"), (2, None), (2, None)], [(2, None), (1, "x"), (2, None)], True),  # order, nulls equal
+        ([(1, "x"), (1, "x"), (2, "y")], [(1, "x"), (2, "y"), (2, "y")], False),  # same set, other counts
+        ([(1, "x")], [(1, "x"), (1, "x")], False),
+        ([(1, "x")], [(1, None)], False),
+        ([], [], True),
+    ],
+)
+def test_differing_rows_compares_multisets(a, b, same):
+    """What "came out unchanged" and the `diff` inputs rely on: rows differ when they occur a different number of
+    times on the two sides, nulls equal to nulls."""
+    con = duckdb.connect()
+    for name, rows in (("a", a), ("b", b)):
+        con.execute(f"create table {name} (k integer, v varchar)")
+        if rows:
+            con.executemany(f"insert into {name} values (?, ?)", rows)
+    rows = con.execute(f"select * from ({differing_rows('a', 'b')})").fetchall()
+    assert (rows == []) is same
+    keys_same = Counter(r[0] for r in a) == Counter(r[0] for r in b)
+    keys = con.execute(f"select k, _inc_n from ({differing_rows('a', 'b', 'k')})").fetchall()
+    assert (keys == []) is keys_same
 
 
 def test_stg_markets_takes_a_quiet_markets_state_from_its_last_day_however_old(tmp_path):
