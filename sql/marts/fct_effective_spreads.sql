@@ -26,7 +26,8 @@
 -- rules), and each trade finds its four instants there with four hash joins on a dense integer market id and a time
 -- bucket: the quotes are listed per bucket of their market's time regions and a lookup keeps the one whose interval
 -- holds its instant (macros.sql lookup_region(): the answer of an ASOF join without sorting every trade with its
--- payload four times).
+-- payload four times). A quote's source travels through the lookups as quote_source_code() and is named again at
+-- the end.
 -- No per-instant rows, pivot or join back to the trades; a ticker no quote names rides along as unquoted_ticker.
 -- Incremental from an instant: a trade reads its own row and the mids up to an hour after it (the +1 h lookup), so
 -- new mids from instant t change only the trades from t - 1 h on (not the whole day before).
@@ -87,10 +88,9 @@ timeline as (
         m.region_us,
         epoch_us(l.observed_at) as from_us,
         coalesce(epoch_us(l.next_at), 9223372036854775807) as until_us,
-        l.ws.mid is not null as is_ws,
         case when l.ws.mid is not null then l.ws.mid else l.rest.mid end as mid,
         case when l.ws.mid is not null then l.ws.at else l.rest.at end as quote_at,
-        case when l.ws.mid is not null then 'ws_book' else l.rest.source end as source
+        case when l.ws.mid is not null then quote_source_code('ws_book') else quote_source_code(l.rest.source) end as kind
     from latest as l
     join markets as m using (ticker)
 ),
@@ -154,13 +154,13 @@ cands as (
         unnest(range(
             lookup_bucket(from_us, region, region_us, width), least(until_us, (region + 1) * region_us), width
         )) as bucket,
-        from_us, until_us, is_ws, mid, quote_at, source
+        from_us, until_us, mid, quote_at, kind
     from spans
     union all
     select
         g.market_id,
         unnest(range(g.region * g.region_us, least(s.until_us, (g.region + 1) * g.region_us), g.width)) as bucket,
-        s.from_us, s.until_us, s.is_ws, s.mid, s.quote_at, s.source
+        s.from_us, s.until_us, s.mid, s.quote_at, s.kind
     from (
         select g.market_id, g.region, g.region_us, coalesce(w.width, lookup_width(0, g.region_us)) as width
         from regions as g
@@ -184,10 +184,10 @@ keyed_probes as (
 looked_up as (
     select
         p.* exclude (b0, b1, b2, b3),
-        q0.is_ws as ws0, q0.mid as mid0, q0.quote_at as at0, q0.source as src0,
-        q1.is_ws as ws1, q1.mid as mid1, q1.quote_at as at1, q1.source as src1,
-        q2.is_ws as ws2, q2.mid as mid2, q2.quote_at as at2, q2.source as src2,
-        q3.is_ws as ws3, q3.mid as mid3, q3.quote_at as at3, q3.source as src3
+        q0.mid as mid0, q0.quote_at as at0, q0.kind as kind0,
+        q1.mid as mid1, q1.quote_at as at1, q1.kind as kind1,
+        q2.mid as mid2, q2.quote_at as at2, q2.kind as kind2,
+        q3.mid as mid3, q3.quote_at as at3, q3.kind as kind3
     from keyed_probes as p
     left join cands as q0
         on q0.market_id = p.market_id and q0.bucket = p.b0 and q0.from_us <= p.t_us and p.t_us < q0.until_us
@@ -206,10 +206,10 @@ statused as (
     select
         s.*,
         coalesce(m.ticker, s.unquoted_ticker) as ticker,
-        mid_status(ws0, at0, mid0, t_us) as st0,
-        mid_status(ws1, at1, mid1, t_us + 60000000) as st1,
-        mid_status(ws2, at2, mid2, t_us + 300000000) as st2,
-        mid_status(ws3, at3, mid3, t_us + 3600000000) as st3
+        mid_status(kind0 = quote_source_code('ws_book'), at0, mid0, t_us) as st0,
+        mid_status(kind1 = quote_source_code('ws_book'), at1, mid1, t_us + 60000000) as st1,
+        mid_status(kind2 = quote_source_code('ws_book'), at2, mid2, t_us + 300000000) as st2,
+        mid_status(kind3 = quote_source_code('ws_book'), at3, mid3, t_us + 3600000000) as st3
     from looked_up as s
     left join markets as m using (market_id)
 ),
@@ -227,19 +227,19 @@ joined as (
         is_block_trade,
         case taker_book_side when 'bid' then 1 when 'ask' then -1 end as direction,
         st0 as mid_status,
-        src0 as mid_source,
+        quote_source_name(kind0) as mid_source,
         at0 as mid_observed_at,
         (t_us - epoch_us(at0)) // 1000000 as mid_age_seconds,
         case when st0 = 'matched' then mid0 end as mid_dollars,
         max_mid_age_seconds() as max_mid_age_seconds,
         case when st1 = 'matched' then mid1 end as mid_1m_dollars,
-        case when st1 = 'matched' then src1 end as mid_1m_source,
+        case when st1 = 'matched' then quote_source_name(kind1) end as mid_1m_source,
         case when st1 = 'matched' then (t_us + 60000000 - epoch_us(at1)) // 1000000 end as mid_1m_age_seconds,
         case when st2 = 'matched' then mid2 end as mid_5m_dollars,
-        case when st2 = 'matched' then src2 end as mid_5m_source,
+        case when st2 = 'matched' then quote_source_name(kind2) end as mid_5m_source,
         case when st2 = 'matched' then (t_us + 300000000 - epoch_us(at2)) // 1000000 end as mid_5m_age_seconds,
         case when st3 = 'matched' then mid3 end as mid_1h_dollars,
-        case when st3 = 'matched' then src3 end as mid_1h_source,
+        case when st3 = 'matched' then quote_source_name(kind3) end as mid_1h_source,
         case when st3 = 'matched' then (t_us + 3600000000 - epoch_us(at3)) // 1000000 end as mid_1h_age_seconds
     from statused
 ),

@@ -119,3 +119,13 @@ def test_every_lookup_finds_the_latest_quote_at_or_before_its_instant(tmp_path, 
             expected += [mid, age]
         status = "matched" if expected[0] is not None else "no_quote"
         assert got[t["trade_id"]] == (status, *expected), (t["trade_id"], t["created_time"] - T0)
+
+
+def test_quote_source_codes_round_trip_and_an_unknown_source_fails():
+    con = duckdb.connect()
+    con.execute((warehouse.SQL_DIR / "macros.sql").read_text())
+    for source in ("ws_book", "orderbook", "market", "candle"):
+        assert con.execute("select quote_source_name(quote_source_code(?))", [source]).fetchone()[0] == source
+    assert con.execute("select quote_source_code(null), quote_source_name(null)").fetchone() == (None, None)
+    with pytest.raises(duckdb.Error, match="unknown quote source: tape"):
+        con.execute("select quote_source_code('tape')").fetchall()
