@@ -443,11 +443,11 @@ def _build_model(
         rows = con.execute(f"select count(*) from {m.name}").fetchone()[0]
         return ModelResult(m.name, m.kind, rows, 0.0, "kept")
     if day != incremental.NEG:
-        rows = incremental.recompute(con, m, spec, deps, day)
+        rows, changed = incremental.recompute(con, m, spec, deps, day)
         if rows >= 0:
             # an `instant` model's readers see the instant it was recomputed from (a reader by day floors it); other
-            # models recompute whole days
-            dirt[m.name] = day if spec.instant else float(math.floor(day))
+            # models recompute whole days; a recompute that changed no row leaves its readers' inputs as they were
+            dirt[m.name] = (day if spec.instant else float(math.floor(day))) if changed else incremental.POS
             since = incremental.day_literal(day).split("'")[1]
             where = None if spec.all_rows else incremental.rows_since(spec, day)
             return ModelResult(m.name, m.kind, rows, 0.0, "incremental", since, rows_where=where)

@@ -112,11 +112,15 @@ def test_dec_div_n_equals_dec_div(con, a, n):
 
 
 def test_dec_div_n_on_bigint_and_decimal18_operands(con):
-    got = con.execute("select dec_div_n(cast(0.05 as decimal(18,6)), cast(3 as bigint)), dec_div_n(7, 2)").fetchone()
+    got = con.execute(
+        "select dec_div_n(cast(0.05 as decimal(18,6)), cast(3 as bigint)), dec_div_n(7, 2)"
+    ).fetchone()
     assert got == (Decimal("0.016667"), Decimal("3.500000"))
 
 
 def test_dec_div_n_zero_and_null(con):
     assert con.execute("select dec_div_n(cast(1 as decimal(18,6)), 0)").fetchone() == (None,)
     assert con.execute("select dec_div_n(cast(null as decimal(18,6)), 2)").fetchone() == (None,)
-    assert con.execute("select dec_div_n(cast(1 as decimal(18,6)), cast(null as bigint))").fetchone() == (None,)
+    assert con.execute("select dec_div_n(cast(1 as decimal(18,6)), cast(null as bigint))").fetchone() == (
+        None,
+    )

@@ -5,10 +5,10 @@ warehouse whole; changed models, variables or `full_refresh` rebuild everything.
 from __future__ import annotations
 
 import random
-from collections import Counter
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from kalshi_lake import warehouse
+from kalshi_lake.warehouse import incremental
 from kalshi_lake.warehouse.incremental import SpecError, differing_rows, parse_spec
 from kalshi_lake.warehouse.runner import discover
 from tests.sql.lakegen import D, at, book, fill, market, trade, write_stream
@@ -211,6 +212,13 @@ def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
         assert all(how[m] == "incremental" for m in DATA_BOUNDED), {m: how[m] for m in DATA_BOUNDED}
         assert how["stg_series"] == "kept"  # its stream did not change
         assert how["fct_fill_edges"] == "incremental"  # the fills did not change, the mids did
+
+
+def test_incremental_builds_writing_only_changed_rows_equal_full_rebuilds(tmp_path, monkeypatch):
+    """The same random top-ups with every recompute writing only the rows that changed (the path of the large
+    tables, `REWRITE_ROWS`; a model after a recompute that came out as it was is kept)."""
+    monkeypatch.setattr(incremental, "REWRITE_ROWS", 0)
+    assert all(how["stg_trades"] == "incremental" for how in grow_and_compare(tmp_path, seed=12))
 
 
 @pytest.mark.slow
@@ -438,7 +446,7 @@ def test_keyed_rows_plan_and_recompute_only_the_dirty_keys():
     con.execute("insert into m values ('A', -1), ('B', -1), ('C', -1)")  # stale rows: only A and B are redone
     jan3 = float(__import__("datetime").date(2026, 1, 3).toordinal())
     model = SimpleNamespace(name="m", sql=sql)
-    assert inc.recompute(con, model, spec, {"q", "s"}, min(day, jan3)) == 3
+    assert inc.recompute(con, model, spec, {"q", "s"}, min(day, jan3)) == (3, True)
     assert con.execute("select * from m order by k").fetchall() == [("A", 5), ("B", 2), ("C", -1)]
 
 
@@ -568,6 +576,51 @@ def test_differing_rows_compares_multisets(a, b, same):
     keys_same = Counter(r[0] for r in a) == Counter(r[0] for r in b)
     keys = con.execute(f"select k, _inc_n from ({differing_rows('a', 'b', 'k')})").fetchall()
     assert (keys == []) is keys_same
+
+
+def test_a_recompute_writes_only_the_rows_that_changed():
+    """The recomputed window's rows become the new version's, as multisets (duplicates, nulls), and a row that came
+    out as it was is not deleted and written again (its rowid stays)."""
+    from kalshi_lake.warehouse.incremental import _replace_changed_rows
+
+    con = duckdb.connect()
+    con.execute("create table t (k integer, v varchar, d integer)")
+    con.execute("insert into t values (1, 'a', 1), (2, null, 2), (2, null, 2), (3, 'c', 2), (4, 'x', 1)")
+    kept = con.execute("select rowid from t where k = 3").fetchone()[0]
+    con.execute(
+        "create temp table _inc_new as select * from (values (2, null, 2), (3, 'c', 2), (5, 'e', 2)) n(k, v, d)"
+    )
+    assert _replace_changed_rows(con, "t", "d >= 2") is True
+    assert sorted(con.execute("select * from t").fetchall(), key=str) == sorted(
+        [(1, "a", 1), (4, "x", 1), (2, None, 2), (3, "c", 2), (5, "e", 2)], key=str
+    )
+    assert con.execute("select rowid from t where k = 3").fetchone()[0] == kept
+    # the same window again: nothing changes, nothing is written
+    before = con.execute("select rowid, * from t order by rowid").fetchall()
+    con.execute("create or replace temp table _inc_new as select * from t where d >= 2")
+    assert _replace_changed_rows(con, "t", "d >= 2") is False
+    assert con.execute("select rowid, * from t order by rowid").fetchall() == before
+
+
+def test_a_recompute_that_changes_nothing_keeps_its_readers(tmp_path, monkeypatch):
+    """Trades landed again by a later run (the first load is kept) recompute stg_trades from their instant, which
+    comes out as it was: the models reading it are kept, and the warehouse still equals a full rebuild. (Every
+    table takes the path of the large ones here.)"""
+    monkeypatch.setattr(incremental, "REWRITE_ROWS", 0)
+    root = tmp_path / "lake"
+    world = World(root, seed=8)
+    world.top_up(0)
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    again = [{**t, "_loaded_at": at(30)} for t in world.trades[-5:]]
+    write_stream(root, "trades", again, run_id="run-again")
+    result = warehouse.build(root.parent, db_path=db, run_tests=False)
+    how = hows(result)
+    assert how["stg_trades"] == "incremental"
+    assert how["fct_market_daily"] == how["fct_effective_spreads"] == "kept"
+    full = str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=full, run_tests=False)
+    assert_same(db, full)
 
 
 def test_stg_markets_takes_a_quiet_markets_state_from_its_last_day_however_old(tmp_path):
