@@ -12,7 +12,9 @@ from the snapshot's files, so no row is doubled or lost), +inf when none changed
 `date=` partition. A model is then, in build order:
 - unchanged (+inf) when every table or view it reads is unchanged: its table is kept as it is;
 - incremental (from day X) when it declares `-- incremental:` lines (below) and every input is +inf or finite:
-  X = min over inputs of (input's dirty day - its `ahead`); rows with day >= X are deleted and recomputed;
+  X = min over inputs of (input's dirty day - its `ahead`); rows with day >= X are deleted and recomputed (in a
+  table of `REWRITE_ROWS` rows or more, only those that came out different are deleted and written; when none did,
+  the model is unchanged, +inf, for its readers);
 - otherwise rebuilt whole (-inf for the models that read it).
 
 Declaring a model incremental (lines of its header comment; every table or view it reads must be declared):

@@ -11,24 +11,21 @@
 -- incremental: instant = created_time
 -- incremental: src_trades by date, ahead 1 hours
 -- incremental: src_ws_trades by date, ahead 1, before 1
--- Every CTE up to `keyed` is `not materialized` (#20): read three times (the repeated ids, the rows seen once, the
--- ranked ones), DuckDB would otherwise store the whole union first (~45% of the model's CPU at 10M trades); inlined,
--- the ids are read alone and the ranked rows come from a scan filtered on the repeated ids.
-with rest as not materialized (
+with rest as (
     select *, 'rest' as trade_source from src_trades
 ),
 
-ws as not materialized (
+ws as (
     select *, 'ws' as trade_source from src_ws_trades
 ),
 
-source as not materialized (
+source as (
     select * from rest
     union all by name
     select * from ws
 ),
 
-normalized as not materialized (
+normalized as (
     select
         * replace (
             coalesce(
