@@ -12,9 +12,9 @@ from the snapshot's files, so no row is doubled or lost), +inf when none changed
 `date=` partition. A model is then, in build order:
 - unchanged (+inf) when every table or view it reads is unchanged: its table is kept as it is;
 - incremental (from day X) when it declares `-- incremental:` lines (below) and every input is +inf or finite:
-  X = min over inputs of (input's dirty day - its `ahead`); rows with day >= X are deleted and recomputed (in a
-  table of `REWRITE_ROWS` rows or more, only those that came out different are deleted and written; when none did,
-  the model is unchanged, +inf, for its readers);
+  X = min over inputs of (input's dirty day - its `ahead`); rows with day >= X are deleted and recomputed (when
+  they are `REWRITE_ROWS` or more, only those that came out different are deleted and written; when none did, the
+  model is unchanged, +inf, for its readers);
 - otherwise rebuilt whole (-inf for the models that read it).
 
 Declaring a model incremental (lines of its header comment; every table or view it reads must be declared):
@@ -602,10 +602,10 @@ def _window(con, d: str, spec: Spec, rule: InputRule, day: float) -> tuple[str, 
 
 def recompute(con, model, spec: Spec, deps: set[str], day: float) -> tuple[int, bool]:
     """Recompute the model's rows of days >= `day` (every row: `day = all`) from its SQL over the inputs' rows that
-    can matter (temp views shadow the filtered inputs; with a `key`, only the rows of the keys recomputed); in a
-    large table only the rows that changed are written (`_replace_changed_rows`). Returns the rows of the table, or
-    -1 when rows without a day showed up (the caller rebuilds the model whole), and whether any row may have
-    changed (False only when a large table's recompute came out as it was)."""
+    can matter (temp views shadow the filtered inputs; with a `key`, only the rows of the keys recomputed); a large
+    window writes only the rows that changed (`_replace_changed_rows`). Returns the rows of the table, or -1 when
+    rows without a day showed up (the caller rebuilds the model whole), and whether any row may have changed (False
+    only when a large window came out as it was)."""
     db = con.execute("select current_database()").fetchone()[0]
     x = day_literal(day)
     keyed = f"{spec.key} in (select k from temp._inc_keys)" if spec.key else "true"
@@ -671,7 +671,7 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> tuple[int, 
         # the day, down to the inputs), so only the recomputed days are computed
         keep = mine if spec.never_null and not spec.all_rows else f"coalesce({mine}, true)"
         new_rows = f"select * from (\n{model.sql}\n) as _m where {keep}"
-        if con.execute(f"select count(*) from {model.name}").fetchone()[0] < REWRITE_ROWS:
+        if con.execute(f"select count(*) from {model.name} where {mine}").fetchone()[0] < REWRITE_ROWS:
             con.execute(f"delete from {model.name} where {mine}")
             con.execute(f"insert into {model.name} {new_rows}")
             changed = True
@@ -698,17 +698,17 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> tuple[int, 
     return (-1 if nulls else total), changed
 
 
-REWRITE_ROWS = 1_000_000  # a recompute of a table this large writes only the rows that changed
+REWRITE_ROWS = 10_000  # a recompute replacing this many rows or more writes only the rows that changed
 
 
 def _replace_changed_rows(con, table: str, mine: str) -> bool:
     """Make the rows of `table` where `mine` (the recomputed rows' old version) the rows of `temp._inc_new` (their
     new version), writing only what differs: every row of a value the two hold a different number of times is
     deleted, and the new version's rows of those values inserted (null-safe, as multisets). A recompute rewrites
-    its whole window (an hour of trades); most of it comes out as it was, and deleting and inserting it again made
-    DuckDB rewrite the table's last row groups at the checkpoint (up to ~0.4 s a pull at 10M trades). The comparison
-    costs 10-40 ms a model, more than that rewrite of a small table: used for tables of `REWRITE_ROWS` rows or
-    more. Returns whether any row changed."""
+    its whole window (an hour of trades); most of it comes out as it was, and deleting and inserting it again can
+    make DuckDB rewrite the table's last row groups at the checkpoint (0.4-0.6 s a pull at 10M trades in one of two
+    warehouses built the same way). The comparison costs 10-40 ms, more than a small delete: used when the window
+    holds `REWRITE_ROWS` rows or more. Returns whether any row changed."""
     cols = [r[0] for r in con.execute(f"select * from {table} limit 0").description]
     same = " and ".join(f"a.{_quote(c)} is not distinct from b.{_quote(c)}" for c in cols)
     old = f"(select * from {table} where {mine})"

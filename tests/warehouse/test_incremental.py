@@ -216,7 +216,7 @@ def test_incremental_builds_equal_full_rebuilds_after_random_top_ups(tmp_path):
 
 def test_incremental_builds_writing_only_changed_rows_equal_full_rebuilds(tmp_path, monkeypatch):
     """The same random top-ups with every recompute writing only the rows that changed (the path of the large
-    tables, `REWRITE_ROWS`; a model after a recompute that came out as it was is kept)."""
+    windows, `REWRITE_ROWS`; a model after a recompute that came out as it was is kept)."""
     monkeypatch.setattr(incremental, "REWRITE_ROWS", 0)
     assert all(how["stg_trades"] == "incremental" for how in grow_and_compare(tmp_path, seed=12))
 
@@ -605,7 +605,7 @@ def test_a_recompute_writes_only_the_rows_that_changed():
 def test_a_recompute_that_changes_nothing_keeps_its_readers(tmp_path, monkeypatch):
     """Trades landed again by a later run (the first load is kept) recompute stg_trades from their instant, which
     comes out as it was: the models reading it are kept, and the warehouse still equals a full rebuild. (Every
-    table takes the path of the large ones here.)"""
+    window takes the path of the large ones here.)"""
     monkeypatch.setattr(incremental, "REWRITE_ROWS", 0)
     root = tmp_path / "lake"
     world = World(root, seed=8)
