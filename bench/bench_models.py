@@ -484,6 +484,7 @@ def measure(lake_dir: Path, trades: int, markets: int) -> dict:
         "full_slowest": _slowest(full),
         "build_trades_per_s": round(counts["trades"] / full_s),
         "peak_rss_mb": round(peak_mb),
+        "code": str(Path(warehouse.__file__).resolve().parents[2]),  # the tree whose models were measured
         **{f"rows_{k}": v for k, v in counts.items()},
     }
 
