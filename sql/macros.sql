@@ -7,15 +7,19 @@ create or replace macro dec_units12(x) as (
     + cast((cast(x as decimal(38,12)) - trunc(cast(x as decimal(38,12)))) * 1000000000000 as hugeint)
 );
 
+-- micros_quotient(s, num, den): the rounding every exact division below shares: round(|num| / |den|), half away
+-- from zero, with sign s, read as 10^-6 units and returned as DECIMAL(38,6) (num, den integers scaled so that
+-- num / den is the quotient in 10^-6 units).
+create or replace macro micros_quotient(s, num, den) as
+  cast(s * ((abs(num) * 2 // abs(den) + 1) // 2) as decimal(38,0)) * cast(0.000001 as decimal(38,6));
+
 -- dec_div(a, b): exact decimal division rounded half away from zero to 6 dp, returned as DECIMAL(38,6).
 -- DuckDB's `/` and `avg` turn DECIMAL into DOUBLE; money must stay DECIMAL, so averages, VWAPs and
 -- time-weighted means divide through this macro (operands scaled to integers, integer division in HUGEINT;
 -- exact for |a| < 8.5 x 10^19).
 create or replace macro dec_div(a, b) as (
-  case when b = 0 then null else
-    cast(sign(a) * sign(b) *
-      ((abs(dec_units12(a)) * 2000000 // abs(dec_units12(b)) + 1) // 2)
-    as decimal(38,0)) * cast(0.000001 as decimal(38,6))
+  case when b = 0 then null
+  else micros_quotient(sign(a) * sign(b), dec_units12(a) * 1000000, dec_units12(b))
   end
 );
 
@@ -111,14 +115,13 @@ create or replace macro close_bucket_order(d, lo1, lo2, lo3, lo4, lo5, lo6) as
 create or replace macro dec_div_6dp(a, b) as (
   case when b = 0 then null
   when abs(a) < 1000000 and abs(b) < 1000000 then
-    cast(sign(a) * sign(b) *
-      ((abs(cast(a * 1000000 as bigint)) * 2000000 // abs(cast(b * 1000000 as bigint)) + 1) // 2)
-    as decimal(38,0)) * cast(0.000001 as decimal(38,6))
+    micros_quotient(sign(a) * sign(b), cast(a * 1000000 as bigint) * 1000000, cast(b * 1000000 as bigint))
   else
-    cast(sign(a) * sign(b) *
-      ((abs(cast(cast(a as decimal(38,6)) * 1000000 as hugeint)) * 2000000
-        // abs(cast(cast(b as decimal(38,6)) * 1000000 as hugeint)) + 1) // 2)
-    as decimal(38,0)) * cast(0.000001 as decimal(38,6))
+    micros_quotient(
+      sign(a) * sign(b),
+      cast(cast(a as decimal(38,6)) * 1000000 as hugeint) * 1000000,
+      cast(cast(b as decimal(38,6)) * 1000000 as hugeint)
+    )
   end
 );
 
@@ -130,12 +133,9 @@ create or replace macro dec_div_6dp(a, b) as (
 create or replace macro dec_div_n(a, n) as (
   case when n = 0 then null
   when abs(a) < 4000000000000 and abs(n) < 4000000000000000000 then
-    cast(sign(a) * sign(n) * ((abs(cast(a * 1000000 as bigint)) * 2 // abs(cast(n as bigint)) + 1) // 2)
-    as decimal(38,0)) * cast(0.000001 as decimal(38,6))
+    micros_quotient(sign(a) * sign(n), cast(a * 1000000 as bigint), cast(n as bigint))
   else
-    cast(sign(a) * sign(n) *
-      ((abs(cast(cast(a as decimal(38,6)) * 1000000 as hugeint)) * 2 // abs(cast(n as hugeint)) + 1) // 2)
-    as decimal(38,0)) * cast(0.000001 as decimal(38,6))
+    micros_quotient(sign(a) * sign(n), cast(cast(a as decimal(38,6)) * 1000000 as hugeint), cast(n as hugeint))
   end
 );
 
