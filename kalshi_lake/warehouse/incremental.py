@@ -97,7 +97,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .sources import file_list, parquet_reader
+from .sources import file_list, parquet_reader, quote_ident
 
 NEG = float("-inf")  # dirty from the beginning: rebuilt whole
 POS = float("inf")  # unchanged
@@ -710,7 +710,7 @@ def _replace_changed_rows(con, table: str, mine: str) -> bool:
     warehouses built the same way). The comparison costs 10-40 ms, more than a small delete: used when the window
     holds `REWRITE_ROWS` rows or more. Returns whether any row changed."""
     cols = [r[0] for r in con.execute(f"select * from {table} limit 0").description]
-    same = " and ".join(f"a.{_quote(c)} is not distinct from b.{_quote(c)}" for c in cols)
+    same = " and ".join(f"a.{quote_ident(c)} is not distinct from b.{quote_ident(c)}" for c in cols)
     old = f"(select * from {table} where {mine})"
     con.execute(
         "create or replace temp table _inc_changed as select * exclude (_inc_n) from "
@@ -726,10 +726,6 @@ def _replace_changed_rows(con, table: str, mine: str) -> bool:
         f"insert into {table} select a.* from temp._inc_new as a semi join temp._inc_changed as b on {same}"
     )
     return True
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def null_day(day_expr: str) -> str:

@@ -38,7 +38,8 @@ def load_sources(path: Path) -> list[Source]:
     return [Source(stream, dict(spec["columns"])) for stream, spec in data.items()]
 
 
-def _quote_ident(name: str) -> str:
+def quote_ident(name: str) -> str:
+    """A SQL identifier, quoted."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -64,7 +65,7 @@ def source_views(con, source: Source, lake_root: str, files: list[str], hidden: 
     when `_`/`.`-prefixed files lie under the stream, which the glob would read)."""
     cols = source.columns
     if not files:
-        select = ", ".join(f"cast(null as {t}) as {_quote_ident(c)}" for c, t in cols.items())
+        select = ", ".join(f"cast(null as {t}) as {quote_ident(c)}" for c, t in cols.items())
         sql = f"create or replace view {source.view} as select {select} where false"
         return sql, sql
     listed = file_list(files)
@@ -73,10 +74,10 @@ def source_views(con, source: Source, lake_root: str, files: list[str], hidden: 
     parts = []
     for c, t in cols.items():
         parts.append(
-            f"cast({_quote_ident(c)} as {t}) as {_quote_ident(c)}"
+            f"cast({quote_ident(c)} as {t}) as {quote_ident(c)}"
             if c in present
-            else f"cast(null as {t}) as {_quote_ident(c)}"
+            else f"cast(null as {t}) as {quote_ident(c)}"
         )
-    parts += [_quote_ident(c) for c in present if c not in cols]
+    parts += [quote_ident(c) for c in present if c not in cols]
     head = f"create or replace view {source.view} as select {', '.join(parts)} from "
     return head + parquet_reader(listed), head + parquet_reader(target)
