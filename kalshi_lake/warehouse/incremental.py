@@ -102,6 +102,7 @@ from .sources import file_list, parquet_reader, quote_ident
 NEG = float("-inf")  # dirty from the beginning: rebuilt whole
 POS = float("inf")  # unchanged
 REBUILD = float("inf")  # `ahead` of an input whose every change rebuilds the model whole
+BUILD_TABLE = "_kalshi_build"  # the last build: its fingerprint, built_at, tests_ok (runner.py)
 FILES_TABLE = "_kalshi_build_files"
 STATE_TABLE = "_kalshi_build_state"
 COLUMNS_TABLE = "_kalshi_build_columns"

@@ -14,6 +14,7 @@ marts; staging reads only the `src_` views): an upward reference or a cycle is a
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import time
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
-from . import incremental
+from . import incremental, key_hashes
 from .errors import ModelError, ModelTestsFailed, WarehouseError
 from .snapshot import SnapshotMoved, take_snapshot
 from .sources import load_sources, source_views
@@ -76,6 +77,7 @@ class TestResult:
         False  # not run: it reads only models this build kept unchanged, and they passed last build
     )
     restricted: bool = False  # a uniqueness check run only over the keys of the rows this build recomputed
+    hashed: bool = False  # ... reading the model's key hashes first (`key_hashes.py`)
 
     @property
     def passed(self) -> bool:
@@ -165,7 +167,8 @@ def timing_report(result: BuildResult) -> str:
     if result.tests:
         lines.append(
             f"  checks: {len(result.tests) - result.tests_skipped} run "
-            f"({sum(t.restricted for t in result.tests)} over recomputed keys only), "
+            f"({sum(t.restricted for t in result.tests)} over recomputed keys only, "
+            f"{sum(t.hashed for t in result.tests)} of them through key hashes), "
             f"{result.tests_skipped} skipped"
         )
     for t in sorted(result.tests, key=lambda t: -t.seconds)[:10]:
@@ -279,6 +282,7 @@ def build_models(
                 m.path,
                 f"its '-- incremental:' lines declare {sorted(spec.inputs)} but it reads {sorted(deps[m.name])}",
             )
+    hashed = _key_hash_plan(sql_dir, models)
     clock = Phases(phases)
     clock.lap("discover")
     for attempt in range(1, attempts + 1):
@@ -289,7 +293,7 @@ def build_models(
             return None
         try:
             return _build_snapshot(
-                con, sql_dir, sources, models, deps, snap, on_model, key, full_refresh, clock
+                con, sql_dir, sources, models, deps, snap, on_model, key, full_refresh, clock, hashed
             )
         except SnapshotMoved as exc:
             if attempt == attempts:
@@ -307,7 +311,7 @@ def _moved(snap, exc: Exception) -> None:
         ) from exc
 
 
-BUILD_TABLE = "_kalshi_build"
+BUILD_TABLE = incremental.BUILD_TABLE
 
 
 def _build_variables(con) -> str:
@@ -340,8 +344,35 @@ def record_tests(con, ok: bool) -> None:
     con.execute(f"update {BUILD_TABLE} set tests_ok = ?", [ok])
 
 
+def _key_hash_plan(sql_dir: Path, models: list[Model]) -> dict[str, list[key_hashes.KeyHashes]]:
+    """The key-hash companions (`key_hashes.py`) the build keeps: one per standard uniqueness check of an
+    incremental model whose day is not a function of the check's key."""
+    by_name = {m.name: m for m in models}
+    plan: dict[str, list[key_hashes.KeyHashes]] = {}
+    for path in sorted((sql_dir / "tests").glob("*.sql")):
+        check = unique_check(path.read_text(encoding="utf-8"))
+        model = by_name.get(check[0]) if check else None
+        spec = model.incremental if model else None
+        if spec is None or spec.all_rows:
+            continue
+        predicate = incremental.rows_since(spec, float(dt.date(2000, 1, 1).toordinal()))
+        if not day_in_key(predicate, check[1]):
+            plan.setdefault(model.name, []).append(key_hashes.for_check(model.name, check[1], predicate))
+    return plan
+
+
+def _write_key_hashes(con, result: ModelResult, companions, trusted: set[str], written: set[str]) -> None:
+    """Bring the model's key-hash companions in line with its table after its build step (`key_hashes.write`);
+    a companion whose predicate columns the table lacks is not kept (its check reads the keys)."""
+    columns = {d[0].lower() for d in con.execute(f"select * from {result.name} limit 0").description}
+    for kh in companions:
+        if set(kh.columns) <= columns:
+            key_hashes.write(con, kh, result.how, result.rows_where, kh.table in trusted)
+            written.add(kh.table)
+
+
 def _build_snapshot(
-    con, sql_dir, sources, models, deps, snap, on_model, key, full_refresh, clock: Phases
+    con, sql_dir, sources, models, deps, snap, on_model, key, full_refresh, clock: Phases, hashed
 ) -> list[ModelResult]:
     results: list[ModelResult] = []
     con.execute("begin transaction")
@@ -373,6 +404,7 @@ def _build_snapshot(
         diffed = {d for m in models if m.incremental for d, r in m.incremental.inputs.items() if r.diff}
         olds: set[str] = set()
         kinds = _existing_kinds(con)
+        trusted, written = key_hashes.written_by_last_build(con, set(kinds)) & set(kinds), set()
         clock.lap("source_dirt")
         for m in models:
             t0 = time.perf_counter()
@@ -385,6 +417,8 @@ def _build_snapshot(
                 if m.layer == "staging":  # only staging reads the lake
                     _moved(snap, exc)
                 raise ModelError(m.name, m.path, str(exc)) from exc
+            if m.name in hashed:
+                _write_key_hashes(con, result, hashed[m.name], trusted, written)
             result.seconds = time.perf_counter() - t0
             results.append(result)
             if on_model is not None:
@@ -394,6 +428,7 @@ def _build_snapshot(
         for name in olds:
             con.execute(f"drop table {incremental.old_table(name)}")
         incremental.record(con, snap, sql_dir, file_rows, columns)
+        key_hashes.record(con, written, set(kinds))
         clock.lap("record")
         con.execute(
             f"create or replace table {BUILD_TABLE} as select ?::varchar as fingerprint, "
@@ -595,7 +630,7 @@ def unique_check_sql(model: str, keys: list[str], rows_where: str | None = None)
     duplicate among untouched rows alone cannot exist, so any duplicate has a recomputed row and shows in its key;
     a null key can only be in a recomputed row. Keys match null-safely (`is not distinct from`)."""
     ks = ", ".join(keys)
-    nulls = " or ".join(f"{k} is null" for k in keys if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k))
+    nulls = _null_keys(keys)
     if rows_where is None:
         return (
             f"-- {model}: key ({ks}) unique and not null\n"
@@ -609,24 +644,21 @@ def unique_check_sql(model: str, keys: list[str], rows_where: str | None = None)
         f"with recomputed as (select distinct {aliased} from {model} where {rows_where}),\n"
         f"candidates as (select * from (select {aliased} from {model}) as a semi join recomputed as b on {on})\n"
         f"select {named}, count(*) as n from candidates group by all having count(*) > 1\nunion all\n"
-        f"select {ks}, 1 as n\nfrom {model}\nwhere ({rows_where}) and ({nulls})"
+        + null_keys_sql(model, keys, rows_where)
     )
 
 
+def _null_keys(keys: list[str]) -> str:
+    return " or ".join(f"{k} is null" for k in keys if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k))
+
+
+def null_keys_sql(model: str, keys: list[str], rows_where: str) -> str:
+    """The null-key part of the restricted uniqueness check: the rows matching `rows_where` with a null plain-column
+    key (what is left to run when the key hashes show no recomputed key twice, `key_hashes.duplicate_hashes`)."""
+    return f"select {', '.join(keys)}, 1 as n\nfrom {model}\nwhere ({rows_where}) and ({_null_keys(keys)})"
+
+
 _ROWS_CHECK = re.compile(r"^--\s*check:\s*each row of\s+([A-Za-z_][A-Za-z0-9_]*)\s*$", re.M)
-_NOT_COLUMNS = {
-    "date",
-    "timestamp",
-    "timestamptz",
-    "interval",
-    "and",
-    "or",
-    "not",
-    "is",
-    "null",
-    "true",
-    "false",
-}
 
 
 def row_check(sql: str, reads: set[str]) -> str | None:
@@ -641,12 +673,7 @@ def day_in_key(rows_where: str, keys: list[str]) -> bool:
     """Whether the columns of `rows_where` (a recomputed model's `(<day expr>) >= date '...'`) are all plain key
     columns: rows with equal keys then have the same day, so a duplicate of a recomputed row's key is itself a
     recomputed row and the uniqueness check needs only those rows (null-equal keys give the same day too)."""
-    text = _strip(rows_where).lower()
-    words = {
-        m.group(1)
-        for m in re.finditer(r"([a-z_][a-z0-9_]*)\s*(\()?", text)
-        if not m.group(2) and m.group(1) not in _NOT_COLUMNS
-    }
+    words = key_hashes.predicate_columns(rows_where)
     plain = {k.lower() for k in keys if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k)}
     return bool(words) and words <= plain
 
@@ -686,16 +713,19 @@ def run_tests(
     checks that passed): a standard uniqueness check of such a model (`unique_check`) runs over the keys of those
     rows only (`unique_check_sql`; the result's `restricted` set): when the model's day is a function of the key
     columns (`day_in_key`), over the recomputed rows alone. A check declared `-- check: each row of <model>`
-    (`row_check`) runs over that model's recomputed rows alone (the model shadowed by a temp view of them)."""
+    (`row_check`) runs over that model's recomputed rows alone (the model shadowed by a temp view of them). A
+    restricted uniqueness check whose model has key hashes the last build wrote (`key_hashes.py`) reads those
+    first, and only when a recomputed key's hash shows twice the model's keys (the result's `hashed` set)."""
     results, failures = [], []
     names, macros = (relations(con), _macro_bodies(sql_dir)) if unchanged or recomputed else (set(), {})
+    companions = key_hashes.written_by_last_build(con, names) if recomputed else set()
     for path in sorted((sql_dir / "tests").glob("*.sql")):
         body = _body(path)
         reads = check_reads(body, names, macros) if names else set()
         if unchanged and reads and reads <= unchanged:
             results.append(TestResult(path.stem, 0, 0.0, skipped=True))
             continue
-        restricted, shadow = False, None
+        restricted, shadow, hashes = False, None, None
         if recomputed:
             text = path.read_text(encoding="utf-8")
             check = unique_check(text)
@@ -706,10 +736,14 @@ def run_tests(
                     shadow = check[0]
                 else:
                     body = unique_check_sql(*check, recomputed[check[0]])
+                    kh = key_hashes.for_check(*check, recomputed[check[0]])
+                    hashes = kh if kh.table in companions else None
             elif each and recomputed.get(each):
                 restricted, shadow = True, each
         t0 = time.perf_counter()
         try:
+            if hashes and key_hashes.duplicate_hashes(con, hashes, recomputed[hashes.model]) == 0:
+                body = null_keys_sql(hashes.model, list(hashes.keys), recomputed[hashes.model])
             if shadow:
                 columns, rows, n = _shadowed(con, shadow, recomputed[shadow], body)
             else:
@@ -718,7 +752,11 @@ def run_tests(
             failures.append(TestFailure(path.stem, path, 1, ["error"], [(str(exc),)]))
             results.append(TestResult(path.stem, 1, time.perf_counter() - t0, restricted=restricted))
             continue
-        results.append(TestResult(path.stem, n, time.perf_counter() - t0, restricted=restricted))
+        results.append(
+            TestResult(
+                path.stem, n, time.perf_counter() - t0, restricted=restricted, hashed=hashes is not None
+            )
+        )
         if n:
             failures.append(TestFailure(path.stem, path, n, columns, rows[:MAX_FAILURE_ROWS]))
     return results, failures

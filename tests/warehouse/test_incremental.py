@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from kalshi_lake import warehouse
-from kalshi_lake.warehouse import incremental
+from kalshi_lake.warehouse import incremental, key_hashes, runner
 from kalshi_lake.warehouse.incremental import SpecError, differing_rows, parse_spec
 from kalshi_lake.warehouse.runner import discover
 from tests.sql.lakegen import D, at, book, fill, market, trade, write_stream
@@ -161,6 +161,23 @@ def assert_same(inc_db: str, full_db: str) -> None:
                 f"select count(*) from (select * from {a} except all select * from {b})"
             ).fetchone()[0]
             assert diff == 0, f"{name}: {diff} row(s) of {a} not in {b}"
+    con.close()
+    assert_key_hashes_mirror(inc_db)
+
+
+def assert_key_hashes_mirror(db: str) -> None:
+    """Each key-hash companion the build plans was written by the last build and holds, as a multiset, its model's
+    rows' predicate columns and key hashes (`key_hashes.py`)."""
+    con = duckdb.connect(db, read_only=True)
+    models = runner.order_models(discover(warehouse.SQL_DIR))
+    planned = [kh for khs in runner._key_hash_plan(warehouse.SQL_DIR, models).values() for kh in khs]
+    assert {kh.model for kh in planned} >= {"stg_trades", "fct_effective_spreads"}
+    assert key_hashes.written_by_last_build(con, runner.relations(con)) == {kh.table for kh in planned}
+    for kh in planned:
+        n = con.execute(
+            f"select count(*) from ({differing_rows(kh.table, f'({kh.rows_sql()})')})"
+        ).fetchone()[0]
+        assert n == 0, f"{kh.table}: {n} value(s) differ from {kh.model}'s rows"
     con.close()
 
 

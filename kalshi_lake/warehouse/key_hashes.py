@@ -1,0 +1,137 @@
+"""Key hashes: what lets a top-up's uniqueness check of a large table read 8-byte hashes instead of every key.
+
+A standard uniqueness check (`runner.unique_check`) of a model recomputed from a day runs over the keys of the
+recomputed rows (`runner.unique_check_sql`), but when the model's day is not a function of its key
+(`runner.day_in_key`: one row per `trade_id`, recomputed by `created_time`) a duplicate can pair a recomputed row
+with an old row anywhere in the table, so the check reads every key: 0.15-0.2 s a check at 10M trades, the two
+largest items of a top-up's checks.
+
+For each such model and check the build keeps a companion table `_kalshi_keys_<model>_<tag>`: per row of the model,
+`hash(<key exprs>)` (`_key_hash`, UBIGINT) and the columns of the model's recompute predicate (`created_time`).
+It mirrors the model's rows as a multiset, in the build's own transaction:
+- the model rebuilt whole, or the companion not written by the previous build (see below): written whole from it;
+- the model recomputed from a day: its rows matching the recompute predicate (`ModelResult.rows_where`, true of
+  every row the build deleted or inserted; every other row is as the last build left it) are deleted and written
+  again from the model's rows matching it, so the rows not matching mirror the model's untouched rows;
+- the model kept: left as it is.
+`<tag>` digests the key, the predicate's columns, the DuckDB version (`hash()` is DuckDB's) and `FORMAT`: another
+key or another version is another table, and tables no model needs any more are dropped. `_kalshi_build_keys` lists
+the companions with the `built_at` of the build that wrote them, which is also the one `_kalshi_build` records; a
+companion recorded by another build (a kalshi-lake without key hashes wrote the warehouse since) is not used by
+the checks and is written whole by the next build.
+
+The check (`duplicate_hashes`): a duplicate of a recomputed row's key has that key's hash, so when no hash of a
+recomputed key appears twice in the companion, no recomputed key appears twice in the model, and the uniqueness
+part of the check has nothing to find (its null-key part still runs, over the recomputed rows). When some hash does
+appear twice (a duplicate, or two keys with one hash), the exact check runs as before. A full check (no recomputed
+rows) reads the model's keys as it always did: grouping 10M random hashes costs more than grouping the keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from .incremental import BUILD_TABLE
+
+PREFIX = "_kalshi_keys_"
+RECORD_TABLE = "_kalshi_build_keys"
+FORMAT = "1"  # the companion's layout; a change makes every companion another table (rewritten whole)
+HASH = "_key_hash"
+_STRING = re.compile(r"'(?:[^']|'')*'")
+_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(\()?")
+_NOT_COLUMNS = {
+    "date",
+    "timestamp",
+    "timestamptz",
+    "interval",
+    "and",
+    "or",
+    "not",
+    "is",
+    "null",
+    "true",
+    "false",
+}
+
+
+def predicate_columns(predicate: str) -> set[str]:
+    """The column names a recompute predicate (`incremental.rows_since`: `(utc_date(created_time)) >= date '...'`)
+    reads: its words outside string literals that are neither called as functions nor SQL keywords."""
+    text = _STRING.sub("''", predicate).lower()
+    return {m.group(1) for m in _WORD.finditer(text) if not m.group(2) and m.group(1) not in _NOT_COLUMNS}
+
+
+@dataclass(frozen=True)
+class KeyHashes:
+    """The companion of `model`'s uniqueness check over `keys`, whose recompute predicate reads `columns`."""
+
+    model: str
+    keys: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    @property
+    def table(self) -> str:
+        import duckdb
+
+        tag = "\0".join([FORMAT, duckdb.__version__, *self.keys, "\0", *self.columns])
+        return f"{PREFIX}{self.model}_{hashlib.sha256(tag.encode()).hexdigest()[:12]}"
+
+    def rows_sql(self, where: str = "true") -> str:
+        """The companion's rows for the model's rows matching `where`."""
+        cols = ", ".join(self.columns)
+        return f"select {cols}, hash({', '.join(self.keys)}) as {HASH} from {self.model} where {where}"
+
+
+def for_check(model: str, keys: list[str], predicate: str) -> KeyHashes:
+    """The companion a uniqueness check of `model` over `keys` reads when the model was recomputed where
+    `predicate` holds."""
+    return KeyHashes(model, tuple(keys), tuple(sorted(predicate_columns(predicate))))
+
+
+def write(con, kh: KeyHashes, how: str, rows_where: str | None, trusted: bool) -> None:
+    """Bring `kh` in line with its model after the model's build step (`how`: kept | incremental | full;
+    `rows_where`: the recomputed rows' predicate). `trusted`: the companion exists and the previous build wrote it
+    (else it is written whole)."""
+    if trusted and how == "kept":
+        return
+    if trusted and how == "incremental" and rows_where is not None:
+        con.execute(f"delete from {kh.table} where {rows_where}")
+        con.execute(f"insert into {kh.table} {kh.rows_sql(rows_where)}")
+        return
+    con.execute(f"create or replace table {kh.table} as {kh.rows_sql()}")
+
+
+def written_by_last_build(con, existing: set[str]) -> set[str]:
+    """The companions the last recorded build wrote (those `_kalshi_build_keys` lists with `_kalshi_build`'s
+    `built_at`); empty when either table is missing from `existing` (the main schema's tables; asked, not tried:
+    a failed statement would abort the build's transaction)."""
+    if not {RECORD_TABLE, BUILD_TABLE} <= existing:
+        return set()
+    rows = con.execute(
+        f"select k.companion from {RECORD_TABLE} as k join {BUILD_TABLE} as b on k.built_at = b.built_at"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def record(con, tables: set[str], existing: set[str]) -> None:
+    """Drop the companions (of `existing`, the tables of the main schema) no model needs any more and record
+    `tables` as written by this build (`built_at` = now(), the build transaction's start, as `_kalshi_build`)."""
+    for stale in sorted(t for t in existing if t.startswith(PREFIX) and t not in tables):
+        con.execute(f"drop table {stale}")
+    con.execute(
+        f"create or replace table {RECORD_TABLE} as "
+        "select unnest(?::varchar[]) as companion, now() as built_at",
+        [sorted(tables)],
+    )
+
+
+def duplicate_hashes(con, kh: KeyHashes, rows_where: str) -> int:
+    """How many hashes of the keys of `kh.model`'s rows matching `rows_where` appear more than once in the
+    companion (0: no recomputed key is duplicated)."""
+    return con.execute(
+        f"select count(*) from (select {HASH} from {kh.table} semi join "
+        f"(select distinct hash({', '.join(kh.keys)}) as {HASH} from {kh.model} where {rows_where}) "
+        f"using ({HASH}) group by {HASH} having count(*) > 1)"
+    ).fetchone()[0]
