@@ -672,20 +672,13 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> tuple[int, 
         # the day, down to the inputs), so only the recomputed days are computed
         keep = mine if spec.never_null and not spec.all_rows else f"coalesce({mine}, true)"
         new_rows = f"select * from (\n{model.sql}\n) as _m where {keep}"
-        if con.execute(f"select count(*) from {model.name} where {mine}").fetchone()[0] < REWRITE_ROWS:
-            con.execute(f"delete from {model.name} where {mine}")
-            con.execute(f"insert into {model.name} {new_rows}")
-            changed = True
-        else:
-            con.execute(f"create or replace temp table _inc_new as {new_rows}")
-            changed = _replace_changed_rows(con, model.name, mine)
+        changed = replace_rows(con, model.name, mine, new_rows)
     finally:
         for d in shadows:
             con.execute(f"drop view if exists temp.{d}")
         for t in temps:
             con.execute(f"drop table if exists temp.{t}")
-        for t in ("_inc_keys", "_inc_new", "_inc_changed"):
-            con.execute(f"drop table if exists temp.{t}")
+        con.execute("drop table if exists temp._inc_keys")
     if spec.keyed_rows:  # a row without a key is never deleted: the model is rebuilt whole
         nulls, total = con.execute(
             f"select count(*) filter (where ({spec.key}) is null), count(*) from {model.name}"
@@ -702,14 +695,31 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> tuple[int, 
 REWRITE_ROWS = 10_000  # a recompute replacing this many rows or more writes only the rows that changed
 
 
+def replace_rows(con, table: str, mine: str, new_rows: str) -> bool:
+    """Make the rows of `table` where `mine` (the recomputed rows' old version) the rows of the query `new_rows`
+    (their new version). Fewer than `REWRITE_ROWS` old rows: deleted, and the new ones inserted. More: only what
+    differs is written (`_replace_changed_rows`). Returns whether any row may have changed."""
+    if con.execute(f"select count(*) from {table} where {mine}").fetchone()[0] < REWRITE_ROWS:
+        con.execute(f"delete from {table} where {mine}")
+        con.execute(f"insert into {table} {new_rows}")
+        return True
+    try:
+        con.execute(f"create or replace temp table _inc_new as {new_rows}")
+        return _replace_changed_rows(con, table, mine)
+    finally:
+        for t in ("_inc_new", "_inc_changed"):
+            con.execute(f"drop table if exists temp.{t}")
+
+
 def _replace_changed_rows(con, table: str, mine: str) -> bool:
     """Make the rows of `table` where `mine` (the recomputed rows' old version) the rows of `temp._inc_new` (their
     new version), writing only what differs: every row of a value the two hold a different number of times is
     deleted, and the new version's rows of those values inserted (null-safe, as multisets). A recompute rewrites
     its whole window (an hour of trades); most of it comes out as it was, and deleting and inserting it again can
     make DuckDB rewrite the table's last row groups at the checkpoint (0.4-0.6 s a pull at 10M trades in one of two
-    warehouses built the same way). The comparison costs 10-40 ms, more than a small delete: used when the window
-    holds `REWRITE_ROWS` rows or more. Returns whether any row changed."""
+    warehouses built the same way), and counts towards the commit's WAL (over 16 MB, the commit checkpoints). The
+    comparison costs 10-40 ms, more than a small delete: used when the window holds `REWRITE_ROWS` rows or more.
+    Returns whether any row changed."""
     cols = [r[0] for r in con.execute(f"select * from {table} limit 0").description]
     same = " and ".join(f"a.{quote_ident(c)} is not distinct from b.{quote_ident(c)}" for c in cols)
     old = f"(select * from {table} where {mine})"

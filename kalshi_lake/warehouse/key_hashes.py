@@ -11,8 +11,9 @@ For each such model and check the build keeps a companion table `_kalshi_keys_<m
 It mirrors the model's rows as a multiset, in the build's own transaction:
 - the model rebuilt whole, or the companion not written by the previous build (see below): written whole from it;
 - the model recomputed from a day: its rows matching the recompute predicate (`ModelResult.rows_where`, true of
-  every row the build deleted or inserted; every other row is as the last build left it) are deleted and written
-  again from the model's rows matching it, so the rows not matching mirror the model's untouched rows;
+  every row the build deleted or inserted; every other row is as the last build left it) become the model's rows
+  matching it (`incremental.replace_rows`: of a large window only the values that differ are written), so the rows
+  not matching mirror the model's untouched rows;
 - the model kept: left as it is.
 `<tag>` digests the key, the predicate's columns, the DuckDB version (`hash()` is DuckDB's) and `FORMAT`: another
 key or another version is another table, and tables no model needs any more are dropped. `_kalshi_build_keys` lists
@@ -33,7 +34,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from .incremental import BUILD_TABLE
+from .incremental import BUILD_TABLE, replace_rows
 
 PREFIX = "_kalshi_keys_"
 RECORD_TABLE = "_kalshi_build_keys"
@@ -97,8 +98,7 @@ def write(con, kh: KeyHashes, how: str, rows_where: str | None, trusted: bool) -
     if trusted and how == "kept":
         return
     if trusted and how == "incremental" and rows_where is not None:
-        con.execute(f"delete from {kh.table} where {rows_where}")
-        con.execute(f"insert into {kh.table} {kh.rows_sql(rows_where)}")
+        replace_rows(con, kh.table, rows_where, kh.rows_sql(rows_where))
         return
     con.execute(f"create or replace table {kh.table} as {kh.rows_sql()}")
 

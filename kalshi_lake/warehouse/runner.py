@@ -355,6 +355,7 @@ def _key_hash_plan(sql_dir: Path, models: list[Model]) -> dict[str, list[key_has
         spec = model.incremental if model else None
         if spec is None or spec.all_rows:
             continue
+        # the predicate a recompute from any day writes (only its columns matter here)
         predicate = incremental.rows_since(spec, float(dt.date(2000, 1, 1).toordinal()))
         if not day_in_key(predicate, check[1]):
             plan.setdefault(model.name, []).append(key_hashes.for_check(model.name, check[1], predicate))

@@ -17,7 +17,7 @@ import pytest
 
 from kalshi_lake import warehouse
 from kalshi_lake.warehouse import incremental, key_hashes, runner
-from kalshi_lake.warehouse.incremental import SpecError, differing_rows, parse_spec
+from kalshi_lake.warehouse.incremental import SpecError, differing_rows, parse_spec, replace_rows
 from kalshi_lake.warehouse.runner import discover
 from tests.sql.lakegen import D, at, book, fill, market, trade, write_stream
 
@@ -595,27 +595,24 @@ def test_differing_rows_compares_multisets(a, b, same):
     assert (keys == []) is keys_same
 
 
-def test_a_recompute_writes_only_the_rows_that_changed():
+def test_a_recompute_writes_only_the_rows_that_changed(monkeypatch):
     """The recomputed window's rows become the new version's, as multisets (duplicates, nulls), and a row that came
     out as it was is not deleted and written again (its rowid stays)."""
-    from kalshi_lake.warehouse.incremental import _replace_changed_rows
-
+    monkeypatch.setattr(incremental, "REWRITE_ROWS", 0)
     con = duckdb.connect()
     con.execute("create table t (k integer, v varchar, d integer)")
     con.execute("insert into t values (1, 'a', 1), (2, null, 2), (2, null, 2), (3, 'c', 2), (4, 'x', 1)")
     kept = con.execute("select rowid from t where k = 3").fetchone()[0]
-    con.execute(
-        "create temp table _inc_new as select * from (values (2, null, 2), (3, 'c', 2), (5, 'e', 2)) n(k, v, d)"
-    )
-    assert _replace_changed_rows(con, "t", "d >= 2") is True
+    new = "select * from (values (2, null, 2), (3, 'c', 2), (5, 'e', 2)) n(k, v, d)"
+    assert replace_rows(con, "t", "d >= 2", new) is True
     assert sorted(con.execute("select * from t").fetchall(), key=str) == sorted(
         [(1, "a", 1), (4, "x", 1), (2, None, 2), (3, "c", 2), (5, "e", 2)], key=str
     )
     assert con.execute("select rowid from t where k = 3").fetchone()[0] == kept
     # the same window again: nothing changes, nothing is written
     before = con.execute("select rowid, * from t order by rowid").fetchall()
-    con.execute("create or replace temp table _inc_new as select * from t where d >= 2")
-    assert _replace_changed_rows(con, "t", "d >= 2") is False
+    con.execute("create temp table w as select * from t where d >= 2")
+    assert replace_rows(con, "t", "d >= 2", "select * from w") is False
     assert con.execute("select rowid, * from t order by rowid").fetchall() == before
 
 
