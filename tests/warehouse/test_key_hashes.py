@@ -49,13 +49,19 @@ def _hashed(result) -> dict[str, bool]:
     return {t.name: t.hashed for t in result.tests if t.restricted}
 
 
-@pytest.mark.slow
-def test_a_top_up_checks_trade_ids_through_key_hashes_and_catches_a_duplicate(tmp_path):
+def _built_world(tmp_path, seed: int):
+    """A random lake of 40 trades and its warehouse, built whole (with key hashes)."""
     root = tmp_path / "lake"
-    world = World(root, seed=7)
+    world = World(root, seed=seed)
     world.top_up(0, n=40)
     db = str(tmp_path / "w.duckdb")
     _build(root, db)
+    return root, world, db
+
+
+@pytest.mark.slow
+def test_a_top_up_checks_trade_ids_through_key_hashes_and_catches_a_duplicate(tmp_path):
+    root, world, db = _built_world(tmp_path, seed=7)
     assert_key_hashes_mirror(db)
     world.top_up(15, late=False)
     second = _build(root, db)
@@ -85,11 +91,7 @@ def test_a_top_up_checks_trade_ids_through_key_hashes_and_catches_a_duplicate(tm
 
 @pytest.mark.slow
 def test_a_companion_another_build_wrote_is_not_read_and_is_rewritten_whole(tmp_path):
-    root = tmp_path / "lake"
-    world = World(root, seed=8)
-    world.top_up(0, n=40)
-    db = str(tmp_path / "w.duckdb")
-    _build(root, db)
+    root, world, db = _built_world(tmp_path, seed=8)
     con = duckdb.connect(db)
     table = next(t for t in runner.relations(con) if t.startswith("_kalshi_keys_stg_trades_"))
     # what a kalshi-lake without key hashes does: rebuilds (here: empties) the model, records another build
