@@ -53,6 +53,39 @@ def _dec(np, unscaled, scale: int):
     return pa.Array.from_buffers(pa.decimal128(18, scale), len(unscaled), [None, pa.py_buffer(words)])
 
 
+def _uuids(np, n: int, namespace: int):
+    """`n` distinct ids shaped like Kalshi's (36-character UUID strings, e.g. `027b2b24-c6e1-b20b-29fe-d53031761309`):
+    the first 16 hex digits are a bijection of the index (an odd multiplier modulo 2^64), the last 12 hold
+    `namespace` (< 2^16) and 32 more mixed bits, so ids of different namespaces (trades, fills, each top-up) never
+    collide. Real ids are this long: DuckDB inlines strings of up to 12 bytes, so short ids (`t123`) would make
+    every join, dedup and uniqueness check on them cheaper than on real data. Hex digits are written by a lookup
+    table over 1M ids at a time (no Python string per id)."""
+    import pyarrow as pa
+
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    chunks = []
+    for lo in range(0, n, 1_000_000):
+        i = np.arange(lo, min(n, lo + 1_000_000), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            a = i * np.uint64(0x9E3779B97F4A7C15)
+            b = (i * np.uint64(0xC2B2AE3D27D4EB4F)) >> np.uint64(32)
+        groups = (
+            (a >> np.uint64(32), 0, 8),
+            ((a >> np.uint64(16)) & np.uint64(0xFFFF), 9, 4),
+            (a & np.uint64(0xFFFF), 14, 4),
+            (b >> np.uint64(16), 19, 4),
+            ((np.uint64(namespace) << np.uint64(32)) | b, 24, 12),
+        )
+        out = np.full((len(i), 36), ord("-"), dtype=np.uint8)
+        for value, start, width in groups:
+            shifts = np.arange(width - 1, -1, -1, dtype=np.uint64) * np.uint64(4)
+            out[:, start : start + width] = digits[(value[:, None] >> shifts) & np.uint64(0xF)]
+        chunks.append(pa.array(out.view("S36").ravel(), type=pa.binary()).cast(pa.string()))
+    return (
+        pa.chunked_array(chunks, type=pa.string()).combine_chunks() if chunks else pa.array([], pa.string())
+    )
+
+
 def _ts(np, us):
     import pyarrow as pa
 
@@ -116,7 +149,7 @@ def generate(root: Path, trades: int, fills: int, markets: int, seed: int = 7) -
     side = rng.random(trades) < 0.5
     t = pa.table(
         {
-            "trade_id": pa.array(np.char.add("t", np.arange(trades).astype(str))),
+            "trade_id": _uuids(np, trades, 1),
             "ticker": pa.array(tickers[mk]),
             "count_fp": _dec(np, rng.integers(1, 500, trades) * 100, 2),
             "yes_price_dollars": _dec(np, price_c * 10_000, 6),
@@ -258,9 +291,9 @@ def generate(root: Path, trades: int, fills: int, markets: int, seed: int = 7) -
     fee_u = (7 * f_n * f_p * (100 - f_p) + 99) // 100  # 0.07 C P (1-P) in 1e-6 dollars, rounded up
     fl = pa.table(
         {
-            "fill_id": pa.array(np.char.add("f", np.arange(fills).astype(str))),
-            "trade_id": pa.array(np.char.add("f", np.arange(fills).astype(str))),
-            "order_id": pa.array(np.char.add("o", np.arange(fills).astype(str))),
+            "fill_id": _uuids(np, fills, 2),
+            "trade_id": _uuids(np, fills, 3),
+            "order_id": _uuids(np, fills, 4),
             "ticker": pa.array(tickers[f_mk]),
             "outcome_side": pa.array(np.where(f_bid, "yes", "no")),
             "book_side": pa.array(np.where(f_bid, "bid", "ask")),
@@ -329,7 +362,7 @@ def top_up(
     side = rng.random(n) < 0.5
     table = pa.table(
         {
-            "trade_id": pa.array(np.char.add(f"u{pull}-" if pull else "u", np.arange(n).astype(str))),
+            "trade_id": _uuids(np, n, 16 + pull),
             "ticker": pa.array(tickers[mk]),
             "count_fp": _dec(np, rng.integers(1, 500, n) * 100, 2),
             "yes_price_dollars": _dec(np, price_c * 10_000, 6),
@@ -526,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         (lake_dir / "kalshi.duckdb").unlink(missing_ok=True)
         manifest = lake_dir / "bench-lake.json"
-        wanted = {"trades": args.trades, "fills": args.fills, "markets": args.markets}
+        wanted = {"trades": args.trades, "fills": args.fills, "markets": args.markets, "ids": "uuid"}
         reused = _kept_lake(lake_dir / "lake", manifest, wanted) if args.reuse else None
         t0 = time.perf_counter()
         if reused is None:

@@ -5,8 +5,9 @@
 
 The machine's speed drifts by a quarter within an hour, so revisions are compared only inside one such run. Each
 revision other than the working tree is checked out as a detached `git worktree` in a temp dir (removed at the
-end); `bench/bench_models.py` runs from each tree with `PYTHONPATH` set to it, so the child imports that tree's
-`kalshi_lake` and `sql/` (not the installed one), on the same lake (`--keep DIR --reuse`: generated once, restored
+end); this checkout's `bench/bench_models.py` runs for each revision (one lake generator and one top-up for all) with
+`PYTHONPATH` set to the revision's tree, so the child imports that tree's `kalshi_lake` and `sql/` (not the installed
+one), on the same lake (`--keep DIR --reuse`: generated once, restored
 to its generated state before each run; a lock file in DIR keeps two runs off it). Prints one line per run and a
 table of the key figures (seconds; `+ c` = the checks of that build) on stderr, and every run's JSON summary as one
 JSON list on the last stdout line. Exits 1 when a run fails.
@@ -46,10 +47,10 @@ def _tree(rev: str | None, parent: Path) -> Path:
 
 
 def _run(tree: Path, keep: Path, sizes: list[str]) -> dict:
-    """One bench_models run from `tree` on the kept lake; its JSON summary."""
+    """One run of this checkout's bench_models with `tree`'s package on the kept lake; its JSON summary."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     proc = subprocess.run(
-        [sys.executable, str(tree / "bench" / "bench_models.py"), "--keep", str(keep), "--reuse", *sizes],
+        [sys.executable, str(REPO / "bench" / "bench_models.py"), "--keep", str(keep), "--reuse", *sizes],
         cwd=tree,
         env=env,
         capture_output=True,
