@@ -310,6 +310,30 @@ def rows_since(spec: Spec, day: float) -> str:
     return since_predicate(spec.day, day)
 
 
+_STRING = re.compile(r"'(?:[^']|'')*'")
+_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(\()?")
+_NOT_COLUMNS = {
+    "date",
+    "timestamp",
+    "timestamptz",
+    "interval",
+    "and",
+    "or",
+    "not",
+    "is",
+    "null",
+    "true",
+    "false",
+}
+
+
+def predicate_columns(predicate: str) -> set[str]:
+    """The column names a recompute predicate (`rows_since`: `(utc_date(created_time)) >= date '...'`) reads: its
+    words outside string literals that are neither called as functions nor SQL keywords."""
+    text = _STRING.sub("''", predicate).lower()
+    return {m.group(1) for m in _WORD.finditer(text) if not m.group(2) and m.group(1) not in _NOT_COLUMNS}
+
+
 def _file_rows(snap) -> list[tuple[str, str, int, int]]:
     local = "://" not in snap.lake_root
     rows = []
@@ -604,7 +628,7 @@ def _window(con, d: str, spec: Spec, rule: InputRule, day: float) -> tuple[str, 
 def recompute(con, model, spec: Spec, deps: set[str], day: float) -> tuple[int, bool]:
     """Recompute the model's rows of days >= `day` (every row: `day = all`) from its SQL over the inputs' rows that
     can matter (temp views shadow the filtered inputs; with a `key`, only the rows of the keys recomputed); a large
-    window writes only the rows that changed (`_replace_changed_rows`). Returns the rows of the table, or -1 when
+    window writes only the rows that changed (`replace_rows`). Returns the rows of the table, or -1 when
     rows without a day showed up (the caller rebuilds the model whole), and whether any row may have changed (False
     only when a large window came out as it was)."""
     db = con.execute("select current_database()").fetchone()[0]

@@ -31,37 +31,14 @@ rows) reads the model's keys as it always did: grouping 10M random hashes costs 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
-from .incremental import BUILD_TABLE, replace_rows
+from .incremental import BUILD_TABLE, predicate_columns, replace_rows
 
 PREFIX = "_kalshi_keys_"
 RECORD_TABLE = "_kalshi_build_keys"
 FORMAT = "1"  # the companion's layout; a change makes every companion another table (rewritten whole)
 HASH = "_key_hash"
-_STRING = re.compile(r"'(?:[^']|'')*'")
-_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(\()?")
-_NOT_COLUMNS = {
-    "date",
-    "timestamp",
-    "timestamptz",
-    "interval",
-    "and",
-    "or",
-    "not",
-    "is",
-    "null",
-    "true",
-    "false",
-}
-
-
-def predicate_columns(predicate: str) -> set[str]:
-    """The column names a recompute predicate (`incremental.rows_since`: `(utc_date(created_time)) >= date '...'`)
-    reads: its words outside string literals that are neither called as functions nor SQL keywords."""
-    text = _STRING.sub("''", predicate).lower()
-    return {m.group(1) for m in _WORD.finditer(text) if not m.group(2) and m.group(1) not in _NOT_COLUMNS}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ marts; staging reads only the `src_` views): an upward reference or a cycle is a
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 import time
@@ -356,7 +355,7 @@ def _key_hash_plan(sql_dir: Path, models: list[Model]) -> dict[str, list[key_has
         if spec is None or spec.all_rows:
             continue
         # the predicate a recompute from any day writes (only its columns matter here)
-        predicate = incremental.rows_since(spec, float(dt.date(2000, 1, 1).toordinal()))
+        predicate = incremental.rows_since(spec, 1.0)
         if not day_in_key(predicate, check[1]):
             plan.setdefault(model.name, []).append(key_hashes.for_check(model.name, check[1], predicate))
     return plan
@@ -674,7 +673,7 @@ def day_in_key(rows_where: str, keys: list[str]) -> bool:
     """Whether the columns of `rows_where` (a recomputed model's `(<day expr>) >= date '...'`) are all plain key
     columns: rows with equal keys then have the same day, so a duplicate of a recomputed row's key is itself a
     recomputed row and the uniqueness check needs only those rows (null-equal keys give the same day too)."""
-    words = key_hashes.predicate_columns(rows_where)
+    words = incremental.predicate_columns(rows_where)
     plain = {k.lower() for k in keys if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k)}
     return bool(words) and words <= plain
 
@@ -751,7 +750,11 @@ def run_tests(
                 columns, rows, n = _check_result(con, body)
         except Exception as exc:
             failures.append(TestFailure(path.stem, path, 1, ["error"], [(str(exc),)]))
-            results.append(TestResult(path.stem, 1, time.perf_counter() - t0, restricted=restricted))
+            results.append(
+                TestResult(
+                    path.stem, 1, time.perf_counter() - t0, restricted=restricted, hashed=hashes is not None
+                )
+            )
             continue
         results.append(
             TestResult(

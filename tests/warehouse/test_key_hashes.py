@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from kalshi_lake import warehouse
-from kalshi_lake.warehouse import key_hashes, runner
+from kalshi_lake.warehouse import incremental, key_hashes, runner
 from tests.sql.lakegen import write_stream
 from tests.warehouse.test_incremental import World, assert_key_hashes_mirror
 
@@ -18,13 +18,13 @@ TRADES_CHECK = "test_unique_stg_trades"
 
 
 def test_predicate_columns_are_the_plain_words_outside_strings_and_calls():
-    assert key_hashes.predicate_columns(
+    assert incremental.predicate_columns(
         "(utc_date(created_time)) >= date '2026-11-30' and created_time >= timestamptz '2026-11-30 00:00:00+00'"
     ) == {"created_time"}
-    assert key_hashes.predicate_columns(
+    assert incremental.predicate_columns(
         "(coalesce(utc_date(as_of), utc_date(close_time), date '9999-12-31')) >= date '2026-11-30'"
     ) == {"as_of", "close_time"}
-    assert key_hashes.predicate_columns("(fill_date) >= date 'x or fill_id'") == {"fill_date"}
+    assert incremental.predicate_columns("(fill_date) >= date 'x or fill_id'") == {"fill_date"}
 
 
 def test_another_key_or_predicate_is_another_companion():
