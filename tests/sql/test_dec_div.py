@@ -85,7 +85,7 @@ def test_dec_div_6dp_zero_and_null(con):
 
 
 # dec_div_n (#20): the same result as dec_div for a numerator of at most 6 decimal places over an integer, on both
-# of its paths (BIGINT units while |a| < 4 x 10^12, HUGEINT above, or a divisor beyond BIGINT's half), every sign,
+# of its paths (BIGINT units while |a| < 10^12, HUGEINT above, or a divisor beyond BIGINT's half), every sign,
 # at the rounding midpoint, and a zero or null operand
 @pytest.mark.parametrize(
     ("a", "n"),
@@ -98,8 +98,10 @@ def test_dec_div_6dp_zero_and_null(con):
         ("0.000003", "2"),
         ("1", "3"),
         ("0", "7"),
-        ("3999999999999.999999", "7"),  # the last BIGINT numerator
-        ("4000000000000", "7"),  # HUGEINT path
+        ("999999999999.999999", "7"),  # the last BIGINT numerator
+        ("-999999999999.999999", "7"),
+        ("1000000000000", "7"),  # HUGEINT path
+        ("3999999999999.999999", "7"),
         ("-289440000000000.123456", "7200000000000"),
         ("2592000000000000000", "2592000000000"),
         ("12.5", "5000000000000000000"),  # a divisor beyond the BIGINT path
@@ -115,6 +117,38 @@ def test_dec_div_n_on_bigint_and_decimal18_operands(con):
         "select dec_div_n(cast(0.05 as decimal(18,6)), cast(3 as bigint)), dec_div_n(7, 2)"
     ).fetchone()
     assert got == (Decimal("0.016667"), Decimal("3.500000"))
+
+
+def test_dec_div_n_on_constants_of_either_path(con):
+    # a constant operand is folded at bind time: the branch not taken must not be evaluated (a DECIMAL(18,6) cast of
+    # 10^13 would fail)
+    got = con.execute(
+        "select dec_div_n(cast(10000000000000.5 as decimal(38,6)), 2), dec_div_n(cast(-0.5 as decimal(38,6)), 3)"
+    ).fetchone()
+    assert got == (Decimal("5000000000000.250000"), Decimal("-0.166667"))
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        "0",
+        "0.000001",
+        "-0.000001",
+        "0.5",
+        "-0.5",
+        "1",
+        "-1",
+        "123.456789",
+        "-123.456789",
+        "999999999999.999999",
+        "-999999999999.999999",
+    ],
+)
+def test_units_6dp_is_the_exact_count_of_micro_units(con, x):
+    got = con.execute(
+        "select units_6dp(cast(? as decimal(38,6))), units_6dp(cast(? as decimal(18,6)))", [x, x]
+    )
+    assert got.fetchone() == (int(Decimal(x) * 1000000),) * 2
 
 
 def test_dec_div_n_zero_and_null(con):
