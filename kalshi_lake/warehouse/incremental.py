@@ -367,16 +367,20 @@ def _state(con) -> tuple[str, str, str] | None:
     return con.execute(f"select lake_root, sql_key, vars_key from {STATE_TABLE}").fetchone()
 
 
-def source_columns(con, streams) -> dict[str, str]:
+def source_types(con) -> dict[str, dict[str, str]]:
+    """Per `src_` view, its columns' types in column order (the catalog read once: `source_columns`, `Probes`)."""
+    types: dict[str, dict[str, str]] = {}
+    for view, column, kind in con.execute(
+        "select table_name, column_name, data_type from duckdb_columns() where schema_name = 'main' "
+        "and table_name like 'src\\_%' escape '\\' order by table_name, column_index"
+    ).fetchall():
+        types.setdefault(view, {})[column] = kind
+    return types
+
+
+def source_columns(types: dict[str, dict[str, str]], streams) -> dict[str, str]:
     """Per stream, the names and types of its `src_` view's columns (a file with a new column changes them)."""
-    got = dict(
-        con.execute(
-            "select table_name, string_agg(column_name || ' ' || data_type, ', ' order by column_index) "
-            "from duckdb_columns() where schema_name = 'main' and table_name like 'src\\_%' escape '\\' "
-            "group by table_name"
-        ).fetchall()
-    )
-    return {s: got.get(f"src_{s}", "") for s in streams}
+    return {s: ", ".join(f"{c} {t}" for c, t in types.get(f"src_{s}", {}).items()) for s in streams}
 
 
 def source_dirt(
@@ -613,25 +617,47 @@ def _literal(value) -> str:
     return f"date '{value.isoformat()}'"
 
 
-def _window(con, d: str, spec: Spec, rule: InputRule, day: float) -> tuple[str, str]:
+class Probes:
+    """What recomputes ask about their inputs, each asked once a build: the database's name and the type of an
+    expression over an input's rows (None when it has none). A source view answers for its plain columns from the
+    catalog read once (`source_types`; a question to the view itself opens a Parquet file: ~8 ms); a model's table is
+    final once built, so one answer serves every model reading it."""
+
+    def __init__(self, con, source_types: dict[str, dict[str, str]], empty: set[str]):
+        self._con = con
+        self.db = con.execute("select current_database()").fetchone()[0]
+        # src_ view -> column -> type; None: the stream has no file (an empty view)
+        self._sources = {v: None if v in empty else cols for v, cols in source_types.items()}
+        self._types: dict[tuple[str, str], str | None] = {}
+
+    def type_of(self, d: str, expr: str) -> str | None:
+        """The type of `expr` over the rows of input `d`; None when it has no row."""
+        if d in self._sources and (self._sources[d] is None or expr in self._sources[d]):
+            return self._sources[d] and self._sources[d][expr]
+        if (d, expr) not in self._types:
+            row = self._con.execute(f"select typeof({expr}) from {d} limit 1").fetchone()
+            self._types[d, expr] = row and row[0]
+        return self._types[d, expr]
+
+
+def _window(d: str, spec: Spec, rule: InputRule, day: float, kind: str) -> tuple[str, str]:
     """The rows of input `d` a recompute from `day` reads, and where they start (the instant its `carry` rows stand
-    at): of days >= day - before, or for a model with an `instant` and a TIMESTAMP `by`, at instants >= it (what
-    `instant` promises the model needs; a DATE compared with a later instant of its own day would lose that day)."""
-    if spec.instant:
-        kind = con.execute(f"select typeof({rule.day}) from {d} limit 1").fetchone()[0]
-        if kind.startswith("TIMESTAMP"):
-            lo = instant_literal(day - rule.before)
-            return f"({rule.day}) >= {lo}", lo
+    at): of days >= day - before, or for a model with an `instant` and a TIMESTAMP `by` (`kind`: its type), at
+    instants >= it (what `instant` promises the model needs; a DATE compared with a later instant of its own day
+    would lose that day)."""
+    if spec.instant and kind.startswith("TIMESTAMP"):
+        lo = instant_literal(day - rule.before)
+        return f"({rule.day}) >= {lo}", lo
     return since_predicate(rule.day, day - rule.before), day_literal(day - rule.before)
 
 
-def recompute(con, model, spec: Spec, deps: set[str], day: float) -> tuple[int, bool]:
+def recompute(con, model, spec: Spec, deps: set[str], day: float, probes: Probes) -> tuple[int, bool]:
     """Recompute the model's rows of days >= `day` (every row: `day = all`) from its SQL over the inputs' rows that
     can matter (temp views shadow the filtered inputs; with a `key`, only the rows of the keys recomputed); a large
     window writes only the rows that changed (`replace_rows`). Returns the rows of the table, or -1 when
     rows without a day showed up (the caller rebuilds the model whole), and whether any row may have changed (False
     only when a large window came out as it was)."""
-    db = con.execute("select current_database()").fetchone()[0]
+    db = probes.db
     x = day_literal(day)
     keyed = f"{spec.key} in (select k from temp._inc_keys)" if spec.key else "true"
     mine = keyed if spec.keyed_rows else "true" if spec.all_rows else f"({rows_since(spec, day)})"
@@ -640,12 +666,10 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float) -> tuple[int, 
         windows, starts = {}, {}
         for d in sorted(deps):
             rule = spec.inputs[d]
-            if (
-                rule.day is None
-                or con.execute(f"select count(*) from (select 1 from {d} limit 1)").fetchone()[0] == 0
-            ):
+            kind = None if rule.day is None else probes.type_of(d, rule.day)
+            if kind is None:
                 continue  # read whole (an empty src_ view may lack the `date` column)
-            window, starts[d] = _window(con, d, spec, rule, day)
+            window, starts[d] = _window(d, spec, rule, day, kind)
             windows[d] = f"({window})"
         if (
             spec.keyed_rows

@@ -395,7 +395,9 @@ def _build_snapshot(
                 ) from exc
             live_views.append(live_view)
         clock.lap("source_views")
-        columns = incremental.source_columns(con, snap.files)
+        types = incremental.source_types(con)
+        columns = incremental.source_columns(types, snap.files)
+        probes = incremental.Probes(con, types, {s.view for s in sources if not snap.files[s.stream]})
         by_stream, changes, file_rows, everything = incremental.source_dirt(
             con, snap, sql_dir, full_refresh, columns
         )
@@ -410,7 +412,16 @@ def _build_snapshot(
             t0 = time.perf_counter()
             try:
                 result = _build_model(
-                    con, m, deps[m.name], dirt, diffed, olds, new_files, kinds.get(m.name), not everything
+                    con,
+                    m,
+                    deps[m.name],
+                    dirt,
+                    diffed,
+                    olds,
+                    new_files,
+                    probes,
+                    kinds.get(m.name),
+                    not everything,
                 )
                 kinds[m.name] = m.kind
             except Exception as exc:
@@ -461,6 +472,7 @@ def _build_model(
     diffed: set[str],
     olds: set[str],
     new_files: dict[str, incremental.NewFiles],
+    probes: incremental.Probes,
     old: str | None,
     compare_small: bool = False,
 ) -> ModelResult:
@@ -478,7 +490,7 @@ def _build_model(
         rows = con.execute(f"select count(*) from {m.name}").fetchone()[0]
         return ModelResult(m.name, m.kind, rows, 0.0, "kept")
     if day != incremental.NEG:
-        rows, changed = incremental.recompute(con, m, spec, deps, day)
+        rows, changed = incremental.recompute(con, m, spec, deps, day, probes)
         if rows >= 0:
             # an `instant` model's readers see the instant it was recomputed from (a reader by day floors it); other
             # models recompute whole days; a recompute that changed no row leaves its readers' inputs as they were

@@ -463,7 +463,8 @@ def test_keyed_rows_plan_and_recompute_only_the_dirty_keys():
     con.execute("insert into m values ('A', -1), ('B', -1), ('C', -1)")  # stale rows: only A and B are redone
     jan3 = float(__import__("datetime").date(2026, 1, 3).toordinal())
     model = SimpleNamespace(name="m", sql=sql)
-    assert inc.recompute(con, model, spec, {"q", "s"}, min(day, jan3)) == (3, True)
+    probes = inc.Probes(con, {}, set())
+    assert inc.recompute(con, model, spec, {"q", "s"}, min(day, jan3), probes) == (3, True)
     assert con.execute("select * from m order by k").fetchall() == [("A", 5), ("B", 2), ("C", -1)]
 
 
