@@ -25,7 +25,7 @@ Declaring a model incremental (lines of its header comment; every table or view 
     -- incremental: key = <expr>                       an output row of a key reads only input rows of that key
     -- incremental: instant = <expr>                   the output row's instant (its day is that instant's UTC day)
     (`day = all` and `key =` together: keyed rows, below)
-    -- incremental: <input> by <expr>[, ahead N[ hours]][, before N][, carry (<group exprs>)[, held]]
+    -- incremental: <input> by <expr>[, ahead N[ hours]][, before N[ hours]][, carry (<group exprs>)[, held]]
     -- incremental: <input> whole[, ahead N]
     -- incremental: <input> diff (<columns>) at <expr>   (`at` is left out with keyed rows)
     -- incremental: <input> rebuild
@@ -38,10 +38,10 @@ the rows at the group's latest `<ts>` before that (what an ASOF join at the wind
 `lead()` reaching the next row whenever it comes): a change of that input rebuilds the model whole. Output rows whose day is null
 cannot be placed: a model with such rows is rebuilt whole.
 
-`ahead N hours`: the same bound in hours (N / 24 of a day). A model without `instant` rounds the window down to
+`ahead N hours`, `before N hours`: the same bounds in hours (N / 24 of a day). A model without `instant` rounds the window down to
 whole days; with `instant = <ts>` (a per-row model such as one row per trade, whose rows look ahead by a fixed
 time) it is recomputed from the instant X itself: its rows at `<ts>` >= X, reading the inputs whose `by` is a
-timestamp from X - before on (their `carry` rows at X), and the others by whole days. Promised: an output row at
+timestamp from X - before on (their `carry` rows at X), and the others by whole days (a lake stream: below). Promised: an output row at
 instant t reads only rows of those inputs at instants >= t - before (plus the carried ones) and its day is the UTC
 day of `<ts>`. Its readers with an `instant` see X itself; the others floor it to X's day.
 
@@ -51,7 +51,10 @@ the model's `instant` (`NewFiles.least_instant`: floored to the second; an added
 null in it counts from its partition day, a removed file from its partition day). So a 15-minute pull at noon
 recomputes the staging rows from noon, not from midnight, and the `instant` models reading them (the mids, the
 effective spreads) from there too. Promised by such a staging model: an output row's `<ts>` is the value of that
-column in the source rows it comes from (a deduplication keeps one of the rows of one instant).
+column in the source rows it comes from (a deduplication keeps one of the rows of one instant), and an output row
+at instant t depends only on source rows at instants >= t - `before` (`before N hours`: a trade's REST and
+WebSocket rows, whose times may be cut to different precision, are compared with their twin): such a source is
+read from the window's partition days and, within them, from that instant on (or with a null `<ts>`).
 
 Data-dependent bounds (for rows not bounded by day alone):
 - `carry (...), held`: a carried row's own output changes too (it holds until the next row of its group, a `lead()`):
@@ -129,7 +132,7 @@ class InputRule:
     day: str | None  # the input's day expression; None = read whole
     # in days (`ahead N hours`: N / 24); REBUILD: any change of the input rebuilds the model whole
     ahead: float = 0
-    before: int = 0
+    before: float = 0  # in days (`before N hours`: N / 24)
     carry: str | None = None  # also read each group's rows at its latest `day` value before the window
     held: bool = False  # the carried rows' own output changes too: dirty from their day
     diff: str | None = (
@@ -182,8 +185,6 @@ def parse_spec(sql: str) -> Spec | None:
         carry, held = None, False
         while (m := _OPTION.search(line)) or (c := _CARRY.search(line)) or (h := _HELD.search(line)):
             if m:
-                if m.group(3) and m.group(1) != "ahead":
-                    raise SpecError(f"'-- incremental: {line}': only 'ahead' takes hours")
                 opts[m.group(1)] = int(m.group(2)) / 24 if m.group(3) else int(m.group(2))
                 line = line[: m.start()]
             elif c:
@@ -630,6 +631,10 @@ class Probes:
         self._sources = {v: None if v in empty else cols for v, cols in source_types.items()}
         self._types: dict[tuple[str, str], str | None] = {}
 
+    def source_column(self, d: str, column: str) -> bool:
+        """Whether `d` is a `src_` view with a file and a column named `column`."""
+        return column in (self._sources.get(d) or {})
+
     def type_of(self, d: str, expr: str) -> str | None:
         """The type of `expr` over the rows of input `d`; None when it has no row."""
         if d in self._sources and (self._sources[d] is None or expr in self._sources[d]):
@@ -640,15 +645,21 @@ class Probes:
         return self._types[d, expr]
 
 
-def _window(d: str, spec: Spec, rule: InputRule, day: float, kind: str) -> tuple[str, str]:
+def _window(d: str, spec: Spec, rule: InputRule, day: float, kind: str, source: bool) -> tuple[str, str]:
     """The rows of input `d` a recompute from `day` reads, and where they start (the instant its `carry` rows stand
     at): of days >= day - before, or for a model with an `instant` and a TIMESTAMP `by` (`kind`: its type), at
     instants >= it (what `instant` promises the model needs; a DATE compared with a later instant of its own day
-    would lose that day)."""
+    would lose that day). A lake stream (`source`: a `src_` view with the `instant` column) read by its partition
+    day by such a model: its rows of those days at instants >= day - before too, or without one (Parquet row groups
+    outside are skipped by their min/max)."""
     if spec.instant and kind.startswith("TIMESTAMP"):
         lo = instant_literal(day - rule.before)
         return f"({rule.day}) >= {lo}", lo
-    return since_predicate(rule.day, day - rule.before), day_literal(day - rule.before)
+    window = since_predicate(rule.day, day - rule.before)
+    if spec.instant and source:
+        lo = instant_literal(day - rule.before)
+        window += f" and (({spec.instant}) >= {lo} or ({spec.instant}) is null)"
+    return window, day_literal(day - rule.before)
 
 
 def recompute(con, model, spec: Spec, deps: set[str], day: float, probes: Probes) -> tuple[int, bool]:
@@ -669,7 +680,8 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float, probes: Probes
             kind = None if rule.day is None else probes.type_of(d, rule.day)
             if kind is None:
                 continue  # read whole (an empty src_ view may lack the `date` column)
-            window, starts[d] = _window(d, spec, rule, day, kind)
+            source = bool(spec.instant) and probes.source_column(d, spec.instant)
+            window, starts[d] = _window(d, spec, rule, day, kind, source)
             windows[d] = f"({window})"
         if (
             spec.keyed_rows
@@ -728,16 +740,21 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float, probes: Probes
             con.execute(f"drop table if exists temp.{t}")
         con.execute("drop table if exists temp._inc_keys")
     if spec.keyed_rows:  # a row without a key is never deleted: the model is rebuilt whole
-        nulls, total = con.execute(
-            f"select count(*) filter (where ({spec.key}) is null), count(*) from {model.name}"
-        ).fetchone()
+        nulls, total = _count_where(con, model.name, f"({spec.key}) is null")
         return (-1 if nulls else total), changed
     if spec.all_rows:
         return con.execute(f"select count(*) from {model.name}").fetchone()[0], changed
-    nulls, total = con.execute(
-        f"select count(*) filter (where {null_day(spec.day)}), count(*) from {model.name}"
-    ).fetchone()
+    nulls, total = _count_where(con, model.name, null_day(spec.day))
     return (-1 if nulls else total), changed
+
+
+def _count_where(con, table: str, condition: str) -> tuple[int, int]:
+    """The rows of `table` where `condition` holds, and all its rows. Two counts, not one scan with a `filter`: a
+    count of `<column> is null` skips every row group whose statistics say it has no null (0.5 ms instead of
+    18 ms over 10M trades), and a plain count is the table's own."""
+    return con.execute(
+        f"select (select count(*) from {table} where {condition}), (select count(*) from {table})"
+    ).fetchone()
 
 
 REWRITE_ROWS = 10_000  # a recompute replacing this many rows or more writes only the rows that changed

@@ -553,15 +553,14 @@ SAME_ROWS = 200_000  # a table rebuilt whole with at most this many rows is comp
 
 def _same_table(con, a: str, b: str) -> bool:
     """Whether tables `a` and `b` have the same columns (names, types, order) and the same rows (as multisets)."""
-    cols = [
+    cols = dict(
         con.execute(
-            "select list(column_name || ' ' || data_type order by column_index) from duckdb_columns() "
-            "where schema_name = 'main' and table_name = ?",
-            [t],
-        ).fetchone()[0]
-        for t in (a, b)
-    ]
-    if cols[0] != cols[1]:
+            "select table_name, list(column_name || ' ' || data_type order by column_index) from duckdb_columns() "
+            "where schema_name = 'main' and table_name in (?, ?) group by table_name",
+            [a, b],
+        ).fetchall()
+    )
+    if cols.get(a) != cols.get(b):
         return False
     n = con.execute(f"select count(*) from ({incremental.differing_rows(a, b)})").fetchone()[0]
     return n == 0

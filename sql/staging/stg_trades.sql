@@ -5,12 +5,14 @@
 --   and connection_id are set for ws rows only. Within REST a trade loaded twice keeps its first load.
 --   taker_book_side falls back to taker_outcome_side, then the legacy taker_side (yes = bid, no = ask).
 -- Incremental from the least new instant (not the whole day): a trade's rows share its created_time, but the REST
--- and WebSocket feeds may state it to different precision (seconds, milliseconds), so the REST window starts an
--- hour early (a REST row must replace its WebSocket twin however the two times were cut).
+-- and WebSocket feeds may state it to different precision (seconds, milliseconds), so the window starts an hour
+-- before the least new row (a REST row must replace its WebSocket twin however the two times were cut), and both
+-- feeds are read from an hour before the window (whether a WebSocket row stands depends on a REST twin however
+-- cut; both streams are dated by created_time).
 -- incremental: day = utc_date(created_time)
 -- incremental: instant = created_time
--- incremental: src_trades by date, ahead 1 hours
--- incremental: src_ws_trades by date, ahead 1, before 1
+-- incremental: src_trades by date, ahead 1 hours, before 1 hours
+-- incremental: src_ws_trades by date, ahead 1 hours, before 1 hours
 with rest as (
     select *, 'rest' as trade_source from src_trades
 ),

@@ -34,6 +34,9 @@ class World:
         self.run = 0
         self.trades: list[dict] = []
         self.ids = 0
+        self.pending: list[
+            dict
+        ] = []  # trades the WebSocket recorded, whose REST rows land with the next pull
 
     def _trade(self, minutes: float, tickers: list[str] = TICKERS) -> dict:
         r = self.rng
@@ -66,9 +69,22 @@ class World:
         dupes = [
             dict(t) for t in r.sample(self.trades, min(4 if late else 0, len(self.trades)))
         ]  # landed again
-        self.trades += new
-        write_stream(self.root, "trades", [{**t, "_loaded_at": loaded} for t in new + dupes], run_id=run)
+        # the REST rows of trades the WebSocket recorded last pull (only this pull's markets' when it brings some)
+        landing = [t for t in self.pending if t["ticker"] in tks]
+        kept = [t for t in self.pending if t["ticker"] not in tks]
+        rest = new + dupes + landing
+        self.trades += new + landing
+        write_stream(self.root, "trades", [{**t, "_loaded_at": loaded} for t in rest], run_id=run)
         ws = []
+        # trades the WebSocket recorded first, their time cut to the second (the feeds state it to different
+        # precision): the REST rows come with the next pull and replace them
+        recorded = [self._trade(now_minutes - r.uniform(0, 15), tks) for _ in range(2)]
+        self.pending = kept + recorded
+        for t in recorded:
+            cut = t["created_time"].replace(microsecond=0)
+            ws.append(
+                {**t, "created_time": cut, "sid": 1, "received_at": t["created_time"], "connection_id": "c1"}
+            )
         for t in r.sample(new, 5) + r.sample(
             self.trades, 3 if late else 0
         ):  # twins of REST trades (some received next day)
@@ -358,8 +374,11 @@ def test_declarations_are_checked():
         "-- incremental: day = d\n-- incremental: instant = t\n-- incremental: m by t, ahead 1 hour\nselect 1"
     )
     assert spec.instant == "t" and spec.inputs["m"].ahead == 1 / 24
+    spec = parse_spec(
+        "-- incremental: day = d\n-- incremental: m by t, ahead 1 hours, before 2 hours\nselect 1"
+    )
+    assert spec.inputs["m"].ahead == 1 / 24 and spec.inputs["m"].before == 2 / 24
     for bad in (
-        "-- incremental: day = d\n-- incremental: m by t, before 2 hours\nselect 1",  # hours: `ahead` only
         "-- incremental: day = all\n-- incremental: instant = t\n-- incremental: m by t\nselect 1",
         "-- incremental: day = d\n-- incremental: m by t, ahead 2 days\nselect 1",  # not an option
     ):
@@ -722,6 +741,27 @@ def _instant_top_up(root: Path) -> None:
     write_stream(
         root, "orderbook_snapshots", book(TICKERS[0], 759.5, yes=[("0.60", 5)], no=[("0.30", 5)]), run_id="r2"
     )
+
+
+def test_a_trade_without_a_time_in_a_top_up_is_not_lost_to_the_instant_window(tmp_path):
+    """stg_trades reads its lake streams from an hour before its window (`before 1 hours`: by partition day, and
+    within those days by created_time); a landed trade without a created_time (the lake dates it by its load) is
+    still read: the model then has a row without a day and is rebuilt whole, equal to a full rebuild."""
+    root = tmp_path / "lake"
+    world = World(root, seed=5)
+    world.top_up(0, n=30)
+    inc, full = str(tmp_path / "inc.duckdb"), str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=inc, run_tests=False)
+    world.top_up(15, late=False)
+    timeless = {**world._trade(10), "created_time": None, "trade_id": "no-time", "_loaded_at": at(16)}
+    write_stream(root, "trades", [timeless], run_id="run-timeless")
+    result = warehouse.build(root.parent, db_path=inc, run_tests=False)
+    assert hows(result)["stg_trades"] == "full"  # rows without a day: rebuilt whole
+    con = duckdb.connect(inc, read_only=True)
+    assert con.execute("select count(*) from stg_trades where trade_id = 'no-time'").fetchone() == (1,)
+    con.close()
+    warehouse.build(root.parent, db_path=full, run_tests=False)
+    assert_same(inc, full)
 
 
 def test_an_instant_model_recomputes_from_an_hour_before_the_new_mids(tmp_path):
