@@ -347,6 +347,7 @@ def top_up(
     day, beside rows already there). Returns rows per stream."""
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     rng = np.random.default_rng(seed)
@@ -406,9 +407,12 @@ def top_up(
     )
     _write(candles, root, "candlesticks", c_us, run)
     rows["candlesticks"] = markets
-    # the markets pull: every market's latest state observed again (same values, a new _loaded_at)
+    # the markets pull: every market's latest state observed again (same values, a new _loaded_at); the latest
+    # load's rows only (the partition also holds the earlier pulls' of that day: re-landing them all would double
+    # the markets each pull)
     latest = sorted((root / "markets").glob("date=*"))[-1]
     mkt = pq.ParquetDataset(latest).read()
+    mkt = mkt.filter(pc.equal(mkt["_loaded_at"], pc.max(mkt["_loaded_at"])))
     mkt = mkt.drop_columns([c for c in ("date",) if c in mkt.column_names])
     for col in ("_loaded_at", "updated_time"):
         mkt = mkt.set_column(mkt.schema.get_field_index(col), col, _ts(np, np.full(mkt.num_rows, loaded)))

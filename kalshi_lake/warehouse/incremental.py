@@ -59,7 +59,8 @@ read from the window's partition days and, within them, from that instant on (or
 Data-dependent bounds (for rows not bounded by day alone):
 - `carry (...), held`: a carried row's own output changes too (it holds until the next row of its group, a `lead()`):
   the model is dirty from the day of the earliest carried row among the groups that have rows in the input's dirty
-  days (a quote held across days: only the groups that moved reach back, each to its last row before them).
+  days, or from its dirty instant on when the input has an `instant` and a timestamp `by` (a quote held across
+  days: only the groups that moved reach back, each to its last row before them).
 - `day = all`: the model has no day (one row per ticker: its latest mark); every row is deleted and recomputed, but
   the `by` inputs are read from the least dirty day of the model's inputs on (with their `carry` rows: a latest-row
   model reads, per group, the new rows and the last row before them). Its `whole` inputs may be rebuilt whole.
@@ -450,15 +451,17 @@ def plan(
     olds: set[str] = frozenset(),
     model: str = "",
     new_files: dict[str, NewFiles] | None = None,
+    probes: Probes | None = None,
 ) -> float:
     """The model's dirty day: POS keep, NEG rebuild whole, else recompute days >= it. `olds`: the inputs whose
     previous table is kept aside (`old_table`) for a `diff`; `model`: the model's table (for `runs`); `new_files`:
     the changed files of each source view, from which a model with an `instant` (a column of its source) takes
-    the least new instant instead of the partition day."""
+    the least new instant instead of the partition day; `probes`: the build's (else asked here)."""
     if all(dirt.get(d, NEG) == POS for d in deps):
         return POS
     if spec is None:
         return NEG
+    probes = probes or Probes(con, {}, set())
     x = POS
     for d in deps:
         v, rule = dirt.get(d, NEG), spec.inputs[d]
@@ -475,7 +478,7 @@ def plan(
                 v = new_files[d].least_instant(con, spec.instant)
             v -= rule.ahead
             if rule.held and v not in (NEG, POS):
-                v = min(v, _held_day(con, d, rule, v))
+                v = min(v, _held_day(con, d, rule, v, probes))
         x = min(x, v)
     if spec.runs and x not in (NEG, POS):  # a run may grow from the day after its last row on
         last = con.execute(
@@ -531,15 +534,21 @@ def differing_rows(a: str, b: str, cols: str = "*") -> str:
     )
 
 
-def _held_day(con, d: str, rule: InputRule, day: float) -> float:
-    """The day of the earliest carried row (the latest before `day`) among the carry groups that have rows of days
-    >= `day`: what such a row holds (until the next row of its group) changed."""
-    lo = day_literal(day)
-    least = con.execute(
-        f"select min(_t) from (select max({rule.day}) as _t, row({rule.carry}) as _g from {d} "
-        f"where ({rule.day}) < {lo} group by {rule.carry}) "
-        f"where _g in (select row({rule.carry}) from {d} where ({rule.day}) >= {lo})"
-    ).fetchone()[0]
+def _held_day(con, d: str, rule: InputRule, day: float, probes: Probes) -> float:
+    """The day of the earliest carried row (each group's latest before `day`) among the carry groups that have rows
+    from `day` on: what such a row holds (until the next row of its group) changed. A fractional `day` (an `instant`
+    input's dirt) of an input whose `by` is a timestamp counts from that instant, not its day: a pull at 03:30 moves
+    what the quotes of the pull before hold, not those of the day before."""
+    timed = day != int(day) and (probes.type_of(d, rule.day) or "").startswith("TIMESTAMP")
+    lo = instant_literal(day) if timed else day_literal(day)
+    parts = split_top(rule.carry)
+    groups = ", ".join(f"{p} as _inc_g{i}" for i, p in enumerate(parts))
+    same = " and ".join(f"_l._inc_g{i} is not distinct from _r._inc_g{i}" for i in range(len(parts)))
+    least = probes.ask(
+        f"select min(_l._inc_t) from (select {groups}, max({rule.day}) as _inc_t from {d} "
+        f"where ({rule.day}) < {lo} group by all) as _l "
+        f"semi join (select distinct {groups} from {d} where ({rule.day}) >= {lo}) as _r on {same}"
+    )
     return POS if least is None else _ordinal(least)
 
 
@@ -630,10 +639,18 @@ class Probes:
         # src_ view -> column -> type; None: the stream has no file (an empty view)
         self._sources = {v: None if v in empty else cols for v, cols in source_types.items()}
         self._types: dict[tuple[str, str], str | None] = {}
+        self._answers: dict[str, object] = {}
 
     def source_column(self, d: str, column: str) -> bool:
         """Whether `d` is a `src_` view with a file and a column named `column`."""
         return column in (self._sources.get(d) or {})
+
+    def ask(self, query: str):
+        """The first value of `query`, a question about inputs already built (asked again by another model: the
+        same answer)."""
+        if query not in self._answers:
+            self._answers[query] = self._con.execute(query).fetchone()[0]
+        return self._answers[query]
 
     def type_of(self, d: str, expr: str) -> str | None:
         """The type of `expr` over the rows of input `d`; None when it has no row."""

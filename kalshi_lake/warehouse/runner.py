@@ -483,7 +483,9 @@ def _build_model(
     it is unchanged (+inf) for the models that read it."""
     spec = m.incremental
     day = (
-        incremental.plan(con, spec, deps, dirt, olds, m.name, new_files) if old == m.kind else incremental.NEG
+        incremental.plan(con, spec, deps, dirt, olds, m.name, new_files, probes)
+        if old == m.kind
+        else incremental.NEG
     )
     if day == incremental.POS:
         dirt[m.name] = day

@@ -8,7 +8,9 @@
 -- yes_ask_depth_2c_fp = NO bids within 2c of the best NO bid, i.e. YES asks within 2c of the best ask; 0 for an
 -- empty side; yes_bid_depth_fp / no_bid_depth_fp the whole book.
 -- book_state 'unknown' (ws_book only): from here the recorded book is not known whole; no quote until the next row.
+-- Incremental from an instant: a row reads the quotes and order-book levels of its own instant only.
 -- incremental: day = observed_date
+-- incremental: instant = observed_at
 -- incremental: int_market_mids by observed_at
 -- incremental: stg_orderbook_snapshots by snapshot_ts
 with quotes as (
