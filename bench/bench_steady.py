@@ -4,8 +4,8 @@
 
 `bench_models.py` times single top-ups on a warehouse fresh from a full build, and a noon pull after one catch-up
 pull of the morning. This runs a schedule instead: a copy of the kept lake (hard links, the generated files only)
-is built whole, then `--pulls` pulls of 15 minutes each (`bench_models.top_up`, the first just after midnight of
-the day after the generated 30) are landed and built one after the other, as `kalshi-lake build` would (open,
+is built whole (with its checks), then `--pulls` pulls of 15 minutes each (`bench_models.top_up`, the first just
+after midnight of the day after the generated 30) are landed and built one after the other, as `kalshi-lake build` would (open,
 build with checks, close). Per pull: the build with its checks, the close (where DuckDB checkpoints a WAL the
 commit left), the whole, and the row groups and deleted-but-kept rows of `fct_effective_spreads` (a checkpoint
 merges small row groups; row groups that only grow would show a schedule fragmenting the tables). Prints one line
@@ -49,7 +49,8 @@ def run(kept: Path, pulls: int, work: Path) -> dict:
         if d.is_dir() and not any(d.iterdir()):
             d.rmdir()
     t = time.perf_counter()
-    warehouse.build(work, run_tests=False)
+    # with its checks, as a schedule's first build (the pulls' builds then skip the checks of the models they keep)
+    warehouse.build(work)
     full_s = time.perf_counter() - t
     db = str(work / "kalshi.duckdb")
     rows = []
