@@ -10,19 +10,21 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+TINY = ["--trades", "20000", "--fills", "300", "--markets", "40"]
+
+
+def run_bench(script: str, *args: str) -> dict:
+    """Run `bench/<script>` at the repository root; its JSON summary (the last stdout line)."""
+    proc = subprocess.run(
+        [sys.executable, f"bench/{script}", *args], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.slow
 def test_bench_models_measures_full_no_change_and_top_up(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "bench/bench_models.py", "--trades", "20000", "--fills", "300", "--markets", "40"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    summary = run_bench("bench_models.py", *TINY)
     assert summary["test_failures"] == []
     assert summary["no_change_skipped"] is True
     assert summary["no_change_kept"] == summary["models"]
@@ -43,24 +45,8 @@ def test_bench_models_measures_full_no_change_and_top_up(tmp_path):
 def test_bench_steady_builds_successive_pulls_with_every_check_passing(tmp_path):
     """bench/bench_steady.py at a tiny size: a kept lake, three 15-minute pulls built one after the other."""
     kept = tmp_path / "kept"
-    gen = subprocess.run(
-        [sys.executable, "bench/bench_models.py", "--trades", "20000", "--fills", "300", "--markets", "40"]
-        + ["--keep", str(kept)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert gen.returncode == 0, gen.stderr[-3000:]
-    proc = subprocess.run(
-        [sys.executable, "bench/bench_steady.py", "--keep", str(kept), "--pulls", "3"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    run_bench("bench_models.py", *TINY, "--keep", str(kept))
+    summary = run_bench("bench_steady.py", "--keep", str(kept), "--pulls", "3")
     assert [r["pull"] for r in summary["rows"]] == [1, 2, 3]
     assert all(r["failures"] == [] and r["total_s"] > 0 and r["fes_row_groups"] >= 1 for r in summary["rows"])
     assert summary["total_min_s"] <= summary["total_median_s"] <= summary["total_max_s"]
