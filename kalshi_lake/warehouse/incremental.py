@@ -101,6 +101,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .carries import PREFIX as KEPT_CARRY_PREFIX
+from .carries import Carries
 from .sources import file_list, parquet_reader, quote_ident
 
 NEG = float("-inf")  # dirty from the beginning: rebuilt whole
@@ -555,37 +557,49 @@ def _held_day(con, d: str, rule: InputRule, day: float, probes: Probes) -> float
 CARRIED = "_inc_last_"  # the prefix of the temp tables of each carry group's last instant (`_carried`)
 
 
-def _carried(con, d: str, src: str, rule: InputRule, lo: str, keyed: str) -> tuple[str, str | None]:
+def _carried(
+    con, d: str, src: str, rule: InputRule, lo: str, lo_day: float | None, keyed: str, carries: Carries | None
+) -> tuple[str, str | None]:
     """A query of the rows of `src` (input `d`) at each carry group's last instant before `lo` (what an ASOF join at
     the window's start finds), and the temp table to drop once the model is recomputed (None: kept for the build's
-    other models). Each group's last instant comes from a GROUP BY over the group and `day` columns alone (a temp
-    table named after the input, groups, `day` and `lo`: models reading one input with the same carry from the same
-    instant share it; `drop_carried` drops them after the models), and the rows are then read only where they can
+    other models). Each group's last instant comes from a GROUP BY over the group and `day` columns alone (a table
+    named after the input, groups, `day` and `lo`: models reading one input with the same carry from the same start
+    share it; a window starting at midnight (`lo_day`) keeps it for the next builds of that day, `carries.py`; the
+    others are temp tables `drop_carried` drops after the models), and the rows are then read only where they can
     be: the groups last seen within the day before `lo` from that day's rows, the others (markets quiet for longer)
     from their oldest last instant on. Exact: a group's rows at its last instant are in exactly one of the two
     ranges."""
     shared = keyed == "true"  # else restricted to the recomputed keys of this model
     digest = hashlib.sha256(f"{src}\n{rule.carry}\n{rule.day}\n{lo}".encode()).hexdigest()[:12]
-    last, parts = f"{CARRIED}{d}_{digest}{'' if shared else '_keyed'}", split_top(rule.carry)
+    kept = shared and lo_day is not None and carries is not None
+    if kept:
+        last = f"{KEPT_CARRY_PREFIX}{d}_{digest}"
+    else:
+        last = f"{CARRIED}{d}_{digest}{'' if shared else '_keyed'}"
+    parts = split_top(rule.carry)
     # grouped by the carry expressions themselves, not a row() of them (hashing a struct costs ~3x per row)
     groups = ", ".join(f"{p} as _inc_g{i}" for i, p in enumerate(parts))
     same = " and ".join(f"({p}) is not distinct from _l._inc_g{i}" for i, p in enumerate(parts))
-    known = con.execute(
-        "select count(*) from duckdb_tables() where temporary and table_name = ?", [last]
-    ).fetchone()[0]
-    if not (shared and known):
-        con.execute(
-            f"create or replace temp table {last} as select {groups}, max({rule.day}) as _inc_t from {src} "
-            f"where ({rule.day}) < {lo} and {keyed} group by all"
-        )
+    make = f"create or replace {'' if kept else 'temp '}table {last} as select {groups}, max({rule.day}) as _inc_t "
+    make += f"from {src} where ({rule.day}) < {lo} and {keyed} group by all"
+    if kept:
+        if not carries.find(last, d, lo_day):
+            con.execute(make)
+            carries.made(last, d, lo_day)
+    elif not (
+        shared
+        and con.execute(
+            "select count(*) from duckdb_tables() where temporary and table_name = ?", [last]
+        ).fetchone()[0]
+    ):
+        con.execute(make)
+    table = last if kept else f"temp.{last}"
     recent = f"({lo} - interval 1 day)"
-    oldest = con.execute(f"select min(_inc_t) filter (where _inc_t < {recent}) from temp.{last}").fetchone()[
-        0
-    ]
+    oldest = con.execute(f"select min(_inc_t) filter (where _inc_t < {recent}) from {table}").fetchone()[0]
 
     def rows(where: str, groups: str) -> str:
         return (
-            f"select * from {src} semi join (select * from temp.{last} where {groups}) as _l "
+            f"select * from {src} semi join (select * from {table} where {groups}) as _l "
             f"on {same} and ({rule.day}) = _l._inc_t where {where} and {keyed}"
         )
 
@@ -662,24 +676,29 @@ class Probes:
         return self._types[d, expr]
 
 
-def _window(d: str, spec: Spec, rule: InputRule, day: float, kind: str, source: bool) -> tuple[str, str]:
+def _window(
+    d: str, spec: Spec, rule: InputRule, day: float, kind: str, source: bool
+) -> tuple[str, str, float | None]:
     """The rows of input `d` a recompute from `day` reads, and where they start (the instant its `carry` rows stand
     at): of days >= day - before, or for a model with an `instant` and a TIMESTAMP `by` (`kind`: its type), at
     instants >= it (what `instant` promises the model needs; a DATE compared with a later instant of its own day
     would lose that day). A lake stream (`source`: a `src_` view with the `instant` column) read by its partition
     day by such a model: its rows of those days at instants >= day - before too, or without one (Parquet row groups
-    outside are skipped by their min/max)."""
+    outside are skipped by their min/max). The start is returned as a literal, and as a day ordinal when it is a
+    whole day (None: an instant)."""
     if spec.instant and kind.startswith("TIMESTAMP"):
         lo = instant_literal(day - rule.before)
-        return f"({rule.day}) >= {lo}", lo
+        return f"({rule.day}) >= {lo}", lo, None
     window = since_predicate(rule.day, day - rule.before)
     if spec.instant and source:
         lo = instant_literal(day - rule.before)
         window += f" and (({spec.instant}) >= {lo} or ({spec.instant}) is null)"
-    return window, day_literal(day - rule.before)
+    return window, day_literal(day - rule.before), float(int(day - rule.before))
 
 
-def recompute(con, model, spec: Spec, deps: set[str], day: float, probes: Probes) -> tuple[int, bool]:
+def recompute(
+    con, model, spec: Spec, deps: set[str], day: float, probes: Probes, carries: Carries | None = None
+) -> tuple[int, bool]:
     """Recompute the model's rows of days >= `day` (every row: `day = all`) from its SQL over the inputs' rows that
     can matter (temp views shadow the filtered inputs; with a `key`, only the rows of the keys recomputed); a large
     window writes only the rows that changed (`replace_rows`). Returns the rows of the table, or -1 when
@@ -698,7 +717,8 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float, probes: Probes
             if kind is None:
                 continue  # read whole (an empty src_ view may lack the `date` column)
             source = bool(spec.instant) and probes.source_column(d, spec.instant)
-            window, starts[d] = _window(d, spec, rule, day, kind, source)
+            window, lo, lo_day = _window(d, spec, rule, day, kind, source)
+            starts[d] = (lo, lo_day)
             windows[d] = f"({window})"
         if (
             spec.keyed_rows
@@ -738,7 +758,7 @@ def recompute(con, model, spec: Spec, deps: set[str], day: float, probes: Probes
                 if (
                     rule.carry
                 ):  # and what stands at the window's start: each group's rows at its last instant before
-                    carried, own = _carried(con, d, src, rule, starts[d], keyed)
+                    carried, own = _carried(con, d, src, rule, *starts[d], keyed, carries)
                     body += " union all " + carried
                     if own:
                         temps.append(own)

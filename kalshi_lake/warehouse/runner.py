@@ -23,6 +23,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 from . import incremental, key_hashes
+from .carries import Carries
 from .errors import ModelError, ModelTestsFailed, WarehouseError
 from .snapshot import SnapshotMoved, take_snapshot
 from .sources import load_sources, source_views
@@ -407,6 +408,7 @@ def _build_snapshot(
         olds: set[str] = set()
         kinds = _existing_kinds(con)
         trusted, written = key_hashes.written_by_last_build(con, set(kinds)) & set(kinds), set()
+        carries = Carries(con, set(kinds), dirt)
         clock.lap("source_dirt")
         for m in models:
             t0 = time.perf_counter()
@@ -420,6 +422,7 @@ def _build_snapshot(
                     olds,
                     new_files,
                     probes,
+                    carries,
                     kinds.get(m.name),
                     not everything,
                 )
@@ -440,6 +443,7 @@ def _build_snapshot(
             con.execute(f"drop table {incremental.old_table(name)}")
         incremental.record(con, snap, sql_dir, file_rows, columns)
         key_hashes.record(con, written, set(kinds))
+        carries.record(con)
         clock.lap("record")
         con.execute(
             f"create or replace table {BUILD_TABLE} as select ?::varchar as fingerprint, "
@@ -473,6 +477,7 @@ def _build_model(
     olds: set[str],
     new_files: dict[str, incremental.NewFiles],
     probes: incremental.Probes,
+    carries: Carries,
     old: str | None,
     compare_small: bool = False,
 ) -> ModelResult:
@@ -492,7 +497,7 @@ def _build_model(
         rows = con.execute(f"select count(*) from {m.name}").fetchone()[0]
         return ModelResult(m.name, m.kind, rows, 0.0, "kept")
     if day != incremental.NEG:
-        rows, changed = incremental.recompute(con, m, spec, deps, day, probes)
+        rows, changed = incremental.recompute(con, m, spec, deps, day, probes, carries)
         if rows >= 0:
             # an `instant` model's readers see the instant it was recomputed from (a reader by day floors it); other
             # models recompute whole days; a recompute that changed no row leaves its readers' inputs as they were

@@ -551,22 +551,76 @@ def test_carried_rows_are_each_groups_last_rows_before_the_window_however_old():
     rule = inc.InputRule("ts", carry="k")
     lo = inc.day_literal(float(date(2026, 1, 10).toordinal()))
     assert lo == "date '2026-01-10'"
-    carried, own = inc._carried(con, "q", "q", rule, lo, "true")
+    day = float(date(2026, 1, 10).toordinal())
+    carried, own = inc._carried(con, "q", "q", rule, lo, day, "true", None)
     assert own is None  # kept for the build's other models reading q with this carry from this instant
     assert con.execute(f"select v from ({carried}) order by v").fetchall() == [(1,), (4,), (5,), (7,)]
     # a second model reading the same input the same way uses the same table (a build changes no input after the
     # models reading it began: a group's later row, not seen by the shared table, stays unseen here), while a read
     # restricted to a model's keys gets its own table, dropped with that model; the build drops the shared one
     con.execute("insert into q values ('A', timestamptz '2026-01-09 23:30:00+00', 10)")
-    assert inc._carried(con, "q", "q", rule, lo, "true") == (carried, None)
+    assert inc._carried(con, "q", "q", rule, lo, day, "true", None) == (carried, None)
     assert con.execute(f"select v from ({carried}) order by v").fetchall() == [(1,), (4,), (5,), (7,)]
-    keyed, own = inc._carried(con, "q", "q", rule, lo, "k = 'A'")
+    keyed, own = inc._carried(con, "q", "q", rule, lo, day, "k = 'A'", None)
     assert own is not None
     assert con.execute(f"select v from ({keyed}) order by v").fetchall() == [(10,)]
     con.execute(f"drop table temp.{own}")  # what recompute does after its model
     assert con.execute(f"select v from ({carried}) order by v").fetchall() == [(1,), (4,), (5,), (7,)]
     inc.drop_carried(con)
     assert con.execute("select count(*) from duckdb_tables() where temporary").fetchone() == (0,)
+
+
+def test_carry_tables_of_a_day_serve_the_next_pulls_of_that_day_until_older_rows_change(
+    tmp_path, monkeypatch
+):
+    """A recompute by days keeps its carry tables (each group's last instant before midnight) for the next build:
+    the next pull of the same day reads them instead of grouping every older row again; a build that does not read
+    them (a late row for an older day moves its windows back) drops them, so a later build never reads a table made
+    before older rows changed. Each build equals a full rebuild."""
+    from kalshi_lake.warehouse import carries
+
+    root = tmp_path / "lake"
+    world = World(root, seed=9)
+    world.top_up(0, n=40)
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    made: list[str] = []
+    real = carries.Carries.made
+
+    def spy(self, name, d, start):
+        made.append(name)
+        real(self, name, d, start)
+
+    monkeypatch.setattr(carries.Carries, "made", spy)
+
+    def build_and_compare() -> set[str]:
+        made.clear()
+        warehouse.build(root.parent, db_path=db, run_tests=False)
+        full = tmp_path / "full.duckdb"
+        full.unlink(missing_ok=True)
+        warehouse.build(root.parent, db_path=str(full), run_tests=False)
+        assert_same(db, str(full))
+        with duckdb.connect(db, read_only=True) as con:
+            return {r[0] for r in con.execute(f"select name from {carries.RECORD_TABLE}").fetchall()}
+
+    world.top_up(15, late=False)
+    first = build_and_compare()
+    assert first and set(made) == first  # made by the first pull of the day
+    world.top_up(30, late=False)
+    second = build_and_compare()
+    # the next pull reads the tables of the windows that start where they did (a WebSocket trade received a day late
+    # moves some windows back: those are made anew), and makes none of them again
+    assert first & second and not set(made) & first
+    world.top_up(45, late=True)  # rows for older days: the trades and books changed before midnight
+    kept = build_and_compare()
+    remade = {n for n in made if "stg_trades" in n or "int_market_mids" in n}
+    assert remade and remade <= kept and set(made) <= kept
+    # the tables of today's windows went with that build (it did not read them); the next pull makes them again
+    # from the older rows as they are now
+    world.top_up(60, late=False)
+    again = build_and_compare()
+    assert set(made) & first
+    assert again
 
 
 def test_a_table_rebuilt_whole_that_comes_out_unchanged_keeps_its_readers(tmp_path):

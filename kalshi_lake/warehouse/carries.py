@@ -1,0 +1,70 @@
+"""Carry tables kept between builds: each carry group's last instant before a window's start of whole days.
+
+A recompute by days reads, per carry group, the input's rows at the group's last instant before the window's start
+(`incremental._carried`); finding those instants is a GROUP BY over every older row of the input (10M trades: ~0.05
+s). Every pull of one day recomputes a model by days from the same start (that day's midnight), and the older rows
+do not change between those pulls, so the table of last instants a build made serves the next build as it is.
+
+Kept: `_kalshi_carry_<input>_<digest>` (digest of the input, carry expressions, `by` expression and start), listed in
+`_kalshi_build_carries` (name, input, start as a day ordinal, built_at). A build keeps for the next one only the tables
+it read or made: a build whose input changed before a table's start (a late row for an older day) recomputes from an
+earlier start, which names another table, so it does not read that one and drops it; a later build can never read a
+table made before older rows changed. (A table is also read only while the input's dirt is at or after its start.)
+Written in the build's transaction; trusted only when stamped with the `built_at` of the last recorded build (as the
+key hashes: another build, say an older kalshi-lake, may have changed the input without knowing of it). Windows
+starting at an instant (an `instant` model's) differ every pull: their carry tables stay temporary."""
+
+from __future__ import annotations
+
+import math
+
+PREFIX = "_kalshi_carry_"
+RECORD_TABLE = "_kalshi_build_carries"
+BUILD_TABLE = "_kalshi_build"  # incremental.BUILD_TABLE (imported there: no cycle)
+
+
+class Carries:
+    """The kept carry tables of one build: those the last build left (trusted ones), the ones this build reads or
+    makes, and the inputs' dirt (the runner's dict, filled as models are built)."""
+
+    def __init__(self, con, existing: set[str], dirt: dict[str, float]):
+        self._dirt = dirt
+        self._kept: dict[str, tuple[str, float]] = {}
+        self._used: dict[str, tuple[str, float]] = {}
+        if {RECORD_TABLE, BUILD_TABLE} <= existing:
+            rows = con.execute(
+                f"select c.name, c.input, c.start from {RECORD_TABLE} as c "
+                f"join {BUILD_TABLE} as b on c.built_at = b.built_at"
+            ).fetchall()
+            self._kept = {name: (d, start) for name, d, start in rows if name in existing}
+        self._existing = {t for t in existing if t.startswith(PREFIX)}
+
+    def _valid(self, d: str, start: float) -> bool:
+        return self._dirt.get(d, -math.inf) >= start
+
+    def find(self, name: str, d: str, start: float) -> bool:
+        """Whether the kept table `name` (input `d`, window start `start`) holds what this build would compute; it is
+        then kept for the next build too (if still valid after every model)."""
+        if name in self._used:  # made or found by an earlier model of this build
+            return True
+        if name in self._kept and self._kept[name] == (d, start) and self._valid(d, start):
+            self._used[name] = (d, start)
+            return True
+        return False
+
+    def made(self, name: str, d: str, start: float) -> None:
+        """This build made the table `name` (a `create or replace`)."""
+        self._used[name] = (d, start)
+
+    def record(self, con) -> None:
+        """Drop the kept tables this build did not read or make, or whose input changed before their start, and list
+        the rest as written by this build (`built_at` = now(), the build transaction's start, as `_kalshi_build`)."""
+        keep = {name: v for name, v in self._used.items() if self._valid(*v)}
+        for name in sorted((self._existing | set(self._used)) - set(keep)):
+            con.execute(f"drop table if exists {name}")
+        names = sorted(keep)
+        con.execute(
+            f"create or replace table {RECORD_TABLE} as select unnest(?::varchar[]) as name, "
+            "unnest(?::varchar[]) as input, unnest(?::double[]) as start, now() as built_at",
+            [names, [keep[n][0] for n in names], [keep[n][1] for n in names]],
+        )
