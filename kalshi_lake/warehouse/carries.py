@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import math
 
+from .incremental import BUILD_TABLE
+
 PREFIX = "_kalshi_carry_"
 RECORD_TABLE = "_kalshi_build_carries"
-BUILD_TABLE = "_kalshi_build"  # incremental.BUILD_TABLE (imported there: no cycle)
 
 
 class Carries:
@@ -38,6 +39,11 @@ class Carries:
             ).fetchall()
             self._kept = {name: (d, start) for name, d, start in rows if name in existing}
         self._existing = {t for t in existing if t.startswith(PREFIX)}
+
+    @staticmethod
+    def table_name(d: str, digest: str) -> str:
+        """The kept table of input `d`'s carry named by `digest` (of its carry, `by` and start)."""
+        return f"{PREFIX}{d}_{digest}"
 
     def _valid(self, d: str, start: float) -> bool:
         return self._dirt.get(d, -math.inf) >= start

@@ -100,10 +100,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .carries import PREFIX as KEPT_CARRY_PREFIX
-from .carries import Carries
 from .sources import file_list, parquet_reader, quote_ident
+
+if TYPE_CHECKING:  # carries.py reads BUILD_TABLE from here
+    from .carries import Carries
 
 NEG = float("-inf")  # dirty from the beginning: rebuilt whole
 POS = float("inf")  # unchanged
@@ -573,7 +575,7 @@ def _carried(
     digest = hashlib.sha256(f"{src}\n{rule.carry}\n{rule.day}\n{lo}".encode()).hexdigest()[:12]
     kept = shared and lo_day is not None and carries is not None
     if kept:
-        last = f"{KEPT_CARRY_PREFIX}{d}_{digest}"
+        last = carries.table_name(d, digest)
     else:
         last = f"{CARRIED}{d}_{digest}{'' if shared else '_keyed'}"
     parts = split_top(rule.carry)
@@ -683,14 +685,14 @@ def _window(
     at): of days >= day - before, or for a model with an `instant` and a TIMESTAMP `by` (`kind`: its type), at
     instants >= it (what `instant` promises the model needs; a DATE compared with a later instant of its own day
     would lose that day). A lake stream (`source`: a `src_` view with the `instant` column) read by its partition
-    day by such a model: its rows of those days at instants >= day - before too, or without one (Parquet row groups
-    outside are skipped by their min/max). The start is returned as a literal, and as a day ordinal when it is a
+    day by such a model, without a `carry`: its rows of those days at instants >= day - before too, or without one
+    (Parquet row groups outside are skipped by their min/max). The start is returned as a literal, and as a day ordinal when it is a
     whole day (None: an instant)."""
     if spec.instant and kind.startswith("TIMESTAMP"):
         lo = instant_literal(day - rule.before)
         return f"({rule.day}) >= {lo}", lo, None
     window = since_predicate(rule.day, day - rule.before)
-    if spec.instant and source:
+    if spec.instant and source and not rule.carry:  # a carry stands at the window's start: a whole day here
         lo = instant_literal(day - rule.before)
         window += f" and (({spec.instant}) >= {lo} or ({spec.instant}) is null)"
     return window, day_literal(day - rule.before), float(int(day - rule.before))

@@ -797,6 +797,24 @@ def _instant_top_up(root: Path) -> None:
     )
 
 
+def test_an_instant_models_lake_stream_is_read_from_the_instant_unless_carried():
+    """An `instant` model reads a `src_` stream by partition day and, within those days, from its window's instant on
+    (less `before`, rows without an instant kept); a stream it carries is read by whole days, so the carried rows
+    (each group's last before midnight) and the window meet without a gap."""
+    from kalshi_lake.warehouse import incremental as inc
+
+    spec = parse_spec(
+        "-- incremental: day = utc_date(t)\n-- incremental: instant = t\n"
+        "-- incremental: src_a by date, before 1 hours\n-- incremental: src_b by date, carry (k)\nselect 1"
+    )
+    noon = float(date(2026, 1, 10).toordinal()) + 0.5
+    window, lo, lo_day = inc._window("src_a", spec, spec.inputs["src_a"], noon, "DATE", True)
+    assert "(t) >= timestamptz '2026-01-10 11:00:00+00' or (t) is null" in window
+    assert "date '2026-01-10'" in window and lo_day == float(date(2026, 1, 10).toordinal())
+    window, lo, lo_day = inc._window("src_b", spec, spec.inputs["src_b"], noon, "DATE", True)
+    assert window == "(date) >= date '2026-01-10'" and lo == "date '2026-01-10'"
+
+
 def test_a_trade_without_a_time_in_a_top_up_is_not_lost_to_the_instant_window(tmp_path):
     """stg_trades reads its lake streams from an hour before its window (`before 1 hours`: by partition day, and
     within those days by created_time); a landed trade without a created_time (the lake dates it by its load) is
