@@ -228,7 +228,8 @@ def build_on(
         kept = {m.name for m in models if m.how == "kept"} if checked_ok else set()
         # recomputed from a day: the rows before it are as when the last checks passed
         recomputed = {m.name: m.rows_where for m in models if m.rows_where} if checked_ok else {}
-        result.tests, result.failures = run_tests(con, sql_dir, kept, recomputed)
+        whole = {m.name for m in models if m.how == "full"}
+        result.tests, result.failures = run_tests(con, sql_dir, kept, recomputed, whole)
         record_tests(con, result.ok)
         phases["checks"] = time.perf_counter() - t0
     if os.environ.get("KALSHI_BUILD_TIMING"):

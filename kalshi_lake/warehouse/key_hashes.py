@@ -24,8 +24,10 @@ the checks and is written whole by the next build.
 The check (`duplicate_hashes`): a duplicate of a recomputed row's key has that key's hash, so when no hash of a
 recomputed key appears twice in the companion, no recomputed key appears twice in the model, and the uniqueness
 part of the check has nothing to find (its null-key part still runs, over the recomputed rows). When some hash does
-appear twice (a duplicate, or two keys with one hash), the exact check runs as before. A full check (no recomputed
-rows) reads the model's keys as it always did: grouping 10M random hashes costs more than grouping the keys.
+appear twice (a duplicate, or two keys with one hash), the exact check runs as before. A full check of a model this
+build rebuilt whole (whose companion it has just written whole from it) groups the companion's hashes the same way
+(at 10M trades 0.55 s against 1.05 s grouping the `trade_id`s; `find` names the companion from its columns); of any
+other model it reads the model's keys: a table another build, or a user, may have changed is not read by its hashes.
 """
 
 from __future__ import annotations
@@ -104,11 +106,27 @@ def record(con, tables: set[str], existing: set[str]) -> None:
     )
 
 
-def duplicate_hashes(con, kh: KeyHashes, rows_where: str) -> int:
+def find(con, model: str, keys: list[str], companions: set[str]) -> KeyHashes | None:
+    """The companion of `model`'s uniqueness check over `keys` among `companions`, whatever its predicate columns
+    (read from the table: its name digests them); None when there is none."""
+    for table in sorted(c for c in companions if c.startswith(f"{PREFIX}{model}_")):
+        columns = [d[0] for d in con.execute(f"select * from {table} limit 0").description if d[0] != HASH]
+        kh = KeyHashes(model, tuple(keys), tuple(sorted(columns)))
+        if kh.table == table:
+            return kh
+    return None
+
+
+def duplicate_hashes(con, kh: KeyHashes, rows_where: str | None = None) -> int:
     """How many hashes of the keys of `kh.model`'s rows matching `rows_where` appear more than once in the
-    companion (0: no recomputed key is duplicated)."""
+    companion (0: no recomputed key is duplicated); without `rows_where`, of all its rows (0: no key is)."""
+    rows = kh.table
+    if rows_where is not None:
+        rows = (
+            f"(select {HASH} from {kh.table} semi join "
+            f"(select distinct hash({', '.join(kh.keys)}) as {HASH} from {kh.model} where {rows_where}) "
+            f"using ({HASH}))"
+        )
     return con.execute(
-        f"select count(*) from (select {HASH} from {kh.table} semi join "
-        f"(select distinct hash({', '.join(kh.keys)}) as {HASH} from {kh.model} where {rows_where}) "
-        f"using ({HASH}) group by {HASH} having count(*) > 1)"
+        f"select count(*) from (select {HASH} from {rows} group by {HASH} having count(*) > 1)"
     ).fetchone()[0]

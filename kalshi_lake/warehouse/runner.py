@@ -721,7 +721,11 @@ def _shadowed(con, model: str, rows_where: str, body: str):
 
 
 def run_tests(
-    con, sql_dir: Path, unchanged: set[str] = frozenset(), recomputed: dict[str, str] | None = None
+    con,
+    sql_dir: Path,
+    unchanged: set[str] = frozenset(),
+    recomputed: dict[str, str] | None = None,
+    whole: set[str] = frozenset(),
 ) -> tuple[list[TestResult], list[TestFailure]]:
     """Run every `sql/tests/*.sql`; each must return zero rows. A check that reads only tables named in
     `unchanged` (models this build kept, whose checks passed last build) cannot change: it is skipped (a
@@ -733,35 +737,40 @@ def run_tests(
     columns (`day_in_key`), over the recomputed rows alone. A check declared `-- check: each row of <model>`
     (`row_check`) runs over that model's recomputed rows alone (the model shadowed by a temp view of them). A
     restricted uniqueness check whose model has key hashes the last build wrote (`key_hashes.py`) reads those
-    first, and only when a recomputed key's hash shows twice the model's keys (the result's `hashed` set)."""
+    first, and only when a recomputed key's hash shows twice the model's keys (the result's `hashed` set); so does
+    the whole uniqueness check of a model in `whole` (rebuilt whole by this build, its companion with it)."""
     results, failures = [], []
     names, macros = (relations(con), _macro_bodies(sql_dir)) if unchanged or recomputed else (set(), {})
-    companions = key_hashes.written_by_last_build(con, names) if recomputed else set()
+    companions = (
+        key_hashes.written_by_last_build(con, names or relations(con)) if recomputed or whole else set()
+    )
     for path in sorted((sql_dir / "tests").glob("*.sql")):
         body = _body(path)
         reads = check_reads(body, names, macros) if names else set()
         if unchanged and reads and reads <= unchanged:
             results.append(TestResult(path.stem, 0, 0.0, skipped=True))
             continue
-        restricted, shadow, hashes = False, None, None
+        restricted, shadow, hashes, rows_where = False, None, None, None
+        text = path.read_text(encoding="utf-8") if recomputed or whole else ""
+        check = unique_check(text) if text else None
         if recomputed:
-            text = path.read_text(encoding="utf-8")
-            check = unique_check(text)
             each = row_check(text, reads)
             if check and recomputed.get(check[0]):
-                restricted = True
-                if day_in_key(recomputed[check[0]], check[1]):
+                restricted, rows_where = True, recomputed[check[0]]
+                if day_in_key(rows_where, check[1]):
                     shadow = check[0]
                 else:
-                    body = unique_check_sql(*check, recomputed[check[0]])
-                    kh = key_hashes.for_check(*check, recomputed[check[0]])
+                    body = unique_check_sql(*check, rows_where)
+                    kh = key_hashes.for_check(*check, rows_where)
                     hashes = kh if kh.table in companions else None
             elif each and recomputed.get(each):
                 restricted, shadow = True, each
+        if check and not restricted and check[0] in whole:
+            hashes = key_hashes.find(con, *check, companions)
         t0 = time.perf_counter()
         try:
-            if hashes and key_hashes.duplicate_hashes(con, hashes, recomputed[hashes.model]) == 0:
-                body = null_keys_sql(hashes.model, list(hashes.keys), recomputed[hashes.model])
+            if hashes and key_hashes.duplicate_hashes(con, hashes, rows_where) == 0:
+                body = null_keys_sql(hashes.model, list(hashes.keys), rows_where or "true")
             if shadow:
                 columns, rows, n = _shadowed(con, shadow, recomputed[shadow], body)
             else:

@@ -126,3 +126,46 @@ def test_a_check_with_another_key_gets_its_own_companion_and_the_old_one_is_drop
     after = {t for t in runner.relations(con) if t.startswith("_kalshi_keys_stg_trades_")}
     assert len(before) == len(after) == 1 and before != after
     assert after == {key_hashes.for_check("stg_trades", ["trade_id", "ticker"], "(created_time) >= 1").table}
+
+
+@pytest.mark.slow
+def test_a_full_build_checks_uniqueness_through_the_companions_it_wrote_and_still_catches_a_duplicate(tmp_path):
+    root = tmp_path / "lake"
+    World(root, seed=10).top_up(0, n=40)
+    db = str(tmp_path / "w.duckdb")
+    first = _build(root, db)
+    whole = {t.name: t.hashed for t in first.tests if not t.restricted}
+    assert whole[TRADES_CHECK] and whole["test_unique_fct_effective_spreads"], str(first)
+    assert not whole["test_unique_stg_markets"]  # no companion: its keys are read
+
+    con = duckdb.connect(db)
+    companions = key_hashes.written_by_last_build(con, runner.relations(con))
+    kh = key_hashes.find(con, "stg_trades", ["trade_id"], companions)
+    assert kh is not None and kh.table in companions
+    assert key_hashes.find(con, "stg_trades", ["trade_id", "ticker"], companions) is None
+    assert key_hashes.duplicate_hashes(con, kh) == 0
+
+    def trades_check():
+        results, failures = runner.run_tests(con, warehouse.SQL_DIR, whole={"stg_trades"})
+        assert {t.name: t.hashed for t in results}[TRADES_CHECK]
+        return [f for f in failures if f.name == TRADES_CHECK]
+
+    # a hash seen twice without a duplicate key (as two keys with one hash would be): the exact check finds nothing
+    con.execute(f"insert into {kh.table} select created_time, {key_hashes.HASH} from {kh.table} limit 1")
+    assert key_hashes.duplicate_hashes(con, kh) == 1
+    assert trades_check() == []
+    # a duplicate trade id, its hash in the companion as a build writes it: the exact check names it
+    con.execute(f"delete from {kh.table}")
+    con.execute("insert into stg_trades select * from stg_trades limit 1")
+    con.execute(f"insert into {kh.table} {kh.rows_sql()}")
+    (failure,) = trades_check()
+    assert failure.rows and failure.rows[0][-1] == 2
+    # a null key is found without a duplicate hash
+    con.execute("delete from stg_trades where rowid = (select max(rowid) from stg_trades)")
+    con.execute("update stg_trades set trade_id = null where rowid = (select min(rowid) from stg_trades)")
+    con.execute(f"delete from {kh.table}")
+    con.execute(f"insert into {kh.table} {kh.rows_sql()}")
+    assert key_hashes.duplicate_hashes(con, kh) == 0
+    (failure,) = trades_check()
+    assert failure.rows[0][0] is None
+    con.close()
