@@ -71,3 +71,15 @@ def test_same_instant_keeps_the_highest_trade_id(tmp_path):
         assert prices(c)["7d"] == (D(".45"), "trade", at(1400), D(40 * 60))
     finally:
         c.close()
+
+
+def test_same_instant_prefers_a_priced_trade_to_a_higher_trade_id_without_a_price(tmp_path):
+    root = tmp_path / "lake"
+    write_stream(root, "markets", [market("KXL-X", "KXL-E", open_time=at(0), close_time=CLOSE)])
+    unpriced = {**trade("x9", 1400, ".50"), "yes_price_dollars": None, "no_price_dollars": None}
+    write_stream(root, "trades", [trade("x0", 5, ".10"), trade("x1", 1400, ".40"), unpriced])
+    c = warehouse.build_in_memory(root, run_tests=False)  # (test_trades_sane names the trade without a price)
+    try:
+        assert prices(c)["7d"] == (D(".40"), "trade", at(1400), D(40 * 60))
+    finally:
+        c.close()
