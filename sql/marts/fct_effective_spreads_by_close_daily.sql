@@ -56,8 +56,7 @@ sums as (
         sum(price_impact_5m_dollars) filter (where realized_spread_5m_dollars is not null) as pi5m,
         sum(realized_spread_1h_dollars) as rs1h, count(realized_spread_1h_dollars) as n1h,
         sum(price_impact_1h_dollars) filter (where realized_spread_1h_dollars is not null) as pi1h,
-        list(distinct mid_source order by mid_source) filter (where mid_status = 'matched' and mid_source is not null)
-            as mid_sources,
+        quote_source_set(bit_or(quote_source_bit(mid_source)) filter (where mid_status = 'matched')) as mid_sources,
         max(mid_age_seconds) filter (where mid_status = 'matched') as max_mid_age_seconds
     from placed
     where bucket_order is not null

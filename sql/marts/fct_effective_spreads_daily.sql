@@ -37,7 +37,7 @@ daily as (
         sum(price_impact_5m_dollars) as pi5m,
         sum(realized_spread_1h_dollars) as rs1h, count(realized_spread_1h_dollars) as n1h,
         sum(price_impact_1h_dollars) as pi1h,
-        string_agg(distinct mid_source, ',' order by mid_source) filter (where mid_status = 'matched')
+        array_to_string(quote_source_set(bit_or(quote_source_bit(mid_source)) filter (where mid_status = 'matched')), ',')
             as mid_sources,
         median(mid_age_seconds) filter (where mid_status = 'matched') as median_mid_age_seconds,
         max(mid_age_seconds) filter (where mid_status = 'matched') as max_mid_age_used_seconds

@@ -129,7 +129,7 @@ fill_mids as (
         ticker,
         count(*) filter (where mid_status = 'matched') as fills_with_fresh_mid,
         count(*) filter (where mid_status <> 'matched') as fills_without_fresh_mid,
-        string_agg(distinct mid_source, ',' order by mid_source) filter (where mid_status = 'matched')
+        array_to_string(quote_source_set(bit_or(quote_source_bit(mid_source)) filter (where mid_status = 'matched')), ',')
             as mid_sources,
         max(mid_age_seconds) filter (where mid_status = 'matched') as max_mid_age_seconds
     from edges
