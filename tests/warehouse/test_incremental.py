@@ -260,7 +260,7 @@ def test_incremental_builds_writing_only_changed_rows_equal_full_rebuilds(tmp_pa
     [
         (
             "intermediate/int_market_marks.sql",
-            "stg_trades by created_time, carry (ticker)",
+            "stg_trades by created_time, carry (ticker, yes_price_dollars is null)",
             "stg_trades by created_time",
         ),
         (
