@@ -159,8 +159,8 @@ rest_buckets as (
         r.ticker,
         next_lookup_at(r.observed_at, l.at_open, l.at_7d, l.at_24h, l.at_1h) as bucket,
         max(r.observed_at) as rest_at,
-        arg_max(r.source, (r.observed_at, -r.source_rank)) as rest_source,
-        arg_max_null(r.mid_dollars, (r.observed_at, -r.source_rank)) as rest_mid
+        arg_max(r.source, quote_recency_key(r.observed_at, r.source)) as rest_source,
+        arg_max_null(r.mid_dollars, quote_recency_key(r.observed_at, r.source)) as rest_mid
     from rest as r
     join lookups as l on l.ticker = r.ticker
     group by all
