@@ -8,9 +8,9 @@
 -- the day (opened before midnight UTC, not closed or settled by then; a closed lot is long when its buy came
 -- first) marked at midnight: the recorded WebSocket top when it is fresh at
 -- midnight (the latest ws_book row before it is known and two-sided; age 0), else the NEWER of the latest REST mid
--- and the latest trade before midnight (the mid at a tie); no quote or trade yet: not marked (unmarked_lots counts
--- them). A market seen resolved void (stg_market_history result 'void') whose open lots are not yet settled is
--- marked at cost from that observation on (mark_source 'void_at_cost', unrealized 0; its age counts from the
+-- and the latest priced trade before midnight (the highest trade_id at its instant; the mid at a tie); no quote or
+-- trade yet: not marked (unmarked_lots counts them). A market seen resolved void (stg_market_history result 'void')
+-- whose open lots are not yet settled is marked at cost from that observation on (mark_source 'void_at_cost', unrealized 0; its age counts from the
 -- observation): it will be paid back what the lots cost, not the last quote. mark_sources lists the sources used
 -- that day; max_mark_age_seconds is the oldest mark's age at midnight.
 -- mtm_pnl_dollars = cumulative net + unrealized.
@@ -24,7 +24,7 @@
 -- incremental: stg_balance whole
 -- incremental: stg_market_history whole
 -- incremental: int_market_mids by observed_at, carry (ticker, source = 'ws_book', mid_dollars is null)
--- incremental: stg_trades by created_time, carry (ticker)
+-- incremental: stg_trades by created_time, carry (ticker, yes_price_dollars is null)
 with lots as (
     select * from int_pnl_lots
 ),
@@ -127,13 +127,22 @@ ws_tops as (
     where source = 'ws_book'
 ),
 
--- the last trade of each market and UTC day: the last trade before a midnight is the last one of the latest day
--- with trades before it, so the ASOF join below sorts one row per market-day instead of every trade (trades at one
--- instant: any of them, as before)
-trades as (
-    select ticker, max(created_time) as created_time, arg_max_null(yes_price_dollars, created_time) as yes_price_dollars
+-- the last priced trade of each market and UTC day: the last trade before a midnight is the last one of the latest
+-- day with priced trades before it, so the ASOF join below sorts one row per market-day instead of every trade. The
+-- latest instant with a price, then the highest trade_id among the trades at it (as int_market_marks: a trade
+-- without a price or a time never marks a position)
+last_instants as (
+    select ticker, max(created_time) as created_time
     from stg_trades
+    where yes_price_dollars is not null
     group by ticker, utc_date(created_time)
+),
+
+trades as (
+    select l.ticker, l.created_time, arg_max(t.yes_price_dollars, t.trade_id) as yes_price_dollars
+    from last_instants as l
+    join stg_trades as t on t.ticker = l.ticker and t.created_time = l.created_time
+    group by all
 ),
 
 -- the first observation of each market resolved void (a void market is paid back at cost, whenever its settlement

@@ -80,3 +80,28 @@ def test_a_later_trade_beats_an_older_mid_and_the_mark_age_is_exposed(tmp_path):
     assert con.execute(
         "select mark_price_dollars, mark_source, mark_as_of, mark_age_seconds, unrealized_pnl_dollars from fct_pnl"
     ).fetchone() == (D("0.60"), "last_trade", at(days=4) - timedelta(hours=3), 10800, D("0.20"))
+
+
+def test_the_midnight_trade_mark_is_the_latest_priced_instant_and_its_highest_trade_id(tmp_path):
+    """Two trades at one instant (the higher trade_id marks, whatever the order they were landed in) and a later
+    trade without a price (it marks nothing, nor lends its time): day 11-21 is marked at .75, 14 h old."""
+    root = tmp_path / "lake"
+    h = timedelta(hours=1)
+    write_stream(root, "fills", [fill("e1", "E1", "bid", 1, "0.40", "0.00", 0)])
+    unpriced = {
+        **trade("z", "E1", "0.99", at(days=1) - h),
+        "yes_price_dollars": None,
+        "no_price_dollars": None,
+    }
+    write_stream(
+        root,
+        "trades",
+        [trade("b", "E1", "0.75", at(days=1) - 2 * h), trade("a", "E1", "0.70", at(days=1) - 2 * h)],
+    )
+    write_stream(root, "trades", [trade("a9", "E1", "0.72", at(days=1) - 2 * h), unpriced], run_id="r2")
+    write_stream(root, "markets", [market("E1", "EV-E1", _loaded_at=at(days=1))])
+    con = warehouse.build_in_memory(root)  # (test_trades_sane names the trade without a price)
+    assert con.execute(
+        "select unrealized_pnl_dollars, mark_sources, max_mark_age_seconds from fct_pnl_daily "
+        "where pnl_date = date '2026-11-21'"
+    ).fetchone() == (D("0.35"), "last_trade", 14 * 3600)
