@@ -10,15 +10,15 @@ Kept: `_kalshi_carry_<input>_<digest>` (digest of the input, carry expressions, 
 it read or made: a build whose input changed before a table's start (a late row for an older day) recomputes from an
 earlier start, which names another table, so it does not read that one and drops it; a later build can never read a
 table made before older rows changed. (A table is also read only while the input's dirt is at or after its start.)
-Written in the build's transaction; trusted only when stamped with the `built_at` of the last recorded build (as the
-key hashes: another build, say an older kalshi-lake, may have changed the input without knowing of it). Windows
+Written in the build's transaction; trusted only when stamped by the last recorded build (`stamped.py`: another
+build, say an older kalshi-lake, may have changed the input without knowing of it). Windows
 starting at an instant (an `instant` model's) differ every pull: their carry tables stay temporary."""
 
 from __future__ import annotations
 
 import math
 
-from .incremental import BUILD_TABLE
+from . import stamped
 
 PREFIX = "_kalshi_carry_"
 RECORD_TABLE = "_kalshi_build_carries"
@@ -32,12 +32,8 @@ class Carries:
         self._dirt = dirt
         self._kept: dict[str, tuple[str, float]] = {}
         self._used: dict[str, tuple[str, float]] = {}
-        if {RECORD_TABLE, BUILD_TABLE} <= existing:
-            rows = con.execute(
-                f"select c.name, c.input, c.start from {RECORD_TABLE} as c "
-                f"join {BUILD_TABLE} as b on c.built_at = b.built_at"
-            ).fetchall()
-            self._kept = {name: (d, start) for name, d, start in rows if name in existing}
+        rows = stamped.last_build_rows(con, RECORD_TABLE, existing, "r.name, r.input, r.start")
+        self._kept = {name: (d, start) for name, d, start in rows if name in existing}
         self._existing = {t for t in existing if t.startswith(PREFIX)}
 
     @staticmethod
@@ -64,13 +60,16 @@ class Carries:
 
     def record(self, con) -> None:
         """Drop the kept tables this build did not read or make, or whose input changed before their start, and list
-        the rest as written by this build (`built_at` = now(), the build transaction's start, as `_kalshi_build`)."""
+        the rest as written by this build (`stamped.restamp`)."""
         keep = {name: v for name, v in self._used.items() if self._valid(*v)}
-        for name in sorted((self._existing | set(self._used)) - set(keep)):
-            con.execute(f"drop table if exists {name}")
         names = sorted(keep)
-        con.execute(
-            f"create or replace table {RECORD_TABLE} as select unnest(?::varchar[]) as name, "
-            "unnest(?::varchar[]) as input, unnest(?::double[]) as start, now() as built_at",
-            [names, [keep[n][0] for n in names], [keep[n][1] for n in names]],
+        stamped.restamp(
+            con,
+            RECORD_TABLE,
+            (self._existing | set(self._used)) - set(keep),
+            {
+                "name": ("varchar", names),
+                "input": ("varchar", [keep[n][0] for n in names]),
+                "start": ("double", [keep[n][1] for n in names]),
+            },
         )

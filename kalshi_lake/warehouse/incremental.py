@@ -104,7 +104,7 @@ from typing import TYPE_CHECKING
 
 from .sources import file_list, parquet_reader, quote_ident
 
-if TYPE_CHECKING:  # carries.py reads BUILD_TABLE from here
+if TYPE_CHECKING:  # stamped.py (which carries.py uses) reads BUILD_TABLE from here
     from .carries import Carries
 
 NEG = float("-inf")  # dirty from the beginning: rebuilt whole

@@ -17,9 +17,8 @@ It mirrors the model's rows as a multiset, in the build's own transaction:
 - the model kept: left as it is.
 `<tag>` digests the key, the predicate's columns, the DuckDB version (`hash()` is DuckDB's) and `FORMAT`: another
 key or another version is another table, and tables no model needs any more are dropped. `_kalshi_build_keys` lists
-the companions with the `built_at` of the build that wrote them, which is also the one `_kalshi_build` records; a
-companion recorded by another build (a kalshi-lake without key hashes wrote the warehouse since) is not used by
-the checks and is written whole by the next build.
+the companions, stamped as `stamped.py` says: a companion another build recorded (a kalshi-lake without key hashes
+wrote the warehouse since) is not used by the checks and is written whole by the next build.
 
 The check (`duplicate_hashes`): a duplicate of a recomputed row's key has that key's hash, so when no hash of a
 recomputed key appears twice in the companion, no recomputed key appears twice in the model, and the uniqueness
@@ -35,7 +34,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from .incremental import BUILD_TABLE, predicate_columns, replace_rows
+from . import stamped
+from .incremental import predicate_columns, replace_rows
 
 PREFIX = "_kalshi_keys_"
 RECORD_TABLE = "_kalshi_build_keys"
@@ -83,27 +83,16 @@ def write(con, kh: KeyHashes, how: str, rows_where: str | None, trusted: bool) -
 
 
 def written_by_last_build(con, existing: set[str]) -> set[str]:
-    """The companions the last recorded build wrote (those `_kalshi_build_keys` lists with `_kalshi_build`'s
-    `built_at`); empty when either table is missing from `existing` (the main schema's tables; asked, not tried:
-    a failed statement would abort the build's transaction)."""
-    if not {RECORD_TABLE, BUILD_TABLE} <= existing:
-        return set()
-    rows = con.execute(
-        f"select k.companion from {RECORD_TABLE} as k join {BUILD_TABLE} as b on k.built_at = b.built_at"
-    ).fetchall()
-    return {r[0] for r in rows}
+    """The companions the last recorded build wrote (`stamped.last_build_rows`; `existing`: the main schema's
+    tables)."""
+    return {r[0] for r in stamped.last_build_rows(con, RECORD_TABLE, existing, "r.companion")}
 
 
 def record(con, tables: set[str], existing: set[str]) -> None:
     """Drop the companions (of `existing`, the tables of the main schema) no model needs any more and record
-    `tables` as written by this build (`built_at` = now(), the build transaction's start, as `_kalshi_build`)."""
-    for stale in sorted(t for t in existing if t.startswith(PREFIX) and t not in tables):
-        con.execute(f"drop table {stale}")
-    con.execute(
-        f"create or replace table {RECORD_TABLE} as "
-        "select unnest(?::varchar[]) as companion, now() as built_at",
-        [sorted(tables)],
-    )
+    `tables` as written by this build."""
+    stale = {t for t in existing if t.startswith(PREFIX) and t not in tables}
+    stamped.restamp(con, RECORD_TABLE, stale, {"companion": ("varchar", sorted(tables))})
 
 
 def find(con, model: str, keys: list[str], companions: set[str]) -> KeyHashes | None:
