@@ -5,8 +5,8 @@
 `bench_models.py` times single top-ups on a warehouse fresh from a full build, and a noon pull after one catch-up
 pull of the morning. This runs a schedule instead: a copy of the kept lake (hard links, the generated files only)
 is built whole (with its checks), then `--pulls` pulls of 15 minutes each (`bench_models.top_up`, the first just
-after midnight of the day after the generated 30) are landed and built one after the other, as `kalshi-lake build` would (open,
-build with checks, close). Per pull: the build with its checks, the close (where DuckDB checkpoints a WAL the
+after midnight of the day after the generated 30) are landed and built one after the other, as `kalshi-lake build`
+would (open, build with checks, close). Per pull: the build with its checks, the close (where DuckDB checkpoints a WAL the
 commit left), the whole, and the row groups and deleted-but-kept rows of `fct_effective_spreads` (a checkpoint
 merges small row groups; row groups that only grow would show a schedule fragmenting the tables). Prints one line
 per pull on stderr and a JSON summary as the last stdout line. Seconds."""

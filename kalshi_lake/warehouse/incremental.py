@@ -686,8 +686,8 @@ def _window(
     instants >= it (what `instant` promises the model needs; a DATE compared with a later instant of its own day
     would lose that day). A lake stream (`source`: a `src_` view with the `instant` column) read by its partition
     day by such a model, without a `carry`: its rows of those days at instants >= day - before too, or without one
-    (Parquet row groups outside are skipped by their min/max). The start is returned as a literal, and as a day ordinal when it is a
-    whole day (None: an instant)."""
+    (Parquet row groups outside are skipped by their min/max). The start is returned as a literal, and as a day
+    ordinal when it is a whole day (None: an instant)."""
     if spec.instant and kind.startswith("TIMESTAMP"):
         lo = instant_literal(day - rule.before)
         return f"({rule.day}) >= {lo}", lo, None
