@@ -9,8 +9,10 @@ partitions, exactly the columns of docs/CONTRACTS.md): trades over `--markets` m
 snapshots (5 levels a side, some one-sided and empty), hourly candlesticks, market snapshots, fills with fees for
 one account,
 settlements for the settled markets and a positions snapshot. Then, in a CHILD process (so its peak RSS is the
-warehouse's alone): `warehouse.build` into a fresh DuckDB file (every model; the sql/tests checks timed apart), a
-no-change build twice (`if_changed`, what `kalshi-lake build` does; and the incremental pass keeping every model),
+warehouse's alone): `warehouse.build` into a fresh DuckDB file (every model, with its sql/tests checks, timed
+apart), the same-run floor of that full build (`write_floor`: the finished per-trade tables copied into a fresh
+file, what storing them costs before a row is computed), a no-change build twice (`if_changed`, what
+`kalshi-lake build` does; and the incremental pass keeping every model),
 then a 15-minute pull landed as new files (`top_up`) built incrementally (its phases, process CPU, the models
 rebuilt whole and why, and its checks timed apart: those reading only kept models are skipped), the next
 15-minute pull built the same way (`next_top_up_*`: a top-up after a top-up), a pull landing at noon of that new
@@ -443,6 +445,33 @@ def _slowest(result, k: int = 5) -> list[str]:
     return [f"{m.name} {m.seconds:.2f}s {m.how}" for m in models]
 
 
+# the per-trade tables of a build: every build that stores them pays at least their write
+PER_TRADE_TABLES = ("stg_trades", "fct_effective_spreads")
+
+
+def write_floor(db: Path, work: Path) -> dict[str, float]:
+    """Seconds to copy each finished per-trade table of the warehouse `db` into a fresh DuckDB file (CTAS and a
+    checkpoint, as the build's commit writes them): what any build storing these tables pays before computing a
+    row of them. The baseline the full build is read against."""
+    import duckdb
+
+    out = {}
+    for table in PER_TRADE_TABLES:
+        target = work / f"floor-{table}.duckdb"
+        target.unlink(missing_ok=True)
+        con = duckdb.connect(str(target))
+        try:
+            con.execute(f"attach '{db}' as built (read_only)")
+            t = time.perf_counter()
+            con.execute(f"create table copy as select * from built.{table}")
+            con.execute("checkpoint")
+            out[table] = round(time.perf_counter() - t, 2)
+        finally:
+            con.close()
+            target.unlink(missing_ok=True)
+    return out
+
+
 def measure(lake_dir: Path, trades: int, markets: int) -> dict:
     """Child process: a full build, two no-change builds, a 15-minute top-up built incrementally and, as its
     baseline in the same run, rebuilt whole (`full_refresh`); then the checks. Returns the figures."""
@@ -460,6 +489,7 @@ def measure(lake_dir: Path, trades: int, markets: int) -> dict:
         ).fetchall()
     )
     con.close()
+    floor = write_floor(lake_dir / "kalshi.duckdb", lake_dir)
     skip_s, skipped = _build(lake_dir, if_changed=True)  # what `kalshi-lake build` does on an unchanged lake
     # the incremental pass with nothing to do: every model kept (its checks too, but those reading the lake)
     keep_s, kept = _build(lake_dir, run_tests=True)
@@ -483,6 +513,10 @@ def measure(lake_dir: Path, trades: int, markets: int) -> dict:
     return {
         "full_build_s": round(full_s, 2),
         "tests_s": round(tests_s, 2),
+        "full_write_floor_s": floor,
+        "full_per_trade_models_s": {
+            m.name: round(m.seconds, 2) for m in full.models if m.name in PER_TRADE_TABLES
+        },
         "models": len(full.models),
         "tests": len(full.tests),
         "test_failures": [f.name for f in failures],
