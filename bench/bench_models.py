@@ -10,8 +10,8 @@ snapshots (5 levels a side, some one-sided and empty), hourly candlesticks, mark
 one account,
 settlements for the settled markets and a positions snapshot. Then, in a CHILD process (so its peak RSS is the
 warehouse's alone): `warehouse.build` into a fresh DuckDB file (every model, with its sql/tests checks, timed
-apart), the same-run floor of that full build (`write_floor`: the finished per-trade tables copied into a fresh
-file, what storing them costs before a row is computed), a no-change build twice (`if_changed`, what
+apart), the same-run floor of that full build (`write_floor`: every finished table copied into a fresh file, what
+storing them costs before a row is computed), a no-change build twice (`if_changed`, what
 `kalshi-lake build` does; and the incremental pass keeping every model),
 then a 15-minute pull landed as new files (`top_up`) built incrementally (its phases, process CPU, the models
 rebuilt whole and why, and its checks timed apart: those reading only kept models are skipped), the next
@@ -445,31 +445,44 @@ def _slowest(result, k: int = 5) -> list[str]:
     return [f"{m.name} {m.seconds:.2f}s {m.how}" for m in models]
 
 
-# the per-trade tables of a build: every build that stores them pays at least their write
+# the per-trade tables of a build: the two largest of its writes
 PER_TRADE_TABLES = ("stg_trades", "fct_effective_spreads")
 
 
-def write_floor(db: Path, work: Path) -> dict[str, float]:
-    """Seconds to copy each finished per-trade table of the warehouse `db` into a fresh DuckDB file (CTAS and a
-    checkpoint, as the build's commit writes them): what any build storing these tables pays before computing a
-    row of them. The baseline the full build is read against."""
+def write_floor(db: Path, work: Path) -> dict:
+    """Seconds to copy every finished table of the warehouse `db` (models, key-hash companions, carries, the build
+    registry) into a fresh DuckDB file, one CTAS each, then a checkpoint: what a build storing these tables pays
+    before it computes a row, the baseline the full build is read against. With the two per-trade tables' own
+    copies and the number of tables."""
     import duckdb
 
-    out = {}
-    for table in PER_TRADE_TABLES:
-        target = work / f"floor-{table}.duckdb"
-        target.unlink(missing_ok=True)
-        con = duckdb.connect(str(target))
-        try:
-            con.execute(f"attach '{db}' as built (read_only)")
+    target = work / "floor.duckdb"
+    target.unlink(missing_ok=True)
+    con = duckdb.connect(str(target))
+    try:
+        con.execute(f"attach '{db}' as built (read_only)")
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'built' and not temporary"
+            ).fetchall()
+        ]
+        each = {}
+        t0 = time.perf_counter()
+        for table in tables:
             t = time.perf_counter()
-            con.execute(f"create table copy as select * from built.{table}")
-            con.execute("checkpoint")
-            out[table] = round(time.perf_counter() - t, 2)
-        finally:
-            con.close()
-            target.unlink(missing_ok=True)
-    return out
+            con.execute(f'create table "{table}" as select * from built."{table}"')
+            each[table] = time.perf_counter() - t
+        con.execute("checkpoint")
+        total = time.perf_counter() - t0
+    finally:
+        con.close()
+        target.unlink(missing_ok=True)
+    return {
+        "all_tables": round(total, 2),
+        "tables": len(tables),
+        **{t: round(each[t], 2) for t in PER_TRADE_TABLES},
+    }
 
 
 def measure(lake_dir: Path, trades: int, markets: int) -> dict:
