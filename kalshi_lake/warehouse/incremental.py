@@ -340,7 +340,9 @@ def predicate_columns(predicate: str) -> set[str]:
     return {m.group(1) for m in _WORD.finditer(text) if not m.group(2) and m.group(1) not in _NOT_COLUMNS}
 
 
-def _file_rows(snap) -> list[tuple[str, str, int, int]]:
+def file_rows(snap) -> list[tuple[str, str, int, int]]:
+    """Each file of the snapshot: (stream, file, size, mtime_ns), in the snapshot's order; size and mtime -1 on a
+    remote store."""
     local = "://" not in snap.lake_root
     rows = []
     for stream, files in snap.files.items():
@@ -390,16 +392,20 @@ def source_columns(types: dict[str, dict[str, str]], streams) -> dict[str, str]:
 
 
 def source_dirt(
-    con, snap, sql_dir: Path, full_refresh: bool, columns: dict[str, str]
-) -> tuple[dict, dict[str, NewFiles], list, bool]:
-    """Per stream, the oldest day to recompute (NEG = everything, POS = unchanged) and its changed files, the rows to
-    record, and whether everything is rebuilt (a first build, `full_refresh`, changed models, lake root or
+    con,
+    snap,
+    sql_dir: Path,
+    full_refresh: bool,
+    columns: dict[str, str],
+    rows: list[tuple[str, str, int, int]],
+) -> tuple[dict, dict[str, NewFiles], bool]:
+    """Per stream, the oldest day to recompute (NEG = everything, POS = unchanged) and its changed files, and
+    whether everything is rebuilt (a first build, `full_refresh`, changed models, lake root or
     variables). A stream whose columns changed (a file with a new column) is rebuilt whole: its tables gain the
     column."""
-    rows = _file_rows(snap)
     state = (snap.lake_root, sql_key(sql_dir), variables_key(con))
     if full_refresh or _state(con) != state:
-        return {s: NEG for s in snap.files}, {}, rows, True
+        return {s: NEG for s in snap.files}, {}, True
     old = set(map(tuple, con.execute(f"select stream, file, size, mtime_ns from {FILES_TABLE}").fetchall()))
     new = set(rows)
     old_columns = dict(con.execute(f"select stream, columns from {COLUMNS_TABLE}").fetchall())
@@ -417,7 +423,7 @@ def source_dirt(
     changes = {
         s: NewFiles(tuple(sorted(added.get(s, ()))), removed.get(s, POS)) for s in added.keys() | removed
     }
-    return dirt, changes, rows, False
+    return dirt, changes, False
 
 
 def record(con, snap, sql_dir: Path, rows, columns: dict[str, str]) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from . import incremental, key_hashes
 from .carries import Carries
 from .errors import ModelError, ModelTestsFailed, WarehouseError
+from .file_schemas import FileSchemas
 from .snapshot import SnapshotMoved, take_snapshot
 from .sources import load_sources, source_views
 
@@ -383,10 +384,17 @@ def _build_snapshot(
             con.execute(macros.read_text(encoding="utf-8"))
         clock.lap("macros")
         live_views = []
+        file_rows = incremental.file_rows(snap)
+        schemas = FileSchemas(con)
         for s in sources:
             try:
                 snapshot_view, live_view = source_views(
-                    con, s, snap.lake_root, snap.files[s.stream], snap.hidden[s.stream]
+                    con,
+                    s,
+                    snap.lake_root,
+                    snap.files[s.stream],
+                    snap.hidden[s.stream],
+                    schemas.of(con, [r for r in file_rows if r[0] == s.stream]),
                 )
                 con.execute(snapshot_view)
             except Exception as exc:  # duckdb raises many types; report which stream
@@ -399,8 +407,8 @@ def _build_snapshot(
         types = incremental.source_types(con)
         columns = incremental.source_columns(types, snap.files)
         probes = incremental.Probes(con, types, {s.view for s in sources if not snap.files[s.stream]})
-        by_stream, changes, file_rows, everything = incremental.source_dirt(
-            con, snap, sql_dir, full_refresh, columns
+        by_stream, changes, everything = incremental.source_dirt(
+            con, snap, sql_dir, full_refresh, columns, file_rows
         )
         dirt = {s.view: by_stream[s.stream] for s in sources}
         new_files = {s.view: changes[s.stream] for s in sources if s.stream in changes}
@@ -442,6 +450,7 @@ def _build_snapshot(
         for name in olds:
             con.execute(f"drop table {incremental.old_table(name)}")
         incremental.record(con, snap, sql_dir, file_rows, columns)
+        schemas.record(con)
         key_hashes.record(con, written, set(kinds))
         carries.record(con)
         clock.lap("record")

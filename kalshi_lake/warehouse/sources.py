@@ -12,6 +12,7 @@ the view reads the stream's glob (the lake as it is then), see `source_views`.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,17 +53,24 @@ def file_list(files: list[str] | tuple[str, ...]) -> str:
     return "[" + ", ".join(map(_quote_str, files)) + "]"
 
 
-def parquet_reader(target: str) -> str:
+def parquet_reader(target: str, by_name: bool = True) -> str:
     """How the warehouse reads lake files: `read_parquet` of `target` (a quoted glob or a `file_list`) with the hive
-    `date` partition and the columns of every file (a file written before a field was added lacks it)."""
-    return f"read_parquet({target}, hive_partitioning = true, union_by_name = true)"
+    `date` partition and the columns of every file (a file written before a field was added lacks it). `by_name`
+    False: files known to have the same columns, read by the first one's footer (`file_schemas.py`)."""
+    return (
+        f"read_parquet({target}, hive_partitioning = true, union_by_name = {'true' if by_name else 'false'})"
+    )
 
 
-def source_views(con, source: Source, lake_root: str, files: list[str], hidden: bool) -> tuple[str, str]:
+def source_views(
+    con, source: Source, lake_root: str, files: list[str], hidden: bool, schemas: list[str]
+) -> tuple[str, str]:
     """Two `create or replace view src_<stream>` statements with the same typed columns: one over exactly `files`
     (the build's snapshot, which the staging tables are built from) and one over the stream's glob (what the view
     stays after the build, so ad-hoc queries see the lake as it is and compaction cannot break it; the explicit list
-    when `_`/`.`-prefixed files lie under the stream, which the glob would read)."""
+    when `_`/`.`-prefixed files lie under the stream, which the glob would read). `schemas`: each file's columns
+    (`file_schemas.FileSchemas.of`); when they are all the same, both views read without `union_by_name` (a file the
+    pulls add before the next build is written by the same lake code, with the same columns)."""
     cols = source.columns
     if not files:
         select = ", ".join(f"cast(null as {t}) as {quote_ident(c)}" for c, t in cols.items())
@@ -70,7 +78,11 @@ def source_views(con, source: Source, lake_root: str, files: list[str], hidden: 
         return sql, sql
     listed = file_list(files)
     target = listed if hidden else _quote_str(stream_glob(lake_root, source.stream))
-    present = [r[0] for r in con.execute(f"describe select * from {parquet_reader(listed)}").fetchall()]
+    uniform = len(set(schemas)) == 1
+    if uniform:
+        present = [name for name, _ in json.loads(schemas[0])]
+    else:
+        present = [r[0] for r in con.execute(f"describe select * from {parquet_reader(listed)}").fetchall()]
     parts = []
     for c, t in cols.items():
         parts.append(
@@ -80,4 +92,4 @@ def source_views(con, source: Source, lake_root: str, files: list[str], hidden: 
         )
     parts += [quote_ident(c) for c in present if c not in cols]
     head = f"create or replace view {source.view} as select {', '.join(parts)} from "
-    return head + parquet_reader(listed), head + parquet_reader(target)
+    return head + parquet_reader(listed, not uniform), head + parquet_reader(target, not uniform)
