@@ -54,3 +54,15 @@ def test_bench_steady_builds_successive_pulls_with_every_check_passing(tmp_path)
     assert [r["pull"] for r in summary["rows"]] == [1, 2, 3]
     assert all(r["failures"] == [] and r["total_s"] > 0 and r["fes_row_groups"] >= 1 for r in summary["rows"])
     assert summary["total_min_s"] <= summary["total_median_s"] <= summary["total_max_s"]
+
+
+@pytest.mark.slow
+def test_bench_history_builds_a_top_up_on_a_lake_of_more_days():
+    """bench/bench_history.py at a tiny size: the lake repeated back to 60 days has more files, and both top-ups
+    build with every check passing (the script asserts it)."""
+    summary = run_bench("bench_history.py", "--days", "60", "--trades", "3000", "--markets", "12")
+    assert summary["code"] == str(REPO)
+    assert summary["60 days"]["files"] > summary["30 days"]["files"]
+    assert all(
+        summary[k]["top_up_s"] > 0 and "source_views" in summary[k]["phases"] for k in ("30 days", "60 days")
+    )

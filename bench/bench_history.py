@@ -1,0 +1,118 @@
+"""What a 15-minute top-up costs as the lake's history grows: the same small lake with 30 or with `--days` days of
+daily files.
+
+    uv run python bench/bench_history.py --days 365
+    uv run python bench/bench_history.py --days 365 --code /tmp/wt   # another revision's kalshi_lake and sql/
+
+Generates `bench_models`' lake (`--trades` over `--markets` markets and 30 days, one file per stream and day), and a
+copy whose trades, order-book snapshots, candlesticks and market snapshots are repeated back in time to `--days`
+days (each 30-day block's files rewritten with every timestamp shifted, trade ids made distinct: the same rows per
+day, more days, one file per stream and day as the pulls and compaction leave them). Each lake gets a full build,
+then one 15-minute pull (`bench_models.top_up`) built incrementally as `kalshi-lake build` does, with its checks.
+Per lake: the top-up's wall time and its phases (`source_views`: binding the `src_` views over the snapshot's files;
+`views_and_table_macros`: the views over the lake's globs after the build). Prints a table on stderr and one JSON
+summary as the last stdout line. Seconds."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_models  # noqa: E402
+
+REPEATED = ("trades", "orderbook_snapshots", "candlesticks", "markets")
+
+
+def extend(lake: Path, days: int) -> int:
+    """Repeat each REPEATED stream's 30 days of files back in time in blocks of 30 days until the lake spans `days`
+    days (rounded up to a block); the number of files written."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    written = 0
+    for stream in REPEATED:
+        for path in sorted((lake / stream).glob("date=*/*.parquet")):
+            day = dt.date.fromisoformat(path.parent.name.removeprefix("date="))
+            table = pq.read_table(path)
+            for block in range(1, -(-days // 30)):
+                shift = 30 * block
+                cols = {}
+                for name, col in zip(table.column_names, table.columns, strict=True):
+                    if pa.types.is_timestamp(col.type):
+                        col = pc.subtract(col, pa.scalar(dt.timedelta(days=shift), pa.duration("us")))
+                    elif name == "trade_id":
+                        col = pc.binary_join_element_wise(col, pa.scalar(f"h{block}"), "-")
+                    cols[name] = col
+                moved = day - dt.timedelta(days=shift)
+                out = lake / stream / f"date={moved.isoformat()}" / f"part-history-{block}.parquet"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(pa.table(cols), out)
+                written += 1
+    return written
+
+
+def measure(work: Path, trades: int, markets: int) -> dict:
+    """A full build of the lake under `work`, then one 15-minute pull built as `kalshi-lake build` does."""
+    from kalshi_lake import warehouse
+
+    full = warehouse.build(work)
+    assert full.ok, str(full)
+    bench_models.top_up(work / "lake", trades, markets)
+    t = time.perf_counter()
+    result = warehouse.build(work)
+    wall = time.perf_counter() - t
+    assert result.ok, str(result)
+    files = sum(1 for _ in (work / "lake").rglob("*.parquet"))
+    phases = {k: round(v, 3) for k, v in result.phases.items()}
+    slowest = sorted(result.models, key=lambda m: -m.seconds)[:8]
+    return {
+        "files": files,
+        "top_up_s": round(wall, 3),
+        "phases": phases,
+        "slowest": {m.name: round(m.seconds, 3) for m in slowest},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--trades", type=int, default=100_000)
+    p.add_argument("--markets", type=int, default=200)
+    p.add_argument(
+        "--code", help="a checkout (e.g. a git worktree of another revision) whose kalshi_lake to measure"
+    )
+    args = p.parse_args(argv)
+    if args.code:
+        sys.path.insert(0, str(Path(args.code).resolve()))
+    from kalshi_lake import warehouse
+
+    out = {"code": str(Path(warehouse.__file__).resolve().parents[2])}
+    with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
+        for label, days in (("30 days", 30), (f"{args.days} days", args.days)):
+            work = Path(tmp) / label.replace(" ", "-")
+            bench_models.generate(work / "lake", args.trades, 1_000, args.markets)
+            if days > 30:
+                extend(work / "lake", days)
+            out[label] = measure(work, args.trades, args.markets)
+            row = out[label]
+            print(
+                f"{label:>9}: {row['files']:5d} files, top-up {row['top_up_s']:.2f} s (source views "
+                f"{row['phases'].get('source_views', 0):.3f}, views after {row['phases'].get('views_and_table_macros', 0):.3f}, "
+                f"models {row['phases'].get('models', 0):.2f}, checks {row['phases'].get('checks', 0):.2f})",
+                file=sys.stderr,
+            )
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
