@@ -129,7 +129,9 @@ def test_a_check_with_another_key_gets_its_own_companion_and_the_old_one_is_drop
 
 
 @pytest.mark.slow
-def test_a_full_build_checks_uniqueness_through_the_companions_it_wrote_and_still_catches_a_duplicate(tmp_path):
+def test_a_full_build_checks_uniqueness_through_the_companions_it_wrote_and_still_catches_a_duplicate(
+    tmp_path,
+):
     root = tmp_path / "lake"
     World(root, seed=10).top_up(0, n=40)
     db = str(tmp_path / "w.duckdb")
