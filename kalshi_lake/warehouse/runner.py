@@ -384,7 +384,11 @@ def _build_snapshot(
             con.execute(macros.read_text(encoding="utf-8"))
         clock.lap("macros")
         live_views = []
-        file_rows = incremental.file_rows(snap)
+        try:
+            file_rows = incremental.file_rows(snap)
+        except OSError as exc:  # a file compacted away since the snapshot
+            _moved(snap, exc)
+            raise
         schemas = FileSchemas(con)
         for s in sources:
             try:

@@ -156,6 +156,30 @@ def test_files_compacted_away_during_a_build_make_it_start_over(tmp_path):
     assert set(trade_counts(con).values()) == {13}
 
 
+def test_files_compacted_away_before_the_build_reads_their_sizes_make_it_start_over(tmp_path):
+    """The build reads each snapshot file's size and mtime (to know its columns and what changed) before any view:
+    a compaction just before that starts the build over too."""
+    root = tmp_path / "lake"
+    for day in range(3):
+        write_stream(root, "trades", trades(f"d{day}-", 4, minutes0=day * 1440), run_id=f"r{day}")
+    lake = Lake(str(root))
+    fired = []
+
+    class CompactAtTheStart(CommitAfter):
+        def execute(self, sql, *args):
+            if not fired and sql.lstrip().startswith("begin transaction"):
+                before = set(root.rglob("*.parquet"))
+                write_stream(root, "trades", trades("d0-x", 1, minutes0=0), run_id="r0x")
+                lake.compact("trades")
+                fired.append(before - set(root.rglob("*.parquet")))  # the snapshot's files compacted away
+            return self._con.execute(sql, *args)
+
+    con = CompactAtTheStart(duckdb.connect(), "", None)
+    result = warehouse.build_on(con, str(root))
+    assert fired and fired[0] and result.ok
+    assert set(trade_counts(con).values()) == {13}
+
+
 def _build_in_child(lake_dir: str, q) -> None:
     try:
         t0 = time.monotonic()
