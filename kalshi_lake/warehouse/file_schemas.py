@@ -60,14 +60,8 @@ class FileSchemas:
             "(stream varchar, file varchar, size bigint, mtime_ns bigint, schema varchar)"
         )
         if self._used:
-            rows = list(self._used.items())
+            columns = zip(*((*row, schema) for row, schema in self._used.items()), strict=True)
             con.execute(
                 f"insert into {TABLE} select unnest(?), unnest(?), unnest(?), unnest(?), unnest(?)",
-                [
-                    [r[0][0] for r in rows],
-                    [r[0][1] for r in rows],
-                    [r[0][2] for r in rows],
-                    [r[0][3] for r in rows],
-                    [r[1] for r in rows],
-                ],
+                [list(c) for c in columns],
             )
