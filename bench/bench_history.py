@@ -6,8 +6,9 @@ daily files.
 
 Generates `bench_models`' lake (`--trades` over `--markets` markets and 30 days, one file per stream and day), and a
 copy whose trades, order-book snapshots, candlesticks and market snapshots are repeated back in time to `--days`
-days (each 30-day block's files rewritten with every timestamp shifted, trade ids made distinct: the same rows per
-day, more days, one file per stream and day as the pulls and compaction leave them). Each lake gets a full build,
+days, rounded up to whole 30-day blocks (365 gives 390 days; the summary's key says which). Each block's files are
+rewritten with every timestamp shifted and trade ids made distinct: the same rows per day, more days, one file per
+stream and day as the pulls and compaction leave them. Each lake gets a full build,
 then two 15-minute pulls (`bench_models.top_up`: the day's first, which also makes the carry tables the day's
 next builds keep, and the next one), each built incrementally as `kalshi-lake build` does, with its checks.
 Per lake and pull: the build's wall time and its phases (`source_views`: binding the `src_` views over the snapshot's files;
@@ -85,7 +86,7 @@ def measure(work: Path, trades: int, markets: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--days", type=int, default=365, help="rounded up to whole 30-day blocks")
     p.add_argument("--trades", type=int, default=100_000)
     p.add_argument("--markets", type=int, default=200)
     p.add_argument(
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
     out = {"code": str(Path(warehouse.__file__).resolve().parents[2])}
     with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
-        for label, days in (("30 days", 30), (f"{args.days} days", args.days)):
+        blocks = -(-args.days // 30)  # the lake spans whole 30-day blocks: --days 365 gives 390 days
+        for label, days in (("30 days", 30), (f"{30 * blocks} days", 30 * blocks)):
             work = Path(tmp) / label.replace(" ", "-")
             bench_models.generate(work / "lake", args.trades, 1_000, args.markets)
             if days > 30:
