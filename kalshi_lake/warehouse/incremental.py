@@ -96,6 +96,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -462,11 +463,13 @@ def plan(
     model: str = "",
     new_files: dict[str, NewFiles] | None = None,
     probes: Probes | None = None,
+    carries: Carries | None = None,
 ) -> float:
     """The model's dirty day: POS keep, NEG rebuild whole, else recompute days >= it. `olds`: the inputs whose
     previous table is kept aside (`old_table`) for a `diff`; `model`: the model's table (for `runs`); `new_files`:
     the changed files of each source view, from which a model with an `instant` (a column of its source) takes
-    the least new instant instead of the partition day; `probes`: the build's (else asked here)."""
+    the least new instant instead of the partition day; `probes`: the build's (else asked here); `carries`: the
+    build's kept carry tables (a `held` bound reads the day's, `_held_day`)."""
     if all(dirt.get(d, NEG) == POS for d in deps):
         return POS
     if spec is None:
@@ -488,7 +491,7 @@ def plan(
                 v = new_files[d].least_instant(con, spec.instant)
             v -= rule.ahead
             if rule.held and v not in (NEG, POS):
-                v = min(v, _held_day(con, d, rule, v, probes))
+                v = min(v, _held_day(con, d, rule, v, probes, carries))
         x = min(x, v)
     if spec.runs and x not in (NEG, POS):  # a run may grow from the day after its last row on
         last = con.execute(
@@ -544,39 +547,45 @@ def differing_rows(a: str, b: str, cols: str = "*") -> str:
     )
 
 
-def _held_day(con, d: str, rule: InputRule, day: float, probes: Probes) -> float:
+def _held_day(
+    con, d: str, rule: InputRule, day: float, probes: Probes, carries: Carries | None = None
+) -> float:
     """The day of the earliest carried row (each group's latest before `day`) among the carry groups that have rows
     from `day` on: what such a row holds (until the next row of its group) changed. A fractional `day` (an `instant`
     input's dirt) of an input whose `by` is a timestamp counts from that instant, not its day: a pull at 03:30 moves
-    what the quotes of the pull before hold, not those of the day before."""
+    what the quotes of the pull before hold, not those of the day before. Each group's latest row before `day` is
+    its latest before that day's midnight (`_last_instants`: the table the day's recomputes from midnight read and
+    keep, so not a GROUP BY over the input's whole history on every pull) or, later, its latest since midnight."""
     timed = day != int(day) and (probes.type_of(d, rule.day) or "").startswith("TIMESTAMP")
     lo = instant_literal(day) if timed else day_literal(day)
+    midnight = float(math.floor(day))
+    src = (
+        f'"{probes.db}".main.{d}'  # as a recompute names it (its temp view shadows `d`): the same kept table
+    )
+    last = _last_instants(con, d, src, rule, day_literal(midnight), midnight, "true", carries)
     parts = split_top(rule.carry)
     groups = ", ".join(f"{p} as _inc_g{i}" for i, p in enumerate(parts))
     same = " and ".join(f"_l._inc_g{i} is not distinct from _r._inc_g{i}" for i in range(len(parts)))
+    since = f"select {groups}, {rule.day} as _inc_t from {d} where ({rule.day}) >= {day_literal(midnight)} and ({rule.day}) < {lo}"
     least = probes.ask(
-        f"select min(_l._inc_t) from (select {groups}, max({rule.day}) as _inc_t from {d} "
-        f"where ({rule.day}) < {lo} group by all) as _l "
+        f"select min(_l._inc_t) from (select * exclude (_inc_t), max(_inc_t) as _inc_t from "
+        f"(select * from {last} union all {since}) group by all) as _l "
         f"semi join (select distinct {groups} from {d} where ({rule.day}) >= {lo}) as _r on {same}"
     )
     return POS if least is None else _ordinal(least)
 
 
-CARRIED = "_inc_last_"  # the prefix of the temp tables of each carry group's last instant (`_carried`)
+CARRIED = "_inc_last_"  # the prefix of the temp tables of each carry group's last instant (`_last_instants`)
 
 
-def _carried(
+def _last_instants(
     con, d: str, src: str, rule: InputRule, lo: str, lo_day: float | None, keyed: str, carries: Carries | None
-) -> tuple[str, str | None]:
-    """A query of the rows of `src` (input `d`) at each carry group's last instant before `lo` (what an ASOF join at
-    the window's start finds), and the temp table to drop once the model is recomputed (None: kept for the build's
-    other models). Each group's last instant comes from a GROUP BY over the group and `day` columns alone (a table
-    named after the input, groups, `day` and `lo`: models reading one input with the same carry from the same start
-    share it; a window starting at midnight (`lo_day`) keeps it for the next builds of that day, `carries.py`; the
-    others are temp tables `drop_carried` drops after the models), and the rows are then read only where they can
-    be: the groups last seen within the day before `lo` from that day's rows, the others (markets quiet for longer)
-    from their oldest last instant on. Exact: a group's rows at its last instant are in exactly one of the two
-    ranges."""
+) -> str:
+    """The table of each carry group's last instant (`_inc_t`) in `src` (input `d`) before `lo`, over the rows where
+    `keyed`: a GROUP BY over the group and `day` columns alone, made once and named after the input, groups, `day`
+    and `lo`, so the models of a build reading one input with the same carry from the same start share it. A window
+    starting at midnight (`lo_day`) over every key keeps it for that day's next builds (`carries.py`); the others
+    are temp tables (`drop_carried` drops the shared ones after the models; a `keyed` one is the caller's to drop)."""
     shared = keyed == "true"  # else restricted to the recomputed keys of this model
     digest = hashlib.sha256(f"{src}\n{rule.carry}\n{rule.day}\n{lo}".encode()).hexdigest()[:12]
     kept = shared and lo_day is not None and carries is not None
@@ -587,21 +596,35 @@ def _carried(
     parts = split_top(rule.carry)
     # grouped by the carry expressions themselves, not a row() of them (hashing a struct costs ~3x per row)
     groups = ", ".join(f"{p} as _inc_g{i}" for i, p in enumerate(parts))
-    same = " and ".join(f"({p}) is not distinct from _l._inc_g{i}" for i, p in enumerate(parts))
     make = f"create or replace {'' if kept else 'temp '}table {last} as select {groups}, max({rule.day}) as _inc_t "
     make += f"from {src} where ({rule.day}) < {lo} and {keyed} group by all"
     if kept:
         if not carries.find(last, d, lo_day):
             con.execute(make)
             carries.made(last, d, lo_day)
-    elif not (
+        return last
+    if not (
         shared
         and con.execute(
             "select count(*) from duckdb_tables() where temporary and table_name = ?", [last]
         ).fetchone()[0]
     ):
         con.execute(make)
-    table = last if kept else f"temp.{last}"
+    return f"temp.{last}"
+
+
+def _carried(
+    con, d: str, src: str, rule: InputRule, lo: str, lo_day: float | None, keyed: str, carries: Carries | None
+) -> tuple[str, str | None]:
+    """A query of the rows of `src` (input `d`) at each carry group's last instant before `lo` (what an ASOF join at
+    the window's start finds), and the temp table to drop once the model is recomputed (None: kept for the build's
+    other models or its next builds). The last instants come from `_last_instants`; the rows are then read only
+    where they can be: the groups last seen within the day before `lo` from that day's rows, the others (markets
+    quiet for longer) from their oldest last instant on. Exact: a group's rows at its last instant are in exactly one
+    of the two ranges."""
+    table = _last_instants(con, d, src, rule, lo, lo_day, keyed, carries)
+    parts = split_top(rule.carry)
+    same = " and ".join(f"({p}) is not distinct from _l._inc_g{i}" for i, p in enumerate(parts))
     recent = f"({lo} - interval 1 day)"
     oldest = con.execute(f"select min(_inc_t) filter (where _inc_t < {recent}) from {table}").fetchone()[0]
 
@@ -612,7 +635,7 @@ def _carried(
         )
 
     within = rows(f"({rule.day}) >= {recent} and ({rule.day}) < {lo}", f"_inc_t >= {recent}")
-    own = None if shared else last
+    own = table.removeprefix("temp.") if keyed != "true" else None
     if oldest is None:
         return within, own
     older = f"({rule.day}) >= {_literal(oldest)} and ({rule.day}) < {recent}"

@@ -501,7 +501,7 @@ def _build_model(
     it is unchanged (+inf) for the models that read it."""
     spec = m.incremental
     day = (
-        incremental.plan(con, spec, deps, dirt, olds, m.name, new_files, probes)
+        incremental.plan(con, spec, deps, dirt, olds, m.name, new_files, probes, carries)
         if old == m.kind
         else incremental.NEG
     )

@@ -570,6 +570,44 @@ def test_carried_rows_are_each_groups_last_rows_before_the_window_however_old():
     assert con.execute("select count(*) from duckdb_tables() where temporary").fetchone() == (0,)
 
 
+def test_held_bound_reads_the_days_kept_last_instants_and_the_rows_since_midnight():
+    """`held` from a pull's instant: per group with rows from that instant on, its last row before it, whether that
+    row came before midnight (the day's kept table of last instants, made by the day's first pull and read by its
+    next ones without grouping the history again) or since midnight (the input's own rows)."""
+    from kalshi_lake.warehouse import incremental as inc
+    from kalshi_lake.warehouse.carries import Carries
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(
+        "create table q as select * from (values "
+        "('A', timestamptz '2026-01-09 20:00:00+00'), ('A', timestamptz '2026-01-10 01:00:00+00'), "
+        "('A', timestamptz '2026-01-10 02:30:00+00'), "  # A's new row: its last before holds from 01:00
+        "('B', timestamptz '2026-01-07 12:00:00+00'), ('B', timestamptz '2026-01-10 02:40:00+00'), "
+        "('C', timestamptz '2026-01-05 00:00:00+00')) as t(k, ts)"  # C: no new row, not counted
+    )
+    rule = inc.InputRule("ts", carry="k", held=True)
+    pull = float(date(2026, 1, 10).toordinal()) + 2 / 24  # 02:00
+    carries = Carries(con, set(), {"q": pull})
+    probes = inc.Probes(con, {}, set())
+    made: list[str] = []
+    real = carries.made
+    carries.made = lambda name, d, start: (made.append(name), real(name, d, start))
+    # B's last row before the pull is older than A's: B's day
+    assert inc._held_day(con, "q", rule, pull, probes, carries) == float(date(2026, 1, 7).toordinal())
+    assert len(made) == 1  # the day's table of last instants before midnight
+    # the day's next pull: only A moves, its last row before is since midnight (01:00), not the kept 20:00
+    con.execute("insert into q values ('A', timestamptz '2026-01-10 03:10:00+00')")
+    later = float(date(2026, 1, 10).toordinal()) + 3 / 24
+    nxt = Carries(con, set(), {"q": later})
+    nxt._kept = dict(carries._used)  # what the first pull's build left, as the next build reads it
+    nxt.made = lambda name, d, start: made.append(name)
+    assert inc._held_day(con, "q", rule, later, inc.Probes(con, {}, set()), nxt) == float(
+        date(2026, 1, 10).toordinal()
+    )
+    assert len(made) == 1  # read, not made again
+
+
 def test_carry_tables_of_a_day_serve_the_next_pulls_of_that_day_until_older_rows_change(
     tmp_path, monkeypatch
 ):
