@@ -212,3 +212,73 @@ create or replace macro lookup_bucket(p, region, region_us, width) as
 create or replace macro probe_bucket(p, region, region_us, width, next_width) as
   case when p // region_us = region then lookup_bucket(p, region, region_us, width)
   else lookup_bucket(p, region + 1, region_us, next_width) end;
+
+-- spreads_by_close_fold(t) / effective_spreads_by_close_fold(t) (#20): rows of fct_spreads_by_close_daily /
+-- fct_effective_spreads_by_close_daily (in table or CTE t) folded to one row per (ticker, source, bucket_order) /
+-- (ticker, bucket_order) with the same columns: counts, times and DECIMAL sums summed, maxima maxed, the day the
+-- latest folded, the sources' sorted union and the age histograms merged; a (ticker, source)'s last quote (last_*,
+-- set on one row of its history) kept. The by-close marts sum such rows, so they sum folded ones to the same values:
+-- a top-up re-sums a market's days before the recompute's window from one folded row per bucket (kept for the day's
+-- next builds: `fold` in incremental.py) instead of every day of its history.
+create or replace macro spreads_by_close_fold(t) as table
+  select
+    ticker,
+    source,
+    bucket_order,
+    max(piece_date) as piece_date,
+    cast(sum(observations) as bigint) as observations,
+    cast(sum(two_sided_observations) as bigint) as two_sided_observations,
+    sum(held_us) as held_us,
+    sum(two_sided_us) as two_sided_us,
+    sum(spread_x_us) as spread_x_us,
+    sum(rel_x_us) as rel_x_us,
+    sum(sized_us) as sized_us,
+    sum(bid_size_x_us) as bid_size_x_us,
+    sum(ask_size_x_us) as ask_size_x_us,
+    max(max_quote_age_seconds) as max_quote_age_seconds,
+    any_value(last_observed_at) filter (where last_observed_at is not null) as last_observed_at,
+    any_value(last_book_state) filter (where last_observed_at is not null) as last_book_state,
+    any_value(last_spread_dollars) filter (where last_observed_at is not null) as last_spread_dollars,
+    any_value(last_relative_spread) filter (where last_observed_at is not null) as last_relative_spread,
+    any_value(last_yes_bid_size_fp) filter (where last_observed_at is not null) as last_yes_bid_size_fp,
+    any_value(last_yes_ask_size_fp) filter (where last_observed_at is not null) as last_yes_ask_size_fp
+  from query_table(t)
+  group by ticker, source, bucket_order;
+
+create or replace macro effective_spreads_by_close_fold(t) as table
+  with rows as (
+    select * from query_table(t)
+  ),
+  sums as (
+    select
+      ticker,
+      bucket_order,
+      max(trade_date) as trade_date,
+      cast(sum(trade_count) as bigint) as trade_count,
+      cast(sum(trades_with_mid) as bigint) as trades_with_mid,
+      cast(sum(trades_without_fresh_mid) as bigint) as trades_without_fresh_mid,
+      sum(volume_fp) as volume_fp,
+      sum(signed_sum) as signed_sum,
+      cast(sum(signed_n) as bigint) as signed_n,
+      sum(rel_sum) as rel_sum,
+      cast(sum(rel_n) as bigint) as rel_n,
+      sum(rs1m) as rs1m, cast(sum(n1m) as bigint) as n1m, sum(pi1m) as pi1m,
+      sum(rs5m) as rs5m, cast(sum(n5m) as bigint) as n5m, sum(pi5m) as pi5m,
+      sum(rs1h) as rs1h, cast(sum(n1h) as bigint) as n1h, sum(pi1h) as pi1h,
+      nullif(list_sort(list_distinct(flatten(list(mid_sources)))), []) as mid_sources,
+      max(max_mid_age_seconds) as max_mid_age_seconds
+    from rows
+    group by ticker, bucket_order
+  ),
+  ages as (
+    select ticker, bucket_order, list({'age': age, 'n': n} order by age) as mid_ages
+    from (
+      select ticker, bucket_order, h.age as age, cast(sum(h.n) as bigint) as n
+      from (select ticker, bucket_order, unnest(mid_ages) as h from rows where mid_ages is not null)
+      group by all
+    )
+    group by all
+  )
+  select s.* exclude (max_mid_age_seconds), a.mid_ages, s.max_mid_age_seconds
+  from sums as s
+  left join ages as a using (ticker, bucket_order);

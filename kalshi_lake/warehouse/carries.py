@@ -12,7 +12,8 @@ earlier start, which names another table, so it does not read that one and drops
 table made before older rows changed. (A table is also read only while the input's dirt is at or after its start.)
 Written in the build's transaction; trusted only when stamped by the last recorded build (`stamped.py`: another
 build, say an older kalshi-lake, may have changed the input without knowing of it). Windows
-starting at an instant (an `instant` model's) differ every pull: their carry tables stay temporary."""
+starting at an instant (an `instant` model's) differ every pull: their carry tables stay temporary. A keyed model's
+`fold` input keeps its folded rows before the window the same way (`incremental._folded`), named and trusted alike."""
 
 from __future__ import annotations
 

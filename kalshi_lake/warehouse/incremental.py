@@ -82,6 +82,11 @@ Data-dependent bounds (for rows not bounded by day alone):
   (`<expr>` over the `diff` columns); only those keys' output rows are deleted, and inserted again from those
   keys' input rows read whole. A changed `whole` input names no key: the model is rebuilt whole; an output row
   with a null key is never deleted: rebuilt whole too. `ahead` widens the window; `carry`/`held` add nothing.
+  `<input> by <expr>, fold <macro>` (keyed rows only): the input's rows before the window are read folded by the
+  table macro `<macro>(<table name>)` (one row per group, the input's columns: sums summed...), from a table made
+  once a day over every key and kept for the day's next builds as the carry tables are (`_folded`), then its rows
+  of the window: a market trading for a year is re-summed from one folded row per bucket and a day's rows, not
+  from every day of its history. Promised: the model's rows are the same over folded rows as over the rows folded.
 `never null` (a promise, checked after every full build, which fails when a row has a null day): a recompute inserts
 the model's rows filtered on `<day> >= X` alone, a filter DuckDB pushes into the model's joins on the day, so only
 those days are computed (without it the filter must also keep the rows without a day, which stops the pushdown).
@@ -119,6 +124,7 @@ _LINE = re.compile(r"^--\s*incremental:\s*(.+?)\s*$", re.M)
 _OPTION = re.compile(r",\s*(ahead|before)\s+(\d+)(\s+hours?)?\s*$")
 _CARRY = re.compile(r",\s*carry\s*\((.+)\)\s*$")
 _HELD = re.compile(r",\s*held\s*$")
+_FOLD = re.compile(r",\s*fold\s+([A-Za-z_][A-Za-z0-9_]*)\s*$")
 _RUNS = re.compile(r",\s*runs\s*\((.+)\)\s*$")
 _NEVER_NULL = re.compile(r",\s*never null\s*$")
 _DIFF = re.compile(r"^diff\s*\((.+?)\)(?:\s+at\s+(.+))?$")
@@ -145,6 +151,9 @@ class InputRule:
         None  # read whole; dirty from the least `at` over the rows whose `diff` columns changed
     )
     at: str | None = None
+    fold: str | None = (
+        None  # a keyed model's input: the table macro folding its rows before the window (below)
+    )
 
 
 @dataclass(frozen=True)
@@ -188,21 +197,31 @@ def parse_spec(sql: str) -> Spec | None:
             instant = line.removeprefix("instant =").strip()
             continue
         opts: dict[str, float] = {}
-        carry, held = None, False
-        while (m := _OPTION.search(line)) or (c := _CARRY.search(line)) or (h := _HELD.search(line)):
+        carry, held, fold = None, False, None
+        while (
+            (m := _OPTION.search(line))
+            or (c := _CARRY.search(line))
+            or (h := _HELD.search(line))
+            or (f := _FOLD.search(line))
+        ):
             if m:
                 opts[m.group(1)] = int(m.group(2)) / 24 if m.group(3) else int(m.group(2))
                 line = line[: m.start()]
             elif c:
                 carry = c.group(1).strip()
                 line = line[: c.start()]
-            else:
+            elif h:
                 held = True
                 line = line[: h.start()]
+            else:
+                fold = f.group(1)
+                line = line[: f.start()]
         name, _, rest = line.partition(" ")
         rest = rest.strip()
         if held and not carry:
             raise SpecError(f"'-- incremental: {line}': 'held' needs a 'carry (...)'")
+        if fold and not rest.startswith("by "):
+            raise SpecError(f"'-- incremental: {line}': 'fold' needs '<input> by <expr>'")
         if d := _DIFF.match(rest):
             rule = InputRule(None, diff=d.group(1).strip(), at=d.group(2) and d.group(2).strip())
         elif rest == "whole":
@@ -213,7 +232,7 @@ def parse_spec(sql: str) -> Spec | None:
             expr, *unknown = split_top(rest[3:])
             if unknown:
                 raise SpecError(f"'-- incremental: {line}': cannot read the option(s) {', '.join(unknown)}")
-            rule = InputRule(expr, opts.get("ahead", 0), opts.get("before", 0), carry, held)
+            rule = InputRule(expr, opts.get("ahead", 0), opts.get("before", 0), carry, held, fold=fold)
         else:
             raise SpecError(
                 f"cannot read '-- incremental: {line}': expected '<input> by <expr>', '<input> whole', "
@@ -227,6 +246,8 @@ def parse_spec(sql: str) -> Spec | None:
             "'-- incremental: instant = ...' needs a 'day = <expr>' model without 'key' or 'runs'"
         )
     spec = Spec(day, inputs, key, runs, never_null, instant)
+    if not spec.keyed_rows and any(r.fold for r in inputs.values()):
+        raise SpecError("'<input> by <expr>, fold <macro>' needs a 'day = all' model with a 'key'")
     if not spec.keyed_rows and any(r.diff is not None and r.at is None for r in inputs.values()):
         raise SpecError(
             "'<input> diff (<columns>)' needs 'at <expr>' unless the model is 'day = all' with a 'key'"
@@ -642,6 +663,40 @@ def _carried(
     return f"{within} union all {rows(older, f'_inc_t < {recent}')}", own
 
 
+def _folded(
+    con, d: str, src: str, rule: InputRule, window: str, lo_day: float, carries: Carries | None
+) -> str:
+    """The table of `src`'s (input `d`'s) rows outside `window` (a recompute's window from the whole day `lo_day`)
+    folded by the input's `fold` table macro (every key: one table serves the day's next builds, `carries.py`, as
+    the carry tables do; without `carries`, a temp table `drop_carried` drops). The macro's rows must have the
+    input's columns (inserted by name, cast to the input's types)."""
+    digest = hashlib.sha256(f"{src}\n{rule.fold}\n{window}".encode()).hexdigest()[:12]
+    kept = carries is not None
+    name = carries.table_name(d, digest) if kept else f"{CARRIED}{d}_{digest}_fold"
+    if kept and carries.find(name, d, lo_day):
+        return name
+    con.execute(
+        f"create or replace temp view _inc_fold_rows as select * from {src} where not coalesce({window}, false)"
+    )
+    try:
+        folded = f"select * from {rule.fold}('_inc_fold_rows')"
+        got = {r[0] for r in con.execute(f"{folded} limit 0").description}
+        want = {r[0] for r in con.execute(f"select * from {src} limit 0").description}
+        if got != want:
+            raise ValueError(
+                f"fold {rule.fold} of {d}: its rows must have {d}'s columns "
+                f"(missing {sorted(want - got)}, unknown {sorted(got - want)})"
+            )
+        con.execute(f"create or replace {'' if kept else 'temp '}table {name} as select * from {src} limit 0")
+        con.execute(f"insert into {name} by name {folded}")
+    finally:
+        con.execute("drop view if exists temp._inc_fold_rows")
+    if kept:
+        carries.made(name, d, lo_day)
+        return name
+    return f"temp.{name}"
+
+
 def drop_carried(con) -> None:
     """Drop the carry tables `_carried` kept for the build's models (after the last model)."""
     names = con.execute(
@@ -780,7 +835,11 @@ def recompute(
         for d in sorted(deps):
             rule = spec.inputs[d]
             src = f'"{db}".main.{d}'
-            if d not in windows or spec.keyed_rows:  # keyed rows: each recomputed key's input rows, whole
+            if spec.keyed_rows and rule.fold and d in windows and day < LAST_DAY and starts[d][1] is not None:
+                # each recomputed key's rows before the window folded (kept for the day's next builds), its rows since
+                folded = _folded(con, d, src, rule, windows[d], starts[d][1], carries)
+                body = f"select * from {folded} where {keyed} union all select * from {src} where {windows[d]} and {keyed}"
+            elif d not in windows or spec.keyed_rows:  # keyed rows: each recomputed key's input rows, whole
                 if not spec.key:
                     continue
                 body = f"select * from {src} where {keyed}"

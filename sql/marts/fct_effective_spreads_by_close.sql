@@ -6,7 +6,8 @@
 -- realized spread and price impact over the trades with a fresh mid at both ends. Source and age of the mids:
 -- mid_sources lists the sources of the matched mids, median / max_mid_age_seconds their age at the trade (a
 -- ws_book top: time since the book last changed), max_mid_age_limit_seconds the limit the build used.
--- How: the sums of fct_effective_spreads_by_close_daily (one row per ticker, bucket and day) re-summed per bucket;
+-- How: the sums of fct_effective_spreads_by_close_daily (one row per ticker, bucket and day) re-summed per bucket
+--   (effective_spreads_by_close_fold in macros.sql; a top-up reads the days before its window already folded);
 --   exact: DECIMAL sums of the days' sums, the median from the days' age histograms (the value, or the mean of the
 --   two middle values, as median()). Its bucket 1 holds every trade of a market without a close_time: here
 --   'no_close_time'.
@@ -15,7 +16,7 @@
 --   partial rows in the dirty days or whose close_time changed (int_market_states diff), from their daily rows.
 -- incremental: day = all
 -- incremental: key = ticker
--- incremental: fct_effective_spreads_by_close_daily by trade_date
+-- incremental: fct_effective_spreads_by_close_daily by trade_date, fold effective_spreads_by_close_fold
 -- incremental: int_market_states diff (ticker, close_time)
 with partials as (
     select * from fct_effective_spreads_by_close_daily
@@ -39,37 +40,16 @@ bucketed as (
     left join markets as m on m.ticker = p.ticker
 ),
 
+-- one row per (ticker, bucket): the days' sums summed, their sources' union and age histograms merged
 sums as (
-    select
-        ticker,
-        bucket_order,
-        cast(sum(trade_count) as bigint) as trade_count,
-        cast(sum(trades_with_mid) as bigint) as trades_with_mid,
-        cast(sum(trades_without_fresh_mid) as bigint) as trades_without_fresh_mid,
-        sum(volume_fp) as volume_fp,
-        sum(signed_sum) as signed_sum,
-        cast(sum(signed_n) as bigint) as signed_n,
-        sum(rel_sum) as rel_sum,
-        cast(sum(rel_n) as bigint) as rel_n,
-        sum(rs1m) as rs1m, cast(sum(n1m) as bigint) as n1m, sum(pi1m) as pi1m,
-        sum(rs5m) as rs5m, cast(sum(n5m) as bigint) as n5m, sum(pi5m) as pi5m,
-        sum(rs1h) as rs1h, cast(sum(n1h) as bigint) as n1h, sum(pi1h) as pi1h,
-        nullif(array_to_string(list_sort(list_distinct(flatten(list(mid_sources)))), ','), '') as mid_sources,
-        max(max_mid_age_seconds) as max_mid_age_seconds
-    from bucketed
-    group by ticker, bucket_order
+    select * from effective_spreads_by_close_fold('bucketed')
 ),
 
--- the median of the matched mids' ages from the days' histograms: the values at 0-based ranks floor((n - 1) / 2)
+-- the median of the matched mids' ages from the merged histogram: the values at 0-based ranks floor((n - 1) / 2)
 -- and ceil((n - 1) / 2) of the sorted ages, interpolated as median() does
 ages as (
-    select ticker, bucket_order, age, sum(n) as n
-    from (
-        select ticker, bucket_order, unnest(mid_ages, recursive := true)
-        from bucketed
-        where mid_ages is not null
-    )
-    group by all
+    select ticker, bucket_order, h.age as age, h.n as n
+    from (select ticker, bucket_order, unnest(mid_ages) as h from sums where mid_ages is not null)
 ),
 
 ranked as (
@@ -120,7 +100,7 @@ final as (
         n1h as trades_with_mid_1h,
         cast(dec_div_n(rs1h, n1h) as decimal(18,6)) as mean_realized_spread_1h_dollars,
         cast(dec_div_n(pi1h, n1h) as decimal(18,6)) as mean_price_impact_1h_dollars,
-        mid_sources,
+        nullif(array_to_string(mid_sources, ','), '') as mid_sources,
         median_mid_age_seconds,
         max_mid_age_seconds,
         max_mid_age_seconds() as max_mid_age_limit_seconds

@@ -12,7 +12,8 @@
 --   the recording covers any of it, else order book over market snapshot over candle); max_quote_age_seconds is the
 --   oldest a quote got while it was used in the bucket (time since it was observed; for ws_book, since the book
 --   last changed, which is not staleness: a recorded top is current until it changes).
--- How: the per-day sums of fct_spreads_by_close_daily re-summed per bucket (exact: integer microseconds and
+-- How: the per-day sums of fct_spreads_by_close_daily re-summed per bucket (a top-up reads the days before its
+--   window folded by spreads_by_close_fold in macros.sql, the same sums; exact: integer microseconds and
 --   DECIMAL sums of sums), plus each (ticker, source)'s last quote held to the close (its last_* columns), cut at the
 --   buckets here. Its bucket 1 holds every quote of a market without a close_time: here 'no_close_time'.
 -- Incremental by ticker (`day = all` with a key): a row has no day (a bucket sums the market's whole history;
@@ -20,7 +21,7 @@
 --   partial rows in the dirty days or whose close_time changed (int_market_states diff), from their daily rows.
 -- incremental: day = all
 -- incremental: key = ticker
--- incremental: fct_spreads_by_close_daily by piece_date
+-- incremental: fct_spreads_by_close_daily by piece_date, fold spreads_by_close_fold
 -- incremental: int_market_states diff (ticker, close_time)
 with partials as (
     select * from fct_spreads_by_close_daily

@@ -378,9 +378,15 @@ def test_declarations_are_checked():
         "-- incremental: day = d\n-- incremental: m by t, ahead 1 hours, before 2 hours\nselect 1"
     )
     assert spec.inputs["m"].ahead == 1 / 24 and spec.inputs["m"].before == 2 / 24
+    spec = parse_spec(
+        "-- incremental: day = all\n-- incremental: key = k\n-- incremental: m by d, fold f_m\nselect 1"
+    )
+    assert spec.inputs["m"].fold == "f_m" and spec.inputs["m"].day == "d"
     for bad in (
         "-- incremental: day = all\n-- incremental: instant = t\n-- incremental: m by t\nselect 1",
         "-- incremental: day = d\n-- incremental: m by t, ahead 2 days\nselect 1",  # not an option
+        "-- incremental: day = d\n-- incremental: m by t, fold f\nselect 1",  # fold: keyed rows only
+        "-- incremental: day = all\n-- incremental: key = k\n-- incremental: m whole, fold f\nselect 1",
     ):
         with pytest.raises(SpecError):
             parse_spec(bad)
@@ -608,6 +614,30 @@ def test_held_bound_reads_the_days_kept_last_instants_and_the_rows_since_midnigh
     assert len(made) == 1  # read, not made again
 
 
+def test_a_fold_folds_the_rows_before_the_window_and_must_keep_the_inputs_columns():
+    """`_folded`: the input's rows outside the window (a row without a day too) through the fold macro, cast to the
+    input's types; a macro whose rows lack a column of the input is an error naming it, not a null column."""
+    from kalshi_lake.warehouse import incremental as inc
+
+    con = duckdb.connect()
+    con.execute(
+        "create table p as select * from (values ('A', date '2026-01-01', 2), ('A', date '2026-01-02', 3), "
+        "('A', null, 4), ('A', date '2026-01-03', 100), ('B', date '2026-01-01', 1)) as t(k, d, n)"
+    )
+    con.execute(
+        "create macro f_p(t) as table select k, max(d) as d, sum(n) as n from query_table(t) group by k"
+    )
+    con.execute("create macro f_bad(t) as table select k, sum(n) as n from query_table(t) group by k")
+    window, day = "(d >= date '2026-01-03')", float(date(2026, 1, 3).toordinal())
+    table = inc._folded(con, "p", "p", inc.InputRule("d", fold="f_p"), window, day, None)
+    assert con.execute(f"select k, d, n, typeof(n) from {table} order by k").fetchall() == [
+        ("A", date(2026, 1, 2), 9, "INTEGER"),
+        ("B", date(2026, 1, 1), 1, "INTEGER"),
+    ]
+    with pytest.raises(ValueError, match=r"missing \['d'\]"):
+        inc._folded(con, "p", "p", inc.InputRule("d", fold="f_bad"), window, day, None)
+
+
 def test_carry_tables_of_a_day_serve_the_next_pulls_of_that_day_until_older_rows_change(
     tmp_path, monkeypatch
 ):
@@ -659,6 +689,48 @@ def test_carry_tables_of_a_day_serve_the_next_pulls_of_that_day_until_older_rows
     again = build_and_compare()
     assert set(made) & first
     assert again
+
+
+def test_a_keyed_marts_folded_history_serves_the_days_next_pulls(tmp_path, monkeypatch):
+    """`fold`: the by-close marts re-sum a market's days before the recompute's window from one folded row per
+    bucket, a table the day's first pull makes and its next pulls read (not made again); a late row for an older day
+    folds from an earlier start. Each build equals a full rebuild."""
+    from kalshi_lake.warehouse import carries
+
+    root = tmp_path / "lake"
+    world = World(root, seed=12)
+    world.top_up(0, n=40)
+    world.top_up(24 * 60 + 5, n=40, late=False)  # a second day: the window of a pull on it has days before it
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    made: list[str] = []
+    real = carries.Carries.made
+    monkeypatch.setattr(
+        carries.Carries, "made", lambda self, name, d, start: (made.append(name), real(self, name, d, start))
+    )
+    folds = ("fct_spreads_by_close_daily", "fct_effective_spreads_by_close_daily")
+
+    def build_and_compare() -> set[str]:
+        made.clear()
+        result = warehouse.build(root.parent, db_path=db, run_tests=False)
+        assert hows(result)["fct_spreads_by_close"] == "incremental"
+        full = tmp_path / "full.duckdb"
+        full.unlink(missing_ok=True)
+        warehouse.build(root.parent, db_path=str(full), run_tests=False)
+        assert_same(db, str(full))
+        return {n for n in made if any(f"carry_{f}_" in n for f in folds)}
+
+    world.top_up(24 * 60 + 20, late=False)  # the pulls later that day
+    first = build_and_compare()
+    assert {f for f in folds if any(f"carry_{f}_" in n for n in first)} == set(folds)
+    world.top_up(24 * 60 + 35, late=False)
+    assert build_and_compare() == set()  # read, not made again
+    with duckdb.connect(db, read_only=True) as con:
+        kept = {r[0] for r in con.execute(f"select name from {carries.RECORD_TABLE}").fetchall()}
+    assert first <= kept
+    world.top_up(24 * 60 + 50, late=True)  # rows for the older day: folded again from before them
+    late = build_and_compare()
+    assert late and not late & first
 
 
 def test_a_table_rebuilt_whole_that_comes_out_unchanged_keeps_its_readers(tmp_path):
