@@ -574,55 +574,72 @@ def _held_day(
     """The day of the earliest carried row (each group's latest before `day`) among the carry groups that have rows
     from `day` on: what such a row holds (until the next row of its group) changed. A fractional `day` (an `instant`
     input's dirt) of an input whose `by` is a timestamp counts from that instant, not its day: a pull at 03:30 moves
-    what the quotes of the pull before hold, not those of the day before. Each group's latest row before `day` is
-    its latest before that day's midnight (`_last_instants`: the table the day's recomputes from midnight read and
-    keep, so not a GROUP BY over the input's whole history on every pull) or, later, its latest since midnight."""
+    what the quotes of the pull before hold, not those of the day before. Each group's latest row before `day` comes
+    from `_last_instants` (from the day's kept table, not a GROUP BY over the input's whole history every pull)."""
     timed = day != int(day) and (probes.type_of(d, rule.day) or "").startswith("TIMESTAMP")
-    lo = instant_literal(day) if timed else day_literal(day)
-    midnight = float(math.floor(day))
-    src = (
-        f'"{probes.db}".main.{d}'  # as a recompute names it (its temp view shadows `d`): the same kept table
-    )
-    last = _last_instants(con, d, src, rule, day_literal(midnight), midnight, "true", carries)
+    src = f'"{probes.db}".main.{d}'  # as a recompute names it (its temp view shadows `d`): the same tables
+    last = _last_instants(con, d, src, rule, day, not timed, "true", carries)
     parts = split_top(rule.carry)
     groups = ", ".join(f"{p} as _inc_g{i}" for i, p in enumerate(parts))
     same = " and ".join(f"_l._inc_g{i} is not distinct from _r._inc_g{i}" for i in range(len(parts)))
-    since = f"select {groups}, {rule.day} as _inc_t from {d} where ({rule.day}) >= {day_literal(midnight)} and ({rule.day}) < {lo}"
     least = probes.ask(
-        f"select min(_l._inc_t) from (select * exclude (_inc_t), max(_inc_t) as _inc_t from "
-        f"(select * from {last} union all {since}) group by all) as _l "
-        f"semi join (select distinct {groups} from {d} where ({rule.day}) >= {lo}) as _r on {same}"
+        f"select min(_l._inc_t) from {last} as _l semi join (select distinct {groups} from {d} "
+        f"where ({rule.day}) >= {start_literal(day, not timed)}) as _r on {same}"
     )
     return POS if least is None else _ordinal(least)
+
+
+def start_literal(start: float, whole_day: bool) -> str:
+    """A window's start as a SQL literal: the day `start` (floored), or the instant it stands for."""
+    return day_literal(start) if whole_day else instant_literal(start)
 
 
 CARRIED = "_inc_last_"  # the prefix of the temp tables of each carry group's last instant (`_last_instants`)
 
 
 def _last_instants(
-    con, d: str, src: str, rule: InputRule, lo: str, lo_day: float | None, keyed: str, carries: Carries | None
+    con,
+    d: str,
+    src: str,
+    rule: InputRule,
+    start: float,
+    whole_day: bool,
+    keyed: str,
+    carries: Carries | None,
 ) -> str:
-    """The table of each carry group's last instant (`_inc_t`) in `src` (input `d`) before `lo`, over the rows where
-    `keyed`: a GROUP BY over the group and `day` columns alone, made once and named after the input, groups, `day`
-    and `lo`, so the models of a build reading one input with the same carry from the same start share it. A window
-    starting at midnight (`lo_day`) over every key keeps it for that day's next builds (`carries.py`); the others
-    are temp tables (`drop_carried` drops the shared ones after the models; a `keyed` one is the caller's to drop)."""
+    """The table of each carry group's last instant (`_inc_t`) in `src` (input `d`) before `start` (a day, or an
+    instant when not `whole_day`), over the rows where `keyed`; made once and named after the input, groups, `day`
+    and start, so the models of a build reading one input with the same carry from the same start share it. Over
+    every key with the build's `carries`: a day's table (a GROUP BY over the group and `day` columns of every older
+    row) is kept for that day's next builds (`carries.py`), and an instant's comes from its day's table and the rows
+    since that midnight (a 15-minute pull's windows start at instants: without the day's table each would group the
+    input's whole history). Otherwise a temp table grouped from the rows (`drop_carried` drops the shared ones after
+    the models; a `keyed` one is the caller's to drop)."""
+    if whole_day:
+        start = float(math.floor(start))
+    lo = start_literal(start, whole_day)
     shared = keyed == "true"  # else restricted to the recomputed keys of this model
     digest = hashlib.sha256(f"{src}\n{rule.carry}\n{rule.day}\n{lo}".encode()).hexdigest()[:12]
-    kept = shared and lo_day is not None and carries is not None
-    if kept:
-        last = carries.table_name(d, digest)
-    else:
-        last = f"{CARRIED}{d}_{digest}{'' if shared else '_keyed'}"
+    kept = shared and whole_day and carries is not None
+    last = carries.table_name(d, digest) if kept else f"{CARRIED}{d}_{digest}{'' if shared else '_keyed'}"
     parts = split_top(rule.carry)
     # grouped by the carry expressions themselves, not a row() of them (hashing a struct costs ~3x per row)
     groups = ", ".join(f"{p} as _inc_g{i}" for i, p in enumerate(parts))
-    make = f"create or replace {'' if kept else 'temp '}table {last} as select {groups}, max({rule.day}) as _inc_t "
-    make += f"from {src} where ({rule.day}) < {lo} and {keyed} group by all"
+    if shared and not whole_day and carries is not None:
+        midnight = float(math.floor(start))
+        day_table = _last_instants(con, d, src, rule, midnight, True, keyed, carries)
+        rows = (
+            f"select * exclude (_inc_t), max(_inc_t) as _inc_t from (select * from {day_table} union all "
+            f"select {groups}, {rule.day} as _inc_t from {src} "
+            f"where ({rule.day}) >= {day_literal(midnight)} and ({rule.day}) < {lo}) group by all"
+        )
+    else:
+        rows = f"select {groups}, max({rule.day}) as _inc_t from {src} where ({rule.day}) < {lo} and {keyed} group by all"
+    make = f"create or replace {'' if kept else 'temp '}table {last} as {rows}"
     if kept:
-        if not carries.find(last, d, lo_day):
+        if not carries.find(last, d, start):
             con.execute(make)
-            carries.made(last, d, lo_day)
+            carries.made(last, d, start)
         return last
     if not (
         shared
@@ -635,15 +652,23 @@ def _last_instants(
 
 
 def _carried(
-    con, d: str, src: str, rule: InputRule, lo: str, lo_day: float | None, keyed: str, carries: Carries | None
+    con,
+    d: str,
+    src: str,
+    rule: InputRule,
+    start: float,
+    whole_day: bool,
+    keyed: str,
+    carries: Carries | None,
 ) -> tuple[str, str | None]:
-    """A query of the rows of `src` (input `d`) at each carry group's last instant before `lo` (what an ASOF join at
-    the window's start finds), and the temp table to drop once the model is recomputed (None: kept for the build's
-    other models or its next builds). The last instants come from `_last_instants`; the rows are then read only
-    where they can be: the groups last seen within the day before `lo` from that day's rows, the others (markets
-    quiet for longer) from their oldest last instant on. Exact: a group's rows at its last instant are in exactly one
-    of the two ranges."""
-    table = _last_instants(con, d, src, rule, lo, lo_day, keyed, carries)
+    """A query of the rows of `src` (input `d`) at each carry group's last instant before `start` (what an ASOF join
+    at the window's start finds), and the temp table to drop once the model is recomputed (None: kept for the
+    build's other models or its next builds). The last instants come from `_last_instants`; the rows are then read
+    only where they can be: the groups last seen within the day before the start from that day's rows, the others
+    (markets quiet for longer) from their oldest last instant on. Exact: a group's rows at its last instant are in
+    exactly one of the two ranges."""
+    table = _last_instants(con, d, src, rule, start, whole_day, keyed, carries)
+    lo = start_literal(start, whole_day)
     parts = split_top(rule.carry)
     same = " and ".join(f"({p}) is not distinct from _l._inc_g{i}" for i, p in enumerate(parts))
     recent = f"({lo} - interval 1 day)"
@@ -764,22 +789,21 @@ class Probes:
 
 def _window(
     d: str, spec: Spec, rule: InputRule, day: float, kind: str, source: bool
-) -> tuple[str, str, float | None]:
+) -> tuple[str, float, bool]:
     """The rows of input `d` a recompute from `day` reads, and where they start (the instant its `carry` rows stand
     at): of days >= day - before, or for a model with an `instant` and a TIMESTAMP `by` (`kind`: its type), at
     instants >= it (what `instant` promises the model needs; a DATE compared with a later instant of its own day
     would lose that day). A lake stream (`source`: a `src_` view with the `instant` column) read by its partition
     day by such a model, without a `carry`: its rows of those days at instants >= day - before too, or without one
-    (Parquet row groups outside are skipped by their min/max). The start is returned as a literal, and as a day
-    ordinal when it is a whole day (None: an instant)."""
+    (Parquet row groups outside are skipped by their min/max). The start is returned as a day ordinal (fractional:
+    an instant) and whether it is a whole day (`start_literal`)."""
     if spec.instant and kind.startswith("TIMESTAMP"):
-        lo = instant_literal(day - rule.before)
-        return f"({rule.day}) >= {lo}", lo, None
+        return f"({rule.day}) >= {instant_literal(day - rule.before)}", day - rule.before, False
     window = since_predicate(rule.day, day - rule.before)
     if spec.instant and source and not rule.carry:  # a carry stands at the window's start: a whole day here
         lo = instant_literal(day - rule.before)
         window += f" and (({spec.instant}) >= {lo} or ({spec.instant}) is null)"
-    return window, day_literal(day - rule.before), float(int(day - rule.before))
+    return window, float(int(day - rule.before)), True
 
 
 def recompute(
@@ -803,8 +827,8 @@ def recompute(
             if kind is None:
                 continue  # read whole (an empty src_ view may lack the `date` column)
             source = bool(spec.instant) and probes.source_column(d, spec.instant)
-            window, lo, lo_day = _window(d, spec, rule, day, kind, source)
-            starts[d] = (lo, lo_day)
+            window, start, whole_day = _window(d, spec, rule, day, kind, source)
+            starts[d] = (start, whole_day)
             windows[d] = f"({window})"
         if (
             spec.keyed_rows
@@ -835,9 +859,9 @@ def recompute(
         for d in sorted(deps):
             rule = spec.inputs[d]
             src = f'"{db}".main.{d}'
-            if spec.keyed_rows and rule.fold and d in windows and day < LAST_DAY and starts[d][1] is not None:
+            if spec.keyed_rows and rule.fold and d in windows and day < LAST_DAY and starts[d][1]:
                 # each recomputed key's rows before the window folded (kept for the day's next builds), its rows since
-                folded = _folded(con, d, src, rule, windows[d], starts[d][1], carries)
+                folded = _folded(con, d, src, rule, windows[d], starts[d][0], carries)
                 body = f"select * from {folded} where {keyed} union all select * from {src} where {windows[d]} and {keyed}"
             elif d not in windows or spec.keyed_rows:  # keyed rows: each recomputed key's input rows, whole
                 if not spec.key:

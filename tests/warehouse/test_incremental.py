@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -558,16 +558,16 @@ def test_carried_rows_are_each_groups_last_rows_before_the_window_however_old():
     lo = inc.day_literal(float(date(2026, 1, 10).toordinal()))
     assert lo == "date '2026-01-10'"
     day = float(date(2026, 1, 10).toordinal())
-    carried, own = inc._carried(con, "q", "q", rule, lo, day, "true", None)
+    carried, own = inc._carried(con, "q", "q", rule, day, True, "true", None)
     assert own is None  # kept for the build's other models reading q with this carry from this instant
     assert con.execute(f"select v from ({carried}) order by v").fetchall() == [(1,), (4,), (5,), (7,)]
     # a second model reading the same input the same way uses the same table (a build changes no input after the
     # models reading it began: a group's later row, not seen by the shared table, stays unseen here), while a read
     # restricted to a model's keys gets its own table, dropped with that model; the build drops the shared one
     con.execute("insert into q values ('A', timestamptz '2026-01-09 23:30:00+00', 10)")
-    assert inc._carried(con, "q", "q", rule, lo, day, "true", None) == (carried, None)
+    assert inc._carried(con, "q", "q", rule, day, True, "true", None) == (carried, None)
     assert con.execute(f"select v from ({carried}) order by v").fetchall() == [(1,), (4,), (5,), (7,)]
-    keyed, own = inc._carried(con, "q", "q", rule, lo, day, "k = 'A'", None)
+    keyed, own = inc._carried(con, "q", "q", rule, day, True, "k = 'A'", None)
     assert own is not None
     assert con.execute(f"select v from ({keyed}) order by v").fetchall() == [(10,)]
     con.execute(f"drop table temp.{own}")  # what recompute does after its model
@@ -612,6 +612,15 @@ def test_held_bound_reads_the_days_kept_last_instants_and_the_rows_since_midnigh
         date(2026, 1, 10).toordinal()
     )
     assert len(made) == 1  # read, not made again
+    # an instant model's window from 03:00 carries each group's rows at its last instant before: since midnight (A,
+    # B) or before it (C), from the same day's table
+    carried, own = inc._carried(con, "q", '"memory".main.q', rule, later, False, "true", nxt)
+    assert own is None and len(made) == 1
+    assert sorted(con.execute(f"select k, ts from ({carried})").fetchall(), key=str) == [
+        ("A", datetime(2026, 1, 10, 2, 30, tzinfo=UTC)),
+        ("B", datetime(2026, 1, 10, 2, 40, tzinfo=UTC)),
+        ("C", datetime(2026, 1, 5, tzinfo=UTC)),
+    ]
 
 
 def test_a_fold_folds_the_rows_before_the_window_and_must_keep_the_inputs_columns():
@@ -918,11 +927,23 @@ def test_an_instant_models_lake_stream_is_read_from_the_instant_unless_carried()
         "-- incremental: src_a by date, before 1 hours\n-- incremental: src_b by date, carry (k)\nselect 1"
     )
     noon = float(date(2026, 1, 10).toordinal()) + 0.5
-    window, lo, lo_day = inc._window("src_a", spec, spec.inputs["src_a"], noon, "DATE", True)
+    window, start, whole_day = inc._window("src_a", spec, spec.inputs["src_a"], noon, "DATE", True)
     assert "(t) >= timestamptz '2026-01-10 11:00:00+00' or (t) is null" in window
-    assert "date '2026-01-10'" in window and lo_day == float(date(2026, 1, 10).toordinal())
-    window, lo, lo_day = inc._window("src_b", spec, spec.inputs["src_b"], noon, "DATE", True)
-    assert window == "(date) >= date '2026-01-10'" and lo == "date '2026-01-10'"
+    assert "date '2026-01-10'" in window and (start, whole_day) == (
+        float(date(2026, 1, 10).toordinal()),
+        True,
+    )
+    window, start, whole_day = inc._window("src_b", spec, spec.inputs["src_b"], noon, "DATE", True)
+    assert (
+        window == "(date) >= date '2026-01-10'" and inc.start_literal(start, whole_day) == "date '2026-01-10'"
+    )
+    # a TIMESTAMP input of an instant model: its window starts at the instant
+    window, start, whole_day = inc._window(
+        "src_a", spec, spec.inputs["src_a"], noon, "TIMESTAMP WITH TIME ZONE", True
+    )
+    assert (start, whole_day) == (noon - 1 / 24, False) and window.endswith(
+        "timestamptz '2026-01-10 11:00:00+00'"
+    )
 
 
 def test_a_trade_without_a_time_in_a_top_up_is_not_lost_to_the_instant_window(tmp_path):
