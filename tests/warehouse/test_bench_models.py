@@ -63,6 +63,10 @@ def test_bench_history_builds_a_top_up_on_a_lake_of_more_days():
     summary = run_bench("bench_history.py", "--days", "60", "--trades", "3000", "--markets", "12")
     assert summary["code"] == str(REPO)
     assert summary["60 days"]["files"] > summary["30 days"]["files"]
-    for k in ("30 days", "60 days"):  # the day's first pull and the next one
-        assert summary[k]["top_up_s"] > 0 and summary[k]["next_top_up_s"] > 0
+    for k in ("30 days", "60 days"):  # the day's first pull, the next one and a steady one
+        assert (
+            summary[k]["top_up_s"] > 0
+            and summary[k]["next_top_up_s"] > 0
+            and summary[k]["steady_top_up_s"] > 0
+        )
         assert "source_views" in summary[k]["top_up_phases"]
