@@ -151,9 +151,7 @@ class InputRule:
         None  # read whole; dirty from the least `at` over the rows whose `diff` columns changed
     )
     at: str | None = None
-    fold: str | None = (
-        None  # a keyed model's input: the table macro folding its rows before the window (below)
-    )
+    fold: str | None = None  # keyed rows: the table macro folding the rows before the window
 
 
 @dataclass(frozen=True)
