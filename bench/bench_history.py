@@ -9,9 +9,11 @@ copy whose trades, order-book snapshots, candlesticks and market snapshots are r
 days, rounded up to whole 30-day blocks (365 gives 390 days; the summary's key says which). Each block's files are
 rewritten with every timestamp shifted and trade ids made distinct: the same rows per day, more days, one file per
 stream and day as the pulls and compaction leave them. Each lake gets a full build,
-then the day's first six 15-minute pulls (`bench_models.top_up`), each built incrementally as `kalshi-lake build`
-does, with its checks; timed: the day's first (it makes the tables the day's next builds keep), the next one, and
-the sixth (`steady`: every window past midnight, reading what the day's earlier builds kept; see PULLS).
+then the last 15-minute pull of its last day and the next day's first six (`bench_models.top_up`), each built
+incrementally as `kalshi-lake build` does, with its checks; timed: the pull before midnight (the first after the
+full build: it makes the tables the day's next builds keep from every older row), the day's first (it makes the
+day's tables from the day before's), the next one, and the sixth (`steady`: every window past midnight, reading
+what the day's earlier builds kept; see PULLS).
 Per lake and pull: the build's wall time and its phases (`source_views`: binding the `src_` views over the snapshot's files;
 `views_and_table_macros`: the views over the lake's globs after the build). Prints a table on stderr and one JSON
 summary as the last stdout line. Seconds."""
@@ -63,14 +65,17 @@ def extend(lake: Path, days: int) -> int:
     return written
 
 
-# the day's pulls built: the first (00:00-00:15) makes the tables of last instants and folded history the day's
-# next builds keep; the trade models' windows (an hour before the pull) start on the day before until the pull of
-# 01:00, whose windows start at midnight and make those tables again; from the pull of 01:15 on, each pull reads them
-PULLS = {"top_up": 0, "next_top_up": 1, "steady_top_up": 5}
+# the pulls built, in order: the last pull of the day before (23:45-24:00, the first after the full build: it makes
+# the tables of last instants and folded history from every older row), then the day's (00:00-00:15 first: it makes
+# the day's tables from the day before's and that day's rows, as a schedule running for days does; the trade models'
+# windows, an hour before the pull, start on the day before until the pull of 01:00, whose windows start at midnight
+# and make those tables again; from the pull of 01:15 on, each pull reads them)
+DAY_BEFORE = -1
+PULLS = {"after_full_build": DAY_BEFORE, "top_up": 0, "next_top_up": 1, "steady_top_up": 5}
 
 
 def measure(work: Path, trades: int, markets: int) -> dict:
-    """A full build of the lake under `work`, then the day's 15-minute pulls up to PULLS' last, each built as
+    """A full build of the lake under `work`, then the pulls of PULLS in order up to its last, each built as
     `kalshi-lake build` does; PULLS' are timed."""
     from kalshi_lake import warehouse
 
@@ -78,8 +83,12 @@ def measure(work: Path, trades: int, markets: int) -> dict:
     assert full.ok, str(full)
     out = {}
     timed = {pull: key for key, pull in PULLS.items()}
-    for pull in range(max(PULLS.values()) + 1):
-        bench_models.top_up(work / "lake", trades, markets, seed=8 + pull, pull=pull)
+    for pull in range(DAY_BEFORE, max(PULLS.values()) + 1):
+        if pull == DAY_BEFORE:  # its own trade ids and files (pull number 99), the window before midnight
+            at_us = bench_models.START_US + 30 * bench_models.DAY_US - 15 * 60_000_000
+            bench_models.top_up(work / "lake", trades, markets, seed=7, pull=99, at_us=at_us)
+        else:
+            bench_models.top_up(work / "lake", trades, markets, seed=8 + pull, pull=pull)
         t = time.perf_counter()
         result = warehouse.build(work)
         wall = time.perf_counter() - t
@@ -123,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{label:>9}: {row['files']:5d} files, top-up {row['top_up_s']:.2f} s (source views "
                 f"{phases.get('source_views', 0):.3f}, views after {phases.get('views_and_table_macros', 0):.3f}, "
                 f"models {phases.get('models', 0):.2f}, checks {phases.get('checks', 0):.2f}), "
-                f"next top-up {row['next_top_up_s']:.2f} s, steady top-up {row['steady_top_up_s']:.2f} s",
+                f"next top-up {row['next_top_up_s']:.2f} s, steady top-up {row['steady_top_up_s']:.2f} s; "
+                f"the day before's last pull, the first after the full build: {row['after_full_build_s']:.2f} s",
                 file=sys.stderr,
             )
     print(json.dumps(out))

@@ -84,7 +84,8 @@ Data-dependent bounds (for rows not bounded by day alone):
   with a null key is never deleted: rebuilt whole too. `ahead` widens the window; `carry`/`held` add nothing.
   `<input> by <expr>, fold <macro>` (keyed rows only): the input's rows before the window are read folded by the
   table macro `<macro>(<table name>)` (one row per group, the input's columns: sums summed...), from a table made
-  once a day over every key and kept for the day's next builds as the carry tables are (`_folded`), then its rows
+  once a day over every key (rolled forward from the day before's: the macro folds its own rows too) and kept for
+  the day's next builds as the carry tables are (`_folded`), then its rows
   of the window: a market trading for a year is re-summed from one folded row per bucket and a day's rows, not
   from every day of its history. Promised: the model's rows are the same over folded rows as over the rows folded.
 `never null` (a promise, checked after every full build, which fails when a row has a null day): a recompute inserts
@@ -608,36 +609,44 @@ def _last_instants(
     """The table of each carry group's last instant (`_inc_t`) in `src` (input `d`) before `start` (a day, or an
     instant when not `whole_day`), over the rows where `keyed`; made once and named after the input, groups, `day`
     and start, so the models of a build reading one input with the same carry from the same start share it. Over
-    every key with the build's `carries`: a day's table (a GROUP BY over the group and `day` columns of every older
-    row) is kept for that day's next builds (`carries.py`), and an instant's comes from its day's table and the rows
-    since that midnight (a 15-minute pull's windows start at instants: without the day's table each would group the
+    every key with the build's `carries`: a day's table is kept for that day's next builds (`carries.py`), made from
+    an earlier day's kept table and the rows since that day (rolled forward), or without one by a GROUP BY over the
+    group and `day` columns of every older row; an instant's comes from its day's table and the rows since that
+    midnight (a 15-minute pull's windows start at instants: without the day's table each would group the
     input's whole history). Otherwise a temp table grouped from the rows (`drop_carried` drops the shared ones after
     the models; a `keyed` one is the caller's to drop)."""
     if whole_day:
         start = float(math.floor(start))
     lo = start_literal(start, whole_day)
     shared = keyed == "true"  # else restricted to the recomputed keys of this model
+    family = hashlib.sha256(f"{src}\n{rule.carry}\n{rule.day}".encode()).hexdigest()[:12]
     digest = hashlib.sha256(f"{src}\n{rule.carry}\n{rule.day}\n{lo}".encode()).hexdigest()[:12]
     kept = shared and whole_day and carries is not None
     last = carries.table_name(d, digest) if kept else f"{CARRIED}{d}_{digest}{'' if shared else '_keyed'}"
+    if kept and carries.find(last, d, start):
+        return last
     parts = split_top(rule.carry)
     # grouped by the carry expressions themselves, not a row() of them (hashing a struct costs ~3x per row)
     groups = ", ".join(f"{p} as _inc_g{i}" for i, p in enumerate(parts))
-    if shared and not whole_day and carries is not None:
-        midnight = float(math.floor(start))
-        day_table = _last_instants(con, d, src, rule, midnight, True, keyed, carries)
+    if shared and not whole_day and carries is not None:  # the day's table, and the rows since midnight
+        base: tuple[str, float] | None = (
+            _last_instants(con, d, src, rule, math.floor(start), True, keyed, carries),
+            float(math.floor(start)),
+        )
+    else:  # rolled forward from an earlier start's table (carries.py), if one is kept
+        base = carries.earlier(family, d, start) if kept else None
+    if base:
         rows = (
-            f"select * exclude (_inc_t), max(_inc_t) as _inc_t from (select * from {day_table} union all "
+            f"select * exclude (_inc_t), max(_inc_t) as _inc_t from (select * from {base[0]} union all "
             f"select {groups}, {rule.day} as _inc_t from {src} "
-            f"where ({rule.day}) >= {day_literal(midnight)} and ({rule.day}) < {lo}) group by all"
+            f"where {since_predicate(rule.day, base[1])} and ({rule.day}) < {lo}) group by all"
         )
     else:
         rows = f"select {groups}, max({rule.day}) as _inc_t from {src} where ({rule.day}) < {lo} and {keyed} group by all"
     make = f"create or replace {'' if kept else 'temp '}table {last} as {rows}"
     if kept:
-        if not carries.find(last, d, start):
-            con.execute(make)
-            carries.made(last, d, start)
+        con.execute(make)
+        carries.made(last, d, start, family)
         return last
     if not (
         shared
@@ -686,21 +695,30 @@ def _carried(
     return f"{within} union all {rows(older, f'_inc_t < {recent}')}", own
 
 
-def _folded(
-    con, d: str, src: str, rule: InputRule, window: str, lo_day: float, carries: Carries | None
-) -> str:
-    """The table of `src`'s (input `d`'s) rows outside `window` (a recompute's window from the whole day `lo_day`)
-    folded by the input's `fold` table macro (every key: one table serves the day's next builds, `carries.py`, as
-    the carry tables do; without `carries`, a temp table `drop_carried` drops). The macro's rows must have the
-    input's columns (inserted by name, cast to the input's types)."""
-    digest = hashlib.sha256(f"{src}\n{rule.fold}\n{window}".encode()).hexdigest()[:12]
+def _folded(con, d: str, src: str, rule: InputRule, lo_day: float, carries: Carries | None) -> str:
+    """The table of `src`'s (input `d`'s) rows before the whole day `lo_day` (outside a recompute's window from it:
+    a row without a day too) folded by the input's `fold` table macro: every key, so one table serves the day's next
+    builds (`carries.py`, as the carry tables do), rolled forward from an earlier start's table when one is kept
+    (the macro folds its own rows: they have the input's columns); without `carries`, a temp table `drop_carried`
+    drops. The macro's rows must have the input's columns (inserted by name, cast to the input's types)."""
+
+    def outside(day: float) -> str:
+        return f"not coalesce({since_predicate(rule.day, day)}, false)"
+
+    family = hashlib.sha256(f"{src}\n{rule.fold}\n{rule.day}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{family}\n{lo_day}".encode()).hexdigest()[:12]
     kept = carries is not None
     name = carries.table_name(d, digest) if kept else f"{CARRIED}{d}_{digest}_fold"
     if kept and carries.find(name, d, lo_day):
         return name
-    con.execute(
-        f"create or replace temp view _inc_fold_rows as select * from {src} where not coalesce({window}, false)"
-    )
+    base = carries.earlier(family, d, lo_day) if kept else None
+    rows = f"select * from {src} where {outside(lo_day)}"
+    if base:  # the earlier start's folded rows, and the rows since that start
+        rows = (
+            f"select * from {base[0]} union all by name "
+            f"select * from {src} where not ({outside(base[1])}) and {outside(lo_day)}"
+        )
+    con.execute(f"create or replace temp view _inc_fold_rows as {rows}")
     try:
         folded = f"select * from {rule.fold}('_inc_fold_rows')"
         got = {r[0] for r in con.execute(f"{folded} limit 0").description}
@@ -715,7 +733,7 @@ def _folded(
     finally:
         con.execute("drop view if exists temp._inc_fold_rows")
     if kept:
-        carries.made(name, d, lo_day)
+        carries.made(name, d, lo_day, family)
         return name
     return f"temp.{name}"
 
@@ -859,7 +877,7 @@ def recompute(
             src = f'"{db}".main.{d}'
             if spec.keyed_rows and rule.fold and d in windows and day < LAST_DAY and starts[d][1]:
                 # each recomputed key's rows before the window folded (kept for the day's next builds), its rows since
-                folded = _folded(con, d, src, rule, windows[d], starts[d][0], carries)
+                folded = _folded(con, d, src, rule, starts[d][0], carries)
                 body = f"select * from {folded} where {keyed} union all select * from {src} where {windows[d]} and {keyed}"
             elif d not in windows or spec.keyed_rows:  # keyed rows: each recomputed key's input rows, whole
                 if not spec.key:

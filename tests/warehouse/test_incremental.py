@@ -598,7 +598,7 @@ def test_held_bound_reads_the_days_kept_last_instants_and_the_rows_since_midnigh
     probes = inc.Probes(con, {}, set())
     made: list[str] = []
     real = carries.made
-    carries.made = lambda name, d, start: (made.append(name), real(name, d, start))
+    carries.made = lambda name, d, start, family: (made.append(name), real(name, d, start, family))
     # B's last row before the pull is older than A's: B's day
     assert inc._held_day(con, "q", rule, pull, probes, carries) == float(date(2026, 1, 7).toordinal())
     assert len(made) == 1  # the day's table of last instants before midnight
@@ -607,7 +607,7 @@ def test_held_bound_reads_the_days_kept_last_instants_and_the_rows_since_midnigh
     later = float(date(2026, 1, 10).toordinal()) + 3 / 24
     nxt = Carries(con, set(), {"q": later})
     nxt._kept = dict(carries._used)  # what the first pull's build left, as the next build reads it
-    nxt.made = lambda name, d, start: made.append(name)
+    nxt.made = lambda name, d, start, family: made.append(name)
     assert inc._held_day(con, "q", rule, later, inc.Probes(con, {}, set()), nxt) == float(
         date(2026, 1, 10).toordinal()
     )
@@ -621,6 +621,67 @@ def test_held_bound_reads_the_days_kept_last_instants_and_the_rows_since_midnigh
         ("B", datetime(2026, 1, 10, 2, 40, tzinfo=UTC)),
         ("C", datetime(2026, 1, 5, tzinfo=UTC)),
     ]
+
+
+def _day(d: int) -> float:
+    return float(date(2026, 1, d).toordinal())
+
+
+def test_a_days_tables_roll_forward_from_the_day_befores_while_its_rows_are_unchanged():
+    """The day's table of last instants and the day's fold are made from the day before's kept table and that day's
+    rows (not every older row): the same rows as made from scratch. Shown by a marker only the older table holds;
+    an older table whose input changed before its start (dirt) is not rolled forward from."""
+    from kalshi_lake.warehouse import incremental as inc
+    from kalshi_lake.warehouse.carries import Carries
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(
+        "create table q as select * from (values ('A', timestamptz '2026-01-05 10:00:00+00', 1), "
+        "('A', timestamptz '2026-01-09 23:00:00+00', 2), ('B', timestamptz '2026-01-08 12:00:00+00', 3), "
+        "('C', timestamptz '2026-01-09 00:00:00+00', 4), ('A', timestamptz '2026-01-10 01:00:00+00', 5)) "
+        "as t(k, ts, v)"
+    )
+    con.execute("create table p as select k, cast(ts as date) as d, v from q")
+    con.execute(
+        "create macro f_p(t) as table select k, max(d) as d, sum(v) as v from query_table(t) group by k"
+    )
+    carry, fold = inc.InputRule("ts", carry="k"), inc.InputRule("d", fold="f_p")
+
+    def tables(dirt: float, kept: dict | None = None) -> tuple[Carries, str, str]:
+        carries = Carries(con, set(), {"q": dirt, "p": dirt})
+        carries._kept = kept or {}
+        last = inc._last_instants(con, "q", "q", carry, _day(10), True, "true", carries)
+        return carries, last, inc._folded(con, "p", "p", fold, _day(10), carries)
+
+    def rows(table: str) -> list[tuple]:
+        return sorted(con.execute(f"select * from {table}").fetchall(), key=str)
+
+    # from scratch, the day before: A 05th, B 08th (C's row is on the 9th)
+    before = Carries(con, set(), {"q": _day(10), "p": _day(10)})
+    last9 = inc._last_instants(con, "q", "q", carry, _day(9), True, "true", before)
+    fold9 = inc._folded(con, "p", "p", fold, _day(9), before)
+    assert rows(last9) == [
+        ("A", datetime(2026, 1, 5, 10, tzinfo=UTC)),
+        ("B", datetime(2026, 1, 8, 12, tzinfo=UTC)),
+    ]
+    # a marker in the older tables: a group no row has
+    con.execute(f"insert into {last9} values ('Z', timestamptz '2026-01-01 00:00:00+00')")
+    con.execute(f"insert into {fold9} values ('Z', date '2026-01-01', 100)")
+    want_last = [
+        ("A", datetime(2026, 1, 9, 23, tzinfo=UTC)),
+        ("B", datetime(2026, 1, 8, 12, tzinfo=UTC)),
+        ("C", datetime(2026, 1, 9, tzinfo=UTC)),
+    ]
+    want_fold = [("A", date(2026, 1, 9), 3), ("B", date(2026, 1, 8), 3), ("C", date(2026, 1, 9), 4)]
+    marker_last, marker_fold = [("Z", datetime(2026, 1, 1, tzinfo=UTC))], [("Z", date(2026, 1, 1), 100)]
+    # rolled forward: the older tables' rows (the marker too) and the 9th's rows
+    _, last10, fold10 = tables(_day(10), dict(before._used))
+    assert rows(last10) == sorted(want_last + marker_last, key=str)
+    assert rows(fold10) == sorted(want_fold + marker_fold, key=str)
+    # the input changed on the 8th: the older tables (from the 9th) no longer hold, made from every older row
+    _, last10, fold10 = tables(_day(8), dict(before._used))
+    assert rows(last10) == want_last and rows(fold10) == want_fold
 
 
 def test_a_fold_folds_the_rows_before_the_window_and_must_keep_the_inputs_columns():
@@ -637,14 +698,14 @@ def test_a_fold_folds_the_rows_before_the_window_and_must_keep_the_inputs_column
         "create macro f_p(t) as table select k, max(d) as d, sum(n) as n from query_table(t) group by k"
     )
     con.execute("create macro f_bad(t) as table select k, sum(n) as n from query_table(t) group by k")
-    window, day = "(d >= date '2026-01-03')", float(date(2026, 1, 3).toordinal())
-    table = inc._folded(con, "p", "p", inc.InputRule("d", fold="f_p"), window, day, None)
+    day = float(date(2026, 1, 3).toordinal())
+    table = inc._folded(con, "p", "p", inc.InputRule("d", fold="f_p"), day, None)
     assert con.execute(f"select k, d, n, typeof(n) from {table} order by k").fetchall() == [
         ("A", date(2026, 1, 2), 9, "INTEGER"),
         ("B", date(2026, 1, 1), 1, "INTEGER"),
     ]
     with pytest.raises(ValueError, match=r"missing \['d'\]"):
-        inc._folded(con, "p", "p", inc.InputRule("d", fold="f_bad"), window, day, None)
+        inc._folded(con, "p", "p", inc.InputRule("d", fold="f_bad"), day, None)
 
 
 def test_carry_tables_of_a_day_serve_the_next_pulls_of_that_day_until_older_rows_change(
@@ -664,9 +725,9 @@ def test_carry_tables_of_a_day_serve_the_next_pulls_of_that_day_until_older_rows
     made: list[str] = []
     real = carries.Carries.made
 
-    def spy(self, name, d, start):
+    def spy(self, name, d, start, family):
         made.append(name)
-        real(self, name, d, start)
+        real(self, name, d, start, family)
 
     monkeypatch.setattr(carries.Carries, "made", spy)
 
@@ -715,7 +776,9 @@ def test_a_keyed_marts_folded_history_serves_the_days_next_pulls(tmp_path, monke
     made: list[str] = []
     real = carries.Carries.made
     monkeypatch.setattr(
-        carries.Carries, "made", lambda self, name, d, start: (made.append(name), real(self, name, d, start))
+        carries.Carries,
+        "made",
+        lambda self, name, d, start, family: (made.append(name), real(self, name, d, start, family)),
     )
     folds = ("fct_spreads_by_close_daily", "fct_effective_spreads_by_close_daily")
 
@@ -740,6 +803,18 @@ def test_a_keyed_marts_folded_history_serves_the_days_next_pulls(tmp_path, monke
     world.top_up(24 * 60 + 50, late=True)  # rows for the older day: folded again from before them
     late = build_and_compare()
     assert late and not late & first
+    # the next day's pulls: its folds are rolled forward from the day before's and that day's rows
+    rolled: list[str] = []
+    real_earlier = carries.Carries.earlier
+
+    def earlier(self, family, d, start):
+        found = real_earlier(self, family, d, start)
+        rolled.extend([d] if found else [])
+        return found
+
+    monkeypatch.setattr(carries.Carries, "earlier", earlier)
+    world.top_up(2 * 24 * 60 + 5, late=False)
+    assert build_and_compare() and set(folds) <= set(rolled)
 
 
 def test_a_table_rebuilt_whole_that_comes_out_unchanged_keeps_its_readers(tmp_path):
