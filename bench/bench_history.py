@@ -8,15 +8,12 @@ Generates `bench_models`' lake (`--trades` over `--markets` markets and 30 days,
 copy whose trades, order-book snapshots, candlesticks and market snapshots are repeated back in time to `--days`
 days, rounded up to whole 30-day blocks (365 gives 390 days; the summary's key says which). Each block's files are
 rewritten with every timestamp shifted and trade ids made distinct: the same rows per day, more days, one file per
-stream and day as the pulls and compaction leave them. Each lake gets a full build,
-then the last 15-minute pull of its last day and the next day's first six (`bench_models.top_up`), each built
-incrementally as `kalshi-lake build` does, with its checks; timed: the pull before midnight (the first after the
-full build: it makes the tables the day's next builds keep from every older row), the day's first (it makes the
-day's tables from the day before's), the next one, and the sixth (`steady`: every window past midnight, reading
-what the day's earlier builds kept; see PULLS).
-Per lake and pull: the build's wall time and its phases (`source_views`: binding the `src_` views over the snapshot's files;
-`views_and_table_macros`: the views over the lake's globs after the build). Prints a table on stderr and one JSON
-summary as the last stdout line. Seconds."""
+stream and day as the pulls and compaction leave them. Each lake gets a full build, then the last 15-minute pull of
+its last day (23:45, the first after the full build) and the next day's first six (`bench_models.top_up`), each
+built incrementally as `kalshi-lake build` does, with its checks, and timed (see PULLS: which of them make the day's
+tables, which read them). Per lake and pull: the build's wall time, its phases (`source_views`: binding the `src_`
+views over the snapshot's files; `views_and_table_macros`: the views over the lake's globs after the build) and its
+slowest models. Prints a table on stderr and one JSON summary as the last stdout line. Seconds."""
 
 from __future__ import annotations
 
@@ -65,41 +62,39 @@ def extend(lake: Path, days: int) -> int:
     return written
 
 
-# the pulls built, in order: the last pull of the day before (23:45-24:00, the first after the full build: it makes
-# the tables of last instants and folded history from every older row), then the day's (00:00-00:15 first: it makes
-# the day's tables from the day before's and that day's rows, as a schedule running for days does; the trade models'
-# windows, an hour before the pull, start on the day before until the pull of 01:00, whose windows start at midnight
-# and make those tables again; from the pull of 01:15 on, each pull reads them)
-DAY_BEFORE = -1
-PULLS = {"after_full_build": DAY_BEFORE, "top_up": 0, "next_top_up": 1, "steady_top_up": 5}
+# the pulls built and timed, in order: the last pull of the day before (23:45-24:00, the first after the full build:
+# it makes the tables of last instants and folded history from every older row), then the day's first six. The trade
+# models' windows (an hour before the pull) start on the day before until the pull of 01:00, whose windows start at
+# midnight and make the day's tables (from the day before's and that day's rows, as a schedule running for days
+# does); from the pull of 01:15 on, each pull reads them
+PULLS = ("23:45", "00:00", "00:15", "00:30", "00:45", "01:00", "01:15")
 
 
 def measure(work: Path, trades: int, markets: int) -> dict:
-    """A full build of the lake under `work`, then the pulls of PULLS in order up to its last, each built as
-    `kalshi-lake build` does; PULLS' are timed."""
+    """A full build of the lake under `work`, then the pulls of PULLS, each built as `kalshi-lake build` does and
+    timed."""
     from kalshi_lake import warehouse
 
     full = warehouse.build(work)
     assert full.ok, str(full)
     out = {}
-    timed = {pull: key for key, pull in PULLS.items()}
-    for pull in range(DAY_BEFORE, max(PULLS.values()) + 1):
-        if pull == DAY_BEFORE:  # its own trade ids and files (pull number 99), the window before midnight
-            at_us = bench_models.START_US + 30 * bench_models.DAY_US - 15 * 60_000_000
-            bench_models.top_up(work / "lake", trades, markets, seed=7, pull=99, at_us=at_us)
-        else:
-            bench_models.top_up(work / "lake", trades, markets, seed=8 + pull, pull=pull)
+    for n, label in enumerate(PULLS):
+        hour, minute = map(int, label.split(":"))
+        at_us = bench_models.START_US + 30 * bench_models.DAY_US + (hour * 60 + minute) * 60_000_000
+        if hour == 23:  # the day before
+            at_us -= bench_models.DAY_US
+        # each pull its own trade ids and files (pull number n + 1)
+        bench_models.top_up(work / "lake", trades, markets, seed=7 + n, pull=n + 1, at_us=at_us)
         t = time.perf_counter()
         result = warehouse.build(work)
         wall = time.perf_counter() - t
         assert result.ok, str(result)
-        if pull not in timed:
-            continue
-        key = timed[pull]
         slowest = sorted(result.models, key=lambda m: -m.seconds)[:8]
-        out[f"{key}_s"] = round(wall, 3)
-        out[f"{key}_phases"] = {k: round(v, 3) for k, v in result.phases.items()}
-        out[f"{key}_slowest"] = {m.name: round(m.seconds, 3) for m in slowest}
+        out[label] = {
+            "s": round(wall, 3),
+            "phases": {k: round(v, 3) for k, v in result.phases.items()},
+            "slowest": {m.name: round(m.seconds, 3) for m in slowest},
+        }
     out["files"] = sum(1 for _ in (work / "lake").rglob("*.parquet"))
     return out
 
@@ -127,13 +122,10 @@ def main(argv: list[str] | None = None) -> int:
                 extend(work / "lake", days)
             out[label] = measure(work, args.trades, args.markets)
             row = out[label]
-            phases = row["top_up_phases"]
             print(
-                f"{label:>9}: {row['files']:5d} files, top-up {row['top_up_s']:.2f} s (source views "
-                f"{phases.get('source_views', 0):.3f}, views after {phases.get('views_and_table_macros', 0):.3f}, "
-                f"models {phases.get('models', 0):.2f}, checks {phases.get('checks', 0):.2f}), "
-                f"next top-up {row['next_top_up_s']:.2f} s, steady top-up {row['steady_top_up_s']:.2f} s; "
-                f"the day before's last pull, the first after the full build: {row['after_full_build_s']:.2f} s",
+                f"{label:>9}: {row['files']:5d} files; pulls "
+                + ", ".join(f"{pull} {row[pull]['s']:.2f}" for pull in PULLS)
+                + " s",
                 file=sys.stderr,
             )
     print(json.dumps(out))
