@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -77,6 +79,13 @@ def measure(work: Path, trades: int, markets: int) -> dict:
 
     full = warehouse.build(work)
     assert full.ok, str(full)
+    return pulls(work, trades, markets)
+
+
+def pulls(work: Path, trades: int, markets: int) -> dict:
+    """Land and build the pulls of PULLS on the built warehouse under `work`, each timed."""
+    from kalshi_lake import warehouse
+
     out = {}
     for n, label in enumerate(PULLS):
         hour, minute = map(int, label.split(":"))
@@ -99,6 +108,26 @@ def measure(work: Path, trades: int, markets: int) -> dict:
     return out
 
 
+def replay(work: Path, name: str, trades: int, markets: int) -> dict:
+    """The pulls of PULLS on a prepared warehouse (`history_ab.py`): `work/saved/lake` is the generated lake and
+    `work/saved/<name>.duckdb` its full build by revision `name` (made here on the first call, then kept); both are
+    restored into `work/run` (always the same path: the warehouse records its lake's) before the pulls."""
+    from kalshi_lake import warehouse
+
+    saved, run = work / "saved", work / "run"
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir()
+    subprocess.run(["cp", "-al", str(saved / "lake"), str(run / "lake")], check=True)
+    db = saved / f"{name}.duckdb"
+    if db.exists():
+        shutil.copy(db, run / "kalshi.duckdb")
+    else:
+        full = warehouse.build(run)
+        assert full.ok, str(full)
+        shutil.copy(run / "kalshi.duckdb", db)
+    return {"code": str(Path(warehouse.__file__).resolve().parents[2]), **pulls(run, trades, markets)}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--days", type=int, default=365, help="rounded up to whole 30-day blocks")
@@ -107,10 +136,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--code", help="a checkout (e.g. a git worktree of another revision) whose kalshi_lake to measure"
     )
+    p.add_argument(
+        "--replay", nargs=2, metavar=("WORK", "NAME"), help=argparse.SUPPRESS
+    )  # history_ab's child
     args = p.parse_args(argv)
     if args.code:
         sys.path.insert(0, str(Path(args.code).resolve()))
     from kalshi_lake import warehouse
+
+    if args.replay:
+        print(json.dumps(replay(Path(args.replay[0]), args.replay[1], args.trades, args.markets)))
+        return 0
 
     out = {"code": str(Path(warehouse.__file__).resolve().parents[2])}
     with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:

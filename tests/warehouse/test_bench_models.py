@@ -57,16 +57,59 @@ def test_bench_steady_builds_successive_pulls_with_every_check_passing(tmp_path)
 
 
 @pytest.mark.slow
-def test_bench_history_builds_a_top_up_on_a_lake_of_more_days():
-    """bench/bench_history.py at a tiny size: the lake repeated back to 60 days has more files, and the two pulls
-    on each lake build with every check passing (the script asserts it)."""
+def test_bench_history_builds_the_days_pulls_on_a_lake_of_more_days():
+    """bench/bench_history.py at a tiny size: the lake repeated back to 60 days has more files, and the day before's
+    last pull and the day's first six build on each lake with every check passing (the script asserts it)."""
     summary = run_bench("bench_history.py", "--days", "60", "--trades", "3000", "--markets", "12")
     assert summary["code"] == str(REPO)
     assert summary["60 days"]["files"] > summary["30 days"]["files"]
-    for k in ("30 days", "60 days"):  # the day's first pull, the next one and a steady one
-        assert (
-            summary[k]["top_up_s"] > 0
-            and summary[k]["next_top_up_s"] > 0
-            and summary[k]["steady_top_up_s"] > 0
+    for k in ("30 days", "60 days"):
+        assert [p for p in summary[k] if p != "files"] == [
+            "23:45",
+            "00:00",
+            "00:15",
+            "00:30",
+            "00:45",
+            "01:00",
+            "01:15",
+        ]
+        assert all(
+            summary[k][p]["s"] > 0 and "source_views" in summary[k][p]["phases"]
+            for p in summary[k]
+            if p != "files"
         )
-        assert "source_views" in summary[k]["top_up_phases"]
+
+
+@pytest.mark.slow
+def test_history_ab_replays_the_pulls_on_each_revisions_kept_warehouse(tmp_path):
+    """bench/history_ab.py: one prepared lake, a full build kept per revision, the pulls replayed by each revision's
+    own tree (the before one a worktree removed at the end); a second invocation reuses the lake and the kept
+    build of a commit."""
+    work = tmp_path / "work"
+    args = [
+        "--before",
+        "HEAD",
+        "--work",
+        str(work),
+        "--rounds",
+        "1",
+        "--days",
+        "60",
+        "--trades",
+        "3000",
+        "--markets",
+        "12",
+    ]
+    runs = {r["run"]: r for r in run_bench("history_ab.py", *args)}
+    assert set(runs) == {"before 1", "after 1"}
+    assert Path(runs["after 1"]["code"]) == REPO
+    before = Path(runs["before 1"]["code"])
+    assert before != REPO and not before.exists()
+    assert all(r["00:00"]["s"] > 0 and r["files"] > 0 for r in runs.values())
+    kept = sorted(p.name for p in (work / "saved").glob("*.duckdb"))
+    assert len(kept) == 2 and "worktree.duckdb" in kept
+    lake = (work / "saved" / "sizes.json").stat().st_mtime_ns
+    commit = next(work / "saved" / k for k in kept if k != "worktree.duckdb").stat().st_mtime_ns
+    run_bench("history_ab.py", *args)
+    assert (work / "saved" / "sizes.json").stat().st_mtime_ns == lake  # not generated again
+    assert next(work / "saved" / k for k in kept if k != "worktree.duckdb").stat().st_mtime_ns == commit
