@@ -761,6 +761,36 @@ def test_carry_tables_of_a_day_serve_the_next_pulls_of_that_day_until_older_rows
     assert again
 
 
+def test_carry_tables_listed_without_their_family_are_made_again(tmp_path):
+    """A registry written before tables were rolled forward (no `family` column, as an older kalshi-lake left it):
+    its tables are not read, the build makes what it needs, drops the rest and lists each with its family; the
+    warehouse equals a full rebuild."""
+    from kalshi_lake.warehouse import carries
+
+    root = tmp_path / "lake"
+    world = World(root, seed=9)
+    world.top_up(0, n=40)
+    db = str(tmp_path / "w.duckdb")
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    world.top_up(15, late=False)
+    warehouse.build(root.parent, db_path=db, run_tests=False)
+    with duckdb.connect(db) as con:
+        old = {r[0] for r in con.execute(f"select name from {carries.RECORD_TABLE}").fetchall()}
+        con.execute(f"alter table {carries.RECORD_TABLE} drop column family")
+    assert old
+    world.top_up(30, late=False)
+    result = warehouse.build(root.parent, db_path=db, run_tests=False)
+    assert result.ok and hows(result)["fct_spreads_by_close"] == "incremental"
+    full = str(tmp_path / "full.duckdb")
+    warehouse.build(root.parent, db_path=full, run_tests=False)
+    assert_same(db, full)
+    with duckdb.connect(db, read_only=True) as con:
+        listed = con.execute(f"select name, family from {carries.RECORD_TABLE}").fetchall()
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert listed and all(family for _, family in listed)
+    assert {t for t in tables if t.startswith(carries.PREFIX)} == {name for name, _ in listed}
+
+
 def test_a_keyed_marts_folded_history_serves_the_days_next_pulls(tmp_path, monkeypatch):
     """`fold`: the by-close marts re-sum a market's days before the recompute's window from one folded row per
     bucket, a table the day's first pull makes and its next pulls read (not made again); a late row for an older day
