@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_history  # noqa: E402
 import bench_models  # noqa: E402
-from models_ab import _tree  # noqa: E402
+from models_ab import revision_trees, run_in_tree  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,31 +53,12 @@ def _commit(rev: str) -> str:
 
 def _run(tree: Path, work: Path, name: str, sizes: dict) -> dict:
     """One replay of the pulls with `tree`'s package on revision `name`'s prepared warehouse; its summary."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "bench_history.py"),
-            "--replay",
-            str(work),
-            name,
-            "--code",
-            str(tree),
-            "--trades",
-            str(sizes["trades"]),
-            "--markets",
-            str(sizes["markets"]),
-        ],
-        cwd=tree,
-        env={**os.environ, "PYTHONPATH": str(tree)},
-        capture_output=True,
-        text=True,
+    args = ["--replay", str(work), name, "--code", str(tree)]
+    return run_in_tree(
+        tree,
+        "bench_history.py",
+        [*args, "--trades", str(sizes["trades"]), "--markets", str(sizes["markets"])],
     )
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode or not lines:
-        raise RuntimeError(
-            f"bench_history from {tree} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}"
-        )
-    return json.loads(lines[-1])
 
 
 def table(runs: list[tuple[str, dict]]) -> str:
@@ -112,11 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         for label, rev in (("before", args.before), ("after", args.after))
     }
     runs: list[tuple[str, dict]] = []
-    with tempfile.TemporaryDirectory(prefix="history-ab-") as tmp:
-        trees = {
-            label: _tree(rev, Path(tmp)) for label, rev in (("before", args.before), ("after", args.after))
-        }
-        try:
+    try:
+        with revision_trees({"before": args.before, "after": args.after}) as trees:
             for n in range(1, args.rounds + 1):
                 for label, tree in trees.items():
                     name = names[label]
@@ -130,12 +106,9 @@ def main(argv: list[str] | None = None) -> int:
                         file=sys.stderr,
                         flush=True,
                     )
-        finally:
-            for tree in trees.values():
-                if tree != REPO:
-                    subprocess.run(
-                        ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False
-                    )
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     print(table(runs), file=sys.stderr)
     print(json.dumps([{"run": label, **s} for label, s in runs]))
     return 0

@@ -22,6 +22,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,21 +48,37 @@ def _tree(rev: str | None, parent: Path) -> Path:
     return path
 
 
-def _run(tree: Path, keep: Path, sizes: list[str]) -> dict:
-    """One run of this checkout's bench_models with `tree`'s package on the kept lake; its JSON summary."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+@contextmanager
+def revision_trees(revs: dict[str, str | None]) -> Iterator[dict[str, Path]]:
+    """A working tree per label (`_tree`: None is this checkout), the worktrees removed on exit."""
+    trees: dict[str, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp:
+        try:
+            for label, rev in revs.items():
+                trees[label] = _tree(rev, Path(tmp))
+            yield trees
+        finally:
+            for tree in trees.values():
+                if tree != REPO:
+                    subprocess.run(
+                        ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
+                        capture_output=True,
+                    )
+
+
+def run_in_tree(tree: Path, script: str, args: list[str]) -> dict:
+    """This checkout's `bench/<script>` run with `tree`'s package (PYTHONPATH, working directory); its JSON summary
+    (the last stdout line)."""
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "bench_models.py"), "--keep", str(keep), "--reuse", *sizes],
+        [sys.executable, str(REPO / "bench" / script), *args],
         cwd=tree,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(tree)},
         capture_output=True,
         text=True,
     )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode or not lines:
-        raise RuntimeError(
-            f"bench_models from {tree} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}"
-        )
+        raise RuntimeError(f"{script} from {tree} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
     return json.loads(lines[-1])
 
 
@@ -107,29 +125,24 @@ def main(argv: list[str] | None = None) -> int:
     keep = Path(args.keep).resolve()
     keep.mkdir(parents=True, exist_ok=True)
     runs: list[tuple[str, dict]] = []
-    with tempfile.TemporaryDirectory(prefix="models-ab-") as tmp, open(keep / ".ab.lock", "w") as lock:
+    with open(keep / ".ab.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        trees = {"before": _tree(args.before, Path(tmp)), "after": _tree(args.after, Path(tmp))}
         try:
-            for i in range(1, args.rounds + 1):
-                for side, tree in trees.items():
-                    summary = _run(tree, keep, sizes)
-                    runs.append((f"{side} {i}", summary))
-                    print(
-                        f"{side} {i}: full {summary['full_build_s']} s, top-up {summary['top_up_incremental_s']} s "
-                        f"({summary.get('code', tree)})",
-                        file=sys.stderr,
-                    )
+            with revision_trees({"before": args.before, "after": args.after}) as trees:
+                for i in range(1, args.rounds + 1):
+                    for side, tree in trees.items():
+                        summary = run_in_tree(
+                            tree, "bench_models.py", ["--keep", str(keep), "--reuse", *sizes]
+                        )
+                        runs.append((f"{side} {i}", summary))
+                        print(
+                            f"{side} {i}: full {summary['full_build_s']} s, top-up "
+                            f"{summary['top_up_incremental_s']} s ({summary.get('code', tree)})",
+                            file=sys.stderr,
+                        )
         except RuntimeError as exc:
             print(exc, file=sys.stderr)
             return 1
-        finally:
-            for tree in trees.values():
-                if tree != REPO:
-                    subprocess.run(
-                        ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
-                        capture_output=True,
-                    )
     print(table(runs), file=sys.stderr)
     print(json.dumps([{"run": label, **s} for label, s in runs]))
     return 0
