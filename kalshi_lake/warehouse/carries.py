@@ -9,9 +9,9 @@ Kept: `_kalshi_carry_<input>_<digest>` (digest of the input, carry expressions, 
 `_kalshi_build_carries` (name, input, start as a day ordinal, family, built_at). A build keeps for the next one only
 the tables it read or made: a build whose input changed before a table's start (a late row for an older day)
 recomputes from an earlier start, which names another table, so it does not read that one and drops it; a later
-build can never read a table made before older rows changed. (A table is also read only while the input's dirt is at or after its start.)
-Written in the build's transaction; trusted only when stamped by the last recorded build (`stamped.py`: another
-build, say an older kalshi-lake, may have changed the input without knowing of it). Windows
+build can never read a table made before older rows changed. (A table is also read only while the input's dirt is at
+or after its start.) Written in the build's transaction; trusted only when stamped by the last recorded build
+(`stamped.py`: another build, say an older kalshi-lake, may have changed the input without knowing of it). Windows
 starting at an instant (an `instant` model's) differ every pull: their carry tables stay temporary. A keyed model's
 `fold` input keeps its folded rows before the window the same way (`incremental._folded`), named and trusted alike.
 

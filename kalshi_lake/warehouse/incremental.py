@@ -702,8 +702,8 @@ def _folded(con, d: str, src: str, rule: InputRule, lo_day: float, carries: Carr
     (the macro folds its own rows: they have the input's columns); without `carries`, a temp table `drop_carried`
     drops. The macro's rows must have the input's columns (inserted by name, cast to the input's types)."""
 
-    def outside(day: float) -> str:
-        return f"not coalesce({since_predicate(rule.day, day)}, false)"
+    def since(day: float) -> str:  # the rows of days >= `day` (a row without a day is before every day)
+        return f"coalesce({since_predicate(rule.day, day)}, false)"
 
     family = hashlib.sha256(f"{src}\n{rule.fold}\n{rule.day}".encode()).hexdigest()[:12]
     digest = hashlib.sha256(f"{family}\n{lo_day}".encode()).hexdigest()[:12]
@@ -712,11 +712,11 @@ def _folded(con, d: str, src: str, rule: InputRule, lo_day: float, carries: Carr
     if kept and carries.find(name, d, lo_day):
         return name
     base = carries.earlier(family, d, lo_day) if kept else None
-    rows = f"select * from {src} where {outside(lo_day)}"
+    rows = f"select * from {src} where not {since(lo_day)}"
     if base:  # the earlier start's folded rows, and the rows since that start
         rows = (
             f"select * from {base[0]} union all by name "
-            f"select * from {src} where not ({outside(base[1])}) and {outside(lo_day)}"
+            f"select * from {src} where {since(base[1])} and not {since(lo_day)}"
         )
     con.execute(f"create or replace temp view _inc_fold_rows as {rows}")
     try:
